@@ -1,0 +1,6 @@
+export * from './types.ts'
+export { getChannelId } from './getChannelId.ts'
+export { hashState, hashStateStruct, domainSeparator, typedDigest, chanvmDomain, stateTypes, STATE_TYPEHASH } from './hashState.ts'
+export { signState } from './signState.ts'
+export { verifyStateSignature, type StateSignatureVerdict } from './verifyStateSignature.ts'
+export { encodeState } from './encodeState.ts'

@@ -1,0 +1,54 @@
+/**
+ * The one error class chanvm throws for misuse and broken configuration. Verdicts (a rejected
+ * step, a bad signature on a peer message) are values, not exceptions; see `StepResult`.
+ *
+ * Every error has a stable `code`, a one-line `shortMessage`, optional `details` lines and the
+ * `cause`. Errors about a channel carry its id.
+ *
+ * @example
+ * ```ts
+ * try { await party.propose(action) } catch (e) {
+ *   if (e instanceof ChanvmError && e.code === 'CONFLICTING_SIGNATURE') console.error(e.shortMessage)
+ * }
+ * ```
+ */
+export class ChanvmError extends Error {
+  override name = 'ChanvmError'
+  readonly code: ChanvmErrorCode
+  readonly shortMessage: string
+  readonly details: readonly string[]
+  readonly channelId: `0x${string}` | undefined
+
+  constructor(
+    code: ChanvmErrorCode,
+    shortMessage: string,
+    options: { cause?: unknown; details?: readonly string[]; channelId?: `0x${string}` } = {},
+  ) {
+    const lines = [shortMessage]
+    if (options.channelId !== undefined) lines.push(`channel: ${options.channelId}`)
+    for (const d of options.details ?? []) lines.push(d)
+    super(lines.join('\n'), options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.shortMessage = shortMessage
+    this.details = options.details ?? []
+    this.channelId = options.channelId
+  }
+}
+
+export type ChanvmErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_SIGNATURE'
+  | 'APP_CODE_MISMATCH'
+  | 'CONFLICTING_SIGNATURE'
+  | 'STALE_VERSION'
+  | 'NOT_PARTICIPANT'
+  | 'STEP_REJECTED'
+  | 'PEER_REJECTED'
+  | 'PEER_TIMEOUT'
+  | 'STORE_ERROR'
+  | 'CHANNEL_NOT_FOUND'
+  | 'CHANNEL_FINAL'
+  | 'TRANSPORT_CLOSED'
+  | 'CHAIN_ERROR'
+  | 'CONTRACT_REVERT'
+  | 'CONFIG'

@@ -1,0 +1,241 @@
+import { Common, Hardfork, Mainnet } from '@ethereumjs/common'
+import { createEVM, getOpcodesForHF, paramsEVM, type EVM } from '@ethereumjs/evm'
+import { Account, createAddressFromString, createZeroAddress } from '@ethereumjs/util'
+import { bytesToHex, hexToBytes, keccak256, type Address, type Hex } from 'viem'
+import { ChanvmError } from '../errors.ts'
+import { secp256k1Backend } from '../crypto/secp256k1Backend.ts'
+import type { Env } from '../channel/types.ts'
+
+/** Limits applied to every call the sandbox runs. */
+export type SandboxLimits = {
+  /** Gas available to the call. Default 5,000,000. */
+  gasCap: bigint
+  /** Wall-clock budget of one call, in milliseconds. Default 1,000. */
+  timeCapMs: number
+  /** Largest calldata accepted, in bytes. Default 128 KiB. */
+  maxCalldataBytes: number
+  /** Largest returndata accepted, in bytes. Default 64 KiB. */
+  maxReturndataBytes: number
+}
+
+export const defaultSandboxLimits: SandboxLimits = {
+  gasCap: 5_000_000n,
+  timeCapMs: 1_000,
+  maxCalldataBytes: 128 * 1024,
+  maxReturndataBytes: 64 * 1024,
+}
+
+/** Why the sandbox rejected a call. */
+export type SandboxFailure =
+  | 'revert'
+  | 'out-of-gas'
+  | 'invalid-opcode'
+  | 'state-write'
+  | 'evm-error'
+  | 'time-cap'
+  | 'calldata-cap'
+  | 'returndata-cap'
+  | 'code-hash-mismatch'
+  | 'no-code'
+
+export type StaticCallResult =
+  | { ok: true; returnData: Hex; gasUsed: bigint }
+  | {
+      ok: false
+      failure: SandboxFailure
+      /** One line a person can read: the decoded revert, the broken cap, the EVM error. */
+      message: string
+      gasUsed: bigint
+      /** Raw revert data, when the call reverted. */
+      revertData?: Hex
+      /** An address the code called that has no code in the sandbox, if any. */
+      externalCall?: Address
+    }
+
+export type StaticCallRequest = {
+  /** Where the code lives; the call goes there. */
+  address: Address
+  /** Runtime bytecode placed at `address`, the only code in the world. */
+  code: Hex
+  /** When given, `keccak256(code)` must equal it or the call is refused. */
+  codeHash?: Hex
+  data: Hex
+  env: Env
+}
+
+/**
+ * A sandboxed EVM: each call is a STATICCALL into a world that holds one contract's runtime code
+ * and the precompiles, nothing else. No host clock (time comes from `env`), no network, no file
+ * system, no randomness. Every failure (revert, out-of-gas, invalid opcode, a state write, a broken
+ * cap) is a result with a reason; the sandbox never throws for what the code does.
+ */
+export type Sandbox = {
+  readonly limits: SandboxLimits
+  /** Runs one static call. Calls are serialized: the EVM is single-threaded. */
+  staticCall(request: StaticCallRequest): Promise<StaticCallResult>
+}
+
+const CALLER = createAddressFromString('0x000000000000000000000000000000000000c0de' as `0x${string}`)
+
+class TimeCapExceeded extends Error {}
+
+/** ecrecover for the EVM's precompile, on the backend in use (native libsecp256k1 when it loads). */
+function sandboxEcrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint8Array): Uint8Array {
+  const compact = new Uint8Array(64)
+  compact.set(r.length === 32 ? r : r.slice(-32), 32 - Math.min(32, r.length))
+  compact.set(s.length === 32 ? s : s.slice(-32), 64 - Math.min(32, s.length))
+  const pub = secp256k1Backend.recover(msgHash, compact, Number(v - 27n))
+  if (pub === undefined) throw new Error('ecrecover: invalid signature')
+  return pub.subarray(1)
+}
+
+/**
+ * Creates a sandbox. One sandbox runs one call at a time; create one per worker for parallelism.
+ *
+ * @example
+ * ```ts
+ * const sandbox = await createSandbox({ gasCap: 1_000_000n })
+ * const r = await sandbox.staticCall({ address, code, data, env: { blockNumber: 1n, timestamp: 1n } })
+ * if (!r.ok) console.log(r.failure, r.message)
+ * ```
+ */
+export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promise<Sandbox> {
+  const lim: SandboxLimits = { ...defaultSandboxLimits, ...limits }
+  if (lim.gasCap <= 0n) throw new ChanvmError('INVALID_ARGUMENT', 'sandbox gasCap must be positive')
+  if (!(lim.timeCapMs > 0)) throw new ChanvmError('INVALID_ARGUMENT', 'sandbox timeCapMs must be positive')
+
+  const common = new Common({ chain: Mainnet, hardfork: Hardfork.Osaka, params: paramsEVM, customCrypto: { ecrecover: sandboxEcrecover } })
+
+  // Every loop in EVM code goes through JUMP or JUMPI, so checking the clock there (every 256
+  // jumps) bounds the wall time of a call; single expensive operations are bounded by gas.
+  let deadline = Number.POSITIVE_INFINITY
+  let jumps = 0
+  const base = getOpcodesForHF(common).handlers
+  const timed = (op: number) => {
+    const handler = base.get(op)
+    if (handler === undefined) throw new Error(`no handler for opcode ${op}`)
+    return {
+      opcode: op,
+      opcodeName: op === 0x56 ? 'JUMP' : 'JUMPI',
+      baseFee: Number(common.param(op === 0x56 ? 'jumpGas' : 'jumpiGas')),
+      logicFunction: (runState: Parameters<typeof handler>[0], c: Common) => {
+        if ((++jumps & 0xff) === 0 && performance.now() > deadline) throw new TimeCapExceeded()
+        return handler(runState, c)
+      },
+    }
+  }
+
+  let evm: EVM
+  let externalCall: Address | undefined
+  let currentAddress: string | undefined
+  const build = async () => {
+    evm = await createEVM({ common, customOpcodes: [timed(0x56), timed(0x57)] })
+    evm.events.on('beforeMessage', (msg, resolve) => {
+      if (msg.depth > 0 && msg.to !== undefined) {
+        const to = msg.to.toString().toLowerCase()
+        const n = BigInt(to)
+        // precompiles 0x01..0x11 and 0x100 exist in the sandbox; everything else has no code
+        if (to !== currentAddress && !(n >= 1n && n <= 0x11n) && n !== 0x100n) externalCall ??= to as Address
+      }
+      resolve?.()
+    })
+  }
+  await build()
+
+  let queue: Promise<unknown> = Promise.resolve()
+  const loaded = new Map<string, string>() // address -> code hash currently installed
+
+  const run = async (req: StaticCallRequest): Promise<StaticCallResult> => {
+    const data = hexToBytes(req.data)
+    if (data.length > lim.maxCalldataBytes) {
+      return { ok: false, failure: 'calldata-cap', message: `calldata of ${data.length} bytes exceeds the cap of ${lim.maxCalldataBytes}`, gasUsed: 0n }
+    }
+    const codeBytes = hexToBytes(req.code)
+    if (codeBytes.length === 0) return { ok: false, failure: 'no-code', message: `no code given for ${req.address}`, gasUsed: 0n }
+    const codeHash = keccak256(codeBytes)
+    if (req.codeHash !== undefined && codeHash.toLowerCase() !== req.codeHash.toLowerCase()) {
+      return { ok: false, failure: 'code-hash-mismatch', message: `code hash ${codeHash} is not the expected ${req.codeHash}`, gasUsed: 0n }
+    }
+    const to = createAddressFromString(req.address.toLowerCase() as `0x${string}`)
+    const key = req.address.toLowerCase()
+    if (loaded.get(key) !== codeHash) {
+      // The world holds exactly one contract: clear whatever was there before.
+      for (const addr of loaded.keys()) {
+        await evm.stateManager.deleteAccount(createAddressFromString(addr as `0x${string}`))
+      }
+      loaded.clear()
+      await evm.stateManager.putAccount(to, new Account())
+      await evm.stateManager.putCode(to, codeBytes)
+      loaded.set(key, codeHash)
+    }
+    externalCall = undefined
+    currentAddress = key
+    jumps = 0
+    deadline = performance.now() + lim.timeCapMs
+    let result
+    try {
+      result = await evm.runCall({
+        caller: CALLER,
+        to,
+        data,
+        gasLimit: lim.gasCap,
+        isStatic: true,
+        skipNonceIncrement: true,
+        skipBalance: true,
+        block: {
+          header: {
+            number: req.env.blockNumber,
+            coinbase: createZeroAddress(),
+            timestamp: req.env.timestamp,
+            difficulty: 0n,
+            prevRandao: new Uint8Array(32),
+            gasLimit: lim.gasCap,
+            baseFeePerGas: 0n,
+            slotNumber: 0n,
+            getBlobGasPrice: () => 0n,
+          },
+        } as never,
+      })
+    } catch (e) {
+      // An aborted call can leave the journal mid-checkpoint: start from a fresh EVM.
+      loaded.clear()
+      await build()
+      if (e instanceof TimeCapExceeded) {
+        return { ok: false, failure: 'time-cap', message: `call ran longer than the wall-clock cap of ${lim.timeCapMs} ms`, gasUsed: 0n }
+      }
+      return { ok: false, failure: 'evm-error', message: `EVM failed: ${(e as Error).message}`, gasUsed: 0n }
+    } finally {
+      deadline = Number.POSITIVE_INFINITY
+    }
+    await evm.journal.cleanup()
+    const exec = result.execResult
+    const gasUsed = exec.executionGasUsed
+    const ret = exec.returnValue
+    const extra = externalCall === undefined ? {} : { externalCall }
+    if (exec.exceptionError !== undefined) {
+      const err = exec.exceptionError.error
+      if (err === 'revert') {
+        const revertData = bytesToHex(ret)
+        const suffix = externalCall !== undefined ? ` (it called ${externalCall}, which has no code in the sandbox)` : ''
+        return { ok: false, failure: 'revert', message: `reverted${ret.length === 0 ? ' without data' : ''}${suffix}`, gasUsed, revertData, ...extra }
+      }
+      if (err === 'out of gas') return { ok: false, failure: 'out-of-gas', message: `out of gas (cap ${lim.gasCap})`, gasUsed, ...extra }
+      if (err === 'static state change') return { ok: false, failure: 'state-write', message: 'the code tried to write state in a static call', gasUsed, ...extra }
+      if (err === 'invalid opcode') return { ok: false, failure: 'invalid-opcode', message: 'invalid opcode', gasUsed, ...extra }
+      return { ok: false, failure: 'evm-error', message: `EVM error: ${err}`, gasUsed, ...extra }
+    }
+    if (ret.length > lim.maxReturndataBytes) {
+      return { ok: false, failure: 'returndata-cap', message: `returndata of ${ret.length} bytes exceeds the cap of ${lim.maxReturndataBytes}`, gasUsed, ...extra }
+    }
+    return { ok: true, returnData: bytesToHex(ret), gasUsed }
+  }
+
+  return {
+    limits: lim,
+    staticCall(request) {
+      const p = queue.then(() => run(request))
+      queue = p.catch(() => undefined)
+      return p
+    },
+  }
+}

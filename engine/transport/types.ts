@@ -1,0 +1,80 @@
+import type { Address, Hex } from 'viem'
+
+/** A JSON-safe State on the wire: bigints as decimal strings. */
+export type WireState = {
+  channelId: Hex
+  version: string
+  balances: string[]
+  appData: Hex
+  isFinal: boolean
+}
+
+/** A JSON-safe ChannelParams on the wire. */
+export type WireParams = {
+  chainId: string
+  adjudicator: Address
+  participants: Address[]
+  app: Address
+  appCodeHash: Hex
+  challengeDuration: string
+  nonce: string
+}
+
+/**
+ * Messages parties send each other about a channel. Every message is signed by its sender:
+ * `propose`, `reject` and `open` carry an EIP-712 signature over their content, `accept` and
+ * `commit` carry state signatures. The protocol is in docs/protocol.md.
+ */
+export type PeerMessage =
+  | {
+      type: 'open'
+      channelId: Hex
+      from: Address
+      params: WireParams
+      state: WireState
+      /** The sender's signature over the initial state. */
+      sig: Hex
+    }
+  | {
+      type: 'propose'
+      channelId: Hex
+      from: Address
+      /** The proposed post-state (base version + 1). */
+      state: WireState
+      mover: number
+      action: Hex
+      env: { blockNumber: string; timestamp: string }
+      /** Signatures of the base state, so a party that missed its commit can catch up. */
+      baseSigs: Hex[]
+      /** The mover's EIP-712 `Proposal` signature. */
+      sig: Hex
+    }
+  | { type: 'accept'; channelId: Hex; from: Address; version: string; digest: Hex; sig: Hex }
+  | {
+      type: 'reject'
+      channelId: Hex
+      from: Address
+      version: string
+      digest: Hex
+      reason: string
+      message: string
+      /** The sender's EIP-712 `Reject` signature. */
+      sig: Hex
+    }
+  | { type: 'commit'; channelId: Hex; from: Address; version: string; digest: Hex; sigs: Hex[] }
+
+/**
+ * The port parties talk through. Implementations: `createMemoryTransport` (in-process hub),
+ * the MQTT transport in `oracles/mqtt` (per-channel topics), and any other (WebSocket, libp2p).
+ * Delivery is at least once and unordered between different senders; the protocol tolerates
+ * duplicates. A transport never interprets messages.
+ */
+export interface PeerTransport {
+  /** This party's address: messages sent to it arrive at `onMessage`. */
+  readonly self: Address
+  /** Sends `message` to participant `to` about `message.channelId`. Resolves once handed off. */
+  send(to: Address, message: PeerMessage): Promise<void>
+  /** Registers the receiver. Returns a function that removes it. */
+  onMessage(handler: (message: PeerMessage) => void): () => void
+  close(): Promise<void>
+}
