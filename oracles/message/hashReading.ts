@@ -1,0 +1,16 @@
+import { hashTypedData, type Hex } from 'viem'
+import { oracleDomain, oracleTypes } from './oracleDomain.ts'
+import type { Reading } from './types.ts'
+
+/**
+ * The EIP-712 digest a device signs for `reading` on `chainId`; equal to Solidity
+ * `OracleMessages.readingDigest(chainId, reading)`.
+ *
+ * @example
+ * ```ts
+ * const digest = hashReading(31337n, reading)
+ * ```
+ */
+export function hashReading(chainId: bigint, reading: Reading): Hex {
+  return hashTypedData({ domain: oracleDomain(chainId), types: oracleTypes, primaryType: 'Reading', message: reading })
+}

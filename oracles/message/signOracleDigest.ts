@@ -1,0 +1,31 @@
+import { p256 } from '@noble/curves/nist.js'
+import { bytesToHex, hexToBytes, type Hex } from 'viem'
+import { signDigest } from '../../engine/crypto/signDigest.ts'
+import { ChanvmError } from '../../engine/errors.ts'
+import { getP256PublicKey } from './getP256PublicKey.ts'
+import type { OracleKey, OracleSignature } from './types.ts'
+
+/**
+ * Signs a 32-byte oracle-message digest: secp256k1 gives 65 bytes `r || s || v` (low s), P-256
+ * gives 64 bytes `r || s` (RFC 6979, low s) plus the public key. Throws `INVALID_ARGUMENT` for a
+ * bad key or digest.
+ *
+ * @example
+ * ```ts
+ * const sig = signOracleDigest(hashReading(chainId, reading), key)
+ * ```
+ */
+export function signOracleDigest(digest: Hex, key: OracleKey): OracleSignature {
+  const d = hexToBytes(digest)
+  if (d.length !== 32) throw new ChanvmError('INVALID_ARGUMENT', `digest must be 32 bytes, got ${d.length}`)
+  if (key.curve === 'secp256k1') {
+    try {
+      return { curve: 'secp256k1', signature: signDigest(d, key.privateKey) }
+    } catch (cause) {
+      throw new ChanvmError('INVALID_ARGUMENT', 'not a valid secp256k1 private key', { cause })
+    }
+  }
+  const publicKey = getP256PublicKey(key.privateKey)
+  const sig = p256.sign(d, hexToBytes(key.privateKey), { prehash: false, lowS: true })
+  return { curve: 'p256', signature: bytesToHex(sig), publicKey }
+}

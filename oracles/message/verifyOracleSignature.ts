@@ -1,0 +1,72 @@
+import { p256 } from '@noble/curves/nist.js'
+import { hexToBytes, type Hex } from 'viem'
+import { recoverDigestSigner } from '../../engine/crypto/recoverDigestSigner.ts'
+import { addressToSignerId } from './addressToSignerId.ts'
+import { p256PublicKeyToSignerId } from './p256PublicKeyToSignerId.ts'
+import type { OracleSignature, OracleSignatureVerdict } from './types.ts'
+
+/** The P-256 group order n and n / 2 (a signature's s must not exceed it). */
+export const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
+export const P256_HALF_N = P256_N >> 1n
+
+function bytesOf(hex: unknown): Uint8Array | undefined {
+  if (typeof hex !== 'string') return undefined
+  try {
+    return hexToBytes(hex as Hex)
+  } catch {
+    return undefined
+  }
+}
+
+function toBigInt(bytes: Uint8Array): bigint {
+  let n = 0n
+  for (const b of bytes) n = (n << 8n) | BigInt(b)
+  return n
+}
+
+/**
+ * Verifies a signature over a 32-byte digest under the rules of Solidity
+ * `OracleMessages.signerOf`, in the same order, and returns the signer id or the reason. Never
+ * throws on bad input.
+ *
+ * - secp256k1: no public key, 65 bytes, v in {27, 28}, s <= n/2, a recoverable non-zero signer.
+ * - P-256: a 64-byte public key, a 64-byte `r || s`, s <= n/2, 1 <= r < n, s >= 1, and ECDSA holds.
+ *
+ * @example
+ * ```ts
+ * const v = verifyOracleSignature(digest, sig)
+ * if (v.ok && v.signer === deviceId) accept()
+ * ```
+ */
+export function verifyOracleSignature(digest: Hex, sig: OracleSignature): OracleSignatureVerdict {
+  const d = bytesOf(digest)
+  if (d === undefined || d.length !== 32) return { ok: false, reason: 'invalid' }
+  if (sig.curve === 'secp256k1') {
+    if ('publicKey' in sig && (sig as { publicKey?: unknown }).publicKey !== undefined) return { ok: false, reason: 'public-key' }
+    const v = recoverDigestSigner(d, typeof sig.signature === 'string' ? sig.signature : '0x')
+    if (!v.ok) return v
+    return { ok: true, signer: addressToSignerId(v.signer) }
+  }
+  if (sig.curve === 'p256') {
+    const pub = bytesOf(sig.publicKey)
+    if (pub === undefined || pub.length !== 64) return { ok: false, reason: 'public-key' }
+    const s = bytesOf(sig.signature)
+    if (s === undefined || s.length !== 64) return { ok: false, reason: 'length' }
+    const r = toBigInt(s.subarray(0, 32))
+    const sv = toBigInt(s.subarray(32))
+    if (sv > P256_HALF_N) return { ok: false, reason: 'high-s' }
+    if (r === 0n || r >= P256_N || sv === 0n) return { ok: false, reason: 'invalid' }
+    const full = new Uint8Array(65)
+    full[0] = 4
+    full.set(pub, 1)
+    let ok = false
+    try {
+      ok = p256.verify(s, d, full, { prehash: false, lowS: true })
+    } catch {
+      ok = false
+    }
+    if (!ok) return { ok: false, reason: 'invalid' }
+    return { ok: true, signer: p256PublicKeyToSignerId(sig.publicKey) }
+  }
+  return { ok: false, reason: 'curve' }
+}
