@@ -1,25 +1,58 @@
 import type { Hex } from 'viem'
 
 /**
- * A signed message from a device or an oracle that passed every check (schema, signature, known
- * signer, freshness, replay). The engine treats `message` as opaque; apps verify the signature
- * again themselves, inside the sandbox and on chain.
+ * A signed message from a device or an oracle that passed every check (schema, chain, topic,
+ * known signer, freshness, replay, signature). The engine treats `message` as opaque; apps verify
+ * the signature again themselves, inside the sandbox and on chain.
  */
 export type VerifiedInput = {
   kind: 'reading' | 'answer'
-  /** The signer's identity: an address (secp256k1) or a P-256 key id. */
-  signer: string
-  /** Per-signer sequence number (readings) or question id hash (answers) used for replay checks. */
+  /** The signer's bytes32 id (lower-case hex): a left-padded address (secp256k1) or keccak256(x || y) (P-256). */
+  signer: Hex
+  /**
+   * The replay key within the signer's stream: the reading's sequence number, or the answer's
+   * timestamp (answers are streamed per question id, see `stream`).
+   */
   sequence: bigint
-  /** The typed message as signed. */
+  /** The stream `sequence` increases within: `'readings'` for a device, the question id for an answer. */
+  stream: string
+  /** The chain id the message is bound to (EIP-712 domain). */
+  chainId: bigint
+  /** The typed message as signed (readings: device, sequence, timestamp, kind, value, unit; answers: questionId, answer, timestamp). */
   message: Record<string, unknown>
+  /** The EIP-712 digest that was signed. */
+  digest: Hex
+  /** The signature's curve (`secp256k1` or `p256`). */
+  curve: string
   signature: Hex
+  /** The P-256 public key `x || y` (64 bytes); undefined for secp256k1. */
+  publicKey: Hex | undefined
+  /** Where it came from (an MQTT topic, or a name the source chooses). */
+  topic: string
   /** Local clock (ms) when it was accepted. */
   receivedAt: number
 }
 
 /** Why an input was rejected before it could reach the sandbox. */
-export type InputRejection = 'schema' | 'signature' | 'unknown-signer' | 'replay' | 'stale' | 'future' | 'retained' | 'duplicate'
+export type InputRejection =
+  | 'schema'
+  | 'wrong-chain'
+  | 'topic'
+  | 'signature'
+  | 'unknown-signer'
+  | 'replay'
+  | 'stale'
+  | 'future'
+  | 'retained'
+  | 'duplicate'
+
+/** One rejected input, as reported to `onRejection` handlers. */
+export type InputRejectionEvent = {
+  reason: InputRejection
+  /** One line a person can read (never the whole payload). */
+  detail: string
+  topic: string
+}
 
 /**
  * The port through which verified device readings and oracle answers reach the engine. The MQTT
@@ -27,6 +60,8 @@ export type InputRejection = 'schema' | 'signature' | 'unknown-signer' | 'replay
  */
 export interface InputSource {
   onInput(handler: (input: VerifiedInput) => void): () => void
+  /** Registers a handler for every rejected input (for logs, metrics, tests). */
+  onRejection(handler: (rejection: InputRejectionEvent) => void): () => void
   /** Counts of accepted and rejected inputs, by reason. */
   stats(): { accepted: number; rejected: Record<InputRejection, number> }
   close(): Promise<void>

@@ -105,6 +105,13 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
   if (!(lim.timeCapMs > 0)) throw new ChanvmError('INVALID_ARGUMENT', 'sandbox timeCapMs must be positive')
 
   const common = new Common({ chain: Mainnet, hardfork: Hardfork.Osaka, params: paramsEVM, customCrypto: { ecrecover: sandboxEcrecover } })
+  // The interpreter asks `isActivatedEIP` several times per opcode, and Common answers with a
+  // linear search of an array. The hardfork never changes here, so answer from a Set.
+  const activated = (common as unknown as { _activatedEIPsCache?: unknown })._activatedEIPsCache
+  if (Array.isArray(activated)) {
+    const eips = new Set<number>(activated as number[])
+    common.isActivatedEIP = (eip: number) => eips.has(eip)
+  }
 
   // Every loop in EVM code goes through JUMP or JUMPI, so checking the clock there (every 256
   // jumps) bounds the wall time of a call; single expensive operations are bounded by gas.
@@ -144,15 +151,22 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
 
   let queue: Promise<unknown> = Promise.resolve()
   const loaded = new Map<string, string>() // address -> code hash currently installed
+  const codeCache = new Map<Hex, { bytes: Uint8Array; hash: Hex }>()
 
   const run = async (req: StaticCallRequest): Promise<StaticCallResult> => {
     const data = hexToBytes(req.data)
     if (data.length > lim.maxCalldataBytes) {
       return { ok: false, failure: 'calldata-cap', message: `calldata of ${data.length} bytes exceeds the cap of ${lim.maxCalldataBytes}`, gasUsed: 0n }
     }
-    const codeBytes = hexToBytes(req.code)
+    let code = codeCache.get(req.code)
+    if (code === undefined) {
+      const bytes = hexToBytes(req.code)
+      code = { bytes, hash: keccak256(bytes) }
+      if (codeCache.size > 64) codeCache.clear()
+      codeCache.set(req.code, code)
+    }
+    const { bytes: codeBytes, hash: codeHash } = code
     if (codeBytes.length === 0) return { ok: false, failure: 'no-code', message: `no code given for ${req.address}`, gasUsed: 0n }
-    const codeHash = keccak256(codeBytes)
     if (req.codeHash !== undefined && codeHash.toLowerCase() !== req.codeHash.toLowerCase()) {
       return { ok: false, failure: 'code-hash-mismatch', message: `code hash ${codeHash} is not the expected ${req.codeHash}`, gasUsed: 0n }
     }

@@ -1,0 +1,61 @@
+import type { Hex } from 'viem'
+import type { SignedState } from '../channel/types.ts'
+import type { ChannelRecord, ChannelStore, SignatureRecord } from './types.ts'
+
+/**
+ * A ChannelStore in memory: nothing survives the process. For tests and for benchmarks that
+ * measure something other than the disk.
+ *
+ * @example
+ * ```ts
+ * const store = createMemoryStore()
+ * ```
+ */
+export function createMemoryStore(): ChannelStore {
+  const channels = new Map<string, ChannelRecord>()
+  const sigs = new Map<string, SignatureRecord>()
+  const states = new Map<string, Map<bigint, SignedState>>()
+  const key = (id: Hex) => id.toLowerCase()
+  return {
+    async putChannel(r) {
+      channels.set(key(r.channelId), structuredClone(r))
+    },
+    async getChannel(id) {
+      const r = channels.get(key(id))
+      return r === undefined ? undefined : structuredClone(r)
+    },
+    async listChannels() {
+      return [...channels.values()].map((r) => structuredClone(r))
+    },
+    async recordSignature(r) {
+      const k = `${key(r.channelId)}:${r.version}`
+      const existing = sigs.get(k)
+      if (existing !== undefined) {
+        return existing.digest.toLowerCase() === r.digest.toLowerCase() ? { ok: true } : { ok: false, existing: structuredClone(existing) }
+      }
+      sigs.set(k, structuredClone(r))
+      return { ok: true }
+    },
+    async getSignatureRecord(id, version) {
+      const r = sigs.get(`${key(id)}:${version}`)
+      return r === undefined ? undefined : structuredClone(r)
+    },
+    async putSignedState(id, signed) {
+      let m = states.get(key(id))
+      if (m === undefined) states.set(key(id), (m = new Map()))
+      m.set(signed.state.version, structuredClone(signed))
+    },
+    async getLatestSignedState(id) {
+      const m = states.get(key(id))
+      if (m === undefined || m.size === 0) return undefined
+      let best: SignedState | undefined
+      for (const s of m.values()) if (best === undefined || s.state.version > best.state.version) best = s
+      return structuredClone(best)
+    },
+    async getSignedState(id, version) {
+      const s = states.get(key(id))?.get(version)
+      return s === undefined ? undefined : structuredClone(s)
+    },
+    async close() {},
+  }
+}
