@@ -1,0 +1,117 @@
+import type { Address } from 'viem'
+import { ChanvmError } from '../../engine/errors.ts'
+import type { PeerMessage, PeerTransport } from '../../engine/transport/types.ts'
+import { connectMqtt, type ConnectMqttOptions, type MqttStatus } from './connectMqtt.ts'
+
+/** Largest peer message accepted, in bytes (an action is capped at 128 KiB by the sandbox; hex doubles it). */
+export const MAX_PEER_MESSAGE_BYTES = 1024 * 1024
+
+const PEER_TYPES = new Set(['open', 'propose', 'accept', 'reject', 'commit'])
+const TOPIC_RE = /^chanvm\/v1\/channels\/(0x[0-9a-f]{64})\/to\/(0x[0-9a-f]{40})$/
+
+/** Options of {@link createMqttTransport}. */
+export type MqttTransportOptions = Omit<ConnectMqttOptions, 'subscriptions' | 'clientId' | 'clean'> & {
+  /** This party's address. */
+  self: Address
+  /**
+   * MQTT client id. Default `chanvm-peer-<self>`: stable, so that with the default persistent
+   * session (`clean: false`) the broker keeps QoS 1 messages for a party while it restarts.
+   */
+  clientId?: string
+  /** Default false (persistent session). */
+  clean?: boolean
+}
+
+/** The MQTT peer transport, plus its connection status. */
+export type MqttTransport = PeerTransport & {
+  onStatus(handler: (status: MqttStatus) => void): () => void
+  /** Messages dropped on receipt (malformed, wrong topic, retained), for monitoring. */
+  dropped(): number
+}
+
+/**
+ * The engine's peer-transport port over MQTT. A message to participant `to` about channel `c` is
+ * published at QoS 1 (not retained) as JSON to `chanvm/v1/channels/{c}/to/{to}` (lower-case hex);
+ * each party subscribes to `chanvm/v1/channels/+/to/{self}`. `send` resolves when the broker has
+ * acknowledged the message (PUBACK). Delivery is at least once; the protocol removes duplicates and
+ * checks every signature, the transport only drops what is not a well-formed peer message for the
+ * channel of its topic.
+ *
+ * @example
+ * ```ts
+ * const transport = await createMqttTransport({ url: broker.url, self: alice.address })
+ * const party = createParty({ privateKey, transport, store, sandbox, clock })
+ * ```
+ */
+export async function createMqttTransport(options: MqttTransportOptions): Promise<MqttTransport> {
+  const self = options.self.toLowerCase() as Address
+  if (!/^0x[0-9a-f]{40}$/.test(self)) throw new ChanvmError('INVALID_ARGUMENT', `not an address: ${options.self}`)
+  const { self: _self, clientId, clean, ...rest } = options
+  const link = await connectMqtt({
+    ...rest,
+    clientId: clientId ?? `chanvm-peer-${self}`,
+    clean: clean ?? false,
+    subscriptions: [`chanvm/v1/channels/+/to/${self}`],
+  })
+  const handlers = new Set<(m: PeerMessage) => void>()
+  let closed = false
+  let dropped = 0
+  const log = options.log ?? (() => {})
+  const decoder = new TextDecoder('utf-8', { fatal: true })
+
+  link.client.on('message', (topic, payload, packet) => {
+    const m = TOPIC_RE.exec(topic)
+    if (packet.retain || m === null || m[2] !== self || payload.byteLength > MAX_PEER_MESSAGE_BYTES) {
+      dropped++
+      return
+    }
+    let message: unknown
+    try {
+      message = JSON.parse(decoder.decode(payload))
+    } catch {
+      dropped++
+      return
+    }
+    if (
+      typeof message !== 'object' || message === null || Array.isArray(message) ||
+      !PEER_TYPES.has((message as { type?: unknown }).type as string) ||
+      typeof (message as { channelId?: unknown }).channelId !== 'string' ||
+      ((message as { channelId: string }).channelId).toLowerCase() !== m[1]
+    ) {
+      dropped++
+      return
+    }
+    for (const h of handlers) {
+      try {
+        // Each handler gets its own copy, as from the memory transport.
+        h(handlers.size === 1 ? (message as PeerMessage) : (JSON.parse(JSON.stringify(message)) as PeerMessage))
+      } catch (e) {
+        log(`mqtt transport: a message handler threw: ${(e as Error).message}`)
+      }
+    }
+  })
+
+  return {
+    self: options.self,
+    async send(to, message) {
+      if (closed) throw new ChanvmError('TRANSPORT_CLOSED', 'MQTT transport is closed', { channelId: message.channelId })
+      const topic = `chanvm/v1/channels/${message.channelId.toLowerCase()}/to/${to.toLowerCase()}`
+      try {
+        await link.client.publishAsync(topic, JSON.stringify(message), { qos: 1, retain: false })
+      } catch (cause) {
+        throw new ChanvmError('TRANSPORT_CLOSED', 'MQTT publish failed', { cause, channelId: message.channelId })
+      }
+    },
+    onMessage(handler) {
+      handlers.add(handler)
+      return () => handlers.delete(handler)
+    },
+    onStatus: link.onStatus,
+    dropped: () => dropped,
+    async close() {
+      closed = true
+      handlers.clear()
+      await link.close()
+    },
+  }
+}
