@@ -1,0 +1,58 @@
+import type { Abi, Hex } from 'viem'
+import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
+import { getChannelId } from '../channel/getChannelId.ts'
+import type { ChannelParams, Env, State } from '../channel/types.ts'
+import { ChanvmError } from '../errors.ts'
+import type { AdjudicatorClient } from './createAdjudicatorClient.ts'
+import { submitAdjudicatorTx, type TxResult } from './submitAdjudicatorTx.ts'
+
+export type ForceProgressArgs = {
+  params: ChannelParams
+  /** The base state: the state held on chain, or a co-signed state newer than it. */
+  from: State
+  /** Signatures of `from` when it is not the state held (it is registered in the same call). Omit or leave empty for the state held. */
+  fromSignatures?: readonly Hex[]
+  /** Participant index of the mover. */
+  mover: bigint
+  action: Hex
+  /** The mover's signature over {@link hashMove}(params, from, mover, action). */
+  moverSignature: Hex
+  /** The app's ABI, to decode its error when the step reverts (`AppReverted`). */
+  appAbi?: Abi
+}
+
+/** The forced state as the chain stored it, and the Env it was computed with. */
+export type ForceProgressResult = TxResult & { state: State; env: Env; finalizesAt: bigint }
+
+/**
+ * Runs one app step on chain (`Adjudicator.forceProgress`): the Adjudicator calls the app's
+ * `transition` with the real block as Env, checks conservation and holds the result as
+ * `from.version + 1`, restarting the timeout. Returns the stored state, decoded from the
+ * `Progressed` event, and the Env (block number, timestamp) it ran with.
+ *
+ * @example
+ * ```ts
+ * const action = escrowActions.release()
+ * const moverSignature = signMove(params, held, 0n, action, aliceKey)
+ * const { state } = await forceProgress(client, { params, from: held, mover: 0n, action, moverSignature })
+ * ```
+ */
+export async function forceProgress(client: AdjudicatorClient, args: ForceProgressArgs): Promise<ForceProgressResult> {
+  const channelId = getChannelId(args.params)
+  const ctx = { action: 'forceProgress', channelId, ...(args.appAbi === undefined ? {} : { appAbi: args.appAbi }) }
+  const r = await submitAdjudicatorTx(client, ctx, async (wallet, account) => {
+    const { request } = await client.publicClient.simulateContract({
+      address: client.address,
+      abi: Adjudicator.abi,
+      functionName: 'forceProgress',
+      args: [args.params, args.from, [...(args.fromSignatures ?? [])], args.mover, args.action, args.moverSignature],
+      account,
+    })
+    return wallet.writeContract(request)
+  })
+  const ev = r.events.find((e) => e.eventName === 'Progressed')
+  if (ev?.eventName !== 'Progressed') throw new ChanvmError('CHAIN_ERROR', 'forceProgress was mined without a Progressed event', { channelId })
+  const finalizesAt = BigInt(ev.args.finalizesAt)
+  const env: Env = { blockNumber: r.blockNumber, timestamp: finalizesAt - args.params.challengeDuration }
+  return { ...r, state: { ...ev.args.state, balances: [...ev.args.state.balances] }, env, finalizesAt }
+}

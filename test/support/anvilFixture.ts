@@ -1,0 +1,140 @@
+// Shared set-up for the on-chain suites: one anvil per suite, contracts deployed, clients per
+// party, and helpers to build channels and co-signed Escrow states.
+import assert from 'node:assert/strict'
+import { bytesToHex, createTestClient, http, keccak256, type Address, type Hex } from 'viem'
+import { BrokenApp } from '../../contracts/generated/BrokenApp.ts'
+import { Escrow } from '../../contracts/generated/Escrow.ts'
+import { encodeEscrowData, escrowApp, type EscrowData } from '../../apps/escrow/escrowClient.ts'
+import { createAdjudicatorClient, type AdjudicatorClient } from '../../engine/adjudicator/createAdjudicatorClient.ts'
+import { forceProgress, type ForceProgressArgs, type ForceProgressResult } from '../../engine/adjudicator/forceProgress.ts'
+import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
+import { deployContracts, type Deployment } from '../../engine/chain/deployContracts.ts'
+import { startAnvil, type Anvil, type AnvilAccount } from '../../engine/chain/startAnvil.ts'
+import { encodeState, getChannelId, hashStateStruct, signState, type ChannelParams, type SignedState, type State } from '../../engine/channel/index.ts'
+import { createSandbox, runTransition, type Sandbox } from '../../engine/sandbox/index.ts'
+
+export type Party = AnvilAccount & { client: AdjudicatorClient }
+
+export type ChainFixture = {
+  anvil: Anvil
+  deployment: Deployment
+  alice: Party
+  bob: Party
+  /** Not a participant of any channel. */
+  carol: Party
+  arbiter: AnvilAccount
+  sandbox: Sandbox
+  /** Channel params of a fresh Escrow channel between alice (payer, 0) and bob (payee, 1). */
+  escrowParams(overrides?: Partial<ChannelParams>): ChannelParams
+  /** Channel params of a fresh BrokenApp channel between alice and bob. */
+  brokenParams(): ChannelParams
+  /** A state of `params`' channel. */
+  state(params: ChannelParams, version: bigint, balances: readonly bigint[], data?: Partial<EscrowData>, isFinal?: boolean): State
+  /** `state` signed by alice and bob (or by the given keys, in order). */
+  cosign(params: ChannelParams, state: State, keys?: readonly Hex[]): SignedState
+  /** Moves the chain's clock forward and mines a block. */
+  increaseTime(seconds: bigint): Promise<void>
+  /** forceProgress, then the same step in the sandbox with the block's Env: both post-states must be the same bytes. */
+  forceAndCheck(client: AdjudicatorClient, args: ForceProgressArgs): Promise<ForceProgressResult>
+  /** How many forced steps `forceAndCheck` compared with the sandbox. */
+  equivalenceChecks(): number
+  stop(): Promise<void>
+}
+
+export const CHALLENGE = 100n
+
+let nonce = 0n
+
+export async function startChainFixture(): Promise<ChainFixture> {
+  const anvil = await startAnvil()
+  try {
+    const [deployer, a, b, c, arbiter] = anvil.accounts
+    assert(deployer && a && b && c && arbiter)
+    const deployment = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: deployer.privateKey, apps: [Escrow, BrokenApp] })
+    const party = async (acct: AnvilAccount): Promise<Party> => ({
+      ...acct,
+      client: await createAdjudicatorClient({ rpcUrl: anvil.rpcUrl, address: deployment.adjudicator.address, privateKey: acct.privateKey, chainId: anvil.chainId }),
+    })
+    const alice = await party(a)
+    const bob = await party(b)
+    const carol = await party(c)
+    const escrow = deployment.apps.Escrow
+    const broken = deployment.apps.BrokenApp
+    assert(escrow && broken)
+    assert.equal(escrow.codeHash, escrowApp.codeHash, 'the deployed Escrow runs the bytes the sandbox runs')
+    const sandbox = await createSandbox()
+    const test = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) })
+    let checks = 0
+
+    const base = (app: Address, appCodeHash: Hex): ChannelParams => ({
+      chainId: BigInt(anvil.chainId),
+      adjudicator: deployment.adjudicator.address,
+      participants: [alice.address, bob.address],
+      app,
+      appCodeHash,
+      challengeDuration: CHALLENGE,
+      nonce: ++nonce,
+    })
+
+    const fixture: ChainFixture = {
+      anvil,
+      deployment,
+      alice,
+      bob,
+      carol,
+      arbiter,
+      sandbox,
+      escrowParams: (overrides = {}) => ({ ...base(escrow.address, escrow.codeHash), ...overrides }),
+      brokenParams: () => base(broken.address, broken.codeHash),
+      state: (params, version, balances, data = {}, isFinal = false) => ({
+        channelId: getChannelId(params),
+        version,
+        balances: [...balances],
+        appData: encodeEscrowData({ payer: 0, payee: 1, arbiter: arbiter.address, escrowId: 0n, funded: false, amount: 0n, deadline: 0n, ...data }),
+        isFinal,
+      }),
+      cosign: (params, state, keys = [alice.privateKey, bob.privateKey]) => ({
+        state,
+        signatures: keys.map((k) => signState(params, state, k)),
+      }),
+      increaseTime: async (seconds) => {
+        await test.increaseTime({ seconds: Number(seconds) })
+        await test.mine({ blocks: 1 })
+      },
+      forceAndCheck: async (client, args) => {
+        const r = await forceProgress(client, args)
+        const isEscrow = args.params.app.toLowerCase() === escrow.address.toLowerCase()
+        const code = isEscrow ? Escrow.deployedBytecode : BrokenApp.deployedBytecode
+        const off = await runTransition(sandbox, { params: args.params, from: args.from, mover: args.mover, action: args.action, env: r.env, appCode: code })
+        assert(off.ok, `the sandbox rejected a step the chain accepted: ${off.ok ? '' : off.message}`)
+        assert.equal(encodeState(r.state), encodeState(off.state), 'sandbox and chain post-states differ')
+        const rec = await getChannelRecord(client, getChannelId(args.params), { blockNumber: r.blockNumber })
+        assert.equal(rec.stateHash, bytesToHex(hashStateStruct(off.state)), 'the chain holds the hash of the sandbox post-state')
+        assert.equal(rec.version, off.state.version)
+        checks++
+        return r
+      },
+      equivalenceChecks: () => checks,
+      stop: () => anvil.stop(),
+    }
+    return fixture
+  } catch (e) {
+    await anvil.stop()
+    throw e
+  }
+}
+
+/** A signature with s replaced by n - s (and v flipped): the same signature in its high-s form. */
+export function toHighS(sig: Hex): Hex {
+  const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+  const r = sig.slice(2, 66)
+  const s = BigInt(`0x${sig.slice(66, 130)}`)
+  const v = Number.parseInt(sig.slice(130, 132), 16)
+  const highS = (N - s).toString(16).padStart(64, '0')
+  return `0x${r}${highS}${(v === 27 ? 28 : 27).toString(16)}`
+}
+
+/** keccak256 of a string, for tests that need distinct dummy hashes. */
+export function dummyHash(label: string): Hex {
+  return keccak256(new TextEncoder().encode(label))
+}
