@@ -1,0 +1,28 @@
+import { ChanvmError } from '../../engine/errors.ts'
+import { runEscrowDemo } from './runEscrowDemo.ts'
+import type { DealName, DemoOptions, DemoSummary } from './types.ts'
+
+/** Options of {@link runDemo}: the common demo options plus the deal-specific ones. */
+export type RunDemoOptions = DemoOptions & {
+  /** tv-delivery only: how many of the three oracles answer "delivered" (default 2, the quorum). */
+  answers?: number
+}
+
+/**
+ * Runs the named deal's demo; what `chanvm demo <deal>` calls.
+ *
+ * @example
+ * ```ts
+ * const summary = await runDemo('escrow', { refuse: true })
+ * process.exitCode = summary.ok ? 0 : 1
+ * ```
+ */
+export async function runDemo(deal: DealName, options: RunDemoOptions = {}): Promise<DemoSummary> {
+  const { answers: _answers, ...common } = options
+  switch (deal) {
+    case 'escrow':
+      return runEscrowDemo(common)
+    default:
+      throw new ChanvmError('CONFIG', `the ${deal} demo is not available in this build`)
+  }
+}

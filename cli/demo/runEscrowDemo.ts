@@ -1,0 +1,72 @@
+import { parseEther } from 'viem'
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
+import { escrowActions, escrowApp, initialEscrowData, signRuling } from '../../apps/escrow/escrowClient.ts'
+import { Escrow } from '../../contracts/generated/Escrow.ts'
+import { ChanvmError } from '../../engine/errors.ts'
+import { createDemoRun } from './createDemoRun.ts'
+import type { DemoOptions, DemoSummary } from './types.ts'
+
+/** What the escrow demo locks and pays: the payer deposits 1 ETH and escrows 0.4 ETH. */
+export const ESCROW_DEMO = { deposit: parseEther('1'), amount: parseEther('0.4') } as const
+
+/**
+ * The escrow deal end to end. The payer funds an escrow for the payee, the payee delivers, the
+ * payer releases and both co-sign a final state that concludes on chain at once. With
+ * `refuse`, the payer will not release: the payee gets the arbiter's signed ruling, the payer
+ * refuses to co-sign it, and the payee force-progresses the ruling on chain, waits out the
+ * challenge period, concludes and withdraws. Either way the payee gets 0.4 ETH and the payer 0.6.
+ *
+ * @example
+ * ```ts
+ * const summary = await runEscrowDemo({ refuse: true, onEvent: (e) => console.log(e.text) })
+ * console.log(summary.ok, summary.payouts)
+ * ```
+ */
+export async function runEscrowDemo(options: DemoOptions = {}): Promise<DemoSummary> {
+  const run = await createDemoRun('escrow', { roles: ['payer', 'payee'], app: escrowApp, artifact: Escrow }, options)
+  try {
+    const arbiterKey = generatePrivateKey()
+    const arbiter = privateKeyToAddress(arbiterKey)
+    const refuse = options.refuse === true
+    const { params, channelId } = await run.open({
+      appData: initialEscrowData({ payer: 0, payee: 1, arbiter }),
+      balances: [ESCROW_DEMO.deposit, 0n],
+      // Under --refuse the payer signs nothing that pays the payee.
+      ...(refuse ? { refuse: { 0: (p) => (p.mover === 1 && (p.state.balances[1] ?? 0n) > 0n ? 'the payer disputes the delivery and will not pay' : undefined) } } : {}),
+    })
+    run.emit('arbiter', 'arbiter', `arbiter ${arbiter} settles disputes with signed rulings`, { arbiter })
+
+    const deadline = (await run.head()).timestamp + 3_600n
+    const funded = await run.move(0, escrowActions.fund(ESCROW_DEMO.amount, deadline), 'payer funds the escrow with 0.4 ETH')
+    if (!funded.ok) throw new ChanvmError('STEP_REJECTED', 'the fund step was not co-signed', { channelId })
+    run.emit('delivered', 'payee', 'payee delivers the goods')
+
+    if (!refuse) {
+      const released = await run.move(0, escrowActions.release(), 'payer releases the escrow to the payee')
+      if (!released.ok) throw new ChanvmError('STEP_REJECTED', 'the release was not co-signed', { channelId })
+      const closed = await run.move(1, escrowActions.close(), 'payee closes the channel')
+      if (!closed.ok) throw new ChanvmError('STEP_REJECTED', 'the close was not co-signed', { channelId })
+      await run.concludeFinal(1, closed.signed)
+    } else {
+      run.emit('dispute', 'payee', 'payer does not release; payee asks the arbiter')
+      const ruling = signRuling(params, channelId, 0n, true, arbiterKey)
+      run.emit('ruling', 'arbiter', 'arbiter signs a ruling for the payee (escrow 0)', { toPayee: true })
+      const action = escrowActions.ruling(true, ruling)
+      const asked = await run.move(1, action, "payee applies the arbiter's ruling")
+      if (asked.ok) throw new ChanvmError('STEP_REJECTED', 'the payer was expected to refuse the ruling', { channelId })
+      await run.forceAndConclude(1, await run.latest(1), action, "the arbiter's signed ruling for the payee")
+    }
+    const payouts = await run.withdrawAll()
+    const payee = payouts[1]?.withdrawn ?? 0n
+    const outcome = payee === ESCROW_DEMO.amount ? 'payee-paid' : payee === 0n ? 'payer-refunded' : 'other'
+    const summary = run.finish({
+      outcome,
+      expectedOutcome: 'payee-paid',
+      payouts,
+      expectedPayouts: { payer: ESCROW_DEMO.deposit - ESCROW_DEMO.amount, payee: ESCROW_DEMO.amount },
+    })
+    return summary
+  } finally {
+    await run.close()
+  }
+}

@@ -1,0 +1,175 @@
+import { parseArgs } from 'node:util'
+import { formatEther } from 'viem'
+import { ChanvmError } from '../engine/errors.ts'
+import { runDemo } from './demo/runDemo.ts'
+import { DEAL_NAMES, toJsonSafe, type DealName, type DemoEvent, type DemoSummary } from './demo/types.ts'
+
+/** Exit codes of the `chanvm` command (docs/cli.md). */
+export const EXIT = {
+  /** The demo ran and ended with the expected outcome and payouts. */
+  OK: 0,
+  /** The demo ran to the end but the outcome or a payout is not the expected one. */
+  UNEXPECTED_OUTCOME: 1,
+  /** Bad command line. */
+  USAGE: 2,
+  /** The demo could not run: chain or broker unreachable, a transaction reverted, a step failed. */
+  FAILED: 3,
+  /** Interrupted (Ctrl-C). */
+  INTERRUPTED: 130,
+} as const
+
+export const USAGE = `Usage: chanvm demo <deal> [options]
+
+Runs a deal end to end: deploys the contracts, opens and funds a state channel, runs the two
+parties as separate nodes over MQTT with the devices or oracles, settles on chain and prints the
+payouts and the gas spent.
+
+Deals:
+  escrow        payer funds, payee delivers, payer releases (--refuse: the arbiter's ruling on chain)
+  tv-delivery   buyer pays, 2 of 3 oracles answer "delivered", seller claims (--refuse: seller forces it)
+  cold-chain    owner pays premiums, the thermometer reports an excursion, the owner gets the insured sum
+
+Options:
+  --refuse          the party that loses at the decisive step refuses to sign; the other goes to chain
+  --json            one JSON object per event line, then a summary object
+  --rpc-url <url>   use this JSON-RPC endpoint instead of starting anvil
+  --broker <url>    use this MQTT broker instead of the embedded one
+  --answers <n>     tv-delivery: how many of the 3 oracles answer (default 2; 1 shows the refund)
+  -h, --help        show this help
+
+Keys for --rpc-url: CHANVM_DEMO_KEYS=<deployer>,<party1>,<party2> (funded, 0x-hex); default anvil's dev keys.
+Exit codes: 0 expected outcome, 1 unexpected outcome, 2 usage error, 3 failure, 130 interrupted.`
+
+/** Where the command writes; tests pass their own. */
+export type CliIo = { out: (line: string) => void; err: (line: string) => void }
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length))
+
+/** The human-readable line of one event. */
+export function formatDemoEvent(e: DemoEvent): string {
+  return `[${(e.t / 1000).toFixed(1).padStart(5)}s] ${pad(e.actor, 11)} ${e.text}`
+}
+
+/** The human-readable closing block of a demo. */
+export function formatDemoSummary(s: DemoSummary): string[] {
+  const lines = [
+    '',
+    `${s.ok ? 'OK' : 'UNEXPECTED'}: ${s.deal} ended ${s.outcome} (expected ${s.expectedOutcome}) on the ${s.path} path`,
+    'payouts withdrawn from the Adjudicator:',
+  ]
+  for (const p of s.payouts) {
+    const expected = s.expectedPayouts[p.role]
+    const mark = expected === p.withdrawn ? '' : `   expected ${expected ?? 'nothing'} wei`
+    lines.push(`  ${pad(p.role, 10)} ${p.address}  ${p.withdrawn} wei (${formatEther(p.withdrawn)} ETH)${mark}`)
+  }
+  lines.push(`gas: ${s.gas.total} for the channel's ${s.gas.transactions.length} transactions, ${s.gas.deployment} for deploying the contracts`)
+  for (const t of s.gas.transactions) lines.push(`  ${pad(t.action, 14)} ${pad(t.by, 10)} ${t.gasUsed}`)
+  lines.push(`off chain: ${s.coSignedStates} co-signed states; on chain: ${s.forcedSteps} forced step(s)`)
+  return lines
+}
+
+/**
+ * Runs the `chanvm` command with `argv` (without node and the script) and resolves with the exit
+ * code. Ctrl-C (`signal`) stops the chain, broker and nodes the demo started.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(['demo', 'escrow', '--json'], { out: console.log, err: console.error })
+ * ```
+ */
+export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        refuse: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        'rpc-url': { type: 'string' },
+        broker: { type: 'string' },
+        answers: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    })
+  } catch (e) {
+    io.err(`chanvm: ${(e as Error).message}\n\n${USAGE}`)
+    return EXIT.USAGE
+  }
+  const { values, positionals } = parsed
+  if (values.help || positionals.length === 0 || positionals[0] === 'help') {
+    ;(values.help || positionals[0] === 'help' ? io.out : io.err)(USAGE)
+    return values.help || positionals[0] === 'help' ? EXIT.OK : EXIT.USAGE
+  }
+  const [command, deal, ...rest] = positionals
+  if (command !== 'demo') {
+    io.err(`chanvm: unknown command '${command}'\n\n${USAGE}`)
+    return EXIT.USAGE
+  }
+  if (deal === undefined || !(DEAL_NAMES as readonly string[]).includes(deal) || rest.length > 0) {
+    io.err(`chanvm: demo needs one deal: ${DEAL_NAMES.join(', ')}${deal === undefined ? '' : ` (got '${[deal, ...rest].join(' ')}')`}`)
+    return EXIT.USAGE
+  }
+  let answers: number | undefined
+  if (values.answers !== undefined) {
+    answers = Number(values.answers)
+    if (deal !== 'tv-delivery' || !Number.isInteger(answers) || answers < 0 || answers > 3) {
+      io.err('chanvm: --answers takes 0 to 3 and applies to tv-delivery only')
+      return EXIT.USAGE
+    }
+  }
+  for (const [flag, url, schemes] of [
+    ['--rpc-url', values['rpc-url'], ['http:', 'https:']],
+    ['--broker', values.broker, ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:']],
+  ] as const) {
+    if (url === undefined) continue
+    let ok = false
+    try {
+      ok = (schemes as readonly string[]).includes(new URL(url).protocol)
+    } catch {
+      ok = false
+    }
+    if (!ok) {
+      io.err(`chanvm: ${flag} needs a ${schemes.join('//, ')}// URL, got '${url}'`)
+      return EXIT.USAGE
+    }
+  }
+  const envKeys = process.env['CHANVM_DEMO_KEYS']
+  const keys = envKeys === undefined || envKeys === '' ? undefined : envKeys.split(',').map((k) => k.trim() as `0x${string}`)
+  if (keys !== undefined && (keys.length < 3 || !keys.every((k) => /^0x[0-9a-fA-F]{64}$/.test(k)))) {
+    io.err('chanvm: CHANVM_DEMO_KEYS must hold three comma-separated 32-byte hex keys: deployer, first party, second party')
+    return EXIT.USAGE
+  }
+
+  const json = values.json
+  const print = (obj: unknown) => io.out(JSON.stringify(toJsonSafe(obj)))
+  try {
+    const summary = await runDemo(deal as DealName, {
+      refuse: values.refuse,
+      onEvent: (e) => (json ? print({ type: 'event', ...e }) : io.out(formatDemoEvent(e))),
+      ...(values['rpc-url'] === undefined ? {} : { rpcUrl: values['rpc-url'] }),
+      ...(values.broker === undefined ? {} : { brokerUrl: values.broker }),
+      ...(keys === undefined ? {} : { keys }),
+      ...(answers === undefined ? {} : { answers }),
+      ...(signal === undefined ? {} : { signal }),
+    })
+    if (json) {
+      const { steps, ...rest } = summary
+      print({ type: 'summary', ...rest, steps: steps.map((s) => ({ kind: s.kind, actor: s.actor, text: s.text })) })
+    } else for (const line of formatDemoSummary(summary)) io.out(line)
+    return summary.ok ? EXIT.OK : EXIT.UNEXPECTED_OUTCOME
+  } catch (e) {
+    if (signal?.aborted === true) {
+      if (json) print({ type: 'error', code: 'INTERRUPTED', message: 'interrupted' })
+      else io.err('chanvm: interrupted; stopped everything the demo started')
+      return EXIT.INTERRUPTED
+    }
+    const err = e as Error
+    const code = e instanceof ChanvmError ? e.code : 'ERROR'
+    const message = e instanceof ChanvmError ? e.message : err.message
+    if (json) print({ type: 'error', code, message })
+    else io.err(`chanvm: demo ${deal} failed (${code}): ${message}`)
+    return EXIT.FAILED
+  }
+}
