@@ -1,0 +1,49 @@
+// A JSON-RPC proxy in front of anvil that a test can take down and bring back, to check that the
+// watcher survives an endpoint that drops.
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export type RpcProxy = {
+  url: string
+  /** While down, every request has its connection destroyed without an answer. */
+  setDown(down: boolean): void
+  /** Requests refused while down. */
+  refused(): number
+  close(): Promise<void>
+}
+
+export async function startRpcProxy(target: string): Promise<RpcProxy> {
+  let down = false
+  let refused = 0
+  const server: Server = createServer((req, res) => {
+    if (down) {
+      refused++
+      req.socket.destroy()
+      return
+    }
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) })
+        .then(async (r) => {
+          res.writeHead(r.status, { 'content-type': 'application/json' })
+          res.end(Buffer.from(await r.arrayBuffer()))
+        })
+        .catch(() => req.socket.destroy())
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    setDown: (d) => {
+      down = d
+    },
+    refused: () => refused,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
