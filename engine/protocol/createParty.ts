@@ -420,12 +420,13 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       if (ch.pending !== undefined) throw new ChanvmError('INVALID_ARGUMENT', 'an update of this channel is already in flight', { channelId: getChannelIdOf(ch) })
       const env = envOpt ?? (await clock())
       const r = await runTransition(sandbox, { params: ch.params, from: base.state, mover: BigInt(ch.myIndex), action, env, appCode: ch.app.code, ...(ch.app.abi ? { appAbi: ch.app.abi } : {}) })
-      if (!r.ok) return { result: { ok: false, reason: 'step-rejected', step: r } as UpdateResult }
+      if (!r.ok) return { result: { ok: false, reason: 'step-rejected', step: r } as UpdateResult | 'lost' }
       const digest = digestOf(ch, r.state)
       const own = await store.getSignatureRecord(r.state.channelId, r.state.version)
       if (own !== undefined && lower(own.digest) !== lower(digest)) {
-        // This party signed another state at this version (e.g. before a crash): never sign twice.
-        return { result: { ok: false, reason: 'conflict', message: `this party already signed a different state at version ${r.state.version}` } as UpdateResult }
+        // This party already signed a peer's state at this version and waits for its commit: wait
+        // for it and retry on top. It never signs a second state at one version.
+        return { result: 'lost' as const }
       }
       let done!: (r: UpdateResult | 'lost') => void
       const outcome = new Promise<UpdateResult | 'lost'>((res) => (done = res))
@@ -482,7 +483,9 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       const before = ch.latest?.state.version ?? -1n
       const r = await proposeOnce(ch, action, opts.env)
       if (r !== 'lost') return r
-      if (attempt >= maxRetries) return { ok: false, reason: 'conflict', message: `lost ${attempt + 1} simultaneous proposals in a row` }
+      if (attempt >= maxRetries) {
+        return { ok: false, reason: 'conflict', message: `no co-signed version after ${attempt + 1} tries: a peer's proposal at the same version won, or this party signed a peer's state whose commit never came` }
+      }
       // Wait for the winner's state, then try again on top of it.
       await waitForVersion(channelId, before + 1n, timeoutMs).catch(() => undefined)
     }

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import type { Hex } from 'viem'
+import type { ChannelStore } from '../../engine/store/types.ts'
+import { escrowChannel } from '../support/channel.ts'
+
+/**
+ * The ChannelStore conformance suite: every store implementation runs it.
+ * `open` gives a fresh store; `reopen` (when the store is durable) opens the same data again.
+ */
+export function channelStoreConformance(name: string, open: () => Promise<ChannelStore>, reopen?: (s: ChannelStore) => Promise<ChannelStore>): void {
+  describe(`ChannelStore conformance: ${name}`, () => {
+    const { params, channelId, initial } = escrowChannel()
+    const digestA = `0x${'aa'.repeat(32)}` as Hex
+    const digestB = `0x${'bb'.repeat(32)}` as Hex
+    let store: ChannelStore
+    beforeEach(async () => {
+      store = await open()
+    })
+    afterEach(async () => {
+      await store.close()
+    })
+
+    it('stores and lists channels', async () => {
+      assert.equal(await store.getChannel(channelId), undefined)
+      await store.putChannel({ channelId, params, myIndex: 1 })
+      assert.deepEqual(await store.getChannel(channelId), { channelId, params, myIndex: 1 })
+      assert.equal((await store.listChannels()).length, 1)
+    })
+
+    it('records a signature once per version and refuses a different digest', async () => {
+      assert.deepEqual(await store.recordSignature({ channelId, version: 1n, digest: digestA, state: { ...initial, version: 1n } }), { ok: true })
+      assert.deepEqual(await store.recordSignature({ channelId, version: 1n, digest: digestA, state: { ...initial, version: 1n } }), { ok: true }, 'idempotent for the same digest')
+      const r = await store.recordSignature({ channelId, version: 1n, digest: digestB, state: { ...initial, version: 1n, isFinal: true } })
+      assert.equal(r.ok, false)
+      if (!r.ok) {
+        assert.equal(r.existing.digest, digestA)
+        assert.equal(r.existing.state.isFinal, false)
+      }
+      assert.equal((await store.getSignatureRecord(channelId, 1n))?.digest, digestA)
+      assert.deepEqual(await store.recordSignature({ channelId, version: 2n, digest: digestB, state: { ...initial, version: 2n } }), { ok: true })
+    })
+
+    it('keeps every co-signed state and returns the highest version as the latest', async () => {
+      assert.equal(await store.getLatestSignedState(channelId), undefined)
+      const sigs = [`0x${'11'.repeat(65)}`, `0x${'22'.repeat(65)}`] as Hex[]
+      for (const v of [0n, 2n, 1n]) await store.putSignedState(channelId, { state: { ...initial, version: v, balances: [1000n - v, v] }, signatures: sigs })
+      const latest = await store.getLatestSignedState(channelId)
+      assert.equal(latest?.state.version, 2n)
+      assert.deepEqual(latest?.state.balances, [998n, 2n])
+      assert.deepEqual(latest?.signatures, sigs)
+      assert.equal((await store.getSignedState(channelId, 1n))?.state.version, 1n)
+    })
+
+    it('orders uint64 versions numerically, up to the largest', async () => {
+      const max = (1n << 64n) - 1n
+      for (const v of [9n, 10n, max, 100n]) await store.putSignedState(channelId, { state: { ...initial, version: v }, signatures: [] })
+      assert.equal((await store.getLatestSignedState(channelId))?.state.version, max)
+    })
+
+    if (reopen !== undefined) {
+      it('survives a reopen: channels, signature records and states', async () => {
+        await store.putChannel({ channelId, params, myIndex: 0 })
+        await store.recordSignature({ channelId, version: 5n, digest: digestA, state: { ...initial, version: 5n } })
+        await store.putSignedState(channelId, { state: { ...initial, version: 4n }, signatures: [] })
+        store = await reopen(store)
+        assert.equal((await store.getChannel(channelId))?.myIndex, 0)
+        assert.equal((await store.recordSignature({ channelId, version: 5n, digest: digestB, state: { ...initial, version: 5n } })).ok, false)
+        assert.equal((await store.getLatestSignedState(channelId))?.state.version, 4n)
+      })
+    }
+  })
+}

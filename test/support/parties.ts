@@ -1,0 +1,31 @@
+import type { Hex } from 'viem'
+import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
+import { createParty, type Party, type PartyEvent, type PartyOptions } from '../../engine/protocol/createParty.ts'
+import { createMemoryHub, type MemoryHub } from '../../engine/transport/createMemoryTransport.ts'
+import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
+import type { ChannelStore } from '../../engine/store/types.ts'
+import { escrowApp } from '../../apps/escrow/escrowClient.ts'
+import { escrowChannel, fixedEnv, testAddresses, testKeys } from './channel.ts'
+
+/** Two parties (payer 0, payee 1) on an Escrow channel over an in-memory hub, channel opened. */
+export async function twoEscrowParties(opts: { stores?: [ChannelStore, ChannelStore]; partyOptions?: Partial<PartyOptions>; hub?: MemoryHub } = {}) {
+  const hub = opts.hub ?? createMemoryHub()
+  const ch = escrowChannel()
+  const events: [PartyEvent[], PartyEvent[]] = [[], []]
+  const make = async (i: 0 | 1): Promise<Party> =>
+    createParty({
+      privateKey: testKeys[i] as Hex,
+      transport: hub.connect(testAddresses[i]!),
+      store: opts.stores?.[i] ?? createMemoryStore(),
+      sandbox: await createSandbox(),
+      apps: [escrowApp],
+      clock: () => fixedEnv,
+      responseTimeoutMs: 2_000,
+      onEvent: (e) => events[i].push(e),
+      ...opts.partyOptions,
+    })
+  const payer = await make(0)
+  const payee = await make(1)
+  await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+  return { hub, ...ch, payer, payee, events }
+}
