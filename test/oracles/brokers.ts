@@ -1,0 +1,86 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startEmbeddedBroker } from '../../oracles/mqtt/startEmbeddedBroker.ts'
+
+/** A broker for a test: its URL and how to stop it (a no-op for one the CI started). */
+export type TestBroker = { name: string; url: string; host: string; port: number; stop(): Promise<void>; restartable: boolean }
+
+const MOSQUITTO_PATHS = ['mosquitto', '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto']
+
+function findBinary(candidates: readonly string[]): string | undefined {
+  for (const c of candidates) {
+    const r = spawnSync(c, ['-h'], { stdio: 'ignore' })
+    if (r.error === undefined) return c
+  }
+  return undefined
+}
+
+/** The `mosquitto_pub` binary, if installed. */
+export const mosquittoPub = findBinary(['mosquitto_pub', '/usr/bin/mosquitto_pub'])
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const address = server.address()
+  await new Promise<void>((r) => server.close(() => r()))
+  if (typeof address !== 'object' || address === null) throw new Error('no port')
+  return address.port
+}
+
+async function waitListening(port: number, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}`)
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1')
+      s.once('connect', () => { s.destroy(); resolve(true) })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new Error('mosquitto did not start listening')
+}
+
+/**
+ * A real Mosquitto: the one CI started (`CHANVM_MOSQUITTO_URL`), else one started here on a free
+ * loopback port when the binary is installed, else `undefined` and the reason to skip.
+ */
+export async function startMosquitto(): Promise<TestBroker | { skip: string }> {
+  const ci = process.env.CHANVM_MOSQUITTO_URL
+  if (ci !== undefined && ci !== '') {
+    const u = new URL(ci)
+    return { name: 'mosquitto (CI)', url: ci, host: u.hostname, port: Number(u.port || 1883), stop: async () => {}, restartable: false }
+  }
+  const bin = findBinary(MOSQUITTO_PATHS)
+  if (bin === undefined) return { skip: 'mosquitto is not installed (apt-get install mosquitto mosquitto-clients) and CHANVM_MOSQUITTO_URL is not set' }
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'chanvm-mosquitto-'))
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`)
+  const child = spawn(bin, ['-c', conf], { stdio: 'ignore' })
+  await waitListening(port, child)
+  return {
+    name: 'mosquitto',
+    url: `mqtt://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    restartable: false,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise<void>((r) => child.once('exit', () => r()))
+        child.kill('SIGTERM')
+        await exited
+      }
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** The embedded aedes broker. */
+export async function startAedes(): Promise<TestBroker> {
+  const b = await startEmbeddedBroker()
+  return { name: 'aedes (embedded)', url: b.url, host: '127.0.0.1', port: b.port, stop: b.close, restartable: true }
+}
