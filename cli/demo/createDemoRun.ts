@@ -51,6 +51,8 @@ export type DemoRun = {
   forceAndConclude(mover: 0 | 1, from: SignedState, action: Hex, label: string): Promise<State>
   /** Moves the chain's clock forward by `seconds` (embedded chain) or waits for it (external chain). */
   advanceTime(seconds: bigint, why: string): Promise<void>
+  /** Mines `blocks` blocks (embedded chain) or waits for them (external chain). */
+  advanceBlocks(blocks: bigint, why: string): Promise<void>
   /** Every party withdraws its credit; returns what each got. */
   withdrawAll(): Promise<DemoPayout[]>
   finish(args: { outcome: string; expectedOutcome: string; payouts: DemoPayout[]; expectedPayouts: Record<string, bigint> }): DemoSummary
@@ -282,6 +284,19 @@ export async function createDemoRun(
         const target = (await head()).timestamp + seconds
         emit('time', 'chain', `waiting ${seconds} s of chain time (${why})`, { seconds: seconds.toString() })
         while ((await head()).timestamp < target) {
+          if (options.signal?.aborted === true) throw new ChanvmError('CONFIG', 'aborted')
+          await sleep(2_000)
+        }
+      },
+      async advanceBlocks(blocks, why) {
+        if (env.embeddedChain) {
+          await rpc(env.rpcUrl, 'anvil_mine', [`0x${blocks.toString(16)}`, '0x1'])
+          emit('blocks', 'chain', `embedded chain: ${why}, mined ${blocks} blocks`, { blocks: blocks.toString() })
+          return
+        }
+        const target = (await head()).blockNumber + blocks
+        emit('blocks', 'chain', `waiting for ${blocks} blocks (${why})`, { blocks: blocks.toString() })
+        while ((await head()).blockNumber < target) {
           if (options.signal?.aborted === true) throw new ChanvmError('CONFIG', 'aborted')
           await sleep(2_000)
         }

@@ -1,5 +1,6 @@
 import { ChanvmError } from '../../engine/errors.ts'
 import { runEscrowDemo } from './runEscrowDemo.ts'
+import { runTvDeliveryDemo } from './runTvDeliveryDemo.ts'
 import type { DealName, DemoOptions, DemoSummary } from './types.ts'
 
 /** Options of {@link runDemo}: the common demo options plus the deal-specific ones. */
@@ -18,10 +19,12 @@ export type RunDemoOptions = DemoOptions & {
  * ```
  */
 export async function runDemo(deal: DealName, options: RunDemoOptions = {}): Promise<DemoSummary> {
-  const { answers: _answers, ...common } = options
+  const { answers, ...common } = options
   switch (deal) {
     case 'escrow':
       return runEscrowDemo(common)
+    case 'tv-delivery':
+      return runTvDeliveryDemo({ ...common, ...(answers === undefined ? {} : { answers }) })
     default:
       throw new ChanvmError('CONFIG', `the ${deal} demo is not available in this build`)
   }
