@@ -1,0 +1,46 @@
+/**
+ * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps]`: speed and gas figures.
+ * Progress goes to stderr; with --json, stdout gets exactly one JSON object.
+ */
+import { cpus } from 'node:os'
+import { parseArgs } from 'node:util'
+import { benchProtocol } from './protocol.ts'
+
+const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, only: { type: 'string' }, steps: { type: 'string' } } })
+const only = values.only?.split(',')
+const want = (k: string) => only === undefined || only.includes(k)
+const log = (s: string) => process.stderr.write(`${s}\n`)
+
+const result: Record<string, unknown> = {
+  node: process.version,
+  platform: `${process.platform}-${process.arch}`,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+}
+
+type Part = { name: string; file: string; fn: string }
+const parts: Part[] = [
+  { name: 'gas', file: './gas.ts', fn: 'benchGas' },
+  { name: 'oracles', file: './oracles.ts', fn: 'benchOracles' },
+  { name: 'apps', file: './apps.ts', fn: 'benchApps' },
+]
+
+if (want('protocol')) {
+  log('bench: co-signed Escrow steps through the protocol (SQLite, synchronous=FULL) ...')
+  Object.assign(result, await benchProtocol({ steps: Number(values.steps ?? 1000), log }))
+}
+for (const part of parts) {
+  if (!want(part.name)) continue
+  log(`bench: ${part.name} ...`)
+  const mod = (await import(part.file)) as Record<string, () => Promise<unknown>>
+  const fn = mod[part.fn]
+  if (fn === undefined) throw new Error(`${part.file} does not export ${part.fn}`)
+  const r = await fn()
+  if (part.name === 'gas') result.gas = r
+  else if (part.name === 'apps') result.apps = r
+  else Object.assign(result, r)
+}
+
+if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`)
+else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+process.exit(0)
