@@ -51,6 +51,8 @@ export type DemoRun = {
   forceAndConclude(mover: 0 | 1, from: SignedState, action: Hex, label: string): Promise<State>
   /** Moves the chain's clock forward by `seconds` (embedded chain) or waits for it (external chain). */
   advanceTime(seconds: bigint, why: string): Promise<void>
+  /** Returns once the chain head's timestamp is at least `timestamp` (mining a block on the embedded chain). */
+  waitForChainTime(timestamp: bigint): Promise<void>
   /** Mines `blocks` blocks (embedded chain) or waits for them (external chain). */
   advanceBlocks(blocks: bigint, why: string): Promise<void>
   /** Every party withdraws its credit; returns what each got. */
@@ -286,6 +288,14 @@ export async function createDemoRun(
         while ((await head()).timestamp < target) {
           if (options.signal?.aborted === true) throw new ChanvmError('CONFIG', 'aborted')
           await sleep(2_000)
+        }
+      },
+      async waitForChainTime(timestamp) {
+        while ((await head()).timestamp < timestamp) {
+          if (options.signal?.aborted === true) throw new ChanvmError('CONFIG', 'aborted')
+          if (env.embeddedChain) await rpc(env.rpcUrl, 'evm_mine', [])
+          else await sleep(1_000)
+          if (env.embeddedChain && (await head()).timestamp < timestamp) await sleep(250)
         }
       },
       async advanceBlocks(blocks, why) {

@@ -1,4 +1,5 @@
 import { ChanvmError } from '../../engine/errors.ts'
+import { runColdChainDemo } from './runColdChainDemo.ts'
 import { runEscrowDemo } from './runEscrowDemo.ts'
 import { runTvDeliveryDemo } from './runTvDeliveryDemo.ts'
 import type { DealName, DemoOptions, DemoSummary } from './types.ts'
@@ -25,7 +26,9 @@ export async function runDemo(deal: DealName, options: RunDemoOptions = {}): Pro
       return runEscrowDemo(common)
     case 'tv-delivery':
       return runTvDeliveryDemo({ ...common, ...(answers === undefined ? {} : { answers }) })
+    case 'cold-chain':
+      return runColdChainDemo(common)
     default:
-      throw new ChanvmError('CONFIG', `the ${deal} demo is not available in this build`)
+      throw new ChanvmError('CONFIG', `unknown deal ${String(deal)}`)
   }
 }
