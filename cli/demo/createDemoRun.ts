@@ -8,13 +8,13 @@ import { getWithdrawable } from '../../engine/adjudicator/getWithdrawable.ts'
 import { signMove } from '../../engine/adjudicator/signMove.ts'
 import { withdraw } from '../../engine/adjudicator/withdraw.ts'
 import type { TxResult } from '../../engine/adjudicator/submitAdjudicatorTx.ts'
+import { deployContracts, type ContractArtifact } from '../../engine/chain/deployContracts.ts'
 import { getChannelId } from '../../engine/channel/getChannelId.ts'
 import type { ChannelParams, SignedState, State } from '../../engine/channel/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import type { AppCode, UpdateResult } from '../../engine/protocol/createParty.ts'
 import { createDemoNode, type DemoNode } from './createDemoNode.ts'
 import type { ProposalView } from './createRefusingTransport.ts'
-import { deployDemoContracts, type ContractArtifact } from './deployDemoContracts.ts'
 import { startDemoEnvironment, type DemoEnvironment } from './startDemoEnvironment.ts'
 import type { DealName, DemoEvent, DemoGas, DemoOptions, DemoPayout, DemoSummary } from './types.ts'
 
@@ -114,7 +114,18 @@ export async function createDemoRun(
       embeddedChain: env.embeddedChain,
       embeddedBroker: env.embeddedBroker,
     })
-    const deployed = await deployDemoContracts({ rpcUrl: env.rpcUrl, privateKey: env.keys[0], app: spec.artifact })
+    const deployment = await deployContracts({ rpcUrl: env.rpcUrl, privateKey: env.keys[0], apps: [spec.artifact] })
+    const appDeployed = deployment.apps[spec.artifact.contractName]
+    if (appDeployed === undefined) throw new ChanvmError('CHAIN_ERROR', `${spec.artifact.contractName} was not deployed`)
+    if (appDeployed.codeHash.toLowerCase() !== spec.app.codeHash.toLowerCase()) {
+      throw new ChanvmError('APP_CODE_MISMATCH', `the deployed ${spec.artifact.contractName} has code hash ${appDeployed.codeHash}, the parties run ${spec.app.codeHash}`)
+    }
+    const deployed = {
+      adjudicator: deployment.adjudicator.address,
+      app: appDeployed.address,
+      chainId: deployment.chainId,
+      gasUsed: deployment.adjudicator.gasUsed + appDeployed.gasUsed,
+    }
     emit('deployed', 'chain', `deployed Adjudicator at ${deployed.adjudicator} and ${spec.artifact.contractName} at ${deployed.app} (${deployed.gasUsed} gas)`, {
       adjudicator: deployed.adjudicator,
       app: deployed.app,
