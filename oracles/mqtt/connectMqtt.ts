@@ -20,6 +20,11 @@ export type ConnectMqttOptions = {
   password?: string
   /** Where connection problems are reported. Default: nowhere. */
   log?: (line: string) => void
+  /**
+   * Receives every message. Attached before the connection opens, so nothing a persistent
+   * session or a retained topic delivers right after CONNACK is missed.
+   */
+  onMessage?: (topic: string, payload: Buffer, packet: { retain: boolean }) => void
 }
 
 /** The status changes a managed connection reports. */
@@ -42,8 +47,11 @@ export type ManagedMqtt = {
  *
  * @example
  * ```ts
- * const link = await connectMqtt({ url: 'mqtt://127.0.0.1:1883', subscriptions: ['chanvm/v1/devices/+/readings'] })
- * link.client.on('message', (topic, payload, packet) => { … })
+ * const link = await connectMqtt({
+ *   url: 'mqtt://127.0.0.1:1883',
+ *   subscriptions: ['chanvm/v1/devices/+/readings'],
+ *   onMessage: (topic, payload, packet) => console.log(topic, packet.retain),
+ * })
  * ```
  */
 export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedMqtt> {
@@ -83,6 +91,8 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
   const first = new Promise<void>((resolve) => (firstResolve = resolve))
 
   client.on('error', (e) => log(`mqtt: ${options.url}: ${e.message}`))
+  const onMessage = options.onMessage
+  if (onMessage !== undefined) client.on('message', (topic, payload, packet) => onMessage(topic, payload, packet))
   client.on('connect', () => {
     backoff = minBackoff
     if (subscriptions.length === 0) {

@@ -80,14 +80,7 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
   const rejected = Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<InputRejection, number>
 
   const { topics, log: _log, url: _url, ...connectOptions } = options
-  let link
-  try {
-    link = await connectMqtt({ ...connectOptions, url, subscriptions: topics ?? INPUT_TOPICS, log })
-  } catch (e) {
-    await broker?.close()
-    throw e
-  }
-  link.client.on('message', (topic, payload, packet) => {
+  const onMessage = (topic: string, payload: Buffer, packet: { retain: boolean }) => {
     const verdict = validator.check(topic, payload, { retained: packet.retain })
     if (!verdict.ok) {
       rejected[verdict.reason]++
@@ -110,7 +103,14 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
         log(`an input handler threw: ${(e as Error).message}`)
       }
     }
-  })
+  }
+  let link
+  try {
+    link = await connectMqtt({ ...connectOptions, url, subscriptions: topics ?? INPUT_TOPICS, log, onMessage })
+  } catch (e) {
+    await broker?.close()
+    throw e
+  }
 
   let closing: Promise<void> | undefined
   return {

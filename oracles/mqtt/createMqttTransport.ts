@@ -6,6 +6,8 @@ import { connectMqtt, type ConnectMqttOptions, type MqttStatus } from './connect
 /** Largest peer message accepted, in bytes (an action is capped at 128 KiB by the sandbox; hex doubles it). */
 export const MAX_PEER_MESSAGE_BYTES = 1024 * 1024
 
+/** How many messages are held for a party that has not registered a handler yet. */
+const MAX_EARLY = 1_000
 const PEER_TYPES = new Set(['open', 'propose', 'accept', 'reject', 'commit'])
 const TOPIC_RE = /^chanvm\/v1\/channels\/(0x[0-9a-f]{64})\/to\/(0x[0-9a-f]{40})$/
 
@@ -47,19 +49,26 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
   const self = options.self.toLowerCase() as Address
   if (!/^0x[0-9a-f]{40}$/.test(self)) throw new ChanvmError('INVALID_ARGUMENT', `not an address: ${options.self}`)
   const { self: _self, clientId, clean, ...rest } = options
-  const link = await connectMqtt({
-    ...rest,
-    clientId: clientId ?? `chanvm-peer-${self}`,
-    clean: clean ?? false,
-    subscriptions: [`chanvm/v1/channels/+/to/${self}`],
-  })
   const handlers = new Set<(m: PeerMessage) => void>()
   let closed = false
   let dropped = 0
   const log = options.log ?? (() => {})
   const decoder = new TextDecoder('utf-8', { fatal: true })
+  // Messages that arrive before any handler is registered (a persistent session delivers what was
+  // queued right after CONNACK, before a restarting party is set up) wait here.
+  const early: PeerMessage[] = []
 
-  link.client.on('message', (topic, payload, packet) => {
+  const deliver = (message: PeerMessage) => {
+    for (const h of handlers) {
+      try {
+        // Each handler gets its own copy, as from the memory transport.
+        h(handlers.size === 1 ? message : (JSON.parse(JSON.stringify(message)) as PeerMessage))
+      } catch (e) {
+        log(`mqtt transport: a message handler threw: ${(e as Error).message}`)
+      }
+    }
+  }
+  const onMessage = (topic: string, payload: Buffer, packet: { retain: boolean }) => {
     const m = TOPIC_RE.exec(topic)
     if (packet.retain || m === null || m[2] !== self || payload.byteLength > MAX_PEER_MESSAGE_BYTES) {
       dropped++
@@ -81,14 +90,19 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
       dropped++
       return
     }
-    for (const h of handlers) {
-      try {
-        // Each handler gets its own copy, as from the memory transport.
-        h(handlers.size === 1 ? (message as PeerMessage) : (JSON.parse(JSON.stringify(message)) as PeerMessage))
-      } catch (e) {
-        log(`mqtt transport: a message handler threw: ${(e as Error).message}`)
-      }
+    if (handlers.size === 0) {
+      if (early.length < MAX_EARLY) early.push(message as PeerMessage)
+      else dropped++
+      return
     }
+    deliver(message as PeerMessage)
+  }
+  const link = await connectMqtt({
+    ...rest,
+    clientId: clientId ?? `chanvm-peer-${self}`,
+    clean: clean ?? false,
+    subscriptions: [`chanvm/v1/channels/+/to/${self}`],
+    onMessage,
   })
 
   return {
@@ -104,6 +118,10 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
     },
     onMessage(handler) {
       handlers.add(handler)
+      if (early.length > 0) {
+        const queued = early.splice(0)
+        setImmediate(() => queued.forEach(deliver))
+      }
       return () => handlers.delete(handler)
     },
     onStatus: link.onStatus,

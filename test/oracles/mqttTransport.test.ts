@@ -1,0 +1,183 @@
+import { strict as assert } from 'node:assert'
+import { fork, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import mqtt from 'mqtt'
+import type { Address, Hex } from 'viem'
+import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
+import { paramsToWire, stateToWire } from '../../engine/channel/wire.ts'
+import { createParty } from '../../engine/protocol/createParty.ts'
+import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
+import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
+import type { PeerMessage } from '../../engine/transport/types.ts'
+import { createMqttTransport, type MqttTransport } from '../../oracles/mqtt/createMqttTransport.ts'
+import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
+import { startAedes, startMosquitto, type TestBroker } from './brokers.ts'
+import { waitFor } from './waitFor.ts'
+
+const [alice, bob, carol] = testAddresses as [Address, Address, Address]
+const channelId = `0x${'ab'.repeat(32)}` as Hex
+const accept = (from: Address, version: string): PeerMessage => ({ type: 'accept', channelId, from, version, digest: `0x${'11'.repeat(32)}`, sig: `0x${'22'.repeat(65)}` })
+const script = fileURLToPath(new URL('./support/mqttPartyProcess.ts', import.meta.url))
+
+function transportSuite(name: string, start: () => Promise<TestBroker | { skip: string }>): void {
+  describe(`MQTT peer transport on ${name}`, function () {
+    let broker: TestBroker
+    const open: MqttTransport[] = []
+    const connect = async (self: Address, opts: { clean?: boolean } = {}) => {
+      const t = await createMqttTransport({ url: broker.url, self, clean: opts.clean ?? true, clientId: `test-${self}-${open.length}-${process.pid}` })
+      open.push(t)
+      return t
+    }
+    before(async function () {
+      const b = await start()
+      if ('skip' in b) {
+        console.log(`      skipped: ${b.skip}`)
+        this.skip()
+      }
+      broker = b as TestBroker
+    })
+    afterEach(async () => {
+      for (const t of open.splice(0)) await t.close()
+    })
+    after(async () => {
+      await broker?.stop()
+    })
+
+    it('delivers a message to its addressee only, as a copy, on the per-channel topic', async () => {
+      const a = await connect(alice)
+      const b = await connect(bob)
+      const c = await connect(carol)
+      const toCarol: PeerMessage[] = []
+      c.onMessage((m) => toCarol.push(m))
+      const got = waitFor<PeerMessage>((cb) => b.onMessage(cb), () => true, 30_000, 'a peer message')
+      const sent = accept(alice, '7')
+      await a.send(bob, sent)
+      assert.deepEqual(await got, sent)
+      // A round trip to carol proves she has seen everything sent before: nothing for her earlier.
+      const mine = waitFor<PeerMessage>((cb) => c.onMessage(cb), () => true, 30_000, 'carol\'s message')
+      await a.send(carol, accept(alice, '8'))
+      assert.equal((await mine).type, 'accept')
+      assert.deepEqual(toCarol.map((m) => (m as { version: string }).version), ['8'])
+    })
+
+    it('drops what is not a peer message for the channel of its topic, and keeps delivering', async () => {
+      const b = await connect(bob)
+      const raw = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+      try {
+        const topic = `chanvm/v1/channels/${channelId}/to/${bob.toLowerCase()}`
+        const got = waitFor<PeerMessage>((cb) => b.onMessage(cb), () => true, 30_000, 'the good message')
+        await raw.publishAsync(topic, 'not json', { qos: 1 })
+        await raw.publishAsync(topic, JSON.stringify({ type: 'hello', channelId }), { qos: 1 })
+        await raw.publishAsync(topic, JSON.stringify({ ...accept(alice, '1'), channelId: `0x${'cd'.repeat(32)}` }), { qos: 1 })
+        await raw.publishAsync(topic, Buffer.from([0xff, 0xfe, 0x00]), { qos: 1 })
+        await raw.publishAsync(topic, JSON.stringify(accept(alice, '2')), { qos: 1 })
+        assert.equal(((await got) as { version: string }).version, '2')
+        assert.equal(b.dropped(), 4)
+      } finally {
+        await raw.endAsync()
+      }
+    })
+
+    it('with a persistent session, messages sent while the receiver is down arrive when it is back', async () => {
+      const a = await connect(alice)
+      const clientId = `persist-${bob}-${process.pid}-${Date.now()}`
+      const first = await createMqttTransport({ url: broker.url, self: bob, clientId, clean: false })
+      await first.close()
+      await a.send(bob, accept(alice, '41'))
+      const again = await createMqttTransport({ url: broker.url, self: bob, clientId, clean: false })
+      open.push(again)
+      const got = await waitFor<PeerMessage>((cb) => again.onMessage(cb), () => true, 30_000, 'the queued message')
+      assert.equal((got as { version: string }).version, '41')
+    })
+
+    it('send after close throws TRANSPORT_CLOSED', async () => {
+      const a = await connect(alice)
+      await a.close()
+      await assert.rejects(a.send(bob, accept(alice, '1')), (e: Error & { code?: string }) => e.code === 'TRANSPORT_CLOSED')
+    })
+  })
+}
+
+transportSuite('the embedded broker (aedes)', startAedes)
+transportSuite('Mosquitto', startMosquitto)
+
+type Child = { proc: ChildProcess; events: { type: string; version?: string; state?: { version: string } }[]; exited: Promise<unknown> }
+
+function startChild(url: string, db: string): Promise<Child> {
+  const proc = fork(script, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, CHANVM_BROKER_URL: url, CHANVM_DB: db, CHANVM_PARTY_INDEX: '1' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const events: Child['events'] = []
+  const exited = new Promise((res) => proc.on('exit', res))
+  return new Promise((resolve, reject) => {
+    proc.on('error', reject)
+    proc.on('exit', (code) => reject(new Error(`party process exited early (${code})`)))
+    proc.on('message', (m: { ready?: boolean; event?: Child['events'][number] }) => {
+      if (m.ready === true) resolve({ proc, events, exited })
+      if (m.event !== undefined) events.push(m.event)
+    })
+  })
+}
+const committed = (c: Child) => c.events.filter((e) => e.type === 'committed').map((e) => BigInt(e.state?.version ?? -1))
+
+describe('two parties in two processes over the broker', function () {
+  this.timeout(120_000)
+  let broker: TestBroker
+  let dir: string
+  before(async () => {
+    broker = await startAedes()
+    dir = mkdtempSync(join(tmpdir(), 'chanvm-mqtt-parties-'))
+  })
+  after(async () => {
+    await broker?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('co-sign updates through MQTT; the other party, killed and restarted mid-stream, picks up from its store', async () => {
+    const { params, initial } = escrowChannel({ nonce: BigInt(process.pid) })
+    const id = initial.channelId
+    const deadline = fixedEnv.timestamp + 3_600n
+    const payeeDb = join(dir, 'payee.db')
+    let child = await startChild(broker.url, payeeDb)
+    const transport = await createMqttTransport({ url: broker.url, self: alice, minBackoffMs: 50, maxBackoffMs: 500 })
+    const store = createSqliteStore({ path: join(dir, 'payer.db') })
+    const payer = await createParty({ privateKey: testKeys[0] as Hex, transport, store, sandbox: await createSandbox(), apps: [escrowApp], clock: () => fixedEnv, responseTimeoutMs: 60_000 })
+    try {
+      child.proc.send({ open: { params: paramsToWire(params), state: stateToWire(initial) } })
+      await payer.open(params, initial)
+      for (const action of [escrowActions.fund(400n, deadline), escrowActions.release()]) {
+        const r = await payer.update(id, action, { env: fixedEnv })
+        assert.equal(r.ok, true, r.ok ? '' : JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? v.toString() : v)))
+      }
+      // Wait until the payee has stored version 2 too, then kill it without warning.
+      while (!committed(child).includes(2n)) await new Promise((r) => setTimeout(r, 20))
+      child.proc.kill('SIGKILL')
+      await child.exited
+
+      // The payer proposes version 3 while the payee is down; the broker keeps it for the payee's
+      // persistent session, and the restarted payee answers from its store.
+      const pending = payer.update(id, escrowActions.fund(250n, deadline), { env: fixedEnv })
+      child = await startChild(broker.url, payeeDb)
+      const r3 = await pending
+      assert.equal(r3.ok, true, r3.ok ? '' : JSON.stringify(r3, (_, v) => (typeof v === 'bigint' ? v.toString() : v)))
+      const r4 = await payer.update(id, escrowActions.release(), { env: fixedEnv })
+      assert.equal(r4.ok, true)
+      const latest = await payer.latest(id)
+      assert.equal(latest?.state.version, 4n)
+      assert.deepEqual(latest?.state.balances, [1_000n - 400n - 250n, 650n])
+      while (!committed(child).includes(4n)) await new Promise((r) => setTimeout(r, 20))
+      assert.deepEqual(committed(child), [3n, 4n], 'the restarted payee continued at version 3, from its store')
+    } finally {
+      child.proc.disconnect()
+      await child.exited
+      await payer.close()
+      await transport.close()
+      await store.close()
+    }
+  })
+})
