@@ -5,6 +5,7 @@ import { bytesToHex, hexToBytes, keccak256, type Address, type Hex } from 'viem'
 import { ChanvmError } from '../errors.ts'
 import { secp256k1Backend } from '../crypto/secp256k1Backend.ts'
 import type { Env } from '../channel/types.ts'
+import { cacheJumpAnalysis } from './cacheJumpAnalysis.ts'
 
 /** Limits applied to every call the sandbox runs. */
 export type SandboxLimits = {
@@ -104,6 +105,7 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
   if (lim.gasCap <= 0n) throw new ChanvmError('INVALID_ARGUMENT', 'sandbox gasCap must be positive')
   if (!(lim.timeCapMs > 0)) throw new ChanvmError('INVALID_ARGUMENT', 'sandbox timeCapMs must be positive')
 
+  await cacheJumpAnalysis()
   const common = new Common({ chain: Mainnet, hardfork: Hardfork.Osaka, params: paramsEVM, customCrypto: { ecrecover: sandboxEcrecover } })
   // The interpreter asks `isActivatedEIP` several times per opcode, and Common answers with a
   // linear search of an array. The hardfork never changes here, so answer from a Set.
