@@ -37,7 +37,7 @@ export type DemoNodeOptions = {
   /** When given, proposals it names a reason for are refused with a signed reject. */
   refuse?: (proposal: ProposalView) => string | undefined
   onPartyEvent?: (event: PartyEvent) => void
-  /** How long a proposer waits for the other party. Default 5,000 ms. */
+  /** How long a proposer waits for the other party. Default 15,000 ms (a refusal is a signed reject and needs no waiting). */
   responseTimeoutMs?: number
 }
 
@@ -80,7 +80,7 @@ export async function createDemoNode(opts: DemoNodeOptions): Promise<DemoNode> {
       sandbox,
       apps: [opts.app],
       clock: head,
-      responseTimeoutMs: opts.responseTimeoutMs ?? 5_000,
+      responseTimeoutMs: opts.responseTimeoutMs ?? 15_000,
       ...(opts.onPartyEvent === undefined ? {} : { onEvent: opts.onPartyEvent }),
     })
     closers.push(() => party.close())

@@ -225,7 +225,7 @@ export async function createDemoRun(
       async move(mover, action, label) {
         const { nodes: ns, channelId: id } = need()
         // The mover must have seen the last commit (it travels over the broker) before it builds on it.
-        await ns[mover].party.waitForVersion(id, lastVersion, 10_000)
+        await ns[mover].party.waitForVersion(id, lastVersion, 30_000)
         const r = await ns[mover].party.update(id, action)
         if (r.ok) {
           coSigned++
@@ -246,7 +246,7 @@ export async function createDemoRun(
       },
       async latest(who) {
         const { nodes: ns, channelId: id } = need()
-        await ns[who].party.waitForVersion(id, lastVersion, 10_000)
+        await ns[who].party.waitForVersion(id, lastVersion, 30_000)
         const s = await ns[who].party.latest(id)
         if (s === undefined) throw new ChanvmError('CHANNEL_NOT_FOUND', 'no co-signed state', { channelId: id })
         return s
