@@ -6,6 +6,7 @@ import { envelopeSchema, MAX_ENVELOPE_BYTES, type Envelope } from '../message/en
 import { envelopeToSigned } from '../message/envelopeToSigned.ts'
 import { hashAnswer } from '../message/hashAnswer.ts'
 import { hashReading } from '../message/hashReading.ts'
+import { p256PublicKeyToSignerId } from '../message/p256PublicKeyToSignerId.ts'
 import { verifyOracleSignature } from '../message/verifyOracleSignature.ts'
 
 /** Options of {@link createInputValidator}. */
@@ -130,6 +131,9 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
       if (sequence <= stream.last) return reject('replay', `${signer} sequence ${sequence} is not above ${stream.last}`)
     }
 
+    // A P-256 key names its signer by its hash: check that before the (costly) verification.
+    const claimed = content.signed.signature
+    if (claimed.curve === 'p256' && p256PublicKeyToSignerId(claimed.publicKey) !== signer) return reject('signature', 'signature refused: wrong-signer')
     const digest = content.type === 'reading' ? hashReading(content.signed.chainId, content.signed.reading) : hashAnswer(content.signed.chainId, content.signed.answer)
     const verdict = verifyOracleSignature(digest, content.signed.signature)
     if (!verdict.ok) return reject('signature', `signature refused: ${verdict.reason}`)
