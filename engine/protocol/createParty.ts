@@ -183,8 +183,8 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   const others = (ch: Channel) => ch.params.participants.filter((_, i) => i !== ch.myIndex)
   const digestOf = (ch: Channel, s: State) => hashState(ch.params.chainId, ch.params.adjudicator, s)
 
-  const setLatest = async (ch: Channel, signed: SignedState) => {
-    await store.putSignedState(signed.state.channelId, signed)
+  const setLatest = async (ch: Channel, signed: SignedState, persist = true) => {
+    if (persist) await store.putSignedState(signed.state.channelId, signed)
     ch.latest = signed
     emit({ type: 'committed', channelId: signed.state.channelId, state: signed.state, signatures: signed.signatures })
     for (const w of [...ch.waiters]) w()
@@ -199,9 +199,12 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     return signDigest(digest, options.privateKey)
   }
 
-  const verifyAll = (ch: Channel, digest: Hex, sigs: readonly Hex[]): boolean =>
+  /** Checks one signature per participant; `trusted` is this party's index when the signature at
+   * that index is known to be its own (it equals the one it made), to spare one recovery. */
+  const verifyAll = (ch: Channel, digest: Hex, sigs: readonly Hex[], trusted = -1): boolean =>
     sigs.length === ch.params.participants.length &&
     sigs.every((sig, i) => {
+      if (i === trusted) return lower(sig) === lower(signDigest(digest, options.privateKey))
       const v = recoverDigestSigner(digest, sig)
       return v.ok && lower(v.signer) === lower(ch.params.participants[i] ?? '')
     })
@@ -321,7 +324,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (ch.latest !== undefined && version <= ch.latest.state.version) return
     const rec = await store.getSignatureRecord(getChannelIdOf(ch), version)
     if (rec === undefined || lower(rec.digest) !== lower(m.digest)) return
-    if (!verifyAll(ch, rec.digest, m.sigs)) {
+    if (!verifyAll(ch, rec.digest, m.sigs, ch.myIndex)) {
       count('bad-signature')
       return emit({ type: 'dropped', reason: 'bad-signature', message: `commit for version ${version} carries invalid signatures` })
     }
@@ -465,12 +468,16 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         return { ok: false, reason: 'peer-timeout', missing } as UpdateResult
       }
       if (outcome === 'lost' || !outcome.ok) return outcome
-      // Every other participant signed: the mover signs last, then stores and announces it.
-      const mySig = await recordAndSign(ch, pending.state, pending.digest)
-      if (mySig === undefined) return { ok: false, reason: 'conflict', message: `this party already signed a different state at version ${pending.state.version}` } as UpdateResult
+      // Every other participant signed: the mover signs last, records its signature together with
+      // the co-signed state (one disk sync), and only then lets the signature leave in the commit.
+      const mySig = signDigest(pending.digest, options.privateKey)
       const sigs = ch.params.participants.map((a, i) => (i === ch.myIndex ? mySig : (pending.accepts.get(lower(a)) as Hex)))
       const signed = { state: pending.state, signatures: sigs }
-      await setLatest(ch, signed)
+      const rec = await store.recordSignatureAndState({ channelId: pending.state.channelId, version: pending.state.version, digest: pending.digest, state: pending.state }, signed)
+      if (!rec.ok) return { ok: false, reason: 'conflict', message: `this party already signed a different state at version ${pending.state.version}` } as UpdateResult
+      options.afterRecordSignature?.(pending.state.channelId, pending.state.version)
+      emit({ type: 'signed', channelId: pending.state.channelId, version: pending.state.version, digest: pending.digest })
+      await setLatest(ch, signed, false)
       const commit: PeerMessage = { type: 'commit', channelId: pending.state.channelId, from: address, version: pending.state.version.toString(), digest: pending.digest, sigs }
       for (const to of others(ch)) void send(to, commit)
       return { ok: true, signed, gasUsed: prepared.gasUsed } as UpdateResult

@@ -16,7 +16,7 @@ export function createMemoryStore(): ChannelStore {
   const sigs = new Map<string, SignatureRecord>()
   const states = new Map<string, Map<bigint, SignedState>>()
   const key = (id: Hex) => id.toLowerCase()
-  return {
+  const store: ChannelStore = {
     async putChannel(r) {
       channels.set(key(r.channelId), structuredClone(r))
     },
@@ -56,6 +56,12 @@ export function createMemoryStore(): ChannelStore {
       const s = states.get(key(id))?.get(version)
       return s === undefined ? undefined : structuredClone(s)
     },
+    async recordSignatureAndState(r, signed) {
+      const res = await store.recordSignature(r)
+      if (res.ok) await store.putSignedState(r.channelId, signed)
+      return res
+    },
     async close() {},
   }
+  return store
 }

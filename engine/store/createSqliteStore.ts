@@ -86,6 +86,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     }
   })
 
+  const recordAndPut = db.transaction((r: SignatureRecord, signed: SignedState) => {
+    const res = record(r)
+    if (res.ok) q.putState.run(key(r.channelId), v2t(signed.state.version), JSON.stringify(stateToWire(signed.state)), JSON.stringify(signed.signatures))
+    return res
+  })
+
   const wrap = <T>(what: string, f: () => T): Promise<T> => {
     try {
       return Promise.resolve(f())
@@ -104,6 +110,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
       }),
     listChannels: () => wrap('listChannels', () => (q.listChannels.all() as ChannelRow[]).map(toChannel)),
     recordSignature: (r) => wrap('recordSignature', () => record.immediate(r)),
+    recordSignatureAndState: (r, signed) => wrap('recordSignatureAndState', () => recordAndPut.immediate(r, signed)),
     getSignatureRecord: (id, version) =>
       wrap('getSignatureRecord', () => {
         const row = q.getSig.get(key(id), v2t(version)) as { digest: string; state: string } | undefined

@@ -40,6 +40,12 @@ export interface ChannelStore {
   getSignatureRecord(channelId: Hex, version: bigint): Promise<SignatureRecord | undefined>
   /** Stores a fully co-signed state. Keeps every version; the highest is the latest. */
   putSignedState(channelId: Hex, signed: SignedState): Promise<void>
+  /**
+   * `recordSignature` and `putSignedState` in one atomic write: the last signer of a state records
+   * its signature and stores the co-signed state with one disk sync. Stores nothing if a different
+   * digest is recorded at that version.
+   */
+  recordSignatureAndState(record: SignatureRecord, signed: SignedState): Promise<RecordSignatureResult>
   getLatestSignedState(channelId: Hex): Promise<SignedState | undefined>
   getSignedState(channelId: Hex, version: bigint): Promise<SignedState | undefined>
   close(): Promise<void>

@@ -51,6 +51,18 @@ export function channelStoreConformance(name: string, open: () => Promise<Channe
       assert.equal((await store.getSignedState(channelId, 1n))?.state.version, 1n)
     })
 
+    it('records a signature and stores the co-signed state in one write, or neither', async () => {
+      const state = { ...initial, version: 7n }
+      const signed = { state, signatures: [`0x${'33'.repeat(65)}`] as Hex[] }
+      assert.deepEqual(await store.recordSignatureAndState({ channelId, version: 7n, digest: digestA, state }, signed), { ok: true })
+      assert.equal((await store.getLatestSignedState(channelId))?.state.version, 7n)
+      assert.equal((await store.getSignatureRecord(channelId, 7n))?.digest, digestA)
+      const other = { state: { ...state, isFinal: true }, signatures: [] }
+      const r = await store.recordSignatureAndState({ channelId, version: 7n, digest: digestB, state: other.state }, other)
+      assert.equal(r.ok, false)
+      assert.equal((await store.getLatestSignedState(channelId))?.state.isFinal, false, 'the conflicting state was not stored')
+    })
+
     it('orders uint64 versions numerically, up to the largest', async () => {
       const max = (1n << 64n) - 1n
       for (const v of [9n, 10n, max, 100n]) await store.putSignedState(channelId, { state: { ...initial, version: v }, signatures: [] })
