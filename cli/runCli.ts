@@ -142,6 +142,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     return EXIT.USAGE
   }
 
+  if (signal?.aborted === true) return EXIT.INTERRUPTED
   const json = values.json
   const print = (obj: unknown) => io.out(JSON.stringify(toJsonSafe(obj)))
   try {

@@ -97,6 +97,7 @@ export async function createDemoRun(
     steps.push(event)
     options.onEvent?.(event)
   }
+  if (options.signal?.aborted === true) throw new ChanvmError('CONFIG', 'aborted before the demo started')
   const env = await startDemoEnvironment({
     ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
     ...(options.brokerUrl === undefined ? {} : { brokerUrl: options.brokerUrl }),
