@@ -142,7 +142,8 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     return EXIT.USAGE
   }
 
-  if (signal?.aborted === true) return EXIT.INTERRUPTED
+  const interrupted = (): boolean => signal?.aborted === true
+  if (interrupted()) return EXIT.INTERRUPTED
   const json = values.json
   const print = (obj: unknown) => io.out(JSON.stringify(toJsonSafe(obj)))
   try {
@@ -161,7 +162,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     } else for (const line of formatDemoSummary(summary)) io.out(line)
     return summary.ok ? EXIT.OK : EXIT.UNEXPECTED_OUTCOME
   } catch (e) {
-    if (signal?.aborted === true) {
+    if (interrupted()) {
       if (json) print({ type: 'error', code: 'INTERRUPTED', message: 'interrupted' })
       else io.err('chanvm: interrupted; stopped everything the demo started')
       return EXIT.INTERRUPTED

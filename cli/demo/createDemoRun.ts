@@ -97,7 +97,8 @@ export async function createDemoRun(
     steps.push(event)
     options.onEvent?.(event)
   }
-  if (options.signal?.aborted === true) throw new ChanvmError('CONFIG', 'aborted before the demo started')
+  const aborted = (): boolean => options.signal?.aborted === true
+  if (aborted()) throw new ChanvmError('CONFIG', 'aborted before the demo started')
   const env = await startDemoEnvironment({
     ...(options.rpcUrl === undefined ? {} : { rpcUrl: options.rpcUrl }),
     ...(options.brokerUrl === undefined ? {} : { brokerUrl: options.brokerUrl }),
@@ -108,7 +109,7 @@ export async function createDemoRun(
   options.signal?.addEventListener('abort', onAbort, { once: true })
   env.defer(() => options.signal?.removeEventListener('abort', onAbort))
   try {
-    if (options.signal?.aborted === true) throw new ChanvmError('CONFIG', 'aborted')
+    if (aborted()) throw new ChanvmError('CONFIG', 'aborted')
     emit('environment', 'chain', `chain ${env.rpcUrl}${env.embeddedChain ? ' (embedded anvil)' : ''}, broker ${env.brokerUrl}${env.embeddedBroker ? ' (embedded)' : ''}`, {
       rpcUrl: env.rpcUrl,
       brokerUrl: env.brokerUrl,
@@ -298,13 +299,13 @@ export async function createDemoRun(
         const target = (await head()).timestamp + seconds
         emit('time', 'chain', `waiting ${seconds} s of chain time (${why})`, { seconds: seconds.toString() })
         while ((await head()).timestamp < target) {
-          if (options.signal?.aborted === true) throw new ChanvmError('CONFIG', 'aborted')
+          if (aborted()) throw new ChanvmError('CONFIG', 'aborted')
           await sleep(2_000)
         }
       },
       async waitForChainTime(timestamp) {
         while ((await head()).timestamp < timestamp) {
-          if (options.signal?.aborted === true) throw new ChanvmError('CONFIG', 'aborted')
+          if (aborted()) throw new ChanvmError('CONFIG', 'aborted')
           if (env.embeddedChain) await rpc(env.rpcUrl, 'evm_mine', [])
           else await sleep(1_000)
           if (env.embeddedChain && (await head()).timestamp < timestamp) await sleep(250)
@@ -319,7 +320,7 @@ export async function createDemoRun(
         const target = (await head()).blockNumber + blocks
         emit('blocks', 'chain', `waiting for ${blocks} blocks (${why})`, { blocks: blocks.toString() })
         while ((await head()).blockNumber < target) {
-          if (options.signal?.aborted === true) throw new ChanvmError('CONFIG', 'aborted')
+          if (aborted()) throw new ChanvmError('CONFIG', 'aborted')
           await sleep(2_000)
         }
       },
