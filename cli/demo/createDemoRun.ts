@@ -13,8 +13,9 @@ import { getChannelId } from '../../engine/channel/getChannelId.ts'
 import type { ChannelParams, SignedState, State } from '../../engine/channel/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import type { AppCode, UpdateResult } from '../../engine/protocol/createParty.ts'
-import { createDemoNode, type DemoNode } from './createDemoNode.ts'
-import type { ProposalView } from './createRefusingTransport.ts'
+import type { PartyNodeInit, RefusalPolicy } from './partyNodeProtocol.ts'
+import { startPartyNode } from './startPartyNode.ts'
+import { startPartyProcess, type DemoNodeHandle } from './startPartyProcess.ts'
 import { startDemoEnvironment, type DemoEnvironment } from './startDemoEnvironment.ts'
 import type { DealName, DemoEvent, DemoGas, DemoOptions, DemoPayout, DemoSummary } from './types.ts'
 
@@ -36,7 +37,7 @@ export type DemoRun = {
   open(args: {
     appData: Hex
     balances: readonly [bigint, bigint]
-    refuse?: Partial<Record<0 | 1, (p: ProposalView) => string | undefined>>
+    refuse?: Partial<Record<0 | 1, RefusalPolicy>>
   }): Promise<{ params: ChannelParams; channelId: Hex; signed: SignedState }>
   /** One off-chain step by participant `mover`, co-signed by the other; logs it. */
   move(mover: 0 | 1, action: Hex, label: string): Promise<UpdateResult>
@@ -85,7 +86,7 @@ const eth = (wei: bigint) => `${formatEther(wei)} ETH`
  */
 export async function createDemoRun(
   deal: DealName,
-  spec: { roles: readonly [string, string]; app: AppCode & { codeHash: Hex }; artifact: ContractArtifact },
+  spec: { roles: readonly [string, string]; app: AppCode & { codeHash: Hex }; appName: PartyNodeInit['app']; artifact: ContractArtifact },
   options: DemoOptions,
 ): Promise<DemoRun> {
   const started = Date.now()
@@ -136,7 +137,7 @@ export async function createDemoRun(
     const keys = [env.keys[1], env.keys[2]] as const
     const addresses = [privateKeyToAddress(keys[0]), privateKeyToAddress(keys[1])] as const
     const challengeDuration = options.challengeDuration ?? 60n
-    let nodes: [DemoNode, DemoNode] | undefined
+    let nodes: [DemoNodeHandle, DemoNodeHandle] | undefined
     let params: ChannelParams | undefined
     let channelId: Hex | undefined
     let coSigned = 0
@@ -177,34 +178,30 @@ export async function createDemoRun(
         }
         const p = params
         channelId = getChannelId(p)
-        const made: DemoNode[] = []
-        for (const i of [0, 1] as const) {
-          const refuse = args.refuse?.[i]
-          const node = await createDemoNode({
-            role: roles[i],
-            privateKey: keys[i],
-            rpcUrl: env.rpcUrl,
-            brokerUrl: env.brokerUrl,
-            adjudicator: deployed.adjudicator,
-            params: p,
-            app: spec.app,
-            dataDir: env.dataDir,
-            ...(refuse === undefined
-              ? {}
-              : {
-                  refuse: (proposal: ProposalView) => {
-                    const why = refuse(proposal)
-                    if (why !== undefined) emit('refused', roles[i], `${roles[i]} refuses to sign version ${proposal.state.version}: ${why}`, { version: proposal.state.version.toString(), reason: why })
-                    return why
-                  },
-                }),
-          })
-          env.defer(() => node.close())
-          made.push(node)
-        }
-        const [n0, n1] = made as [DemoNode, DemoNode]
+        const separate = options.partyProcesses !== false
+        const made = await Promise.all(
+          ([0, 1] as const).map(async (i) => {
+            const refuse = args.refuse?.[i]
+            const init: PartyNodeInit = {
+              role: roles[i],
+              privateKey: keys[i],
+              rpcUrl: env.rpcUrl,
+              brokerUrl: env.brokerUrl,
+              params: p,
+              app: spec.appName,
+              dataDir: env.dataDir,
+              ...(refuse === undefined ? {} : { refuse }),
+            }
+            const onRefused = (version: bigint, why: string) =>
+              emit('refused', roles[i], `${roles[i]} refuses to sign version ${version}: ${why}`, { version: version.toString(), reason: why })
+            const node: DemoNodeHandle = separate ? await startPartyProcess(init, onRefused) : await startPartyNode(init, onRefused)
+            env.defer(() => node.close())
+            return node
+          }),
+        )
+        const [n0, n1] = made as [DemoNodeHandle, DemoNodeHandle]
         nodes = [n0, n1]
-        emit('nodes', 'broker', `${roles[0]} ${addresses[0]} and ${roles[1]} ${addresses[1]} run as separate nodes (own SQLite file, own MQTT connection)`, {
+        emit('nodes', 'broker', `${roles[0]} ${addresses[0]} and ${roles[1]} ${addresses[1]} run as separate nodes${separate ? ' in processes of their own' : ''} (own SQLite file, own MQTT connection)`, {
           [roles[0]]: addresses[0],
           [roles[1]]: addresses[1],
         })

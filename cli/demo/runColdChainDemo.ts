@@ -50,7 +50,7 @@ const celsius = (mC: bigint) => `${(Number(mC) / 1000).toFixed(2)} °C`
 export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const refuse = options.refuse === true
   const C = COLD_CHAIN_DEMO
-  const run = await createDemoRun('cold-chain', { roles: ['owner', 'insurer'], app: coldChainApp, artifact: ColdChainInsurance }, options)
+  const run = await createDemoRun('cold-chain', { roles: ['owner', 'insurer'], app: coldChainApp, appName: 'coldChain', artifact: ColdChainInsurance }, options)
   try {
     const chainId = BigInt(run.chainId)
     const thermometerKey = createOracleKey('p256')
@@ -71,7 +71,7 @@ export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoS
       }),
       balances: [C.ownerDeposit, C.insurerDeposit],
       // Under --refuse the insurer signs nothing that pays the insured sum.
-      ...(refuse ? { refuse: { 1: (p) => ((p.state.balances[1] ?? 0n) < C.insuredSum && p.mover === 0 ? 'the insurer disputes the excursion and will not pay' : undefined) } } : {}),
+      ...(refuse ? { refuse: { 1: { reason: 'the insurer disputes the excursion and will not pay', mover: 0, balanceGrowsFor: 0 } } } : {}),
     })
     run.emit('terms', 'channel', `policy: readings of thermometer ${device.slice(0, 12)}… must stay in ${celsius(C.minValue)}–${celsius(C.maxValue)}; ${C.runLength} in a row outside pay ${formatEther(C.insuredSum)} ETH; premium ${formatEther(C.premium)} ETH per hour`, {
       device,

@@ -23,7 +23,7 @@ export const ESCROW_DEMO = { deposit: parseEther('1'), amount: parseEther('0.4')
  * ```
  */
 export async function runEscrowDemo(options: DemoOptions = {}): Promise<DemoSummary> {
-  const run = await createDemoRun('escrow', { roles: ['payer', 'payee'], app: escrowApp, artifact: Escrow }, options)
+  const run = await createDemoRun('escrow', { roles: ['payer', 'payee'], app: escrowApp, appName: 'escrow', artifact: Escrow }, options)
   try {
     const arbiterKey = generatePrivateKey()
     const arbiter = privateKeyToAddress(arbiterKey)
@@ -32,7 +32,7 @@ export async function runEscrowDemo(options: DemoOptions = {}): Promise<DemoSumm
       appData: initialEscrowData({ payer: 0, payee: 1, arbiter }),
       balances: [ESCROW_DEMO.deposit, 0n],
       // Under --refuse the payer signs nothing that pays the payee.
-      ...(refuse ? { refuse: { 0: (p) => (p.mover === 1 && (p.state.balances[1] ?? 0n) > 0n ? 'the payer disputes the delivery and will not pay' : undefined) } } : {}),
+      ...(refuse ? { refuse: { 0: { reason: 'the payer disputes the delivery and will not pay', mover: 1, balanceGrowsFor: 1 } } } : {}),
     })
     run.emit('arbiter', 'arbiter', `arbiter ${arbiter} settles disputes with signed rulings`, { arbiter })
 

@@ -38,7 +38,7 @@ export const TV_DEMO = { deposit: parseEther('1'), price: parseEther('0.5'), quo
 export async function runTvDeliveryDemo(options: DemoOptions & { answers?: number } = {}): Promise<DemoSummary> {
   const answering = options.answers ?? TV_DEMO.quorum
   const refuse = options.refuse === true
-  const run = await createDemoRun('tv-delivery', { roles: ['buyer', 'seller'], app: tvDeliveryApp, artifact: TvDelivery }, options)
+  const run = await createDemoRun('tv-delivery', { roles: ['buyer', 'seller'], app: tvDeliveryApp, appName: 'tvDelivery', artifact: TvDelivery }, options)
   try {
     const chainId = BigInt(run.chainId)
     const keys = [createOracleKey('secp256k1'), createOracleKey('secp256k1'), createOracleKey('p256')]
@@ -54,8 +54,8 @@ export async function runTvDeliveryDemo(options: DemoOptions & { answers?: numbe
       ...(refuse
         ? {
             refuse: claimWins
-              ? { 0: (p) => (p.mover === 1 ? 'the buyer will not pay the seller' : undefined) }
-              : { 1: (p) => (p.action === tvDeliveryActions.refund() ? 'the seller will not give the money back' : undefined) },
+              ? { 0: { reason: 'the buyer will not pay the seller', mover: 1 } }
+              : { 1: { reason: 'the seller will not give the money back', action: tvDeliveryActions.refund() } },
           }
         : {}),
     })

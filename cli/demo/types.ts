@@ -67,6 +67,8 @@ export type DemoOptions = {
   keys?: readonly Hex[]
   /** Challenge period of the channel in seconds. Default 60 (skipped by time travel on the embedded chain). */
   challengeDuration?: bigint
+  /** Each party runs in a process of its own (default true); false runs both nodes in this process. */
+  partyProcesses?: boolean
   /** Called with every event as it happens. */
   onEvent?: (event: DemoEvent) => void
   /** Where the SQLite files of the parties go. Default: a fresh temporary folder, removed at the end. */

@@ -5,8 +5,8 @@ import { runEscrowDemo } from '../../cli/demo/runEscrowDemo.ts'
 describe('e2e: escrow on anvil and the embedded broker', function () {
   this.timeout(60_000)
 
-  it('happy path: the payer releases, a co-signed final state concludes at once', async () => {
-    const s = await runEscrowDemo()
+  it('happy path: the payer releases, a co-signed final state concludes at once (both nodes in this process)', async () => {
+    const s = await runEscrowDemo({ partyProcesses: false })
     assert.equal(s.ok, true)
     assert.equal(s.path, 'cooperative')
     assert.equal(s.outcome, 'payee-paid')
@@ -36,6 +36,7 @@ describe('e2e: escrow on anvil and the embedded broker', function () {
     )
     assert.deepEqual(s.gas.transactions.map((t) => t.action), ['deposit', 'forceProgress', 'conclude', 'withdraw', 'withdraw'])
     assert.ok(s.steps.some((e) => e.kind === 'refused' && e.actor === 'payer'))
+    assert.match(s.steps.find((e) => e.kind === 'nodes')?.text ?? '', /processes of their own/)
     assert.equal(s.forcedSteps, 1)
   })
 })
