@@ -54,11 +54,18 @@ contract Adjudicator {
 
     bool transient _locked;
 
+    /// @dev The chanvm EIP-712 domain of this contract on the chain it was deployed on.
+    uint256 private immutable _deployChainId;
+    bytes32 private immutable _domain;
+
+    constructor() {
+        _deployChainId = block.chainid;
+        _domain = StateDigest.domainSeparator(block.chainid, address(this));
+    }
+
     event Deposited(bytes32 indexed channelId, address indexed participant, uint256 amount, uint256 holdings);
-    event Registered(bytes32 indexed channelId, uint64 version, uint48 finalizesAt, State state);
-    event Progressed(
-        bytes32 indexed channelId, uint64 version, uint48 finalizesAt, uint256 mover, bytes action, State state
-    );
+    event Registered(bytes32 indexed channelId, uint48 finalizesAt, State state);
+    event Progressed(bytes32 indexed channelId, uint48 finalizesAt, uint256 mover, bytes action, State state);
     event Concluded(bytes32 indexed channelId, uint64 version, uint256[] payouts);
     event Withdrawn(address indexed account, address indexed to, uint256 amount);
 
@@ -113,7 +120,7 @@ contract Adjudicator {
         bytes32 h = _checkCoSigned(p, id, s, sigs);
         _checkReplaces(r, id, s.version);
         uint48 finalizesAt = _hold(id, r.holdings, s.version, h, p.challengeDuration);
-        emit Registered(id, s.version, finalizesAt, s);
+        emit Registered(id, finalizesAt, s);
     }
 
     /// @notice Applies one step of the app, signed by its mover, and holds the result as
@@ -147,7 +154,7 @@ contract Adjudicator {
         if (mover >= n) revert InvalidMover(mover);
         {
             bytes32 moveDigest = StateDigest.toTyped(
-                StateDigest.domainSeparator(p.chainId, p.adjudicator),
+                _domainOf(p),
                 keccak256(abi.encode(MOVE_TYPEHASH, id, from.version, fromHash, mover, keccak256(action)))
             );
             address signer = Sig.recoverCalldata(moveDigest, moverSig);
@@ -169,13 +176,13 @@ contract Adjudicator {
             revert AppReverted(reason);
         }
         if (next.balances.length != n) revert BalancesLength(next.balances.length, n);
-        uint256 before = _sum(from.balances);
+        uint256 before = _sumCalldata(from.balances);
         uint256 after_ = _sum(next.balances);
         if (before != after_) revert NotConserved(before, after_);
 
         uint48 finalizesAt =
             _hold(id, r.holdings, next.version, StateDigest.structHashMemory(next), p.challengeDuration);
-        emit Progressed(id, next.version, finalizesAt, mover, action, next);
+        emit Progressed(id, finalizesAt, mover, action, next);
     }
 
     // ---------------------------------------------------------------- payout
@@ -245,10 +252,16 @@ contract Adjudicator {
         return StateDigest.channelId(p);
     }
 
+    /// @dev The domain separator for `p`, which `_checkParams` has tied to this chain and contract;
+    /// recomputed only if the chain id changed since deployment (a fork).
+    function _domainOf(ChannelParams calldata p) private view returns (bytes32) {
+        return p.chainId == _deployChainId ? _domain : StateDigest.domainSeparator(p.chainId, p.adjudicator);
+    }
+
     /// @dev Checks that every participant signed `s` (in order) and returns its struct hash.
     function _checkCoSigned(ChannelParams calldata p, bytes32 id, State calldata s, bytes[] calldata sigs)
         private
-        pure
+        view
         returns (bytes32 h)
     {
         if (s.channelId != id) revert WrongChannel(s.channelId, id);
@@ -256,7 +269,7 @@ contract Adjudicator {
         if (s.balances.length != n) revert BalancesLength(s.balances.length, n);
         if (sigs.length != n) revert SignatureCount(sigs.length, n);
         h = StateDigest.structHash(s);
-        bytes32 digest = StateDigest.toTyped(StateDigest.domainSeparator(p.chainId, p.adjudicator), h);
+        bytes32 digest = StateDigest.toTyped(_domainOf(p), h);
         for (uint256 i; i < n; ++i) {
             address signer = Sig.recoverCalldata(digest, sigs[i]);
             if (signer != p.participants[i]) revert NotSigner(i, signer);
@@ -312,6 +325,17 @@ contract Adjudicator {
     }
 
     /// @dev The sum of balances; an overflowing sum can never be conserved, so it reverts as such.
+    function _sumCalldata(uint256[] calldata xs) private pure returns (uint256 total) {
+        for (uint256 i; i < xs.length; ++i) {
+            uint256 t;
+            unchecked {
+                t = total + xs[i];
+            }
+            if (t < total) revert NotConserved(type(uint256).max, 0);
+            total = t;
+        }
+    }
+
     function _sum(uint256[] memory xs) private pure returns (uint256 total) {
         for (uint256 i; i < xs.length; ++i) {
             uint256 t;

@@ -3,7 +3,6 @@ import {
   createWalletClient,
   defineChain,
   http,
-  nonceManager,
   type Account,
   type Address,
   type Chain,
@@ -13,6 +12,7 @@ import {
   type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { createNonceManager, jsonRpc } from 'viem/nonce'
 import { ChanvmError } from '../errors.ts'
 
 /** Options of {@link createAdjudicatorClient}. */
@@ -29,6 +29,8 @@ export type CreateAdjudicatorClientOptions = {
   pollingIntervalMs?: number
   /** Retries of a failed JSON-RPC request (viem's exponential back-off). Default 3. */
   retryCount?: number
+  /** How long to wait for a transaction's receipt, in milliseconds. Default 120,000. */
+  receiptTimeoutMs?: number
 }
 
 /** A connection to one Adjudicator: a public client for reads and, with a key, a wallet client. */
@@ -39,12 +41,14 @@ export type AdjudicatorClient = {
   readonly walletClient: WalletClient<Transport, Chain, Account> | undefined
   /** The address that sends transactions, when the client has a key. */
   readonly account: Address | undefined
+  readonly receiptTimeoutMs: number
 }
 
 /**
  * Connects to an Adjudicator over JSON-RPC with viem. Every action in `engine/adjudicator` takes
  * the returned client as its first argument, so the same code runs against anvil or any endpoint.
- * Transactions use a nonce manager, so concurrent sends from one key do not collide.
+ * Each client has its own nonce manager, so concurrent sends through one client do not collide;
+ * use one client per key (two clients sending from the same key can race for a nonce).
  *
  * @example
  * ```ts
@@ -71,10 +75,13 @@ export async function createAdjudicatorClient(opts: CreateAdjudicatorClientOptio
   })
   const pollingInterval = opts.pollingIntervalMs ?? (loopback ? 100 : 4_000)
   const publicClient = createPublicClient({ chain, transport, pollingInterval })
+  const receiptTimeoutMs = opts.receiptTimeoutMs ?? 120_000
   if (opts.privateKey === undefined) {
-    return { address: opts.address, chain, publicClient, walletClient: undefined, account: undefined }
+    return { address: opts.address, chain, publicClient, walletClient: undefined, account: undefined, receiptTimeoutMs }
   }
-  const account = privateKeyToAccount(opts.privateKey, { nonceManager })
+  // A nonce manager of its own: viem's shared one is keyed by (address, chain id) only, so it
+  // would carry nonces over between two chains with the same id (two anvils, a restarted node).
+  const account = privateKeyToAccount(opts.privateKey, { nonceManager: createNonceManager({ source: jsonRpc() }) })
   const walletClient = createWalletClient({ chain, transport, account, pollingInterval })
-  return { address: opts.address, chain, publicClient, walletClient, account: account.address }
+  return { address: opts.address, chain, publicClient, walletClient, account: account.address, receiptTimeoutMs }
 }

@@ -47,7 +47,7 @@ export async function submitAdjudicatorTx(
   }
   let receipt
   try {
-    receipt = await client.publicClient.waitForTransactionReceipt({ hash })
+    receipt = await client.publicClient.waitForTransactionReceipt({ hash, timeout: client.receiptTimeoutMs })
   } catch (e) {
     throw toAdjudicatorError(e, ctx)
   }

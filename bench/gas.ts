@@ -1,0 +1,95 @@
+/**
+ * Gas per Adjudicator operation, measured from receipts on a fresh anvil (hardfork osaka): a
+ * two-party Escrow channel, each figure the `gasUsed` of one transaction (21,000 base and
+ * calldata included). `npm run bench -- --json` puts the result under `gas`.
+ */
+import { escrowActions, escrowApp, initialEscrowData } from '../apps/escrow/escrowClient.ts'
+import { conclude } from '../engine/adjudicator/conclude.ts'
+import { concludeFinal } from '../engine/adjudicator/concludeFinal.ts'
+import { createAdjudicatorClient } from '../engine/adjudicator/createAdjudicatorClient.ts'
+import { deposit } from '../engine/adjudicator/deposit.ts'
+import { forceProgress } from '../engine/adjudicator/forceProgress.ts'
+import { register } from '../engine/adjudicator/register.ts'
+import { signMove } from '../engine/adjudicator/signMove.ts'
+import { withdraw } from '../engine/adjudicator/withdraw.ts'
+import { deployContracts } from '../engine/chain/deployContracts.ts'
+import { startAnvil } from '../engine/chain/startAnvil.ts'
+import { getChannelId, signState, type ChannelParams, type SignedState, type State } from '../engine/channel/index.ts'
+import { createTestClient, http, type Hex } from 'viem'
+
+/**
+ * Measures deploy, deposit, register (open a dispute), registerRefute (replace it with a higher
+ * version), forceProgress (an Escrow FUND on the state held), forceProgressFromCoSigned (the same
+ * step registering its co-signed base in the same call), conclude, concludeFinal and withdraw.
+ *
+ * @example
+ * ```ts
+ * const gas = await benchGas()
+ * console.log(gas.forceProgress)
+ * ```
+ */
+export async function benchGas(): Promise<Record<string, number>> {
+  const anvil = await startAnvil()
+  try {
+    const [deployer, a, b] = anvil.accounts
+    if (!deployer || !a || !b) throw new Error('anvil gave too few accounts')
+    const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: deployer.privateKey })
+    const escrow = d.apps.Escrow
+    if (escrow === undefined || escrow.codeHash !== escrowApp.codeHash) throw new Error('Escrow deployment does not match the sandbox code')
+    const client = (key: Hex) => createAdjudicatorClient({ rpcUrl: anvil.rpcUrl, address: d.adjudicator.address, privateKey: key, chainId: anvil.chainId })
+    const alice = await client(a.privateKey)
+    const bob = await client(b.privateKey)
+    const test = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) })
+    let nonce = 0n
+    const params = (): ChannelParams => ({
+      chainId: BigInt(anvil.chainId),
+      adjudicator: d.adjudicator.address,
+      participants: [a.address, b.address],
+      app: escrow.address,
+      appCodeHash: escrow.codeHash,
+      challengeDuration: 3_600n,
+      nonce: ++nonce,
+    })
+    const state = (p: ChannelParams, version: bigint, isFinal = false): State => ({
+      channelId: getChannelId(p),
+      version,
+      balances: [6n * 10n ** 17n, 4n * 10n ** 17n],
+      appData: initialEscrowData({ payer: 0, payee: 1, arbiter: deployer.address }),
+      isFinal,
+    })
+    const cosign = (p: ChannelParams, s: State): SignedState => ({ state: s, signatures: [signState(p, s, a.privateKey), signState(p, s, b.privateKey)] })
+    const fund = (p: ChannelParams) => deposit(alice, { channelId: getChannelId(p), participant: a.address, amount: 10n ** 18n })
+    const gas: Record<string, number> = { deploy: Number(d.adjudicator.gasUsed) }
+
+    // Dispute path: deposit, register, refute, force one Escrow step, conclude, withdraw.
+    const p1 = params()
+    gas.deposit = Number((await fund(p1)).gasUsed)
+    gas.register = Number((await register(bob, { params: p1, signed: cosign(p1, state(p1, 1n)) })).gasUsed)
+    const v2 = state(p1, 2n)
+    gas.registerRefute = Number((await register(alice, { params: p1, signed: cosign(p1, v2) })).gasUsed)
+    const block = await alice.publicClient.getBlock()
+    const action = escrowActions.fund(10n ** 17n, block.timestamp + 86_400n)
+    const forced = await forceProgress(alice, { params: p1, from: v2, mover: 0n, action, moverSignature: signMove(p1, v2, 0n, action, a.privateKey) })
+    gas.forceProgress = Number(forced.gasUsed)
+    await test.increaseTime({ seconds: 3_600 })
+    await test.mine({ blocks: 1 })
+    gas.conclude = Number((await conclude(bob, { params: p1, state: forced.state })).gasUsed)
+    gas.withdraw = Number((await withdraw(alice)).gasUsed)
+
+    // forceProgress that registers its co-signed base in the same call.
+    const p2 = params()
+    await fund(p2)
+    const v5 = state(p2, 5n)
+    const signed5 = cosign(p2, v5)
+    const r = await forceProgress(alice, { params: p2, from: v5, fromSignatures: signed5.signatures, mover: 0n, action, moverSignature: signMove(p2, v5, 0n, action, a.privateKey) })
+    gas.forceProgressFromCoSigned = Number(r.gasUsed)
+
+    // Cooperative close.
+    const p3 = params()
+    await fund(p3)
+    gas.concludeFinal = Number((await concludeFinal(bob, { params: p3, signed: cosign(p3, state(p3, 9n, true)) })).gasUsed)
+    return gas
+  } finally {
+    await anvil.stop()
+  }
+}
