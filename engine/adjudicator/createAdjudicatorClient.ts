@@ -41,7 +41,8 @@ export type AdjudicatorClient = {
   readonly walletClient: WalletClient<Transport, Chain, Account> | undefined
   /** The address that sends transactions, when the client has a key. */
   readonly account: Address | undefined
-  readonly receiptTimeoutMs: number
+  /** How long write actions wait for a receipt, in milliseconds. Default 120,000. */
+  readonly receiptTimeoutMs?: number
 }
 
 /**

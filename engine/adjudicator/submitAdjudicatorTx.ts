@@ -47,7 +47,7 @@ export async function submitAdjudicatorTx(
   }
   let receipt
   try {
-    receipt = await client.publicClient.waitForTransactionReceipt({ hash, timeout: client.receiptTimeoutMs })
+    receipt = await client.publicClient.waitForTransactionReceipt({ hash, timeout: client.receiptTimeoutMs ?? 120_000 })
   } catch (e) {
     throw toAdjudicatorError(e, ctx)
   }
