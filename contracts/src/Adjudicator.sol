@@ -11,8 +11,9 @@ import {Sig} from "./Sig.sol";
 ///
 /// - `deposit` adds ETH to a channel's holdings.
 /// - `register` puts a co-signed state on chain and (re)starts the challenge timeout; only a
-///   strictly higher version replaces the state held (this is how a stale state is refuted, and
-///   how a co-signed state replaces a chain of forced states).
+///   strictly higher version replaces a co-signed state held (this is how a stale state is
+///   refuted); a co-signed state of the same or a higher version replaces a forced state held, so
+///   a party cannot overwrite co-signed history by forcing its own steps on an old state.
 /// - `forceProgress` applies one app step, signed by its mover, to the state held (or to a newer
 ///   co-signed state it registers in the same call), with the real block as Env, and holds the
 ///   result as version + 1, restarting the timeout.
@@ -29,11 +30,13 @@ contract Adjudicator {
         Concluded // paid out; nothing more happens
     }
 
-    /// @dev One storage slot: 64 + 48 + 8 + 128 bits.
+    /// @dev One storage slot: 64 + 48 + 8 + 8 + 128 bits. `forced` is set while the state held
+    /// was produced by `forceProgress` rather than signed by every participant.
     struct Record {
         uint64 version;
         uint48 finalizesAt;
         Status status;
+        bool forced;
         uint128 holdings;
     }
 
@@ -119,7 +122,7 @@ contract Adjudicator {
         Record memory r = _records[id];
         bytes32 h = _checkCoSigned(p, id, s, sigs);
         _checkReplaces(r, id, s.version);
-        uint48 finalizesAt = _hold(id, r.holdings, s.version, h, p.challengeDuration);
+        uint48 finalizesAt = _hold(id, r.holdings, s.version, h, p.challengeDuration, false);
         emit Registered(id, finalizesAt, s);
     }
 
@@ -181,7 +184,7 @@ contract Adjudicator {
         if (before != after_) revert NotConserved(before, after_);
 
         uint48 finalizesAt =
-            _hold(id, r.holdings, next.version, StateDigest.structHashMemory(next), p.challengeDuration);
+            _hold(id, r.holdings, next.version, StateDigest.structHashMemory(next), p.challengeDuration, true);
         emit Progressed(id, finalizesAt, mover, action, next);
     }
 
@@ -210,7 +213,7 @@ contract Adjudicator {
         if (r.status == Status.Concluded) revert ChannelConcluded(id);
         if (r.status == Status.Disputed) {
             if (block.timestamp >= r.finalizesAt) revert DisputeExpired(id, r.finalizesAt);
-            if (h != _heldHash[id] && s.version <= r.version) revert StaleVersion(s.version, r.version);
+            if (h != _heldHash[id] && !_replaces(r, s.version)) revert StaleVersion(s.version, r.version);
         }
         _payout(p, id, r.holdings, s.version, s.balances);
     }
@@ -230,14 +233,15 @@ contract Adjudicator {
 
     // ---------------------------------------------------------------- reads
 
-    /// @notice The on-chain record of a channel. `status`: 0 open, 1 disputed, 2 concluded.
+    /// @notice The on-chain record of a channel. `status`: 0 open, 1 disputed, 2 concluded;
+    /// `forced`: the state held came from `forceProgress`.
     function channelRecord(bytes32 channelId)
         external
         view
-        returns (uint64 version, uint48 finalizesAt, uint8 status, uint128 holdings, bytes32 stateHash)
+        returns (uint64 version, uint48 finalizesAt, uint8 status, uint128 holdings, bytes32 stateHash, bool forced)
     {
         Record memory r = _records[channelId];
-        return (r.version, r.finalizesAt, uint8(r.status), r.holdings, _heldHash[channelId]);
+        return (r.version, r.finalizesAt, uint8(r.status), r.holdings, _heldHash[channelId], r.forced);
     }
 
     // ---------------------------------------------------------------- internals
@@ -281,17 +285,23 @@ contract Adjudicator {
         if (r.status == Status.Concluded) revert ChannelConcluded(id);
         if (r.status == Status.Disputed) {
             if (block.timestamp >= r.finalizesAt) revert DisputeExpired(id, r.finalizesAt);
-            if (version <= r.version) revert StaleVersion(version, r.version);
+            if (!_replaces(r, version)) revert StaleVersion(version, r.version);
         }
     }
 
-    function _hold(bytes32 id, uint128 holdings, uint64 version, bytes32 h, uint64 duration)
+    /// @dev Whether a co-signed state of `version` outranks the state held in a dispute: a higher
+    /// version always does; the same version does when the state held was forced.
+    function _replaces(Record memory r, uint64 version) private pure returns (bool) {
+        return version > r.version || (version == r.version && r.forced);
+    }
+
+    function _hold(bytes32 id, uint128 holdings, uint64 version, bytes32 h, uint64 duration, bool forced)
         private
         returns (uint48 finalizesAt)
     {
         finalizesAt = uint48(block.timestamp + duration);
         _records[id] =
-            Record({version: version, finalizesAt: finalizesAt, status: Status.Disputed, holdings: holdings});
+            Record({version: version, finalizesAt: finalizesAt, status: Status.Disputed, forced: forced, holdings: holdings});
         _heldHash[id] = h;
     }
 
@@ -316,7 +326,7 @@ contract Adjudicator {
             }
             paid[0] += left - share * n;
         }
-        _records[id] = Record({version: version, finalizesAt: 0, status: Status.Concluded, holdings: 0});
+        _records[id] = Record({version: version, finalizesAt: 0, status: Status.Concluded, forced: false, holdings: 0});
         delete _heldHash[id];
         for (uint256 i; i < n; ++i) {
             if (paid[i] != 0) withdrawable[p.participants[i]] += paid[i];

@@ -15,6 +15,8 @@ export type ChannelRecord = {
   holdings: bigint
   /** EIP-712 struct hash of the state held (zero when none). */
   stateHash: Hex
+  /** Whether the state held came from `forceProgress`: a co-signed state of the same version replaces it. */
+  forced: boolean
 }
 
 const statuses = ['open', 'disputed', 'concluded'] as const
@@ -30,14 +32,14 @@ const statuses = ['open', 'disputed', 'concluded'] as const
  */
 export async function getChannelRecord(client: AdjudicatorClient, channelId: Hex, opts: { blockNumber?: bigint } = {}): Promise<ChannelRecord> {
   try {
-    const [version, finalizesAt, status, holdings, stateHash] = await client.publicClient.readContract({
+    const [version, finalizesAt, status, holdings, stateHash, forced] = await client.publicClient.readContract({
       address: client.address,
       abi: Adjudicator.abi,
       functionName: 'channelRecord',
       args: [channelId],
       ...(opts.blockNumber === undefined ? {} : { blockNumber: opts.blockNumber }),
     })
-    return { status: statuses[status] ?? 'open', version, finalizesAt: BigInt(finalizesAt), holdings, stateHash }
+    return { status: statuses[status] ?? 'open', version, finalizesAt: BigInt(finalizesAt), holdings, stateHash, forced }
   } catch (e) {
     throw toAdjudicatorError(e, { action: 'getChannelRecord', channelId })
   }

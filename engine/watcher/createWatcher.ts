@@ -60,6 +60,8 @@ export type WatchedChannel = {
   version: bigint
   /** The state held, in full, once an event carrying it was seen. */
   held: State | undefined
+  /** Whether the state held was forced: a co-signed state of the same version then outranks it. */
+  forced: boolean
   /** When the running dispute can be concluded (unix seconds); 0 when none. */
   finalizesAt: bigint
   holdings: bigint
@@ -184,14 +186,14 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
         break
       case 'Registered': {
         const state = copyState(log.args.state)
-        Object.assign(ch, { status: 'disputed', version: state.version, held: state, finalizesAt: BigInt(log.args.finalizesAt) })
+        Object.assign(ch, { status: 'disputed', version: state.version, held: state, forced: false, finalizesAt: BigInt(log.args.finalizesAt) })
         emit({ type: 'registered', ...base, state, finalizesAt: ch.finalizesAt, txHash: log.transactionHash })
         break
       }
       case 'Progressed': {
         const state = copyState(log.args.state)
         const before = ch.held
-        Object.assign(ch, { status: 'disputed', version: state.version, held: state, finalizesAt: BigInt(log.args.finalizesAt) })
+        Object.assign(ch, { status: 'disputed', version: state.version, held: state, forced: true, finalizesAt: BigInt(log.args.finalizesAt) })
         const latest = await readStore(ch.channelId)
         let base = before !== undefined && before.version + 1n === state.version ? before : undefined
         if (base === undefined && latest?.state.version === state.version - 1n) base = latest.state
@@ -207,7 +209,7 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
           base,
         }
         emit({ type: 'progressed', blockNumber: log.blockNumber, ...forced })
-        // A forced state older than our co-signed one is not a new base: it gets refuted instead.
+        // A forced state not newer than our co-signed one is not a new base: it gets refuted instead.
         const superseded = latest !== undefined && latest.signatures.length === ch.params.participants.length && latest.state.version >= state.version
         if (opts.onForcedState !== undefined && !superseded) {
           try {
@@ -239,10 +241,16 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
     for (const log of parsed) await apply(log as AdjudicatorLog & { blockNumber: bigint; transactionHash: Hex })
   }
 
+  /** Whether a co-signed state outranks the state held: a higher version, or the same version
+   * over a forced state (and not the very state held). */
+  const outranksHeld = (ch: WatchedChannel, s: State): boolean =>
+    s.version > ch.version ||
+    (s.version === ch.version && ch.forced && (ch.held === undefined || bytesToHex(hashStateStruct(ch.held)) !== bytesToHex(hashStateStruct(s))))
+
   const refuteIfStale = async (ch: WatchedChannel & { refuting: boolean }, now: bigint): Promise<void> => {
     if (!autoRefute || ch.status !== 'disputed' || ch.refuting) return
     const latest = await readStore(ch.channelId)
-    if (latest === undefined || latest.state.version <= ch.version) return
+    if (latest === undefined || !outranksHeld(ch, latest.state)) return
     if (latest.signatures.length !== ch.params.participants.length) return // not co-signed: nothing to register
     if (now >= ch.finalizesAt) {
       emit({ type: 'missed', channelId: ch.channelId, heldVersion: ch.version, latestVersion: latest.state.version })
@@ -252,7 +260,7 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
     const stale = ch.version
     try {
       const r = await register(client, { params: ch.params, signed: latest })
-      Object.assign(ch, { version: latest.state.version, held: latest.state, finalizesAt: r.finalizesAt })
+      Object.assign(ch, { version: latest.state.version, held: latest.state, forced: false, finalizesAt: r.finalizesAt })
       emit({ type: 'refuted', channelId: ch.channelId, staleVersion: stale, version: latest.state.version, txHash: r.hash })
     } catch (e) {
       emit({ type: 'error', channelId: ch.channelId, error: asChanvmError(e, 'refutation failed', ch.channelId) })
@@ -269,7 +277,7 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
       for (const ch of channels.values()) {
         if (ch.synced) continue
         const rec = await getChannelRecord(client, ch.channelId)
-        Object.assign(ch, { status: rec.status, version: rec.version, finalizesAt: rec.finalizesAt, holdings: rec.holdings, synced: true })
+        Object.assign(ch, { status: rec.status, version: rec.version, finalizesAt: rec.finalizesAt, holdings: rec.holdings, forced: rec.forced, synced: true })
       }
       for (let from: bigint = cursor ?? opts.fromBlock ?? safe; from <= safe; from = cursor) {
         const to: bigint = from + range - 1n < safe ? from + range - 1n : safe
@@ -312,7 +320,7 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
       const channelId = getChannelId(params)
       const existing = channels.get(key(channelId))
       if (existing !== undefined) return existing
-      const ch = { params, channelId, status: 'open' as const, version: 0n, held: undefined, finalizesAt: 0n, holdings: 0n, synced: false, refuting: false }
+      const ch = { params, channelId, status: 'open' as const, version: 0n, held: undefined, forced: false, finalizesAt: 0n, holdings: 0n, synced: false, refuting: false }
       channels.set(key(channelId), ch)
       return ch
     },
@@ -346,7 +354,7 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
       const cosigned = latest !== undefined && latest.signatures.length === ch.params.participants.length
       let from: State
       let fromSignatures: readonly Hex[] = []
-      if (cosigned && (rec.status === 'open' || latest.state.version > rec.version)) {
+      if (cosigned && (rec.status === 'open' || latest.state.version > rec.version || (latest.state.version === rec.version && rec.forced && bytesToHex(hashStateStruct(latest.state)) !== rec.stateHash))) {
         from = latest.state
         fromSignatures = latest.signatures
       } else if (rec.status === 'disputed' && ch.held !== undefined && bytesToHex(hashStateStruct(ch.held)) === rec.stateHash) {

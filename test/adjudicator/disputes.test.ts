@@ -347,7 +347,19 @@ const rows: Row[] = [
       return c
     },
     act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v3') }),
-    expect: { revert: 'StaleVersion', args: () => [3n, 3n] },
+    // A co-signed state outranks a forced one of the same version: forcing steps on an old state
+    // cannot overwrite co-signed history.
+    expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 3n, stateOf: st(c, 'v3') }) },
+  },
+  {
+    given: 'forced v2 (FUND) on v1', call: 'register the co-signed v2 (same version as the forced state)', signer: 'alice+bob',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      await forcedFund(f, c)
+      return c
+    },
+    act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v2') }),
+    expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 2n, stateOf: st(c, 'v2') }) },
   },
   // ------------------------------------------------------------------ conclude
   {

@@ -2,7 +2,7 @@
 // watcher refutes it alone; forced states are adopted and re-run in the sandbox; a stalled party
 // is taken to chain; the watcher survives an endpoint that drops and comes back.
 import assert from 'node:assert/strict'
-import { parseEther, type Hex } from 'viem'
+import { bytesToHex, parseEther, type Hex } from 'viem'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
 import { escrowActions, escrowApp, signRuling } from '../../apps/escrow/escrowClient.ts'
 import { conclude } from '../../engine/adjudicator/conclude.ts'
@@ -13,7 +13,7 @@ import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
 import { register } from '../../engine/adjudicator/register.ts'
 import { signMove } from '../../engine/adjudicator/signMove.ts'
 import { withdraw } from '../../engine/adjudicator/withdraw.ts'
-import { encodeState, getChannelId, type ChannelParams, type SignedState, type State } from '../../engine/channel/index.ts'
+import { encodeState, getChannelId, hashStateStruct, type ChannelParams, type SignedState, type State } from '../../engine/channel/index.ts'
 import { runTransition } from '../../engine/sandbox/index.ts'
 import { createWatcher, type ForcedState, type Watcher, type WatcherEvent } from '../../engine/watcher/createWatcher.ts'
 import { CHALLENGE, startChainFixture, type ChainFixture, type Party } from '../support/anvilFixture.ts'
@@ -141,6 +141,32 @@ describe('watcher (on anvil)', function () {
     assert.equal(adopted.length, 0, 'a forced state older than the co-signed one is not adopted')
     const rec = await getChannelRecord(f.alice.client, id)
     assert.equal(rec.version, 2n)
+  })
+
+  it('a cheater forces its own step to the version of the latest co-signed state; the watcher puts the co-signed state back', async () => {
+    const { params, id, v0 } = await openChannel(1)
+    const v1 = await offChain(params, v0.state, 1n, escrowActions.fund(parseEther('2'), 10n ** 12n))
+    const aliceStore = memoryStore()
+    aliceStore.put(v1)
+    const adopted: ForcedState[] = []
+    const watcher = startWatcher(f.alice, aliceStore, { onForcedState: (s) => void adopted.push(s) })
+    watcher.watch(params)
+    watcher.start()
+    await watcher.poll()
+
+    const refuted = watcher.waitFor((e) => e.type === 'refuted')
+    // Bob forces a different step on v0: version 1, like the co-signed v1, but his own.
+    const action = escrowActions.fund(parseEther('1'), 10n ** 12n)
+    const forced = await forceProgress(f.bob.client, { params, from: v0.state, fromSignatures: v0.signatures, mover: 1n, action, moverSignature: signMove(params, v0.state, 1n, action, f.bob.privateKey) })
+    assert.equal(forced.state.version, 1n)
+    assert.notEqual(encodeState(forced.state), encodeState(v1.state))
+    const r = await refuted
+    assert(r.type === 'refuted' && r.staleVersion === 1n && r.version === 1n)
+    assert.equal(adopted.length, 0, 'a forced state at the co-signed version is not adopted')
+    const rec = await getChannelRecord(f.alice.client, id)
+    assert.equal(rec.version, 1n)
+    assert.equal(rec.forced, false)
+    assert.equal(rec.stateHash, bytesToHex(hashStateStruct(v1.state)))
   })
 
   it('a stalled party is taken to chain: each side forces a step, the other side adopts it, and the sandbox agrees byte for byte', async () => {
