@@ -38,6 +38,12 @@ export type PartyOptions = {
   /** Every step the party takes or refuses, for logs and the command line. */
   onEvent?: (event: PartyEvent) => void
   /**
+   * This party's policy: asked about every valid step a peer proposes (after the signature, env
+   * and re-run checks, before anything is recorded). Return `true` to sign, or a reason to refuse
+   * with a signed `reject` (`refused`). Default: sign every valid step.
+   */
+  approve?: (step: ProposedStep) => boolean | string | Promise<boolean | string>
+  /**
    * Fault injection for crash tests: called after a signature is durably recorded and before it
    * is sent. Never set in production.
    */
@@ -53,8 +59,12 @@ export type PartyEvent =
   | { type: 'peer-refused'; channelId: Hex; version: bigint; from: Address; reason: string; message: string }
   | { type: 'dropped'; reason: string; message: string }
 
+/** A valid step a peer proposes, as shown to {@link PartyOptions.approve}. */
+export type ProposedStep = { channelId: Hex; from: State; to: State; mover: number; action: Hex; env: Env }
+
 /** Why this party refused a peer's proposal. */
 export type RefusalReason =
+  | 'refused'
   | 'stale'
   | 'version-gap'
   | 'conflict'
@@ -284,6 +294,10 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (!r.ok) return refuse(ch, m.from, state.version, digest, 'step-rejected', `${r.reason}: ${r.message}`)
     if (encodeState(r.state) !== encodeState(state)) {
       return refuse(ch, m.from, state.version, digest, 'state-mismatch', 're-running the step gives a different post-state')
+    }
+    if (options.approve !== undefined) {
+      const verdict = await options.approve({ channelId: state.channelId, from: base.state, to: state, mover: m.mover, action: m.action, env })
+      if (verdict !== true) return refuse(ch, m.from, state.version, digest, 'refused', verdict === false ? 'this party does not agree to the step' : verdict)
     }
     const sig = await recordAndSign(ch, state, digest)
     if (sig === undefined) {

@@ -81,6 +81,24 @@ describe('protocol: co-signed updates between two parties', () => {
     assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'env')
   })
 
+  it("a party's policy may refuse a valid step: the mover gets the reason, nothing is signed", async () => {
+    const asked: bigint[] = []
+    const { channelId, payer, payee, events } = await twoEscrowParties({
+      partyOptions: {
+        approve: (step) => {
+          asked.push(step.to.version)
+          return step.to.balances[1] === 0n ? true : 'the payee will not take payment before delivery'
+        },
+      },
+    })
+    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok, 'funding leaves the payee at 0: approved')
+    const r = await payer.update(channelId, escrowActions.release())
+    assert.equal(!r.ok && r.reason === 'peer-rejected' ? `${r.peerReason}: ${r.message}` : undefined, 'refused: the payee will not take payment before delivery')
+    assert.deepEqual(asked, [1n, 2n])
+    assert.equal(events[1].filter((e) => e.type === 'signed' && e.version === 2n).length, 0)
+    assert.equal((await payee.latest(channelId))?.state.version, 1n)
+  })
+
   it('a silent peer is a timeout verdict naming it', async () => {
     const { channelId, payer, hub } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 300 } })
     hub.setFilter((to) => to === testAddresses[1])
