@@ -1,14 +1,15 @@
 import { join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
-import type { AdjudicatorClient } from '../../engine/adjudicator/createAdjudicatorClient.ts'
-import type { ChannelParams, Env } from '../../engine/channel/types.ts'
+import { createAdjudicatorClient, type AdjudicatorClient } from '../../engine/adjudicator/createAdjudicatorClient.ts'
+import type { ChannelParams, Env, State } from '../../engine/channel/types.ts'
 import { createParty, type AppCode, type Party, type PartyEvent } from '../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import { createMqttTransport } from '../../oracles/mqtt/createMqttTransport.ts'
-import { createDemoChainClient } from './createDemoChainClient.ts'
-import { createRefusingTransport, type ProposalView } from './createRefusingTransport.ts'
+
+/** A proposal as the demo's refusal policy sees it. */
+export type ProposalView = { mover: number; action: Hex; state: State }
 
 /** One party of a demo: its own SQLite file, sandbox, MQTT connection and chain client. */
 export type DemoNode = {
@@ -34,7 +35,7 @@ export type DemoNodeOptions = {
   app: AppCode
   /** Folder of the node's database (`<role>.db`). */
   dataDir: string
-  /** When given, proposals it names a reason for are refused with a signed reject. */
+  /** When given, valid proposals it names a reason for are refused with a signed reject (the party's `approve` policy). */
   refuse?: (proposal: ProposalView) => string | undefined
   onPartyEvent?: (event: PartyEvent) => void
   /** How long a proposer waits for the other party. Default 15,000 ms (a refusal is a signed reject and needs no waiting). */
@@ -61,27 +62,27 @@ export async function createDemoNode(opts: DemoNodeOptions): Promise<DemoNode> {
     closers.length = 0
   }
   try {
-    const chain = createDemoChainClient({ rpcUrl: opts.rpcUrl, chainId: Number(opts.params.chainId), address: opts.adjudicator, privateKey: opts.privateKey })
+    const chain = await createAdjudicatorClient({ rpcUrl: opts.rpcUrl, chainId: Number(opts.params.chainId), address: opts.adjudicator, privateKey: opts.privateKey })
     const head = async (): Promise<Env> => {
       const block = await chain.publicClient.getBlock({ blockTag: 'latest' })
       return { blockNumber: block.number, timestamp: block.timestamp }
     }
-    const store = createSqliteStore({ path: join(opts.dataDir, `${opts.role}.db`), synchronous: 'NORMAL' })
+    const store = createSqliteStore({ path: join(opts.dataDir, `${opts.role}.db`) })
     closers.push(() => store.close())
     const mqtt = await createMqttTransport({ url: opts.brokerUrl, self: address, clientId: `chanvm-demo-${opts.role}-${address.slice(2, 10)}-${process.pid}`, clean: true })
     closers.push(() => mqtt.close())
-    const transport =
-      opts.refuse === undefined ? mqtt : createRefusingTransport(mqtt, { privateKey: opts.privateKey, params: opts.params, refuse: opts.refuse })
+    const refuse = opts.refuse
     const sandbox = await createSandbox()
     const party = await createParty({
       privateKey: opts.privateKey,
-      transport,
+      transport: mqtt,
       store,
       sandbox,
       apps: [opts.app],
       clock: head,
       responseTimeoutMs: opts.responseTimeoutMs ?? 15_000,
       ...(opts.onPartyEvent === undefined ? {} : { onEvent: opts.onPartyEvent }),
+      ...(refuse === undefined ? {} : { approve: (step) => refuse({ mover: step.mover, action: step.action, state: step.to }) ?? true }),
     })
     closers.push(() => party.close())
     return { role: opts.role, address, privateKey: opts.privateKey, party, chain, head, close }

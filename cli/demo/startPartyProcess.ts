@@ -2,10 +2,9 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Address } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
-import type { AdjudicatorClient } from '../../engine/adjudicator/createAdjudicatorClient.ts'
+import { createAdjudicatorClient, type AdjudicatorClient } from '../../engine/adjudicator/createAdjudicatorClient.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import type { Party } from '../../engine/protocol/createParty.ts'
-import { createDemoChainClient } from './createDemoChainClient.ts'
 import type { PartyNodeInit, PartyNodeReply, PartyNodeRequest, PartyNodeResults } from './partyNodeProtocol.ts'
 
 /** A party as the demo drives it, wherever it runs: its off-chain side and its chain client. */
@@ -83,7 +82,7 @@ export async function startPartyProcess(init: PartyNodeInit, onRefused?: (versio
     await close()
     throw e
   }
-  const chain = createDemoChainClient({ rpcUrl: init.rpcUrl, chainId: Number(init.params.chainId), address: init.params.adjudicator, privateKey: init.privateKey })
+  const chain = await createAdjudicatorClient({ rpcUrl: init.rpcUrl, chainId: Number(init.params.chainId), address: init.params.adjudicator, privateKey: init.privateKey })
   return {
     role: init.role,
     address: privateKeyToAddress(init.privateKey),
