@@ -10,6 +10,7 @@ import { secp256k1Backend } from '../engine/crypto/secp256k1Backend.ts'
 import { hashProposal } from '../engine/protocol/messageDigests.ts'
 import { createParty } from '../engine/protocol/createParty.ts'
 import { createSandbox } from '../engine/sandbox/createSandbox.ts'
+import { runTransition } from '../engine/sandbox/runTransition.ts'
 import { createSqliteStore } from '../engine/store/createSqliteStore.ts'
 import { createMemoryHub } from '../engine/transport/createMemoryTransport.ts'
 import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../test/support/channel.ts'
@@ -17,6 +18,8 @@ import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../test/suppor
 export type ProtocolBench = {
   escrowStepsPerSec: number
   cryptoBoundPerSec: number
+  /** Milliseconds per co-signed step spent in each part, measured alone in the same run. */
+  perStepMs: { total: number; sandbox: number; signatures: number; store: number }
   steps: number
   secp256k1: string
   sqliteSynchronous: string
@@ -78,7 +81,39 @@ export async function benchProtocol(opts: { steps?: number; log?: (s: string) =>
       recoverDigestSigner(d, b)
     }
     const cryptoBoundPerSec = n / ((performance.now() - t1) / 1000)
-    return { escrowStepsPerSec, cryptoBoundPerSec, steps, secp256k1: secp256k1Backend.name, sqliteSynchronous: 'FULL' }
+
+    // The sandbox alone: a step is run twice (the mover, then the peer).
+    const sandbox = await createSandbox()
+    const runs = 500
+    const t2 = performance.now()
+    for (let i = 0; i < runs; i++) {
+      await runTransition(sandbox, { params: ch.params, from: latest, mover: 0n, action: i % 2 === 0 ? fund : release, env: fixedEnv, appCode: escrowApp.code, appAbi: escrowApp.abi })
+    }
+    const sandboxMs = ((performance.now() - t2) / runs) * 2
+
+    // The store alone: per step one record on the peer, one record + state on the mover, one state on the peer.
+    const store = createSqliteStore({ path: join(dir, 'writes.db') })
+    const signed = (await payer.latest(ch.channelId))!
+    const writes = 300
+    const t3 = performance.now()
+    for (let i = 0; i < writes; i++) {
+      const s = { ...latest, version: latest.version + 1000n + BigInt(i) }
+      const rec = { channelId: ch.channelId, version: s.version, digest: hashState(ch.params.chainId, ch.params.adjudicator, s), state: s }
+      await store.recordSignature(rec)
+      await store.recordSignatureAndState({ ...rec, version: rec.version + 1_000_000n }, { state: { ...s, version: rec.version + 1_000_000n }, signatures: signed.signatures })
+      await store.putSignedState(ch.channelId, { state: s, signatures: signed.signatures })
+    }
+    const storeMs = (performance.now() - t3) / writes
+    await store.close()
+
+    return {
+      escrowStepsPerSec,
+      cryptoBoundPerSec,
+      perStepMs: { total: 1000 / escrowStepsPerSec, sandbox: sandboxMs, signatures: 1000 / cryptoBoundPerSec, store: storeMs },
+      steps,
+      secp256k1: secp256k1Backend.name,
+      sqliteSynchronous: 'FULL',
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
