@@ -58,6 +58,10 @@ export type PartyEvent =
   | { type: 'refused'; channelId: Hex; version: bigint; from: Address; reason: RefusalReason; message: string }
   | { type: 'peer-refused'; channelId: Hex; version: bigint; from: Address; reason: string; message: string }
   | { type: 'dropped'; reason: string; message: string }
+  | { type: 'adopted'; channelId: Hex; state: State }
+
+/** A step the Adjudicator applied on chain, as the watcher reports it. */
+export type ForcedStep = { channelId: Hex; state: State; base: State | undefined; mover: bigint; action: Hex; env: Env }
 
 /** A valid step a peer proposes, as shown to {@link PartyOptions.approve}. */
 export type ProposedStep = { channelId: Hex; from: State; to: State; mover: number; action: Hex; env: Env }
@@ -97,6 +101,14 @@ export type Party = {
   update(channelId: Hex, action: Hex, options?: { env?: Env }): Promise<UpdateResult>
   /** The latest co-signed state, as stored. */
   latest(channelId: Hex): Promise<SignedState | undefined>
+  /**
+   * Takes a state forced on chain (reported by the watcher) as the base of the next off-chain step,
+   * after re-running the step in this party's sandbox and finding exactly that state. Ignored
+   * (`stale`) when this party already holds that version or a newer one.
+   */
+  adoptForcedState(forced: ForcedStep): Promise<{ ok: true } | { ok: false; reason: 'stale' | 'no-base' | 'mismatch'; message: string }>
+  /** The state the next step builds on: the latest co-signed state, or a newer adopted forced one. */
+  base(channelId: Hex): Promise<State | undefined>
   /** Waits until the latest co-signed version is at least `version`. */
   waitForVersion(channelId: Hex, version: bigint, timeoutMs?: number): Promise<SignedState>
   /** Counts of refused and dropped messages by reason. */
@@ -116,6 +128,8 @@ type Channel = {
   myIndex: number
   app: AppCode
   latest: SignedState | undefined
+  /** A forced state adopted as the base, when newer than `latest`. */
+  forced: State | undefined
   pending: Pending | undefined
   /** open() in progress: signatures collected over the initial state. */
   opening: { digest: Hex; sigs: Map<string, Hex>; done: (s: SignedState) => void } | undefined
@@ -174,6 +188,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       myIndex: rec.myIndex,
       app,
       latest: await store.getLatestSignedState(rec.channelId),
+      forced: await store.getLatestForcedState(rec.channelId),
       pending: undefined,
       opening: undefined,
       queue: Promise.resolve(),
@@ -187,6 +202,12 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     ch.queue = p.catch(() => undefined)
     return p
   }
+
+  /** What the next step builds on: a newer adopted forced state (no signatures) or the latest co-signed one. */
+  const baseOf = (ch: Channel): SignedState | undefined =>
+    ch.forced !== undefined && (ch.latest === undefined || ch.forced.version > ch.latest.state.version)
+      ? { state: ch.forced, signatures: [] }
+      : ch.latest
 
   const send = (to: Address, m: PeerMessage) =>
     transport.send(to, m).catch((e: unknown) => emit({ type: 'dropped', reason: 'send-failed', message: (e as Error).message }))
@@ -264,7 +285,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       const rec = await store.getSignatureRecord(state.channelId, ch.latest.state.version + 1n)
       if (rec !== undefined && verifyAll(ch, rec.digest, m.baseSigs)) await setLatest(ch, { state: rec.state, signatures: m.baseSigs })
     }
-    const base = ch.latest
+    const base = baseOf(ch)
     if (base === undefined || state.version !== base.state.version + 1n) {
       const have = base?.state.version ?? -1n
       if (base !== undefined && state.version <= have) {
@@ -413,7 +434,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     let ch = channels.get(lower(channelId))
     if (ch?.latest !== undefined) return ch.latest
     await store.putChannel({ channelId, params, myIndex })
-    ch = { params, myIndex, app, latest: undefined, pending: undefined, opening: undefined, queue: Promise.resolve(), waiters: new Set() }
+    ch = { params, myIndex, app, latest: undefined, forced: undefined, pending: undefined, opening: undefined, queue: Promise.resolve(), waiters: new Set() }
     channels.set(lower(channelId), ch)
     const digest = digestOf(ch, initial)
     const c = ch
@@ -432,7 +453,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
 
   const proposeOnce = async (ch: Channel, action: Hex, envOpt: Env | undefined): Promise<UpdateResult | 'lost'> => {
     const prepared = await serial(ch, async () => {
-      const base = ch.latest
+      const base = baseOf(ch)
       if (base === undefined) throw new ChanvmError('CHANNEL_NOT_FOUND', 'the channel has no co-signed state yet', { channelId: getChannelIdOf(ch) })
       if (ch.pending !== undefined) throw new ChanvmError('INVALID_ARGUMENT', 'an update of this channel is already in flight', { channelId: getChannelIdOf(ch) })
       const env = envOpt ?? (await clock())
@@ -501,7 +522,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   const update = async (channelId: Hex, action: Hex, opts: { env?: Env } = {}): Promise<UpdateResult> => {
     const ch = getCh(channelId)
     for (let attempt = 0; ; attempt++) {
-      const before = ch.latest?.state.version ?? -1n
+      const before = baseOf(ch)?.state.version ?? -1n
       const r = await proposeOnce(ch, action, opts.env)
       if (r !== 'lost') return r
       if (attempt >= maxRetries) {
@@ -531,11 +552,30 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     })
   }
 
+  const adoptForcedState: Party['adoptForcedState'] = async (f) => {
+    const ch = getCh(f.channelId)
+    return serial(ch, async () => {
+      const have = baseOf(ch)?.state.version ?? -1n
+      if (f.state.version <= have) return { ok: false, reason: 'stale', message: `this party holds version ${have} already` } as const
+      if (f.base === undefined) return { ok: false, reason: 'no-base', message: 'the base of the forced step is unknown' } as const
+      const r = await runTransition(sandbox, { params: ch.params, from: f.base, mover: f.mover, action: f.action, env: f.env, appCode: ch.app.code, ...(ch.app.abi ? { appAbi: ch.app.abi } : {}) })
+      if (!r.ok || encodeState(r.state) !== encodeState(f.state)) {
+        return { ok: false, reason: 'mismatch', message: r.ok ? 're-running the forced step gives a different state' : `re-running the forced step fails: ${r.message}` } as const
+      }
+      await store.putForcedState(f.channelId, f.state)
+      ch.forced = f.state
+      emit({ type: 'adopted', channelId: f.channelId, state: f.state })
+      return { ok: true } as const
+    })
+  }
+
   return {
     address,
     open,
     update,
     waitForVersion,
+    adoptForcedState,
+    base: async (channelId) => baseOf(getCh(channelId))?.state,
     latest: async (channelId) => getCh(channelId).latest,
     stats: () => ({ ...counters }),
     async close() {

@@ -1,2 +1,2 @@
-export { createParty, type Party, type PartyOptions, type PartyEvent, type UpdateResult, type RefusalReason, type AppCode, type ProposedStep } from './createParty.ts'
+export { createParty, type Party, type PartyOptions, type PartyEvent, type UpdateResult, type RefusalReason, type AppCode, type ProposedStep, type ForcedStep } from './createParty.ts'
 export { hashProposal, hashReject } from './messageDigests.ts'

@@ -1,5 +1,5 @@
 import type { Hex } from 'viem'
-import type { SignedState } from '../channel/types.ts'
+import type { SignedState, State } from '../channel/types.ts'
 import type { ChannelRecord, ChannelStore, SignatureRecord } from './types.ts'
 
 /**
@@ -15,6 +15,7 @@ export function createMemoryStore(): ChannelStore {
   const channels = new Map<string, ChannelRecord>()
   const sigs = new Map<string, SignatureRecord>()
   const states = new Map<string, Map<bigint, SignedState>>()
+  const forced = new Map<string, State>()
   const key = (id: Hex) => id.toLowerCase()
   const store: ChannelStore = {
     async putChannel(r) {
@@ -54,6 +55,14 @@ export function createMemoryStore(): ChannelStore {
     },
     async getSignedState(id, version) {
       const s = states.get(key(id))?.get(version)
+      return s === undefined ? undefined : structuredClone(s)
+    },
+    async putForcedState(id, state) {
+      const prev = forced.get(key(id))
+      if (prev === undefined || state.version >= prev.version) forced.set(key(id), structuredClone(state))
+    },
+    async getLatestForcedState(id) {
+      const s = forced.get(key(id))
       return s === undefined ? undefined : structuredClone(s)
     },
     async recordSignatureAndState(r, signed) {

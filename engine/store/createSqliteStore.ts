@@ -51,6 +51,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
       CREATE TABLE IF NOT EXISTS states (
         channel_id TEXT NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL, sigs TEXT NOT NULL,
         PRIMARY KEY (channel_id, version));
+      CREATE TABLE IF NOT EXISTS forced_states (
+        channel_id TEXT NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL,
+        PRIMARY KEY (channel_id, version));
     `)
     const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined
     if (row === undefined) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION)
@@ -68,6 +71,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     putState: db.prepare('INSERT INTO states (channel_id, version, state, sigs) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state, sigs = excluded.sigs'),
     latest: db.prepare('SELECT state, sigs FROM states WHERE channel_id = ? ORDER BY version DESC LIMIT 1'),
     getState: db.prepare('SELECT state, sigs FROM states WHERE channel_id = ? AND version = ?'),
+    putForced: db.prepare('INSERT INTO forced_states (channel_id, version, state) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state'),
+    latestForced: db.prepare('SELECT state FROM forced_states WHERE channel_id = ? ORDER BY version DESC LIMIT 1'),
   }
   type ChannelRow = { channel_id: string; params: string; my_index: number }
   type StateRow = { state: string; sigs: string }
@@ -126,6 +131,12 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
       wrap('getSignedState', () => {
         const r = q.getState.get(key(id), v2t(version)) as StateRow | undefined
         return r === undefined ? undefined : toSigned(r)
+      }),
+    putForcedState: (id, s) => wrap('putForcedState', () => void q.putForced.run(key(id), v2t(s.version), JSON.stringify(stateToWire(s)))),
+    getLatestForcedState: (id) =>
+      wrap('getLatestForcedState', () => {
+        const r = q.latestForced.get(key(id)) as { state: string } | undefined
+        return r === undefined ? undefined : wireToState(JSON.parse(r.state) as WireState)
       }),
     close: () => wrap('close', () => void (db.open ? db.close() : undefined)),
   }

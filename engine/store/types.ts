@@ -48,6 +48,12 @@ export interface ChannelStore {
   recordSignatureAndState(record: SignatureRecord, signed: SignedState): Promise<RecordSignatureResult>
   getLatestSignedState(channelId: Hex): Promise<SignedState | undefined>
   getSignedState(channelId: Hex, version: bigint): Promise<SignedState | undefined>
+  /**
+   * Stores a state that was forced on chain (not co-signed) and that this party adopted as the
+   * base of its next off-chain step. Keeps every version; the highest is the latest.
+   */
+  putForcedState(channelId: Hex, state: State): Promise<void>
+  getLatestForcedState(channelId: Hex): Promise<State | undefined>
   close(): Promise<void>
 }
 

@@ -63,6 +63,14 @@ export function channelStoreConformance(name: string, open: () => Promise<Channe
       assert.equal((await store.getLatestSignedState(channelId))?.state.isFinal, false, 'the conflicting state was not stored')
     })
 
+    it('keeps adopted forced states apart from co-signed ones; the highest version is the latest', async () => {
+      assert.equal(await store.getLatestForcedState(channelId), undefined)
+      await store.putForcedState(channelId, { ...initial, version: 3n })
+      await store.putForcedState(channelId, { ...initial, version: 2n, isFinal: true })
+      assert.equal((await store.getLatestForcedState(channelId))?.version, 3n)
+      assert.equal(await store.getLatestSignedState(channelId), undefined, 'a forced state is not a co-signed state')
+    })
+
     it('orders uint64 versions numerically, up to the largest', async () => {
       const max = (1n << 64n) - 1n
       for (const v of [9n, 10n, max, 100n]) await store.putSignedState(channelId, { state: { ...initial, version: v }, signatures: [] })
