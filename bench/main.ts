@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps]`: speed and gas figures.
+ * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps,deals]`: speed and gas figures.
  * Progress goes to stderr; with --json, stdout gets exactly one JSON object.
  */
 import { cpus } from 'node:os'
@@ -39,6 +39,15 @@ for (const part of parts) {
   if (part.name === 'gas') result.gas = r
   else if (part.name === 'apps') result.apps = r
   else Object.assign(result, r)
+}
+
+if (want('deals')) {
+  log('bench: the forced step of each deal (its --refuse demo on anvil) ...')
+  const { benchDeals } = await import('./deals.ts')
+  const deals = await benchDeals(log)
+  const apps = (result.apps ?? {}) as Record<string, Record<string, unknown>>
+  for (const [name, figures] of Object.entries(deals)) apps[name] = { ...apps[name], ...figures }
+  result.apps = apps
 }
 
 if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`)
