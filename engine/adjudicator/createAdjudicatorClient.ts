@@ -1,8 +1,6 @@
 import {
   createPublicClient,
   createWalletClient,
-  defineChain,
-  http,
   type Account,
   type Address,
   type Chain,
@@ -13,7 +11,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { createNonceManager, jsonRpc } from 'viem/nonce'
-import { ChanvmError } from '../errors.ts'
+import { connectRpc } from '../chain/connectRpc.ts'
 
 /** Options of {@link createAdjudicatorClient}. */
 export type CreateAdjudicatorClientOptions = {
@@ -59,20 +57,9 @@ export type AdjudicatorClient = {
  */
 export async function createAdjudicatorClient(opts: CreateAdjudicatorClientOptions): Promise<AdjudicatorClient> {
   const loopback = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(opts.rpcUrl)
-  const transport = http(opts.rpcUrl, { retryCount: opts.retryCount ?? 3, timeout: 10_000 })
-  let chainId = opts.chainId
-  if (chainId === undefined) {
-    try {
-      chainId = await createPublicClient({ transport }).getChainId()
-    } catch (cause) {
-      throw new ChanvmError('CHAIN_ERROR', `cannot reach the JSON-RPC endpoint ${opts.rpcUrl}`, { cause })
-    }
-  }
-  const chain = defineChain({
-    id: chainId,
-    name: `chain ${chainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [opts.rpcUrl] } },
+  const { chain, transport } = await connectRpc(opts.rpcUrl, {
+    ...(opts.chainId === undefined ? {} : { chainId: opts.chainId }),
+    retryCount: opts.retryCount ?? 3,
   })
   const pollingInterval = opts.pollingIntervalMs ?? (loopback ? 100 : 4_000)
   const publicClient = createPublicClient({ chain, transport, pollingInterval })

@@ -1,8 +1,9 @@
-import { createPublicClient, createWalletClient, defineChain, http, keccak256, type Address, type Hex } from 'viem'
+import { createPublicClient, createWalletClient, keccak256, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
 import { ChanvmError } from '../errors.ts'
+import { connectRpc } from './connectRpc.ts'
 
 /** A compiled contract as `contracts/build.ts` generates it (constructor without arguments). */
 export type ContractArtifact = { readonly contractName: string; readonly bytecode: Hex }
@@ -40,19 +41,8 @@ export type Deployment = {
  * ```
  */
 export async function deployContracts(opts: DeployContractsOptions): Promise<Deployment> {
-  const transport = http(opts.rpcUrl, { retryCount: 3 })
-  let chainId: number
-  try {
-    chainId = await createPublicClient({ transport }).getChainId()
-  } catch (cause) {
-    throw new ChanvmError('CHAIN_ERROR', `cannot reach the JSON-RPC endpoint ${opts.rpcUrl}`, { cause })
-  }
-  const chain = defineChain({
-    id: chainId,
-    name: `chain ${chainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [opts.rpcUrl] } },
-  })
+  const { chain, transport } = await connectRpc(opts.rpcUrl)
+  const chainId = chain.id
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 })
   const wallet = createWalletClient({ chain, transport, account: privateKeyToAccount(opts.privateKey), pollingInterval: 100 })
 
