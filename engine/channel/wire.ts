@@ -6,9 +6,13 @@ import { ChanvmError } from '../errors.ts'
 const HEX = /^0x[0-9a-fA-F]*$/
 const DEC = /^(0|[1-9][0-9]{0,77})$/
 
+const MAX_UINT256 = (1n << 256n) - 1n
+
 function big(v: unknown, what: string): bigint {
   if (typeof v !== 'string' || !DEC.test(v)) throw new ChanvmError('INVALID_ARGUMENT', `${what} must be a decimal string`)
-  return BigInt(v)
+  const n = BigInt(v)
+  if (n > MAX_UINT256) throw new ChanvmError('INVALID_ARGUMENT', `${what} exceeds uint256`)
+  return n
 }
 function hex(v: unknown, what: string, bytes?: number): Hex {
   if (typeof v !== 'string' || !HEX.test(v) || v.length % 2 !== 0) throw new ChanvmError('INVALID_ARGUMENT', `${what} must be 0x-prefixed hex`)
