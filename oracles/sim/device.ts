@@ -7,14 +7,17 @@
  * Without --broker it starts an embedded broker and prints its URL. Prints the device id, then one
  * line per published reading. Stops on Ctrl-C or after --count readings.
  */
-import { parseArgs } from 'node:util'
 import type { Hex } from 'viem'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/startEmbeddedBroker.ts'
 import { createOracleKey } from '../message/createOracleKey.ts'
 import { startDeviceSimulator } from './startDeviceSimulator.ts'
+import { optionToBigInt, parseCommandLine } from './parseCommandLine.ts'
 
-const { values } = parseArgs({
-  options: {
+const usage = `usage: npx tsx oracles/sim/device.ts [--broker mqtt://127.0.0.1:1883] [--chain-id 31337]
+  [--profile steady|excursion] [--interval 1000] [--count N] [--curve p256|secp256k1] [--key 0x…] [--sequence 1]
+Publishes signed temperature readings; without --broker it starts an embedded broker.`
+
+const values = parseCommandLine('device', usage, {
     broker: { type: 'string' },
     'chain-id': { type: 'string', default: '31337' },
     profile: { type: 'string', default: 'steady' },
@@ -23,7 +26,6 @@ const { values } = parseArgs({
     curve: { type: 'string', default: 'p256' },
     key: { type: 'string' },
     sequence: { type: 'string', default: '1' },
-  },
 })
 
 const fail = (message: string): never => {
@@ -44,12 +46,12 @@ if (url === undefined) {
 const key = values.key !== undefined ? { curve, privateKey: values.key as Hex } : createOracleKey(curve)
 const device = await startDeviceSimulator({
   url,
-  chainId: BigInt(values['chain-id']),
+  chainId: optionToBigInt('device', 'chain-id', values['chain-id']),
   key,
   profile: { kind: values.profile as 'steady' | 'excursion' },
-  intervalMs: Number(values.interval),
-  startSequence: BigInt(values.sequence),
-  ...(values.count !== undefined ? { count: Number(values.count) } : {}),
+  intervalMs: Number(optionToBigInt('device', 'interval', values.interval)),
+  startSequence: optionToBigInt('device', 'sequence', values.sequence),
+  ...(values.count !== undefined ? { count: Number(optionToBigInt('device', 'count', values.count)) } : {}),
   onPublish: (s) => {
     process.stdout.write(`reading seq=${s.reading.sequence} t=${s.reading.timestamp} value=${s.reading.value} mC\n`)
     if (values.count !== undefined && device.published() >= Number(values.count)) void shutdown()

@@ -8,14 +8,17 @@
  * Publishes the answer once (or every --interval ms) and prints the oracle id. Without --broker it
  * starts an embedded broker. `--tracking` sets the question id to keccak256 of the tracking id.
  */
-import { parseArgs } from 'node:util'
 import { keccak256, toHex, type Hex } from 'viem'
 import { startEmbeddedBroker, type EmbeddedBroker } from '../mqtt/startEmbeddedBroker.ts'
 import { createOracleKey } from '../message/createOracleKey.ts'
 import { startOracleSimulator } from './startOracleSimulator.ts'
+import { optionToBigInt, parseCommandLine } from './parseCommandLine.ts'
 
-const { values } = parseArgs({
-  options: {
+const usage = `usage: npx tsx oracles/sim/oracle.ts --question 0x<32 bytes> | --tracking TRACK-123
+  [--broker mqtt://127.0.0.1:1883] [--chain-id 31337] [--answer delivered] [--interval 0] [--curve secp256k1|p256] [--key 0x…]
+Publishes a signed answer once (or every --interval ms); without --broker it starts an embedded broker.`
+
+const values = parseCommandLine('oracle', usage, {
     broker: { type: 'string' },
     'chain-id': { type: 'string', default: '31337' },
     question: { type: 'string' },
@@ -24,7 +27,6 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '0' },
     curve: { type: 'string', default: 'secp256k1' },
     key: { type: 'string' },
-  },
 })
 const fail = (message: string): never => {
   process.stderr.write(`oracle: ${message}\n`)
@@ -42,10 +44,10 @@ if (url === undefined) {
   url = broker.url
   process.stdout.write(`embedded broker on ${url}\n`)
 }
-const intervalMs = Number(values.interval)
+const intervalMs = Number(optionToBigInt('oracle', 'interval', values.interval))
 const oracle = await startOracleSimulator({
   url,
-  chainId: BigInt(values['chain-id']),
+  chainId: optionToBigInt('oracle', 'chain-id', values['chain-id']),
   questionId,
   answer: values.answer,
   key: values.key !== undefined ? { curve, privateKey: values.key as Hex } : createOracleKey(curve),
