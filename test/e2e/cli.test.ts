@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { runNode } from '../support/runNode.ts'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { EXIT, runCli } from '../../cli/runCli.ts'
@@ -8,21 +8,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const bin = join(root, 'cli', 'bin.mjs')
 
 /** Runs the real `chanvm` bin as a child process from a directory outside the checkout. */
-function chanvm(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: dirname(root), stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000)
-    child.once('error', reject)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+const chanvm = (args: string[]) => runNode([bin, ...args], { cwd: dirname(root) })
 
 describe('e2e: the chanvm command', function () {
   this.timeout(120_000)

@@ -1,0 +1,28 @@
+import { spawn } from 'node:child_process'
+
+export type NodeRun = { code: number | null; stdout: string; stderr: string }
+
+/**
+ * Runs `node <args>` as a child process and collects its output; killed after `timeoutMs`.
+ *
+ * @example
+ * ```ts
+ * const r = await runNode(['--import', 'tsx', 'examples/escrow/run.ts'], { cwd: root })
+ * assert.equal(r.code, 0, r.stderr)
+ * ```
+ */
+export function runNode(args: string[], opts: { cwd: string; timeoutMs?: number }): Promise<NodeRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000)
+    child.once('error', reject)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
