@@ -1,39 +1,19 @@
-import { decodeAbiParameters, encodeAbiParameters, hexToBytes, keccak256, type Address, type Hex } from 'viem'
+import { decodeAbiParameters, encodeAbiParameters, getAbiItem, hexToBytes, keccak256, type AbiParameterToPrimitiveType, type Hex } from 'viem'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
 import { signDigest } from '../../engine/crypto/signDigest.ts'
 import { domainSeparator, typedDigest } from '../../engine/channel/hashState.ts'
 import type { ChannelParams } from '../../engine/channel/types.ts'
 
-/** The Escrow app's state, as `abi.encode(EscrowData)`. */
-export type EscrowData = {
-  /** Participant index of the payer. */
-  payer: number
-  /** Participant index of the payee. */
-  payee: number
-  /** The arbiter whose signed ruling settles a funded escrow. */
-  arbiter: Address
-  /** How many escrows were settled before this one. */
-  escrowId: bigint
-  funded: boolean
-  amount: bigint
-  /** Unix seconds (Env.timestamp) from which the payer may take a refund. */
-  deadline: bigint
-}
+const dataParam = getAbiItem({ abi: Escrow.abi, name: 'encodeData' }).inputs[0]
 
-const dataAbi = [
-  {
-    type: 'tuple',
-    components: [
-      { name: 'payer', type: 'uint8' },
-      { name: 'payee', type: 'uint8' },
-      { name: 'arbiter', type: 'address' },
-      { name: 'escrowId', type: 'uint64' },
-      { name: 'funded', type: 'bool' },
-      { name: 'amount', type: 'uint256' },
-      { name: 'deadline', type: 'uint64' },
-    ],
-  },
-] as const
+/**
+ * The Escrow app's state, `abi.encode(EscrowData)`, typed from the compiled ABI: `payer` and
+ * `payee` (participant indices), `arbiter` (whose signed ruling settles a funded escrow),
+ * `escrowId` (escrows settled before this one), `funded`, `amount`, and `deadline` (Env.timestamp
+ * from which the payer may take a refund).
+ */
+export type EscrowData = AbiParameterToPrimitiveType<typeof dataParam>
+const dataAbi = [dataParam] as const
 
 export const EscrowAction = { FUND: 0, RELEASE: 1, RULING: 2, REFUND: 3, CLOSE: 4 } as const
 
@@ -51,7 +31,7 @@ export function decodeEscrowData(appData: Hex): EscrowData {
 }
 
 /** The app data of a fresh escrow channel: nothing funded yet. */
-export function initialEscrowData(opts: { payer: number; payee: number; arbiter: Address }): Hex {
+export function initialEscrowData(opts: Pick<EscrowData, 'payer' | 'payee' | 'arbiter'>): Hex {
   return encodeEscrowData({ ...opts, escrowId: 0n, funded: false, amount: 0n, deadline: 0n })
 }
 

@@ -97,6 +97,11 @@ contract Escrow is IApp {
         return (abi.encode(d), balances, isFinal);
     }
 
+    /// @notice `abi.encode(d)`: the app data for `d`. For tooling; the TS client derives its types from this ABI.
+    function encodeData(EscrowData calldata d) external pure returns (bytes memory) {
+        return abi.encode(d);
+    }
+
     function _settle(EscrowData memory d, uint256[] memory balances, bool toPayee) private pure {
         if (toPayee) {
             balances[d.payer] -= d.amount;
