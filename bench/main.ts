@@ -4,7 +4,7 @@
  */
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
-import { benchProtocol } from './protocol.ts'
+import { benchProtocol, benchProtocolAllCores } from './protocol.ts'
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, only: { type: 'string' }, steps: { type: 'string' } } })
 const only = values.only?.split(',')
@@ -28,6 +28,8 @@ const parts: Part[] = [
 if (want('protocol')) {
   log('bench: co-signed Escrow steps through the protocol (SQLite, synchronous=FULL) ...')
   Object.assign(result, await benchProtocol({ steps: Number(values.steps ?? 1000), log }))
+  log('bench: the same, one channel per core in parallel processes ...')
+  Object.assign(result, await benchProtocolAllCores({ steps: Number(values.steps ?? 1000) }))
 }
 for (const part of parts) {
   if (!want(part.name)) continue

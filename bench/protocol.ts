@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { escrowActions, escrowApp } from '../apps/escrow/escrowClient.ts'
@@ -26,6 +28,43 @@ export type ProtocolBench = {
 }
 
 /**
+ * One Escrow channel between two parties in this process (in-memory hub, a SQLite file each,
+ * WAL, synchronous=FULL): `steps` co-signed steps, FUND and RELEASE by the payer in turn, after a
+ * warm-up of 50. Returns the rate and the parties, still open.
+ */
+export async function runEscrowChannel(opts: { dir: string; steps: number; log?: (s: string) => void; nonce?: bigint }) {
+  const { dir, steps } = opts
+  const log = opts.log ?? (() => undefined)
+  const hub = createMemoryHub()
+  const ch = escrowChannel({ deposit: 10n ** 18n, ...(opts.nonce === undefined ? {} : { nonce: opts.nonce }) })
+  const mk = async (i: 0 | 1) =>
+    createParty({
+      privateKey: testKeys[i] as Hex,
+      transport: hub.connect(testAddresses[i]!),
+      store: createSqliteStore({ path: join(dir, `p${i}.db`) }),
+      sandbox: await createSandbox(),
+      apps: [escrowApp],
+      clock: () => fixedEnv,
+    })
+  const payer = await mk(0)
+  const payee = await mk(1)
+  await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+  const fund = escrowActions.fund(1n, fixedEnv.timestamp + 3600n)
+  const release = escrowActions.release()
+  for (let i = 0; i < 50; i++) await payer.update(ch.channelId, i % 2 === 0 ? fund : release) // warm up
+  const t0 = performance.now()
+  for (let i = 0; i < steps; i++) {
+    const r = await payer.update(ch.channelId, i % 2 === 0 ? fund : release)
+    if (!r.ok) throw new Error(`bench step ${i} failed: ${r.reason}`)
+    if (i % 250 === 249) log(`  protocol: ${i + 1}/${steps} co-signed steps`)
+  }
+  const escrowStepsPerSec = steps / ((performance.now() - t0) / 1000)
+  await payer.close()
+  await payee.close()
+  return { escrowStepsPerSec, payer, payee, ch, fund, release }
+}
+
+/**
  * Co-signed Escrow steps through the whole protocol: two parties in this process, an in-memory
  * hub, each with its own SQLite file (WAL, synchronous=FULL). Alternates FUND and RELEASE by the
  * payer. Then the same signature work alone (3 signatures, 4 recoveries, 2 state digests and 2
@@ -36,32 +75,7 @@ export async function benchProtocol(opts: { steps?: number; log?: (s: string) =>
   const log = opts.log ?? (() => undefined)
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-'))
   try {
-    const hub = createMemoryHub()
-    const ch = escrowChannel({ deposit: 10n ** 18n })
-    const mk = async (i: 0 | 1) =>
-      createParty({
-        privateKey: testKeys[i] as Hex,
-        transport: hub.connect(testAddresses[i]!),
-        store: createSqliteStore({ path: join(dir, `p${i}.db`) }),
-        sandbox: await createSandbox(),
-        apps: [escrowApp],
-        clock: () => fixedEnv,
-      })
-    const payer = await mk(0)
-    const payee = await mk(1)
-    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
-    const fund = escrowActions.fund(1n, fixedEnv.timestamp + 3600n)
-    const release = escrowActions.release()
-    for (let i = 0; i < 50; i++) await payer.update(ch.channelId, i % 2 === 0 ? fund : release) // warm up
-    const t0 = performance.now()
-    for (let i = 0; i < steps; i++) {
-      const r = await payer.update(ch.channelId, i % 2 === 0 ? fund : release)
-      if (!r.ok) throw new Error(`bench step ${i} failed: ${r.reason}`)
-      if (i % 250 === 249) log(`  protocol: ${i + 1}/${steps} co-signed steps`)
-    }
-    const escrowStepsPerSec = steps / ((performance.now() - t0) / 1000)
-    await payer.close()
-    await payee.close()
+    const { escrowStepsPerSec, payer, ch, fund, release } = await runEscrowChannel({ dir, steps, log })
 
     // The signature work of one step, alone.
     const latest = (await payer.latest(ch.channelId))!.state
@@ -117,4 +131,26 @@ export async function benchProtocol(opts: { steps?: number; log?: (s: string) =>
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * Channels are independent, so a node with many channels can run one process per core. This runs
+ * one Escrow channel (both parties, SQLite FULL) in each of `processes` child processes at once and
+ * adds up their rates: the throughput of the whole machine, next to the one-process figure.
+ */
+export async function benchProtocolAllCores(opts: { steps?: number; processes?: number } = {}): Promise<{ escrowStepsPerSecAllCores: number; processes: number }> {
+  const steps = opts.steps ?? 1_000
+  const processes = opts.processes ?? cpus().length
+  const script = fileURLToPath(new URL('./escrowChannelProcess.ts', import.meta.url))
+  const runs = Array.from({ length: processes }, (_, i) =>
+    new Promise<number>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', script, String(steps), String(i + 1)], { timeout: 600_000 }, (err, stdout) => {
+        if (err !== null) return reject(err)
+        const line = stdout.trim().split('\n').pop() ?? ''
+        resolve((JSON.parse(line) as { escrowStepsPerSec: number }).escrowStepsPerSec)
+      })
+    }),
+  )
+  const rates = await Promise.all(runs)
+  return { escrowStepsPerSecAllCores: rates.reduce((a, b) => a + b, 0), processes }
 }

@@ -1,0 +1,19 @@
+/**
+ * Child process of `benchProtocolAllCores`: runs one Escrow channel (both parties) and prints
+ * `{"escrowStepsPerSec": n}` on stdout. Arguments: steps, nonce.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runEscrowChannel } from './protocol.ts'
+
+const steps = Number(process.argv[2] ?? '1000')
+const nonce = BigInt(process.argv[3] ?? '1')
+const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-child-'))
+try {
+  const { escrowStepsPerSec } = await runEscrowChannel({ dir, steps, nonce })
+  process.stdout.write(`${JSON.stringify({ escrowStepsPerSec })}\n`)
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
+process.exit(0)
