@@ -411,7 +411,11 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     // accepts and rejects answer this party's pending proposal: handle them at once.
     if (m.type === 'accept') return void guard(() => onAccept(ch, m))
     if (m.type === 'reject') return void guard(() => onReject(ch, m))
-    void serial(ch, () => guard(() => (m.type === 'propose' ? onPropose(ch, m) : m.type === 'commit' ? onCommit(ch, m) : onOpen(ch, m))))
+    if (m.type === 'propose') return void serial(ch, () => guard(() => onPropose(ch, m)))
+    if (m.type === 'commit') return void serial(ch, () => guard(() => onCommit(ch, m)))
+    if (m.type === 'open') return void serial(ch, () => guard(() => onOpen(ch, m)))
+    count('malformed')
+    emit({ type: 'dropped', reason: 'malformed', message: `unknown message type ${JSON.stringify((m as { type?: unknown }).type)}` })
   }
   const unsubscribe = transport.onMessage(dispatch)
 

@@ -21,7 +21,8 @@ export type MemoryHub = {
  * ```
  */
 export function createMemoryHub(): MemoryHub {
-  const handlers = new Map<string, Set<(m: PeerMessage) => void>>()
+  // Every connection of an address gets its messages, as every subscriber of a topic would.
+  const connections = new Map<string, Set<Set<(m: PeerMessage) => void>>>()
   let drop: ((to: Address, message: PeerMessage) => boolean) | undefined
   return {
     setFilter(filter) {
@@ -31,7 +32,9 @@ export function createMemoryHub(): MemoryHub {
       const key = self.toLowerCase()
       let closed = false
       const mine = new Set<(m: PeerMessage) => void>()
-      handlers.set(key, mine)
+      let conns = connections.get(key)
+      if (conns === undefined) connections.set(key, (conns = new Set()))
+      conns.add(mine)
       return {
         self,
         async send(to, message) {
@@ -39,7 +42,7 @@ export function createMemoryHub(): MemoryHub {
           if (drop?.(to, message) === true) return
           const text = JSON.stringify(message)
           setImmediate(() => {
-            for (const h of handlers.get(to.toLowerCase()) ?? []) h(JSON.parse(text) as PeerMessage)
+            for (const conn of connections.get(to.toLowerCase()) ?? []) for (const h of conn) h(JSON.parse(text) as PeerMessage)
           })
         },
         onMessage(handler) {
@@ -49,7 +52,7 @@ export function createMemoryHub(): MemoryHub {
         async close() {
           closed = true
           mine.clear()
-          if (handlers.get(key) === mine) handlers.delete(key)
+          conns.delete(mine)
         },
       }
     },

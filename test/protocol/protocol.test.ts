@@ -74,6 +74,18 @@ describe('protocol: co-signed updates between two parties', () => {
     assert.equal((await payee.latest(channelId))?.state.version, 0n)
   })
 
+  it('messages of unknown type or shape are dropped and counted, and the channel goes on', async () => {
+    const { channelId, hub, payer, payee } = await twoEscrowParties()
+    const raw = hub.connect(testAddresses[0]!)
+    await raw.send(testAddresses[1]!, { type: 'bogus', channelId, from: testAddresses[0]! } as unknown as PeerMessage)
+    await raw.send(testAddresses[1]!, { type: 'propose', channelId, from: testAddresses[0]!, state: { version: 'x' } } as unknown as PeerMessage)
+    await raw.send(testAddresses[1]!, 42 as unknown as PeerMessage)
+    await new Promise((r) => setTimeout(r, 100))
+    assert.equal(payee.stats()['malformed'], 3)
+    const r = await payer.update(channelId, escrowActions.fund(1n, deadline))
+    assert.ok(r.ok, JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? String(v) : v)))
+  })
+
   it('an env outside the peer tolerance is refused (env)', async () => {
     const { channelId, payer } = await twoEscrowParties()
     const r = await payer.update(channelId, escrowActions.fund(5n, deadline), { env: { blockNumber: fixedEnv.blockNumber + 1000n, timestamp: fixedEnv.timestamp } })
