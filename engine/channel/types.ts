@@ -24,3 +24,25 @@ export type SignedState = {
 }
 
 export type { Address, Hex }
+
+/** One step the Adjudicator applied on chain (`Progressed`): who moved, what, when, and the result. */
+export type ForcedMove = {
+  readonly mover: bigint
+  readonly action: Hex
+  /** The block the step ran in: the Env the app saw on chain. */
+  readonly env: Env
+  /** The state the chain held after the step (version = previous + 1). */
+  readonly state: State
+}
+
+/**
+ * A chain of forced steps as the chain holds it: the co-signed state it grew from (`base`, the
+ * record's `baseVersion`) and every step since, in order. The watcher builds it from `Registered`
+ * and `Progressed` events; a party adopts it only if `base` is at or above its latest co-signed
+ * state (and is that very state at the same version) and every step re-runs to the same state.
+ */
+export type ForcedChain = {
+  readonly channelId: Hex
+  readonly base: State
+  readonly moves: readonly ForcedMove[]
+}

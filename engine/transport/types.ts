@@ -74,7 +74,13 @@ export interface PeerTransport {
   readonly self: Address
   /** Sends `message` to participant `to` about `message.channelId`. Resolves once handed off. */
   send(to: Address, message: PeerMessage): Promise<void>
-  /** Registers the receiver. Returns a function that removes it. */
-  onMessage(handler: (message: PeerMessage) => void): () => void
+  /**
+   * Registers the receiver. Returns a function that removes it. The handler's promise resolves
+   * once the party has durably stored whatever the message made it store: a transport with
+   * acknowledgements (MQTT QoS 1) acknowledges a message only then, and never acknowledges one
+   * whose handler rejected or that was delivered while no handler was registered, so the broker
+   * redelivers it after a crash.
+   */
+  onMessage(handler: (message: PeerMessage) => void | Promise<void>): () => void
   close(): Promise<void>
 }
