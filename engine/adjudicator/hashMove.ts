@@ -1,18 +1,10 @@
-import { bytesToHex, hashTypedData, type Hex } from 'viem'
-import { chanvmDomain, hashStateStruct } from '../channel/hashState.ts'
+import { bytesToHex, type Hex } from 'viem'
+import { eip712Types, hashChanvmMessage, hashStruct } from '../channel/eip712.ts'
 import { getChannelId } from '../channel/getChannelId.ts'
 import type { ChannelParams, State } from '../channel/types.ts'
 
 /** EIP-712 types of the move a mover signs for `forceProgress` (`Adjudicator.MOVE_TYPEHASH`). */
-export const moveTypes = {
-  Move: [
-    { name: 'channelId', type: 'bytes32' },
-    { name: 'version', type: 'uint64' },
-    { name: 'stateHash', type: 'bytes32' },
-    { name: 'mover', type: 'uint256' },
-    { name: 'action', type: 'bytes' },
-  ],
-} as const
+export const moveTypes = { Move: eip712Types.Move } as const
 
 /**
  * The EIP-712 digest a mover signs to apply `action` to `from` on chain: type
@@ -26,16 +18,11 @@ export const moveTypes = {
  * ```
  */
 export function hashMove(params: ChannelParams, from: State, mover: bigint, action: Hex): Hex {
-  return hashTypedData({
-    domain: chanvmDomain(params.chainId, params.adjudicator),
-    types: moveTypes,
-    primaryType: 'Move',
-    message: {
-      channelId: getChannelId(params),
-      version: from.version,
-      stateHash: bytesToHex(hashStateStruct(from)),
-      mover,
-      action,
-    },
+  return hashChanvmMessage(params.chainId, params.adjudicator, 'Move', {
+    channelId: getChannelId(params),
+    version: from.version,
+    stateHash: bytesToHex(hashStruct('State', from)),
+    mover,
+    action,
   })
 }

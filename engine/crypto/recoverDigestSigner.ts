@@ -1,45 +1,47 @@
-import { bytesToHex, hexToBytes, keccak256, type Address, type Hex } from 'viem'
+import { bytesToHex, keccak256, type Address, type Hex } from 'viem'
 import { secp256k1Backend } from './secp256k1Backend.ts'
+import { strictHexToBytes } from './strictHexToBytes.ts'
 
 /** Half the secp256k1 group order: a signature's s must not exceed it. */
 export const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n
 
-export type SignatureVerdict =
-  | { ok: true; signer: Address }
-  | { ok: false; reason: 'length' | 'v' | 'high-s' | 'invalid' }
+/**
+ * Why a signature was refused. `encoding`: not `0x` followed by hex digits (a string that no
+ * transaction could carry as these bytes); the others are the Solidity `Sig` library's errors:
+ * `length` BadSignatureLength, `v` BadSignatureV, `high-s` HighS, `invalid` InvalidSignature.
+ */
+export type SignatureRejection = 'encoding' | 'length' | 'v' | 'high-s' | 'invalid'
+
+export type SignatureVerdict = { ok: true; signer: Address } | { ok: false; reason: SignatureRejection }
 
 /**
- * Recovers the signer of a digest under the rules the Solidity `Sig` library applies: exactly 65
- * bytes, v in {27, 28}, s at most half the order, a recoverable non-zero signer. Returns a verdict,
- * never throws on a bad signature.
+ * Recovers the signer of a digest under the rules the Solidity `Sig` library applies, after a
+ * strict encoding check: a string must be `0x` and hex digits of either case (else `encoding`;
+ * viem's `hexToBytes` would drop the first two characters unchecked), then exactly 65 bytes,
+ * v in {27, 28}, s at most half the order, a recoverable non-zero signer. A digest that is not 32
+ * bytes of such hex is `invalid`. Returns a verdict, never throws on bad input. Store the
+ * signature as {@link canonicalSignature} gives it.
  *
  * @example
  * ```ts
  * const v = recoverDigestSigner(digest, sig)
- * if (v.ok && v.signer === expected) accept()
+ * if (v.ok && v.signer === expected) accept(canonicalSignature(sig))
  * ```
  */
 export function recoverDigestSigner(digest: Hex | Uint8Array, signature: Hex | Uint8Array): SignatureVerdict {
-  let sig: Uint8Array
-  try {
-    sig = typeof signature === 'string' ? hexToBytes(signature) : signature
-  } catch {
-    return { ok: false, reason: 'length' }
-  }
+  const sig = signature instanceof Uint8Array ? signature : strictHexToBytes(signature)
+  if (sig === undefined) return { ok: false, reason: 'encoding' }
   if (sig.length !== 65) return { ok: false, reason: 'length' }
   const v = sig[64] ?? 0
   if (v !== 27 && v !== 28) return { ok: false, reason: 'v' }
   let s = 0n
   for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i] ?? 0)
   if (s > SECP256K1_HALF_N) return { ok: false, reason: 'high-s' }
-  const d = typeof digest === 'string' ? hexToBytes(digest) : digest
+  const d = digest instanceof Uint8Array ? digest : strictHexToBytes(digest, 32)
+  if (d === undefined || d.length !== 32) return { ok: false, reason: 'invalid' }
   const pub = secp256k1Backend.recover(d, sig.subarray(0, 64), v - 27)
   if (pub === undefined) return { ok: false, reason: 'invalid' }
   const addr = keccak256(pub.subarray(1), 'bytes').subarray(12)
   if (addr.every((b) => b === 0)) return { ok: false, reason: 'invalid' }
-  return { ok: true, signer: toChecksumless(addr) }
-}
-
-function toChecksumless(addr: Uint8Array): Address {
-  return bytesToHex(addr) as Address
+  return { ok: true, signer: bytesToHex(addr) as Address }
 }

@@ -1,5 +1,5 @@
-import { hashTypedData, type Hex } from 'viem'
-import { oracleDomain, oracleTypes } from './oracleDomain.ts'
+import type { Hex } from 'viem'
+import { hashOracleMessage } from '../../engine/channel/eip712.ts'
 import type { Answer } from './types.ts'
 
 /**
@@ -12,5 +12,5 @@ import type { Answer } from './types.ts'
  * ```
  */
 export function hashAnswer(chainId: bigint, answer: Answer): Hex {
-  return hashTypedData({ domain: oracleDomain(chainId), types: oracleTypes, primaryType: 'Answer', message: answer })
+  return hashOracleMessage(chainId, 'Answer', answer)
 }

@@ -1,5 +1,5 @@
-import { hashTypedData, type Hex } from 'viem'
-import { oracleDomain, oracleTypes } from './oracleDomain.ts'
+import type { Hex } from 'viem'
+import { hashOracleMessage } from '../../engine/channel/eip712.ts'
 import type { Reading } from './types.ts'
 
 /**
@@ -12,5 +12,5 @@ import type { Reading } from './types.ts'
  * ```
  */
 export function hashReading(chainId: bigint, reading: Reading): Hex {
-  return hashTypedData({ domain: oracleDomain(chainId), types: oracleTypes, primaryType: 'Reading', message: reading })
+  return hashOracleMessage(chainId, 'Reading', reading)
 }

@@ -1,22 +1,9 @@
-/** The EIP-712 domain name of oracle messages (the domain has no verifying contract). */
-export const ORACLE_DOMAIN_NAME = 'chanvm-oracle'
+import { DOMAIN_VERSION, eip712Types, ORACLE_DOMAIN_NAME } from '../../engine/channel/eip712.ts'
 
-/** The EIP-712 types of a reading and an answer, as signed. */
-export const oracleTypes = {
-  Reading: [
-    { name: 'device', type: 'bytes32' },
-    { name: 'sequence', type: 'uint64' },
-    { name: 'timestamp', type: 'uint64' },
-    { name: 'kind', type: 'bytes32' },
-    { name: 'value', type: 'int64' },
-    { name: 'unit', type: 'bytes32' },
-  ],
-  Answer: [
-    { name: 'questionId', type: 'bytes32' },
-    { name: 'answer', type: 'bytes32' },
-    { name: 'timestamp', type: 'uint64' },
-  ],
-} as const
+export { ORACLE_DOMAIN_NAME }
+
+/** The EIP-712 types of a reading and an answer, as signed (from the compiled `OracleMessages` ABI). */
+export const oracleTypes = { Reading: eip712Types.Reading, Answer: eip712Types.Answer } as const
 
 /**
  * The EIP-712 domain of oracle messages on `chainId`: `{name: "chanvm-oracle", version: "1", chainId}`.
@@ -28,5 +15,5 @@ export const oracleTypes = {
  * ```
  */
 export function oracleDomain(chainId: bigint): { name: string; version: string; chainId: bigint } {
-  return { name: ORACLE_DOMAIN_NAME, version: '1', chainId }
+  return { name: ORACLE_DOMAIN_NAME, version: DOMAIN_VERSION, chainId }
 }

@@ -38,13 +38,14 @@ export type SignedReading = { chainId: bigint; reading: Reading; signature: Orac
 export type SignedAnswer = { chainId: bigint; answer: Answer; signature: OracleSignature }
 
 /**
- * Why a signature was refused. Each maps to one Solidity custom error (docs/messages.md):
- * `curve` UnknownCurve, `public-key` UnexpectedPublicKey (or a P-256 key that is not 64 bytes),
+ * Why a signature was refused. `encoding`: a byte string that is not `0x` and hex digits (no
+ * transaction can carry it, so Solidity has no error for it). Each other reason maps to one
+ * Solidity custom error (docs/messages.md): `curve` UnknownCurve, `public-key` UnexpectedPublicKey (or a P-256 key that is not 64 bytes),
  * `length` Sig.BadSignatureLength / BadP256SignatureLength, `v` Sig.BadSignatureV,
  * `high-s` Sig.HighS / P256HighS, `invalid` Sig.InvalidSignature / P256InvalidSignature,
  * `wrong-signer` WrongSigner.
  */
-export type SignatureRejection = 'curve' | 'public-key' | 'length' | 'v' | 'high-s' | 'invalid' | 'wrong-signer'
+export type SignatureRejection = 'encoding' | 'curve' | 'public-key' | 'length' | 'v' | 'high-s' | 'invalid' | 'wrong-signer'
 
 /** A verdict on one signature: the signer id, or why not. */
 export type OracleSignatureVerdict = { ok: true; signer: Hex } | { ok: false; reason: SignatureRejection }

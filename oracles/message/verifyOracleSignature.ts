@@ -1,6 +1,7 @@
 import { p256 } from '@noble/curves/nist.js'
-import { hexToBytes, type Hex } from 'viem'
+import type { Hex } from 'viem'
 import { recoverDigestSigner } from '../../engine/crypto/recoverDigestSigner.ts'
+import { strictHexToBytes } from '../../engine/crypto/strictHexToBytes.ts'
 import { addressToSignerId } from './addressToSignerId.ts'
 import { p256PublicKeyToSignerId } from './p256PublicKeyToSignerId.ts'
 import type { OracleSignature, OracleSignatureVerdict } from './types.ts'
@@ -8,15 +9,6 @@ import type { OracleSignature, OracleSignatureVerdict } from './types.ts'
 /** The P-256 group order n and n / 2 (a signature's s must not exceed it). */
 export const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
 export const P256_HALF_N = P256_N >> 1n
-
-function bytesOf(hex: unknown): Uint8Array | undefined {
-  if (typeof hex !== 'string') return undefined
-  try {
-    return hexToBytes(hex as Hex)
-  } catch {
-    return undefined
-  }
-}
 
 function toBigInt(bytes: Uint8Array): bigint {
   let n = 0n
@@ -27,7 +19,8 @@ function toBigInt(bytes: Uint8Array): bigint {
 /**
  * Verifies a signature over a 32-byte digest under the rules of Solidity
  * `OracleMessages.signerOf`, in the same order, and returns the signer id or the reason. Never
- * throws on bad input.
+ * throws on bad input. Byte strings must be `0x` and hex digits of either case, or the reason is
+ * `encoding` (a string no transaction could carry as these bytes; Solidity never sees it).
  *
  * - secp256k1: no public key, 65 bytes, v in {27, 28}, s <= n/2, a recoverable non-zero signer.
  * - P-256: a 64-byte public key, a 64-byte `r || s`, s <= n/2, 1 <= r < n, s >= 1, and ECDSA holds.
@@ -39,19 +32,22 @@ function toBigInt(bytes: Uint8Array): bigint {
  * ```
  */
 export function verifyOracleSignature(digest: Hex, sig: OracleSignature): OracleSignatureVerdict {
-  const d = bytesOf(digest)
-  if (d === undefined || d.length !== 32) return { ok: false, reason: 'invalid' }
+  const d = strictHexToBytes(digest, 32)
+  if (d === undefined) return { ok: false, reason: 'invalid' }
   if (sig.curve === 'secp256k1') {
     if ('publicKey' in sig && (sig as { publicKey?: unknown }).publicKey !== undefined) return { ok: false, reason: 'public-key' }
-    const v = recoverDigestSigner(d, typeof sig.signature === 'string' ? sig.signature : '0x')
+    const v = recoverDigestSigner(d, typeof sig.signature === 'string' ? sig.signature : ('' as Hex))
     if (!v.ok) return v
     return { ok: true, signer: addressToSignerId(v.signer) }
   }
   if (sig.curve === 'p256') {
-    const pub = bytesOf(sig.publicKey)
-    if (pub === undefined || pub.length !== 64) return { ok: false, reason: 'public-key' }
-    const s = bytesOf(sig.signature)
-    if (s === undefined || s.length !== 64) return { ok: false, reason: 'length' }
+    if (typeof sig.publicKey !== 'string') return { ok: false, reason: 'public-key' }
+    const pub = strictHexToBytes(sig.publicKey)
+    if (pub === undefined) return { ok: false, reason: 'encoding' }
+    if (pub.length !== 64) return { ok: false, reason: 'public-key' }
+    const s = strictHexToBytes(sig.signature)
+    if (s === undefined) return { ok: false, reason: 'encoding' }
+    if (s.length !== 64) return { ok: false, reason: 'length' }
     const r = toBigInt(s.subarray(0, 32))
     const sv = toBigInt(s.subarray(32))
     if (sv > P256_HALF_N) return { ok: false, reason: 'high-s' }
@@ -66,7 +62,7 @@ export function verifyOracleSignature(digest: Hex, sig: OracleSignature): Oracle
       ok = false
     }
     if (!ok) return { ok: false, reason: 'invalid' }
-    return { ok: true, signer: p256PublicKeyToSignerId(sig.publicKey) }
+    return { ok: true, signer: p256PublicKeyToSignerId(sig.publicKey.toLowerCase() as Hex) }
   }
   return { ok: false, reason: 'curve' }
 }
