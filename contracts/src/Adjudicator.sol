@@ -9,35 +9,42 @@ import {Sig} from "./Sig.sol";
 /// @notice Holds the funds of chanvm channels and settles disputes about them. The rules are in
 /// docs/adjudicator.md; in short:
 ///
-/// - `deposit` adds ETH to a channel's holdings.
-/// - `register` puts a co-signed state on chain and (re)starts the challenge timeout; only a
-///   strictly higher version replaces a co-signed state held (this is how a stale state is
-///   refuted); a co-signed state of the same or a higher version replaces a forced state held, so
-///   a party cannot overwrite co-signed history by forcing its own steps on an old state.
-/// - `forceProgress` applies one app step, signed by its mover, to the state held (or to a newer
+/// - `deposit` adds ETH to a channel's holdings and to what the named participant deposited.
+/// - `register` puts a co-signed state on chain. On an open channel it opens a dispute at t0:
+///   forced steps are accepted until `movesUntil = t0 + D` and the dispute ends at
+///   `finalizesAt = t0 + D` (D = challengeDuration). During a dispute a co-signed state replaces
+///   the state held iff its version is above the record's `baseVersion` (the version of the
+///   co-signed state the state held grew from); it moves neither deadline.
+/// - `forceProgress` applies one app step, signed by its mover, to the state held (or to a
 ///   co-signed state it registers in the same call), with the real block as Env, and holds the
-///   result as version + 1, restarting the timeout.
-/// - `conclude` pays out the state held once the timeout has passed; `concludeFinal` pays out a
+///   result as version + 1 over the same base. It is accepted only before `movesUntil` and sets
+///   `finalizesAt = max(finalizesAt, now + D)`: every forced step leaves the other side a full D to
+///   answer, and every dispute ends by t0 + 2D.
+/// - `conclude` pays out the state held once `finalizesAt` has passed; `concludeFinal` pays out a
 ///   co-signed final state at once, dispute or not.
+/// - A payout follows the state's balances when the holdings cover them; when they do not (the
+///   channel was never fully funded), every participant gets back what it deposited.
 /// - Payouts are credited per address and taken with `withdraw` (pull payments).
 ///
-/// Storage per channel is two slots: a packed record (version, timeout, status, holdings) and the
-/// EIP-712 struct hash of the state held. Full states travel in calldata and in events only.
+/// Storage per channel: a packed record (version, baseVersion, finalizesAt, movesUntil, status)
+/// and the EIP-712 struct hash of the state held, which are all `register` and `forceProgress`
+/// touch; the holdings and the deposit of each participant live in slots of their own. Full states
+/// travel in calldata and in events only.
 contract Adjudicator {
     enum Status {
         Open, // no state held; may hold funds
-        Disputed, // a state is held; the timeout runs
+        Disputed, // a state is held; the deadlines run
         Concluded // paid out; nothing more happens
     }
 
-    /// @dev One storage slot: 64 + 48 + 8 + 8 + 128 bits. `forced` is set while the state held
-    /// was produced by `forceProgress` rather than signed by every participant.
+    /// @dev One storage slot: 64 + 64 + 48 + 48 + 8 bits. The state held is forced (produced by
+    /// `forceProgress`) iff `version > baseVersion`.
     struct Record {
         uint64 version;
+        uint64 baseVersion;
         uint48 finalizesAt;
+        uint48 movesUntil;
         Status status;
-        bool forced;
-        uint128 holdings;
     }
 
     /// @notice EIP-712 type a mover signs for `forceProgress`, under the chanvm domain.
@@ -46,11 +53,15 @@ contract Adjudicator {
     bytes32 public constant MOVE_TYPEHASH =
         keccak256("Move(bytes32 channelId,uint64 version,bytes32 stateHash,uint256 mover,bytes action)");
 
-    /// @notice Longest challenge duration accepted (keeps `finalizesAt` inside 48 bits).
+    /// @notice Longest challenge duration accepted (keeps `t0 + 2D` inside 48 bits).
     uint64 public constant MAX_CHALLENGE_DURATION = type(uint32).max;
 
     mapping(bytes32 channelId => Record) internal _records;
     mapping(bytes32 channelId => bytes32) internal _heldHash;
+    mapping(bytes32 channelId => uint256) internal _holdings;
+
+    /// @notice Wei deposited into a channel on behalf of each participant (kept after conclusion).
+    mapping(bytes32 channelId => mapping(address participant => uint256)) public deposits;
 
     /// @notice Wei each address may withdraw, credited at conclusion.
     mapping(address account => uint256) public withdrawable;
@@ -66,9 +77,18 @@ contract Adjudicator {
         _domain = StateDigest.domainSeparator(block.chainid, address(this));
     }
 
-    event Deposited(bytes32 indexed channelId, address indexed participant, uint256 amount, uint256 holdings);
-    event Registered(bytes32 indexed channelId, uint48 finalizesAt, State state);
-    event Progressed(bytes32 indexed channelId, uint48 finalizesAt, uint256 mover, bytes action, State state);
+    /// @notice `deposited` is the participant's total in the channel, `holdings` the channel's.
+    event Deposited(
+        bytes32 indexed channelId, address indexed participant, uint256 amount, uint256 deposited, uint256 holdings
+    );
+    /// @notice A co-signed state is held (by `register`, or as the base of a `forceProgress` with
+    /// signatures, before its `Progressed`).
+    event Registered(bytes32 indexed channelId, uint48 finalizesAt, uint48 movesUntil, State state);
+    /// @notice A forced step: `state` is held, grown from the co-signed state of `baseVersion`. The
+    /// app ran with Env = (the log's block number, that block's timestamp).
+    event Progressed(
+        bytes32 indexed channelId, uint48 finalizesAt, uint64 baseVersion, uint256 mover, bytes action, State state
+    );
     event Concluded(bytes32 indexed channelId, uint64 version, uint256[] payouts);
     event Withdrawn(address indexed account, address indexed to, uint256 amount);
 
@@ -81,10 +101,13 @@ contract Adjudicator {
     error BalancesLength(uint256 length, uint256 participants);
     error SignatureCount(uint256 count, uint256 participants);
     error NotSigner(uint256 index, address signer);
-    error StaleVersion(uint64 version, uint64 held);
+    /// @notice A co-signed state must be above the base of the state held.
+    error StaleVersion(uint64 version, uint64 baseVersion);
     error ChannelConcluded(bytes32 channelId);
     error DisputeExpired(bytes32 channelId, uint48 finalizesAt);
     error DisputeActive(bytes32 channelId, uint48 finalizesAt);
+    /// @notice Forced steps of this dispute ended at `movesUntil`.
+    error MovesClosed(bytes32 channelId, uint48 movesUntil);
     error NoDispute(bytes32 channelId);
     error NotHeldState(bytes32 stateHash, bytes32 held);
     error StateIsFinal();
@@ -94,41 +117,46 @@ contract Adjudicator {
     error AppReverted(bytes reason);
     error NotConserved(uint256 before, uint256 after_);
     error ZeroDeposit();
-    error HoldingsOverflow();
     error NothingToWithdraw(address account);
     error TransferFailed(address to, bytes reason);
     error Reentrancy();
 
     // ---------------------------------------------------------------- funding
 
-    /// @notice Adds `msg.value` to the channel's holdings. `participant` says on whose behalf (for
-    /// watchers and the off-chain protocol); on chain all holdings of a channel are one pot.
+    /// @notice Adds `msg.value` to the channel's holdings and to what `participant` deposited into
+    /// it. Anyone may deposit for anyone; the deposit per participant is what an underfunded
+    /// channel pays back (see `_payout`).
     function deposit(bytes32 channelId, address participant) external payable {
         if (msg.value == 0) revert ZeroDeposit();
-        Record storage r = _records[channelId];
-        if (r.status == Status.Concluded) revert ChannelConcluded(channelId);
-        uint256 holdings = uint256(r.holdings) + msg.value;
-        if (holdings > type(uint128).max) revert HoldingsOverflow();
-        r.holdings = uint128(holdings);
-        emit Deposited(channelId, participant, msg.value, holdings);
+        if (_records[channelId].status == Status.Concluded) revert ChannelConcluded(channelId);
+        uint256 total = deposits[channelId][participant] + msg.value;
+        deposits[channelId][participant] = total;
+        uint256 holdings = _holdings[channelId] + msg.value;
+        _holdings[channelId] = holdings;
+        emit Deposited(channelId, participant, msg.value, total, holdings);
     }
 
     // ---------------------------------------------------------------- disputes
 
-    /// @notice Holds a co-signed state and (re)starts the timeout. Opens a dispute on an open
-    /// channel; during a dispute it needs a strictly higher version than the state held.
+    /// @notice Holds a co-signed state. On an open channel it opens a dispute (both deadlines at
+    /// now + D); during a dispute it needs a version above the record's `baseVersion` and moves
+    /// neither deadline.
     function register(ChannelParams calldata p, State calldata s, bytes[] calldata sigs) external {
         bytes32 id = _checkParams(p);
         Record memory r = _records[id];
         bytes32 h = _checkCoSigned(p, id, s, sigs);
         _checkReplaces(r, id, s.version);
-        uint48 finalizesAt = _hold(id, r.holdings, s.version, h, p.challengeDuration, false);
-        emit Registered(id, finalizesAt, s);
+        _adoptCoSigned(r, s.version, p.challengeDuration);
+        _records[id] = r;
+        _heldHash[id] = h;
+        emit Registered(id, r.finalizesAt, r.movesUntil, s);
     }
 
     /// @notice Applies one step of the app, signed by its mover, and holds the result as
-    /// `from.version + 1`, restarting the timeout. With `fromSigs` empty, `from` must be the state
-    /// held; otherwise `from` is a co-signed state that replaces the state held (as `register`).
+    /// `from.version + 1` over the same base. With `fromSigs` empty, `from` must be the state held;
+    /// otherwise `from` is a co-signed state that replaces the state held (as `register`, and
+    /// announced by a `Registered` event). Accepted only before the dispute's `movesUntil`; sets
+    /// `finalizesAt` to at least now + D.
     function forceProgress(
         ChannelParams calldata p,
         State calldata from,
@@ -151,7 +179,10 @@ contract Adjudicator {
         } else {
             fromHash = _checkCoSigned(p, id, from, fromSigs);
             _checkReplaces(r, id, from.version);
+            _adoptCoSigned(r, from.version, p.challengeDuration);
+            emit Registered(id, r.finalizesAt, r.movesUntil, from);
         }
+        if (block.timestamp >= r.movesUntil) revert MovesClosed(id, r.movesUntil);
         if (from.isFinal) revert StateIsFinal();
         uint256 n = p.participants.length;
         if (mover >= n) revert InvalidMover(mover);
@@ -183,14 +214,17 @@ contract Adjudicator {
         uint256 after_ = _sum(next.balances);
         if (before != after_) revert NotConserved(before, after_);
 
-        uint48 finalizesAt =
-            _hold(id, r.holdings, next.version, StateDigest.structHashMemory(next), p.challengeDuration, true);
-        emit Progressed(id, finalizesAt, mover, action, next);
+        r.version = next.version;
+        uint48 answerBy = uint48(block.timestamp + p.challengeDuration);
+        if (answerBy > r.finalizesAt) r.finalizesAt = answerBy;
+        _records[id] = r;
+        _heldHash[id] = StateDigest.structHashMemory(next);
+        emit Progressed(id, r.finalizesAt, r.baseVersion, mover, action, next);
     }
 
     // ---------------------------------------------------------------- payout
 
-    /// @notice After the timeout, pays out the state held (passed in full; checked against its hash).
+    /// @notice After `finalizesAt`, pays out the state held (passed in full; checked against its hash).
     function conclude(ChannelParams calldata p, State calldata s) external {
         bytes32 id = _checkParams(p);
         Record memory r = _records[id];
@@ -200,11 +234,11 @@ contract Adjudicator {
         bytes32 h = StateDigest.structHash(s);
         bytes32 held = _heldHash[id];
         if (h != held) revert NotHeldState(h, held);
-        _payout(p, id, r.holdings, s.version, s.balances);
+        _payout(p, id, s.version, s.balances);
     }
 
-    /// @notice Pays out a co-signed final state at once, whether or not a dispute runs (as long as
-    /// its timeout has not passed and the state is not older than the one held).
+    /// @notice Pays out a co-signed final state at once, whether or not a dispute runs. During a
+    /// dispute (before `finalizesAt`) the state must be the one held or above the record's base.
     function concludeFinal(ChannelParams calldata p, State calldata s, bytes[] calldata sigs) external {
         bytes32 id = _checkParams(p);
         if (!s.isFinal) revert NotFinal();
@@ -213,9 +247,9 @@ contract Adjudicator {
         if (r.status == Status.Concluded) revert ChannelConcluded(id);
         if (r.status == Status.Disputed) {
             if (block.timestamp >= r.finalizesAt) revert DisputeExpired(id, r.finalizesAt);
-            if (h != _heldHash[id] && !_replaces(r, s.version)) revert StaleVersion(s.version, r.version);
+            if (h != _heldHash[id] && !_replaces(r, s.version)) revert StaleVersion(s.version, r.baseVersion);
         }
-        _payout(p, id, r.holdings, s.version, s.balances);
+        _payout(p, id, s.version, s.balances);
     }
 
     /// @notice Sends all of the caller's credit to `to`.
@@ -233,15 +267,31 @@ contract Adjudicator {
 
     // ---------------------------------------------------------------- reads
 
-    /// @notice The on-chain record of a channel. `status`: 0 open, 1 disputed, 2 concluded;
-    /// `forced`: the state held came from `forceProgress`.
+    /// @notice The on-chain record of a channel. `status`: 0 open, 1 disputed, 2 concluded. The
+    /// state held is forced iff `version > baseVersion`. `holdings` is the wei the channel holds.
     function channelRecord(bytes32 channelId)
         external
         view
-        returns (uint64 version, uint48 finalizesAt, uint8 status, uint128 holdings, bytes32 stateHash, bool forced)
+        returns (
+            uint8 status,
+            uint64 version,
+            uint64 baseVersion,
+            uint48 finalizesAt,
+            uint48 movesUntil,
+            uint256 holdings,
+            bytes32 stateHash
+        )
     {
         Record memory r = _records[channelId];
-        return (r.version, r.finalizesAt, uint8(r.status), r.holdings, _heldHash[channelId], r.forced);
+        return (
+            uint8(r.status),
+            r.version,
+            r.baseVersion,
+            r.finalizesAt,
+            r.movesUntil,
+            _holdings[channelId],
+            _heldHash[channelId]
+        );
     }
 
     // ---------------------------------------------------------------- internals
@@ -280,42 +330,64 @@ contract Adjudicator {
         }
     }
 
-    /// @dev Reverts unless a state of `version` may replace what the channel holds now.
+    /// @dev Reverts unless a co-signed state of `version` may replace what the channel holds now.
     function _checkReplaces(Record memory r, bytes32 id, uint64 version) private view {
         if (r.status == Status.Concluded) revert ChannelConcluded(id);
         if (r.status == Status.Disputed) {
             if (block.timestamp >= r.finalizesAt) revert DisputeExpired(id, r.finalizesAt);
-            if (!_replaces(r, version)) revert StaleVersion(version, r.version);
+            if (!_replaces(r, version)) revert StaleVersion(version, r.baseVersion);
         }
     }
 
-    /// @dev Whether a co-signed state of `version` outranks the state held in a dispute: a higher
-    /// version always does; the same version does when the state held was forced.
+    /// @dev Whether a co-signed state of `version` outranks the state held in a dispute: it must be
+    /// above the base the state held grew from. A co-signed state held is its own base, so it needs
+    /// a strictly higher version; a forced chain is replaced whole by any co-signed state above its
+    /// base, however far the chain got. Mirrored by engine/adjudicator/outranksHeld.ts.
     function _replaces(Record memory r, uint64 version) private pure returns (bool) {
-        return version > r.version || (version == r.version && r.forced);
+        return version > r.baseVersion;
     }
 
-    function _hold(bytes32 id, uint128 holdings, uint64 version, bytes32 h, uint64 duration, bool forced)
-        private
-        returns (uint48 finalizesAt)
-    {
-        finalizesAt = uint48(block.timestamp + duration);
-        _records[id] =
-            Record({version: version, finalizesAt: finalizesAt, status: Status.Disputed, forced: forced, holdings: holdings});
-        _heldHash[id] = h;
+    /// @dev Makes the co-signed state of `version` the state held (and its own base) in `r`. On an
+    /// open channel this opens the dispute at t0 = now: forced steps until t0 + D, conclusion from
+    /// t0 + D; a dispute that runs keeps its deadlines.
+    function _adoptCoSigned(Record memory r, uint64 version, uint64 duration) private view {
+        if (r.status == Status.Open) {
+            uint48 t = uint48(block.timestamp + duration);
+            r.finalizesAt = t;
+            r.movesUntil = t;
+            r.status = Status.Disputed;
+        }
+        r.version = version;
+        r.baseVersion = version;
     }
 
-    /// @dev Credits `balances[i]` to participant i in index order, each capped by what is left of
-    /// the holdings; a surplus (holdings above the sum) is split equally, the rest of the division
-    /// to participant 0. Marks the channel concluded.
-    function _payout(ChannelParams calldata p, bytes32 id, uint128 holdings, uint64 version, uint256[] calldata balances)
-        private
-    {
+    /// @dev Credits the payout of a state and marks the channel concluded. When the holdings cover
+    /// the state's balances, participant i gets `balances[i]`; when they do not (the channel was
+    /// never fully funded), each participant address gets back exactly what was deposited for it
+    /// (once, at its first index). Whatever is left (holdings above the balances, or deposits made
+    /// for non-participants) is split equally, the remainder of the division to participant 0.
+    function _payout(ChannelParams calldata p, bytes32 id, uint64 version, uint256[] calldata balances) private {
         uint256 n = p.participants.length;
-        uint256 left = holdings;
+        uint256 left = _holdings[id];
         uint256[] memory paid = new uint256[](n);
+        bool covered = true;
+        {
+            uint256 need;
+            for (uint256 i; i < n; ++i) {
+                if (balances[i] > left - need) {
+                    covered = false;
+                    break;
+                }
+                need += balances[i];
+            }
+        }
         for (uint256 i; i < n; ++i) {
-            uint256 b = balances[i] < left ? balances[i] : left;
+            uint256 b;
+            if (covered) {
+                b = balances[i];
+            } else if (!_seenBefore(p.participants, i)) {
+                b = deposits[id][p.participants[i]];
+            }
             paid[i] = b;
             left -= b;
         }
@@ -326,12 +398,22 @@ contract Adjudicator {
             }
             paid[0] += left - share * n;
         }
-        _records[id] = Record({version: version, finalizesAt: 0, status: Status.Concluded, forced: false, holdings: 0});
+        _records[id] =
+            Record({version: version, baseVersion: version, finalizesAt: 0, movesUntil: 0, status: Status.Concluded});
         delete _heldHash[id];
+        delete _holdings[id];
         for (uint256 i; i < n; ++i) {
             if (paid[i] != 0) withdrawable[p.participants[i]] += paid[i];
         }
         emit Concluded(id, version, paid);
+    }
+
+    /// @dev Whether `xs[i]` also appears at a lower index.
+    function _seenBefore(address[] calldata xs, uint256 i) private pure returns (bool) {
+        for (uint256 j; j < i; ++j) {
+            if (xs[j] == xs[i]) return true;
+        }
+        return false;
     }
 
     /// @dev The sum of balances; an overflowing sum can never be conserved, so it reverts as such.

@@ -6,25 +6,35 @@ import { submitAdjudicatorTx, type TxResult } from './submitAdjudicatorTx.ts'
 
 export type DepositArgs = {
   channelId: Hex
-  /** On whose behalf the funds go in (recorded in the `Deposited` event). */
+  /** On whose behalf the funds go in: added to `deposits(channelId, participant)` on chain. */
   participant: Address
   /** Wei, more than zero. */
   amount: bigint
 }
 
+/** What a deposit left on chain, from its `Deposited` event. */
+export type DepositResult = TxResult & {
+  /** The participant's total deposit into the channel, this one included. */
+  deposited: bigint
+  /** The channel's holdings after the deposit. */
+  holdings: bigint
+}
+
 /**
- * Adds `amount` wei to a channel's holdings (`Adjudicator.deposit`). All holdings of a channel are
- * one pot; the payout follows the state that concludes it (docs/adjudicator.md, "Funding").
+ * Adds `amount` wei to a channel's holdings and to what `participant` deposited into it
+ * (`Adjudicator.deposit`). The payout follows the state that concludes the channel when the
+ * holdings cover its balances; otherwise each participant gets back what it deposited
+ * (docs/adjudicator.md, "Funding").
  *
  * @example
  * ```ts
  * const r = await deposit(client, { channelId, participant: alice, amount: parseEther('1') })
- * console.log(r.gasUsed)
+ * console.log(r.deposited, r.holdings, r.gasUsed)
  * ```
  */
-export async function deposit(client: AdjudicatorClient, args: DepositArgs): Promise<TxResult> {
+export async function deposit(client: AdjudicatorClient, args: DepositArgs): Promise<DepositResult> {
   if (args.amount <= 0n) throw new ChanvmError('INVALID_ARGUMENT', 'deposit amount must be positive', { channelId: args.channelId })
-  return submitAdjudicatorTx(client, { action: 'deposit', channelId: args.channelId }, async (wallet, account) => {
+  const r = await submitAdjudicatorTx(client, { action: 'deposit', channelId: args.channelId }, async (wallet, account) => {
     const { request } = await client.publicClient.simulateContract({
       address: client.address,
       abi: Adjudicator.abi,
@@ -35,4 +45,7 @@ export async function deposit(client: AdjudicatorClient, args: DepositArgs): Pro
     })
     return wallet.writeContract(request)
   })
+  const ev = r.events.find((e) => e.eventName === 'Deposited')
+  if (ev?.eventName !== 'Deposited') throw new ChanvmError('CHAIN_ERROR', 'deposit was mined without a Deposited event', { channelId: args.channelId })
+  return { ...r, deposited: ev.args.deposited, holdings: ev.args.holdings }
 }

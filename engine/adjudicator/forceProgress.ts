@@ -5,6 +5,7 @@ import type { ChannelParams, Env, State } from '../channel/types.ts'
 import { ChanvmError } from '../errors.ts'
 import type { AdjudicatorClient } from './createAdjudicatorClient.ts'
 import { submitAdjudicatorTx, type TxResult } from './submitAdjudicatorTx.ts'
+import { toAdjudicatorError } from './toAdjudicatorError.ts'
 
 export type ForceProgressArgs = {
   params: ChannelParams
@@ -22,13 +23,23 @@ export type ForceProgressArgs = {
 }
 
 /** The forced state as the chain stored it, and the Env it was computed with. */
-export type ForceProgressResult = TxResult & { state: State; env: Env; finalizesAt: bigint }
+export type ForceProgressResult = TxResult & {
+  state: State
+  /** The block the step ran in: its number and timestamp. */
+  env: Env
+  /** When the dispute can be concluded after this step: at least `env.timestamp + challengeDuration`. */
+  finalizesAt: bigint
+  /** Version of the co-signed state the forced chain grew from. */
+  baseVersion: bigint
+}
 
 /**
  * Runs one app step on chain (`Adjudicator.forceProgress`): the Adjudicator calls the app's
  * `transition` with the real block as Env, checks conservation and holds the result as
- * `from.version + 1`, restarting the timeout. Returns the stored state, decoded from the
- * `Progressed` event, and the Env (block number, timestamp) it ran with.
+ * `from.version + 1` over the same base. Accepted only before the dispute's `movesUntil`
+ * (`MovesClosed`); it gives the other side at least a full challenge duration to answer. Returns
+ * the stored state, decoded from the `Progressed` event, and the Env (the block's number and
+ * timestamp) it ran with.
  *
  * @example
  * ```ts
@@ -52,7 +63,13 @@ export async function forceProgress(client: AdjudicatorClient, args: ForceProgre
   })
   const ev = r.events.find((e) => e.eventName === 'Progressed')
   if (ev?.eventName !== 'Progressed') throw new ChanvmError('CHAIN_ERROR', 'forceProgress was mined without a Progressed event', { channelId })
-  const finalizesAt = BigInt(ev.args.finalizesAt)
-  const env: Env = { blockNumber: r.blockNumber, timestamp: finalizesAt - args.params.challengeDuration }
-  return { ...r, state: { ...ev.args.state, balances: [...ev.args.state.balances] }, env, finalizesAt }
+  let timestamp: bigint
+  try {
+    timestamp = (await client.publicClient.getBlock({ blockNumber: r.blockNumber })).timestamp
+  } catch (e) {
+    throw toAdjudicatorError(e, ctx)
+  }
+  const env: Env = { blockNumber: r.blockNumber, timestamp }
+  const state = { ...ev.args.state, balances: [...ev.args.state.balances] }
+  return { ...r, state, env, finalizesAt: BigInt(ev.args.finalizesAt), baseVersion: ev.args.baseVersion }
 }

@@ -1,22 +1,26 @@
 import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
 import { getChannelId } from '../channel/getChannelId.ts'
 import type { ChannelParams, SignedState } from '../channel/types.ts'
+import { ChanvmError } from '../errors.ts'
 import type { AdjudicatorClient } from './createAdjudicatorClient.ts'
 import { submitAdjudicatorTx, type TxResult } from './submitAdjudicatorTx.ts'
 
 export type RegisterArgs = { params: ChannelParams; signed: SignedState }
 
 /**
- * Puts a co-signed state on chain (`Adjudicator.register`): opens a dispute, or refutes the state
- * held with a strictly higher version. Either way the timeout restarts; `finalizesAt` is when
- * `conclude` becomes possible.
+ * Puts a co-signed state on chain (`Adjudicator.register`): opens a dispute on an open channel
+ * (both deadlines at now + challengeDuration), or, during a dispute, replaces the state held when
+ * its version is above the record's `baseVersion` (a co-signed state held needs a strictly higher
+ * version; a forced chain is replaced whole by any co-signed state above its base). A dispute's
+ * deadlines never move on `register`: `finalizesAt` is when `conclude` becomes possible,
+ * `movesUntil` the end of forced steps.
  *
  * @example
  * ```ts
- * const { finalizesAt } = await register(client, { params, signed: latest })
+ * const { finalizesAt, movesUntil } = await register(client, { params, signed: latest })
  * ```
  */
-export async function register(client: AdjudicatorClient, args: RegisterArgs): Promise<TxResult & { finalizesAt: bigint }> {
+export async function register(client: AdjudicatorClient, args: RegisterArgs): Promise<TxResult & { finalizesAt: bigint; movesUntil: bigint }> {
   const channelId = getChannelId(args.params)
   const r = await submitAdjudicatorTx(client, { action: 'register', channelId }, async (wallet, account) => {
     const { request } = await client.publicClient.simulateContract({
@@ -29,5 +33,6 @@ export async function register(client: AdjudicatorClient, args: RegisterArgs): P
     return wallet.writeContract(request)
   })
   const ev = r.events.find((e) => e.eventName === 'Registered')
-  return { ...r, finalizesAt: ev?.eventName === 'Registered' ? BigInt(ev.args.finalizesAt) : 0n }
+  if (ev?.eventName !== 'Registered') throw new ChanvmError('CHAIN_ERROR', 'register was mined without a Registered event', { channelId })
+  return { ...r, finalizesAt: BigInt(ev.args.finalizesAt), movesUntil: BigInt(ev.args.movesUntil) }
 }

@@ -2,7 +2,11 @@ import { BaseError, ContractFunctionRevertedError, decodeErrorResult, type Abi, 
 import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
 import { ChanvmError } from '../errors.ts'
 
-/** A revert of the Adjudicator, decoded: `errorName` is the custom error (e.g. `StaleVersion`). */
+/**
+ * A revert of the Adjudicator, decoded: `errorName` is the custom error, e.g. `StaleVersion(version,
+ * baseVersion)` (a co-signed state not above the base of the state held), `MovesClosed(channelId,
+ * movesUntil)` (a forced step after the dispute's window for moves), `DisputeExpired`.
+ */
 export class AdjudicatorRevertError extends ChanvmError {
   override name = 'AdjudicatorRevertError'
   /** The custom error's name, or `'unknown'` when the revert carried no decodable data. */
@@ -55,6 +59,7 @@ function decodeAppError(appAbi: Abi | undefined, data: Hex): { name: string; arg
  * try { await register(client, args) } catch (e) {
  *   const err = toAdjudicatorError(e, { action: 'register', channelId })
  *   if (err instanceof AdjudicatorRevertError && err.errorName === 'StaleVersion') retryHigher()
+ *   if (err instanceof AdjudicatorRevertError && err.errorName === 'MovesClosed') waitForConclusion()
  * }
  * ```
  */
