@@ -1,71 +1,34 @@
-import { bytesToHex, encodeEventTopics, formatLog, parseEventLogs, toHex, type Abi, type Hex, type Log, type RpcLog } from 'viem'
-import { privateKeyToAddress } from 'viem/accounts'
-import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
+import { bytesToHex, type Abi, type Hex } from 'viem'
 import type { AdjudicatorClient } from '../adjudicator/createAdjudicatorClient.ts'
 import { forceProgress as forceProgressTx, type ForceProgressResult } from '../adjudicator/forceProgress.ts'
-import { getChannelRecord } from '../adjudicator/getChannelRecord.ts'
+import { hashMove } from '../adjudicator/hashMove.ts'
+import { outranksHeld } from '../adjudicator/outranksHeld.ts'
 import { register } from '../adjudicator/register.ts'
-import { signMove } from '../adjudicator/signMove.ts'
-import type { AdjudicatorLog } from '../adjudicator/submitAdjudicatorTx.ts'
 import { toAdjudicatorError } from '../adjudicator/toAdjudicatorError.ts'
 import { getChannelId } from '../channel/getChannelId.ts'
 import { hashStateStruct } from '../channel/hashState.ts'
-import type { ChannelParams, Env, SignedState, State } from '../channel/types.ts'
+import type { ChannelParams, ForcedChain, SignedState, State } from '../channel/types.ts'
+import type { Signer } from '../crypto/types.ts'
 import { ChanvmError } from '../errors.ts'
-
-/** The watcher's port to the party's store: the newest state every participant signed. */
-export type SignedStateSource = {
-  getLatestSignedState(channelId: Hex): Promise<SignedState | undefined>
-}
-
-/** A state forced on chain, with everything needed to re-run and adopt it. */
-export type ForcedState = {
-  channelId: Hex
-  params: ChannelParams
-  /** The state the chain now holds (version = base version + 1). */
-  state: State
-  mover: bigint
-  action: Hex
-  /** The block the step ran in: the Env the app saw. */
-  env: Env
-  /**
-   * The state the step was applied to, when the watcher knows it (the state held before, or the
-   * store's co-signed state of the version below), so the step can be re-run in the sandbox.
-   */
-  base: State | undefined
-  finalizesAt: bigint
-  txHash: Hex
-}
-
-/** Everything the watcher reports, in chain order per channel. */
-export type WatcherEvent =
-  | { type: 'deposited'; channelId: Hex; participant: Hex; amount: bigint; holdings: bigint; blockNumber: bigint }
-  | { type: 'registered'; channelId: Hex; state: State; finalizesAt: bigint; blockNumber: bigint; txHash: Hex }
-  | ({ type: 'progressed'; blockNumber: bigint } & ForcedState)
-  | { type: 'concluded'; channelId: Hex; version: bigint; payouts: readonly bigint[]; blockNumber: bigint }
-  /** The watcher registered its newer co-signed state over a stale one. */
-  | { type: 'refuted'; channelId: Hex; staleVersion: bigint; version: bigint; txHash: Hex }
-  /** A newer co-signed state exists but the challenge period is over: too late to refute. */
-  | { type: 'missed'; channelId: Hex; heldVersion: bigint; latestVersion: bigint }
-  | { type: 'rpc-down'; error: ChanvmError }
-  | { type: 'rpc-up' }
-  | { type: 'error'; channelId: Hex | undefined; error: ChanvmError }
-
-/** What the watcher knows of a channel from the chain. */
-export type WatchedChannel = {
-  readonly params: ChannelParams
-  readonly channelId: Hex
-  status: 'open' | 'disputed' | 'concluded'
-  /** Version of the state held on chain (0 while open). */
-  version: bigint
-  /** The state held, in full, once an event carrying it was seen. */
-  held: State | undefined
-  /** Whether the state held was forced: a co-signed state of the same version then outranks it. */
-  forced: boolean
-  /** When the running dispute can be concluded (unix seconds); 0 when none. */
-  finalizesAt: bigint
-  holdings: bigint
-}
+import { createChannelView } from './createChannelView.ts'
+import { createViemWatcherChain } from './createViemWatcherChain.ts'
+import { decideAdoption } from './decideAdoption.ts'
+import { findBlockAtTime } from './findBlockAtTime.ts'
+import { findForkPoint } from './findForkPoint.ts'
+import { isCoSigned } from './isCoSigned.ts'
+import { reduceChannel } from './reduceChannel.ts'
+import { applyChainLog } from './applyChainLog.ts'
+import { applyChannelRecord } from './applyChannelRecord.ts'
+import type {
+  BlockRef,
+  ChainLog,
+  ChannelView,
+  SignedStateSource,
+  WatcherChain,
+  WatcherCheckpoint,
+  WatcherDecision,
+  WatcherEvent,
+} from './types.ts'
 
 /** Options of {@link createWatcher}. */
 export type CreateWatcherOptions = {
@@ -73,64 +36,86 @@ export type CreateWatcherOptions = {
   client: AdjudicatorClient
   /** Where the newest co-signed state of a channel comes from (the party's store). */
   store: SignedStateSource
-  /** The participant key that signs moves for {@link Watcher.forceProgress}. */
-  moverKey?: Hex
-  /** First block to read events from. Default: the chain head at the first poll. */
+  /** The participant's signer: it signs moves for {@link Watcher.forceProgress}. */
+  signer?: Signer
+  /** What the watcher reads the chain through. Default: {@link createViemWatcherChain} over `client`. */
+  chain?: WatcherChain
+  /** First block to read events from. Default: the chain head (less `confirmations`) at the first poll. */
   fromBlock?: bigint
+  /** Resume where a watcher left off ({@link Watcher.checkpoint}); takes precedence over `fromBlock`. */
+  fromCheckpoint?: WatcherCheckpoint
   /** Milliseconds between polls. Default 1,000. */
   pollingIntervalMs?: number
-  /** Blocks behind the head to stay, against reorgs. Default 0 (a local chain). */
+  /**
+   * Blocks behind the head to stay, so that a reorganisation rarely reaches what was read. Default
+   * 0 on a local chain (chain id 31337, anvil), else 3. Reorganisations are detected either way.
+   */
   confirmations?: bigint
   /** Largest block range of one `eth_getLogs`. Default 2,000. */
   maxBlockRange?: bigint
-  /** Register the newer co-signed state when a stale one is held on chain. Default true. */
+  /** How many ends of read block ranges to keep for the reorganisation check. Default 64. */
+  keepBlocks?: number
+  /** Register the newer co-signed state when a state it outranks is held on chain. Default true. */
   autoRefute?: boolean
   /** Every event, in order. A throwing listener does not stop the watcher. */
   onEvent?: (event: WatcherEvent) => void
-  /** Called for every state forced on chain (by anyone), so the protocol can take it as its new base. */
-  onForcedState?: (forced: ForcedState) => void | Promise<void>
+  /**
+   * Called with the whole forced chain (its co-signed base and every move since) whenever it grows
+   * and starts at or above the latest co-signed state, so the party can re-run and adopt it.
+   */
+  onForcedChain?: (chain: ForcedChain) => void | Promise<void>
 }
 
 /** A running watcher, from {@link createWatcher}. */
 export type Watcher = {
-  /** Follows a channel from now on (and from `fromBlock` for events). */
-  watch(params: ChannelParams): WatchedChannel
+  /** Follows a channel from the next poll on. */
+  watch(params: ChannelParams): ChannelView
   unwatch(channelId: Hex): void
   /** What the watcher last saw of a channel. */
-  channel(channelId: Hex): WatchedChannel | undefined
+  channel(channelId: Hex): ChannelView | undefined
   /** Starts polling every `pollingIntervalMs`. */
   start(): void
   /** Stops polling and waits for a poll in progress. */
   stop(): Promise<void>
-  /** Runs one poll now (reads events, refutes); concurrent calls share one poll. Never throws. */
+  /** Runs one poll now (checks for reorganisations, reads logs and records, refutes); concurrent calls share one poll. Never throws. */
   poll(): Promise<void>
+  /** Where the watcher is, to resume from after a restart (`fromCheckpoint`). */
+  checkpoint(): WatcherCheckpoint
   /**
-   * Forces one step on chain when the other side stalls: on the newest co-signed state when it is
-   * newer than the state held (registered in the same call), else on the state held. The mover
-   * defaults to the participant whose key is `moverKey`.
+   * Forces one step on chain when the other side stalls: on the newest co-signed state when it
+   * outranks the state held (registered in the same call), else on the state held. The mover
+   * defaults to the participant whose signer this is.
    */
-  forceProgress(channelId: Hex, step: { action: Hex; mover?: bigint; appAbi?: Abi }): Promise<ForceProgressResult>
+  forceProgress(
+    channelId: Hex,
+    step: { action: Hex; mover?: bigint; appAbi?: Abi },
+  ): Promise<ForceProgressResult>
   /** Resolves with the first event (from now on) that matches; rejects after `timeoutMs` (default 30 s). */
   waitFor(match: (event: WatcherEvent) => boolean, timeoutMs?: number): Promise<WatcherEvent>
 }
 
-const watchedEvents = ['Deposited', 'Registered', 'Progressed', 'Concluded'] as const
+type Entry = { view: ChannelView; synced: boolean }
 
 /**
- * Follows the Adjudicator's events for the channels it watches, by polling `eth_getLogs` through
- * viem, and keeps the party safe while it does:
+ * Follows the Adjudicator for the channels it watches and keeps the party safe. It is a thin
+ * driver: it reads facts through a {@link WatcherChain} (logs, records, block hashes), folds them
+ * into each channel's view with the pure {@link reduceChannel}, and carries out its decisions:
  *
- * - a stale state registered on chain (by anyone) is refuted at once with the newest co-signed
- *   state from the store, within the challenge period;
- * - a state forced on chain is handed to `onForcedState`, so the protocol adopts it as its base;
- * - {@link Watcher.forceProgress} takes a step on chain when the other party stalls.
+ * - `refute`: a co-signed state outranks the state held (its version is above the dispute's base)
+ *   while the challenge period runs: it is registered (checked again against the newest record first);
+ * - `adopt`: a forced chain that starts at or above the latest co-signed state goes whole to
+ *   `onForcedChain`; one over an older base is reported (`overwrote`) and refuted, never adopted;
+ * - `rebuild`: the record contradicts the logs read: the channel is read again from its dispute's start.
  *
- * An endpoint that fails is reported once (`rpc-down`) and retried on every poll; the block cursor
- * only moves past blocks whose events were processed, so nothing is missed when it comes back.
+ * Each poll first checks that the last block it read up to is still canonical; if not, it goes
+ * back to the newest block that is, reads every channel again as of that block and reads on
+ * (`reorg`). The record of every disputed channel is checked on every poll. An endpoint that fails
+ * is reported once (`rpc-down`) and retried on every poll; the cursor moves only past blocks whose
+ * logs were handled.
  *
  * @example
  * ```ts
- * const watcher = createWatcher({ client, store, moverKey: aliceKey, onForcedState: (f) => protocol.adopt(f) })
+ * const watcher = createWatcher({ client, store, signer, onForcedChain: (c) => party.adoptForcedChain(c) })
  * watcher.watch(params)
  * watcher.start()
  * // ...
@@ -139,13 +124,16 @@ const watchedEvents = ['Deposited', 'Registered', 'Progressed', 'Concluded'] as 
  */
 export function createWatcher(opts: CreateWatcherOptions): Watcher {
   const { client, store } = opts
+  const chain = opts.chain ?? createViemWatcherChain(client)
   const interval = opts.pollingIntervalMs ?? 1_000
-  const confirmations = opts.confirmations ?? 0n
+  const confirmations = opts.confirmations ?? (client.chain.id === 31337 ? 0n : 3n)
   const range = opts.maxBlockRange ?? 2_000n
+  const keep = opts.keepBlocks ?? 64
   const autoRefute = opts.autoRefute ?? true
-  const channels = new Map<string, WatchedChannel & { synced: boolean; refuting: boolean }>()
+  const channels = new Map<string, Entry>()
   const listeners = new Set<(e: WatcherEvent) => void>()
-  let cursor: bigint | undefined
+  let cursor: bigint | undefined = opts.fromCheckpoint?.cursor
+  let kept: BlockRef[] = [...(opts.fromCheckpoint?.blocks ?? [])]
   let down = false
   let running: Promise<void> | undefined
   let timer: NodeJS.Timeout | undefined
@@ -168,129 +156,241 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
     try {
       return await store.getLatestSignedState(channelId)
     } catch (e) {
-      const error = e instanceof ChanvmError ? e : new ChanvmError('STORE_ERROR', 'cannot read the latest co-signed state', { cause: e, channelId })
+      const error =
+        e instanceof ChanvmError
+          ? e
+          : new ChanvmError('STORE_ERROR', 'cannot read the latest co-signed state', { cause: e, channelId })
       emit({ type: 'error', channelId, error })
       return undefined
     }
   }
 
-  const apply = async (log: AdjudicatorLog & { blockNumber: bigint; transactionHash: Hex }): Promise<void> => {
-    if (!('channelId' in log.args)) return
-    const ch = channels.get(key(log.args.channelId))
-    if (ch === undefined) return
-    const base = { channelId: ch.channelId, blockNumber: log.blockNumber }
-    switch (log.eventName) {
-      case 'Deposited':
-        ch.holdings = log.args.holdings
-        emit({ type: 'deposited', ...base, participant: log.args.participant, amount: log.args.amount, holdings: log.args.holdings })
-        break
-      case 'Registered': {
-        const state = copyState(log.args.state)
-        Object.assign(ch, { status: 'disputed', version: state.version, held: state, forced: false, finalizesAt: BigInt(log.args.finalizesAt) })
-        emit({ type: 'registered', ...base, state, finalizesAt: ch.finalizesAt, txHash: log.transactionHash })
-        break
+  /** Reads a channel's logs in `from..to`, in ranges of at most `maxBlockRange` blocks. */
+  const readLogs = async (from: bigint, to: bigint, ids: readonly Hex[]): Promise<ChainLog[]> => {
+    const out: ChainLog[] = []
+    for (let a = from; a <= to; a += range) {
+      const b = a + range - 1n < to ? a + range - 1n : to
+      out.push(...(await chain.logs(a, b, ids)))
+    }
+    return out
+  }
+
+  /**
+   * Builds a channel's view as of block `at`: its record there and, during a dispute, every log
+   * since the dispute opened (at `movesUntil - challengeDuration`), so the chain is known whole.
+   * Hands the chain over (or reports it) once, as a fresh view of it.
+   */
+  const sync = async (entry: Entry, at: bigint): Promise<void> => {
+    const { params, channelId } = entry.view
+    let view = createChannelView(params)
+    if (at >= 0n) {
+      const rec = await chain.record(channelId, at)
+      if (rec.status === 'disputed') {
+        const opened = await findBlockAtTime(
+          (n) => chain.blockTimestamp(n),
+          rec.movesUntil - params.challengeDuration,
+          at,
+        )
+        for (const log of await readLogs(opened, at, [channelId])) view = applyChainLog(view, log)
       }
-      case 'Progressed': {
-        const state = copyState(log.args.state)
-        const before = ch.held
-        Object.assign(ch, { status: 'disputed', version: state.version, held: state, forced: true, finalizesAt: BigInt(log.args.finalizesAt) })
-        const latest = await readStore(ch.channelId)
-        let base = before !== undefined && before.version + 1n === state.version ? before : undefined
-        if (base === undefined && latest?.state.version === state.version - 1n) base = latest.state
-        const forced: ForcedState = {
-          channelId: ch.channelId,
-          params: ch.params,
-          state,
-          mover: log.args.mover,
-          action: log.args.action,
-          env: { blockNumber: log.blockNumber, timestamp: ch.finalizesAt - ch.params.challengeDuration },
-          finalizesAt: ch.finalizesAt,
-          txHash: log.transactionHash,
-          base,
-        }
-        emit({ type: 'progressed', blockNumber: log.blockNumber, ...forced })
-        // A forced state not newer than our co-signed one is not a new base: it gets refuted instead.
-        const superseded = latest !== undefined && latest.signatures.length === ch.params.participants.length && latest.state.version >= state.version
-        if (opts.onForcedState !== undefined && !superseded) {
+      view = applyChannelRecord(view, rec).view
+    }
+    entry.view = {
+      ...view,
+      overwriteReported: entry.view.overwriteReported,
+      missedReported: entry.view.missedReported,
+    }
+    entry.synced = true
+    if (view.chain !== undefined && view.chain.moves.length > 0) {
+      const { view: next, decisions } = decideAdoption(entry.view, await coSigned(view))
+      entry.view = next
+      await execute(entry, decisions, undefined)
+    }
+  }
+
+  const coSigned = async (view: ChannelView): Promise<SignedState | undefined> => {
+    const latest = await readStore(view.channelId)
+    return isCoSigned(view.params, latest) ? latest : undefined
+  }
+
+  const execute = async (
+    entry: Entry,
+    decisions: readonly WatcherDecision[],
+    head: { number: bigint; timestamp: bigint } | undefined,
+  ): Promise<void> => {
+    for (const d of decisions) {
+      switch (d.type) {
+        case 'adopt':
+          if (opts.onForcedChain === undefined) break
           try {
-            await opts.onForcedState(forced)
+            await opts.onForcedChain(d.chain)
           } catch (e) {
-            emit({ type: 'error', channelId: ch.channelId, error: asChanvmError(e, 'onForcedState failed', ch.channelId) })
+            const error = asChanvmError(e, 'onForcedChain failed', d.chain.channelId)
+            emit({ type: 'error', channelId: d.chain.channelId, error })
           }
+          break
+        case 'report-overwrite':
+          emit({
+            type: 'overwrote',
+            channelId: d.chain.channelId,
+            chain: d.chain,
+            latestVersion: d.latestVersion,
+            reason: d.reason,
+          })
+          break
+        case 'missed':
+          if (autoRefute) emit(d)
+          break
+        case 'refute':
+          if (autoRefute && head !== undefined) await refute(entry, d, head.timestamp)
+          break
+        case 'rebuild':
+          if (head !== undefined) await sync(entry, head.number)
+          break
+      }
+    }
+  }
+
+  /** Registers the co-signed state, unless the newest record shows it no longer outranks what is held. */
+  const refute = async (
+    entry: Entry,
+    d: Extract<WatcherDecision, { type: 'refute' }>,
+    now: bigint,
+  ): Promise<void> => {
+    const { params, channelId } = entry.view
+    try {
+      const newest = await chain.record(channelId)
+      if (!outranksHeld(newest, d.signed.state.version)) return // refuted already, or concluded
+      if (now >= newest.finalizesAt) {
+        emit({
+          type: 'missed',
+          channelId,
+          heldVersion: newest.version,
+          latestVersion: d.signed.state.version,
+        })
+        return
+      }
+      const r = await register(client, { params, signed: d.signed })
+      emit({
+        type: 'refuted',
+        channelId,
+        staleVersion: newest.version,
+        version: d.signed.state.version,
+        txHash: r.hash,
+      })
+    } catch (e) {
+      emit({ type: 'error', channelId, error: asChanvmError(e, 'refutation failed', channelId) })
+    }
+  }
+
+  const emitLog = (view: ChannelView, log: ChainLog): void => {
+    const { channelId, blockNumber, txHash } = log
+    switch (log.type) {
+      case 'Deposited':
+        emit({
+          type: 'deposited',
+          channelId,
+          participant: log.participant,
+          amount: log.amount,
+          deposited: log.deposited,
+          holdings: log.holdings,
+          blockNumber,
+        })
+        break
+      case 'Registered':
+        emit({
+          type: 'registered',
+          channelId,
+          state: log.state,
+          finalizesAt: log.finalizesAt,
+          movesUntil: log.movesUntil,
+          blockNumber,
+          txHash,
+        })
+        break
+      case 'Progressed': {
+        const move = view.chain?.moves.at(-1) ?? {
+          mover: log.mover,
+          action: log.action,
+          env: { blockNumber, timestamp: log.blockTimestamp },
+          state: log.state,
         }
+        emit({
+          type: 'progressed',
+          channelId,
+          ...move,
+          baseVersion: log.baseVersion,
+          finalizesAt: log.finalizesAt,
+          blockNumber,
+          txHash,
+          chain: view.chain,
+        })
         break
       }
       case 'Concluded':
-        Object.assign(ch, { status: 'concluded', version: log.args.version, finalizesAt: 0n, holdings: 0n })
-        emit({ type: 'concluded', ...base, version: log.args.version, payouts: log.args.payouts })
+        emit({ type: 'concluded', channelId, version: log.version, payouts: log.payouts, blockNumber })
         break
     }
   }
 
-  const readLogs = async (from: bigint, to: bigint): Promise<void> => {
-    const ids = [...channels.values()].map((c) => c.channelId)
-    if (ids.length === 0) return
-    const topics = watchedEvents.map((eventName) => encodeEventTopics({ abi: Adjudicator.abi, eventName })[0] as Hex)
-    const raw = (await client.publicClient.request({
-      method: 'eth_getLogs',
-      params: [{ address: client.address, fromBlock: toHex(from), toBlock: toHex(to), topics: [topics, ids] }],
-    })) as RpcLog[]
-    const logs: Log[] = raw.map((l) => formatLog(l))
-    const parsed = parseEventLogs({ abi: Adjudicator.abi, logs, strict: true })
-    parsed.sort((a, b) => (a.blockNumber === b.blockNumber ? (a.logIndex ?? 0) - (b.logIndex ?? 0) : a.blockNumber! < b.blockNumber! ? -1 : 1))
-    for (const log of parsed) await apply(log as AdjudicatorLog & { blockNumber: bigint; transactionHash: Hex })
+  const handleLog = async (log: ChainLog): Promise<void> => {
+    const entry = channels.get(key(log.channelId))
+    if (entry === undefined || !entry.synced) return // a channel synced later reads its record as of then
+    const latest = log.type === 'Progressed' ? await coSigned(entry.view) : undefined
+    const { view, decisions } = reduceChannel(entry.view, { type: 'log', log }, latest)
+    entry.view = view
+    emitLog(view, log)
+    await execute(entry, decisions, undefined)
   }
 
-  /** Whether a co-signed state outranks the state held: a higher version, or the same version
-   * over a forced state (and not the very state held). */
-  const outranksHeld = (ch: WatchedChannel, s: State): boolean =>
-    s.version > ch.version ||
-    (s.version === ch.version && ch.forced && (ch.held === undefined || bytesToHex(hashStateStruct(ch.held)) !== bytesToHex(hashStateStruct(s))))
-
-  const refuteIfStale = async (ch: WatchedChannel & { refuting: boolean }, now: bigint): Promise<void> => {
-    if (!autoRefute || ch.status !== 'disputed' || ch.refuting) return
-    const latest = await readStore(ch.channelId)
-    if (latest === undefined || !outranksHeld(ch, latest.state)) return
-    if (latest.signatures.length !== ch.params.participants.length) return // not co-signed: nothing to register
-    if (now >= ch.finalizesAt) {
-      emit({ type: 'missed', channelId: ch.channelId, heldVersion: ch.version, latestVersion: latest.state.version })
-      return
-    }
-    ch.refuting = true
-    const stale = ch.version
-    try {
-      const r = await register(client, { params: ch.params, signed: latest })
-      Object.assign(ch, { version: latest.state.version, held: latest.state, forced: false, finalizesAt: r.finalizesAt })
-      emit({ type: 'refuted', channelId: ch.channelId, staleVersion: stale, version: latest.state.version, txHash: r.hash })
-    } catch (e) {
-      emit({ type: 'error', channelId: ch.channelId, error: asChanvmError(e, 'refutation failed', ch.channelId) })
-    } finally {
-      ch.refuting = false
-    }
+  /** Goes back to the newest kept block that is still canonical when the last one read is not. */
+  const checkReorg = async (): Promise<void> => {
+    const fork = await findForkPoint(kept, (n) => chain.blockHash(n))
+    if (fork === 'unchanged') return
+    const oldest = kept[0]
+    const common = fork?.number ?? (oldest === undefined ? 0n : oldest.number - 1n)
+    kept = kept.filter((b) => b.number <= common)
+    const replacedFrom = common + 1n
+    cursor = replacedFrom
+    for (const entry of channels.values()) entry.synced = false
+    emit({ type: 'reorg', commonBlock: common, replacedFrom })
   }
 
   const pollOnce = async (): Promise<void> => {
     try {
-      const head = await client.publicClient.getBlockNumber({ cacheTime: 0 })
-      const safe = head - confirmations
-      if (cursor === undefined) cursor = opts.fromBlock ?? safe
-      for (const ch of channels.values()) {
-        if (ch.synced) continue
-        const rec = await getChannelRecord(client, ch.channelId)
-        Object.assign(ch, { status: rec.status, version: rec.version, finalizesAt: rec.finalizesAt, holdings: rec.holdings, forced: rec.forced, synced: true })
-      }
-      for (let from: bigint = cursor ?? opts.fromBlock ?? safe; from <= safe; from = cursor) {
-        const to: bigint = from + range - 1n < safe ? from + range - 1n : safe
-        await readLogs(from, to)
+      await checkReorg()
+      const head = await chain.head()
+      const safe = head.number - confirmations
+      if (safe < 0n) return
+      cursor ??= opts.fromBlock ?? safe
+      for (const entry of channels.values()) if (!entry.synced) await sync(entry, cursor - 1n)
+      for (let from: bigint = cursor; from <= safe; from = cursor) {
+        const to = from + range - 1n < safe ? from + range - 1n : safe
+        // The hash is read before the logs: a reorganisation in between shows as a changed hash next poll.
+        const hash = to === head.number ? head.hash : await chain.blockHash(to)
+        if (hash === undefined) return // the chain just got shorter: the next poll sees it
+        const ids = [...channels.values()].map((c) => c.view.channelId)
+        for (const log of await chain.logs(from, to, ids)) await handleLog(log)
+        kept.push({ number: to, hash })
+        if (kept.length > keep) kept = kept.slice(-keep)
         cursor = to + 1n
+      }
+      const at = cursor - 1n
+      for (const entry of channels.values()) {
+        if (!entry.synced || entry.view.status !== 'disputed') continue
+        const record = await chain.record(entry.view.channelId, at)
+        const latest = await coSigned(entry.view)
+        const { view, decisions } = reduceChannel(
+          entry.view,
+          { type: 'record', record, now: head.timestamp },
+          latest,
+        )
+        entry.view = view
+        await execute(entry, decisions, { number: at, timestamp: head.timestamp })
       }
       if (down) {
         down = false
         emit({ type: 'rpc-up' })
-      }
-      if (autoRefute && [...channels.values()].some((c) => c.status === 'disputed')) {
-        const block = await client.publicClient.getBlock({ blockTag: 'latest' })
-        for (const ch of channels.values()) await refuteIfStale(ch, block.timestamp)
       }
     } catch (e) {
       const error = asChanvmError(e, 'the JSON-RPC endpoint failed', undefined)
@@ -319,16 +419,16 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
     watch(params) {
       const channelId = getChannelId(params)
       const existing = channels.get(key(channelId))
-      if (existing !== undefined) return existing
-      const ch = { params, channelId, status: 'open' as const, version: 0n, held: undefined, forced: false, finalizesAt: 0n, holdings: 0n, synced: false, refuting: false }
-      channels.set(key(channelId), ch)
-      return ch
+      if (existing !== undefined) return existing.view
+      const entry: Entry = { view: createChannelView(params), synced: false }
+      channels.set(key(channelId), entry)
+      return entry.view
     },
     unwatch(channelId) {
       channels.delete(key(channelId))
     },
     channel(channelId) {
-      return channels.get(key(channelId))
+      return channels.get(key(channelId))?.view
     },
     start() {
       if (!stopped) return
@@ -341,39 +441,58 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
       await running
     },
     poll,
+    checkpoint() {
+      return { cursor, blocks: [...kept] }
+    },
     async forceProgress(channelId, step) {
-      const ch = channels.get(key(channelId))
-      if (ch === undefined) throw new ChanvmError('CHANNEL_NOT_FOUND', 'the watcher does not watch this channel', { channelId })
-      if (opts.moverKey === undefined) throw new ChanvmError('CONFIG', 'forceProgress needs the watcher to have a moverKey', { channelId })
-      const moverKey = opts.moverKey
-      const me = privateKeyToAddress(moverKey).toLowerCase()
-      const mover = step.mover ?? BigInt(ch.params.participants.findIndex((p) => p.toLowerCase() === me))
-      if (mover < 0n) throw new ChanvmError('NOT_PARTICIPANT', 'the mover key is not a participant', { channelId })
-      const rec = await getChannelRecord(client, channelId)
+      const entry = channels.get(key(channelId))
+      if (entry === undefined) {
+        throw new ChanvmError('CHANNEL_NOT_FOUND', 'the watcher does not watch this channel', { channelId })
+      }
+      const signer = opts.signer
+      if (signer === undefined) {
+        throw new ChanvmError('CONFIG', 'forceProgress needs the watcher to have a signer', { channelId })
+      }
+      const { params } = entry.view
+      const me = signer.address.toLowerCase()
+      const mover = step.mover ?? BigInt(params.participants.findIndex((p) => p.toLowerCase() === me))
+      if (mover < 0n)
+        throw new ChanvmError('NOT_PARTICIPANT', 'the signer is not a participant', { channelId })
+      const rec = await chain.record(channelId)
       const latest = await store.getLatestSignedState(channelId)
-      const cosigned = latest !== undefined && latest.signatures.length === ch.params.participants.length
       let from: State
       let fromSignatures: readonly Hex[] = []
-      if (cosigned && (rec.status === 'open' || latest.state.version > rec.version || (latest.state.version === rec.version && rec.forced && bytesToHex(hashStateStruct(latest.state)) !== rec.stateHash))) {
+      const held = entry.view.held
+      if (isCoSigned(params, latest) && outranksHeld(rec, latest.state.version)) {
         from = latest.state
         fromSignatures = latest.signatures
-      } else if (rec.status === 'disputed' && ch.held !== undefined && bytesToHex(hashStateStruct(ch.held)) === rec.stateHash) {
-        from = ch.held
+      } else if (
+        rec.status === 'disputed' &&
+        held !== undefined &&
+        bytesToHex(hashStateStruct(held)) === rec.stateHash
+      ) {
+        from = held
       } else {
-        throw new ChanvmError('STALE_VERSION', 'no base state to force progress on: the state held is unknown and no newer co-signed state exists', { channelId })
+        throw new ChanvmError(
+          'STALE_VERSION',
+          'no base state to force progress on: the state held is unknown and no co-signed state outranks it',
+          { channelId },
+        )
       }
+      const moverSignature = await signer.signDigest(hashMove(params, from, mover, step.action))
       const r = await forceProgressTx(client, {
-        params: ch.params,
+        params,
         from,
         fromSignatures,
         mover,
         action: step.action,
-        moverSignature: signMove(ch.params, from, mover, step.action, moverKey),
+        moverSignature,
         ...(step.appAbi === undefined ? {} : { appAbi: step.appAbi }),
       })
-      // Our own forced state reaches the channel view and onForcedState through the logs, like
-      // anyone's; poll until it is in (a poll already running may have read an older head).
-      for (let i = 0; i < 3 && ch.version < r.state.version; i++) await poll()
+      // Our own forced step reaches the view and onForcedChain through the logs, like anyone's;
+      // poll until it is in (a poll already running may have read an older head).
+      for (let i = 0; i < 3 && (channels.get(key(channelId))?.view.version ?? 0n) < r.state.version; i++)
+        await poll()
       return r
     },
     waitFor(match, timeoutMs = 30_000) {
@@ -392,10 +511,6 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
       })
     },
   }
-}
-
-function copyState(s: State): State {
-  return { channelId: s.channelId, version: s.version, balances: [...s.balances], appData: s.appData, isFinal: s.isFinal }
 }
 
 function asChanvmError(e: unknown, action: string, channelId: Hex | undefined): ChanvmError {
