@@ -1,2 +1,2 @@
-export type { PeerTransport, PeerMessage, WireState, WireParams } from './types.ts'
+export type { PeerTransport, PeerMessage, WireState, WireParams, WireProposal } from './types.ts'
 export { createMemoryHub, type MemoryHub } from './createMemoryTransport.ts'

@@ -21,9 +21,9 @@ export type WireParams = {
 }
 
 /**
- * Messages parties send each other about a channel. Every message is signed by its sender:
- * `propose`, `reject` and `open` carry an EIP-712 signature over their content, `accept` and
- * `commit` carry state signatures. The protocol is in docs/protocol.md.
+ * Messages parties send each other about a channel. Every message but `sync` is signed by its
+ * sender: `propose` and `reject` carry an EIP-712 signature over their content, `open`, `accept`
+ * and `commit` carry state signatures. The protocol is in docs/protocol.md.
  */
 export type PeerMessage =
   | {
@@ -60,8 +60,38 @@ export type PeerMessage =
       message: string
       /** The sender's EIP-712 `Reject` signature. */
       sig: Hex
+      /**
+       * With `conflicting-signature`: the state the sender signed at this version instead, its
+       * state signature and, when a mover proposed it, that proposal (with the mover's `Proposal`
+       * signature), so that the mover can finish it. Self-authenticating; not covered by `sig`.
+       */
+      signed?: { state: WireState; sig: Hex; proposal?: WireProposal }
     }
-  | { type: 'commit'; channelId: Hex; from: Address; version: string; digest: Hex; sigs: Hex[] }
+  | {
+      type: 'commit'
+      channelId: Hex
+      from: Address
+      version: string
+      digest: Hex
+      /** One state signature per participant, in participant order. */
+      sigs: Hex[]
+      /** The co-signed state (its digest is `digest`): the commit is self-authenticating. */
+      state?: WireState
+    }
+  | {
+      /**
+       * "I lack the co-signed state at `version`": whoever holds a co-signed state at that version
+       * or a newer one answers with a `commit` of its latest. Unsigned: it reveals nothing a
+       * participant does not already hold and changes nothing.
+       */
+      type: 'sync'
+      channelId: Hex
+      from: Address
+      version: string
+    }
+
+/** A proposal as a party keeps it next to its signature: who moved, what, when, and the mover's `Proposal` signature. */
+export type WireProposal = { mover: number; action: Hex; env: { blockNumber: string; timestamp: string }; sig: Hex }
 
 /**
  * The port parties talk through. Implementations: `createMemoryTransport` (in-process hub),
@@ -79,7 +109,11 @@ export interface PeerTransport {
    * once the party has durably stored whatever the message made it store: a transport with
    * acknowledgements (MQTT QoS 1) acknowledges a message only then, and never acknowledges one
    * whose handler rejected or that was delivered while no handler was registered, so the broker
-   * redelivers it after a crash.
+   * redelivers it after a crash. A handler rejects when the message could not be handled durably
+   * (a store error) or is for a channel the party does not hold; an `open` for a channel the party
+   * has not opened yet is held (its promise stays pending) until the party opens it or a time
+   * limit passes. So a transport keeps delivering other messages while a handler's promise is
+   * pending.
    */
   onMessage(handler: (message: PeerMessage) => void | Promise<void>): () => void
   close(): Promise<void>
