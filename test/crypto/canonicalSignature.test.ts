@@ -21,44 +21,12 @@ import { signDigest } from '../../engine/crypto/signDigest.ts'
 import { strictHexToBytes } from '../../engine/crypto/strictHexToBytes.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { testAddresses, testKeys } from '../support/channel.ts'
+import { caseVariant, nonCanonical } from './spellings.ts'
 
 const N = SECP256K1_HALF_N * 2n + 1n
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n })
 const digestArb = bytes(32).map((b) => bytesToHex(b))
 const keyIndex = fc.integer({ min: 0, max: testKeys.length - 1 })
-const hexDigit = fc.constantFrom(...'0123456789abcdefABCDEF')
-const nonHexChar = fc
-  .integer({ min: 0, max: 0xffff })
-  .map((c) => String.fromCharCode(c))
-  .filter((c) => !/[0-9a-fA-F]/.test(c))
-
-/** Spellings of a signature string that are not `0x` + an even number of hex digits. */
-function nonCanonical(sig: Hex): fc.Arbitrary<string> {
-  const body = sig.slice(2)
-  return fc.oneof(
-    fc.constantFrom('0X', 'zz', '00', 'x0', '0x0x', '', ' 0x', '\u00000x').map((p) => p + body),
-    fc
-      .string({ minLength: 2, maxLength: 2 })
-      .filter((p) => p !== '0x')
-      .map((p) => p + body),
-    fc.integer({ min: 2, max: sig.length - 1 }).map((i) => sig.slice(0, i) + sig.slice(i + 1)),
-    fc
-      .tuple(fc.integer({ min: 2, max: sig.length }), hexDigit)
-      .map(([i, c]) => sig.slice(0, i) + c + sig.slice(i)),
-    fc
-      .tuple(fc.integer({ min: 2, max: sig.length - 1 }), nonHexChar)
-      .map(([i, c]) => sig.slice(0, i) + c + sig.slice(i + 1)),
-    fc.constantFrom(' ', '\n', '\t', '\u00a0').chain((ws) => fc.constantFrom(ws + sig, sig + ws)),
-  )
-}
-
-/** The same hex digits with a random mix of upper and lower case (the same bytes). */
-function caseVariant(sig: Hex): fc.Arbitrary<string> {
-  return fc
-    .array(fc.boolean(), { minLength: 130, maxLength: 130 })
-    .map((up) => `0x${[...sig.slice(2)].map((c, i) => (up[i] === true ? c.toUpperCase() : c)).join('')}`)
-}
-
 /** Valid bytes made invalid: the chain's Sig library must refuse these with the same reason as TS. */
 function tampered(sig: Hex): fc.Arbitrary<string> {
   const b = hexToBytes(sig)
