@@ -360,6 +360,10 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
     try {
       await checkReorg()
       const head = await chain.head()
+      if (down) {
+        down = false
+        emit({ type: 'rpc-up' })
+      }
       const safe = head.number - confirmations
       if (safe < 0n) return
       cursor ??= opts.fromBlock ?? safe
@@ -387,10 +391,6 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
         )
         entry.view = view
         await execute(entry, decisions, { number: at, timestamp: head.timestamp })
-      }
-      if (down) {
-        down = false
-        emit({ type: 'rpc-up' })
       }
     } catch (e) {
       const error = asChanvmError(e, 'the JSON-RPC endpoint failed', undefined)
