@@ -18,7 +18,7 @@ export async function getDeposits(client: AdjudicatorClient, channelId: Hex, par
   let blockNumber = opts.blockNumber
   if (blockNumber === undefined) {
     try {
-      blockNumber = await client.publicClient.getBlockNumber()
+      blockNumber = await client.publicClient.getBlockNumber({ cacheTime: 0 })
     } catch (e) {
       throw toAdjudicatorError(e, { action: 'getDeposits', channelId })
     }

@@ -2,22 +2,25 @@
 // call, who signed, and the expected result (a check of the chain afterwards, or a custom error).
 import assert from 'node:assert/strict'
 import { encodeAbiParameters, type Hex } from 'viem'
-import { escrowActions } from '../../apps/escrow/escrowClient.ts'
+import { decodeEscrowData, escrowActions } from '../../apps/escrow/escrowClient.ts'
 import { AdjudicatorRevertError } from '../../engine/adjudicator/toAdjudicatorError.ts'
 import { conclude } from '../../engine/adjudicator/conclude.ts'
 import { concludeFinal } from '../../engine/adjudicator/concludeFinal.ts'
 import { deposit } from '../../engine/adjudicator/deposit.ts'
 import { forceProgress } from '../../engine/adjudicator/forceProgress.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
+import { getDeposits } from '../../engine/adjudicator/getDeposits.ts'
 import { getWithdrawable } from '../../engine/adjudicator/getWithdrawable.ts'
 import { register } from '../../engine/adjudicator/register.ts'
 import { signMove } from '../../engine/adjudicator/signMove.ts'
 import { withdraw } from '../../engine/adjudicator/withdraw.ts'
 import { getChannelId, hashStateStruct, signState, type ChannelParams, type SignedState, type State } from '../../engine/channel/index.ts'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
-import { CHALLENGE, dummyHash, startChainFixture, toHighS, type ChainFixture } from '../support/anvilFixture.ts'
+import { runTransition } from '../../engine/sandbox/index.ts'
+import { CHALLENGE, dummyHash, startChainFixture, toHighS, type ChainFixture, type ForcedStep } from '../support/anvilFixture.ts'
 
-type Ctx = { params: ChannelParams; id: Hex; s: Record<string, State>; signed: Record<string, SignedState> }
+/** A channel under test: its states by name, co-signed, and times (unix seconds) a row noted. */
+type Ctx = { params: ChannelParams; id: Hex; s: Record<string, State>; signed: Record<string, SignedState>; t: Record<string, bigint> }
 
 type Row = {
   given: string
@@ -34,13 +37,23 @@ type Row = {
 const BAL = [600n, 400n] as const
 const FUND = escrowActions.fund(100n, 10n ** 12n)
 
-/** A fresh Escrow channel, funded 600 by alice and 400 by bob, with co-signed states v1..v4. */
-async function channel(f: ChainFixture, opts: { holdings?: bigint; params?: ChannelParams } = {}): Promise<Ctx> {
+/**
+ * A fresh Escrow channel with co-signed states v0..v4 whose balances sum to 1000: by default alice
+ * deposits all 1000 (`holdings`); with `deposits`, alice and bob each deposit their share themselves.
+ */
+async function channel(f: ChainFixture, opts: { holdings?: bigint; deposits?: readonly [bigint, bigint]; params?: ChannelParams } = {}): Promise<Ctx> {
   const params = opts.params ?? f.escrowParams()
   const id = getChannelId(params)
-  const holdings = opts.holdings ?? 1000n
-  if (holdings > 0n) await deposit(f.alice.client, { channelId: id, participant: f.alice.address, amount: holdings })
+  if (opts.deposits !== undefined) {
+    const [a, b] = opts.deposits
+    if (a > 0n) await deposit(f.alice.client, { channelId: id, participant: f.alice.address, amount: a })
+    if (b > 0n) await deposit(f.bob.client, { channelId: id, participant: f.bob.address, amount: b })
+  } else {
+    const holdings = opts.holdings ?? 1000n
+    if (holdings > 0n) await deposit(f.alice.client, { channelId: id, participant: f.alice.address, amount: holdings })
+  }
   const s = {
+    v0: f.state(params, 0n, BAL),
     v1: f.state(params, 1n, BAL),
     v2: f.state(params, 2n, [550n, 450n], { escrowId: 1n }),
     v2b: f.state(params, 2n, [500n, 500n], { escrowId: 1n }),
@@ -50,15 +63,52 @@ async function channel(f: ChainFixture, opts: { holdings?: bigint; params?: Chan
     final2: f.state(params, 2n, [300n, 700n], { escrowId: 1n }, true),
   }
   const signed = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, f.cosign(params, v)]))
-  return { params, id, s, signed }
+  return { params, id, s, signed, t: {} }
 }
 
-async function held(f: ChainFixture, version: 'v1' | 'v2' | 'v3' | 'final3', opts: { holdings?: bigint } = {}): Promise<Ctx> {
+/** `channel`, then bob registers the co-signed `version`; `t.t0` is when the dispute opened. */
+async function held(f: ChainFixture, version: 'v0' | 'v1' | 'v2' | 'v3' | 'final3', opts: Parameters<typeof channel>[1] = {}): Promise<Ctx> {
   const c = await channel(f, opts)
   const signed = c.signed[version]
   assert(signed)
-  await register(f.bob.client, { params: c.params, signed })
+  const r = await register(f.bob.client, { params: c.params, signed })
+  c.t.t0 = r.finalizesAt - CHALLENGE
   return c
+}
+
+/** The next Escrow move alice (the payer, mover 0) can always make: FUND 1 wei when idle, RELEASE when funded. */
+function aliceMove(from: State): Hex {
+  return decodeEscrowData(from.appData).funded ? escrowActions.release() : escrowActions.fund(1n, 10n ** 12n)
+}
+
+/** Alice forces `count` steps on the state held, one transaction each; returns the last state. */
+async function forceSteps(f: ChainFixture, c: Ctx, from: State, count: number): Promise<State> {
+  let s = from
+  for (let i = 0; i < count; i++) {
+    const action = aliceMove(s)
+    s = (await f.forceAndCheck(f.alice.client, { params: c.params, from: s, mover: 0n, action, moverSignature: signMove(c.params, s, 0n, action, f.alice.privateKey) })).state
+  }
+  return s
+}
+
+/**
+ * `count` steps of alice from `from`, precomputed in the sandbox and signed in advance, for one
+ * MultiForcer transaction (Escrow's FUND with a far deadline and RELEASE do not read the Env, so
+ * the chain computes the same states). The first step carries `fromSignatures` when given.
+ */
+async function plannedSteps(f: ChainFixture, params: ChannelParams, from: State, count: number, fromSignatures?: readonly Hex[]): Promise<{ steps: ForcedStep[]; last: State }> {
+  const steps: ForcedStep[] = []
+  let s = from
+  const env = { blockNumber: (await f.alice.client.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n, timestamp: (await f.now()) + 1n }
+  for (let i = 0; i < count; i++) {
+    const action = aliceMove(s)
+    const sigs = i === 0 && fromSignatures !== undefined ? { fromSignatures } : {}
+    steps.push({ from: s, ...sigs, mover: 0n, action, moverSignature: signMove(params, s, 0n, action, f.alice.privateKey) })
+    const r = await runTransition(f.sandbox, { params, from: s, mover: 0n, action, env, appCode: Escrow.deployedBytecode })
+    assert(r.ok, r.ok ? '' : r.message)
+    s = r.state
+  }
+  return { steps, last: s }
 }
 
 const st = (c: Ctx, k: string): State => {
@@ -79,12 +129,18 @@ async function forcedFund(f: ChainFixture, c: Ctx): Promise<State> {
   return r.state
 }
 
-async function expectRecord(f: ChainFixture, c: Ctx, want: { status: string; version: bigint; stateOf?: State }): Promise<void> {
+async function expectRecord(f: ChainFixture, c: Ctx, want: { status: string; version: bigint; baseVersion?: bigint; stateOf?: State }): Promise<void> {
   const rec = await getChannelRecord(f.alice.client, c.id)
   assert.equal(rec.status, want.status)
   assert.equal(rec.version, want.version)
+  if (want.baseVersion !== undefined) {
+    assert.equal(rec.baseVersion, want.baseVersion, 'baseVersion')
+    assert.equal(rec.forced, rec.version > want.baseVersion, 'forced')
+  }
   if (want.stateOf !== undefined) assert.equal(rec.stateHash, `0x${Buffer.from(hashStateStruct(want.stateOf)).toString('hex')}`)
 }
+
+const recordOf = (f: ChainFixture, c: Ctx) => getChannelRecord(f.alice.client, c.id)
 
 const rows: Row[] = [
   // ------------------------------------------------------------------ register
@@ -94,9 +150,15 @@ const rows: Row[] = [
     act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v1') }),
     expect: {
       check: async (f, c, r) => {
-        await expectRecord(f, c, { status: 'disputed', version: 1n, stateOf: st(c, 'v1') })
-        const block = await f.alice.client.publicClient.getBlock()
-        assert.equal((r as { finalizesAt: bigint }).finalizesAt, block.timestamp + CHALLENGE)
+        await expectRecord(f, c, { status: 'disputed', version: 1n, baseVersion: 1n, stateOf: st(c, 'v1') })
+        const t0 = await f.now()
+        const { finalizesAt, movesUntil } = r as { finalizesAt: bigint; movesUntil: bigint }
+        assert.equal(finalizesAt, t0 + CHALLENGE)
+        assert.equal(movesUntil, t0 + CHALLENGE)
+        const rec = await recordOf(f, c)
+        assert.equal(rec.finalizesAt, t0 + CHALLENGE)
+        assert.equal(rec.movesUntil, t0 + CHALLENGE)
+        assert.equal(rec.holdings, 1000n)
       },
     },
   },
@@ -347,9 +409,9 @@ const rows: Row[] = [
       return c
     },
     act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v3') }),
-    // A co-signed state outranks a forced one of the same version: forcing steps on an old state
-    // cannot overwrite co-signed history.
-    expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 3n, stateOf: st(c, 'v3') }) },
+    // Any co-signed state above the chain's base (v1) replaces the chain, here one of the forced
+    // version itself: forcing steps on an old state cannot overwrite co-signed history.
+    expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 3n, baseVersion: 3n, stateOf: st(c, 'v3') }) },
   },
   {
     given: 'forced v2 (FUND) on v1', call: 'register the co-signed v2 (same version as the forced state)', signer: 'alice+bob',
@@ -360,6 +422,192 @@ const rows: Row[] = [
     },
     act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v2') }),
     expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 2n, stateOf: st(c, 'v2') }) },
+  },
+  // ------------------------------------------------------------------ forced chains (outranking by base)
+  {
+    given: 'v1 held, then 3 forced steps in ONE transaction (v4 forced, base 1)', call: 'register co-signed v2 (above the base, below the forced version)', signer: 'alice+bob',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      const { steps } = await plannedSteps(f, c.params, st(c, 'v1'), 3)
+      const r = await f.forceMany(f.alice.client, c.params, steps)
+      assert.deepEqual(r.events.map((e) => e.eventName), ['Progressed', 'Progressed', 'Progressed'])
+      await expectRecord(f, c, { status: 'disputed', version: 4n, baseVersion: 1n })
+      return c
+    },
+    act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v2') }),
+    expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 2n, baseVersion: 2n, stateOf: st(c, 'v2') }) },
+  },
+  {
+    given: 'v2 held, then forced v3, v4 (base 2)', call: 'register another co-signed v2 (equal to the base)', signer: 'alice+bob',
+    pre: async (f) => {
+      const c = await held(f, 'v2')
+      await forceSteps(f, c, st(c, 'v2'), 2)
+      await expectRecord(f, c, { status: 'disputed', version: 4n, baseVersion: 2n })
+      return c
+    },
+    act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v2b') }),
+    expect: { revert: 'StaleVersion', args: () => [2n, 2n] },
+  },
+  {
+    given: 'v2 held, then forced v3, v4 (base 2)', call: 'register co-signed v1 (below the base)', signer: 'alice+bob',
+    pre: async (f) => {
+      const c = await held(f, 'v2')
+      await forceSteps(f, c, st(c, 'v2'), 2)
+      return c
+    },
+    act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v1') }),
+    // An honestly forced chain is not undone by an older co-signed state.
+    expect: { revert: 'StaleVersion', args: () => [1n, 2n] },
+  },
+  {
+    given: 'v1 held, then forced v2..v4 (base 1)', call: 'concludeFinal co-signed final v2 (above the base, below the forced version)', signer: 'alice+bob',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      await forceSteps(f, c, st(c, 'v1'), 3)
+      return c
+    },
+    act: (f, c) => creditsDuring(f, () => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final2') })),
+    expect: {
+      check: async (f, c, r) => {
+        assert.deepEqual(r, [300n, 700n])
+        await expectRecord(f, c, { status: 'concluded', version: 2n })
+      },
+    },
+  },
+  {
+    given: 'v2 held, then forced v3, v4 (base 2)', call: 'concludeFinal another co-signed final v2 (equal to the base)', signer: 'alice+bob',
+    pre: async (f) => {
+      const c = await held(f, 'v2')
+      await forceSteps(f, c, st(c, 'v2'), 2)
+      return c
+    },
+    act: (f, c) => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final2') }),
+    expect: { revert: 'StaleVersion', args: () => [2n, 2n] },
+  },
+  {
+    given: 'v1 held, then forced v2, v3 (base 1)', call: 'forceProgress FUND on co-signed v2 passed with signatures (above the base)', signer: 'alice+bob (base), alice (mover)',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      await forceSteps(f, c, st(c, 'v1'), 2)
+      c.t.finalizesAt = (await recordOf(f, c)).finalizesAt
+      return c
+    },
+    act: (f, c) => {
+      const from = st(c, 'v2')
+      return f.forceAndCheck(f.alice.client, { params: c.params, from, fromSignatures: sg(c, 'v2').signatures, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey) })
+    },
+    expect: {
+      check: async (f, c, r) => {
+        const { events, baseVersion, state, env } = r as Awaited<ReturnType<typeof forceProgress>>
+        // The base the call registered is announced before the step, with the dispute's deadlines unchanged.
+        assert.deepEqual(events.map((e) => e.eventName), ['Registered', 'Progressed'])
+        const reg = events[0]
+        assert(reg?.eventName === 'Registered')
+        assert.equal(reg.args.state.version, 2n)
+        assert.equal(BigInt(reg.args.finalizesAt), c.t.finalizesAt)
+        assert.equal(BigInt(reg.args.movesUntil), (c.t.t0 ?? 0n) + CHALLENGE)
+        assert.equal(baseVersion, 2n)
+        assert.equal(state.version, 3n)
+        const rec = await recordOf(f, c)
+        assert.equal(rec.finalizesAt, env.timestamp + CHALLENGE)
+        await expectRecord(f, c, { status: 'disputed', version: 3n, baseVersion: 2n, stateOf: state })
+      },
+    },
+  },
+  {
+    given: 'v1 held, then forced v2, v3 (base 1)', call: 'forceProgress on co-signed v1 passed with signatures (equal to the base)', signer: 'alice+bob (base), alice (mover)',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      await forceSteps(f, c, st(c, 'v1'), 2)
+      return c
+    },
+    act: (f, c) => {
+      const from = st(c, 'v1')
+      return forceProgress(f.alice.client, { params: c.params, from, fromSignatures: sg(c, 'v1').signatures, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey) })
+    },
+    expect: { revert: 'StaleVersion', args: () => [1n, 1n] },
+  },
+  // ------------------------------------------------------------------ bounded disputes (t0 + D, t0 + 2D)
+  {
+    given: 'v1 held since t0, forced v2 at t0 + 50, clock at movesUntil = t0 + D', call: 'forceProgress on the state held', signer: 'alice (mover)',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + 50n)
+      c.s.forced = await forceSteps(f, c, st(c, 'v1'), 1)
+      await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + CHALLENGE)
+      return c
+    },
+    act: (f, c) => forceSteps(f, c, st(c, 'forced'), 1),
+    expect: { revert: 'MovesClosed', args: (_f, c) => [c.id, Number((c.t.t0 ?? 0n) + CHALLENGE)] },
+  },
+  {
+    given: 'v1 held since t0', call: 'forceProgress at t0 + D - 10 (the last moment is t0 + D - 1)', signer: 'alice (mover)',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + CHALLENGE - 10n)
+      return c
+    },
+    act: (f, c) => forceSteps(f, c, st(c, 'v1'), 1),
+    expect: {
+      check: async (f, c) => {
+        const t0 = c.t.t0 ?? 0n
+        const rec = await recordOf(f, c)
+        // The other side gets a full D to answer the step; the bound t0 + 2D holds.
+        assert.equal(rec.finalizesAt, t0 + CHALLENGE - 10n + CHALLENGE)
+        assert(rec.finalizesAt <= t0 + 2n * CHALLENGE)
+        assert.equal(rec.movesUntil, t0 + CHALLENGE, 'a forced step does not move movesUntil')
+      },
+    },
+  },
+  {
+    given: 'v1 held since t0, clock at t0 + 50', call: 'register co-signed v2', signer: 'alice+bob',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + 50n)
+      return c
+    },
+    act: (f, c) => register(f.alice.client, { params: c.params, signed: sg(c, 'v2') }),
+    expect: {
+      check: async (f, c, r) => {
+        const t0 = c.t.t0 ?? 0n
+        const rec = await recordOf(f, c)
+        assert.equal(rec.finalizesAt, t0 + CHALLENGE, 'register does not extend the dispute')
+        assert.equal(rec.movesUntil, t0 + CHALLENGE)
+        assert.equal((r as { finalizesAt: bigint }).finalizesAt, t0 + CHALLENGE)
+        await expectRecord(f, c, { status: 'disputed', version: 2n, baseVersion: 2n, stateOf: st(c, 'v2') })
+      },
+    },
+  },
+  {
+    given: 'v1 held since t0, forced v2 at t0 + D - 10, clock at t0 + D + 20 (moves closed, dispute runs)', call: 'register co-signed v3', signer: 'alice+bob',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + CHALLENGE - 10n)
+      await forceSteps(f, c, st(c, 'v1'), 1)
+      await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + CHALLENGE + 20n)
+      return c
+    },
+    act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v3') }),
+    expect: {
+      check: async (f, c) => {
+        const t0 = c.t.t0 ?? 0n
+        const rec = await recordOf(f, c)
+        assert.equal(rec.finalizesAt, t0 + 2n * CHALLENGE - 10n, 'the forced step\'s deadline stands')
+        await expectRecord(f, c, { status: 'disputed', version: 3n, baseVersion: 3n, stateOf: st(c, 'v3') })
+      },
+    },
+  },
+  {
+    given: 'v1 held since t0, forced v2 at t0 + D - 10, clock at t0 + 2D - 11', call: 'conclude the forced state', signer: '-',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + CHALLENGE - 10n)
+      c.s.forced = await forceSteps(f, c, st(c, 'v1'), 1)
+      await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + 2n * CHALLENGE - 11n)
+      return c
+    },
+    act: (f, c) => conclude(f.carol.client, { params: c.params, state: st(c, 'forced') }),
+    expect: { revert: 'DisputeActive', args: (_f, c) => [c.id, Number((c.t.t0 ?? 0n) + 2n * CHALLENGE - 10n)] },
   },
   // ------------------------------------------------------------------ conclude
   {
@@ -482,6 +730,88 @@ const rows: Row[] = [
     act: (f, c) => register(f.alice.client, { params: c.params, signed: sg(c, 'v4') }),
     expect: { revert: 'ChannelConcluded' },
   },
+  // ------------------------------------------------------------------ funding (deposits per participant)
+  {
+    given: 'v0 = [600, 400]; only bob deposited (400); alice registered v0; timeout passed', call: 'conclude v0', signer: '-',
+    pre: async (f) => {
+      const c = await channel(f, { deposits: [0n, 400n] })
+      await register(f.alice.client, { params: c.params, signed: sg(c, 'v0') })
+      await f.increaseTime(CHALLENGE)
+      return c
+    },
+    act: (f, c) => creditsDuring(f, () => conclude(f.carol.client, { params: c.params, state: st(c, 'v0') })),
+    // Never fully funded: bob gets his 400 back, alice (who put nothing in) gets nothing.
+    expect: { check: async (_f, _c, r) => assert.deepEqual(r, [0n, 400n]) },
+  },
+  {
+    given: 'only bob deposited (400)', call: 'concludeFinal co-signed final v3 = [300, 700]', signer: 'alice+bob',
+    pre: (f) => channel(f, { deposits: [0n, 400n] }),
+    act: (f, c) => creditsDuring(f, () => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })),
+    expect: { check: async (_f, _c, r) => assert.deepEqual(r, [0n, 400n]) },
+  },
+  {
+    given: 'alice deposited 600, bob 400 (fully funded); v3 = [500, 500] held; timeout passed', call: 'conclude v3', signer: '-',
+    pre: async (f) => {
+      const c = await held(f, 'v3', { deposits: [600n, 400n] })
+      await f.increaseTime(CHALLENGE)
+      return c
+    },
+    act: (f, c) => creditsDuring(f, () => conclude(f.carol.client, { params: c.params, state: st(c, 'v3') })),
+    expect: { check: async (_f, _c, r) => assert.deepEqual(r, [500n, 500n]) },
+  },
+  {
+    given: 'alice deposited 700, bob 400 (1100 for 1000); v1 held; timeout passed', call: 'conclude v1', signer: '-',
+    pre: async (f) => {
+      const c = await held(f, 'v1', { deposits: [700n, 400n] })
+      await f.increaseTime(CHALLENGE)
+      return c
+    },
+    act: (f, c) => creditsDuring(f, () => conclude(f.carol.client, { params: c.params, state: st(c, 'v1') })),
+    // The surplus of 100 is split equally.
+    expect: { check: async (_f, _c, r) => assert.deepEqual(r, [650n, 450n]) },
+  },
+  {
+    given: 'bob deposited 400 and carol 101 in her own name (not a participant); v1 held; timeout passed', call: 'conclude v1', signer: '-',
+    pre: async (f) => {
+      const c = await held(f, 'v1', { deposits: [0n, 400n] })
+      await deposit(f.carol.client, { channelId: c.id, participant: f.carol.address, amount: 101n })
+      await f.increaseTime(CHALLENGE)
+      return c
+    },
+    act: (f, c) => creditsDuring(f, () => conclude(f.carol.client, { params: c.params, state: st(c, 'v1') })),
+    // Underfunded (501 < 1000): deposits back, carol's 101 split as a surplus (the odd wei to participant 0).
+    expect: { check: async (_f, _c, r) => assert.deepEqual(r, [51n, 450n]) },
+  },
+  {
+    given: 'a channel naming alice twice; alice deposited 300 of 1000', call: 'concludeFinal co-signed final [600, 400]', signer: 'alice, alice',
+    pre: async (f) => {
+      const params = { ...f.escrowParams(), participants: [f.alice.address, f.alice.address] }
+      const c = await channel(f, { params, holdings: 300n })
+      return c
+    },
+    act: (f, c) => concludeFinal(f.carol.client, { params: c.params, signed: f.cosign(c.params, f.state(c.params, 5n, BAL, {}, true), [f.alice.privateKey, f.alice.privateKey]) }),
+    // The refund goes to each address once: 300, not 600.
+    expect: { check: async (_f, _c, r) => assert.deepEqual((r as { payouts: bigint[] }).payouts, [300n, 0n]) },
+  },
+  {
+    given: 'alice deposited 600', call: 'deposit 100 more for alice, 400 for bob', signer: 'alice, bob (senders)',
+    pre: (f) => channel(f, { deposits: [600n, 0n] }),
+    act: async (f, c) => [
+      await deposit(f.alice.client, { channelId: c.id, participant: f.alice.address, amount: 100n }),
+      await deposit(f.bob.client, { channelId: c.id, participant: f.bob.address, amount: 400n }),
+    ],
+    expect: {
+      check: async (f, c, r) => {
+        const [a, b] = r as Awaited<ReturnType<typeof deposit>>[]
+        assert.deepEqual([a?.deposited, a?.holdings, b?.deposited, b?.holdings], [700n, 700n, 400n, 1100n])
+        const ev = a?.events[0]
+        assert(ev?.eventName === 'Deposited')
+        assert.deepEqual([ev.args.participant.toLowerCase(), ev.args.amount, ev.args.deposited, ev.args.holdings], [f.alice.address.toLowerCase(), 100n, 700n, 700n])
+        assert.deepEqual(await getDeposits(f.alice.client, c.id, [f.alice.address, f.bob.address, f.carol.address]), [700n, 400n, 0n])
+        assert.equal((await recordOf(f, c)).holdings, 1100n)
+      },
+    },
+  },
   // ------------------------------------------------------------------ deposit / withdraw
   {
     given: 'concluded channel', call: 'deposit 1 wei', signer: 'alice (sender)',
@@ -573,6 +903,89 @@ describe('Adjudicator disputes (table, on anvil)', function () {
       }
     })
   }
+
+  for (const answer of ['register', 'concludeFinal'] as const) {
+    it(`attack: an old co-signed v1 and 5 forced moves in ONE transaction reach v6 above the honest v5; the honest v5 (${answer}) replaces the whole chain and pays what it gives, to the wei`, async () => {
+      const params = f.escrowParams()
+      const id = getChannelId(params)
+      await deposit(f.alice.client, { channelId: id, participant: f.alice.address, amount: 600n })
+      await deposit(f.bob.client, { channelId: id, participant: f.bob.address, amount: 400n })
+      // Co-signed history: alice funds 300 and releases it, funds 100 and releases it; bob is owed 800.
+      const far = 10n ** 12n
+      const h1 = f.state(params, 1n, [600n, 400n])
+      const h5 = f.state(params, 5n, [200n, 800n], { escrowId: 2n }, answer === 'concludeFinal')
+      const history = [
+        h1,
+        f.state(params, 2n, [600n, 400n], { funded: true, amount: 300n, deadline: far }),
+        f.state(params, 3n, [300n, 700n], { escrowId: 1n }),
+        f.state(params, 4n, [300n, 700n], { escrowId: 1n, funded: true, amount: 100n, deadline: far }),
+        h5,
+      ].map((x) => f.cosign(params, x))
+      const latest = history[4]
+      assert(latest)
+
+      // Alice registers v1 (with the first forced step) and forces FUND, RELEASE, FUND, RELEASE, FUND: v6.
+      const { steps, last } = await plannedSteps(f, params, h1, 5, history[0]?.signatures)
+      const attack = await f.forceMany(f.alice.client, params, steps)
+      assert.deepEqual(attack.events.map((e) => e.eventName), ['Registered', 'Progressed', 'Progressed', 'Progressed', 'Progressed', 'Progressed'])
+      const chain = await getChannelRecord(f.alice.client, id)
+      assert.deepEqual([chain.version, chain.baseVersion, chain.forced], [6n, 1n, true])
+      assert.deepEqual(last.balances, [598n, 402n])
+      assert.equal(chain.stateHash, `0x${Buffer.from(hashStateStruct(last)).toString('hex')}`)
+
+      const credit = async () => [await getWithdrawable(f.alice.client, f.alice.address), await getWithdrawable(f.alice.client, f.bob.address)]
+      const before = await credit()
+      let payouts: bigint[]
+      if (answer === 'register') {
+        // Bob answers with his latest co-signed state; the whole forced chain is gone.
+        await register(f.bob.client, { params, signed: latest })
+        const rec = await getChannelRecord(f.alice.client, id)
+        assert.deepEqual([rec.version, rec.baseVersion, rec.forced], [5n, 5n, false])
+        await f.increaseTime(rec.finalizesAt - (await f.now()))
+        payouts = (await conclude(f.carol.client, { params, state: h5 })).payouts
+      } else {
+        payouts = (await concludeFinal(f.bob.client, { params, signed: latest })).payouts
+      }
+      assert.deepEqual(payouts, [200n, 800n])
+      const after = await credit()
+      assert.deepEqual(after.map((a, i) => a - (before[i] ?? 0n)), [200n, 800n], 'credited exactly what v5 gives')
+      const wallet = f.bob.client.walletClient
+      assert(wallet)
+      const balanceBefore = await f.bob.client.publicClient.getBalance({ address: f.carol.address })
+      await withdraw(f.bob.client, { to: f.carol.address })
+      assert.equal((await f.bob.client.publicClient.getBalance({ address: f.carol.address })) - balanceBefore, after[1])
+    })
+  }
+
+  it('a long alternating forced sequence (alice FUND, bob REFUND, every 7 s) cannot postpone conclude past t0 + 2D', async () => {
+    const c = await held(f, 'v1')
+    const t0 = c.t.t0 ?? 0n
+    let s = st(c, 'v1')
+    let steps = 0
+    for (let at = t0 + 3n; ; at += 7n) {
+      await f.mineAt(at)
+      const funded = decodeEscrowData(s.appData).funded
+      const [who, mover, action] = funded ? [f.bob, 1n, escrowActions.refund()] : [f.alice, 0n, escrowActions.fund(1n, at + 4n)]
+      const args = { params: c.params, from: s, mover, action, moverSignature: signMove(c.params, s, mover, action, who.privateKey) }
+      if (at >= t0 + CHALLENGE) {
+        await assert.rejects(forceProgress(who.client, args), (e: unknown) => e instanceof AdjudicatorRevertError && e.errorName === 'MovesClosed')
+        break
+      }
+      const r = await f.forceAndCheck(who.client, args)
+      assert.equal(r.finalizesAt, r.env.timestamp + CHALLENGE, 'each forced step leaves a full D to answer')
+      assert(r.finalizesAt <= t0 + 2n * CHALLENGE)
+      s = r.state
+      steps++
+    }
+    assert.equal(steps, 14)
+    const rec = await recordOf(f, c)
+    assert(rec.finalizesAt <= t0 + 2n * CHALLENGE, 'the dispute ends by t0 + 2D')
+    await f.mineAt(rec.finalizesAt - 2n)
+    await assert.rejects(conclude(f.carol.client, { params: c.params, state: s }), (e: unknown) => e instanceof AdjudicatorRevertError && e.errorName === 'DisputeActive')
+    await f.mineAt(rec.finalizesAt)
+    const r = await conclude(f.carol.client, { params: c.params, state: s })
+    assert.deepEqual(r.payouts, [600n, 400n])
+  })
 
   it('a signature over one state does not register another (signature and state are bound)', async () => {
     const c = await channel(f)

@@ -4,16 +4,21 @@ import assert from 'node:assert/strict'
 import { bytesToHex, createTestClient, http, keccak256, type Address, type Hex } from 'viem'
 import { BrokenApp } from '../../contracts/generated/BrokenApp.ts'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
+import { MultiForcer } from '../../contracts/generated/MultiForcer.ts'
 import { encodeEscrowData, escrowApp, type EscrowData } from '../../apps/escrow/escrowClient.ts'
 import { createAdjudicatorClient, type AdjudicatorClient } from '../../engine/adjudicator/createAdjudicatorClient.ts'
 import { forceProgress, type ForceProgressArgs, type ForceProgressResult } from '../../engine/adjudicator/forceProgress.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
 import { deployContracts, type Deployment } from '../../engine/chain/deployContracts.ts'
 import { startAnvil, type Anvil, type AnvilAccount } from '../../engine/chain/startAnvil.ts'
+import { submitAdjudicatorTx, type TxResult } from '../../engine/adjudicator/submitAdjudicatorTx.ts'
 import { encodeState, getChannelId, hashStateStruct, signState, type ChannelParams, type SignedState, type State } from '../../engine/channel/index.ts'
 import { createSandbox, runTransition, type Sandbox } from '../../engine/sandbox/index.ts'
 
 export type Party = AnvilAccount & { client: AdjudicatorClient }
+
+/** One `forceProgress` call of a {@link ChainFixture.forceMany} batch. */
+export type ForcedStep = { from: State; fromSignatures?: readonly Hex[]; mover: bigint; action: Hex; moverSignature: Hex }
 
 export type ChainFixture = {
   anvil: Anvil
@@ -34,6 +39,14 @@ export type ChainFixture = {
   cosign(params: ChannelParams, state: State, keys?: readonly Hex[]): SignedState
   /** Moves the chain's clock forward and mines a block. */
   increaseTime(seconds: bigint): Promise<void>
+  /** The latest block's timestamp. */
+  now(): Promise<bigint>
+  /** Sets the timestamp of the next block (it must be later than the latest). */
+  setNextBlockTimestamp(timestamp: bigint): Promise<void>
+  /** Mines an empty block at `timestamp` (later than the latest), so calls simulated next see that time. */
+  mineAt(timestamp: bigint): Promise<void>
+  /** Sends several forceProgress calls in ONE transaction, through the MultiForcer test contract. */
+  forceMany(client: AdjudicatorClient, params: ChannelParams, steps: readonly ForcedStep[]): Promise<TxResult>
   /** forceProgress, then the same step in the sandbox with the block's Env: both post-states must be the same bytes. */
   forceAndCheck(client: AdjudicatorClient, args: ForceProgressArgs): Promise<ForceProgressResult>
   /** How many forced steps `forceAndCheck` compared with the sandbox. */
@@ -50,7 +63,7 @@ export async function startChainFixture(): Promise<ChainFixture> {
   try {
     const [deployer, a, b, c, arbiter] = anvil.accounts
     assert(deployer && a && b && c && arbiter)
-    const deployment = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: deployer.privateKey, apps: [Escrow, BrokenApp] })
+    const deployment = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: deployer.privateKey, apps: [Escrow, BrokenApp, MultiForcer] })
     const party = async (acct: AnvilAccount): Promise<Party> => ({
       ...acct,
       client: await createAdjudicatorClient({ rpcUrl: anvil.rpcUrl, address: deployment.adjudicator.address, privateKey: acct.privateKey, chainId: anvil.chainId }),
@@ -60,7 +73,8 @@ export async function startChainFixture(): Promise<ChainFixture> {
     const carol = await party(c)
     const escrow = deployment.apps.Escrow
     const broken = deployment.apps.BrokenApp
-    assert(escrow && broken)
+    const multiForcer = deployment.apps.MultiForcer
+    assert(escrow && broken && multiForcer)
     assert.equal(escrow.codeHash, escrowApp.codeHash, 'the deployed Escrow runs the bytes the sandbox runs')
     const sandbox = await createSandbox()
     const test = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) })
@@ -101,6 +115,27 @@ export async function startChainFixture(): Promise<ChainFixture> {
         await test.increaseTime({ seconds: Number(seconds) })
         await test.mine({ blocks: 1 })
       },
+      now: async () => (await alice.client.publicClient.getBlock()).timestamp,
+      setNextBlockTimestamp: (timestamp) => test.setNextBlockTimestamp({ timestamp }),
+      mineAt: async (timestamp) => {
+        await test.setNextBlockTimestamp({ timestamp })
+        await test.mine({ blocks: 1 })
+      },
+      forceMany: (client, params, steps) =>
+        submitAdjudicatorTx(client, { action: 'forceMany', channelId: getChannelId(params) }, async (wallet, account) => {
+          const { request } = await client.publicClient.simulateContract({
+            address: multiForcer.address,
+            abi: MultiForcer.abi,
+            functionName: 'forceAll',
+            args: [
+              deployment.adjudicator.address,
+              params,
+              steps.map((s) => ({ from: s.from, fromSigs: [...(s.fromSignatures ?? [])], mover: s.mover, action: s.action, moverSig: s.moverSignature })),
+            ],
+            account,
+          })
+          return wallet.writeContract(request)
+        }),
       forceAndCheck: async (client, args) => {
         const r = await forceProgress(client, args)
         const isEscrow = args.params.app.toLowerCase() === escrow.address.toLowerCase()
