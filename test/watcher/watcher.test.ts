@@ -520,6 +520,38 @@ describe('watcher (on anvil)', function () {
     assert.equal(watcher.channel(id)?.version, 2n)
   })
 
+  it('with confirmations, a registration is acted on once confirmed, and refuted once although the view lags behind', async () => {
+    const { params, id, v1, v2 } = await bobPaysAlice()
+    const aliceStore = memoryStore()
+    aliceStore.put(v2)
+    const events: WatcherEvent[] = []
+    const watcher = startWatcher(f.alice, aliceStore, {
+      confirmations: 2n,
+      onEvent: (e) => e.type !== 'deposited' && events.push(e),
+    })
+    watcher.watch(params)
+    await watcher.poll()
+
+    await register(f.bob.client, { params, signed: v1 })
+    await watcher.poll()
+    assert.equal(events.length, 0, 'not confirmed yet: not read')
+    await test.mine({ blocks: 2 })
+    await watcher.poll()
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['registered', 'refuted'],
+    )
+    // Its own registration is not confirmed yet, so the view still holds v1: the newest record
+    // keeps it from registering again.
+    for (let i = 0; i < 3; i++) await watcher.poll()
+    assert.equal(watcher.channel(id)?.version, 1n)
+    assert.equal(events.filter((e) => e.type === 'refuted' || e.type === 'error').length, 1)
+    await test.mine({ blocks: 2 })
+    await watcher.poll()
+    assert.equal(watcher.channel(id)?.version, 2n)
+    assert.equal((await getChannelRecord(f.alice.client, id)).version, 2n)
+  })
+
   it('resumes from its checkpoint: a registration made while it was stopped is reported and refuted', async () => {
     const { params, id, v1, v2 } = await bobPaysAlice()
     const aliceStore = memoryStore()
