@@ -7,6 +7,7 @@ import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { deposit } from '../../engine/adjudicator/deposit.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
 import { encodeState, getChannelId, type Env } from '../../engine/channel/index.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createParty, type Party } from '../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
@@ -51,9 +52,9 @@ describe('protocol: continuing off chain on top of a forced state (on anvil)', f
         apps: [escrowApp], clock: head, responseTimeoutMs: 1_000,
       })
       const watcher = createWatcher({
-        client: who.client, store, moverKey: who.privateKey, pollingIntervalMs: 50,
-        onForcedState: async (forced) => {
-          const r = await party.adoptForcedState(forced)
+        client: who.client, store, signer: createKeySigner(who.privateKey), pollingIntervalMs: 50,
+        onForcedChain: async (chain) => {
+          const r = await party.adoptForcedChain(chain)
           assert.ok(r.ok, r.ok ? '' : r.message)
         },
       })
