@@ -119,6 +119,9 @@ export function createTestVectors(): TestVectors {
     // secp256k1: this r is not the x of a curve point, so nothing can be recovered (`invalid`);
     // another r could recover some other key (`wrong-signer`). Solidity must agree either way.
     addReading(`${key.curve} reading with the last bit of r flipped`, keyName, base, tamper(s, (b) => { b[31] = (b[31] ?? 0) ^ 1; return b }), { ok: false, reason: 'invalid' })
+    // Not 0x hex: refused before any curve arithmetic; no transaction could carry these strings.
+    addReading(`${key.curve} reading with the signature spelled 0X…`, keyName, base, { ...s, signature: `0X${s.signature.slice(2)}` as Hex }, { ok: false, reason: 'encoding' })
+    addReading(`${key.curve} reading with an odd number of hex digits`, keyName, base, { ...s, signature: `${s.signature}0` as Hex }, { ok: false, reason: 'encoding' })
     if (key.curve === 'secp256k1') {
       addReading('secp256k1 reading with v = 29', keyName, base, tamper(s, (b) => { b[64] = 29; return b }), { ok: false, reason: 'v' })
       addReading('secp256k1 reading with v = 0/1 instead of 27/28', keyName, base, tamper(s, (b) => { b[64] = (b[64] ?? 27) - 27; return b }), { ok: false, reason: 'v' })

@@ -29,28 +29,38 @@ describe('oracle message test vectors (oracles/message/vectors.json)', function 
     const kinds = new Set(file.vectors.map((v) => `${v.kind}/${v.signature.curve}/${v.expect.ok ? 'ok' : 'bad'}`))
     for (const k of ['reading/p256/ok', 'reading/secp256k1/ok', 'answer/p256/ok', 'answer/secp256k1/ok', 'reading/p256/bad', 'reading/secp256k1/bad', 'answer/p256/bad', 'answer/secp256k1/bad']) assert.ok(kinds.has(k), k)
     const reasons = new Set(file.vectors.flatMap((v) => (v.expect.ok ? [] : [v.expect.reason])))
-    for (const r of ['high-s', 'length', 'v', 'invalid', 'wrong-signer']) assert.ok(reasons.has(r as never), r)
+    for (const r of ['encoding', 'high-s', 'length', 'v', 'invalid', 'wrong-signer']) assert.ok(reasons.has(r as never), r)
   })
 
   for (const v of file.vectors) {
-    it(`${v.name}: ${v.expect.ok ? 'valid' : v.expect.reason} in TypeScript and Solidity`, async () => {
+    const where = !v.expect.ok && v.expect.reason === 'encoding' ? 'in TypeScript, and never an OracleSig' : 'in TypeScript and Solidity'
+    it(`${v.name}: ${v.expect.ok ? 'valid' : v.expect.reason} ${where}`, async () => {
       const chainId = BigInt(v.chainId)
       const sig = v.signature as OracleSignature
       const expected = v.expect.ok ? `ok:${v.expect.signer}` : v.expect.reason
+      // A string that is not 0x hex cannot reach Solidity: it must not even become an OracleSig.
+      const solidity = (f: () => Promise<string>) =>
+        expected === 'encoding' ? Promise.resolve(assert.throws(() => oracleSignatureToStruct(sig), /0x and hex/)).then(() => expected) : f()
       if (v.kind === 'reading') {
         const reading = toReading(v.message)
         assert.equal(hashReading(chainId, reading), v.digest)
         const ts = verifyReading({ chainId, reading, signature: sig })
         assert.equal(ts.ok ? `ok:${ts.signer}` : ts.reason, expected)
-        const sol = await harness.call('verifyReading', [chainId, reading, oracleSignatureToStruct(sig)])
-        assert.equal(sol.ok ? `ok:${String(sol.result)}` : sol.reason, expected)
+        const sol = await solidity(async () => {
+          const r = await harness.call('verifyReading', [chainId, reading, oracleSignatureToStruct(sig)])
+          return r.ok ? `ok:${String(r.result)}` : r.reason
+        })
+        assert.equal(sol, expected)
       } else {
         const answer = toAnswer(v.message)
         assert.equal(hashAnswer(chainId, answer), v.digest)
         const ts = verifyAnswer({ chainId, answer, signature: sig })
         assert.equal(ts.ok ? `ok:${ts.signer}` : ts.reason, expected)
-        const sol = await harness.call('signerOf', [v.digest, oracleSignatureToStruct(sig)])
-        assert.equal(sol.ok ? `ok:${String(sol.result)}` : sol.reason, expected)
+        const sol = await solidity(async () => {
+          const r = await harness.call('signerOf', [v.digest, oracleSignatureToStruct(sig)])
+          return r.ok ? `ok:${String(r.result)}` : r.reason
+        })
+        assert.equal(sol, expected)
       }
       if (v.envelope !== undefined) {
         const validator = createInputValidator({ chainId, devices: 'any', oracles: 'any', now: () => 1_700_000_100_000 })
