@@ -18,9 +18,11 @@ import { getChannelId, signState, type ChannelParams, type SignedState, type Sta
 import { createTestClient, http, type Hex } from 'viem'
 
 /**
- * Measures deploy, deposit, register (open a dispute), registerRefute (replace it with a higher
+ * Measures deploy, deposit (the first into a channel, alice's share), depositSecond (bob's share
+ * into the same channel), register (open a dispute), registerRefute (replace it with a higher
  * version), forceProgress (an Escrow FUND on the state held), forceProgressFromCoSigned (the same
- * step registering its co-signed base in the same call), conclude, concludeFinal and withdraw.
+ * step registering its co-signed base in the same call, on an open channel), conclude,
+ * concludeFinal and withdraw.
  *
  * @example
  * ```ts
@@ -58,12 +60,17 @@ export async function benchGas(): Promise<Record<string, number>> {
       isFinal,
     })
     const cosign = (p: ChannelParams, s: State): SignedState => ({ state: s, signatures: [signState(p, s, a.privateKey), signState(p, s, b.privateKey)] })
-    const fund = (p: ChannelParams) => deposit(alice, { channelId: getChannelId(p), participant: a.address, amount: 10n ** 18n })
+    // Each participant deposits its initial balance (600 and 400 finney), as the protocol's funding phase does.
+    const fundAlice = (p: ChannelParams) => deposit(alice, { channelId: getChannelId(p), participant: a.address, amount: 6n * 10n ** 17n })
+    const fundBob = (p: ChannelParams) => deposit(bob, { channelId: getChannelId(p), participant: b.address, amount: 4n * 10n ** 17n })
+    const fund = async (p: ChannelParams) => [await fundAlice(p), await fundBob(p)] as const
     const gas: Record<string, number> = { deploy: Number(d.adjudicator.gasUsed) }
 
     // Dispute path: deposit, register, refute, force one Escrow step, conclude, withdraw.
     const p1 = params()
-    gas.deposit = Number((await fund(p1)).gasUsed)
+    const [first, second] = await fund(p1)
+    gas.deposit = Number(first.gasUsed)
+    gas.depositSecond = Number(second.gasUsed)
     gas.register = Number((await register(bob, { params: p1, signed: cosign(p1, state(p1, 1n)) })).gasUsed)
     const v2 = state(p1, 2n)
     gas.registerRefute = Number((await register(alice, { params: p1, signed: cosign(p1, v2) })).gasUsed)
