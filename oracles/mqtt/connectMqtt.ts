@@ -22,9 +22,16 @@ export type ConnectMqttOptions = {
   log?: (line: string) => void
   /**
    * Receives every message. Attached before the connection opens, so nothing a persistent
-   * session or a retained topic delivers right after CONNACK is missed.
+   * session or a retained topic delivers right after CONNACK is missed. Messages are handed over
+   * one at a time, in the order the broker sent them: the next one only after the promise this
+   * returns has settled. A QoS 1 message is acknowledged (PUBACK) only once that promise resolved,
+   * and only on the connection it arrived on; when it rejects (or throws) the message is not
+   * acknowledged, and the broker sends it again after the next reconnect of a persistent session.
+   * So a handler must not wait for a later message.
    */
-  onMessage?: (topic: string, payload: Buffer, packet: { retain: boolean }) => void
+  onMessage?: (topic: string, payload: Buffer, packet: { retain: boolean }) => void | Promise<void>
+  /** How long `close()` waits for the broker to acknowledge messages in flight. Default 2,000 ms. */
+  closeTimeoutMs?: number
 }
 
 /** The status changes a managed connection reports. */
@@ -35,14 +42,19 @@ export type ManagedMqtt = {
   readonly client: MqttClient
   /** Called with `'subscribed'` after every (re)connect once the subscriptions hold, `'offline'` when the link drops. */
   onStatus(handler: (status: MqttStatus) => void): () => void
-  /** Ends the connection (flushing in-flight QoS 1 messages) and stops reconnecting. Idempotent. */
+  /**
+   * Stops reconnecting and ends the connection: waits up to `closeTimeoutMs` for the broker to
+   * acknowledge QoS 1 messages in flight, then gives up on those (their publish callbacks fail with
+   * `Message removed`). Never waits for a broker that is down. Idempotent.
+   */
   close(): Promise<void>
 }
 
 /**
  * Connects to an MQTT broker (3.1.1), subscribes to `subscriptions` at QoS 1 and keeps the link up:
  * on loss it reconnects after 200 ms, 400 ms, ... up to 10 s (with 20 % jitter) and subscribes again.
- * Resolves once the first subscription holds; throws `CONFIG` when the broker cannot be reached
+ * Resolves once the first subscription holds (or at CONNACK when the broker resumed a persistent
+ * session, which holds them already); throws `CONFIG` when the broker cannot be reached
  * within `connectTimeoutMs`.
  *
  * @example
@@ -59,13 +71,17 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
   const maxBackoff = options.maxBackoffMs ?? 10_000
   const log = options.log ?? (() => {})
   const subscriptions = [...(options.subscriptions ?? [])]
+  const jitter = (ms: number) => Math.round(ms * (1 + Math.random() * 0.2))
   let client: MqttClient
   try {
+    // MQTT.js reconnects by itself (`reconnectPeriod`, adjusted below for the backoff). Its public
+    // `reconnect()` is not used: it swaps in new, empty message stores, which would drop the QoS 1
+    // messages published while the broker was away.
     client = mqtt.connect(options.url, {
       clientId: options.clientId ?? `chanvm-${randomBytes(6).toString('hex')}`,
       clean: options.clean ?? true,
       protocolVersion: 4,
-      reconnectPeriod: 0,
+      reconnectPeriod: jitter(minBackoff),
       connectTimeout: 5_000,
       resubscribe: false,
       ...(options.username !== undefined ? { username: options.username } : {}),
@@ -86,15 +102,47 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
   }
   let closed = false
   let backoff = minBackoff
-  let timer: NodeJS.Timeout | undefined
   let firstResolve: (() => void) | undefined
   const first = new Promise<void>((resolve) => (firstResolve = resolve))
 
   client.on('error', (e) => log(`mqtt: ${options.url}: ${e.message}`))
   const onMessage = options.onMessage
-  if (onMessage !== undefined) client.on('message', (topic, payload, packet) => onMessage(topic, payload, packet))
-  client.on('connect', () => {
+  if (onMessage !== undefined) {
+    // MQTT.js sends the PUBACK of a QoS 1 message when this hook calls back, and reads the next
+    // packet of the connection only then.
+    client.handleMessage = (packet, callback) => {
+      const stream = client.stream
+      let result: void | Promise<void>
+      try {
+        result = onMessage(packet.topic, packet.payload as Buffer, packet)
+      } catch (e) {
+        log(`mqtt: message handler threw: ${(e as Error).message}`)
+        callback(e as Error)
+        return
+      }
+      if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') {
+        callback()
+        return
+      }
+      result.then(
+        () => {
+          // A PUBACK on a later connection could acknowledge another message that reuses the id.
+          if (client.stream === stream && client.connected) callback()
+          else callback(new Error('connection changed before the message was handled; the broker sends it again'))
+        },
+        (e: unknown) => {
+          log(`mqtt: message on ${packet.topic} not acknowledged: ${(e as Error)?.message ?? String(e)}`)
+          callback(e instanceof Error ? e : new Error(String(e)))
+        },
+      )
+    }
+  }
+  client.on('connect', (connack) => {
     backoff = minBackoff
+    client.options.reconnectPeriod = jitter(minBackoff)
+    // A resumed session already holds the subscriptions, and the broker may send what it kept
+    // before the SUBACK: the caller must be able to register its handler for those first.
+    if (connack.sessionPresent) firstResolve?.()
     if (subscriptions.length === 0) {
       emit('subscribed')
       firstResolve?.()
@@ -111,27 +159,52 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
       firstResolve?.()
     })
   })
+  // MQTT.js schedules the next attempt on 'close' with the period set then; set the one after it.
   client.on('close', () => {
     if (closed) return
     emit('offline')
-    if (timer !== undefined) return
-    const delay = Math.round(backoff * (1 + Math.random() * 0.2))
     backoff = Math.min(maxBackoff, backoff * 2)
-    timer = setTimeout(() => {
-      timer = undefined
-      if (!closed) client.reconnect()
-    }, delay)
-    timer.unref()
+    client.options.reconnectPeriod = jitter(backoff)
   })
 
   let closing: Promise<void> | undefined
+  const closeTimeoutMs = options.closeTimeoutMs ?? 2_000
   const close = () => {
     closing ??= (async () => {
       closed = true
-      if (timer !== undefined) clearTimeout(timer)
       handlers.clear()
-      // Force when offline: a graceful end would wait for a connection that may never come.
-      await client.endAsync(!client.connected)
+      // Whatever is still unacknowledged fails rather than leaving its sender waiting.
+      const giveUp = () => {
+        for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id))
+      }
+      if (!client.connected) {
+        // A graceful end would wait for a connection that may never come.
+        giveUp()
+        await client.endAsync(true).catch((e: unknown) => log(`mqtt: close: ${(e as Error).message}`))
+        return
+      }
+      // A graceful end waits for every QoS 1 message in flight to be acknowledged: bounded.
+      const ended = client.endAsync(false)
+      let timer: NodeJS.Timeout | undefined
+      const late = await Promise.race([
+        ended.then(
+          () => false,
+          () => false,
+        ),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), closeTimeoutMs))),
+      ])
+      clearTimeout(timer)
+      if (late) {
+        giveUp()
+        if (client.connected) {
+          const gone = new Promise<void>((r) => client.once('close', () => r()))
+          client.stream.destroy()
+          await gone
+        }
+        // The graceful end waits for this event; nothing is in flight any more.
+        client.emit('outgoingEmpty')
+      }
+      await ended.catch((e: unknown) => log(`mqtt: close: ${(e as Error).message}`))
     })()
     return closing
   }

@@ -18,10 +18,21 @@ export type MqttInputSourceOptions = InputValidatorOptions &
      * 10 lines a second (the rest are counted and summarized). `false`: counted only.
      */
     log?: ((line: string) => void) | false
+    /**
+     * A stable MQTT client id. With one, the session is persistent by default (`clean: false`): the
+     * broker keeps the readings published while this consumer is away or restarting and delivers
+     * them when it is back. Without one (a random id), the session is clean and such readings are lost.
+     */
+    clientId?: string
   }
 
 /** The MQTT input source: the engine's `InputSource` port plus what its operator needs. */
 export type MqttInputSource = InputSource & {
+  /**
+   * Registers a receiver of verified inputs. A reading is acknowledged to the broker only once
+   * every handler's promise resolved, and waits unacknowledged while no handler is registered.
+   */
+  onInput(handler: (input: VerifiedInput) => void | Promise<void>): () => void
   /** The broker in use (the embedded one's when no URL was given). */
   readonly url: string
   /** The validation pipeline (e.g. `allow` a device registered later). */
@@ -74,13 +85,26 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     broker = await startEmbeddedBroker()
     url = broker.url
   }
-  const inputHandlers = new Set<(input: VerifiedInput) => void>()
+  type InputHandler = (input: VerifiedInput) => void | Promise<void>
+  const inputHandlers = new Set<InputHandler>()
+  // A verified input that arrives before any input handler is registered (the backlog a
+  // persistent session delivers right after CONNACK) waits, unacknowledged, until one is.
+  let registered: Promise<void> | undefined
+  let release: (() => void) | undefined
+  let abandon: ((e: Error) => void) | undefined
+  const handlerRegistered = () => {
+    registered ??= new Promise<void>((resolve, reject) => {
+      release = resolve
+      abandon = reject
+    })
+    return registered
+  }
   const rejectionHandlers = new Set<(r: InputRejectionEvent) => void>()
   let accepted = 0
   const rejected = Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<InputRejection, number>
 
   const { topics, log: _log, url: _url, ...connectOptions } = options
-  const onMessage = (topic: string, payload: Buffer, packet: { retain: boolean }) => {
+  const onMessage = async (topic: string, payload: Buffer, packet: { retain: boolean }) => {
     const verdict = validator.check(topic, payload, { retained: packet.retain })
     if (!verdict.ok) {
       rejected[verdict.reason]++
@@ -96,17 +120,27 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
       return
     }
     accepted++
-    for (const h of inputHandlers) {
-      try {
-        h(verdict.input)
-      } catch (e) {
-        log(`an input handler threw: ${(e as Error).message}`)
-      }
+    if (inputHandlers.size === 0) await handlerRegistered()
+    // Acknowledged once every handler's promise resolved; a handler that throws or rejects is
+    // logged and leaves the reading unacknowledged (the broker sends it again after a reconnect,
+    // where the replay check counts it as `replay`).
+    const results = await Promise.allSettled([...inputHandlers].map(async (h) => h(verdict.input)))
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) {
+      log(`an input handler threw: ${(failed.reason as Error)?.message ?? String(failed.reason)}`)
+      throw failed.reason
     }
   }
   let link
   try {
-    link = await connectMqtt({ ...connectOptions, url, subscriptions: topics ?? INPUT_TOPICS, log, onMessage })
+    link = await connectMqtt({
+      ...connectOptions,
+      clean: connectOptions.clean ?? connectOptions.clientId === undefined,
+      url,
+      subscriptions: topics ?? INPUT_TOPICS,
+      log,
+      onMessage,
+    })
   } catch (e) {
     await broker?.close()
     throw e
@@ -116,8 +150,10 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
   return {
     url,
     validator,
-    onInput(handler) {
+    onInput(handler: InputHandler) {
       inputHandlers.add(handler)
+      release?.()
+      registered = undefined
       return () => inputHandlers.delete(handler)
     },
     onRejection(handler) {
@@ -132,6 +168,8 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
       closing ??= (async () => {
         inputHandlers.clear()
         rejectionHandlers.clear()
+        abandon?.(new Error('input source closed'))
+        registered?.catch(() => undefined)
         await link.close()
         await broker?.close()
       })()

@@ -6,9 +6,7 @@ import { connectMqtt, type ConnectMqttOptions, type MqttStatus } from './connect
 /** Largest peer message accepted, in bytes (an action is capped at 128 KiB by the sandbox; hex doubles it). */
 export const MAX_PEER_MESSAGE_BYTES = 1024 * 1024
 
-/** How many messages are held for a party that has not registered a handler yet. */
-const MAX_EARLY = 1_000
-const PEER_TYPES = new Set(['open', 'propose', 'accept', 'reject', 'commit'])
+const PEER_TYPES = new Set(['open', 'propose', 'accept', 'reject', 'commit', 'sync'])
 const TOPIC_RE = /^chanvm\/v1\/channels\/(0x[0-9a-f]{64})\/to\/(0x[0-9a-f]{40})$/
 
 /** Options of {@link createMqttTransport}. */
@@ -39,6 +37,13 @@ export type MqttTransport = PeerTransport & {
  * checks every signature, the transport only drops what is not a well-formed peer message for the
  * channel of its topic.
  *
+ * Acknowledgement after storing: messages are handed to the handlers one at a time, in the order
+ * the broker sent them, and a message is acknowledged to the broker only once every handler's
+ * promise resolved (the party stored what the message made it store). A message whose handler
+ * rejects is not acknowledged; one that arrives before any handler is registered waits,
+ * unacknowledged, until one is. With the default persistent session the broker keeps every
+ * unacknowledged message and sends it again when the party reconnects, after a crash too.
+ *
  * @example
  * ```ts
  * const transport = await createMqttTransport({ url: broker.url, self: alice.address })
@@ -49,26 +54,34 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
   const self = options.self.toLowerCase() as Address
   if (!/^0x[0-9a-f]{40}$/.test(self)) throw new ChanvmError('INVALID_ARGUMENT', `not an address: ${options.self}`)
   const { self: _self, clientId, clean, ...rest } = options
-  const handlers = new Set<(m: PeerMessage) => void>()
+  type Handler = (m: PeerMessage) => void | Promise<void>
+  const handlers = new Set<Handler>()
   let closed = false
   let dropped = 0
-  const log = options.log ?? (() => {})
   const decoder = new TextDecoder('utf-8', { fatal: true })
-  // Messages that arrive before any handler is registered (a persistent session delivers what was
-  // queued right after CONNACK, before a restarting party is set up) wait here.
-  const early: PeerMessage[] = []
-
-  const deliver = (message: PeerMessage) => {
-    for (const h of handlers) {
-      try {
-        // Each handler gets its own copy, as from the memory transport.
-        h(handlers.size === 1 ? message : (JSON.parse(JSON.stringify(message)) as PeerMessage))
-      } catch (e) {
-        log(`mqtt transport: a message handler threw: ${(e as Error).message}`)
-      }
-    }
+  // A persistent session delivers what was queued right after CONNACK, before a restarting party
+  // has registered its handler: such a message waits here, unacknowledged, until one is.
+  let registered: Promise<void> | undefined
+  let release: (() => void) | undefined
+  let abandon: ((e: Error) => void) | undefined
+  const handlerRegistered = () => {
+    registered ??= new Promise<void>((resolve, reject) => {
+      release = resolve
+      abandon = reject
+    })
+    return registered
   }
-  const onMessage = (topic: string, payload: Buffer, packet: { retain: boolean }) => {
+
+  const deliver = async (message: PeerMessage) => {
+    if (handlers.size === 0) await handlerRegistered()
+    const list = [...handlers]
+    // Each handler gets its own copy, as from the memory transport. A handler that throws or
+    // rejects leaves the message unacknowledged.
+    await Promise.all(
+      list.map(async (h) => h(list.length === 1 ? message : (JSON.parse(JSON.stringify(message)) as PeerMessage))),
+    )
+  }
+  const onMessage = async (topic: string, payload: Buffer, packet: { retain: boolean }) => {
     const m = TOPIC_RE.exec(topic)
     if (packet.retain || m === null || m[2] !== self || payload.byteLength > MAX_PEER_MESSAGE_BYTES) {
       dropped++
@@ -82,20 +95,17 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
       return
     }
     if (
-      typeof message !== 'object' || message === null || Array.isArray(message) ||
+      typeof message !== 'object' ||
+      message === null ||
+      Array.isArray(message) ||
       !PEER_TYPES.has((message as { type?: unknown }).type as string) ||
       typeof (message as { channelId?: unknown }).channelId !== 'string' ||
-      ((message as { channelId: string }).channelId).toLowerCase() !== m[1]
+      (message as { channelId: string }).channelId.toLowerCase() !== m[1]
     ) {
       dropped++
       return
     }
-    if (handlers.size === 0) {
-      if (early.length < MAX_EARLY) early.push(message as PeerMessage)
-      else dropped++
-      return
-    }
-    deliver(message as PeerMessage)
+    await deliver(message as PeerMessage)
   }
   const link = await connectMqtt({
     ...rest,
@@ -118,10 +128,8 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
     },
     onMessage(handler) {
       handlers.add(handler)
-      if (early.length > 0) {
-        const queued = early.splice(0)
-        setImmediate(() => queued.forEach(deliver))
-      }
+      release?.()
+      registered = undefined
       return () => handlers.delete(handler)
     },
     onStatus: link.onStatus,
@@ -129,6 +137,8 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
     async close() {
       closed = true
       handlers.clear()
+      abandon?.(new ChanvmError('TRANSPORT_CLOSED', 'MQTT transport is closed'))
+      registered?.catch(() => undefined)
       await link.close()
     },
   }

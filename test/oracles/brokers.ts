@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -74,6 +74,68 @@ export async function startMosquitto(): Promise<TestBroker | { skip: string }> {
         child.kill('SIGTERM')
         await exited
       }
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A Mosquitto this test started and may stop and start again on the same port. */
+export type RestartableMosquitto = TestBroker & {
+  /** Stops the broker with `signal`, waits `downMs`, and starts it again on the same port and database. */
+  restart(signal: 'SIGTERM' | 'SIGKILL', downMs?: number): Promise<void>
+}
+
+/**
+ * A Mosquitto of its own (never the CI's shared one), with persistence to a file saved after every
+ * change (`autosave_on_changes`), so that sessions and queued messages survive a restart and, as
+ * far as Mosquitto saved them, a SIGKILL. `{ skip }` when the binary is not installed.
+ */
+export async function startRestartableMosquitto(): Promise<RestartableMosquitto | { skip: string }> {
+  const bin = findBinary(MOSQUITTO_PATHS)
+  if (bin === undefined) return { skip: 'mosquitto is not installed (apt-get install mosquitto mosquitto-clients)' }
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'chanvm-mosquitto-'))
+  // Started as root, Mosquitto drops to the `mosquitto` user, which must be able to write its database.
+  chmodSync(dir, 0o777)
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'autosave_on_changes true',
+      'autosave_interval 1',
+      'max_queued_messages 100000',
+      '',
+    ].join('\n'),
+  )
+  const start = async () => {
+    const c = spawn(bin, ['-c', conf], { stdio: 'ignore' })
+    await waitListening(port, c)
+    return c
+  }
+  const stopChild = async (c: ChildProcess, signal: NodeJS.Signals) => {
+    if (c.exitCode !== null || c.signalCode !== null) return
+    const exited = new Promise<void>((r) => c.once('exit', () => r()))
+    c.kill(signal)
+    await exited
+  }
+  let child = await start()
+  return {
+    name: 'mosquitto (restartable)',
+    url: `mqtt://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    restartable: true,
+    async restart(signal, downMs = 300) {
+      await stopChild(child, signal)
+      await new Promise((r) => setTimeout(r, downMs))
+      child = await start()
+    },
+    async stop() {
+      await stopChild(child, 'SIGTERM')
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -8,6 +8,7 @@ import mqtt from 'mqtt'
 import type { Address, Hex } from 'viem'
 import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { paramsToWire, stateToWire } from '../../engine/channel/wire.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createParty } from '../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
@@ -51,7 +52,9 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
       const b = await connect(bob)
       const c = await connect(carol)
       const toCarol: PeerMessage[] = []
-      c.onMessage((m) => toCarol.push(m))
+      c.onMessage((m) => {
+        toCarol.push(m)
+      })
       const got = waitFor<PeerMessage>((cb) => b.onMessage(cb), () => true, 30_000, 'a peer message')
       const sent = accept(alice, '7')
       await a.send(bob, sent)
@@ -146,7 +149,16 @@ describe('two parties in two processes over the broker', function () {
     let child = await startChild(broker.url, payeeDb)
     const transport = await createMqttTransport({ url: broker.url, self: alice, minBackoffMs: 50, maxBackoffMs: 500 })
     const store = createSqliteStore({ path: join(dir, 'payer.db') })
-    const payer = await createParty({ privateKey: testKeys[0] as Hex, transport, store, sandbox: await createSandbox(), apps: [escrowApp], clock: () => fixedEnv, responseTimeoutMs: 60_000 })
+    const payer = await createParty({
+      signer: createKeySigner(testKeys[0] as Hex),
+      transport,
+      store,
+      sandbox: await createSandbox(),
+      apps: [escrowApp],
+      clock: () => fixedEnv,
+      responseTimeoutMs: 60_000,
+      requireFunding: false,
+    })
     try {
       child.proc.send({ open: { params: paramsToWire(params), state: stateToWire(initial) } })
       await payer.open(params, initial)

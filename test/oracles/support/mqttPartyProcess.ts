@@ -4,6 +4,7 @@
 import type { Hex } from 'viem'
 import { escrowApp } from '../../../apps/escrow/escrowClient.ts'
 import { wireToParams, wireToState } from '../../../engine/channel/wire.ts'
+import { createKeySigner } from '../../../engine/crypto/createKeySigner.ts'
 import { createParty } from '../../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../../../engine/store/createSqliteStore.ts'
@@ -20,7 +21,8 @@ process.on('error', () => undefined)
 const transport = await createMqttTransport({ url: process.env.CHANVM_BROKER_URL as string, self: testAddresses[index] as Hex, minBackoffMs: 50, maxBackoffMs: 500 })
 const store = createSqliteStore({ path: process.env.CHANVM_DB as string })
 const party = await createParty({
-  privateKey: testKeys[index] as Hex,
+  signer: createKeySigner(testKeys[index] as Hex),
+  requireFunding: false,
   transport,
   store,
   sandbox: await createSandbox(),

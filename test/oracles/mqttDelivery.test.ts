@@ -1,0 +1,285 @@
+// Delivery guarantees of the MQTT adapters: a QoS 1 message is acknowledged only after the
+// handler's promise resolved, nothing is acknowledged without a handler, order is kept, and QoS 1
+// messages in flight survive a broker restart or SIGKILL.
+import { strict as assert } from 'node:assert'
+import type { Address, Hex } from 'viem'
+import type { PeerMessage } from '../../engine/transport/types.ts'
+import type { VerifiedInput } from '../../engine/inputs/types.ts'
+import { connectMqtt } from '../../oracles/mqtt/connectMqtt.ts'
+import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
+import { createMqttTransport, type MqttTransport } from '../../oracles/mqtt/createMqttTransport.ts'
+import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
+import { testAddresses } from '../support/channel.ts'
+import {
+  startAedes,
+  startMosquitto,
+  startRestartableMosquitto,
+  type RestartableMosquitto,
+  type TestBroker,
+} from './brokers.ts'
+import { CHAIN, NOW_MS, validReading } from './hostile.ts'
+
+const [alice, bob] = testAddresses as [Address, Address]
+const channelId = `0x${'ab'.repeat(32)}` as Hex
+const accept = (version: number): PeerMessage => ({
+  type: 'accept',
+  channelId,
+  from: alice,
+  version: String(version),
+  digest: `0x${'11'.repeat(32)}`,
+  sig: `0x${'22'.repeat(65)}`,
+})
+const versionOf = (m: PeerMessage) => Number((m as { version: string }).version)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+async function until(what: string, f: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await sleep(10)
+  }
+}
+let serial = 0
+const uniqueId = (who: string) => `chanvm-test-${who}-${process.pid}-${Date.now()}-${serial++}`
+
+function deliverySuite(name: string, start: () => Promise<TestBroker | { skip: string }>): void {
+  describe(`MQTT acknowledgement after the handler on ${name}`, function () {
+    this.timeout(60_000)
+    let broker: TestBroker
+    const open: MqttTransport[] = []
+    const connect = async (self: Address, clientId: string) => {
+      const t = await createMqttTransport({ url: broker.url, self, clientId, clean: false, minBackoffMs: 50, maxBackoffMs: 500 })
+      open.push(t)
+      return t
+    }
+    before(async function () {
+      const b = await start()
+      if ('skip' in b) {
+        console.log(`      skipped: ${b.skip}`)
+        this.skip()
+      }
+      broker = b as TestBroker
+    })
+    afterEach(async () => {
+      for (const t of open.splice(0)) await t.close()
+    })
+    after(async () => {
+      await broker?.stop()
+    })
+
+    it('a message whose handler has not resolved is not acknowledged: the broker sends it again; once resolved, never again', async () => {
+      const sender = await connect(alice, uniqueId('alice'))
+      const cid = uniqueId('bob')
+      const first = await connect(bob, cid)
+      const seen: number[] = []
+      first.onMessage((m) => {
+        seen.push(versionOf(m))
+        return new Promise<void>(() => {}) // never stored
+      })
+      await sender.send(bob, accept(1))
+      await until('the first delivery', () => seen.length === 1)
+      await first.close()
+
+      const second = await connect(bob, cid)
+      const again: number[] = []
+      second.onMessage(async (m) => {
+        again.push(versionOf(m))
+      })
+      await until('the redelivery', () => again.length === 1)
+      assert.deepEqual(again, [1])
+      await sleep(100) // the PUBACK is on its way
+      await second.close()
+
+      const third = await connect(bob, cid)
+      const later: number[] = []
+      third.onMessage(async (m) => {
+        later.push(versionOf(m))
+      })
+      await sender.send(bob, accept(2))
+      await until('the next message', () => later.includes(2))
+      assert.deepEqual(later, [2], 'the acknowledged message did not come back')
+    })
+
+    it('a message whose handler rejects is not acknowledged, and later messages still arrive', async () => {
+      const sender = await connect(alice, uniqueId('alice'))
+      const cid = uniqueId('bob')
+      const first = await connect(bob, cid)
+      const seen: number[] = []
+      first.onMessage(async (m) => {
+        seen.push(versionOf(m))
+        if (versionOf(m) === 1) throw new Error('disk full')
+      })
+      await sender.send(bob, accept(1))
+      await sender.send(bob, accept(2))
+      await until('both deliveries', () => seen.length === 2)
+      await first.close()
+
+      const second = await connect(bob, cid)
+      const again: number[] = []
+      second.onMessage(async (m) => {
+        again.push(versionOf(m))
+      })
+      await until('the redelivery', () => again.length >= 1)
+      await sleep(200)
+      assert.deepEqual(again, [1], 'only the message whose handler rejected comes back')
+    })
+
+    it('a message that arrives while no handler is registered waits unacknowledged, and is handed over on registration', async () => {
+      const sender = await connect(alice, uniqueId('alice'))
+      const cid = uniqueId('bob')
+      const first = await connect(bob, cid)
+      await sender.send(bob, accept(1))
+      await sleep(200) // delivered to the transport, held without a handler
+      await first.close()
+
+      const second = await connect(bob, cid)
+      await sleep(200)
+      const got: number[] = []
+      second.onMessage(async (m) => {
+        got.push(versionOf(m))
+      })
+      await until('the held message', () => got.length === 1)
+      assert.deepEqual(got, [1])
+    })
+
+    it('hands messages over one at a time, in the order they were sent', async () => {
+      const sender = await connect(alice, uniqueId('alice'))
+      const receiver = await connect(bob, uniqueId('bob'))
+      const got: number[] = []
+      let busy = false
+      let overlapped = false
+      receiver.onMessage(async (m) => {
+        if (busy) overlapped = true
+        busy = true
+        await sleep(Math.floor(Math.random() * 8))
+        got.push(versionOf(m))
+        busy = false
+      })
+      await Promise.all(Array.from({ length: 40 }, (_, i) => sender.send(bob, accept(i))))
+      await until('40 messages', () => got.length === 40)
+      assert.equal(overlapped, false, 'a handler ran while the previous one was pending')
+      assert.deepEqual(got, Array.from({ length: 40 }, (_, i) => i))
+    })
+  })
+}
+
+deliverySuite('the embedded broker (aedes)', startAedes)
+deliverySuite('Mosquitto', startMosquitto)
+
+describe('MQTT across a Mosquitto restart and SIGKILL', function () {
+  this.timeout(120_000)
+  let broker: RestartableMosquitto
+  before(async function () {
+    const b = await startRestartableMosquitto()
+    if ('skip' in b) {
+      console.log(`      skipped: ${b.skip}`)
+      this.skip()
+    }
+    broker = b as RestartableMosquitto
+  })
+  after(async () => {
+    await broker?.stop()
+  })
+
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`peer messages sent at QoS 1 while the broker is stopped with ${signal} and started again: none lost`, async () => {
+      const opts = { url: broker.url, clean: false, minBackoffMs: 50, maxBackoffMs: 400 }
+      const sender = await createMqttTransport({ ...opts, self: alice, clientId: uniqueId('alice') })
+      const receiver = await createMqttTransport({ ...opts, self: bob, clientId: uniqueId('bob') })
+      try {
+        const got = new Set<number>()
+        receiver.onMessage(async (m) => {
+          got.add(versionOf(m))
+        })
+        const total = 400
+        const sends: Promise<void>[] = []
+        let restarted: Promise<void> | undefined
+        for (let i = 0; i < total; i++) {
+          sends.push(sender.send(bob, accept(i)))
+          if (i === 150) restarted = broker.restart(signal, 500)
+          await sleep(3)
+        }
+        await restarted
+        await Promise.all(sends)
+        await until(`all ${total} messages`, () => got.size === total, 30_000).catch(() => undefined)
+        const missing = Array.from({ length: total }, (_, i) => i).filter((i) => !got.has(i))
+        assert.deepEqual(missing, [], `${missing.length} of ${total} messages lost across the ${signal}`)
+      } finally {
+        await sender.close()
+        await receiver.close()
+      }
+    })
+
+    it(`readings published at QoS 1 across a ${signal} of the broker reach a persistent input source: none lost`, async () => {
+      const device = await connectMqtt({ url: broker.url, clientId: uniqueId('device'), minBackoffMs: 50, maxBackoffMs: 400 })
+      const source = await createMqttInputSource({
+        url: broker.url,
+        clientId: uniqueId('inputs'),
+        chainId: CHAIN,
+        devices: 'any',
+        now: () => NOW_MS,
+        log: false,
+        minBackoffMs: 50,
+        maxBackoffMs: 400,
+      })
+      try {
+        const got = new Set<bigint>()
+        source.onInput(async (input: VerifiedInput) => {
+          got.add(input.sequence)
+        })
+        const readings = Array.from({ length: 200 }, () => validReading('secp256k1'))
+        const sends: Promise<unknown>[] = []
+        let restarted: Promise<void> | undefined
+        for (const [i, r] of readings.entries()) {
+          sends.push(device.client.publishAsync(readingTopic(r.device as Hex), JSON.stringify(r), { qos: 1 }))
+          if (i === 80) restarted = broker.restart(signal, 500)
+          await sleep(3)
+        }
+        await restarted
+        await Promise.all(sends)
+        await until('every reading', () => got.size === readings.length, 30_000).catch(() => undefined)
+        const missing = readings.filter((r) => !got.has(BigInt(r.sequence))).length
+        assert.equal(missing, 0, `${missing} of ${readings.length} readings lost across the ${signal}: ${JSON.stringify(source.stats())}`)
+      } finally {
+        await device.close()
+        await source.close()
+      }
+    })
+  }
+
+  it('close() does not wait for a broker that is down; a publish still in flight fails instead of hanging', async () => {
+    const sender = await createMqttTransport({ url: broker.url, self: alice, clientId: uniqueId('alice'), minBackoffMs: 50, maxBackoffMs: 400 })
+    const down = broker.restart('SIGKILL', 3_000) // down for 3 s
+    await sleep(200)
+    const pending = sender.send(bob, accept(1))
+    const t0 = Date.now()
+    await sender.close()
+    assert.ok(Date.now() - t0 < 2_500, `close took ${Date.now() - t0} ms`)
+    await assert.rejects(pending)
+    await down
+  })
+
+  it('a restarted input source with a persistent session delivers the backlog published while it was away', async () => {
+    const clientId = uniqueId('inputs')
+    const make = () =>
+      createMqttInputSource({ url: broker.url, clientId, chainId: CHAIN, devices: 'any', now: () => NOW_MS, log: false })
+    const first = await make()
+    await first.close()
+    const device = await connectMqtt({ url: broker.url, clientId: uniqueId('device') })
+    const readings = Array.from({ length: 5 }, () => validReading('p256'))
+    for (const r of readings) await device.client.publishAsync(readingTopic(r.device as Hex), JSON.stringify(r), { qos: 1 })
+    await device.close()
+    const again = await make()
+    try {
+      await sleep(300) // the backlog arrives before the handler is registered, and waits for it
+      const got: string[] = []
+      again.onInput((input) => {
+        got.push(input.signer)
+      })
+      await until('the backlog', () => got.length === readings.length)
+      assert.deepEqual(new Set(got), new Set(readings.map((r) => r.device)))
+      assert.equal(again.stats().accepted, readings.length)
+    } finally {
+      await again.close()
+    }
+  })
+})
