@@ -3,8 +3,9 @@ import type { ChannelView, WatcherRecord } from './types.ts'
 /**
  * Reconciles a channel's view with its on-chain record read at the block the logs were read to.
  * The record wins: the returned view carries its fields. `consistent` says whether the logs had
- * told the same story; when they had not (a log was missed or reorganised away), the chain and the
- * state held are dropped unless the state held is still the record's.
+ * told the same story, down to the dispute's whole chain; when they had not (a log was missed or
+ * reorganised away, or the dispute began before the logs read), the chain and the state held are
+ * dropped unless the state held is still the record's.
  *
  * @example
  * ```ts
@@ -22,7 +23,8 @@ export function applyChannelRecord(
         record.baseVersion === view.baseVersion &&
         record.stateHash.toLowerCase() === view.stateHash.toLowerCase() &&
         record.finalizesAt === view.finalizesAt &&
-        (view.movesUntil === 0n || record.movesUntil === view.movesUntil))) &&
+        (view.movesUntil === 0n || record.movesUntil === view.movesUntil) &&
+        view.chain !== undefined)) &&
     (record.status === 'concluded' || record.holdings === view.holdings)
   const sameHeld = record.stateHash.toLowerCase() === view.stateHash.toLowerCase()
   const next: ChannelView = {

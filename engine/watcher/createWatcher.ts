@@ -94,7 +94,12 @@ export type Watcher = {
   waitFor(match: (event: WatcherEvent) => boolean, timeoutMs?: number): Promise<WatcherEvent>
 }
 
-type Entry = { view: ChannelView; synced: boolean }
+type Entry = {
+  view: ChannelView
+  synced: boolean
+  /** The state held (struct hash) the last rebuild was for: one rebuild per state held, not one per poll. */
+  rebuiltFor: Hex | undefined
+}
 
 /**
  * Follows the Adjudicator for the channels it watches and keeps the party safe. It is a thin
@@ -185,6 +190,8 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
     let view = createChannelView(params)
     if (at >= 0n) {
       const rec = await chain.record(channelId, at)
+      // Deposits before the dispute opened are not read again: the holdings start from the record.
+      view = { ...view, holdings: rec.holdings }
       if (rec.status === 'disputed') {
         const opened = await findBlockAtTime(
           (n) => chain.blockTimestamp(n),
@@ -245,7 +252,9 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
           if (autoRefute && head !== undefined) await refute(entry, d, head.timestamp)
           break
         case 'rebuild':
-          if (head !== undefined) await sync(entry, head.number)
+          if (head === undefined || entry.rebuiltFor === entry.view.stateHash) break
+          entry.rebuiltFor = entry.view.stateHash
+          await sync(entry, head.number)
           break
       }
     }
@@ -352,7 +361,10 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
     kept = kept.filter((b) => b.number <= common)
     const replacedFrom = common + 1n
     cursor = replacedFrom
-    for (const entry of channels.values()) entry.synced = false
+    for (const entry of channels.values()) {
+      entry.synced = false
+      entry.rebuiltFor = undefined
+    }
     emit({ type: 'reorg', commonBlock: common, replacedFrom })
   }
 
@@ -420,7 +432,7 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
       const channelId = getChannelId(params)
       const existing = channels.get(key(channelId))
       if (existing !== undefined) return existing.view
-      const entry: Entry = { view: createChannelView(params), synced: false }
+      const entry: Entry = { view: createChannelView(params), synced: false, rebuiltFor: undefined }
       channels.set(key(channelId), entry)
       return entry.view
     },

@@ -341,7 +341,7 @@ describe('watcher rules (no chain)', () => {
       )
     })
 
-    it('a move whose base was not read leaves the chain unknown: nothing adopted, the record still refutes', () => {
+    it('a move whose base was not read leaves the chain unknown: nothing adopted, a rebuild asked for, the record still refutes', () => {
       const latest = signed(st(2n))
       const r = run(
         createChannelView(params),
@@ -353,7 +353,7 @@ describe('watcher rules (no chain)', () => {
       const rec = reduceChannel(r.view, { type: 'record', record: recordOf(r.view), now: 1_000n }, latest)
       assert.deepEqual(
         rec.decisions.map((d) => d.type),
-        ['refute'],
+        ['rebuild', 'refute'],
       )
     })
 
@@ -386,7 +386,7 @@ describe('watcher rules (no chain)', () => {
 
     it('missed is reported once per latest version', () => {
       const latest = signed(st(2n))
-      const view = disputed(1n, 1n, 1_100n)
+      const view = { ...disputed(1n, 1n, 1_100n), chain: { channelId, base: st(1n), moves: [] } }
       const r = run(
         view,
         [1, 2, 3].map(() => ({ type: 'record' as const, record: recordOf(view), now: 2_000n })),
