@@ -8,6 +8,7 @@ import { coldChainActions, coldChainApp, initialColdChainData, temperatureReadin
 import { getChannelId } from '../engine/channel/getChannelId.ts'
 import type { ChannelParams, Env, State } from '../engine/channel/types.ts'
 import { createParty, type Party, type UpdateResult } from '../engine/protocol/createParty.ts'
+import { createKeySigner } from '../engine/crypto/createKeySigner.ts'
 import { createSandbox } from '../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../engine/store/createSqliteStore.ts'
 import type { ChannelStore } from '../engine/store/types.ts'
@@ -81,12 +82,13 @@ export async function benchApps(opts: { steps?: number; log?: (s: string) => voi
       const store = createSqliteStore({ path: join(dir, `${run}-p${i}.db`) })
       stores.push(store)
       return createParty({
-        privateKey: testKeys[i] as Hex,
+        signer: createKeySigner(testKeys[i]!),
         transport: hub.connect(testAddresses[i] as Address),
         store,
         sandbox: await createSandbox(),
         apps: [escrowApp, tvDeliveryApp, coldChainApp],
         clock: () => ENV,
+        requireFunding: false, // no chain here: nothing to confirm deposits against
       })
     }
     return [await mk(0), await mk(1)]

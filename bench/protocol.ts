@@ -11,6 +11,7 @@ import { recoverDigestSigner } from '../engine/crypto/recoverDigestSigner.ts'
 import { secp256k1Backend } from '../engine/crypto/secp256k1Backend.ts'
 import { hashProposal } from '../engine/protocol/messageDigests.ts'
 import { createParty } from '../engine/protocol/createParty.ts'
+import { createKeySigner } from '../engine/crypto/createKeySigner.ts'
 import { createSandbox } from '../engine/sandbox/createSandbox.ts'
 import { runTransition } from '../engine/sandbox/runTransition.ts'
 import { createSqliteStore } from '../engine/store/createSqliteStore.ts'
@@ -39,12 +40,13 @@ export async function runEscrowChannel(opts: { dir: string; steps: number; log?:
   const ch = escrowChannel({ deposit: 10n ** 18n, ...(opts.nonce === undefined ? {} : { nonce: opts.nonce }) })
   const mk = async (i: 0 | 1) =>
     createParty({
-      privateKey: testKeys[i] as Hex,
+      signer: createKeySigner(testKeys[i]!),
       transport: hub.connect(testAddresses[i]!),
       store: createSqliteStore({ path: join(dir, `p${i}.db`) }),
       sandbox: await createSandbox(),
       apps: [escrowApp],
       clock: () => fixedEnv,
+      requireFunding: false, // no chain here: nothing to confirm deposits against
     })
   const payer = await mk(0)
   const payee = await mk(1)

@@ -4,6 +4,7 @@ import { privateKeyToAddress } from 'viem/accounts'
 import { createAdjudicatorClient, type AdjudicatorClient } from '../../engine/adjudicator/createAdjudicatorClient.ts'
 import type { ChannelParams, Env, State } from '../../engine/channel/types.ts'
 import { createParty, type AppCode, type Party, type PartyEvent } from '../../engine/protocol/createParty.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import { createMqttTransport } from '../../oracles/mqtt/createMqttTransport.ts'
@@ -74,7 +75,7 @@ export async function createDemoNode(opts: DemoNodeOptions): Promise<DemoNode> {
     const refuse = opts.refuse
     const sandbox = await createSandbox()
     const party = await createParty({
-      privateKey: opts.privateKey,
+      signer: createKeySigner(opts.privateKey),
       transport: mqtt,
       store,
       sandbox,

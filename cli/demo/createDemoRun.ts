@@ -3,6 +3,7 @@ import { privateKeyToAddress } from 'viem/accounts'
 import { concludeFinal } from '../../engine/adjudicator/concludeFinal.ts'
 import { conclude } from '../../engine/adjudicator/conclude.ts'
 import { deposit } from '../../engine/adjudicator/deposit.ts'
+import { getDeposits } from '../../engine/adjudicator/getDeposits.ts'
 import { forceProgress } from '../../engine/adjudicator/forceProgress.ts'
 import { getWithdrawable } from '../../engine/adjudicator/getWithdrawable.ts'
 import { signMove } from '../../engine/adjudicator/signMove.ts'
@@ -218,6 +219,12 @@ export async function createDemoRun(
           const r = await deposit(nodes[i].chain, { channelId, participant: addresses[i], amount })
           logTx('deposit', roles[i], r)
           emit('deposit', roles[i], `${roles[i]} deposits ${eth(amount)} into the Adjudicator (${r.gasUsed} gas)`, { amount: amount.toString(), gasUsed: r.gasUsed.toString() })
+        }
+        // Each party reads the deposits on chain and acts on the channel only once both are in.
+        for (const i of [0, 1] as const) {
+          const deposited = await getDeposits(nodes[i].chain, channelId, p.participants)
+          const funded = await nodes[i].party.confirmFunding(channelId, deposited)
+          if (!funded.ok) throw new ChanvmError('CHAIN_ERROR', `${roles[i]} does not see the channel funded: ${funded.message}`, { channelId })
         }
         return { params: p, channelId, signed }
       },

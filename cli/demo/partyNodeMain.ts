@@ -21,6 +21,8 @@ async function handle(req: PartyNodeRequest): Promise<unknown> {
   switch (req.method) {
     case 'open':
       return node.party.open(req.args.params, req.args.initial)
+    case 'confirmFunding':
+      return node.party.confirmFunding(req.args.channelId, req.args.deposited)
     case 'update':
       return node.party.update(req.args.channelId, req.args.action)
     case 'latest':

@@ -1,7 +1,7 @@
 import type { Address, Hex } from 'viem'
 import type { ChannelParams, SignedState, State } from '../../engine/channel/types.ts'
 import type { ChanvmErrorCode } from '../../engine/errors.ts'
-import type { UpdateResult } from '../../engine/protocol/createParty.ts'
+import type { FundingResult, UpdateResult } from '../../engine/protocol/createParty.ts'
 
 /**
  * Which proposals a party node refuses to sign: those matching every given field. `reason` is
@@ -33,6 +33,7 @@ export type PartyNodeInit = {
 export type PartyNodeRequest = { id: number } & (
   | { method: 'init'; args: PartyNodeInit }
   | { method: 'open'; args: { params: ChannelParams; initial: State } }
+  | { method: 'confirmFunding'; args: { channelId: Hex; deposited: bigint[] } }
   | { method: 'update'; args: { channelId: Hex; action: Hex } }
   | { method: 'latest'; args: { channelId: Hex } }
   | { method: 'waitForVersion'; args: { channelId: Hex; version: bigint; timeoutMs: number } }
@@ -49,6 +50,7 @@ export type PartyNodeReply =
 export type PartyNodeResults = {
   init: Address
   open: SignedState
+  confirmFunding: FundingResult
   update: UpdateResult
   latest: SignedState | undefined
   waitForVersion: SignedState

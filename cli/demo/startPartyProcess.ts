@@ -11,7 +11,7 @@ import type { PartyNodeInit, PartyNodeReply, PartyNodeRequest, PartyNodeResults 
 export type DemoNodeHandle = {
   role: string
   address: Address
-  party: Pick<Party, 'open' | 'update' | 'latest' | 'waitForVersion'>
+  party: Pick<Party, 'open' | 'confirmFunding' | 'update' | 'latest' | 'waitForVersion'>
   /** Sends this party's transactions (signed with its key). */
   chain: AdjudicatorClient
   close(): Promise<void>
@@ -89,6 +89,7 @@ export async function startPartyProcess(init: PartyNodeInit, onRefused?: (versio
     chain,
     party: {
       open: (params, initial) => call('open', { params, initial }),
+      confirmFunding: (channelId, deposited) => call('confirmFunding', { channelId, deposited: [...deposited] }),
       update: (channelId, action) => call('update', { channelId, action }),
       latest: (channelId) => call('latest', { channelId }),
       waitForVersion: (channelId, version, timeoutMs = 30_000) => call('waitForVersion', { channelId, version, timeoutMs }),

@@ -1,165 +1,124 @@
-import { keccak256, type Abi, type Address, type Hex } from 'viem'
-import { privateKeyToAddress } from 'viem/accounts'
+import { keccak256, type Address, type Hex } from 'viem'
 import { ChanvmError } from '../errors.ts'
 import { getChannelId } from '../channel/getChannelId.ts'
 import { hashState } from '../channel/hashState.ts'
 import { encodeState } from '../channel/encodeState.ts'
 import { paramsToWire, stateToWire, wireToState } from '../channel/wire.ts'
 import type { ChannelParams, Env, SignedState, State } from '../channel/types.ts'
-import { signDigest } from '../crypto/signDigest.ts'
+import { canonicalSignature } from '../crypto/canonicalSignature.ts'
 import { recoverDigestSigner } from '../crypto/recoverDigestSigner.ts'
-import { runTransition, type StepResult } from '../sandbox/runTransition.ts'
-import type { Sandbox } from '../sandbox/createSandbox.ts'
-import type { ChannelStore } from '../store/types.ts'
-import type { PeerMessage, PeerTransport } from '../transport/types.ts'
+import { runTransition } from '../sandbox/runTransition.ts'
+import type { ChannelStore, ProposalRecord, SignatureRecord } from '../store/types.ts'
+import type { PeerMessage, WireProposal } from '../transport/types.ts'
 import { hashProposal, hashReject } from './messageDigests.ts'
+import { decideAccept } from './decideAccept.ts'
+import { decideCommit } from './decideCommit.ts'
+import { decideForcedChain } from './decideForcedChain.ts'
+import { decideFunding } from './decideFunding.ts'
+import { decideOpen } from './decideOpen.ts'
+import { decideProposal, type ProposalFacts } from './decideProposal.ts'
+import { decideReject } from './decideReject.ts'
+import { decideSync } from './decideSync.ts'
+import type { AdoptResult, AppCode, FundingResult, Party, PartyEvent, PartyOptions, RefusalReason, UpdateResult } from './types.ts'
 
-/** An app the party can run: runtime code (its keccak256 is the channel's `appCodeHash`) and ABI. */
-export type AppCode = { code: Hex; abi?: Abi }
+export type {
+  AdoptResult,
+  AppCode,
+  FundingResult,
+  Party,
+  PartyEvent,
+  PartyOptions,
+  ProposedStep,
+  RefusalReason,
+  UpdateResult,
+} from './types.ts'
 
-export type PartyOptions = {
-  privateKey: Hex
-  transport: PeerTransport
-  store: ChannelStore
-  sandbox: Sandbox
-  /** The apps this party agrees to run, found by code hash. */
-  apps: readonly AppCode[]
-  /**
-   * This party's view of the chain head and the time. A proposal's env is accepted only within
-   * `envTolerance` of it. Default: block 0 and the host clock in seconds.
-   */
-  clock?: () => Env | Promise<Env>
-  /** Default: 10 blocks, 60 seconds. */
-  envTolerance?: { blocks: bigint; seconds: bigint }
-  /** How long a proposer waits for every other participant. Default 10,000 ms. */
-  responseTimeoutMs?: number
-  /** How often an update that lost a simultaneous proposal is retried on the new state. Default 3. */
-  maxRetries?: number
-  /** Every step the party takes or refuses, for logs and the command line. */
-  onEvent?: (event: PartyEvent) => void
-  /**
-   * This party's policy: asked about every valid step a peer proposes (after the signature, env
-   * and re-run checks, before anything is recorded). Return `true` to sign, or a reason to refuse
-   * with a signed `reject` (`refused`). Default: sign every valid step.
-   */
-  approve?: (step: ProposedStep) => boolean | string | Promise<boolean | string>
-  /**
-   * Fault injection for crash tests: called after a signature is durably recorded and before it
-   * is sent. Never set in production.
-   */
-  afterRecordSignature?: (channelId: Hex, version: bigint) => void
-}
+type Msg<T extends PeerMessage['type']> = Extract<PeerMessage, { type: T }>
 
-export type PartyEvent =
-  | { type: 'opened'; channelId: Hex; state: State }
-  | { type: 'proposed'; channelId: Hex; version: bigint; mover: number }
-  | { type: 'signed'; channelId: Hex; version: bigint; digest: Hex }
-  | { type: 'committed'; channelId: Hex; state: State; signatures: readonly Hex[] }
-  | { type: 'refused'; channelId: Hex; version: bigint; from: Address; reason: RefusalReason; message: string }
-  | { type: 'peer-refused'; channelId: Hex; version: bigint; from: Address; reason: string; message: string }
-  | { type: 'dropped'; reason: string; message: string }
-  | { type: 'adopted'; channelId: Hex; state: State }
-
-/** A step the Adjudicator applied on chain, as the watcher reports it. */
-export type ForcedStep = { channelId: Hex; state: State; base: State | undefined; mover: bigint; action: Hex; env: Env }
-
-/** A valid step a peer proposes, as shown to {@link PartyOptions.approve}. */
-export type ProposedStep = { channelId: Hex; from: State; to: State; mover: number; action: Hex; env: Env }
-
-/** Why this party refused a peer's proposal. */
-export type RefusalReason =
-  | 'refused'
-  | 'stale'
-  | 'version-gap'
-  | 'conflict'
-  | 'env'
-  | 'step-rejected'
-  | 'state-mismatch'
-  | 'conflicting-signature'
-  | 'bad-signature'
-  | 'final'
-
-export type UpdateResult =
-  | { ok: true; signed: SignedState; gasUsed: bigint }
-  | { ok: false; reason: 'step-rejected'; step: Extract<StepResult, { ok: false }> }
-  | { ok: false; reason: 'peer-rejected'; from: Address; peerReason: string; message: string }
-  | { ok: false; reason: 'peer-timeout'; missing: Address[] }
-  | { ok: false; reason: 'conflict'; message: string }
-
-export type Party = {
-  readonly address: Address
-  /**
-   * Co-signs the channel's initial state (version 0) with every participant. Each participant
-   * calls it with the same params and state; resolves with the co-signed state.
-   */
-  open(params: ChannelParams, initial: State): Promise<SignedState>
-  /**
-   * Runs `action` as this party's move on the latest co-signed state, has every other participant
-   * re-run and sign it, then signs it last and stores it. A rejected step, a peer's refusal or a
-   * timeout is a result, not an exception.
-   */
-  update(channelId: Hex, action: Hex, options?: { env?: Env }): Promise<UpdateResult>
-  /** The latest co-signed state, as stored. */
-  latest(channelId: Hex): Promise<SignedState | undefined>
-  /**
-   * Takes a state forced on chain (reported by the watcher) as the base of the next off-chain step,
-   * after re-running the step in this party's sandbox and finding exactly that state. Ignored
-   * (`stale`) when this party already holds that version or a newer one.
-   */
-  adoptForcedState(forced: ForcedStep): Promise<{ ok: true } | { ok: false; reason: 'stale' | 'no-base' | 'mismatch'; message: string }>
-  /** The state the next step builds on: the latest co-signed state, or a newer adopted forced one. */
-  base(channelId: Hex): Promise<State | undefined>
-  /** Waits until the latest co-signed version is at least `version`. */
-  waitForVersion(channelId: Hex, version: bigint, timeoutMs?: number): Promise<SignedState>
-  /** Counts of refused and dropped messages by reason. */
-  stats(): Record<string, number>
-  close(): Promise<void>
-}
+/** How a proposal in flight ended, as its handlers report it to the waiting update. */
+type Outcome =
+  | 'complete'
+  | 'lost'
+  | { finish: State; digest: Hex; sigs: Map<string, Hex> }
+  | Extract<UpdateResult, { ok: false }>
 
 type Pending = {
   state: State
   digest: Hex
   accepts: Map<string, Hex>
-  done: (r: UpdateResult | 'lost') => void
+  /** Signatures peers showed on this party's earlier proposals at the same version, by digest. */
+  earlier: Map<string, { state: State; sigs: Map<string, Hex> }>
+  done: (o: Outcome) => void
 }
 
 type Channel = {
+  id: Hex
+  key: string
   params: ChannelParams
   myIndex: number
   app: AppCode
   latest: SignedState | undefined
   /** A forced state adopted as the base, when newer than `latest`. */
   forced: State | undefined
+  funded: boolean
   pending: Pending | undefined
   /** open() in progress: signatures collected over the initial state. */
-  opening: { digest: Hex; sigs: Map<string, Hex>; done: (s: SignedState) => void } | undefined
+  opening: { digest: Hex; state: State; sigs: Map<string, Hex>; done: (s: SignedState) => void } | undefined
+  /** This party's open() was called (peers' opens are held until then), and its result. */
+  openResult: Promise<SignedState> | undefined
   queue: Promise<unknown>
   waiters: Set<() => void>
+  /** Asks for a missing commit again while this party holds its signature above the latest version. */
+  syncTimer: NodeJS.Timeout | undefined
 }
 
+/** A message for a channel this party has not opened yet, kept until it does (or a time limit). */
+type Held = { m: Msg<'open'>; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+
+const MESSAGE_TYPES = new Set(['open', 'propose', 'accept', 'reject', 'commit', 'sync'])
+const MAX_HELD_PER_CHANNEL = 16
+const MAX_HELD = 256
+const SYNC_TRIES = 5
+
 const lower = (a: string) => a.toLowerCase()
+const isStoreError = (e: unknown): e is ChanvmError => e instanceof ChanvmError && e.code === 'STORE_ERROR'
+const envToWire = (env: Env) => ({ blockNumber: env.blockNumber.toString(), timestamp: env.timestamp.toString() })
+const wireToEnv = (w: { blockNumber: string; timestamp: string }): Env => ({ blockNumber: BigInt(w.blockNumber), timestamp: BigInt(w.timestamp) })
 
 /**
  * Creates a party: one participant's side of the off-chain update protocol (docs/protocol.md).
- * Channels already in `store` are loaded and continue where they stopped.
+ *
+ * The rules live in pure functions (`decideProposal`, `decideCommit`, `decideAccept`,
+ * `decideReject`, `decideOpen`, `decideSync`, `decideForcedChain`, `decideFunding`); this driver
+ * gathers their facts, carries out their decisions, and runs every message and local action of a
+ * channel through one queue, one at a time. A signature leaves the party only through
+ * `recordThenSign`, after it is durably recorded. The transport handler resolves once whatever a
+ * message made the party store is on disk. Channels already in `store` are loaded at start: the
+ * party re-sends its latest co-signed state to the others and asks for a commit it lacks.
  *
  * @example
  * ```ts
- * const alice = await createParty({ privateKey, transport: hub.connect(aliceAddress), store, sandbox, apps: [escrowApp] })
+ * const alice = await createParty({ signer: createKeySigner(key), transport: hub.connect(address), store, sandbox, apps: [escrowApp] })
  * await alice.open(params, initialState)
+ * await alice.confirmFunding(channelId, await getDeposits(client, channelId, params.participants))
  * const r = await alice.update(channelId, escrowActions.fund(10n, deadline))
  * ```
  */
 export async function createParty(options: PartyOptions): Promise<Party> {
-  const { store, transport, sandbox } = options
-  const address = privateKeyToAddress(options.privateKey)
+  const { transport, sandbox, signer } = options
+  const store = guardStore(options.store)
+  const address = signer.address
   if (lower(transport.self) !== lower(address)) {
-    throw new ChanvmError('CONFIG', `transport is for ${transport.self}, the key is ${address}`)
+    throw new ChanvmError('CONFIG', `transport is for ${transport.self}, the signer is ${address}`)
   }
+  // Fail at start on a store that cannot write, not at the first signature.
+  await store.probeWrite()
   const clock = options.clock ?? (() => ({ blockNumber: 0n, timestamp: BigInt(Math.floor(Date.now() / 1000)) }))
   const tolerance = options.envTolerance ?? { blocks: 10n, seconds: 60n }
   const timeoutMs = options.responseTimeoutMs ?? 10_000
   const maxRetries = options.maxRetries ?? 3
+  const requireFunding = options.requireFunding ?? true
+  let closed = false
   const emit = (e: PartyEvent) => {
     try {
       options.onEvent?.(e)
@@ -177,26 +136,37 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (app === undefined) throw new ChanvmError('APP_CODE_MISMATCH', `no app with code hash ${params.appCodeHash} is registered with this party`)
     return app
   }
+  const newChannel = (id: Hex, params: ChannelParams, myIndex: number, app: AppCode): Channel => ({
+    id,
+    key: lower(id),
+    params,
+    myIndex,
+    app,
+    latest: undefined,
+    forced: undefined,
+    funded: !requireFunding,
+    pending: undefined,
+    opening: undefined,
+    openResult: undefined,
+    queue: Promise.resolve(),
+    waiters: new Set(),
+    syncTimer: undefined,
+  })
 
   const channels = new Map<string, Channel>()
-  const early = new Map<string, PeerMessage[]>() // messages for channels not opened yet
   for (const rec of await store.listChannels()) {
     const app = apps.get(lower(rec.params.appCodeHash))
     if (app === undefined) continue
-    channels.set(lower(rec.channelId), {
-      params: rec.params,
-      myIndex: rec.myIndex,
-      app,
-      latest: await store.getLatestSignedState(rec.channelId),
-      forced: await store.getLatestForcedState(rec.channelId),
-      pending: undefined,
-      opening: undefined,
-      queue: Promise.resolve(),
-      waiters: new Set(),
-    })
+    const ch = newChannel(rec.channelId, rec.params, rec.myIndex, app)
+    ch.latest = await store.getLatestSignedState(rec.channelId)
+    ch.forced = await store.getLatestForcedState(rec.channelId)
+    ch.funded ||= (await store.getFunding(rec.channelId)) !== undefined
+    channels.set(ch.key, ch)
   }
+  const held = new Map<string, Held[]>()
+  let heldCount = 0
 
-  /** Runs `f` after everything queued for the channel: one message or step at a time. */
+  /** Runs `f` after everything queued for the channel: one message or local action at a time. */
   const serial = <T>(ch: Channel, f: () => Promise<T>): Promise<T> => {
     const p = ch.queue.then(f)
     ch.queue = p.catch(() => undefined)
@@ -209,36 +179,94 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       ? { state: ch.forced, signatures: [] }
       : ch.latest
 
-  const send = (to: Address, m: PeerMessage) =>
+  const send = (to: Address, m: PeerMessage): Promise<void> =>
     transport.send(to, m).catch((e: unknown) => emit({ type: 'dropped', reason: 'send-failed', message: (e as Error).message }))
   const others = (ch: Channel) => ch.params.participants.filter((_, i) => i !== ch.myIndex)
+  const indexOf = (ch: Channel, a: string) => ch.params.participants.findIndex((p) => lower(p) === lower(a))
+  const isPeer = (ch: Channel, a: unknown) => typeof a === 'string' && indexOf(ch, a) >= 0 && indexOf(ch, a) !== ch.myIndex
   const digestOf = (ch: Channel, s: State) => hashState(ch.params.chainId, ch.params.adjudicator, s)
+  const recovers = (digest: Hex, sig: unknown, who: string | undefined) => {
+    if (typeof sig !== 'string' || who === undefined) return false
+    const v = recoverDigestSigner(digest, sig as Hex)
+    return v.ok && lower(v.signer) === lower(who)
+  }
+  /** Every participant's signature over `digest`, in order, as canonical strings; undefined if any fails. */
+  const verifyAll = (ch: Channel, digest: Hex, sigs: unknown): Hex[] | undefined => {
+    if (!Array.isArray(sigs) || sigs.length !== ch.params.participants.length) return undefined
+    const out: Hex[] = []
+    for (const [i, sig] of sigs.entries()) {
+      const c = canonicalSignature(sig)
+      if (c === undefined || !recovers(digest, c, ch.params.participants[i])) return undefined
+      out.push(c)
+    }
+    return out
+  }
+  const commitOf = (ch: Channel, s: SignedState): PeerMessage => ({
+    type: 'commit',
+    channelId: ch.id,
+    from: address,
+    version: s.state.version.toString(),
+    digest: digestOf(ch, s.state),
+    sigs: [...s.signatures],
+    state: stateToWire(s.state),
+  })
+  const askSync = (ch: Channel, version: bigint) => {
+    for (const to of others(ch)) {
+      emit({ type: 'sync', channelId: ch.id, version, direction: 'asked', peer: to })
+      void send(to, { type: 'sync', channelId: ch.id, from: address, version: version.toString() })
+    }
+  }
+  /** While this party holds its signature at `version` without the co-signed state, asks for it again now and then. */
+  const watchCommit = (ch: Channel, version: bigint, tries = 0) => {
+    clearTimeout(ch.syncTimer)
+    if (closed || tries >= SYNC_TRIES) return
+    ch.syncTimer = setTimeout(() => {
+      if (closed || (ch.latest !== undefined && ch.latest.state.version >= version)) return
+      askSync(ch, version)
+      watchCommit(ch, version, tries + 1)
+    }, timeoutMs * 2 ** tries)
+    ch.syncTimer.unref()
+  }
 
-  const setLatest = async (ch: Channel, signed: SignedState, persist = true) => {
-    if (persist) await store.putSignedState(signed.state.channelId, signed)
+  const setLatest = async (ch: Channel, signed: SignedState, persist: boolean) => {
+    if (persist) await store.putSignedState(ch.id, signed)
+    if (ch.latest !== undefined && ch.latest.state.version >= signed.state.version) return
     ch.latest = signed
-    emit({ type: 'committed', channelId: signed.state.channelId, state: signed.state, signatures: signed.signatures })
+    emit({ type: 'committed', channelId: ch.id, state: signed.state, signatures: signed.signatures })
+    if (ch.opening !== undefined) {
+      const o = ch.opening
+      ch.opening = undefined
+      emit({ type: 'opened', channelId: ch.id, state: signed.state })
+      o.done(signed)
+    }
+    if (ch.pending !== undefined && ch.pending.state.version <= signed.state.version) ch.pending.done('lost')
     for (const w of [...ch.waiters]) w()
   }
 
-  /** Records the signature durably, then signs. Returns undefined if another digest is recorded. */
-  const recordAndSign = async (ch: Channel, state: State, digest: Hex): Promise<Hex | undefined> => {
-    const r = await store.recordSignature({ channelId: state.channelId, version: state.version, digest, state })
-    if (!r.ok) return undefined
-    options.afterRecordSignature?.(state.channelId, state.version)
-    emit({ type: 'signed', channelId: state.channelId, version: state.version, digest })
-    return signDigest(digest, options.privateKey)
+  /**
+   * The one path by which this party's state signature leaves it: sign, durably record "I signed
+   * version v with digest D" (and, when `others` holds every other participant's signature, the
+   * co-signed state in the same write), and only then return the signature. Returns the existing
+   * record when a different digest is recorded at that version.
+   */
+  const recordThenSign = async (
+    ch: Channel,
+    record: SignatureRecord,
+    others?: Map<string, Hex>,
+  ): Promise<{ ok: true; sig: Hex; signed?: SignedState } | { ok: false; existing: SignatureRecord }> => {
+    const sig = await signer.signDigest(record.digest)
+    let signed: SignedState | undefined
+    if (others !== undefined) {
+      const signatures = ch.params.participants.map((a, i) => (i === ch.myIndex ? sig : others.get(lower(a))))
+      if (signatures.some((s) => s === undefined)) throw new ChanvmError('INVALID_ARGUMENT', 'a signature is missing', { channelId: ch.id })
+      signed = { state: record.state, signatures: signatures as Hex[] }
+    }
+    const r = signed === undefined ? await store.recordSignature(record) : await store.recordSignatureAndState(record, signed)
+    if (!r.ok) return r
+    emit({ type: 'signed', channelId: ch.id, version: record.version, digest: record.digest })
+    if (signed !== undefined) await setLatest(ch, signed, false)
+    return signed === undefined ? { ok: true, sig } : { ok: true, sig, signed }
   }
-
-  /** Checks one signature per participant; `trusted` is this party's index when the signature at
-   * that index is known to be its own (it equals the one it made), to spare one recovery. */
-  const verifyAll = (ch: Channel, digest: Hex, sigs: readonly Hex[], trusted = -1): boolean =>
-    sigs.length === ch.params.participants.length &&
-    sigs.every((sig, i) => {
-      if (i === trusted) return lower(sig) === lower(signDigest(digest, options.privateKey))
-      const v = recoverDigestSigner(digest, sig)
-      return v.ok && lower(v.signer) === lower(ch.params.participants[i] ?? '')
-    })
 
   const envWithin = async (env: Env): Promise<boolean> => {
     const mine = await clock()
@@ -246,178 +274,325 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     const dt = env.timestamp > mine.timestamp ? env.timestamp - mine.timestamp : mine.timestamp - env.timestamp
     return db <= tolerance.blocks && dt <= tolerance.seconds
   }
+  const rerun = (ch: Channel, from: State, mover: bigint, action: Hex, env: Env) =>
+    runTransition(sandbox, { params: ch.params, from, mover, action, env, appCode: ch.app.code, ...(ch.app.abi ? { appAbi: ch.app.abi } : {}) })
 
-  const refuse = (ch: Channel, to: Address, version: bigint, digest: Hex, reason: RefusalReason, message: string) => {
+  /** Sends a signed `reject`; with `conflicting-signature`, shows what this party signed instead. */
+  const refuse = async (ch: Channel, to: Address, version: bigint, digest: Hex, reason: RefusalReason, message: string, signedInstead?: SignatureRecord) => {
     count(reason)
-    const channelId = getChannelIdOf(ch)
-    emit({ type: 'refused', channelId, version, from: to, reason, message })
-    const sig = signDigest(hashReject(ch.params, { channelId, version, stateHash: digest, reason, message }), options.privateKey)
-    void send(to, { type: 'reject', channelId, from: address, version: version.toString(), digest, reason, message, sig })
+    emit({ type: 'refused', channelId: ch.id, version, from: to, reason, message })
+    const sig = await signer.signDigest(hashReject(ch.params, { channelId: ch.id, version, stateHash: digest, reason, message }))
+    let signed: Msg<'reject'>['signed']
+    if (signedInstead !== undefined) {
+      const p = signedInstead.proposal
+      const proposal: WireProposal | undefined = p === undefined ? undefined : { mover: p.mover, action: p.action, env: envToWire(p.env), sig: p.sig }
+      signed = { state: stateToWire(signedInstead.state), sig: await signer.signDigest(signedInstead.digest), ...(proposal === undefined ? {} : { proposal }) }
+    }
+    await send(to, { type: 'reject', channelId: ch.id, from: address, version: version.toString(), digest, reason, message, sig, ...(signed === undefined ? {} : { signed }) })
   }
-  const idCache = new WeakMap<ChannelParams, Hex>()
-  const getChannelIdOf = (ch: Channel) => {
-    let id = idCache.get(ch.params)
-    if (id === undefined) idCache.set(ch.params, (id = getChannelId(ch.params)))
-    return id
+  const drop = (reason: string, message: string) => {
+    count(reason)
+    emit({ type: 'dropped', reason, message })
   }
 
-  // ---- receiving ----------------------------------------------------------------------------
+  // ---- receiving: one handler per message type ----------------------------------------------
 
-  const onPropose = async (ch: Channel, m: Extract<PeerMessage, { type: 'propose' }>) => {
+  /** A proposal carries its base's signatures: a party that signed the base but missed its commit catches up. */
+  const catchUp = async (ch: Channel, version: bigint, sigs: unknown) => {
+    if (version < 0n || (ch.latest !== undefined && ch.latest.state.version >= version)) return
+    if (!Array.isArray(sigs) || sigs.length === 0) return
+    const rec = await store.getSignatureRecord(ch.id, version)
+    const valid = rec === undefined ? undefined : verifyAll(ch, rec.digest, sigs)
+    const d = decideCommit({ version, latestVersion: ch.latest?.state.version, stateKnown: rec !== undefined, signaturesValid: valid !== undefined })
+    if (d.type === 'store' && rec !== undefined && valid !== undefined) await setLatest(ch, { state: rec.state, signatures: valid }, true)
+  }
+
+  const onPropose = async (ch: Channel, m: Msg<'propose'>) => {
     const state = wireToState(m.state)
+    if (lower(state.channelId) !== ch.key) return drop('malformed', `proposal names channel ${state.channelId}`)
+    const env = wireToEnv(m.env)
     const digest = digestOf(ch, state)
-    const moverAddr = ch.params.participants[m.mover]
-    if (moverAddr === undefined || m.mover === ch.myIndex || lower(moverAddr) !== lower(m.from)) {
-      count('bad-signature')
-      return emit({ type: 'dropped', reason: 'bad-signature', message: `proposal from ${m.from} names mover ${m.mover}` })
-    }
-    const env = { blockNumber: BigInt(m.env.blockNumber), timestamp: BigInt(m.env.timestamp) }
-    const proposalDigest = hashProposal(ch.params, {
-      channelId: state.channelId, version: state.version, stateHash: digest, mover: BigInt(m.mover), action: m.action, ...env,
-    })
-    const v = recoverDigestSigner(proposalDigest, m.sig)
-    if (!v.ok || lower(v.signer) !== lower(moverAddr)) {
-      count('bad-signature')
-      return emit({ type: 'dropped', reason: 'bad-signature', message: `proposal for version ${state.version} is not signed by ${moverAddr}` })
-    }
-    // A party that signed the base but missed its commit catches up from the base signatures.
-    if (ch.latest !== undefined && state.version === ch.latest.state.version + 2n) {
-      const rec = await store.getSignatureRecord(state.channelId, ch.latest.state.version + 1n)
-      if (rec !== undefined && verifyAll(ch, rec.digest, m.baseSigs)) await setLatest(ch, { state: rec.state, signatures: m.baseSigs })
-    }
-    const base = baseOf(ch)
-    if (base === undefined || state.version !== base.state.version + 1n) {
-      const have = base?.state.version ?? -1n
-      if (base !== undefined && state.version <= have) {
-        // A duplicate of a proposal already signed: answer again with the same signature.
-        const rec = await store.getSignatureRecord(state.channelId, state.version)
-        if (rec !== undefined && lower(rec.digest) === lower(digest)) {
-          return void send(m.from, { type: 'accept', channelId: state.channelId, from: address, version: state.version.toString(), digest, sig: signDigest(digest, options.privateKey) })
+    const moverAddr = Number.isInteger(m.mover) ? ch.params.participants[m.mover] : undefined
+    const moverMatches = moverAddr !== undefined && m.mover !== ch.myIndex && lower(moverAddr) === lower(m.from)
+    const proposalDigest = hashProposal(ch.params, { channelId: ch.id, version: state.version, stateHash: digest, mover: BigInt(m.mover), action: m.action, ...env })
+    const signatureValid = moverMatches && recovers(proposalDigest, m.sig, moverAddr)
+    try {
+      if (signatureValid) await catchUp(ch, state.version - 1n, m.baseSigs)
+      const base = baseOf(ch)?.state
+      const facts: ProposalFacts = {
+        version: state.version,
+        digest,
+        mover: m.mover,
+        myIndex: ch.myIndex,
+        moverMatches,
+        signatureValid,
+        funded: ch.funded,
+        base: base === undefined ? undefined : { version: base.version, isFinal: base.isFinal },
+        latestVersion: ch.latest?.state.version,
+        signedDigest: signatureValid ? (await store.getSignatureRecord(ch.id, state.version))?.digest : undefined,
+        pendingVersion: ch.pending?.state.version,
+      }
+      for (;;) {
+        const d = decideProposal(facts)
+        if (d.type === 'need') {
+          if (d.fact === 'env') facts.envWithin = await envWithin(env)
+          else if (d.fact === 'step') {
+            const r = await rerun(ch, base as State, BigInt(m.mover), m.action, env)
+            facts.step = r.ok ? { ok: true, sameState: encodeState(r.state) === encodeState(state) } : { ok: false, message: `${r.reason}: ${r.message}` }
+          } else {
+            facts.approval = options.approve === undefined ? true : await options.approve({ channelId: ch.id, from: base as State, to: state, mover: m.mover, action: m.action, env })
+          }
+          continue
         }
-        return refuse(ch, m.from, state.version, digest, 'stale', `version ${state.version} is not above the latest co-signed version ${have}`)
+        if (d.type === 'drop') return drop(d.reason, d.message)
+        if (d.type === 'answer-again') {
+          await send(m.from, { type: 'accept', channelId: ch.id, from: address, version: state.version.toString(), digest, sig: await signer.signDigest(digest) })
+          if (ch.latest === undefined || ch.latest.state.version < state.version) watchCommit(ch, state.version)
+          return
+        }
+        if (d.yieldPending === true && ch.pending !== undefined) {
+          const lost = ch.pending
+          ch.pending = undefined
+          lost.done('lost')
+        }
+        if (d.type === 'refuse') {
+          const instead = d.attachSigned === true ? await store.getSignatureRecord(ch.id, state.version) : undefined
+          await refuse(ch, m.from, state.version, digest, d.reason, d.message, instead)
+          if (d.sendLatest === true && ch.latest !== undefined) await send(m.from, commitOf(ch, ch.latest))
+          if (d.syncFrom !== undefined) {
+            emit({ type: 'sync', channelId: ch.id, version: d.syncFrom, direction: 'asked', peer: m.from })
+            await send(m.from, { type: 'sync', channelId: ch.id, from: address, version: d.syncFrom.toString() })
+          }
+          return
+        }
+        const proposal: ProposalRecord = { mover: m.mover, action: m.action, env, sig: m.sig }
+        const r = await recordThenSign(ch, { channelId: ch.id, version: state.version, digest, state, proposal })
+        if (!r.ok) {
+          const message = `this party already signed a different state at version ${state.version}`
+          return await refuse(ch, m.from, state.version, digest, 'conflicting-signature', message, r.existing)
+        }
+        await send(m.from, { type: 'accept', channelId: ch.id, from: address, version: state.version.toString(), digest, sig: r.sig })
+        watchCommit(ch, state.version)
+        return
       }
-      return refuse(ch, m.from, state.version, digest, 'version-gap', `version ${state.version} does not follow the latest co-signed version ${have}`)
+    } catch (e) {
+      if (!isStoreError(e)) throw e
+      // Nothing was recorded: refuse with a signed reason (no store needed to sign it), then fail
+      // the handler so that the transport does not acknowledge the proposal.
+      await refuse(ch, m.from, state.version, digest, 'store-error', `this party cannot write its store: ${describe(e)}`).catch(() => undefined)
+      throw e
     }
-    if (base.state.isFinal) return refuse(ch, m.from, state.version, digest, 'final', 'the latest state is final')
-    if (ch.pending !== undefined && ch.pending.state.version === state.version) {
-      // Simultaneous proposals: the lower participant index wins, the other retries.
-      if (ch.myIndex < m.mover) {
-        return refuse(ch, m.from, state.version, digest, 'conflict', `participant ${ch.myIndex} proposed version ${state.version} too and has the lower index`)
-      }
-      const lost = ch.pending
-      ch.pending = undefined
-      lost.done('lost')
-    }
-    if (!(await envWithin(env))) {
-      return refuse(ch, m.from, state.version, digest, 'env', `env (block ${env.blockNumber}, time ${env.timestamp}) is outside this party's tolerance`)
-    }
-    const r = await runTransition(sandbox, { params: ch.params, from: base.state, mover: BigInt(m.mover), action: m.action, env, appCode: ch.app.code, ...(ch.app.abi ? { appAbi: ch.app.abi } : {}) })
-    if (!r.ok) return refuse(ch, m.from, state.version, digest, 'step-rejected', `${r.reason}: ${r.message}`)
-    if (encodeState(r.state) !== encodeState(state)) {
-      return refuse(ch, m.from, state.version, digest, 'state-mismatch', 're-running the step gives a different post-state')
-    }
-    if (options.approve !== undefined) {
-      const verdict = await options.approve({ channelId: state.channelId, from: base.state, to: state, mover: m.mover, action: m.action, env })
-      if (verdict !== true) return refuse(ch, m.from, state.version, digest, 'refused', verdict === false ? 'this party does not agree to the step' : verdict)
-    }
-    const sig = await recordAndSign(ch, state, digest)
-    if (sig === undefined) {
-      return refuse(ch, m.from, state.version, digest, 'conflicting-signature', `this party already signed a different state at version ${state.version}`)
-    }
-    await send(m.from, { type: 'accept', channelId: state.channelId, from: address, version: state.version.toString(), digest, sig })
   }
 
-  const onAccept = (ch: Channel, m: Extract<PeerMessage, { type: 'accept' }>) => {
-    const p = ch.pending
-    if (p === undefined || p.state.version.toString() !== m.version || lower(p.digest) !== lower(m.digest)) return
-    const idx = ch.params.participants.findIndex((a) => lower(a) === lower(m.from))
-    const v = recoverDigestSigner(p.digest, m.sig)
-    if (idx < 0 || idx === ch.myIndex || !v.ok || lower(v.signer) !== lower(m.from)) {
-      count('bad-signature')
-      return emit({ type: 'dropped', reason: 'bad-signature', message: `accept for version ${m.version} is not signed by ${m.from}` })
-    }
-    p.accepts.set(lower(m.from), m.sig)
-    if (p.accepts.size === ch.params.participants.length - 1) p.done({ ok: true, signed: { state: p.state, signatures: [] }, gasUsed: 0n })
-  }
-
-  const onReject = (ch: Channel, m: Extract<PeerMessage, { type: 'reject' }>) => {
-    const p = ch.pending
-    if (p === undefined || p.state.version.toString() !== m.version || lower(p.digest) !== lower(m.digest)) return
-    const d = hashReject(ch.params, { channelId: p.state.channelId, version: p.state.version, stateHash: p.digest, reason: m.reason, message: m.message })
-    const v = recoverDigestSigner(d, m.sig)
-    if (!v.ok || lower(v.signer) !== lower(m.from) || !ch.params.participants.some((a) => lower(a) === lower(m.from))) {
-      count('bad-signature')
-      return emit({ type: 'dropped', reason: 'bad-signature', message: `reject for version ${m.version} is not signed by ${m.from}` })
-    }
-    emit({ type: 'peer-refused', channelId: p.state.channelId, version: p.state.version, from: m.from, reason: m.reason, message: m.message })
-    if (m.reason === 'conflict') return p.done('lost')
-    p.done({ ok: false, reason: 'peer-rejected', from: m.from, peerReason: m.reason, message: m.message })
-  }
-
-  const onCommit = async (ch: Channel, m: Extract<PeerMessage, { type: 'commit' }>) => {
+  const onAccept = (ch: Channel, m: Msg<'accept'>) => {
     const version = BigInt(m.version)
-    if (ch.latest !== undefined && version <= ch.latest.state.version) return
-    const rec = await store.getSignatureRecord(getChannelIdOf(ch), version)
-    if (rec === undefined || lower(rec.digest) !== lower(m.digest)) return
-    if (!verifyAll(ch, rec.digest, m.sigs, ch.myIndex)) {
-      count('bad-signature')
-      return emit({ type: 'dropped', reason: 'bad-signature', message: `commit for version ${version} carries invalid signatures` })
-    }
-    await setLatest(ch, { state: rec.state, signatures: m.sigs })
+    const p = ch.pending
+    const facts = { version, digest: m.digest, pending: p === undefined ? undefined : { version: p.state.version, digest: p.digest }, fromIndex: indexOf(ch, m.from), myIndex: ch.myIndex }
+    let d = decideAccept(facts)
+    if (d.type === 'need') d = decideAccept({ ...facts, signatureValid: recovers(m.digest, m.sig, m.from) })
+    if (d.type === 'drop') return drop(d.reason, d.message)
+    if (d.type !== 'take' || p === undefined) return
+    p.accepts.set(lower(m.from), canonicalSignature(m.sig) as Hex)
+    if (p.accepts.size === ch.params.participants.length - 1) p.done('complete')
   }
 
-  const onOpen = async (ch: Channel, m: Extract<PeerMessage, { type: 'open' }>) => {
+  const onReject = (ch: Channel, m: Msg<'reject'>) => {
+    const version = BigInt(m.version)
+    const p = ch.pending
+    const reason = String(m.reason)
+    const message = String(m.message)
+    let shown: { state: State; digest: Hex; sig: Hex; refuserSigned: boolean; ownProposal: boolean } | undefined
+    if (m.signed !== undefined && p !== undefined) {
+      const state = wireToState(m.signed.state)
+      const digest = digestOf(ch, state)
+      const sp = m.signed.proposal
+      const ownProposal =
+        sp !== undefined &&
+        sp.mover === ch.myIndex &&
+        lower(state.channelId) === ch.key &&
+        recovers(hashProposal(ch.params, { channelId: ch.id, version: state.version, stateHash: digest, mover: BigInt(sp.mover), action: sp.action, ...wireToEnv(sp.env) }), sp.sig, address)
+      const sig = canonicalSignature(m.signed.sig)
+      shown = { state, digest, sig: sig ?? m.signed.sig, refuserSigned: sig !== undefined && recovers(digest, sig, m.from), ownProposal }
+    }
+    const facts = {
+      version,
+      digest: m.digest,
+      reason,
+      pending: p === undefined ? undefined : { version: p.state.version, digest: p.digest },
+      fromIsPeer: isPeer(ch, m.from),
+      ...(shown === undefined ? {} : { signed: { version: shown.state.version, digest: shown.digest, refuserSigned: shown.refuserSigned, ownProposal: shown.ownProposal } }),
+    }
+    let d = decideReject(facts)
+    if (d.type === 'need') {
+      const rd = hashReject(ch.params, { channelId: ch.id, version, stateHash: m.digest, reason, message })
+      d = decideReject({ ...facts, signatureValid: recovers(rd, m.sig, m.from) })
+    }
+    if (d.type === 'drop') return drop(d.reason, d.message)
+    if (d.type === 'ignore' || p === undefined) return
+    emit({ type: 'peer-refused', channelId: ch.id, version, from: m.from, reason, message })
+    if (d.type === 'lost') {
+      if (reason === 'conflicting-signature') askSync(ch, version)
+      return p.done('lost')
+    }
+    if (d.type === 'fail') return p.done({ ok: false, reason: 'peer-rejected', from: m.from, peerReason: reason, message })
+    // finish: the refuser signed this party's own earlier proposal; once every other participant has, finish it.
+    const s = shown as NonNullable<typeof shown>
+    let e = p.earlier.get(lower(s.digest))
+    if (e === undefined) p.earlier.set(lower(s.digest), (e = { state: s.state, sigs: new Map() }))
+    e.sigs.set(lower(m.from), s.sig)
+    if (e.sigs.size === ch.params.participants.length - 1) p.done({ finish: e.state, digest: s.digest, sigs: e.sigs })
+  }
+
+  const onCommit = async (ch: Channel, m: Msg<'commit'>) => {
+    const version = BigInt(m.version)
+    const facts = { version, latestVersion: ch.latest?.state.version }
+    if (decideCommit({ ...facts, stateKnown: true }).type === 'ignore') return
+    let state: State | undefined
+    if (m.state !== undefined) state = wireToState(m.state)
+    else {
+      const rec = await store.getSignatureRecord(ch.id, version)
+      if (rec !== undefined && lower(rec.digest) === lower(m.digest)) state = rec.state
+    }
+    const known = { ...facts, stateKnown: state !== undefined }
+    let d = decideCommit(known)
+    let sigs: Hex[] | undefined
+    if (d.type === 'need' && state !== undefined) {
+      const digest = digestOf(ch, state)
+      sigs = lower(digest) === lower(m.digest) && state.version === version && lower(state.channelId) === ch.key ? verifyAll(ch, digest, m.sigs) : undefined
+      d = decideCommit({ ...known, signaturesValid: sigs !== undefined })
+    }
+    if (d.type === 'drop') return drop(d.reason, d.message)
+    if (d.type !== 'store' || state === undefined || sigs === undefined) return
+    await setLatest(ch, { state, signatures: sigs }, true)
+  }
+
+  const onSync = async (ch: Channel, m: Msg<'sync'>) => {
+    const version = BigInt(m.version)
+    const d = decideSync({ version, fromIsPeer: isPeer(ch, m.from), latestVersion: ch.latest?.state.version })
+    if (d.type !== 'answer' || ch.latest === undefined) return
+    emit({ type: 'sync', channelId: ch.id, version: ch.latest.state.version, direction: 'answered', peer: m.from })
+    await send(m.from, commitOf(ch, ch.latest))
+  }
+
+  const onOpen = async (ch: Channel, m: Msg<'open'>) => {
     const o = ch.opening
-    if (o === undefined) return
-    const idx = ch.params.participants.findIndex((a) => lower(a) === lower(m.from))
-    const v = recoverDigestSigner(o.digest, m.sig)
-    if (idx < 0 || !v.ok || lower(v.signer) !== lower(m.from)) {
-      count('bad-signature')
-      return emit({ type: 'dropped', reason: 'bad-signature', message: `open from ${m.from} does not sign this party's initial state` })
+    const facts = { opening: o === undefined ? undefined : { digest: o.digest }, latestVersion: ch.latest?.state.version, fromIsPeer: isPeer(ch, m.from) }
+    let d = decideOpen(facts)
+    if (d.type === 'need' && o !== undefined) d = decideOpen({ ...facts, signatureValid: recovers(o.digest, m.sig, m.from) })
+    if (d.type === 'hold') return drop('not-opening', 'an open for a channel this party failed to open')
+    if (d.type === 'drop') return drop(d.reason, d.message)
+    if (d.type === 'answer-latest' && ch.latest !== undefined) return void (await send(m.from, commitOf(ch, ch.latest)))
+    if (d.type !== 'take' || o === undefined) return
+    o.sigs.set(lower(m.from), canonicalSignature(m.sig) as Hex)
+    await completeOpen(ch)
+  }
+  const completeOpen = async (ch: Channel) => {
+    const o = ch.opening
+    if (o === undefined || o.sigs.size !== ch.params.participants.length) return
+    const sigs = ch.params.participants.map((a) => o.sigs.get(lower(a)) as Hex)
+    await setLatest(ch, { state: o.state, signatures: sigs }, true)
+  }
+
+  /** Keeps an `open` for a channel not opened here yet; its promise settles when it is handled or given up. */
+  const hold = (m: Msg<'open'>): Promise<void> => {
+    const ch = channels.get(lower(m.channelId))
+    if (ch !== undefined && (ch.openResult !== undefined || ch.latest !== undefined)) return dispatch(m)
+    const list = held.get(lower(m.channelId)) ?? []
+    if (list.length >= MAX_HELD_PER_CHANNEL || heldCount >= MAX_HELD) {
+      count('unknown-channel')
+      return Promise.reject(new ChanvmError('CHANNEL_NOT_FOUND', 'too many messages for channels not opened here', { channelId: m.channelId }))
     }
-    o.sigs.set(lower(m.from), m.sig)
-    if (o.sigs.size === ch.params.participants.length) {
-      const sigs = ch.params.participants.map((a) => o.sigs.get(lower(a)) as Hex)
-      const state = wireToState(m.state)
-      ch.opening = undefined
-      await setLatest(ch, { state, signatures: sigs })
-      emit({ type: 'opened', channelId: state.channelId, state })
-      o.done({ state, signatures: sigs })
+    held.set(lower(m.channelId), list)
+    heldCount++
+    return new Promise<void>((resolve, reject) => {
+      const h: Held = {
+        m,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const i = list.indexOf(h)
+          if (i >= 0) {
+            list.splice(i, 1)
+            heldCount--
+          }
+          count('unknown-channel')
+          reject(new ChanvmError('CHANNEL_NOT_FOUND', 'the channel was not opened here in time', { channelId: m.channelId }))
+        }, timeoutMs * 3),
+      }
+      h.timer.unref()
+      list.push(h)
+    })
+  }
+  const releaseHeld = (channelKey: string) => {
+    const list = held.get(channelKey)
+    if (list === undefined) return
+    held.delete(channelKey)
+    for (const h of list) {
+      heldCount--
+      clearTimeout(h.timer)
+      dispatch(h.m).then(h.resolve, h.reject)
     }
   }
 
-  const dispatch = (m: PeerMessage) => {
-    if (typeof m !== 'object' || m === null || typeof m.channelId !== 'string') {
-      count('malformed')
-      return
+  /**
+   * Hands one message to its handler on the channel's queue. Resolves once whatever the message
+   * made the party store is durable (malformed and forged messages resolve: there is nothing to
+   * redeliver); rejects on a store error and for a channel this party does not hold, so that the
+   * transport does not acknowledge it.
+   */
+  const dispatch = async (m: PeerMessage): Promise<void> => {
+    if (closed) throw new ChanvmError('TRANSPORT_CLOSED', 'the party is closed')
+    const t = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined
+    if (typeof m !== 'object' || m === null || typeof m.channelId !== 'string' || typeof t !== 'string' || !MESSAGE_TYPES.has(t)) {
+      return drop('malformed', `malformed message or unknown type ${JSON.stringify(t)}`)
     }
     const ch = channels.get(lower(m.channelId))
+    if (m.type === 'open' && (ch === undefined || (ch.openResult === undefined && ch.latest === undefined))) return hold(m)
     if (ch === undefined) {
-      if (m.type === 'open' || m.type === 'propose') {
-        const list = early.get(lower(m.channelId)) ?? []
-        if (list.length < 16) list.push(m)
-        early.set(lower(m.channelId), list)
-        if (early.size > 1024) early.delete(early.keys().next().value as string)
-      } else count('unknown-channel')
-      return
+      count('unknown-channel')
+      throw new ChanvmError('CHANNEL_NOT_FOUND', 'this party does not hold the channel', { channelId: m.channelId })
     }
-    const guard = (f: () => unknown) =>
-      Promise.resolve()
-        .then(f)
-        .catch((e: unknown) => {
-          count('malformed')
-          emit({ type: 'dropped', reason: 'malformed', message: (e as Error).message })
-        })
-    // accepts and rejects answer this party's pending proposal: handle them at once.
-    if (m.type === 'accept') return void guard(() => onAccept(ch, m))
-    if (m.type === 'reject') return void guard(() => onReject(ch, m))
-    if (m.type === 'propose') return void serial(ch, () => guard(() => onPropose(ch, m)))
-    if (m.type === 'commit') return void serial(ch, () => guard(() => onCommit(ch, m)))
-    if (m.type === 'open') return void serial(ch, () => guard(() => onOpen(ch, m)))
-    count('malformed')
-    emit({ type: 'dropped', reason: 'malformed', message: `unknown message type ${JSON.stringify((m as { type?: unknown }).type)}` })
+    const run = async (): Promise<void> => {
+      switch (m.type) {
+        case 'propose':
+          return onPropose(ch, m)
+        case 'accept':
+          return onAccept(ch, m)
+        case 'reject':
+          return onReject(ch, m)
+        case 'commit':
+          return onCommit(ch, m)
+        case 'sync':
+          return onSync(ch, m)
+        case 'open':
+          return onOpen(ch, m)
+      }
+    }
+    await serial(ch, async () => {
+      try {
+        return await run()
+      } catch (e) {
+        if (isStoreError(e)) {
+          count('store-error')
+          emit({ type: 'store-error', channelId: ch.id, message: describe(e) })
+          throw e
+        }
+        drop('malformed', (e as Error).message)
+      }
+    })
   }
   const unsubscribe = transport.onMessage(dispatch)
+
+  // Re-sync at start-up: the others get the latest co-signed state again (a commit may have been
+  // lost with this process), and a signature held above it asks for the commit that never came.
+  for (const ch of channels.values()) {
+    if (ch.latest !== undefined) for (const to of others(ch)) void send(to, commitOf(ch, ch.latest))
+    const next = (ch.latest?.state.version ?? -1n) + 1n
+    if ((await store.getSignatureRecord(ch.id, next)) !== undefined) {
+      askSync(ch, next)
+      watchCommit(ch, next)
+    }
+  }
 
   // ---- acting -------------------------------------------------------------------------------
 
@@ -437,89 +612,126 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     const app = findApp(params)
     let ch = channels.get(lower(channelId))
     if (ch?.latest !== undefined) return ch.latest
-    await store.putChannel({ channelId, params, myIndex })
-    ch = { params, myIndex, app, latest: undefined, forced: undefined, pending: undefined, opening: undefined, queue: Promise.resolve(), waiters: new Set() }
-    channels.set(lower(channelId), ch)
-    const digest = digestOf(ch, initial)
+    if (ch === undefined) {
+      await store.putChannel({ channelId, params, myIndex })
+      ch = newChannel(channelId, params, myIndex, app)
+      ch.funded ||= (await store.getFunding(channelId)) !== undefined
+      channels.set(ch.key, ch)
+    }
     const c = ch
-    const result = new Promise<SignedState>((resolve) => {
-      c.opening = { digest, sigs: new Map(), done: resolve }
+    if (c.openResult !== undefined) return withTimeout(c.openResult, timeoutMs * 3, () => new ChanvmError('PEER_TIMEOUT', 'not every participant signed the initial state in time', { channelId }))
+    // The section only starts the open (a wrapped promise, so the queue does not wait for the peers).
+    const started = serial(c, async () => {
+      if (c.latest !== undefined) return { signed: Promise.resolve(c.latest) }
+      const digest = digestOf(c, initial)
+      const signed = new Promise<SignedState>((resolve) => {
+        const sigs = c.opening !== undefined && lower(c.opening.digest) === lower(digest) ? c.opening.sigs : new Map<string, Hex>()
+        c.opening = { digest, state: initial, sigs, done: resolve }
+      })
+      const r = await recordThenSign(c, { channelId, version: 0n, digest, state: initial })
+      if (!r.ok) {
+        c.opening = undefined
+        throw new ChanvmError('CONFLICTING_SIGNATURE', 'this party signed a different initial state', { channelId })
+      }
+      c.opening?.sigs.set(lower(address), r.sig)
+      const msg: PeerMessage = { type: 'open', channelId, from: address, params: paramsToWire(params), state: stateToWire(initial), sig: r.sig }
+      for (const to of others(c)) void send(to, msg)
+      await completeOpen(c)
+      return { signed }
     })
-    const sig = await recordAndSign(ch, initial, digest)
-    if (sig === undefined) throw new ChanvmError('CONFLICTING_SIGNATURE', 'this party signed a different initial state', { channelId })
-    const msg: PeerMessage = { type: 'open', channelId, from: address, params: paramsToWire(params), state: stateToWire(initial), sig }
-    for (const to of others(ch)) void send(to, msg)
-    void serial(ch, () => onOpen(c, msg))
-    for (const m of early.get(lower(channelId)) ?? []) dispatch(m)
-    early.delete(lower(channelId))
+    const result = started.then((s) => s.signed)
+    c.openResult = result
+    result.catch(() => {
+      if (c.openResult === result) c.openResult = undefined
+    })
+    releaseHeld(c.key)
     return withTimeout(result, timeoutMs * 3, () => new ChanvmError('PEER_TIMEOUT', 'not every participant signed the initial state in time', { channelId }))
+  }
+
+  const confirmFunding = async (channelId: Hex, deposited: readonly bigint[]): Promise<FundingResult> => {
+    const ch = getCh(channelId)
+    if (deposited.length !== ch.params.participants.length) {
+      throw new ChanvmError('INVALID_ARGUMENT', 'one deposit per participant', { channelId })
+    }
+    return serial(ch, async () => {
+      const initial = ch.latest?.state.version === 0n ? ch.latest : await store.getSignedState(ch.id, 0n)
+      if (initial === undefined) throw new ChanvmError('INVALID_ARGUMENT', 'the channel is not open yet', { channelId })
+      const missing = decideFunding(initial.state.balances, deposited)
+      if (missing.length > 0) {
+        return { ok: false, reason: 'underfunded', missing, message: `participants ${missing.join(', ')} have not deposited their initial balance` } as const
+      }
+      await store.putFunding(ch.id, deposited)
+      ch.funded = true
+      emit({ type: 'funded', channelId: ch.id, deposited })
+      return { ok: true } as const
+    })
   }
 
   const proposeOnce = async (ch: Channel, action: Hex, envOpt: Env | undefined): Promise<UpdateResult | 'lost'> => {
     const prepared = await serial(ch, async () => {
+      if (!ch.funded) return { result: { ok: false, reason: 'unfunded', message: 'not every participant has funded the channel (confirmFunding)' } as UpdateResult }
       const base = baseOf(ch)
-      if (base === undefined) throw new ChanvmError('CHANNEL_NOT_FOUND', 'the channel has no co-signed state yet', { channelId: getChannelIdOf(ch) })
-      if (ch.pending !== undefined) throw new ChanvmError('INVALID_ARGUMENT', 'an update of this channel is already in flight', { channelId: getChannelIdOf(ch) })
+      if (base === undefined) throw new ChanvmError('CHANNEL_NOT_FOUND', 'the channel has no co-signed state yet', { channelId: ch.id })
+      if (ch.pending !== undefined) throw new ChanvmError('INVALID_ARGUMENT', 'an update of this channel is already in flight', { channelId: ch.id })
       const env = envOpt ?? (await clock())
-      const r = await runTransition(sandbox, { params: ch.params, from: base.state, mover: BigInt(ch.myIndex), action, env, appCode: ch.app.code, ...(ch.app.abi ? { appAbi: ch.app.abi } : {}) })
-      if (!r.ok) return { result: { ok: false, reason: 'step-rejected', step: r } as UpdateResult | 'lost' }
+      const r = await rerun(ch, base.state, BigInt(ch.myIndex), action, env)
+      if (!r.ok) return { result: { ok: false, reason: 'step-rejected', step: r } as UpdateResult }
       const digest = digestOf(ch, r.state)
-      const own = await store.getSignatureRecord(r.state.channelId, r.state.version)
+      const own = await store.getSignatureRecord(ch.id, r.state.version)
       if (own !== undefined && lower(own.digest) !== lower(digest)) {
-        // This party already signed a peer's state at this version and waits for its commit: wait
-        // for it and retry on top. It never signs a second state at one version.
+        // This party signed a peer's state at this version and waits for its commit: it asks for
+        // it and retries on top. It never signs a second state at one version.
+        askSync(ch, r.state.version)
         return { result: 'lost' as const }
       }
-      let done!: (r: UpdateResult | 'lost') => void
-      const outcome = new Promise<UpdateResult | 'lost'>((res) => (done = res))
-      ch.pending = { state: r.state, digest, accepts: new Map(), done }
-      const sig = signDigest(
-        hashProposal(ch.params, { channelId: r.state.channelId, version: r.state.version, stateHash: digest, mover: BigInt(ch.myIndex), action, ...env }),
-        options.privateKey,
+      let done!: (o: Outcome) => void
+      const outcome = new Promise<Outcome>((res) => (done = res))
+      const pending: Pending = { state: r.state, digest, accepts: new Map(), earlier: new Map(), done }
+      ch.pending = pending
+      const sig = await signer.signDigest(
+        hashProposal(ch.params, { channelId: ch.id, version: r.state.version, stateHash: digest, mover: BigInt(ch.myIndex), action, ...env }),
       )
       const msg: PeerMessage = {
         type: 'propose',
-        channelId: r.state.channelId,
+        channelId: ch.id,
         from: address,
         state: stateToWire(r.state),
         mover: ch.myIndex,
         action,
-        env: { blockNumber: env.blockNumber.toString(), timestamp: env.timestamp.toString() },
+        env: envToWire(env),
         baseSigs: [...base.signatures],
         sig,
       }
-      emit({ type: 'proposed', channelId: r.state.channelId, version: r.state.version, mover: ch.myIndex })
+      emit({ type: 'proposed', channelId: ch.id, version: r.state.version, mover: ch.myIndex })
       for (const to of others(ch)) void send(to, msg)
-      return { outcome, pending: ch.pending, gasUsed: r.gasUsed }
+      return { outcome, pending, gasUsed: r.gasUsed }
     })
     if ('result' in prepared) return prepared.result
     const { pending } = prepared
     let timer: NodeJS.Timeout | undefined
-    const outcome = await Promise.race([
-      prepared.outcome,
-      new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), timeoutMs))),
-    ])
+    const outcome = await Promise.race([prepared.outcome, new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), timeoutMs)))])
     clearTimeout(timer)
-    return serial(ch, async () => {
+    return serial(ch, async (): Promise<UpdateResult | 'lost'> => {
       if (ch.pending === pending) ch.pending = undefined
-      if (outcome === 'timeout') {
-        const missing = others(ch).filter((a) => !pending.accepts.has(lower(a)))
-        return { ok: false, reason: 'peer-timeout', missing } as UpdateResult
+      if (outcome === 'timeout') return { ok: false, reason: 'peer-timeout', missing: others(ch).filter((a) => !pending.accepts.has(lower(a))) }
+      if (outcome === 'lost') return 'lost'
+      if (outcome === 'complete') {
+        // Every other participant signed: the mover signs last, records its signature together
+        // with the co-signed state (one disk sync), and only then lets it leave in the commit.
+        const r = await recordThenSign(ch, { channelId: ch.id, version: pending.state.version, digest: pending.digest, state: pending.state }, pending.accepts)
+        if (!r.ok || r.signed === undefined) return { ok: false, reason: 'conflict', message: `this party already signed a different state at version ${pending.state.version}` }
+        for (const to of others(ch)) void send(to, commitOf(ch, r.signed))
+        return { ok: true, signed: r.signed, gasUsed: prepared.gasUsed }
       }
-      if (outcome === 'lost' || !outcome.ok) return outcome
-      // Every other participant signed: the mover signs last, records its signature together with
-      // the co-signed state (one disk sync), and only then lets the signature leave in the commit.
-      const mySig = signDigest(pending.digest, options.privateKey)
-      const sigs = ch.params.participants.map((a, i) => (i === ch.myIndex ? mySig : (pending.accepts.get(lower(a)) as Hex)))
-      const signed = { state: pending.state, signatures: sigs }
-      const rec = await store.recordSignatureAndState({ channelId: pending.state.channelId, version: pending.state.version, digest: pending.digest, state: pending.state }, signed)
-      if (!rec.ok) return { ok: false, reason: 'conflict', message: `this party already signed a different state at version ${pending.state.version}` } as UpdateResult
-      options.afterRecordSignature?.(pending.state.channelId, pending.state.version)
-      emit({ type: 'signed', channelId: pending.state.channelId, version: pending.state.version, digest: pending.digest })
-      await setLatest(ch, signed, false)
-      const commit: PeerMessage = { type: 'commit', channelId: pending.state.channelId, from: address, version: pending.state.version.toString(), digest: pending.digest, sigs }
-      for (const to of others(ch)) void send(to, commit)
-      return { ok: true, signed, gasUsed: prepared.gasUsed } as UpdateResult
+      if ('finish' in outcome) {
+        // The others signed this party's earlier proposal at this version: finish that state first.
+        const r = await recordThenSign(ch, { channelId: ch.id, version: outcome.finish.version, digest: outcome.digest, state: outcome.finish }, outcome.sigs)
+        if (!r.ok || r.signed === undefined) return { ok: false, reason: 'conflict', message: `this party already signed a different state at version ${outcome.finish.version}` }
+        for (const to of others(ch)) void send(to, commitOf(ch, r.signed))
+        if (lower(outcome.digest) === lower(pending.digest)) return { ok: true, signed: r.signed, gasUsed: prepared.gasUsed }
+        return 'lost'
+      }
+      return outcome
     })
   }
 
@@ -530,7 +742,11 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       const r = await proposeOnce(ch, action, opts.env)
       if (r !== 'lost') return r
       if (attempt >= maxRetries) {
-        return { ok: false, reason: 'conflict', message: `no co-signed version after ${attempt + 1} tries: a peer's proposal at the same version won, or this party signed a peer's state whose commit never came` }
+        return {
+          ok: false,
+          reason: 'conflict',
+          message: `no co-signed version after ${attempt + 1} tries: a peer's proposal at the same version won, or this party signed a peer's state whose commit never came`,
+        }
       }
       // Wait for the winner's state, then try again on top of it.
       await waitForVersion(channelId, before + 1n, timeoutMs).catch(() => undefined)
@@ -556,37 +772,84 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     })
   }
 
-  const adoptForcedState: Party['adoptForcedState'] = async (f) => {
-    const ch = getCh(f.channelId)
-    return serial(ch, async () => {
-      const have = baseOf(ch)?.state.version ?? -1n
-      if (f.state.version <= have) return { ok: false, reason: 'stale', message: `this party holds version ${have} already` } as const
-      if (f.base === undefined) return { ok: false, reason: 'no-base', message: 'the base of the forced step is unknown' } as const
-      const r = await runTransition(sandbox, { params: ch.params, from: f.base, mover: f.mover, action: f.action, env: f.env, appCode: ch.app.code, ...(ch.app.abi ? { appAbi: ch.app.abi } : {}) })
-      if (!r.ok || encodeState(r.state) !== encodeState(f.state)) {
-        return { ok: false, reason: 'mismatch', message: r.ok ? 're-running the forced step gives a different state' : `re-running the forced step fails: ${r.message}` } as const
+  const adoptForcedChain: Party['adoptForcedChain'] = async (chain) => {
+    const ch = getCh(chain.channelId)
+    return serial(ch, async (): Promise<AdoptResult> => {
+      const d = decideForcedChain({ chain, latest: ch.latest?.state, adopted: ch.forced })
+      const tip = chain.moves.at(-1)?.state ?? chain.base
+      if (d.type === 'already') return { ok: true, state: tip }
+      if (d.type === 'reject') return { ok: false, reason: d.reason, message: d.message }
+      let from = chain.base
+      for (const [i, move] of chain.moves.entries()) {
+        if (move.mover < 0n || move.mover >= BigInt(ch.params.participants.length)) {
+          return { ok: false, reason: 'broken-chain', message: `move ${i} names mover ${move.mover}` }
+        }
+        const r = await rerun(ch, from, move.mover, move.action, move.env)
+        if (!r.ok) return { ok: false, reason: 'mismatch', message: `re-running move ${i} (version ${move.state.version}) fails: ${r.reason}: ${r.message}` }
+        if (encodeState(r.state) !== encodeState(move.state)) {
+          return { ok: false, reason: 'mismatch', message: `re-running move ${i} gives a different state than the chain's version ${move.state.version}` }
+        }
+        from = move.state
       }
-      await store.putForcedState(f.channelId, f.state)
-      ch.forced = f.state
-      emit({ type: 'adopted', channelId: f.channelId, state: f.state })
-      return { ok: true } as const
+      await store.putForcedState(ch.id, tip)
+      ch.forced = tip
+      emit({ type: 'adopted', channelId: ch.id, state: tip })
+      return { ok: true, state: tip }
     })
   }
 
   return {
     address,
     open,
+    confirmFunding,
     update,
     waitForVersion,
-    adoptForcedState,
+    adoptForcedChain,
     base: async (channelId) => baseOf(getCh(channelId))?.state,
     latest: async (channelId) => getCh(channelId).latest,
     stats: () => ({ ...counters }),
     async close() {
+      closed = true
       unsubscribe()
-      for (const ch of channels.values()) ch.pending?.done({ ok: false, reason: 'peer-timeout', missing: [] })
+      for (const key of [...held.keys()]) {
+        for (const h of held.get(key) ?? []) {
+          clearTimeout(h.timer)
+          h.reject(new ChanvmError('TRANSPORT_CLOSED', 'the party is closed', { channelId: h.m.channelId }))
+        }
+        held.delete(key)
+      }
+      heldCount = 0
+      for (const ch of channels.values()) {
+        clearTimeout(ch.syncTimer)
+        ch.pending?.done({ ok: false, reason: 'peer-timeout', missing: [] })
+      }
     },
   }
+}
+
+/** The store behind a party: every failure of it is a `STORE_ERROR` naming the call, whatever the store threw. */
+function guardStore(store: ChannelStore): ChannelStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) =>
+        Promise.resolve()
+          .then(() => (value as (...a: unknown[]) => unknown).apply(target, args))
+          .catch((e: unknown) => {
+            if (isStoreError(e)) throw e
+            throw new ChanvmError('STORE_ERROR', `store: ${String(prop)} failed: ${describe(e)}`, { cause: e })
+          })
+    },
+  })
+}
+
+/** The store error's own words: its code (SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY) and message. */
+function describe(e: unknown): string {
+  const root = e instanceof ChanvmError && e.cause !== undefined ? e.cause : e
+  const code = (root as { code?: unknown } | undefined)?.code
+  const message = root instanceof Error ? root.message : String(root)
+  return typeof code === 'string' && code !== 'STORE_ERROR' ? `${code}: ${message}` : message
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, err: () => Error): Promise<T> {

@@ -16,8 +16,10 @@ export function createMemoryStore(): ChannelStore {
   const sigs = new Map<string, SignatureRecord>()
   const states = new Map<string, Map<bigint, SignedState>>()
   const forced = new Map<string, State>()
+  const funding = new Map<string, readonly bigint[]>()
   const key = (id: Hex) => id.toLowerCase()
   const store: ChannelStore = {
+    async probeWrite() {},
     async putChannel(r) {
       channels.set(key(r.channelId), structuredClone(r))
     },
@@ -69,6 +71,13 @@ export function createMemoryStore(): ChannelStore {
       const res = await store.recordSignature(r)
       if (res.ok) await store.putSignedState(r.channelId, signed)
       return res
+    },
+    async putFunding(id, deposited) {
+      funding.set(key(id), [...deposited])
+    },
+    async getFunding(id) {
+      const d = funding.get(key(id))
+      return d === undefined ? undefined : [...d]
     },
     async close() {},
   }

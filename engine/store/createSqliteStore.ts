@@ -5,8 +5,8 @@ import type { Hex } from 'viem'
 import { ChanvmError } from '../errors.ts'
 import { paramsToWire, stateToWire, wireToParams, wireToState } from '../channel/wire.ts'
 import type { SignedState } from '../channel/types.ts'
-import type { WireParams, WireState } from '../transport/types.ts'
-import type { ChannelStore, SignatureRecord } from './types.ts'
+import type { WireParams, WireProposal, WireState } from '../transport/types.ts'
+import type { ChannelStore, ProposalRecord, SignatureRecord } from './types.ts'
 
 export type SqliteStoreOptions = {
   /** Path of the database file; created with its folder if missing. */
@@ -19,7 +19,17 @@ export type SqliteStoreOptions = {
   synchronous?: 'FULL' | 'NORMAL'
 }
 
-const SCHEMA_VERSION = '1'
+const SCHEMA_VERSION = '2'
+
+const proposalToText = (p: ProposalRecord | undefined): string | null =>
+  p === undefined
+    ? null
+    : JSON.stringify({ mover: p.mover, action: p.action, env: { blockNumber: p.env.blockNumber.toString(), timestamp: p.env.timestamp.toString() }, sig: p.sig } satisfies WireProposal)
+const textToProposal = (t: string | null): ProposalRecord | undefined => {
+  if (t === null) return undefined
+  const w = JSON.parse(t) as WireProposal
+  return { mover: w.mover, action: w.action, env: { blockNumber: BigInt(w.env.blockNumber), timestamp: BigInt(w.env.timestamp) }, sig: w.sig }
+}
 
 /** Versions are uint64: stored as 20-digit zero-padded text so they sort and never overflow. */
 const v2t = (v: bigint) => v.toString().padStart(20, '0')
@@ -27,6 +37,8 @@ const v2t = (v: bigint) => v.toString().padStart(20, '0')
 /**
  * A ChannelStore in a SQLite file (WAL, synchronous=FULL by default). Writes are durable when the
  * promise resolves. Several processes may open the same file; a version is recorded atomically.
+ * Opening writes a probe: a file that cannot be written (read-only, full disk) is a `STORE_ERROR`
+ * at once, not at the first signature.
  *
  * @example
  * ```ts
@@ -47,17 +59,25 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
         channel_id TEXT PRIMARY KEY, params TEXT NOT NULL, my_index INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS signatures (
         channel_id TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL, state TEXT NOT NULL,
-        PRIMARY KEY (channel_id, version));
+        proposal TEXT, PRIMARY KEY (channel_id, version));
       CREATE TABLE IF NOT EXISTS states (
         channel_id TEXT NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL, sigs TEXT NOT NULL,
         PRIMARY KEY (channel_id, version));
       CREATE TABLE IF NOT EXISTS forced_states (
         channel_id TEXT NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL,
         PRIMARY KEY (channel_id, version));
+      CREATE TABLE IF NOT EXISTS funding (channel_id TEXT PRIMARY KEY, deposited TEXT NOT NULL);
     `)
     const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined
     if (row === undefined) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION)
-    else if (row.value !== SCHEMA_VERSION) throw new Error(`database schema ${row.value}, this build reads ${SCHEMA_VERSION}`)
+    else if (row.value === '1') {
+      // Schema 1 had no proposal next to a signature record.
+      db.transaction(() => {
+        db.exec('ALTER TABLE signatures ADD COLUMN proposal TEXT')
+        db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(SCHEMA_VERSION, 'schema')
+      }).immediate()
+    } else if (row.value !== SCHEMA_VERSION) throw new Error(`database schema ${row.value}, this build reads ${SCHEMA_VERSION}`)
+    probe(db)
   } catch (e) {
     throw new ChanvmError('STORE_ERROR', `cannot open the store at ${options.path}`, { cause: e })
   }
@@ -66,29 +86,33 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     putChannel: db.prepare('INSERT INTO channels (channel_id, params, my_index) VALUES (?, ?, ?) ON CONFLICT (channel_id) DO UPDATE SET params = excluded.params, my_index = excluded.my_index'),
     getChannel: db.prepare('SELECT channel_id, params, my_index FROM channels WHERE channel_id = ?'),
     listChannels: db.prepare('SELECT channel_id, params, my_index FROM channels ORDER BY channel_id'),
-    insertSig: db.prepare('INSERT INTO signatures (channel_id, version, digest, state) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
-    getSig: db.prepare('SELECT digest, state FROM signatures WHERE channel_id = ? AND version = ?'),
+    insertSig: db.prepare('INSERT INTO signatures (channel_id, version, digest, state, proposal) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    getSig: db.prepare('SELECT digest, state, proposal FROM signatures WHERE channel_id = ? AND version = ?'),
     putState: db.prepare('INSERT INTO states (channel_id, version, state, sigs) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state, sigs = excluded.sigs'),
     latest: db.prepare('SELECT state, sigs FROM states WHERE channel_id = ? ORDER BY version DESC LIMIT 1'),
     getState: db.prepare('SELECT state, sigs FROM states WHERE channel_id = ? AND version = ?'),
     putForced: db.prepare('INSERT INTO forced_states (channel_id, version, state) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state'),
     latestForced: db.prepare('SELECT state FROM forced_states WHERE channel_id = ? ORDER BY version DESC LIMIT 1'),
+    putFunding: db.prepare('INSERT INTO funding (channel_id, deposited) VALUES (?, ?) ON CONFLICT DO UPDATE SET deposited = excluded.deposited'),
+    getFunding: db.prepare('SELECT deposited FROM funding WHERE channel_id = ?'),
   }
   type ChannelRow = { channel_id: string; params: string; my_index: number }
   type StateRow = { state: string; sigs: string }
+  type SigRow = { digest: string; state: string; proposal: string | null }
+  const toRecord = (channelId: Hex, version: bigint, row: SigRow): SignatureRecord => {
+    const proposal = textToProposal(row.proposal)
+    return { channelId, version, digest: row.digest as Hex, state: wireToState(JSON.parse(row.state) as WireState), ...(proposal === undefined ? {} : { proposal }) }
+  }
   const key = (id: Hex) => id.toLowerCase()
   const toChannel = (r: ChannelRow) => ({ channelId: r.channel_id as Hex, params: wireToParams(JSON.parse(r.params) as WireParams), myIndex: r.my_index })
   const toSigned = (r: StateRow): SignedState => ({ state: wireToState(JSON.parse(r.state) as WireState), signatures: JSON.parse(r.sigs) as Hex[] })
 
   const record = db.transaction((r: SignatureRecord) => {
-    const info = q.insertSig.run(key(r.channelId), v2t(r.version), r.digest.toLowerCase(), JSON.stringify(stateToWire(r.state)))
+    const info = q.insertSig.run(key(r.channelId), v2t(r.version), r.digest.toLowerCase(), JSON.stringify(stateToWire(r.state)), proposalToText(r.proposal))
     if (info.changes === 1) return { ok: true as const }
-    const row = q.getSig.get(key(r.channelId), v2t(r.version)) as { digest: string; state: string }
+    const row = q.getSig.get(key(r.channelId), v2t(r.version)) as SigRow
     if (row.digest === r.digest.toLowerCase()) return { ok: true as const }
-    return {
-      ok: false as const,
-      existing: { channelId: r.channelId, version: r.version, digest: row.digest as Hex, state: wireToState(JSON.parse(row.state) as WireState) },
-    }
+    return { ok: false as const, existing: toRecord(r.channelId, r.version, row) }
   })
 
   const recordAndPut = db.transaction((r: SignatureRecord, signed: SignedState) => {
@@ -107,6 +131,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
   }
 
   return {
+    probeWrite: () => wrap('probeWrite', () => probe(db)),
     putChannel: (r) => wrap('putChannel', () => void q.putChannel.run(key(r.channelId), JSON.stringify(paramsToWire(r.params)), r.myIndex)),
     getChannel: (id) =>
       wrap('getChannel', () => {
@@ -118,8 +143,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     recordSignatureAndState: (r, signed) => wrap('recordSignatureAndState', () => recordAndPut.immediate(r, signed)),
     getSignatureRecord: (id, version) =>
       wrap('getSignatureRecord', () => {
-        const row = q.getSig.get(key(id), v2t(version)) as { digest: string; state: string } | undefined
-        return row === undefined ? undefined : { channelId: id, version, digest: row.digest as Hex, state: wireToState(JSON.parse(row.state) as WireState) }
+        const row = q.getSig.get(key(id), v2t(version)) as SigRow | undefined
+        return row === undefined ? undefined : toRecord(id, version, row)
       }),
     putSignedState: (id, s) => wrap('putSignedState', () => void q.putState.run(key(id), v2t(s.state.version), JSON.stringify(stateToWire(s.state)), JSON.stringify(s.signatures))),
     getLatestSignedState: (id) =>
@@ -138,6 +163,22 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
         const r = q.latestForced.get(key(id)) as { state: string } | undefined
         return r === undefined ? undefined : wireToState(JSON.parse(r.state) as WireState)
       }),
+    putFunding: (id, deposited) => wrap('putFunding', () => void q.putFunding.run(key(id), JSON.stringify(deposited.map(String)))),
+    getFunding: (id) =>
+      wrap('getFunding', () => {
+        const r = q.getFunding.get(key(id)) as { deposited: string } | undefined
+        return r === undefined ? undefined : (JSON.parse(r.deposited) as string[]).map(BigInt)
+      }),
     close: () => wrap('close', () => void (db.open ? db.close() : undefined)),
   }
+}
+
+/** Writes a probe and reads it back in one immediate transaction; throws what SQLite throws. */
+function probe(db: Database.Database): void {
+  const value = `${process.pid}:${Date.now()}`
+  db.transaction(() => {
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run('probe', value)
+    const back = db.prepare('SELECT value FROM meta WHERE key = ?').get('probe') as { value: string } | undefined
+    if (back?.value !== value) throw new Error('the write probe did not read back')
+  }).immediate()
 }

@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem'
-import type { ChannelParams, SignedState, State } from '../channel/types.ts'
+import type { ChannelParams, Env, SignedState, State } from '../channel/types.ts'
 
 /** What a party keeps about one of its channels. */
 export type ChannelRecord = {
@@ -9,12 +9,19 @@ export type ChannelRecord = {
   myIndex: number
 }
 
-/** "I signed version `version` of the channel with digest `digest`", and the state itself. */
+/** A peer's proposal as the party that signed its state keeps it: who moved, what, when, and the mover's `Proposal` signature. */
+export type ProposalRecord = { mover: number; action: Hex; env: Env; sig: Hex }
+
+/**
+ * "I signed version `version` of the channel with digest `digest`", the state itself and, when a
+ * peer proposed it, that proposal (so a refusal can show the mover its own proposal).
+ */
 export type SignatureRecord = {
   channelId: Hex
   version: bigint
   digest: Hex
   state: State
+  proposal?: ProposalRecord
 }
 
 export type RecordSignatureResult = { ok: true } | { ok: false; existing: SignatureRecord }
@@ -28,6 +35,11 @@ export type RecordSignatureResult = { ok: true } | { ok: false; existing: Signat
  * that measure something else). Both pass `test/store/conformance.ts`.
  */
 export interface ChannelStore {
+  /**
+   * Writes and reads back a probe in one transaction: rejects with `STORE_ERROR` when the store
+   * cannot write (a read-only file, a full disk), so a party fails at start and not mid-step.
+   */
+  probeWrite(): Promise<void>
   putChannel(record: ChannelRecord): Promise<void>
   getChannel(channelId: Hex): Promise<ChannelRecord | undefined>
   listChannels(): Promise<ChannelRecord[]>
@@ -54,6 +66,13 @@ export interface ChannelStore {
    */
   putForcedState(channelId: Hex, state: State): Promise<void>
   getLatestForcedState(channelId: Hex): Promise<State | undefined>
+  /**
+   * Records that every participant has funded the channel: `deposited[i]` is what participant i
+   * holds in the Adjudicator, each at least its initial balance. Kept once; a later call replaces it.
+   */
+  putFunding(channelId: Hex, deposited: readonly bigint[]): Promise<void>
+  /** The deposits recorded by {@link putFunding}, or undefined while the channel is unfunded. */
+  getFunding(channelId: Hex): Promise<readonly bigint[] | undefined>
   close(): Promise<void>
 }
 

@@ -12,7 +12,8 @@ import { formatEther, parseEther } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { escrowActions, escrowApp, initialEscrowData } from '../../apps/escrow/escrowClient.ts'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
-import { createAdjudicatorClient, concludeFinal, deposit, withdraw } from '../../engine/adjudicator/index.ts'
+import { createAdjudicatorClient, concludeFinal, deposit, getDeposits, withdraw } from '../../engine/adjudicator/index.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { deployContracts, startAnvil } from '../../engine/chain/index.ts'
 import { getChannelId, type ChannelParams, type State } from '../../engine/channel/index.ts'
 import { createParty } from '../../engine/protocol/index.ts'
@@ -54,7 +55,7 @@ try {
     }
     const transport = await createMqttTransport({ url: broker.url, self: account.address })
     const store = createSqliteStore({ path: join(dir, `${name}.db`) })
-    const party = await createParty({ privateKey: account.privateKey, transport, store, sandbox: await createSandbox(), apps: [escrowApp], clock })
+    const party = await createParty({ signer: createKeySigner(account.privateKey), transport, store, sandbox: await createSandbox(), apps: [escrowApp], clock })
     return { party, chain, clock, close: async () => (await party.close(), await transport.close(), await store.close()) }
   }
   const payer = await makeParty(payerAccount, 'payer')
@@ -63,6 +64,11 @@ try {
   // 4. Open: both co-sign version 0, then the payer deposits 1 ETH on chain.
   await Promise.all([payer.party.open(params, initial), payee.party.open(params, initial)])
   await deposit(payer.chain, { channelId, participant: payerAccount.address, amount: parseEther('1') })
+  // Each party reads the deposits on chain: no step is taken until every participant has funded its initial balance.
+  for (const p of [payer, payee]) {
+    const funded = await p.party.confirmFunding(channelId, await getDeposits(p.chain, channelId, params.participants))
+    if (!funded.ok) throw new Error(funded.message)
+  }
   console.log('channel', channelId, 'opened and funded')
 
   // 5. Off chain: fund 0.4 ETH, release it, close. Each update is co-signed by both before it counts.

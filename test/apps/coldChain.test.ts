@@ -4,6 +4,7 @@ import { encodeAbiParameters, type Hex } from 'viem'
 import type { Env, State } from '../../engine/channel/types.ts'
 import { createSandbox, type Sandbox } from '../../engine/sandbox/createSandbox.ts'
 import { runTransition, type StepResult } from '../../engine/sandbox/runTransition.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createParty, type Party, type PartyEvent } from '../../engine/protocol/createParty.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
@@ -232,8 +233,8 @@ describe('apps: ColdChainInsurance between two parties (createParty + memory hub
     const insurerSandbox = createLyingSandbox(await createSandbox())
     const ownerEvents: PartyEvent[] = []
     const insurerEvents: PartyEvent[] = []
-    const owner: Party = await createParty({ privateKey: ch.keys[0], transport: hub.connect(testAddresses[0] as Hex), store: createMemoryStore(), sandbox: ownerSandbox, apps: [coldChainApp], clock, onEvent: (e) => ownerEvents.push(e) })
-    const insurer: Party = await createParty({ privateKey: ch.keys[1], transport: hub.connect(testAddresses[1] as Hex), store: createMemoryStore(), sandbox: insurerSandbox, apps: [coldChainApp], clock, onEvent: (e) => insurerEvents.push(e) })
+    const owner: Party = await createParty({ signer: createKeySigner(ch.keys[0]), requireFunding: false, transport: hub.connect(testAddresses[0] as Hex), store: createMemoryStore(), sandbox: ownerSandbox, apps: [coldChainApp], clock, onEvent: (e) => ownerEvents.push(e) })
+    const insurer: Party = await createParty({ signer: createKeySigner(ch.keys[1]), requireFunding: false, transport: hub.connect(testAddresses[1] as Hex), store: createMemoryStore(), sandbox: insurerSandbox, apps: [coldChainApp], clock, onEvent: (e) => insurerEvents.push(e) })
     const refusedWith = (r: Awaited<ReturnType<Party['update']>>, error: RegExp) => {
       assert.equal(r.ok, false)
       if (r.ok || r.reason !== 'peer-rejected') return assert.fail(`expected a refusal, got ${r.ok ? 'ok' : r.reason}`)

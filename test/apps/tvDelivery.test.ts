@@ -4,6 +4,7 @@ import type { Hex } from 'viem'
 import type { Env, State } from '../../engine/channel/types.ts'
 import { createSandbox, type Sandbox } from '../../engine/sandbox/createSandbox.ts'
 import { runTransition, type StepResult } from '../../engine/sandbox/runTransition.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createParty, type Party, type PartyEvent } from '../../engine/protocol/createParty.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
@@ -206,8 +207,8 @@ describe('apps: TvDelivery between two parties (createParty + memory hub)', () =
     const hub = createMemoryHub()
     const clock = () => env
     const buyerEvents: PartyEvent[] = []
-    const buyer: Party = await createParty({ privateKey: ch.keys[0], transport: hub.connect(testAddresses[0] as Hex), store: createMemoryStore(), sandbox, apps: [tvDeliveryApp], clock, onEvent: (e) => buyerEvents.push(e) })
-    const seller: Party = await createParty({ privateKey: ch.keys[1], transport: hub.connect(testAddresses[1] as Hex), store: createMemoryStore(), sandbox: lying, apps: [tvDeliveryApp], clock })
+    const buyer: Party = await createParty({ signer: createKeySigner(ch.keys[0]), requireFunding: false, transport: hub.connect(testAddresses[0] as Hex), store: createMemoryStore(), sandbox, apps: [tvDeliveryApp], clock, onEvent: (e) => buyerEvents.push(e) })
+    const seller: Party = await createParty({ signer: createKeySigner(ch.keys[1]), requireFunding: false, transport: hub.connect(testAddresses[1] as Hex), store: createMemoryStore(), sandbox: lying, apps: [tvDeliveryApp], clock })
     try {
       await Promise.all([buyer.open(ch.params, ch.initial), seller.open(ch.params, ch.initial)])
       const p = await buyer.update(ch.channelId, tvDeliveryActions.pay())

@@ -1,20 +1,25 @@
-import type { Hex } from 'viem'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createParty, type Party, type PartyEvent, type PartyOptions } from '../../engine/protocol/createParty.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createMemoryHub, type MemoryHub } from '../../engine/transport/createMemoryTransport.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import type { ChannelStore } from '../../engine/store/types.ts'
 import { escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { escrowChannel, fixedEnv, testAddresses, testKeys } from './channel.ts'
 
-/** Two parties (payer 0, payee 1) on an Escrow channel over an in-memory hub, channel opened. */
-export async function twoEscrowParties(opts: { stores?: [ChannelStore, ChannelStore]; partyOptions?: Partial<PartyOptions>; hub?: MemoryHub } = {}) {
+/**
+ * Two parties (payer 0, payee 1) on an Escrow channel over an in-memory hub, channel opened and,
+ * unless `funded: false`, confirmed funded by both (as if each read the deposits on chain).
+ */
+export async function twoEscrowParties(
+  opts: { stores?: [ChannelStore, ChannelStore]; partyOptions?: Partial<PartyOptions>; hub?: MemoryHub; funded?: boolean } = {},
+) {
   const hub = opts.hub ?? createMemoryHub()
   const ch = escrowChannel()
   const events: [PartyEvent[], PartyEvent[]] = [[], []]
   const make = async (i: 0 | 1): Promise<Party> =>
     createParty({
-      privateKey: testKeys[i] as Hex,
+      signer: createKeySigner(testKeys[i]!),
       transport: hub.connect(testAddresses[i]!),
       store: opts.stores?.[i] ?? createMemoryStore(),
       sandbox: await createSandbox(),
@@ -27,5 +32,11 @@ export async function twoEscrowParties(opts: { stores?: [ChannelStore, ChannelSt
   const payer = await make(0)
   const payee = await make(1)
   await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+  if (opts.funded !== false) {
+    for (const p of [payer, payee]) {
+      const r = await p.confirmFunding(ch.channelId, ch.initial.balances)
+      if (!r.ok) throw new Error(r.message)
+    }
+  }
   return { hub, ...ch, payer, payee, events }
 }

@@ -1,24 +1,27 @@
 // A party in its own process, for the crash test. It talks to the parent over the IPC channel:
-// peer messages go both ways as `{ peer: PeerMessage }`; the parent sends `{ open: {params, state} }`.
-// With CHANVM_CRASH_AT=<version>, it kills itself with SIGKILL right after it durably records its
-// signature for that version, before the signature is sent.
-import type { Hex } from 'viem'
+// peer messages go both ways as `{ peer: PeerMessage }`; the parent sends `{ open: {params, state} }`
+// (the child opens the channel and confirms it funded with the initial balances). With
+// CHANVM_CRASH_AT=<version>, its store kills the process with SIGKILL right after it durably
+// records its signature for that version, before the signature is sent. The parent is told
+// `{ handled: n }` after each peer message's handler resolved (what a transport would acknowledge).
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createParty } from '../../engine/protocol/createParty.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import { wireToParams, wireToState } from '../../engine/channel/wire.ts'
 import type { PeerMessage, PeerTransport, WireParams, WireState } from '../../engine/transport/types.ts'
 import { escrowApp } from '../../apps/escrow/escrowClient.ts'
+import { crashingStore } from './crashingStore.ts'
 import { fixedEnv, testAddresses, testKeys } from './channel.ts'
 
 const index = Number(process.env.CHANVM_PARTY_INDEX ?? '1')
-const crashAt = process.env.CHANVM_CRASH_AT === undefined ? undefined : BigInt(process.env.CHANVM_CRASH_AT)
+const crashAt = process.env.CHANVM_CRASH_AT === undefined ? [] : [BigInt(process.env.CHANVM_CRASH_AT)]
 const send = (m: unknown) => {
   if (process.connected) process.send?.(m, undefined, {}, () => undefined)
 }
 process.on('error', () => undefined) // the parent may go away mid-send
 
-const handlers = new Set<(m: PeerMessage) => void>()
+const handlers = new Set<(m: PeerMessage) => void | Promise<void>>()
 const transport: PeerTransport = {
   self: testAddresses[index]!,
   async send(_to, message) {
@@ -32,21 +35,33 @@ const transport: PeerTransport = {
 }
 
 const party = await createParty({
-  privateKey: testKeys[index] as Hex,
+  signer: createKeySigner(testKeys[index]!),
   transport,
-  store: createSqliteStore({ path: process.env.CHANVM_DB as string }),
+  store: crashingStore(createSqliteStore({ path: process.env.CHANVM_DB as string }), {
+    versions: crashAt,
+    crash: () => process.kill(process.pid, 'SIGKILL'),
+  }),
   sandbox: await createSandbox(),
   apps: [escrowApp],
   clock: () => fixedEnv,
+  responseTimeoutMs: Number(process.env.CHANVM_TIMEOUT_MS ?? '10000'),
   onEvent: (e) => send({ event: JSON.parse(JSON.stringify(e, (_, v) => (typeof v === 'bigint' ? v.toString() : v))) }),
-  afterRecordSignature: (_channelId, version) => {
-    if (crashAt !== undefined && version === crashAt) process.kill(process.pid, 'SIGKILL')
-  },
 })
 
+let handled = 0
 process.on('message', (m: { peer?: PeerMessage; open?: { params: WireParams; state: WireState } }) => {
-  if (m.peer !== undefined) for (const h of handlers) h(m.peer)
-  if (m.open !== undefined) void party.open(wireToParams(m.open.params), wireToState(m.open.state))
+  if (m.peer !== undefined) {
+    const peer = m.peer
+    void Promise.allSettled([...handlers].map(async (h) => h(peer))).then(() => send({ handled: ++handled }))
+  }
+  if (m.open !== undefined) {
+    const params = wireToParams(m.open.params)
+    const state = wireToState(m.open.state)
+    void party
+      .open(params, state)
+      .then((s) => party.confirmFunding(s.state.channelId, state.balances))
+      .then(() => send({ opened: true }))
+  }
 })
 process.on('disconnect', () => process.exit(0))
 send({ ready: true })

@@ -1,0 +1,132 @@
+import type { Abi, Address, Hex } from 'viem'
+import type { ChannelParams, Env, ForcedChain, SignedState, State } from '../channel/types.ts'
+import type { Signer } from '../crypto/types.ts'
+import type { Sandbox } from '../sandbox/createSandbox.ts'
+import type { StepResult } from '../sandbox/runTransition.ts'
+import type { ChannelStore } from '../store/types.ts'
+import type { PeerTransport } from '../transport/types.ts'
+
+/** An app the party can run: runtime code (its keccak256 is the channel's `appCodeHash`) and ABI. */
+export type AppCode = { code: Hex; abi?: Abi }
+
+export type PartyOptions = {
+  /** Signs states, proposals and refusals; its address is this party's participant address. */
+  signer: Signer
+  transport: PeerTransport
+  store: ChannelStore
+  sandbox: Sandbox
+  /** The apps this party agrees to run, found by code hash. */
+  apps: readonly AppCode[]
+  /**
+   * This party's view of the chain head and the time. A proposal's env is accepted only within
+   * `envTolerance` of it. Default: block 0 and the host clock in seconds.
+   */
+  clock?: () => Env | Promise<Env>
+  /** Default: 10 blocks, 60 seconds. */
+  envTolerance?: { blocks: bigint; seconds: bigint }
+  /** How long a proposer waits for every other participant. Default 10,000 ms. */
+  responseTimeoutMs?: number
+  /** How often an update that lost a simultaneous proposal is retried on the new state. Default 3. */
+  maxRetries?: number
+  /**
+   * Whether a channel needs {@link Party.confirmFunding} before any step. Default true: no party
+   * acts on a channel that a counterparty has not funded. Only tests without a chain turn it off.
+   */
+  requireFunding?: boolean
+  /** Every step the party takes or refuses, for logs and the command line. */
+  onEvent?: (event: PartyEvent) => void
+  /**
+   * This party's policy: asked about every valid step a peer proposes (after the signature, env
+   * and re-run checks, before anything is recorded). Return `true` to sign, or a reason to refuse
+   * with a signed `reject` (`refused`). Default: sign every valid step.
+   */
+  approve?: (step: ProposedStep) => boolean | string | Promise<boolean | string>
+}
+
+export type PartyEvent =
+  | { type: 'opened'; channelId: Hex; state: State }
+  | { type: 'funded'; channelId: Hex; deposited: readonly bigint[] }
+  | { type: 'proposed'; channelId: Hex; version: bigint; mover: number }
+  | { type: 'signed'; channelId: Hex; version: bigint; digest: Hex }
+  | { type: 'committed'; channelId: Hex; state: State; signatures: readonly Hex[] }
+  | { type: 'refused'; channelId: Hex; version: bigint; from: Address; reason: RefusalReason; message: string }
+  | { type: 'peer-refused'; channelId: Hex; version: bigint; from: Address; reason: string; message: string }
+  | { type: 'sync'; channelId: Hex; version: bigint; direction: 'asked' | 'answered'; peer: Address }
+  | { type: 'store-error'; channelId: Hex; message: string }
+  | { type: 'dropped'; reason: string; message: string }
+  | { type: 'adopted'; channelId: Hex; state: State }
+
+/** A valid step a peer proposes, as shown to {@link PartyOptions.approve}. */
+export type ProposedStep = { channelId: Hex; from: State; to: State; mover: number; action: Hex; env: Env }
+
+/** Why this party refused a peer's proposal. */
+export type RefusalReason =
+  | 'refused'
+  | 'stale'
+  | 'version-gap'
+  | 'conflict'
+  | 'env'
+  | 'step-rejected'
+  | 'state-mismatch'
+  | 'conflicting-signature'
+  | 'final'
+  | 'unfunded'
+  | 'store-error'
+
+export type UpdateResult =
+  | { ok: true; signed: SignedState; gasUsed: bigint }
+  | { ok: false; reason: 'step-rejected'; step: Extract<StepResult, { ok: false }> }
+  | { ok: false; reason: 'peer-rejected'; from: Address; peerReason: string; message: string }
+  | { ok: false; reason: 'peer-timeout'; missing: Address[] }
+  | { ok: false; reason: 'conflict'; message: string }
+  | { ok: false; reason: 'unfunded'; message: string }
+
+/** What {@link Party.adoptForcedChain} did with a forced chain. */
+export type AdoptResult =
+  | { ok: true; state: State }
+  | {
+      ok: false
+      reason: 'older-base' | 'different-base' | 'broken-chain' | 'mismatch' | 'stale'
+      message: string
+    }
+
+/** What {@link Party.confirmFunding} found. */
+export type FundingResult = { ok: true } | { ok: false; reason: 'underfunded'; missing: number[]; message: string }
+
+export type Party = {
+  readonly address: Address
+  /**
+   * Co-signs the channel's initial state (version 0) with every participant. Each participant
+   * calls it with the same params and state; resolves with the co-signed state (or the latest one
+   * when the channel was opened before).
+   */
+  open(params: ChannelParams, initial: State): Promise<SignedState>
+  /**
+   * Marks the channel funded once every participant i has deposited at least its initial balance
+   * (`deposited[i]`, read from the Adjudicator). Until then (with `requireFunding`) this party
+   * neither proposes nor signs a step. Persisted.
+   */
+  confirmFunding(channelId: Hex, deposited: readonly bigint[]): Promise<FundingResult>
+  /**
+   * Runs `action` as this party's move on the latest co-signed state, has every other participant
+   * re-run and sign it, then signs it last and stores it. A rejected step, a peer's refusal or a
+   * timeout is a result, not an exception.
+   */
+  update(channelId: Hex, action: Hex, options?: { env?: Env }): Promise<UpdateResult>
+  /** The latest co-signed state, as stored. */
+  latest(channelId: Hex): Promise<SignedState | undefined>
+  /**
+   * Takes a chain of states forced on chain (reported by the watcher) as the base of the next
+   * off-chain step: only when its base is at or above the latest co-signed state (and is that very
+   * state at the same version) and every move re-runs in this party's sandbox, with its Env, to
+   * exactly the move's state. A chain that does not qualify is a verdict, never an exception.
+   */
+  adoptForcedChain(chain: ForcedChain): Promise<AdoptResult>
+  /** The state the next step builds on: the latest co-signed state, or a newer adopted forced one. */
+  base(channelId: Hex): Promise<State | undefined>
+  /** Waits until the latest co-signed version is at least `version`. */
+  waitForVersion(channelId: Hex, version: bigint, timeoutMs?: number): Promise<SignedState>
+  /** Counts of refused and dropped messages by reason. */
+  stats(): Record<string, number>
+  close(): Promise<void>
+}
