@@ -14,7 +14,13 @@ import { signMove } from '../engine/adjudicator/signMove.ts'
 import { withdraw } from '../engine/adjudicator/withdraw.ts'
 import { deployContracts } from '../engine/chain/deployContracts.ts'
 import { startAnvil } from '../engine/chain/startAnvil.ts'
-import { getChannelId, signState, type ChannelParams, type SignedState, type State } from '../engine/channel/index.ts'
+import {
+  getChannelId,
+  signState,
+  type ChannelParams,
+  type SignedState,
+  type State,
+} from '../engine/channel/index.ts'
 import { createTestClient, http, type Hex } from 'viem'
 
 /**
@@ -37,8 +43,15 @@ export async function benchGas(): Promise<Record<string, number>> {
     if (!deployer || !a || !b) throw new Error('anvil gave too few accounts')
     const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: deployer.privateKey })
     const escrow = d.apps.Escrow
-    if (escrow === undefined || escrow.codeHash !== escrowApp.codeHash) throw new Error('Escrow deployment does not match the sandbox code')
-    const client = (key: Hex) => createAdjudicatorClient({ rpcUrl: anvil.rpcUrl, address: d.adjudicator.address, privateKey: key, chainId: anvil.chainId })
+    if (escrow === undefined || escrow.codeHash !== escrowApp.codeHash)
+      throw new Error('Escrow deployment does not match the sandbox code')
+    const client = (key: Hex) =>
+      createAdjudicatorClient({
+        rpcUrl: anvil.rpcUrl,
+        address: d.adjudicator.address,
+        privateKey: key,
+        chainId: anvil.chainId,
+      })
     const alice = await client(a.privateKey)
     const bob = await client(b.privateKey)
     const test = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) })
@@ -59,10 +72,15 @@ export async function benchGas(): Promise<Record<string, number>> {
       appData: initialEscrowData({ payer: 0, payee: 1, arbiter: deployer.address }),
       isFinal,
     })
-    const cosign = (p: ChannelParams, s: State): SignedState => ({ state: s, signatures: [signState(p, s, a.privateKey), signState(p, s, b.privateKey)] })
+    const cosign = (p: ChannelParams, s: State): SignedState => ({
+      state: s,
+      signatures: [signState(p, s, a.privateKey), signState(p, s, b.privateKey)],
+    })
     // Each participant deposits its initial balance (600 and 400 finney), as the protocol's funding phase does.
-    const fundAlice = (p: ChannelParams) => deposit(alice, { channelId: getChannelId(p), participant: a.address, amount: 6n * 10n ** 17n })
-    const fundBob = (p: ChannelParams) => deposit(bob, { channelId: getChannelId(p), participant: b.address, amount: 4n * 10n ** 17n })
+    const fundAlice = (p: ChannelParams) =>
+      deposit(alice, { channelId: getChannelId(p), participant: a.address, amount: 6n * 10n ** 17n })
+    const fundBob = (p: ChannelParams) =>
+      deposit(bob, { channelId: getChannelId(p), participant: b.address, amount: 4n * 10n ** 17n })
     const fund = async (p: ChannelParams) => [await fundAlice(p), await fundBob(p)] as const
     const gas: Record<string, number> = { deploy: Number(d.adjudicator.gasUsed) }
 
@@ -76,7 +94,13 @@ export async function benchGas(): Promise<Record<string, number>> {
     gas.registerRefute = Number((await register(alice, { params: p1, signed: cosign(p1, v2) })).gasUsed)
     const block = await alice.publicClient.getBlock()
     const action = escrowActions.fund(10n ** 17n, block.timestamp + 86_400n)
-    const forced = await forceProgress(alice, { params: p1, from: v2, mover: 0n, action, moverSignature: signMove(p1, v2, 0n, action, a.privateKey) })
+    const forced = await forceProgress(alice, {
+      params: p1,
+      from: v2,
+      mover: 0n,
+      action,
+      moverSignature: signMove(p1, v2, 0n, action, a.privateKey),
+    })
     gas.forceProgress = Number(forced.gasUsed)
     await test.increaseTime({ seconds: 3_600 })
     await test.mine({ blocks: 1 })
@@ -88,13 +112,22 @@ export async function benchGas(): Promise<Record<string, number>> {
     await fund(p2)
     const v5 = state(p2, 5n)
     const signed5 = cosign(p2, v5)
-    const r = await forceProgress(alice, { params: p2, from: v5, fromSignatures: signed5.signatures, mover: 0n, action, moverSignature: signMove(p2, v5, 0n, action, a.privateKey) })
+    const r = await forceProgress(alice, {
+      params: p2,
+      from: v5,
+      fromSignatures: signed5.signatures,
+      mover: 0n,
+      action,
+      moverSignature: signMove(p2, v5, 0n, action, a.privateKey),
+    })
     gas.forceProgressFromCoSigned = Number(r.gasUsed)
 
     // Cooperative close.
     const p3 = params()
     await fund(p3)
-    gas.concludeFinal = Number((await concludeFinal(bob, { params: p3, signed: cosign(p3, state(p3, 9n, true)) })).gasUsed)
+    gas.concludeFinal = Number(
+      (await concludeFinal(bob, { params: p3, signed: cosign(p3, state(p3, 9n, true)) })).gasUsed,
+    )
     return gas
   } finally {
     await anvil.stop()

@@ -19,7 +19,10 @@ export type ConcludeArgs = {
  * const { payouts } = await conclude(client, { params, state: held })
  * ```
  */
-export async function conclude(client: AdjudicatorClient, args: ConcludeArgs): Promise<TxResult & { payouts: bigint[] }> {
+export async function conclude(
+  client: AdjudicatorClient,
+  args: ConcludeArgs,
+): Promise<TxResult & { payouts: bigint[] }> {
   const channelId = getChannelId(args.params)
   const r = await submitAdjudicatorTx(client, { action: 'conclude', channelId }, async (wallet, account) => {
     const { request } = await client.publicClient.simulateContract({

@@ -15,18 +15,25 @@ export type ConcludeFinalArgs = { params: ChannelParams; signed: SignedState }
  * const { payouts } = await concludeFinal(client, { params, signed: finalState })
  * ```
  */
-export async function concludeFinal(client: AdjudicatorClient, args: ConcludeFinalArgs): Promise<TxResult & { payouts: bigint[] }> {
+export async function concludeFinal(
+  client: AdjudicatorClient,
+  args: ConcludeFinalArgs,
+): Promise<TxResult & { payouts: bigint[] }> {
   const channelId = getChannelId(args.params)
-  const r = await submitAdjudicatorTx(client, { action: 'concludeFinal', channelId }, async (wallet, account) => {
-    const { request } = await client.publicClient.simulateContract({
-      address: client.address,
-      abi: Adjudicator.abi,
-      functionName: 'concludeFinal',
-      args: [args.params, args.signed.state, [...args.signed.signatures]],
-      account,
-    })
-    return wallet.writeContract(request)
-  })
+  const r = await submitAdjudicatorTx(
+    client,
+    { action: 'concludeFinal', channelId },
+    async (wallet, account) => {
+      const { request } = await client.publicClient.simulateContract({
+        address: client.address,
+        abi: Adjudicator.abi,
+        functionName: 'concludeFinal',
+        args: [args.params, args.signed.state, [...args.signed.signatures]],
+        account,
+      })
+      return wallet.writeContract(request)
+    },
+  )
   const ev = r.events.find((e) => e.eventName === 'Concluded')
   return { ...r, payouts: ev?.eventName === 'Concluded' ? [...ev.args.payouts] : [] }
 }

@@ -55,7 +55,9 @@ export type AdjudicatorClient = {
  * await deposit(client, { channelId, participant: alice, amount: 10n ** 18n })
  * ```
  */
-export async function createAdjudicatorClient(opts: CreateAdjudicatorClientOptions): Promise<AdjudicatorClient> {
+export async function createAdjudicatorClient(
+  opts: CreateAdjudicatorClientOptions,
+): Promise<AdjudicatorClient> {
   const loopback = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(opts.rpcUrl)
   const { chain, transport } = await connectRpc(opts.rpcUrl, {
     ...(opts.chainId === undefined ? {} : { chainId: opts.chainId }),
@@ -65,11 +67,27 @@ export async function createAdjudicatorClient(opts: CreateAdjudicatorClientOptio
   const publicClient = createPublicClient({ chain, transport, pollingInterval })
   const receiptTimeoutMs = opts.receiptTimeoutMs ?? 120_000
   if (opts.privateKey === undefined) {
-    return { address: opts.address, chain, publicClient, walletClient: undefined, account: undefined, receiptTimeoutMs }
+    return {
+      address: opts.address,
+      chain,
+      publicClient,
+      walletClient: undefined,
+      account: undefined,
+      receiptTimeoutMs,
+    }
   }
   // A nonce manager of its own: viem's shared one is keyed by (address, chain id) only, so it
   // would carry nonces over between two chains with the same id (two anvils, a restarted node).
-  const account = privateKeyToAccount(opts.privateKey, { nonceManager: createNonceManager({ source: jsonRpc() }) })
+  const account = privateKeyToAccount(opts.privateKey, {
+    nonceManager: createNonceManager({ source: jsonRpc() }),
+  })
   const walletClient = createWalletClient({ chain, transport, account, pollingInterval })
-  return { address: opts.address, chain, publicClient, walletClient, account: account.address, receiptTimeoutMs }
+  return {
+    address: opts.address,
+    chain,
+    publicClient,
+    walletClient,
+    account: account.address,
+    receiptTimeoutMs,
+  }
 }

@@ -33,19 +33,29 @@ export type DepositResult = TxResult & {
  * ```
  */
 export async function deposit(client: AdjudicatorClient, args: DepositArgs): Promise<DepositResult> {
-  if (args.amount <= 0n) throw new ChanvmError('INVALID_ARGUMENT', 'deposit amount must be positive', { channelId: args.channelId })
-  const r = await submitAdjudicatorTx(client, { action: 'deposit', channelId: args.channelId }, async (wallet, account) => {
-    const { request } = await client.publicClient.simulateContract({
-      address: client.address,
-      abi: Adjudicator.abi,
-      functionName: 'deposit',
-      args: [args.channelId, args.participant],
-      value: args.amount,
-      account,
+  if (args.amount <= 0n)
+    throw new ChanvmError('INVALID_ARGUMENT', 'deposit amount must be positive', {
+      channelId: args.channelId,
     })
-    return wallet.writeContract(request)
-  })
+  const r = await submitAdjudicatorTx(
+    client,
+    { action: 'deposit', channelId: args.channelId },
+    async (wallet, account) => {
+      const { request } = await client.publicClient.simulateContract({
+        address: client.address,
+        abi: Adjudicator.abi,
+        functionName: 'deposit',
+        args: [args.channelId, args.participant],
+        value: args.amount,
+        account,
+      })
+      return wallet.writeContract(request)
+    },
+  )
   const ev = r.events.find((e) => e.eventName === 'Deposited')
-  if (ev?.eventName !== 'Deposited') throw new ChanvmError('CHAIN_ERROR', 'deposit was mined without a Deposited event', { channelId: args.channelId })
+  if (ev?.eventName !== 'Deposited')
+    throw new ChanvmError('CHAIN_ERROR', 'deposit was mined without a Deposited event', {
+      channelId: args.channelId,
+    })
   return { ...r, deposited: ev.args.deposited, holdings: ev.args.holdings }
 }

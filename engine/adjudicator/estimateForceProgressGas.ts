@@ -16,19 +16,36 @@ import { toAdjudicatorError } from './toAdjudicatorError.ts'
  * const fee = gas * (await client.publicClient.getGasPrice())
  * ```
  */
-export async function estimateForceProgressGas(client: AdjudicatorClient, args: ForceProgressArgs): Promise<bigint> {
+export async function estimateForceProgressGas(
+  client: AdjudicatorClient,
+  args: ForceProgressArgs,
+): Promise<bigint> {
   const channelId = getChannelId(args.params)
   const data = encodeFunctionData({
     abi: Adjudicator.abi,
     functionName: 'forceProgress',
-    args: [args.params, args.from, [...(args.fromSignatures ?? [])], args.mover, args.action, args.moverSignature],
+    args: [
+      args.params,
+      args.from,
+      [...(args.fromSignatures ?? [])],
+      args.mover,
+      args.action,
+      args.moverSignature,
+    ],
   })
   try {
     const { request } = await client.publicClient.simulateContract({
       address: client.address,
       abi: Adjudicator.abi,
       functionName: 'forceProgress',
-      args: [args.params, args.from, [...(args.fromSignatures ?? [])], args.mover, args.action, args.moverSignature],
+      args: [
+        args.params,
+        args.from,
+        [...(args.fromSignatures ?? [])],
+        args.mover,
+        args.action,
+        args.moverSignature,
+      ],
       ...(client.account === undefined ? {} : { account: client.account }),
     })
     void request
@@ -38,6 +55,10 @@ export async function estimateForceProgressGas(client: AdjudicatorClient, args: 
       ...(client.account === undefined ? {} : { account: client.account }),
     })
   } catch (e) {
-    throw toAdjudicatorError(e, { action: 'estimateForceProgressGas', channelId, ...(args.appAbi === undefined ? {} : { appAbi: args.appAbi }) })
+    throw toAdjudicatorError(e, {
+      action: 'estimateForceProgressGas',
+      channelId,
+      ...(args.appAbi === undefined ? {} : { appAbi: args.appAbi }),
+    })
   }
 }

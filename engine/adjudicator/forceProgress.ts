@@ -48,21 +48,36 @@ export type ForceProgressResult = TxResult & {
  * const { state } = await forceProgress(client, { params, from: held, mover: 0n, action, moverSignature })
  * ```
  */
-export async function forceProgress(client: AdjudicatorClient, args: ForceProgressArgs): Promise<ForceProgressResult> {
+export async function forceProgress(
+  client: AdjudicatorClient,
+  args: ForceProgressArgs,
+): Promise<ForceProgressResult> {
   const channelId = getChannelId(args.params)
-  const ctx = { action: 'forceProgress', channelId, ...(args.appAbi === undefined ? {} : { appAbi: args.appAbi }) }
+  const ctx = {
+    action: 'forceProgress',
+    channelId,
+    ...(args.appAbi === undefined ? {} : { appAbi: args.appAbi }),
+  }
   const r = await submitAdjudicatorTx(client, ctx, async (wallet, account) => {
     const { request } = await client.publicClient.simulateContract({
       address: client.address,
       abi: Adjudicator.abi,
       functionName: 'forceProgress',
-      args: [args.params, args.from, [...(args.fromSignatures ?? [])], args.mover, args.action, args.moverSignature],
+      args: [
+        args.params,
+        args.from,
+        [...(args.fromSignatures ?? [])],
+        args.mover,
+        args.action,
+        args.moverSignature,
+      ],
       account,
     })
     return wallet.writeContract(request)
   })
   const ev = r.events.find((e) => e.eventName === 'Progressed')
-  if (ev?.eventName !== 'Progressed') throw new ChanvmError('CHAIN_ERROR', 'forceProgress was mined without a Progressed event', { channelId })
+  if (ev?.eventName !== 'Progressed')
+    throw new ChanvmError('CHAIN_ERROR', 'forceProgress was mined without a Progressed event', { channelId })
   let timestamp: bigint
   try {
     timestamp = (await client.publicClient.getBlock({ blockNumber: r.blockNumber })).timestamp

@@ -38,15 +38,20 @@ const statuses = ['open', 'disputed', 'concluded'] as const
  * if (rec.status === 'disputed') console.log('forced steps until', rec.movesUntil, 'concludable at', rec.finalizesAt)
  * ```
  */
-export async function getChannelRecord(client: AdjudicatorClient, channelId: Hex, opts: { blockNumber?: bigint } = {}): Promise<ChannelRecord> {
+export async function getChannelRecord(
+  client: AdjudicatorClient,
+  channelId: Hex,
+  opts: { blockNumber?: bigint } = {},
+): Promise<ChannelRecord> {
   try {
-    const [status, version, baseVersion, finalizesAt, movesUntil, holdings, stateHash] = await client.publicClient.readContract({
-      address: client.address,
-      abi: Adjudicator.abi,
-      functionName: 'channelRecord',
-      args: [channelId],
-      ...(opts.blockNumber === undefined ? {} : { blockNumber: opts.blockNumber }),
-    })
+    const [status, version, baseVersion, finalizesAt, movesUntil, holdings, stateHash] =
+      await client.publicClient.readContract({
+        address: client.address,
+        abi: Adjudicator.abi,
+        functionName: 'channelRecord',
+        args: [channelId],
+        ...(opts.blockNumber === undefined ? {} : { blockNumber: opts.blockNumber }),
+      })
     return {
       status: statuses[status] ?? 'open',
       version,

@@ -12,7 +12,12 @@ import { toAdjudicatorError } from './toAdjudicatorError.ts'
  * const bobIn = await getDeposit(client, channelId, bob)
  * ```
  */
-export async function getDeposit(client: AdjudicatorClient, channelId: Hex, participant: Address, opts: { blockNumber?: bigint } = {}): Promise<bigint> {
+export async function getDeposit(
+  client: AdjudicatorClient,
+  channelId: Hex,
+  participant: Address,
+  opts: { blockNumber?: bigint } = {},
+): Promise<bigint> {
   try {
     return await client.publicClient.readContract({
       address: client.address,

@@ -14,7 +14,12 @@ import { toAdjudicatorError } from './toAdjudicatorError.ts'
  * const funded = initial.balances.every((b, i) => (deposits[i] ?? 0n) >= b)
  * ```
  */
-export async function getDeposits(client: AdjudicatorClient, channelId: Hex, participants: readonly Address[], opts: { blockNumber?: bigint } = {}): Promise<bigint[]> {
+export async function getDeposits(
+  client: AdjudicatorClient,
+  channelId: Hex,
+  participants: readonly Address[],
+  opts: { blockNumber?: bigint } = {},
+): Promise<bigint[]> {
   let blockNumber = opts.blockNumber
   if (blockNumber === undefined) {
     try {

@@ -13,7 +13,12 @@ import { toAdjudicatorError } from './toAdjudicatorError.ts'
  */
 export async function getWithdrawable(client: AdjudicatorClient, account: Address): Promise<bigint> {
   try {
-    return await client.publicClient.readContract({ address: client.address, abi: Adjudicator.abi, functionName: 'withdrawable', args: [account] })
+    return await client.publicClient.readContract({
+      address: client.address,
+      abi: Adjudicator.abi,
+      functionName: 'withdrawable',
+      args: [account],
+    })
   } catch (e) {
     throw toAdjudicatorError(e, { action: 'getWithdrawable' })
   }

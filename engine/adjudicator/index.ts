@@ -1,4 +1,8 @@
-export { createAdjudicatorClient, type AdjudicatorClient, type CreateAdjudicatorClientOptions } from './createAdjudicatorClient.ts'
+export {
+  createAdjudicatorClient,
+  type AdjudicatorClient,
+  type CreateAdjudicatorClientOptions,
+} from './createAdjudicatorClient.ts'
 export { deposit, type DepositArgs, type DepositResult } from './deposit.ts'
 export { register, type RegisterArgs } from './register.ts'
 export { forceProgress, type ForceProgressArgs, type ForceProgressResult } from './forceProgress.ts'

@@ -20,7 +20,10 @@ export type RegisterArgs = { params: ChannelParams; signed: SignedState }
  * const { finalizesAt, movesUntil } = await register(client, { params, signed: latest })
  * ```
  */
-export async function register(client: AdjudicatorClient, args: RegisterArgs): Promise<TxResult & { finalizesAt: bigint; movesUntil: bigint }> {
+export async function register(
+  client: AdjudicatorClient,
+  args: RegisterArgs,
+): Promise<TxResult & { finalizesAt: bigint; movesUntil: bigint }> {
   const channelId = getChannelId(args.params)
   const r = await submitAdjudicatorTx(client, { action: 'register', channelId }, async (wallet, account) => {
     const { request } = await client.publicClient.simulateContract({
@@ -33,6 +36,7 @@ export async function register(client: AdjudicatorClient, args: RegisterArgs): P
     return wallet.writeContract(request)
   })
   const ev = r.events.find((e) => e.eventName === 'Registered')
-  if (ev?.eventName !== 'Registered') throw new ChanvmError('CHAIN_ERROR', 'register was mined without a Registered event', { channelId })
+  if (ev?.eventName !== 'Registered')
+    throw new ChanvmError('CHAIN_ERROR', 'register was mined without a Registered event', { channelId })
   return { ...r, finalizesAt: BigInt(ev.args.finalizesAt), movesUntil: BigInt(ev.args.movesUntil) }
 }

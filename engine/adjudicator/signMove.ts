@@ -12,6 +12,12 @@ import { hashMove } from './hashMove.ts'
  * await forceProgress(client, { params, from, mover: 0n, action, moverSignature })
  * ```
  */
-export function signMove(params: ChannelParams, from: State, mover: bigint, action: Hex, privateKey: Hex): Hex {
+export function signMove(
+  params: ChannelParams,
+  from: State,
+  mover: bigint,
+  action: Hex,
+  privateKey: Hex,
+): Hex {
   return signDigest(hashMove(params, from, mover, action), privateKey)
 }

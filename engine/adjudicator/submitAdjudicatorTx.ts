@@ -1,4 +1,13 @@
-import { parseEventLogs, type Abi, type Account, type Chain, type Hex, type ParseEventLogsReturnType, type Transport, type WalletClient } from 'viem'
+import {
+  parseEventLogs,
+  type Abi,
+  type Account,
+  type Chain,
+  type Hex,
+  type ParseEventLogsReturnType,
+  type Transport,
+  type WalletClient,
+} from 'viem'
 import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
 import { ChanvmError } from '../errors.ts'
 import type { AdjudicatorClient } from './createAdjudicatorClient.ts'
@@ -47,12 +56,18 @@ export async function submitAdjudicatorTx(
   }
   let receipt
   try {
-    receipt = await client.publicClient.waitForTransactionReceipt({ hash, timeout: client.receiptTimeoutMs ?? 120_000 })
+    receipt = await client.publicClient.waitForTransactionReceipt({
+      hash,
+      timeout: client.receiptTimeoutMs ?? 120_000,
+    })
   } catch (e) {
     throw toAdjudicatorError(e, ctx)
   }
   if (receipt.status !== 'success') {
-    throw new AdjudicatorRevertError('unknown', [hash], { action: `${ctx.action} (mined in block ${receipt.blockNumber})`, ...idOpt })
+    throw new AdjudicatorRevertError('unknown', [hash], {
+      action: `${ctx.action} (mined in block ${receipt.blockNumber})`,
+      ...idOpt,
+    })
   }
   const ours = receipt.logs.filter((l) => l.address.toLowerCase() === client.address.toLowerCase())
   const events = parseEventLogs({ abi: Adjudicator.abi, logs: ours, strict: true })

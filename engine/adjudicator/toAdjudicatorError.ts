@@ -18,10 +18,18 @@ export class AdjudicatorRevertError extends ChanvmError {
   constructor(
     errorName: string,
     errorArgs: readonly unknown[],
-    options: { cause?: unknown; channelId?: Hex; action: string; appError?: { name: string; args: readonly unknown[] } },
+    options: {
+      cause?: unknown
+      channelId?: Hex
+      action: string
+      appError?: { name: string; args: readonly unknown[] }
+    },
   ) {
     const text = (n: string, a: readonly unknown[]): string => `${n}(${a.map(show).join(', ')})`
-    const details = options.appError === undefined ? [] : [`app error: ${text(options.appError.name, options.appError.args)}`]
+    const details =
+      options.appError === undefined
+        ? []
+        : [`app error: ${text(options.appError.name, options.appError.args)}`]
     super('CONTRACT_REVERT', `${options.action} reverted: ${text(errorName, errorArgs)}`, {
       cause: options.cause,
       details,
@@ -63,7 +71,10 @@ function decodeAppError(appAbi: Abi | undefined, data: Hex): { name: string; arg
  * }
  * ```
  */
-export function toAdjudicatorError(error: unknown, opts: { action: string; channelId?: Hex; appAbi?: Abi }): ChanvmError {
+export function toAdjudicatorError(
+  error: unknown,
+  opts: { action: string; channelId?: Hex; appAbi?: Abi },
+): ChanvmError {
   if (error instanceof ChanvmError) return error
   const idOpt = opts.channelId === undefined ? {} : { channelId: opts.channelId }
   if (error instanceof BaseError) {
@@ -81,12 +92,31 @@ export function toAdjudicatorError(error: unknown, opts: { action: string; chann
         }
       }
       if (name !== undefined) {
-        const appError = name === 'AppReverted' && typeof args[0] === 'string' ? decodeAppError(opts.appAbi, args[0] as Hex) : undefined
-        return new AdjudicatorRevertError(name, args, { cause: error, action: opts.action, ...idOpt, ...(appError === undefined ? {} : { appError }) })
+        const appError =
+          name === 'AppReverted' && typeof args[0] === 'string'
+            ? decodeAppError(opts.appAbi, args[0] as Hex)
+            : undefined
+        return new AdjudicatorRevertError(name, args, {
+          cause: error,
+          action: opts.action,
+          ...idOpt,
+          ...(appError === undefined ? {} : { appError }),
+        })
       }
-      return new AdjudicatorRevertError('unknown', reverted.raw === undefined ? [] : [reverted.raw], { cause: error, action: opts.action, ...idOpt })
+      return new AdjudicatorRevertError('unknown', reverted.raw === undefined ? [] : [reverted.raw], {
+        cause: error,
+        action: opts.action,
+        ...idOpt,
+      })
     }
-    return new ChanvmError('CHAIN_ERROR', `${opts.action} failed: ${error.shortMessage}`, { cause: error, ...idOpt })
+    return new ChanvmError('CHAIN_ERROR', `${opts.action} failed: ${error.shortMessage}`, {
+      cause: error,
+      ...idOpt,
+    })
   }
-  return new ChanvmError('CHAIN_ERROR', `${opts.action} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error, ...idOpt })
+  return new ChanvmError(
+    'CHAIN_ERROR',
+    `${opts.action} failed: ${(error as Error)?.message ?? String(error)}`,
+    { cause: error, ...idOpt },
+  )
 }

@@ -17,7 +17,10 @@ export type WithdrawArgs = {
  * const { amount } = await withdraw(aliceClient)
  * ```
  */
-export async function withdraw(client: AdjudicatorClient, args: WithdrawArgs = {}): Promise<TxResult & { amount: bigint }> {
+export async function withdraw(
+  client: AdjudicatorClient,
+  args: WithdrawArgs = {},
+): Promise<TxResult & { amount: bigint }> {
   const r = await submitAdjudicatorTx(client, { action: 'withdraw' }, async (wallet, account) => {
     const { request } = await client.publicClient.simulateContract({
       address: client.address,

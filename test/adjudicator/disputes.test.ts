@@ -14,13 +14,33 @@ import { getWithdrawable } from '../../engine/adjudicator/getWithdrawable.ts'
 import { register } from '../../engine/adjudicator/register.ts'
 import { signMove } from '../../engine/adjudicator/signMove.ts'
 import { withdraw } from '../../engine/adjudicator/withdraw.ts'
-import { getChannelId, hashStateStruct, signState, type ChannelParams, type SignedState, type State } from '../../engine/channel/index.ts'
+import {
+  getChannelId,
+  hashStateStruct,
+  signState,
+  type ChannelParams,
+  type SignedState,
+  type State,
+} from '../../engine/channel/index.ts'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
 import { runTransition } from '../../engine/sandbox/index.ts'
-import { CHALLENGE, dummyHash, startChainFixture, toHighS, type ChainFixture, type ForcedStep } from '../support/anvilFixture.ts'
+import {
+  CHALLENGE,
+  dummyHash,
+  startChainFixture,
+  toHighS,
+  type ChainFixture,
+  type ForcedStep,
+} from '../support/anvilFixture.ts'
 
 /** A channel under test: its states by name, co-signed, and times (unix seconds) a row noted. */
-type Ctx = { params: ChannelParams; id: Hex; s: Record<string, State>; signed: Record<string, SignedState>; t: Record<string, bigint> }
+type Ctx = {
+  params: ChannelParams
+  id: Hex
+  s: Record<string, State>
+  signed: Record<string, SignedState>
+  t: Record<string, bigint>
+}
 
 type Row = {
   given: string
@@ -30,7 +50,11 @@ type Row = {
   act: (f: ChainFixture, c: Ctx) => Promise<unknown>
   /** A custom error name (and optionally its arguments), or a check of the outcome. */
   expect:
-    | { revert: string; args?: (f: ChainFixture, c: Ctx) => readonly unknown[]; appError?: [string, readonly unknown[]] }
+    | {
+        revert: string
+        args?: (f: ChainFixture, c: Ctx) => readonly unknown[]
+        appError?: [string, readonly unknown[]]
+      }
     | { check: (f: ChainFixture, c: Ctx, result: unknown) => Promise<void> }
 }
 
@@ -41,7 +65,10 @@ const FUND = escrowActions.fund(100n, 10n ** 12n)
  * A fresh Escrow channel with co-signed states v0..v4 whose balances sum to 1000: by default alice
  * deposits all 1000 (`holdings`); with `deposits`, alice and bob each deposit their share themselves.
  */
-async function channel(f: ChainFixture, opts: { holdings?: bigint; deposits?: readonly [bigint, bigint]; params?: ChannelParams } = {}): Promise<Ctx> {
+async function channel(
+  f: ChainFixture,
+  opts: { holdings?: bigint; deposits?: readonly [bigint, bigint]; params?: ChannelParams } = {},
+): Promise<Ctx> {
   const params = opts.params ?? f.escrowParams()
   const id = getChannelId(params)
   if (opts.deposits !== undefined) {
@@ -50,7 +77,8 @@ async function channel(f: ChainFixture, opts: { holdings?: bigint; deposits?: re
     if (b > 0n) await deposit(f.bob.client, { channelId: id, participant: f.bob.address, amount: b })
   } else {
     const holdings = opts.holdings ?? 1000n
-    if (holdings > 0n) await deposit(f.alice.client, { channelId: id, participant: f.alice.address, amount: holdings })
+    if (holdings > 0n)
+      await deposit(f.alice.client, { channelId: id, participant: f.alice.address, amount: holdings })
   }
   const s = {
     v0: f.state(params, 0n, BAL),
@@ -67,7 +95,11 @@ async function channel(f: ChainFixture, opts: { holdings?: bigint; deposits?: re
 }
 
 /** `channel`, then bob registers the co-signed `version`; `t.t0` is when the dispute opened. */
-async function held(f: ChainFixture, version: 'v0' | 'v1' | 'v2' | 'v3' | 'final3', opts: Parameters<typeof channel>[1] = {}): Promise<Ctx> {
+async function held(
+  f: ChainFixture,
+  version: 'v0' | 'v1' | 'v2' | 'v3' | 'final3',
+  opts: Parameters<typeof channel>[1] = {},
+): Promise<Ctx> {
   const c = await channel(f, opts)
   const signed = c.signed[version]
   assert(signed)
@@ -86,7 +118,15 @@ async function forceSteps(f: ChainFixture, c: Ctx, from: State, count: number): 
   let s = from
   for (let i = 0; i < count; i++) {
     const action = aliceMove(s)
-    s = (await f.forceAndCheck(f.alice.client, { params: c.params, from: s, mover: 0n, action, moverSignature: signMove(c.params, s, 0n, action, f.alice.privateKey) })).state
+    s = (
+      await f.forceAndCheck(f.alice.client, {
+        params: c.params,
+        from: s,
+        mover: 0n,
+        action,
+        moverSignature: signMove(c.params, s, 0n, action, f.alice.privateKey),
+      })
+    ).state
   }
   return s
 }
@@ -96,15 +136,37 @@ async function forceSteps(f: ChainFixture, c: Ctx, from: State, count: number): 
  * MultiForcer transaction (Escrow's FUND with a far deadline and RELEASE do not read the Env, so
  * the chain computes the same states). The first step carries `fromSignatures` when given.
  */
-async function plannedSteps(f: ChainFixture, params: ChannelParams, from: State, count: number, fromSignatures?: readonly Hex[]): Promise<{ steps: ForcedStep[]; last: State }> {
+async function plannedSteps(
+  f: ChainFixture,
+  params: ChannelParams,
+  from: State,
+  count: number,
+  fromSignatures?: readonly Hex[],
+): Promise<{ steps: ForcedStep[]; last: State }> {
   const steps: ForcedStep[] = []
   let s = from
-  const env = { blockNumber: (await f.alice.client.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n, timestamp: (await f.now()) + 1n }
+  const env = {
+    blockNumber: (await f.alice.client.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n,
+    timestamp: (await f.now()) + 1n,
+  }
   for (let i = 0; i < count; i++) {
     const action = aliceMove(s)
     const sigs = i === 0 && fromSignatures !== undefined ? { fromSignatures } : {}
-    steps.push({ from: s, ...sigs, mover: 0n, action, moverSignature: signMove(params, s, 0n, action, f.alice.privateKey) })
-    const r = await runTransition(f.sandbox, { params, from: s, mover: 0n, action, env, appCode: Escrow.deployedBytecode })
+    steps.push({
+      from: s,
+      ...sigs,
+      mover: 0n,
+      action,
+      moverSignature: signMove(params, s, 0n, action, f.alice.privateKey),
+    })
+    const r = await runTransition(f.sandbox, {
+      params,
+      from: s,
+      mover: 0n,
+      action,
+      env,
+      appCode: Escrow.deployedBytecode,
+    })
     assert(r.ok, r.ok ? '' : r.message)
     s = r.state
   }
@@ -125,11 +187,21 @@ const sg = (c: Ctx, k: string): SignedState => {
 /** Alice forces FUND on v1 held: v2 forced. */
 async function forcedFund(f: ChainFixture, c: Ctx): Promise<State> {
   const from = st(c, 'v1')
-  const r = await f.forceAndCheck(f.alice.client, { params: c.params, from, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey) })
+  const r = await f.forceAndCheck(f.alice.client, {
+    params: c.params,
+    from,
+    mover: 0n,
+    action: FUND,
+    moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey),
+  })
   return r.state
 }
 
-async function expectRecord(f: ChainFixture, c: Ctx, want: { status: string; version: bigint; baseVersion?: bigint; stateOf?: State }): Promise<void> {
+async function expectRecord(
+  f: ChainFixture,
+  c: Ctx,
+  want: { status: string; version: bigint; baseVersion?: bigint; stateOf?: State },
+): Promise<void> {
   const rec = await getChannelRecord(f.alice.client, c.id)
   assert.equal(rec.status, want.status)
   assert.equal(rec.version, want.version)
@@ -137,7 +209,8 @@ async function expectRecord(f: ChainFixture, c: Ctx, want: { status: string; ver
     assert.equal(rec.baseVersion, want.baseVersion, 'baseVersion')
     assert.equal(rec.forced, rec.version > want.baseVersion, 'forced')
   }
-  if (want.stateOf !== undefined) assert.equal(rec.stateHash, `0x${Buffer.from(hashStateStruct(want.stateOf)).toString('hex')}`)
+  if (want.stateOf !== undefined)
+    assert.equal(rec.stateHash, `0x${Buffer.from(hashStateStruct(want.stateOf)).toString('hex')}`)
 }
 
 const recordOf = (f: ChainFixture, c: Ctx) => getChannelRecord(f.alice.client, c.id)
@@ -145,7 +218,9 @@ const recordOf = (f: ChainFixture, c: Ctx) => getChannelRecord(f.alice.client, c
 const rows: Row[] = [
   // ------------------------------------------------------------------ register
   {
-    given: 'open funded channel', call: 'register co-signed v1', signer: 'alice+bob',
+    given: 'open funded channel',
+    call: 'register co-signed v1',
+    signer: 'alice+bob',
     pre: (f) => channel(f),
     act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v1') }),
     expect: {
@@ -163,79 +238,130 @@ const rows: Row[] = [
     },
   },
   {
-    given: 'stale v1 held', call: 'register co-signed v2 (refute)', signer: 'alice+bob',
+    given: 'stale v1 held',
+    call: 'register co-signed v2 (refute)',
+    signer: 'alice+bob',
     pre: (f) => held(f, 'v1'),
     act: (f, c) => register(f.alice.client, { params: c.params, signed: sg(c, 'v2') }),
-    expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 2n, stateOf: st(c, 'v2') }) },
+    expect: {
+      check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 2n, stateOf: st(c, 'v2') }),
+    },
   },
   {
-    given: 'v2 held', call: 'register co-signed v1 (lower)', signer: 'alice+bob',
+    given: 'v2 held',
+    call: 'register co-signed v1 (lower)',
+    signer: 'alice+bob',
     pre: (f) => held(f, 'v2'),
     act: (f, c) => register(f.alice.client, { params: c.params, signed: sg(c, 'v1') }),
     expect: { revert: 'StaleVersion', args: () => [1n, 2n] },
   },
   {
-    given: 'v2 held', call: 'register another co-signed v2 (equal)', signer: 'alice+bob',
+    given: 'v2 held',
+    call: 'register another co-signed v2 (equal)',
+    signer: 'alice+bob',
     pre: (f) => held(f, 'v2'),
     act: (f, c) => register(f.alice.client, { params: c.params, signed: sg(c, 'v2b') }),
     expect: { revert: 'StaleVersion', args: () => [2n, 2n] },
   },
   {
-    given: 'open funded channel', call: 'register v1', signer: 'alice + carol (not a participant) for bob',
+    given: 'open funded channel',
+    call: 'register v1',
+    signer: 'alice + carol (not a participant) for bob',
     pre: (f) => channel(f),
-    act: (f, c) => register(f.alice.client, { params: c.params, signed: f.cosign(c.params, st(c, 'v1'), [f.alice.privateKey, f.carol.privateKey]) }),
+    act: (f, c) =>
+      register(f.alice.client, {
+        params: c.params,
+        signed: f.cosign(c.params, st(c, 'v1'), [f.alice.privateKey, f.carol.privateKey]),
+      }),
     expect: { revert: 'NotSigner', args: (f) => [1n, f.carol.address] },
   },
   {
-    given: 'open funded channel', call: 'register v1', signer: "alice's signature in high-s form",
+    given: 'open funded channel',
+    call: 'register v1',
+    signer: "alice's signature in high-s form",
     pre: (f) => channel(f),
     act: (f, c) => {
       const s = sg(c, 'v1')
-      return register(f.alice.client, { params: c.params, signed: { state: s.state, signatures: [toHighS(s.signatures[0] as Hex), s.signatures[1] as Hex] } })
+      return register(f.alice.client, {
+        params: c.params,
+        signed: { state: s.state, signatures: [toHighS(s.signatures[0] as Hex), s.signatures[1] as Hex] },
+      })
     },
     expect: { revert: 'HighS' },
   },
   {
-    given: 'open funded channel', call: 'register v1', signer: 'alice+bob over chain id 1',
+    given: 'open funded channel',
+    call: 'register v1',
+    signer: 'alice+bob over chain id 1',
     pre: (f) => channel(f),
-    act: (f, c) => register(f.alice.client, { params: c.params, signed: f.cosign({ ...c.params, chainId: 1n }, st(c, 'v1')) }),
+    act: (f, c) =>
+      register(f.alice.client, {
+        params: c.params,
+        signed: f.cosign({ ...c.params, chainId: 1n }, st(c, 'v1')),
+      }),
     expect: { revert: 'NotSigner', args: () => [0n, undefined] },
   },
   {
-    given: 'open funded channel', call: 'register v1', signer: 'alice+bob for another adjudicator',
+    given: 'open funded channel',
+    call: 'register v1',
+    signer: 'alice+bob for another adjudicator',
     pre: (f) => channel(f),
-    act: (f, c) => register(f.alice.client, { params: c.params, signed: f.cosign({ ...c.params, adjudicator: f.deployment.apps.Escrow!.address }, st(c, 'v1')) }),
+    act: (f, c) =>
+      register(f.alice.client, {
+        params: c.params,
+        signed: f.cosign({ ...c.params, adjudicator: f.deployment.apps.Escrow!.address }, st(c, 'v1')),
+      }),
     expect: { revert: 'NotSigner', args: () => [0n, undefined] },
   },
   {
-    given: 'channel whose params name chain id 1', call: 'register v1', signer: 'alice+bob',
+    given: 'channel whose params name chain id 1',
+    call: 'register v1',
+    signer: 'alice+bob',
     pre: (f) => channel(f, { params: f.escrowParams({ chainId: 1n }), holdings: 0n }),
     act: (f, c) => register(f.alice.client, { params: c.params, signed: sg(c, 'v1') }),
     expect: { revert: 'WrongChainId', args: () => [1n, 31337n] },
   },
   {
-    given: 'channel whose params name another adjudicator', call: 'register v1', signer: 'alice+bob',
+    given: 'channel whose params name another adjudicator',
+    call: 'register v1',
+    signer: 'alice+bob',
     pre: (f) => channel(f, { params: f.escrowParams({ adjudicator: f.carol.address }), holdings: 0n }),
     act: (f, c) => register(f.alice.client, { params: c.params, signed: sg(c, 'v1') }),
     expect: { revert: 'WrongAdjudicator', args: (f) => [f.carol.address] },
   },
   {
-    given: 'open funded channel', call: 'register v1 with one signature', signer: 'alice only',
+    given: 'open funded channel',
+    call: 'register v1 with one signature',
+    signer: 'alice only',
     pre: (f) => channel(f),
-    act: (f, c) => register(f.alice.client, { params: c.params, signed: f.cosign(c.params, st(c, 'v1'), [f.alice.privateKey]) }),
+    act: (f, c) =>
+      register(f.alice.client, {
+        params: c.params,
+        signed: f.cosign(c.params, st(c, 'v1'), [f.alice.privateKey]),
+      }),
     expect: { revert: 'SignatureCount', args: () => [1n, 2n] },
   },
   {
-    given: 'open funded channel', call: 'register v1 with a 64-byte signature', signer: 'alice (truncated) + bob',
+    given: 'open funded channel',
+    call: 'register v1 with a 64-byte signature',
+    signer: 'alice (truncated) + bob',
     pre: (f) => channel(f),
     act: (f, c) => {
       const s = sg(c, 'v1')
-      return register(f.alice.client, { params: c.params, signed: { state: s.state, signatures: [(s.signatures[0] as Hex).slice(0, 130) as Hex, s.signatures[1] as Hex] } })
+      return register(f.alice.client, {
+        params: c.params,
+        signed: {
+          state: s.state,
+          signatures: [(s.signatures[0] as Hex).slice(0, 130) as Hex, s.signatures[1] as Hex],
+        },
+      })
     },
     expect: { revert: 'BadSignatureLength', args: () => [64n] },
   },
   {
-    given: 'v1 held, timeout passed', call: 'register co-signed v2', signer: 'alice+bob',
+    given: 'v1 held, timeout passed',
+    call: 'register co-signed v2',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await f.increaseTime(CHALLENGE)
@@ -246,7 +372,9 @@ const rows: Row[] = [
   },
   // ------------------------------------------------------------------ forceProgress
   {
-    given: 'v1 held', call: 'forceProgress FUND (mover 0, the payer)', signer: 'alice (mover)',
+    given: 'v1 held',
+    call: 'forceProgress FUND (mover 0, the payer)',
+    signer: 'alice (mover)',
     pre: (f) => held(f, 'v1'),
     act: (f, c) => forcedFund(f, c),
     expect: {
@@ -258,76 +386,145 @@ const rows: Row[] = [
     },
   },
   {
-    given: 'open funded channel (nothing held)', call: 'forceProgress FUND on co-signed v1 with its signatures', signer: 'alice+bob (base), alice (mover)',
+    given: 'open funded channel (nothing held)',
+    call: 'forceProgress FUND on co-signed v1 with its signatures',
+    signer: 'alice+bob (base), alice (mover)',
     pre: (f) => channel(f),
     act: (f, c) => {
       const from = st(c, 'v1')
-      return f.forceAndCheck(f.alice.client, { params: c.params, from, fromSignatures: sg(c, 'v1').signatures, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey) })
+      return f.forceAndCheck(f.alice.client, {
+        params: c.params,
+        from,
+        fromSignatures: sg(c, 'v1').signatures,
+        mover: 0n,
+        action: FUND,
+        moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey),
+      })
     },
     expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 2n }) },
   },
   {
-    given: 'v2 held', call: 'forceProgress on v1 without signatures', signer: 'alice (mover)',
+    given: 'v2 held',
+    call: 'forceProgress on v1 without signatures',
+    signer: 'alice (mover)',
     pre: (f) => held(f, 'v2'),
     act: (f, c) => {
       const from = st(c, 'v1')
-      return forceProgress(f.alice.client, { params: c.params, from, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey) })
+      return forceProgress(f.alice.client, {
+        params: c.params,
+        from,
+        mover: 0n,
+        action: FUND,
+        moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey),
+      })
     },
     expect: { revert: 'NotHeldState' },
   },
   {
-    given: 'v1 held', call: 'forceProgress on co-signed v1 passed with signatures (not newer)', signer: 'alice (mover)',
+    given: 'v1 held',
+    call: 'forceProgress on co-signed v1 passed with signatures (not newer)',
+    signer: 'alice (mover)',
     pre: (f) => held(f, 'v1'),
     act: (f, c) => {
       const from = st(c, 'v1')
-      return forceProgress(f.alice.client, { params: c.params, from, fromSignatures: sg(c, 'v1').signatures, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey) })
+      return forceProgress(f.alice.client, {
+        params: c.params,
+        from,
+        fromSignatures: sg(c, 'v1').signatures,
+        mover: 0n,
+        action: FUND,
+        moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey),
+      })
     },
     expect: { revert: 'StaleVersion', args: () => [1n, 1n] },
   },
   {
-    given: 'v1 held', call: 'forceProgress with mover index 2', signer: 'carol (not a participant)',
+    given: 'v1 held',
+    call: 'forceProgress with mover index 2',
+    signer: 'carol (not a participant)',
     pre: (f) => held(f, 'v1'),
     act: (f, c) => {
       const from = st(c, 'v1')
-      return forceProgress(f.carol.client, { params: c.params, from, mover: 2n, action: FUND, moverSignature: signMove(c.params, from, 2n, FUND, f.carol.privateKey) })
+      return forceProgress(f.carol.client, {
+        params: c.params,
+        from,
+        mover: 2n,
+        action: FUND,
+        moverSignature: signMove(c.params, from, 2n, FUND, f.carol.privateKey),
+      })
     },
     expect: { revert: 'InvalidMover', args: () => [2n] },
   },
   {
-    given: 'v1 held', call: 'forceProgress as mover 0', signer: 'carol (not a participant)',
+    given: 'v1 held',
+    call: 'forceProgress as mover 0',
+    signer: 'carol (not a participant)',
     pre: (f) => held(f, 'v1'),
     act: (f, c) => {
       const from = st(c, 'v1')
-      return forceProgress(f.carol.client, { params: c.params, from, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, FUND, f.carol.privateKey) })
+      return forceProgress(f.carol.client, {
+        params: c.params,
+        from,
+        mover: 0n,
+        action: FUND,
+        moverSignature: signMove(c.params, from, 0n, FUND, f.carol.privateKey),
+      })
     },
     expect: { revert: 'NotMover', args: (f) => [0n, f.carol.address] },
   },
   {
-    given: 'v1 held', call: 'forceProgress without a mover signature', signer: 'nobody',
+    given: 'v1 held',
+    call: 'forceProgress without a mover signature',
+    signer: 'nobody',
     pre: (f) => held(f, 'v1'),
-    act: (f, c) => forceProgress(f.alice.client, { params: c.params, from: st(c, 'v1'), mover: 0n, action: FUND, moverSignature: '0x' }),
+    act: (f, c) =>
+      forceProgress(f.alice.client, {
+        params: c.params,
+        from: st(c, 'v1'),
+        mover: 0n,
+        action: FUND,
+        moverSignature: '0x',
+      }),
     expect: { revert: 'BadSignatureLength', args: () => [0n] },
   },
   {
-    given: 'v1 held', call: 'forceProgress FUND with a signature over RELEASE', signer: 'alice (other action)',
+    given: 'v1 held',
+    call: 'forceProgress FUND with a signature over RELEASE',
+    signer: 'alice (other action)',
     pre: (f) => held(f, 'v1'),
     act: (f, c) => {
       const from = st(c, 'v1')
-      return forceProgress(f.alice.client, { params: c.params, from, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, escrowActions.release(), f.alice.privateKey) })
+      return forceProgress(f.alice.client, {
+        params: c.params,
+        from,
+        mover: 0n,
+        action: FUND,
+        moverSignature: signMove(c.params, from, 0n, escrowActions.release(), f.alice.privateKey),
+      })
     },
     expect: { revert: 'NotMover', args: () => [0n, undefined] },
   },
   {
-    given: 'open funded channel (nothing held)', call: 'forceProgress on v1 without signatures', signer: 'alice (mover)',
+    given: 'open funded channel (nothing held)',
+    call: 'forceProgress on v1 without signatures',
+    signer: 'alice (mover)',
     pre: (f) => channel(f),
     act: (f, c) => {
       const from = st(c, 'v1')
-      return forceProgress(f.alice.client, { params: c.params, from, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey) })
+      return forceProgress(f.alice.client, {
+        params: c.params,
+        from,
+        mover: 0n,
+        action: FUND,
+        moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey),
+      })
     },
     expect: { revert: 'NoDispute' },
   },
   {
-    given: 'BrokenApp channel, v1 held', call: 'forceProgress: the app mints one wei', signer: 'alice (mover)',
+    given: 'BrokenApp channel, v1 held',
+    call: 'forceProgress: the app mints one wei',
+    signer: 'alice (mover)',
     pre: async (f) => {
       const c = await channel(f, { params: f.brokenParams() })
       await register(f.bob.client, { params: c.params, signed: sg(c, 'v1') })
@@ -337,7 +534,9 @@ const rows: Row[] = [
     expect: { revert: 'NotConserved', args: () => [1000n, 1001n] },
   },
   {
-    given: 'BrokenApp channel, v1 held', call: 'forceProgress: the app returns one balance', signer: 'alice (mover)',
+    given: 'BrokenApp channel, v1 held',
+    call: 'forceProgress: the app returns one balance',
+    signer: 'alice (mover)',
     pre: async (f) => {
       const c = await channel(f, { params: f.brokenParams() })
       await register(f.bob.client, { params: c.params, signed: sg(c, 'v1') })
@@ -347,17 +546,28 @@ const rows: Row[] = [
     expect: { revert: 'BalancesLength', args: () => [1n, 2n] },
   },
   {
-    given: 'v1 held', call: 'forceProgress RELEASE by bob (the app says NotPayer)', signer: 'bob (mover)',
+    given: 'v1 held',
+    call: 'forceProgress RELEASE by bob (the app says NotPayer)',
+    signer: 'bob (mover)',
     pre: (f) => held(f, 'v1'),
     act: (f, c) => {
       const from = st(c, 'v1')
       const action = escrowActions.release()
-      return forceProgress(f.bob.client, { params: c.params, from, mover: 1n, action, moverSignature: signMove(c.params, from, 1n, action, f.bob.privateKey), appAbi: Escrow.abi })
+      return forceProgress(f.bob.client, {
+        params: c.params,
+        from,
+        mover: 1n,
+        action,
+        moverSignature: signMove(c.params, from, 1n, action, f.bob.privateKey),
+        appAbi: Escrow.abi,
+      })
     },
     expect: { revert: 'AppReverted', appError: ['NotPayer', [1n]] },
   },
   {
-    given: 'channel whose appCodeHash is not the app\'s code, v1 held', call: 'forceProgress FUND', signer: 'alice (mover)',
+    given: "channel whose appCodeHash is not the app's code, v1 held",
+    call: 'forceProgress FUND',
+    signer: 'alice (mover)',
     pre: async (f) => {
       const c = await channel(f, { params: f.escrowParams({ appCodeHash: dummyHash('not the escrow') }) })
       await register(f.bob.client, { params: c.params, signed: sg(c, 'v1') })
@@ -367,7 +577,9 @@ const rows: Row[] = [
     expect: { revert: 'AppCodeMismatch' },
   },
   {
-    given: 'v1 held, timeout passed', call: 'forceProgress FUND', signer: 'alice (mover)',
+    given: 'v1 held, timeout passed',
+    call: 'forceProgress FUND',
+    signer: 'alice (mover)',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await f.increaseTime(CHALLENGE)
@@ -377,68 +589,111 @@ const rows: Row[] = [
     expect: { revert: 'DisputeExpired' },
   },
   {
-    given: 'final v3 held', call: 'forceProgress on it', signer: 'alice (mover)',
+    given: 'final v3 held',
+    call: 'forceProgress on it',
+    signer: 'alice (mover)',
     pre: (f) => held(f, 'final3'),
     act: (f, c) => {
       const from = st(c, 'final3')
-      return forceProgress(f.alice.client, { params: c.params, from, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey) })
+      return forceProgress(f.alice.client, {
+        params: c.params,
+        from,
+        mover: 0n,
+        action: FUND,
+        moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey),
+      })
     },
     expect: { revert: 'StateIsFinal' },
   },
   {
-    given: 'forced chain v2 (FUND), v3 (RELEASE) on v1', call: 'register co-signed v4', signer: 'alice+bob',
+    given: 'forced chain v2 (FUND), v3 (RELEASE) on v1',
+    call: 'register co-signed v4',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await held(f, 'v1')
       const v2 = await forcedFund(f, c)
       const release = escrowActions.release()
-      const r = await f.forceAndCheck(f.alice.client, { params: c.params, from: v2, mover: 0n, action: release, moverSignature: signMove(c.params, v2, 0n, release, f.alice.privateKey) })
+      const r = await f.forceAndCheck(f.alice.client, {
+        params: c.params,
+        from: v2,
+        mover: 0n,
+        action: release,
+        moverSignature: signMove(c.params, v2, 0n, release, f.alice.privateKey),
+      })
       assert.equal(r.state.version, 3n)
       assert.deepEqual(r.state.balances, [500n, 500n])
       return c
     },
     act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v4') }),
-    expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 4n, stateOf: st(c, 'v4') }) },
+    expect: {
+      check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 4n, stateOf: st(c, 'v4') }),
+    },
   },
   {
-    given: 'forced chain v2, v3 on v1', call: 'register co-signed v3 (equal to the forced version)', signer: 'alice+bob',
+    given: 'forced chain v2, v3 on v1',
+    call: 'register co-signed v3 (equal to the forced version)',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await held(f, 'v1')
       const v2 = await forcedFund(f, c)
       const release = escrowActions.release()
-      await f.forceAndCheck(f.alice.client, { params: c.params, from: v2, mover: 0n, action: release, moverSignature: signMove(c.params, v2, 0n, release, f.alice.privateKey) })
+      await f.forceAndCheck(f.alice.client, {
+        params: c.params,
+        from: v2,
+        mover: 0n,
+        action: release,
+        moverSignature: signMove(c.params, v2, 0n, release, f.alice.privateKey),
+      })
       return c
     },
     act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v3') }),
     // Any co-signed state above the chain's base (v1) replaces the chain, here one of the forced
     // version itself: forcing steps on an old state cannot overwrite co-signed history.
-    expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 3n, baseVersion: 3n, stateOf: st(c, 'v3') }) },
+    expect: {
+      check: (f, c) =>
+        expectRecord(f, c, { status: 'disputed', version: 3n, baseVersion: 3n, stateOf: st(c, 'v3') }),
+    },
   },
   {
-    given: 'forced v2 (FUND) on v1', call: 'register the co-signed v2 (same version as the forced state)', signer: 'alice+bob',
+    given: 'forced v2 (FUND) on v1',
+    call: 'register the co-signed v2 (same version as the forced state)',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await forcedFund(f, c)
       return c
     },
     act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v2') }),
-    expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 2n, stateOf: st(c, 'v2') }) },
+    expect: {
+      check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 2n, stateOf: st(c, 'v2') }),
+    },
   },
   // ------------------------------------------------------------------ forced chains (outranking by base)
   {
-    given: 'v1 held, then 3 forced steps in ONE transaction (v4 forced, base 1)', call: 'register co-signed v2 (above the base, below the forced version)', signer: 'alice+bob',
+    given: 'v1 held, then 3 forced steps in ONE transaction (v4 forced, base 1)',
+    call: 'register co-signed v2 (above the base, below the forced version)',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await held(f, 'v1')
       const { steps } = await plannedSteps(f, c.params, st(c, 'v1'), 3)
       const r = await f.forceMany(f.alice.client, c.params, steps)
-      assert.deepEqual(r.events.map((e) => e.eventName), ['Progressed', 'Progressed', 'Progressed'])
+      assert.deepEqual(
+        r.events.map((e) => e.eventName),
+        ['Progressed', 'Progressed', 'Progressed'],
+      )
       await expectRecord(f, c, { status: 'disputed', version: 4n, baseVersion: 1n })
       return c
     },
     act: (f, c) => register(f.bob.client, { params: c.params, signed: sg(c, 'v2') }),
-    expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 2n, baseVersion: 2n, stateOf: st(c, 'v2') }) },
+    expect: {
+      check: (f, c) =>
+        expectRecord(f, c, { status: 'disputed', version: 2n, baseVersion: 2n, stateOf: st(c, 'v2') }),
+    },
   },
   {
-    given: 'v2 held, then forced v3, v4 (base 2)', call: 'register another co-signed v2 (equal to the base)', signer: 'alice+bob',
+    given: 'v2 held, then forced v3, v4 (base 2)',
+    call: 'register another co-signed v2 (equal to the base)',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await held(f, 'v2')
       await forceSteps(f, c, st(c, 'v2'), 2)
@@ -449,7 +704,9 @@ const rows: Row[] = [
     expect: { revert: 'StaleVersion', args: () => [2n, 2n] },
   },
   {
-    given: 'v2 held, then forced v3, v4 (base 2)', call: 'register co-signed v1 (below the base)', signer: 'alice+bob',
+    given: 'v2 held, then forced v3, v4 (base 2)',
+    call: 'register co-signed v1 (below the base)',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await held(f, 'v2')
       await forceSteps(f, c, st(c, 'v2'), 2)
@@ -460,13 +717,16 @@ const rows: Row[] = [
     expect: { revert: 'StaleVersion', args: () => [1n, 2n] },
   },
   {
-    given: 'v1 held, then forced v2..v4 (base 1)', call: 'concludeFinal co-signed final v2 (above the base, below the forced version)', signer: 'alice+bob',
+    given: 'v1 held, then forced v2..v4 (base 1)',
+    call: 'concludeFinal co-signed final v2 (above the base, below the forced version)',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await forceSteps(f, c, st(c, 'v1'), 3)
       return c
     },
-    act: (f, c) => creditsDuring(f, () => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final2') })),
+    act: (f, c) =>
+      creditsDuring(f, () => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final2') })),
     expect: {
       check: async (f, c, r) => {
         assert.deepEqual(r, [300n, 700n])
@@ -475,7 +735,9 @@ const rows: Row[] = [
     },
   },
   {
-    given: 'v2 held, then forced v3, v4 (base 2)', call: 'concludeFinal another co-signed final v2 (equal to the base)', signer: 'alice+bob',
+    given: 'v2 held, then forced v3, v4 (base 2)',
+    call: 'concludeFinal another co-signed final v2 (equal to the base)',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await held(f, 'v2')
       await forceSteps(f, c, st(c, 'v2'), 2)
@@ -485,7 +747,9 @@ const rows: Row[] = [
     expect: { revert: 'StaleVersion', args: () => [2n, 2n] },
   },
   {
-    given: 'v1 held, then forced v2, v3 (base 1)', call: 'forceProgress FUND on co-signed v2 passed with signatures (above the base)', signer: 'alice+bob (base), alice (mover)',
+    given: 'v1 held, then forced v2, v3 (base 1)',
+    call: 'forceProgress FUND on co-signed v2 passed with signatures (above the base)',
+    signer: 'alice+bob (base), alice (mover)',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await forceSteps(f, c, st(c, 'v1'), 2)
@@ -494,13 +758,23 @@ const rows: Row[] = [
     },
     act: (f, c) => {
       const from = st(c, 'v2')
-      return f.forceAndCheck(f.alice.client, { params: c.params, from, fromSignatures: sg(c, 'v2').signatures, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey) })
+      return f.forceAndCheck(f.alice.client, {
+        params: c.params,
+        from,
+        fromSignatures: sg(c, 'v2').signatures,
+        mover: 0n,
+        action: FUND,
+        moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey),
+      })
     },
     expect: {
       check: async (f, c, r) => {
         const { events, baseVersion, state, env } = r as Awaited<ReturnType<typeof forceProgress>>
         // The base the call registered is announced before the step, with the dispute's deadlines unchanged.
-        assert.deepEqual(events.map((e) => e.eventName), ['Registered', 'Progressed'])
+        assert.deepEqual(
+          events.map((e) => e.eventName),
+          ['Registered', 'Progressed'],
+        )
         const reg = events[0]
         assert(reg?.eventName === 'Registered')
         assert.equal(reg.args.state.version, 2n)
@@ -515,7 +789,9 @@ const rows: Row[] = [
     },
   },
   {
-    given: 'v1 held, then forced v2, v3 (base 1)', call: 'forceProgress on co-signed v1 passed with signatures (equal to the base)', signer: 'alice+bob (base), alice (mover)',
+    given: 'v1 held, then forced v2, v3 (base 1)',
+    call: 'forceProgress on co-signed v1 passed with signatures (equal to the base)',
+    signer: 'alice+bob (base), alice (mover)',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await forceSteps(f, c, st(c, 'v1'), 2)
@@ -523,13 +799,22 @@ const rows: Row[] = [
     },
     act: (f, c) => {
       const from = st(c, 'v1')
-      return forceProgress(f.alice.client, { params: c.params, from, fromSignatures: sg(c, 'v1').signatures, mover: 0n, action: FUND, moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey) })
+      return forceProgress(f.alice.client, {
+        params: c.params,
+        from,
+        fromSignatures: sg(c, 'v1').signatures,
+        mover: 0n,
+        action: FUND,
+        moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey),
+      })
     },
     expect: { revert: 'StaleVersion', args: () => [1n, 1n] },
   },
   // ------------------------------------------------------------------ bounded disputes (t0 + D, t0 + 2D)
   {
-    given: 'v1 held since t0, forced v2 at t0 + 50, clock at movesUntil = t0 + D', call: 'forceProgress on the state held', signer: 'alice (mover)',
+    given: 'v1 held since t0, forced v2 at t0 + 50, clock at movesUntil = t0 + D',
+    call: 'forceProgress on the state held',
+    signer: 'alice (mover)',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + 50n)
@@ -541,7 +826,9 @@ const rows: Row[] = [
     expect: { revert: 'MovesClosed', args: (_f, c) => [c.id, Number((c.t.t0 ?? 0n) + CHALLENGE)] },
   },
   {
-    given: 'v1 held since t0', call: 'forceProgress at t0 + D - 10 (the last moment is t0 + D - 1)', signer: 'alice (mover)',
+    given: 'v1 held since t0',
+    call: 'forceProgress at t0 + D - 10 (the last moment is t0 + D - 1)',
+    signer: 'alice (mover)',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + CHALLENGE - 10n)
@@ -560,7 +847,9 @@ const rows: Row[] = [
     },
   },
   {
-    given: 'v1 held since t0, clock at t0 + 50', call: 'register co-signed v2', signer: 'alice+bob',
+    given: 'v1 held since t0, clock at t0 + 50',
+    call: 'register co-signed v2',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + 50n)
@@ -579,7 +868,9 @@ const rows: Row[] = [
     },
   },
   {
-    given: 'v1 held since t0, forced v2 at t0 + D - 10, clock at t0 + D + 20 (moves closed, dispute runs)', call: 'register co-signed v3', signer: 'alice+bob',
+    given: 'v1 held since t0, forced v2 at t0 + D - 10, clock at t0 + D + 20 (moves closed, dispute runs)',
+    call: 'register co-signed v3',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + CHALLENGE - 10n)
@@ -592,13 +883,15 @@ const rows: Row[] = [
       check: async (f, c) => {
         const t0 = c.t.t0 ?? 0n
         const rec = await recordOf(f, c)
-        assert.equal(rec.finalizesAt, t0 + 2n * CHALLENGE - 10n, 'the forced step\'s deadline stands')
+        assert.equal(rec.finalizesAt, t0 + 2n * CHALLENGE - 10n, "the forced step's deadline stands")
         await expectRecord(f, c, { status: 'disputed', version: 3n, baseVersion: 3n, stateOf: st(c, 'v3') })
       },
     },
   },
   {
-    given: 'v1 held since t0, forced v2 at t0 + D - 10, clock at t0 + 2D - 11', call: 'conclude the forced state', signer: '-',
+    given: 'v1 held since t0, forced v2 at t0 + D - 10, clock at t0 + 2D - 11',
+    call: 'conclude the forced state',
+    signer: '-',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await f.setNextBlockTimestamp((c.t.t0 ?? 0n) + CHALLENGE - 10n)
@@ -607,17 +900,24 @@ const rows: Row[] = [
       return c
     },
     act: (f, c) => conclude(f.carol.client, { params: c.params, state: st(c, 'forced') }),
-    expect: { revert: 'DisputeActive', args: (_f, c) => [c.id, Number((c.t.t0 ?? 0n) + 2n * CHALLENGE - 10n)] },
+    expect: {
+      revert: 'DisputeActive',
+      args: (_f, c) => [c.id, Number((c.t.t0 ?? 0n) + 2n * CHALLENGE - 10n)],
+    },
   },
   // ------------------------------------------------------------------ conclude
   {
-    given: 'v1 held, before the timeout', call: 'conclude v1', signer: '-',
+    given: 'v1 held, before the timeout',
+    call: 'conclude v1',
+    signer: '-',
     pre: (f) => held(f, 'v1'),
     act: (f, c) => conclude(f.carol.client, { params: c.params, state: st(c, 'v1') }),
     expect: { revert: 'DisputeActive' },
   },
   {
-    given: 'v1 held, timeout passed', call: 'conclude v1', signer: '-',
+    given: 'v1 held, timeout passed',
+    call: 'conclude v1',
+    signer: '-',
     pre: async (f) => {
       const c = await held(f, 'v1')
       await f.increaseTime(CHALLENGE)
@@ -633,7 +933,9 @@ const rows: Row[] = [
     },
   },
   {
-    given: 'v2 held, timeout passed', call: 'conclude with v1 (not the state held)', signer: '-',
+    given: 'v2 held, timeout passed',
+    call: 'conclude with v1 (not the state held)',
+    signer: '-',
     pre: async (f) => {
       const c = await held(f, 'v2')
       await f.increaseTime(CHALLENGE)
@@ -643,24 +945,31 @@ const rows: Row[] = [
     expect: { revert: 'NotHeldState' },
   },
   {
-    given: 'open funded channel (nothing held)', call: 'conclude v1', signer: '-',
+    given: 'open funded channel (nothing held)',
+    call: 'conclude v1',
+    signer: '-',
     pre: (f) => channel(f),
     act: (f, c) => conclude(f.carol.client, { params: c.params, state: st(c, 'v1') }),
     expect: { revert: 'NoDispute' },
   },
   {
-    given: 'forced v2 (FUND 100) on v1, timeout passed', call: 'conclude the forced state', signer: '-',
+    given: 'forced v2 (FUND 100) on v1, timeout passed',
+    call: 'conclude the forced state',
+    signer: '-',
     pre: async (f) => {
       const c = await held(f, 'v1')
       c.s.forced = await forcedFund(f, c)
       await f.increaseTime(CHALLENGE)
       return c
     },
-    act: (f, c) => creditsDuring(f, () => conclude(f.carol.client, { params: c.params, state: st(c, 'forced') })),
+    act: (f, c) =>
+      creditsDuring(f, () => conclude(f.carol.client, { params: c.params, state: st(c, 'forced') })),
     expect: { check: async (_f, _c, r) => assert.deepEqual(r, [600n, 400n]) },
   },
   {
-    given: 'v1 held, underfunded (alice deposited 700 of 1000), timeout passed', call: 'conclude v1', signer: '-',
+    given: 'v1 held, underfunded (alice deposited 700 of 1000), timeout passed',
+    call: 'conclude v1',
+    signer: '-',
     pre: async (f) => {
       const c = await held(f, 'v1', { holdings: 700n })
       await f.increaseTime(CHALLENGE)
@@ -671,7 +980,9 @@ const rows: Row[] = [
     expect: { check: async (_f, _c, r) => assert.deepEqual(r, [700n, 0n]) },
   },
   {
-    given: 'v1 held, overfunded (1101 for 1000), timeout passed', call: 'conclude v1', signer: '-',
+    given: 'v1 held, overfunded (1101 for 1000), timeout passed',
+    call: 'conclude v1',
+    signer: '-',
     pre: async (f) => {
       const c = await held(f, 'v1', { holdings: 1101n })
       await f.increaseTime(CHALLENGE)
@@ -682,9 +993,12 @@ const rows: Row[] = [
   },
   // ------------------------------------------------------------------ concludeFinal
   {
-    given: 'v1 held, dispute running', call: 'concludeFinal co-signed final v3', signer: 'alice+bob',
+    given: 'v1 held, dispute running',
+    call: 'concludeFinal co-signed final v3',
+    signer: 'alice+bob',
     pre: (f) => held(f, 'v1'),
-    act: (f, c) => creditsDuring(f, () => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })),
+    act: (f, c) =>
+      creditsDuring(f, () => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })),
     expect: {
       check: async (f, c, r) => {
         assert.deepEqual(r, [300n, 700n])
@@ -693,25 +1007,34 @@ const rows: Row[] = [
     },
   },
   {
-    given: 'open funded channel', call: 'concludeFinal co-signed final v3', signer: 'alice+bob',
+    given: 'open funded channel',
+    call: 'concludeFinal co-signed final v3',
+    signer: 'alice+bob',
     pre: (f) => channel(f),
-    act: (f, c) => creditsDuring(f, () => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })),
+    act: (f, c) =>
+      creditsDuring(f, () => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })),
     expect: { check: async (_f, _c, r) => assert.deepEqual(r, [300n, 700n]) },
   },
   {
-    given: 'open funded channel', call: 'concludeFinal co-signed non-final v2', signer: 'alice+bob',
+    given: 'open funded channel',
+    call: 'concludeFinal co-signed non-final v2',
+    signer: 'alice+bob',
     pre: (f) => channel(f),
     act: (f, c) => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'v2') }),
     expect: { revert: 'NotFinal' },
   },
   {
-    given: 'v3 held', call: 'concludeFinal co-signed final v2 (older)', signer: 'alice+bob',
+    given: 'v3 held',
+    call: 'concludeFinal co-signed final v2 (older)',
+    signer: 'alice+bob',
     pre: (f) => held(f, 'v3'),
     act: (f, c) => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final2') }),
     expect: { revert: 'StaleVersion', args: () => [2n, 3n] },
   },
   {
-    given: 'concluded channel', call: 'concludeFinal again', signer: 'alice+bob',
+    given: 'concluded channel',
+    call: 'concludeFinal again',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await channel(f)
       await concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })
@@ -721,7 +1044,9 @@ const rows: Row[] = [
     expect: { revert: 'ChannelConcluded' },
   },
   {
-    given: 'concluded channel', call: 'register co-signed v4', signer: 'alice+bob',
+    given: 'concluded channel',
+    call: 'register co-signed v4',
+    signer: 'alice+bob',
     pre: async (f) => {
       const c = await channel(f)
       await concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })
@@ -732,7 +1057,9 @@ const rows: Row[] = [
   },
   // ------------------------------------------------------------------ funding (deposits per participant)
   {
-    given: 'v0 = [600, 400]; only bob deposited (400); alice registered v0; timeout passed', call: 'conclude v0', signer: '-',
+    given: 'v0 = [600, 400]; only bob deposited (400); alice registered v0; timeout passed',
+    call: 'conclude v0',
+    signer: '-',
     pre: async (f) => {
       const c = await channel(f, { deposits: [0n, 400n] })
       await register(f.alice.client, { params: c.params, signed: sg(c, 'v0') })
@@ -744,13 +1071,18 @@ const rows: Row[] = [
     expect: { check: async (_f, _c, r) => assert.deepEqual(r, [0n, 400n]) },
   },
   {
-    given: 'only bob deposited (400)', call: 'concludeFinal co-signed final v3 = [300, 700]', signer: 'alice+bob',
+    given: 'only bob deposited (400)',
+    call: 'concludeFinal co-signed final v3 = [300, 700]',
+    signer: 'alice+bob',
     pre: (f) => channel(f, { deposits: [0n, 400n] }),
-    act: (f, c) => creditsDuring(f, () => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })),
+    act: (f, c) =>
+      creditsDuring(f, () => concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })),
     expect: { check: async (_f, _c, r) => assert.deepEqual(r, [0n, 400n]) },
   },
   {
-    given: 'alice deposited 600, bob 400 (fully funded); v3 = [500, 500] held; timeout passed', call: 'conclude v3', signer: '-',
+    given: 'alice deposited 600, bob 400 (fully funded); v3 = [500, 500] held; timeout passed',
+    call: 'conclude v3',
+    signer: '-',
     pre: async (f) => {
       const c = await held(f, 'v3', { deposits: [600n, 400n] })
       await f.increaseTime(CHALLENGE)
@@ -760,7 +1092,9 @@ const rows: Row[] = [
     expect: { check: async (_f, _c, r) => assert.deepEqual(r, [500n, 500n]) },
   },
   {
-    given: 'alice deposited 700, bob 400 (1100 for 1000); v1 held; timeout passed', call: 'conclude v1', signer: '-',
+    given: 'alice deposited 700, bob 400 (1100 for 1000); v1 held; timeout passed',
+    call: 'conclude v1',
+    signer: '-',
     pre: async (f) => {
       const c = await held(f, 'v1', { deposits: [700n, 400n] })
       await f.increaseTime(CHALLENGE)
@@ -771,7 +1105,9 @@ const rows: Row[] = [
     expect: { check: async (_f, _c, r) => assert.deepEqual(r, [650n, 450n]) },
   },
   {
-    given: 'bob deposited 400 and carol 101 in her own name (not a participant); v1 held; timeout passed', call: 'conclude v1', signer: '-',
+    given: 'bob deposited 400 and carol 101 in her own name (not a participant); v1 held; timeout passed',
+    call: 'conclude v1',
+    signer: '-',
     pre: async (f) => {
       const c = await held(f, 'v1', { deposits: [0n, 400n] })
       await deposit(f.carol.client, { channelId: c.id, participant: f.carol.address, amount: 101n })
@@ -783,18 +1119,31 @@ const rows: Row[] = [
     expect: { check: async (_f, _c, r) => assert.deepEqual(r, [51n, 450n]) },
   },
   {
-    given: 'a channel naming alice twice; alice deposited 300 of 1000', call: 'concludeFinal co-signed final [600, 400]', signer: 'alice, alice',
+    given: 'a channel naming alice twice; alice deposited 300 of 1000',
+    call: 'concludeFinal co-signed final [600, 400]',
+    signer: 'alice, alice',
     pre: async (f) => {
       const params = { ...f.escrowParams(), participants: [f.alice.address, f.alice.address] }
       const c = await channel(f, { params, holdings: 300n })
       return c
     },
-    act: (f, c) => concludeFinal(f.carol.client, { params: c.params, signed: f.cosign(c.params, f.state(c.params, 5n, BAL, {}, true), [f.alice.privateKey, f.alice.privateKey]) }),
+    act: (f, c) =>
+      concludeFinal(f.carol.client, {
+        params: c.params,
+        signed: f.cosign(c.params, f.state(c.params, 5n, BAL, {}, true), [
+          f.alice.privateKey,
+          f.alice.privateKey,
+        ]),
+      }),
     // The refund goes to each address once: 300, not 600.
-    expect: { check: async (_f, _c, r) => assert.deepEqual((r as { payouts: bigint[] }).payouts, [300n, 0n]) },
+    expect: {
+      check: async (_f, _c, r) => assert.deepEqual((r as { payouts: bigint[] }).payouts, [300n, 0n]),
+    },
   },
   {
-    given: 'alice deposited 600', call: 'deposit 100 more for alice, 400 for bob', signer: 'alice, bob (senders)',
+    given: 'alice deposited 600',
+    call: 'deposit 100 more for alice, 400 for bob',
+    signer: 'alice, bob (senders)',
     pre: (f) => channel(f, { deposits: [600n, 0n] }),
     act: async (f, c) => [
       await deposit(f.alice.client, { channelId: c.id, participant: f.alice.address, amount: 100n }),
@@ -806,15 +1155,23 @@ const rows: Row[] = [
         assert.deepEqual([a?.deposited, a?.holdings, b?.deposited, b?.holdings], [700n, 700n, 400n, 1100n])
         const ev = a?.events[0]
         assert(ev?.eventName === 'Deposited')
-        assert.deepEqual([ev.args.participant.toLowerCase(), ev.args.amount, ev.args.deposited, ev.args.holdings], [f.alice.address.toLowerCase(), 100n, 700n, 700n])
-        assert.deepEqual(await getDeposits(f.alice.client, c.id, [f.alice.address, f.bob.address, f.carol.address]), [700n, 400n, 0n])
+        assert.deepEqual(
+          [ev.args.participant.toLowerCase(), ev.args.amount, ev.args.deposited, ev.args.holdings],
+          [f.alice.address.toLowerCase(), 100n, 700n, 700n],
+        )
+        assert.deepEqual(
+          await getDeposits(f.alice.client, c.id, [f.alice.address, f.bob.address, f.carol.address]),
+          [700n, 400n, 0n],
+        )
         assert.equal((await recordOf(f, c)).holdings, 1100n)
       },
     },
   },
   // ------------------------------------------------------------------ deposit / withdraw
   {
-    given: 'concluded channel', call: 'deposit 1 wei', signer: 'alice (sender)',
+    given: 'concluded channel',
+    call: 'deposit 1 wei',
+    signer: 'alice (sender)',
     pre: async (f) => {
       const c = await channel(f)
       await concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })
@@ -824,7 +1181,9 @@ const rows: Row[] = [
     expect: { revert: 'ChannelConcluded' },
   },
   {
-    given: 'alice was paid and withdrew', call: 'withdraw again', signer: 'alice (sender)',
+    given: 'alice was paid and withdrew',
+    call: 'withdraw again',
+    signer: 'alice (sender)',
     pre: async (f) => {
       const c = await channel(f)
       await concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })
@@ -835,7 +1194,9 @@ const rows: Row[] = [
     expect: { revert: 'NothingToWithdraw', args: (f) => [f.alice.address] },
   },
   {
-    given: 'bob was paid', call: 'withdraw to a contract that refuses ETH', signer: 'bob (sender)',
+    given: 'bob was paid',
+    call: 'withdraw to a contract that refuses ETH',
+    signer: 'bob (sender)',
     pre: async (f) => {
       const c = await channel(f)
       await concludeFinal(f.carol.client, { params: c.params, signed: sg(c, 'final3') })
@@ -849,14 +1210,26 @@ const rows: Row[] = [
 async function brokenStep(f: ChainFixture, c: Ctx, kind: number): Promise<unknown> {
   const from = st(c, 'v1')
   const action = encodeAbiParameters([{ type: 'uint8' }], [kind])
-  return forceProgress(f.alice.client, { params: c.params, from, mover: 0n, action, moverSignature: signMove(c.params, from, 0n, action, f.alice.privateKey) })
+  return forceProgress(f.alice.client, {
+    params: c.params,
+    from,
+    mover: 0n,
+    action,
+    moverSignature: signMove(c.params, from, 0n, action, f.alice.privateKey),
+  })
 }
 
 /** Runs a payout and returns what alice's and bob's credits grew by; checks it against the Concluded event. */
 async function creditsDuring(f: ChainFixture, pay: () => Promise<{ payouts: bigint[] }>): Promise<bigint[]> {
-  const before = [await getWithdrawable(f.alice.client, f.alice.address), await getWithdrawable(f.alice.client, f.bob.address)]
+  const before = [
+    await getWithdrawable(f.alice.client, f.alice.address),
+    await getWithdrawable(f.alice.client, f.bob.address),
+  ]
   const r = await pay()
-  const after = [await getWithdrawable(f.alice.client, f.alice.address), await getWithdrawable(f.alice.client, f.bob.address)]
+  const after = [
+    await getWithdrawable(f.alice.client, f.alice.address),
+    await getWithdrawable(f.alice.client, f.bob.address),
+  ]
   const grew = after.map((a, i) => a - (before[i] ?? 0n))
   assert.deepEqual(grew, r.payouts, 'the credits match the Concluded event')
   return grew
@@ -881,7 +1254,10 @@ describe('Adjudicator disputes (table, on anvil)', function () {
           assert(e instanceof AdjudicatorRevertError, `expected ${expect.revert}, got ${String(e)}`)
           assert.equal(e.code, 'CONTRACT_REVERT')
           assert.equal(e.errorName, expect.revert, e.message)
-          assert.equal(e.channelId === undefined || e.channelId === c.id || row.call.startsWith('withdraw'), true)
+          assert.equal(
+            e.channelId === undefined || e.channelId === c.id || row.call.startsWith('withdraw'),
+            true,
+          )
           if (expect.appError !== undefined) {
             // The app's own error comes back inside AppReverted, decoded with the app ABI.
             assert.equal(e.appError?.name, expect.appError[0])
@@ -892,7 +1268,11 @@ describe('Adjudicator disputes (table, on anvil)', function () {
             want.forEach((w, i) => {
               if (w === undefined) return
               const got = e.errorArgs[i]
-              assert.equal(typeof got === 'string' ? got.toLowerCase() : got, typeof w === 'string' ? w.toLowerCase() : w, `argument ${i} of ${e.errorName}`)
+              assert.equal(
+                typeof got === 'string' ? got.toLowerCase() : got,
+                typeof w === 'string' ? w.toLowerCase() : w,
+                `argument ${i} of ${e.errorName}`,
+              )
             })
           }
           return true
@@ -927,13 +1307,19 @@ describe('Adjudicator disputes (table, on anvil)', function () {
       // Alice registers v1 (with the first forced step) and forces FUND, RELEASE, FUND, RELEASE, FUND: v6.
       const { steps, last } = await plannedSteps(f, params, h1, 5, history[0]?.signatures)
       const attack = await f.forceMany(f.alice.client, params, steps)
-      assert.deepEqual(attack.events.map((e) => e.eventName), ['Registered', 'Progressed', 'Progressed', 'Progressed', 'Progressed', 'Progressed'])
+      assert.deepEqual(
+        attack.events.map((e) => e.eventName),
+        ['Registered', 'Progressed', 'Progressed', 'Progressed', 'Progressed', 'Progressed'],
+      )
       const chain = await getChannelRecord(f.alice.client, id)
       assert.deepEqual([chain.version, chain.baseVersion, chain.forced], [6n, 1n, true])
       assert.deepEqual(last.balances, [598n, 402n])
       assert.equal(chain.stateHash, `0x${Buffer.from(hashStateStruct(last)).toString('hex')}`)
 
-      const credit = async () => [await getWithdrawable(f.alice.client, f.alice.address), await getWithdrawable(f.alice.client, f.bob.address)]
+      const credit = async () => [
+        await getWithdrawable(f.alice.client, f.alice.address),
+        await getWithdrawable(f.alice.client, f.bob.address),
+      ]
       const before = await credit()
       let payouts: bigint[]
       if (answer === 'register') {
@@ -948,12 +1334,19 @@ describe('Adjudicator disputes (table, on anvil)', function () {
       }
       assert.deepEqual(payouts, [200n, 800n])
       const after = await credit()
-      assert.deepEqual(after.map((a, i) => a - (before[i] ?? 0n)), [200n, 800n], 'credited exactly what v5 gives')
+      assert.deepEqual(
+        after.map((a, i) => a - (before[i] ?? 0n)),
+        [200n, 800n],
+        'credited exactly what v5 gives',
+      )
       const wallet = f.bob.client.walletClient
       assert(wallet)
       const balanceBefore = await f.bob.client.publicClient.getBalance({ address: f.carol.address })
       await withdraw(f.bob.client, { to: f.carol.address })
-      assert.equal((await f.bob.client.publicClient.getBalance({ address: f.carol.address })) - balanceBefore, after[1])
+      assert.equal(
+        (await f.bob.client.publicClient.getBalance({ address: f.carol.address })) - balanceBefore,
+        after[1],
+      )
     })
   }
 
@@ -965,10 +1358,21 @@ describe('Adjudicator disputes (table, on anvil)', function () {
     for (let at = t0 + 3n; ; at += 7n) {
       await f.mineAt(at)
       const funded = decodeEscrowData(s.appData).funded
-      const [who, mover, action] = funded ? [f.bob, 1n, escrowActions.refund()] : [f.alice, 0n, escrowActions.fund(1n, at + 4n)]
-      const args = { params: c.params, from: s, mover, action, moverSignature: signMove(c.params, s, mover, action, who.privateKey) }
+      const [who, mover, action] = funded
+        ? [f.bob, 1n, escrowActions.refund()]
+        : [f.alice, 0n, escrowActions.fund(1n, at + 4n)]
+      const args = {
+        params: c.params,
+        from: s,
+        mover,
+        action,
+        moverSignature: signMove(c.params, s, mover, action, who.privateKey),
+      }
       if (at >= t0 + CHALLENGE) {
-        await assert.rejects(forceProgress(who.client, args), (e: unknown) => e instanceof AdjudicatorRevertError && e.errorName === 'MovesClosed')
+        await assert.rejects(
+          forceProgress(who.client, args),
+          (e: unknown) => e instanceof AdjudicatorRevertError && e.errorName === 'MovesClosed',
+        )
         break
       }
       const r = await f.forceAndCheck(who.client, args)
@@ -981,7 +1385,10 @@ describe('Adjudicator disputes (table, on anvil)', function () {
     const rec = await recordOf(f, c)
     assert(rec.finalizesAt <= t0 + 2n * CHALLENGE, 'the dispute ends by t0 + 2D')
     await f.mineAt(rec.finalizesAt - 2n)
-    await assert.rejects(conclude(f.carol.client, { params: c.params, state: s }), (e: unknown) => e instanceof AdjudicatorRevertError && e.errorName === 'DisputeActive')
+    await assert.rejects(
+      conclude(f.carol.client, { params: c.params, state: s }),
+      (e: unknown) => e instanceof AdjudicatorRevertError && e.errorName === 'DisputeActive',
+    )
     await f.mineAt(rec.finalizesAt)
     const r = await conclude(f.carol.client, { params: c.params, state: s })
     assert.deepEqual(r.payouts, [600n, 400n])
@@ -992,8 +1399,18 @@ describe('Adjudicator disputes (table, on anvil)', function () {
     const v1 = st(c, 'v1')
     const v2 = st(c, 'v2')
     await assert.rejects(
-      register(f.alice.client, { params: c.params, signed: { state: v2, signatures: [signState(c.params, v1, f.alice.privateKey), signState(c.params, v2, f.bob.privateKey)] } }),
-      (e: unknown) => e instanceof AdjudicatorRevertError && e.errorName === 'NotSigner' && e.errorArgs[0] === 0n,
+      register(f.alice.client, {
+        params: c.params,
+        signed: {
+          state: v2,
+          signatures: [
+            signState(c.params, v1, f.alice.privateKey),
+            signState(c.params, v2, f.bob.privateKey),
+          ],
+        },
+      }),
+      (e: unknown) =>
+        e instanceof AdjudicatorRevertError && e.errorName === 'NotSigner' && e.errorArgs[0] === 0n,
     )
   })
 })

@@ -23,7 +23,9 @@ describe('sandbox/chain equivalence of Escrow steps (on anvil)', function () {
     await f?.stop()
   })
 
-  async function openDispute(balances: readonly bigint[] = [600n, 400n]): Promise<{ params: ChannelParams; held: State }> {
+  async function openDispute(
+    balances: readonly bigint[] = [600n, 400n],
+  ): Promise<{ params: ChannelParams; held: State }> {
     const params = f.escrowParams()
     const v1 = f.state(params, 1n, balances)
     await register(f.bob.client, { params, signed: f.cosign(params, v1) })
@@ -32,8 +34,20 @@ describe('sandbox/chain equivalence of Escrow steps (on anvil)', function () {
 
   const now = async (): Promise<bigint> => (await f.alice.client.publicClient.getBlock()).timestamp
 
-  async function step(params: ChannelParams, from: State, who: Party, mover: bigint, action: Hex): Promise<State> {
-    const r = await f.forceAndCheck(who.client, { params, from, mover, action, moverSignature: signMove(params, from, mover, action, who.privateKey) })
+  async function step(
+    params: ChannelParams,
+    from: State,
+    who: Party,
+    mover: bigint,
+    action: Hex,
+  ): Promise<State> {
+    const r = await f.forceAndCheck(who.client, {
+      params,
+      from,
+      mover,
+      action,
+      moverSignature: signMove(params, from, mover, action, who.privateKey),
+    })
     return r.state
   }
 
@@ -42,7 +56,13 @@ describe('sandbox/chain equivalence of Escrow steps (on anvil)', function () {
     const { params, held } = await openDispute()
     const id = getChannelId(params)
     let s = await step(params, held, f.alice, 0n, escrowActions.fund(100n, (await now()) + 30n))
-    s = await step(params, s, f.bob, 1n, escrowActions.ruling(false, signRuling(params, id, 0n, false, f.arbiter.privateKey)))
+    s = await step(
+      params,
+      s,
+      f.bob,
+      1n,
+      escrowActions.ruling(false, signRuling(params, id, 0n, false, f.arbiter.privateKey)),
+    )
     assert.deepEqual(s.balances, [600n, 400n])
     s = await step(params, s, f.alice, 0n, escrowActions.fund(250n, (await now()) + 20n))
     await f.increaseTime(25n)
@@ -66,10 +86,27 @@ describe('sandbox/chain equivalence of Escrow steps (on anvil)', function () {
         async (amount, deadlineIn, settle) => {
           const { params, held } = await openDispute()
           const id = getChannelId(params)
-          const funded = await step(params, held, f.alice, 0n, escrowActions.fund(amount, (await now()) + deadlineIn + 5n))
+          const funded = await step(
+            params,
+            held,
+            f.alice,
+            0n,
+            escrowActions.fund(amount, (await now()) + deadlineIn + 5n),
+          )
           const action =
-            settle === 'release' ? escrowActions.release() : escrowActions.ruling(settle === 'ruling-payee', signRuling(params, id, 0n, settle === 'ruling-payee', f.arbiter.privateKey))
-          const settled = await step(params, funded, settle === 'release' ? f.alice : f.bob, settle === 'release' ? 0n : 1n, action)
+            settle === 'release'
+              ? escrowActions.release()
+              : escrowActions.ruling(
+                  settle === 'ruling-payee',
+                  signRuling(params, id, 0n, settle === 'ruling-payee', f.arbiter.privateKey),
+                )
+          const settled = await step(
+            params,
+            funded,
+            settle === 'release' ? f.alice : f.bob,
+            settle === 'release' ? 0n : 1n,
+            action,
+          )
           const paid = settle === 'ruling-payer' ? 0n : amount
           assert.deepEqual(settled.balances, [600n - paid, 400n + paid])
         },
@@ -81,7 +118,13 @@ describe('sandbox/chain equivalence of Escrow steps (on anvil)', function () {
   it('estimates a forced step before sending it, and reports the revert a step would cause', async () => {
     const { params, held } = await openDispute()
     const action = escrowActions.fund(100n, (await now()) + 1_000n)
-    const args = { params, from: held, mover: 0n, action, moverSignature: signMove(params, held, 0n, action, f.alice.privateKey) }
+    const args = {
+      params,
+      from: held,
+      mover: 0n,
+      action,
+      moverSignature: signMove(params, held, 0n, action, f.alice.privateKey),
+    }
     const estimate = await estimateForceProgressGas(f.alice.client, args)
     const r = await f.forceAndCheck(f.alice.client, args)
     assert(estimate >= r.gasUsed, `estimate ${estimate} covers the ${r.gasUsed} used`)
@@ -89,8 +132,18 @@ describe('sandbox/chain equivalence of Escrow steps (on anvil)', function () {
 
     const release = escrowActions.release()
     await assert.rejects(
-      estimateForceProgressGas(f.bob.client, { params, from: r.state, mover: 1n, action: release, moverSignature: signMove(params, r.state, 1n, release, f.bob.privateKey), appAbi: Escrow.abi }),
-      (e: unknown) => e instanceof AdjudicatorRevertError && e.errorName === 'AppReverted' && e.appError?.name === 'NotPayer',
+      estimateForceProgressGas(f.bob.client, {
+        params,
+        from: r.state,
+        mover: 1n,
+        action: release,
+        moverSignature: signMove(params, r.state, 1n, release, f.bob.privateKey),
+        appAbi: Escrow.abi,
+      }),
+      (e: unknown) =>
+        e instanceof AdjudicatorRevertError &&
+        e.errorName === 'AppReverted' &&
+        e.appError?.name === 'NotPayer',
     )
   })
 })

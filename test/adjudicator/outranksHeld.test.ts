@@ -29,8 +29,18 @@ type Op =
 const version = fc.bigInt({ min: 0n, max: 9n })
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('register' as const), v: version }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('force' as const), n: fc.integer({ min: 1, max: 3 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('forceWithSigs' as const), v: version, n: fc.integer({ min: 1, max: 3 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('force' as const), n: fc.integer({ min: 1, max: 3 }) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('forceWithSigs' as const),
+      v: version,
+      n: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('concludeFinal' as const), v: version }) },
 )
 
@@ -53,23 +63,48 @@ describe('outranksHeld agrees with the Adjudicator (property, on anvil)', functi
       [{ status: 'disputed', version: 7n, baseVersion: 2n }, 2n, false],
       [{ status: 'disputed', version: 7n, baseVersion: 2n }, 8n, true],
     ]
-    for (const [rec, v, want] of rows) assert.equal(outranksHeld(rec, v), want, `${JSON.stringify(rec, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}` : x))} vs ${v}`)
+    for (const [rec, v, want] of rows)
+      assert.equal(
+        outranksHeld(rec, v),
+        want,
+        `${JSON.stringify(rec, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}` : x))} vs ${v}`,
+      )
   })
 
   /** Co-signed state of version v (idle escrow; `escrowId` = v keeps states of the same version apart from forced ones). */
-  const cosigned = (params: ChannelParams, v: bigint, isFinal = false) => f.cosign(params, f.state(params, v, BAL, { escrowId: v }, isFinal))
+  const cosigned = (params: ChannelParams, v: bigint, isFinal = false) =>
+    f.cosign(params, f.state(params, v, BAL, { escrowId: v }, isFinal))
 
   /** Alice's next move: FUND 1 wei when idle, RELEASE when funded. */
-  const move = (s: State): Hex => (decodeEscrowData(s.appData).funded ? escrowActions.release() : escrowActions.fund(1n, 10n ** 12n))
+  const move = (s: State): Hex =>
+    decodeEscrowData(s.appData).funded ? escrowActions.release() : escrowActions.fund(1n, 10n ** 12n)
 
   /** `n` forced steps from `from`, precomputed in the sandbox (FUND with a far deadline and RELEASE do not read the Env). */
-  async function plan(params: ChannelParams, from: State, n: number, fromSignatures?: readonly Hex[]): Promise<{ steps: ForcedStep[]; last: State }> {
+  async function plan(
+    params: ChannelParams,
+    from: State,
+    n: number,
+    fromSignatures?: readonly Hex[],
+  ): Promise<{ steps: ForcedStep[]; last: State }> {
     const steps: ForcedStep[] = []
     let s = from
     for (let i = 0; i < n; i++) {
       const action = move(s)
-      steps.push({ from: s, ...(i === 0 && fromSignatures !== undefined ? { fromSignatures } : {}), mover: 0n, action, moverSignature: signMove(params, s, 0n, action, f.alice.privateKey) })
-      const r = await runTransition(f.sandbox, { params, from: s, mover: 0n, action, env: { blockNumber: 1n, timestamp: 1n }, appCode: Escrow.deployedBytecode })
+      steps.push({
+        from: s,
+        ...(i === 0 && fromSignatures !== undefined ? { fromSignatures } : {}),
+        mover: 0n,
+        action,
+        moverSignature: signMove(params, s, 0n, action, f.alice.privateKey),
+      })
+      const r = await runTransition(f.sandbox, {
+        params,
+        from: s,
+        mover: 0n,
+        action,
+        env: { blockNumber: 1n, timestamp: 1n },
+        appCode: Escrow.deployedBytecode,
+      })
       assert(r.ok, r.ok ? '' : r.message)
       s = r.state
     }
@@ -101,7 +136,11 @@ describe('outranksHeld agrees with the Adjudicator (property, on anvil)', functi
         let heldState: State | undefined
         for (const o of [...ops, probe]) {
           const rec = await getChannelRecord(f.alice.client, id)
-          assert.deepEqual([rec.status, rec.version, rec.baseVersion, rec.forced], [model.status, model.version, model.baseVersion, model.version > model.baseVersion], 'the record follows the model')
+          assert.deepEqual(
+            [rec.status, rec.version, rec.baseVersion, rec.forced],
+            [model.status, model.version, model.baseVersion, model.version > model.baseVersion],
+            'the record follows the model',
+          )
           if (o.kind === 'force') {
             if (rec.status !== 'disputed' || heldState === undefined) continue
             const { steps, last } = await plan(params, heldState, o.n)
@@ -128,7 +167,11 @@ describe('outranksHeld agrees with the Adjudicator (property, on anvil)', functi
             got = await accepted(rec, () => concludeFinal(f.carol.client, { params, signed }))
             if (got) Object.assign(model, { status: 'concluded', version: o.v, baseVersion: o.v })
           }
-          assert.equal(got, want, `${o.kind} of v${o.v} on ${rec.status} v${rec.version} (base ${rec.baseVersion}): chain ${got}, outranksHeld ${want}`)
+          assert.equal(
+            got,
+            want,
+            `${o.kind} of v${o.v} on ${rec.status} v${rec.version} (base ${rec.baseVersion}): chain ${got}, outranksHeld ${want}`,
+          )
           checks++
         }
       }),

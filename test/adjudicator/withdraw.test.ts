@@ -26,7 +26,12 @@ describe('withdraw under reentrancy (on anvil)', function () {
   it('a reentrant receiver gets its credit once; the nested withdraw fails with Reentrancy()', async () => {
     const mallory = f.anvil.accounts[6]
     assert(mallory)
-    const malloryClient = await createAdjudicatorClient({ rpcUrl: f.anvil.rpcUrl, address: f.deployment.adjudicator.address, privateKey: mallory.privateKey, chainId: f.anvil.chainId })
+    const malloryClient = await createAdjudicatorClient({
+      rpcUrl: f.anvil.rpcUrl,
+      address: f.deployment.adjudicator.address,
+      privateKey: mallory.privateKey,
+      chainId: f.anvil.chainId,
+    })
     const pc = f.alice.client.publicClient
 
     // A channel between mallory and bob, concluded with 300 wei for mallory and 700 for bob.
@@ -34,25 +39,40 @@ describe('withdraw under reentrancy (on anvil)', function () {
     const id = getChannelId(params)
     await deposit(f.bob.client, { channelId: id, participant: f.bob.address, amount: 1_000n })
     const final = f.state(params, 5n, [300n, 700n], {}, true)
-    await concludeFinal(f.carol.client, { params, signed: f.cosign(params, final, [mallory.privateKey, f.bob.privateKey]) })
+    await concludeFinal(f.carol.client, {
+      params,
+      signed: f.cosign(params, final, [mallory.privateKey, f.bob.privateKey]),
+    })
     assert.equal(await getWithdrawable(f.alice.client, mallory.address), 300n)
 
     // Mallory's account now runs the attacker: bob relays her EIP-7702 authorization.
     const bobWallet = f.bob.client.walletClient
     const malloryWallet = malloryClient.walletClient
     assert(bobWallet && malloryWallet)
-    const receiverHash = await bobWallet.deployContract({ abi: ReentrantReceiver.abi, bytecode: ReentrantReceiver.bytecode })
+    const receiverHash = await bobWallet.deployContract({
+      abi: ReentrantReceiver.abi,
+      bytecode: ReentrantReceiver.bytecode,
+    })
     const receiver = (await pc.waitForTransactionReceipt({ hash: receiverHash })).contractAddress
     assert(receiver)
     const authorization = await malloryWallet.signAuthorization({ contractAddress: receiver })
-    const delegation = await bobWallet.sendTransaction({ authorizationList: [authorization], to: f.bob.address, data: '0x' })
+    const delegation = await bobWallet.sendTransaction({
+      authorizationList: [authorization],
+      to: f.bob.address,
+      data: '0x',
+    })
     await pc.waitForTransactionReceipt({ hash: delegation })
-    assert.equal((await pc.getCode({ address: mallory.address }))?.toLowerCase(), `0xef0100${receiver.slice(2)}`.toLowerCase())
+    assert.equal(
+      (await pc.getCode({ address: mallory.address }))?.toLowerCase(),
+      `0xef0100${receiver.slice(2)}`.toLowerCase(),
+    )
 
     const heldBefore = await pc.getBalance({ address: f.deployment.adjudicator.address })
     const r = await withdraw(malloryClient)
     assert.equal(r.amount, 300n)
-    const read = <T>(functionName: 'received' | 'attempts' | 'reentrySucceeded' | 'reentryError'): Promise<T> =>
+    const read = <T>(
+      functionName: 'received' | 'attempts' | 'reentrySucceeded' | 'reentryError',
+    ): Promise<T> =>
       pc.readContract({ address: mallory.address, abi: ReentrantReceiver.abi, functionName }) as Promise<T>
     assert.equal(await read<bigint>('attempts'), 1n, 'the attacker tried to reenter')
     assert.equal(await read<boolean>('reentrySucceeded'), false)
@@ -63,9 +83,18 @@ describe('withdraw under reentrancy (on anvil)', function () {
     assert.equal(await getWithdrawable(f.alice.client, mallory.address), 0n)
 
     // Double withdraw: nothing left.
-    await assert.rejects(withdraw(malloryClient), (e: unknown) => e instanceof AdjudicatorRevertError && e.errorName === 'NothingToWithdraw')
+    await assert.rejects(
+      withdraw(malloryClient),
+      (e: unknown) => e instanceof AdjudicatorRevertError && e.errorName === 'NothingToWithdraw',
+    )
     // Bob's credit is untouched by the attack.
     assert.equal(await getWithdrawable(f.alice.client, f.bob.address), 700n)
-    assert.equal(encodeFunctionData({ abi: Adjudicator.abi, functionName: 'withdraw', args: [mallory.address] }).slice(0, 10), '0x51cff8d9')
+    assert.equal(
+      encodeFunctionData({ abi: Adjudicator.abi, functionName: 'withdraw', args: [mallory.address] }).slice(
+        0,
+        10,
+      ),
+      '0x51cff8d9',
+    )
   })
 })

@@ -6,19 +6,40 @@ import { BrokenApp } from '../../contracts/generated/BrokenApp.ts'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
 import { MultiForcer } from '../../contracts/generated/MultiForcer.ts'
 import { encodeEscrowData, escrowApp, type EscrowData } from '../../apps/escrow/escrowClient.ts'
-import { createAdjudicatorClient, type AdjudicatorClient } from '../../engine/adjudicator/createAdjudicatorClient.ts'
-import { forceProgress, type ForceProgressArgs, type ForceProgressResult } from '../../engine/adjudicator/forceProgress.ts'
+import {
+  createAdjudicatorClient,
+  type AdjudicatorClient,
+} from '../../engine/adjudicator/createAdjudicatorClient.ts'
+import {
+  forceProgress,
+  type ForceProgressArgs,
+  type ForceProgressResult,
+} from '../../engine/adjudicator/forceProgress.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
 import { deployContracts, type Deployment } from '../../engine/chain/deployContracts.ts'
 import { startAnvil, type Anvil, type AnvilAccount } from '../../engine/chain/startAnvil.ts'
 import { submitAdjudicatorTx, type TxResult } from '../../engine/adjudicator/submitAdjudicatorTx.ts'
-import { encodeState, getChannelId, hashStateStruct, signState, type ChannelParams, type SignedState, type State } from '../../engine/channel/index.ts'
+import {
+  encodeState,
+  getChannelId,
+  hashStateStruct,
+  signState,
+  type ChannelParams,
+  type SignedState,
+  type State,
+} from '../../engine/channel/index.ts'
 import { createSandbox, runTransition, type Sandbox } from '../../engine/sandbox/index.ts'
 
 export type Party = AnvilAccount & { client: AdjudicatorClient }
 
 /** One `forceProgress` call of a {@link ChainFixture.forceMany} batch. */
-export type ForcedStep = { from: State; fromSignatures?: readonly Hex[]; mover: bigint; action: Hex; moverSignature: Hex }
+export type ForcedStep = {
+  from: State
+  fromSignatures?: readonly Hex[]
+  mover: bigint
+  action: Hex
+  moverSignature: Hex
+}
 
 export type ChainFixture = {
   anvil: Anvil
@@ -34,7 +55,13 @@ export type ChainFixture = {
   /** Channel params of a fresh BrokenApp channel between alice and bob. */
   brokenParams(): ChannelParams
   /** A state of `params`' channel. */
-  state(params: ChannelParams, version: bigint, balances: readonly bigint[], data?: Partial<EscrowData>, isFinal?: boolean): State
+  state(
+    params: ChannelParams,
+    version: bigint,
+    balances: readonly bigint[],
+    data?: Partial<EscrowData>,
+    isFinal?: boolean,
+  ): State
   /** `state` signed by alice and bob (or by the given keys, in order). */
   cosign(params: ChannelParams, state: State, keys?: readonly Hex[]): SignedState
   /** Moves the chain's clock forward and mines a block. */
@@ -63,10 +90,19 @@ export async function startChainFixture(): Promise<ChainFixture> {
   try {
     const [deployer, a, b, c, arbiter] = anvil.accounts
     assert(deployer && a && b && c && arbiter)
-    const deployment = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: deployer.privateKey, apps: [Escrow, BrokenApp, MultiForcer] })
+    const deployment = await deployContracts({
+      rpcUrl: anvil.rpcUrl,
+      privateKey: deployer.privateKey,
+      apps: [Escrow, BrokenApp, MultiForcer],
+    })
     const party = async (acct: AnvilAccount): Promise<Party> => ({
       ...acct,
-      client: await createAdjudicatorClient({ rpcUrl: anvil.rpcUrl, address: deployment.adjudicator.address, privateKey: acct.privateKey, chainId: anvil.chainId }),
+      client: await createAdjudicatorClient({
+        rpcUrl: anvil.rpcUrl,
+        address: deployment.adjudicator.address,
+        privateKey: acct.privateKey,
+        chainId: anvil.chainId,
+      }),
     })
     const alice = await party(a)
     const bob = await party(b)
@@ -104,7 +140,16 @@ export async function startChainFixture(): Promise<ChainFixture> {
         channelId: getChannelId(params),
         version,
         balances: [...balances],
-        appData: encodeEscrowData({ payer: 0, payee: 1, arbiter: arbiter.address, escrowId: 0n, funded: false, amount: 0n, deadline: 0n, ...data }),
+        appData: encodeEscrowData({
+          payer: 0,
+          payee: 1,
+          arbiter: arbiter.address,
+          escrowId: 0n,
+          funded: false,
+          amount: 0n,
+          deadline: 0n,
+          ...data,
+        }),
         isFinal,
       }),
       cosign: (params, state, keys = [alice.privateKey, bob.privateKey]) => ({
@@ -122,29 +167,50 @@ export async function startChainFixture(): Promise<ChainFixture> {
         await test.mine({ blocks: 1 })
       },
       forceMany: (client, params, steps) =>
-        submitAdjudicatorTx(client, { action: 'forceMany', channelId: getChannelId(params) }, async (wallet, account) => {
-          const { request } = await client.publicClient.simulateContract({
-            address: multiForcer.address,
-            abi: MultiForcer.abi,
-            functionName: 'forceAll',
-            args: [
-              deployment.adjudicator.address,
-              params,
-              steps.map((s) => ({ from: s.from, fromSigs: [...(s.fromSignatures ?? [])], mover: s.mover, action: s.action, moverSig: s.moverSignature })),
-            ],
-            account,
-          })
-          return wallet.writeContract(request)
-        }),
+        submitAdjudicatorTx(
+          client,
+          { action: 'forceMany', channelId: getChannelId(params) },
+          async (wallet, account) => {
+            const { request } = await client.publicClient.simulateContract({
+              address: multiForcer.address,
+              abi: MultiForcer.abi,
+              functionName: 'forceAll',
+              args: [
+                deployment.adjudicator.address,
+                params,
+                steps.map((s) => ({
+                  from: s.from,
+                  fromSigs: [...(s.fromSignatures ?? [])],
+                  mover: s.mover,
+                  action: s.action,
+                  moverSig: s.moverSignature,
+                })),
+              ],
+              account,
+            })
+            return wallet.writeContract(request)
+          },
+        ),
       forceAndCheck: async (client, args) => {
         const r = await forceProgress(client, args)
         const isEscrow = args.params.app.toLowerCase() === escrow.address.toLowerCase()
         const code = isEscrow ? Escrow.deployedBytecode : BrokenApp.deployedBytecode
-        const off = await runTransition(sandbox, { params: args.params, from: args.from, mover: args.mover, action: args.action, env: r.env, appCode: code })
+        const off = await runTransition(sandbox, {
+          params: args.params,
+          from: args.from,
+          mover: args.mover,
+          action: args.action,
+          env: r.env,
+          appCode: code,
+        })
         assert(off.ok, `the sandbox rejected a step the chain accepted: ${off.ok ? '' : off.message}`)
         assert.equal(encodeState(r.state), encodeState(off.state), 'sandbox and chain post-states differ')
         const rec = await getChannelRecord(client, getChannelId(args.params), { blockNumber: r.blockNumber })
-        assert.equal(rec.stateHash, bytesToHex(hashStateStruct(off.state)), 'the chain holds the hash of the sandbox post-state')
+        assert.equal(
+          rec.stateHash,
+          bytesToHex(hashStateStruct(off.state)),
+          'the chain holds the hash of the sandbox post-state',
+        )
         assert.equal(rec.version, off.state.version)
         checks++
         return r
