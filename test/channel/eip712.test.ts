@@ -3,6 +3,10 @@ import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import {
   bytesToHex,
+  createPublicClient,
+  createWalletClient,
+  http,
+  decodeErrorResult,
   decodeFunctionResult,
   encodeFunctionData,
   hashDomain,
@@ -14,6 +18,7 @@ import {
   type Hex,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { startAnvil, type Anvil } from '../../engine/chain/startAnvil.ts'
 import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
 import { OracleMessagesHarness } from '../../contracts/generated/OracleMessagesHarness.ts'
 import { StateDigestHarness } from '../../contracts/generated/StateDigestHarness.ts'
@@ -437,6 +442,92 @@ describe('channel: the one EIP-712 path', () => {
             hashAnswer(chainId, a),
           )
         }),
+        { numRuns: 40 },
+      )
+    })
+  })
+  describe('against the Adjudicator on anvil', function () {
+    let anvil: Anvil
+    let adjudicator: Address
+    let adjudicatorCodeHash: Hex
+    before(async function () {
+      anvil = await startAnvil()
+      const chain = {
+        id: anvil.chainId,
+        name: 'anvil',
+        nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 },
+        rpcUrls: { default: { http: [anvil.rpcUrl] } },
+      } as const
+      const account = privateKeyToAccount(anvil.accounts[0]!.privateKey)
+      const wallet = createWalletClient({ account, chain, transport: http(anvil.rpcUrl) })
+      const client = createPublicClient({ chain, transport: http(anvil.rpcUrl) })
+      const hash = await wallet.deployContract({ abi: Adjudicator.abi, bytecode: Adjudicator.bytecode })
+      const receipt = await client.waitForTransactionReceipt({ hash })
+      assert.ok(receipt.contractAddress)
+      adjudicator = receipt.contractAddress
+      adjudicatorCodeHash = keccak256((await client.getCode({ address: adjudicator }))!)
+    })
+    after(async () => {
+      await anvil?.stop()
+    })
+
+    it('Move digests: Adjudicator.forceProgress recovers the signer of hashMove for random states, movers and actions', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 2, max: 4 }),
+          uint(32).filter((d) => d > 0n),
+          uint(256),
+          uint(64).filter((v) => v < (1n << 64n) - 1n),
+          anyBytes(200),
+          anyBytes(200),
+          fc.nat(),
+          async (n, challengeDuration, nonce, version, appData, action, pick) => {
+            // The app is any contract with its right code hash: the call must get as far as the move's signature.
+            const p: ChannelParams = {
+              chainId: BigInt(anvil.chainId),
+              adjudicator,
+              participants: testAddresses.slice(0, n),
+              app: adjudicator,
+              appCodeHash: adjudicatorCodeHash,
+              challengeDuration,
+              nonce,
+            }
+            const from: State = {
+              channelId: getChannelId(p),
+              version,
+              balances: Array.from({ length: n }, (_, i) => BigInt(i)),
+              appData,
+              isFinal: false,
+            }
+            const sigs = testKeys
+              .slice(0, n)
+              .map((k) => signDigest(hashState(p.chainId, p.adjudicator, from), k))
+            const mover = BigInt(pick % n)
+            // Signed by a key that is not the mover's, so the contract names the signer it recovered.
+            const signer = (Number(mover) + 1) % n
+            const moverSig = signDigest(hashMove(p, from, mover, action), testKeys[signer]!)
+            const data = encodeFunctionData({
+              abi: Adjudicator.abi,
+              functionName: 'forceProgress',
+              args: [p, from, sigs, mover, action, moverSig],
+            })
+            const res = await fetch(anvil.rpcUrl, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({
+                jsonrpc: '2.0',
+                id: 1,
+                method: 'eth_call',
+                params: [{ to: adjudicator, data }, 'latest'],
+              }),
+            })
+            const body = (await res.json()) as { result?: Hex; error?: { message: string; data?: Hex } }
+            assert.ok(typeof body.error?.data === 'string', JSON.stringify(body))
+            const err = decodeErrorResult({ abi: Adjudicator.abi, data: body.error.data })
+            assert.equal(err.errorName, 'NotMover', `${err.errorName}(${String(err.args)})`)
+            assert.deepEqual(err.args, [mover, testAddresses[signer]])
+          },
+        ),
         { numRuns: 40 },
       )
     })
