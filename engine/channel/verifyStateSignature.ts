@@ -7,7 +7,8 @@ export type StateSignatureVerdict = SignatureVerdict | { ok: false; reason: 'wro
 
 /**
  * Checks that `signature` is `expected`'s signature over the state's digest, under the strict
- * rules (65 bytes, low s, v 27/28, non-zero signer). Returns a verdict; never throws on bad input.
+ * rules (`0x` hex, 65 bytes, low s, v 27/28, non-zero signer; docs/signing.md). Returns a verdict;
+ * never throws on bad input. Store an accepted signature as `canonicalSignature` gives it.
  *
  * @example
  * ```ts
