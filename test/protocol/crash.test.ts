@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Hex } from 'viem'
-import { escrowActions, signRuling } from '../../apps/escrow/escrowClient.ts'
+import { decodeEscrowData, escrowActions, signRuling } from '../../apps/escrow/escrowClient.ts'
 import { paramsToWire, stateToWire } from '../../engine/channel/wire.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
-import { createParty, type Party } from '../../engine/protocol/createParty.ts'
+import { createParty, type Party, type PartyEvent } from '../../engine/protocol/createParty.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import type { PeerMessage, PeerTransport } from '../../engine/transport/types.ts'
@@ -18,24 +19,84 @@ import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/cha
 const script = fileURLToPath(new URL('../support/partyProcess.ts', import.meta.url))
 const deadline = fixedEnv.timestamp + 3_600n
 
-type Child = { proc: ChildProcess; events: { type: string; reason?: string; version?: string }[]; exited: Promise<NodeJS.Signals | number | null> }
+type ChildEvent = { type: string; reason?: string; version?: string; state?: { version: string; isFinal: boolean } }
+type Child = {
+  proc: ChildProcess
+  events: ChildEvent[]
+  exited: Promise<NodeJS.Signals | number | null>
+  opened: Promise<void>
+  update(channelId: Hex, action: Hex): Promise<{ ok: boolean; reason?: string; signed?: { state: { version: string } } }>
+}
 
-function startChild(db: string, crashAt: bigint | undefined, deliver: (m: PeerMessage) => void): Promise<Child> {
+/** Starts the party of `index` in a child process on `db`; it dies right after recording its signature at `crashAt`. */
+function startChild(index: 0 | 1, db: string, crashAt: bigint | undefined, deliver: (m: PeerMessage) => void): Promise<Child> {
   const proc = fork(script, [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, CHANVM_DB: db, CHANVM_PARTY_INDEX: '1', ...(crashAt === undefined ? {} : { CHANVM_CRASH_AT: String(crashAt) }) },
+    env: {
+      ...process.env,
+      CHANVM_DB: db,
+      CHANVM_PARTY_INDEX: String(index),
+      CHANVM_TIMEOUT_MS: '1500',
+      ...(crashAt === undefined ? {} : { CHANVM_CRASH_AT: String(crashAt) }),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
-  const events: Child['events'] = []
+  const events: ChildEvent[] = []
   const exited = new Promise<NodeJS.Signals | number | null>((res) => proc.on('exit', (code, signal) => res(signal ?? code)))
+  let opened!: () => void
+  const openedP = new Promise<void>((res) => (opened = res))
+  const updates: ((r: never) => void)[] = []
   return new Promise((resolve, reject) => {
     proc.on('error', reject)
-    proc.on('message', (m: { ready?: boolean; peer?: PeerMessage; event?: Child['events'][number] }) => {
-      if (m.ready === true) resolve({ proc, events, exited })
+    proc.on('message', (m: { ready?: boolean; opened?: boolean; peer?: PeerMessage; event?: ChildEvent; updated?: never }) => {
+      if (m.ready === true) {
+        resolve({
+          proc,
+          events,
+          exited,
+          opened: openedP,
+          update: (channelId, action) =>
+            new Promise((res) => {
+              updates.push(res)
+              proc.send({ update: { channelId, action } })
+            }),
+        })
+      }
+      if (m.opened === true) opened()
       if (m.peer !== undefined) deliver(m.peer)
       if (m.event !== undefined) events.push(m.event)
+      if (m.updated !== undefined) updates.shift()?.(m.updated)
     })
   })
+}
+
+/** The in-process party of `index`, talking to whichever child is current. */
+async function localParty(index: 0 | 1, current: () => Child | undefined, events: PartyEvent[] = []) {
+  const inbox = new Set<(m: PeerMessage) => void | Promise<void>>()
+  const transport: PeerTransport = {
+    self: testAddresses[index]!,
+    async send(_to, message) {
+      const child = current()
+      if (child?.proc.connected === true) child.proc.send({ peer: message })
+    },
+    onMessage(h) {
+      inbox.add(h)
+      return () => inbox.delete(h)
+    },
+    async close() {},
+  }
+  const deliver = (m: PeerMessage) => setImmediate(() => inbox.forEach((h) => void Promise.resolve(h(m)).catch(() => undefined)))
+  const party: Party = await createParty({
+    signer: createKeySigner(testKeys[index]!),
+    transport,
+    store: createMemoryStore(),
+    sandbox: await createSandbox(),
+    apps: [escrowApp],
+    clock: () => fixedEnv,
+    responseTimeoutMs: 1_500,
+    onEvent: (e) => events.push(e),
+  })
+  return { party, deliver }
 }
 
 describe('protocol: crash safety (a party killed with SIGKILL)', function () {
@@ -43,60 +104,78 @@ describe('protocol: crash safety (a party killed with SIGKILL)', function () {
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-crash-'))
   after(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('after a restart from its database the party refuses a conflicting state at the version it signed, then continues', async () => {
+  it('a peer killed after recording its signature: restarted, it shows the mover what it signed and the mover finishes that state', async () => {
     const { params, channelId, initial } = escrowChannel()
     const db = join(dir, 'payee.db')
     let child: Child | undefined
-    const inbox = new Set<(m: PeerMessage) => void>()
-    const transport: PeerTransport = {
-      self: testAddresses[0]!,
-      async send(_to, message) {
-        if (child?.proc.connected === true) child.proc.send({ peer: message })
-      },
-      onMessage(h) {
-        inbox.add(h)
-        return () => inbox.delete(h)
-      },
-      async close() {},
-    }
-    const deliver = (m: PeerMessage) => setImmediate(() => inbox.forEach((h) => h(m)))
-    const payer: Party = await createParty({
-      privateKey: testKeys[0] as Hex, transport, store: createMemoryStore(), sandbox: await createSandbox(), apps: [escrowApp],
-      clock: () => fixedEnv, responseTimeoutMs: 3_000,
-    })
+    const { party: payer, deliver } = await localParty(0, () => child)
 
-    // 1. The payee runs in a child process that will die right after recording its signature on version 2.
-    child = await startChild(db, 2n, deliver)
+    // 1. The payee runs in a child process that dies right after recording its signature on version 2.
+    child = await startChild(1, db, 2n, deliver)
     child.proc.send({ open: { params: paramsToWire(params), state: stateToWire(initial) } })
     await payer.open(params, initial)
+    assert.ok((await payer.confirmFunding(channelId, initial.balances)).ok)
+    await child.opened
     assert.ok((await payer.update(channelId, escrowActions.fund(250n, deadline))).ok, 'version 1 co-signed across processes')
 
     const released = await payer.update(channelId, escrowActions.release())
-    assert.equal(released.ok, false)
-    assert.equal(!released.ok ? released.reason : undefined, 'peer-timeout', 'the signature never left the killed process')
+    assert.equal(released.ok ? 'ok' : released.reason, 'peer-timeout', 'the signature never left the killed process')
     assert.equal(await child.exited, 'SIGKILL')
 
-    // What the payee's database says, read by a third party: it signed version 2 (the release).
+    // What the payee's database says, read by a third party: it signed version 2 (the release),
+    // together with the payer's proposal.
     const peek = createSqliteStore({ path: db })
     const rec = await peek.getSignatureRecord(channelId, 2n)
     assert.deepEqual(rec?.state.balances, [750n, 250n])
+    assert.equal(rec?.proposal?.mover, 0)
     await peek.close()
 
-    // 2. Restarted from the same file, it refuses a different state at version 2 ...
-    child = await startChild(db, undefined, deliver)
+    // 2. Restarted from the same file, it refuses a different state at version 2, showing the
+    // release it signed; the payer finishes the release (its own proposal) and retries the ruling
+    // on top of it, where the app rejects it (nothing is escrowed any more).
+    child = await startChild(1, db, undefined, deliver)
     const ruling = escrowActions.ruling(false, signRuling(params, channelId, 0n, false, testKeys[2]!))
-    const conflicting = await payer.update(channelId, ruling)
-    assert.equal(conflicting.ok, false)
-    assert.equal(!conflicting.ok && conflicting.reason === 'peer-rejected' ? conflicting.peerReason : undefined, 'conflicting-signature')
+    const r = await payer.update(channelId, ruling)
+    assert.equal(!r.ok && r.reason === 'step-rejected' ? r.step.error?.name : r.ok ? 'ok' : r.reason, 'NotFunded')
+    const latest = await payer.latest(channelId)
+    assert.equal(latest?.state.version, 2n, 'the release is co-signed')
+    assert.deepEqual(latest?.state.balances, [750n, 250n])
+    assert.equal(decodeEscrowData(latest!.state.appData as Hex).funded, false)
+    assert.ok(child.events.some((e) => e.type === 'refused' && e.reason === 'conflicting-signature'))
 
-    // ... signs the very state it signed before ...
-    const again = await payer.update(channelId, escrowActions.release())
-    assert.ok(again.ok, 'the state it had signed is co-signed now')
     // ... and the channel goes on to the next version.
     const next = await payer.update(channelId, escrowActions.fund(100n, deadline))
     assert.ok(next.ok)
     if (next.ok) assert.equal(next.signed.state.version, 3n)
-    assert.ok(child.events.some((e) => e.type === 'refused' && e.reason === 'conflicting-signature'))
+    for (let i = 0; i < 50 && !child.events.some((e) => e.type === 'committed' && e.state?.version === '3'); i++) await new Promise((res) => setTimeout(res, 20))
+    assert.ok(child.events.some((e) => e.type === 'committed' && e.state?.version === '3'), 'the restarted payee holds version 3')
+    child.proc.disconnect()
+    await child.exited
+  })
+
+  it('a mover killed after recording a final state and before its commit re-sends the commit when it restarts', async () => {
+    const { params, channelId, initial } = escrowChannel({ nonce: 2n })
+    const db = join(dir, 'payer.db')
+    let child: Child | undefined
+    const events: PartyEvent[] = []
+    const { party: payee, deliver } = await localParty(1, () => child, events)
+
+    // The payer (the mover, in the child) dies right after it recorded its own signature and the
+    // co-signed final version 1 in one write: the commit never left.
+    child = await startChild(0, db, 1n, deliver)
+    child.proc.send({ open: { params: paramsToWire(params), state: stateToWire(initial) } })
+    await payee.open(params, initial)
+    assert.ok((await payee.confirmFunding(channelId, initial.balances)).ok)
+    await child.opened
+    void child.update(channelId, escrowActions.close())
+    assert.equal(await child.exited, 'SIGKILL')
+    assert.equal((await payee.latest(channelId))?.state.version, 0n, 'the payee signed version 1 but has no commit')
+
+    // Restarted, the payer re-sends its latest co-signed state: the payee stores the final state.
+    child = await startChild(0, db, undefined, deliver)
+    const final = await payee.waitForVersion(channelId, 1n, 10_000)
+    assert.equal(final.state.isFinal, true)
+    assert.ok(events.some((e) => e.type === 'committed' && e.state.version === 1n))
     child.proc.disconnect()
     await child.exited
   })

@@ -6,7 +6,8 @@ import { parseEther } from 'viem'
 import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { deposit } from '../../engine/adjudicator/deposit.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
-import { encodeState, getChannelId, type Env } from '../../engine/channel/index.ts'
+import { getDeposits } from '../../engine/adjudicator/getDeposits.ts'
+import { encodeState, getChannelId, type Env, type ForcedChain } from '../../engine/channel/index.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createParty, type Party } from '../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
@@ -17,9 +18,9 @@ import { createWatcher, type Watcher } from '../../engine/watcher/createWatcher.
 import { startChainFixture, type ChainFixture, type Party as ChainParty } from '../support/anvilFixture.ts'
 
 /**
- * A stalled peer is taken to the chain, both watchers hand the forced state to their parties, and
- * the channel goes on off chain on top of it; the next co-signed state then replaces the forced one
- * on chain.
+ * A stalled peer is taken to the chain, both watchers hand the forced chain to their parties, which
+ * re-run it and take its last state as their base, and the channel goes on off chain on top of it;
+ * the next co-signed state then replaces the forced chain on chain.
  */
 describe('protocol: continuing off chain on top of a forced state (on anvil)', function () {
   this.timeout(120_000)
@@ -45,15 +46,18 @@ describe('protocol: continuing off chain on top of a forced state (on anvil)', f
       return { blockNumber: b.number, timestamp: b.timestamp }
     }
     const stores: Record<string, ChannelStore> = {}
+    const chains: ForcedChain[] = []
     const start = async (who: ChainParty, name: string): Promise<{ party: Party; watcher: Watcher }> => {
       const store = (stores[name] = createSqliteStore({ path: join(dir, `${name}.db`) }))
+      const signer = createKeySigner(who.privateKey)
       const party = await createParty({
-        privateKey: who.privateKey, transport: hub.connect(who.address), store, sandbox: await createSandbox(),
+        signer, transport: hub.connect(who.address), store, sandbox: await createSandbox(),
         apps: [escrowApp], clock: head, responseTimeoutMs: 1_000,
       })
       const watcher = createWatcher({
-        client: who.client, store, signer: createKeySigner(who.privateKey), pollingIntervalMs: 50,
+        client: who.client, store, signer, pollingIntervalMs: 50,
         onForcedChain: async (chain) => {
+          chains.push(chain)
           const r = await party.adoptForcedChain(chain)
           assert.ok(r.ok, r.ok ? '' : r.message)
         },
@@ -68,6 +72,10 @@ describe('protocol: continuing off chain on top of a forced state (on anvil)', f
     await Promise.all([alice.party.open(params, initial), bob.party.open(params, initial)])
     await deposit(f.alice.client, { channelId, participant: f.alice.address, amount: parseEther('5') })
     await deposit(f.bob.client, { channelId, participant: f.bob.address, amount: parseEther('5') })
+    for (const [who, p] of [[f.alice, alice], [f.bob, bob]] as const) {
+      const funded = await p.party.confirmFunding(channelId, await getDeposits(who.client, channelId, params.participants))
+      assert.ok(funded.ok)
+    }
 
     const funded = await alice.party.update(channelId, escrowActions.fund(parseEther('1'), 10n ** 12n))
     assert.ok(funded.ok)
@@ -104,8 +112,11 @@ describe('protocol: continuing off chain on top of a forced state (on anvil)', f
     assert.equal(rec.version, 3n)
     assert.equal(rec.forced, false)
 
-    // A forced state that is not newer than what a party holds is not adopted.
-    const again = await bob.party.adoptForcedState({ channelId, state: forced.state, base: undefined, mover: 0n, action: escrowActions.release(), env: forced.env })
-    assert.equal(again.ok ? 'ok' : again.reason, 'stale')
+    // The forced chain grew from version 1, below the co-signed version 3 now: never adopted again.
+    const chain = chains.find((c) => c.moves.at(-1)?.state.version === 2n)
+    assert.ok(chain !== undefined)
+    assert.equal(chain.base.version, 1n)
+    const again = await bob.party.adoptForcedChain(chain)
+    assert.equal(again.ok ? 'ok' : again.reason, 'older-base')
   })
 })

@@ -39,7 +39,7 @@ describe('protocol: co-signed updates between two parties', () => {
     // The payer's key signs a proposal whose post-state pays it the payee's money.
     const cheat = hub.connect(testAddresses[0]!)
     const replies: PeerMessage[] = []
-    cheat.onMessage((m) => replies.push(m))
+    cheat.onMessage((m) => void replies.push(m))
     const forged = { ...initial, version: 1n, balances: [0n, 1000n].reverse() }
     const action = escrowActions.fund(1n, deadline)
     const digest = hashState(params.chainId, params.adjudicator, forged)

@@ -4,10 +4,12 @@
 // CHANVM_CRASH_AT=<version>, its store kills the process with SIGKILL right after it durably
 // records its signature for that version, before the signature is sent. The parent is told
 // `{ handled: n }` after each peer message's handler resolved (what a transport would acknowledge).
+// `{ update: { channelId, action } }` runs an update and answers `{ updated: result }`.
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createParty } from '../../engine/protocol/createParty.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
+import type { Hex } from 'viem'
 import { wireToParams, wireToState } from '../../engine/channel/wire.ts'
 import type { PeerMessage, PeerTransport, WireParams, WireState } from '../../engine/transport/types.ts'
 import { escrowApp } from '../../apps/escrow/escrowClient.ts'
@@ -20,6 +22,7 @@ const send = (m: unknown) => {
   if (process.connected) process.send?.(m, undefined, {}, () => undefined)
 }
 process.on('error', () => undefined) // the parent may go away mid-send
+const json = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)))
 
 const handlers = new Set<(m: PeerMessage) => void | Promise<void>>()
 const transport: PeerTransport = {
@@ -45,11 +48,17 @@ const party = await createParty({
   apps: [escrowApp],
   clock: () => fixedEnv,
   responseTimeoutMs: Number(process.env.CHANVM_TIMEOUT_MS ?? '10000'),
-  onEvent: (e) => send({ event: JSON.parse(JSON.stringify(e, (_, v) => (typeof v === 'bigint' ? v.toString() : v))) }),
+  onEvent: (e) => send({ event: json(e) }),
 })
 
 let handled = 0
-process.on('message', (m: { peer?: PeerMessage; open?: { params: WireParams; state: WireState } }) => {
+process.on('message', (m: { peer?: PeerMessage; open?: { params: WireParams; state: WireState }; update?: { channelId: Hex; action: Hex } }) => {
+  if (m.update !== undefined) {
+    void party.update(m.update.channelId, m.update.action).then(
+      (r) => send({ updated: json(r) }),
+      (e: unknown) => send({ updated: { ok: false, reason: 'error', message: (e as Error).message } }),
+    )
+  }
   if (m.peer !== undefined) {
     const peer = m.peer
     void Promise.allSettled([...handlers].map(async (h) => h(peer))).then(() => send({ handled: ++handled }))
