@@ -73,7 +73,11 @@ export async function forceProgress(
       ],
       account,
     })
-    return wallet.writeContract(request)
+    // The node estimates against the pending block, the step runs in the block it lands in: its
+    // timestamp decides whether `finalizesAt` moves and may change the app's path, so an exact
+    // estimate can fall a few gas short. Unused gas is not charged.
+    const gas = await client.publicClient.estimateContractGas(request)
+    return wallet.writeContract({ ...request, gas: gas + gas / 5n + 10_000n })
   })
   const ev = r.events.find((e) => e.eventName === 'Progressed')
   if (ev?.eventName !== 'Progressed')
