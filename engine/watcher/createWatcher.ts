@@ -269,7 +269,8 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
     const { params, channelId } = entry.view
     try {
       const newest = await chain.record(channelId)
-      if (!outranksHeld(newest, d.signed.state.version)) return // refuted already, or concluded
+      // Refuted already (our registration awaits its confirmations), concluded, or reorganised away.
+      if (newest.status !== 'disputed' || !outranksHeld(newest, d.signed.state.version)) return
       if (now >= newest.finalizesAt) {
         emit({
           type: 'missed',
