@@ -401,7 +401,28 @@ const rows: Row[] = [
         moverSignature: signMove(c.params, from, 0n, FUND, f.alice.privateKey),
       })
     },
-    expect: { check: (f, c) => expectRecord(f, c, { status: 'disputed', version: 2n }) },
+    expect: {
+      check: async (f, c, r) => {
+        // The call opens the dispute at its block's time: both deadlines at t0 + D, the base announced first.
+        const { events, env } = r as Awaited<ReturnType<typeof forceProgress>>
+        assert.deepEqual(
+          events.map((e) => e.eventName),
+          ['Registered', 'Progressed'],
+        )
+        const [reg, prog] = events
+        assert(reg?.eventName === 'Registered' && prog?.eventName === 'Progressed')
+        assert.deepEqual(reg.args.state, st(c, 'v1'))
+        assert.deepEqual(
+          [reg.args.finalizesAt, reg.args.movesUntil],
+          [Number(env.timestamp + CHALLENGE), Number(env.timestamp + CHALLENGE)],
+        )
+        assert.deepEqual(
+          [prog.args.finalizesAt, prog.args.baseVersion, prog.args.mover],
+          [Number(env.timestamp + CHALLENGE), 1n, 0n],
+        )
+        await expectRecord(f, c, { status: 'disputed', version: 2n, baseVersion: 1n })
+      },
+    },
   },
   {
     given: 'v2 held',
