@@ -22,6 +22,7 @@ import {
   type SignedState,
   type State,
 } from '../../engine/channel/index.ts'
+import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
 import { runTransition } from '../../engine/sandbox/index.ts'
 import {
@@ -1370,6 +1371,46 @@ describe('Adjudicator disputes (table, on anvil)', function () {
       )
     })
   }
+
+  it('attack in several transactions of ONE block: register an old co-signed v1 and force v2..v4 past the honest v3; the honest v3 replaces the chain and pays what it gives', async () => {
+    const c = await channel(f, { deposits: [600n, 400n] })
+    const wallet = f.alice.client.walletClient
+    assert(wallet)
+    const { steps, last } = await plannedSteps(f, c.params, st(c, 'v1'), 3)
+    const adjudicator = {
+      address: f.deployment.adjudicator.address,
+      abi: Adjudicator.abi,
+      gas: 1_000_000n,
+    } as const
+    // Sent one after the other (nonces in order), mined together.
+    const hashes = await f.inOneBlock(async () => {
+      const sent = [
+        await wallet.writeContract({
+          ...adjudicator,
+          functionName: 'register',
+          args: [c.params, st(c, 'v1'), [...sg(c, 'v1').signatures]],
+        }),
+      ]
+      for (const s of steps) {
+        const args = [c.params, s.from, [], s.mover, s.action, s.moverSignature] as const
+        sent.push(await wallet.writeContract({ ...adjudicator, functionName: 'forceProgress', args }))
+      }
+      return sent
+    })
+    const pc = f.alice.client.publicClient
+    const receipts = await Promise.all(hashes.map((hash) => pc.waitForTransactionReceipt({ hash })))
+    assert.equal(new Set(receipts.map((r) => r.blockNumber)).size, 1, 'one block')
+    assert(receipts.every((r) => r.status === 'success'))
+    await expectRecord(f, c, { status: 'disputed', version: 4n, baseVersion: 1n, stateOf: last })
+
+    await register(f.bob.client, { params: c.params, signed: sg(c, 'v3') })
+    await expectRecord(f, c, { status: 'disputed', version: 3n, baseVersion: 3n, stateOf: st(c, 'v3') })
+    await f.increaseTime(CHALLENGE)
+    const paid = await creditsDuring(f, () =>
+      conclude(f.carol.client, { params: c.params, state: st(c, 'v3') }),
+    )
+    assert.deepEqual(paid, [500n, 500n])
+  })
 
   it('a long alternating forced sequence (alice FUND, bob REFUND, every 7 s) cannot postpone conclude past t0 + 2D', async () => {
     const c = await held(f, 'v1')

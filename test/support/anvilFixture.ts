@@ -72,6 +72,12 @@ export type ChainFixture = {
   setNextBlockTimestamp(timestamp: bigint): Promise<void>
   /** Mines an empty block at `timestamp` (later than the latest), so calls simulated next see that time. */
   mineAt(timestamp: bigint): Promise<void>
+  /**
+   * Runs `send` with automining off, then mines everything it sent in ONE block and turns automining
+   * back on. `send` must not wait for receipts (and should give each transaction its gas, as the
+   * node estimates against a pending state).
+   */
+  inOneBlock<T>(send: () => Promise<T>): Promise<T>
   /** Sends several forceProgress calls in ONE transaction, through the MultiForcer test contract. */
   forceMany(client: AdjudicatorClient, params: ChannelParams, steps: readonly ForcedStep[]): Promise<TxResult>
   /** forceProgress, then the same step in the sandbox with the block's Env: both post-states must be the same bytes. */
@@ -165,6 +171,16 @@ export async function startChainFixture(): Promise<ChainFixture> {
       mineAt: async (timestamp) => {
         await test.setNextBlockTimestamp({ timestamp })
         await test.mine({ blocks: 1 })
+      },
+      inOneBlock: async (send) => {
+        await test.setAutomine(false)
+        try {
+          const out = await send()
+          await test.mine({ blocks: 1 })
+          return out
+        } finally {
+          await test.setAutomine(true)
+        }
       },
       forceMany: (client, params, steps) =>
         submitAdjudicatorTx(
