@@ -247,11 +247,15 @@ describe('crypto: canonical signature encodings', () => {
             seen.set(key, 1 + (seen.get(key) ?? 0))
             if (v.ok) assert.equal(chain, ts, `TS accepts ${JSON.stringify(variant)}, the chain does not`)
             else if (v.reason === 'encoding') {
-              assert.notEqual(
-                chain,
-                `ok:${testAddresses[k]!.toLowerCase()}`,
-                `the chain takes ${JSON.stringify(variant)}`,
-              )
+              // viem reads an odd number of digits with a leading zero nibble: only a dropped leading
+              // zero can then reach the chain as the very signature. TS refuses it all the same.
+              if (chain === `ok:${testAddresses[k]!.toLowerCase()}`) {
+                assert.equal(
+                  `0x0${variant.slice(2)}`.toLowerCase(),
+                  sig,
+                  `the chain takes ${JSON.stringify(variant)}`,
+                )
+              }
             } else
               assert.equal(
                 chain,
@@ -260,9 +264,9 @@ describe('crypto: canonical signature encodings', () => {
               )
           },
         ),
-        { numRuns: 160 },
+        { numRuns: 240 },
       )
-      // Each family was seen, and every encoding refusal met on chain a refusal or another signer.
+      // Each family was seen.
       const kinds = [...seen.keys()].join(', ')
       for (const k of [
         'ok / ok',

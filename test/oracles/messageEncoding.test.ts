@@ -169,11 +169,15 @@ describe('oracle messages: only 0x hex signatures and public keys verify, and ne
               assert.equal(chain, tsVerdict, `TS accepts ${JSON.stringify(variant)}, the chain does not`)
             else {
               assert.equal(ts.reason, 'encoding')
-              assert.notEqual(
-                chain,
-                `ok:${device}`,
-                `the chain takes ${JSON.stringify(variant)} and TS does not`,
-              )
+              // Only a dropped leading zero reaches the chain as the very signature (viem pads odd hex
+              // on the left); TS refuses it all the same.
+              if (chain === `ok:${device}`) {
+                assert.equal(
+                  `0x0${variant.slice(2)}`.toLowerCase(),
+                  sig,
+                  `the chain takes ${JSON.stringify(variant)}`,
+                )
+              }
             }
           },
         ),
