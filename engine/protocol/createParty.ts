@@ -164,6 +164,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     channels.set(ch.key, ch)
   }
   const held = new Map<string, Held[]>()
+  const refusedForStore = new WeakSet<object>()
   let heldCount = 0
 
   /** Runs `f` after everything queued for the channel: one message or local action at a time. */
@@ -379,6 +380,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       if (!isStoreError(e)) throw e
       // Nothing was recorded: refuse with a signed reason (no store needed to sign it), then fail
       // the handler so that the transport does not acknowledge the proposal.
+      refusedForStore.add(e)
       await refuse(ch, m.from, state.version, digest, 'store-error', `this party cannot write its store: ${describe(e)}`).catch(() => undefined)
       throw e
     }
@@ -573,7 +575,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         return await run()
       } catch (e) {
         if (isStoreError(e)) {
-          count('store-error')
+          if (!refusedForStore.has(e)) count('store-error') // a refusal counted it already
           emit({ type: 'store-error', channelId: ch.id, message: describe(e) })
           throw e
         }
@@ -739,7 +741,10 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     const ch = getCh(channelId)
     for (let attempt = 0; ; attempt++) {
       const before = baseOf(ch)?.state.version ?? -1n
-      const r = await proposeOnce(ch, action, opts.env)
+      const r = await proposeOnce(ch, action, opts.env).catch((e: unknown) => {
+        if (isStoreError(e)) emit({ type: 'store-error', channelId: ch.id, message: describe(e) })
+        throw e
+      })
       if (r !== 'lost') return r
       if (attempt >= maxRetries) {
         return {

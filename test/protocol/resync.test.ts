@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Hex } from 'viem'
+import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
+import { paramsToWire, stateToWire } from '../../engine/channel/wire.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
+import { createParty, type PartyEvent } from '../../engine/protocol/createParty.ts'
+import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
+import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
+import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
+import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
+import type { PeerMessage } from '../../engine/transport/types.ts'
+import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
+import { twoEscrowParties } from '../support/parties.ts'
+
+const deadline = fixedEnv.timestamp + 3_600n
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe('protocol: re-sync of lost commits and acknowledgement after store', function () {
+  this.timeout(20_000)
+  const dir = mkdtempSync(join(tmpdir(), 'chanvm-resync-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('a commit lost on a final state heals: the signer asks for it and the mover answers', async () => {
+    const { channelId, hub, payer, payee, events } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 200 } })
+    hub.setFilter((to, m) => to === testAddresses[1] && m.type === 'commit')
+    const closed = await payer.update(channelId, escrowActions.close())
+    assert.ok(closed.ok && closed.signed.state.isFinal)
+    await hub.settled()
+    assert.equal((await payee.latest(channelId))?.state.version, 0n, 'the commit was lost')
+    hub.setFilter(undefined)
+    const final = await payee.waitForVersion(channelId, 1n, 5_000)
+    assert.equal(final.state.isFinal, true)
+    assert.ok(events[1].some((e) => e.type === 'sync' && e.direction === 'asked' && e.version === 1n))
+    assert.ok(events[0].some((e) => e.type === 'sync' && e.direction === 'answered'))
+  })
+
+  it('a lost commit is also healed by the next proposal’s base signatures', async () => {
+    const { channelId, hub, payer, payee } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 5_000 } })
+    hub.setFilter((to, m) => to === testAddresses[1] && m.type === 'commit')
+    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
+    hub.setFilter(undefined)
+    assert.ok((await payer.update(channelId, escrowActions.release())).ok)
+    assert.equal((await payee.waitForVersion(channelId, 2n)).state.version, 2n)
+  })
+
+  it('a party restarted from its file re-sends its latest co-signed state; one holding a signature without its commit asks for it', async () => {
+    const { params, channelId, initial } = escrowChannel({ nonce: 7n })
+    const hub = createMemoryHub()
+    const paths = [join(dir, 'a.db'), join(dir, 'b.db')] as const
+    const events: [PartyEvent[], PartyEvent[]] = [[], []]
+    const start = async (i: 0 | 1) =>
+      createParty({
+        signer: createKeySigner(testKeys[i]!),
+        transport: hub.connect(testAddresses[i]!),
+        store: createSqliteStore({ path: paths[i] }),
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+        clock: () => fixedEnv,
+        responseTimeoutMs: 60_000,
+        onEvent: (e) => events[i].push(e),
+      })
+    let payer = await start(0)
+    let payee = await start(1)
+    await Promise.all([payer.open(params, initial), payee.open(params, initial)])
+    for (const p of [payer, payee]) assert.ok((await p.confirmFunding(channelId, initial.balances)).ok)
+    // Version 1: the commit to the payee is lost, then both stop.
+    hub.setFilter((to, m) => to === testAddresses[1] && m.type === 'commit')
+    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
+    await hub.settled()
+    await payer.close()
+    await payee.close()
+    hub.setFilter(undefined)
+    // The payee restarts first: it holds its signature on version 1 without the commit and asks;
+    // nobody answers (the payer is down). When the payer restarts, it re-sends version 1.
+    payee = await start(1)
+    assert.ok(events[1].some((e) => e.type === 'sync' && e.direction === 'asked' && e.version === 1n))
+    assert.equal((await payee.latest(channelId))?.state.version, 0n)
+    payer = await start(0)
+    assert.equal((await payee.waitForVersion(channelId, 1n, 5_000)).state.version, 1n)
+    // The funding was kept, and the channel goes on.
+    const next = await payer.update(channelId, escrowActions.release())
+    assert.ok(next.ok, JSON.stringify(next, (_, v) => (typeof v === 'bigint' ? String(v) : v)))
+    await payer.close()
+    await payee.close()
+  })
+
+  it('a sync request is answered with the latest co-signed state', async () => {
+    const { channelId, hub, payer, payee } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 60_000 } })
+    hub.setFilter((to, m) => to === testAddresses[1] && m.type === 'commit')
+    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
+    hub.setFilter(undefined)
+    // Asked for version 1 (here on the payee's behalf), the payer answers with a self-authenticating commit.
+    const raw = hub.connect(testAddresses[1]!)
+    await raw.send(testAddresses[0]!, { type: 'sync', channelId, from: testAddresses[1]!, version: '1' })
+    assert.equal((await payee.waitForVersion(channelId, 1n, 5_000)).state.version, 1n)
+  })
+
+  it('the transport acknowledges a message only after its handler stored what it carried; an unknown channel is never acknowledged', async () => {
+    const { channelId, hub, payer, payee } = await twoEscrowParties()
+    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
+    await hub.settled()
+    // Every delivery of the step resolved only after the store: the payee holds version 1 now.
+    assert.equal((await payee.latest(channelId))?.state.version, 1n)
+    assert.deepEqual(hub.unacknowledged(), [])
+    const raw = hub.connect(testAddresses[0]!)
+    const unknown = `0x${'77'.repeat(32)}` as Hex
+    await raw.send(testAddresses[1]!, { type: 'commit', channelId: unknown, from: testAddresses[0]!, version: '1', digest: unknown, sigs: [] })
+    await hub.settled()
+    const [nack] = hub.unacknowledged().filter((u) => u.to === testAddresses[1])
+    assert.equal(nack?.message.channelId, unknown)
+    assert.equal(payee.stats()['unknown-channel'], 1)
+  })
+
+  it('an open that arrives before this party opens the channel is held and handled once it does', async () => {
+    const { params, initial } = escrowChannel({ nonce: 8n })
+    const hub = createMemoryHub()
+    const mk = async (i: 0 | 1) =>
+      createParty({
+        signer: createKeySigner(testKeys[i]!),
+        transport: hub.connect(testAddresses[i]!),
+        store: createMemoryStore(),
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+        clock: () => fixedEnv,
+        responseTimeoutMs: 2_000,
+      })
+    const a = await mk(0)
+    const b = await mk(1)
+    const opening = a.open(params, initial)
+    await sleep(100) // a's open reached b, which has not opened the channel: held, not acknowledged yet
+    let settled = false
+    void hub.settled().then(() => (settled = true))
+    await sleep(50)
+    assert.equal(settled, false, 'the held message’s handler has not resolved')
+    const [sa, sb] = await Promise.all([opening, b.open(params, initial)])
+    assert.deepEqual(sa, sb)
+    await hub.settled()
+    assert.deepEqual(hub.unacknowledged(), [])
+    await a.close()
+    await b.close()
+  })
+
+  it('an open whose party never opens the channel is given up and left unacknowledged', async () => {
+    const { params, channelId, initial } = escrowChannel({ nonce: 9n })
+    const hub = createMemoryHub()
+    const b = await createParty({
+      signer: createKeySigner(testKeys[1]!),
+      transport: hub.connect(testAddresses[1]!),
+      store: createMemoryStore(),
+      sandbox: await createSandbox(),
+      apps: [escrowApp],
+      responseTimeoutMs: 50,
+    })
+    const raw = hub.connect(testAddresses[0]!)
+    const open: PeerMessage = { type: 'open', channelId, from: testAddresses[0]!, params: paramsToWire(params), state: stateToWire(initial), sig: `0x${'00'.repeat(65)}` }
+    await raw.send(testAddresses[1]!, open)
+    await hub.settled()
+    assert.equal(hub.unacknowledged().length, 1)
+    await b.close()
+  })
+})

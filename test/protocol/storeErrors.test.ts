@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
+import { ChanvmError } from '../../engine/errors.ts'
+import { createParty } from '../../engine/protocol/createParty.ts'
+import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
+import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
+import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
+import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
+import { fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
+import { faultyStore, sqliteError } from '../support/faultyStore.ts'
+import { twoEscrowParties } from '../support/parties.ts'
+
+const deadline = fixedEnv.timestamp + 3_600n
+const isStoreError = (e: unknown) => e instanceof ChanvmError && e.code === 'STORE_ERROR'
+
+describe('protocol: store errors (read-only file, full disk, I/O error)', function () {
+  this.timeout(20_000)
+  const dir = mkdtempSync(join(tmpdir(), 'chanvm-storeerr-'))
+  const immutable: string[] = []
+  after(() => {
+    for (const f of immutable) execFileSync('chattr', ['-i', f])
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('a read-only database file fails at start, not at the first signature', function () {
+    const path = join(dir, 'ro.db')
+    createSqliteStore({ path })
+      .close()
+      .catch(() => undefined)
+    chmodSync(path, 0o444)
+    if (process.getuid?.() === 0) {
+      // chmod does not stop root: make the file immutable instead, where the file system allows it.
+      try {
+        execFileSync('chattr', ['+i', path], { stdio: 'ignore' })
+        immutable.push(path)
+      } catch {
+        this.skip()
+      }
+    }
+    assert.throws(
+      () => createSqliteStore({ path }),
+      (e: unknown) => isStoreError(e) && /SQLITE_READONLY|readonly/i.test(String((e as ChanvmError).cause)),
+    )
+  })
+
+  it('a party whose store cannot write refuses to start', async () => {
+    const store = faultyStore(createMemoryStore(), { failing: () => true, error: () => sqliteError('SQLITE_READONLY') })
+    await assert.rejects(
+      createParty({ signer: createKeySigner(testKeys[0]!), transport: createMemoryHub().connect(testAddresses[0]!), store, sandbox: await createSandbox(), apps: [escrowApp] }),
+      (e: unknown) => isStoreError(e) && /SQLITE_READONLY/.test((e as Error).message),
+    )
+  })
+
+  for (const code of ['SQLITE_FULL', 'SQLITE_IOERR'] as const) {
+    it(`${code} while signing a proposal: a signed refusal naming it, counted and reported, not acknowledged; the channel goes on once the disk recovers`, async () => {
+      let failing = false
+      const store = faultyStore(createMemoryStore(), { failing: () => failing, error: () => sqliteError(code) })
+      const { channelId, hub, payer, payee, events } = await twoEscrowParties({ stores: [createMemoryStore(), store] })
+      failing = true
+      const r = await payer.update(channelId, escrowActions.fund(10n, deadline))
+      assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'store-error')
+      assert.match(!r.ok && r.reason === 'peer-rejected' ? r.message : '', new RegExp(code))
+      await hub.settled()
+      assert.equal(payee.stats()['store-error'], 1)
+      assert.equal(payee.stats()['malformed'], undefined, 'a store error is not a malformed message')
+      assert.ok(events[1].some((e) => e.type === 'store-error' && e.message.includes(code)))
+      assert.ok(hub.unacknowledged().some((u) => u.to === testAddresses[1] && u.message.type === 'propose'), 'the proposal was not acknowledged')
+      assert.equal(events[1].filter((e) => e.type === 'signed' && e.version === 1n).length, 0, 'nothing was signed')
+      failing = false
+      assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
+    })
+  }
+
+  it('a store error under the mover’s own commit is an error of update, reported, and nothing is sent', async () => {
+    let failing = false
+    const store = faultyStore(createMemoryStore(), { failing: () => failing, error: () => sqliteError('SQLITE_FULL') })
+    const { channelId, payer, payee, events } = await twoEscrowParties({ stores: [store, createMemoryStore()] })
+    failing = true
+    await assert.rejects(payer.update(channelId, escrowActions.fund(10n, deadline)), isStoreError)
+    assert.equal((await payee.latest(channelId))?.state.version, 0n)
+    assert.equal(events[0].filter((e) => e.type === 'committed' && e.state.version === 1n).length, 0)
+    assert.ok(events[0].some((e) => e.type === 'store-error' && e.message.includes('SQLITE_FULL')))
+  })
+})
