@@ -71,6 +71,30 @@ export function channelStoreConformance(name: string, open: () => Promise<Channe
       assert.equal(await store.getLatestSignedState(channelId), undefined, 'a forced state is not a co-signed state')
     })
 
+    it('writes a probe when asked (a store that cannot write rejects)', async () => {
+      await store.probeWrite()
+      await store.probeWrite()
+    })
+
+    it('keeps the proposal next to a signature record, and records without one', async () => {
+      const proposal = { mover: 0, action: '0x0102' as Hex, env: { blockNumber: 7n, timestamp: 1_700_000_000n }, sig: `0x${'44'.repeat(65)}` as Hex }
+      await store.recordSignature({ channelId, version: 3n, digest: digestA, state: { ...initial, version: 3n }, proposal })
+      assert.deepEqual((await store.getSignatureRecord(channelId, 3n))?.proposal, proposal)
+      const r = await store.recordSignature({ channelId, version: 3n, digest: digestB, state: { ...initial, version: 3n } })
+      assert.deepEqual(r.ok ? undefined : r.existing.proposal, proposal, 'a refusal can show the proposal it signed')
+      await store.recordSignature({ channelId, version: 4n, digest: digestA, state: { ...initial, version: 4n } })
+      assert.equal((await store.getSignatureRecord(channelId, 4n))?.proposal, undefined)
+    })
+
+    it('records the funding of a channel; unfunded until then', async () => {
+      assert.equal(await store.getFunding(channelId), undefined)
+      await store.putFunding(channelId, [1000n, (1n << 255n) + 1n])
+      assert.deepEqual(await store.getFunding(channelId), [1000n, (1n << 255n) + 1n])
+      await store.putFunding(channelId, [1001n, 0n])
+      assert.deepEqual(await store.getFunding(channelId), [1001n, 0n], 'a later call replaces it')
+      assert.equal(await store.getFunding(`0x${'99'.repeat(32)}` as Hex), undefined, 'per channel')
+    })
+
     it('orders uint64 versions numerically, up to the largest', async () => {
       const max = (1n << 64n) - 1n
       for (const v of [9n, 10n, max, 100n]) await store.putSignedState(channelId, { state: { ...initial, version: v }, signatures: [] })
@@ -82,8 +106,10 @@ export function channelStoreConformance(name: string, open: () => Promise<Channe
         await store.putChannel({ channelId, params, myIndex: 0 })
         await store.recordSignature({ channelId, version: 5n, digest: digestA, state: { ...initial, version: 5n } })
         await store.putSignedState(channelId, { state: { ...initial, version: 4n }, signatures: [] })
+        await store.putFunding(channelId, [1000n, 0n])
         store = await reopen(store)
         assert.equal((await store.getChannel(channelId))?.myIndex, 0)
+        assert.deepEqual(await store.getFunding(channelId), [1000n, 0n])
         assert.equal((await store.recordSignature({ channelId, version: 5n, digest: digestB, state: { ...initial, version: 5n } })).ok, false)
         assert.equal((await store.getLatestSignedState(channelId))?.state.version, 4n)
       })

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
+import { stateToWire } from '../../engine/channel/wire.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import { ChanvmError } from '../../engine/errors.ts'
@@ -43,6 +45,26 @@ describe('sqlite store', () => {
     assert.equal(rb.ok, false)
     await a.close()
     await b.close()
+  })
+
+  it('opens a schema-1 file (no proposals, no funding) and upgrades it in place', async () => {
+    const path = join(dir, 'schema1.db')
+    const { channelId, initial } = escrowChannel()
+    const db = new Database(path)
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE signatures (channel_id TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL, state TEXT NOT NULL,
+        PRIMARY KEY (channel_id, version));
+    `)
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', '1')
+    db.prepare('INSERT INTO signatures VALUES (?, ?, ?, ?)').run(channelId.toLowerCase(), '2'.padStart(20, '0'), `0x${'01'.repeat(32)}`, JSON.stringify(stateToWire({ ...initial, version: 2n })))
+    db.close()
+    const s = createSqliteStore({ path })
+    const rec = await s.getSignatureRecord(channelId, 2n)
+    assert.equal(rec?.digest, `0x${'01'.repeat(32)}`)
+    assert.equal(rec?.proposal, undefined)
+    assert.equal(await s.getFunding(channelId), undefined)
+    await s.close()
   })
 
   it('a path that cannot be opened is a typed STORE_ERROR', () => {
