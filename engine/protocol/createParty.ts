@@ -46,8 +46,6 @@ type Pending = {
   state: State
   digest: Hex
   accepts: Map<string, Hex>
-  /** Signatures peers showed on this party's earlier proposals at the same version, by digest. */
-  earlier: Map<string, { state: State; sigs: Map<string, Hex> }>
   done: (o: Outcome) => void
 }
 
@@ -70,6 +68,8 @@ type Channel = {
   waiters: Set<() => void>
   /** Asks for a missing commit again while this party holds its signature above the latest version. */
   syncTimer: NodeJS.Timeout | undefined
+  /** Signatures peers showed (in refusals and sync requests) on this party's own proposals, by digest. */
+  offers: Map<string, { state: State; sigs: Map<string, Hex> }>
 }
 
 /** A message for a channel this party has not opened yet, kept until it does (or a time limit). */
@@ -151,6 +151,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     queue: Promise.resolve(),
     waiters: new Set(),
     syncTimer: undefined,
+    offers: new Map(),
   })
 
   const channels = new Map<string, Channel>()
@@ -211,10 +212,38 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     sigs: [...s.signatures],
     state: stateToWire(s.state),
   })
-  const askSync = (ch: Channel, version: bigint) => {
+  /** What this party signed (a record with the proposal it came from), as a refusal or a sync request shows it. */
+  const showSigned = async (rec: SignatureRecord): Promise<NonNullable<Msg<'sync'>['signed']>> => {
+    const p = rec.proposal
+    const proposal: WireProposal | undefined = p === undefined ? undefined : { mover: p.mover, action: p.action, env: envToWire(p.env), sig: p.sig }
+    return { state: stateToWire(rec.state), sig: await signer.signDigest(rec.digest), ...(proposal === undefined ? {} : { proposal }) }
+  }
+  /** Reads what a peer shows it signed: the state, whether the peer's signature is on it, whether it is this party's own proposal. */
+  const readShown = (ch: Channel, shown: NonNullable<Msg<'sync'>['signed']>, from: Address) => {
+    const state = wireToState(shown.state)
+    const digest = digestOf(ch, state)
+    const sp = shown.proposal
+    const ownProposal =
+      sp !== undefined &&
+      sp.mover === ch.myIndex &&
+      lower(state.channelId) === ch.key &&
+      recovers(hashProposal(ch.params, { channelId: ch.id, version: state.version, stateHash: digest, mover: BigInt(sp.mover), action: sp.action, ...wireToEnv(sp.env) }), sp.sig, address)
+    const sig = canonicalSignature(shown.sig)
+    return { state, digest, sig, senderSigned: sig !== undefined && recovers(digest, sig, from), ownProposal }
+  }
+  /** Counts a peer's signature on this party's own proposal; returns the signatures once every other participant's is in. */
+  const offer = (ch: Channel, state: State, digest: Hex, from: Address, sig: Hex) => {
+    let o = ch.offers.get(lower(digest))
+    if (o === undefined) ch.offers.set(lower(digest), (o = { state, sigs: new Map() }))
+    o.sigs.set(lower(from), sig)
+    return o.sigs.size === ch.params.participants.length - 1 ? o.sigs : undefined
+  }
+  /** Asks the others for the co-signed state at `version`, showing what this party signed there (if anything). */
+  const askSync = async (ch: Channel, version: bigint, signedHere?: SignatureRecord) => {
+    const signed = signedHere === undefined ? undefined : await showSigned(signedHere)
     for (const to of others(ch)) {
       emit({ type: 'sync', channelId: ch.id, version, direction: 'asked', peer: to })
-      void send(to, { type: 'sync', channelId: ch.id, from: address, version: version.toString() })
+      void send(to, { type: 'sync', channelId: ch.id, from: address, version: version.toString(), ...(signed === undefined ? {} : { signed }) })
     }
   }
   /** While this party holds its signature at `version` without the co-signed state, asks for it again now and then. */
@@ -223,7 +252,10 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (closed || tries >= SYNC_TRIES) return
     ch.syncTimer = setTimeout(() => {
       if (closed || (ch.latest !== undefined && ch.latest.state.version >= version)) return
-      askSync(ch, version)
+      void store
+        .getSignatureRecord(ch.id, version)
+        .then((rec) => askSync(ch, version, rec))
+        .catch(() => undefined)
       watchCommit(ch, version, tries + 1)
     }, timeoutMs * 2 ** tries)
     ch.syncTimer.unref()
@@ -233,6 +265,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (persist) await store.putSignedState(ch.id, signed)
     if (ch.latest !== undefined && ch.latest.state.version >= signed.state.version) return
     ch.latest = signed
+    ch.offers.clear()
     emit({ type: 'committed', channelId: ch.id, state: signed.state, signatures: signed.signatures })
     if (ch.opening !== undefined) {
       const o = ch.opening
@@ -269,6 +302,13 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     return signed === undefined ? { ok: true, sig } : { ok: true, sig, signed }
   }
 
+  /** Signs last on a state every other participant signed, stores it co-signed and commits it to them. */
+  const finishOwn = async (ch: Channel, state: State, digest: Hex, sigs: Map<string, Hex>) => {
+    const r = await recordThenSign(ch, { channelId: ch.id, version: state.version, digest, state }, sigs)
+    if (r.ok && r.signed !== undefined) for (const to of others(ch)) void send(to, commitOf(ch, r.signed))
+    return r
+  }
+
   const envWithin = async (env: Env): Promise<boolean> => {
     const mine = await clock()
     const db = env.blockNumber > mine.blockNumber ? env.blockNumber - mine.blockNumber : mine.blockNumber - env.blockNumber
@@ -283,12 +323,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     count(reason)
     emit({ type: 'refused', channelId: ch.id, version, from: to, reason, message })
     const sig = await signer.signDigest(hashReject(ch.params, { channelId: ch.id, version, stateHash: digest, reason, message }))
-    let signed: Msg<'reject'>['signed']
-    if (signedInstead !== undefined) {
-      const p = signedInstead.proposal
-      const proposal: WireProposal | undefined = p === undefined ? undefined : { mover: p.mover, action: p.action, env: envToWire(p.env), sig: p.sig }
-      signed = { state: stateToWire(signedInstead.state), sig: await signer.signDigest(signedInstead.digest), ...(proposal === undefined ? {} : { proposal }) }
-    }
+    const signed = signedInstead === undefined ? undefined : await showSigned(signedInstead)
     await send(to, { type: 'reject', channelId: ch.id, from: address, version: version.toString(), digest, reason, message, sig, ...(signed === undefined ? {} : { signed }) })
   }
   const drop = (reason: string, message: string) => {
@@ -403,26 +438,14 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     const p = ch.pending
     const reason = String(m.reason)
     const message = String(m.message)
-    let shown: { state: State; digest: Hex; sig: Hex; refuserSigned: boolean; ownProposal: boolean } | undefined
-    if (m.signed !== undefined && p !== undefined) {
-      const state = wireToState(m.signed.state)
-      const digest = digestOf(ch, state)
-      const sp = m.signed.proposal
-      const ownProposal =
-        sp !== undefined &&
-        sp.mover === ch.myIndex &&
-        lower(state.channelId) === ch.key &&
-        recovers(hashProposal(ch.params, { channelId: ch.id, version: state.version, stateHash: digest, mover: BigInt(sp.mover), action: sp.action, ...wireToEnv(sp.env) }), sp.sig, address)
-      const sig = canonicalSignature(m.signed.sig)
-      shown = { state, digest, sig: sig ?? m.signed.sig, refuserSigned: sig !== undefined && recovers(digest, sig, m.from), ownProposal }
-    }
+    const shown = m.signed !== undefined && p !== undefined ? readShown(ch, m.signed, m.from) : undefined
     const facts = {
       version,
       digest: m.digest,
       reason,
       pending: p === undefined ? undefined : { version: p.state.version, digest: p.digest },
       fromIsPeer: isPeer(ch, m.from),
-      ...(shown === undefined ? {} : { signed: { version: shown.state.version, digest: shown.digest, refuserSigned: shown.refuserSigned, ownProposal: shown.ownProposal } }),
+      ...(shown === undefined ? {} : { signed: { version: shown.state.version, digest: shown.digest, refuserSigned: shown.senderSigned, ownProposal: shown.ownProposal } }),
     }
     let d = decideReject(facts)
     if (d.type === 'need') {
@@ -433,16 +456,14 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (d.type === 'ignore' || p === undefined) return
     emit({ type: 'peer-refused', channelId: ch.id, version, from: m.from, reason, message })
     if (d.type === 'lost') {
-      if (reason === 'conflicting-signature') askSync(ch, version)
+      if (reason === 'conflicting-signature') void askSync(ch, version)
       return p.done('lost')
     }
     if (d.type === 'fail') return p.done({ ok: false, reason: 'peer-rejected', from: m.from, peerReason: reason, message })
     // finish: the refuser signed this party's own earlier proposal; once every other participant has, finish it.
     const s = shown as NonNullable<typeof shown>
-    let e = p.earlier.get(lower(s.digest))
-    if (e === undefined) p.earlier.set(lower(s.digest), (e = { state: s.state, sigs: new Map() }))
-    e.sigs.set(lower(m.from), s.sig)
-    if (e.sigs.size === ch.params.participants.length - 1) p.done({ finish: e.state, digest: s.digest, sigs: e.sigs })
+    const sigs = offer(ch, s.state, s.digest, m.from, s.sig as Hex)
+    if (sigs !== undefined) p.done({ finish: s.state, digest: s.digest, sigs })
   }
 
   const onCommit = async (ch: Channel, m: Msg<'commit'>) => {
@@ -470,10 +491,23 @@ export async function createParty(options: PartyOptions): Promise<Party> {
 
   const onSync = async (ch: Channel, m: Msg<'sync'>) => {
     const version = BigInt(m.version)
-    const d = decideSync({ version, fromIsPeer: isPeer(ch, m.from), latestVersion: ch.latest?.state.version })
-    if (d.type !== 'answer' || ch.latest === undefined) return
-    emit({ type: 'sync', channelId: ch.id, version: ch.latest.state.version, direction: 'answered', peer: m.from })
-    await send(m.from, commitOf(ch, ch.latest))
+    const fromIsPeer = isPeer(ch, m.from)
+    const shown = m.signed !== undefined && fromIsPeer ? readShown(ch, m.signed, m.from) : undefined
+    const d = decideSync({
+      version,
+      fromIsPeer,
+      latestVersion: ch.latest?.state.version,
+      ...(shown === undefined ? {} : { shown: { version: shown.state.version, senderSigned: shown.senderSigned, ownProposal: shown.ownProposal } }),
+    })
+    if (d.type === 'answer' && ch.latest !== undefined) {
+      emit({ type: 'sync', channelId: ch.id, version: ch.latest.state.version, direction: 'answered', peer: m.from })
+      return void (await send(m.from, commitOf(ch, ch.latest)))
+    }
+    if (d.type !== 'finish' || shown === undefined) return
+    // The sender signed this party's own proposal at that version (its accept was lost, or this
+    // party gave up waiting): once every other participant has, finish it.
+    const sigs = offer(ch, shown.state, shown.digest, m.from, shown.sig as Hex)
+    if (sigs !== undefined) await finishOwn(ch, shown.state, shown.digest, sigs)
   }
 
   const onOpen = async (ch: Channel, m: Msg<'open'>) => {
@@ -491,8 +525,10 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   const completeOpen = async (ch: Channel) => {
     const o = ch.opening
     if (o === undefined || o.sigs.size !== ch.params.participants.length) return
-    const sigs = ch.params.participants.map((a) => o.sigs.get(lower(a)) as Hex)
-    await setLatest(ch, { state: o.state, signatures: sigs }, true)
+    const signed = { state: o.state, signatures: ch.params.participants.map((a) => o.sigs.get(lower(a)) as Hex) }
+    await setLatest(ch, signed, true)
+    // A peer may have handed its open to this party and lost this party's own: it gets the result.
+    for (const to of others(ch)) void send(to, commitOf(ch, signed))
   }
 
   /** Keeps an `open` for a channel not opened here yet; its promise settles when it is handled or given up. */
@@ -590,8 +626,9 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   for (const ch of channels.values()) {
     if (ch.latest !== undefined) for (const to of others(ch)) void send(to, commitOf(ch, ch.latest))
     const next = (ch.latest?.state.version ?? -1n) + 1n
-    if ((await store.getSignatureRecord(ch.id, next)) !== undefined) {
-      askSync(ch, next)
+    const signedNext = await store.getSignatureRecord(ch.id, next)
+    if (signedNext !== undefined) {
+      await askSync(ch, next, signedNext)
       watchCommit(ch, next)
     }
   }
@@ -683,12 +720,12 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       if (own !== undefined && lower(own.digest) !== lower(digest)) {
         // This party signed a peer's state at this version and waits for its commit: it asks for
         // it and retries on top. It never signs a second state at one version.
-        askSync(ch, r.state.version)
+        await askSync(ch, r.state.version, own)
         return { result: 'lost' as const }
       }
       let done!: (o: Outcome) => void
       const outcome = new Promise<Outcome>((res) => (done = res))
-      const pending: Pending = { state: r.state, digest, accepts: new Map(), earlier: new Map(), done }
+      const pending: Pending = { state: r.state, digest, accepts: new Map(), done }
       ch.pending = pending
       const sig = await signer.signDigest(
         hashProposal(ch.params, { channelId: ch.id, version: r.state.version, stateHash: digest, mover: BigInt(ch.myIndex), action, ...env }),
@@ -720,18 +757,22 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       if (outcome === 'complete') {
         // Every other participant signed: the mover signs last, records its signature together
         // with the co-signed state (one disk sync), and only then lets it leave in the commit.
-        const r = await recordThenSign(ch, { channelId: ch.id, version: pending.state.version, digest: pending.digest, state: pending.state }, pending.accepts)
+        const r = await finishOwn(ch, pending.state, pending.digest, pending.accepts)
         if (!r.ok || r.signed === undefined) return { ok: false, reason: 'conflict', message: `this party already signed a different state at version ${pending.state.version}` }
-        for (const to of others(ch)) void send(to, commitOf(ch, r.signed))
         return { ok: true, signed: r.signed, gasUsed: prepared.gasUsed }
       }
       if ('finish' in outcome) {
-        // The others signed this party's earlier proposal at this version: finish that state first.
-        const r = await recordThenSign(ch, { channelId: ch.id, version: outcome.finish.version, digest: outcome.digest, state: outcome.finish }, outcome.sigs)
+        // The others signed this party's earlier proposal at this version: finish that state. The
+        // action is not retried on top of it (it may be the same action): the caller decides.
+        const r = await finishOwn(ch, outcome.finish, outcome.digest, outcome.sigs)
         if (!r.ok || r.signed === undefined) return { ok: false, reason: 'conflict', message: `this party already signed a different state at version ${outcome.finish.version}` }
-        for (const to of others(ch)) void send(to, commitOf(ch, r.signed))
         if (lower(outcome.digest) === lower(pending.digest)) return { ok: true, signed: r.signed, gasUsed: prepared.gasUsed }
-        return 'lost'
+        return {
+          ok: false,
+          reason: 'conflict',
+          message: `the others had signed this party's earlier proposal at version ${outcome.finish.version}; it is co-signed now, the action was not applied`,
+          finished: r.signed,
+        }
       }
       return outcome
     })

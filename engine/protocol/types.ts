@@ -78,7 +78,12 @@ export type UpdateResult =
   | { ok: false; reason: 'step-rejected'; step: Extract<StepResult, { ok: false }> }
   | { ok: false; reason: 'peer-rejected'; from: Address; peerReason: string; message: string }
   | { ok: false; reason: 'peer-timeout'; missing: Address[] }
-  | { ok: false; reason: 'conflict'; message: string }
+  /**
+   * No co-signed state for this action. `finished`: the others had signed this party's earlier
+   * proposal at that version (one that timed out, or from before a restart), and this party
+   * finished that state instead; the action was not applied on top of it.
+   */
+  | { ok: false; reason: 'conflict'; message: string; finished?: SignedState }
   | { ok: false; reason: 'unfunded'; message: string }
 
 /** What {@link Party.adoptForcedChain} did with a forced chain. */

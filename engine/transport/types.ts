@@ -82,12 +82,15 @@ export type PeerMessage =
       /**
        * "I lack the co-signed state at `version`": whoever holds a co-signed state at that version
        * or a newer one answers with a `commit` of its latest. Unsigned: it reveals nothing a
-       * participant does not already hold and changes nothing.
+       * participant does not already hold. When the sender signed a mover's proposal at that
+       * version, `signed` shows it (as in a `conflicting-signature` reject), so that the mover can
+       * finish its own proposal even when it has none in flight any more.
        */
       type: 'sync'
       channelId: Hex
       from: Address
       version: string
+      signed?: { state: WireState; sig: Hex; proposal?: WireProposal }
     }
 
 /** A proposal as a party keeps it next to its signature: who moved, what, when, and the mover's `Proposal` signature. */

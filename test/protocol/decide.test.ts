@@ -164,12 +164,19 @@ describe('decideOpen and decideSync', () => {
     it(`open: ${name} -> ${expected}`, () => assert.equal(decideOpen({ ...open, ...facts }).type, expected))
   }
   const sync: SyncFacts = { version: 3n, fromIsPeer: true, latestVersion: 3n }
+  const own = { version: 3n, senderSigned: true, ownProposal: true }
   const syncRows: [string, Partial<SyncFacts>, string][] = [
     ['this party holds that version', {}, 'answer'],
     ['this party holds a newer one', { latestVersion: 7n }, 'answer'],
+    ['this party holds it, and the sender shows its signature too', { shown: own }, 'answer'],
     ['this party is behind too', { latestVersion: 2n }, 'ignore'],
     ['this party holds nothing', { latestVersion: undefined }, 'ignore'],
     ['from a non-participant', { fromIsPeer: false }, 'ignore'],
+    ['behind, the sender signed this party’s own proposal there', { latestVersion: 2n, shown: own }, 'finish'],
+    ['... another mover’s proposal', { latestVersion: 2n, shown: { ...own, ownProposal: false } }, 'ignore'],
+    ['... a signature that is not the sender’s', { latestVersion: 2n, shown: { ...own, senderSigned: false } }, 'ignore'],
+    ['... at another version', { latestVersion: 2n, shown: { ...own, version: 4n } }, 'ignore'],
+    ['... from a non-participant', { latestVersion: 2n, shown: own, fromIsPeer: false }, 'ignore'],
   ]
   for (const [name, facts, expected] of syncRows) {
     it(`sync: ${name} -> ${expected}`, () => assert.equal(decideSync({ ...sync, ...facts }).type, expected))

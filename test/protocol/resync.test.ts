@@ -87,6 +87,36 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
     await payee.close()
   })
 
+  it('a mover whose accepts were lost finishes its own proposal when the signer asks for the commit', async () => {
+    const { channelId, hub, payer, payee, events } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 200 } })
+    hub.setFilter((to, m) => to === testAddresses[0] && m.type === 'accept')
+    const r = await payer.update(channelId, escrowActions.fund(10n, deadline))
+    assert.equal(r.ok ? 'ok' : r.reason, 'peer-timeout')
+    hub.setFilter(undefined)
+    // The payee holds its signature on version 1 without a commit: it asks, showing the payer's own
+    // proposal; the payer signs last and commits.
+    const v1 = await payee.waitForVersion(channelId, 1n, 5_000)
+    assert.deepEqual(await payer.latest(channelId), v1)
+    assert.ok(events[0].some((e) => e.type === 'committed' && e.state.version === 1n))
+  })
+
+  it('a conflicting-signature refusal shows the mover its earlier proposal; the mover finishes it and does not apply the new action', async () => {
+    const { channelId, hub, payer, payee } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 300 } })
+    // Neither the accept nor the payee's sync requests reach the payer: only the refusal can tell it.
+    hub.setFilter((to, m) => to === testAddresses[0] && (m.type === 'accept' || m.type === 'sync'))
+    const r1 = await payer.update(channelId, escrowActions.fund(10n, deadline))
+    assert.equal(r1.ok ? 'ok' : r1.reason, 'peer-timeout')
+    hub.setFilter((to, m) => to === testAddresses[0] && m.type === 'sync')
+    const r2 = await payer.update(channelId, escrowActions.fund(20n, deadline))
+    assert.equal(r2.ok ? 'ok' : r2.reason, 'conflict')
+    const finished = !r2.ok && r2.reason === 'conflict' ? r2.finished : undefined
+    assert.equal(finished?.state.version, 1n)
+    assert.deepEqual(finished?.state.balances, (await payee.waitForVersion(channelId, 1n)).state.balances)
+    assert.equal(payee.stats()['conflicting-signature'], 1)
+    hub.setFilter(undefined)
+    assert.ok((await payer.update(channelId, escrowActions.release())).ok, 'the channel goes on from the finished state')
+  })
+
   it('a sync request is answered with the latest co-signed state', async () => {
     const { channelId, hub, payer, payee } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 60_000 } })
     hub.setFilter((to, m) => to === testAddresses[1] && m.type === 'commit')
