@@ -19,7 +19,16 @@ import { decideOpen } from './decideOpen.ts'
 import { decideProposal, type ProposalFacts } from './decideProposal.ts'
 import { decideReject } from './decideReject.ts'
 import { decideSync } from './decideSync.ts'
-import type { AdoptResult, AppCode, FundingResult, Party, PartyEvent, PartyOptions, RefusalReason, UpdateResult } from './types.ts'
+import type {
+  AdoptResult,
+  AppCode,
+  FundingResult,
+  Party,
+  PartyEvent,
+  PartyOptions,
+  RefusalReason,
+  UpdateResult,
+} from './types.ts'
 
 export type {
   AdoptResult,
@@ -82,8 +91,14 @@ const SYNC_TRIES = 5
 
 const lower = (a: string) => a.toLowerCase()
 const isStoreError = (e: unknown): e is ChanvmError => e instanceof ChanvmError && e.code === 'STORE_ERROR'
-const envToWire = (env: Env) => ({ blockNumber: env.blockNumber.toString(), timestamp: env.timestamp.toString() })
-const wireToEnv = (w: { blockNumber: string; timestamp: string }): Env => ({ blockNumber: BigInt(w.blockNumber), timestamp: BigInt(w.timestamp) })
+const envToWire = (env: Env) => ({
+  blockNumber: env.blockNumber.toString(),
+  timestamp: env.timestamp.toString(),
+})
+const wireToEnv = (w: { blockNumber: string; timestamp: string }): Env => ({
+  blockNumber: BigInt(w.blockNumber),
+  timestamp: BigInt(w.timestamp),
+})
 
 /**
  * Creates a party: one participant's side of the off-chain update protocol (docs/protocol.md).
@@ -113,7 +128,8 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   }
   // Fail at start on a store that cannot write, not at the first signature.
   await store.probeWrite()
-  const clock = options.clock ?? (() => ({ blockNumber: 0n, timestamp: BigInt(Math.floor(Date.now() / 1000)) }))
+  const clock =
+    options.clock ?? (() => ({ blockNumber: 0n, timestamp: BigInt(Math.floor(Date.now() / 1000)) }))
   const tolerance = options.envTolerance ?? { blocks: 10n, seconds: 60n }
   const timeoutMs = options.responseTimeoutMs ?? 10_000
   const maxRetries = options.maxRetries ?? 3
@@ -133,7 +149,11 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   for (const a of options.apps) apps.set(lower(keccak256(a.code)), a)
   const findApp = (params: ChannelParams) => {
     const app = apps.get(lower(params.appCodeHash))
-    if (app === undefined) throw new ChanvmError('APP_CODE_MISMATCH', `no app with code hash ${params.appCodeHash} is registered with this party`)
+    if (app === undefined)
+      throw new ChanvmError(
+        'APP_CODE_MISMATCH',
+        `no app with code hash ${params.appCodeHash} is registered with this party`,
+      )
     return app
   }
   const newChannel = (id: Hex, params: ChannelParams, myIndex: number, app: AppCode): Channel => ({
@@ -182,10 +202,13 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       : ch.latest
 
   const send = (to: Address, m: PeerMessage): Promise<void> =>
-    transport.send(to, m).catch((e: unknown) => emit({ type: 'dropped', reason: 'send-failed', message: (e as Error).message }))
+    transport
+      .send(to, m)
+      .catch((e: unknown) => emit({ type: 'dropped', reason: 'send-failed', message: (e as Error).message }))
   const others = (ch: Channel) => ch.params.participants.filter((_, i) => i !== ch.myIndex)
   const indexOf = (ch: Channel, a: string) => ch.params.participants.findIndex((p) => lower(p) === lower(a))
-  const isPeer = (ch: Channel, a: unknown) => typeof a === 'string' && indexOf(ch, a) >= 0 && indexOf(ch, a) !== ch.myIndex
+  const isPeer = (ch: Channel, a: unknown) =>
+    typeof a === 'string' && indexOf(ch, a) >= 0 && indexOf(ch, a) !== ch.myIndex
   const digestOf = (ch: Channel, s: State) => hashState(ch.params.chainId, ch.params.adjudicator, s)
   const recovers = (digest: Hex, sig: unknown, who: string | undefined) => {
     if (typeof sig !== 'string' || who === undefined) return false
@@ -215,8 +238,13 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   /** What this party signed (a record with the proposal it came from), as a refusal or a sync request shows it. */
   const showSigned = async (rec: SignatureRecord): Promise<NonNullable<Msg<'sync'>['signed']>> => {
     const p = rec.proposal
-    const proposal: WireProposal | undefined = p === undefined ? undefined : { mover: p.mover, action: p.action, env: envToWire(p.env), sig: p.sig }
-    return { state: stateToWire(rec.state), sig: await signer.signDigest(rec.digest), ...(proposal === undefined ? {} : { proposal }) }
+    const proposal: WireProposal | undefined =
+      p === undefined ? undefined : { mover: p.mover, action: p.action, env: envToWire(p.env), sig: p.sig }
+    return {
+      state: stateToWire(rec.state),
+      sig: await signer.signDigest(rec.digest),
+      ...(proposal === undefined ? {} : { proposal }),
+    }
   }
   /** Reads what a peer shows it signed: the state, whether the peer's signature is on it, whether it is this party's own proposal. */
   const readShown = (ch: Channel, shown: NonNullable<Msg<'sync'>['signed']>, from: Address) => {
@@ -227,7 +255,18 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       sp !== undefined &&
       sp.mover === ch.myIndex &&
       lower(state.channelId) === ch.key &&
-      recovers(hashProposal(ch.params, { channelId: ch.id, version: state.version, stateHash: digest, mover: BigInt(sp.mover), action: sp.action, ...wireToEnv(sp.env) }), sp.sig, address)
+      recovers(
+        hashProposal(ch.params, {
+          channelId: ch.id,
+          version: state.version,
+          stateHash: digest,
+          mover: BigInt(sp.mover),
+          action: sp.action,
+          ...wireToEnv(sp.env),
+        }),
+        sp.sig,
+        address,
+      )
     const sig = canonicalSignature(shown.sig)
     return { state, digest, sig, senderSigned: sig !== undefined && recovers(digest, sig, from), ownProposal }
   }
@@ -243,21 +282,30 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     const signed = signedHere === undefined ? undefined : await showSigned(signedHere)
     for (const to of others(ch)) {
       emit({ type: 'sync', channelId: ch.id, version, direction: 'asked', peer: to })
-      void send(to, { type: 'sync', channelId: ch.id, from: address, version: version.toString(), ...(signed === undefined ? {} : { signed }) })
+      void send(to, {
+        type: 'sync',
+        channelId: ch.id,
+        from: address,
+        version: version.toString(),
+        ...(signed === undefined ? {} : { signed }),
+      })
     }
   }
   /** While this party holds its signature at `version` without the co-signed state, asks for it again now and then. */
   const watchCommit = (ch: Channel, version: bigint, tries = 0) => {
     clearTimeout(ch.syncTimer)
     if (closed || tries >= SYNC_TRIES) return
-    ch.syncTimer = setTimeout(() => {
-      if (closed || (ch.latest !== undefined && ch.latest.state.version >= version)) return
-      void store
-        .getSignatureRecord(ch.id, version)
-        .then((rec) => askSync(ch, version, rec))
-        .catch(() => undefined)
-      watchCommit(ch, version, tries + 1)
-    }, timeoutMs * 2 ** tries)
+    ch.syncTimer = setTimeout(
+      () => {
+        if (closed || (ch.latest !== undefined && ch.latest.state.version >= version)) return
+        void store
+          .getSignatureRecord(ch.id, version)
+          .then((rec) => askSync(ch, version, rec))
+          .catch(() => undefined)
+        watchCommit(ch, version, tries + 1)
+      },
+      timeoutMs * 2 ** tries,
+    )
     ch.syncTimer.unref()
   }
 
@@ -292,10 +340,14 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     let signed: SignedState | undefined
     if (others !== undefined) {
       const signatures = ch.params.participants.map((a, i) => (i === ch.myIndex ? sig : others.get(lower(a))))
-      if (signatures.some((s) => s === undefined)) throw new ChanvmError('INVALID_ARGUMENT', 'a signature is missing', { channelId: ch.id })
+      if (signatures.some((s) => s === undefined))
+        throw new ChanvmError('INVALID_ARGUMENT', 'a signature is missing', { channelId: ch.id })
       signed = { state: record.state, signatures: signatures as Hex[] }
     }
-    const r = signed === undefined ? await store.recordSignature(record) : await store.recordSignatureAndState(record, signed)
+    const r =
+      signed === undefined
+        ? await store.recordSignature(record)
+        : await store.recordSignatureAndState(record, signed)
     if (!r.ok) return r
     emit({ type: 'signed', channelId: ch.id, version: record.version, digest: record.digest })
     if (signed !== undefined) await setLatest(ch, signed, false)
@@ -311,20 +363,52 @@ export async function createParty(options: PartyOptions): Promise<Party> {
 
   const envWithin = async (env: Env): Promise<boolean> => {
     const mine = await clock()
-    const db = env.blockNumber > mine.blockNumber ? env.blockNumber - mine.blockNumber : mine.blockNumber - env.blockNumber
-    const dt = env.timestamp > mine.timestamp ? env.timestamp - mine.timestamp : mine.timestamp - env.timestamp
+    const db =
+      env.blockNumber > mine.blockNumber
+        ? env.blockNumber - mine.blockNumber
+        : mine.blockNumber - env.blockNumber
+    const dt =
+      env.timestamp > mine.timestamp ? env.timestamp - mine.timestamp : mine.timestamp - env.timestamp
     return db <= tolerance.blocks && dt <= tolerance.seconds
   }
   const rerun = (ch: Channel, from: State, mover: bigint, action: Hex, env: Env) =>
-    runTransition(sandbox, { params: ch.params, from, mover, action, env, appCode: ch.app.code, ...(ch.app.abi ? { appAbi: ch.app.abi } : {}) })
+    runTransition(sandbox, {
+      params: ch.params,
+      from,
+      mover,
+      action,
+      env,
+      appCode: ch.app.code,
+      ...(ch.app.abi ? { appAbi: ch.app.abi } : {}),
+    })
 
   /** Sends a signed `reject`; with `conflicting-signature`, shows what this party signed instead. */
-  const refuse = async (ch: Channel, to: Address, version: bigint, digest: Hex, reason: RefusalReason, message: string, signedInstead?: SignatureRecord) => {
+  const refuse = async (
+    ch: Channel,
+    to: Address,
+    version: bigint,
+    digest: Hex,
+    reason: RefusalReason,
+    message: string,
+    signedInstead?: SignatureRecord,
+  ) => {
     count(reason)
     emit({ type: 'refused', channelId: ch.id, version, from: to, reason, message })
-    const sig = await signer.signDigest(hashReject(ch.params, { channelId: ch.id, version, stateHash: digest, reason, message }))
+    const sig = await signer.signDigest(
+      hashReject(ch.params, { channelId: ch.id, version, stateHash: digest, reason, message }),
+    )
     const signed = signedInstead === undefined ? undefined : await showSigned(signedInstead)
-    await send(to, { type: 'reject', channelId: ch.id, from: address, version: version.toString(), digest, reason, message, sig, ...(signed === undefined ? {} : { signed }) })
+    await send(to, {
+      type: 'reject',
+      channelId: ch.id,
+      from: address,
+      version: version.toString(),
+      digest,
+      reason,
+      message,
+      sig,
+      ...(signed === undefined ? {} : { signed }),
+    })
   }
   const drop = (reason: string, message: string) => {
     count(reason)
@@ -339,18 +423,33 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (!Array.isArray(sigs) || sigs.length === 0) return
     const rec = await store.getSignatureRecord(ch.id, version)
     const valid = rec === undefined ? undefined : verifyAll(ch, rec.digest, sigs)
-    const d = decideCommit({ version, latestVersion: ch.latest?.state.version, stateKnown: rec !== undefined, signaturesValid: valid !== undefined })
-    if (d.type === 'store' && rec !== undefined && valid !== undefined) await setLatest(ch, { state: rec.state, signatures: valid }, true)
+    const d = decideCommit({
+      version,
+      latestVersion: ch.latest?.state.version,
+      stateKnown: rec !== undefined,
+      signaturesValid: valid !== undefined,
+    })
+    if (d.type === 'store' && rec !== undefined && valid !== undefined)
+      await setLatest(ch, { state: rec.state, signatures: valid }, true)
   }
 
   const onPropose = async (ch: Channel, m: Msg<'propose'>) => {
     const state = wireToState(m.state)
-    if (lower(state.channelId) !== ch.key) return drop('malformed', `proposal names channel ${state.channelId}`)
+    if (lower(state.channelId) !== ch.key)
+      return drop('malformed', `proposal names channel ${state.channelId}`)
     const env = wireToEnv(m.env)
     const digest = digestOf(ch, state)
     const moverAddr = Number.isInteger(m.mover) ? ch.params.participants[m.mover] : undefined
-    const moverMatches = moverAddr !== undefined && m.mover !== ch.myIndex && lower(moverAddr) === lower(m.from)
-    const proposalDigest = hashProposal(ch.params, { channelId: ch.id, version: state.version, stateHash: digest, mover: BigInt(m.mover), action: m.action, ...env })
+    const moverMatches =
+      moverAddr !== undefined && m.mover !== ch.myIndex && lower(moverAddr) === lower(m.from)
+    const proposalDigest = hashProposal(ch.params, {
+      channelId: ch.id,
+      version: state.version,
+      stateHash: digest,
+      mover: BigInt(m.mover),
+      action: m.action,
+      ...env,
+    })
     const signatureValid = moverMatches && recovers(proposalDigest, m.sig, moverAddr)
     try {
       if (signatureValid) await catchUp(ch, state.version - 1n, m.baseSigs)
@@ -365,7 +464,9 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         funded: ch.funded,
         base: base === undefined ? undefined : { version: base.version, isFinal: base.isFinal },
         latestVersion: ch.latest?.state.version,
-        signedDigest: signatureValid ? (await store.getSignatureRecord(ch.id, state.version))?.digest : undefined,
+        signedDigest: signatureValid
+          ? (await store.getSignatureRecord(ch.id, state.version))?.digest
+          : undefined,
         pendingVersion: ch.pending?.state.version,
       }
       for (;;) {
@@ -374,16 +475,36 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           if (d.fact === 'env') facts.envWithin = await envWithin(env)
           else if (d.fact === 'step') {
             const r = await rerun(ch, base as State, BigInt(m.mover), m.action, env)
-            facts.step = r.ok ? { ok: true, sameState: encodeState(r.state) === encodeState(state) } : { ok: false, message: `${r.reason}: ${r.message}` }
+            facts.step = r.ok
+              ? { ok: true, sameState: encodeState(r.state) === encodeState(state) }
+              : { ok: false, message: `${r.reason}: ${r.message}` }
           } else {
-            facts.approval = options.approve === undefined ? true : await options.approve({ channelId: ch.id, from: base as State, to: state, mover: m.mover, action: m.action, env })
+            facts.approval =
+              options.approve === undefined
+                ? true
+                : await options.approve({
+                    channelId: ch.id,
+                    from: base as State,
+                    to: state,
+                    mover: m.mover,
+                    action: m.action,
+                    env,
+                  })
           }
           continue
         }
         if (d.type === 'drop') return drop(d.reason, d.message)
         if (d.type === 'answer-again') {
-          await send(m.from, { type: 'accept', channelId: ch.id, from: address, version: state.version.toString(), digest, sig: await signer.signDigest(digest) })
-          if (ch.latest === undefined || ch.latest.state.version < state.version) watchCommit(ch, state.version)
+          await send(m.from, {
+            type: 'accept',
+            channelId: ch.id,
+            from: address,
+            version: state.version.toString(),
+            digest,
+            sig: await signer.signDigest(digest),
+          })
+          if (ch.latest === undefined || ch.latest.state.version < state.version)
+            watchCommit(ch, state.version)
           return
         }
         if (d.yieldPending === true && ch.pending !== undefined) {
@@ -392,22 +513,41 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           lost.done('lost')
         }
         if (d.type === 'refuse') {
-          const instead = d.attachSigned === true ? await store.getSignatureRecord(ch.id, state.version) : undefined
+          const instead =
+            d.attachSigned === true ? await store.getSignatureRecord(ch.id, state.version) : undefined
           await refuse(ch, m.from, state.version, digest, d.reason, d.message, instead)
           if (d.sendLatest === true && ch.latest !== undefined) await send(m.from, commitOf(ch, ch.latest))
           if (d.syncFrom !== undefined) {
             emit({ type: 'sync', channelId: ch.id, version: d.syncFrom, direction: 'asked', peer: m.from })
-            await send(m.from, { type: 'sync', channelId: ch.id, from: address, version: d.syncFrom.toString() })
+            await send(m.from, {
+              type: 'sync',
+              channelId: ch.id,
+              from: address,
+              version: d.syncFrom.toString(),
+            })
           }
           return
         }
         const proposal: ProposalRecord = { mover: m.mover, action: m.action, env, sig: m.sig }
-        const r = await recordThenSign(ch, { channelId: ch.id, version: state.version, digest, state, proposal })
+        const r = await recordThenSign(ch, {
+          channelId: ch.id,
+          version: state.version,
+          digest,
+          state,
+          proposal,
+        })
         if (!r.ok) {
           const message = `this party already signed a different state at version ${state.version}`
           return await refuse(ch, m.from, state.version, digest, 'conflicting-signature', message, r.existing)
         }
-        await send(m.from, { type: 'accept', channelId: ch.id, from: address, version: state.version.toString(), digest, sig: r.sig })
+        await send(m.from, {
+          type: 'accept',
+          channelId: ch.id,
+          from: address,
+          version: state.version.toString(),
+          digest,
+          sig: r.sig,
+        })
         watchCommit(ch, state.version)
         return
       }
@@ -416,7 +556,14 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       // Nothing was recorded: refuse with a signed reason (no store needed to sign it), then fail
       // the handler so that the transport does not acknowledge the proposal.
       refusedForStore.add(e)
-      await refuse(ch, m.from, state.version, digest, 'store-error', `this party cannot write its store: ${describe(e)}`).catch(() => undefined)
+      await refuse(
+        ch,
+        m.from,
+        state.version,
+        digest,
+        'store-error',
+        `this party cannot write its store: ${describe(e)}`,
+      ).catch(() => undefined)
       throw e
     }
   }
@@ -424,7 +571,13 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   const onAccept = (ch: Channel, m: Msg<'accept'>) => {
     const version = BigInt(m.version)
     const p = ch.pending
-    const facts = { version, digest: m.digest, pending: p === undefined ? undefined : { version: p.state.version, digest: p.digest }, fromIndex: indexOf(ch, m.from), myIndex: ch.myIndex }
+    const facts = {
+      version,
+      digest: m.digest,
+      pending: p === undefined ? undefined : { version: p.state.version, digest: p.digest },
+      fromIndex: indexOf(ch, m.from),
+      myIndex: ch.myIndex,
+    }
     let d = decideAccept(facts)
     if (d.type === 'need') d = decideAccept({ ...facts, signatureValid: recovers(m.digest, m.sig, m.from) })
     if (d.type === 'drop') return drop(d.reason, d.message)
@@ -445,7 +598,16 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       reason,
       pending: p === undefined ? undefined : { version: p.state.version, digest: p.digest },
       fromIsPeer: isPeer(ch, m.from),
-      ...(shown === undefined ? {} : { signed: { version: shown.state.version, digest: shown.digest, refuserSigned: shown.senderSigned, ownProposal: shown.ownProposal } }),
+      ...(shown === undefined
+        ? {}
+        : {
+            signed: {
+              version: shown.state.version,
+              digest: shown.digest,
+              refuserSigned: shown.senderSigned,
+              ownProposal: shown.ownProposal,
+            },
+          }),
     }
     let d = decideReject(facts)
     if (d.type === 'need') {
@@ -459,7 +621,8 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       if (reason === 'conflicting-signature') void askSync(ch, version)
       return p.done('lost')
     }
-    if (d.type === 'fail') return p.done({ ok: false, reason: 'peer-rejected', from: m.from, peerReason: reason, message })
+    if (d.type === 'fail')
+      return p.done({ ok: false, reason: 'peer-rejected', from: m.from, peerReason: reason, message })
     // finish: the refuser signed this party's own earlier proposal; once every other participant has, finish it.
     const s = shown as NonNullable<typeof shown>
     const sigs = offer(ch, s.state, s.digest, m.from, s.sig as Hex)
@@ -481,7 +644,10 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     let sigs: Hex[] | undefined
     if (d.type === 'need' && state !== undefined) {
       const digest = digestOf(ch, state)
-      sigs = lower(digest) === lower(m.digest) && state.version === version && lower(state.channelId) === ch.key ? verifyAll(ch, digest, m.sigs) : undefined
+      sigs =
+        lower(digest) === lower(m.digest) && state.version === version && lower(state.channelId) === ch.key
+          ? verifyAll(ch, digest, m.sigs)
+          : undefined
       d = decideCommit({ ...known, signaturesValid: sigs !== undefined })
     }
     if (d.type === 'drop') return drop(d.reason, d.message)
@@ -497,10 +663,24 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       version,
       fromIsPeer,
       latestVersion: ch.latest?.state.version,
-      ...(shown === undefined ? {} : { shown: { version: shown.state.version, senderSigned: shown.senderSigned, ownProposal: shown.ownProposal } }),
+      ...(shown === undefined
+        ? {}
+        : {
+            shown: {
+              version: shown.state.version,
+              senderSigned: shown.senderSigned,
+              ownProposal: shown.ownProposal,
+            },
+          }),
     })
     if (d.type === 'answer' && ch.latest !== undefined) {
-      emit({ type: 'sync', channelId: ch.id, version: ch.latest.state.version, direction: 'answered', peer: m.from })
+      emit({
+        type: 'sync',
+        channelId: ch.id,
+        version: ch.latest.state.version,
+        direction: 'answered',
+        peer: m.from,
+      })
       return void (await send(m.from, commitOf(ch, ch.latest)))
     }
     if (d.type !== 'finish' || shown === undefined) return
@@ -512,12 +692,18 @@ export async function createParty(options: PartyOptions): Promise<Party> {
 
   const onOpen = async (ch: Channel, m: Msg<'open'>) => {
     const o = ch.opening
-    const facts = { opening: o === undefined ? undefined : { digest: o.digest }, latestVersion: ch.latest?.state.version, fromIsPeer: isPeer(ch, m.from) }
+    const facts = {
+      opening: o === undefined ? undefined : { digest: o.digest },
+      latestVersion: ch.latest?.state.version,
+      fromIsPeer: isPeer(ch, m.from),
+    }
     let d = decideOpen(facts)
-    if (d.type === 'need' && o !== undefined) d = decideOpen({ ...facts, signatureValid: recovers(o.digest, m.sig, m.from) })
+    if (d.type === 'need' && o !== undefined)
+      d = decideOpen({ ...facts, signatureValid: recovers(o.digest, m.sig, m.from) })
     if (d.type === 'hold') return drop('not-opening', 'an open for a channel this party failed to open')
     if (d.type === 'drop') return drop(d.reason, d.message)
-    if (d.type === 'answer-latest' && ch.latest !== undefined) return void (await send(m.from, commitOf(ch, ch.latest)))
+    if (d.type === 'answer-latest' && ch.latest !== undefined)
+      return void (await send(m.from, commitOf(ch, ch.latest)))
     if (d.type !== 'take' || o === undefined) return
     o.sigs.set(lower(m.from), canonicalSignature(m.sig) as Hex)
     await completeOpen(ch)
@@ -525,7 +711,10 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   const completeOpen = async (ch: Channel) => {
     const o = ch.opening
     if (o === undefined || o.sigs.size !== ch.params.participants.length) return
-    const signed = { state: o.state, signatures: ch.params.participants.map((a) => o.sigs.get(lower(a)) as Hex) }
+    const signed = {
+      state: o.state,
+      signatures: ch.params.participants.map((a) => o.sigs.get(lower(a)) as Hex),
+    }
     await setLatest(ch, signed, true)
     // A peer may have handed its open to this party and lost this party's own: it gets the result.
     for (const to of others(ch)) void send(to, commitOf(ch, signed))
@@ -538,7 +727,11 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     const list = held.get(lower(m.channelId)) ?? []
     if (list.length >= MAX_HELD_PER_CHANNEL || heldCount >= MAX_HELD) {
       count('unknown-channel')
-      return Promise.reject(new ChanvmError('CHANNEL_NOT_FOUND', 'too many messages for channels not opened here', { channelId: m.channelId }))
+      return Promise.reject(
+        new ChanvmError('CHANNEL_NOT_FOUND', 'too many messages for channels not opened here', {
+          channelId: m.channelId,
+        }),
+      )
     }
     held.set(lower(m.channelId), list)
     heldCount++
@@ -554,7 +747,11 @@ export async function createParty(options: PartyOptions): Promise<Party> {
             heldCount--
           }
           count('unknown-channel')
-          reject(new ChanvmError('CHANNEL_NOT_FOUND', 'the channel was not opened here in time', { channelId: m.channelId }))
+          reject(
+            new ChanvmError('CHANNEL_NOT_FOUND', 'the channel was not opened here in time', {
+              channelId: m.channelId,
+            }),
+          )
         }, timeoutMs * 3),
       }
       h.timer.unref()
@@ -581,14 +778,23 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   const dispatch = async (m: PeerMessage): Promise<void> => {
     if (closed) throw new ChanvmError('TRANSPORT_CLOSED', 'the party is closed')
     const t = typeof m === 'object' && m !== null ? (m as { type?: unknown }).type : undefined
-    if (typeof m !== 'object' || m === null || typeof m.channelId !== 'string' || typeof t !== 'string' || !MESSAGE_TYPES.has(t)) {
+    if (
+      typeof m !== 'object' ||
+      m === null ||
+      typeof m.channelId !== 'string' ||
+      typeof t !== 'string' ||
+      !MESSAGE_TYPES.has(t)
+    ) {
       return drop('malformed', `malformed message or unknown type ${JSON.stringify(t)}`)
     }
     const ch = channels.get(lower(m.channelId))
-    if (m.type === 'open' && (ch === undefined || (ch.openResult === undefined && ch.latest === undefined))) return hold(m)
+    if (m.type === 'open' && (ch === undefined || (ch.openResult === undefined && ch.latest === undefined)))
+      return hold(m)
     if (ch === undefined) {
       count('unknown-channel')
-      throw new ChanvmError('CHANNEL_NOT_FOUND', 'this party does not hold the channel', { channelId: m.channelId })
+      throw new ChanvmError('CHANNEL_NOT_FOUND', 'this party does not hold the channel', {
+        channelId: m.channelId,
+      })
     }
     const run = async (): Promise<void> => {
       switch (m.type) {
@@ -637,17 +843,22 @@ export async function createParty(options: PartyOptions): Promise<Party> {
 
   const getCh = (channelId: Hex) => {
     const ch = channels.get(lower(channelId))
-    if (ch === undefined) throw new ChanvmError('CHANNEL_NOT_FOUND', 'this party does not hold the channel', { channelId })
+    if (ch === undefined)
+      throw new ChanvmError('CHANNEL_NOT_FOUND', 'this party does not hold the channel', { channelId })
     return ch
   }
 
   const open = async (params: ChannelParams, initial: State): Promise<SignedState> => {
     const channelId = getChannelId(params)
     const myIndex = params.participants.findIndex((a) => lower(a) === lower(address))
-    if (myIndex < 0) throw new ChanvmError('NOT_PARTICIPANT', `${address} is not a participant`, { channelId })
-    if (lower(initial.channelId) !== lower(channelId)) throw new ChanvmError('INVALID_ARGUMENT', 'initial state is for another channel', { channelId })
-    if (initial.version !== 0n) throw new ChanvmError('INVALID_ARGUMENT', 'the initial state has version 0', { channelId })
-    if (initial.balances.length !== params.participants.length) throw new ChanvmError('INVALID_ARGUMENT', 'one balance per participant', { channelId })
+    if (myIndex < 0)
+      throw new ChanvmError('NOT_PARTICIPANT', `${address} is not a participant`, { channelId })
+    if (lower(initial.channelId) !== lower(channelId))
+      throw new ChanvmError('INVALID_ARGUMENT', 'initial state is for another channel', { channelId })
+    if (initial.version !== 0n)
+      throw new ChanvmError('INVALID_ARGUMENT', 'the initial state has version 0', { channelId })
+    if (initial.balances.length !== params.participants.length)
+      throw new ChanvmError('INVALID_ARGUMENT', 'one balance per participant', { channelId })
     const app = findApp(params)
     let ch = channels.get(lower(channelId))
     if (ch?.latest !== undefined) return ch.latest
@@ -658,22 +869,42 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       channels.set(ch.key, ch)
     }
     const c = ch
-    if (c.openResult !== undefined) return withTimeout(c.openResult, timeoutMs * 3, () => new ChanvmError('PEER_TIMEOUT', 'not every participant signed the initial state in time', { channelId }))
+    if (c.openResult !== undefined)
+      return withTimeout(
+        c.openResult,
+        timeoutMs * 3,
+        () =>
+          new ChanvmError('PEER_TIMEOUT', 'not every participant signed the initial state in time', {
+            channelId,
+          }),
+      )
     // The section only starts the open (a wrapped promise, so the queue does not wait for the peers).
     const started = serial(c, async () => {
       if (c.latest !== undefined) return { signed: Promise.resolve(c.latest) }
       const digest = digestOf(c, initial)
       const signed = new Promise<SignedState>((resolve) => {
-        const sigs = c.opening !== undefined && lower(c.opening.digest) === lower(digest) ? c.opening.sigs : new Map<string, Hex>()
+        const sigs =
+          c.opening !== undefined && lower(c.opening.digest) === lower(digest)
+            ? c.opening.sigs
+            : new Map<string, Hex>()
         c.opening = { digest, state: initial, sigs, done: resolve }
       })
       const r = await recordThenSign(c, { channelId, version: 0n, digest, state: initial })
       if (!r.ok) {
         c.opening = undefined
-        throw new ChanvmError('CONFLICTING_SIGNATURE', 'this party signed a different initial state', { channelId })
+        throw new ChanvmError('CONFLICTING_SIGNATURE', 'this party signed a different initial state', {
+          channelId,
+        })
       }
       c.opening?.sigs.set(lower(address), r.sig)
-      const msg: PeerMessage = { type: 'open', channelId, from: address, params: paramsToWire(params), state: stateToWire(initial), sig: r.sig }
+      const msg: PeerMessage = {
+        type: 'open',
+        channelId,
+        from: address,
+        params: paramsToWire(params),
+        state: stateToWire(initial),
+        sig: r.sig,
+      }
       for (const to of others(c)) void send(to, msg)
       await completeOpen(c)
       return { signed }
@@ -684,7 +915,14 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       if (c.openResult === result) c.openResult = undefined
     })
     releaseHeld(c.key)
-    return withTimeout(result, timeoutMs * 3, () => new ChanvmError('PEER_TIMEOUT', 'not every participant signed the initial state in time', { channelId }))
+    return withTimeout(
+      result,
+      timeoutMs * 3,
+      () =>
+        new ChanvmError('PEER_TIMEOUT', 'not every participant signed the initial state in time', {
+          channelId,
+        }),
+    )
   }
 
   const confirmFunding = async (channelId: Hex, deposited: readonly bigint[]): Promise<FundingResult> => {
@@ -694,10 +932,16 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     }
     return serial(ch, async () => {
       const initial = ch.latest?.state.version === 0n ? ch.latest : await store.getSignedState(ch.id, 0n)
-      if (initial === undefined) throw new ChanvmError('INVALID_ARGUMENT', 'the channel is not open yet', { channelId })
+      if (initial === undefined)
+        throw new ChanvmError('INVALID_ARGUMENT', 'the channel is not open yet', { channelId })
       const missing = decideFunding(initial.state.balances, deposited)
       if (missing.length > 0) {
-        return { ok: false, reason: 'underfunded', missing, message: `participants ${missing.join(', ')} have not deposited their initial balance` } as const
+        return {
+          ok: false,
+          reason: 'underfunded',
+          missing,
+          message: `participants ${missing.join(', ')} have not deposited their initial balance`,
+        } as const
       }
       await store.putFunding(ch.id, deposited)
       ch.funded = true
@@ -706,12 +950,29 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     })
   }
 
-  const proposeOnce = async (ch: Channel, action: Hex, envOpt: Env | undefined): Promise<UpdateResult | 'lost'> => {
+  const proposeOnce = async (
+    ch: Channel,
+    action: Hex,
+    envOpt: Env | undefined,
+  ): Promise<UpdateResult | 'lost'> => {
     const prepared = await serial(ch, async () => {
-      if (!ch.funded) return { result: { ok: false, reason: 'unfunded', message: 'not every participant has funded the channel (confirmFunding)' } as UpdateResult }
+      if (!ch.funded)
+        return {
+          result: {
+            ok: false,
+            reason: 'unfunded',
+            message: 'not every participant has funded the channel (confirmFunding)',
+          } as UpdateResult,
+        }
       const base = baseOf(ch)
-      if (base === undefined) throw new ChanvmError('CHANNEL_NOT_FOUND', 'the channel has no co-signed state yet', { channelId: ch.id })
-      if (ch.pending !== undefined) throw new ChanvmError('INVALID_ARGUMENT', 'an update of this channel is already in flight', { channelId: ch.id })
+      if (base === undefined)
+        throw new ChanvmError('CHANNEL_NOT_FOUND', 'the channel has no co-signed state yet', {
+          channelId: ch.id,
+        })
+      if (ch.pending !== undefined)
+        throw new ChanvmError('INVALID_ARGUMENT', 'an update of this channel is already in flight', {
+          channelId: ch.id,
+        })
       const env = envOpt ?? (await clock())
       const r = await rerun(ch, base.state, BigInt(ch.myIndex), action, env)
       if (!r.ok) return { result: { ok: false, reason: 'step-rejected', step: r } as UpdateResult }
@@ -728,7 +989,14 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       const pending: Pending = { state: r.state, digest, accepts: new Map(), done }
       ch.pending = pending
       const sig = await signer.signDigest(
-        hashProposal(ch.params, { channelId: ch.id, version: r.state.version, stateHash: digest, mover: BigInt(ch.myIndex), action, ...env }),
+        hashProposal(ch.params, {
+          channelId: ch.id,
+          version: r.state.version,
+          stateHash: digest,
+          mover: BigInt(ch.myIndex),
+          action,
+          ...env,
+        }),
       )
       const msg: PeerMessage = {
         type: 'propose',
@@ -748,25 +1016,44 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if ('result' in prepared) return prepared.result
     const { pending } = prepared
     let timer: NodeJS.Timeout | undefined
-    const outcome = await Promise.race([prepared.outcome, new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), timeoutMs)))])
+    const outcome = await Promise.race([
+      prepared.outcome,
+      new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), timeoutMs))),
+    ])
     clearTimeout(timer)
     return serial(ch, async (): Promise<UpdateResult | 'lost'> => {
       if (ch.pending === pending) ch.pending = undefined
-      if (outcome === 'timeout') return { ok: false, reason: 'peer-timeout', missing: others(ch).filter((a) => !pending.accepts.has(lower(a))) }
+      if (outcome === 'timeout')
+        return {
+          ok: false,
+          reason: 'peer-timeout',
+          missing: others(ch).filter((a) => !pending.accepts.has(lower(a))),
+        }
       if (outcome === 'lost') return 'lost'
       if (outcome === 'complete') {
         // Every other participant signed: the mover signs last, records its signature together
         // with the co-signed state (one disk sync), and only then lets it leave in the commit.
         const r = await finishOwn(ch, pending.state, pending.digest, pending.accepts)
-        if (!r.ok || r.signed === undefined) return { ok: false, reason: 'conflict', message: `this party already signed a different state at version ${pending.state.version}` }
+        if (!r.ok || r.signed === undefined)
+          return {
+            ok: false,
+            reason: 'conflict',
+            message: `this party already signed a different state at version ${pending.state.version}`,
+          }
         return { ok: true, signed: r.signed, gasUsed: prepared.gasUsed }
       }
       if ('finish' in outcome) {
         // The others signed this party's earlier proposal at this version: finish that state. The
         // action is not retried on top of it (it may be the same action): the caller decides.
         const r = await finishOwn(ch, outcome.finish, outcome.digest, outcome.sigs)
-        if (!r.ok || r.signed === undefined) return { ok: false, reason: 'conflict', message: `this party already signed a different state at version ${outcome.finish.version}` }
-        if (lower(outcome.digest) === lower(pending.digest)) return { ok: true, signed: r.signed, gasUsed: prepared.gasUsed }
+        if (!r.ok || r.signed === undefined)
+          return {
+            ok: false,
+            reason: 'conflict',
+            message: `this party already signed a different state at version ${outcome.finish.version}`,
+          }
+        if (lower(outcome.digest) === lower(pending.digest))
+          return { ok: true, signed: r.signed, gasUsed: prepared.gasUsed }
         return {
           ok: false,
           reason: 'conflict',
@@ -811,7 +1098,11 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       }
       const timer = setTimeout(() => {
         ch.waiters.delete(check)
-        reject(new ChanvmError('PEER_TIMEOUT', `version ${version} was not co-signed within ${ms} ms`, { channelId }))
+        reject(
+          new ChanvmError('PEER_TIMEOUT', `version ${version} was not co-signed within ${ms} ms`, {
+            channelId,
+          }),
+        )
       }, ms)
       ch.waiters.add(check)
       check()
@@ -831,9 +1122,18 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           return { ok: false, reason: 'broken-chain', message: `move ${i} names mover ${move.mover}` }
         }
         const r = await rerun(ch, from, move.mover, move.action, move.env)
-        if (!r.ok) return { ok: false, reason: 'mismatch', message: `re-running move ${i} (version ${move.state.version}) fails: ${r.reason}: ${r.message}` }
+        if (!r.ok)
+          return {
+            ok: false,
+            reason: 'mismatch',
+            message: `re-running move ${i} (version ${move.state.version}) fails: ${r.reason}: ${r.message}`,
+          }
         if (encodeState(r.state) !== encodeState(move.state)) {
-          return { ok: false, reason: 'mismatch', message: `re-running move ${i} gives a different state than the chain's version ${move.state.version}` }
+          return {
+            ok: false,
+            reason: 'mismatch',
+            message: `re-running move ${i} gives a different state than the chain's version ${move.state.version}`,
+          }
         }
         from = move.state
       }
@@ -884,7 +1184,9 @@ function guardStore(store: ChannelStore): ChannelStore {
           .then(() => (value as (...a: unknown[]) => unknown).apply(target, args))
           .catch((e: unknown) => {
             if (isStoreError(e)) throw e
-            throw new ChanvmError('STORE_ERROR', `store: ${String(prop)} failed: ${describe(e)}`, { cause: e })
+            throw new ChanvmError('STORE_ERROR', `store: ${String(prop)} failed: ${describe(e)}`, {
+              cause: e,
+            })
           })
     },
   })
@@ -900,5 +1202,8 @@ function describe(e: unknown): string {
 
 function withTimeout<T>(p: Promise<T>, ms: number, err: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(err()), ms)))]).finally(() => clearTimeout(timer))
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(err()), ms))),
+  ]).finally(() => clearTimeout(timer))
 }

@@ -29,12 +29,20 @@ export type AcceptDecision =
  * ```
  */
 export function decideAccept(f: AcceptFacts): AcceptDecision {
-  if (f.pending === undefined || f.pending.version !== f.version || f.pending.digest.toLowerCase() !== f.digest.toLowerCase()) {
+  if (
+    f.pending === undefined ||
+    f.pending.version !== f.version ||
+    f.pending.digest.toLowerCase() !== f.digest.toLowerCase()
+  ) {
     return { type: 'ignore' }
   }
   if (f.signatureValid === undefined) return { type: 'need', fact: 'signature' }
   if (f.fromIndex < 0 || f.fromIndex === f.myIndex || !f.signatureValid) {
-    return { type: 'drop', reason: 'bad-signature', message: `accept for version ${f.version} is not signed by its sender` }
+    return {
+      type: 'drop',
+      reason: 'bad-signature',
+      message: `accept for version ${f.version} is not signed by its sender`,
+    }
   }
   return { type: 'take' }
 }

@@ -30,6 +30,11 @@ export function decideCommit(f: CommitFacts): CommitDecision {
   if (f.latestVersion !== undefined && f.version <= f.latestVersion) return { type: 'ignore', why: 'held' }
   if (!f.stateKnown) return { type: 'ignore', why: 'unknown-state' }
   if (f.signaturesValid === undefined) return { type: 'need', fact: 'signatures' }
-  if (!f.signaturesValid) return { type: 'drop', reason: 'bad-signature', message: `commit for version ${f.version} carries invalid signatures` }
+  if (!f.signaturesValid)
+    return {
+      type: 'drop',
+      reason: 'bad-signature',
+      message: `commit for version ${f.version} carries invalid signatures`,
+    }
   return { type: 'store' }
 }

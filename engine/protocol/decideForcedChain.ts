@@ -20,33 +20,63 @@ export type ForcedChainDecision =
  * if (d.type === 're-run') for (const move of chain.moves) { ... }
  * ```
  */
-export function decideForcedChain(f: { chain: ForcedChain; latest: State | undefined; adopted: State | undefined }): ForcedChainDecision {
+export function decideForcedChain(f: {
+  chain: ForcedChain
+  latest: State | undefined
+  adopted: State | undefined
+}): ForcedChainDecision {
   const { chain, latest, adopted } = f
   const id = chain.channelId.toLowerCase()
   let prev = chain.base
   for (const s of [chain.base, ...chain.moves.map((m) => m.state)]) {
-    if (s.channelId.toLowerCase() !== id) return { type: 'reject', reason: 'broken-chain', message: `a state of the chain is for channel ${s.channelId}` }
+    if (s.channelId.toLowerCase() !== id)
+      return {
+        type: 'reject',
+        reason: 'broken-chain',
+        message: `a state of the chain is for channel ${s.channelId}`,
+      }
     if (s !== chain.base && s.version !== prev.version + 1n) {
-      return { type: 'reject', reason: 'broken-chain', message: `version ${s.version} does not follow version ${prev.version}` }
+      return {
+        type: 'reject',
+        reason: 'broken-chain',
+        message: `version ${s.version} does not follow version ${prev.version}`,
+      }
     }
     prev = s
   }
   if (latest !== undefined) {
     if (chain.base.version < latest.version) {
-      return { type: 'reject', reason: 'older-base', message: `the chain grew from version ${chain.base.version}, below the co-signed version ${latest.version}` }
+      return {
+        type: 'reject',
+        reason: 'older-base',
+        message: `the chain grew from version ${chain.base.version}, below the co-signed version ${latest.version}`,
+      }
     }
     if (chain.base.version === latest.version && encodeState(chain.base) !== encodeState(latest)) {
-      return { type: 'reject', reason: 'different-base', message: `the chain grew from another state at the co-signed version ${latest.version}` }
+      return {
+        type: 'reject',
+        reason: 'different-base',
+        message: `the chain grew from another state at the co-signed version ${latest.version}`,
+      }
     }
   }
   const tip = prev
   if (latest !== undefined && tip.version <= latest.version) {
-    return { type: 'reject', reason: 'stale', message: `the chain ends at version ${tip.version}; this party holds the co-signed version ${latest.version}` }
+    return {
+      type: 'reject',
+      reason: 'stale',
+      message: `the chain ends at version ${tip.version}; this party holds the co-signed version ${latest.version}`,
+    }
   }
   if (adopted !== undefined) {
-    if (tip.version === adopted.version && encodeState(tip) === encodeState(adopted)) return { type: 'already' }
+    if (tip.version === adopted.version && encodeState(tip) === encodeState(adopted))
+      return { type: 'already' }
     if (tip.version < adopted.version) {
-      return { type: 'reject', reason: 'stale', message: `the chain ends at version ${tip.version}; this party adopted version ${adopted.version}` }
+      return {
+        type: 'reject',
+        reason: 'stale',
+        message: `the chain ends at version ${tip.version}; this party adopted version ${adopted.version}`,
+      }
     }
   }
   return { type: 're-run' }

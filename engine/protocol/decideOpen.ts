@@ -34,6 +34,7 @@ export function decideOpen(f: OpenFacts): OpenDecision {
   if (f.latestVersion !== undefined) return { type: 'answer-latest' }
   if (f.opening === undefined) return { type: 'hold' }
   if (f.signatureValid === undefined) return { type: 'need', fact: 'signature' }
-  if (!f.signatureValid) return { type: 'drop', reason: 'bad-signature', message: "open does not sign this party's initial state" }
+  if (!f.signatureValid)
+    return { type: 'drop', reason: 'bad-signature', message: "open does not sign this party's initial state" }
   return { type: 'take' }
 }

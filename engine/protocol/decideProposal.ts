@@ -71,10 +71,20 @@ export type ProposalDecision =
  */
 export function decideProposal(f: ProposalFacts): ProposalDecision {
   if (!f.moverMatches || !f.signatureValid) {
-    return { type: 'drop', reason: 'bad-signature', message: `proposal for version ${f.version} is not signed by participant ${f.mover}` }
+    return {
+      type: 'drop',
+      reason: 'bad-signature',
+      message: `proposal for version ${f.version} is not signed by participant ${f.mover}`,
+    }
   }
-  if (f.signedDigest !== undefined && f.signedDigest.toLowerCase() === f.digest.toLowerCase()) return { type: 'answer-again' }
-  if (!f.funded) return { type: 'refuse', reason: 'unfunded', message: 'this party has not seen every participant fund the channel' }
+  if (f.signedDigest !== undefined && f.signedDigest.toLowerCase() === f.digest.toLowerCase())
+    return { type: 'answer-again' }
+  if (!f.funded)
+    return {
+      type: 'refuse',
+      reason: 'unfunded',
+      message: 'this party has not seen every participant fund the channel',
+    }
   const have = f.base?.version ?? -1n
   if (f.base === undefined || f.version > have + 1n) {
     return {
@@ -114,11 +124,22 @@ export function decideProposal(f: ProposalFacts): ProposalDecision {
     yieldPending = { yieldPending: true }
   }
   if (f.envWithin === undefined) return { type: 'need', fact: 'env' }
-  if (!f.envWithin) return { type: 'refuse', reason: 'env', message: "the proposal's env is outside this party's tolerance", ...yieldPending }
+  if (!f.envWithin)
+    return {
+      type: 'refuse',
+      reason: 'env',
+      message: "the proposal's env is outside this party's tolerance",
+      ...yieldPending,
+    }
   if (f.step === undefined) return { type: 'need', fact: 'step' }
   if (!f.step.ok) return { type: 'refuse', reason: 'step-rejected', message: f.step.message, ...yieldPending }
   if (!f.step.sameState) {
-    return { type: 'refuse', reason: 'state-mismatch', message: 're-running the step gives a different post-state', ...yieldPending }
+    return {
+      type: 'refuse',
+      reason: 'state-mismatch',
+      message: 're-running the step gives a different post-state',
+      ...yieldPending,
+    }
   }
   if (f.approval === undefined) return { type: 'need', fact: 'approval' }
   if (f.approval !== true) {

@@ -41,15 +41,28 @@ export type RejectDecision =
  * ```
  */
 export function decideReject(f: RejectFacts): RejectDecision {
-  if (f.pending === undefined || f.pending.version !== f.version || f.pending.digest.toLowerCase() !== f.digest.toLowerCase()) {
+  if (
+    f.pending === undefined ||
+    f.pending.version !== f.version ||
+    f.pending.digest.toLowerCase() !== f.digest.toLowerCase()
+  ) {
     return { type: 'ignore' }
   }
   if (f.signatureValid === undefined) return { type: 'need', fact: 'signature' }
   if (!f.fromIsPeer || !f.signatureValid) {
-    return { type: 'drop', reason: 'bad-signature', message: `reject for version ${f.version} is not signed by its sender` }
+    return {
+      type: 'drop',
+      reason: 'bad-signature',
+      message: `reject for version ${f.version} is not signed by its sender`,
+    }
   }
   if (f.reason === 'conflict') return { type: 'lost' }
-  if (f.reason === 'conflicting-signature' && f.signed !== undefined && f.signed.version === f.version && f.signed.refuserSigned) {
+  if (
+    f.reason === 'conflicting-signature' &&
+    f.signed !== undefined &&
+    f.signed.version === f.version &&
+    f.signed.refuserSigned
+  ) {
     return f.signed.ownProposal ? { type: 'finish' } : { type: 'lost' }
   }
   return { type: 'fail' }

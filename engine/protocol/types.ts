@@ -49,7 +49,14 @@ export type PartyEvent =
   | { type: 'proposed'; channelId: Hex; version: bigint; mover: number }
   | { type: 'signed'; channelId: Hex; version: bigint; digest: Hex }
   | { type: 'committed'; channelId: Hex; state: State; signatures: readonly Hex[] }
-  | { type: 'refused'; channelId: Hex; version: bigint; from: Address; reason: RefusalReason; message: string }
+  | {
+      type: 'refused'
+      channelId: Hex
+      version: bigint
+      from: Address
+      reason: RefusalReason
+      message: string
+    }
   | { type: 'peer-refused'; channelId: Hex; version: bigint; from: Address; reason: string; message: string }
   | { type: 'sync'; channelId: Hex; version: bigint; direction: 'asked' | 'answered'; peer: Address }
   | { type: 'store-error'; channelId: Hex; message: string }
@@ -96,7 +103,8 @@ export type AdoptResult =
     }
 
 /** What {@link Party.confirmFunding} found. */
-export type FundingResult = { ok: true } | { ok: false; reason: 'underfunded'; missing: number[]; message: string }
+export type FundingResult =
+  { ok: true } | { ok: false; reason: 'underfunded'; missing: number[]; message: string }
 
 export type Party = {
   readonly address: Address

@@ -34,7 +34,9 @@ export function createMemoryStore(): ChannelStore {
       const k = `${key(r.channelId)}:${r.version}`
       const existing = sigs.get(k)
       if (existing !== undefined) {
-        return existing.digest.toLowerCase() === r.digest.toLowerCase() ? { ok: true } : { ok: false, existing: structuredClone(existing) }
+        return existing.digest.toLowerCase() === r.digest.toLowerCase()
+          ? { ok: true }
+          : { ok: false, existing: structuredClone(existing) }
       }
       sigs.set(k, structuredClone(r))
       return { ok: true }

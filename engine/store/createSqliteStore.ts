@@ -24,11 +24,21 @@ const SCHEMA_VERSION = '2'
 const proposalToText = (p: ProposalRecord | undefined): string | null =>
   p === undefined
     ? null
-    : JSON.stringify({ mover: p.mover, action: p.action, env: { blockNumber: p.env.blockNumber.toString(), timestamp: p.env.timestamp.toString() }, sig: p.sig } satisfies WireProposal)
+    : JSON.stringify({
+        mover: p.mover,
+        action: p.action,
+        env: { blockNumber: p.env.blockNumber.toString(), timestamp: p.env.timestamp.toString() },
+        sig: p.sig,
+      } satisfies WireProposal)
 const textToProposal = (t: string | null): ProposalRecord | undefined => {
   if (t === null) return undefined
   const w = JSON.parse(t) as WireProposal
-  return { mover: w.mover, action: w.action, env: { blockNumber: BigInt(w.env.blockNumber), timestamp: BigInt(w.env.timestamp) }, sig: w.sig }
+  return {
+    mover: w.mover,
+    action: w.action,
+    env: { blockNumber: BigInt(w.env.blockNumber), timestamp: BigInt(w.env.timestamp) },
+    sig: w.sig,
+  }
 }
 
 /** Versions are uint64: stored as 20-digit zero-padded text so they sort and never overflow. */
@@ -68,32 +78,47 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
         PRIMARY KEY (channel_id, version));
       CREATE TABLE IF NOT EXISTS funding (channel_id TEXT PRIMARY KEY, deposited TEXT NOT NULL);
     `)
-    const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined
-    if (row === undefined) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION)
+    const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as
+      { value: string } | undefined
+    if (row === undefined)
+      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION)
     else if (row.value === '1') {
       // Schema 1 had no proposal next to a signature record.
       db.transaction(() => {
         db.exec('ALTER TABLE signatures ADD COLUMN proposal TEXT')
         db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(SCHEMA_VERSION, 'schema')
       }).immediate()
-    } else if (row.value !== SCHEMA_VERSION) throw new Error(`database schema ${row.value}, this build reads ${SCHEMA_VERSION}`)
+    } else if (row.value !== SCHEMA_VERSION)
+      throw new Error(`database schema ${row.value}, this build reads ${SCHEMA_VERSION}`)
     probe(db)
   } catch (e) {
     throw new ChanvmError('STORE_ERROR', `cannot open the store at ${options.path}`, { cause: e })
   }
 
   const q = {
-    putChannel: db.prepare('INSERT INTO channels (channel_id, params, my_index) VALUES (?, ?, ?) ON CONFLICT (channel_id) DO UPDATE SET params = excluded.params, my_index = excluded.my_index'),
+    putChannel: db.prepare(
+      'INSERT INTO channels (channel_id, params, my_index) VALUES (?, ?, ?) ON CONFLICT (channel_id) DO UPDATE SET params = excluded.params, my_index = excluded.my_index',
+    ),
     getChannel: db.prepare('SELECT channel_id, params, my_index FROM channels WHERE channel_id = ?'),
     listChannels: db.prepare('SELECT channel_id, params, my_index FROM channels ORDER BY channel_id'),
-    insertSig: db.prepare('INSERT INTO signatures (channel_id, version, digest, state, proposal) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    insertSig: db.prepare(
+      'INSERT INTO signatures (channel_id, version, digest, state, proposal) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
     getSig: db.prepare('SELECT digest, state, proposal FROM signatures WHERE channel_id = ? AND version = ?'),
-    putState: db.prepare('INSERT INTO states (channel_id, version, state, sigs) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state, sigs = excluded.sigs'),
+    putState: db.prepare(
+      'INSERT INTO states (channel_id, version, state, sigs) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state, sigs = excluded.sigs',
+    ),
     latest: db.prepare('SELECT state, sigs FROM states WHERE channel_id = ? ORDER BY version DESC LIMIT 1'),
     getState: db.prepare('SELECT state, sigs FROM states WHERE channel_id = ? AND version = ?'),
-    putForced: db.prepare('INSERT INTO forced_states (channel_id, version, state) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state'),
-    latestForced: db.prepare('SELECT state FROM forced_states WHERE channel_id = ? ORDER BY version DESC LIMIT 1'),
-    putFunding: db.prepare('INSERT INTO funding (channel_id, deposited) VALUES (?, ?) ON CONFLICT DO UPDATE SET deposited = excluded.deposited'),
+    putForced: db.prepare(
+      'INSERT INTO forced_states (channel_id, version, state) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET state = excluded.state',
+    ),
+    latestForced: db.prepare(
+      'SELECT state FROM forced_states WHERE channel_id = ? ORDER BY version DESC LIMIT 1',
+    ),
+    putFunding: db.prepare(
+      'INSERT INTO funding (channel_id, deposited) VALUES (?, ?) ON CONFLICT DO UPDATE SET deposited = excluded.deposited',
+    ),
     getFunding: db.prepare('SELECT deposited FROM funding WHERE channel_id = ?'),
   }
   type ChannelRow = { channel_id: string; params: string; my_index: number }
@@ -101,14 +126,33 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
   type SigRow = { digest: string; state: string; proposal: string | null }
   const toRecord = (channelId: Hex, version: bigint, row: SigRow): SignatureRecord => {
     const proposal = textToProposal(row.proposal)
-    return { channelId, version, digest: row.digest as Hex, state: wireToState(JSON.parse(row.state) as WireState), ...(proposal === undefined ? {} : { proposal }) }
+    return {
+      channelId,
+      version,
+      digest: row.digest as Hex,
+      state: wireToState(JSON.parse(row.state) as WireState),
+      ...(proposal === undefined ? {} : { proposal }),
+    }
   }
   const key = (id: Hex) => id.toLowerCase()
-  const toChannel = (r: ChannelRow) => ({ channelId: r.channel_id as Hex, params: wireToParams(JSON.parse(r.params) as WireParams), myIndex: r.my_index })
-  const toSigned = (r: StateRow): SignedState => ({ state: wireToState(JSON.parse(r.state) as WireState), signatures: JSON.parse(r.sigs) as Hex[] })
+  const toChannel = (r: ChannelRow) => ({
+    channelId: r.channel_id as Hex,
+    params: wireToParams(JSON.parse(r.params) as WireParams),
+    myIndex: r.my_index,
+  })
+  const toSigned = (r: StateRow): SignedState => ({
+    state: wireToState(JSON.parse(r.state) as WireState),
+    signatures: JSON.parse(r.sigs) as Hex[],
+  })
 
   const record = db.transaction((r: SignatureRecord) => {
-    const info = q.insertSig.run(key(r.channelId), v2t(r.version), r.digest.toLowerCase(), JSON.stringify(stateToWire(r.state)), proposalToText(r.proposal))
+    const info = q.insertSig.run(
+      key(r.channelId),
+      v2t(r.version),
+      r.digest.toLowerCase(),
+      JSON.stringify(stateToWire(r.state)),
+      proposalToText(r.proposal),
+    )
     if (info.changes === 1) return { ok: true as const }
     const row = q.getSig.get(key(r.channelId), v2t(r.version)) as SigRow
     if (row.digest === r.digest.toLowerCase()) return { ok: true as const }
@@ -117,7 +161,13 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
 
   const recordAndPut = db.transaction((r: SignatureRecord, signed: SignedState) => {
     const res = record(r)
-    if (res.ok) q.putState.run(key(r.channelId), v2t(signed.state.version), JSON.stringify(stateToWire(signed.state)), JSON.stringify(signed.signatures))
+    if (res.ok)
+      q.putState.run(
+        key(r.channelId),
+        v2t(signed.state.version),
+        JSON.stringify(stateToWire(signed.state)),
+        JSON.stringify(signed.signatures),
+      )
     return res
   })
 
@@ -132,7 +182,11 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
 
   return {
     probeWrite: () => wrap('probeWrite', () => probe(db)),
-    putChannel: (r) => wrap('putChannel', () => void q.putChannel.run(key(r.channelId), JSON.stringify(paramsToWire(r.params)), r.myIndex)),
+    putChannel: (r) =>
+      wrap(
+        'putChannel',
+        () => void q.putChannel.run(key(r.channelId), JSON.stringify(paramsToWire(r.params)), r.myIndex),
+      ),
     getChannel: (id) =>
       wrap('getChannel', () => {
         const r = q.getChannel.get(key(id)) as ChannelRow | undefined
@@ -140,13 +194,24 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
       }),
     listChannels: () => wrap('listChannels', () => (q.listChannels.all() as ChannelRow[]).map(toChannel)),
     recordSignature: (r) => wrap('recordSignature', () => record.immediate(r)),
-    recordSignatureAndState: (r, signed) => wrap('recordSignatureAndState', () => recordAndPut.immediate(r, signed)),
+    recordSignatureAndState: (r, signed) =>
+      wrap('recordSignatureAndState', () => recordAndPut.immediate(r, signed)),
     getSignatureRecord: (id, version) =>
       wrap('getSignatureRecord', () => {
         const row = q.getSig.get(key(id), v2t(version)) as SigRow | undefined
         return row === undefined ? undefined : toRecord(id, version, row)
       }),
-    putSignedState: (id, s) => wrap('putSignedState', () => void q.putState.run(key(id), v2t(s.state.version), JSON.stringify(stateToWire(s.state)), JSON.stringify(s.signatures))),
+    putSignedState: (id, s) =>
+      wrap(
+        'putSignedState',
+        () =>
+          void q.putState.run(
+            key(id),
+            v2t(s.state.version),
+            JSON.stringify(stateToWire(s.state)),
+            JSON.stringify(s.signatures),
+          ),
+      ),
     getLatestSignedState: (id) =>
       wrap('getLatestSignedState', () => {
         const r = q.latest.get(key(id)) as StateRow | undefined
@@ -157,13 +222,18 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
         const r = q.getState.get(key(id), v2t(version)) as StateRow | undefined
         return r === undefined ? undefined : toSigned(r)
       }),
-    putForcedState: (id, s) => wrap('putForcedState', () => void q.putForced.run(key(id), v2t(s.version), JSON.stringify(stateToWire(s)))),
+    putForcedState: (id, s) =>
+      wrap(
+        'putForcedState',
+        () => void q.putForced.run(key(id), v2t(s.version), JSON.stringify(stateToWire(s))),
+      ),
     getLatestForcedState: (id) =>
       wrap('getLatestForcedState', () => {
         const r = q.latestForced.get(key(id)) as { state: string } | undefined
         return r === undefined ? undefined : wireToState(JSON.parse(r.state) as WireState)
       }),
-    putFunding: (id, deposited) => wrap('putFunding', () => void q.putFunding.run(key(id), JSON.stringify(deposited.map(String)))),
+    putFunding: (id, deposited) =>
+      wrap('putFunding', () => void q.putFunding.run(key(id), JSON.stringify(deposited.map(String)))),
     getFunding: (id) =>
       wrap('getFunding', () => {
         const r = q.getFunding.get(key(id)) as { deposited: string } | undefined
@@ -177,8 +247,11 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
 function probe(db: Database.Database): void {
   const value = `${process.pid}:${Date.now()}`
   db.transaction(() => {
-    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run('probe', value)
-    const back = db.prepare('SELECT value FROM meta WHERE key = ?').get('probe') as { value: string } | undefined
+    db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ).run('probe', value)
+    const back = db.prepare('SELECT value FROM meta WHERE key = ?').get('probe') as
+      { value: string } | undefined
     if (back?.value !== value) throw new Error('the write probe did not read back')
   }).immediate()
 }

@@ -50,7 +50,11 @@ export function createMemoryHub(): MemoryHub {
     const results = await Promise.allSettled(handlers.map(async (h) => h(JSON.parse(text) as PeerMessage)))
     for (const r of results) {
       if (r.status === 'rejected') {
-        unacked.push({ to, message: JSON.parse(text) as PeerMessage, error: (r.reason as Error)?.message ?? String(r.reason) })
+        unacked.push({
+          to,
+          message: JSON.parse(text) as PeerMessage,
+          error: (r.reason as Error)?.message ?? String(r.reason),
+        })
       }
     }
   }
@@ -73,10 +77,15 @@ export function createMemoryHub(): MemoryHub {
       return {
         self,
         async send(to, message) {
-          if (closed) throw new ChanvmError('TRANSPORT_CLOSED', 'memory transport is closed', { channelId: message.channelId })
+          if (closed)
+            throw new ChanvmError('TRANSPORT_CLOSED', 'memory transport is closed', {
+              channelId: message.channelId,
+            })
           if (drop?.(to, message) === true) return
           const text = JSON.stringify(message)
-          const p = new Promise<void>((resolve) => setImmediate(() => void deliver(to, text).finally(resolve)))
+          const p = new Promise<void>((resolve) =>
+            setImmediate(() => void deliver(to, text).finally(resolve)),
+          )
           inFlight.add(p)
           void p.finally(() => inFlight.delete(p))
         },

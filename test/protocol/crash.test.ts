@@ -19,17 +19,30 @@ import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/cha
 const script = fileURLToPath(new URL('../support/partyProcess.ts', import.meta.url))
 const deadline = fixedEnv.timestamp + 3_600n
 
-type ChildEvent = { type: string; reason?: string; version?: string; state?: { version: string; isFinal: boolean } }
+type ChildEvent = {
+  type: string
+  reason?: string
+  version?: string
+  state?: { version: string; isFinal: boolean }
+}
 type Child = {
   proc: ChildProcess
   events: ChildEvent[]
   exited: Promise<NodeJS.Signals | number | null>
   opened: Promise<void>
-  update(channelId: Hex, action: Hex): Promise<{ ok: boolean; reason?: string; signed?: { state: { version: string } } }>
+  update(
+    channelId: Hex,
+    action: Hex,
+  ): Promise<{ ok: boolean; reason?: string; signed?: { state: { version: string } } }>
 }
 
 /** Starts the party of `index` in a child process on `db`; it dies right after recording its signature at `crashAt`. */
-function startChild(index: 0 | 1, db: string, crashAt: bigint | undefined, deliver: (m: PeerMessage) => void): Promise<Child> {
+function startChild(
+  index: 0 | 1,
+  db: string,
+  crashAt: bigint | undefined,
+  deliver: (m: PeerMessage) => void,
+): Promise<Child> {
   const proc = fork(script, [], {
     execArgv: ['--import', 'tsx'],
     env: {
@@ -42,31 +55,36 @@ function startChild(index: 0 | 1, db: string, crashAt: bigint | undefined, deliv
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const events: ChildEvent[] = []
-  const exited = new Promise<NodeJS.Signals | number | null>((res) => proc.on('exit', (code, signal) => res(signal ?? code)))
+  const exited = new Promise<NodeJS.Signals | number | null>((res) =>
+    proc.on('exit', (code, signal) => res(signal ?? code)),
+  )
   let opened!: () => void
   const openedP = new Promise<void>((res) => (opened = res))
   const updates: ((r: never) => void)[] = []
   return new Promise((resolve, reject) => {
     proc.on('error', reject)
-    proc.on('message', (m: { ready?: boolean; opened?: boolean; peer?: PeerMessage; event?: ChildEvent; updated?: never }) => {
-      if (m.ready === true) {
-        resolve({
-          proc,
-          events,
-          exited,
-          opened: openedP,
-          update: (channelId, action) =>
-            new Promise((res) => {
-              updates.push(res)
-              proc.send({ update: { channelId, action } })
-            }),
-        })
-      }
-      if (m.opened === true) opened()
-      if (m.peer !== undefined) deliver(m.peer)
-      if (m.event !== undefined) events.push(m.event)
-      if (m.updated !== undefined) updates.shift()?.(m.updated)
-    })
+    proc.on(
+      'message',
+      (m: { ready?: boolean; opened?: boolean; peer?: PeerMessage; event?: ChildEvent; updated?: never }) => {
+        if (m.ready === true) {
+          resolve({
+            proc,
+            events,
+            exited,
+            opened: openedP,
+            update: (channelId, action) =>
+              new Promise((res) => {
+                updates.push(res)
+                proc.send({ update: { channelId, action } })
+              }),
+          })
+        }
+        if (m.opened === true) opened()
+        if (m.peer !== undefined) deliver(m.peer)
+        if (m.event !== undefined) events.push(m.event)
+        if (m.updated !== undefined) updates.shift()?.(m.updated)
+      },
+    )
   })
 }
 
@@ -85,7 +103,8 @@ async function localParty(index: 0 | 1, current: () => Child | undefined, events
     },
     async close() {},
   }
-  const deliver = (m: PeerMessage) => setImmediate(() => inbox.forEach((h) => void Promise.resolve(h(m)).catch(() => undefined)))
+  const deliver = (m: PeerMessage) =>
+    setImmediate(() => inbox.forEach((h) => void Promise.resolve(h(m)).catch(() => undefined)))
   const party: Party = await createParty({
     signer: createKeySigner(testKeys[index]!),
     transport,
@@ -116,10 +135,17 @@ describe('protocol: crash safety (a party killed with SIGKILL)', function () {
     await payer.open(params, initial)
     assert.ok((await payer.confirmFunding(channelId, initial.balances)).ok)
     await child.opened
-    assert.ok((await payer.update(channelId, escrowActions.fund(250n, deadline))).ok, 'version 1 co-signed across processes')
+    assert.ok(
+      (await payer.update(channelId, escrowActions.fund(250n, deadline))).ok,
+      'version 1 co-signed across processes',
+    )
 
     const released = await payer.update(channelId, escrowActions.release())
-    assert.equal(released.ok ? 'ok' : released.reason, 'peer-timeout', 'the signature never left the killed process')
+    assert.equal(
+      released.ok ? 'ok' : released.reason,
+      'peer-timeout',
+      'the signature never left the killed process',
+    )
     assert.equal(await child.exited, 'SIGKILL')
 
     // What the payee's database says, read by a third party: it signed version 2 (the release),
@@ -143,8 +169,16 @@ describe('protocol: crash safety (a party killed with SIGKILL)', function () {
     const next = await payer.update(channelId, escrowActions.fund(100n, deadline))
     assert.ok(next.ok)
     if (next.ok) assert.equal(next.signed.state.version, 3n)
-    for (let i = 0; i < 50 && !child.events.some((e) => e.type === 'committed' && e.state?.version === '3'); i++) await new Promise((res) => setTimeout(res, 20))
-    assert.ok(child.events.some((e) => e.type === 'committed' && e.state?.version === '3'), 'the restarted payee holds version 3')
+    for (
+      let i = 0;
+      i < 50 && !child.events.some((e) => e.type === 'committed' && e.state?.version === '3');
+      i++
+    )
+      await new Promise((res) => setTimeout(res, 20))
+    assert.ok(
+      child.events.some((e) => e.type === 'committed' && e.state?.version === '3'),
+      'the restarted payee holds version 3',
+    )
     child.proc.disconnect()
     await child.exited
   })
@@ -165,7 +199,11 @@ describe('protocol: crash safety (a party killed with SIGKILL)', function () {
     await child.opened
     void child.update(channelId, escrowActions.close())
     assert.equal(await child.exited, 'SIGKILL')
-    assert.equal((await payee.latest(channelId))?.state.version, 0n, 'the payee signed version 1 but has no commit')
+    assert.equal(
+      (await payee.latest(channelId))?.state.version,
+      0n,
+      'the payee signed version 1 but has no commit',
+    )
 
     // Restarted, the payer re-sends its latest co-signed state: the payee stores the final state.
     child = await startChild(0, db, undefined, deliver)

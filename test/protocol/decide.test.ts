@@ -29,16 +29,28 @@ const proposal: ProposalFacts = {
   signedDigest: undefined,
   pendingVersion: undefined,
 }
-const checked: Partial<ProposalFacts> = { envWithin: true, step: { ok: true, sameState: true }, approval: true }
+const checked: Partial<ProposalFacts> = {
+  envWithin: true,
+  step: { ok: true, sameState: true },
+  approval: true,
+}
 
 describe('decideProposal: the rules for a peer’s proposal', () => {
   const rows: [string, Partial<ProposalFacts>, string][] = [
     ['a valid next step, all checks passed', checked, 'sign'],
     ['a sender that is not the mover it names', { ...checked, moverMatches: false }, 'drop:bad-signature'],
     ['a Proposal signature by someone else', { ...checked, signatureValid: false }, 'drop:bad-signature'],
-    ['a forged proposal is dropped before anything else', { signatureValid: false, funded: false, base: undefined }, 'drop:bad-signature'],
+    [
+      'a forged proposal is dropped before anything else',
+      { signatureValid: false, funded: false, base: undefined },
+      'drop:bad-signature',
+    ],
     ['the very state this party signed before (lost accept)', { signedDigest: D }, 'answer-again'],
-    ['the same digest, also when written in upper case', { signedDigest: D.toUpperCase().replace('0X', '0x') as Hex }, 'answer-again'],
+    [
+      'the same digest, also when written in upper case',
+      { signedDigest: D.toUpperCase().replace('0X', '0x') as Hex },
+      'answer-again',
+    ],
     ['a channel not funded yet', { ...checked, funded: false }, 'refuse:unfunded'],
     ['a channel not open yet (no base)', { base: undefined, latestVersion: undefined }, 'refuse:version-gap'],
     ['a version above base + 1', { version: 4n }, 'refuse:version-gap'],
@@ -46,23 +58,52 @@ describe('decideProposal: the rules for a peer’s proposal', () => {
     ['an older version', { version: 0n }, 'refuse:stale'],
     ['on top of a final state', { base: { version: 1n, isFinal: true } }, 'refuse:final'],
     ['another state at a version this party signed', { signedDigest: OTHER }, 'refuse:conflicting-signature'],
-    ['simultaneous proposals, this party has the lower index', { myIndex: 1, mover: 2, pendingVersion: 2n }, 'refuse:conflict'],
+    [
+      'simultaneous proposals, this party has the lower index',
+      { myIndex: 1, mover: 2, pendingVersion: 2n },
+      'refuse:conflict',
+    ],
     ['simultaneous proposals, this party has the higher index', { ...checked, pendingVersion: 2n }, 'sign'],
-    ['this party’s proposal at another version is not a conflict', { ...checked, pendingVersion: 5n }, 'sign'],
+    [
+      'this party’s proposal at another version is not a conflict',
+      { ...checked, pendingVersion: 5n },
+      'sign',
+    ],
     ['an env outside the tolerance', { envWithin: false }, 'refuse:env'],
-    ['a step the app rejects', { envWithin: true, step: { ok: false, message: 'revert: NotPayer' } }, 'refuse:step-rejected'],
-    ['a post-state the app does not produce', { envWithin: true, step: { ok: true, sameState: false } }, 'refuse:state-mismatch'],
+    [
+      'a step the app rejects',
+      { envWithin: true, step: { ok: false, message: 'revert: NotPayer' } },
+      'refuse:step-rejected',
+    ],
+    [
+      'a post-state the app does not produce',
+      { envWithin: true, step: { ok: true, sameState: false } },
+      'refuse:state-mismatch',
+    ],
     ['the policy says no', { ...checked, approval: false }, 'refuse:refused'],
     ['the policy gives a reason', { ...checked, approval: 'not before delivery' }, 'refuse:refused'],
     ['the env is not known yet', {}, 'need:env'],
     ['the step was not re-run yet', { envWithin: true }, 'need:step'],
-    ['the policy was not asked yet', { envWithin: true, step: { ok: true, sameState: true } }, 'need:approval'],
-    ['a forced base: the step builds on it', { ...checked, base: { version: 1n, isFinal: false }, latestVersion: 0n }, 'sign'],
+    [
+      'the policy was not asked yet',
+      { envWithin: true, step: { ok: true, sameState: true } },
+      'need:approval',
+    ],
+    [
+      'a forced base: the step builds on it',
+      { ...checked, base: { version: 1n, isFinal: false }, latestVersion: 0n },
+      'sign',
+    ],
   ]
   for (const [name, facts, expected] of rows) {
     it(`${name} -> ${expected}`, () => {
       const d = decideProposal({ ...proposal, ...facts })
-      const got = d.type === 'refuse' || d.type === 'drop' ? `${d.type}:${d.reason}` : d.type === 'need' ? `need:${d.fact}` : d.type
+      const got =
+        d.type === 'refuse' || d.type === 'drop'
+          ? `${d.type}:${d.reason}`
+          : d.type === 'need'
+            ? `need:${d.fact}`
+            : d.type
       assert.equal(got, expected)
     })
   }
@@ -83,7 +124,11 @@ describe('decideProposal: the rules for a peer’s proposal', () => {
     const y = decideProposal({ ...proposal, ...checked, pendingVersion: 2n })
     assert.deepEqual(y, { type: 'sign', yieldPending: true })
     const yRefused = decideProposal({ ...proposal, pendingVersion: 2n, envWithin: false })
-    assert.equal(yRefused.type === 'refuse' && yRefused.yieldPending, true, 'yields even when the winner’s step is refused')
+    assert.equal(
+      yRefused.type === 'refuse' && yRefused.yieldPending,
+      true,
+      'yields even when the winner’s step is refused',
+    )
   })
 })
 
@@ -91,8 +136,16 @@ describe('decideCommit: the rule for a co-signed state', () => {
   const base: CommitFacts = { version: 3n, latestVersion: 2n, stateKnown: true }
   const rows: [string, Partial<CommitFacts>, string][] = [
     ['the next version, every signature valid', { signaturesValid: true }, 'store'],
-    ['a version that skips some: a co-signed state stands alone', { version: 9n, signaturesValid: true }, 'store'],
-    ['the first co-signed state (open)', { version: 0n, latestVersion: undefined, signaturesValid: true }, 'store'],
+    [
+      'a version that skips some: a co-signed state stands alone',
+      { version: 9n, signaturesValid: true },
+      'store',
+    ],
+    [
+      'the first co-signed state (open)',
+      { version: 0n, latestVersion: undefined, signaturesValid: true },
+      'store',
+    ],
     ['a version already held', { version: 2n }, 'ignore:held'],
     ['an older version', { version: 1n, signaturesValid: true }, 'ignore:held'],
     ['no state attached and none recorded', { stateKnown: false }, 'ignore:unknown-state'],
@@ -102,14 +155,27 @@ describe('decideCommit: the rule for a co-signed state', () => {
   for (const [name, facts, expected] of rows) {
     it(`${name} -> ${expected}`, () => {
       const d = decideCommit({ ...base, ...facts })
-      const got = d.type === 'ignore' ? `ignore:${d.why}` : d.type === 'need' ? `need:${d.fact}` : d.type === 'drop' ? `drop:${d.reason}` : d.type
+      const got =
+        d.type === 'ignore'
+          ? `ignore:${d.why}`
+          : d.type === 'need'
+            ? `need:${d.fact}`
+            : d.type === 'drop'
+              ? `drop:${d.reason}`
+              : d.type
       assert.equal(got, expected)
     })
   }
 })
 
 describe('decideAccept: the rule for a peer’s signature on this party’s proposal', () => {
-  const base: AcceptFacts = { version: 2n, digest: D, pending: { version: 2n, digest: D }, fromIndex: 1, myIndex: 0 }
+  const base: AcceptFacts = {
+    version: 2n,
+    digest: D,
+    pending: { version: 2n, digest: D },
+    fromIndex: 1,
+    myIndex: 0,
+  }
   const rows: [string, Partial<AcceptFacts>, string][] = [
     ['for the proposal in flight, signed', { signatureValid: true }, 'take'],
     ['no proposal in flight', { pending: undefined, signatureValid: true }, 'ignore'],
@@ -126,16 +192,39 @@ describe('decideAccept: the rule for a peer’s signature on this party’s prop
 })
 
 describe('decideReject: the rule for a peer’s refusal of this party’s proposal', () => {
-  const base: RejectFacts = { version: 2n, digest: D, reason: 'env', pending: { version: 2n, digest: D }, fromIsPeer: true, signatureValid: true }
+  const base: RejectFacts = {
+    version: 2n,
+    digest: D,
+    reason: 'env',
+    pending: { version: 2n, digest: D },
+    fromIsPeer: true,
+    signatureValid: true,
+  }
   const shown = { version: 2n, digest: OTHER, refuserSigned: true, ownProposal: true }
   const rows: [string, Partial<RejectFacts>, string][] = [
     ['a signed refusal', {}, 'fail'],
     ['lost a simultaneous proposal', { reason: 'conflict' }, 'lost'],
     ['conflicting-signature without the state', { reason: 'conflicting-signature' }, 'fail'],
-    ['conflicting-signature showing this party’s own earlier proposal, signed', { reason: 'conflicting-signature', signed: shown }, 'finish'],
-    ['... another mover’s state: wait for its commit', { reason: 'conflicting-signature', signed: { ...shown, ownProposal: false } }, 'lost'],
-    ['... a state the refuser did not sign', { reason: 'conflicting-signature', signed: { ...shown, refuserSigned: false } }, 'fail'],
-    ['... at another version', { reason: 'conflicting-signature', signed: { ...shown, version: 1n } }, 'fail'],
+    [
+      'conflicting-signature showing this party’s own earlier proposal, signed',
+      { reason: 'conflicting-signature', signed: shown },
+      'finish',
+    ],
+    [
+      '... another mover’s state: wait for its commit',
+      { reason: 'conflicting-signature', signed: { ...shown, ownProposal: false } },
+      'lost',
+    ],
+    [
+      '... a state the refuser did not sign',
+      { reason: 'conflicting-signature', signed: { ...shown, refuserSigned: false } },
+      'fail',
+    ],
+    [
+      '... at another version',
+      { reason: 'conflicting-signature', signed: { ...shown, version: 1n } },
+      'fail',
+    ],
     ['not for the proposal in flight', { pending: { version: 2n, digest: OTHER } }, 'ignore'],
     ['no proposal in flight', { pending: undefined }, 'ignore'],
     ['a forged refusal', { signatureValid: false }, 'drop'],
@@ -172,9 +261,17 @@ describe('decideOpen and decideSync', () => {
     ['this party is behind too', { latestVersion: 2n }, 'ignore'],
     ['this party holds nothing', { latestVersion: undefined }, 'ignore'],
     ['from a non-participant', { fromIsPeer: false }, 'ignore'],
-    ['behind, the sender signed this party’s own proposal there', { latestVersion: 2n, shown: own }, 'finish'],
+    [
+      'behind, the sender signed this party’s own proposal there',
+      { latestVersion: 2n, shown: own },
+      'finish',
+    ],
     ['... another mover’s proposal', { latestVersion: 2n, shown: { ...own, ownProposal: false } }, 'ignore'],
-    ['... a signature that is not the sender’s', { latestVersion: 2n, shown: { ...own, senderSigned: false } }, 'ignore'],
+    [
+      '... a signature that is not the sender’s',
+      { latestVersion: 2n, shown: { ...own, senderSigned: false } },
+      'ignore',
+    ],
     ['... at another version', { latestVersion: 2n, shown: { ...own, version: 4n } }, 'ignore'],
     ['... from a non-participant', { latestVersion: 2n, shown: own, fromIsPeer: false }, 'ignore'],
   ]
@@ -185,17 +282,50 @@ describe('decideOpen and decideSync', () => {
 
 describe('decideForcedChain and decideFunding', () => {
   const id = `0x${'c4'.repeat(32)}` as Hex
-  const s = (version: bigint, tag = 0): State => ({ channelId: id, version, balances: [10n - BigInt(tag), BigInt(tag)], appData: '0x', isFinal: false })
-  const move = (state: State) => ({ mover: 0n, action: '0x01' as Hex, env: { blockNumber: 1n, timestamp: 1n }, state })
-  const chain = (base: State, ...states: State[]): ForcedChain => ({ channelId: id, base, moves: states.map(move) })
+  const s = (version: bigint, tag = 0): State => ({
+    channelId: id,
+    version,
+    balances: [10n - BigInt(tag), BigInt(tag)],
+    appData: '0x',
+    isFinal: false,
+  })
+  const move = (state: State) => ({
+    mover: 0n,
+    action: '0x01' as Hex,
+    env: { blockNumber: 1n, timestamp: 1n },
+    state,
+  })
+  const chain = (base: State, ...states: State[]): ForcedChain => ({
+    channelId: id,
+    base,
+    moves: states.map(move),
+  })
   const rows: [string, ForcedChain, State | undefined, State | undefined, string][] = [
     ['base is the latest co-signed state', chain(s(3n), s(4n), s(5n)), s(3n), undefined, 're-run'],
     ['base above the latest co-signed state', chain(s(5n), s(6n)), s(3n), undefined, 're-run'],
     ['no co-signed state held', chain(s(0n), s(1n)), undefined, undefined, 're-run'],
-    ['base below the latest co-signed state (rewrote history)', chain(s(2n), s(3n), s(4n), s(5n)), s(3n), undefined, 'reject:older-base'],
-    ['another state at the co-signed version', chain(s(3n, 1), s(4n)), s(3n), undefined, 'reject:different-base'],
+    [
+      'base below the latest co-signed state (rewrote history)',
+      chain(s(2n), s(3n), s(4n), s(5n)),
+      s(3n),
+      undefined,
+      'reject:older-base',
+    ],
+    [
+      'another state at the co-signed version',
+      chain(s(3n, 1), s(4n)),
+      s(3n),
+      undefined,
+      'reject:different-base',
+    ],
     ['a gap in the versions', chain(s(3n), s(4n), s(6n)), s(3n), undefined, 'reject:broken-chain'],
-    ['a state of another channel', chain(s(3n), { ...s(4n), channelId: D }), s(3n), undefined, 'reject:broken-chain'],
+    [
+      'a state of another channel',
+      chain(s(3n), { ...s(4n), channelId: D }),
+      s(3n),
+      undefined,
+      'reject:broken-chain',
+    ],
     ['nothing above the co-signed state', chain(s(3n)), s(3n), undefined, 'reject:stale'],
     ['the chain this party adopted already', chain(s(3n), s(4n)), s(3n), s(4n), 'already'],
     ['a chain that grew since', chain(s(3n), s(4n), s(5n)), s(3n), s(4n), 're-run'],
@@ -216,6 +346,7 @@ describe('decideForcedChain and decideFunding', () => {
     ['a missing entry counts as nothing', [1n, 1n], [1n], [1]],
   ]
   for (const [name, initial, deposited, missing] of funding) {
-    it(`funding: ${name} -> [${missing.join(', ')}]`, () => assert.deepEqual(decideFunding(initial, deposited), missing))
+    it(`funding: ${name} -> [${missing.join(', ')}]`, () =>
+      assert.deepEqual(decideFunding(initial, deposited), missing))
   }
 })

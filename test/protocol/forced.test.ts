@@ -51,11 +51,19 @@ describe('protocol: continuing off chain on top of a forced state (on anvil)', f
       const store = (stores[name] = createSqliteStore({ path: join(dir, `${name}.db`) }))
       const signer = createKeySigner(who.privateKey)
       const party = await createParty({
-        signer, transport: hub.connect(who.address), store, sandbox: await createSandbox(),
-        apps: [escrowApp], clock: head, responseTimeoutMs: 1_000,
+        signer,
+        transport: hub.connect(who.address),
+        store,
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+        clock: head,
+        responseTimeoutMs: 1_000,
       })
       const watcher = createWatcher({
-        client: who.client, store, signer, pollingIntervalMs: 50,
+        client: who.client,
+        store,
+        signer,
+        pollingIntervalMs: 50,
         onForcedChain: async (chain) => {
           chains.push(chain)
           const r = await party.adoptForcedChain(chain)
@@ -64,7 +72,11 @@ describe('protocol: continuing off chain on top of a forced state (on anvil)', f
       })
       watcher.watch(params)
       watcher.start()
-      closers.push(() => watcher.stop(), () => party.close(), () => store.close())
+      closers.push(
+        () => watcher.stop(),
+        () => party.close(),
+        () => store.close(),
+      )
       return { party, watcher }
     }
     const alice = await start(f.alice, 'alice')
@@ -72,8 +84,14 @@ describe('protocol: continuing off chain on top of a forced state (on anvil)', f
     await Promise.all([alice.party.open(params, initial), bob.party.open(params, initial)])
     await deposit(f.alice.client, { channelId, participant: f.alice.address, amount: parseEther('5') })
     await deposit(f.bob.client, { channelId, participant: f.bob.address, amount: parseEther('5') })
-    for (const [who, p] of [[f.alice, alice], [f.bob, bob]] as const) {
-      const funded = await p.party.confirmFunding(channelId, await getDeposits(who.client, channelId, params.participants))
+    for (const [who, p] of [
+      [f.alice, alice],
+      [f.bob, bob],
+    ] as const) {
+      const funded = await p.party.confirmFunding(
+        channelId,
+        await getDeposits(who.client, channelId, params.participants),
+      )
       assert.ok(funded.ok)
     }
 
@@ -89,21 +107,35 @@ describe('protocol: continuing off chain on top of a forced state (on anvil)', f
 
     // Both watchers report it; both parties re-run it and take it as their base.
     for (const p of [alice.party, bob.party]) {
-      for (let i = 0; i < 100 && (await p.base(channelId))?.version !== 2n; i++) await new Promise((r) => setTimeout(r, 50))
+      for (let i = 0; i < 100 && (await p.base(channelId))?.version !== 2n; i++)
+        await new Promise((r) => setTimeout(r, 50))
       const base = await p.base(channelId)
-      assert.ok(base !== undefined && encodeState(base) === encodeState(forced.state), 'the adopted base is the forced state')
+      assert.ok(
+        base !== undefined && encodeState(base) === encodeState(forced.state),
+        'the adopted base is the forced state',
+      )
     }
-    assert.equal((await bob.party.latest(channelId))?.state.version, 1n, 'the forced state is a base, not a co-signed state')
+    assert.equal(
+      (await bob.party.latest(channelId))?.state.version,
+      1n,
+      'the forced state is a base, not a co-signed state',
+    )
 
     // Bob is back: the next step is co-signed on top of the forced state ...
     hub.setFilter(undefined)
     // Whichever watcher sees the co-signed version 3 first registers it.
-    const refuted = Promise.any([alice, bob].map((p) => p.watcher.waitFor((e) => e.type === 'refuted' && e.version === 3n, 20_000)))
+    const refuted = Promise.any(
+      [alice, bob].map((p) => p.watcher.waitFor((e) => e.type === 'refuted' && e.version === 3n, 20_000)),
+    )
     const next = await alice.party.update(channelId, escrowActions.fund(parseEther('2'), 10n ** 12n))
     assert.ok(next.ok, next.ok ? '' : next.reason)
     if (!next.ok) return
     assert.equal(next.signed.state.version, 3n)
-    assert.deepEqual(next.signed.state.balances, [parseEther('4'), parseEther('6')], 'the release forced on chain stands')
+    assert.deepEqual(
+      next.signed.state.balances,
+      [parseEther('4'), parseEther('6')],
+      'the release forced on chain stands',
+    )
     await bob.party.waitForVersion(channelId, 3n)
 
     // ... and a watcher puts it on chain over the forced version 2.

@@ -13,7 +13,10 @@ describe('protocol: the funding phase', () => {
     // The payer sees both deposits; the payee does not yet: it refuses to sign.
     assert.ok((await payer.confirmFunding(channelId, initial.balances)).ok)
     const refused = await payer.update(channelId, escrowActions.fund(10n, deadline))
-    assert.equal(!refused.ok && refused.reason === 'peer-rejected' ? refused.peerReason : undefined, 'unfunded')
+    assert.equal(
+      !refused.ok && refused.reason === 'peer-rejected' ? refused.peerReason : undefined,
+      'unfunded',
+    )
     assert.equal(events[1].filter((e) => e.type === 'signed' && e.version > 0n).length, 0)
     assert.ok((await payee.confirmFunding(channelId, initial.balances)).ok)
     assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
@@ -29,7 +32,10 @@ describe('protocol: the funding phase', () => {
   })
 
   it('with requireFunding off (no chain), the channel is usable at once', async () => {
-    const { channelId, payer } = await twoEscrowParties({ funded: false, partyOptions: { requireFunding: false } })
+    const { channelId, payer } = await twoEscrowParties({
+      funded: false,
+      partyOptions: { requireFunding: false },
+    })
     assert.ok((await payer.update(channelId, escrowActions.fund(1n, deadline))).ok)
   })
 })

@@ -22,7 +22,9 @@ describe('protocol: co-signed updates between two parties', () => {
     const b = await payee.waitForVersion(channelId, 2n)
     assert.deepEqual(a, b)
     assert.deepEqual(a?.state.balances, [700n, 300n])
-    params.participants.forEach((p, i) => assert.ok(verifyStateSignature(params, a!.state, a!.signatures[i]!, p).ok))
+    params.participants.forEach((p, i) =>
+      assert.ok(verifyStateSignature(params, a!.state, a!.signatures[i]!, p).ok),
+    )
   })
 
   it('a step the app rejects is a verdict for the mover and never reaches the peer', async () => {
@@ -30,7 +32,10 @@ describe('protocol: co-signed updates between two parties', () => {
     const r = await payee.update(channelId, escrowActions.fund(1n, deadline))
     assert.equal(r.ok, false)
     if (!r.ok && r.reason === 'step-rejected') assert.equal(r.step.error?.name, 'NotPayer')
-    else assert.fail(`expected step-rejected, got ${JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`)
+    else
+      assert.fail(
+        `expected step-rejected, got ${JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`,
+      )
     assert.equal(events[0].filter((e) => e.type === 'signed' && e.version > 0n).length, 0)
   })
 
@@ -43,15 +48,28 @@ describe('protocol: co-signed updates between two parties', () => {
     const forged = { ...initial, version: 1n, balances: [0n, 1000n].reverse() }
     const action = escrowActions.fund(1n, deadline)
     const digest = hashState(params.chainId, params.adjudicator, forged)
-    const sig = signDigest(hashProposal(params, { channelId, version: 1n, stateHash: digest, mover: 0n, action, ...fixedEnv }), testKeys[0]!)
+    const sig = signDigest(
+      hashProposal(params, { channelId, version: 1n, stateHash: digest, mover: 0n, action, ...fixedEnv }),
+      testKeys[0]!,
+    )
     await cheat.send(testAddresses[1]!, {
-      type: 'propose', channelId, from: testAddresses[0]!, state: stateToWire(forged), mover: 0, action,
-      env: { blockNumber: String(fixedEnv.blockNumber), timestamp: String(fixedEnv.timestamp) }, baseSigs: [], sig,
+      type: 'propose',
+      channelId,
+      from: testAddresses[0]!,
+      state: stateToWire(forged),
+      mover: 0,
+      action,
+      env: { blockNumber: String(fixedEnv.blockNumber), timestamp: String(fixedEnv.timestamp) },
+      baseSigs: [],
+      sig,
     })
     await new Promise((r) => setTimeout(r, 100))
     const reject = replies.find((m) => m.type === 'reject')
     assert.equal(reject?.type === 'reject' ? reject.reason : undefined, 'state-mismatch')
-    assert.equal(replies.some((m) => m.type === 'accept'), false)
+    assert.equal(
+      replies.some((m) => m.type === 'accept'),
+      false,
+    )
     assert.equal(payee.stats()['state-mismatch'], 1)
     assert.ok(events[1].some((e) => e.type === 'refused' && e.reason === 'state-mismatch'))
     assert.equal((await payee.latest(channelId))?.state.version, 0n)
@@ -64,10 +82,20 @@ describe('protocol: co-signed updates between two parties', () => {
     const action = escrowActions.fund(1n, deadline)
     const digest = hashState(params.chainId, params.adjudicator, state)
     // signed by the arbiter's key, claiming to be the payer
-    const sig = signDigest(hashProposal(params, { channelId, version: 1n, stateHash: digest, mover: 0n, action, ...fixedEnv }), testKeys[2]!)
+    const sig = signDigest(
+      hashProposal(params, { channelId, version: 1n, stateHash: digest, mover: 0n, action, ...fixedEnv }),
+      testKeys[2]!,
+    )
     await cheat.send(testAddresses[1]!, {
-      type: 'propose', channelId, from: testAddresses[0]!, state: stateToWire(state), mover: 0, action,
-      env: { blockNumber: String(fixedEnv.blockNumber), timestamp: String(fixedEnv.timestamp) }, baseSigs: [], sig,
+      type: 'propose',
+      channelId,
+      from: testAddresses[0]!,
+      state: stateToWire(state),
+      mover: 0,
+      action,
+      env: { blockNumber: String(fixedEnv.blockNumber), timestamp: String(fixedEnv.timestamp) },
+      baseSigs: [],
+      sig,
     })
     await new Promise((r) => setTimeout(r, 100))
     assert.equal(payee.stats()['bad-signature'], 1)
@@ -77,18 +105,32 @@ describe('protocol: co-signed updates between two parties', () => {
   it('messages of unknown type or shape are dropped and counted, and the channel goes on', async () => {
     const { channelId, hub, payer, payee } = await twoEscrowParties()
     const raw = hub.connect(testAddresses[0]!)
-    await raw.send(testAddresses[1]!, { type: 'bogus', channelId, from: testAddresses[0]! } as unknown as PeerMessage)
-    await raw.send(testAddresses[1]!, { type: 'propose', channelId, from: testAddresses[0]!, state: { version: 'x' } } as unknown as PeerMessage)
+    await raw.send(testAddresses[1]!, {
+      type: 'bogus',
+      channelId,
+      from: testAddresses[0]!,
+    } as unknown as PeerMessage)
+    await raw.send(testAddresses[1]!, {
+      type: 'propose',
+      channelId,
+      from: testAddresses[0]!,
+      state: { version: 'x' },
+    } as unknown as PeerMessage)
     await raw.send(testAddresses[1]!, 42 as unknown as PeerMessage)
     await new Promise((r) => setTimeout(r, 100))
     assert.equal(payee.stats()['malformed'], 3)
     const r = await payer.update(channelId, escrowActions.fund(1n, deadline))
-    assert.ok(r.ok, JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? String(v) : v)))
+    assert.ok(
+      r.ok,
+      JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? String(v) : v)),
+    )
   })
 
   it('an env outside the peer tolerance is refused (env)', async () => {
     const { channelId, payer } = await twoEscrowParties()
-    const r = await payer.update(channelId, escrowActions.fund(5n, deadline), { env: { blockNumber: fixedEnv.blockNumber + 1000n, timestamp: fixedEnv.timestamp } })
+    const r = await payer.update(channelId, escrowActions.fund(5n, deadline), {
+      env: { blockNumber: fixedEnv.blockNumber + 1000n, timestamp: fixedEnv.timestamp },
+    })
     assert.equal(r.ok, false)
     assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'env')
   })
@@ -103,9 +145,15 @@ describe('protocol: co-signed updates between two parties', () => {
         },
       },
     })
-    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok, 'funding leaves the payee at 0: approved')
+    assert.ok(
+      (await payer.update(channelId, escrowActions.fund(10n, deadline))).ok,
+      'funding leaves the payee at 0: approved',
+    )
     const r = await payer.update(channelId, escrowActions.release())
-    assert.equal(!r.ok && r.reason === 'peer-rejected' ? `${r.peerReason}: ${r.message}` : undefined, 'refused: the payee will not take payment before delivery')
+    assert.equal(
+      !r.ok && r.reason === 'peer-rejected' ? `${r.peerReason}: ${r.message}` : undefined,
+      'refused: the payee will not take payment before delivery',
+    )
     assert.deepEqual(asked, [1n, 2n])
     assert.equal(events[1].filter((e) => e.type === 'signed' && e.version === 2n).length, 0)
     assert.equal((await payee.latest(channelId))?.state.version, 1n)
@@ -125,15 +173,23 @@ describe('protocol: co-signed updates between two parties', () => {
     await payee.waitForVersion(channelId, 1n)
     // Both move at version 2: the payer releases, the payee brings the arbiter's ruling.
     const ruling = escrowActions.ruling(true, signRuling(params, channelId, 0n, true, testKeys[2]!))
-    const [a, b] = await Promise.all([payer.update(channelId, escrowActions.release()), payee.update(channelId, ruling)])
+    const [a, b] = await Promise.all([
+      payer.update(channelId, escrowActions.release()),
+      payee.update(channelId, ruling),
+    ])
     assert.ok(a.ok, 'the lower index (payer) wins')
     if (a.ok) assert.equal(a.signed.state.version, 2n)
-    assert.ok(events[0].some((e) => e.type === 'refused' && e.reason === 'conflict'), 'the payer refused the simultaneous proposal')
+    assert.ok(
+      events[0].some((e) => e.type === 'refused' && e.reason === 'conflict'),
+      'the payer refused the simultaneous proposal',
+    )
     // The payee retried on top of the released state, where a ruling no longer applies.
     assert.equal(!b.ok && b.reason === 'step-rejected' ? b.step.error?.name : undefined, 'NotFunded')
     for (const list of events) {
       const perVersion = new Map<bigint, Set<string>>()
-      for (const e of list) if (e.type === 'signed') perVersion.set(e.version, (perVersion.get(e.version) ?? new Set()).add(e.digest))
+      for (const e of list)
+        if (e.type === 'signed')
+          perVersion.set(e.version, (perVersion.get(e.version) ?? new Set()).add(e.digest))
       for (const [ver, ds] of perVersion) assert.equal(ds.size, 1, `one digest signed at version ${ver}`)
     }
     assert.deepEqual(await payer.latest(channelId), await payee.waitForVersion(channelId, 2n))
@@ -152,7 +208,13 @@ describe('protocol: co-signed updates between two parties', () => {
     await payee.waitForVersion(channelId, 2n)
     hub.setFilter(undefined)
     const replayer = hub.connect(testAddresses[0]!)
-    const m = { ...seen[0]!, state: { ...seen[0]!.type === 'propose' ? seen[0]!.state : ({} as never), appData: (seen[0] as Extract<PeerMessage, { type: 'propose' }>).state.appData } } as PeerMessage
+    const m = {
+      ...seen[0]!,
+      state: {
+        ...(seen[0]!.type === 'propose' ? seen[0]!.state : ({} as never)),
+        appData: (seen[0] as Extract<PeerMessage, { type: 'propose' }>).state.appData,
+      },
+    } as PeerMessage
     await replayer.send(testAddresses[1]!, m)
     await new Promise((r) => setTimeout(r, 100))
     // Version 1 was co-signed with this very digest, so the replay is answered idempotently or refused as stale;

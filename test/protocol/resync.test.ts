@@ -24,7 +24,9 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
   after(() => rmSync(dir, { recursive: true, force: true }))
 
   it('a commit lost on a final state heals: the signer asks for it and the mover answers', async () => {
-    const { channelId, hub, payer, payee, events } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 200 } })
+    const { channelId, hub, payer, payee, events } = await twoEscrowParties({
+      partyOptions: { responseTimeoutMs: 200 },
+    })
     hub.setFilter((to, m) => to === testAddresses[1] && m.type === 'commit')
     const closed = await payer.update(channelId, escrowActions.close())
     assert.ok(closed.ok && closed.signed.state.isFinal)
@@ -38,7 +40,9 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
   })
 
   it('a lost commit is also healed by the next proposal’s base signatures', async () => {
-    const { channelId, hub, payer, payee } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 5_000 } })
+    const { channelId, hub, payer, payee } = await twoEscrowParties({
+      partyOptions: { responseTimeoutMs: 5_000 },
+    })
     hub.setFilter((to, m) => to === testAddresses[1] && m.type === 'commit')
     assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
     hub.setFilter(undefined)
@@ -82,13 +86,18 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
     assert.equal((await payee.waitForVersion(channelId, 1n, 5_000)).state.version, 1n)
     // The funding was kept, and the channel goes on.
     const next = await payer.update(channelId, escrowActions.release())
-    assert.ok(next.ok, JSON.stringify(next, (_, v) => (typeof v === 'bigint' ? String(v) : v)))
+    assert.ok(
+      next.ok,
+      JSON.stringify(next, (_, v) => (typeof v === 'bigint' ? String(v) : v)),
+    )
     await payer.close()
     await payee.close()
   })
 
   it('a mover whose accepts were lost finishes its own proposal when the signer asks for the commit', async () => {
-    const { channelId, hub, payer, payee, events } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 200 } })
+    const { channelId, hub, payer, payee, events } = await twoEscrowParties({
+      partyOptions: { responseTimeoutMs: 200 },
+    })
     hub.setFilter((to, m) => to === testAddresses[0] && m.type === 'accept')
     const r = await payer.update(channelId, escrowActions.fund(10n, deadline))
     assert.equal(r.ok ? 'ok' : r.reason, 'peer-timeout')
@@ -101,7 +110,9 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
   })
 
   it('a conflicting-signature refusal shows the mover its earlier proposal; the mover finishes it and does not apply the new action', async () => {
-    const { channelId, hub, payer, payee } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 300 } })
+    const { channelId, hub, payer, payee } = await twoEscrowParties({
+      partyOptions: { responseTimeoutMs: 300 },
+    })
     // Neither the accept nor the payee's sync requests reach the payer: only the refusal can tell it.
     hub.setFilter((to, m) => to === testAddresses[0] && (m.type === 'accept' || m.type === 'sync'))
     const r1 = await payer.update(channelId, escrowActions.fund(10n, deadline))
@@ -114,11 +125,16 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
     assert.deepEqual(finished?.state.balances, (await payee.waitForVersion(channelId, 1n)).state.balances)
     assert.equal(payee.stats()['conflicting-signature'], 1)
     hub.setFilter(undefined)
-    assert.ok((await payer.update(channelId, escrowActions.release())).ok, 'the channel goes on from the finished state')
+    assert.ok(
+      (await payer.update(channelId, escrowActions.release())).ok,
+      'the channel goes on from the finished state',
+    )
   })
 
   it('a sync request is answered with the latest co-signed state', async () => {
-    const { channelId, hub, payer, payee } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 60_000 } })
+    const { channelId, hub, payer, payee } = await twoEscrowParties({
+      partyOptions: { responseTimeoutMs: 60_000 },
+    })
     hub.setFilter((to, m) => to === testAddresses[1] && m.type === 'commit')
     assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
     hub.setFilter(undefined)
@@ -137,7 +153,14 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
     assert.deepEqual(hub.unacknowledged(), [])
     const raw = hub.connect(testAddresses[0]!)
     const unknown = `0x${'77'.repeat(32)}` as Hex
-    await raw.send(testAddresses[1]!, { type: 'commit', channelId: unknown, from: testAddresses[0]!, version: '1', digest: unknown, sigs: [] })
+    await raw.send(testAddresses[1]!, {
+      type: 'commit',
+      channelId: unknown,
+      from: testAddresses[0]!,
+      version: '1',
+      digest: unknown,
+      sigs: [],
+    })
     await hub.settled()
     const [nack] = hub.unacknowledged().filter((u) => u.to === testAddresses[1])
     assert.equal(nack?.message.channelId, unknown)
@@ -185,7 +208,14 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
       responseTimeoutMs: 50,
     })
     const raw = hub.connect(testAddresses[0]!)
-    const open: PeerMessage = { type: 'open', channelId, from: testAddresses[0]!, params: paramsToWire(params), state: stateToWire(initial), sig: `0x${'00'.repeat(65)}` }
+    const open: PeerMessage = {
+      type: 'open',
+      channelId,
+      from: testAddresses[0]!,
+      params: paramsToWire(params),
+      state: stateToWire(initial),
+      sig: `0x${'00'.repeat(65)}`,
+    }
     await raw.send(testAddresses[1]!, open)
     await hub.settled()
     assert.equal(hub.unacknowledged().length, 1)

@@ -49,9 +49,18 @@ describe('protocol: store errors (read-only file, full disk, I/O error)', functi
   })
 
   it('a party whose store cannot write refuses to start', async () => {
-    const store = faultyStore(createMemoryStore(), { failing: () => true, error: () => sqliteError('SQLITE_READONLY') })
+    const store = faultyStore(createMemoryStore(), {
+      failing: () => true,
+      error: () => sqliteError('SQLITE_READONLY'),
+    })
     await assert.rejects(
-      createParty({ signer: createKeySigner(testKeys[0]!), transport: createMemoryHub().connect(testAddresses[0]!), store, sandbox: await createSandbox(), apps: [escrowApp] }),
+      createParty({
+        signer: createKeySigner(testKeys[0]!),
+        transport: createMemoryHub().connect(testAddresses[0]!),
+        store,
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+      }),
       (e: unknown) => isStoreError(e) && /SQLITE_READONLY/.test((e as Error).message),
     )
   })
@@ -59,8 +68,13 @@ describe('protocol: store errors (read-only file, full disk, I/O error)', functi
   for (const code of ['SQLITE_FULL', 'SQLITE_IOERR'] as const) {
     it(`${code} while signing a proposal: a signed refusal naming it, counted and reported, not acknowledged; the channel goes on once the disk recovers`, async () => {
       let failing = false
-      const store = faultyStore(createMemoryStore(), { failing: () => failing, error: () => sqliteError(code) })
-      const { channelId, hub, payer, payee, events } = await twoEscrowParties({ stores: [createMemoryStore(), store] })
+      const store = faultyStore(createMemoryStore(), {
+        failing: () => failing,
+        error: () => sqliteError(code),
+      })
+      const { channelId, hub, payer, payee, events } = await twoEscrowParties({
+        stores: [createMemoryStore(), store],
+      })
       failing = true
       const r = await payer.update(channelId, escrowActions.fund(10n, deadline))
       assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'store-error')
@@ -69,8 +83,15 @@ describe('protocol: store errors (read-only file, full disk, I/O error)', functi
       assert.equal(payee.stats()['store-error'], 1)
       assert.equal(payee.stats()['malformed'], undefined, 'a store error is not a malformed message')
       assert.ok(events[1].some((e) => e.type === 'store-error' && e.message.includes(code)))
-      assert.ok(hub.unacknowledged().some((u) => u.to === testAddresses[1] && u.message.type === 'propose'), 'the proposal was not acknowledged')
-      assert.equal(events[1].filter((e) => e.type === 'signed' && e.version === 1n).length, 0, 'nothing was signed')
+      assert.ok(
+        hub.unacknowledged().some((u) => u.to === testAddresses[1] && u.message.type === 'propose'),
+        'the proposal was not acknowledged',
+      )
+      assert.equal(
+        events[1].filter((e) => e.type === 'signed' && e.version === 1n).length,
+        0,
+        'nothing was signed',
+      )
       failing = false
       assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
     })
@@ -78,8 +99,13 @@ describe('protocol: store errors (read-only file, full disk, I/O error)', functi
 
   it('a store error under the mover’s own commit is an error of update, reported, and nothing is sent', async () => {
     let failing = false
-    const store = faultyStore(createMemoryStore(), { failing: () => failing, error: () => sqliteError('SQLITE_FULL') })
-    const { channelId, payer, payee, events } = await twoEscrowParties({ stores: [store, createMemoryStore()] })
+    const store = faultyStore(createMemoryStore(), {
+      failing: () => failing,
+      error: () => sqliteError('SQLITE_FULL'),
+    })
+    const { channelId, payer, payee, events } = await twoEscrowParties({
+      stores: [store, createMemoryStore()],
+    })
     failing = true
     await assert.rejects(payer.update(channelId, escrowActions.fund(10n, deadline)), isStoreError)
     assert.equal((await payee.latest(channelId))?.state.version, 0n)

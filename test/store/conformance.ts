@@ -7,7 +7,11 @@ import { escrowChannel } from '../support/channel.ts'
  * The ChannelStore conformance suite: every store implementation runs it.
  * `open` gives a fresh store; `reopen` (when the store is durable) opens the same data again.
  */
-export function channelStoreConformance(name: string, open: () => Promise<ChannelStore>, reopen?: (s: ChannelStore) => Promise<ChannelStore>): void {
+export function channelStoreConformance(
+  name: string,
+  open: () => Promise<ChannelStore>,
+  reopen?: (s: ChannelStore) => Promise<ChannelStore>,
+): void {
   describe(`ChannelStore conformance: ${name}`, () => {
     const { params, channelId, initial } = escrowChannel()
     const digestA = `0x${'aa'.repeat(32)}` as Hex
@@ -28,22 +32,56 @@ export function channelStoreConformance(name: string, open: () => Promise<Channe
     })
 
     it('records a signature once per version and refuses a different digest', async () => {
-      assert.deepEqual(await store.recordSignature({ channelId, version: 1n, digest: digestA, state: { ...initial, version: 1n } }), { ok: true })
-      assert.deepEqual(await store.recordSignature({ channelId, version: 1n, digest: digestA, state: { ...initial, version: 1n } }), { ok: true }, 'idempotent for the same digest')
-      const r = await store.recordSignature({ channelId, version: 1n, digest: digestB, state: { ...initial, version: 1n, isFinal: true } })
+      assert.deepEqual(
+        await store.recordSignature({
+          channelId,
+          version: 1n,
+          digest: digestA,
+          state: { ...initial, version: 1n },
+        }),
+        { ok: true },
+      )
+      assert.deepEqual(
+        await store.recordSignature({
+          channelId,
+          version: 1n,
+          digest: digestA,
+          state: { ...initial, version: 1n },
+        }),
+        { ok: true },
+        'idempotent for the same digest',
+      )
+      const r = await store.recordSignature({
+        channelId,
+        version: 1n,
+        digest: digestB,
+        state: { ...initial, version: 1n, isFinal: true },
+      })
       assert.equal(r.ok, false)
       if (!r.ok) {
         assert.equal(r.existing.digest, digestA)
         assert.equal(r.existing.state.isFinal, false)
       }
       assert.equal((await store.getSignatureRecord(channelId, 1n))?.digest, digestA)
-      assert.deepEqual(await store.recordSignature({ channelId, version: 2n, digest: digestB, state: { ...initial, version: 2n } }), { ok: true })
+      assert.deepEqual(
+        await store.recordSignature({
+          channelId,
+          version: 2n,
+          digest: digestB,
+          state: { ...initial, version: 2n },
+        }),
+        { ok: true },
+      )
     })
 
     it('keeps every co-signed state and returns the highest version as the latest', async () => {
       assert.equal(await store.getLatestSignedState(channelId), undefined)
       const sigs = [`0x${'11'.repeat(65)}`, `0x${'22'.repeat(65)}`] as Hex[]
-      for (const v of [0n, 2n, 1n]) await store.putSignedState(channelId, { state: { ...initial, version: v, balances: [1000n - v, v] }, signatures: sigs })
+      for (const v of [0n, 2n, 1n])
+        await store.putSignedState(channelId, {
+          state: { ...initial, version: v, balances: [1000n - v, v] },
+          signatures: sigs,
+        })
       const latest = await store.getLatestSignedState(channelId)
       assert.equal(latest?.state.version, 2n)
       assert.deepEqual(latest?.state.balances, [998n, 2n])
@@ -54,13 +92,23 @@ export function channelStoreConformance(name: string, open: () => Promise<Channe
     it('records a signature and stores the co-signed state in one write, or neither', async () => {
       const state = { ...initial, version: 7n }
       const signed = { state, signatures: [`0x${'33'.repeat(65)}`] as Hex[] }
-      assert.deepEqual(await store.recordSignatureAndState({ channelId, version: 7n, digest: digestA, state }, signed), { ok: true })
+      assert.deepEqual(
+        await store.recordSignatureAndState({ channelId, version: 7n, digest: digestA, state }, signed),
+        { ok: true },
+      )
       assert.equal((await store.getLatestSignedState(channelId))?.state.version, 7n)
       assert.equal((await store.getSignatureRecord(channelId, 7n))?.digest, digestA)
       const other = { state: { ...state, isFinal: true }, signatures: [] }
-      const r = await store.recordSignatureAndState({ channelId, version: 7n, digest: digestB, state: other.state }, other)
+      const r = await store.recordSignatureAndState(
+        { channelId, version: 7n, digest: digestB, state: other.state },
+        other,
+      )
       assert.equal(r.ok, false)
-      assert.equal((await store.getLatestSignedState(channelId))?.state.isFinal, false, 'the conflicting state was not stored')
+      assert.equal(
+        (await store.getLatestSignedState(channelId))?.state.isFinal,
+        false,
+        'the conflicting state was not stored',
+      )
     })
 
     it('keeps adopted forced states apart from co-signed ones; the highest version is the latest', async () => {
@@ -68,7 +116,11 @@ export function channelStoreConformance(name: string, open: () => Promise<Channe
       await store.putForcedState(channelId, { ...initial, version: 3n })
       await store.putForcedState(channelId, { ...initial, version: 2n, isFinal: true })
       assert.equal((await store.getLatestForcedState(channelId))?.version, 3n)
-      assert.equal(await store.getLatestSignedState(channelId), undefined, 'a forced state is not a co-signed state')
+      assert.equal(
+        await store.getLatestSignedState(channelId),
+        undefined,
+        'a forced state is not a co-signed state',
+      )
     })
 
     it('writes a probe when asked (a store that cannot write rejects)', async () => {
@@ -77,12 +129,37 @@ export function channelStoreConformance(name: string, open: () => Promise<Channe
     })
 
     it('keeps the proposal next to a signature record, and records without one', async () => {
-      const proposal = { mover: 0, action: '0x0102' as Hex, env: { blockNumber: 7n, timestamp: 1_700_000_000n }, sig: `0x${'44'.repeat(65)}` as Hex }
-      await store.recordSignature({ channelId, version: 3n, digest: digestA, state: { ...initial, version: 3n }, proposal })
+      const proposal = {
+        mover: 0,
+        action: '0x0102' as Hex,
+        env: { blockNumber: 7n, timestamp: 1_700_000_000n },
+        sig: `0x${'44'.repeat(65)}` as Hex,
+      }
+      await store.recordSignature({
+        channelId,
+        version: 3n,
+        digest: digestA,
+        state: { ...initial, version: 3n },
+        proposal,
+      })
       assert.deepEqual((await store.getSignatureRecord(channelId, 3n))?.proposal, proposal)
-      const r = await store.recordSignature({ channelId, version: 3n, digest: digestB, state: { ...initial, version: 3n } })
-      assert.deepEqual(r.ok ? undefined : r.existing.proposal, proposal, 'a refusal can show the proposal it signed')
-      await store.recordSignature({ channelId, version: 4n, digest: digestA, state: { ...initial, version: 4n } })
+      const r = await store.recordSignature({
+        channelId,
+        version: 3n,
+        digest: digestB,
+        state: { ...initial, version: 3n },
+      })
+      assert.deepEqual(
+        r.ok ? undefined : r.existing.proposal,
+        proposal,
+        'a refusal can show the proposal it signed',
+      )
+      await store.recordSignature({
+        channelId,
+        version: 4n,
+        digest: digestA,
+        state: { ...initial, version: 4n },
+      })
       assert.equal((await store.getSignatureRecord(channelId, 4n))?.proposal, undefined)
     })
 
@@ -97,20 +174,36 @@ export function channelStoreConformance(name: string, open: () => Promise<Channe
 
     it('orders uint64 versions numerically, up to the largest', async () => {
       const max = (1n << 64n) - 1n
-      for (const v of [9n, 10n, max, 100n]) await store.putSignedState(channelId, { state: { ...initial, version: v }, signatures: [] })
+      for (const v of [9n, 10n, max, 100n])
+        await store.putSignedState(channelId, { state: { ...initial, version: v }, signatures: [] })
       assert.equal((await store.getLatestSignedState(channelId))?.state.version, max)
     })
 
     if (reopen !== undefined) {
       it('survives a reopen: channels, signature records and states', async () => {
         await store.putChannel({ channelId, params, myIndex: 0 })
-        await store.recordSignature({ channelId, version: 5n, digest: digestA, state: { ...initial, version: 5n } })
+        await store.recordSignature({
+          channelId,
+          version: 5n,
+          digest: digestA,
+          state: { ...initial, version: 5n },
+        })
         await store.putSignedState(channelId, { state: { ...initial, version: 4n }, signatures: [] })
         await store.putFunding(channelId, [1000n, 0n])
         store = await reopen(store)
         assert.equal((await store.getChannel(channelId))?.myIndex, 0)
         assert.deepEqual(await store.getFunding(channelId), [1000n, 0n])
-        assert.equal((await store.recordSignature({ channelId, version: 5n, digest: digestB, state: { ...initial, version: 5n } })).ok, false)
+        assert.equal(
+          (
+            await store.recordSignature({
+              channelId,
+              version: 5n,
+              digest: digestB,
+              state: { ...initial, version: 5n },
+            })
+          ).ok,
+          false,
+        )
         assert.equal((await store.getLatestSignedState(channelId))?.state.version, 4n)
       })
     }

@@ -39,8 +39,18 @@ describe('sqlite store', () => {
     const a = createSqliteStore({ path })
     const b = createSqliteStore({ path })
     const { channelId, initial } = escrowChannel()
-    const ra = await a.recordSignature({ channelId, version: 3n, digest: `0x${'01'.repeat(32)}` as Hex, state: initial })
-    const rb = await b.recordSignature({ channelId, version: 3n, digest: `0x${'02'.repeat(32)}` as Hex, state: initial })
+    const ra = await a.recordSignature({
+      channelId,
+      version: 3n,
+      digest: `0x${'01'.repeat(32)}` as Hex,
+      state: initial,
+    })
+    const rb = await b.recordSignature({
+      channelId,
+      version: 3n,
+      digest: `0x${'02'.repeat(32)}` as Hex,
+      state: initial,
+    })
     assert.equal(ra.ok, true)
     assert.equal(rb.ok, false)
     await a.close()
@@ -57,7 +67,12 @@ describe('sqlite store', () => {
         PRIMARY KEY (channel_id, version));
     `)
     db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', '1')
-    db.prepare('INSERT INTO signatures VALUES (?, ?, ?, ?)').run(channelId.toLowerCase(), '2'.padStart(20, '0'), `0x${'01'.repeat(32)}`, JSON.stringify(stateToWire({ ...initial, version: 2n })))
+    db.prepare('INSERT INTO signatures VALUES (?, ?, ?, ?)').run(
+      channelId.toLowerCase(),
+      '2'.padStart(20, '0'),
+      `0x${'01'.repeat(32)}`,
+      JSON.stringify(stateToWire({ ...initial, version: 2n })),
+    )
     db.close()
     const s = createSqliteStore({ path })
     const rec = await s.getSignatureRecord(channelId, 2n)

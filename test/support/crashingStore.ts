@@ -11,7 +11,10 @@ import type { ChannelStore } from '../../engine/store/types.ts'
  * const store = crashingStore(createSqliteStore({ path }), { versions: [2n], crash: () => process.kill(process.pid, 'SIGKILL') })
  * ```
  */
-export function crashingStore(inner: ChannelStore, opts: { versions: readonly bigint[]; crash: (channelId: Hex, version: bigint) => void }): ChannelStore {
+export function crashingStore(
+  inner: ChannelStore,
+  opts: { versions: readonly bigint[]; crash: (channelId: Hex, version: bigint) => void },
+): ChannelStore {
   const hit = (channelId: Hex, version: bigint) => {
     if (opts.versions.includes(version)) opts.crash(channelId, version)
   }
@@ -34,9 +37,21 @@ export function crashingStore(inner: ChannelStore, opts: { versions: readonly bi
 export function bindAll(store: ChannelStore): ChannelStore {
   const out: Record<string, unknown> = {}
   const keys: (keyof ChannelStore)[] = [
-    'probeWrite', 'putChannel', 'getChannel', 'listChannels', 'recordSignature', 'getSignatureRecord', 'putSignedState',
-    'recordSignatureAndState', 'getLatestSignedState', 'getSignedState', 'putForcedState', 'getLatestForcedState',
-    'putFunding', 'getFunding', 'close',
+    'probeWrite',
+    'putChannel',
+    'getChannel',
+    'listChannels',
+    'recordSignature',
+    'getSignatureRecord',
+    'putSignedState',
+    'recordSignatureAndState',
+    'getLatestSignedState',
+    'getSignedState',
+    'putForcedState',
+    'getLatestForcedState',
+    'putFunding',
+    'getFunding',
+    'close',
   ]
   for (const k of keys) out[k] = (store[k] as (...a: unknown[]) => unknown).bind(store)
   return out as unknown as ChannelStore

@@ -3,7 +3,11 @@ import { bindAll } from './crashingStore.ts'
 
 /** An error as better-sqlite3 throws it (`SqliteError` with a `code`). */
 export function sqliteError(code: 'SQLITE_FULL' | 'SQLITE_IOERR' | 'SQLITE_READONLY'): Error {
-  const words = { SQLITE_FULL: 'database or disk is full', SQLITE_IOERR: 'disk I/O error', SQLITE_READONLY: 'attempt to write a readonly database' }
+  const words = {
+    SQLITE_FULL: 'database or disk is full',
+    SQLITE_IOERR: 'disk I/O error',
+    SQLITE_READONLY: 'attempt to write a readonly database',
+  }
   return Object.assign(new Error(words[code]), { name: 'SqliteError', code })
 }
 
@@ -17,8 +21,19 @@ export function sqliteError(code: 'SQLITE_FULL' | 'SQLITE_IOERR' | 'SQLITE_READO
  * const store = faultyStore(createSqliteStore({ path }), { failing: () => full, error: () => sqliteError('SQLITE_FULL') })
  * ```
  */
-export function faultyStore(inner: ChannelStore, opts: { failing: () => boolean; error: () => Error }): ChannelStore {
-  const writes = ['probeWrite', 'putChannel', 'recordSignature', 'putSignedState', 'recordSignatureAndState', 'putForcedState', 'putFunding'] as const
+export function faultyStore(
+  inner: ChannelStore,
+  opts: { failing: () => boolean; error: () => Error },
+): ChannelStore {
+  const writes = [
+    'probeWrite',
+    'putChannel',
+    'recordSignature',
+    'putSignedState',
+    'recordSignatureAndState',
+    'putForcedState',
+    'putFunding',
+  ] as const
   const out = bindAll(inner) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
   for (const k of writes) {
     const f = out[k]!

@@ -1,5 +1,10 @@
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
-import { createParty, type Party, type PartyEvent, type PartyOptions } from '../../engine/protocol/createParty.ts'
+import {
+  createParty,
+  type Party,
+  type PartyEvent,
+  type PartyOptions,
+} from '../../engine/protocol/createParty.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createMemoryHub, type MemoryHub } from '../../engine/transport/createMemoryTransport.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
@@ -12,7 +17,12 @@ import { escrowChannel, fixedEnv, testAddresses, testKeys } from './channel.ts'
  * unless `funded: false`, confirmed funded by both (as if each read the deposits on chain).
  */
 export async function twoEscrowParties(
-  opts: { stores?: [ChannelStore, ChannelStore]; partyOptions?: Partial<PartyOptions>; hub?: MemoryHub; funded?: boolean } = {},
+  opts: {
+    stores?: [ChannelStore, ChannelStore]
+    partyOptions?: Partial<PartyOptions>
+    hub?: MemoryHub
+    funded?: boolean
+  } = {},
 ) {
   const hub = opts.hub ?? createMemoryHub()
   const ch = escrowChannel()

@@ -22,7 +22,8 @@ const send = (m: unknown) => {
   if (process.connected) process.send?.(m, undefined, {}, () => undefined)
 }
 process.on('error', () => undefined) // the parent may go away mid-send
-const json = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)))
+const json = (v: unknown): unknown =>
+  JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)))
 
 const handlers = new Set<(m: PeerMessage) => void | Promise<void>>()
 const transport: PeerTransport = {
@@ -52,25 +53,34 @@ const party = await createParty({
 })
 
 let handled = 0
-process.on('message', (m: { peer?: PeerMessage; open?: { params: WireParams; state: WireState }; update?: { channelId: Hex; action: Hex } }) => {
-  if (m.update !== undefined) {
-    void party.update(m.update.channelId, m.update.action).then(
-      (r) => send({ updated: json(r) }),
-      (e: unknown) => send({ updated: { ok: false, reason: 'error', message: (e as Error).message } }),
-    )
-  }
-  if (m.peer !== undefined) {
-    const peer = m.peer
-    void Promise.allSettled([...handlers].map(async (h) => h(peer))).then(() => send({ handled: ++handled }))
-  }
-  if (m.open !== undefined) {
-    const params = wireToParams(m.open.params)
-    const state = wireToState(m.open.state)
-    void party
-      .open(params, state)
-      .then((s) => party.confirmFunding(s.state.channelId, state.balances))
-      .then(() => send({ opened: true }))
-  }
-})
+process.on(
+  'message',
+  (m: {
+    peer?: PeerMessage
+    open?: { params: WireParams; state: WireState }
+    update?: { channelId: Hex; action: Hex }
+  }) => {
+    if (m.update !== undefined) {
+      void party.update(m.update.channelId, m.update.action).then(
+        (r) => send({ updated: json(r) }),
+        (e: unknown) => send({ updated: { ok: false, reason: 'error', message: (e as Error).message } }),
+      )
+    }
+    if (m.peer !== undefined) {
+      const peer = m.peer
+      void Promise.allSettled([...handlers].map(async (h) => h(peer))).then(() =>
+        send({ handled: ++handled }),
+      )
+    }
+    if (m.open !== undefined) {
+      const params = wireToParams(m.open.params)
+      const state = wireToState(m.open.state)
+      void party
+        .open(params, state)
+        .then((s) => party.confirmFunding(s.state.channelId, state.balances))
+        .then(() => send({ opened: true }))
+    }
+  },
+)
 process.on('disconnect', () => process.exit(0))
 send({ ready: true })
