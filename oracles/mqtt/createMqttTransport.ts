@@ -32,8 +32,11 @@ export type MqttTransport = PeerTransport & {
 /**
  * The engine's peer-transport port over MQTT. A message to participant `to` about channel `c` is
  * published at QoS 1 (not retained) as JSON to `chanvm/v1/channels/{c}/to/{to}` (lower-case hex);
- * each party subscribes to `chanvm/v1/channels/+/to/{self}`. `send` resolves when the broker has
- * acknowledged the message (PUBACK). Delivery is at least once; the protocol removes duplicates and
+ * each party subscribes to `chanvm/v1/channels/+/to/{self}`. `send` resolves when the message is in
+ * the client's outgoing store, which keeps it across reconnects and sends it again until the broker
+ * acknowledges it (PUBACK); not when the PUBACK arrives, so that a handler can send. A message still
+ * unacknowledged when the process dies is lost with it (the protocol re-syncs at start-up).
+ * Delivery is at least once; the protocol removes duplicates and
  * checks every signature, the transport only drops what is not a well-formed peer message for the
  * channel of its topic.
  *
@@ -120,11 +123,17 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
     async send(to, message) {
       if (closed) throw new ChanvmError('TRANSPORT_CLOSED', 'MQTT transport is closed', { channelId: message.channelId })
       const topic = `chanvm/v1/channels/${message.channelId.toLowerCase()}/to/${to.toLowerCase()}`
-      try {
-        await link.client.publishAsync(topic, JSON.stringify(message), { qos: 1, retain: false })
-      } catch (cause) {
-        throw new ChanvmError('TRANSPORT_CLOSED', 'MQTT publish failed', { cause, channelId: message.channelId })
-      }
+      // Resolves once the message is in the client's outgoing store, not at the PUBACK: a handler
+      // that sends must not wait for a packet that its own connection reads only after it returns.
+      await new Promise<void>((resolve, reject) => {
+        const failed = (cause: unknown) =>
+          reject(new ChanvmError('TRANSPORT_CLOSED', 'MQTT publish failed', { cause, channelId: message.channelId }))
+        const stored = (...err: unknown[]) => (err[0] instanceof Error ? failed(err[0]) : resolve())
+        link.client.publish(topic, JSON.stringify(message), { qos: 1, retain: false, cbStorePut: stored }, (err) => {
+          if (err !== undefined && err !== null) failed(err)
+          else resolve()
+        })
+      })
     },
     onMessage(handler) {
       handlers.add(handler)
