@@ -87,7 +87,8 @@ type Held = { m: Msg<'open'>; resolve: () => void; reject: (e: Error) => void; t
 const MESSAGE_TYPES = new Set(['open', 'propose', 'accept', 'reject', 'commit', 'sync'])
 const MAX_HELD_PER_CHANNEL = 16
 const MAX_HELD = 256
-const SYNC_TRIES = 5
+/** The interval between sync requests doubles this many times, then stays. */
+const SYNC_BACKOFF_STEPS = 5
 
 const lower = (a: string) => a.toLowerCase()
 const isStoreError = (e: unknown): e is ChanvmError => e instanceof ChanvmError && e.code === 'STORE_ERROR'
@@ -291,10 +292,14 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       })
     }
   }
-  /** While this party holds its signature at `version` without the co-signed state, asks for it again now and then. */
+  /**
+   * While this party holds its signature at `version` without the co-signed state, asks for it
+   * again: after `responseTimeoutMs`, then twice, four times … as long (at most 32 times), until it
+   * arrives or the party closes.
+   */
   const watchCommit = (ch: Channel, version: bigint, tries = 0) => {
     clearTimeout(ch.syncTimer)
-    if (closed || tries >= SYNC_TRIES) return
+    if (closed) return
     ch.syncTimer = setTimeout(
       () => {
         if (closed || (ch.latest !== undefined && ch.latest.state.version >= version)) return
@@ -304,7 +309,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           .catch(() => undefined)
         watchCommit(ch, version, tries + 1)
       },
-      timeoutMs * 2 ** tries,
+      timeoutMs * 2 ** Math.min(tries, SYNC_BACKOFF_STEPS),
     )
     ch.syncTimer.unref()
   }
