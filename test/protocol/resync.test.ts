@@ -196,6 +196,29 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
     await b.close()
   })
 
+  it('an open lost on the way still opens both: the party that completes it commits version 0 to the others', async () => {
+    const { params, initial } = escrowChannel({ nonce: 10n })
+    const hub = createMemoryHub()
+    // The payee's open never reaches the payer.
+    hub.setFilter((to, m) => to === testAddresses[0] && m.type === 'open')
+    const mk = async (i: 0 | 1) =>
+      createParty({
+        signer: createKeySigner(testKeys[i]!),
+        transport: hub.connect(testAddresses[i]!),
+        store: createMemoryStore(),
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+        clock: () => fixedEnv,
+        responseTimeoutMs: 2_000,
+      })
+    const a = await mk(0)
+    const b = await mk(1)
+    const [sa, sb] = await Promise.all([a.open(params, initial), b.open(params, initial)])
+    assert.deepEqual(sa, sb)
+    await a.close()
+    await b.close()
+  })
+
   it('an open whose party never opens the channel is given up and left unacknowledged', async () => {
     const { params, channelId, initial } = escrowChannel({ nonce: 9n })
     const hub = createMemoryHub()
