@@ -11,6 +11,7 @@ import { runTransition } from '../sandbox/runTransition.ts'
 import type { ChannelStore, ProposalRecord, SignatureRecord } from '../store/types.ts'
 import type { PeerMessage, WireProposal } from '../transport/types.ts'
 import { hashProposal, hashReject } from './messageDigests.ts'
+import { channelPhase } from './channelPhase.ts'
 import { decideAccept } from './decideAccept.ts'
 import { decideCommit } from './decideCommit.ts'
 import { decideForcedChain } from './decideForcedChain.ts'
@@ -1157,6 +1158,16 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     waitForVersion,
     adoptForcedChain,
     base: async (channelId) => baseOf(getCh(channelId))?.state,
+    phase: (channelId) => {
+      const ch = getCh(channelId)
+      const base = baseOf(ch)?.state
+      return channelPhase({
+        baseVersion: base?.version,
+        baseIsFinal: base?.isFinal === true,
+        funded: ch.funded,
+        proposing: ch.pending !== undefined,
+      })
+    },
     latest: async (channelId) => getCh(channelId).latest,
     stats: () => ({ ...counters }),
     async close() {

@@ -10,6 +10,7 @@ export type {
   RefusalReason,
   UpdateResult,
 } from './types.ts'
+export { channelPhase, type ChannelPhase } from './channelPhase.ts'
 export { decideProposal, type ProposalFacts, type ProposalDecision } from './decideProposal.ts'
 export { decideCommit, type CommitFacts, type CommitDecision } from './decideCommit.ts'
 export { decideAccept, type AcceptFacts, type AcceptDecision } from './decideAccept.ts'

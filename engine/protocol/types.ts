@@ -5,6 +5,7 @@ import type { Sandbox } from '../sandbox/createSandbox.ts'
 import type { StepResult } from '../sandbox/runTransition.ts'
 import type { ChannelStore } from '../store/types.ts'
 import type { PeerTransport } from '../transport/types.ts'
+import type { ChannelPhase } from './channelPhase.ts'
 
 /** An app the party can run: runtime code (its keccak256 is the channel's `appCodeHash`) and ABI. */
 export type AppCode = { code: Hex; abi?: Abi }
@@ -137,6 +138,8 @@ export type Party = {
   adoptForcedChain(chain: ForcedChain): Promise<AdoptResult>
   /** The state the next step builds on: the latest co-signed state, or a newer adopted forced one. */
   base(channelId: Hex): Promise<State | undefined>
+  /** Where the channel stands: opening, funding, open, proposing or final ({@link ChannelPhase}). */
+  phase(channelId: Hex): ChannelPhase
   /** Waits until the latest co-signed version is at least `version`. */
   waitForVersion(channelId: Hex, version: bigint, timeoutMs?: number): Promise<SignedState>
   /** Counts of refused and dropped messages by reason. */

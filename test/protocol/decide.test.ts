@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import type { Hex } from 'viem'
 import type { ForcedChain, State } from '../../engine/channel/types.ts'
+import { channelPhase } from '../../engine/protocol/channelPhase.ts'
 import { decideAccept, type AcceptFacts } from '../../engine/protocol/decideAccept.ts'
 import { decideCommit, type CommitFacts } from '../../engine/protocol/decideCommit.ts'
 import { decideForcedChain } from '../../engine/protocol/decideForcedChain.ts'
@@ -278,6 +279,35 @@ describe('decideOpen and decideSync', () => {
   for (const [name, facts, expected] of syncRows) {
     it(`sync: ${name} -> ${expected}`, () => assert.equal(decideSync({ ...sync, ...facts }).type, expected))
   }
+})
+
+describe('channelPhase: where a channel stands', () => {
+  const rows: [string, Parameters<typeof channelPhase>[0], string][] = [
+    [
+      'nothing co-signed yet',
+      { baseVersion: undefined, baseIsFinal: false, funded: true, proposing: false },
+      'opening',
+    ],
+    [
+      'version 0, deposits not confirmed',
+      { baseVersion: 0n, baseIsFinal: false, funded: false, proposing: false },
+      'funding',
+    ],
+    ['funded', { baseVersion: 0n, baseIsFinal: false, funded: true, proposing: false }, 'open'],
+    [
+      'a proposal of its own in flight',
+      { baseVersion: 4n, baseIsFinal: false, funded: true, proposing: true },
+      'proposing',
+    ],
+    ['a final state', { baseVersion: 5n, baseIsFinal: true, funded: true, proposing: false }, 'final'],
+    [
+      'final before funding (closed at once)',
+      { baseVersion: 1n, baseIsFinal: true, funded: false, proposing: false },
+      'final',
+    ],
+  ]
+  for (const [name, facts, expected] of rows)
+    it(`${name} -> ${expected}`, () => assert.equal(channelPhase(facts), expected))
 })
 
 describe('decideForcedChain and decideFunding', () => {

@@ -8,10 +8,12 @@ const deadline = fixedEnv.timestamp + 3_600n
 describe('protocol: the funding phase', () => {
   it('until a party confirms every deposit, it neither moves (unfunded) nor signs (a signed refusal)', async () => {
     const { channelId, initial, payer, payee, events } = await twoEscrowParties({ funded: false })
+    assert.equal(payer.phase(channelId), 'funding')
     const own = await payer.update(channelId, escrowActions.fund(10n, deadline))
     assert.deepEqual(own.ok ? 'ok' : own.reason, 'unfunded')
     // The payer sees both deposits; the payee does not yet: it refuses to sign.
     assert.ok((await payer.confirmFunding(channelId, initial.balances)).ok)
+    assert.equal(payer.phase(channelId), 'open')
     const refused = await payer.update(channelId, escrowActions.fund(10n, deadline))
     assert.equal(
       !refused.ok && refused.reason === 'peer-rejected' ? refused.peerReason : undefined,
@@ -21,6 +23,9 @@ describe('protocol: the funding phase', () => {
     assert.ok((await payee.confirmFunding(channelId, initial.balances)).ok)
     assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
     assert.ok(events[0].some((e) => e.type === 'funded'))
+    assert.ok((await payer.update(channelId, escrowActions.release())).ok)
+    assert.ok((await payer.update(channelId, escrowActions.close())).ok)
+    assert.equal(payer.phase(channelId), 'final')
   })
 
   it('a deposit below a participant’s initial balance is not funding; the result names who is short', async () => {
