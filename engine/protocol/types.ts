@@ -25,7 +25,11 @@ export type PartyOptions = {
   clock?: () => Env | Promise<Env>
   /** Default: 10 blocks, 60 seconds. */
   envTolerance?: { blocks: bigint; seconds: bigint }
-  /** How long a proposer waits for every other participant. Default 10,000 ms. */
+  /**
+   * How long a proposer waits for every other participant. Default 10,000 ms. It also paces
+   * re-sync (a signer without its commit asks after this long, then 2, 4 … up to 32 times as
+   * long) and bounds how long a peer's `open` is held for a channel not opened here (3 times).
+   */
   responseTimeoutMs?: number
   /** How often an update that lost a simultaneous proposal is retried on the new state. Default 3. */
   maxRetries?: number
@@ -124,7 +128,8 @@ export type Party = {
   /**
    * Runs `action` as this party's move on the latest co-signed state, has every other participant
    * re-run and sign it, then signs it last and stores it. A rejected step, a peer's refusal or a
-   * timeout is a result, not an exception.
+   * timeout is a result, not an exception. A `peer-timeout` is "not co-signed yet": re-sync may
+   * still complete the step, so read {@link Party.latest} before retrying.
    */
   update(channelId: Hex, action: Hex, options?: { env?: Env }): Promise<UpdateResult>
   /** The latest co-signed state, as stored. */
