@@ -1185,6 +1185,13 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         clearTimeout(ch.syncTimer)
         ch.pending?.done({ ok: false, reason: 'peer-timeout', missing: [] })
       }
+      // Let what is queued finish (it may still write to the store), within reason.
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled([...channels.values()].map((ch) => ch.queue)),
+        new Promise((res) => (timer = setTimeout(res, timeoutMs))),
+      ])
+      clearTimeout(timer)
     },
   }
 }

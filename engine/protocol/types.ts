@@ -149,5 +149,10 @@ export type Party = {
   waitForVersion(channelId: Hex, version: bigint, timeoutMs?: number): Promise<SignedState>
   /** Counts of refused and dropped messages by reason. */
   stats(): Record<string, number>
+  /**
+   * Stops handling messages (they stay unacknowledged), ends updates in flight with `peer-timeout`
+   * and waits, up to `responseTimeoutMs`, for the work queued on each channel. Closes neither the
+   * store nor the transport.
+   */
   close(): Promise<void>
 }
