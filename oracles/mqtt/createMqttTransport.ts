@@ -50,7 +50,7 @@ export type MqttTransport = PeerTransport & {
  * @example
  * ```ts
  * const transport = await createMqttTransport({ url: broker.url, self: alice.address })
- * const party = createParty({ privateKey, transport, store, sandbox, clock })
+ * const party = await createParty({ signer: createKeySigner(privateKey), transport, store, sandbox, apps, clock })
  * ```
  */
 export async function createMqttTransport(options: MqttTransportOptions): Promise<MqttTransport> {
