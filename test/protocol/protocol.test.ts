@@ -1,12 +1,25 @@
 import assert from 'node:assert/strict'
 import type { Hex } from 'viem'
-import { escrowActions, decodeEscrowData, signRuling } from '../../apps/escrow/escrowClient.ts'
+import {
+  escrowActions,
+  escrowApp,
+  decodeEscrowData,
+  initialEscrowData,
+  signRuling,
+} from '../../apps/escrow/escrowClient.ts'
+import { getChannelId } from '../../engine/channel/getChannelId.ts'
+import type { ChannelParams, State } from '../../engine/channel/types.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
+import { createParty, type Party } from '../../engine/protocol/createParty.ts'
+import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
+import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
+import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
 import { hashState, verifyStateSignature } from '../../engine/channel/index.ts'
 import { stateToWire } from '../../engine/channel/wire.ts'
 import { signDigest } from '../../engine/crypto/signDigest.ts'
 import { hashProposal } from '../../engine/protocol/messageDigests.ts'
 import type { PeerMessage } from '../../engine/transport/types.ts'
-import { fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
+import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
 import { twoEscrowParties } from '../support/parties.ts'
 
 const deadline = fixedEnv.timestamp + 3_600n
@@ -221,5 +234,65 @@ describe('protocol: co-signed updates between two parties', () => {
     // either way nothing changes.
     assert.equal((await payee.latest(channelId))?.state.version, 2n)
     assert.equal(decodeEscrowData((await payee.latest(channelId))!.state.appData as Hex).funded, false)
+  })
+})
+
+describe('protocol: three participants', () => {
+  it('every step needs all three signatures; movers take turns; a silent third party blocks the step', async () => {
+    const hub = createMemoryHub()
+    const params: ChannelParams = {
+      ...escrowChannel().params,
+      participants: [testAddresses[0]!, testAddresses[1]!, testAddresses[3]!],
+      nonce: 33n,
+    }
+    const channelId = getChannelId(params)
+    const initial: State = {
+      channelId,
+      version: 0n,
+      balances: [900n, 0n, 100n],
+      appData: initialEscrowData({ payer: 0, payee: 1, arbiter: testAddresses[2]! }),
+      isFinal: false,
+    }
+    const keys = [testKeys[0]!, testKeys[1]!, testKeys[3]!]
+    const parties = await Promise.all(
+      keys.map(async (k, i) =>
+        createParty({
+          signer: createKeySigner(k),
+          transport: hub.connect(params.participants[i]!),
+          store: createMemoryStore(),
+          sandbox: await createSandbox(),
+          apps: [escrowApp],
+          clock: () => fixedEnv,
+          responseTimeoutMs: 500,
+        }),
+      ),
+    )
+    await Promise.all(parties.map((p) => p.open(params, initial)))
+    for (const p of parties) assert.ok((await p.confirmFunding(channelId, initial.balances)).ok)
+    const [p0, p1, p2] = parties as [Party, Party, Party]
+    assert.ok((await p0.update(channelId, escrowActions.fund(50n, deadline))).ok)
+    await Promise.all(parties.map((p) => p.waitForVersion(channelId, 1n)))
+    // Participant 2 goes silent: participant 1's step gets two of three signatures, and times out naming it.
+    hub.setFilter((to) => to === testAddresses[3])
+    const ruling = escrowActions.ruling(true, signRuling(params, channelId, 0n, true, testKeys[2]!))
+    const stalled = await p1.update(channelId, ruling)
+    assert.deepEqual(!stalled.ok && stalled.reason === 'peer-timeout' ? stalled.missing : undefined, [
+      testAddresses[3],
+    ])
+    hub.setFilter(undefined)
+    // Back: the same step (same digest) is signed again by participant 0 and now by participant 2.
+    const r = await p1.update(channelId, ruling)
+    assert.ok(
+      r.ok,
+      JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? String(v) : v)),
+    )
+    const latest = await Promise.all(parties.map((p) => p.waitForVersion(channelId, 2n)))
+    assert.deepEqual(latest[0], latest[1])
+    assert.deepEqual(latest[1], latest[2])
+    assert.deepEqual(latest[0]?.state.balances, [850n, 50n, 100n])
+    params.participants.forEach((a, i) =>
+      assert.ok(verifyStateSignature(params, latest[0]!.state, latest[0]!.signatures[i]!, a).ok),
+    )
+    assert.equal((await p2.latest(channelId))?.signatures.length, 3)
   })
 })
