@@ -128,7 +128,10 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
         () => {
           // A PUBACK on a later connection could acknowledge another message that reuses the id.
           if (client.stream === stream && client.connected) callback()
-          else callback(new Error('connection changed before the message was handled; the broker sends it again'))
+          else
+            callback(
+              new Error('connection changed before the message was handled; the broker sends it again'),
+            )
         },
         (e: unknown) => {
           log(`mqtt: message on ${packet.topic} not acknowledged: ${(e as Error)?.message ?? String(e)}`)
@@ -218,7 +221,10 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
   clearTimeout(timeout)
   if (outcome === 'timeout') {
     await close()
-    throw new ChanvmError('CONFIG', `MQTT broker ${options.url} did not accept a connection within ${timeoutMs} ms`)
+    throw new ChanvmError(
+      'CONFIG',
+      `MQTT broker ${options.url} did not accept a connection within ${timeoutMs} ms`,
+    )
   }
   return {
     client,

@@ -55,7 +55,8 @@ export type MqttTransport = PeerTransport & {
  */
 export async function createMqttTransport(options: MqttTransportOptions): Promise<MqttTransport> {
   const self = options.self.toLowerCase() as Address
-  if (!/^0x[0-9a-f]{40}$/.test(self)) throw new ChanvmError('INVALID_ARGUMENT', `not an address: ${options.self}`)
+  if (!/^0x[0-9a-f]{40}$/.test(self))
+    throw new ChanvmError('INVALID_ARGUMENT', `not an address: ${options.self}`)
   const { self: _self, clientId, clean, ...rest } = options
   type Handler = (m: PeerMessage) => void | Promise<void>
   const handlers = new Set<Handler>()
@@ -81,7 +82,9 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
     // Each handler gets its own copy, as from the memory transport. A handler that throws or
     // rejects leaves the message unacknowledged.
     await Promise.all(
-      list.map(async (h) => h(list.length === 1 ? message : (JSON.parse(JSON.stringify(message)) as PeerMessage))),
+      list.map(async (h) =>
+        h(list.length === 1 ? message : (JSON.parse(JSON.stringify(message)) as PeerMessage)),
+      ),
     )
   }
   const onMessage = async (topic: string, payload: Buffer, packet: { retain: boolean }) => {
@@ -121,18 +124,31 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
   return {
     self: options.self,
     async send(to, message) {
-      if (closed) throw new ChanvmError('TRANSPORT_CLOSED', 'MQTT transport is closed', { channelId: message.channelId })
+      if (closed)
+        throw new ChanvmError('TRANSPORT_CLOSED', 'MQTT transport is closed', {
+          channelId: message.channelId,
+        })
       const topic = `chanvm/v1/channels/${message.channelId.toLowerCase()}/to/${to.toLowerCase()}`
       // Resolves once the message is in the client's outgoing store, not at the PUBACK: a handler
       // that sends must not wait for a packet that its own connection reads only after it returns.
       await new Promise<void>((resolve, reject) => {
         const failed = (cause: unknown) =>
-          reject(new ChanvmError('TRANSPORT_CLOSED', 'MQTT publish failed', { cause, channelId: message.channelId }))
+          reject(
+            new ChanvmError('TRANSPORT_CLOSED', 'MQTT publish failed', {
+              cause,
+              channelId: message.channelId,
+            }),
+          )
         const stored = (...err: unknown[]) => (err[0] instanceof Error ? failed(err[0]) : resolve())
-        link.client.publish(topic, JSON.stringify(message), { qos: 1, retain: false, cbStorePut: stored }, (err) => {
-          if (err !== undefined && err !== null) failed(err)
-          else resolve()
-        })
+        link.client.publish(
+          topic,
+          JSON.stringify(message),
+          { qos: 1, retain: false, cbStorePut: stored },
+          (err) => {
+            if (err !== undefined && err !== null) failed(err)
+            else resolve()
+          },
+        )
       })
     },
     onMessage(handler) {

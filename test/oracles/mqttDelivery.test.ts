@@ -47,7 +47,14 @@ function deliverySuite(name: string, start: () => Promise<TestBroker | { skip: s
     let broker: TestBroker
     const open: MqttTransport[] = []
     const connect = async (self: Address, clientId: string) => {
-      const t = await createMqttTransport({ url: broker.url, self, clientId, clean: false, minBackoffMs: 50, maxBackoffMs: 500 })
+      const t = await createMqttTransport({
+        url: broker.url,
+        self,
+        clientId,
+        clean: false,
+        minBackoffMs: 50,
+        maxBackoffMs: 500,
+      })
       open.push(t)
       return t
     }
@@ -141,6 +148,21 @@ function deliverySuite(name: string, start: () => Promise<TestBroker | { skip: s
       assert.deepEqual(got, [1])
     })
 
+    it('a handler that sends and waits for its send does not block its own connection', async () => {
+      const a = await connect(alice, uniqueId('alice'))
+      const b = await connect(bob, uniqueId('bob'))
+      const replies: number[] = []
+      a.onMessage(async (m) => {
+        replies.push(versionOf(m))
+      })
+      b.onMessage(async (m) => {
+        await b.send(alice, accept(versionOf(m) + 100))
+      })
+      for (let i = 0; i < 5; i++) await a.send(bob, accept(i))
+      await until('5 replies', () => replies.length === 5, 15_000)
+      assert.deepEqual(replies, [100, 101, 102, 103, 104])
+    })
+
     it('hands messages over one at a time, in the order they were sent', async () => {
       const sender = await connect(alice, uniqueId('alice'))
       const receiver = await connect(bob, uniqueId('bob'))
@@ -157,7 +179,10 @@ function deliverySuite(name: string, start: () => Promise<TestBroker | { skip: s
       await Promise.all(Array.from({ length: 40 }, (_, i) => sender.send(bob, accept(i))))
       await until('40 messages', () => got.length === 40)
       assert.equal(overlapped, false, 'a handler ran while the previous one was pending')
-      assert.deepEqual(got, Array.from({ length: 40 }, (_, i) => i))
+      assert.deepEqual(
+        got,
+        Array.from({ length: 40 }, (_, i) => i),
+      )
     })
   })
 }
@@ -210,7 +235,12 @@ describe('MQTT across a Mosquitto restart and SIGKILL', function () {
     })
 
     it(`readings published at QoS 1 across a ${signal} of the broker reach a persistent input source: none lost`, async () => {
-      const device = await connectMqtt({ url: broker.url, clientId: uniqueId('device'), minBackoffMs: 50, maxBackoffMs: 400 })
+      const device = await connectMqtt({
+        url: broker.url,
+        clientId: uniqueId('device'),
+        minBackoffMs: 50,
+        maxBackoffMs: 400,
+      })
       const source = await createMqttInputSource({
         url: broker.url,
         clientId: uniqueId('inputs'),
@@ -238,7 +268,11 @@ describe('MQTT across a Mosquitto restart and SIGKILL', function () {
         await Promise.all(sends)
         await until('every reading', () => got.size === readings.length, 30_000).catch(() => undefined)
         const missing = readings.filter((r) => !got.has(BigInt(r.sequence))).length
-        assert.equal(missing, 0, `${missing} of ${readings.length} readings lost across the ${signal}: ${JSON.stringify(source.stats())}`)
+        assert.equal(
+          missing,
+          0,
+          `${missing} of ${readings.length} readings lost across the ${signal}: ${JSON.stringify(source.stats())}`,
+        )
       } finally {
         await device.close()
         await source.close()
@@ -247,10 +281,15 @@ describe('MQTT across a Mosquitto restart and SIGKILL', function () {
   }
 
   it('close() does not wait for a broker that is down; a publish still in flight fails instead of hanging', async () => {
-    const sender = await createMqttTransport({ url: broker.url, self: alice, clientId: uniqueId('alice'), minBackoffMs: 50, maxBackoffMs: 400 })
+    const sender = await connectMqtt({
+      url: broker.url,
+      clientId: uniqueId('device'),
+      minBackoffMs: 50,
+      maxBackoffMs: 400,
+    })
     const down = broker.restart('SIGKILL', 3_000) // down for 3 s
     await sleep(200)
-    const pending = sender.send(bob, accept(1))
+    const pending = sender.client.publishAsync('chanvm/v1/test', 'x', { qos: 1 })
     const t0 = Date.now()
     await sender.close()
     assert.ok(Date.now() - t0 < 2_500, `close took ${Date.now() - t0} ms`)
@@ -261,12 +300,20 @@ describe('MQTT across a Mosquitto restart and SIGKILL', function () {
   it('a restarted input source with a persistent session delivers the backlog published while it was away', async () => {
     const clientId = uniqueId('inputs')
     const make = () =>
-      createMqttInputSource({ url: broker.url, clientId, chainId: CHAIN, devices: 'any', now: () => NOW_MS, log: false })
+      createMqttInputSource({
+        url: broker.url,
+        clientId,
+        chainId: CHAIN,
+        devices: 'any',
+        now: () => NOW_MS,
+        log: false,
+      })
     const first = await make()
     await first.close()
     const device = await connectMqtt({ url: broker.url, clientId: uniqueId('device') })
     const readings = Array.from({ length: 5 }, () => validReading('p256'))
-    for (const r of readings) await device.client.publishAsync(readingTopic(r.device as Hex), JSON.stringify(r), { qos: 1 })
+    for (const r of readings)
+      await device.client.publishAsync(readingTopic(r.device as Hex), JSON.stringify(r), { qos: 1 })
     await device.close()
     const again = await make()
     try {

@@ -9,7 +9,8 @@
 //   3. after every restart the channel makes progress (the restarted party commits a new version
 //      within PROGRESS_MS).
 // CHANVM_KILLS=N kills N times (default 50); CHANVM_KILL_SEED=s replays a run (the seed is printed).
-// The broker is Mosquitto when available (CHANVM_MOSQUITTO_URL or the binary), else aedes in-process.
+// The broker is Mosquitto when available (CHANVM_MOSQUITTO_URL or the binary), else aedes in-process
+// (CHANVM_KILL_BROKER=aedes forces it).
 import assert from 'node:assert/strict'
 import { fork, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -39,7 +40,15 @@ async function partyEntry(): Promise<{ file: string; execArgv: string[] }> {
   try {
     const { build } = (await import('esbuild')) as typeof import('esbuild')
     const file = fileURLToPath(new URL(`../../.tmp/kill-${process.pid}/killParty.mjs`, import.meta.url))
-    await build({ entryPoints: [script], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: file, logLevel: 'warning' })
+    await build({
+      entryPoints: [script],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      outfile: file,
+      logLevel: 'warning',
+    })
     return { file, execArgv: [] }
   } catch (e) {
     console.log(`      esbuild not available (${(e as Error).message}): the parties run through tsx`)
@@ -64,7 +73,14 @@ const stateKey = (s: { version: unknown; balances: readonly unknown[]; appData: 
   `${String(s.version)}|${s.balances.map(String).join(',')}|${s.appData.toLowerCase()}|${s.isFinal}`
 
 type WireStateJson = { version: string; balances: string[]; appData: string; isFinal: boolean }
-type PartyEventJson = { type: string; version?: string; digest?: string; state?: WireStateJson; reason?: string; message?: string }
+type PartyEventJson = {
+  type: string
+  version?: string
+  digest?: string
+  state?: WireStateJson
+  reason?: string
+  message?: string
+}
 type Stepped = { id: number; ok: boolean; version?: string; reason?: string }
 
 type Life = {
@@ -82,7 +98,10 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
   let dir: string
   let entry: { file: string; execArgv: string[] }
   before(async () => {
-    const m = await startMosquitto()
+    const m =
+      process.env.CHANVM_KILL_BROKER === 'aedes'
+        ? { skip: 'CHANVM_KILL_BROKER=aedes' }
+        : await startMosquitto()
     if ('skip' in m) {
       console.log(`      ${m.skip}: using the embedded broker (aedes)`)
       broker = await startAedes()
@@ -93,14 +112,19 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
   after(async () => {
     await broker?.stop()
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
-    if (entry !== undefined && entry.file !== script) rmSync(dirname(entry.file), { recursive: true, force: true })
+    if (entry !== undefined && entry.file !== script)
+      rmSync(dirname(entry.file), { recursive: true, force: true })
   })
 
   it(`${KILLS} SIGKILLs at random points: no double signature, no lost co-signed state, progress after every restart`, async () => {
     const rng = seeded(SEED)
     const runId = `${SEED}-${process.pid}-${Date.now()}`
-    console.log(`      kill test: seed ${SEED} (replay: CHANVM_KILL_SEED=${SEED}), ${KILLS} kills, broker ${broker.name}`)
-    const { params, channelId, initial } = escrowChannel({ nonce: BigInt(SEED) * 1_000_000n + BigInt(process.pid) })
+    console.log(
+      `      kill test: seed ${SEED} (replay: CHANVM_KILL_SEED=${SEED}), ${KILLS} kills, broker ${broker.name}`,
+    )
+    const { params, channelId, initial } = escrowChannel({
+      nonce: BigInt(SEED) * 1_000_000n + BigInt(process.pid),
+    })
     const dbs = [join(dir, 'payer.db'), join(dir, 'payee.db')]
     const clientIds = [0, 1].map((i) => `chanvm-kill-${runId}-${i}`)
     const log: string[] = [] // the last things that happened, for a failure message
@@ -111,7 +135,9 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
       if (log.length > 60) log.shift()
     }
     const fail = (what: string): never => {
-      assert.fail(`${what}\n  seed ${SEED} (replay: CHANVM_KILL_SEED=${SEED} CHANVM_KILLS=${KILLS})\n  recent:\n    ${log.join('\n    ')}`)
+      assert.fail(
+        `${what}\n  seed ${SEED} (replay: CHANVM_KILL_SEED=${SEED} CHANVM_KILLS=${KILLS})\n  recent:\n    ${log.join('\n    ')}`,
+      )
     }
 
     // What each party told the test: co-signed states it stored (version -> state), signatures it made.
@@ -123,7 +149,11 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
     // A spy on the broker: every state signature on the wire, by signer and version.
     const wire = new Map<string, Set<string>>()
     let wireVerified = 0
-    const spy = await mqtt.connectAsync(broker.url, { clientId: `chanvm-kill-spy-${runId}`, clean: true, reconnectPeriod: 200 })
+    const spy = await mqtt.connectAsync(broker.url, {
+      clientId: `chanvm-kill-spy-${runId}`,
+      clean: true,
+      reconnectPeriod: 200,
+    })
     await spy.subscribeAsync(`chanvm/v1/channels/${channelId.toLowerCase()}/to/+`, { qos: 1 })
     spy.on('message', (_topic, payload) => {
       void (async () => {
@@ -223,12 +253,21 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
             set.add(e.digest.toLowerCase())
             signedDigests[index]?.set(v, set)
           } else if (e.type !== 'proposed' && e.type !== 'signed') {
-            note(`party ${index}: ${e.type} ${e.version ?? e.state?.version ?? ''} ${e.reason ?? ''} ${e.message ?? ''}`.trim())
+            note(
+              `party ${index}: ${e.type} ${e.version ?? e.state?.version ?? ''} ${e.reason ?? ''} ${e.message ?? ''}`.trim(),
+            )
           }
         })
       })
       proc.send({
-        start: { index, db: dbs[index], url: broker.url, clientId: clientIds[index], timeoutMs: RESPONSE_TIMEOUT_MS, params: paramsToWire(params) },
+        start: {
+          index,
+          db: dbs[index],
+          url: broker.url,
+          clientId: clientIds[index],
+          timeoutMs: RESPONSE_TIMEOUT_MS,
+          params: paramsToWire(params),
+        },
       })
       await Promise.race([ready, life.exited.then(() => fail(`party ${index} died while starting`))])
       lives.push(life)
@@ -246,8 +285,10 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
       try {
         for (const [v, key] of acknowledged[index] ?? []) {
           const s = await store.getSignedState(channelId, v)
-          if (s === undefined) fail(`party ${index} reported version ${v} committed, but it is not in its file ${when}`)
-          else if (stateKey(s.state) !== key) fail(`party ${index}'s file holds another state at version ${v} than it reported ${when}`)
+          if (s === undefined)
+            fail(`party ${index} reported version ${v} committed, but it is not in its file ${when}`)
+          else if (stateKey(s.state) !== key)
+            fail(`party ${index}'s file holds another state at version ${v} than it reported ${when}`)
         }
       } finally {
         await store.close()
@@ -284,16 +325,21 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
     }
 
     const [payer, payee] = [await startLife(0), await startLife(1)]
-    const opened = (l: Life) => new Promise<void>((r) => l.proc.on('message', (m: { opened?: boolean }) => m.opened === true && r()))
+    const opened = (l: Life) =>
+      new Promise<void>((r) => l.proc.on('message', (m: { opened?: boolean }) => m.opened === true && r()))
     const bothOpen = Promise.all([opened(payer), opened(payee)])
-    for (const l of [payer, payee]) l.proc.send({ open: { params: paramsToWire(params), state: stateToWire(initial) } })
+    for (const l of [payer, payee])
+      l.proc.send({ open: { params: paramsToWire(params), state: stateToWire(initial) } })
     await bothOpen
     const drivers = [drive(0), drive(1)]
 
     const waitProgress = async (index: number, above: bigint, what: string) => {
       const end = Date.now() + PROGRESS_MS
       while ((lastCommitted[index] ?? -1n) <= above) {
-        if (Date.now() > end) fail(`no progress within ${PROGRESS_MS} ms ${what}: party ${index} committed nothing above version ${above} (latest it reported: ${lastCommitted[index]}, highest reported: ${maxCommitted})`)
+        if (Date.now() > end)
+          fail(
+            `no progress within ${PROGRESS_MS} ms ${what}: party ${index} committed nothing above version ${above} (latest it reported: ${lastCommitted[index]}, highest reported: ${maxCommitted})`,
+          )
         if (current[index]?.dead === true) fail(`party ${index} died on its own ${what}`)
         await sleep(10)
       }
@@ -332,7 +378,8 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
         }
         const exit = await life.exited
         note(`party ${victim} dead (${exit.signal ?? exit.code})`)
-        if (exit.signal !== 'SIGKILL') fail(`party ${victim} exited with ${exit.code ?? exit.signal}, not by SIGKILL`)
+        if (exit.signal !== 'SIGKILL')
+          fail(`party ${victim} exited with ${exit.code ?? exit.signal}, not by SIGKILL`)
         kills++
         kinds[kind] = (kinds[kind] ?? 0) + 1
         await checkFile(victim, `after kill #${kills}`)
@@ -344,7 +391,9 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
     } finally {
       done = true
       const elapsed = ((Date.now() - t0) / 1000).toFixed(1)
-      console.log(`      ${kills} kills in ${elapsed} s (${JSON.stringify(kinds)}), ${steps} steps co-signed, highest version ${maxCommitted}`)
+      console.log(
+        `      ${kills} kills in ${elapsed} s (${JSON.stringify(kinds)}), ${steps} steps co-signed, highest version ${maxCommitted}`,
+      )
       for (const l of current) if (l !== undefined && !l.dead) l.proc.disconnect()
       await Promise.all(current.map((l) => l?.exited))
       await Promise.all(drivers)
@@ -360,7 +409,8 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
     try {
       for (let v = 0n; v <= maxCommitted + 1n; v++) {
         const seen = new Map<string, string>() // state key -> where
-        const add = (key: string, where: string) => seen.set(key, seen.has(key) ? `${seen.get(key)}, ${where}` : where)
+        const add = (key: string, where: string) =>
+          seen.set(key, seen.has(key) ? `${seen.get(key)}, ${where}` : where)
         for (const [i, store] of stores.entries()) {
           const rec = await store.getSignatureRecord(channelId, v)
           if (rec !== undefined) add(stateKey(rec.state), `party ${i}'s signature record`)
@@ -368,18 +418,26 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
           if (co !== undefined) add(stateKey(co.state), `party ${i}'s co-signed state`)
         }
         // A co-signed state carries both signatures: any other state one party signed at v is a double signature.
-        if (seen.size > 1) fail(`version ${v} signed with ${seen.size} different states: ${[...seen.values()].join(' / ')}`)
+        if (seen.size > 1)
+          fail(`version ${v} signed with ${seen.size} different states: ${[...seen.values()].join(' / ')}`)
       }
     } finally {
       for (const s of stores) await s.close()
     }
     for (const [i, byVersion] of signedDigests.entries()) {
       for (const [v, digests] of byVersion) {
-        if (digests.size > 1) fail(`party ${i} reported signing version ${v} with ${digests.size} digests: ${[...digests].join(', ')}`)
+        if (digests.size > 1)
+          fail(
+            `party ${i} reported signing version ${v} with ${digests.size} digests: ${[...digests].join(', ')}`,
+          )
       }
     }
-    for (const [k, digests] of wire) if (digests.size > 1) fail(`on the wire, ${k} carries signatures over ${digests.size} digests`)
+    for (const [k, digests] of wire)
+      if (digests.size > 1) fail(`on the wire, ${k} carries signatures over ${digests.size} digests`)
     assert.ok(wireVerified > 0, 'the spy saw state signatures on the wire')
-    assert.ok(maxCommitted >= BigInt(KILLS), `the channel advanced (${maxCommitted} versions for ${KILLS} kills)`)
+    assert.ok(
+      maxCommitted >= BigInt(KILLS),
+      `the channel advanced (${maxCommitted} versions for ${KILLS} kills)`,
+    )
   })
 })

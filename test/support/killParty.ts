@@ -27,7 +27,14 @@ import { createMqttTransport } from '../../oracles/mqtt/createMqttTransport.ts'
 import { fixedEnv, testAddresses, testKeys } from './channel.ts'
 import { crashPointStore, parseCrashPoint, type CrashPoint } from './killStore.ts'
 
-type Start = { index: number; db: string; url: string; clientId: string; timeoutMs: number; params: WireParams }
+type Start = {
+  index: number
+  db: string
+  url: string
+  clientId: string
+  timeoutMs: number
+  params: WireParams
+}
 type Command =
   | { start: Start }
   | { open: { params: WireParams; state: WireState } }
@@ -38,12 +45,16 @@ const send = (m: unknown) => {
   if (process.connected) process.send?.(m, undefined, {}, () => undefined)
 }
 process.on('error', () => undefined) // the parent may go away mid-send
-const toJson = (v: unknown) => JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)))
+const toJson = (v: unknown) =>
+  JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)))
 const kill = () => process.kill(process.pid, 'SIGKILL')
 
 const sandbox = await createSandbox()
 const envPoint = process.env.CHANVM_CRASH_POINT
-const store = crashPointStore(envPoint === undefined || envPoint === '' ? undefined : parseCrashPoint(envPoint), kill)
+const store = crashPointStore(
+  envPoint === undefined || envPoint === '' ? undefined : parseCrashPoint(envPoint),
+  kill,
+)
 
 let party: Party | undefined
 let index = 0
@@ -77,7 +88,8 @@ async function start(s: Start): Promise<void> {
 }
 
 async function step(id: number): Promise<void> {
-  if (party === undefined || params === undefined) return send({ stepped: { id, ok: false, reason: 'not-started' } })
+  if (party === undefined || params === undefined)
+    return send({ stepped: { id, ok: false, reason: 'not-started' } })
   const channelId = getChannelId(params)
   const latest = await party.latest(channelId)
   if (latest === undefined) return send({ stepped: { id, ok: false, reason: 'no-channel' } })
@@ -87,7 +99,10 @@ async function step(id: number): Promise<void> {
   else if (d.funded && Number(d.payee) === index) {
     action = escrowActions.ruling(false, signRuling(params, channelId, d.escrowId, false, testKeys[2] as Hex))
   }
-  if (action === undefined) return send({ stepped: { id, ok: false, reason: 'not-my-turn', version: latest.state.version.toString() } })
+  if (action === undefined)
+    return send({
+      stepped: { id, ok: false, reason: 'not-my-turn', version: latest.state.version.toString() },
+    })
   const r = await party.update(channelId, action, { env: fixedEnv })
   send({ stepped: toJson(r.ok ? { id, ok: true, version: r.signed.state.version } : { id, ...r }) })
 }
@@ -99,9 +114,13 @@ process.on('message', (m: Command) => {
       process.exit(3)
     })
   } else if ('open' in m) {
-    void party?.open(wireToParams(m.open.params), wireToState(m.open.state)).then(() => send({ opened: true }))
+    void party
+      ?.open(wireToParams(m.open.params), wireToState(m.open.state))
+      .then(() => send({ opened: true }))
   } else if ('step' in m) {
-    step(m.step).catch((e: unknown) => send({ stepped: { id: m.step, ok: false, reason: 'threw', message: (e as Error).message } }))
+    step(m.step).catch((e: unknown) =>
+      send({ stepped: { id: m.step, ok: false, reason: 'threw', message: (e as Error).message } }),
+    )
   } else if ('arm' in m) {
     store.arm(m.arm)
   }

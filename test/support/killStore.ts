@@ -9,8 +9,14 @@ export type CrashPoint = { method: (typeof CRASH_METHODS)[number]; phase: 'befor
 /** Parses `<method>:<before|after>:<n>` (the CHANVM_CRASH_POINT format). */
 export function parseCrashPoint(text: string): CrashPoint {
   const [method, phase, n] = text.split(':')
-  if (!CRASH_METHODS.includes(method as CrashPoint['method']) || (phase !== 'before' && phase !== 'after') || !(Number(n) >= 1)) {
-    throw new Error(`bad crash point ${JSON.stringify(text)}: <${CRASH_METHODS.join('|')}>:<before|after>:<n>`)
+  if (
+    !CRASH_METHODS.includes(method as CrashPoint['method']) ||
+    (phase !== 'before' && phase !== 'after') ||
+    !(Number(n) >= 1)
+  ) {
+    throw new Error(
+      `bad crash point ${JSON.stringify(text)}: <${CRASH_METHODS.join('|')}>:<before|after>:<n>`,
+    )
   }
   return { method: method as CrashPoint['method'], phase, n: Number(n) }
 }
