@@ -244,7 +244,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       p === undefined ? undefined : { mover: p.mover, action: p.action, env: envToWire(p.env), sig: p.sig }
     return {
       state: stateToWire(rec.state),
-      sig: await signer.signDigest(rec.digest),
+      sig: await signAgain(rec),
       ...(proposal === undefined ? {} : { proposal }),
     }
   }
@@ -359,6 +359,13 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (signed !== undefined) await setLatest(ch, signed, false)
     return signed === undefined ? { ok: true, sig } : { ok: true, sig, signed }
   }
+
+  /**
+   * Signs again a digest read back from the store (an accept that was lost, what a refusal or a
+   * sync request shows): recorded before, so nothing new leaves. `recordThenSign` is the only
+   * path for a first signature.
+   */
+  const signAgain = (rec: SignatureRecord): Promise<Hex> => Promise.resolve(signer.signDigest(rec.digest))
 
   /** Signs last on a state every other participant signed, stores it co-signed and commits it to them. */
   const finishOwn = async (ch: Channel, state: State, digest: Hex, sigs: Map<string, Hex>) => {
@@ -501,13 +508,15 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         }
         if (d.type === 'drop') return drop(d.reason, d.message)
         if (d.type === 'answer-again') {
+          const rec = await store.getSignatureRecord(ch.id, state.version)
+          if (rec === undefined || lower(rec.digest) !== lower(digest)) return
           await send(m.from, {
             type: 'accept',
             channelId: ch.id,
             from: address,
             version: state.version.toString(),
             digest,
-            sig: await signer.signDigest(digest),
+            sig: await signAgain(rec),
           })
           if (ch.latest === undefined || ch.latest.state.version < state.version)
             watchCommit(ch, state.version)
