@@ -32,6 +32,14 @@ export type ConnectMqttOptions = {
   onMessage?: (topic: string, payload: Buffer, packet: { retain: boolean }) => void | Promise<void>
   /** How long `close()` waits for the broker to acknowledge messages in flight. Default 2,000 ms. */
   closeTimeoutMs?: number
+  /**
+   * After a handler rejected a QoS 1 message, drop the connection this long afterwards (doubling
+   * while rejections go on, up to 30 s) so that the broker sends the unacknowledged message again:
+   * a broker redelivers only on reconnect, and unacknowledged messages hold its in-flight window
+   * (Mosquitto: 20 messages) until then. Only with a persistent session (`clean: false`): a clean one
+   * would lose the message. Default 1,000 ms; 0 leaves it to the next reconnect.
+   */
+  redeliverAfterMs?: number
 }
 
 /** The status changes a managed connection reports. */
@@ -107,6 +115,25 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
 
   client.on('error', (e) => log(`mqtt: ${options.url}: ${e.message}`))
   const onMessage = options.onMessage
+  const redeliverAfter = options.redeliverAfterMs ?? 1_000
+  const clean = options.clean ?? true
+  let redeliverDelay = redeliverAfter
+  let redeliverTimer: NodeJS.Timeout | undefined
+  const handled = () => {
+    redeliverDelay = redeliverAfter
+  }
+  const redeliverLater = (qos: number) => {
+    // A clean session would lose the message with the connection.
+    if (qos === 0 || clean || redeliverAfter <= 0 || redeliverTimer !== undefined || closed) return
+    redeliverTimer = setTimeout(() => {
+      redeliverTimer = undefined
+      if (closed || !client.connected) return
+      log(`mqtt: reconnecting so that the broker sends unacknowledged messages again`)
+      client.stream.destroy()
+    }, redeliverDelay)
+    redeliverTimer.unref()
+    redeliverDelay = Math.min(30_000, redeliverDelay * 2)
+  }
   if (onMessage !== undefined) {
     // MQTT.js sends the PUBACK of a QoS 1 message when this hook calls back, and reads the next
     // packet of the connection only then.
@@ -117,15 +144,18 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
         result = onMessage(packet.topic, packet.payload as Buffer, packet)
       } catch (e) {
         log(`mqtt: message handler threw: ${(e as Error).message}`)
+        redeliverLater(packet.qos)
         callback(e as Error)
         return
       }
       if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') {
+        handled()
         callback()
         return
       }
       result.then(
         () => {
+          handled()
           // A PUBACK on a later connection could acknowledge another message that reuses the id.
           if (client.stream === stream && client.connected) callback()
           else
@@ -135,6 +165,7 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
         },
         (e: unknown) => {
           log(`mqtt: message on ${packet.topic} not acknowledged: ${(e as Error)?.message ?? String(e)}`)
+          redeliverLater(packet.qos)
           callback(e instanceof Error ? e : new Error(String(e)))
         },
       )
@@ -176,6 +207,7 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
     closing ??= (async () => {
       closed = true
       handlers.clear()
+      clearTimeout(redeliverTimer)
       // Whatever is still unacknowledged fails rather than leaving its sender waiting.
       const giveUp = () => {
         for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id))

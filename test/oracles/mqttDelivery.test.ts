@@ -130,6 +130,22 @@ function deliverySuite(name: string, start: () => Promise<TestBroker | { skip: s
       assert.deepEqual(again, [1], 'only the message whose handler rejected comes back')
     })
 
+    it("messages whose handler rejected come again without the application reconnecting, past the broker's in-flight window", async () => {
+      const sender = await connect(alice, uniqueId('alice'))
+      const receiver = await connect(bob, uniqueId('bob'))
+      const attempts = new Map<number, number>()
+      const stored = new Set<number>()
+      receiver.onMessage(async (m) => {
+        const v = versionOf(m)
+        const n = (attempts.get(v) ?? 0) + 1
+        attempts.set(v, n)
+        if (n === 1) throw new Error('store busy') // the first attempt of every message fails
+        stored.add(v)
+      })
+      for (let i = 0; i < 25; i++) await sender.send(bob, accept(i))
+      await until('all 25 stored', () => stored.size === 25, 45_000)
+    })
+
     it('a message that arrives while no handler is registered waits unacknowledged, and is handed over on registration', async () => {
       const sender = await connect(alice, uniqueId('alice'))
       const cid = uniqueId('bob')
