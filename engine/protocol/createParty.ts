@@ -49,6 +49,8 @@ type Msg<T extends PeerMessage['type']> = Extract<PeerMessage, { type: T }>
 type Outcome =
   | 'complete'
   | 'lost'
+  /** The refuser was behind and got the latest co-signed state: propose again at once. */
+  | 'retry'
   | { finish: State; digest: Hex; sigs: Map<string, Hex> }
   | Extract<UpdateResult, { ok: false }>
 
@@ -601,7 +603,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (p.accepts.size === ch.params.participants.length - 1) p.done('complete')
   }
 
-  const onReject = (ch: Channel, m: Msg<'reject'>) => {
+  const onReject = async (ch: Channel, m: Msg<'reject'>) => {
     const version = BigInt(m.version)
     const p = ch.pending
     const reason = String(m.reason)
@@ -635,6 +637,10 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (d.type === 'lost') {
       if (reason === 'conflicting-signature') void askSync(ch, version)
       return p.done('lost')
+    }
+    if (d.type === 'resend') {
+      if (ch.latest !== undefined) await send(m.from, commitOf(ch, ch.latest))
+      return p.done('retry')
     }
     if (d.type === 'fail')
       return p.done({ ok: false, reason: 'peer-rejected', from: m.from, peerReason: reason, message })
@@ -969,7 +975,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     ch: Channel,
     action: Hex,
     envOpt: Env | undefined,
-  ): Promise<UpdateResult | 'lost'> => {
+  ): Promise<UpdateResult | 'lost' | 'retry'> => {
     const prepared = await serial(ch, async () => {
       if (!ch.funded)
         return {
@@ -1036,7 +1042,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), timeoutMs))),
     ])
     clearTimeout(timer)
-    return serial(ch, async (): Promise<UpdateResult | 'lost'> => {
+    return serial(ch, async (): Promise<UpdateResult | 'lost' | 'retry'> => {
       if (ch.pending === pending) ch.pending = undefined
       if (outcome === 'timeout')
         return {
@@ -1044,7 +1050,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           reason: 'peer-timeout',
           missing: others(ch).filter((a) => !pending.accepts.has(lower(a))),
         }
-      if (outcome === 'lost') return 'lost'
+      if (outcome === 'lost' || outcome === 'retry') return outcome
       if (outcome === 'complete') {
         // Every other participant signed: the mover signs last, records its signature together
         // with the co-signed state (one disk sync), and only then lets it leave in the commit.
@@ -1088,7 +1094,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         if (isStoreError(e)) emit({ type: 'store-error', channelId: ch.id, message: describe(e) })
         throw e
       })
-      if (r !== 'lost') return r
+      if (r !== 'lost' && r !== 'retry') return r
       if (attempt >= maxRetries) {
         return {
           ok: false,
@@ -1096,8 +1102,8 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           message: `no co-signed version after ${attempt + 1} tries: a peer's proposal at the same version won, or this party signed a peer's state whose commit never came`,
         }
       }
-      // Wait for the winner's state, then try again on top of it.
-      await waitForVersion(channelId, before + 1n, timeoutMs).catch(() => undefined)
+      // Wait for the winner's state, then try again on top of it (at once when a peer was behind).
+      if (r === 'lost') await waitForVersion(channelId, before + 1n, timeoutMs).catch(() => undefined)
     }
   }
 

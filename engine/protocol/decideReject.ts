@@ -22,8 +22,13 @@ export type RejectDecision =
   | { type: 'ignore' }
   | { type: 'need'; fact: 'signature' }
   | { type: 'drop'; reason: 'bad-signature'; message: string }
-  /** Lost a simultaneous proposal (or the peer signed another mover's state): wait for that state, retry on top. */
+  /**
+   * Lost a simultaneous proposal, the peer signed another mover's state, or this party is behind
+   * (`stale`: the refuser sends the newer state): wait for that state, retry on top.
+   */
   | { type: 'lost' }
+  /** The refuser is behind (`version-gap`): send it the latest co-signed state, then propose again at once. */
+  | { type: 'resend' }
   /** The refuser signed this party's own earlier proposal at this version: finish that state (sign last, commit). */
   | { type: 'finish' }
   /** The update fails with the peer's reason. */
@@ -56,7 +61,8 @@ export function decideReject(f: RejectFacts): RejectDecision {
       message: `reject for version ${f.version} is not signed by its sender`,
     }
   }
-  if (f.reason === 'conflict') return { type: 'lost' }
+  if (f.reason === 'conflict' || f.reason === 'stale') return { type: 'lost' }
+  if (f.reason === 'version-gap') return { type: 'resend' }
   if (
     f.reason === 'conflicting-signature' &&
     f.signed !== undefined &&

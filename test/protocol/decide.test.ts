@@ -205,6 +205,8 @@ describe('decideReject: the rule for a peer’s refusal of this party’s propos
   const rows: [string, Partial<RejectFacts>, string][] = [
     ['a signed refusal', {}, 'fail'],
     ['lost a simultaneous proposal', { reason: 'conflict' }, 'lost'],
+    ['this party is behind (the refuser sends the newer state)', { reason: 'stale' }, 'lost'],
+    ['the refuser is behind', { reason: 'version-gap' }, 'resend'],
     ['conflicting-signature without the state', { reason: 'conflicting-signature' }, 'fail'],
     [
       'conflicting-signature showing this party’s own earlier proposal, signed',

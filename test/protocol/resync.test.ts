@@ -219,6 +219,38 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
     await b.close()
   })
 
+  it('a peer that missed every message of the open catches up from the first proposal’s base signatures', async () => {
+    const { params, channelId, initial } = escrowChannel({ nonce: 11n })
+    const hub = createMemoryHub()
+    const mk = async (i: 0 | 1) =>
+      createParty({
+        signer: createKeySigner(testKeys[i]!),
+        transport: hub.connect(testAddresses[i]!),
+        store: createMemoryStore(),
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+        clock: () => fixedEnv,
+        responseTimeoutMs: 1_000,
+        requireFunding: false,
+      })
+    const a = await mk(0)
+    const b = await mk(1)
+    // Nothing reaches the payee but proposals: the payer completes the open, the payee does not.
+    hub.setFilter((to, m) => to === testAddresses[1] && m.type !== 'propose')
+    const opening = b.open(params, initial).catch(() => undefined)
+    await a.open(params, initial)
+    hub.setFilter(undefined)
+    const r = await a.update(channelId, escrowActions.fund(10n, deadline))
+    assert.ok(
+      r.ok,
+      JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? String(v) : v)),
+    )
+    assert.equal((await b.waitForVersion(channelId, 1n)).state.version, 1n)
+    await opening
+    await a.close()
+    await b.close()
+  })
+
   it('an open whose party never opens the channel is given up and left unacknowledged', async () => {
     const { params, channelId, initial } = escrowChannel({ nonce: 9n })
     const hub = createMemoryHub()
