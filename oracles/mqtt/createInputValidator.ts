@@ -28,7 +28,8 @@ export type InputValidatorOptions = {
 }
 
 /** The verdict on one payload. */
-export type InputVerdict = { ok: true; input: VerifiedInput } | { ok: false; reason: InputRejection; detail: string }
+export type InputVerdict =
+  { ok: true; input: VerifiedInput } | { ok: false; reason: InputRejection; detail: string }
 
 /** The validation pipeline of the MQTT input source, usable on its own (tests, other transports). */
 export type InputValidator = {
@@ -39,6 +40,12 @@ export type InputValidator = {
   check(topic: string, payload: Uint8Array | string, flags?: { retained?: boolean }): InputVerdict
   /** Adds a signer id to the allow list of devices or oracles. */
   allow(role: 'device' | 'oracle', signer: Hex): void
+  /**
+   * Undoes the acceptance of `input` when it is still the latest of its stream (its handler failed
+   * and the broker will send it again): the copy is then accepted, not counted as `duplicate`.
+   * Returns whether it did; once a newer message of the stream was accepted the copy is a `replay`.
+   */
+  forget(input: VerifiedInput): boolean
 }
 
 /** How many recent sequence numbers per stream are remembered to tell a duplicate from a replay. */
@@ -92,10 +99,15 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
 
   const reject = (reason: InputRejection, detail: string): InputVerdict => ({ ok: false, reason, detail })
 
-  function check(topic: string, payload: Uint8Array | string, flags: { retained?: boolean } = {}): InputVerdict {
+  function check(
+    topic: string,
+    payload: Uint8Array | string,
+    flags: { retained?: boolean } = {},
+  ): InputVerdict {
     if (flags.retained === true) return reject('retained', 'a retained message is never fresh evidence')
     const size = typeof payload === 'string' ? payload.length : payload.byteLength
-    if (size > MAX_ENVELOPE_BYTES) return reject('schema', `payload of ${size} bytes exceeds ${MAX_ENVELOPE_BYTES}`)
+    if (size > MAX_ENVELOPE_BYTES)
+      return reject('schema', `payload of ${size} bytes exceeds ${MAX_ENVELOPE_BYTES}`)
     let data: unknown
     try {
       data = JSON.parse(typeof payload === 'string' ? payload : decoder.decode(payload))
@@ -107,7 +119,8 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
     const content = envelopeToSigned(envelope)
     if (content === undefined) return reject('schema', 'a number is out of range')
     const { signer } = content
-    if (content.signed.chainId !== options.chainId) return reject('wrong-chain', `chain ${content.signed.chainId}, expected ${options.chainId}`)
+    if (content.signed.chainId !== options.chainId)
+      return reject('wrong-chain', `chain ${content.signed.chainId}, expected ${options.chainId}`)
 
     const m = TOPIC_RE.exec(topic)
     const expected = content.type === 'reading' ? ['devices', 'readings'] : ['oracles', 'answers']
@@ -115,26 +128,39 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
       return reject('topic', `a ${content.type} from ${signer} does not belong on ${topic.slice(0, 200)}`)
     }
     const allowed = content.type === 'reading' ? devices : oracles
-    if (allowed !== 'any' && !allowed.has(signer)) return reject('unknown-signer', `${content.type === 'reading' ? 'device' : 'oracle'} ${signer} is not allowed`)
+    if (allowed !== 'any' && !allowed.has(signer))
+      return reject(
+        'unknown-signer',
+        `${content.type === 'reading' ? 'device' : 'oracle'} ${signer} is not allowed`,
+      )
 
-    const timestamp = content.type === 'reading' ? content.signed.reading.timestamp : content.signed.answer.timestamp
+    const timestamp =
+      content.type === 'reading' ? content.signed.reading.timestamp : content.signed.answer.timestamp
     const nowSec = BigInt(Math.floor(now() / 1000))
-    if (timestamp < nowSec - BigInt(maxAgeSec)) return reject('stale', `timestamp ${timestamp} is more than ${maxAgeSec} s old`)
-    if (timestamp > nowSec + BigInt(maxFutureSec)) return reject('future', `timestamp ${timestamp} is more than ${maxFutureSec} s ahead`)
+    if (timestamp < nowSec - BigInt(maxAgeSec))
+      return reject('stale', `timestamp ${timestamp} is more than ${maxAgeSec} s old`)
+    if (timestamp > nowSec + BigInt(maxFutureSec))
+      return reject('future', `timestamp ${timestamp} is more than ${maxFutureSec} s ahead`)
 
     const streamName = content.type === 'reading' ? 'readings' : content.signed.answer.questionId
     const sequence = content.type === 'reading' ? content.signed.reading.sequence : timestamp
     const key = `${signer}/${streamName}`
     const stream = streams.get(key)
     if (stream !== undefined) {
-      if (stream.recent.includes(sequence)) return reject('duplicate', `${signer} sequence ${sequence} was already taken`)
-      if (sequence <= stream.last) return reject('replay', `${signer} sequence ${sequence} is not above ${stream.last}`)
+      if (stream.recent.includes(sequence))
+        return reject('duplicate', `${signer} sequence ${sequence} was already taken`)
+      if (sequence <= stream.last)
+        return reject('replay', `${signer} sequence ${sequence} is not above ${stream.last}`)
     }
 
     // A P-256 key names its signer by its hash: check that before the (costly) verification.
     const claimed = content.signed.signature
-    if (claimed.curve === 'p256' && p256PublicKeyToSignerId(claimed.publicKey) !== signer) return reject('signature', 'signature refused: wrong-signer')
-    const digest = content.type === 'reading' ? hashReading(content.signed.chainId, content.signed.reading) : hashAnswer(content.signed.chainId, content.signed.answer)
+    if (claimed.curve === 'p256' && p256PublicKeyToSignerId(claimed.publicKey) !== signer)
+      return reject('signature', 'signature refused: wrong-signer')
+    const digest =
+      content.type === 'reading'
+        ? hashReading(content.signed.chainId, content.signed.reading)
+        : hashAnswer(content.signed.chainId, content.signed.answer)
     const verdict = verifyOracleSignature(digest, content.signed.signature)
     if (!verdict.ok) return reject('signature', `signature refused: ${verdict.reason}`)
     if (verdict.signer !== signer) return reject('signature', 'signature refused: wrong-signer')
@@ -174,12 +200,26 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
         return check(topic, payload, flags)
       } catch (e) {
         // Defence in depth: no payload may throw out of the pipeline.
-        return reject('schema', `payload could not be processed: ${(e as Error).message.split('\n')[0] ?? ''}`)
+        return reject(
+          'schema',
+          `payload could not be processed: ${(e as Error).message.split('\n')[0] ?? ''}`,
+        )
       }
     },
     allow(role, signer) {
       const set = role === 'device' ? devices : oracles
       if (set !== 'any') set.add(signer.toLowerCase())
+    },
+    forget(input) {
+      const key = `${input.signer}/${input.stream}`
+      const stream = streams.get(key)
+      if (stream === undefined || stream.last !== input.sequence) return false
+      // Accepted sequences increase strictly, so the one before is the previous entry of `recent`.
+      stream.recent.pop()
+      const previous = stream.recent[stream.recent.length - 1]
+      if (previous === undefined) streams.delete(key)
+      else stream.last = previous
+      return true
     },
   }
 }

@@ -1,6 +1,15 @@
-import type { InputRejection, InputRejectionEvent, InputSource, VerifiedInput } from '../../engine/inputs/types.ts'
+import type {
+  InputRejection,
+  InputRejectionEvent,
+  InputSource,
+  VerifiedInput,
+} from '../../engine/inputs/types.ts'
 import { connectMqtt, type ConnectMqttOptions, type MqttStatus } from './connectMqtt.ts'
-import { createInputValidator, type InputValidator, type InputValidatorOptions } from './createInputValidator.ts'
+import {
+  createInputValidator,
+  type InputValidator,
+  type InputValidatorOptions,
+} from './createInputValidator.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from './startEmbeddedBroker.ts'
 
 /** The topic filters the input source subscribes to by default. */
@@ -41,7 +50,18 @@ export type MqttInputSource = InputSource & {
   onStatus(handler: (status: MqttStatus) => void): () => void
 }
 
-const REASONS: readonly InputRejection[] = ['schema', 'wrong-chain', 'topic', 'signature', 'unknown-signer', 'replay', 'stale', 'future', 'retained', 'duplicate']
+const REASONS: readonly InputRejection[] = [
+  'schema',
+  'wrong-chain',
+  'topic',
+  'signature',
+  'unknown-signer',
+  'replay',
+  'stale',
+  'future',
+  'retained',
+  'duplicate',
+]
 
 function rateLimitedStderr(): (line: string) => void {
   let windowStart = 0
@@ -122,12 +142,13 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     accepted++
     if (inputHandlers.size === 0) await handlerRegistered()
     // Acknowledged once every handler's promise resolved; a handler that throws or rejects is
-    // logged and leaves the reading unacknowledged (the broker sends it again after a reconnect,
-    // where the replay check counts it as `replay`).
+    // logged and leaves the reading unacknowledged and not accepted (the broker sends it again).
     const results = await Promise.allSettled([...inputHandlers].map(async (h) => h(verdict.input)))
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed !== undefined) {
       log(`an input handler threw: ${(failed.reason as Error)?.message ?? String(failed.reason)}`)
+      // The broker's copy must be accepted again, not dropped as a duplicate.
+      validator.forget(verdict.input)
       throw failed.reason
     }
   }

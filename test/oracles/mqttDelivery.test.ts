@@ -146,6 +146,36 @@ function deliverySuite(name: string, start: () => Promise<TestBroker | { skip: s
       await until('all 25 stored', () => stored.size === 25, 45_000)
     })
 
+    it('a reading whose input handler failed comes again and is accepted, not dropped as a duplicate', async () => {
+      const source = await createMqttInputSource({
+        url: broker.url,
+        clientId: uniqueId('inputs'),
+        chainId: CHAIN,
+        devices: 'any',
+        now: () => NOW_MS,
+        log: false,
+        minBackoffMs: 50,
+        maxBackoffMs: 400,
+      })
+      const device = await connectMqtt({ url: broker.url, clientId: uniqueId('device') })
+      try {
+        let calls = 0
+        const stored: bigint[] = []
+        source.onInput(async (input) => {
+          if (++calls === 1) throw new Error('database locked')
+          stored.push(input.sequence)
+        })
+        const r = validReading('secp256k1')
+        await device.client.publishAsync(readingTopic(r.device as Hex), JSON.stringify(r), { qos: 1 })
+        await until('the reading stored', () => stored.length === 1, 20_000)
+        assert.deepEqual(stored, [BigInt(r.sequence)])
+        assert.equal(source.stats().rejected.duplicate, 0)
+      } finally {
+        await device.close()
+        await source.close()
+      }
+    })
+
     it('a message that arrives while no handler is registered waits unacknowledged, and is handed over on registration', async () => {
       const sender = await connect(alice, uniqueId('alice'))
       const cid = uniqueId('bob')
