@@ -746,14 +746,8 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     const ch = channels.get(lower(m.channelId))
     if (ch !== undefined && (ch.openResult !== undefined || ch.latest !== undefined)) return dispatch(m)
     const list = held.get(lower(m.channelId)) ?? []
-    if (list.length >= MAX_HELD_PER_CHANNEL || heldCount >= MAX_HELD) {
-      count('unknown-channel')
-      return Promise.reject(
-        new ChanvmError('CHANNEL_NOT_FOUND', 'too many messages for channels not opened here', {
-          channelId: m.channelId,
-        }),
-      )
-    }
+    if (list.length >= MAX_HELD_PER_CHANNEL || heldCount >= MAX_HELD)
+      return Promise.resolve(drop('unknown-channel', `too many opens held for channels not opened here`))
     held.set(lower(m.channelId), list)
     heldCount++
     return new Promise<void>((resolve, reject) => {
@@ -767,12 +761,11 @@ export async function createParty(options: PartyOptions): Promise<Party> {
             list.splice(i, 1)
             heldCount--
           }
-          count('unknown-channel')
-          reject(
-            new ChanvmError('CHANNEL_NOT_FOUND', 'the channel was not opened here in time', {
-              channelId: m.channelId,
-            }),
-          )
+          // Dropped, not left unacknowledged: a redelivered open would only be held again and
+          // fill the broker's in-flight window. The opener still completes: this party's own open
+          // (when it opens) is answered with the co-signed state.
+          drop('unknown-channel', `an open for ${m.channelId} not opened here in time`)
+          resolve()
         }, timeoutMs * 3),
       }
       h.timer.unref()
@@ -793,8 +786,8 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   /**
    * Hands one message to its handler on the channel's queue. Resolves once whatever the message
    * made the party store is durable (malformed and forged messages resolve: there is nothing to
-   * redeliver); rejects on a store error and for a channel this party does not hold, so that the
-   * transport does not acknowledge it.
+   * redeliver, and so do messages for a channel this party does not hold); rejects on a store
+   * error, so that the transport does not acknowledge it.
    */
   const dispatch = async (m: PeerMessage): Promise<void> => {
     if (closed) throw new ChanvmError('TRANSPORT_CLOSED', 'the party is closed')
@@ -811,12 +804,11 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     const ch = channels.get(lower(m.channelId))
     if (m.type === 'open' && (ch === undefined || (ch.openResult === undefined && ch.latest === undefined)))
       return hold(m)
-    if (ch === undefined) {
-      count('unknown-channel')
-      throw new ChanvmError('CHANNEL_NOT_FOUND', 'this party does not hold the channel', {
-        channelId: m.channelId,
-      })
-    }
+    // A message for a channel this party does not hold is acknowledged and dropped: left
+    // unacknowledged it would be redelivered for ever and hold a slot of the broker's in-flight
+    // window. Nothing is lost by it: a peer's later open is answered with the latest commit, and
+    // proposals and sync requests are sent again.
+    if (ch === undefined) return drop('unknown-channel', `no channel ${m.channelId} here`)
     const run = async (): Promise<void> => {
       switch (m.type) {
         case 'propose':

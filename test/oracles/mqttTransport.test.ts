@@ -10,6 +10,8 @@ import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { paramsToWire, stateToWire } from '../../engine/channel/wire.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createParty } from '../../engine/protocol/createParty.ts'
+import type { Party } from '../../engine/protocol/types.ts'
+import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import type { PeerMessage } from '../../engine/transport/types.ts'
@@ -20,7 +22,14 @@ import { waitFor } from './waitFor.ts'
 
 const [alice, bob, carol] = testAddresses as [Address, Address, Address]
 const channelId = `0x${'ab'.repeat(32)}` as Hex
-const accept = (from: Address, version: string): PeerMessage => ({ type: 'accept', channelId, from, version, digest: `0x${'11'.repeat(32)}`, sig: `0x${'22'.repeat(65)}` })
+const accept = (from: Address, version: string): PeerMessage => ({
+  type: 'accept',
+  channelId,
+  from,
+  version,
+  digest: `0x${'11'.repeat(32)}`,
+  sig: `0x${'22'.repeat(65)}`,
+})
 const script = fileURLToPath(new URL('./support/mqttPartyProcess.ts', import.meta.url))
 
 function transportSuite(name: string, start: () => Promise<TestBroker | { skip: string }>): void {
@@ -28,7 +37,12 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
     let broker: TestBroker
     const open: MqttTransport[] = []
     const connect = async (self: Address, opts: { clean?: boolean } = {}) => {
-      const t = await createMqttTransport({ url: broker.url, self, clean: opts.clean ?? true, clientId: `test-${self}-${open.length}-${process.pid}` })
+      const t = await createMqttTransport({
+        url: broker.url,
+        self,
+        clean: opts.clean ?? true,
+        clientId: `test-${self}-${open.length}-${process.pid}`,
+      })
       open.push(t)
       return t
     }
@@ -55,15 +69,28 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
       c.onMessage((m) => {
         toCarol.push(m)
       })
-      const got = waitFor<PeerMessage>((cb) => b.onMessage(cb), () => true, 30_000, 'a peer message')
+      const got = waitFor<PeerMessage>(
+        (cb) => b.onMessage(cb),
+        () => true,
+        30_000,
+        'a peer message',
+      )
       const sent = accept(alice, '7')
       await a.send(bob, sent)
       assert.deepEqual(await got, sent)
       // A round trip to carol proves she has seen everything sent before: nothing for her earlier.
-      const mine = waitFor<PeerMessage>((cb) => c.onMessage(cb), () => true, 30_000, 'carol\'s message')
+      const mine = waitFor<PeerMessage>(
+        (cb) => c.onMessage(cb),
+        () => true,
+        30_000,
+        "carol's message",
+      )
       await a.send(carol, accept(alice, '8'))
       assert.equal((await mine).type, 'accept')
-      assert.deepEqual(toCarol.map((m) => (m as { version: string }).version), ['8'])
+      assert.deepEqual(
+        toCarol.map((m) => (m as { version: string }).version),
+        ['8'],
+      )
     })
 
     it('drops what is not a peer message for the channel of its topic, and keeps delivering', async () => {
@@ -71,10 +98,19 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
       const raw = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
       try {
         const topic = `chanvm/v1/channels/${channelId}/to/${bob.toLowerCase()}`
-        const got = waitFor<PeerMessage>((cb) => b.onMessage(cb), () => true, 30_000, 'the good message')
+        const got = waitFor<PeerMessage>(
+          (cb) => b.onMessage(cb),
+          () => true,
+          30_000,
+          'the good message',
+        )
         await raw.publishAsync(topic, 'not json', { qos: 1 })
         await raw.publishAsync(topic, JSON.stringify({ type: 'hello', channelId }), { qos: 1 })
-        await raw.publishAsync(topic, JSON.stringify({ ...accept(alice, '1'), channelId: `0x${'cd'.repeat(32)}` }), { qos: 1 })
+        await raw.publishAsync(
+          topic,
+          JSON.stringify({ ...accept(alice, '1'), channelId: `0x${'cd'.repeat(32)}` }),
+          { qos: 1 },
+        )
         await raw.publishAsync(topic, Buffer.from([0xff, 0xfe, 0x00]), { qos: 1 })
         await raw.publishAsync(topic, JSON.stringify(accept(alice, '2')), { qos: 1 })
         assert.equal(((await got) as { version: string }).version, '2')
@@ -92,14 +128,81 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
       await a.send(bob, accept(alice, '41'))
       const again = await createMqttTransport({ url: broker.url, self: bob, clientId, clean: false })
       open.push(again)
-      const got = await waitFor<PeerMessage>((cb) => again.onMessage(cb), () => true, 30_000, 'the queued message')
+      const got = await waitFor<PeerMessage>(
+        (cb) => again.onMessage(cb),
+        () => true,
+        30_000,
+        'the queued message',
+      )
       assert.equal((got as { version: string }).version, '41')
+    })
+
+    it('messages for channels a party does not hold are acknowledged and dropped: they never hold up its channel', async () => {
+      // More than Mosquitto's in-flight window (20): left unacknowledged they would stall the party.
+      const ch = escrowChannel({ nonce: 91n })
+      const parties = await Promise.all(
+        ([0, 1] as const).map(async (i) => {
+          const transport = await createMqttTransport({
+            url: broker.url,
+            self: testAddresses[i]!,
+            clean: true,
+            clientId: `poison-${i}-${process.pid}-${Date.now()}`,
+          })
+          open.push(transport)
+          return createParty({
+            signer: createKeySigner(testKeys[i]!),
+            transport,
+            store: createMemoryStore(),
+            sandbox: await createSandbox(),
+            apps: [escrowApp],
+            clock: () => fixedEnv,
+            responseTimeoutMs: 5_000,
+          })
+        }),
+      )
+      const [payer, payee] = parties as [Party, Party]
+      try {
+        await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+        for (const p of parties) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
+        const raw = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+        try {
+          for (let i = 0; i < 40; i++) {
+            const unknown = `0x${i.toString(16).padStart(64, 'e')}` as Hex
+            const m = { ...accept(alice, '1'), channelId: unknown }
+            await raw.publishAsync(
+              `chanvm/v1/channels/${unknown}/to/${bob.toLowerCase()}`,
+              JSON.stringify(m),
+              { qos: 1 },
+            )
+          }
+        } finally {
+          await raw.endAsync()
+        }
+        await waitFor<void>(
+          (cb) => {
+            const t = setInterval(() => (payee.stats()['unknown-channel'] ?? 0) >= 40 && cb(), 20)
+            return () => clearInterval(t)
+          },
+          () => true,
+          30_000,
+          'the forty unknown-channel messages',
+        )
+        const step = await payer.update(ch.channelId, escrowActions.fund(10n, fixedEnv.timestamp + 3_600n))
+        assert.ok(step.ok, step.ok ? '' : step.reason)
+        assert.equal((await payee.waitForVersion(ch.channelId, 1n, 10_000)).state.version, 1n)
+        assert.equal(payee.stats()['unknown-channel'], 40)
+      } finally {
+        for (const p of parties) await p.close()
+      }
     })
 
     it('send after close throws TRANSPORT_CLOSED', async () => {
       const a = await connect(alice)
       await a.close()
-      await assert.rejects(a.send(bob, accept(alice, '1')), (e: Error & { code?: string }) => e.code === 'TRANSPORT_CLOSED')
+      await assert.rejects(
+        a.send(bob, accept(alice, '1')),
+        (e: Error & { code?: string }) => e.code === 'TRANSPORT_CLOSED',
+      )
     })
   })
 }
@@ -107,7 +210,11 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
 transportSuite('the embedded broker (aedes)', startAedes)
 transportSuite('Mosquitto', startMosquitto)
 
-type Child = { proc: ChildProcess; events: { type: string; version?: string; state?: { version: string } }[]; exited: Promise<unknown> }
+type Child = {
+  proc: ChildProcess
+  events: { type: string; version?: string; state?: { version: string } }[]
+  exited: Promise<unknown>
+}
 
 function startChild(url: string, db: string): Promise<Child> {
   const proc = fork(script, [], {
@@ -126,7 +233,8 @@ function startChild(url: string, db: string): Promise<Child> {
     })
   })
 }
-const committed = (c: Child) => c.events.filter((e) => e.type === 'committed').map((e) => BigInt(e.state?.version ?? -1))
+const committed = (c: Child) =>
+  c.events.filter((e) => e.type === 'committed').map((e) => BigInt(e.state?.version ?? -1))
 
 describe('two parties in two processes over the broker', function () {
   this.timeout(120_000)
@@ -147,7 +255,12 @@ describe('two parties in two processes over the broker', function () {
     const deadline = fixedEnv.timestamp + 3_600n
     const payeeDb = join(dir, 'payee.db')
     let child = await startChild(broker.url, payeeDb)
-    const transport = await createMqttTransport({ url: broker.url, self: alice, minBackoffMs: 50, maxBackoffMs: 500 })
+    const transport = await createMqttTransport({
+      url: broker.url,
+      self: alice,
+      minBackoffMs: 50,
+      maxBackoffMs: 500,
+    })
     const store = createSqliteStore({ path: join(dir, 'payer.db') })
     const payer = await createParty({
       signer: createKeySigner(testKeys[0] as Hex),
@@ -164,7 +277,11 @@ describe('two parties in two processes over the broker', function () {
       await payer.open(params, initial)
       for (const action of [escrowActions.fund(400n, deadline), escrowActions.release()]) {
         const r = await payer.update(id, action, { env: fixedEnv })
-        assert.equal(r.ok, true, r.ok ? '' : JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? v.toString() : v)))
+        assert.equal(
+          r.ok,
+          true,
+          r.ok ? '' : JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? v.toString() : v)),
+        )
       }
       // Wait until the payee has stored version 2 too, then kill it without warning.
       while (!committed(child).includes(2n)) await new Promise((r) => setTimeout(r, 20))
@@ -176,14 +293,22 @@ describe('two parties in two processes over the broker', function () {
       const pending = payer.update(id, escrowActions.fund(250n, deadline), { env: fixedEnv })
       child = await startChild(broker.url, payeeDb)
       const r3 = await pending
-      assert.equal(r3.ok, true, r3.ok ? '' : JSON.stringify(r3, (_, v) => (typeof v === 'bigint' ? v.toString() : v)))
+      assert.equal(
+        r3.ok,
+        true,
+        r3.ok ? '' : JSON.stringify(r3, (_, v) => (typeof v === 'bigint' ? v.toString() : v)),
+      )
       const r4 = await payer.update(id, escrowActions.release(), { env: fixedEnv })
       assert.equal(r4.ok, true)
       const latest = await payer.latest(id)
       assert.equal(latest?.state.version, 4n)
       assert.deepEqual(latest?.state.balances, [1_000n - 400n - 250n, 650n])
       while (!committed(child).includes(4n)) await new Promise((r) => setTimeout(r, 20))
-      assert.deepEqual(committed(child), [3n, 4n], 'the restarted payee continued at version 3, from its store')
+      assert.deepEqual(
+        committed(child),
+        [3n, 4n],
+        'the restarted payee continued at version 3, from its store',
+      )
     } finally {
       child.proc.disconnect()
       await child.exited

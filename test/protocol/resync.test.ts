@@ -144,7 +144,7 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
     assert.equal((await payee.waitForVersion(channelId, 1n, 5_000)).state.version, 1n)
   })
 
-  it('the transport acknowledges a message only after its handler stored what it carried; an unknown channel is never acknowledged', async () => {
+  it('the transport acknowledges a message only after its handler stored what it carried; one for an unknown channel is acknowledged, dropped and counted', async () => {
     const { channelId, hub, payer, payee } = await twoEscrowParties()
     assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
     await hub.settled()
@@ -162,9 +162,13 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
       sigs: [],
     })
     await hub.settled()
-    const [nack] = hub.unacknowledged().filter((u) => u.to === testAddresses[1])
-    assert.equal(nack?.message.channelId, unknown)
+    // Left unacknowledged it would come back for ever and hold a slot of the broker's window.
+    assert.deepEqual(hub.unacknowledged(), [])
     assert.equal(payee.stats()['unknown-channel'], 1)
+    await assert.rejects(
+      payee.latest(unknown),
+      (e: Error & { code?: string }) => e.code === 'CHANNEL_NOT_FOUND',
+    )
   })
 
   it('an open that arrives before this party opens the channel is held and handled once it does', async () => {
@@ -251,7 +255,7 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
     await b.close()
   })
 
-  it('an open whose party never opens the channel is given up and left unacknowledged', async () => {
+  it('an open whose party never opens the channel is given up: acknowledged, dropped and counted', async () => {
     const { params, channelId, initial } = escrowChannel({ nonce: 9n })
     const hub = createMemoryHub()
     const b = await createParty({
@@ -273,7 +277,9 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
     }
     await raw.send(testAddresses[1]!, open)
     await hub.settled()
-    assert.equal(hub.unacknowledged().length, 1)
+    // Held for 3 x responseTimeoutMs, then dropped: redelivered it would only be held again.
+    assert.deepEqual(hub.unacknowledged(), [])
+    assert.equal(b.stats()['unknown-channel'], 1)
     await b.close()
   })
 })
