@@ -19,11 +19,22 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+      ],
     },
   },
-  layer(['contracts/**/*.ts'], ['**/engine/**', '**/oracles/**', '**/apps/**', '**/cli/**'], 'contracts/ is the bottom layer.'),
-  layer(['engine/**/*.ts'], ['**/oracles/**', '**/apps/**', '**/cli/**', 'mqtt', 'aedes', 'ajv'], 'engine/ never imports oracles/, apps/ or the MQTT stack; it declares ports.'),
+  layer(
+    ['contracts/**/*.ts'],
+    ['**/engine/**', '**/oracles/**', '**/apps/**', '**/cli/**'],
+    'contracts/ is the bottom layer.',
+  ),
+  layer(
+    ['engine/**/*.ts'],
+    ['**/oracles/**', '**/apps/**', '**/cli/**', 'mqtt', 'aedes', 'ajv'],
+    'engine/ never imports oracles/, apps/ or the MQTT stack; it declares ports.',
+  ),
   layer(['oracles/**/*.ts'], ['**/apps/**', '**/cli/**'], 'oracles/ sits below apps/ and cli/.'),
   layer(['apps/**/*.ts'], ['**/cli/**', '**/examples/**'], 'apps/ sits below cli/ and examples/.'),
   { files: ['test/support/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },

@@ -3,8 +3,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import { escrowActions, escrowApp, initialEscrowData } from '../apps/escrow/escrowClient.ts'
-import { deliveryAnswer, initialTvDeliveryData, tvDeliveryActions, tvDeliveryApp } from '../apps/tvDelivery/tvDeliveryClient.ts'
-import { coldChainActions, coldChainApp, initialColdChainData, temperatureReading } from '../apps/coldChain/coldChainClient.ts'
+import {
+  deliveryAnswer,
+  initialTvDeliveryData,
+  tvDeliveryActions,
+  tvDeliveryApp,
+} from '../apps/tvDelivery/tvDeliveryClient.ts'
+import {
+  coldChainActions,
+  coldChainApp,
+  initialColdChainData,
+  temperatureReading,
+} from '../apps/coldChain/coldChainClient.ts'
 import { getChannelId } from '../engine/channel/getChannelId.ts'
 import type { ChannelParams, Env, State } from '../engine/channel/types.ts'
 import { createParty, type Party, type UpdateResult } from '../engine/protocol/createParty.ts'
@@ -33,7 +43,12 @@ const ORACLES: readonly OracleKey[] = [
   { curve: 'secp256k1', privateKey: `0x${'4b'.repeat(32)}` },
 ]
 
-function channel(codeHash: Hex, appData: Hex, balances: readonly bigint[], nonce: bigint): { params: ChannelParams; channelId: Hex; initial: State } {
+function channel(
+  codeHash: Hex,
+  appData: Hex,
+  balances: readonly bigint[],
+  nonce: bigint,
+): { params: ChannelParams; channelId: Hex; initial: State } {
   const params: ChannelParams = {
     chainId: CHAIN_ID,
     adjudicator: ADJUDICATOR,
@@ -44,11 +59,18 @@ function channel(codeHash: Hex, appData: Hex, balances: readonly bigint[], nonce
     nonce,
   }
   const channelId = getChannelId(params)
-  return { params, channelId, initial: { channelId, version: 0n, balances: [...balances], appData, isFinal: false } }
+  return {
+    params,
+    channelId,
+    initial: { channelId, version: 0n, balances: [...balances], appData, isFinal: false },
+  }
 }
 
 function check(r: UpdateResult, what: string): void {
-  if (!r.ok) throw new Error(`bench: ${what} failed: ${r.reason}${r.reason === 'step-rejected' ? ` (${r.step.message})` : ''}`)
+  if (!r.ok)
+    throw new Error(
+      `bench: ${what} failed: ${r.reason}${r.reason === 'step-rejected' ? ` (${r.step.message})` : ''}`,
+    )
 }
 
 /**
@@ -69,7 +91,9 @@ function check(r: UpdateResult, what: string): void {
  * console.log(r.coldChain?.cosignedStepsPerSec)
  * ```
  */
-export async function benchApps(opts: { steps?: number; log?: (s: string) => void } = {}): Promise<Record<string, AppBench>> {
+export async function benchApps(
+  opts: { steps?: number; log?: (s: string) => void } = {},
+): Promise<Record<string, AppBench>> {
   const steps = Math.max(2, opts.steps ?? 300)
   const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`))
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-apps-'))
@@ -103,13 +127,20 @@ export async function benchApps(opts: { steps?: number; log?: (s: string) => voi
     // ---- escrow
     {
       const [payer, payee] = await pair()
-      const ch = channel(escrowApp.codeHash, initialEscrowData({ payer: 0, payee: 1, arbiter: testAddresses[2] as Address }), [10n ** 18n, 0n], 1n)
+      const ch = channel(
+        escrowApp.codeHash,
+        initialEscrowData({ payer: 0, payee: 1, arbiter: testAddresses[2] as Address }),
+        [10n ** 18n, 0n],
+        1n,
+      )
       await open(payer, payee, ch)
       const fund = escrowActions.fund(1n, ENV.timestamp + 3_600n)
       const release = escrowActions.release()
-      for (let i = 0; i < 20; i++) check(await payer.update(ch.channelId, i % 2 === 0 ? fund : release), 'escrow warm-up')
+      for (let i = 0; i < 20; i++)
+        check(await payer.update(ch.channelId, i % 2 === 0 ? fund : release), 'escrow warm-up')
       const t0 = performance.now()
-      for (let i = 0; i < steps; i++) check(await payer.update(ch.channelId, i % 2 === 0 ? fund : release), 'escrow step')
+      for (let i = 0; i < steps; i++)
+        check(await payer.update(ch.channelId, i % 2 === 0 ? fund : release), 'escrow step')
       out.escrow = { cosignedStepsPerSec: steps / ((performance.now() - t0) / 1000) }
       log(`  apps: escrow ${out.escrow.cosignedStepsPerSec.toFixed(1)} co-signed steps/s`)
       await payer.close()
@@ -121,8 +152,22 @@ export async function benchApps(opts: { steps?: number; log?: (s: string) => voi
       const [buyer, seller] = await pair()
       const trackingId = 'BENCH-1Z999AA10123456784'
       const oracles = ORACLES.map((k) => getSignerId(k))
-      const answers = [ORACLES[0], ORACLES[1]].map((key) => signAnswer({ chainId: CHAIN_ID, key: key as OracleKey, answer: deliveryAnswer({ trackingId, timestamp: ENV.timestamp - 60n }) }))
-      const appData = initialTvDeliveryData({ buyer: 0, seller: 1, trackingId, oracles, quorum: 2, price: 600n, deadline: ENV.blockNumber + 1_000n })
+      const answers = [ORACLES[0], ORACLES[1]].map((key) =>
+        signAnswer({
+          chainId: CHAIN_ID,
+          key: key as OracleKey,
+          answer: deliveryAnswer({ trackingId, timestamp: ENV.timestamp - 60n }),
+        }),
+      )
+      const appData = initialTvDeliveryData({
+        buyer: 0,
+        seller: 1,
+        trackingId,
+        oracles,
+        quorum: 2,
+        price: 600n,
+        deadline: ENV.blockNumber + 1_000n,
+      })
       const pay = tvDeliveryActions.pay()
       const claim = tvDeliveryActions.claim(answers)
       const purchases = Math.ceil(steps / 2)
@@ -147,8 +192,17 @@ export async function benchApps(opts: { steps?: number; log?: (s: string) => voi
       const [owner, insurer] = await pair()
       const device = getSignerId(THERMOMETER)
       const appData = initialColdChainData({
-        owner: 0, insurer: 1, device, minValue: -25_000n, maxValue: -15_000n, runLength: 3,
-        premium: 10n, insuredSum: 500n, periodSeconds: 86_400n, maxPeriods: 10n, claimWindow: 600n,
+        owner: 0,
+        insurer: 1,
+        device,
+        minValue: -25_000n,
+        maxValue: -15_000n,
+        runLength: 3,
+        premium: 10n,
+        insuredSum: 500n,
+        periodSeconds: 86_400n,
+        maxPeriods: 10n,
+        claimWindow: 600n,
       })
       const ch = channel(coldChainApp.codeHash, appData, [100n, 1_000n], 1n)
       await open(owner, insurer, ch)
@@ -156,12 +210,23 @@ export async function benchApps(opts: { steps?: number; log?: (s: string) => voi
       const warm = 20
       const reports = Array.from({ length: steps + warm }, (_, i) =>
         coldChainActions.report([
-          signReading({ chainId: CHAIN_ID, key: THERMOMETER, reading: temperatureReading({ device, sequence: BigInt(i + 1), timestamp: ENV.timestamp, milliCelsius: -18_000n - BigInt(i % 50) }) }),
+          signReading({
+            chainId: CHAIN_ID,
+            key: THERMOMETER,
+            reading: temperatureReading({
+              device,
+              sequence: BigInt(i + 1),
+              timestamp: ENV.timestamp,
+              milliCelsius: -18_000n - BigInt(i % 50),
+            }),
+          }),
         ]),
       )
-      for (let i = 0; i < warm; i++) check(await owner.update(ch.channelId, reports[i] as Hex), 'coldChain warm-up')
+      for (let i = 0; i < warm; i++)
+        check(await owner.update(ch.channelId, reports[i] as Hex), 'coldChain warm-up')
       const t0 = performance.now()
-      for (let i = warm; i < steps + warm; i++) check(await owner.update(ch.channelId, reports[i] as Hex), 'coldChain report')
+      for (let i = warm; i < steps + warm; i++)
+        check(await owner.update(ch.channelId, reports[i] as Hex), 'coldChain report')
       out.coldChain = { cosignedStepsPerSec: steps / ((performance.now() - t0) / 1000) }
       log(`  apps: coldChain ${out.coldChain.cosignedStepsPerSec.toFixed(1)} co-signed steps/s`)
       await owner.close()

@@ -1,7 +1,11 @@
 import { runDemo } from '../cli/demo/runDemo.ts'
 import type { DealName } from '../cli/demo/types.ts'
 
-const keys: Record<DealName, string> = { escrow: 'escrow', 'tv-delivery': 'tvDelivery', 'cold-chain': 'coldChain' }
+const keys: Record<DealName, string> = {
+  escrow: 'escrow',
+  'tv-delivery': 'tvDelivery',
+  'cold-chain': 'coldChain',
+}
 
 /**
  * The gas of each deal's forced step: the `--refuse` run of its demo (embedded anvil and broker,
@@ -14,7 +18,9 @@ const keys: Record<DealName, string> = { escrow: 'escrow', 'tv-delivery': 'tvDel
  * const { coldChain } = await benchDeals() // { forcedStepGas: 169282, action: '...' }
  * ```
  */
-export async function benchDeals(log: (s: string) => void = () => undefined): Promise<Record<string, { forcedStepGas: number; forcedStep: string }>> {
+export async function benchDeals(
+  log: (s: string) => void = () => undefined,
+): Promise<Record<string, { forcedStepGas: number; forcedStep: string }>> {
   const out: Record<string, { forcedStepGas: number; forcedStep: string }> = {}
   for (const deal of Object.keys(keys) as DealName[]) {
     const summary = await runDemo(deal, { refuse: true, partyProcesses: false })

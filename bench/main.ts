@@ -6,7 +6,9 @@ import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchProtocol, benchProtocolAllCores } from './protocol.ts'
 
-const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, only: { type: 'string' }, steps: { type: 'string' } } })
+const { values } = parseArgs({
+  options: { json: { type: 'boolean', default: false }, only: { type: 'string' }, steps: { type: 'string' } },
+})
 const only = values.only?.split(',')
 const want = (k: string) => only === undefined || only.includes(k)
 const log = (s: string) => process.stderr.write(`${s}\n`)

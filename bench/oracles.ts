@@ -8,7 +8,13 @@
 import { pathToFileURL } from 'node:url'
 import mqtt from 'mqtt'
 import type { Hex } from 'viem'
-import { getSignerId, readingToEnvelope, signReading, textToBytes32, type OracleKey } from '../oracles/message/index.ts'
+import {
+  getSignerId,
+  readingToEnvelope,
+  signReading,
+  textToBytes32,
+  type OracleKey,
+} from '../oracles/message/index.ts'
 import { connectMqtt } from '../oracles/mqtt/connectMqtt.ts'
 import { createMqttInputSource } from '../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../oracles/mqtt/readingTopic.ts'
@@ -27,13 +33,26 @@ function signedPayloads(count: number): { topic: string; payload: string }[] {
   for (let i = 0; i < count; i++) {
     const key = keys[i % keys.length] as OracleKey
     const device = getSignerId(key)
-    const reading = { device, sequence: BigInt(i + 1), timestamp: BigInt(NOW_MS / 1000), kind: textToBytes32('temperature'), value: BigInt(4000 + (i % 100)), unit: textToBytes32('mC') }
-    out.push({ topic: readingTopic(device as Hex), payload: JSON.stringify(readingToEnvelope(signReading({ chainId: CHAIN, reading, key }))) })
+    const reading = {
+      device,
+      sequence: BigInt(i + 1),
+      timestamp: BigInt(NOW_MS / 1000),
+      kind: textToBytes32('temperature'),
+      value: BigInt(4000 + (i % 100)),
+      unit: textToBytes32('mC'),
+    }
+    out.push({
+      topic: readingTopic(device as Hex),
+      payload: JSON.stringify(readingToEnvelope(signReading({ chainId: CHAIN, reading, key }))),
+    })
   }
   return out
 }
 
-async function publishAll(url: string, payloads: readonly { topic: string; payload: string }[]): Promise<void> {
+async function publishAll(
+  url: string,
+  payloads: readonly { topic: string; payload: string }[],
+): Promise<void> {
   const pub = await mqtt.connectAsync(url, { reconnectPeriod: 0 })
   await Promise.all(payloads.map((p) => pub.publishAsync(p.topic, p.payload, { qos: 1 })))
   await pub.endAsync()
@@ -49,7 +68,9 @@ async function publishAll(url: string, payloads: readonly { topic: string; paylo
  * console.log(`checks cost ${(1 - readingsPerSec / brokerMsgsPerSec) * 100}% of throughput`)
  * ```
  */
-export async function benchOracles(options: { count?: number } = {}): Promise<{ readingsPerSec: number; brokerMsgsPerSec: number }> {
+export async function benchOracles(
+  options: { count?: number } = {},
+): Promise<{ readingsPerSec: number; brokerMsgsPerSec: number }> {
   const count = options.count ?? 2_000
   const payloads = signedPayloads(count)
   const broker = await startEmbeddedBroker()
@@ -72,7 +93,13 @@ export async function benchOracles(options: { count?: number } = {}): Promise<{ 
     await raw.close()
 
     // 2. The same payloads through the input source: schema, replay, freshness, signature.
-    const source = await createMqttInputSource({ url: broker.url, chainId: CHAIN, devices: keys.map(getSignerId), now: () => NOW_MS, log: false })
+    const source = await createMqttInputSource({
+      url: broker.url,
+      chainId: CHAIN,
+      devices: keys.map(getSignerId),
+      now: () => NOW_MS,
+      log: false,
+    })
     let checkedDone: () => void = () => {}
     const checkedFinished = new Promise<void>((r) => (checkedDone = r))
     const seen = () => {

@@ -32,11 +32,19 @@ export type ProtocolBench = {
  * WAL, synchronous=FULL): `steps` co-signed steps, FUND and RELEASE by the payer in turn, after a
  * warm-up of 50. Returns the rate and the parties, still open.
  */
-export async function runEscrowChannel(opts: { dir: string; steps: number; log?: (s: string) => void; nonce?: bigint }) {
+export async function runEscrowChannel(opts: {
+  dir: string
+  steps: number
+  log?: (s: string) => void
+  nonce?: bigint
+}) {
   const { dir, steps } = opts
   const log = opts.log ?? (() => undefined)
   const hub = createMemoryHub()
-  const ch = escrowChannel({ deposit: 10n ** 18n, ...(opts.nonce === undefined ? {} : { nonce: opts.nonce }) })
+  const ch = escrowChannel({
+    deposit: 10n ** 18n,
+    ...(opts.nonce === undefined ? {} : { nonce: opts.nonce }),
+  })
   const mk = async (i: 0 | 1) =>
     createParty({
       signer: createKeySigner(testKeys[i]!),
@@ -71,7 +79,9 @@ export async function runEscrowChannel(opts: { dir: string; steps: number; log?:
  * payer. Then the same signature work alone (3 signatures, 4 recoveries, 2 state digests and 2
  * proposal digests per step), so the two figures show where the time goes.
  */
-export async function benchProtocol(opts: { steps?: number; log?: (s: string) => void } = {}): Promise<ProtocolBench> {
+export async function benchProtocol(
+  opts: { steps?: number; log?: (s: string) => void } = {},
+): Promise<ProtocolBench> {
   const steps = opts.steps ?? 1_000
   const log = opts.log ?? (() => undefined)
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-'))
@@ -85,10 +95,24 @@ export async function benchProtocol(opts: { steps?: number; log?: (s: string) =>
     for (let i = 0; i < n; i++) {
       const s = { ...latest, version: latest.version + BigInt(i) }
       const d = hashState(ch.params.chainId, ch.params.adjudicator, s)
-      const p = hashProposal(ch.params, { channelId: ch.channelId, version: s.version, stateHash: d, mover: 0n, action: fund, ...fixedEnv })
+      const p = hashProposal(ch.params, {
+        channelId: ch.channelId,
+        version: s.version,
+        stateHash: d,
+        mover: 0n,
+        action: fund,
+        ...fixedEnv,
+      })
       recoverDigestSigner(p, signDigest(p, testKeys[0]!))
       hashState(ch.params.chainId, ch.params.adjudicator, s)
-      hashProposal(ch.params, { channelId: ch.channelId, version: s.version, stateHash: d, mover: 0n, action: fund, ...fixedEnv })
+      hashProposal(ch.params, {
+        channelId: ch.channelId,
+        version: s.version,
+        stateHash: d,
+        mover: 0n,
+        action: fund,
+        ...fixedEnv,
+      })
       const a = signDigest(d, testKeys[1]!)
       recoverDigestSigner(d, a)
       const b = signDigest(d, testKeys[0]!)
@@ -102,7 +126,15 @@ export async function benchProtocol(opts: { steps?: number; log?: (s: string) =>
     const runs = 500
     const t2 = performance.now()
     for (let i = 0; i < runs; i++) {
-      await runTransition(sandbox, { params: ch.params, from: latest, mover: 0n, action: i % 2 === 0 ? fund : release, env: fixedEnv, appCode: escrowApp.code, appAbi: escrowApp.abi })
+      await runTransition(sandbox, {
+        params: ch.params,
+        from: latest,
+        mover: 0n,
+        action: i % 2 === 0 ? fund : release,
+        env: fixedEnv,
+        appCode: escrowApp.code,
+        appAbi: escrowApp.abi,
+      })
     }
     const sandboxMs = ((performance.now() - t2) / runs) * 2
 
@@ -113,9 +145,17 @@ export async function benchProtocol(opts: { steps?: number; log?: (s: string) =>
     const t3 = performance.now()
     for (let i = 0; i < writes; i++) {
       const s = { ...latest, version: latest.version + 1000n + BigInt(i) }
-      const rec = { channelId: ch.channelId, version: s.version, digest: hashState(ch.params.chainId, ch.params.adjudicator, s), state: s }
+      const rec = {
+        channelId: ch.channelId,
+        version: s.version,
+        digest: hashState(ch.params.chainId, ch.params.adjudicator, s),
+        state: s,
+      }
       await store.recordSignature(rec)
-      await store.recordSignatureAndState({ ...rec, version: rec.version + 1_000_000n }, { state: { ...s, version: rec.version + 1_000_000n }, signatures: signed.signatures })
+      await store.recordSignatureAndState(
+        { ...rec, version: rec.version + 1_000_000n },
+        { state: { ...s, version: rec.version + 1_000_000n }, signatures: signed.signatures },
+      )
       await store.putSignedState(ch.channelId, { state: s, signatures: signed.signatures })
     }
     const storeMs = (performance.now() - t3) / writes
@@ -124,7 +164,12 @@ export async function benchProtocol(opts: { steps?: number; log?: (s: string) =>
     return {
       escrowStepsPerSec,
       cryptoBoundPerSec,
-      perStepMs: { total: 1000 / escrowStepsPerSec, sandbox: sandboxMs, signatures: 1000 / cryptoBoundPerSec, store: storeMs },
+      perStepMs: {
+        total: 1000 / escrowStepsPerSec,
+        sandbox: sandboxMs,
+        signatures: 1000 / cryptoBoundPerSec,
+        store: storeMs,
+      },
       steps,
       secp256k1: secp256k1Backend.name,
       sqliteSynchronous: 'FULL',
@@ -139,18 +184,27 @@ export async function benchProtocol(opts: { steps?: number; log?: (s: string) =>
  * one Escrow channel (both parties, SQLite FULL) in each of `processes` child processes at once and
  * adds up their rates: the throughput of the whole machine, next to the one-process figure.
  */
-export async function benchProtocolAllCores(opts: { steps?: number; processes?: number } = {}): Promise<{ escrowStepsPerSecAllCores: number; processes: number }> {
+export async function benchProtocolAllCores(
+  opts: { steps?: number; processes?: number } = {},
+): Promise<{ escrowStepsPerSecAllCores: number; processes: number }> {
   const steps = opts.steps ?? 1_000
   const processes = opts.processes ?? cpus().length
   const script = fileURLToPath(new URL('./escrowChannelProcess.ts', import.meta.url))
-  const runs = Array.from({ length: processes }, (_, i) =>
-    new Promise<number>((resolve, reject) => {
-      execFile(process.execPath, ['--import', 'tsx', script, String(steps), String(i + 1)], { timeout: 600_000 }, (err, stdout) => {
-        if (err !== null) return reject(err)
-        const line = stdout.trim().split('\n').pop() ?? ''
-        resolve((JSON.parse(line) as { escrowStepsPerSec: number }).escrowStepsPerSec)
-      })
-    }),
+  const runs = Array.from(
+    { length: processes },
+    (_, i) =>
+      new Promise<number>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', script, String(steps), String(i + 1)],
+          { timeout: 600_000 },
+          (err, stdout) => {
+            if (err !== null) return reject(err)
+            const line = stdout.trim().split('\n').pop() ?? ''
+            resolve((JSON.parse(line) as { escrowStepsPerSec: number }).escrowStepsPerSec)
+          },
+        )
+      }),
   )
   const rates = await Promise.all(runs)
   return { escrowStepsPerSecAllCores: rates.reduce((a, b) => a + b, 0), processes }

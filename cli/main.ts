@@ -11,7 +11,11 @@ const onSignal = (): void => {
 process.on('SIGINT', onSignal)
 process.on('SIGTERM', onSignal)
 
-const code = await runCli(process.argv.slice(2), { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) }, controller.signal)
+const code = await runCli(
+  process.argv.slice(2),
+  { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) },
+  controller.signal,
+)
 process.off('SIGINT', onSignal)
 process.off('SIGTERM', onSignal)
 process.exitCode = code

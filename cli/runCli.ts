@@ -60,9 +60,13 @@ export function formatDemoSummary(s: DemoSummary): string[] {
   for (const p of s.payouts) {
     const expected = s.expectedPayouts[p.role]
     const mark = expected === p.withdrawn ? '' : `   expected ${expected ?? 'nothing'} wei`
-    lines.push(`  ${pad(p.role, 10)} ${p.address}  ${p.withdrawn} wei (${formatEther(p.withdrawn)} ETH)${mark}`)
+    lines.push(
+      `  ${pad(p.role, 10)} ${p.address}  ${p.withdrawn} wei (${formatEther(p.withdrawn)} ETH)${mark}`,
+    )
   }
-  lines.push(`gas: ${s.gas.total} for the channel's ${s.gas.transactions.length} transactions, ${s.gas.deployment} for deploying the contracts`)
+  lines.push(
+    `gas: ${s.gas.total} for the channel's ${s.gas.transactions.length} transactions, ${s.gas.deployment} for deploying the contracts`,
+  )
   for (const t of s.gas.transactions) lines.push(`  ${pad(t.action, 14)} ${pad(t.by, 10)} ${t.gasUsed}`)
   lines.push(`off chain: ${s.coSignedStates} co-signed states; on chain: ${s.forcedSteps} forced step(s)`)
   return lines
@@ -108,7 +112,9 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     return EXIT.USAGE
   }
   if (deal === undefined || !(DEAL_NAMES as readonly string[]).includes(deal) || rest.length > 0) {
-    io.err(`chanvm: demo needs one deal: ${DEAL_NAMES.join(', ')}${deal === undefined ? '' : ` (got '${[deal, ...rest].join(' ')}')`}`)
+    io.err(
+      `chanvm: demo needs one deal: ${DEAL_NAMES.join(', ')}${deal === undefined ? '' : ` (got '${[deal, ...rest].join(' ')}')`}`,
+    )
     return EXIT.USAGE
   }
   let answers: number | undefined
@@ -136,9 +142,14 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     }
   }
   const envKeys = process.env['CHANVM_DEMO_KEYS']
-  const keys = envKeys === undefined || envKeys === '' ? undefined : envKeys.split(',').map((k) => k.trim() as `0x${string}`)
+  const keys =
+    envKeys === undefined || envKeys === ''
+      ? undefined
+      : envKeys.split(',').map((k) => k.trim() as `0x${string}`)
   if (keys !== undefined && (keys.length < 3 || !keys.every((k) => /^0x[0-9a-fA-F]{64}$/.test(k)))) {
-    io.err('chanvm: CHANVM_DEMO_KEYS must hold three comma-separated 32-byte hex keys: deployer, first party, second party')
+    io.err(
+      'chanvm: CHANVM_DEMO_KEYS must hold three comma-separated 32-byte hex keys: deployer, first party, second party',
+    )
     return EXIT.USAGE
   }
 
@@ -158,7 +169,11 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     })
     if (json) {
       const { steps, ...rest } = summary
-      print({ type: 'summary', ...rest, steps: steps.map((s) => ({ kind: s.kind, actor: s.actor, text: s.text })) })
+      print({
+        type: 'summary',
+        ...rest,
+        steps: steps.map((s) => ({ kind: s.kind, actor: s.actor, text: s.text })),
+      })
     } else for (const line of formatDemoSummary(summary)) io.out(line)
     return summary.ok ? EXIT.OK : EXIT.UNEXPECTED_OUTCOME
   } catch (e) {

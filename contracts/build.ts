@@ -68,7 +68,13 @@ function sortKeys(v: unknown): unknown {
 
 type SolcOutput = {
   errors?: { severity: string; formattedMessage: string }[]
-  contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>
+  contracts?: Record<
+    string,
+    Record<
+      string,
+      { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }
+    >
+  >
 }
 
 function compileOne(file: string): { deps: string[]; contracts: string[] } {
@@ -133,7 +139,9 @@ function main(): void {
       const { deps, contracts } = compileOne(file)
       next[file] = { key: cacheKey(deps), deps, contracts }
       compiled++
-      process.stderr.write(`contracts: compiled ${file} (${contracts.join(', ') || 'no contracts'}) in ${Date.now() - started} ms\n`)
+      process.stderr.write(
+        `contracts: compiled ${file} (${contracts.join(', ') || 'no contracts'}) in ${Date.now() - started} ms\n`,
+      )
     } catch (e) {
       failures.push((e as Error).message)
     }
@@ -144,7 +152,9 @@ function main(): void {
     process.exitCode = 1
     return
   }
-  process.stderr.write(`contracts: ${sources.length} sources, ${compiled} compiled, ${sources.length - compiled} cached (solc ${solc.version()})\n`)
+  process.stderr.write(
+    `contracts: ${sources.length} sources, ${compiled} compiled, ${sources.length - compiled} cached (solc ${solc.version()})\n`,
+  )
 }
 
 main()

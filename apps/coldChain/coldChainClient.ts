@@ -1,4 +1,11 @@
-import { encodeAbiParameters, decodeAbiParameters, getAbiItem, keccak256, type AbiParameterToPrimitiveType, type Hex } from 'viem'
+import {
+  encodeAbiParameters,
+  decodeAbiParameters,
+  getAbiItem,
+  keccak256,
+  type AbiParameterToPrimitiveType,
+  type Hex,
+} from 'viem'
 import { ColdChainInsurance } from '../../contracts/generated/ColdChainInsurance.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { oracleSignatureToStruct } from '../../oracles/message/oracleSignatureToStruct.ts'
@@ -27,7 +34,17 @@ export type ColdChainPolicy = AbiParameterToPrimitiveType<typeof dataParam>
 /** The terms of a policy: what {@link initialColdChainData} takes. */
 export type ColdChainTerms = Pick<
   ColdChainPolicy,
-  'owner' | 'insurer' | 'device' | 'minValue' | 'maxValue' | 'runLength' | 'premium' | 'insuredSum' | 'periodSeconds' | 'maxPeriods' | 'claimWindow'
+  | 'owner'
+  | 'insurer'
+  | 'device'
+  | 'minValue'
+  | 'maxValue'
+  | 'runLength'
+  | 'premium'
+  | 'insuredSum'
+  | 'periodSeconds'
+  | 'maxPeriods'
+  | 'claimWindow'
 >
 
 /** The `kind` byte of each ColdChainInsurance action. */
@@ -51,8 +68,20 @@ const UINT64_MAX = (1n << 64n) - 1n
  *   device: getSignerId(thermometerKey), sequence: 7n, timestamp: 1_700_000_060n, milliCelsius: -18_250n }) })
  * ```
  */
-export function temperatureReading(opts: { device: Hex; sequence: bigint; timestamp: bigint; milliCelsius: bigint }): Reading {
-  return { device: opts.device, sequence: opts.sequence, timestamp: opts.timestamp, kind: TEMPERATURE_KIND, value: opts.milliCelsius, unit: MILLI_CELSIUS_UNIT }
+export function temperatureReading(opts: {
+  device: Hex
+  sequence: bigint
+  timestamp: bigint
+  milliCelsius: bigint
+}): Reading {
+  return {
+    device: opts.device,
+    sequence: opts.sequence,
+    timestamp: opts.timestamp,
+    kind: TEMPERATURE_KIND,
+    value: opts.milliCelsius,
+    unit: MILLI_CELSIUS_UNIT,
+  }
 }
 
 /**
@@ -95,13 +124,26 @@ export function decodeColdChainData(appData: Hex): ColdChainPolicy {
 export function initialColdChainData(terms: ColdChainTerms): Hex {
   const bad = (why: string) => new ChanvmError('INVALID_ARGUMENT', `ColdChainInsurance terms: ${why}`)
   if (terms.owner === terms.insurer) throw bad('owner and insurer must be different participants')
-  if (terms.minValue < INT64_MIN || terms.maxValue > INT64_MAX || terms.minValue > terms.maxValue) throw bad('minValue <= maxValue, both int64')
-  if (!Number.isInteger(terms.runLength) || terms.runLength < 1 || terms.runLength > 0xffff) throw bad('runLength must be 1..65535')
-  if (terms.insuredSum <= 0n || terms.premium < 0n) throw bad('insuredSum must be positive, premium not negative')
-  if (terms.periodSeconds <= 0n || terms.maxPeriods <= 0n) throw bad('periodSeconds and maxPeriods must be positive')
+  if (terms.minValue < INT64_MIN || terms.maxValue > INT64_MAX || terms.minValue > terms.maxValue)
+    throw bad('minValue <= maxValue, both int64')
+  if (!Number.isInteger(terms.runLength) || terms.runLength < 1 || terms.runLength > 0xffff)
+    throw bad('runLength must be 1..65535')
+  if (terms.insuredSum <= 0n || terms.premium < 0n)
+    throw bad('insuredSum must be positive, premium not negative')
+  if (terms.periodSeconds <= 0n || terms.maxPeriods <= 0n)
+    throw bad('periodSeconds and maxPeriods must be positive')
   // coverage may reach now + maxPeriods * periodSeconds (+ claimWindow): keep it far from 2^64
-  if (terms.periodSeconds * terms.maxPeriods + terms.claimWindow > UINT64_MAX >> 2n || terms.claimWindow < 0n) throw bad('coverage times overflow uint64')
-  return encodeColdChainData({ ...terms, periodsPaid: 0n, coverageStart: 0n, coverageEnd: 0n, lastSequence: 0n, run: 0, claimed: false })
+  if (terms.periodSeconds * terms.maxPeriods + terms.claimWindow > UINT64_MAX >> 2n || terms.claimWindow < 0n)
+    throw bad('coverage times overflow uint64')
+  return encodeColdChainData({
+    ...terms,
+    periodsPaid: 0n,
+    coverageStart: 0n,
+    coverageEnd: 0n,
+    lastSequence: 0n,
+    run: 0,
+    claimed: false,
+  })
 }
 
 /** Actions whose body is empty. */
@@ -124,7 +166,9 @@ export const coldChainActions = {
   report: (readings: readonly SignedReading[]): Hex =>
     encodeAbiParameters(actionAbi, [
       ColdChainAction.REPORT,
-      encodeAbiParameters(reportParams, [readings.map((r) => ({ reading: r.reading, sig: oracleSignatureToStruct(r.signature) }))]),
+      encodeAbiParameters(reportParams, [
+        readings.map((r) => ({ reading: r.reading, sig: oracleSignatureToStruct(r.signature) })),
+      ]),
     ]),
   /** Owner at any time; insurer once `coverageEnd + claimWindow` has passed. */
   close: (): Hex => bare(ColdChainAction.CLOSE),

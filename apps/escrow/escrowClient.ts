@@ -1,4 +1,12 @@
-import { decodeAbiParameters, encodeAbiParameters, getAbiItem, hexToBytes, keccak256, type AbiParameterToPrimitiveType, type Hex } from 'viem'
+import {
+  decodeAbiParameters,
+  encodeAbiParameters,
+  getAbiItem,
+  hexToBytes,
+  keccak256,
+  type AbiParameterToPrimitiveType,
+  type Hex,
+} from 'viem'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
 import { signDigest } from '../../engine/crypto/signDigest.ts'
 import { domainSeparator, typedDigest } from '../../engine/channel/hashState.ts'
@@ -45,15 +53,24 @@ export function initialEscrowData(opts: Pick<EscrowData, 'payer' | 'payee' | 'ar
  */
 export const escrowActions = {
   fund: (amount: bigint, deadline: bigint): Hex =>
-    encodeAbiParameters(actionAbi, [EscrowAction.FUND, encodeAbiParameters([{ type: 'uint256' }, { type: 'uint64' }], [amount, deadline])]),
+    encodeAbiParameters(actionAbi, [
+      EscrowAction.FUND,
+      encodeAbiParameters([{ type: 'uint256' }, { type: 'uint64' }], [amount, deadline]),
+    ]),
   release: (): Hex => encodeAbiParameters(actionAbi, [EscrowAction.RELEASE, '0x']),
   ruling: (toPayee: boolean, arbiterSig: Hex): Hex =>
-    encodeAbiParameters(actionAbi, [EscrowAction.RULING, encodeAbiParameters([{ type: 'bool' }, { type: 'bytes' }], [toPayee, arbiterSig])]),
+    encodeAbiParameters(actionAbi, [
+      EscrowAction.RULING,
+      encodeAbiParameters([{ type: 'bool' }, { type: 'bytes' }], [toPayee, arbiterSig]),
+    ]),
   refund: (): Hex => encodeAbiParameters(actionAbi, [EscrowAction.REFUND, '0x']),
   close: (): Hex => encodeAbiParameters(actionAbi, [EscrowAction.CLOSE, '0x']),
 }
 
-const RULING_TYPEHASH = keccak256(new TextEncoder().encode('Ruling(bytes32 channelId,uint64 escrowId,bool toPayee)'), 'bytes')
+const RULING_TYPEHASH = keccak256(
+  new TextEncoder().encode('Ruling(bytes32 channelId,uint64 escrowId,bool toPayee)'),
+  'bytes',
+)
 
 /** The EIP-712 digest an arbiter signs for a ruling on escrow `escrowId` of a channel. */
 export function hashRuling(params: ChannelParams, channelId: Hex, escrowId: bigint, toPayee: boolean): Hex {
@@ -61,13 +78,26 @@ export function hashRuling(params: ChannelParams, channelId: Hex, escrowId: bigi
     [{ type: 'bytes32' }, { type: 'bytes32' }, { type: 'uint64' }, { type: 'bool' }],
     [`0x${Buffer.from(RULING_TYPEHASH).toString('hex')}`, channelId, escrowId, toPayee],
   )
-  const digest = typedDigest(domainSeparator(params.chainId, params.adjudicator), keccak256(hexToBytes(body), 'bytes'))
+  const digest = typedDigest(
+    domainSeparator(params.chainId, params.adjudicator),
+    keccak256(hexToBytes(body), 'bytes'),
+  )
   return `0x${Buffer.from(digest).toString('hex')}`
 }
 
 /** An arbiter's signed ruling, ready for {@link escrowActions}.ruling. */
-export function signRuling(params: ChannelParams, channelId: Hex, escrowId: bigint, toPayee: boolean, arbiterKey: Hex): Hex {
+export function signRuling(
+  params: ChannelParams,
+  channelId: Hex,
+  escrowId: bigint,
+  toPayee: boolean,
+  arbiterKey: Hex,
+): Hex {
   return signDigest(hashRuling(params, channelId, escrowId, toPayee), arbiterKey)
 }
 
-export const escrowApp = { abi: Escrow.abi, code: Escrow.deployedBytecode, codeHash: keccak256(Escrow.deployedBytecode) } as const
+export const escrowApp = {
+  abi: Escrow.abi,
+  code: Escrow.deployedBytecode,
+  codeHash: keccak256(Escrow.deployedBytecode),
+} as const

@@ -1,4 +1,12 @@
-import { encodeAbiParameters, decodeAbiParameters, getAbiItem, keccak256, stringToHex, type AbiParameterToPrimitiveType, type Hex } from 'viem'
+import {
+  encodeAbiParameters,
+  decodeAbiParameters,
+  getAbiItem,
+  keccak256,
+  stringToHex,
+  type AbiParameterToPrimitiveType,
+  type Hex,
+} from 'viem'
 import { TvDelivery } from '../../contracts/generated/TvDelivery.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { oracleSignatureToStruct } from '../../oracles/message/oracleSignatureToStruct.ts'
@@ -105,10 +113,13 @@ export function initialTvDeliveryData(opts: {
   const bad = (why: string) => new ChanvmError('INVALID_ARGUMENT', `TvDelivery terms: ${why}`)
   if (opts.buyer === opts.seller) throw bad('buyer and seller must be different participants')
   const idBytes = new TextEncoder().encode(opts.trackingId).length
-  if (idBytes === 0 || idBytes > MAX_TRACKING_ID_BYTES) throw bad(`tracking id must be 1-${MAX_TRACKING_ID_BYTES} bytes`)
+  if (idBytes === 0 || idBytes > MAX_TRACKING_ID_BYTES)
+    throw bad(`tracking id must be 1-${MAX_TRACKING_ID_BYTES} bytes`)
   if (opts.oracles.length === 0 || opts.oracles.length > 256) throw bad('1 to 256 oracles')
-  if (new Set(opts.oracles.map((o) => o.toLowerCase())).size !== opts.oracles.length) throw bad('an oracle is listed twice')
-  if (!Number.isInteger(opts.quorum) || opts.quorum < 1 || opts.quorum > opts.oracles.length) throw bad(`quorum must be 1..${opts.oracles.length}`)
+  if (new Set(opts.oracles.map((o) => o.toLowerCase())).size !== opts.oracles.length)
+    throw bad('an oracle is listed twice')
+  if (!Number.isInteger(opts.quorum) || opts.quorum < 1 || opts.quorum > opts.oracles.length)
+    throw bad(`quorum must be 1..${opts.oracles.length}`)
   if (opts.price <= 0n) throw bad('price must be positive')
   return encodeTvDeliveryData({ ...opts, oracles: [...opts.oracles], status: TvDeliveryStatus.OPEN })
 }
@@ -133,7 +144,9 @@ export const tvDeliveryActions = {
   claim: (answers: readonly SignedAnswer[]): Hex =>
     encodeAbiParameters(actionAbi, [
       TvDeliveryAction.CLAIM,
-      encodeAbiParameters(claimParams, [answers.map((a) => ({ answer: a.answer, sig: oracleSignatureToStruct(a.signature) }))]),
+      encodeAbiParameters(claimParams, [
+        answers.map((a) => ({ answer: a.answer, sig: oracleSignatureToStruct(a.signature) })),
+      ]),
     ]),
   /** Buyer: take the price back once `env.blockNumber >= deadline` (no claim came first). */
   refund: (): Hex => bare(TvDeliveryAction.REFUND),

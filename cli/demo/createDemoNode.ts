@@ -1,7 +1,10 @@
 import { join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
-import { createAdjudicatorClient, type AdjudicatorClient } from '../../engine/adjudicator/createAdjudicatorClient.ts'
+import {
+  createAdjudicatorClient,
+  type AdjudicatorClient,
+} from '../../engine/adjudicator/createAdjudicatorClient.ts'
 import type { ChannelParams, Env, State } from '../../engine/channel/types.ts'
 import { createParty, type AppCode, type Party, type PartyEvent } from '../../engine/protocol/createParty.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
@@ -63,14 +66,24 @@ export async function createDemoNode(opts: DemoNodeOptions): Promise<DemoNode> {
     closers.length = 0
   }
   try {
-    const chain = await createAdjudicatorClient({ rpcUrl: opts.rpcUrl, chainId: Number(opts.params.chainId), address: opts.adjudicator, privateKey: opts.privateKey })
+    const chain = await createAdjudicatorClient({
+      rpcUrl: opts.rpcUrl,
+      chainId: Number(opts.params.chainId),
+      address: opts.adjudicator,
+      privateKey: opts.privateKey,
+    })
     const head = async (): Promise<Env> => {
       const block = await chain.publicClient.getBlock({ blockTag: 'latest' })
       return { blockNumber: block.number, timestamp: block.timestamp }
     }
     const store = createSqliteStore({ path: join(opts.dataDir, `${opts.role}.db`) })
     closers.push(() => store.close())
-    const mqtt = await createMqttTransport({ url: opts.brokerUrl, self: address, clientId: `chanvm-demo-${opts.role}-${address.slice(2, 10)}-${process.pid}`, clean: true })
+    const mqtt = await createMqttTransport({
+      url: opts.brokerUrl,
+      self: address,
+      clientId: `chanvm-demo-${opts.role}-${address.slice(2, 10)}-${process.pid}`,
+      clean: true,
+    })
     closers.push(() => mqtt.close())
     const refuse = opts.refuse
     const sandbox = await createSandbox()
@@ -83,7 +96,9 @@ export async function createDemoNode(opts: DemoNodeOptions): Promise<DemoNode> {
       clock: head,
       responseTimeoutMs: opts.responseTimeoutMs ?? 15_000,
       ...(opts.onPartyEvent === undefined ? {} : { onEvent: opts.onPartyEvent }),
-      ...(refuse === undefined ? {} : { approve: (step) => refuse({ mover: step.mover, action: step.action, state: step.to }) ?? true }),
+      ...(refuse === undefined
+        ? {}
+        : { approve: (step) => refuse({ mover: step.mover, action: step.action, state: step.to }) ?? true }),
     })
     closers.push(() => party.close())
     return { role: opts.role, address, privateKey: opts.privateKey, party, chain, head, close }

@@ -59,15 +59,25 @@ export type DemoRun = {
   advanceBlocks(blocks: bigint, why: string): Promise<void>
   /** Every party withdraws its credit; returns what each got. */
   withdrawAll(): Promise<DemoPayout[]>
-  finish(args: { outcome: string; expectedOutcome: string; payouts: DemoPayout[]; expectedPayouts: Record<string, bigint> }): DemoSummary
+  finish(args: {
+    outcome: string
+    expectedOutcome: string
+    payouts: DemoPayout[]
+    expectedPayouts: Record<string, bigint>
+  }): DemoSummary
   close(): Promise<void>
 }
 
 /** Raw JSON-RPC call, for the anvil methods viem's typed clients do not declare. */
 async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  })
   const body = (await res.json()) as { result?: unknown; error?: { message: string } }
-  if (body.error !== undefined) throw new ChanvmError('CHAIN_ERROR', `${method} failed: ${body.error.message}`)
+  if (body.error !== undefined)
+    throw new ChanvmError('CHAIN_ERROR', `${method} failed: ${body.error.message}`)
   return body.result
 }
 
@@ -87,7 +97,12 @@ const eth = (wei: bigint) => `${formatEther(wei)} ETH`
  */
 export async function createDemoRun(
   deal: DealName,
-  spec: { roles: readonly [string, string]; app: AppCode & { codeHash: Hex }; appName: PartyNodeInit['app']; artifact: ContractArtifact },
+  spec: {
+    roles: readonly [string, string]
+    app: AppCode & { codeHash: Hex }
+    appName: PartyNodeInit['app']
+    artifact: ContractArtifact
+  },
   options: DemoOptions,
 ): Promise<DemoRun> {
   const started = Date.now()
@@ -95,7 +110,13 @@ export async function createDemoRun(
   const txs: DemoGas[] = []
   const roles = spec.roles
   const emit: DemoRun['emit'] = (kind, actor, text, data) => {
-    const event: DemoEvent = { t: Date.now() - started, kind, actor, text, ...(data === undefined ? {} : { data }) }
+    const event: DemoEvent = {
+      t: Date.now() - started,
+      kind,
+      actor,
+      text,
+      ...(data === undefined ? {} : { data }),
+    }
     steps.push(event)
     options.onEvent?.(event)
   }
@@ -112,17 +133,30 @@ export async function createDemoRun(
   env.defer(() => options.signal?.removeEventListener('abort', onAbort))
   try {
     if (aborted()) throw new ChanvmError('CONFIG', 'aborted')
-    emit('environment', 'chain', `chain ${env.rpcUrl}${env.embeddedChain ? ' (embedded anvil)' : ''}, broker ${env.brokerUrl}${env.embeddedBroker ? ' (embedded)' : ''}`, {
+    emit(
+      'environment',
+      'chain',
+      `chain ${env.rpcUrl}${env.embeddedChain ? ' (embedded anvil)' : ''}, broker ${env.brokerUrl}${env.embeddedBroker ? ' (embedded)' : ''}`,
+      {
+        rpcUrl: env.rpcUrl,
+        brokerUrl: env.brokerUrl,
+        embeddedChain: env.embeddedChain,
+        embeddedBroker: env.embeddedBroker,
+      },
+    )
+    const deployment = await deployContracts({
       rpcUrl: env.rpcUrl,
-      brokerUrl: env.brokerUrl,
-      embeddedChain: env.embeddedChain,
-      embeddedBroker: env.embeddedBroker,
+      privateKey: env.keys[0],
+      apps: [spec.artifact],
     })
-    const deployment = await deployContracts({ rpcUrl: env.rpcUrl, privateKey: env.keys[0], apps: [spec.artifact] })
     const appDeployed = deployment.apps[spec.artifact.contractName]
-    if (appDeployed === undefined) throw new ChanvmError('CHAIN_ERROR', `${spec.artifact.contractName} was not deployed`)
+    if (appDeployed === undefined)
+      throw new ChanvmError('CHAIN_ERROR', `${spec.artifact.contractName} was not deployed`)
     if (appDeployed.codeHash.toLowerCase() !== spec.app.codeHash.toLowerCase()) {
-      throw new ChanvmError('APP_CODE_MISMATCH', `the deployed ${spec.artifact.contractName} has code hash ${appDeployed.codeHash}, the parties run ${spec.app.codeHash}`)
+      throw new ChanvmError(
+        'APP_CODE_MISMATCH',
+        `the deployed ${spec.artifact.contractName} has code hash ${appDeployed.codeHash}, the parties run ${spec.app.codeHash}`,
+      )
     }
     const deployed = {
       adjudicator: deployment.adjudicator.address,
@@ -130,11 +164,16 @@ export async function createDemoRun(
       chainId: deployment.chainId,
       gasUsed: deployment.adjudicator.gasUsed + appDeployed.gasUsed,
     }
-    emit('deployed', 'chain', `deployed Adjudicator at ${deployed.adjudicator} and ${spec.artifact.contractName} at ${deployed.app} (${deployed.gasUsed} gas)`, {
-      adjudicator: deployed.adjudicator,
-      app: deployed.app,
-      gasUsed: deployed.gasUsed.toString(),
-    })
+    emit(
+      'deployed',
+      'chain',
+      `deployed Adjudicator at ${deployed.adjudicator} and ${spec.artifact.contractName} at ${deployed.app} (${deployed.gasUsed} gas)`,
+      {
+        adjudicator: deployed.adjudicator,
+        app: deployed.app,
+        gasUsed: deployed.gasUsed.toString(),
+      },
+    )
     const keys = [env.keys[1], env.keys[2]] as const
     const addresses = [privateKeyToAddress(keys[0]), privateKeyToAddress(keys[1])] as const
     const challengeDuration = options.challengeDuration ?? 60n
@@ -146,7 +185,8 @@ export async function createDemoRun(
     let lastVersion = 0n
 
     const need = () => {
-      if (nodes === undefined || params === undefined || channelId === undefined) throw new ChanvmError('INVALID_ARGUMENT', 'open the channel first')
+      if (nodes === undefined || params === undefined || channelId === undefined)
+        throw new ChanvmError('INVALID_ARGUMENT', 'open the channel first')
       return { nodes, params, channelId }
     }
     const logTx = (action: string, by: string, r: TxResult) => {
@@ -194,37 +234,68 @@ export async function createDemoRun(
               ...(refuse === undefined ? {} : { refuse }),
             }
             const onRefused = (version: bigint, why: string) =>
-              emit('refused', roles[i], `${roles[i]} refuses to sign version ${version}: ${why}`, { version: version.toString(), reason: why })
-            const node: DemoNodeHandle = separate ? await startPartyProcess(init, onRefused) : await startPartyNode(init, onRefused)
+              emit('refused', roles[i], `${roles[i]} refuses to sign version ${version}: ${why}`, {
+                version: version.toString(),
+                reason: why,
+              })
+            const node: DemoNodeHandle = separate
+              ? await startPartyProcess(init, onRefused)
+              : await startPartyNode(init, onRefused)
             env.defer(() => node.close())
             return node
           }),
         )
         const [n0, n1] = made as [DemoNodeHandle, DemoNodeHandle]
         nodes = [n0, n1]
-        emit('nodes', 'broker', `${roles[0]} ${addresses[0]} and ${roles[1]} ${addresses[1]} run as separate nodes${separate ? ' in processes of their own' : ''} (own SQLite file, own MQTT connection)`, {
-          [roles[0]]: addresses[0],
-          [roles[1]]: addresses[1],
-        })
-        const initial: State = { channelId, version: 0n, balances: [args.balances[0], args.balances[1]], appData: args.appData, isFinal: false }
+        emit(
+          'nodes',
+          'broker',
+          `${roles[0]} ${addresses[0]} and ${roles[1]} ${addresses[1]} run as separate nodes${separate ? ' in processes of their own' : ''} (own SQLite file, own MQTT connection)`,
+          {
+            [roles[0]]: addresses[0],
+            [roles[1]]: addresses[1],
+          },
+        )
+        const initial: State = {
+          channelId,
+          version: 0n,
+          balances: [args.balances[0], args.balances[1]],
+          appData: args.appData,
+          isFinal: false,
+        }
         const [signed] = await Promise.all([n0.party.open(p, initial), n1.party.open(p, initial)])
         coSigned++
-        emit('opened', 'channel', `channel ${channelId} opened: version 0 co-signed over MQTT (challenge period ${challengeDuration} s)`, {
-          channelId,
-          challengeDuration: challengeDuration.toString(),
-        })
+        emit(
+          'opened',
+          'channel',
+          `channel ${channelId} opened: version 0 co-signed over MQTT (challenge period ${challengeDuration} s)`,
+          {
+            channelId,
+            challengeDuration: challengeDuration.toString(),
+          },
+        )
         for (const i of [0, 1] as const) {
           const amount = args.balances[i]
           if (amount === 0n) continue
           const r = await deposit(nodes[i].chain, { channelId, participant: addresses[i], amount })
           logTx('deposit', roles[i], r)
-          emit('deposit', roles[i], `${roles[i]} deposits ${eth(amount)} into the Adjudicator (${r.gasUsed} gas)`, { amount: amount.toString(), gasUsed: r.gasUsed.toString() })
+          emit(
+            'deposit',
+            roles[i],
+            `${roles[i]} deposits ${eth(amount)} into the Adjudicator (${r.gasUsed} gas)`,
+            { amount: amount.toString(), gasUsed: r.gasUsed.toString() },
+          )
         }
         // Each party reads the deposits on chain and acts on the channel only once both are in.
         for (const i of [0, 1] as const) {
           const deposited = await getDeposits(nodes[i].chain, channelId, p.participants)
           const funded = await nodes[i].party.confirmFunding(channelId, deposited)
-          if (!funded.ok) throw new ChanvmError('CHAIN_ERROR', `${roles[i]} does not see the channel funded: ${funded.message}`, { channelId })
+          if (!funded.ok)
+            throw new ChanvmError(
+              'CHAIN_ERROR',
+              `${roles[i]} does not see the channel funded: ${funded.message}`,
+              { channelId },
+            )
         }
         return { params: p, channelId, signed }
       },
@@ -237,15 +308,25 @@ export async function createDemoRun(
           coSigned++
           lastVersion = r.signed.state.version
           const s = r.signed.state
-          emit('co-signed', roles[mover], `${label}: version ${s.version} co-signed [${roles[0]} ${eth(s.balances[0] ?? 0n)}, ${roles[1]} ${eth(s.balances[1] ?? 0n)}]${s.isFinal ? ' (final)' : ''}`, {
-            label,
-            version: s.version.toString(),
-            isFinal: s.isFinal,
-            [`balance.${roles[0]}`]: (s.balances[0] ?? 0n).toString(),
-            [`balance.${roles[1]}`]: (s.balances[1] ?? 0n).toString(),
-          })
+          emit(
+            'co-signed',
+            roles[mover],
+            `${label}: version ${s.version} co-signed [${roles[0]} ${eth(s.balances[0] ?? 0n)}, ${roles[1]} ${eth(s.balances[1] ?? 0n)}]${s.isFinal ? ' (final)' : ''}`,
+            {
+              label,
+              version: s.version.toString(),
+              isFinal: s.isFinal,
+              [`balance.${roles[0]}`]: (s.balances[0] ?? 0n).toString(),
+              [`balance.${roles[1]}`]: (s.balances[1] ?? 0n).toString(),
+            },
+          )
         } else {
-          const why = r.reason === 'peer-rejected' ? `${r.peerReason}: ${r.message}` : r.reason === 'step-rejected' ? `${r.step.reason}: ${r.step.message}` : r.reason
+          const why =
+            r.reason === 'peer-rejected'
+              ? `${r.peerReason}: ${r.message}`
+              : r.reason === 'step-rejected'
+                ? `${r.step.reason}: ${r.step.message}`
+                : r.reason
           emit('not-signed', roles[mover], `${label}: not co-signed (${why})`, { label, reason: r.reason })
         }
         return r
@@ -254,17 +335,23 @@ export async function createDemoRun(
         const { nodes: ns, channelId: id } = need()
         await ns[who].party.waitForVersion(id, lastVersion, 30_000)
         const s = await ns[who].party.latest(id)
-        if (s === undefined) throw new ChanvmError('CHANNEL_NOT_FOUND', 'no co-signed state', { channelId: id })
+        if (s === undefined)
+          throw new ChanvmError('CHANNEL_NOT_FOUND', 'no co-signed state', { channelId: id })
         return s
       },
       async concludeFinal(by, signed) {
         const { nodes: ns, params: p } = need()
         const r = await concludeFinal(ns[by].chain, { params: p, signed })
         logTx('concludeFinal', roles[by], r)
-        emit('concluded', roles[by], `${roles[by]} concludes with the co-signed final state version ${signed.state.version}: payouts credited at once (${r.gasUsed} gas)`, {
-          version: signed.state.version.toString(),
-          gasUsed: r.gasUsed.toString(),
-        })
+        emit(
+          'concluded',
+          roles[by],
+          `${roles[by]} concludes with the co-signed final state version ${signed.state.version}: payouts credited at once (${r.gasUsed} gas)`,
+          {
+            version: signed.state.version.toString(),
+            gasUsed: r.gasUsed.toString(),
+          },
+        )
       },
       async forceAndConclude(mover, from, action, label) {
         const { nodes: ns, params: p } = need()
@@ -280,24 +367,36 @@ export async function createDemoRun(
         })
         forced++
         logTx('forceProgress', roles[mover], r)
-        emit('force-progress', roles[mover], `${roles[mover]} force-progresses on chain from co-signed version ${from.state.version}: ${label}; the Adjudicator ran the app and holds version ${r.state.version} [${roles[0]} ${eth(r.state.balances[0] ?? 0n)}, ${roles[1]} ${eth(r.state.balances[1] ?? 0n)}] (${r.gasUsed} gas)`, {
-          label,
-          version: r.state.version.toString(),
-          gasUsed: r.gasUsed.toString(),
-          finalizesAt: r.finalizesAt.toString(),
-        })
+        emit(
+          'force-progress',
+          roles[mover],
+          `${roles[mover]} force-progresses on chain from co-signed version ${from.state.version}: ${label}; the Adjudicator ran the app and holds version ${r.state.version} [${roles[0]} ${eth(r.state.balances[0] ?? 0n)}, ${roles[1]} ${eth(r.state.balances[1] ?? 0n)}] (${r.gasUsed} gas)`,
+          {
+            label,
+            version: r.state.version.toString(),
+            gasUsed: r.gasUsed.toString(),
+            finalizesAt: r.finalizesAt.toString(),
+          },
+        )
         const now = (await head()).timestamp
         if (r.finalizesAt > now) await run.advanceTime(r.finalizesAt - now, 'challenge period')
         const c = await conclude(ns[mover].chain, { params: p, state: r.state })
         logTx('conclude', roles[mover], c)
-        emit('concluded', roles[mover], `${roles[mover]} concludes after the challenge period: the forced state pays out (${c.gasUsed} gas)`, { gasUsed: c.gasUsed.toString() })
+        emit(
+          'concluded',
+          roles[mover],
+          `${roles[mover]} concludes after the challenge period: the forced state pays out (${c.gasUsed} gas)`,
+          { gasUsed: c.gasUsed.toString() },
+        )
         return r.state
       },
       async advanceTime(seconds, why) {
         if (env.embeddedChain) {
           await rpc(env.rpcUrl, 'evm_increaseTime', [Number(seconds)])
           await rpc(env.rpcUrl, 'evm_mine', [])
-          emit('time', 'chain', `embedded chain: ${why}, time moved forward ${seconds} s`, { seconds: seconds.toString() })
+          emit('time', 'chain', `embedded chain: ${why}, time moved forward ${seconds} s`, {
+            seconds: seconds.toString(),
+          })
           return
         }
         const target = (await head()).timestamp + seconds
@@ -318,7 +417,9 @@ export async function createDemoRun(
       async advanceBlocks(blocks, why) {
         if (env.embeddedChain) {
           await rpc(env.rpcUrl, 'anvil_mine', [`0x${blocks.toString(16)}`, '0x1'])
-          emit('blocks', 'chain', `embedded chain: ${why}, mined ${blocks} blocks`, { blocks: blocks.toString() })
+          emit('blocks', 'chain', `embedded chain: ${why}, mined ${blocks} blocks`, {
+            blocks: blocks.toString(),
+          })
           return
         }
         const target = (await head()).blockNumber + blocks
@@ -341,13 +442,20 @@ export async function createDemoRun(
           const w = await withdraw(ns[i].chain)
           logTx('withdraw', roles[i], w)
           payouts.push({ role: roles[i], address: addresses[i], withdrawn: w.amount })
-          emit('withdrawn', roles[i], `${roles[i]} withdraws ${eth(w.amount)} (${w.amount} wei, ${w.gasUsed} gas)`, { amount: w.amount.toString(), gasUsed: w.gasUsed.toString() })
+          emit(
+            'withdrawn',
+            roles[i],
+            `${roles[i]} withdraws ${eth(w.amount)} (${w.amount} wei, ${w.gasUsed} gas)`,
+            { amount: w.amount.toString(), gasUsed: w.gasUsed.toString() },
+          )
         }
         return payouts
       },
       finish({ outcome, expectedOutcome, payouts, expectedPayouts }) {
         const { channelId: id } = need()
-        const payoutsMatch = payouts.every((p) => expectedPayouts[p.role] === p.withdrawn) && Object.keys(expectedPayouts).length === payouts.length
+        const payoutsMatch =
+          payouts.every((p) => expectedPayouts[p.role] === p.withdrawn) &&
+          Object.keys(expectedPayouts).length === payouts.length
         const total = txs.reduce((a, t) => a + t.gasUsed, 0n)
         return {
           deal,

@@ -43,7 +43,12 @@ process.on('message', (raw) => {
       send({ id: req.id, ok: true, result })
       if (req.method === 'close') process.disconnect?.()
     },
-    (e: unknown) => send({ id: req.id, ok: false, error: { message: (e as Error).message, code: e instanceof ChanvmError ? e.code : 'ERROR' } }),
+    (e: unknown) =>
+      send({
+        id: req.id,
+        ok: false,
+        error: { message: (e as Error).message, code: e instanceof ChanvmError ? e.code : 'ERROR' },
+      }),
   )
 })
 // The orchestrator went away (crash, Ctrl-C): stop too, closing the database and the MQTT link.

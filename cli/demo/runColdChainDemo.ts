@@ -50,7 +50,11 @@ const celsius = (mC: bigint) => `${(Number(mC) / 1000).toFixed(2)} °C`
 export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const refuse = options.refuse === true
   const C = COLD_CHAIN_DEMO
-  const run = await createDemoRun('cold-chain', { roles: ['owner', 'insurer'], app: coldChainApp, appName: 'coldChain', artifact: ColdChainInsurance }, options)
+  const run = await createDemoRun(
+    'cold-chain',
+    { roles: ['owner', 'insurer'], app: coldChainApp, appName: 'coldChain', artifact: ColdChainInsurance },
+    options,
+  )
   try {
     const chainId = BigInt(run.chainId)
     const thermometerKey = createOracleKey('p256')
@@ -71,22 +75,46 @@ export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoS
       }),
       balances: [C.ownerDeposit, C.insurerDeposit],
       // Under --refuse the insurer signs nothing that pays the insured sum.
-      ...(refuse ? { refuse: { 1: { reason: 'the insurer disputes the excursion and will not pay', mover: 0, balanceGrowsFor: 0 } } } : {}),
+      ...(refuse
+        ? {
+            refuse: {
+              1: {
+                reason: 'the insurer disputes the excursion and will not pay',
+                mover: 0,
+                balanceGrowsFor: 0,
+              },
+            },
+          }
+        : {}),
     })
-    run.emit('terms', 'channel', `policy: readings of thermometer ${device.slice(0, 12)}… must stay in ${celsius(C.minValue)}–${celsius(C.maxValue)}; ${C.runLength} in a row outside pay ${formatEther(C.insuredSum)} ETH; premium ${formatEther(C.premium)} ETH per hour`, {
-      device,
-      runLength: C.runLength,
-      insuredSum: C.insuredSum.toString(),
-    })
+    run.emit(
+      'terms',
+      'channel',
+      `policy: readings of thermometer ${device.slice(0, 12)}… must stay in ${celsius(C.minValue)}–${celsius(C.maxValue)}; ${C.runLength} in a row outside pay ${formatEther(C.insuredSum)} ETH; premium ${formatEther(C.premium)} ETH per hour`,
+      {
+        device,
+        runLength: C.runLength,
+        insuredSum: C.insuredSum.toString(),
+      },
+    )
 
     for (let i = 1; i <= C.premiumsPaid; i++) {
-      const r = await run.move(0, coldChainActions.payPremium(), `owner pays premium ${i} (${formatEther(C.premium)} ETH)`)
+      const r = await run.move(
+        0,
+        coldChainActions.payPremium(),
+        `owner pays premium ${i} (${formatEther(C.premium)} ETH)`,
+      )
       if (!r.ok) throw new ChanvmError('STEP_REJECTED', 'a premium was not co-signed', { channelId })
     }
     const coverageStart = (await run.head()).timestamp
 
     // The owner's node ingests the thermometer's readings from the broker.
-    const source = await createMqttInputSource({ url: run.env.brokerUrl, chainId, devices: [device], log: false })
+    const source = await createMqttInputSource({
+      url: run.env.brokerUrl,
+      chainId,
+      devices: [device],
+      log: false,
+    })
     run.env.defer(() => source.close())
     const received: SignedReading[] = []
     source.onInput((input) => {
@@ -94,13 +122,22 @@ export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoS
       const r = verifiedInputToReading(input)
       received.push(r)
       const out = r.reading.value < C.minValue || r.reading.value > C.maxValue
-      run.emit('reading-received', 'owner', `owner's node verified reading #${r.reading.sequence} from MQTT: ${celsius(r.reading.value)}${out ? ' OUT OF RANGE' : ''}`, {
-        sequence: r.reading.sequence.toString(),
-        milliCelsius: r.reading.value.toString(),
-        outOfRange: out,
-      })
+      run.emit(
+        'reading-received',
+        'owner',
+        `owner's node verified reading #${r.reading.sequence} from MQTT: ${celsius(r.reading.value)}${out ? ' OUT OF RANGE' : ''}`,
+        {
+          sequence: r.reading.sequence.toString(),
+          milliCelsius: r.reading.value.toString(),
+          outOfRange: out,
+        },
+      )
     })
-    source.onRejection((r) => run.emit('input-rejected', 'owner', `owner's node rejected a message (${r.reason}): ${r.detail}`, { reason: r.reason }))
+    source.onRejection((r) =>
+      run.emit('input-rejected', 'owner', `owner's node rejected a message (${r.reason}): ${r.detail}`, {
+        reason: r.reason,
+      }),
+    )
 
     // The thermometer: its clock is never behind the coverage start (anvil may run a little ahead of the host clock).
     const thermometer = await startDeviceSimulator({
@@ -112,21 +149,36 @@ export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoS
       now: () => Math.max(Date.now(), Number(coverageStart) * 1_000),
     })
     run.env.defer(() => thermometer.stop())
-    run.emit('device', 'thermometer', `thermometer ${device.slice(0, 12)}… (P-256) starts signing readings and publishing them over MQTT`, { device })
+    run.emit(
+      'device',
+      'thermometer',
+      `thermometer ${device.slice(0, 12)}… (P-256) starts signing readings and publishing them over MQTT`,
+      { device },
+    )
 
     let reported = 0
     let runOut = 0
     let decisive: { action: `0x${string}`; readings: number } | undefined
     for (let i = 0; i < C.readings && decisive === undefined; i++) {
       const signed = await thermometer.publishNow()
-      run.emit('reading-published', 'thermometer', `thermometer signs reading #${signed.reading.sequence}: ${celsius(signed.reading.value)}`, {
-        sequence: signed.reading.sequence.toString(),
-        milliCelsius: signed.reading.value.toString(),
-      })
+      run.emit(
+        'reading-published',
+        'thermometer',
+        `thermometer signs reading #${signed.reading.sequence}: ${celsius(signed.reading.value)}`,
+        {
+          sequence: signed.reading.sequence.toString(),
+          milliCelsius: signed.reading.value.toString(),
+        },
+      )
       const until = Date.now() + 5_000
       while (received.length <= i && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
       const last = received[i]
-      if (last === undefined) throw new ChanvmError('TRANSPORT_CLOSED', `reading #${signed.reading.sequence} did not arrive over MQTT`, { channelId })
+      if (last === undefined)
+        throw new ChanvmError(
+          'TRANSPORT_CLOSED',
+          `reading #${signed.reading.sequence} did not arrive over MQTT`,
+          { channelId },
+        )
       const out = last.reading.value < C.minValue || last.reading.value > C.maxValue
       runOut = out ? runOut + 1 : 0
       const batch = received.slice(reported, i + 1)
@@ -135,19 +187,31 @@ export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoS
       } else if (!out && batch.length >= 2) {
         // Routine report of readings in range: the insurer signs it without a second thought.
         await run.waitForChainTime(last.reading.timestamp)
-        const r = await run.move(0, coldChainActions.report(batch), `owner reports ${batch.length} readings in range`)
+        const r = await run.move(
+          0,
+          coldChainActions.report(batch),
+          `owner reports ${batch.length} readings in range`,
+        )
         if (!r.ok) throw new ChanvmError('STEP_REJECTED', 'a routine report was not co-signed', { channelId })
         reported = i + 1
       }
     }
-    if (decisive === undefined) throw new ChanvmError('STEP_REJECTED', 'the thermometer never left the range', { channelId })
-    run.emit('excursion', 'owner', `${C.runLength} readings in a row out of range: the owner claims the insured sum`)
+    if (decisive === undefined)
+      throw new ChanvmError('STEP_REJECTED', 'the thermometer never left the range', { channelId })
+    run.emit(
+      'excursion',
+      'owner',
+      `${C.runLength} readings in a row out of range: the owner claims the insured sum`,
+    )
     const lastTs = received[received.length - 1]?.reading.timestamp ?? 0n
     await run.waitForChainTime(lastTs)
     const label = `owner reports ${decisive.readings} signed readings with the excursion`
     const r = await run.move(0, decisive.action, label)
     if (r.ok) {
-      if (!r.signed.state.isFinal) throw new ChanvmError('STEP_REJECTED', 'the excursion should pay out and end the policy', { channelId })
+      if (!r.signed.state.isFinal)
+        throw new ChanvmError('STEP_REJECTED', 'the excursion should pay out and end the policy', {
+          channelId,
+        })
       await run.concludeFinal(0, r.signed)
     } else {
       if (!refuse) throw new ChanvmError('STEP_REJECTED', `${label} was not co-signed`, { channelId })

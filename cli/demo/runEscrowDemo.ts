@@ -23,7 +23,11 @@ export const ESCROW_DEMO = { deposit: parseEther('1'), amount: parseEther('0.4')
  * ```
  */
 export async function runEscrowDemo(options: DemoOptions = {}): Promise<DemoSummary> {
-  const run = await createDemoRun('escrow', { roles: ['payer', 'payee'], app: escrowApp, appName: 'escrow', artifact: Escrow }, options)
+  const run = await createDemoRun(
+    'escrow',
+    { roles: ['payer', 'payee'], app: escrowApp, appName: 'escrow', artifact: Escrow },
+    options,
+  )
   try {
     const arbiterKey = generatePrivateKey()
     const arbiter = privateKeyToAddress(arbiterKey)
@@ -32,12 +36,22 @@ export async function runEscrowDemo(options: DemoOptions = {}): Promise<DemoSumm
       appData: initialEscrowData({ payer: 0, payee: 1, arbiter }),
       balances: [ESCROW_DEMO.deposit, 0n],
       // Under --refuse the payer signs nothing that pays the payee.
-      ...(refuse ? { refuse: { 0: { reason: 'the payer disputes the delivery and will not pay', mover: 1, balanceGrowsFor: 1 } } } : {}),
+      ...(refuse
+        ? {
+            refuse: {
+              0: { reason: 'the payer disputes the delivery and will not pay', mover: 1, balanceGrowsFor: 1 },
+            },
+          }
+        : {}),
     })
     run.emit('arbiter', 'arbiter', `arbiter ${arbiter} settles disputes with signed rulings`, { arbiter })
 
     const deadline = (await run.head()).timestamp + 3_600n
-    const funded = await run.move(0, escrowActions.fund(ESCROW_DEMO.amount, deadline), 'payer funds the escrow with 0.4 ETH')
+    const funded = await run.move(
+      0,
+      escrowActions.fund(ESCROW_DEMO.amount, deadline),
+      'payer funds the escrow with 0.4 ETH',
+    )
     if (!funded.ok) throw new ChanvmError('STEP_REJECTED', 'the fund step was not co-signed', { channelId })
     run.emit('delivered', 'payee', 'payee delivers the goods')
 
@@ -53,7 +67,8 @@ export async function runEscrowDemo(options: DemoOptions = {}): Promise<DemoSumm
       run.emit('ruling', 'arbiter', 'arbiter signs a ruling for the payee (escrow 0)', { toPayee: true })
       const action = escrowActions.ruling(true, ruling)
       const asked = await run.move(1, action, "payee applies the arbiter's ruling")
-      if (asked.ok) throw new ChanvmError('STEP_REJECTED', 'the payer was expected to refuse the ruling', { channelId })
+      if (asked.ok)
+        throw new ChanvmError('STEP_REJECTED', 'the payer was expected to refuse the ruling', { channelId })
       await run.forceAndConclude(1, await run.latest(1), action, "the arbiter's signed ruling for the payee")
     }
     const payouts = await run.withdrawAll()

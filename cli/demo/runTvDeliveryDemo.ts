@@ -17,7 +17,14 @@ import type { DemoOptions, DemoSummary } from './types.ts'
 import { verifiedInputToAnswer } from './verifiedInputToSigned.ts'
 
 /** The TV purchase of the demo: the buyer deposits 1 ETH, the TV costs 0.5 ETH, 2 of 3 oracles must confirm. */
-export const TV_DEMO = { deposit: parseEther('1'), price: parseEther('0.5'), quorum: 2, oracles: 3, deadlineBlocks: 20n, trackingId: '1Z999AA10123456784' } as const
+export const TV_DEMO = {
+  deposit: parseEther('1'),
+  price: parseEther('0.5'),
+  quorum: 2,
+  oracles: 3,
+  deadlineBlocks: 20n,
+  trackingId: '1Z999AA10123456784',
+} as const
 
 /**
  * The TV purchase end to end. The buyer locks the price in the channel; three oracles (two
@@ -35,10 +42,16 @@ export const TV_DEMO = { deposit: parseEther('1'), price: parseEther('0.5'), quo
  * console.log(summary.outcome) // 'buyer-refunded'
  * ```
  */
-export async function runTvDeliveryDemo(options: DemoOptions & { answers?: number } = {}): Promise<DemoSummary> {
+export async function runTvDeliveryDemo(
+  options: DemoOptions & { answers?: number } = {},
+): Promise<DemoSummary> {
   const answering = options.answers ?? TV_DEMO.quorum
   const refuse = options.refuse === true
-  const run = await createDemoRun('tv-delivery', { roles: ['buyer', 'seller'], app: tvDeliveryApp, appName: 'tvDelivery', artifact: TvDelivery }, options)
+  const run = await createDemoRun(
+    'tv-delivery',
+    { roles: ['buyer', 'seller'], app: tvDeliveryApp, appName: 'tvDelivery', artifact: TvDelivery },
+    options,
+  )
   try {
     const chainId = BigInt(run.chainId)
     const keys = [createOracleKey('secp256k1'), createOracleKey('secp256k1'), createOracleKey('p256')]
@@ -49,32 +62,68 @@ export async function runTvDeliveryDemo(options: DemoOptions & { answers?: numbe
     const startBlock = await createPublicClient({ transport: http(run.env.rpcUrl) }).getBlockNumber()
     const deadline = startBlock + TV_DEMO.deadlineBlocks
     const { channelId } = await run.open({
-      appData: initialTvDeliveryData({ buyer: 0, seller: 1, trackingId: TV_DEMO.trackingId, oracles: oracleIds, quorum: TV_DEMO.quorum, price: TV_DEMO.price, deadline }),
+      appData: initialTvDeliveryData({
+        buyer: 0,
+        seller: 1,
+        trackingId: TV_DEMO.trackingId,
+        oracles: oracleIds,
+        quorum: TV_DEMO.quorum,
+        price: TV_DEMO.price,
+        deadline,
+      }),
       balances: [TV_DEMO.deposit, 0n],
       ...(refuse
         ? {
             refuse: claimWins
               ? { 0: { reason: 'the buyer will not pay the seller', mover: 1 } }
-              : { 1: { reason: 'the seller will not give the money back', action: tvDeliveryActions.refund() } },
+              : {
+                  1: {
+                    reason: 'the seller will not give the money back',
+                    action: tvDeliveryActions.refund(),
+                  },
+                },
           }
         : {}),
     })
-    run.emit('terms', 'channel', `buyer orders a TV for ${formatEther(TV_DEMO.price)} ETH, tracking id ${TV_DEMO.trackingId}; ${TV_DEMO.quorum} of ${TV_DEMO.oracles} oracles must confirm delivery; refund from block ${deadline}`, {
-      price: TV_DEMO.price.toString(),
-      quorum: TV_DEMO.quorum,
-      deadlineBlock: deadline.toString(),
-    })
+    run.emit(
+      'terms',
+      'channel',
+      `buyer orders a TV for ${formatEther(TV_DEMO.price)} ETH, tracking id ${TV_DEMO.trackingId}; ${TV_DEMO.quorum} of ${TV_DEMO.oracles} oracles must confirm delivery; refund from block ${deadline}`,
+      {
+        price: TV_DEMO.price.toString(),
+        quorum: TV_DEMO.quorum,
+        deadlineBlock: deadline.toString(),
+      },
+    )
 
     // The seller's node ingests oracle answers from the broker.
-    const source = await createMqttInputSource({ url: run.env.brokerUrl, chainId, oracles: oracleIds, log: false })
+    const source = await createMqttInputSource({
+      url: run.env.brokerUrl,
+      chainId,
+      oracles: oracleIds,
+      log: false,
+    })
     run.env.defer(() => source.close())
     const received: SignedAnswer[] = []
     source.onInput((input) => {
-      if (input.kind !== 'answer' || (input.message['questionId'] as string).toLowerCase() !== questionId.toLowerCase()) return
+      if (
+        input.kind !== 'answer' ||
+        (input.message['questionId'] as string).toLowerCase() !== questionId.toLowerCase()
+      )
+        return
       received.push(verifiedInputToAnswer(input))
-      run.emit('answer-received', 'seller', `seller's node verified the answer of oracle ${input.signer.slice(0, 10)}… (${input.curve}) from MQTT [${received.length}/${TV_DEMO.quorum}]`, { oracle: input.signer, curve: input.curve })
+      run.emit(
+        'answer-received',
+        'seller',
+        `seller's node verified the answer of oracle ${input.signer.slice(0, 10)}… (${input.curve}) from MQTT [${received.length}/${TV_DEMO.quorum}]`,
+        { oracle: input.signer, curve: input.curve },
+      )
     })
-    source.onRejection((r) => run.emit('input-rejected', 'seller', `seller's node rejected a message (${r.reason}): ${r.detail}`, { reason: r.reason }))
+    source.onRejection((r) =>
+      run.emit('input-rejected', 'seller', `seller's node rejected a message (${r.reason}): ${r.detail}`, {
+        reason: r.reason,
+      }),
+    )
 
     const paid = await run.move(0, tvDeliveryActions.pay(), 'buyer pays 0.5 ETH into the purchase')
     if (!paid.ok) throw new ChanvmError('STEP_REJECTED', 'the payment was not co-signed', { channelId })
@@ -84,14 +133,25 @@ export async function runTvDeliveryDemo(options: DemoOptions & { answers?: numbe
     const headMs = Number((await run.head()).timestamp) * 1_000
     const sims: OracleSimulator[] = []
     for (const key of keys) {
-      const sim = await startOracleSimulator({ url: run.env.brokerUrl, chainId, questionId, key, now: () => headMs })
+      const sim = await startOracleSimulator({
+        url: run.env.brokerUrl,
+        chainId,
+        questionId,
+        key,
+        now: () => headMs,
+      })
       run.env.defer(() => sim.stop())
       sims.push(sim)
     }
     for (const [i, sim] of sims.entries()) {
       if (i < answering) {
         await sim.answerNow()
-        run.emit('answer-published', `oracle-${i + 1}`, `oracle ${i + 1} (${keys[i]?.curve}) signs "delivered" for ${TV_DEMO.trackingId} and publishes it over MQTT`, { oracle: sim.oracleId })
+        run.emit(
+          'answer-published',
+          `oracle-${i + 1}`,
+          `oracle ${i + 1} (${keys[i]?.curve}) signs "delivered" for ${TV_DEMO.trackingId} and publishes it over MQTT`,
+          { oracle: sim.oracleId },
+        )
       } else run.emit('silent', `oracle-${i + 1}`, `oracle ${i + 1} does not answer`)
     }
     const until = Date.now() + 5_000
@@ -99,19 +159,39 @@ export async function runTvDeliveryDemo(options: DemoOptions & { answers?: numbe
 
     let decisive: { mover: 0 | 1; action: Hex; label: string }
     if (received.length >= TV_DEMO.quorum) {
-      decisive = { mover: 1, action: tvDeliveryActions.claim(received.slice(0, TV_DEMO.quorum)), label: `seller claims the price with ${TV_DEMO.quorum} signed "delivered" answers` }
+      decisive = {
+        mover: 1,
+        action: tvDeliveryActions.claim(received.slice(0, TV_DEMO.quorum)),
+        label: `seller claims the price with ${TV_DEMO.quorum} signed "delivered" answers`,
+      }
     } else {
-      run.emit('no-quorum', 'seller', `only ${received.length} of the ${TV_DEMO.quorum} required answers: the seller cannot claim`, { answers: received.length })
+      run.emit(
+        'no-quorum',
+        'seller',
+        `only ${received.length} of the ${TV_DEMO.quorum} required answers: the seller cannot claim`,
+        { answers: received.length },
+      )
       await run.advanceBlocks(TV_DEMO.deadlineBlocks + 1n, 'waiting for the deadline block')
-      decisive = { mover: 0, action: tvDeliveryActions.refund(), label: 'buyer takes a refund after the deadline block' }
+      decisive = {
+        mover: 0,
+        action: tvDeliveryActions.refund(),
+        label: 'buyer takes a refund after the deadline block',
+      }
     }
     const r = await run.move(decisive.mover, decisive.action, decisive.label)
     if (r.ok) {
-      if (!r.signed.state.isFinal) throw new ChanvmError('STEP_REJECTED', 'the decisive step should end the purchase', { channelId })
+      if (!r.signed.state.isFinal)
+        throw new ChanvmError('STEP_REJECTED', 'the decisive step should end the purchase', { channelId })
       await run.concludeFinal(decisive.mover, r.signed)
     } else {
-      if (!refuse) throw new ChanvmError('STEP_REJECTED', `${decisive.label} was not co-signed`, { channelId })
-      await run.forceAndConclude(decisive.mover, await run.latest(decisive.mover), decisive.action, decisive.label)
+      if (!refuse)
+        throw new ChanvmError('STEP_REJECTED', `${decisive.label} was not co-signed`, { channelId })
+      await run.forceAndConclude(
+        decisive.mover,
+        await run.latest(decisive.mover),
+        decisive.action,
+        decisive.label,
+      )
     }
     const payouts = await run.withdrawAll()
     const seller = payouts[1]?.withdrawn ?? 0n
@@ -120,7 +200,9 @@ export async function runTvDeliveryDemo(options: DemoOptions & { answers?: numbe
       outcome,
       expectedOutcome: claimWins ? 'seller-paid' : 'buyer-refunded',
       payouts,
-      expectedPayouts: claimWins ? { buyer: TV_DEMO.deposit - TV_DEMO.price, seller: TV_DEMO.price } : { buyer: TV_DEMO.deposit, seller: 0n },
+      expectedPayouts: claimWins
+        ? { buyer: TV_DEMO.deposit - TV_DEMO.price, seller: TV_DEMO.price }
+        : { buyer: TV_DEMO.deposit, seller: 0n },
     })
   } finally {
     await run.close()

@@ -40,7 +40,12 @@ export type DemoEnvironment = {
  * try { console.log(env.rpcUrl, env.brokerUrl) } finally { await env.close() }
  * ```
  */
-export async function startDemoEnvironment(opts: { rpcUrl?: string; brokerUrl?: string; keys?: readonly Hex[]; dataDir?: string }): Promise<DemoEnvironment> {
+export async function startDemoEnvironment(opts: {
+  rpcUrl?: string
+  brokerUrl?: string
+  keys?: readonly Hex[]
+  dataDir?: string
+}): Promise<DemoEnvironment> {
   const steps: (() => Promise<void> | void)[] = []
   let closing: Promise<void> | undefined
   const ownDir = opts.dataDir === undefined

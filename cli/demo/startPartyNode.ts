@@ -8,10 +8,18 @@ import type { PartyNodeInit, RefusalPolicy } from './partyNodeProtocol.ts'
 const apps = { escrow: escrowApp, tvDelivery: tvDeliveryApp, coldChain: coldChainApp } as const
 
 /** The policy's reason when a proposal matches every field it gives, else undefined. */
-function refusalOf(policy: RefusalPolicy, p: { mover: number; action: Hex; state: { balances: readonly bigint[] } }, base: readonly bigint[] | undefined): string | undefined {
+function refusalOf(
+  policy: RefusalPolicy,
+  p: { mover: number; action: Hex; state: { balances: readonly bigint[] } },
+  base: readonly bigint[] | undefined,
+): string | undefined {
   if (policy.mover !== undefined && p.mover !== policy.mover) return undefined
   if (policy.action !== undefined && p.action.toLowerCase() !== policy.action.toLowerCase()) return undefined
-  if (policy.balanceGrowsFor !== undefined && (p.state.balances[policy.balanceGrowsFor] ?? 0n) <= (base?.[policy.balanceGrowsFor] ?? 0n)) return undefined
+  if (
+    policy.balanceGrowsFor !== undefined &&
+    (p.state.balances[policy.balanceGrowsFor] ?? 0n) <= (base?.[policy.balanceGrowsFor] ?? 0n)
+  )
+    return undefined
   return policy.reason
 }
 
@@ -25,7 +33,10 @@ function refusalOf(policy: RefusalPolicy, p: { mover: number; action: Hex; state
  *   refuse: { reason: 'will not pay', mover: 1, balanceGrowsFor: 1 } })
  * ```
  */
-export async function startPartyNode(init: PartyNodeInit, onRefused?: (version: bigint, reason: string) => void): Promise<DemoNode> {
+export async function startPartyNode(
+  init: PartyNodeInit,
+  onRefused?: (version: bigint, reason: string) => void,
+): Promise<DemoNode> {
   const policy = init.refuse
   let latestBalances: readonly bigint[] | undefined
   return createDemoNode({

@@ -2,10 +2,18 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Address } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
-import { createAdjudicatorClient, type AdjudicatorClient } from '../../engine/adjudicator/createAdjudicatorClient.ts'
+import {
+  createAdjudicatorClient,
+  type AdjudicatorClient,
+} from '../../engine/adjudicator/createAdjudicatorClient.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import type { Party } from '../../engine/protocol/createParty.ts'
-import type { PartyNodeInit, PartyNodeReply, PartyNodeRequest, PartyNodeResults } from './partyNodeProtocol.ts'
+import type {
+  PartyNodeInit,
+  PartyNodeReply,
+  PartyNodeRequest,
+  PartyNodeResults,
+} from './partyNodeProtocol.ts'
 
 /** A party as the demo drives it, wherever it runs: its off-chain side and its chain client. */
 export type DemoNodeHandle = {
@@ -33,7 +41,10 @@ type ArgsOf<M extends Method> = Extract<PartyNodeRequest, { method: M }>['args']
  * await payer.close()
  * ```
  */
-export async function startPartyProcess(init: PartyNodeInit, onRefused?: (version: bigint, reason: string) => void): Promise<DemoNodeHandle> {
+export async function startPartyProcess(
+  init: PartyNodeInit,
+  onRefused?: (version: bigint, reason: string) => void,
+): Promise<DemoNodeHandle> {
   const entry = fileURLToPath(new URL('./partyNode.mjs', import.meta.url))
   const child = fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
   let stderr = ''
@@ -44,7 +55,12 @@ export async function startPartyProcess(init: PartyNodeInit, onRefused?: (versio
   const exit = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
       exited = true
-      for (const p of pending.values()) p.reject(new ChanvmError('CONFIG', `the ${init.role} node exited (${code ?? signal})`, { details: stderr.trim().split('\n').slice(-5) }))
+      for (const p of pending.values())
+        p.reject(
+          new ChanvmError('CONFIG', `the ${init.role} node exited (${code ?? signal})`, {
+            details: stderr.trim().split('\n').slice(-5),
+          }),
+        )
       pending.clear()
       resolve()
     }),
@@ -56,11 +72,18 @@ export async function startPartyProcess(init: PartyNodeInit, onRefused?: (versio
     if (p === undefined) return
     pending.delete(m.id)
     if (m.ok) p.resolve(m.result)
-    else p.reject(new ChanvmError(m.error.code === 'ERROR' ? 'CONFIG' : m.error.code, `${init.role} node: ${m.error.message}`))
+    else
+      p.reject(
+        new ChanvmError(
+          m.error.code === 'ERROR' ? 'CONFIG' : m.error.code,
+          `${init.role} node: ${m.error.message}`,
+        ),
+      )
   })
   const call = <M extends Method>(method: M, args: ArgsOf<M>): Promise<PartyNodeResults[M]> =>
     new Promise((resolve, reject) => {
-      if (exited || !child.connected) return reject(new ChanvmError('CONFIG', `the ${init.role} node is not running`))
+      if (exited || !child.connected)
+        return reject(new ChanvmError('CONFIG', `the ${init.role} node is not running`))
       const id = nextId++
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
       child.send({ id, method, args } as PartyNodeRequest)
@@ -82,17 +105,24 @@ export async function startPartyProcess(init: PartyNodeInit, onRefused?: (versio
     await close()
     throw e
   }
-  const chain = await createAdjudicatorClient({ rpcUrl: init.rpcUrl, chainId: Number(init.params.chainId), address: init.params.adjudicator, privateKey: init.privateKey })
+  const chain = await createAdjudicatorClient({
+    rpcUrl: init.rpcUrl,
+    chainId: Number(init.params.chainId),
+    address: init.params.adjudicator,
+    privateKey: init.privateKey,
+  })
   return {
     role: init.role,
     address: privateKeyToAddress(init.privateKey),
     chain,
     party: {
       open: (params, initial) => call('open', { params, initial }),
-      confirmFunding: (channelId, deposited) => call('confirmFunding', { channelId, deposited: [...deposited] }),
+      confirmFunding: (channelId, deposited) =>
+        call('confirmFunding', { channelId, deposited: [...deposited] }),
       update: (channelId, action) => call('update', { channelId, action }),
       latest: (channelId) => call('latest', { channelId }),
-      waitForVersion: (channelId, version, timeoutMs = 30_000) => call('waitForVersion', { channelId, version, timeoutMs }),
+      waitForVersion: (channelId, version, timeoutMs = 30_000) =>
+        call('waitForVersion', { channelId, version, timeoutMs }),
     },
     close,
   }

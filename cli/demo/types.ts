@@ -21,7 +21,11 @@ export type DemoEvent = {
 }
 
 /** What a participant got out of the channel on chain. */
-export type DemoPayout = { role: string; address: Address; /** Wei withdrawn from the Adjudicator. */ withdrawn: bigint }
+export type DemoPayout = {
+  role: string
+  address: Address
+  /** Wei withdrawn from the Adjudicator. */ withdrawn: bigint
+}
 
 /** Gas of one transaction the demo sent. */
 export type DemoGas = { action: string; by: string; gasUsed: bigint; hash: Hex }
@@ -79,5 +83,7 @@ export type DemoOptions = {
 
 /** JSON-safe copy of a value: bigints become decimal strings. */
 export function toJsonSafe(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as unknown
+  return JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+  ) as unknown
 }

@@ -1,9 +1,17 @@
 import type { Hex } from 'viem'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
-import type { Answer, OracleSignature, Reading, SignedAnswer, SignedReading } from '../../oracles/message/types.ts'
+import type {
+  Answer,
+  OracleSignature,
+  Reading,
+  SignedAnswer,
+  SignedReading,
+} from '../../oracles/message/types.ts'
 
 const signatureOf = (input: VerifiedInput): OracleSignature =>
-  input.curve === 'p256' ? { curve: 'p256', signature: input.signature, publicKey: input.publicKey ?? ('0x' as Hex) } : { curve: 'secp256k1', signature: input.signature }
+  input.curve === 'p256'
+    ? { curve: 'p256', signature: input.signature, publicKey: input.publicKey ?? ('0x' as Hex) }
+    : { curve: 'secp256k1', signature: input.signature }
 
 /**
  * The signed answer an input source verified, in the form the app clients take

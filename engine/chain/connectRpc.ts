@@ -11,7 +11,10 @@ import { ChanvmError } from '../errors.ts'
  * const client = createPublicClient({ chain, transport })
  * ```
  */
-export async function connectRpc(rpcUrl: string, opts: { chainId?: number; retryCount?: number } = {}): Promise<{ chain: Chain; transport: HttpTransport }> {
+export async function connectRpc(
+  rpcUrl: string,
+  opts: { chainId?: number; retryCount?: number } = {},
+): Promise<{ chain: Chain; transport: HttpTransport }> {
   const transport = http(rpcUrl, { retryCount: opts.retryCount ?? 3, timeout: 10_000 })
   let chainId = opts.chainId
   if (chainId === undefined) {

@@ -44,14 +44,20 @@ export async function deployContracts(opts: DeployContractsOptions): Promise<Dep
   const { chain, transport } = await connectRpc(opts.rpcUrl)
   const chainId = chain.id
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 })
-  const wallet = createWalletClient({ chain, transport, account: privateKeyToAccount(opts.privateKey), pollingInterval: 100 })
+  const wallet = createWalletClient({
+    chain,
+    transport,
+    account: privateKeyToAccount(opts.privateKey),
+    pollingInterval: 100,
+  })
 
   const deployOne = async (artifact: ContractArtifact): Promise<DeployedContract> => {
     try {
       const hash = await wallet.sendTransaction({ data: artifact.bytecode })
       const receipt = await publicClient.waitForTransactionReceipt({ hash })
       const address = receipt.contractAddress
-      if (receipt.status !== 'success' || address == null) throw new Error(`deployment transaction ${hash} failed`)
+      if (receipt.status !== 'success' || address == null)
+        throw new Error(`deployment transaction ${hash} failed`)
       const code = await publicClient.getCode({ address })
       if (code === undefined || code === '0x') throw new Error(`no code at ${address} after deployment`)
       return { address, codeHash: keccak256(code), gasUsed: receipt.gasUsed }

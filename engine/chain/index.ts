@@ -1,3 +1,9 @@
 export { startAnvil, type Anvil, type AnvilAccount, type StartAnvilOptions } from './startAnvil.ts'
-export { deployContracts, type Deployment, type DeployedContract, type DeployContractsOptions, type ContractArtifact } from './deployContracts.ts'
+export {
+  deployContracts,
+  type Deployment,
+  type DeployedContract,
+  type DeployContractsOptions,
+  type ContractArtifact,
+} from './deployContracts.ts'
 export { connectRpc } from './connectRpc.ts'

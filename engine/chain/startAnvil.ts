@@ -60,7 +60,9 @@ function anvilCommand(): { command: string; args: string[] } {
   const require = createRequire(import.meta.url)
   // The platform package holds the native binary; spawning it directly leaves no wrapper process.
   try {
-    const bin = require.resolve(`@foundry-rs/anvil-${process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}/bin/anvil`)
+    const bin = require.resolve(
+      `@foundry-rs/anvil-${process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}/bin/anvil`,
+    )
     if (existsSync(bin)) return { command: bin, args: [] }
   } catch {
     // fall back to the package's node wrapper, which forwards SIGTERM to the binary
@@ -69,7 +71,10 @@ function anvilCommand(): { command: string; args: string[] } {
     const pkg = require.resolve('@foundry-rs/anvil/package.json')
     return { command: process.execPath, args: [join(dirname(pkg), 'bin.mjs')] }
   } catch (cause) {
-    throw new ChanvmError('CONFIG', 'anvil is not installed', { cause, details: ['install the @foundry-rs/anvil npm package'] })
+    throw new ChanvmError('CONFIG', 'anvil is not installed', {
+      cause,
+      details: ['install the @foundry-rs/anvil npm package'],
+    })
   }
 }
 
@@ -112,12 +117,23 @@ function readConfig(path: string): { available_accounts: string[]; private_keys:
  */
 export async function startAnvil(opts: StartAnvilOptions = {}): Promise<Anvil> {
   const port = opts.port ?? 0
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ChanvmError('INVALID_ARGUMENT', `bad port ${port}`)
-  if (opts.blockTime !== undefined && !(opts.blockTime > 0)) throw new ChanvmError('INVALID_ARGUMENT', `bad blockTime ${opts.blockTime}`)
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new ChanvmError('INVALID_ARGUMENT', `bad port ${port}`)
+  if (opts.blockTime !== undefined && !(opts.blockTime > 0))
+    throw new ChanvmError('INVALID_ARGUMENT', `bad blockTime ${opts.blockTime}`)
   const { command, args } = anvilCommand()
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-anvil-'))
   const configOut = join(dir, 'anvil.json')
-  args.push('--host', '127.0.0.1', '--port', String(port), '--hardfork', opts.hardfork ?? 'osaka', '--config-out', configOut)
+  args.push(
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--hardfork',
+    opts.hardfork ?? 'osaka',
+    '--config-out',
+    configOut,
+  )
   if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime))
 
   installExitHook()
@@ -164,11 +180,16 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<Anvil> {
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000)
   try {
     for (;;) {
-      if (spawnError !== undefined) throw new ChanvmError('CHAIN_ERROR', 'anvil could not be started', { cause: spawnError })
+      if (spawnError !== undefined)
+        throw new ChanvmError('CHAIN_ERROR', 'anvil could not be started', { cause: spawnError })
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new ChanvmError('CHAIN_ERROR', `anvil exited during start-up (${child.exitCode ?? child.signalCode})`, {
-          details: output.trim().split('\n').slice(-5),
-        })
+        throw new ChanvmError(
+          'CHAIN_ERROR',
+          `anvil exited during start-up (${child.exitCode ?? child.signalCode})`,
+          {
+            details: output.trim().split('\n').slice(-5),
+          },
+        )
       }
       if (listening !== undefined) {
         const rpcUrl = `http://${listening}`
@@ -183,7 +204,9 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<Anvil> {
         }
       }
       if (Date.now() > deadline) {
-        throw new ChanvmError('CHAIN_ERROR', 'anvil did not answer JSON-RPC in time', { details: output.trim().split('\n').slice(-5) })
+        throw new ChanvmError('CHAIN_ERROR', 'anvil did not answer JSON-RPC in time', {
+          details: output.trim().split('\n').slice(-5),
+        })
       }
       await new Promise((r) => setTimeout(r, 50))
     }

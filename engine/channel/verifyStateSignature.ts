@@ -25,6 +25,7 @@ export function verifyStateSignature(
 ): StateSignatureVerdict {
   const v = recoverDigestSigner(digest, signature)
   if (!v.ok) return v
-  if (v.signer.toLowerCase() !== expected.toLowerCase()) return { ok: false, reason: 'wrong-signer', signer: v.signer }
+  if (v.signer.toLowerCase() !== expected.toLowerCase())
+    return { ok: false, reason: 'wrong-signer', signer: v.signer }
   return v
 }

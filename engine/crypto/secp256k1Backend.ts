@@ -64,7 +64,10 @@ const nobleBackend: Secp256k1Backend = {
 const native = loadNative()
 
 /** Both implementations, for tests that hold them to the same answers. */
-export const secp256k1Backends: { readonly native: Secp256k1Backend | undefined; readonly noble: Secp256k1Backend } = { native, noble: nobleBackend }
+export const secp256k1Backends: {
+  readonly native: Secp256k1Backend | undefined
+  readonly noble: Secp256k1Backend
+} = { native, noble: nobleBackend }
 
 /** The backend in use for this process (`CHANVM_SECP256K1=noble` forces the pure-JS one). */
 export const secp256k1Backend: Secp256k1Backend = native ?? nobleBackend

@@ -106,7 +106,12 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
   if (!(lim.timeCapMs > 0)) throw new ChanvmError('INVALID_ARGUMENT', 'sandbox timeCapMs must be positive')
 
   await cacheJumpAnalysis()
-  const common = new Common({ chain: Mainnet, hardfork: Hardfork.Osaka, params: paramsEVM, customCrypto: { ecrecover: sandboxEcrecover } })
+  const common = new Common({
+    chain: Mainnet,
+    hardfork: Hardfork.Osaka,
+    params: paramsEVM,
+    customCrypto: { ecrecover: sandboxEcrecover },
+  })
   // The interpreter asks `isActivatedEIP` several times per opcode, and Common answers with a
   // linear search of an array. The hardfork never changes here, so answer from a Set.
   const activated = (common as unknown as { _activatedEIPsCache?: unknown })._activatedEIPsCache
@@ -158,7 +163,12 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
   const run = async (req: StaticCallRequest): Promise<StaticCallResult> => {
     const data = hexToBytes(req.data)
     if (data.length > lim.maxCalldataBytes) {
-      return { ok: false, failure: 'calldata-cap', message: `calldata of ${data.length} bytes exceeds the cap of ${lim.maxCalldataBytes}`, gasUsed: 0n }
+      return {
+        ok: false,
+        failure: 'calldata-cap',
+        message: `calldata of ${data.length} bytes exceeds the cap of ${lim.maxCalldataBytes}`,
+        gasUsed: 0n,
+      }
     }
     let code = codeCache.get(req.code)
     if (code === undefined) {
@@ -168,9 +178,15 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
       codeCache.set(req.code, code)
     }
     const { bytes: codeBytes, hash: codeHash } = code
-    if (codeBytes.length === 0) return { ok: false, failure: 'no-code', message: `no code given for ${req.address}`, gasUsed: 0n }
+    if (codeBytes.length === 0)
+      return { ok: false, failure: 'no-code', message: `no code given for ${req.address}`, gasUsed: 0n }
     if (req.codeHash !== undefined && codeHash.toLowerCase() !== req.codeHash.toLowerCase()) {
-      return { ok: false, failure: 'code-hash-mismatch', message: `code hash ${codeHash} is not the expected ${req.codeHash}`, gasUsed: 0n }
+      return {
+        ok: false,
+        failure: 'code-hash-mismatch',
+        message: `code hash ${codeHash} is not the expected ${req.codeHash}`,
+        gasUsed: 0n,
+      }
     }
     const to = createAddressFromString(req.address.toLowerCase() as `0x${string}`)
     const key = req.address.toLowerCase()
@@ -217,7 +233,12 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
       loaded.clear()
       await build()
       if (e instanceof TimeCapExceeded) {
-        return { ok: false, failure: 'time-cap', message: `call ran longer than the wall-clock cap of ${lim.timeCapMs} ms`, gasUsed: 0n }
+        return {
+          ok: false,
+          failure: 'time-cap',
+          message: `call ran longer than the wall-clock cap of ${lim.timeCapMs} ms`,
+          gasUsed: 0n,
+        }
       }
       return { ok: false, failure: 'evm-error', message: `EVM failed: ${(e as Error).message}`, gasUsed: 0n }
     } finally {
@@ -232,16 +253,45 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
       const err = exec.exceptionError.error
       if (err === 'revert') {
         const revertData = bytesToHex(ret)
-        const suffix = externalCall !== undefined ? ` (it called ${externalCall}, which has no code in the sandbox)` : ''
-        return { ok: false, failure: 'revert', message: `reverted${ret.length === 0 ? ' without data' : ''}${suffix}`, gasUsed, revertData, ...extra }
+        const suffix =
+          externalCall !== undefined ? ` (it called ${externalCall}, which has no code in the sandbox)` : ''
+        return {
+          ok: false,
+          failure: 'revert',
+          message: `reverted${ret.length === 0 ? ' without data' : ''}${suffix}`,
+          gasUsed,
+          revertData,
+          ...extra,
+        }
       }
-      if (err === 'out of gas') return { ok: false, failure: 'out-of-gas', message: `out of gas (cap ${lim.gasCap})`, gasUsed, ...extra }
-      if (err === 'static state change') return { ok: false, failure: 'state-write', message: 'the code tried to write state in a static call', gasUsed, ...extra }
-      if (err === 'invalid opcode') return { ok: false, failure: 'invalid-opcode', message: 'invalid opcode', gasUsed, ...extra }
+      if (err === 'out of gas')
+        return {
+          ok: false,
+          failure: 'out-of-gas',
+          message: `out of gas (cap ${lim.gasCap})`,
+          gasUsed,
+          ...extra,
+        }
+      if (err === 'static state change')
+        return {
+          ok: false,
+          failure: 'state-write',
+          message: 'the code tried to write state in a static call',
+          gasUsed,
+          ...extra,
+        }
+      if (err === 'invalid opcode')
+        return { ok: false, failure: 'invalid-opcode', message: 'invalid opcode', gasUsed, ...extra }
       return { ok: false, failure: 'evm-error', message: `EVM error: ${err}`, gasUsed, ...extra }
     }
     if (ret.length > lim.maxReturndataBytes) {
-      return { ok: false, failure: 'returndata-cap', message: `returndata of ${ret.length} bytes exceeds the cap of ${lim.maxReturndataBytes}`, gasUsed, ...extra }
+      return {
+        ok: false,
+        failure: 'returndata-cap',
+        message: `returndata of ${ret.length} bytes exceeds the cap of ${lim.maxReturndataBytes}`,
+        gasUsed,
+        ...extra,
+      }
     }
     return { ok: true, returnData: bytesToHex(ret), gasUsed }
   }

@@ -18,7 +18,9 @@ export function decodeRevert(abi: Abi | undefined, data: Hex | undefined): Decod
     const args = (r.args ?? []) as readonly unknown[]
     const name = r.errorName
     const text =
-      name === 'Error' ? String(args[0]) : `${name}(${args.map((a) => (typeof a === 'bigint' ? a.toString() : JSON.stringify(a))).join(', ')})`
+      name === 'Error'
+        ? String(args[0])
+        : `${name}(${args.map((a) => (typeof a === 'bigint' ? a.toString() : JSON.stringify(a))).join(', ')})`
     return { name, args, text }
   } catch {
     return undefined

@@ -45,38 +45,86 @@ export type RunTransitionRequest = {
  */
 export async function runTransition(sandbox: Sandbox, req: RunTransitionRequest): Promise<StepResult> {
   const { params, from } = req
-  if (from.isFinal) return { ok: false, reason: 'final-state', message: 'the state is final; no step may follow it', gasUsed: 0n }
+  if (from.isFinal)
+    return {
+      ok: false,
+      reason: 'final-state',
+      message: 'the state is final; no step may follow it',
+      gasUsed: 0n,
+    }
   if (req.mover >= BigInt(params.participants.length)) {
-    return { ok: false, reason: 'invalid-mover', message: `mover ${req.mover} is not a participant index`, gasUsed: 0n }
+    return {
+      ok: false,
+      reason: 'invalid-mover',
+      message: `mover ${req.mover} is not a participant index`,
+      gasUsed: 0n,
+    }
   }
   let data: Hex
   try {
-    data = encodeFunctionData({ abi: IApp.abi, functionName: 'transition', args: [params, from, req.mover, req.action, req.env] })
+    data = encodeFunctionData({
+      abi: IApp.abi,
+      functionName: 'transition',
+      args: [params, from, req.mover, req.action, req.env],
+    })
   } catch (e) {
-    return { ok: false, reason: 'bad-output', message: `cannot encode the call: ${(e as Error).message.split('\n')[0]}`, gasUsed: 0n }
+    return {
+      ok: false,
+      reason: 'bad-output',
+      message: `cannot encode the call: ${(e as Error).message.split('\n')[0]}`,
+      gasUsed: 0n,
+    }
   }
-  const r = await sandbox.staticCall({ address: params.app, code: req.appCode, codeHash: params.appCodeHash, data, env: req.env })
+  const r = await sandbox.staticCall({
+    address: params.app,
+    code: req.appCode,
+    codeHash: params.appCodeHash,
+    data,
+    env: req.env,
+  })
   if (!r.ok) {
     const decoded = r.failure === 'revert' ? decodeRevert(req.appAbi, r.revertData) : undefined
     const base = { ok: false as const, reason: r.failure, gasUsed: r.gasUsed }
-    if (decoded !== undefined) return { ...base, message: decoded.text, error: { name: decoded.name, args: decoded.args } }
+    if (decoded !== undefined)
+      return { ...base, message: decoded.text, error: { name: decoded.name, args: decoded.args } }
     return { ...base, message: r.message }
   }
   let out: readonly [Hex, readonly bigint[], boolean]
   try {
     out = decodeFunctionResult({ abi: IApp.abi, functionName: 'transition', data: r.returnData })
   } catch (e) {
-    return { ok: false, reason: 'bad-output', message: `app returned data that is not (bytes, uint256[], bool): ${(e as Error).message.split('\n')[0]}`, gasUsed: r.gasUsed }
+    return {
+      ok: false,
+      reason: 'bad-output',
+      message: `app returned data that is not (bytes, uint256[], bool): ${(e as Error).message.split('\n')[0]}`,
+      gasUsed: r.gasUsed,
+    }
   }
   const [appData, balances, isFinal] = out
   if (balances.length !== params.participants.length) {
-    return { ok: false, reason: 'bad-output', message: `app returned ${balances.length} balances for ${params.participants.length} participants`, gasUsed: r.gasUsed }
+    return {
+      ok: false,
+      reason: 'bad-output',
+      message: `app returned ${balances.length} balances for ${params.participants.length} participants`,
+      gasUsed: r.gasUsed,
+    }
   }
   const before = from.balances.reduce((a, b) => a + b, 0n)
   const after = balances.reduce((a, b) => a + b, 0n)
   if (before !== after) {
-    return { ok: false, reason: 'conservation', message: `balances sum to ${after}, the channel holds ${before}`, gasUsed: r.gasUsed }
+    return {
+      ok: false,
+      reason: 'conservation',
+      message: `balances sum to ${after}, the channel holds ${before}`,
+      gasUsed: r.gasUsed,
+    }
   }
-  const state: State = { channelId: from.channelId, version: from.version + 1n, balances: [...balances], appData, isFinal }
+  const state: State = {
+    channelId: from.channelId,
+    version: from.version + 1n,
+    balances: [...balances],
+    appData,
+    isFinal,
+  }
   return { ok: true, state, gasUsed: r.gasUsed }
 }

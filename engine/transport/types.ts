@@ -94,7 +94,12 @@ export type PeerMessage =
     }
 
 /** A proposal as a party keeps it next to its signature: who moved, what, when, and the mover's `Proposal` signature. */
-export type WireProposal = { mover: number; action: Hex; env: { blockNumber: string; timestamp: string }; sig: Hex }
+export type WireProposal = {
+  mover: number
+  action: Hex
+  env: { blockNumber: string; timestamp: string }
+  sig: Hex
+}
 
 /**
  * The port parties talk through. Implementations: `createMemoryTransport` (in-process hub),

@@ -12,7 +12,13 @@ import { formatEther, parseEther } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { escrowActions, escrowApp, initialEscrowData } from '../../apps/escrow/escrowClient.ts'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
-import { createAdjudicatorClient, concludeFinal, deposit, getDeposits, withdraw } from '../../engine/adjudicator/index.ts'
+import {
+  createAdjudicatorClient,
+  concludeFinal,
+  deposit,
+  getDeposits,
+  withdraw,
+} from '../../engine/adjudicator/index.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { deployContracts, startAnvil } from '../../engine/chain/index.ts'
 import { getChannelId, type ChannelParams, type State } from '../../engine/channel/index.ts'
@@ -27,8 +33,13 @@ const dir = mkdtempSync(join(tmpdir(), 'chanvm-example-'))
 try {
   // 1. Contracts: the Adjudicator and the Escrow app.
   const [deployer, payerAccount, payeeAccount] = anvil.accounts
-  if (deployer === undefined || payerAccount === undefined || payeeAccount === undefined) throw new Error('anvil gave too few accounts')
-  const deployment = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: deployer.privateKey, apps: [Escrow] })
+  if (deployer === undefined || payerAccount === undefined || payeeAccount === undefined)
+    throw new Error('anvil gave too few accounts')
+  const deployment = await deployContracts({
+    rpcUrl: anvil.rpcUrl,
+    privateKey: deployer.privateKey,
+    apps: [Escrow],
+  })
   const escrowContract = deployment.apps['Escrow']
   if (escrowContract === undefined) throw new Error('Escrow was not deployed')
 
@@ -44,19 +55,41 @@ try {
   }
   const channelId = getChannelId(params)
   const arbiter = privateKeyToAddress(generatePrivateKey())
-  const initial: State = { channelId, version: 0n, balances: [parseEther('1'), 0n], appData: initialEscrowData({ payer: 0, payee: 1, arbiter }), isFinal: false }
+  const initial: State = {
+    channelId,
+    version: 0n,
+    balances: [parseEther('1'), 0n],
+    appData: initialEscrowData({ payer: 0, payee: 1, arbiter }),
+    isFinal: false,
+  }
 
   // 3. Two parties, each with its own database, sandbox and MQTT connection; the clock is the chain head.
   const makeParty = async (account: { address: `0x${string}`; privateKey: `0x${string}` }, name: string) => {
-    const chain = await createAdjudicatorClient({ rpcUrl: anvil.rpcUrl, address: params.adjudicator, privateKey: account.privateKey })
+    const chain = await createAdjudicatorClient({
+      rpcUrl: anvil.rpcUrl,
+      address: params.adjudicator,
+      privateKey: account.privateKey,
+    })
     const clock = async () => {
       const b = await chain.publicClient.getBlock()
       return { blockNumber: b.number, timestamp: b.timestamp }
     }
     const transport = await createMqttTransport({ url: broker.url, self: account.address })
     const store = createSqliteStore({ path: join(dir, `${name}.db`) })
-    const party = await createParty({ signer: createKeySigner(account.privateKey), transport, store, sandbox: await createSandbox(), apps: [escrowApp], clock })
-    return { party, chain, clock, close: async () => (await party.close(), await transport.close(), await store.close()) }
+    const party = await createParty({
+      signer: createKeySigner(account.privateKey),
+      transport,
+      store,
+      sandbox: await createSandbox(),
+      apps: [escrowApp],
+      clock,
+    })
+    return {
+      party,
+      chain,
+      clock,
+      close: async () => (await party.close(), await transport.close(), await store.close()),
+    }
   }
   const payer = await makeParty(payerAccount, 'payer')
   const payee = await makeParty(payeeAccount, 'payee')
@@ -66,7 +99,10 @@ try {
   await deposit(payer.chain, { channelId, participant: payerAccount.address, amount: parseEther('1') })
   // Each party reads the deposits on chain: no step is taken until every participant has funded its initial balance.
   for (const p of [payer, payee]) {
-    const funded = await p.party.confirmFunding(channelId, await getDeposits(p.chain, channelId, params.participants))
+    const funded = await p.party.confirmFunding(
+      channelId,
+      await getDeposits(p.chain, channelId, params.participants),
+    )
     if (!funded.ok) throw new Error(funded.message)
   }
   console.log('channel', channelId, 'opened and funded')
@@ -84,7 +120,9 @@ try {
     await who.party.waitForVersion(channelId, latest?.state.version ?? 0n) // the mover has seen the last commit
     const r = await who.party.update(channelId, action)
     if (!r.ok) throw new Error(`${label}: ${r.reason}`)
-    console.log(`${label}: version ${r.signed.state.version} co-signed, balances ${r.signed.state.balances.map((b) => formatEther(b)).join(' / ')} ETH`)
+    console.log(
+      `${label}: version ${r.signed.state.version} co-signed, balances ${r.signed.state.balances.map((b) => formatEther(b)).join(' / ')} ETH`,
+    )
     final = r.signed
   }
 
@@ -94,7 +132,9 @@ try {
   const a = await withdraw(payer.chain)
   const b = await withdraw(payee.chain)
   if (a.amount !== parseEther('0.6') || b.amount !== parseEther('0.4')) process.exitCode = 1
-  console.log(`payer withdrew ${formatEther(a.amount)} ETH, payee withdrew ${formatEther(b.amount)} ETH; gas ${c.gasUsed + a.gasUsed + b.gasUsed}`)
+  console.log(
+    `payer withdrew ${formatEther(a.amount)} ETH, payee withdrew ${formatEther(b.amount)} ETH; gas ${c.gasUsed + a.gasUsed + b.gasUsed}`,
+  )
   await payer.close()
   await payee.close()
 } finally {

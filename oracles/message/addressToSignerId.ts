@@ -11,6 +11,7 @@ import { ChanvmError } from '../../engine/errors.ts'
  * ```
  */
 export function addressToSignerId(address: Address): Hex {
-  if (!isAddress(address, { strict: false })) throw new ChanvmError('INVALID_ARGUMENT', `not an address: ${String(address)}`)
+  if (!isAddress(address, { strict: false }))
+    throw new ChanvmError('INVALID_ARGUMENT', `not an address: ${String(address)}`)
   return pad(address.toLowerCase() as Hex, { size: 32 })
 }

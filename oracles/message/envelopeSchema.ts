@@ -22,7 +22,19 @@ const readingFields = {
   value: int64,
   unit: text,
 } as const
-const readingRequired = ['v', 'type', 'chainId', 'device', 'sequence', 'timestamp', 'kind', 'value', 'unit', 'curve', 'signature'] as const
+const readingRequired = [
+  'v',
+  'type',
+  'chainId',
+  'device',
+  'sequence',
+  'timestamp',
+  'kind',
+  'value',
+  'unit',
+  'curve',
+  'signature',
+] as const
 
 const answerFields = {
   v: { const: 1 },
@@ -33,7 +45,17 @@ const answerFields = {
   answer: hex32,
   timestamp: uint64,
 } as const
-const answerRequired = ['v', 'type', 'chainId', 'oracle', 'questionId', 'answer', 'timestamp', 'curve', 'signature'] as const
+const answerRequired = [
+  'v',
+  'type',
+  'chainId',
+  'oracle',
+  'questionId',
+  'answer',
+  'timestamp',
+  'curve',
+  'signature',
+] as const
 
 const variant = (fields: object, required: readonly string[], curve: 'secp256k1' | 'p256') => ({
   type: 'object',

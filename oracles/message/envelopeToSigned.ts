@@ -29,16 +29,31 @@ export function envelopeToSigned(e: Envelope): EnvelopeContent | undefined {
   if (chainId > UINT64_MAX || timestamp > UINT64_MAX) return undefined
   const signature: OracleSignature =
     e.curve === 'p256'
-      ? { curve: 'p256', signature: e.signature.toLowerCase() as Hex, publicKey: (e.publicKey ?? '0x').toLowerCase() as Hex }
+      ? {
+          curve: 'p256',
+          signature: e.signature.toLowerCase() as Hex,
+          publicKey: (e.publicKey ?? '0x').toLowerCase() as Hex,
+        }
       : { curve: 'secp256k1', signature: e.signature.toLowerCase() as Hex }
   if (e.type === 'reading') {
     const sequence = BigInt(e.sequence)
     const value = BigInt(e.value)
     if (sequence > UINT64_MAX || value < INT64_MIN || value > INT64_MAX) return undefined
     const device = e.device.toLowerCase() as Hex
-    const reading = { device, sequence, timestamp, kind: textToBytes32(e.kind), value, unit: textToBytes32(e.unit) }
+    const reading = {
+      device,
+      sequence,
+      timestamp,
+      kind: textToBytes32(e.kind),
+      value,
+      unit: textToBytes32(e.unit),
+    }
     return { type: 'reading', signer: device, signed: { chainId, reading, signature } }
   }
-  const answer = { questionId: e.questionId.toLowerCase() as Hex, answer: e.answer.toLowerCase() as Hex, timestamp }
+  const answer = {
+    questionId: e.questionId.toLowerCase() as Hex,
+    answer: e.answer.toLowerCase() as Hex,
+    timestamp,
+  }
   return { type: 'answer', signer: e.oracle.toLowerCase() as Hex, signed: { chainId, answer, signature } }
 }

@@ -1,4 +1,17 @@
-export type { Reading, Answer, OracleSigStruct, Curve, OracleKey, OracleSignature, SignedReading, SignedAnswer, SignatureRejection, OracleSignatureVerdict, QuorumRejection, QuorumVerdict } from './types.ts'
+export type {
+  Reading,
+  Answer,
+  OracleSigStruct,
+  Curve,
+  OracleKey,
+  OracleSignature,
+  SignedReading,
+  SignedAnswer,
+  SignatureRejection,
+  OracleSignatureVerdict,
+  QuorumRejection,
+  QuorumVerdict,
+} from './types.ts'
 export { curveIds } from './types.ts'
 export { oracleDomain, oracleTypes, ORACLE_DOMAIN_NAME } from './oracleDomain.ts'
 export { hashReading } from './hashReading.ts'
@@ -18,7 +31,13 @@ export { verifyReading } from './verifyReading.ts'
 export { verifyAnswer } from './verifyAnswer.ts'
 export { verifyAnswerQuorum } from './verifyAnswerQuorum.ts'
 export { oracleSignatureToStruct } from './oracleSignatureToStruct.ts'
-export { envelopeSchema, MAX_ENVELOPE_BYTES, type Envelope, type ReadingEnvelope, type AnswerEnvelope } from './envelopeSchema.ts'
+export {
+  envelopeSchema,
+  MAX_ENVELOPE_BYTES,
+  type Envelope,
+  type ReadingEnvelope,
+  type AnswerEnvelope,
+} from './envelopeSchema.ts'
 export { readingToEnvelope } from './readingToEnvelope.ts'
 export { answerToEnvelope } from './answerToEnvelope.ts'
 export { envelopeToSigned, type EnvelopeContent } from './envelopeToSigned.ts'

@@ -18,6 +18,7 @@ export function p256PublicKeyToSignerId(publicKey: Hex): Hex {
     throw new ChanvmError('INVALID_ARGUMENT', 'P-256 public key is not hex', { cause })
   }
   if (bytes.length === 65 && bytes[0] === 4) bytes = bytes.subarray(1)
-  if (bytes.length !== 64) throw new ChanvmError('INVALID_ARGUMENT', `P-256 public key must be 64 bytes x || y, got ${bytes.length}`)
+  if (bytes.length !== 64)
+    throw new ChanvmError('INVALID_ARGUMENT', `P-256 public key must be 64 bytes x || y, got ${bytes.length}`)
   return keccak256(bytes)
 }

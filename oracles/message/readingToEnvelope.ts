@@ -17,7 +17,11 @@ export function readingToEnvelope(signed: SignedReading): ReadingEnvelope {
   const { reading, signature } = signed
   const kind = bytes32ToText(reading.kind)
   const unit = bytes32ToText(reading.unit)
-  if (kind === undefined || unit === undefined) throw new ChanvmError('INVALID_ARGUMENT', 'reading kind and unit must be ASCII text in bytes32 (textToBytes32)')
+  if (kind === undefined || unit === undefined)
+    throw new ChanvmError(
+      'INVALID_ARGUMENT',
+      'reading kind and unit must be ASCII text in bytes32 (textToBytes32)',
+    )
   return {
     v: 1,
     type: 'reading',

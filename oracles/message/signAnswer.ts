@@ -12,5 +12,9 @@ import type { Answer, OracleKey, SignedAnswer } from './types.ts'
  * ```
  */
 export function signAnswer(args: { chainId: bigint; answer: Answer; key: OracleKey }): SignedAnswer {
-  return { chainId: args.chainId, answer: args.answer, signature: signOracleDigest(hashAnswer(args.chainId, args.answer), args.key) }
+  return {
+    chainId: args.chainId,
+    answer: args.answer,
+    signature: signOracleDigest(hashAnswer(args.chainId, args.answer), args.key),
+  }
 }

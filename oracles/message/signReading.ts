@@ -15,5 +15,9 @@ import type { OracleKey, Reading, SignedReading } from './types.ts'
  * ```
  */
 export function signReading(args: { chainId: bigint; reading: Reading; key: OracleKey }): SignedReading {
-  return { chainId: args.chainId, reading: args.reading, signature: signOracleDigest(hashReading(args.chainId, args.reading), args.key) }
+  return {
+    chainId: args.chainId,
+    reading: args.reading,
+    signature: signOracleDigest(hashReading(args.chainId, args.reading), args.key),
+  }
 }

@@ -15,7 +15,11 @@ const re = new RegExp(BYTES32_TEXT_PATTERN)
  * ```
  */
 export function textToBytes32(text: string): Hex {
-  if (!re.test(text)) throw new ChanvmError('INVALID_ARGUMENT', `not 1-32 printable ASCII characters: ${JSON.stringify(text.slice(0, 40))}`)
+  if (!re.test(text))
+    throw new ChanvmError(
+      'INVALID_ARGUMENT',
+      `not 1-32 printable ASCII characters: ${JSON.stringify(text.slice(0, 40))}`,
+    )
   const out = new Uint8Array(32)
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i)
   return bytesToHex(out)

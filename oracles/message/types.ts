@@ -31,8 +31,7 @@ export type OracleKey = { curve: Curve; privateKey: Hex }
  * - P-256: 64 bytes `r || s`, low s, with the 64-byte uncompressed public key `x || y` (no 0x04 prefix).
  */
 export type OracleSignature =
-  | { curve: 'secp256k1'; signature: Hex }
-  | { curve: 'p256'; signature: Hex; publicKey: Hex }
+  { curve: 'secp256k1'; signature: Hex } | { curve: 'p256'; signature: Hex; publicKey: Hex }
 
 export type SignedReading = { chainId: bigint; reading: Reading; signature: OracleSignature }
 export type SignedAnswer = { chainId: bigint; answer: Answer; signature: OracleSignature }
@@ -45,14 +44,20 @@ export type SignedAnswer = { chainId: bigint; answer: Answer; signature: OracleS
  * `high-s` Sig.HighS / P256HighS, `invalid` Sig.InvalidSignature / P256InvalidSignature,
  * `wrong-signer` WrongSigner.
  */
-export type SignatureRejection = 'encoding' | 'curve' | 'public-key' | 'length' | 'v' | 'high-s' | 'invalid' | 'wrong-signer'
+export type SignatureRejection =
+  'encoding' | 'curve' | 'public-key' | 'length' | 'v' | 'high-s' | 'invalid' | 'wrong-signer'
 
 /** A verdict on one signature: the signer id, or why not. */
 export type OracleSignatureVerdict = { ok: true; signer: Hex } | { ok: false; reason: SignatureRejection }
 
 /** Why a quorum was refused: a signature's reason, or one of the quorum rules. */
-export type QuorumRejection = SignatureRejection | 'unknown-oracle' | 'duplicate-oracle' | 'bad-quorum' | 'quorum-not-met'
+export type QuorumRejection =
+  SignatureRejection | 'unknown-oracle' | 'duplicate-oracle' | 'bad-quorum' | 'quorum-not-met'
 
 export type QuorumVerdict =
   | { ok: true; signers: Hex[] }
-  | { ok: false; reason: QuorumRejection; /** Index of the offending signature, when one is to blame. */ index?: number }
+  | {
+      ok: false
+      reason: QuorumRejection
+      /** Index of the offending signature, when one is to blame. */ index?: number
+    }

@@ -15,6 +15,7 @@ import type { OracleSignatureVerdict, SignedAnswer } from './types.ts'
 export function verifyAnswer(signed: SignedAnswer, options: { oracle?: Hex } = {}): OracleSignatureVerdict {
   const v = verifyOracleSignature(hashAnswer(signed.chainId, signed.answer), signed.signature)
   if (!v.ok) return v
-  if (options.oracle !== undefined && v.signer !== options.oracle.toLowerCase()) return { ok: false, reason: 'wrong-signer' }
+  if (options.oracle !== undefined && v.signer !== options.oracle.toLowerCase())
+    return { ok: false, reason: 'wrong-signer' }
   return v
 }

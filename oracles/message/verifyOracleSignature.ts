@@ -35,7 +35,8 @@ export function verifyOracleSignature(digest: Hex, sig: OracleSignature): Oracle
   const d = strictHexToBytes(digest, 32)
   if (d === undefined) return { ok: false, reason: 'invalid' }
   if (sig.curve === 'secp256k1') {
-    if ('publicKey' in sig && (sig as { publicKey?: unknown }).publicKey !== undefined) return { ok: false, reason: 'public-key' }
+    if ('publicKey' in sig && (sig as { publicKey?: unknown }).publicKey !== undefined)
+      return { ok: false, reason: 'public-key' }
     const v = recoverDigestSigner(d, typeof sig.signature === 'string' ? sig.signature : ('' as Hex))
     if (!v.ok) return v
     return { ok: true, signer: addressToSignerId(v.signer) }

@@ -2,6 +2,21 @@ export { readingTopic } from './readingTopic.ts'
 export { answerTopic } from './answerTopic.ts'
 export { startEmbeddedBroker, type EmbeddedBroker } from './startEmbeddedBroker.ts'
 export { connectMqtt, type ConnectMqttOptions, type ManagedMqtt, type MqttStatus } from './connectMqtt.ts'
-export { createInputValidator, type InputValidator, type InputValidatorOptions, type InputVerdict } from './createInputValidator.ts'
-export { createMqttInputSource, INPUT_TOPICS, type MqttInputSource, type MqttInputSourceOptions } from './createMqttInputSource.ts'
-export { createMqttTransport, MAX_PEER_MESSAGE_BYTES, type MqttTransport, type MqttTransportOptions } from './createMqttTransport.ts'
+export {
+  createInputValidator,
+  type InputValidator,
+  type InputValidatorOptions,
+  type InputVerdict,
+} from './createInputValidator.ts'
+export {
+  createMqttInputSource,
+  INPUT_TOPICS,
+  type MqttInputSource,
+  type MqttInputSourceOptions,
+} from './createMqttInputSource.ts'
+export {
+  createMqttTransport,
+  MAX_PEER_MESSAGE_BYTES,
+  type MqttTransport,
+  type MqttTransportOptions,
+} from './createMqttTransport.ts'

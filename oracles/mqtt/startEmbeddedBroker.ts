@@ -22,7 +22,9 @@ export type EmbeddedBroker = {
  * await source.close(); await broker.close()
  * ```
  */
-export async function startEmbeddedBroker(options: { port?: number; host?: string } = {}): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(
+  options: { port?: number; host?: string } = {},
+): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1'
   const aedes = await Aedes.createBroker()
   const sockets = new Set<Socket>()
@@ -32,7 +34,13 @@ export async function startEmbeddedBroker(options: { port?: number; host?: strin
     aedes.handle(socket)
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new ChanvmError('CONFIG', `embedded MQTT broker cannot listen on ${host}:${options.port ?? 0}`, { cause: e })))
+    server.once('error', (e) =>
+      reject(
+        new ChanvmError('CONFIG', `embedded MQTT broker cannot listen on ${host}:${options.port ?? 0}`, {
+          cause: e,
+        }),
+      ),
+    )
     server.listen(options.port ?? 0, host, () => resolve())
   }).catch(async (e: unknown) => {
     await new Promise<void>((r) => aedes.close(() => r()))

@@ -18,21 +18,22 @@ const usage = `usage: npx tsx oracles/sim/device.ts [--broker mqtt://127.0.0.1:1
 Publishes signed temperature readings; without --broker it starts an embedded broker.`
 
 const values = parseCommandLine('device', usage, {
-    broker: { type: 'string' },
-    'chain-id': { type: 'string', default: '31337' },
-    profile: { type: 'string', default: 'steady' },
-    interval: { type: 'string', default: '1000' },
-    count: { type: 'string' },
-    curve: { type: 'string', default: 'p256' },
-    key: { type: 'string' },
-    sequence: { type: 'string', default: '1' },
+  broker: { type: 'string' },
+  'chain-id': { type: 'string', default: '31337' },
+  profile: { type: 'string', default: 'steady' },
+  interval: { type: 'string', default: '1000' },
+  count: { type: 'string' },
+  curve: { type: 'string', default: 'p256' },
+  key: { type: 'string' },
+  sequence: { type: 'string', default: '1' },
 })
 
 const fail = (message: string): never => {
   process.stderr.write(`device: ${message}\n`)
   process.exit(2)
 }
-if (values.profile !== 'steady' && values.profile !== 'excursion') fail('--profile must be steady or excursion')
+if (values.profile !== 'steady' && values.profile !== 'excursion')
+  fail('--profile must be steady or excursion')
 if (values.curve !== 'p256' && values.curve !== 'secp256k1') fail('--curve must be p256 or secp256k1')
 const curve = values.curve as 'p256' | 'secp256k1'
 
@@ -53,7 +54,9 @@ const device = await startDeviceSimulator({
   startSequence: optionToBigInt('device', 'sequence', values.sequence),
   ...(values.count !== undefined ? { count: Number(optionToBigInt('device', 'count', values.count)) } : {}),
   onPublish: (s) => {
-    process.stdout.write(`reading seq=${s.reading.sequence} t=${s.reading.timestamp} value=${s.reading.value} mC\n`)
+    process.stdout.write(
+      `reading seq=${s.reading.sequence} t=${s.reading.timestamp} value=${s.reading.value} mC\n`,
+    )
     if (values.count !== undefined && device.published() >= Number(values.count)) void shutdown()
   },
 })

@@ -19,14 +19,14 @@ const usage = `usage: npx tsx oracles/sim/oracle.ts --question 0x<32 bytes> | --
 Publishes a signed answer once (or every --interval ms); without --broker it starts an embedded broker.`
 
 const values = parseCommandLine('oracle', usage, {
-    broker: { type: 'string' },
-    'chain-id': { type: 'string', default: '31337' },
-    question: { type: 'string' },
-    tracking: { type: 'string' },
-    answer: { type: 'string', default: 'delivered' },
-    interval: { type: 'string', default: '0' },
-    curve: { type: 'string', default: 'secp256k1' },
-    key: { type: 'string' },
+  broker: { type: 'string' },
+  'chain-id': { type: 'string', default: '31337' },
+  question: { type: 'string' },
+  tracking: { type: 'string' },
+  answer: { type: 'string', default: 'delivered' },
+  interval: { type: 'string', default: '0' },
+  curve: { type: 'string', default: 'secp256k1' },
+  key: { type: 'string' },
 })
 const fail = (message: string): never => {
   process.stderr.write(`oracle: ${message}\n`)
@@ -35,7 +35,11 @@ const fail = (message: string): never => {
 if (values.curve !== 'p256' && values.curve !== 'secp256k1') fail('--curve must be p256 or secp256k1')
 const curve = values.curve as 'p256' | 'secp256k1'
 const questionId: Hex =
-  values.question !== undefined ? (values.question as Hex) : values.tracking !== undefined ? keccak256(toHex(values.tracking)) : fail('give --question or --tracking')
+  values.question !== undefined
+    ? (values.question as Hex)
+    : values.tracking !== undefined
+      ? keccak256(toHex(values.tracking))
+      : fail('give --question or --tracking')
 
 let broker: EmbeddedBroker | undefined
 let url = values.broker
@@ -52,7 +56,10 @@ const oracle = await startOracleSimulator({
   answer: values.answer,
   key: values.key !== undefined ? { curve, privateKey: values.key as Hex } : createOracleKey(curve),
   intervalMs,
-  onPublish: (s) => process.stdout.write(`answer question=${s.answer.questionId} answer=${s.answer.answer} t=${s.answer.timestamp}\n`),
+  onPublish: (s) =>
+    process.stdout.write(
+      `answer question=${s.answer.questionId} answer=${s.answer.answer} t=${s.answer.timestamp}\n`,
+    ),
 })
 process.stdout.write(`oracle ${oracle.oracleId} (${curve}) publishing to ${url}\n`)
 

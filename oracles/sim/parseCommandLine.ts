@@ -11,9 +11,16 @@ type Options = NonNullable<ParseArgsConfig['options']>
  * const values = parseCommandLine('device', usage, { broker: { type: 'string' } })
  * ```
  */
-export function parseCommandLine<O extends Options>(name: string, usage: string, options: O): ReturnType<typeof parseArgs<{ options: O; strict: true }>>['values'] {
+export function parseCommandLine<O extends Options>(
+  name: string,
+  usage: string,
+  options: O,
+): ReturnType<typeof parseArgs<{ options: O; strict: true }>>['values'] {
   try {
-    const { values } = parseArgs({ options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true })
+    const { values } = parseArgs({
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    })
     if ((values as Record<string, unknown>).help === true) {
       process.stdout.write(`${usage}\n`)
       process.exit(0)

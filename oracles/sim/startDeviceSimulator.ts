@@ -61,7 +61,10 @@ export async function startDeviceSimulator(options: DeviceSimulatorOptions): Pro
   const intervalMs = options.intervalMs ?? 1_000
   if (!(intervalMs >= 0)) throw new ChanvmError('INVALID_ARGUMENT', 'intervalMs must be >= 0')
   const now = options.now ?? Date.now
-  const link = await connectMqtt({ url: options.url, clientId: `chanvm-device-${deviceId.slice(-16)}-${process.pid}` })
+  const link = await connectMqtt({
+    url: options.url,
+    clientId: `chanvm-device-${deviceId.slice(-16)}-${process.pid}`,
+  })
   const kind = textToBytes32('temperature')
   const unit = textToBytes32('mC')
   let index = 0
@@ -80,7 +83,10 @@ export async function startDeviceSimulator(options: DeviceSimulatorOptions): Pro
       unit,
     }
     const signed = signReading({ chainId: options.chainId, reading, key })
-    await link.client.publishAsync(readingTopic(deviceId), JSON.stringify(readingToEnvelope(signed)), { qos: 1, retain: false })
+    await link.client.publishAsync(readingTopic(deviceId), JSON.stringify(readingToEnvelope(signed)), {
+      qos: 1,
+      retain: false,
+    })
     options.onPublish?.(signed)
     if (options.count !== undefined && index >= options.count) void stop()
     return signed

@@ -51,22 +51,35 @@ export async function startOracleSimulator(options: OracleSimulatorOptions): Pro
   const oracleId = getSignerId(key)
   const text = options.answer ?? 'delivered'
   const answerValue: Hex = isHex(text) && text.length === 66 ? text : textToBytes32(text)
-  if (!isHex(options.questionId) || options.questionId.length !== 66) throw new ChanvmError('INVALID_ARGUMENT', 'questionId must be 32 bytes hex')
+  if (!isHex(options.questionId) || options.questionId.length !== 66)
+    throw new ChanvmError('INVALID_ARGUMENT', 'questionId must be 32 bytes hex')
   const now = options.now ?? Date.now
-  const link = await connectMqtt({ url: options.url, clientId: `chanvm-oracle-${oracleId.slice(-16)}-${process.pid}` })
+  const link = await connectMqtt({
+    url: options.url,
+    clientId: `chanvm-oracle-${oracleId.slice(-16)}-${process.pid}`,
+  })
   let stopped = false
   let timer: NodeJS.Timeout | undefined
   const answerNow = async (): Promise<SignedAnswer> => {
     if (stopped) throw new ChanvmError('TRANSPORT_CLOSED', 'oracle simulator is stopped')
-    const answer = { questionId: options.questionId.toLowerCase() as Hex, answer: answerValue, timestamp: BigInt(Math.floor(now() / 1000)) }
+    const answer = {
+      questionId: options.questionId.toLowerCase() as Hex,
+      answer: answerValue,
+      timestamp: BigInt(Math.floor(now() / 1000)),
+    }
     const signed = signAnswer({ chainId: options.chainId, answer, key })
-    await link.client.publishAsync(answerTopic(oracleId), JSON.stringify(answerToEnvelope(signed, oracleId)), { qos: 1, retain: false })
+    await link.client.publishAsync(
+      answerTopic(oracleId),
+      JSON.stringify(answerToEnvelope(signed, oracleId)),
+      { qos: 1, retain: false },
+    )
     options.onPublish?.(signed)
     return signed
   }
   const intervalMs = options.intervalMs ?? 0
   // Answers are replay-keyed by their timestamp in seconds: two in one second would be a replay.
-  if (!(intervalMs === 0 || intervalMs >= 1_000)) throw new ChanvmError('INVALID_ARGUMENT', 'intervalMs must be 0 or at least 1000')
+  if (!(intervalMs === 0 || intervalMs >= 1_000))
+    throw new ChanvmError('INVALID_ARGUMENT', 'intervalMs must be 0 or at least 1000')
   if (intervalMs > 0) {
     timer = setInterval(() => {
       if (!stopped) answerNow().catch(() => {})

@@ -22,7 +22,13 @@ export const oracleKeys = {
 } as const satisfies Record<string, OracleKey>
 
 /** A two-party channel of `app` between test accounts 0 and 1, with `appData` as version 0. */
-export function appChannel(opts: { app: TestApp; appData: Hex; balances: readonly bigint[]; chainId?: bigint; nonce?: bigint }) {
+export function appChannel(opts: {
+  app: TestApp
+  appData: Hex
+  balances: readonly bigint[]
+  chainId?: bigint
+  nonce?: bigint
+}) {
   const params: ChannelParams = {
     chainId: opts.chainId ?? 31337n,
     adjudicator: ADJUDICATOR,
@@ -33,7 +39,13 @@ export function appChannel(opts: { app: TestApp; appData: Hex; balances: readonl
     nonce: opts.nonce ?? 1n,
   }
   const channelId = getChannelId(params)
-  const initial: State = { channelId, version: 0n, balances: [...opts.balances], appData: opts.appData, isFinal: false }
+  const initial: State = {
+    channelId,
+    version: 0n,
+    balances: [...opts.balances],
+    appData: opts.appData,
+    isFinal: false,
+  }
   return { params, channelId, initial, keys: [testKeys[0] as Hex, testKeys[1] as Hex] as const }
 }
 
@@ -57,9 +69,27 @@ export function expectAppError(r: StepResult, name: string, args?: readonly unkn
  * Calls the app's `transition` directly in the sandbox, without the engine's own checks (final
  * base state, mover range), as the Adjudicator would: returns the decoded custom error's name.
  */
-export async function rawRevert(sandbox: Sandbox, app: TestApp, params: ChannelParams, from: State, mover: bigint, action: Hex, env: Env): Promise<string | undefined> {
-  const data = encodeFunctionData({ abi: IApp.abi, functionName: 'transition', args: [params, from, mover, action, env] })
-  const r = await sandbox.staticCall({ address: params.app, code: app.code, codeHash: app.codeHash, data, env })
+export async function rawRevert(
+  sandbox: Sandbox,
+  app: TestApp,
+  params: ChannelParams,
+  from: State,
+  mover: bigint,
+  action: Hex,
+  env: Env,
+): Promise<string | undefined> {
+  const data = encodeFunctionData({
+    abi: IApp.abi,
+    functionName: 'transition',
+    args: [params, from, mover, action, env],
+  })
+  const r = await sandbox.staticCall({
+    address: params.app,
+    code: app.code,
+    codeHash: app.codeHash,
+    data,
+    env,
+  })
   if (r.ok) return undefined
   return decodeRevert(app.abi, r.revertData)?.name
 }
@@ -68,7 +98,11 @@ export async function rawRevert(sandbox: Sandbox, app: TestApp, params: ChannelP
  * A sandbox for a cheating party (go-perun's "mallory"): while `lie` holds a post-state, every
  * call "succeeds" with it, so the cheater's own checks pass and its proposal reaches the peer.
  */
-export function createLyingSandbox(real: Sandbox): Sandbox & { lie(post: { appData: Hex; balances: readonly bigint[]; isFinal: boolean } | undefined): void } {
+export function createLyingSandbox(
+  real: Sandbox,
+): Sandbox & {
+  lie(post: { appData: Hex; balances: readonly bigint[]; isFinal: boolean } | undefined): void
+} {
   let forged: Hex | undefined
   return {
     limits: real.limits,
@@ -76,7 +110,11 @@ export function createLyingSandbox(real: Sandbox): Sandbox & { lie(post: { appDa
       forged =
         post === undefined
           ? undefined
-          : encodeFunctionResult({ abi: IApp.abi, functionName: 'transition', result: [post.appData, [...post.balances], post.isFinal] })
+          : encodeFunctionResult({
+              abi: IApp.abi,
+              functionName: 'transition',
+              result: [post.appData, [...post.balances], post.isFinal],
+            })
     },
     async staticCall(request) {
       if (forged !== undefined) return { ok: true, returnData: forged, gasUsed: 21_000n }

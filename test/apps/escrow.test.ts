@@ -4,7 +4,13 @@ import type { Env, State } from '../../engine/channel/types.ts'
 import { getChannelId } from '../../engine/channel/getChannelId.ts'
 import { createSandbox, type Sandbox } from '../../engine/sandbox/createSandbox.ts'
 import { runTransition, type StepResult } from '../../engine/sandbox/runTransition.ts'
-import { decodeEscrowData, escrowActions, escrowApp, signRuling, type EscrowData } from '../../apps/escrow/escrowClient.ts'
+import {
+  decodeEscrowData,
+  escrowActions,
+  escrowApp,
+  signRuling,
+  type EscrowData,
+} from '../../apps/escrow/escrowClient.ts'
 import { escrowChannel, fixedEnv, testAddresses } from '../support/channel.ts'
 import { createGasLog, expectAppError, expectState, rawRevert } from './appFixtures.ts'
 
@@ -14,8 +20,20 @@ const afterDeadline: Env = { blockNumber: fixedEnv.blockNumber + 300n, timestamp
 const payee = testAddresses[1] as Address
 
 /** The arbiter's (or anyone's) signed ruling for escrow `escrowId` of this channel. */
-const ruling = (toPayee: boolean, over: { escrowId?: bigint; key?: Hex; signedToPayee?: boolean; channelId?: Hex } = {}): Hex =>
-  escrowActions.ruling(toPayee, signRuling(ch.params, over.channelId ?? ch.channelId, over.escrowId ?? 0n, over.signedToPayee ?? toPayee, over.key ?? ch.arbiterKey))
+const ruling = (
+  toPayee: boolean,
+  over: { escrowId?: bigint; key?: Hex; signedToPayee?: boolean; channelId?: Hex } = {},
+): Hex =>
+  escrowActions.ruling(
+    toPayee,
+    signRuling(
+      ch.params,
+      over.channelId ?? ch.channelId,
+      over.escrowId ?? 0n,
+      over.signedToPayee ?? toPayee,
+      over.key ?? ch.arbiterKey,
+    ),
+  )
 
 describe('apps: Escrow in the sandbox', () => {
   let sandbox: Sandbox
@@ -23,7 +41,15 @@ describe('apps: Escrow in the sandbox', () => {
   let settled: State // escrow 0 released to the payee; idle, escrowId 1
   const gas = createGasLog()
   const step = (from: State, mover: bigint, action: Hex, at: Env = fixedEnv): Promise<StepResult> =>
-    runTransition(sandbox, { params: ch.params, from, mover, action, env: at, appCode: escrowApp.code, appAbi: escrowApp.abi })
+    runTransition(sandbox, {
+      params: ch.params,
+      from,
+      mover,
+      action,
+      env: at,
+      appCode: escrowApp.code,
+      appAbi: escrowApp.abi,
+    })
 
   before(async () => {
     sandbox = await createSandbox()
@@ -32,7 +58,9 @@ describe('apps: Escrow in the sandbox', () => {
   })
   after(() => gas.print('Escrow'))
 
-  type Expect = { balances: readonly bigint[]; isFinal: boolean; data: Partial<EscrowData> } | { error: string; args?: readonly unknown[] }
+  type Expect =
+    | { balances: readonly bigint[]; isFinal: boolean; data: Partial<EscrowData> }
+    | { error: string; args?: readonly unknown[] }
   type Row = { name: string; from: () => State; mover: bigint; action: () => Hex; env?: Env; expect: Expect }
   const idle = () => ch.initial
   const isFunded = () => funded
@@ -40,39 +68,196 @@ describe('apps: Escrow in the sandbox', () => {
 
   const table: Row[] = [
     // ---- happy paths
-    { name: 'the payer funds: the amount stays in its balance, locked', from: idle, mover: 0n, action: () => escrowActions.fund(400n, deadline), expect: { balances: [1_000n, 0n], isFinal: false, data: { funded: true, amount: 400n, deadline, escrowId: 0n } } },
-    { name: 'the payer releases: the amount goes to the payee', from: isFunded, mover: 0n, action: escrowActions.release, expect: { balances: [600n, 400n], isFinal: false, data: idleAfter } },
-    { name: 'an arbiter ruling for the payee pays the payee', from: isFunded, mover: 1n, action: () => ruling(true), expect: { balances: [600n, 400n], isFinal: false, data: idleAfter } },
-    { name: 'an arbiter ruling for the payer refunds the payer', from: isFunded, mover: 0n, action: () => ruling(false), expect: { balances: [1_000n, 0n], isFinal: false, data: idleAfter } },
-    { name: 'a refund at the deadline returns the amount to the payer', from: isFunded, mover: 0n, action: escrowActions.refund, env: afterDeadline, expect: { balances: [1_000n, 0n], isFinal: false, data: idleAfter } },
-    { name: 'a second escrow after settlement', from: () => settled, mover: 0n, action: () => escrowActions.fund(600n, deadline), expect: { balances: [600n, 400n], isFinal: false, data: { funded: true, amount: 600n, escrowId: 1n } } },
-    { name: 'the whole balance may be put in escrow', from: idle, mover: 0n, action: () => escrowActions.fund(1_000n, deadline), expect: { balances: [1_000n, 0n], isFinal: false, data: { funded: true, amount: 1_000n } } },
-    { name: 'an idle channel is closed: final', from: () => settled, mover: 1n, action: escrowActions.close, expect: { balances: [600n, 400n], isFinal: true, data: { funded: false, escrowId: 1n } } },
+    {
+      name: 'the payer funds: the amount stays in its balance, locked',
+      from: idle,
+      mover: 0n,
+      action: () => escrowActions.fund(400n, deadline),
+      expect: {
+        balances: [1_000n, 0n],
+        isFinal: false,
+        data: { funded: true, amount: 400n, deadline, escrowId: 0n },
+      },
+    },
+    {
+      name: 'the payer releases: the amount goes to the payee',
+      from: isFunded,
+      mover: 0n,
+      action: escrowActions.release,
+      expect: { balances: [600n, 400n], isFinal: false, data: idleAfter },
+    },
+    {
+      name: 'an arbiter ruling for the payee pays the payee',
+      from: isFunded,
+      mover: 1n,
+      action: () => ruling(true),
+      expect: { balances: [600n, 400n], isFinal: false, data: idleAfter },
+    },
+    {
+      name: 'an arbiter ruling for the payer refunds the payer',
+      from: isFunded,
+      mover: 0n,
+      action: () => ruling(false),
+      expect: { balances: [1_000n, 0n], isFinal: false, data: idleAfter },
+    },
+    {
+      name: 'a refund at the deadline returns the amount to the payer',
+      from: isFunded,
+      mover: 0n,
+      action: escrowActions.refund,
+      env: afterDeadline,
+      expect: { balances: [1_000n, 0n], isFinal: false, data: idleAfter },
+    },
+    {
+      name: 'a second escrow after settlement',
+      from: () => settled,
+      mover: 0n,
+      action: () => escrowActions.fund(600n, deadline),
+      expect: { balances: [600n, 400n], isFinal: false, data: { funded: true, amount: 600n, escrowId: 1n } },
+    },
+    {
+      name: 'the whole balance may be put in escrow',
+      from: idle,
+      mover: 0n,
+      action: () => escrowActions.fund(1_000n, deadline),
+      expect: { balances: [1_000n, 0n], isFinal: false, data: { funded: true, amount: 1_000n } },
+    },
+    {
+      name: 'an idle channel is closed: final',
+      from: () => settled,
+      mover: 1n,
+      action: escrowActions.close,
+      expect: { balances: [600n, 400n], isFinal: true, data: { funded: false, escrowId: 1n } },
+    },
 
     // ---- wrong mover
-    { name: 'the payee cannot fund', from: idle, mover: 1n, action: () => escrowActions.fund(400n, deadline), expect: { error: 'NotPayer', args: [1n] } },
-    { name: 'the payee cannot release to itself', from: isFunded, mover: 1n, action: escrowActions.release, expect: { error: 'NotPayer', args: [1n] } },
+    {
+      name: 'the payee cannot fund',
+      from: idle,
+      mover: 1n,
+      action: () => escrowActions.fund(400n, deadline),
+      expect: { error: 'NotPayer', args: [1n] },
+    },
+    {
+      name: 'the payee cannot release to itself',
+      from: isFunded,
+      mover: 1n,
+      action: escrowActions.release,
+      expect: { error: 'NotPayer', args: [1n] },
+    },
 
     // ---- forged or misapplied rulings
-    { name: 'a ruling signed by the payee (not the arbiter)', from: isFunded, mover: 1n, action: () => ruling(true, { key: ch.payeeKey }), expect: { error: 'NotArbiter', args: [payee] } },
-    { name: 'a ruling for another escrowId', from: isFunded, mover: 1n, action: () => ruling(true, { escrowId: 1n }), expect: { error: 'NotArbiter' } },
-    { name: 'a ruling for another channel', from: isFunded, mover: 1n, action: () => ruling(true, { channelId: getChannelId({ ...ch.params, nonce: 2n }) }), expect: { error: 'NotArbiter' } },
-    { name: 'a ruling for the payer turned into one for the payee', from: isFunded, mover: 1n, action: () => ruling(true, { signedToPayee: false }), expect: { error: 'NotArbiter' } },
-    { name: 'a ruling with a malformed signature', from: isFunded, mover: 1n, action: () => escrowActions.ruling(true, '0x1234'), expect: { error: 'BadSignatureLength', args: [2n] } },
-    { name: 'a ruling with nothing in escrow', from: idle, mover: 1n, action: () => ruling(true), expect: { error: 'NotFunded' } },
+    {
+      name: 'a ruling signed by the payee (not the arbiter)',
+      from: isFunded,
+      mover: 1n,
+      action: () => ruling(true, { key: ch.payeeKey }),
+      expect: { error: 'NotArbiter', args: [payee] },
+    },
+    {
+      name: 'a ruling for another escrowId',
+      from: isFunded,
+      mover: 1n,
+      action: () => ruling(true, { escrowId: 1n }),
+      expect: { error: 'NotArbiter' },
+    },
+    {
+      name: 'a ruling for another channel',
+      from: isFunded,
+      mover: 1n,
+      action: () => ruling(true, { channelId: getChannelId({ ...ch.params, nonce: 2n }) }),
+      expect: { error: 'NotArbiter' },
+    },
+    {
+      name: 'a ruling for the payer turned into one for the payee',
+      from: isFunded,
+      mover: 1n,
+      action: () => ruling(true, { signedToPayee: false }),
+      expect: { error: 'NotArbiter' },
+    },
+    {
+      name: 'a ruling with a malformed signature',
+      from: isFunded,
+      mover: 1n,
+      action: () => escrowActions.ruling(true, '0x1234'),
+      expect: { error: 'BadSignatureLength', args: [2n] },
+    },
+    {
+      name: 'a ruling with nothing in escrow',
+      from: idle,
+      mover: 1n,
+      action: () => ruling(true),
+      expect: { error: 'NotFunded' },
+    },
 
     // ---- funding
-    { name: 'overspend: more than the payer holds', from: idle, mover: 0n, action: () => escrowActions.fund(1_001n, deadline), expect: { error: 'Overspend', args: [1_001n, 1_000n] } },
-    { name: 'a zero amount', from: idle, mover: 0n, action: () => escrowActions.fund(0n, deadline), expect: { error: 'ZeroAmount' } },
-    { name: 'funding twice', from: isFunded, mover: 0n, action: () => escrowActions.fund(100n, deadline), expect: { error: 'AlreadyFunded' } },
-    { name: 'a deadline that is not in the future', from: idle, mover: 0n, action: () => escrowActions.fund(400n, fixedEnv.timestamp), expect: { error: 'DeadlineInPast', args: [fixedEnv.timestamp, fixedEnv.timestamp] } },
+    {
+      name: 'overspend: more than the payer holds',
+      from: idle,
+      mover: 0n,
+      action: () => escrowActions.fund(1_001n, deadline),
+      expect: { error: 'Overspend', args: [1_001n, 1_000n] },
+    },
+    {
+      name: 'a zero amount',
+      from: idle,
+      mover: 0n,
+      action: () => escrowActions.fund(0n, deadline),
+      expect: { error: 'ZeroAmount' },
+    },
+    {
+      name: 'funding twice',
+      from: isFunded,
+      mover: 0n,
+      action: () => escrowActions.fund(100n, deadline),
+      expect: { error: 'AlreadyFunded' },
+    },
+    {
+      name: 'a deadline that is not in the future',
+      from: idle,
+      mover: 0n,
+      action: () => escrowActions.fund(400n, fixedEnv.timestamp),
+      expect: { error: 'DeadlineInPast', args: [fixedEnv.timestamp, fixedEnv.timestamp] },
+    },
 
     // ---- refund, release, close
-    { name: 'an early refund (one second before the deadline)', from: isFunded, mover: 0n, action: escrowActions.refund, env: { ...afterDeadline, timestamp: deadline - 1n }, expect: { error: 'DeadlineNotReached', args: [deadline, deadline - 1n] } },
-    { name: 'a refund with nothing in escrow', from: idle, mover: 0n, action: escrowActions.refund, env: afterDeadline, expect: { error: 'NotFunded' } },
-    { name: 'a release with nothing in escrow', from: idle, mover: 0n, action: escrowActions.release, expect: { error: 'NotFunded' } },
-    { name: 'closing while funded', from: isFunded, mover: 0n, action: escrowActions.close, expect: { error: 'AlreadyFunded' } },
-    { name: 'an unknown action', from: idle, mover: 0n, action: () => encodeAbiParameters([{ type: 'uint8' }, { type: 'bytes' }], [5, '0x']), expect: { error: 'UnknownAction', args: [5] } },
+    {
+      name: 'an early refund (one second before the deadline)',
+      from: isFunded,
+      mover: 0n,
+      action: escrowActions.refund,
+      env: { ...afterDeadline, timestamp: deadline - 1n },
+      expect: { error: 'DeadlineNotReached', args: [deadline, deadline - 1n] },
+    },
+    {
+      name: 'a refund with nothing in escrow',
+      from: idle,
+      mover: 0n,
+      action: escrowActions.refund,
+      env: afterDeadline,
+      expect: { error: 'NotFunded' },
+    },
+    {
+      name: 'a release with nothing in escrow',
+      from: idle,
+      mover: 0n,
+      action: escrowActions.release,
+      expect: { error: 'NotFunded' },
+    },
+    {
+      name: 'closing while funded',
+      from: isFunded,
+      mover: 0n,
+      action: escrowActions.close,
+      expect: { error: 'AlreadyFunded' },
+    },
+    {
+      name: 'an unknown action',
+      from: idle,
+      mover: 0n,
+      action: () => encodeAbiParameters([{ type: 'uint8' }, { type: 'bytes' }], [5, '0x']),
+      expect: { error: 'UnknownAction', args: [5] },
+    },
   ]
 
   for (const row of table) {
@@ -96,8 +281,22 @@ describe('apps: Escrow in the sandbox', () => {
     const r = await step(closed, 0n, escrowActions.fund(100n, deadline))
     assert.equal(r.ok, false)
     if (!r.ok) assert.equal(r.reason, 'final-state')
-    assert.equal(await rawRevert(sandbox, escrowApp, ch.params, closed, 0n, escrowActions.fund(100n, deadline), fixedEnv), 'AlreadyFinal')
-    assert.equal(await rawRevert(sandbox, escrowApp, ch.params, funded, 2n, escrowActions.release(), fixedEnv), 'InvalidMover')
+    assert.equal(
+      await rawRevert(
+        sandbox,
+        escrowApp,
+        ch.params,
+        closed,
+        0n,
+        escrowActions.fund(100n, deadline),
+        fixedEnv,
+      ),
+      'AlreadyFinal',
+    )
+    assert.equal(
+      await rawRevert(sandbox, escrowApp, ch.params, funded, 2n, escrowActions.release(), fixedEnv),
+      'InvalidMover',
+    )
   })
 
   it('a ruling settles one escrow only: replayed on the next escrow it is refused', async () => {

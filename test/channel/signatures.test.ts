@@ -1,9 +1,24 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { encodeFunctionData, decodeFunctionResult, hashTypedData, hexToBytes, bytesToHex, type Address, type Hex } from 'viem'
+import {
+  encodeFunctionData,
+  decodeFunctionResult,
+  hashTypedData,
+  hexToBytes,
+  bytesToHex,
+  type Address,
+  type Hex,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { StateDigestHarness } from '../../contracts/generated/StateDigestHarness.ts'
-import { getChannelId, hashState, signState, verifyStateSignature, chanvmDomain, stateTypes } from '../../engine/channel/index.ts'
+import {
+  getChannelId,
+  hashState,
+  signState,
+  verifyStateSignature,
+  chanvmDomain,
+  stateTypes,
+} from '../../engine/channel/index.ts'
 import type { ChannelParams, State } from '../../engine/channel/types.ts'
 import { recoverDigestSigner, SECP256K1_HALF_N } from '../../engine/crypto/recoverDigestSigner.ts'
 import { createSandbox, type Sandbox } from '../../engine/sandbox/createSandbox.ts'
@@ -72,7 +87,10 @@ describe('channel: state signatures', () => {
       (p, s) => [p, { ...s, isFinal: !s.isFinal }],
       (p, s) => [p, { ...s, channelId: flipBit(s.channelId, 5) }],
       (p, s) => [p, { ...s, appData: s.appData === '0x' ? '0x00' : flipBit(s.appData, 3) }],
-      (p, s) => [p, { ...s, balances: s.balances.length === 0 ? [0n] : [s.balances[0]! ^ 1n, ...s.balances.slice(1)] }],
+      (p, s) => [
+        p,
+        { ...s, balances: s.balances.length === 0 ? [0n] : [s.balances[0]! ^ 1n, ...s.balances.slice(1)] },
+      ],
       (p, s) => [p, { ...s, balances: [...s.balances, 0n] }],
       (p, s) => [{ ...p, chainId: p.chainId + 1n }, s],
       (p, s) => [{ ...p, adjudicator: flipBit(p.adjudicator, 7) as Address }, s],
@@ -100,12 +118,33 @@ describe('channel: state signatures', () => {
   it('rejects high-s, bad v, wrong lengths and signatures that recover no signer', () => {
     fc.assert(
       fc.property(hex(32), (digest) => {
-        const sig = signState({ chainId: 1n, adjudicator: signer, participants: [], app: signer, appCodeHash: digest, challengeDuration: 0n, nonce: 0n }, { channelId: digest, version: 0n, balances: [], appData: '0x', isFinal: false }, key)
+        const sig = signState(
+          {
+            chainId: 1n,
+            adjudicator: signer,
+            participants: [],
+            app: signer,
+            appCodeHash: digest,
+            challengeDuration: 0n,
+            nonce: 0n,
+          },
+          { channelId: digest, version: 0n, balances: [], appData: '0x', isFinal: false },
+          key,
+        )
         assert.deepEqual(recoverDigestSigner(digest, toHighS(sig)), { ok: false, reason: 'high-s' })
-        assert.deepEqual(recoverDigestSigner(digest, `${sig.slice(0, 130)}1d` as Hex), { ok: false, reason: 'v' })
-        assert.deepEqual(recoverDigestSigner(digest, sig.slice(0, 128) as Hex), { ok: false, reason: 'length' })
+        assert.deepEqual(recoverDigestSigner(digest, `${sig.slice(0, 130)}1d` as Hex), {
+          ok: false,
+          reason: 'v',
+        })
+        assert.deepEqual(recoverDigestSigner(digest, sig.slice(0, 128) as Hex), {
+          ok: false,
+          reason: 'length',
+        })
         // r = 0 recovers nothing: ecrecover's "zero address"
-        assert.deepEqual(recoverDigestSigner(digest, `0x${'00'.repeat(32)}${'11'.repeat(32)}1b`), { ok: false, reason: 'invalid' })
+        assert.deepEqual(recoverDigestSigner(digest, `0x${'00'.repeat(32)}${'11'.repeat(32)}1b`), {
+          ok: false,
+          reason: 'invalid',
+        })
       }),
       { numRuns: 100 },
     )
@@ -115,9 +154,19 @@ describe('channel: state signatures', () => {
   it('the fast digest equals viem hashTypedData', async () => {
     await fc.assert(
       fc.asyncProperty(paramsArb, stateArb, async (p, s) => {
-        const expected = hashTypedData({ domain: chanvmDomain(p.chainId, p.adjudicator), types: stateTypes, primaryType: 'State', message: s })
+        const expected = hashTypedData({
+          domain: chanvmDomain(p.chainId, p.adjudicator),
+          types: stateTypes,
+          primaryType: 'State',
+          message: s,
+        })
         assert.equal(hashState(p.chainId, p.adjudicator, s), expected)
-        const viemSig = await privateKeyToAccount(key).signTypedData({ domain: chanvmDomain(p.chainId, p.adjudicator), types: stateTypes, primaryType: 'State', message: s })
+        const viemSig = await privateKeyToAccount(key).signTypedData({
+          domain: chanvmDomain(p.chainId, p.adjudicator),
+          types: stateTypes,
+          primaryType: 'State',
+          message: s,
+        })
         assert.equal(verifyStateSignature(p, s, viemSig, signer).ok, true)
       }),
       { numRuns: 100 },
@@ -130,19 +179,38 @@ describe('channel: state signatures', () => {
       sandbox = await createSandbox()
     })
     const call = async (data: Hex) => {
-      const r = await sandbox.staticCall({ address: HARNESS, code: StateDigestHarness.deployedBytecode, data, env: fixedEnv })
+      const r = await sandbox.staticCall({
+        address: HARNESS,
+        code: StateDigestHarness.deployedBytecode,
+        data,
+        env: fixedEnv,
+      })
       return r
     }
 
     it('digest and channel id: TypeScript equals Solidity for random params and states', async () => {
       await fc.assert(
         fc.asyncProperty(paramsArb, stateArb, async (p, s) => {
-          const r = await call(encodeFunctionData({ abi: StateDigestHarness.abi, functionName: 'digest', args: [p, s] }))
-          assert.ok(r.ok, r.ok ? "" : r.message)
-          assert.equal(decodeFunctionResult({ abi: StateDigestHarness.abi, functionName: 'digest', data: r.returnData }), hashState(p.chainId, p.adjudicator, s))
-          const id = await call(encodeFunctionData({ abi: StateDigestHarness.abi, functionName: 'channelId', args: [p] }))
+          const r = await call(
+            encodeFunctionData({ abi: StateDigestHarness.abi, functionName: 'digest', args: [p, s] }),
+          )
+          assert.ok(r.ok, r.ok ? '' : r.message)
+          assert.equal(
+            decodeFunctionResult({ abi: StateDigestHarness.abi, functionName: 'digest', data: r.returnData }),
+            hashState(p.chainId, p.adjudicator, s),
+          )
+          const id = await call(
+            encodeFunctionData({ abi: StateDigestHarness.abi, functionName: 'channelId', args: [p] }),
+          )
           assert.ok(id.ok)
-          assert.equal(decodeFunctionResult({ abi: StateDigestHarness.abi, functionName: 'channelId', data: id.returnData }), getChannelId(p))
+          assert.equal(
+            decodeFunctionResult({
+              abi: StateDigestHarness.abi,
+              functionName: 'channelId',
+              data: id.returnData,
+            }),
+            getChannelId(p),
+          )
         }),
         { numRuns: 60 },
       )
@@ -152,12 +220,33 @@ describe('channel: state signatures', () => {
       await fc.assert(
         fc.asyncProperty(hex(32), fc.integer({ min: 0, max: 3 }), async (digest, k) => {
           const sig = (await import('../../engine/crypto/signDigest.ts')).signDigest(digest, testKeys[k]!)
-          const ok = await call(encodeFunctionData({ abi: StateDigestHarness.abi, functionName: 'recover', args: [digest, sig] }))
+          const ok = await call(
+            encodeFunctionData({ abi: StateDigestHarness.abi, functionName: 'recover', args: [digest, sig] }),
+          )
           assert.ok(ok.ok)
-          assert.equal(decodeFunctionResult({ abi: StateDigestHarness.abi, functionName: 'recover', data: ok.returnData }).toLowerCase(), testAddresses[k]!.toLowerCase())
-          const high = await call(encodeFunctionData({ abi: StateDigestHarness.abi, functionName: 'recover', args: [digest, toHighS(sig)] }))
+          assert.equal(
+            decodeFunctionResult({
+              abi: StateDigestHarness.abi,
+              functionName: 'recover',
+              data: ok.returnData,
+            }).toLowerCase(),
+            testAddresses[k]!.toLowerCase(),
+          )
+          const high = await call(
+            encodeFunctionData({
+              abi: StateDigestHarness.abi,
+              functionName: 'recover',
+              args: [digest, toHighS(sig)],
+            }),
+          )
           assert.equal(high.ok, false)
-          const zero = await call(encodeFunctionData({ abi: StateDigestHarness.abi, functionName: 'recover', args: [digest, `0x${'00'.repeat(32)}${'11'.repeat(32)}1b`] }))
+          const zero = await call(
+            encodeFunctionData({
+              abi: StateDigestHarness.abi,
+              functionName: 'recover',
+              args: [digest, `0x${'00'.repeat(32)}${'11'.repeat(32)}1b`],
+            }),
+          )
           assert.equal(zero.ok, false)
         }),
         { numRuns: 40 },

@@ -18,7 +18,10 @@ const stateArb: fc.Arbitrary<State> = fc.record({
 const paramsArb: fc.Arbitrary<ChannelParams> = fc.record({
   chainId: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }),
   adjudicator: hex(20).map((h) => h as Address),
-  participants: fc.array(hex(20).map((h) => h as Address), { minLength: 2, maxLength: 4 }),
+  participants: fc.array(
+    hex(20).map((h) => h as Address),
+    { minLength: 2, maxLength: 4 },
+  ),
   app: hex(20).map((h) => h as Address),
   appCodeHash: hex(32),
   challengeDuration: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
@@ -39,17 +42,47 @@ describe('channel: wire encoding', () => {
   })
 
   it('malformed wire states are a typed INVALID_ARGUMENT, never a wrong state', () => {
-    const good = stateToWire({ channelId: `0x${'11'.repeat(32)}`, version: 1n, balances: [1n], appData: '0x', isFinal: false })
+    const good = stateToWire({
+      channelId: `0x${'11'.repeat(32)}`,
+      version: 1n,
+      balances: [1n],
+      appData: '0x',
+      isFinal: false,
+    })
     const bad = fc.oneof(
-      fc.record({ version: fc.oneof(fc.constant('-1'), fc.constant('1.5'), fc.constant('0x10'), fc.constant('18446744073709551616'), fc.integer().map(String).filter((x) => x.startsWith('-'))) }),
+      fc.record({
+        version: fc.oneof(
+          fc.constant('-1'),
+          fc.constant('1.5'),
+          fc.constant('0x10'),
+          fc.constant('18446744073709551616'),
+          fc
+            .integer()
+            .map(String)
+            .filter((x) => x.startsWith('-')),
+        ),
+      }),
       fc.record({ channelId: fc.oneof(fc.constant('0x1234'), fc.constant('nothex'), hex(31), hex(33)) }),
-      fc.record({ appData: fc.oneof(fc.constant('0x1'), fc.constant('zz'), fc.constant(12 as unknown as string)) }),
-      fc.record({ balances: fc.oneof(fc.constant(['-5']), fc.constant(['1e3']), fc.constant('12' as unknown as string[]), fc.constant([`1${'0'.repeat(80)}`]), fc.constant(['9'.repeat(78)])) }),
+      fc.record({
+        appData: fc.oneof(fc.constant('0x1'), fc.constant('zz'), fc.constant(12 as unknown as string)),
+      }),
+      fc.record({
+        balances: fc.oneof(
+          fc.constant(['-5']),
+          fc.constant(['1e3']),
+          fc.constant('12' as unknown as string[]),
+          fc.constant([`1${'0'.repeat(80)}`]),
+          fc.constant(['9'.repeat(78)]),
+        ),
+      }),
       fc.record({ isFinal: fc.constant('yes' as unknown as boolean) }),
     )
     fc.assert(
       fc.property(bad, (patch) => {
-        assert.throws(() => wireToState({ ...good, ...patch } as WireState), (e: unknown) => e instanceof ChanvmError && e.code === 'INVALID_ARGUMENT')
+        assert.throws(
+          () => wireToState({ ...good, ...patch } as WireState),
+          (e: unknown) => e instanceof ChanvmError && e.code === 'INVALID_ARGUMENT',
+        )
       }),
       { numRuns: 300 },
     )

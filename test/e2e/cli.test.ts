@@ -16,10 +16,19 @@ describe('e2e: the chanvm command', function () {
   it('`node cli/bin.mjs demo escrow --json` exits 0 and ends with the summary line', async () => {
     const r = await chanvm(['demo', 'escrow', '--json'])
     assert.equal(r.code, 0, r.stderr)
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     assert.ok(lines.length > 5)
     assert.ok(lines.slice(0, -1).every((l) => l['type'] === 'event' && typeof l['text'] === 'string'))
-    const summary = lines[lines.length - 1] as { type: string; ok: boolean; outcome: string; payouts: { role: string; withdrawn: string }[]; gas: { total: string } }
+    const summary = lines[lines.length - 1] as {
+      type: string
+      ok: boolean
+      outcome: string
+      payouts: { role: string; withdrawn: string }[]
+      gas: { total: string }
+    }
     assert.equal(summary.type, 'summary')
     assert.equal(summary.ok, true)
     assert.equal(summary.outcome, 'payee-paid')
@@ -52,7 +61,10 @@ describe('e2e: the chanvm command', function () {
 
   it('an unreachable chain is a failure (exit 3), not a hang', async () => {
     const err: string[] = []
-    const code = await runCli(['demo', 'escrow', '--rpc-url', 'http://127.0.0.1:9', '--json'], { out: (l) => err.push(l), err: (l) => err.push(l) })
+    const code = await runCli(['demo', 'escrow', '--rpc-url', 'http://127.0.0.1:9', '--json'], {
+      out: (l) => err.push(l),
+      err: (l) => err.push(l),
+    })
     assert.equal(code, EXIT.FAILED)
     const last = JSON.parse(err[err.length - 1] ?? '{}') as { type: string; code: string }
     assert.deepEqual([last.type, last.code], ['error', 'CHAIN_ERROR'])

@@ -29,7 +29,10 @@ describe('e2e: cold-chain on anvil and the embedded broker, thermometer over MQT
     assert.equal(received.length, published.length)
     assert.ok(received.filter((e) => e.data?.['outOfRange'] === true).length >= COLD_CHAIN_DEMO.runLength)
     assert.ok(s.steps.some((e) => e.kind === 'refused' && e.actor === 'insurer'))
-    assert.deepEqual(s.gas.transactions.map((t) => t.action), ['deposit', 'deposit', 'forceProgress', 'conclude', 'withdraw', 'withdraw'])
+    assert.deepEqual(
+      s.gas.transactions.map((t) => t.action),
+      ['deposit', 'deposit', 'forceProgress', 'conclude', 'withdraw', 'withdraw'],
+    )
     const premiums = COLD_CHAIN_DEMO.premium * BigInt(COLD_CHAIN_DEMO.premiumsPaid)
     assert.deepEqual(
       s.payouts.map((p) => [p.role, p.withdrawn]),

@@ -17,7 +17,10 @@ describe('e2e: escrow on anvil and the embedded broker', function () {
         ['payee', parseEther('0.4')],
       ],
     )
-    assert.deepEqual(s.gas.transactions.map((t) => t.action), ['deposit', 'concludeFinal', 'withdraw', 'withdraw'])
+    assert.deepEqual(
+      s.gas.transactions.map((t) => t.action),
+      ['deposit', 'concludeFinal', 'withdraw', 'withdraw'],
+    )
     assert.equal(s.coSignedStates, 4) // open, fund, release, close
     assert.equal(s.forcedSteps, 0)
   })
@@ -34,7 +37,10 @@ describe('e2e: escrow on anvil and the embedded broker', function () {
         ['payee', 400_000_000_000_000_000n],
       ],
     )
-    assert.deepEqual(s.gas.transactions.map((t) => t.action), ['deposit', 'forceProgress', 'conclude', 'withdraw', 'withdraw'])
+    assert.deepEqual(
+      s.gas.transactions.map((t) => t.action),
+      ['deposit', 'forceProgress', 'conclude', 'withdraw', 'withdraw'],
+    )
     assert.ok(s.steps.some((e) => e.kind === 'refused' && e.actor === 'payer'))
     assert.match(s.steps.find((e) => e.kind === 'nodes')?.text ?? '', /processes of their own/)
     assert.equal(s.forcedSteps, 1)

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 /** Runs an example script the way its README says (tsx), from the repository root. */
-const runExample = (script: string, args: string[] = []) => runNode(['--import', 'tsx', join(root, script), ...args], { cwd: root })
+const runExample = (script: string, args: string[] = []) =>
+  runNode(['--import', 'tsx', join(root, script), ...args], { cwd: root })
 
 describe('examples/ run as documented', function () {
   this.timeout(120_000)

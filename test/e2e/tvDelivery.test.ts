@@ -27,7 +27,10 @@ describe('e2e: tv-delivery on anvil and the embedded broker, oracles over MQTT',
       ['buyer', TV_DEMO.deposit - TV_DEMO.price],
       ['seller', TV_DEMO.price],
     ])
-    assert.deepEqual(s.gas.transactions.map((t) => t.action), ['deposit', 'forceProgress', 'conclude', 'withdraw', 'withdraw'])
+    assert.deepEqual(
+      s.gas.transactions.map((t) => t.action),
+      ['deposit', 'forceProgress', 'conclude', 'withdraw', 'withdraw'],
+    )
     assert.ok(s.steps.some((e) => e.kind === 'refused' && e.actor === 'buyer'))
   })
 

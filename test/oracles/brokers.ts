@@ -6,7 +6,14 @@ import { join } from 'node:path'
 import { startEmbeddedBroker } from '../../oracles/mqtt/startEmbeddedBroker.ts'
 
 /** A broker for a test: its URL and how to stop it (a no-op for one the CI started). */
-export type TestBroker = { name: string; url: string; host: string; port: number; stop(): Promise<void>; restartable: boolean }
+export type TestBroker = {
+  name: string
+  url: string
+  host: string
+  port: number
+  stop(): Promise<void>
+  restartable: boolean
+}
 
 const MOSQUITTO_PATHS = ['mosquitto', '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto']
 
@@ -35,7 +42,10 @@ async function waitListening(port: number, child: ChildProcess): Promise<void> {
     if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}`)
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1')
-      s.once('connect', () => { s.destroy(); resolve(true) })
+      s.once('connect', () => {
+        s.destroy()
+        resolve(true)
+      })
       s.once('error', () => resolve(false))
     })
     if (ok) return
@@ -52,10 +62,20 @@ export async function startMosquitto(): Promise<TestBroker | { skip: string }> {
   const ci = process.env.CHANVM_MOSQUITTO_URL
   if (ci !== undefined && ci !== '') {
     const u = new URL(ci)
-    return { name: 'mosquitto (CI)', url: ci, host: u.hostname, port: Number(u.port || 1883), stop: async () => {}, restartable: false }
+    return {
+      name: 'mosquitto (CI)',
+      url: ci,
+      host: u.hostname,
+      port: Number(u.port || 1883),
+      stop: async () => {},
+      restartable: false,
+    }
   }
   const bin = findBinary(MOSQUITTO_PATHS)
-  if (bin === undefined) return { skip: 'mosquitto is not installed (apt-get install mosquitto mosquitto-clients) and CHANVM_MOSQUITTO_URL is not set' }
+  if (bin === undefined)
+    return {
+      skip: 'mosquitto is not installed (apt-get install mosquitto mosquitto-clients) and CHANVM_MOSQUITTO_URL is not set',
+    }
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-mosquitto-'))
   const conf = join(dir, 'mosquitto.conf')
@@ -92,7 +112,8 @@ export type RestartableMosquitto = TestBroker & {
  */
 export async function startRestartableMosquitto(): Promise<RestartableMosquitto | { skip: string }> {
   const bin = findBinary(MOSQUITTO_PATHS)
-  if (bin === undefined) return { skip: 'mosquitto is not installed (apt-get install mosquitto mosquitto-clients)' }
+  if (bin === undefined)
+    return { skip: 'mosquitto is not installed (apt-get install mosquitto mosquitto-clients)' }
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-mosquitto-'))
   // Started as root, Mosquitto drops to the `mosquitto` user, which must be able to write its database.
@@ -144,5 +165,12 @@ export async function startRestartableMosquitto(): Promise<RestartableMosquitto 
 /** The embedded aedes broker. */
 export async function startAedes(): Promise<TestBroker> {
   const b = await startEmbeddedBroker()
-  return { name: 'aedes (embedded)', url: b.url, host: '127.0.0.1', port: b.port, stop: b.close, restartable: true }
+  return {
+    name: 'aedes (embedded)',
+    url: b.url,
+    host: '127.0.0.1',
+    port: b.port,
+    stop: b.close,
+    restartable: true,
+  }
 }

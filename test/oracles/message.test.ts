@@ -2,21 +2,54 @@ import { strict as assert } from 'node:assert'
 import { bytesToHex, hexToBytes, keccak256, toHex, type Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import {
-  addressToSignerId, bytes32ToText, getP256PublicKey, getSignerId, hashAnswer, hashReading, oracleSignatureToStruct,
-  p256PublicKeyToSignerId, P256_N, signAnswer, signReading, textToBytes32, verifyAnswer, verifyAnswerQuorum, verifyReading,
-  type OracleKey, type OracleSignature, type Reading, type SignedReading,
+  addressToSignerId,
+  bytes32ToText,
+  getP256PublicKey,
+  getSignerId,
+  hashAnswer,
+  hashReading,
+  oracleSignatureToStruct,
+  p256PublicKeyToSignerId,
+  P256_N,
+  signAnswer,
+  signReading,
+  textToBytes32,
+  verifyAnswer,
+  verifyAnswerQuorum,
+  verifyReading,
+  type OracleKey,
+  type OracleSignature,
+  type Reading,
+  type SignedReading,
 } from '../../oracles/message/index.ts'
 import { SECP256K1_HALF_N } from '../../engine/crypto/recoverDigestSigner.ts'
 import { createHarness } from './support.ts'
 
 const SECP_N = SECP256K1_HALF_N * 2n + 1n
-const secpKey: OracleKey = { curve: 'secp256k1', privateKey: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d' }
-const p256Key: OracleKey = { curve: 'p256', privateKey: '0xc9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721' }
-const otherP256: OracleKey = { curve: 'p256', privateKey: '0x0000000000000000000000000000000000000000000000000000000000000007' }
+const secpKey: OracleKey = {
+  curve: 'secp256k1',
+  privateKey: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
+}
+const p256Key: OracleKey = {
+  curve: 'p256',
+  privateKey: '0xc9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721',
+}
+const otherP256: OracleKey = {
+  curve: 'p256',
+  privateKey: '0x0000000000000000000000000000000000000000000000000000000000000007',
+}
 const chainId = 31337n
 
 function reading(key: OracleKey, over: Partial<Reading> = {}): Reading {
-  return { device: getSignerId(key), sequence: 42n, timestamp: 1_700_000_000n, kind: textToBytes32('temperature'), value: -18_250n, unit: textToBytes32('mC'), ...over }
+  return {
+    device: getSignerId(key),
+    sequence: 42n,
+    timestamp: 1_700_000_000n,
+    kind: textToBytes32('temperature'),
+    value: -18_250n,
+    unit: textToBytes32('mC'),
+    ...over,
+  }
 }
 
 /** Replaces s by n - s (the other valid, high-s form of the same signature). */
@@ -68,7 +101,11 @@ describe('oracle messages: TypeScript and the Solidity library agree', function 
       })
       const both = async (s: SignedReading): Promise<string> => {
         const ts = verifyReading(s)
-        const sol = await harness.call('verifyReading', [s.chainId, s.reading, oracleSignatureToStruct(s.signature)])
+        const sol = await harness.call('verifyReading', [
+          s.chainId,
+          s.reading,
+          oracleSignatureToStruct(s.signature),
+        ])
         const tsVerdict = ts.ok ? `ok:${ts.signer}` : ts.reason
         const solVerdict = sol.ok ? `ok:${String(sol.result)}` : sol.reason
         assert.equal(solVerdict, tsVerdict, 'Solidity and TypeScript disagree')
@@ -76,7 +113,10 @@ describe('oracle messages: TypeScript and the Solidity library agree', function 
       }
 
       it('digest equals OracleMessages.readingDigest', async () => {
-        assert.deepEqual(await harness.call('readingDigest', [chainId, r]), { ok: true, result: hashReading(chainId, r) })
+        assert.deepEqual(await harness.call('readingDigest', [chainId, r]), {
+          ok: true,
+          result: hashReading(chainId, r),
+        })
       })
       it('a valid reading verifies, signer = device', async () => {
         assert.equal(await both(signed), `ok:${r.device}`)
@@ -92,13 +132,29 @@ describe('oracle messages: TypeScript and the Solidity library agree', function 
         assert.equal(await both({ ...signed, signature: highS(signed.signature) }), 'high-s')
       })
       it('flipped signature bits are refused', async () => {
-        for (const bit of [0, 7, 100, 255, 256, 300, 511]) assert.notEqual(await both({ ...signed, signature: flipBit(signed.signature, bit) }), `ok:${r.device}`)
+        for (const bit of [0, 7, 100, 255, 256, 300, 511])
+          assert.notEqual(
+            await both({ ...signed, signature: flipBit(signed.signature, bit) }),
+            `ok:${r.device}`,
+          )
       })
       it('a signature of the wrong length is refused as length', async () => {
-        assert.equal(await both({ ...signed, signature: { ...signed.signature, signature: `${signed.signature.signature}00` } }), 'length')
+        assert.equal(
+          await both({
+            ...signed,
+            signature: { ...signed.signature, signature: `${signed.signature.signature}00` },
+          }),
+          'length',
+        )
       })
       it('another key signing for this device is wrong-signer', async () => {
-        const other: OracleKey = key.curve === 'p256' ? otherP256 : { curve: 'secp256k1', privateKey: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a' }
+        const other: OracleKey =
+          key.curve === 'p256'
+            ? otherP256
+            : {
+                curve: 'secp256k1',
+                privateKey: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+              }
         assert.equal(await both(signReading({ chainId, reading: r, key: other })), 'wrong-signer')
       })
     })
@@ -107,17 +163,49 @@ describe('oracle messages: TypeScript and the Solidity library agree', function 
   it('wrong curve: a P-256 signature labelled secp256k1, and a secp256k1 one labelled P-256', async () => {
     const p = signReading({ chainId, reading: reading(p256Key), key: p256Key })
     const s = signReading({ chainId, reading: reading(secpKey), key: secpKey })
-    const asSecp = { ...p, signature: { curve: 'secp256k1', signature: p.signature.signature } as OracleSignature }
+    const asSecp = {
+      ...p,
+      signature: { curve: 'secp256k1', signature: p.signature.signature } as OracleSignature,
+    }
     assert.equal(verifyReading(asSecp).ok, false)
-    assert.equal((await harness.call('verifyReading', [chainId, asSecp.reading, oracleSignatureToStruct(asSecp.signature)])).ok, false)
-    const asP256 = { ...s, signature: { curve: 'p256', signature: s.signature.signature, publicKey: getP256PublicKey(p256Key.privateKey) } as OracleSignature }
+    assert.equal(
+      (
+        await harness.call('verifyReading', [
+          chainId,
+          asSecp.reading,
+          oracleSignatureToStruct(asSecp.signature),
+        ])
+      ).ok,
+      false,
+    )
+    const asP256 = {
+      ...s,
+      signature: {
+        curve: 'p256',
+        signature: s.signature.signature,
+        publicKey: getP256PublicKey(p256Key.privateKey),
+      } as OracleSignature,
+    }
     const ts = verifyReading(asP256)
-    const sol = await harness.call('verifyReading', [chainId, asP256.reading, oracleSignatureToStruct(asP256.signature)])
+    const sol = await harness.call('verifyReading', [
+      chainId,
+      asP256.reading,
+      oracleSignatureToStruct(asP256.signature),
+    ])
     assert.deepEqual([ts.ok ? 'ok' : ts.reason, sol.ok ? 'ok' : sol.reason], ['length', 'length'])
     // An unknown curve byte is refused by Solidity as UnknownCurve, by TS as curve.
-    const sol9 = await harness.call('signerOf', [hashReading(chainId, s.reading), { ...oracleSignatureToStruct(s.signature), curve: 9 }])
+    const sol9 = await harness.call('signerOf', [
+      hashReading(chainId, s.reading),
+      { ...oracleSignatureToStruct(s.signature), curve: 9 },
+    ])
     assert.deepEqual(sol9.ok ? 'ok' : sol9.reason, 'curve')
-    assert.deepEqual(verifyReading({ ...s, signature: { curve: 'ed25519', signature: s.signature.signature } as unknown as OracleSignature }), { ok: false, reason: 'curve' })
+    assert.deepEqual(
+      verifyReading({
+        ...s,
+        signature: { curve: 'ed25519', signature: s.signature.signature } as unknown as OracleSignature,
+      }),
+      { ok: false, reason: 'curve' },
+    )
   })
 
   it('a secp256k1 signature that carries a public key is refused (one encoding per signature)', async () => {
@@ -125,7 +213,10 @@ describe('oracle messages: TypeScript and the Solidity library agree', function 
     const struct = { ...oracleSignatureToStruct(s.signature), pubX: `0x${'11'.repeat(32)}` as Hex }
     const sol = await harness.call('verifyReading', [chainId, s.reading, struct])
     assert.deepEqual(sol.ok ? 'ok' : sol.reason, 'public-key')
-    const ts = verifyReading({ ...s, signature: { ...s.signature, publicKey: `0x${'11'.repeat(64)}` } as unknown as OracleSignature })
+    const ts = verifyReading({
+      ...s,
+      signature: { ...s.signature, publicKey: `0x${'11'.repeat(64)}` } as unknown as OracleSignature,
+    })
     assert.deepEqual(ts, { ok: false, reason: 'public-key' })
   })
 
@@ -140,31 +231,58 @@ describe('oracle messages: TypeScript and the Solidity library agree', function 
     ]
     for (const c of cases) {
       const ts = verifyReading({ ...s, signature: c })
-      const sol = await harness.call('signerOf', [hashReading(chainId, s.reading), oracleSignatureToStruct(c)])
+      const sol = await harness.call('signerOf', [
+        hashReading(chainId, s.reading),
+        oracleSignatureToStruct(c),
+      ])
       assert.deepEqual([ts.ok ? 'ok' : ts.reason, sol.ok ? 'ok' : sol.reason], ['invalid', 'invalid'])
     }
   })
 
   describe('answers and k-of-n quorums', () => {
     const oracleKeys: OracleKey[] = [
-      { curve: 'secp256k1', privateKey: '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6' },
-      { curve: 'secp256k1', privateKey: '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a' },
+      {
+        curve: 'secp256k1',
+        privateKey: '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6',
+      },
+      {
+        curve: 'secp256k1',
+        privateKey: '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a',
+      },
       { curve: 'p256', privateKey: '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba' },
-      { curve: 'secp256k1', privateKey: '0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e' },
+      {
+        curve: 'secp256k1',
+        privateKey: '0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e',
+      },
     ]
     const ids = oracleKeys.map(getSignerId)
     const listed = ids.slice(0, 3)
-    const answer = { questionId: keccak256(toHex('TRACK-123')), answer: textToBytes32('delivered'), timestamp: 1_700_000_000n }
+    const answer = {
+      questionId: keccak256(toHex('TRACK-123')),
+      answer: textToBytes32('delivered'),
+      timestamp: 1_700_000_000n,
+    }
     const sigs = oracleKeys.map((key) => signAnswer({ chainId, answer, key }).signature)
     const sig = (i: number) => sigs[i] as OracleSignature
 
     it('answer digest and single-answer verification agree', async () => {
-      assert.deepEqual(await harness.call('answerDigest', [chainId, answer]), { ok: true, result: hashAnswer(chainId, answer) })
+      assert.deepEqual(await harness.call('answerDigest', [chainId, answer]), {
+        ok: true,
+        result: hashAnswer(chainId, answer),
+      })
       const signed = { chainId, answer, signature: sig(2) }
       assert.deepEqual(verifyAnswer(signed, { oracle: ids[2] as Hex }), { ok: true, signer: ids[2] })
-      assert.deepEqual(await harness.call('verifyAnswer', [chainId, answer, oracleSignatureToStruct(sig(2)), ids[2]]), { ok: true, result: true })
+      assert.deepEqual(
+        await harness.call('verifyAnswer', [chainId, answer, oracleSignatureToStruct(sig(2)), ids[2]]),
+        { ok: true, result: true },
+      )
       assert.deepEqual(verifyAnswer(signed, { oracle: ids[0] as Hex }), { ok: false, reason: 'wrong-signer' })
-      const sol = await harness.call('verifyAnswer', [chainId, answer, oracleSignatureToStruct(sig(2)), ids[0]])
+      const sol = await harness.call('verifyAnswer', [
+        chainId,
+        answer,
+        oracleSignatureToStruct(sig(2)),
+        ids[0],
+      ])
       assert.equal(sol.ok ? 'ok' : sol.reason, 'wrong-signer')
     })
 
@@ -176,14 +294,26 @@ describe('oracle messages: TypeScript and the Solidity library agree', function 
       { name: 'an oracle not in the list', use: [0, 3], threshold: 2, expect: 'unknown-oracle' },
       { name: 'threshold 0', use: [0], threshold: 0, expect: 'bad-quorum' },
       { name: 'threshold above n', use: [0, 1, 2], threshold: 4, expect: 'bad-quorum' },
-      { name: 'an oracle listed twice does not count twice', use: [0, 0], threshold: 2, oracles: [ids[0] as Hex, ids[0] as Hex, ids[1] as Hex], expect: 'duplicate-oracle' },
+      {
+        name: 'an oracle listed twice does not count twice',
+        use: [0, 0],
+        threshold: 2,
+        oracles: [ids[0] as Hex, ids[0] as Hex, ids[1] as Hex],
+        expect: 'duplicate-oracle',
+      },
     ]
     for (const row of table) {
       it(`quorum: ${row.name} → ${row.expect}`, async () => {
         const signatures = row.use.map(sig)
         const oracles = row.oracles ?? listed
         const ts = verifyAnswerQuorum({ chainId, answer, signatures, oracles, threshold: row.threshold })
-        const sol = await harness.call('verifyAnswerQuorum', [chainId, answer, signatures.map(oracleSignatureToStruct), oracles, BigInt(row.threshold)])
+        const sol = await harness.call('verifyAnswerQuorum', [
+          chainId,
+          answer,
+          signatures.map(oracleSignatureToStruct),
+          oracles,
+          BigInt(row.threshold),
+        ])
         assert.equal(ts.ok ? 'ok' : ts.reason, row.expect)
         assert.equal(sol.ok ? 'ok' : sol.reason, row.expect)
         if (ts.ok && sol.ok) {
@@ -195,8 +325,20 @@ describe('oracle messages: TypeScript and the Solidity library agree', function 
 
     it('a quorum over a different answer does not verify', async () => {
       const other = { ...answer, answer: textToBytes32('lost') }
-      const ts = verifyAnswerQuorum({ chainId, answer: other, signatures: [sig(0), sig(1)], oracles: listed, threshold: 2 })
-      const sol = await harness.call('verifyAnswerQuorum', [chainId, other, [sig(0), sig(1)].map(oracleSignatureToStruct), listed, 2n])
+      const ts = verifyAnswerQuorum({
+        chainId,
+        answer: other,
+        signatures: [sig(0), sig(1)],
+        oracles: listed,
+        threshold: 2,
+      })
+      const sol = await harness.call('verifyAnswerQuorum', [
+        chainId,
+        other,
+        [sig(0), sig(1)].map(oracleSignatureToStruct),
+        listed,
+        2n,
+      ])
       assert.equal(ts.ok, false)
       assert.equal(sol.ok, false)
     })

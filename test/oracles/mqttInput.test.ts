@@ -9,17 +9,38 @@ import { createMqttInputSource, type MqttInputSource } from '../../oracles/mqtt/
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { startEmbeddedBroker } from '../../oracles/mqtt/startEmbeddedBroker.ts'
 import { mosquittoPub, startAedes, startMosquitto, type TestBroker } from './brokers.ts'
-import { CHAIN, hostileCaseArb, knownDevices, knownOracles, NOW_MS, validAnswer, validReading } from './hostile.ts'
+import {
+  CHAIN,
+  hostileCaseArb,
+  knownDevices,
+  knownOracles,
+  NOW_MS,
+  validAnswer,
+  validReading,
+} from './hostile.ts'
 import { waitFor } from './waitFor.ts'
 
 const run = promisify(execFile)
 
 async function source(url: string): Promise<MqttInputSource> {
-  return createMqttInputSource({ url, chainId: CHAIN, devices: knownDevices, oracles: knownOracles, now: () => NOW_MS, log: false })
+  return createMqttInputSource({
+    url,
+    chainId: CHAIN,
+    devices: knownDevices,
+    oracles: knownOracles,
+    now: () => NOW_MS,
+    log: false,
+  })
 }
-const nextInput = (s: MqttInputSource, pred: (i: VerifiedInput) => boolean = () => true) => waitFor<VerifiedInput>((cb) => s.onInput(cb), pred, 30_000, 'an accepted input')
+const nextInput = (s: MqttInputSource, pred: (i: VerifiedInput) => boolean = () => true) =>
+  waitFor<VerifiedInput>((cb) => s.onInput(cb), pred, 30_000, 'an accepted input')
 const nextRejection = (s: MqttInputSource, reason: InputRejection) =>
-  waitFor<InputRejectionEvent>((cb) => s.onRejection(cb), (r) => r.reason === reason, 30_000, `a ${reason} rejection`)
+  waitFor<InputRejectionEvent>(
+    (cb) => s.onRejection(cb),
+    (r) => r.reason === reason,
+    30_000,
+    `a ${reason} rejection`,
+  )
 const total = (s: MqttInputSource) => {
   const st = s.stats()
   return st.accepted + Object.values(st.rejected).reduce((a, b) => a + b, 0)
@@ -84,11 +105,19 @@ function inputSourceSuite(name: string, start: () => Promise<TestBroker | { skip
       await publisher.publishAsync(topic, '{"v":1,"type":"reading","extra":true}', { qos: 1 })
       assert.match((await bad).detail, /schema/)
       const stale = nextRejection(src, 'stale')
-      await publisher.publishAsync(topic, JSON.stringify(validReading('p256', { timestamp: BigInt(NOW_MS / 1000) - 3_600n })), { qos: 1 })
+      await publisher.publishAsync(
+        topic,
+        JSON.stringify(validReading('p256', { timestamp: BigInt(NOW_MS / 1000) - 3_600n })),
+        { qos: 1 },
+      )
       await stale
       assert.deepEqual(
         Object.entries(src.stats().rejected).filter(([, n]) => n > 0),
-        [['schema', 1], ['stale', 1], ['duplicate', 1]],
+        [
+          ['schema', 1],
+          ['stale', 1],
+          ['duplicate', 1],
+        ],
       )
     })
 
@@ -97,7 +126,14 @@ function inputSourceSuite(name: string, start: () => Promise<TestBroker | { skip
       const topic = readingTopic(e.device as Hex)
       await publisher.publishAsync(topic, JSON.stringify(e), { qos: 1, retain: true })
       try {
-        const s = await createMqttInputSource({ url: broker.url, chainId: CHAIN, devices: knownDevices, now: () => NOW_MS, log: false, topics: [topic] })
+        const s = await createMqttInputSource({
+          url: broker.url,
+          chainId: CHAIN,
+          devices: knownDevices,
+          now: () => NOW_MS,
+          log: false,
+          topics: [topic],
+        })
         src = s
         // The retained copy arrives on subscribe; it may already be counted by the time we look.
         if (s.stats().rejected.retained === 0) await nextRejection(s, 'retained')
@@ -117,11 +153,19 @@ function inputSourceSuite(name: string, start: () => Promise<TestBroker | { skip
       const expected: Record<string, number> = {}
       for (const c of cases) expected[c.expect] = (expected[c.expect] ?? 0) + 1
       const s = src
-      const done = waitFor<unknown>((cb) => {
-        const a = s.onInput(cb)
-        const b = s.onRejection(cb)
-        return () => { a(); b() }
-      }, () => total(s) >= cases.length, 60_000, 'every hostile payload')
+      const done = waitFor<unknown>(
+        (cb) => {
+          const a = s.onInput(cb)
+          const b = s.onRejection(cb)
+          return () => {
+            a()
+            b()
+          }
+        },
+        () => total(s) >= cases.length,
+        60_000,
+        'every hostile payload',
+      )
       for (const c of cases) await publisher.publishAsync(c.topic, Buffer.from(c.payload), { qos: 1 })
       await done
       const got = Object.fromEntries(Object.entries(s.stats().rejected).filter(([, n]) => n > 0))
@@ -140,7 +184,18 @@ function inputSourceSuite(name: string, start: () => Promise<TestBroker | { skip
       src = await source(broker.url)
       const e = validReading('p256')
       const got = nextInput(src)
-      await run(mosquittoPub as string, ['-h', broker.host, '-p', String(broker.port), '-q', '1', '-t', readingTopic(e.device as Hex), '-m', JSON.stringify(e)])
+      await run(mosquittoPub as string, [
+        '-h',
+        broker.host,
+        '-p',
+        String(broker.port),
+        '-q',
+        '1',
+        '-t',
+        readingTopic(e.device as Hex),
+        '-m',
+        JSON.stringify(e),
+      ])
       const input = await got
       assert.equal(input.signer, e.device)
       assert.equal(input.curve, 'p256')
@@ -171,12 +226,30 @@ describe('MQTT input source: embedded default and reconnection', function () {
   it('reconnects with backoff after the broker goes away and resubscribes, then accepts again', async () => {
     let broker = await startEmbeddedBroker()
     const port = broker.port
-    const s = await createMqttInputSource({ url: broker.url, chainId: CHAIN, devices: 'any', now: () => NOW_MS, log: false, minBackoffMs: 50, maxBackoffMs: 400 })
+    const s = await createMqttInputSource({
+      url: broker.url,
+      chainId: CHAIN,
+      devices: 'any',
+      now: () => NOW_MS,
+      log: false,
+      minBackoffMs: 50,
+      maxBackoffMs: 400,
+    })
     try {
-      const offline = waitFor((cb) => s.onStatus(cb), (st) => st === 'offline', 30_000, 'offline')
+      const offline = waitFor(
+        (cb) => s.onStatus(cb),
+        (st) => st === 'offline',
+        30_000,
+        'offline',
+      )
       await broker.close()
       await offline
-      const back = waitFor((cb) => s.onStatus(cb), (st) => st === 'subscribed', 30_000, 'resubscribed')
+      const back = waitFor(
+        (cb) => s.onStatus(cb),
+        (st) => st === 'subscribed',
+        30_000,
+        'resubscribed',
+      )
       broker = await startEmbeddedBroker({ port })
       await back
       const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })

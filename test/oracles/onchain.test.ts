@@ -1,10 +1,24 @@
 import { strict as assert } from 'node:assert'
-import { createPublicClient, createWalletClient, encodeFunctionData, http, type Address, type Hex } from 'viem'
+import {
+  createPublicClient,
+  createWalletClient,
+  encodeFunctionData,
+  http,
+  type Address,
+  type Hex,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { OracleMessagesHarness } from '../../contracts/generated/OracleMessagesHarness.ts'
 import { startAnvil, type Anvil } from '../../engine/chain/startAnvil.ts'
 import {
-  getSignerId, oracleSignatureToStruct, P256_N, signReading, textToBytes32, verifyReading, type OracleKey, type SignedReading,
+  getSignerId,
+  oracleSignatureToStruct,
+  P256_N,
+  signReading,
+  textToBytes32,
+  verifyReading,
+  type OracleKey,
+  type SignedReading,
 } from '../../oracles/message/index.ts'
 import { createHarness, harnessVerdict, type HarnessVerdict } from './support.ts'
 
@@ -19,7 +33,8 @@ function revertDataOf(e: unknown): Hex | undefined {
   while (cur !== undefined && cur !== null && typeof cur === 'object') {
     const data = (cur as { data?: unknown }).data
     if (typeof data === 'string' && data.startsWith('0x')) return data as Hex
-    if (typeof data === 'object' && data !== null && typeof (data as { data?: unknown }).data === 'string') return (data as { data: Hex }).data
+    if (typeof data === 'object' && data !== null && typeof (data as { data?: unknown }).data === 'string')
+      return (data as { data: Hex }).data
     cur = (cur as { cause?: unknown }).cause
   }
   return undefined
@@ -28,16 +43,26 @@ function revertDataOf(e: unknown): Hex | undefined {
 describe('OracleMessages on anvil (osaka: the P-256 precompile at 0x100) and in the sandbox: same verdict as TypeScript', function () {
   let anvil: Anvil
   let harnessAddress: Address
-  let call: (data: Hex) => Promise<{ ok: true; returnData: Hex } | { ok: false; revertData?: Hex | undefined; message: string }>
+  let call: (
+    data: Hex,
+  ) => Promise<{ ok: true; returnData: Hex } | { ok: false; revertData?: Hex | undefined; message: string }>
   let sandbox: Awaited<ReturnType<typeof createHarness>>
 
   before(async function () {
     anvil = await startAnvil()
-    const chain = { id: anvil.chainId, name: 'anvil', nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [anvil.rpcUrl] } } } as const
+    const chain = {
+      id: anvil.chainId,
+      name: 'anvil',
+      nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [anvil.rpcUrl] } },
+    } as const
     const account = privateKeyToAccount((anvil.accounts[0] as { privateKey: Hex }).privateKey)
     const wallet = createWalletClient({ account, chain, transport: http(anvil.rpcUrl) })
     const client = createPublicClient({ chain, transport: http(anvil.rpcUrl) })
-    const hash = await wallet.deployContract({ abi: OracleMessagesHarness.abi, bytecode: OracleMessagesHarness.bytecode })
+    const hash = await wallet.deployContract({
+      abi: OracleMessagesHarness.abi,
+      bytecode: OracleMessagesHarness.bytecode,
+    })
     const receipt = await client.waitForTransactionReceipt({ hash })
     assert.ok(receipt.contractAddress)
     harnessAddress = receipt.contractAddress
@@ -59,14 +84,32 @@ describe('OracleMessages on anvil (osaka: the P-256 precompile at 0x100) and in 
     const ts = verifyReading(s)
     const args = [s.chainId, s.reading, oracleSignatureToStruct(s.signature)] as const
     const show = (v: HarnessVerdict) => (v.ok ? `ok:${String(v.result)}` : v.reason)
-    const onChain = harnessVerdict('verifyReading', await call(encodeFunctionData({ abi: OracleMessagesHarness.abi, functionName: 'verifyReading', args })))
-    return { ts: ts.ok ? `ok:${ts.signer}` : ts.reason, sandbox: show(await sandbox.call('verifyReading', args)), chain: show(onChain) }
+    const onChain = harnessVerdict(
+      'verifyReading',
+      await call(encodeFunctionData({ abi: OracleMessagesHarness.abi, functionName: 'verifyReading', args })),
+    )
+    return {
+      ts: ts.ok ? `ok:${ts.signer}` : ts.reason,
+      sandbox: show(await sandbox.call('verifyReading', args)),
+      chain: show(onChain),
+    }
   }
 
   for (const key of keys) {
     describe(`${key.curve} reading`, () => {
       const make = (chainId: bigint, value = -18_250n) =>
-        signReading({ chainId, key, reading: { device: getSignerId(key), sequence: 9n, timestamp: 1_700_000_000n, kind: textToBytes32('temperature'), value, unit: textToBytes32('mC') } })
+        signReading({
+          chainId,
+          key,
+          reading: {
+            device: getSignerId(key),
+            sequence: 9n,
+            timestamp: 1_700_000_000n,
+            kind: textToBytes32('temperature'),
+            value,
+            unit: textToBytes32('mC'),
+          },
+        })
 
       it('valid: TypeScript, the sandbox and anvil all return the device id', async () => {
         const v = await verdicts(make(BigInt(anvil.chainId)))
@@ -80,10 +123,14 @@ describe('OracleMessages on anvil (osaka: the P-256 precompile at 0x100) and in 
         assert.equal(tampered.ts.startsWith('ok'), false)
         assert.deepEqual([tampered.sandbox, tampered.chain], [tampered.ts, tampered.ts])
         const sig = s.signature.signature
-        const n = key.curve === 'p256' ? P256_N : 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+        const n =
+          key.curve === 'p256' ? P256_N : 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
         const highS = (BigInt(`0x${sig.slice(66, 130)}`) * -1n + n).toString(16).padStart(64, '0')
         const v = key.curve === 'p256' ? '' : sig.slice(130) === '1b' ? '1c' : '1b'
-        const twin = await verdicts({ ...s, signature: { ...s.signature, signature: `${sig.slice(0, 66)}${highS}${v}` as Hex } })
+        const twin = await verdicts({
+          ...s,
+          signature: { ...s.signature, signature: `${sig.slice(0, 66)}${highS}${v}` as Hex },
+        })
         assert.deepEqual(twin, { ts: 'high-s', sandbox: 'high-s', chain: 'high-s' })
       })
 

@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const run = (script: string, args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', `oracles/sim/${script}`, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 })
+  spawnSync(process.execPath, ['--import', 'tsx', `oracles/sim/${script}`, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
 
 describe('simulators: command line', () => {
   it('--help prints the usage and exits 0', () => {

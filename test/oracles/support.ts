@@ -24,29 +24,53 @@ export const errorToReason: Record<string, QuorumRejection> = {
   QuorumNotMet: 'quorum-not-met',
 }
 
-type Fn = 'readingDigest' | 'answerDigest' | 'signerOf' | 'verifyReading' | 'verifyAnswer' | 'verifyAnswerQuorum' | 'idOfP256'
+type Fn =
+  | 'readingDigest'
+  | 'answerDigest'
+  | 'signerOf'
+  | 'verifyReading'
+  | 'verifyAnswer'
+  | 'verifyAnswerQuorum'
+  | 'idOfP256'
 
 /** The harness's verdict: its return value, or the TS reason of the custom error it reverted with. */
 export type HarnessVerdict = { ok: true; result: unknown } | { ok: false; reason: string; error: string }
 
 /** Decodes a harness call's outcome (sandbox or chain) into a verdict. */
-export function harnessVerdict(fn: Fn, outcome: { ok: true; returnData: Hex } | { ok: false; revertData?: Hex | undefined; message: string }): HarnessVerdict {
-  if (outcome.ok) return { ok: true, result: decodeFunctionResult({ abi: harnessAbi, functionName: fn, data: outcome.returnData }) }
-  if (outcome.revertData === undefined || outcome.revertData === '0x') return { ok: false, reason: 'no-revert-data', error: outcome.message }
+export function harnessVerdict(
+  fn: Fn,
+  outcome: { ok: true; returnData: Hex } | { ok: false; revertData?: Hex | undefined; message: string },
+): HarnessVerdict {
+  if (outcome.ok)
+    return {
+      ok: true,
+      result: decodeFunctionResult({ abi: harnessAbi, functionName: fn, data: outcome.returnData }),
+    }
+  if (outcome.revertData === undefined || outcome.revertData === '0x')
+    return { ok: false, reason: 'no-revert-data', error: outcome.message }
   const { errorName } = decodeErrorResult({ abi: harnessAbi, data: outcome.revertData })
   return { ok: false, reason: errorToReason[errorName] ?? `unmapped:${errorName}`, error: errorName }
 }
 
 /** Runs the OracleMessages harness in the engine's sandbox. */
-export async function createHarness(): Promise<{ sandbox: Sandbox; call(fn: Fn, args: readonly unknown[]): Promise<HarnessVerdict> }> {
+export async function createHarness(): Promise<{
+  sandbox: Sandbox
+  call(fn: Fn, args: readonly unknown[]): Promise<HarnessVerdict>
+}> {
   const sandbox = await createSandbox()
   return {
     sandbox,
     async call(fn, args) {
       const data = encodeFunctionData({ abi: harnessAbi, functionName: fn, args: args as never })
-      const r = await sandbox.staticCall({ address: HARNESS, code: OracleMessagesHarness.deployedBytecode, data, env: { blockNumber: 1n, timestamp: 1n } })
+      const r = await sandbox.staticCall({
+        address: HARNESS,
+        code: OracleMessagesHarness.deployedBytecode,
+        data,
+        env: { blockNumber: 1n, timestamp: 1n },
+      })
       if (r.ok) return harnessVerdict(fn, r)
-      if (r.failure !== 'revert') throw new Error(`harness ${fn} failed in the sandbox: ${r.failure} ${r.message}`)
+      if (r.failure !== 'revert')
+        throw new Error(`harness ${fn} failed in the sandbox: ${r.failure} ${r.message}`)
       return harnessVerdict(fn, { ok: false, revertData: r.revertData, message: r.message })
     },
   }

@@ -3,10 +3,21 @@ import fc from 'fast-check'
 import { keccak256, toHex, type Hex } from 'viem'
 import { createInputValidator, type InputValidator } from '../../oracles/mqtt/createInputValidator.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
-import { CHAIN, hostileCaseArb, knownDevices, knownOracles, NOW_MS, NOW_S, validAnswer, validReading } from './hostile.ts'
+import {
+  CHAIN,
+  hostileCaseArb,
+  knownDevices,
+  knownOracles,
+  NOW_MS,
+  NOW_S,
+  validAnswer,
+  validReading,
+} from './hostile.ts'
 
-const newValidator = (): InputValidator => createInputValidator({ chainId: CHAIN, devices: knownDevices, oracles: knownOracles, now: () => NOW_MS })
-const send = (v: InputValidator, e: { device: string }) => v.check(readingTopic(e.device as Hex), JSON.stringify(e))
+const newValidator = (): InputValidator =>
+  createInputValidator({ chainId: CHAIN, devices: knownDevices, oracles: knownOracles, now: () => NOW_MS })
+const send = (v: InputValidator, e: { device: string }) =>
+  v.check(readingTopic(e.device as Hex), JSON.stringify(e))
 
 describe('input validation pipeline: hostile payloads', function () {
   it('thousands of malformed and hostile payloads are each rejected with the right reason, and a valid one still passes', () => {
@@ -21,34 +32,53 @@ describe('input validation pipeline: hostile payloads', function () {
       }),
       { numRuns: 3_000, seed: 0x0c4a5 },
     )
-    for (const reason of ['schema', 'signature', 'stale', 'future', 'wrong-chain', 'unknown-signer', 'topic']) assert.ok((seen.get(reason) ?? 0) > 20, `too few ${reason} cases: ${seen.get(reason)}`)
+    for (const reason of ['schema', 'signature', 'stale', 'future', 'wrong-chain', 'unknown-signer', 'topic'])
+      assert.ok((seen.get(reason) ?? 0) > 20, `too few ${reason} cases: ${seen.get(reason)}`)
     for (const curve of ['secp256k1', 'p256'] as const) assert.equal(send(v, validReading(curve)).ok, true)
   })
 
   it('random payloads on random topics never throw and never pass', () => {
     const v = newValidator()
     fc.assert(
-      fc.property(fc.string({ maxLength: 80 }), fc.oneof(fc.string({ maxLength: 3000 }), fc.uint8Array({ maxLength: 3000 })), fc.boolean(), (topic, payload, retained) => {
-        const verdict = v.check(topic, payload, { retained })
-        return !verdict.ok && (retained ? verdict.reason === 'retained' : true)
-      }),
+      fc.property(
+        fc.string({ maxLength: 80 }),
+        fc.oneof(fc.string({ maxLength: 3000 }), fc.uint8Array({ maxLength: 3000 })),
+        fc.boolean(),
+        (topic, payload, retained) => {
+          const verdict = v.check(topic, payload, { retained })
+          return !verdict.ok && (retained ? verdict.reason === 'retained' : true)
+        },
+      ),
       { numRuns: 2_000, seed: 7 },
     )
   })
 
   it('replays: the same reading again is a duplicate; an older or equal sequence is a replay', () => {
     fc.assert(
-      fc.property(fc.constantFrom<'secp256k1' | 'p256'>('secp256k1', 'p256'), fc.bigInt({ min: 1n, max: 1000n }), fc.bigInt({ min: 0n, max: 1000n }), (curve, seq, back) => {
-        const v = newValidator()
-        const e = validReading(curve, { sequence: seq + 1000n })
-        const first = send(v, e)
-        const again = send(v, e)
-        const older = send(v, validReading(curve, { sequence: seq + 1000n - back - 1n }))
-        const sameSeqOtherValue = send(v, validReading(curve, { sequence: seq + 1000n, value: 1n }))
-        const newer = send(v, validReading(curve, { sequence: seq + 1001n }))
-        return first.ok && !again.ok && again.reason === 'duplicate' && !older.ok && older.reason === 'replay' &&
-          !sameSeqOtherValue.ok && sameSeqOtherValue.reason === 'duplicate' && newer.ok
-      }),
+      fc.property(
+        fc.constantFrom<'secp256k1' | 'p256'>('secp256k1', 'p256'),
+        fc.bigInt({ min: 1n, max: 1000n }),
+        fc.bigInt({ min: 0n, max: 1000n }),
+        (curve, seq, back) => {
+          const v = newValidator()
+          const e = validReading(curve, { sequence: seq + 1000n })
+          const first = send(v, e)
+          const again = send(v, e)
+          const older = send(v, validReading(curve, { sequence: seq + 1000n - back - 1n }))
+          const sameSeqOtherValue = send(v, validReading(curve, { sequence: seq + 1000n, value: 1n }))
+          const newer = send(v, validReading(curve, { sequence: seq + 1001n }))
+          return (
+            first.ok &&
+            !again.ok &&
+            again.reason === 'duplicate' &&
+            !older.ok &&
+            older.reason === 'replay' &&
+            !sameSeqOtherValue.ok &&
+            sameSeqOtherValue.reason === 'duplicate' &&
+            newer.ok
+          )
+        },
+      ),
       { numRuns: 100, seed: 11 },
     )
   })
@@ -75,7 +105,10 @@ describe('input validation pipeline: hostile payloads', function () {
   it('a retained message is refused before anything else, even when valid', () => {
     const v = newValidator()
     const e = validReading('p256')
-    assert.deepEqual(pick(v.check(readingTopic(e.device as Hex), JSON.stringify(e), { retained: true })), 'retained')
+    assert.deepEqual(
+      pick(v.check(readingTopic(e.device as Hex), JSON.stringify(e), { retained: true })),
+      'retained',
+    )
     assert.equal(send(v, e).ok, true, 'the same message, not retained, is fresh')
   })
 
@@ -83,7 +116,10 @@ describe('input validation pipeline: hostile payloads', function () {
     const v = newValidator()
     // A forged message with a high sequence must not block the real device's next reading.
     const forged = { ...validReading('secp256k1', { sequence: 5_000_000n }) }
-    const bad = { ...forged, signature: forged.signature.slice(0, -4) + (forged.signature.endsWith('1b') ? '001c' : '001b') }
+    const bad = {
+      ...forged,
+      signature: forged.signature.slice(0, -4) + (forged.signature.endsWith('1b') ? '001c' : '001b'),
+    }
     assert.notEqual(pick(send(v, bad)), 'accept')
     assert.equal(send(v, validReading('secp256k1', { sequence: 4_000_000n })).ok, true)
   })

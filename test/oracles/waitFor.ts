@@ -1,5 +1,10 @@
 /** Resolves when `subscribe`'s callback sees `predicate` hold; rejects after `ms` (a hang guard, not an assertion on time). */
-export function waitFor<T>(subscribe: (cb: (value: T) => void) => () => void, predicate: (value: T) => boolean, ms = 30_000, what = 'event'): Promise<T> {
+export function waitFor<T>(
+  subscribe: (cb: (value: T) => void) => () => void,
+  predicate: (value: T) => boolean,
+  ms = 30_000,
+  what = 'event',
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       off()

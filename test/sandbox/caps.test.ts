@@ -15,7 +15,14 @@ describe('sandbox: caps and failures are rejected steps, never crashes', () => {
   const params: ChannelParams = { ...escrowParams, appCodeHash: probeHash }
   const from: State = initial
   const step = (mode: number, sb: Sandbox = sandbox, p: ChannelParams = params): Promise<StepResult> =>
-    runTransition(sb, { params: p, from, mover: 0n, action: `0x${mode.toString(16).padStart(2, '0')}`, env: fixedEnv, appCode: SandboxProbe.deployedBytecode })
+    runTransition(sb, {
+      params: p,
+      from,
+      mover: 0n,
+      action: `0x${mode.toString(16).padStart(2, '0')}`,
+      env: fixedEnv,
+      appCode: SandboxProbe.deployedBytecode,
+    })
 
   before(async () => {
     sandbox = await createSandbox()
@@ -28,12 +35,32 @@ describe('sandbox: caps and failures are rejected steps, never crashes', () => {
   })
 
   const table: { name: string; mode: number; reason: string; message: RegExp }[] = [
-    { name: 'an endless loop runs out of the gas cap', mode: 0, reason: 'out-of-gas', message: /out of gas \(cap 5000000\)/ },
-    { name: 'a huge return breaks the returndata cap', mode: 1, reason: 'returndata-cap', message: /200000 bytes exceeds the cap of 65536/ },
-    { name: 'a call to an address with no code reverts and names the address', mode: 2, reason: 'revert', message: /0x000000000000000000000000000000000000dead/ },
+    {
+      name: 'an endless loop runs out of the gas cap',
+      mode: 0,
+      reason: 'out-of-gas',
+      message: /out of gas \(cap 5000000\)/,
+    },
+    {
+      name: 'a huge return breaks the returndata cap',
+      mode: 1,
+      reason: 'returndata-cap',
+      message: /200000 bytes exceeds the cap of 65536/,
+    },
+    {
+      name: 'a call to an address with no code reverts and names the address',
+      mode: 2,
+      reason: 'revert',
+      message: /0x000000000000000000000000000000000000dead/,
+    },
     { name: 'an attempt to write state is refused', mode: 3, reason: 'state-write', message: /write state/ },
     { name: 'an invalid opcode', mode: 4, reason: 'invalid-opcode', message: /invalid opcode/ },
-    { name: 'balances that do not sum to the channel total', mode: 5, reason: 'conservation', message: /sum to 1001, the channel holds 1000/ },
+    {
+      name: 'balances that do not sum to the channel total',
+      mode: 5,
+      reason: 'conservation',
+      message: /sum to 1001, the channel holds 1000/,
+    },
     { name: 'one balance too many', mode: 6, reason: 'bad-output', message: /3 balances for 2 participants/ },
   ]
   for (const row of table) {
@@ -56,7 +83,14 @@ describe('sandbox: caps and failures are rejected steps, never crashes', () => {
 
   it('calldata over the cap is refused before the EVM runs', async () => {
     const sb = await createSandbox({ maxCalldataBytes: 512 })
-    const r = await runTransition(sb, { params, from: { ...from, appData: `0x${'ab'.repeat(600)}` }, mover: 0n, action: '0x09', env: fixedEnv, appCode: SandboxProbe.deployedBytecode })
+    const r = await runTransition(sb, {
+      params,
+      from: { ...from, appData: `0x${'ab'.repeat(600)}` },
+      mover: 0n,
+      action: '0x09',
+      env: fixedEnv,
+      appCode: SandboxProbe.deployedBytecode,
+    })
     assert.equal(r.ok, false)
     if (!r.ok) assert.equal(r.reason, 'calldata-cap')
   })
@@ -71,7 +105,10 @@ describe('sandbox: caps and failures are rejected steps, never crashes', () => {
     const r = await step(7)
     assert.equal(r.ok, true)
     if (!r.ok) return
-    const [ts, bn] = decodeAbiParameters([{ type: 'uint256' }, { type: 'uint256' }, { type: 'uint256' }], r.state.appData as Hex)
+    const [ts, bn] = decodeAbiParameters(
+      [{ type: 'uint256' }, { type: 'uint256' }, { type: 'uint256' }],
+      r.state.appData as Hex,
+    )
     assert.equal(ts, fixedEnv.timestamp)
     assert.equal(bn, fixedEnv.blockNumber)
   })

@@ -17,7 +17,9 @@ export const APP_ADDRESS: Address = '0x00000000000000000000000000000000000a4400'
 export const ADJUDICATOR: Address = '0x000000000000000000000000000000000000adad'
 
 /** A two-party Escrow channel: participant 0 pays, participant 1 is paid, key 2 arbitrates. */
-export function escrowChannel(opts: { deposit?: bigint; nonce?: bigint; chainId?: bigint; adjudicator?: Address; app?: Address } = {}) {
+export function escrowChannel(
+  opts: { deposit?: bigint; nonce?: bigint; chainId?: bigint; adjudicator?: Address; app?: Address } = {},
+) {
   const params: ChannelParams = {
     chainId: opts.chainId ?? 31337n,
     adjudicator: opts.adjudicator ?? ADJUDICATOR,
@@ -35,7 +37,14 @@ export function escrowChannel(opts: { deposit?: bigint; nonce?: bigint; chainId?
     appData: initialEscrowData({ payer: 0, payee: 1, arbiter: testAddresses[2] as Address }),
     isFinal: false,
   }
-  return { params, channelId, initial, payerKey: testKeys[0] as Hex, payeeKey: testKeys[1] as Hex, arbiterKey: testKeys[2] as Hex }
+  return {
+    params,
+    channelId,
+    initial,
+    payerKey: testKeys[0] as Hex,
+    payeeKey: testKeys[1] as Hex,
+    arbiterKey: testKeys[2] as Hex,
+  }
 }
 
 export const fixedEnv = { blockNumber: 100n, timestamp: 1_700_000_000n }

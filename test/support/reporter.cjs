@@ -8,7 +8,9 @@ class ChanvmReporter extends Mocha.reporters.Spec {
     super(runner, options)
     runner.once(EVENT_RUN_END, () => {
       const s = runner.stats ?? {}
-      process.stdout.write(`\n${s.passes ?? 0} passed, ${s.failures ?? 0} failed, ${s.pending ?? 0} skipped\n`)
+      process.stdout.write(
+        `\n${s.passes ?? 0} passed, ${s.failures ?? 0} failed, ${s.pending ?? 0} skipped\n`,
+      )
     })
   }
 }

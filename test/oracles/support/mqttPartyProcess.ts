@@ -18,7 +18,12 @@ const send = (m: unknown) => {
 }
 process.on('error', () => undefined)
 
-const transport = await createMqttTransport({ url: process.env.CHANVM_BROKER_URL as string, self: testAddresses[index] as Hex, minBackoffMs: 50, maxBackoffMs: 500 })
+const transport = await createMqttTransport({
+  url: process.env.CHANVM_BROKER_URL as string,
+  self: testAddresses[index] as Hex,
+  minBackoffMs: 50,
+  maxBackoffMs: 500,
+})
 const store = createSqliteStore({ path: process.env.CHANVM_DB as string })
 const party = await createParty({
   signer: createKeySigner(testKeys[index] as Hex),
@@ -29,7 +34,8 @@ const party = await createParty({
   apps: [escrowApp],
   clock: () => fixedEnv,
   responseTimeoutMs: 30_000,
-  onEvent: (e) => send({ event: JSON.parse(JSON.stringify(e, (_, v) => (typeof v === 'bigint' ? v.toString() : v))) }),
+  onEvent: (e) =>
+    send({ event: JSON.parse(JSON.stringify(e, (_, v) => (typeof v === 'bigint' ? v.toString() : v))) }),
 })
 process.on('message', (m: { open?: { params: WireParams; state: WireState } }) => {
   if (m.open !== undefined) void party.open(wireToParams(m.open.params), wireToState(m.open.state))
