@@ -1,5 +1,5 @@
 // Lint rules. The dependency direction of docs/ARCHITECTURE.md is enforced here:
-// contracts <- engine <- oracles <- apps <- cli / examples / bench.
+// contracts <- engine <- oracles <- apps <- node <- cli / examples / bench.
 import tseslint from 'typescript-eslint'
 
 const layer = (files, forbidden, why) => ({
@@ -32,11 +32,24 @@ export default tseslint.config(
   ),
   layer(
     ['engine/**/*.ts'],
-    ['**/oracles/**', '**/apps/**', '**/cli/**', 'mqtt', 'aedes', 'ajv'],
+    ['**/oracles/**', '**/apps/**', '**/node/**', '**/cli/**', 'mqtt', 'aedes', 'ajv'],
     'engine/ never imports oracles/, apps/ or the MQTT stack; it declares ports.',
   ),
-  layer(['oracles/**/*.ts'], ['**/apps/**', '**/cli/**'], 'oracles/ sits below apps/ and cli/.'),
-  layer(['apps/**/*.ts'], ['**/cli/**', '**/examples/**'], 'apps/ sits below cli/ and examples/.'),
+  layer(
+    ['oracles/**/*.ts'],
+    ['**/apps/**', '**/node/**', '**/cli/**'],
+    'oracles/ sits below apps/, node/ and cli/.',
+  ),
+  layer(
+    ['apps/**/*.ts'],
+    ['**/node/**', '**/cli/**', '**/examples/**'],
+    'apps/ sits below node/, cli/ and examples/.',
+  ),
+  layer(
+    ['node/**/*.ts'],
+    ['**/cli/**', '**/examples/**', '**/bench/**'],
+    'node/ sits below cli/, examples/ and bench/.',
+  ),
   { files: ['test/support/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   { files: ['eslint.config.js', '**/*.d.ts'], rules: { 'no-restricted-syntax': 'off' } },
 )

@@ -1,0 +1,153 @@
+// The node's public shape: what `createNode` returns, what the HTTP API serves and what the
+// commands send. The composition root (node/createNode.ts), the HTTP server (node/http/) and the
+// commands (cli/) all build against these types; change them in one place.
+import type { Address, Hex } from 'viem'
+import type { ChannelPhase, Party, PartyEvent, UpdateResult } from '../engine/protocol/types.ts'
+import type { WatcherEvent } from '../engine/watcher/types.ts'
+
+/** The apps a node runs, by the name commands and the API use. */
+export const APP_NAMES = ['escrow', 'tv-delivery', 'cold-chain'] as const
+export type AppName = (typeof APP_NAMES)[number]
+
+/**
+ * A node's configuration file (JSON). Keys never appear here: `keystore` names an Ethereum V3
+ * keystore file whose passphrase comes from `CHANVM_PASSPHRASE` or a prompt.
+ */
+export type NodeConfig = {
+  /** Folder of the node's SQLite file (`node.db`) and everything else it keeps. */
+  dataDir: string
+  /** Path of the V3 keystore file (relative paths are taken from the config file's folder). */
+  keystore: string
+  chain: {
+    rpcUrl: string
+    chainId: number
+    adjudicator: Address
+    /** Blocks before the watcher acts on an event; default 0 on chain 31337, else 3. */
+    confirmations?: number
+    pollingIntervalMs?: number
+  }
+  broker: {
+    url: string
+    /** Default `chanvm-node-{address}` (a persistent session). */
+    clientId?: string
+    username?: string
+    /** Name of the environment variable that holds the broker password. */
+    passwordEnv?: string
+  }
+  http?: {
+    /** Default 127.0.0.1. Any other address requires a token. */
+    host?: string
+    /** Default 7311; 0 picks a free port (the node prints and reports the one it took). */
+    port?: number
+    /** Name of the environment variable that holds the API token (default CHANVM_API_TOKEN). */
+    tokenEnv?: string
+  }
+  /** Devices and oracles whose signed messages this node accepts, and the topics they publish on. */
+  inputs?: { topic: string; signers: Hex[] }[]
+  /** Wait for a peer's answer this long before a step is a `peer-timeout` (default 15,000 ms). */
+  responseTimeoutMs?: number
+}
+
+/** A request to open a channel with one counterparty; both sides send the same request. */
+export type OpenRequest = {
+  app: AppName
+  counterparty: Address
+  /** This node's place: participant 0 (payer, buyer, owner) is `first`, participant 1 `second`. */
+  role: 'first' | 'second'
+  /** Initial balances of participant 0 and 1, in wei (decimal strings on the wire). */
+  balances: [bigint, bigint]
+  /** Makes the channel id unique between the same two parties; both sides pick the same. */
+  nonce: bigint
+  challengeDuration: bigint
+  /** App terms (escrow: arbiter; tv-delivery: price, oracles, quorum, deadline, tracking id; cold-chain: policy). */
+  terms: Record<string, string | number | boolean | string[]>
+  /** Deposit this node's initial balance right after opening (default true). */
+  deposit?: boolean
+}
+
+/** A typed action of an app, as the API and the commands take it (amounts as decimal strings on the wire). */
+export type AppAction =
+  | { app: 'escrow'; type: 'fund'; amount: bigint; deadline: bigint }
+  | { app: 'escrow'; type: 'release' }
+  | { app: 'escrow'; type: 'ruling'; toPayee: boolean; arbiterSignature: Hex }
+  | { app: 'escrow'; type: 'refund' }
+  | { app: 'escrow'; type: 'close' }
+  | { app: 'tv-delivery'; type: 'pay' }
+  | { app: 'tv-delivery'; type: 'claim' } // with the oracle answers this node has verified
+  | { app: 'tv-delivery'; type: 'refund' }
+  | { app: 'tv-delivery'; type: 'close' }
+  | { app: 'cold-chain'; type: 'premium' }
+  | { app: 'cold-chain'; type: 'report' } // with the readings this node has verified
+  | { app: 'cold-chain'; type: 'close' }
+
+/** One channel as `list` and `show` print it. */
+export type ChannelSummary = {
+  channelId: Hex
+  app: AppName
+  participants: Address[]
+  /** This node's index among the participants. */
+  me: number
+  phase: ChannelPhase
+  version: bigint
+  balances: bigint[]
+  isFinal: boolean
+  /** The Adjudicator's record, when the watcher has read one. */
+  onChain?: {
+    status: 'open' | 'dispute' | 'concluded'
+    version: bigint
+    baseVersion: bigint
+    finalizesAt: bigint
+    movesUntil: bigint
+  }
+}
+
+/** What `chanvm dispute` shows before it acts: the two states, the gas, the payouts. */
+export type DisputePlan = {
+  channelId: Hex
+  ours: { version: bigint; balances: bigint[]; isFinal: boolean }
+  held?: { version: bigint; baseVersion: bigint; balances?: bigint[]; status: string; finalizesAt: bigint }
+  /** The next step this node would take, with its gas estimate and fee at today's gas price. */
+  next:
+    | { step: 'register' | 'force' | 'conclude' | 'conclude-final' | 'withdraw'; gas: bigint; feeWei: bigint }
+    | { step: 'wait'; until: bigint; reason: string }
+    | { step: 'none'; reason: string }
+  /** What each participant is paid if the channel concludes on the state held after `next`. */
+  payouts: bigint[]
+  /** Never spend more gas than the step can win: false when `feeWei` exceeds what it gains us. */
+  worthIt: boolean
+}
+
+/** Something the node did or saw, on its event stream (SSE) and in its logs. */
+export type NodeEvent =
+  | { source: 'party'; channelId?: Hex; event: PartyEvent }
+  | { source: 'watcher'; channelId?: Hex; event: WatcherEvent }
+  | { source: 'input'; verdict: string; signer?: Hex; topic?: string }
+  | { source: 'chain'; channelId: Hex; step: string; gasUsed: bigint; hash: Hex }
+  | { source: 'node'; message: string }
+
+/** Counters the node exports as Prometheus metrics. */
+export type NodeMetrics = {
+  steps: number
+  refusals: Record<string, number>
+  readings: Record<string, number>
+  disputes: number
+  gasSpent: bigint
+  channels: number
+}
+
+/** A running node: one party, its store, transport, watcher, chain client and input sources. */
+export type ChanvmNode = {
+  readonly address: Address
+  readonly party: Party
+  open(request: OpenRequest): Promise<ChannelSummary>
+  act(channelId: Hex, action: AppAction): Promise<UpdateResult>
+  list(): Promise<ChannelSummary[]>
+  show(channelId: Hex): Promise<ChannelSummary>
+  disputePlan(channelId: Hex): Promise<DisputePlan>
+  /** Takes the plan's `next` step on chain; refuses (typed error) a step that is not worth it unless `force`. */
+  disputeStep(channelId: Hex, options?: { force?: boolean }): Promise<DisputePlan>
+  onEvent(listener: (event: NodeEvent) => void): () => void
+  metrics(): NodeMetrics
+  /** Finishes or abandons what is in flight, saves the watcher's place, closes everything. */
+  close(): Promise<void>
+}
