@@ -104,17 +104,42 @@ export type ChannelSummary = {
 /** What `chanvm dispute` shows before it acts: the two states, the gas, the payouts. */
 export type DisputePlan = {
   channelId: Hex
-  ours: { version: bigint; balances: bigint[]; isFinal: boolean }
-  held?: { version: bigint; baseVersion: bigint; balances?: bigint[]; status: string; finalizesAt: bigint }
+  /** This node's participant index. */
+  me?: number
+  ours: { version: bigint; balances: bigint[]; isFinal: boolean; forced?: boolean }
+  held?: {
+    version: bigint
+    baseVersion: bigint
+    balances?: bigint[]
+    status: string
+    finalizesAt: bigint
+    movesUntil?: bigint
+    forced?: boolean
+    holdings?: bigint
+  }
   /** The next step this node would take, with its gas estimate and fee at today's gas price. */
   next:
-    | { step: 'register' | 'force' | 'conclude' | 'conclude-final' | 'withdraw'; gas: bigint; feeWei: bigint }
+    | {
+        step: 'register' | 'force' | 'conclude' | 'conclude-final' | 'withdraw'
+        gas: bigint
+        feeWei: bigint
+        /** What the step changes in this node's payout: payout after it minus payout if idle (withdraw: the credit). */
+        gainWei?: bigint
+        /** Version of the state the step puts or leaves on chain. */
+        version?: bigint
+        /** For `force`: the encoded action this node moves with. */
+        action?: Hex
+      }
     | { step: 'wait'; until: bigint; reason: string }
     | { step: 'none'; reason: string }
   /** What each participant is paid if the channel concludes on the state held after `next`. */
   payouts: bigint[]
+  /** What each participant is paid if this node does nothing (zeros while nothing can be paid out). */
+  payoutsIfIdle?: bigint[]
   /** Never spend more gas than the step can win: false when `feeWei` exceeds what it gains us. */
   worthIt: boolean
+  /** Chain time (the head block's timestamp) the plan was made at. */
+  now?: bigint
 }
 
 /** Something the node did or saw, on its event stream (SSE) and in its logs. */
