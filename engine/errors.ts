@@ -52,3 +52,5 @@ export type ChanvmErrorCode =
   | 'CHAIN_ERROR'
   | 'CONTRACT_REVERT'
   | 'CONFIG'
+  /** A dispute step whose fee exceeds what it changes in the sender's payout (sent only when forced). */
+  | 'NOT_WORTH_IT'
