@@ -54,3 +54,7 @@ export type ChanvmErrorCode =
   | 'CONFIG'
   /** A dispute step whose fee exceeds what it changes in the sender's payout (sent only when forced). */
   | 'NOT_WORTH_IT'
+  /** A keystore that does not open with the passphrase given (or a passphrase that cannot be had). */
+  | 'WRONG_PASSPHRASE'
+  /** A method of the node whose module is not part of this build yet. */
+  | 'NOT_IMPLEMENTED'
