@@ -25,6 +25,8 @@ export type NodeConfig = {
     /** Blocks before the watcher acts on an event; default 0 on chain 31337, else 3. */
     confirmations?: number
     pollingIntervalMs?: number
+    /** The deployed app contracts by app name: a channel of an app names its contract here. */
+    apps?: Partial<Record<AppName, Address>>
   }
   broker: {
     url: string
