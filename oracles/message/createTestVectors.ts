@@ -1,3 +1,4 @@
+import { p256 } from '@noble/curves/nist.js'
 import { bytesToHex, hashDomain, hashStruct, hexToBytes, keccak256, toHex, type Hex } from 'viem'
 import { SECP256K1_HALF_N } from '../../engine/crypto/recoverDigestSigner.ts'
 import { answerToEnvelope } from './answerToEnvelope.ts'
@@ -274,6 +275,18 @@ export function createTestVectors(): TestVectors {
         signReading({ chainId, reading: base, key: testVectorKeys['oracle-p256'] as OracleKey }).signature,
         { ok: false, reason: 'wrong-signer' },
       )
+      // ES256 signs sha256(digest): a signature of the digest itself (RFC 6979 too) must fail.
+      const raw = p256.sign(hexToBytes(hashReading(chainId, base)), hexToBytes(key.privateKey), {
+        prehash: false,
+        lowS: true,
+      })
+      addReading(
+        'p256 reading signed over the digest itself instead of sha256(digest)',
+        keyName,
+        base,
+        { ...s, signature: bytesToHex(raw) },
+        { ok: false, reason: 'invalid' },
+      )
       addReading(
         'p256 signature presented as secp256k1',
         keyName,
@@ -308,6 +321,7 @@ export function createTestVectors(): TestVectors {
     description:
       'chanvm oracle message test vectors (docs/messages.md). Every number is a decimal string; kind/unit/answer are bytes32. ' +
       'For each vector: digest = keccak256(0x1901 || domainSeparator || structHash); verifying `signature` against `digest` for chain `chainId` ' +
+      '(P-256 is ES256: ECDSA over sha256(digest), RFC 6979 nonces here) ' +
       'must give `expect` (a reading must also be signed by its `device`). Regenerate: npx tsx oracles/message/writeTestVectors.ts',
     domain: { name: oracleDomain(chainId).name, version: oracleDomain(chainId).version },
     types: oracleTypes,

@@ -7,7 +7,8 @@ import type { OracleKey, OracleSignature } from './types.ts'
 
 /**
  * Signs a 32-byte oracle-message digest: secp256k1 gives 65 bytes `r || s || v` (low s), P-256
- * gives 64 bytes `r || s` (RFC 6979, low s) plus the public key. Throws `INVALID_ARGUMENT` for a
+ * gives 64 bytes `r || s` over SHA-256 of the digest (ES256: RFC 6979 with HMAC-SHA256, low s)
+ * plus the public key. Throws `INVALID_ARGUMENT` for a
  * bad key or digest.
  *
  * @example
@@ -26,6 +27,6 @@ export function signOracleDigest(digest: Hex, key: OracleKey): OracleSignature {
     }
   }
   const publicKey = getP256PublicKey(key.privateKey)
-  const sig = p256.sign(d, hexToBytes(key.privateKey), { prehash: false, lowS: true })
+  const sig = p256.sign(d, hexToBytes(key.privateKey), { prehash: true, lowS: true })
   return { curve: 'p256', signature: bytesToHex(sig), publicKey }
 }

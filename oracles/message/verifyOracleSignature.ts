@@ -1,8 +1,9 @@
-import { p256 } from '@noble/curves/nist.js'
+import { verify } from 'node:crypto'
 import type { Hex } from 'viem'
 import { recoverDigestSigner } from '../../engine/crypto/recoverDigestSigner.ts'
 import { strictHexToBytes } from '../../engine/crypto/strictHexToBytes.ts'
 import { addressToSignerId } from './addressToSignerId.ts'
+import { p256KeyObject } from './p256KeyCache.ts'
 import { p256PublicKeyToSignerId } from './p256PublicKeyToSignerId.ts'
 import type { OracleSignature, OracleSignatureVerdict } from './types.ts'
 
@@ -23,7 +24,9 @@ function toBigInt(bytes: Uint8Array): bigint {
  * `encoding` (a string no transaction could carry as these bytes; Solidity never sees it).
  *
  * - secp256k1: no public key, 65 bytes, v in {27, 28}, s <= n/2, a recoverable non-zero signer.
- * - P-256: a 64-byte public key, a 64-byte `r || s`, s <= n/2, 1 <= r < n, s >= 1, and ECDSA holds.
+ * - P-256 (ES256): a 64-byte public key, a 64-byte `r || s`, s <= n/2, 1 <= r < n, s >= 1, and
+ *   ECDSA over SHA-256 of the digest holds (OpenSSL through `node:crypto`; the range and low-s
+ *   checks come first, since OpenSSL accepts a high s).
  *
  * @example
  * ```ts
@@ -53,17 +56,17 @@ export function verifyOracleSignature(digest: Hex, sig: OracleSignature): Oracle
     const sv = toBigInt(s.subarray(32))
     if (sv > P256_HALF_N) return { ok: false, reason: 'high-s' }
     if (r === 0n || r >= P256_N || sv === 0n) return { ok: false, reason: 'invalid' }
-    const full = new Uint8Array(65)
-    full[0] = 4
-    full.set(pub, 1)
+    const publicKey = sig.publicKey.toLowerCase()
+    const key = p256KeyObject(publicKey, pub)
+    if (key === undefined) return { ok: false, reason: 'invalid' }
     let ok = false
     try {
-      ok = p256.verify(s, d, full, { prehash: false, lowS: true })
+      ok = verify('sha256', d, { key, dsaEncoding: 'ieee-p1363' }, s)
     } catch {
       ok = false
     }
     if (!ok) return { ok: false, reason: 'invalid' }
-    return { ok: true, signer: p256PublicKeyToSignerId(sig.publicKey.toLowerCase() as Hex) }
+    return { ok: true, signer: p256PublicKeyToSignerId(publicKey as Hex) }
   }
   return { ok: false, reason: 'curve' }
 }

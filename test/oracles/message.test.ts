@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert'
+import { createPrivateKey, sign as nodeSign } from 'node:crypto'
+import { p256 } from '@noble/curves/nist.js'
+import fc from 'fast-check'
 import { bytesToHex, hexToBytes, keccak256, toHex, type Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import {
@@ -24,6 +27,21 @@ import {
 } from '../../oracles/message/index.ts'
 import { SECP256K1_HALF_N } from '../../engine/crypto/recoverDigestSigner.ts'
 import { createHarness } from './support.ts'
+
+/** An ES256 signature by OpenSSL (random nonce) of sha256(digest), s made low as the rules require. */
+function opensslSign(privateKey: Hex, digest: Hex): Hex {
+  const d = hexToBytes(privateKey)
+  const pub = p256.getPublicKey(d, false)
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url')
+  const key = createPrivateKey({
+    format: 'jwk',
+    key: { kty: 'EC', crv: 'P-256', d: b64(d), x: b64(pub.subarray(1, 33)), y: b64(pub.subarray(33)) },
+  })
+  const sig = new Uint8Array(nodeSign('sha256', hexToBytes(digest), { key, dsaEncoding: 'ieee-p1363' }))
+  const s = BigInt(bytesToHex(sig.subarray(32)))
+  if (s > P256_N / 2n) sig.set(hexToBytes(toHex(P256_N - s, { size: 32 })), 32)
+  return bytesToHex(sig)
+}
 
 const SECP_N = SECP256K1_HALF_N * 2n + 1n
 const secpKey: OracleKey = {
@@ -341,6 +359,83 @@ describe('oracle messages: TypeScript and the Solidity library agree', function 
       ])
       assert.equal(ts.ok, false)
       assert.equal(sol.ok, false)
+    })
+  })
+
+  describe('P-256 is ES256: ECDSA over sha256(digest)', () => {
+    const keyArb = fc
+      .bigInt({ min: 1n, max: P256_N - 1n })
+      .map((k) => ({ curve: 'p256', privateKey: toHex(k, { size: 32 }) }) as OracleKey)
+    const readingArb = fc.record({
+      sequence: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      value: fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
+    })
+
+    it('signatures by OpenSSL (random nonce) and by chanvm verify in TypeScript and Solidity alike', async () => {
+      await fc.assert(
+        fc.asyncProperty(keyArb, readingArb, async (key, over) => {
+          const r = reading(key, over)
+          const digest = hashReading(chainId, r)
+          const mine = signReading({ chainId, reading: r, key })
+          const theirs: SignedReading = {
+            ...mine,
+            signature: { ...mine.signature, signature: opensslSign(key.privateKey, digest) },
+          }
+          for (const s of [mine, theirs]) {
+            const ts = verifyReading(s)
+            assert.deepEqual(ts, { ok: true, signer: r.device })
+            const sol = await harness.call('verifyReading', [
+              chainId,
+              r,
+              oracleSignatureToStruct(s.signature),
+            ])
+            assert.deepEqual(sol, { ok: true, result: r.device })
+          }
+          // Cross-check with the pure-JS verifier: the signed hash is sha256(digest).
+          const pub = hexToBytes(`0x04${getP256PublicKey(key.privateKey).slice(2)}`)
+          const sig = hexToBytes(mine.signature.signature)
+          assert.equal(p256.verify(sig, hexToBytes(digest), pub, { prehash: true }), true)
+        }),
+        { numRuns: 25 },
+      )
+    })
+
+    it('a signature of the digest itself (no SHA-256) is refused as invalid by both', async () => {
+      await fc.assert(
+        fc.asyncProperty(keyArb, readingArb, async (key, over) => {
+          const r = reading(key, over)
+          const raw = p256.sign(hexToBytes(hashReading(chainId, r)), hexToBytes(key.privateKey), {
+            prehash: false,
+            lowS: true,
+          })
+          const s = signReading({ chainId, reading: r, key })
+          const c: OracleSignature = { ...s.signature, signature: bytesToHex(raw) }
+          const ts = verifyReading({ ...s, signature: c })
+          const sol = await harness.call('verifyReading', [chainId, r, oracleSignatureToStruct(c)])
+          assert.deepEqual([ts.ok ? 'ok' : ts.reason, sol.ok ? 'ok' : sol.reason], ['invalid', 'invalid'])
+        }),
+        { numRuns: 15 },
+      )
+    })
+
+    it('the high-s twin, which OpenSSL itself accepts, is refused as high-s by both', async () => {
+      const s = signReading({ chainId, reading: reading(p256Key), key: p256Key })
+      const twin = highS(s.signature)
+      const ts = verifyReading({ ...s, signature: twin })
+      const sol = await harness.call('verifyReading', [chainId, s.reading, oracleSignatureToStruct(twin)])
+      assert.deepEqual([ts.ok ? 'ok' : ts.reason, sol.ok ? 'ok' : sol.reason], ['high-s', 'high-s'])
+      const pub = hexToBytes(`0x04${getP256PublicKey(p256Key.privateKey).slice(2)}`)
+      const digest = hexToBytes(hashReading(chainId, s.reading))
+      assert.equal(p256.verify(hexToBytes(twin.signature), digest, pub, { lowS: false }), true)
+    })
+
+    it('the cached key of one device never verifies for another key', () => {
+      const a = signReading({ chainId, reading: reading(p256Key), key: p256Key })
+      const b = signReading({ chainId, reading: reading(otherP256), key: otherP256 })
+      assert.equal(verifyReading(a).ok, true)
+      assert.equal(verifyReading(b).ok, true)
+      const swapped = { ...a, signature: { ...a.signature, signature: b.signature.signature } }
+      assert.deepEqual(verifyReading(swapped), { ok: false, reason: 'invalid' })
     })
   })
 })

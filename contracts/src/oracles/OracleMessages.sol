@@ -31,8 +31,9 @@ struct Answer {
 /// @notice A signature and what it takes to check it.
 /// - `curve == 1` (secp256k1): `sig` is 65 bytes r || s || v, v in {27, 28}, low s; `pubX`, `pubY` are zero.
 ///   Signer id: `bytes32(uint256(uint160(address)))`.
-/// - `curve == 2` (P-256 / secp256r1, as on ATECC608 secure elements): `sig` is 64 bytes r || s with
-///   1 <= r < n and 1 <= s <= n/2 (low s); (`pubX`, `pubY`) is the uncompressed public key.
+/// - `curve == 2` (P-256 / secp256r1, as on ATECC608 secure elements and WebAuthn): `sig` is 64 bytes
+///   r || s over sha256(digest) (ES256) with 1 <= r < n and 1 <= s <= n/2 (low s); (`pubX`, `pubY`)
+///   is the uncompressed public key.
 ///   Signer id: `keccak256(abi.encodePacked(pubX, pubY))`.
 struct OracleSig {
     uint8 curve;
@@ -44,8 +45,8 @@ struct OracleSig {
 /// @notice Verification of device readings and oracle answers inside apps, with exactly the rules
 /// of the TypeScript verifier in `oracles/message`: the exact EIP-712 digest under the domain
 /// `{name: "chanvm-oracle", version: "1", chainId}`, low s on both curves, no zero signer.
-/// secp256k1 goes through `ecrecover` (via `Sig`); P-256 through the precompile at 0x100
-/// (EIP-7951 / RIP-7212). Every failure reverts with a custom error; nothing returns a silent false.
+/// secp256k1 goes through `ecrecover` (via `Sig`); P-256 (ES256: the signed hash is sha256 of the
+/// digest) through the SHA-256 precompile (0x02) and the P-256 precompile at 0x100 (EIP-7951 / RIP-7212). Every failure reverts with a custom error; nothing returns a silent false.
 library OracleMessages {
     uint8 internal constant SECP256K1 = 1;
     uint8 internal constant P256 = 2;
@@ -119,7 +120,8 @@ library OracleMessages {
         revert UnknownCurve(s.curve);
     }
 
-    /// @notice Checks a P-256 signature (64 bytes r || s, low s) against the public key, through the
+    /// @notice Checks a P-256 signature (64 bytes r || s, low s) of sha256(digest) against the public
+    /// key (ES256, what secure elements and WebAuthn sign), through the SHA-256 precompile and the
     /// precompile at 0x100. Reverts unless valid. On a chain without the precompile every call fails.
     function verifyP256(bytes32 digest, bytes memory sig, bytes32 x, bytes32 y) internal view {
         if (sig.length != 64) revert BadP256SignatureLength(sig.length);
@@ -131,7 +133,7 @@ library OracleMessages {
         }
         if (uint256(sv) > P256_HALF_N) revert P256HighS();
         if (r == 0 || uint256(r) >= P256_N || sv == 0) revert P256InvalidSignature();
-        (bool ok, bytes memory out) = P256_VERIFIER.staticcall(abi.encode(digest, r, sv, x, y));
+        (bool ok, bytes memory out) = P256_VERIFIER.staticcall(abi.encode(sha256(abi.encode(digest)), r, sv, x, y));
         if (!ok || out.length != 32 || abi.decode(out, (uint256)) != 1) revert P256InvalidSignature();
     }
 
