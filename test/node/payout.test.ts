@@ -113,7 +113,7 @@ describe('payoutOf: the Adjudicator payout rule', function () {
     })
 
     type Shape = {
-      who: number[]
+      who: readonly number[]
       deposits: bigint[]
       outsider: bigint
       balances: bigint[]
