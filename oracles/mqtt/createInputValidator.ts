@@ -8,6 +8,8 @@ import { hashAnswer } from '../message/hashAnswer.ts'
 import { hashReading } from '../message/hashReading.ts'
 import { p256PublicKeyToSignerId } from '../message/p256PublicKeyToSignerId.ts'
 import { verifyOracleSignature } from '../message/verifyOracleSignature.ts'
+import { createReplayMemory, type ReplayMemory } from './createReplayMemory.ts'
+import { parseStrictJson } from './parseStrictJson.ts'
 
 /** Options of {@link createInputValidator}. */
 export type InputValidatorOptions = {
@@ -23,13 +25,59 @@ export type InputValidatorOptions = {
   maxFutureSec?: number
   /** The local clock in milliseconds. Default `Date.now`. */
   now?: () => number
-  /** Most replay streams (signer, stream) remembered; the oldest is forgotten beyond. Default 100,000. */
+  /**
+   * Most streams (a device's readings; an oracle's answers to one question) with a high-water
+   * mark. Marks are never forgotten: a new stream beyond the bound is `too-many-signers`.
+   * Default 100,000.
+   */
   maxStreams?: number
+  /**
+   * Most accepted messages remembered with their digest (least recently used forgotten first), to
+   * tell a `duplicate` from an `equivocation`. Default 100,000.
+   */
+  maxRemembered?: number
+  /** Called with every equivocation (besides the rejection). May not throw into the validator. */
+  onEquivocation?: (e: Equivocation) => void
+}
+
+/**
+ * The verdict names of the validator. Finer than the `InputRejection` an `InputSource` counts by:
+ * each maps to one of those (see {@link verdictToRejection}).
+ */
+export type InputVerdictName =
+  | Exclude<InputRejection, 'signature' | 'replay'>
+  | 'malformed'
+  | 'bad-signature'
+  | 'equivocation'
+  | 'stale-sequence'
+  | 'too-many-signers'
+
+/** A signer that signed two different messages with one sequence (answers: one question and timestamp). */
+export type Equivocation = {
+  kind: 'reading' | 'answer'
+  signer: Hex
+  stream: string
+  sequence: bigint
+  /** The digest of the message accepted first. */
+  accepted: Hex
+  /** The digest of the other message, refused. */
+  offered: Hex
+  topic: string
 }
 
 /** The verdict on one payload. */
 export type InputVerdict =
-  { ok: true; input: VerifiedInput } | { ok: false; reason: InputRejection; detail: string }
+  | { ok: true; input: VerifiedInput }
+  | {
+      ok: false
+      /** The `InputRejection` an input source counts (kept for compatibility; see `verdict`). */
+      reason: InputRejection
+      /** The validator's own verdict name. */
+      verdict: InputVerdictName
+      detail: string
+      /** Both digests, for an `equivocation`. */
+      equivocation?: Equivocation
+    }
 
 /** The validation pipeline of the MQTT input source, usable on its own (tests, other transports). */
 export type InputValidator = {
@@ -43,16 +91,46 @@ export type InputValidator = {
   /**
    * Undoes the acceptance of `input` when it is still the latest of its stream (its handler failed
    * and the broker will send it again): the copy is then accepted, not counted as `duplicate`.
-   * Returns whether it did; once a newer message of the stream was accepted the copy is a `replay`.
+   * Returns whether it did; once a newer message of the stream was accepted the copy is refused.
    */
   forget(input: VerifiedInput): boolean
+  /** Accepted messages and rejections by verdict name, since creation. */
+  stats(): { accepted: number; rejected: Record<InputVerdictName, number> }
+  /** The size of the replay memory: messages remembered and streams holding a mark. */
+  memory(): { remembered: number; streams: number }
 }
 
-/** How many recent sequence numbers per stream are remembered to tell a duplicate from a replay. */
-const RECENT = 64
-const TOPIC_RE = /^chanvm\/v1\/(devices|oracles)\/(0x[0-9a-f]{64})\/(readings|answers)$/
+const VERDICTS: Record<InputVerdictName, InputRejection> = {
+  retained: 'retained',
+  malformed: 'schema',
+  schema: 'schema',
+  'wrong-chain': 'wrong-chain',
+  topic: 'topic',
+  'unknown-signer': 'unknown-signer',
+  stale: 'stale',
+  future: 'future',
+  'bad-signature': 'signature',
+  duplicate: 'duplicate',
+  equivocation: 'replay',
+  'stale-sequence': 'replay',
+  'too-many-signers': 'unknown-signer',
+}
 
-type Stream = { last: bigint; recent: bigint[] }
+/**
+ * The `InputRejection` (the input-source port's reason) a validator verdict is counted as:
+ * `malformed` as `schema`, `bad-signature` as `signature`, `equivocation` and `stale-sequence` as
+ * `replay`, `too-many-signers` as `unknown-signer`; the others by their own name.
+ *
+ * @example
+ * ```ts
+ * verdictToRejection('equivocation') // 'replay'
+ * ```
+ */
+export function verdictToRejection(verdict: InputVerdictName): InputRejection {
+  return VERDICTS[verdict]
+}
+
+const TOPIC_RE = /^chanvm\/v1\/(devices|oracles)\/(0x[0-9a-f]{64})\/(readings|answers)$/
 
 let compiled: ((data: unknown) => boolean) | undefined
 function schemaCheck(): (data: unknown) => boolean {
@@ -70,34 +148,53 @@ function allowSet(list: readonly Hex[] | 'any' | undefined): Set<string> | 'any'
 
 /**
  * Creates the validation pipeline every device reading and oracle answer goes through before it
- * can reach the engine, in this order (cheapest first, cryptography last): retained, size and JSON
- * and JSON Schema (`schema`), chain id (`wrong-chain`), topic agrees with the signer (`topic`),
- * allow list (`unknown-signer`), time window (`stale`, `future`), (signer, sequence) already taken
- * (`duplicate`) or not above the last one (`replay`), signature (`signature`). Only an accepted
- * message changes the replay state.
+ * can reach the engine, in this order: retained (`retained`); size, UTF-8, JSON syntax and
+ * duplicate keys (`malformed`); JSON Schema and number ranges (`schema`); the cheap checks: chain
+ * id (`wrong-chain`), topic agrees with the signer (`topic`), allow list (`unknown-signer`), time
+ * window (`stale`, `future`); the signature (`bad-signature`); last the replay memory, which only
+ * messages whose signature verified reach: an exact copy of a remembered message (`duplicate`),
+ * another message at a taken sequence (`equivocation`), a sequence at or below the stream's
+ * high-water mark not remembered (`stale-sequence`), a new stream beyond `maxStreams`
+ * (`too-many-signers`). Only an accepted message changes the replay memory, and a (signer,
+ * stream, sequence) once accepted is never accepted again (unless `forget` undid it).
  *
  * @example
  * ```ts
  * const v = createInputValidator({ chainId: 31337n, devices: [deviceId] })
  * const verdict = v.check(readingTopic(deviceId), JSON.stringify(readingToEnvelope(signed)))
- * if (!verdict.ok) console.log(verdict.reason, verdict.detail)
+ * if (!verdict.ok) console.log(verdict.verdict, verdict.detail)
  * ```
  */
 export function createInputValidator(options: InputValidatorOptions): InputValidator {
   const maxAgeSec = options.maxAgeSec ?? 300
   const maxFutureSec = options.maxFutureSec ?? 30
-  const maxStreams = options.maxStreams ?? 100_000
-  if (!(maxAgeSec >= 0) || !(maxFutureSec >= 0) || !(maxStreams >= 1)) {
-    throw new ChanvmError('INVALID_ARGUMENT', 'maxAgeSec and maxFutureSec must be >= 0, maxStreams >= 1')
+  if (!(maxAgeSec >= 0) || !(maxFutureSec >= 0)) {
+    throw new ChanvmError('INVALID_ARGUMENT', 'maxAgeSec and maxFutureSec must be >= 0')
   }
+  const memory: ReplayMemory = createReplayMemory({
+    maxStreams: options.maxStreams ?? 100_000,
+    maxRemembered: options.maxRemembered ?? 100_000,
+  })
   const now = options.now ?? Date.now
   const devices = allowSet(options.devices)
   const oracles = allowSet(options.oracles)
-  const streams = new Map<string, Stream>()
   const validate = schemaCheck()
   const decoder = new TextDecoder('utf-8', { fatal: true })
+  let accepted = 0
+  const rejected = Object.fromEntries(Object.keys(VERDICTS).map((k) => [k, 0])) as Record<
+    InputVerdictName,
+    number
+  >
 
-  const reject = (reason: InputRejection, detail: string): InputVerdict => ({ ok: false, reason, detail })
+  const reject = (verdict: InputVerdictName, detail: string, equivocation?: Equivocation): InputVerdict => {
+    rejected[verdict]++
+    const reason = VERDICTS[verdict]
+    // The input source reports `reason` only: the detail names the finer verdict when it differs.
+    const text = verdict === reason ? detail : `${verdict}: ${detail}`
+    return equivocation === undefined
+      ? { ok: false, reason, verdict, detail: text }
+      : { ok: false, reason, verdict, detail: text, equivocation }
+  }
 
   function check(
     topic: string,
@@ -105,17 +202,24 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
     flags: { retained?: boolean } = {},
   ): InputVerdict {
     if (flags.retained === true) return reject('retained', 'a retained message is never fresh evidence')
-    const size = typeof payload === 'string' ? payload.length : payload.byteLength
+    const size =
+      typeof payload !== 'string'
+        ? payload.byteLength
+        : payload.length > MAX_ENVELOPE_BYTES
+          ? payload.length
+          : Buffer.byteLength(payload, 'utf8')
     if (size > MAX_ENVELOPE_BYTES)
-      return reject('schema', `payload of ${size} bytes exceeds ${MAX_ENVELOPE_BYTES}`)
-    let data: unknown
+      return reject('malformed', `payload of ${size} bytes exceeds ${MAX_ENVELOPE_BYTES}`)
+    let text: string
     try {
-      data = JSON.parse(typeof payload === 'string' ? payload : decoder.decode(payload))
+      text = typeof payload === 'string' ? payload : decoder.decode(payload)
     } catch {
-      return reject('schema', 'payload is not UTF-8 JSON')
+      return reject('malformed', 'payload is not UTF-8')
     }
-    if (!validate(data)) return reject('schema', 'payload does not match the envelope schema')
-    const envelope = data as Envelope
+    const parsed = parseStrictJson(text)
+    if (!parsed.ok) return reject('malformed', `payload is not strict JSON: ${parsed.reason}`)
+    if (!validate(parsed.value)) return reject('schema', 'payload does not match the envelope schema')
+    const envelope = parsed.value as Envelope
     const content = envelopeToSigned(envelope)
     if (content === undefined) return reject('schema', 'a number is out of range')
     const { signer } = content
@@ -142,40 +246,51 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
     if (timestamp > nowSec + BigInt(maxFutureSec))
       return reject('future', `timestamp ${timestamp} is more than ${maxFutureSec} s ahead`)
 
-    const streamName = content.type === 'reading' ? 'readings' : content.signed.answer.questionId
-    const sequence = content.type === 'reading' ? content.signed.reading.sequence : timestamp
-    const key = `${signer}/${streamName}`
-    const stream = streams.get(key)
-    if (stream !== undefined) {
-      if (stream.recent.includes(sequence))
-        return reject('duplicate', `${signer} sequence ${sequence} was already taken`)
-      if (sequence <= stream.last)
-        return reject('replay', `${signer} sequence ${sequence} is not above ${stream.last}`)
-    }
-
     // A P-256 key names its signer by its hash: check that before the (costly) verification.
     const claimed = content.signed.signature
     if (claimed.curve === 'p256' && p256PublicKeyToSignerId(claimed.publicKey) !== signer)
-      return reject('signature', 'signature refused: wrong-signer')
+      return reject('bad-signature', 'signature refused: wrong-signer')
     const digest =
       content.type === 'reading'
         ? hashReading(content.signed.chainId, content.signed.reading)
         : hashAnswer(content.signed.chainId, content.signed.answer)
     const verdict = verifyOracleSignature(digest, content.signed.signature)
-    if (!verdict.ok) return reject('signature', `signature refused: ${verdict.reason}`)
-    if (verdict.signer !== signer) return reject('signature', 'signature refused: wrong-signer')
+    if (!verdict.ok) return reject('bad-signature', `signature refused: ${verdict.reason}`)
+    if (verdict.signer !== signer) return reject('bad-signature', 'signature refused: wrong-signer')
 
-    if (stream === undefined) {
-      if (streams.size >= maxStreams) {
-        const oldest = streams.keys().next()
-        if (oldest.done !== true) streams.delete(oldest.value)
+    // Only a message whose signature verified reaches the replay memory.
+    const streamName = content.type === 'reading' ? 'readings' : content.signed.answer.questionId
+    const sequence = content.type === 'reading' ? content.signed.reading.sequence : timestamp
+    const taken = memory.take(`${signer}/${streamName}`, sequence, digest)
+    const what = `${signer} ${content.type === 'reading' ? 'sequence' : `question ${streamName} timestamp`} ${sequence}`
+    switch (taken.verdict) {
+      case 'duplicate':
+        return reject('duplicate', `${what} was accepted before with this digest ${digest}`)
+      case 'equivocation': {
+        const e: Equivocation = {
+          kind: content.type,
+          signer,
+          stream: streamName,
+          sequence,
+          accepted: taken.accepted,
+          offered: digest,
+          topic: topic.slice(0, 200),
+        }
+        try {
+          options.onEquivocation?.(e)
+        } catch {
+          // A reporting hook cannot change the verdict.
+        }
+        return reject('equivocation', `${what} signed twice: accepted ${taken.accepted}, now ${digest}`, e)
       }
-      streams.set(key, { last: sequence, recent: [sequence] })
-    } else {
-      stream.last = sequence
-      stream.recent.push(sequence)
-      if (stream.recent.length > RECENT) stream.recent.shift()
+      case 'stale-sequence':
+        return reject('stale-sequence', `${what} is not above ${taken.mark}, the highest accepted`)
+      case 'too-many-signers':
+        return reject('too-many-signers', `${taken.limit} streams hold a mark already; ${what} refused`)
+      case 'accepted':
+        break
     }
+    accepted++
     const sig = content.signed.signature
     const input: VerifiedInput = {
       kind: content.type,
@@ -201,7 +316,7 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
       } catch (e) {
         // Defence in depth: no payload may throw out of the pipeline.
         return reject(
-          'schema',
+          'malformed',
           `payload could not be processed: ${(e as Error).message.split('\n')[0] ?? ''}`,
         )
       }
@@ -211,15 +326,15 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
       if (set !== 'any') set.add(signer.toLowerCase())
     },
     forget(input) {
-      const key = `${input.signer}/${input.stream}`
-      const stream = streams.get(key)
-      if (stream === undefined || stream.last !== input.sequence) return false
-      // Accepted sequences increase strictly, so the one before is the previous entry of `recent`.
-      stream.recent.pop()
-      const previous = stream.recent[stream.recent.length - 1]
-      if (previous === undefined) streams.delete(key)
-      else stream.last = previous
-      return true
+      const done = memory.forget(`${input.signer}/${input.stream}`, input.sequence, input.digest)
+      if (done) accepted--
+      return done
+    },
+    stats() {
+      return { accepted, rejected: { ...rejected } }
+    },
+    memory() {
+      return memory.size()
     },
   }
 }
