@@ -2,7 +2,8 @@
 // commands send. The composition root (node/createNode.ts), the HTTP server (node/http/) and the
 // commands (cli/) all build against these types; change them in one place.
 import type { Address, Hex } from 'viem'
-import type { ChannelPhase, Party, PartyEvent, UpdateResult } from '../engine/protocol/types.ts'
+import type { ChannelPhase } from '../engine/protocol/channelPhase.ts'
+import type { Party, PartyEvent, UpdateResult } from '../engine/protocol/types.ts'
 import type { WatcherEvent } from '../engine/watcher/types.ts'
 
 /** The apps a node runs, by the name commands and the API use. */
