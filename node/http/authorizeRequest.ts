@@ -1,0 +1,55 @@
+// Who may call the API: with a token, whoever sends it (Authorization: Bearer); without one (only
+// allowed on a loopback host), only loopback callers naming a loopback host.
+import { createHash, timingSafeEqual } from 'node:crypto'
+
+/** True for an address or name that stays on this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(hostOrAddress: string): boolean {
+  const h = hostOrAddress.toLowerCase().replace(/^\[(.*)\]$/, '$1')
+  return (
+    h === 'localhost' ||
+    h === '::1' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) ||
+    /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  )
+}
+
+/** The host name of a Host header (`127.0.0.1:7311`, `[::1]:7311`, `localhost`). */
+function hostHeaderName(host: string): string {
+  const bracket = /^\[([^\]]*)\](?::\d+)?$/.exec(host)
+  if (bracket !== null) return bracket[1] ?? ''
+  const colon = host.lastIndexOf(':')
+  return colon === -1 || host.indexOf(':') !== colon ? host : host.slice(0, colon)
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest()
+
+export type Authorization = { ok: true } | { ok: false; status: 401 | 403; code: string; message: string }
+
+/**
+ * Checks one request. With `token`, the Authorization header must be `Bearer <token>` (compared in
+ * constant time over SHA-256 digests, so neither content nor length leaks). Without it, the caller
+ * must be on loopback and the Host header must name a loopback host: a web page that rebinds its
+ * own domain to 127.0.0.1 is refused.
+ */
+export function authorizeRequest(
+  request: { authorization: string | undefined; remoteAddress: string | undefined; host: string | undefined },
+  token: string | undefined,
+): Authorization {
+  if (token !== undefined) {
+    const header = request.authorization ?? ''
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+    const given = match?.[1] ?? ''
+    const equal = timingSafeEqual(digest(given), digest(token))
+    if (match === null || !equal) {
+      return { ok: false, status: 401, code: 'UNAUTHORIZED', message: 'a valid bearer token is required' }
+    }
+    return { ok: true }
+  }
+  if (request.remoteAddress === undefined || !isLoopback(request.remoteAddress)) {
+    return { ok: false, status: 403, code: 'FORBIDDEN', message: 'without a token only loopback callers' }
+  }
+  if (request.host === undefined || !isLoopback(hostHeaderName(request.host))) {
+    return { ok: false, status: 403, code: 'FORBIDDEN', message: 'without a token the Host must be loopback' }
+  }
+  return { ok: true }
+}

@@ -1,0 +1,319 @@
+// The node's HTTP API: JSON over fastify, every input validated by the schemas in schemas.ts, an
+// OpenAPI 3 document built from the same schemas, server-sent events and Prometheus metrics.
+import swagger from '@fastify/swagger'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Hex } from 'viem'
+import { ChanvmError } from '../../engine/errors.ts'
+import type { UpdateResult } from '../../engine/protocol/types.ts'
+import type { ChanvmNode, OpenRequest } from '../types.ts'
+import { authorizeRequest, isLoopback } from './authorizeRequest.ts'
+import { createMetricsRegistry } from './createMetricsRegistry.ts'
+import { createValidatorCompiler } from './createValidatorCompiler.ts'
+import { errorToReply } from './errorToReply.ts'
+import { openEventStream } from './openEventStream.ts'
+import {
+  appActionSchema,
+  channelIdParamsSchema,
+  channelSummarySchema,
+  disputeBodySchema,
+  disputePlanSchema,
+  errorSchema,
+  eventsQuerySchema,
+  healthSchema,
+  openRequestSchema,
+  updateResultSchema,
+} from './schemas.ts'
+import { toWireJson, wireToAppAction, wireToOpenRequest } from './wire.ts'
+
+export type ApiServerOptions = {
+  node: ChanvmNode
+  /** The address the server will listen on; any non-loopback host requires `token`. */
+  host: string
+  /** 0 picks a free port. */
+  port: number
+  /** Bearer token every request must carry (at least 16 characters). */
+  token?: string
+  /** fastify's logger (pino): false, true or pino options such as `{ level, stream }`. */
+  logger?: FastifyServerOptions['logger']
+  /** Largest request body in bytes (default 64 KiB); larger ones get 413. */
+  bodyLimit?: number
+  /** SSE heartbeat period (default 15,000 ms). */
+  heartbeatMs?: number
+}
+
+export type ApiServer = FastifyInstance & {
+  /** Listens on the configured host and port; resolves with the base URL (`http://127.0.0.1:7311`). */
+  start(): Promise<string>
+}
+
+const MIN_TOKEN_LENGTH = 16
+
+const errorResponses = {
+  400: { description: 'Invalid body, parameter or querystring', ...errorSchema },
+  401: { description: 'Missing or wrong bearer token', ...errorSchema },
+  403: { description: 'Not a loopback caller on a node without a token', ...errorSchema },
+  500: { description: 'Unexpected failure', ...errorSchema },
+}
+const channelErrors = {
+  ...errorResponses,
+  404: { description: 'Unknown channel', ...errorSchema },
+  409: { description: 'The channel refuses the request', ...errorSchema },
+}
+
+/** Status and error code of an action the channel did not co-sign. */
+function refusedAction(result: Extract<UpdateResult, { ok: false }>): { status: number; message: string } {
+  switch (result.reason) {
+    case 'peer-timeout':
+      return { status: 504, message: `no answer from ${result.missing.join(', ')}` }
+    case 'peer-rejected':
+      return { status: 409, message: `${result.from} refused: ${result.message}` }
+    case 'step-rejected':
+      return { status: 409, message: 'the app rejected the step' }
+    default:
+      return { status: 409, message: result.message }
+  }
+}
+
+/**
+ * Builds the API of `node` (not listening yet: call `start()`). Refuses, with a `CONFIG` error, a
+ * non-loopback host without a token and a token shorter than 16 characters.
+ *
+ * @example
+ * ```ts
+ * const server = await createApiServer({ node, host: '127.0.0.1', port: 0, logger: false })
+ * const url = await server.start() // GET `${url}/v1/health`
+ * await server.close()
+ * ```
+ */
+export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const { node, host, port, token } = options
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+    throw new ChanvmError('CONFIG', `the API token must have at least ${MIN_TOKEN_LENGTH} characters`)
+  }
+  if (token === undefined && !isLoopback(host)) {
+    throw new ChanvmError('CONFIG', `the API listens on ${host}, not loopback: set a token`, {
+      details: ['put it in CHANVM_API_TOKEN or in the variable the config names in http.tokenEnv'],
+    })
+  }
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  })
+  app.setValidatorCompiler(createValidatorCompiler())
+  app.setSerializerCompiler(() => (data) => toWireJson(data))
+  app.setReplySerializer((payload) => toWireJson(payload))
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'chanvm node',
+        version: '1',
+        description:
+          'One party of two-party state channels running EVM apps off chain. Amounts are decimal strings.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: token === undefined ? [] : [{ bearer: [] }],
+    },
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    const verdict = authorizeRequest(
+      {
+        authorization: request.headers.authorization,
+        remoteAddress: request.socket.remoteAddress,
+        host: request.headers.host,
+      },
+      token,
+    )
+    if (!verdict.ok) {
+      if (verdict.status === 401) void reply.header('www-authenticate', 'Bearer')
+      return reply.status(verdict.status).send({ error: { code: verdict.code, message: verdict.message } })
+    }
+  })
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body, internal } = errorToReply(error)
+    if (internal) request.log.error({ err: error }, 'request failed')
+    return reply.status(status).send(body)
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } }),
+  )
+
+  let closing = false
+  const streams = new Set<() => void>()
+  app.addHook('preClose', async () => {
+    closing = true
+    for (const close of streams) close()
+  })
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  app.get(
+    '/v1/health',
+    {
+      schema: {
+        summary: 'Liveness, the node address and how many channels it holds',
+        response: { 200: healthSchema, ...errorResponses },
+      },
+    },
+    async () => ({
+      status: closing ? 'closing' : 'ok',
+      address: node.address,
+      channels: node.metrics().channels,
+    }),
+  )
+
+  app.get(
+    '/v1/channels',
+    {
+      schema: {
+        summary: 'Every channel this node holds',
+        response: {
+          200: {
+            type: 'object',
+            required: ['channels'],
+            properties: { channels: { type: 'array', items: channelSummarySchema } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async () => ({ channels: await node.list() }),
+  )
+
+  app.post<{ Body: Parameters<typeof wireToOpenRequest>[0] }>(
+    '/v1/channels',
+    {
+      schema: {
+        summary: 'Open a channel (both parties send the same request); deposits unless deposit is false',
+        body: openRequestSchema,
+        response: { 201: channelSummarySchema, ...channelErrors },
+      },
+    },
+    async (request, reply) => {
+      const open: OpenRequest = wireToOpenRequest(request.body)
+      return reply.status(201).send(await node.open(open))
+    },
+  )
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/channels/:id',
+    {
+      schema: {
+        summary: 'One channel: phase, version, balances and the Adjudicator record',
+        params: channelIdParamsSchema,
+        response: { 200: channelSummarySchema, ...channelErrors },
+      },
+    },
+    async (request) => node.show(request.params.id.toLowerCase() as Hex),
+  )
+
+  app.post<{ Params: { id: string }; Body: Record<string, unknown> }>(
+    '/v1/channels/:id/actions',
+    {
+      schema: {
+        summary: 'Take an app action: runs the step, has the counterparty co-sign it',
+        params: channelIdParamsSchema,
+        body: appActionSchema,
+        response: {
+          200: updateResultSchema,
+          ...channelErrors,
+          504: { description: 'The counterparty did not answer in time', ...errorSchema },
+        },
+      },
+    },
+    async (request, reply) => {
+      const action = wireToAppAction(request.body)
+      const result = await node.act(request.params.id.toLowerCase() as Hex, action)
+      if (result.ok) return result
+      const { status, message } = refusedAction(result)
+      const code = result.reason.toUpperCase().replaceAll('-', '_')
+      return reply.status(status).send({ error: { code, message, details: result } })
+    },
+  )
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/channels/:id/dispute',
+    {
+      schema: {
+        summary: 'The dispute plan: our state, the one held on chain, the next step, its gas and the payouts',
+        params: channelIdParamsSchema,
+        response: { 200: disputePlanSchema, ...channelErrors },
+      },
+    },
+    async (request) => node.disputePlan(request.params.id.toLowerCase() as Hex),
+  )
+
+  app.post<{ Params: { id: string }; Body: { force?: boolean } | undefined }>(
+    '/v1/channels/:id/dispute',
+    {
+      schema: {
+        summary: "Take the plan's next step on chain (409 when it is not worth its gas, unless force)",
+        params: channelIdParamsSchema,
+        body: disputeBodySchema,
+        response: { 200: disputePlanSchema, ...channelErrors },
+      },
+      // An empty body means no options.
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) request.body = {}
+      },
+    },
+    async (request) => {
+      const force = request.body?.force
+      return node.disputeStep(request.params.id.toLowerCase() as Hex, force === undefined ? {} : { force })
+    },
+  )
+
+  app.get<{ Querystring: { channelId?: string } }>(
+    '/v1/events',
+    {
+      schema: {
+        summary: 'Server-sent events: every NodeEvent as JSON (bigints as strings), with heartbeats',
+        querystring: eventsQuerySchema,
+        response: {
+          200: {
+            description: 'text/event-stream',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      reply.hijack()
+      const channelId = request.query.channelId as Hex | undefined
+      const close = openEventStream(reply.raw, node, {
+        ...(channelId === undefined ? {} : { channelId }),
+        ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+      })
+      streams.add(close)
+      reply.raw.on('close', () => streams.delete(close))
+    },
+  )
+
+  const registry = createMetricsRegistry(() => node.metrics())
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics',
+        response: {
+          200: {
+            description: 'Prometheus text format',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+  )
+
+  const server: ApiServer = Object.assign(app, { start: () => app.listen({ host, port }) })
+  return server
+}

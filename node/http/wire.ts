@@ -1,0 +1,73 @@
+// Conversions between the API's JSON (amounts as decimal strings) and the node's types (bigints).
+// Bodies reach these functions already validated against node/http/schemas.ts.
+import type { Hex } from 'viem'
+import { ChanvmError } from '../../engine/errors.ts'
+import type { AppAction, OpenRequest } from '../types.ts'
+
+const MAX_UINT256 = (1n << 256n) - 1n
+
+/** A validated decimal string as a uint256; a larger number is an `INVALID_ARGUMENT`. */
+export function wireToUint(value: string, field: string): bigint {
+  const n = BigInt(value)
+  if (n > MAX_UINT256) throw new ChanvmError('INVALID_ARGUMENT', `${field} does not fit in 256 bits`)
+  return n
+}
+
+/** The JSON body of `POST /v1/channels` as an {@link OpenRequest}. */
+export function wireToOpenRequest(body: {
+  app: OpenRequest['app']
+  counterparty: string
+  role: OpenRequest['role']
+  balances: string[]
+  nonce: string
+  challengeDuration: string
+  terms: OpenRequest['terms']
+  deposit?: boolean
+}): OpenRequest {
+  const [b0, b1] = body.balances
+  if (b0 === undefined || b1 === undefined) throw new ChanvmError('INVALID_ARGUMENT', 'balances needs two')
+  return {
+    app: body.app,
+    counterparty: body.counterparty as Hex,
+    role: body.role,
+    balances: [wireToUint(b0, 'balances[0]'), wireToUint(b1, 'balances[1]')],
+    nonce: wireToUint(body.nonce, 'nonce'),
+    challengeDuration: wireToUint(body.challengeDuration, 'challengeDuration'),
+    terms: body.terms,
+    ...(body.deposit === undefined ? {} : { deposit: body.deposit }),
+  }
+}
+
+/** The JSON body of `POST /v1/channels/:id/actions` as an {@link AppAction}. */
+export function wireToAppAction(body: Record<string, unknown>): AppAction {
+  if (body['app'] === 'escrow' && body['type'] === 'fund') {
+    return {
+      app: 'escrow',
+      type: 'fund',
+      amount: wireToUint(String(body['amount']), 'amount'),
+      deadline: wireToUint(String(body['deadline']), 'deadline'),
+    }
+  }
+  if (body['app'] === 'escrow' && body['type'] === 'ruling') {
+    return {
+      app: 'escrow',
+      type: 'ruling',
+      toPayee: body['toPayee'] === true,
+      arbiterSignature: body['arbiterSignature'] as Hex,
+    }
+  }
+  // The schema admits only the known app/type pairs; the others carry no fields.
+  return { app: body['app'], type: body['type'] } as AppAction
+}
+
+/** A JSON.stringify replacer: bigints as decimal strings, bytes as 0x hex. */
+export function wireReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString()
+  if (value instanceof Uint8Array) return `0x${Buffer.from(value).toString('hex')}`
+  return value
+}
+
+/** `value` as JSON text with bigints as decimal strings. */
+export function toWireJson(value: unknown): string {
+  return JSON.stringify(value, wireReplacer)
+}
