@@ -3,6 +3,7 @@ import { formatEther } from 'viem'
 import { ChanvmError } from '../engine/errors.ts'
 import { runDemo } from './demo/runDemo.ts'
 import { DEAL_NAMES, toJsonSafe, type DealName, type DemoEvent, type DemoSummary } from './demo/types.ts'
+import { runNodeCommand } from './commands/node.ts'
 
 /** Exit codes of the `chanvm` command (docs/cli.md). */
 export const EXIT = {
@@ -19,6 +20,7 @@ export const EXIT = {
 } as const
 
 export const USAGE = `Usage: chanvm demo <deal> [options]
+       chanvm node --config FILE     (chanvm node --help)
 
 Runs a deal end to end: deploys the contracts, opens and funds a state channel, runs the two
 parties as separate nodes over MQTT with the devices or oracles, settles on chain and prints the
@@ -42,6 +44,14 @@ Exit codes: 0 expected outcome, 1 unexpected outcome, 2 usage error, 3 failure, 
 
 /** Where the command writes; tests pass their own. */
 export type CliIo = { out: (line: string) => void; err: (line: string) => void }
+
+/** A subcommand: takes the arguments after its name, resolves with the exit code. */
+export type CliCommand = (args: readonly string[], io: CliIo, signal?: AbortSignal) => Promise<number>
+
+/** The subcommands besides `demo`, each in its own file under cli/commands/ with its own flags. */
+export const COMMANDS: Readonly<Record<string, CliCommand>> = {
+  node: runNodeCommand,
+}
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length))
 
@@ -82,6 +92,8 @@ export function formatDemoSummary(s: DemoSummary): string[] {
  * ```
  */
 export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
+  const name = argv[0]
+  if (name !== undefined && Object.hasOwn(COMMANDS, name)) return COMMANDS[name]!(argv.slice(1), io, signal)
   let parsed
   try {
     parsed = parseArgs({
