@@ -6,6 +6,7 @@ import { ChanvmError } from '../engine/errors.ts'
 import type { Signer } from '../engine/crypto/types.ts'
 import { createApiServer, type ApiServer } from './http/createApiServer.ts'
 import { toWireJson } from './http/wire.ts'
+import { loadNodeConfig } from './config.ts'
 import { passphraseFromEnvOrPrompt, readKeystore } from './keystore.ts'
 import type { ChanvmNode, NodeConfig } from './types.ts'
 
@@ -43,7 +44,7 @@ const notBuilt = (what: string) => async (): Promise<never> => {
 }
 
 const defaultDeps: NodeDaemonDeps = {
-  loadNodeConfig: notBuilt('loading a node configuration'),
+  loadNodeConfig,
   readPassphrase: (env) => passphraseFromEnvOrPrompt({ env }),
   readKeystore,
   createNode: notBuilt('creating a node'),
