@@ -12,7 +12,13 @@ import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
 import { getWithdrawable } from '../../engine/adjudicator/getWithdrawable.ts'
 import { register } from '../../engine/adjudicator/register.ts'
 import { signMove } from '../../engine/adjudicator/signMove.ts'
-import { getChannelId, type ChannelParams, type SignedState, type State } from '../../engine/channel/index.ts'
+import {
+  getChannelId,
+  hashState,
+  type ChannelParams,
+  type SignedState,
+  type State,
+} from '../../engine/channel/index.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
@@ -39,11 +45,17 @@ type World = {
   deps: DisputeDeps
 }
 
-async function world(f: ChainFixture, escrowAmount = ETH, ours = 'v2'): Promise<World> {
+async function world(
+  f: ChainFixture,
+  opts: { escrowAmount?: bigint; ours?: string; fund?: readonly [bigint, bigint] } = {},
+): Promise<World> {
+  const { escrowAmount = ETH, ours = 'v2', fund = [6n * ETH, 4n * ETH] } = opts
   const params = f.escrowParams()
   const id = getChannelId(params)
-  await deposit(f.alice.client, { channelId: id, participant: f.alice.address, amount: 6n * ETH })
-  await deposit(f.bob.client, { channelId: id, participant: f.bob.address, amount: 4n * ETH })
+  if (fund[0] > 0n)
+    await deposit(f.alice.client, { channelId: id, participant: f.alice.address, amount: fund[0] })
+  if (fund[1] > 0n)
+    await deposit(f.bob.client, { channelId: id, participant: f.bob.address, amount: fund[1] })
   const s: Record<string, State> = {
     v1: f.state(params, 1n, [6n * ETH, 4n * ETH]),
     v2: f.state(params, 2n, [55n * (ETH / 10n), 45n * (ETH / 10n)], { escrowId: 1n }),
@@ -123,6 +135,8 @@ type Row = {
   /** Sets the chain up; returns the pending action to plan with, if any. */
   pre: (f: ChainFixture, w: World) => Promise<Hex | undefined>
   ours?: string
+  /** What alice and bob deposit (default 6 and 4 ETH). */
+  fund?: readonly [bigint, bigint]
   expect: {
     step: DisputePlan['next']['step']
     /** The plan's payouts (the state held after the step), then what is withdrawn at the end. */
@@ -200,6 +214,52 @@ const rows: Row[] = [
     },
   },
   {
+    given: 'nothing on chain and a move of ours (forceProgress registers our state in the same call)',
+    ours: 'v3',
+    pre: async (f, w) => ruling(f, w, 2n),
+    expect: {
+      step: 'force',
+      payouts: [E(4), E(6)],
+      gain: E(6),
+      steps: ['force', 'wait', 'conclude', 'withdraw'],
+    },
+  },
+  {
+    given: 'ours held and our move kept in the store as a proposal at the next version',
+    ours: 'v3',
+    pre: async (f, w) => {
+      await register(f.bob.client, { params: w.params, signed: sig(w, 'v3') })
+      const from = sig(w, 'v3').state
+      const action = ruling(f, w, 2n)
+      const next = { ...from, version: 4n, balances: [E(4), E(6)] }
+      await w.store.recordSignature({
+        channelId: w.id,
+        version: 4n,
+        digest: hashState(w.params.chainId, w.params.adjudicator, next),
+        state: next,
+        proposal: { mover: 1, action, env: { blockNumber: 1n, timestamp: 1n }, sig: '0x' },
+      })
+      return undefined
+    },
+    expect: {
+      step: 'force',
+      payouts: [E(4), E(6)],
+      gain: E(1),
+      steps: ['force', 'wait', 'conclude', 'withdraw'],
+    },
+  },
+  {
+    given: 'nothing on chain, the channel never funded by alice (refunds)',
+    fund: [0n, E(4)],
+    pre: async () => undefined,
+    expect: {
+      step: 'register',
+      payouts: [0n, E(4)],
+      gain: E(4),
+      steps: ['register', 'wait', 'conclude', 'withdraw'],
+    },
+  },
+  {
     given: 'ours held, no move of ours',
     pre: async (f, w) => {
       await register(f.bob.client, { params: w.params, signed: sig(w, 'v2') })
@@ -274,7 +334,10 @@ describe('node dispute: planDispute / takeDisputeStep on anvil', function () {
 
   for (const row of rows) {
     it(`${row.given} → ${row.expect.step}; carried out, the payouts to the wei`, async function () {
-      const w = await world(f, ETH, row.ours ?? 'v2')
+      const w = await world(f, {
+        ours: row.ours ?? 'v2',
+        ...(row.fund === undefined ? {} : { fund: row.fund }),
+      })
       const aliceBefore = await getWithdrawable(f.alice.client, f.alice.address)
       const pendingAction = await row.pre(f, w)
       const opts = pendingAction === undefined ? {} : { pendingAction }
@@ -308,7 +371,7 @@ describe('node dispute: planDispute / takeDisputeStep on anvil', function () {
   }
 
   it('a forced move that wins 1 wei is refused with NOT_WORTH_IT, nothing sent; with force it is sent', async function () {
-    const w = await world(f, 1n, 'v3')
+    const w = await world(f, { escrowAmount: 1n, ours: 'v3' })
     await register(f.bob.client, { params: w.params, signed: sig(w, 'v3') })
     const pendingAction = ruling(f, w, 2n)
     const plan = await planDispute(w.deps, w.id, { pendingAction })
