@@ -4,6 +4,12 @@ import { ChanvmError } from '../engine/errors.ts'
 import { runDemo } from './demo/runDemo.ts'
 import { DEAL_NAMES, toJsonSafe, type DealName, type DemoEvent, type DemoSummary } from './demo/types.ts'
 import { runNodeCommand } from './commands/node.ts'
+import { runActCommand } from './commands/act.ts'
+import { runChannelsCommand } from './commands/channels.ts'
+import { runDeviceCommand } from './commands/device.ts'
+import { runDisputeCommand } from './commands/dispute.ts'
+import { runOpenCommand } from './commands/open.ts'
+import { runShowCommand } from './commands/show.ts'
 
 /** Exit codes of the `chanvm` command (docs/cli.md). */
 export const EXIT = {
@@ -21,6 +27,8 @@ export const EXIT = {
 
 export const USAGE = `Usage: chanvm demo <deal> [options]
        chanvm node --config FILE     (chanvm node --help)
+       chanvm open | act | channels | show | dispute ...   (talk to a node; each has --help)
+       chanvm device keygen | publish ...                  (device tools; no node needed)
 
 Runs a deal end to end: deploys the contracts, opens and funds a state channel, runs the two
 parties as separate nodes over MQTT with the devices or oracles, settles on chain and prints the
@@ -51,6 +59,12 @@ export type CliCommand = (args: readonly string[], io: CliIo, signal?: AbortSign
 /** The subcommands besides `demo`, each in its own file under cli/commands/ with its own flags. */
 export const COMMANDS: Readonly<Record<string, CliCommand>> = {
   node: runNodeCommand,
+  open: runOpenCommand,
+  act: runActCommand,
+  channels: runChannelsCommand,
+  show: runShowCommand,
+  dispute: runDisputeCommand,
+  device: runDeviceCommand,
 }
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length))

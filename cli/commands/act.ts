@@ -1,0 +1,192 @@
+// `chanvm act <channelId> <action> [flags]`: one typed step of the channel's app (POST .../actions).
+import { parseArgs } from 'node:util'
+import type { Hex } from 'viem'
+import { toWire, type ActResult } from '../apiClient.ts'
+import { APP_NAMES, type AppAction, type AppName } from '../../node/types.ts'
+import type { CliIo } from '../runCli.ts'
+import { API_OPTIONS, API_USAGE, apiClientFor, apiTargetFromFlags, type ApiTarget } from './apiOptions.ts'
+import { COMMAND_EXIT, commandIoFromProcess, runCommand, usageError, type CommandIo } from './commandIo.ts'
+import { formatWei, roleName } from './formatChannel.ts'
+import { parseAmount } from './parseAmount.ts'
+import { parseChannelId, parseHexBytes, parseTime } from './parseValues.ts'
+
+export const ACT_USAGE = `Usage: chanvm act <channelId> <action> [flags] [options]
+
+Takes one step of the channel's app: this node runs it, the counterparty re-runs and co-signs it.
+
+escrow (payer = participant 0, payee = 1):
+  fund --amount AMOUNT --deadline TIME   escrow AMOUNT (3eth, 2gwei, wei); refundable from TIME
+                                         (unix seconds, an ISO date, or +1h from now)
+  release                                the payer releases the escrow to the payee
+  ruling --to-payee|--to-payer --arbiter-sig 0x..   settle with the arbiter's signed ruling
+  refund                                 the payer takes the escrow back after the deadline
+  close                                  final state; the channel can be concluded at once
+tv-delivery (buyer = 0, seller = 1):
+  pay | claim | refund | close           claim carries the oracle answers this node verified
+cold-chain (owner = 0, insurer = 1):
+  premium | report | close               report carries the readings this node verified
+
+Options:
+  --app <name>           the channel's app; without it the node is asked (GET /v1/channels/:id)
+${API_USAGE}
+
+Exit codes: 0 co-signed, 1 refused (by the app, the counterparty or the node), 2 usage error,
+3 node unreachable or failed.`
+
+/** The actions of each app and the flags each takes. */
+export const APP_ACTIONS = {
+  escrow: {
+    fund: ['amount', 'deadline'],
+    release: [],
+    ruling: ['to-payee', 'to-payer', 'arbiter-sig'],
+    refund: [],
+    close: [],
+  },
+  'tv-delivery': { pay: [], claim: [], refund: [], close: [] },
+  'cold-chain': { premium: [], report: [], close: [] },
+} as const satisfies Record<AppName, Record<string, readonly string[]>>
+
+const ACTION_FLAGS = ['amount', 'deadline', 'to-payee', 'to-payer', 'arbiter-sig'] as const
+
+/** What `chanvm act` sends and where. */
+export type ActArgs = {
+  channelId: Hex
+  name: string
+  /** `--app`, when given. */
+  app?: AppName
+  /** The action for the channel's app (its `app` field filled in). */
+  action: (app: AppName) => AppAction
+  target: ApiTarget
+  json: boolean
+}
+
+const appsWith = (name: string): AppName[] => APP_NAMES.filter((app) => Object.hasOwn(APP_ACTIONS[app], name))
+
+/** Parses `chanvm act`'s arguments; throws a usage error (`INVALID_ARGUMENT`) for bad ones. */
+export function parseActArgs(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  nowMs: number,
+): ActArgs | { help: true } {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    strict: true,
+    allowPositionals: true,
+    options: {
+      ...API_OPTIONS,
+      app: { type: 'string' },
+      amount: { type: 'string' },
+      deadline: { type: 'string' },
+      'to-payee': { type: 'boolean' },
+      'to-payer': { type: 'boolean' },
+      'arbiter-sig': { type: 'string' },
+    },
+  })
+  if (values.help) return { help: true }
+  const [id, name, ...extra] = positionals
+  const channelId = parseChannelId(id)
+  if (name === undefined) throw usageError('an action is required, e.g. chanvm act <channelId> release')
+  if (extra.length > 0) throw usageError(`unexpected argument '${extra[0]}'`)
+  let app: AppName | undefined
+  if (values.app !== undefined) {
+    if (!(APP_NAMES as readonly string[]).includes(values.app))
+      throw usageError(`--app must be one of ${APP_NAMES.join(', ')}, got ${JSON.stringify(values.app)}`)
+    app = values.app as AppName
+  }
+  const apps = app === undefined ? appsWith(name) : appsWith(name).filter((a) => a === app)
+  if (apps.length === 0)
+    throw usageError(
+      app === undefined
+        ? `unknown action '${name}' (escrow: fund, release, ruling, refund, close; tv-delivery: pay, claim, refund, close; cold-chain: premium, report, close)`
+        : `${app} has no action '${name}' (it has ${Object.keys(APP_ACTIONS[app]).join(', ')})`,
+    )
+  const takes = new Set<string>(
+    apps.flatMap((a) => (APP_ACTIONS[a] as Record<string, readonly string[]>)[name] ?? []),
+  )
+  for (const flag of ACTION_FLAGS)
+    if (values[flag] !== undefined && !takes.has(flag)) throw usageError(`${name} does not take --${flag}`)
+
+  let action: (app: AppName) => AppAction
+  if (name === 'fund') {
+    if (values.amount === undefined) throw usageError('fund needs --amount (3eth, 2gwei or wei)')
+    if (values.deadline === undefined)
+      throw usageError('fund needs --deadline (unix seconds, ISO date or +1h)')
+    const amount = parseAmount(values.amount, '--amount')
+    if (amount === 0n) throw usageError('--amount must be more than 0')
+    const deadline = parseTime(values.deadline, '--deadline', nowMs)
+    action = () => ({ app: 'escrow', type: 'fund', amount, deadline })
+  } else if (name === 'ruling') {
+    if ((values['to-payee'] === true) === (values['to-payer'] === true))
+      throw usageError('ruling needs exactly one of --to-payee and --to-payer')
+    if (values['arbiter-sig'] === undefined)
+      throw usageError("ruling needs --arbiter-sig (the arbiter's 65-byte signature)")
+    const arbiterSignature = parseHexBytes(values['arbiter-sig'], '--arbiter-sig', 65)
+    const toPayee = values['to-payee'] === true
+    action = () => ({ app: 'escrow', type: 'ruling', toPayee, arbiterSignature })
+  } else action = (a) => ({ app: a, type: name }) as AppAction
+  return {
+    channelId,
+    name,
+    ...(app === undefined ? {} : { app }),
+    action,
+    target: apiTargetFromFlags(values, env),
+    json: values.json,
+  }
+}
+
+/** The app `name` must run in, or a usage error naming what the channel's app offers. */
+export function checkActionFor(app: AppName, name: string, channelId: Hex): void {
+  if (!appsWith(name).includes(app))
+    throw usageError(
+      `channel ${channelId} runs ${app}, which has no action '${name}' (it has ${Object.keys(APP_ACTIONS[app]).join(', ')})`,
+    )
+}
+
+function describe(result: ActResult, app: AppName): string {
+  const parts = [`co-signed version ${result.version ?? '?'}${result.isFinal === true ? ' (final)' : ''}`]
+  if (result.balances !== undefined)
+    parts.push(result.balances.map((b, i) => `${roleName(app, i)} ${formatWei(b)}`).join(', '))
+  if (result.gasUsed !== undefined) parts.push(`${result.gasUsed} gas in the sandbox`)
+  return parts.join(': ')
+}
+
+/**
+ * Runs `chanvm act` with the arguments after `act`.
+ *
+ * @example
+ * ```ts
+ * await runActCommand([channelId, 'fund', '--amount', '3eth', '--deadline', '+1d'], io)
+ * ```
+ */
+export async function runActCommand(
+  args: readonly string[],
+  cli: CliIo,
+  signal?: AbortSignal,
+  io: CommandIo = commandIoFromProcess(cli),
+): Promise<number> {
+  return runCommand({
+    name: 'act',
+    usage: ACT_USAGE,
+    args,
+    io,
+    signal,
+    parse: () => parseActArgs(args, io.env, io.now()),
+    run: async (a) => {
+      const api = apiClientFor(a.target, io, signal)
+      const app = a.app ?? (await api.getChannel(a.channelId)).app
+      checkActionFor(app, a.name, a.channelId)
+      const action = a.action(app)
+      const result = await api.act(a.channelId, action)
+      if (a.json)
+        io.out(JSON.stringify({ channelId: a.channelId, action: toWire(action), result: result.raw }))
+      else if (result.ok) io.out(`${a.name}: ${describe(result, app)}`)
+      else {
+        const raw = result.raw as { reason?: unknown; message?: unknown }
+        io.err(
+          `chanvm act: ${a.name} was not co-signed: ${String(raw.reason ?? 'refused')}${typeof raw.message === 'string' ? `: ${raw.message}` : ''}`,
+        )
+      }
+      return result.ok ? COMMAND_EXIT.OK : COMMAND_EXIT.REFUSED
+    },
+  })
+}

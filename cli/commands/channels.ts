@@ -1,0 +1,72 @@
+// `chanvm channels`: the node's channels, one line each (GET /v1/channels).
+import { parseArgs } from 'node:util'
+import { toWire } from '../apiClient.ts'
+import type { ChannelSummary } from '../../node/types.ts'
+import type { CliIo } from '../runCli.ts'
+import { API_OPTIONS, API_USAGE, apiClientFor, apiTargetFromFlags, type ApiTarget } from './apiOptions.ts'
+import { COMMAND_EXIT, commandIoFromProcess, runCommand, usageError, type CommandIo } from './commandIo.ts'
+import { formatWei, roleName } from './formatChannel.ts'
+
+export const CHANNELS_USAGE = `Usage: chanvm channels [options]
+
+Lists the node's channels: id, app, our role, phase, latest co-signed version, balances and the
+Adjudicator's status (when the watcher has read it). chanvm show <channelId> prints one in full.
+
+Options:
+${API_USAGE}
+
+Exit codes: 0 listed, 1 the node refused, 2 usage error, 3 node unreachable or failed.`
+
+/** Parses `chanvm channels`' arguments. */
+export function parseChannelsArgs(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): { target: ApiTarget; json: boolean } | { help: true } {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    strict: true,
+    allowPositionals: true,
+    options: API_OPTIONS,
+  })
+  if (values.help) return { help: true }
+  if (positionals.length > 0) throw usageError(`unexpected argument '${positionals[0]}'`)
+  return { target: apiTargetFromFlags(values, env), json: values.json }
+}
+
+/** One line of the channel table. */
+export function formatChannelRow(c: ChannelSummary): string {
+  const balances = c.balances.map((b, i) => `${roleName(c.app, i)} ${formatWei(b)}`).join(', ')
+  const chain = c.onChain === undefined ? '' : `  on chain: ${c.onChain.status} v${c.onChain.version}`
+  return `${c.channelId}  ${c.app.padEnd(11)} ${roleName(c.app, c.me).padEnd(7)} ${c.phase.padEnd(8)} v${c.version}${c.isFinal ? ' final' : ''}  ${balances}${chain}`
+}
+
+/**
+ * Runs `chanvm channels` with the arguments after `channels`.
+ *
+ * @example
+ * ```ts
+ * await runChannelsCommand(['--json'], { out: console.log, err: console.error })
+ * ```
+ */
+export async function runChannelsCommand(
+  args: readonly string[],
+  cli: CliIo,
+  signal?: AbortSignal,
+  io: CommandIo = commandIoFromProcess(cli),
+): Promise<number> {
+  return runCommand({
+    name: 'channels',
+    usage: CHANNELS_USAGE,
+    args,
+    io,
+    signal,
+    parse: () => parseChannelsArgs(args, io.env),
+    run: async ({ target, json }) => {
+      const channels = await apiClientFor(target, io, signal).listChannels()
+      if (json) io.out(JSON.stringify(toWire(channels)))
+      else if (channels.length === 0) io.out('no channels')
+      else for (const c of channels) io.out(formatChannelRow(c))
+      return COMMAND_EXIT.OK
+    },
+  })
+}

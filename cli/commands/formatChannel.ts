@@ -1,0 +1,65 @@
+// How the commands print amounts and channels for people.
+import { formatEther } from 'viem'
+import type { ChannelSummary } from '../../node/types.ts'
+
+/** `1500000000000000000` → `1.5 ETH`; small amounts in wei. */
+export function formatWei(wei: bigint): string {
+  if (wei !== 0n && wei < 1_000_000_000n && wei > -1_000_000_000n) return `${wei} wei`
+  return `${formatEther(wei)} ETH`
+}
+
+/** `0x1234…abcd` */
+export function shortHex(hex: string): string {
+  return hex.length <= 14 ? hex : `${hex.slice(0, 8)}…${hex.slice(-4)}`
+}
+
+/** The role name of participant `index` in `app`. */
+export function roleName(app: string, index: number): string {
+  const roles: Record<string, [string, string]> = {
+    escrow: ['payer', 'payee'],
+    'tv-delivery': ['buyer', 'seller'],
+    'cold-chain': ['owner', 'insurer'],
+  }
+  return roles[app]?.[index] ?? `participant ${index}`
+}
+
+/** The lines `chanvm show` prints for a channel. */
+export function formatChannelLines(c: ChannelSummary): string[] {
+  const lines = [
+    `channel   ${c.channelId}`,
+    `app       ${c.app}, we are ${roleName(c.app, c.me)} (participant ${c.me})`,
+    `phase     ${c.phase}${c.isFinal ? ', final' : ''}`,
+    `version   ${c.version} (latest co-signed)`,
+  ]
+  c.participants.forEach((p, i) => {
+    const balance = c.balances[i]
+    lines.push(
+      `  ${roleName(c.app, i).padEnd(8)} ${p}${i === c.me ? ' (us)' : '     '}  ${balance === undefined ? '?' : formatWei(balance)}`,
+    )
+  })
+  if (c.onChain !== undefined) {
+    const o = c.onChain
+    const base = o.baseVersion === o.version ? '' : ` (forced from ${o.baseVersion})`
+    const timing = o.status === 'dispute' ? `, finalizes at ${formatUnixTime(o.finalizesAt)}` : ''
+    lines.push(`on chain  ${o.status}, version ${o.version}${base}${timing}`)
+  } else lines.push('on chain  not read yet')
+  return lines
+}
+
+/** Unix seconds as an ISO date. */
+export function formatUnixTime(seconds: bigint): string {
+  const ms = Number(seconds) * 1000
+  return Number.isFinite(ms) && ms < 8.64e15 ? new Date(ms).toISOString() : `${seconds}`
+}
+
+/** A duration in seconds as `1h 02m 03s`. */
+export function formatDuration(seconds: bigint): string {
+  if (seconds <= 0n) return '0s'
+  const h = seconds / 3600n
+  const m = (seconds % 3600n) / 60n
+  const s = seconds % 60n
+  const two = (n: bigint) => n.toString().padStart(2, '0')
+  if (h > 0n) return `${h}h ${two(m)}m ${two(s)}s`
+  if (m > 0n) return `${m}m ${two(s)}s`
+  return `${s}s`
+}
