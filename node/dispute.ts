@@ -185,7 +185,40 @@ export async function waitOutChallenge(
   }
 }
 
-async function prepare(deps: DisputeDeps, channelId: Hex, options: PlanDisputeOptions): Promise<Prepared> {
+type TxStep = 'register' | 'force' | 'conclude' | 'conclude-final' | 'withdraw'
+
+/** A transaction the plan may take: how to price and send it, and what it pays. */
+type Candidate = {
+  step: TxStep
+  /** What each participant is paid on the state held after the step, and if we do nothing. */
+  payouts: bigint[]
+  idle: bigint[]
+  /** Set when the gain is not read from the payouts (withdraw: the credit). */
+  gainWei?: bigint
+  version?: bigint
+  action?: Hex
+  estimate: () => Promise<bigint>
+  send: () => Promise<TxResult>
+}
+type NoTx = { next: Extract<DisputePlan['next'], { step: 'wait' | 'none' }>; payouts: bigint[] }
+
+/** What the plan is made from: the chain at one block and this party's states. */
+type View = {
+  me: number
+  myAddress: Address
+  /** The sender of estimates: the client's account, or participant `me`. */
+  account: Address
+  head: Block<bigint, false, 'latest'>
+  rec: ChannelRecord
+  deposits: bigint[]
+  gasPrice: bigint
+  latest: SignedState
+  /** The newest forced state this party stored (adopted or not), and the one newer than `latest`. */
+  forced: State | undefined
+  adopted: State | undefined
+}
+
+async function readView(deps: DisputeDeps, channelId: Hex): Promise<View> {
   const { client, params, me, store } = deps
   const participants = params.participants
   if (lower(getChannelId(params)) !== lower(channelId))
@@ -193,22 +226,12 @@ async function prepare(deps: DisputeDeps, channelId: Hex, options: PlanDisputeOp
   const myAddress = participants[me]
   if (!Number.isInteger(me) || myAddress === undefined)
     throw new ChanvmError('INVALID_ARGUMENT', `participant index ${me} is not in the channel`, { channelId })
-  if (client.account !== undefined && lower(client.account) !== lower(myAddress))
-    throw new ChanvmError(
-      'CONFIG',
-      `the client sends from ${client.account}, participant ${me} is ${myAddress}`,
-      {
-        channelId,
-      },
-    )
-  if (deps.signer !== undefined && lower(deps.signer.address) !== lower(myAddress))
-    throw new ChanvmError(
-      'CONFIG',
-      `the signer is ${deps.signer.address}, participant ${me} is ${myAddress}`,
-      {
-        channelId,
-      },
-    )
+  for (const [what, a] of [
+    ['the client sends from', client.account],
+    ['the signer is', deps.signer?.address],
+  ] as const)
+    if (a !== undefined && lower(a) !== lower(myAddress))
+      throw new ChanvmError('CONFIG', `${what} ${a}, participant ${me} is ${myAddress}`, { channelId })
   const head = await latestBlock(client, channelId)
   const at = { blockNumber: head.number }
   const [rec, deposits, gasPrice, latest, forced] = await Promise.all([
@@ -221,187 +244,114 @@ async function prepare(deps: DisputeDeps, channelId: Hex, options: PlanDisputeOp
   if (latest === undefined)
     throw new ChanvmError('CHANNEL_NOT_FOUND', 'no co-signed state of this channel is stored', { channelId })
   const adopted = forced !== undefined && forced.version > latest.state.version ? forced : undefined
-  const ours = adopted ?? latest.state
-  const now = head.timestamp
-  const zeros = participants.map(() => 0n)
-  const pay = (balances: readonly bigint[]): bigint[] =>
-    payoutOf({ participants, balances, holdings: rec.holdings, deposits })
-  const account: Address = client.account ?? myAddress
+  const account = client.account ?? myAddress
+  return { me, myAddress, account, head, rec, deposits, gasPrice, latest, forced, adopted }
+}
+
+async function prepare(deps: DisputeDeps, channelId: Hex, options: PlanDisputeOptions): Promise<Prepared> {
+  const v = await readView(deps, channelId)
+  const ours = v.adopted ?? v.latest.state
   const plan0 = {
     channelId,
-    me,
+    me: v.me,
     ours: {
       version: ours.version,
       balances: [...ours.balances],
       isFinal: ours.isFinal,
-      ...(adopted === undefined ? {} : { forced: true }),
+      ...(v.adopted === undefined ? {} : { forced: true }),
     },
-    now,
+    now: v.head.timestamp,
   }
-  const fee = (gas: bigint) => ({ gas, feeWei: gas * gasPrice })
-
-  /** A transaction step, judged by what it changes in our payout. */
-  const step = (
-    s: 'register' | 'force' | 'conclude' | 'conclude-final' | 'withdraw',
-    gas: bigint,
-    payouts: bigint[],
-    idle: bigint[],
-    send: () => Promise<TxResult>,
-    extra: { version?: bigint; action?: Hex; held?: DisputePlan['held']; gainWei?: bigint },
-  ): Prepared => {
-    const gainWei = extra.gainWei ?? (payouts[me] ?? 0n) - (idle[me] ?? 0n)
-    const { feeWei } = fee(gas)
-    return {
-      plan: {
-        ...plan0,
-        ...(extra.held === undefined ? {} : { held: extra.held }),
-        next: {
-          step: s,
-          gas,
-          feeWei,
-          gainWei,
-          ...(extra.version === undefined ? {} : { version: extra.version }),
-          ...(extra.action === undefined ? {} : { action: extra.action }),
-        },
-        payouts,
-        payoutsIfIdle: idle,
-        worthIt: feeWei <= gainWei,
-      },
-      send,
-    }
+  const { choice, held } = await chooseStep(deps, channelId, v, options)
+  const withHeld = held === undefined ? {} : { held }
+  if (!('step' in choice)) {
+    const { next, payouts } = choice
+    return { plan: { ...plan0, ...withHeld, next, payouts, payoutsIfIdle: payouts, worthIt: false } }
   }
-  const idleStep = (
-    next: Extract<DisputePlan['next'], { step: 'wait' | 'none' }>,
-    payouts: bigint[],
-    held?: DisputePlan['held'],
-  ): Prepared => ({
+  const gas = await choice.estimate()
+  const feeWei = gas * v.gasPrice
+  const gainWei = choice.gainWei ?? (choice.payouts[v.me] ?? 0n) - (choice.idle[v.me] ?? 0n)
+  const next = {
+    step: choice.step,
+    gas,
+    feeWei,
+    gainWei,
+    ...(choice.version === undefined ? {} : { version: choice.version }),
+    ...(choice.action === undefined ? {} : { action: choice.action }),
+  }
+  return {
     plan: {
       ...plan0,
-      ...(held === undefined ? {} : { held }),
+      ...withHeld,
       next,
-      payouts,
-      payoutsIfIdle: payouts,
-      worthIt: false,
+      payouts: choice.payouts,
+      payoutsIfIdle: choice.idle,
+      worthIt: feeWei <= gainWei,
     },
-  })
-
-  const estimate = async (fn: string, run: () => Promise<bigint>): Promise<bigint> => {
-    try {
-      return await run()
-    } catch (e) {
-      throw toAdjudicatorError(e, { action: `estimate ${fn}`, channelId })
-    }
+    send: choice.send,
   }
-  const estimateRegister = (signed: SignedState) =>
-    estimate('register', () =>
-      client.publicClient.estimateContractGas({
-        address: client.address,
-        abi: Adjudicator.abi,
-        functionName: 'register',
-        args: [params, signed.state, [...signed.signatures]],
-        account,
-      }),
-    )
-  const estimateConcludeFinal = (signed: SignedState) =>
-    estimate('concludeFinal', () =>
-      client.publicClient.estimateContractGas({
-        address: client.address,
-        abi: Adjudicator.abi,
-        functionName: 'concludeFinal',
-        args: [params, signed.state, [...signed.signatures]],
-        account,
-      }),
-    )
+}
 
-  /** Our pending action from `from`, run in the sandbox and signed, ready for forceProgress. */
-  const prepareForce = async (from: State, fromSignatures?: readonly Hex[]): Promise<Forcing> => {
-    let action = options.pendingAction
-    if (action === undefined) {
-      const kept = await store.getSignatureRecord(channelId, from.version + 1n)
-      if (kept?.proposal?.mover === me) action = kept.proposal.action
-    }
-    if (action === undefined) return { ok: false, reason: undefined }
-    if (deps.signer === undefined) return { ok: false, reason: 'no signer to force our pending action' }
-    const sandbox = deps.sandbox ?? (await createSandbox())
-    const r = await runTransition(sandbox, {
-      params,
-      from,
-      mover: BigInt(me),
-      action,
-      env: { blockNumber: head.number + 1n, timestamp: now + 1n },
-      appCode: deps.appCode ?? (await appCodeOf(client, params, channelId)),
-      ...(deps.appAbi === undefined ? {} : { appAbi: deps.appAbi }),
-    })
-    if (!r.ok) return { ok: false, reason: `the app refuses our pending action: ${r.message}` }
-    const moverSignature = await deps.signer.signDigest(hashMove(params, from, BigInt(me), action))
-    const args: ForceProgressArgs = {
-      params,
-      from,
-      mover: BigInt(me),
-      action,
-      moverSignature,
-      ...(fromSignatures === undefined ? {} : { fromSignatures }),
-      ...(deps.appAbi === undefined ? {} : { appAbi: deps.appAbi }),
-    }
-    return { ok: true, args, state: r.state }
-  }
-  const forceStep = async (f: Extract<Forcing, { ok: true }>, idle: bigint[], held?: DisputePlan['held']) =>
-    step(
-      'force',
-      await estimateForceProgressGas(client, f.args),
-      pay(f.state.balances),
+/** The rules of the plan (see {@link planDispute}): the step to take, or why there is none. */
+async function chooseStep(
+  deps: DisputeDeps,
+  channelId: Hex,
+  v: View,
+  options: PlanDisputeOptions,
+): Promise<{ choice: Candidate | NoTx; held?: DisputePlan['held'] }> {
+  const { client, params, store } = deps
+  const { rec, latest, head } = v
+  const now = head.timestamp
+  const tx = calls(deps, channelId, v.account)
+  const zeros = params.participants.map(() => 0n)
+  const pay = (balances: readonly bigint[]): bigint[] =>
+    payoutOf({ participants: params.participants, balances, holdings: rec.holdings, deposits: v.deposits })
+  const force = async (from: State, idle: bigint[], fromSignatures?: readonly Hex[]) => {
+    const f = await prepareForce(deps, channelId, v, options, from, fromSignatures)
+    if (!f.ok) return f
+    const c: Candidate = {
+      step: 'force',
+      payouts: pay(f.state.balances),
       idle,
-      () => forceProgress(client, f.args),
-      { version: f.state.version, action: f.args.action, ...(held === undefined ? {} : { held }) },
-    )
+      version: f.state.version,
+      action: f.args.action,
+      ...tx.force(f.args),
+    }
+    return { ok: true as const, c }
+  }
+  /** Our latest co-signed state on chain: paid out at once when final, else registered (with our move when one runs). */
+  const putLatest = async (idle: bigint[], movesOpen: boolean): Promise<Candidate> => {
+    const base = { payouts: pay(latest.state.balances), idle, version: latest.state.version }
+    if (latest.state.isFinal) return { step: 'conclude-final', ...base, ...tx.concludeFinal(latest) }
+    if (movesOpen) {
+      const f = await force(latest.state, idle, latest.signatures)
+      if (f.ok) return f.c
+    }
+    return { step: 'register', ...base, ...tx.register(latest) }
+  }
 
-  // Concluded: take the credit.
   if (rec.status === 'concluded') {
     const held = { version: rec.version, baseVersion: rec.baseVersion, status: rec.status, finalizesAt: 0n }
     const [credit, paid] = await Promise.all([
-      getWithdrawable(client, myAddress),
+      getWithdrawable(client, v.myAddress),
       concludedPayouts(deps, channelId, head.number),
     ])
-    if (credit === 0n) return idleStep({ step: 'none', reason: 'concluded; nothing to withdraw' }, paid, held)
-    const gas = await estimate('withdraw', () =>
-      client.publicClient.estimateContractGas({
-        address: client.address,
-        abi: Adjudicator.abi,
-        functionName: 'withdraw',
-        args: [account],
-        account,
-      }),
-    )
-    return step('withdraw', gas, paid, paid, () => withdraw(client), { held, gainWei: credit })
+    if (credit === 0n)
+      return {
+        choice: { next: { step: 'none', reason: 'concluded; nothing to withdraw' }, payouts: paid },
+        held,
+      }
+    return {
+      choice: { step: 'withdraw', payouts: paid, idle: paid, gainWei: credit, ...tx.withdraw() },
+      held,
+    }
   }
+  if (rec.status === 'open') return { choice: await putLatest(zeros, true) }
 
-  // Nothing held: open a dispute with our latest co-signed state (or pay out a final one).
-  if (rec.status === 'open') {
-    if (latest.state.isFinal)
-      return step(
-        'conclude-final',
-        await estimateConcludeFinal(latest),
-        pay(latest.state.balances),
-        zeros,
-        () => concludeFinal(client, { params, signed: latest }),
-        { version: latest.state.version },
-      )
-    const f = await prepareForce(latest.state, latest.signatures)
-    if (f.ok) return forceStep(f, zeros)
-    return step(
-      'register',
-      await estimateRegister(latest),
-      pay(latest.state.balances),
-      zeros,
-      () => register(client, { params, signed: latest }),
-      { version: latest.state.version },
-    )
-  }
-
-  // A dispute runs.
+  // A dispute runs: find the state held in full (the chain keeps its hash).
   const heldState = await findHeldState(deps, channelId, rec, head, [
     latest.state,
-    forced,
+    v.forced,
     (await store.getSignedState(channelId, rec.version))?.state,
     (await store.getSignatureRecord(channelId, rec.version))?.state,
   ])
@@ -416,79 +366,146 @@ async function prepare(deps: DisputeDeps, channelId: Hex, options: PlanDisputeOp
     holdings: rec.holdings,
   }
   const asHeld = heldState === undefined ? undefined : pay(heldState.balances)
+  // The step lands in a later block than the head: its time is at least now + 1.
   const registerOpen = now + 1n < rec.finalizesAt
   const movesOpen = now + 1n < rec.movesUntil
 
-  if (registerOpen && outranksHeld(rec, latest.state.version)) {
-    const idle = asHeld ?? zeros
-    if (latest.state.isFinal)
-      return step(
-        'conclude-final',
-        await estimateConcludeFinal(latest),
-        pay(latest.state.balances),
-        idle,
-        () => concludeFinal(client, { params, signed: latest }),
-        { version: latest.state.version, held },
-      )
-    if (movesOpen) {
-      const f = await prepareForce(latest.state, latest.signatures)
-      if (f.ok) return forceStep(f, idle, held)
-    }
-    return step(
-      'register',
-      await estimateRegister(latest),
-      pay(latest.state.balances),
-      idle,
-      () => register(client, { params, signed: latest }),
-      { version: latest.state.version, held },
-    )
-  }
-
+  if (registerOpen && outranksHeld(rec, latest.state.version))
+    return { choice: await putLatest(asHeld ?? zeros, movesOpen), held }
   if (now >= rec.finalizesAt) {
-    if (heldState === undefined)
-      return idleStep(
-        { step: 'none', reason: `the state held (v${rec.version}) is not known to this node` },
-        [],
-        held,
-      )
-    return step(
-      'conclude',
-      await estimate('conclude', () =>
-        client.publicClient.estimateContractGas({
-          address: client.address,
-          abi: Adjudicator.abi,
-          functionName: 'conclude',
-          args: [params, heldState],
-          account,
-        }),
-      ),
-      pay(heldState.balances),
-      zeros,
-      () => conclude(client, { params, state: heldState }),
-      {
-        version: rec.version,
-        held,
-      },
-    )
+    if (heldState === undefined) {
+      const reason = `the state held (v${rec.version}) is not known to this node`
+      return { choice: { next: { step: 'none', reason }, payouts: [] }, held }
+    }
+    const c: Candidate = {
+      step: 'conclude',
+      payouts: pay(heldState.balances),
+      idle: zeros,
+      version: rec.version,
+      ...tx.conclude(heldState),
+    }
+    return { choice: c, held }
   }
-
   let why: string | undefined
   if (movesOpen && heldState !== undefined) {
-    const f = await prepareForce(heldState)
-    if (f.ok) return forceStep(f, asHeld ?? zeros, held)
+    const f = await force(heldState, asHeld ?? zeros)
+    if (f.ok) return { choice: f.c, held }
     why = f.reason
   } else if (options.pendingAction !== undefined) {
     why = heldState === undefined ? 'the state held is not known to this node' : 'forced moves are closed'
   }
-  const mine =
-    heldState !== undefined && (hashOf(heldState) === hashOf(ours) || heldState.version >= ours.version)
+  const ours = v.adopted ?? latest.state
+  const mine = heldState !== undefined && heldState.version >= ours.version
   const reason = [
     mine
       ? `the chain holds our state v${rec.version}; it pays out from ${rec.finalizesAt}`
       : `the chain holds v${rec.version} (base v${rec.baseVersion}), which our v${latest.state.version} does not outrank`,
     ...(why === undefined ? [] : [why]),
   ].join('; ')
-  return idleStep({ step: 'wait', until: rec.finalizesAt, reason }, asHeld ?? [], held)
+  return { choice: { next: { step: 'wait', until: rec.finalizesAt, reason }, payouts: asHeld ?? [] }, held }
+}
+
+/** The Adjudicator calls of the plan, each with its gas estimate (a revert is thrown decoded). */
+function calls(deps: DisputeDeps, channelId: Hex, account: Address) {
+  const { client, params } = deps
+  const base = { address: client.address, abi: Adjudicator.abi, account } as const
+  const estimate = async (fn: string, run: () => Promise<bigint>): Promise<bigint> => {
+    try {
+      return await run()
+    } catch (e) {
+      throw toAdjudicatorError(e, { action: `estimate ${fn}`, channelId })
+    }
+  }
+  return {
+    register: (signed: SignedState) => ({
+      estimate: () =>
+        estimate('register', () =>
+          client.publicClient.estimateContractGas({
+            ...base,
+            functionName: 'register',
+            args: [params, signed.state, [...signed.signatures]],
+          }),
+        ),
+      send: () => register(client, { params, signed }),
+    }),
+    concludeFinal: (signed: SignedState) => ({
+      estimate: () =>
+        estimate('concludeFinal', () =>
+          client.publicClient.estimateContractGas({
+            ...base,
+            functionName: 'concludeFinal',
+            args: [params, signed.state, [...signed.signatures]],
+          }),
+        ),
+      send: () => concludeFinal(client, { params, signed }),
+    }),
+    conclude: (state: State) => ({
+      estimate: () =>
+        estimate('conclude', () =>
+          client.publicClient.estimateContractGas({
+            ...base,
+            functionName: 'conclude',
+            args: [params, state],
+          }),
+        ),
+      send: () => conclude(client, { params, state }),
+    }),
+    withdraw: () => ({
+      estimate: () =>
+        estimate('withdraw', () =>
+          client.publicClient.estimateContractGas({ ...base, functionName: 'withdraw', args: [account] }),
+        ),
+      send: () => withdraw(client),
+    }),
+    force: (args: ForceProgressArgs) => ({
+      estimate: () => estimateForceProgressGas(client, args),
+      send: () => forceProgress(client, args),
+    }),
+  }
+}
+
+/**
+ * Our pending action on `from` (given, or kept in the store as our proposal at the next version),
+ * run in the sandbox with the next block's Env and signed, ready for forceProgress.
+ */
+async function prepareForce(
+  deps: DisputeDeps,
+  channelId: Hex,
+  v: View,
+  options: PlanDisputeOptions,
+  from: State,
+  fromSignatures?: readonly Hex[],
+): Promise<Forcing> {
+  const { params, store, me } = deps
+  let action = options.pendingAction
+  if (action === undefined) {
+    const kept = await store.getSignatureRecord(channelId, from.version + 1n)
+    if (kept?.proposal?.mover === me) action = kept.proposal.action
+  }
+  if (action === undefined) return { ok: false, reason: undefined }
+  if (deps.signer === undefined) return { ok: false, reason: 'no signer to force our pending action' }
+  const sandbox = deps.sandbox ?? (await createSandbox())
+  const r = await runTransition(sandbox, {
+    params,
+    from,
+    mover: BigInt(me),
+    action,
+    env: { blockNumber: v.head.number + 1n, timestamp: v.head.timestamp + 1n },
+    appCode: deps.appCode ?? (await appCodeOf(deps.client, params, channelId)),
+    ...(deps.appAbi === undefined ? {} : { appAbi: deps.appAbi }),
+  })
+  if (!r.ok) return { ok: false, reason: `the app refuses our pending action: ${r.message}` }
+  const moverSignature = await deps.signer.signDigest(hashMove(params, from, BigInt(me), action))
+  const args: ForceProgressArgs = {
+    params,
+    from,
+    mover: BigInt(me),
+    action,
+    moverSignature,
+    ...(fromSignatures === undefined ? {} : { fromSignatures }),
+    ...(deps.appAbi === undefined ? {} : { appAbi: deps.appAbi }),
+  }
+  return { ok: true, args, state: r.state }
 }
 
 async function chainRead<T>(channelId: Hex, action: string, read: () => Promise<T>): Promise<T> {
