@@ -102,6 +102,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     forceCloseConnections: 'idle',
   })
   app.setValidatorCompiler(createValidatorCompiler())
+  // Bodies are JSON only: anything else is 415 before it is read.
+  app.removeContentTypeParser('text/plain')
   app.setSerializerCompiler(() => (data) => toWireJson(data))
   app.setReplySerializer((payload) => toWireJson(payload))
 

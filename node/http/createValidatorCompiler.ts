@@ -19,7 +19,13 @@ export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
   const known = [...variants.keys()].join(', ')
   const validateAction: Validate = (data) => {
     const body = data as { app?: unknown; type?: unknown } | null
-    const key = body !== null && typeof body === 'object' ? `${String(body.app)}/${String(body.type)}` : ''
+    const key =
+      body !== null &&
+      typeof body === 'object' &&
+      typeof body.app === 'string' &&
+      typeof body.type === 'string'
+        ? `${body.app}/${body.type}`
+        : ''
     const validate = variants.get(key)
     if (validate === undefined) {
       validateAction.errors = [
