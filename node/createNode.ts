@@ -1,0 +1,525 @@
+// The composition root of a chanvm node: one party with its SQLite store, sandbox, apps, MQTT
+// peer transport, Adjudicator client (signing through the Signer port), watcher (its place kept
+// across restarts) and input sources, behind the ChanvmNode shape of node/types.ts.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Hex } from 'viem'
+import type { AdjudicatorClient } from '../engine/adjudicator/createAdjudicatorClient.ts'
+import { deposit } from '../engine/adjudicator/deposit.ts'
+import { getChannelRecord } from '../engine/adjudicator/getChannelRecord.ts'
+import { getDeposits } from '../engine/adjudicator/getDeposits.ts'
+import type { ChannelParams, Env } from '../engine/channel/types.ts'
+import type { Signer } from '../engine/crypto/types.ts'
+import { ChanvmError } from '../engine/errors.ts'
+import { createParty } from '../engine/protocol/createParty.ts'
+import type { PartyEvent, PartyOptions } from '../engine/protocol/types.ts'
+import { createSandbox, type Sandbox } from '../engine/sandbox/createSandbox.ts'
+import { createSqliteStore } from '../engine/store/createSqliteStore.ts'
+import type { PeerTransport } from '../engine/transport/types.ts'
+import { createWatcher } from '../engine/watcher/createWatcher.ts'
+import type { WatcherEvent } from '../engine/watcher/types.ts'
+import { createMqttInputSource, type MqttInputSource } from '../oracles/mqtt/createMqttInputSource.ts'
+import { createMqttTransport } from '../oracles/mqtt/createMqttTransport.ts'
+import { actionToCalldata } from './actionToCalldata.ts'
+import { createInputBook } from './createInputBook.ts'
+import { createSignerAdjudicatorClient } from './createSignerAdjudicatorClient.ts'
+import { planDispute, takeDisputeStep, type DisputeDeps } from './dispute.ts'
+import { appOfParams, NODE_APPS, requestToChannel } from './requestToChannel.ts'
+import type { ChannelSummary, ChanvmNode, NodeConfig, NodeEvent, NodeMetrics } from './types.ts'
+import { readWatcherCheckpoint, writeWatcherCheckpoint } from './watcherCheckpointFile.ts'
+
+/** The file in `dataDir` where the watcher's place is kept. */
+export const WATCHER_CHECKPOINT_FILE = 'watcher-checkpoint.json'
+
+/** Options of {@link createNode}. */
+export type CreateNodeOptions = {
+  config: NodeConfig
+  /** Signs states, proposals and transactions; its address is this node's participant address. */
+  signer: Signer
+  /** Where `broker.passwordEnv` is read. Default `process.env`. */
+  env?: NodeJS.ProcessEnv
+  /** The peer transport. Default: MQTT on `config.broker` with a persistent session. */
+  transport?: PeerTransport
+  /** Default: a sandbox of its own. */
+  sandbox?: Sandbox
+  /** This node's signing policy for its peers' proposals (the party's `approve`). Default: sign every valid step. */
+  approve?: PartyOptions['approve']
+  /** How long `open` waits for every participant's deposit. Default 600,000 ms. */
+  fundingTimeoutMs?: number
+  /** How often the watcher's place is saved. Default: the watcher's polling interval. */
+  checkpointIntervalMs?: number
+  /** A listener attached before anything starts, so it hears what the first poll finds. */
+  onEvent?: (event: NodeEvent) => void
+}
+
+const HEX32 = /^0x[0-9a-fA-F]{64}$/
+const CLOSE_STEP_MS = 10_000
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Resolves with `p`, or after `ms` with undefined (reported through `onLate`). */
+async function bounded<T>(p: Promise<T>, ms: number, onLate: () => void): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      onLate()
+      resolve(undefined)
+    }, ms)
+  })
+  try {
+    return await Promise.race([p, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * Starts a node: the SQLite store in `dataDir/node.db`, a sandbox, the three apps, the MQTT peer
+ * transport (persistent session), an Adjudicator client whose transactions `signer` signs, the
+ * watcher (forced chains adopted through the party, stale states refuted on its own, its place
+ * saved in `dataDir` and resumed on start, every stored channel watched again) and one input
+ * source per `config.inputs` entry, whose verified readings and answers feed `claim` and
+ * `report`. A part that fails to start closes what started before it.
+ *
+ * A step that ends in `peer-timeout` is reported (a `node` event), never taken to chain on its
+ * own: `disputePlan` and `disputeStep` are the way there.
+ *
+ * @example
+ * ```ts
+ * const config = await loadNodeConfig('node.json')
+ * const node = await createNode({ config, signer: await readKeystore(config.keystore, await passphraseFromEnvOrPrompt()) })
+ * const channel = await node.open({ app: 'escrow', counterparty, role: 'first', balances: [10n ** 18n, 0n],
+ *   nonce: 1n, challengeDuration: 3_600n, terms: { arbiter } })
+ * await node.act(channel.channelId, { app: 'escrow', type: 'fund', amount: 10n ** 17n, deadline })
+ * await node.close()
+ * ```
+ */
+export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode> {
+  const { config, signer } = options
+  const env = options.env ?? process.env
+  const address = signer.address
+  const chainId = config.chain.chainId
+  const scope = { chainId, adjudicator: config.chain.adjudicator }
+  const checkpointPath = join(config.dataDir, WATCHER_CHECKPOINT_FILE)
+  const pollingIntervalMs = config.chain.pollingIntervalMs ?? 1_000
+  const fundingTimeoutMs = options.fundingTimeoutMs ?? 600_000
+
+  const listeners = new Set<(event: NodeEvent) => void>()
+  if (options.onEvent !== undefined) listeners.add(options.onEvent)
+  const emit = (event: NodeEvent) => {
+    for (const l of [...listeners]) {
+      try {
+        l(event)
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+  const note = (message: string) => emit({ source: 'node', message })
+  const counters = {
+    steps: 0,
+    refusals: {} as Record<string, number>,
+    readings: {} as Record<string, number>,
+    disputes: 0,
+    gasSpent: 0n,
+    channels: 0,
+  }
+  const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1)
+  const inDispute = new Set<string>()
+  const depositWaiters = new Map<string, Set<() => void>>()
+  const book = createInputBook()
+
+  const closers: (() => Promise<void>)[] = []
+  const abort = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined)
+  }
+  try {
+    mkdirSync(config.dataDir, { recursive: true })
+    const password = passwordOf(config, env)
+    const broker = {
+      ...(config.broker.username === undefined ? {} : { username: config.broker.username }),
+      ...(password === undefined ? {} : { password }),
+    }
+    const clientId = config.broker.clientId ?? `chanvm-node-${address.toLowerCase()}`
+    const client: AdjudicatorClient = await createSignerAdjudicatorClient({
+      rpcUrl: config.chain.rpcUrl,
+      address: config.chain.adjudicator,
+      signer,
+      chainId,
+    })
+    const store = createSqliteStore({ path: join(config.dataDir, 'node.db') })
+    closers.push(() => store.close())
+    const sandbox = options.sandbox ?? (await createSandbox())
+    const transport =
+      options.transport ??
+      (await createMqttTransport({
+        url: config.broker.url,
+        self: address,
+        clientId,
+        clean: false,
+        ...broker,
+      }))
+    closers.push(() => transport.close())
+    const clock = async (): Promise<Env> => {
+      const b = await client.publicClient.getBlock({ blockTag: 'latest' })
+      return { blockNumber: b.number, timestamp: b.timestamp }
+    }
+
+    const onPartyEvent = (e: PartyEvent) => {
+      if (e.type === 'committed') counters.steps++
+      else if (e.type === 'refused') bump(counters.refusals, e.reason)
+      else if (e.type === 'peer-refused') bump(counters.refusals, `peer-${e.reason}`)
+      emit({ source: 'party', ...('channelId' in e ? { channelId: e.channelId } : {}), event: e })
+    }
+    const party = await createParty({
+      signer,
+      transport,
+      store,
+      sandbox,
+      apps: Object.values(NODE_APPS),
+      clock,
+      responseTimeoutMs: config.responseTimeoutMs ?? 15_000,
+      onEvent: onPartyEvent,
+      ...(options.approve === undefined ? {} : { approve: options.approve }),
+    })
+    closers.push(() => party.close())
+
+    /** Reads the deposits and tells the party; true once every participant has funded the channel. */
+    const confirmFunding = async (channelId: Hex, params: ChannelParams): Promise<boolean> => {
+      const deposited = await getDeposits(client, channelId, params.participants)
+      return (await party.confirmFunding(channelId, deposited)).ok
+    }
+    const phaseOf = (channelId: Hex) => {
+      try {
+        return party.phase(channelId)
+      } catch {
+        return undefined
+      }
+    }
+    const fundInBackground = (channelId: Hex, params: ChannelParams) => {
+      if (phaseOf(channelId) !== 'funding') return
+      confirmFunding(channelId, params).catch((e: unknown) =>
+        note(`funding check of ${channelId} failed: ${e instanceof Error ? e.message : String(e)}`),
+      )
+    }
+
+    const onWatcherEvent = (e: WatcherEvent) => {
+      const channelId = 'channelId' in e ? e.channelId : undefined
+      if (e.type === 'registered' && !inDispute.has(e.channelId.toLowerCase())) {
+        inDispute.add(e.channelId.toLowerCase())
+        counters.disputes++
+      } else if (e.type === 'concluded') inDispute.delete(e.channelId.toLowerCase())
+      else if (e.type === 'deposited') {
+        for (const wake of depositWaiters.get(e.channelId.toLowerCase()) ?? []) wake()
+        const view = watcher.channel(e.channelId)
+        if (view !== undefined) fundInBackground(e.channelId, view.params)
+      } else if (e.type === 'refuted') {
+        const { txHash } = e
+        client.publicClient
+          .getTransactionReceipt({ hash: txHash })
+          .then((r) => {
+            counters.gasSpent += r.gasUsed
+            emit({
+              source: 'chain',
+              channelId: e.channelId,
+              step: 'refute',
+              gasUsed: r.gasUsed,
+              hash: txHash,
+            })
+          })
+          .catch(() => undefined)
+      }
+      emit({ source: 'watcher', ...(channelId === undefined ? {} : { channelId }), event: e })
+    }
+    const fromCheckpoint = readWatcherCheckpoint(checkpointPath, scope, note)
+    const watcher = createWatcher({
+      client,
+      store,
+      signer,
+      pollingIntervalMs,
+      ...(config.chain.confirmations === undefined
+        ? {}
+        : { confirmations: BigInt(config.chain.confirmations) }),
+      ...(fromCheckpoint === undefined ? {} : { fromCheckpoint }),
+      onEvent: onWatcherEvent,
+      onForcedChain: async (chain) => {
+        const r = await party.adoptForcedChain(chain)
+        note(
+          r.ok
+            ? `adopted the forced state version ${r.state.version} of ${chain.channelId}`
+            : `did not adopt a forced chain of ${chain.channelId} (${r.reason}): ${r.message}`,
+        )
+      },
+    })
+    let lastSaved = ''
+    let saveFailed = false
+    const saveCheckpoint = () => {
+      const cp = watcher.checkpoint()
+      const text = JSON.stringify(cp, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
+      if (text === lastSaved) return
+      try {
+        writeWatcherCheckpoint(checkpointPath, cp, scope)
+        lastSaved = text
+        saveFailed = false
+      } catch (e) {
+        if (!saveFailed)
+          note(`cannot save the watcher's place: ${e instanceof Error ? e.message : String(e)}`)
+        saveFailed = true
+      }
+    }
+    const stored = await store.listChannels()
+    counters.channels = stored.length
+    for (const rec of stored) watcher.watch(rec.params)
+    watcher.start()
+    closers.push(async () => {
+      await watcher.stop()
+      saveCheckpoint()
+    })
+    const timer = setInterval(saveCheckpoint, options.checkpointIntervalMs ?? pollingIntervalMs)
+    timer.unref()
+    closers.push(async () => clearInterval(timer))
+    for (const rec of stored) fundInBackground(rec.channelId, rec.params)
+
+    const sources: MqttInputSource[] = []
+    for (const [i, input] of (config.inputs ?? []).entries()) {
+      const source = await createMqttInputSource({
+        url: config.broker.url,
+        chainId: BigInt(chainId),
+        topics: [input.topic],
+        devices: input.signers,
+        oracles: input.signers,
+        clientId: `${clientId}-inputs-${i}`,
+        log: false,
+        ...broker,
+      })
+      closers.push(() => source.close())
+      sources.push(source)
+      source.onInput((v) => {
+        book.add(v)
+        bump(counters.readings, 'accepted')
+        emit({ source: 'input', verdict: 'accepted', signer: v.signer, topic: v.topic })
+      })
+      source.onRejection((r) => {
+        bump(counters.readings, r.reason)
+        emit({ source: 'input', verdict: r.reason, topic: r.topic })
+      })
+    }
+
+    let closing: Promise<void> | undefined
+    const ensureOpen = () => {
+      if (closing !== undefined) throw new ChanvmError('TRANSPORT_CLOSED', 'the node is closed')
+    }
+    const checkId = (channelId: Hex) => {
+      if (typeof channelId !== 'string' || !HEX32.test(channelId))
+        throw new ChanvmError('INVALID_ARGUMENT', `not a channel id (32 bytes of hex): ${String(channelId)}`)
+    }
+    const recordOf = async (channelId: Hex) => {
+      checkId(channelId)
+      const rec = await store.getChannel(channelId)
+      if (rec === undefined)
+        throw new ChanvmError('CHANNEL_NOT_FOUND', 'this node holds no such channel', { channelId })
+      return rec
+    }
+    const waitForDeposit = (channelId: Hex, ms: number) =>
+      new Promise<void>((resolve) => {
+        const k = channelId.toLowerCase()
+        const set = depositWaiters.get(k) ?? new Set()
+        depositWaiters.set(k, set)
+        const done = () => {
+          clearTimeout(t)
+          set.delete(done)
+          resolve()
+        }
+        const t = setTimeout(done, ms)
+        set.add(done)
+      })
+    const summarize = async (channelId: Hex): Promise<ChannelSummary> => {
+      const rec = await recordOf(channelId)
+      const app = appOfParams(rec.params)
+      if (app === undefined)
+        throw new ChanvmError('APP_CODE_MISMATCH', 'the channel runs an app this node does not know', {
+          channelId,
+        })
+      const base = await party.base(rec.channelId)
+      const view = watcher.channel(rec.channelId)
+      return {
+        channelId: rec.channelId,
+        app,
+        participants: [...rec.params.participants],
+        me: rec.myIndex,
+        phase: party.phase(rec.channelId),
+        version: base?.version ?? 0n,
+        balances: [...(base?.balances ?? [])],
+        isFinal: base?.isFinal ?? false,
+        ...(view === undefined
+          ? {}
+          : {
+              onChain: {
+                status: view.status === 'disputed' ? 'dispute' : view.status,
+                version: view.version,
+                baseVersion: view.baseVersion,
+                finalizesAt: view.finalizesAt,
+                movesUntil: view.movesUntil,
+              },
+            }),
+      }
+    }
+    const disputeDeps = async (channelId: Hex): Promise<DisputeDeps> => {
+      const rec = await recordOf(channelId)
+      const app = appOfParams(rec.params)
+      const code = app === undefined ? undefined : NODE_APPS[app]
+      return {
+        client,
+        store,
+        params: rec.params,
+        me: rec.myIndex,
+        party,
+        signer,
+        sandbox,
+        ...(code === undefined
+          ? {}
+          : { appCode: code.code, ...(code.abi === undefined ? {} : { appAbi: code.abi }) }),
+      }
+    }
+
+    const node: ChanvmNode = {
+      address,
+      party,
+      async open(request) {
+        ensureOpen()
+        const { params, initial, channelId } = requestToChannel(request, {
+          self: address,
+          chainId: BigInt(chainId),
+          adjudicator: config.chain.adjudicator,
+          apps: config.chain.apps ?? {},
+        })
+        watcher.watch(params)
+        await party.open(params, initial)
+        counters.channels = (await store.listChannels()).length
+        const me = params.participants.findIndex((p) => p.toLowerCase() === address.toLowerCase())
+        const want = initial.balances[me] ?? 0n
+        if (request.deposit !== false && want > 0n && phaseOf(channelId) === 'funding') {
+          const [have = 0n] = await getDeposits(client, channelId, [address])
+          if (have < want) {
+            const r = await deposit(client, { channelId, participant: address, amount: want - have })
+            counters.gasSpent += r.gasUsed
+            emit({ source: 'chain', channelId, step: 'deposit', gasUsed: r.gasUsed, hash: r.hash })
+          }
+        }
+        const until = Date.now() + fundingTimeoutMs
+        while (phaseOf(channelId) === 'funding' && !(await confirmFunding(channelId, params))) {
+          if (closing !== undefined)
+            throw new ChanvmError('TRANSPORT_CLOSED', 'the node closed', { channelId })
+          const left = until - Date.now()
+          if (left <= 0)
+            throw new ChanvmError('PEER_TIMEOUT', 'not every participant funded the channel in time', {
+              channelId,
+              details: ['the channel stays in funding; it is confirmed when the deposits arrive'],
+            })
+          await waitForDeposit(channelId, Math.min(left, Math.max(pollingIntervalMs, 250)))
+        }
+        return summarize(channelId)
+      },
+      async act(channelId, action) {
+        ensureOpen()
+        const rec = await recordOf(channelId)
+        const app = appOfParams(rec.params)
+        if (app === undefined)
+          throw new ChanvmError('APP_CODE_MISMATCH', 'the channel runs an app this node does not know', {
+            channelId,
+          })
+        const base = await party.base(rec.channelId)
+        if (base === undefined)
+          throw new ChanvmError('INVALID_ARGUMENT', 'the channel has no co-signed state yet', { channelId })
+        const calldata = actionToCalldata(app, action, base, book, rec.channelId)
+        const r = await party.update(rec.channelId, calldata)
+        if (!r.ok && r.reason === 'peer-timeout') {
+          emit({
+            source: 'node',
+            message: `${action.type} on ${rec.channelId} was not co-signed in time (waiting for ${r.missing.join(', ')}): see chanvm dispute`,
+          })
+        }
+        return r
+      },
+      async list() {
+        const out: ChannelSummary[] = []
+        for (const rec of await store.listChannels()) out.push(await summarize(rec.channelId))
+        return out
+      },
+      async show(channelId) {
+        const s = await summarize(channelId)
+        const r = await getChannelRecord(client, s.channelId)
+        return {
+          ...s,
+          onChain: {
+            status: r.status === 'disputed' ? 'dispute' : r.status,
+            version: r.version,
+            baseVersion: r.baseVersion,
+            finalizesAt: r.finalizesAt,
+            movesUntil: r.movesUntil,
+          },
+        }
+      },
+      async disputePlan(channelId) {
+        ensureOpen()
+        return planDispute(await disputeDeps(channelId), channelId)
+      },
+      async disputeStep(channelId, opts = {}) {
+        ensureOpen()
+        return takeDisputeStep(await disputeDeps(channelId), channelId, {
+          ...(opts.force === undefined ? {} : { force: opts.force }),
+          onProgress: (p) => {
+            if (p.type !== 'mined') return
+            counters.gasSpent += p.result.gasUsed
+            emit({
+              source: 'chain',
+              channelId: p.channelId,
+              step: p.step,
+              gasUsed: p.result.gasUsed,
+              hash: p.result.hash,
+            })
+          },
+        })
+      },
+      onEvent(listener) {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      },
+      metrics(): NodeMetrics {
+        return {
+          ...counters,
+          refusals: { ...counters.refusals },
+          readings: { ...counters.readings },
+        }
+      },
+      close() {
+        closing ??= (async () => {
+          clearInterval(timer)
+          const late = (what: string) => () => note(`${what} did not finish within ${CLOSE_STEP_MS} ms`)
+          await bounded(party.close(), CLOSE_STEP_MS, late('the party'))
+          await bounded(watcher.stop(), CLOSE_STEP_MS, late('the watcher'))
+          saveCheckpoint()
+          for (const s of sources) await bounded(s.close(), CLOSE_STEP_MS, late('an input source'))
+          await bounded(transport.close(), CLOSE_STEP_MS, late('the transport'))
+          await store.close()
+          for (const set of depositWaiters.values()) for (const wake of set) wake()
+          listeners.clear()
+        })()
+        return closing
+      },
+    }
+    return node
+  } catch (e) {
+    await abort()
+    throw e
+  }
+}
+
+/** The broker password from the variable `broker.passwordEnv` names; a named variable that is unset is `CONFIG`. */
+function passwordOf(config: NodeConfig, env: NodeJS.ProcessEnv): string | undefined {
+  const name = config.broker.passwordEnv
+  if (name === undefined) return undefined
+  const value = env[name]
+  if (value === undefined || value === '')
+    throw new ChanvmError('CONFIG', `broker.passwordEnv names ${name}, which is not set`)
+  return value
+}
