@@ -54,7 +54,6 @@ export type CreateNodeOptions = {
 
 const HEX32 = /^0x[0-9a-fA-F]{64}$/
 const CLOSE_STEP_MS = 10_000
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Resolves with `p`, or after `ms` with undefined (reported through `onLate`). */
 async function bounded<T>(p: Promise<T>, ms: number, onLate: () => void): Promise<T | undefined> {
