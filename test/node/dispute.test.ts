@@ -5,7 +5,7 @@
 // refused with NOT_WORTH_IT (nothing sent) and sent with force.
 import assert from 'node:assert/strict'
 import type { Hex } from 'viem'
-import { escrowActions, signRuling } from '../../apps/escrow/escrowClient.ts'
+import { escrowActions, escrowApp, signRuling } from '../../apps/escrow/escrowClient.ts'
 import { conclude } from '../../engine/adjudicator/conclude.ts'
 import { deposit } from '../../engine/adjudicator/deposit.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
@@ -86,6 +86,7 @@ async function world(
     me: 1,
     signer: createKeySigner(f.bob.privateKey),
     sandbox: f.sandbox,
+    appAbi: escrowApp.abi,
   }
   return { params, id, store, signed, deps }
 }
@@ -273,6 +274,21 @@ const rows: Row[] = [
     },
   },
   {
+    given: 'another state of our version held (alice registered a v2 bob never signed)',
+    pre: async (f, w) => {
+      const other = f.state(w.params, 2n, [E(7), E(3)], { escrowId: 9n })
+      await register(f.alice.client, { params: w.params, signed: f.cosign(w.params, other) })
+      return undefined
+    },
+    expect: {
+      step: 'wait',
+      payouts: [E(7), E(3)],
+      // Not in bob's store: read back from the Registered log.
+      held: { version: 2n, baseVersion: 2n, balances: [E(7), E(3)] },
+      steps: ['wait', 'conclude', 'withdraw'],
+    },
+  },
+  {
     given: 'the timeout passed',
     pre: async (f, w) => {
       await register(f.alice.client, { params: w.params, signed: sig(w, 'v2') })
@@ -422,6 +438,36 @@ describe('node dispute: planDispute / takeDisputeStep on anvil', function () {
     assert.equal(plan.next.step, 'register')
     assert.equal(plan.next.gainWei, -E(0.5))
     assert.equal(plan.worthIt, false)
+  })
+
+  it('a move the app refuses, or one after movesUntil, is not forced: wait, with the reason', async function () {
+    const w = await world(f, { ours: 'v3' })
+    await register(f.bob.client, { params: w.params, signed: sig(w, 'v3') })
+    // A ruling signed by bob instead of the arbiter.
+    const forged = escrowActions.ruling(true, signRuling(w.params, w.id, 2n, true, f.bob.privateKey))
+    const refused = await planDispute(w.deps, w.id, { pendingAction: forged })
+    assert.equal(refused.next.step, 'wait')
+    assert.match(
+      refused.next.step === 'wait' ? refused.next.reason : '',
+      /refuses our pending action: NotArbiter/,
+    )
+    // Without a signer nothing can be forced either.
+    const { signer: _unused, ...unsigned } = w.deps
+    const noSigner = await planDispute(unsigned, w.id, { pendingAction: ruling(f, w, 2n) })
+    assert.match(noSigner.next.step === 'wait' ? noSigner.next.reason : '', /no signer/)
+    // Bob's ruling just before movesUntil pushes finalizesAt past it; after movesUntil no move is forced.
+    const rec0 = await getChannelRecord(f.bob.client, w.id)
+    await f.increaseTime(rec0.movesUntil - (await f.now()) - 5n)
+    await takeDisputeStep(w.deps, w.id, { pendingAction: ruling(f, w, 2n) })
+    const rec1 = await getChannelRecord(f.bob.client, w.id)
+    assert(rec1.finalizesAt > rec1.movesUntil, 'the late step moved finalizesAt past movesUntil')
+    await f.increaseTime(rec1.movesUntil - (await f.now()) + 1n)
+    const late = await planDispute(w.deps, w.id, { pendingAction: escrowActions.fund(1n, FAR) })
+    assert.equal(late.next.step, 'wait')
+    assert.match(late.next.step === 'wait' ? late.next.reason : '', /forced moves are closed/)
+    assert.equal(late.next.step === 'wait' ? late.next.until : 0n, rec1.finalizesAt)
+    const { withdrawn } = await runToEnd(f, w)
+    assert.equal(withdrawn, E(6))
   })
 
   it('bad input is a typed error and sends nothing', async function () {
