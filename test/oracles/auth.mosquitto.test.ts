@@ -23,6 +23,7 @@ const partyA = '0x00000000000000000000000000000000000000aa'
 const partyB = '0x00000000000000000000000000000000000000bb'
 const users: Record<string, string> = {
   ingest: 'ingest-secret',
+  'ingest-2': 'ingest-2-secret',
   [deviceA]: 'device-a-secret',
   [deviceB]: 'device-b-secret',
   [partyA]: 'party-a-secret',
@@ -31,6 +32,9 @@ const users: Record<string, string> = {
 /** The ACL of docs/messages.md, section 8: usernames are signer ids and party addresses. */
 const ACL = `# The node that ingests readings and answers reads them all and writes nothing.
 user ingest
+topic read chanvm/v1/devices/+/readings
+topic read chanvm/v1/oracles/+/answers
+user ingest-2
 topic read chanvm/v1/devices/+/readings
 topic read chanvm/v1/oracles/+/answers
 
@@ -74,7 +78,10 @@ async function waitListening(port: number, child: ChildProcess): Promise<void> {
   throw new Error('mosquitto did not start listening')
 }
 
-/** A Mosquitto of its own with `password_file` (made by mosquitto_passwd) and `acl_file`, no anonymous access. */
+/**
+ * A Mosquitto of its own with `password_file` (made by mosquitto_passwd), `acl_file` and
+ * `use_username_as_clientid`, no anonymous access.
+ */
 async function startAuthMosquitto(bin: string, passwd: string): Promise<AuthBroker> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-mosquitto-auth-'))
@@ -96,6 +103,8 @@ async function startAuthMosquitto(bin: string, passwd: string): Promise<AuthBrok
       'allow_anonymous false',
       `password_file ${passwordFile}`,
       `acl_file ${aclFile}`,
+      // The client id is the username: no client can take over another user's session.
+      'use_username_as_clientid true',
       'persistence false',
       '',
     ].join('\n'),
@@ -152,6 +161,8 @@ describe('Mosquitto with users and an ACL (docs/messages.md, section 8)', functi
   const source = (password: string, connectTimeoutMs = 10_000) =>
     createMqttInputSource({
       url: broker.url,
+      clientId: 'chanvm-ingest',
+      clean: true,
       username: 'ingest',
       password,
       connectTimeoutMs,
@@ -226,7 +237,7 @@ describe('Mosquitto with users and an ACL (docs/messages.md, section 8)', functi
     spy.on('message', (topic) => spied.push(topic))
     await spy.subscribeAsync('chanvm/v1/devices/+/readings', { qos: 1 })
     src = await source(users.ingest as string)
-    const ingest = await login(broker.url, 'ingest')
+    const ingest = await login(broker.url, 'ingest-2')
     clients.push(ingest)
     const forged = validReading('secp256k1')
     await ingest.publishAsync(readingTopic(deviceA), JSON.stringify(forged), { qos: 1 })
@@ -239,6 +250,27 @@ describe('Mosquitto with users and an ACL (docs/messages.md, section 8)', functi
     assert.equal(src.stats().accepted, 1, 'the ingesting user’s own publish was dropped')
     await new Promise((r) => setTimeout(r, 200))
     assert.deepEqual(spied, [], 'the device read nothing')
+  })
+
+  it('a device connecting with the input source’s client id does not take over its connection', async () => {
+    const statuses: string[] = []
+    src = await source(users.ingest as string)
+    src.onStatus((st) => statuses.push(st))
+    for (const clientId of ['ingest', 'chanvm-ingest']) {
+      const intruder = await mqtt.connectAsync(broker.url, {
+        username: deviceA,
+        password: users[deviceA] as string,
+        clientId,
+        reconnectPeriod: 0,
+      })
+      clients.push(intruder)
+    }
+    const e = validReading('secp256k1')
+    const got = nextInput(src)
+    await (clients[1] as mqtt.MqttClient).publishAsync(readingTopic(deviceA), JSON.stringify(e), { qos: 1 })
+    assert.equal((await got).sequence, BigInt(e.sequence), 'the intruder still publishes as device A')
+    await new Promise((r) => setTimeout(r, 300))
+    assert.ok(!statuses.includes('offline'), `the input source was disconnected: ${statuses.join(', ')}`)
   })
 
   it('a party reads only its own inbox, and may write to any other', async () => {
