@@ -487,6 +487,13 @@ describe('node dispute: planDispute / takeDisputeStep on anvil', function () {
   it('waitOutChallenge reports the time left until finalizesAt, then returns', async function () {
     const w = await world(f)
     const r = await register(f.bob.client, { params: w.params, signed: sig(w, 'v2') })
+    // Taking a `wait` step sends nothing.
+    const count = () =>
+      f.bob.client.publicClient.getTransactionCount({ address: f.bob.address, blockTag: 'pending' })
+    const n0 = await count()
+    const waited = await takeDisputeStep(w.deps, w.id, { force: true })
+    assert.equal(waited.next.step, 'wait')
+    assert.equal(await count(), n0)
     const seen: DisputeProgress[] = []
     const waiting = waitOutChallenge(w.deps, w.id, (p) => seen.push(p), { pollMs: 30 })
     for (let i = 0; i < 4; i++) {
