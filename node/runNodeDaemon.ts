@@ -7,6 +7,7 @@ import type { Signer } from '../engine/crypto/types.ts'
 import { createApiServer, type ApiServer } from './http/createApiServer.ts'
 import { toWireJson } from './http/wire.ts'
 import { loadNodeConfig } from './config.ts'
+import { createNode } from './createNode.ts'
 import { passphraseFromEnvOrPrompt, readKeystore } from './keystore.ts'
 import type { ChanvmNode, NodeConfig } from './types.ts'
 
@@ -39,15 +40,11 @@ export type RunNodeDaemonOptions = {
 /** Exit codes of the daemon: 0 stopped by a signal, 3 could not start. */
 export const DAEMON_EXIT = { OK: 0, FAILED: 3, INTERRUPTED: 130 } as const
 
-const notBuilt = (what: string) => async (): Promise<never> => {
-  throw new ChanvmError('NOT_IMPLEMENTED', `${what} is not available in this build`)
-}
-
 const defaultDeps: NodeDaemonDeps = {
   loadNodeConfig,
   readPassphrase: (env) => passphraseFromEnvOrPrompt({ env }),
   readKeystore,
-  createNode: notBuilt('creating a node'),
+  createNode,
 }
 
 /** Resolves after `ms`, or rejects with `TIMEOUT` when `promise` has not settled by then. */
@@ -131,6 +128,7 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
     await within(server.close(), drainMs, 'finishing the requests in flight')
   } catch (e) {
     logger.warn({ err: e }, 'requests still in flight were cut off')
+    server.server.closeAllConnections()
   }
   try {
     await within(node.close(), drainMs, 'closing the node')

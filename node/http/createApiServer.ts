@@ -152,6 +152,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     closing = true
     for (const close of streams) close()
   })
+  // While closing, a connection that finishes its request is closed too, so close() need not wait
+  // for keep-alive connections to time out.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close')
+  })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 

@@ -1,0 +1,233 @@
+// The node daemon: in process with a recording node (ready line, JSON logs, a request in flight
+// finishing before the node closes, refusals to start), then `chanvm node --config` as a child
+// process with a real node on anvil and aedes: ready line, GET /v1/health, SIGTERM → exit 0.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
+import { runNodeCommand } from '../../cli/commands/node.ts'
+import type { Signer } from '../../engine/crypto/types.ts'
+import { createKeystore } from '../../node/keystore.ts'
+import { runNodeDaemon, type NodeDaemonDeps } from '../../node/runNodeDaemon.ts'
+import type { NodeConfig } from '../../node/types.ts'
+import { startAedes, type TestBroker } from '../oracles/brokers.ts'
+import { startChainFixture, type ChainFixture } from '../support/anvilFixture.ts'
+import { createFakeNode, KNOWN_CHANNEL, NODE_ADDRESS, type FakeNode } from './httpFakeNode.ts'
+
+const BIN = fileURLToPath(new URL('../../cli/bin.mjs', import.meta.url))
+
+const baseConfig = (http: NodeConfig['http']): NodeConfig => ({
+  dataDir: '/nonexistent',
+  keystore: 'key.json',
+  chain: { rpcUrl: 'http://127.0.0.1:1', chainId: 31337, adjudicator: `0x${'00'.repeat(20)}` },
+  broker: { url: 'mqtt://127.0.0.1:1' },
+  ...(http === undefined ? {} : { http }),
+})
+
+/** Deps that never touch a file, a chain or a broker: the node is the recording one. */
+function fakeDeps(node: FakeNode, http: NodeConfig['http']): Partial<NodeDaemonDeps> {
+  return {
+    loadNodeConfig: async () => baseConfig(http),
+    readPassphrase: async () => 'pw',
+    readKeystore: async () => ({ address: NODE_ADDRESS }) as Signer,
+    createNode: async () => node,
+  }
+}
+
+describe('node daemon', function () {
+  describe('in process, with a recording node', () => {
+    it('prints one ready line, logs JSON, and on stop lets a request in flight finish before closing', async () => {
+      const node = createFakeNode()
+      let releaseAct: () => void = () => undefined
+      node.actResult = () =>
+        new Promise((resolve) => {
+          releaseAct = () =>
+            resolve({ ok: true, signed: { state: {} as never, signatures: [] }, gasUsed: 1n })
+        })
+      const out: string[] = []
+      const logs = new PassThrough()
+      let logText = ''
+      logs.on('data', (c: Buffer) => (logText += c.toString('utf8')))
+      const controller = new AbortController()
+      let ready: { address: string; url: string } | undefined
+      const exit = runNodeDaemon({
+        configPath: 'node.json',
+        env: {},
+        io: { out: (l) => out.push(l), err: (l) => out.push(`ERR ${l}`) },
+        logStream: logs,
+        signal: controller.signal,
+        deps: fakeDeps(node, { host: '127.0.0.1', port: 0 }),
+        onReady: (r) => (ready = r),
+      })
+      for (let i = 0; i < 200 && ready === undefined; i++) await new Promise((r) => setTimeout(r, 10))
+      assert.ok(ready !== undefined)
+      assert.deepEqual(out, [`chanvm node ready: address ${NODE_ADDRESS} api ${ready.url}`])
+      const health = await fetch(`${ready.url}/v1/health`)
+      assert.equal(health.status, 200)
+
+      const inFlight = fetch(`${ready.url}/v1/channels/${KNOWN_CHANNEL}/actions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ app: 'escrow', type: 'release' }),
+      })
+      for (let i = 0; i < 200 && !node.calls.some((c) => c.method === 'act'); i++) {
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      controller.abort()
+      await new Promise((r) => setTimeout(r, 100))
+      assert.ok(
+        !node.calls.some((c) => c.method === 'close'),
+        'the node closed while a request was in flight',
+      )
+      await assert.rejects(fetch(`${ready.url}/v1/health`)) // no new connections
+      releaseAct()
+      const answered = await inFlight
+      assert.equal(answered.status, 200)
+      assert.equal(await exit, 0)
+      assert.equal(node.calls.at(-1)?.method, 'close')
+
+      const lines = logText.trim().split('\n')
+      for (const line of lines) {
+        const entry = JSON.parse(line) as { level: number; msg: string }
+        assert.equal(typeof entry.level, 'number')
+      }
+      const messages = lines.map((l) => (JSON.parse(l) as { msg: string }).msg)
+      for (const m of ['starting', 'ready', 'stopped'])
+        assert.ok(messages.includes(m), `${m} in ${messages.join(', ')}`)
+      assert.ok(!messages.includes('requests still in flight were cut off'))
+    })
+
+    it('refuses to start on a non-loopback host without a token (exit 3) and closes the node', async () => {
+      const node = createFakeNode()
+      const err: string[] = []
+      const code = await runNodeDaemon({
+        configPath: 'node.json',
+        env: {},
+        io: { out: () => undefined, err: (l) => err.push(l) },
+        logStream: new PassThrough(),
+        signal: new AbortController().signal,
+        deps: fakeDeps(node, { host: '0.0.0.0', port: 0 }),
+      })
+      assert.equal(code, 3)
+      assert.match(err.join('\n'), /could not start \(CONFIG\).*not loopback/)
+      assert.deepEqual(node.calls, [{ method: 'close' }])
+    })
+
+    it('takes the token from the variable http.tokenEnv names', async () => {
+      const node = createFakeNode()
+      const controller = new AbortController()
+      let url = ''
+      const exit = runNodeDaemon({
+        configPath: 'node.json',
+        env: { MY_TOKEN: 'a-long-enough-api-token' },
+        io: { out: () => undefined, err: () => undefined },
+        logStream: new PassThrough(),
+        signal: controller.signal,
+        deps: fakeDeps(node, { host: '127.0.0.1', port: 0, tokenEnv: 'MY_TOKEN' }),
+        onReady: (r) => (url = r.url),
+      })
+      for (let i = 0; i < 200 && url === ''; i++) await new Promise((r) => setTimeout(r, 10))
+      assert.equal((await fetch(`${url}/v1/health`)).status, 401)
+      const ok = await fetch(`${url}/v1/health`, {
+        headers: { authorization: 'Bearer a-long-enough-api-token' },
+      })
+      assert.equal(ok.status, 200)
+      controller.abort()
+      assert.equal(await exit, 0)
+    })
+
+    it('chanvm node: --config is required (2), --help prints the usage (0), a missing file fails to start (3)', async () => {
+      const lines: string[] = []
+      const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) }
+      assert.equal(await runNodeCommand([], io), 2)
+      assert.equal(await runNodeCommand(['--config', 'a.json', 'extra'], io), 2)
+      assert.equal(await runNodeCommand(['--help'], io), 0)
+      assert.match(lines.join('\n'), /Usage: chanvm node --config FILE/)
+      lines.length = 0
+      const code = await runNodeCommand(
+        ['--config', '/nonexistent/node.json'],
+        io,
+        new AbortController().signal,
+      )
+      assert.equal(code, 3)
+      assert.match(lines.join('\n'), /CONFIG.*nonexistent/)
+    })
+  })
+
+  describe('chanvm node --config as a child process, with a real node', function () {
+    this.timeout(120_000)
+    let chain: ChainFixture
+    let broker: TestBroker
+    let dir: string
+    before(async () => {
+      chain = await startChainFixture()
+      broker = await startAedes()
+      dir = await mkdtemp(join(tmpdir(), 'chanvm-daemon-'))
+    })
+    after(async () => {
+      await broker?.stop()
+      await chain?.stop()
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+    })
+
+    it('prints the ready line, serves GET /v1/health, exits 0 within 10 s of SIGTERM', async () => {
+      const key = generatePrivateKey()
+      await writeFile(join(dir, 'key.json'), await createKeystore(key, 'daemon test', { n: 1024 }))
+      const config: NodeConfig = {
+        dataDir: './data',
+        keystore: './key.json',
+        chain: {
+          rpcUrl: chain.anvil.rpcUrl,
+          chainId: chain.anvil.chainId,
+          adjudicator: chain.deployment.adjudicator.address,
+          pollingIntervalMs: 200,
+        },
+        broker: { url: broker.url },
+        http: { host: '127.0.0.1', port: 0 },
+      }
+      await writeFile(join(dir, 'node.json'), JSON.stringify(config, null, 2))
+      const child = spawn(process.execPath, [BIN, 'node', '--config', join(dir, 'node.json')], {
+        env: { ...process.env, CHANVM_PASSPHRASE: 'daemon test', CHANVM_API_TOKEN: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')))
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+      try {
+        for (let i = 0; i < 600 && !stdout.includes('\n') && child.exitCode === null; i++) {
+          await new Promise((r) => setTimeout(r, 50))
+        }
+        const m = /^chanvm node ready: address (0x[0-9a-fA-F]{40}) api (http:\/\/127\.0\.0\.1:\d+)\n$/.exec(
+          stdout,
+        )
+        assert.ok(m !== null, `stdout: ${stdout}\nstderr: ${stderr}`)
+        assert.equal(m[1], privateKeyToAddress(key))
+        const health = await fetch(`${m[2]}/v1/health`)
+        assert.equal(health.status, 200)
+        assert.deepEqual(await health.json(), { status: 'ok', address: m[1], channels: 0 })
+        const channels = await fetch(`${m[2]}/v1/channels`)
+        assert.deepEqual(await channels.json(), { channels: [] })
+
+        const started = Date.now()
+        child.kill('SIGTERM')
+        const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 10_000))])
+        assert.equal(code, 0, `stderr: ${stderr}`)
+        assert.ok(Date.now() - started < 10_000)
+        const logs = stderr.trim().split('\n')
+        for (const line of logs) assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`)
+        assert.ok(
+          logs.some((l) => (JSON.parse(l) as { msg?: string }).msg === 'stopped'),
+          stderr,
+        )
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL')
+      }
+    })
+  })
+})
