@@ -6,15 +6,25 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import mqtt from 'mqtt'
 import { parseEther, type Hex } from 'viem'
+import { temperatureReading } from '../../apps/coldChain/coldChainClient.ts'
+import { ColdChainInsurance } from '../../contracts/generated/ColdChainInsurance.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
 import { getDeposits } from '../../engine/adjudicator/getDeposits.ts'
 import { register } from '../../engine/adjudicator/register.ts'
+import { deployContracts } from '../../engine/chain/deployContracts.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { getChannelId } from '../../engine/channel/getChannelId.ts'
 import type { SignedState } from '../../engine/channel/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { createNode, WATCHER_CHECKPOINT_FILE } from '../../node/createNode.ts'
 import { createKeystore, readKeystore } from '../../node/keystore.ts'
+import { createOracleKey } from '../../oracles/message/createOracleKey.ts'
+import { getSignerId } from '../../oracles/message/getSignerId.ts'
+import { readingToEnvelope } from '../../oracles/message/readingToEnvelope.ts'
+import { signReading } from '../../oracles/message/signReading.ts'
+import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import type { AppAction, ChanvmNode, NodeConfig, NodeEvent, OpenRequest } from '../../node/types.ts'
 import { startAedes } from '../oracles/brokers.ts'
 import type { TestBroker } from '../oracles/brokers.ts'
@@ -260,5 +270,143 @@ describe('createNode: two nodes on anvil and an MQTT broker', function () {
     const plan = await bob.node.disputePlan(channelId)
     assert.equal(plan.ours.version, 2n)
     assert.equal(plan.held?.version, 2n)
+  })
+})
+
+describe('createNode: verified device readings from the broker feed a cold-chain report', function () {
+  this.timeout(120_000)
+  let f: ChainFixture
+  let broker: TestBroker
+  let dir: string
+  const nodes: ChanvmNode[] = []
+
+  before(async () => {
+    f = await startChainFixture()
+    broker = await startAedes()
+    dir = mkdtempSync(join(tmpdir(), 'chanvm-node-cc-'))
+  })
+  after(async () => {
+    for (const n of nodes) await n.close().catch(() => undefined)
+    await broker?.stop()
+    await f?.stop()
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('the owner reports three readings out of range that its node verified and is paid the insured sum', async () => {
+    const [deployer, , , , , ownerAcct, insurerAcct] = f.anvil.accounts
+    assert(deployer && ownerAcct && insurerAcct)
+    const d = await deployContracts({
+      rpcUrl: f.anvil.rpcUrl,
+      privateKey: deployer.privateKey,
+      apps: [ColdChainInsurance],
+    })
+    const contract = d.apps['ColdChainInsurance']
+    assert(contract)
+    const device = createOracleKey('p256')
+    const deviceId = getSignerId(device)
+    const config = (who: string, inputs: NodeConfig['inputs']): NodeConfig => ({
+      dataDir: join(dir, who),
+      keystore: join(dir, `${who}.json`),
+      chain: {
+        rpcUrl: f.anvil.rpcUrl,
+        chainId: f.anvil.chainId,
+        adjudicator: d.adjudicator.address,
+        pollingIntervalMs: 100,
+        apps: { 'cold-chain': contract.address },
+      },
+      broker: { url: broker.url },
+      ...(inputs === undefined ? {} : { inputs }),
+      responseTimeoutMs: 3_000,
+    })
+    const owner = await createNode({
+      config: config('owner', [{ topic: 'chanvm/v1/devices/+/readings', signers: [deviceId] }]),
+      signer: createKeySigner(ownerAcct.privateKey),
+    })
+    nodes.push(owner)
+    const insurer = await createNode({
+      config: config('insurer', undefined),
+      signer: createKeySigner(insurerAcct.privateKey),
+    })
+    nodes.push(insurer)
+    const ONE = parseEther('1')
+    const PREMIUM = parseEther('0.01')
+    const terms = {
+      device: deviceId,
+      minValue: -25_000,
+      maxValue: -15_000,
+      runLength: 3,
+      premium: PREMIUM.toString(),
+      insuredSum: ONE.toString(),
+      periodSeconds: 3_600,
+      maxPeriods: 24,
+      claimWindow: 600,
+    }
+    const base = {
+      app: 'cold-chain',
+      balances: [ONE, 2n * ONE],
+      nonce: 1n,
+      challengeDuration: 600n,
+      terms,
+    } as const
+    const [opened] = await Promise.all([
+      owner.open({ ...base, counterparty: insurerAcct.address, role: 'first' }),
+      insurer.open({ ...base, counterparty: ownerAcct.address, role: 'second' }),
+    ])
+    const channelId = opened.channelId
+    const client = f.carol.client
+    assert.deepEqual(
+      await getDeposits({ ...client, address: d.adjudicator.address }, channelId, [
+        ownerAcct.address,
+        insurerAcct.address,
+      ]),
+      [ONE, 2n * ONE],
+      'both deposited their opening balance',
+    )
+    const premium = await owner.act(channelId, { app: 'cold-chain', type: 'premium' })
+    assert(premium.ok)
+    await rejectsWith(owner.act(channelId, { app: 'cold-chain', type: 'report' }), 'INVALID_ARGUMENT')
+
+    const start = await f.now()
+    const mqttClient = await mqtt.connectAsync(broker.url)
+    try {
+      const stranger = createOracleKey('secp256k1')
+      const foreign = signReading({
+        chainId: BigInt(f.anvil.chainId),
+        key: stranger,
+        reading: temperatureReading({
+          device: getSignerId(stranger),
+          sequence: 1n,
+          timestamp: start,
+          milliCelsius: 0n,
+        }),
+      })
+      await mqttClient.publishAsync(
+        readingTopic(getSignerId(stranger)),
+        JSON.stringify(readingToEnvelope(foreign)),
+        { qos: 1 },
+      )
+      for (const sequence of [1n, 2n, 3n]) {
+        const reading = temperatureReading({
+          device: deviceId,
+          sequence,
+          timestamp: start + sequence,
+          milliCelsius: -2_000n,
+        })
+        const signed = signReading({ chainId: BigInt(f.anvil.chainId), key: device, reading })
+        await mqttClient.publishAsync(readingTopic(deviceId), JSON.stringify(readingToEnvelope(signed)), {
+          qos: 1,
+        })
+      }
+    } finally {
+      await mqttClient.endAsync()
+    }
+    await eventually('the owner verified three readings', () => owner.metrics().readings['accepted'] === 3)
+    await eventually('the stranger was refused', () => (owner.metrics().readings['unknown-signer'] ?? 0) >= 1)
+    await f.increaseTime(10n)
+    const report = await owner.act(channelId, { app: 'cold-chain', type: 'report' })
+    assert(report.ok, report.ok ? '' : report.reason)
+    assert.deepEqual(report.signed.state.balances, [ONE - PREMIUM + ONE, 2n * ONE + PREMIUM - ONE])
+    await insurer.party.waitForVersion(channelId, report.signed.state.version, 10_000)
+    assert.deepEqual((await insurer.show(channelId)).balances, report.signed.state.balances)
   })
 })
