@@ -341,13 +341,13 @@ describe('createNode: verified device readings from the broker feed a cold-chain
       maxPeriods: 24,
       claimWindow: 600,
     }
-    const base = {
+    const base: Omit<OpenRequest, 'counterparty' | 'role'> = {
       app: 'cold-chain',
       balances: [ONE, 2n * ONE],
       nonce: 1n,
       challengeDuration: 600n,
       terms,
-    } as const
+    }
     const [opened] = await Promise.all([
       owner.open({ ...base, counterparty: insurerAcct.address, role: 'first' }),
       insurer.open({ ...base, counterparty: ownerAcct.address, role: 'second' }),
