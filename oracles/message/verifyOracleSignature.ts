@@ -11,12 +11,6 @@ import type { OracleSignature, OracleSignatureVerdict } from './types.ts'
 export const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
 export const P256_HALF_N = P256_N >> 1n
 
-function toBigInt(bytes: Uint8Array): bigint {
-  let n = 0n
-  for (const b of bytes) n = (n << 8n) | BigInt(b)
-  return n
-}
-
 /**
  * Verifies a signature over a 32-byte digest under the rules of Solidity
  * `OracleMessages.signerOf`, in the same order, and returns the signer id or the reason. Never
@@ -52,8 +46,9 @@ export function verifyOracleSignature(digest: Hex, sig: OracleSignature): Oracle
     const s = strictHexToBytes(sig.signature)
     if (s === undefined) return { ok: false, reason: 'encoding' }
     if (s.length !== 64) return { ok: false, reason: 'length' }
-    const r = toBigInt(s.subarray(0, 32))
-    const sv = toBigInt(s.subarray(32))
+    // The string is 0x and 128 hex digits here (checked just above).
+    const r = BigInt(`0x${sig.signature.slice(2, 66)}`)
+    const sv = BigInt(`0x${sig.signature.slice(66, 130)}`)
     if (sv > P256_HALF_N) return { ok: false, reason: 'high-s' }
     if (r === 0n || r >= P256_N || sv === 0n) return { ok: false, reason: 'invalid' }
     const publicKey = sig.publicKey.toLowerCase()

@@ -10,6 +10,7 @@ import {
   type InputValidator,
   type InputValidatorOptions,
 } from './createInputValidator.ts'
+import { createSignerRateLimiter, type RateLimitOptions } from './createSignerRateLimiter.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from './startEmbeddedBroker.ts'
 
 /** The topic filters the input source subscribes to by default. */
@@ -33,10 +34,26 @@ export type MqttInputSourceOptions = InputValidatorOptions &
      * them when it is back. Without one (a random id), the session is clean and such readings are lost.
      */
     clientId?: string
+    /**
+     * Bounds on the messages checked per signer and in total, applied before the payload is
+     * parsed or its signature verified; a message beyond them is dropped, acknowledged and counted
+     * `rate-limited` (see {@link createSignerRateLimiter} for the defaults and the policy).
+     */
+    rateLimit?: RateLimitOptions
   }
 
+/** Why the MQTT input source refused a message: the port's reasons, and `rate-limited`. */
+export type MqttInputRejection = InputRejection | 'rate-limited'
+
+/**
+ * A refused message as the MQTT input source reports it. `onRejection` handlers, typed with the
+ * port's `InputRejectionEvent`, receive these: `reason` may be `rate-limited`, which the port's
+ * `InputRejection` does not name yet.
+ */
+export type MqttInputRejectionEvent = Omit<InputRejectionEvent, 'reason'> & { reason: MqttInputRejection }
+
 /** The MQTT input source: the engine's `InputSource` port plus what its operator needs. */
-export type MqttInputSource = InputSource & {
+export type MqttInputSource = Omit<InputSource, 'stats'> & {
   /**
    * Registers a receiver of verified inputs. A reading is acknowledged to the broker only once
    * every handler's promise resolved, and waits unacknowledged while no handler is registered.
@@ -48,9 +65,12 @@ export type MqttInputSource = InputSource & {
   readonly validator: InputValidator
   /** Connection status changes: `'subscribed'` after every (re)connect, `'offline'` on loss. */
   onStatus(handler: (status: MqttStatus) => void): () => void
+  /** Accepted messages, and refused ones by reason (`rate-limited` included). */
+  stats(): { accepted: number; rejected: Record<MqttInputRejection, number> }
 }
 
-const REASONS: readonly InputRejection[] = [
+const REASONS: readonly MqttInputRejection[] = [
+  'rate-limited',
   'schema',
   'wrong-chain',
   'topic',
@@ -80,11 +100,21 @@ function rateLimitedStderr(): (line: string) => void {
   }
 }
 
+/** The signer a topic names (`chanvm/v1/devices/{id}/readings`, `chanvm/v1/oracles/{id}/answers`). */
+const SIGNER_TOPIC = /^chanvm\/v1\/(devices|oracles)\/(0x[0-9a-f]{64})\/(readings|answers)$/
+
+function allowList(list: readonly string[] | 'any' | undefined): Set<string> | 'any' {
+  return list === 'any' ? 'any' : new Set((list ?? []).map((s) => s.toLowerCase()))
+}
+
 /**
  * The MQTT adapter of the engine's input-source port. Connects to `url` (or starts an embedded
  * broker), subscribes at QoS 1 to `chanvm/v1/devices/+/readings` and `chanvm/v1/oracles/+/answers`,
- * runs every message through {@link createInputValidator} (schema before any cryptography; replay,
- * freshness, allow list, retained flag), counts and logs every rejection by reason and hands only
+ * bounds the work per signer first ({@link createSignerRateLimiter}: a message of an allowed
+ * signer named by its topic takes a token of that signer's bucket and of the total one, or is
+ * dropped as `rate-limited` before it is even parsed), then runs it through
+ * {@link createInputValidator} (schema before any cryptography; replay, freshness, allow list,
+ * retained flag), counts and logs every rejection by reason and hands only
  * verified inputs to `onInput` handlers. Reconnects with backoff and resubscribes. No payload and
  * no throwing handler can crash it.
  *
@@ -97,7 +127,7 @@ function rateLimitedStderr(): (line: string) => void {
  * ```
  */
 export async function createMqttInputSource(options: MqttInputSourceOptions): Promise<MqttInputSource> {
-  const validator = createInputValidator(options)
+  const rawValidator = createInputValidator(options)
   const log = options.log === false ? () => {} : (options.log ?? rateLimitedStderr())
   let broker: EmbeddedBroker | undefined
   let url = options.url
@@ -121,37 +151,71 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
   }
   const rejectionHandlers = new Set<(r: InputRejectionEvent) => void>()
   let accepted = 0
-  const rejected = Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<InputRejection, number>
+  const rejected = Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<MqttInputRejection, number>
+  const limiter = createSignerRateLimiter(options.rateLimit)
+  // The allow lists as the validator holds them, to spend no token on a signer it refuses anyway.
+  const allowed = { device: allowList(options.devices), oracle: allowList(options.oracles) }
+  const validator: InputValidator = {
+    ...rawValidator,
+    allow(role, signer) {
+      rawValidator.allow(role, signer)
+      const set = allowed[role]
+      if (set !== 'any') set.add(signer.toLowerCase())
+    },
+  }
 
-  const { topics, log: _log, url: _url, ...connectOptions } = options
-  const onMessage = async (topic: string, payload: Buffer, packet: { retain: boolean }) => {
+  const refuse = (reason: MqttInputRejection, detail: string, topic: string) => {
+    rejected[reason]++
+    const event: MqttInputRejectionEvent = { reason, detail, topic: topic.slice(0, 200) }
+    log(`rejected (${reason}) on ${event.topic}: ${detail}`)
+    for (const h of rejectionHandlers) {
+      try {
+        h(event as InputRejectionEvent)
+      } catch (e) {
+        log(`a rejection handler threw: ${(e as Error).message}`)
+      }
+    }
+  }
+
+  /** Whether a message on `topic` may be checked now (a topic naming no allowed signer always may: it is refused cheaply). */
+  const admit = (topic: string): boolean => {
+    const m = SIGNER_TOPIC.exec(topic)
+    if (m === null) return true
+    const set = m[1] === 'devices' ? allowed.device : allowed.oracle
+    const signer = m[2] as string
+    if (set !== 'any' && !set.has(signer)) return true
+    return limiter.take(signer, performance.now())
+  }
+
+  // Judged synchronously; only a verified input waits (for its handlers) before it is acknowledged.
+  const onMessage = (topic: string, payload: Buffer, packet: { retain: boolean }) => {
+    if (!packet.retain && !admit(topic)) {
+      refuse('rate-limited', 'the signer is over its rate, or all signers are over theirs', topic)
+      return
+    }
     const verdict = validator.check(topic, payload, { retained: packet.retain })
     if (!verdict.ok) {
-      rejected[verdict.reason]++
-      const event = { reason: verdict.reason, detail: verdict.detail, topic: topic.slice(0, 200) }
-      log(`rejected (${event.reason}) on ${event.topic}: ${event.detail}`)
-      for (const h of rejectionHandlers) {
-        try {
-          h(event)
-        } catch (e) {
-          log(`a rejection handler threw: ${(e as Error).message}`)
-        }
-      }
+      refuse(verdict.reason, verdict.detail, topic)
       return
     }
     accepted++
+    return deliver(verdict.input)
+  }
+
+  const deliver = async (input: VerifiedInput): Promise<void> => {
     if (inputHandlers.size === 0) await handlerRegistered()
     // Acknowledged once every handler's promise resolved; a handler that throws or rejects is
     // logged and leaves the reading unacknowledged and not accepted (the broker sends it again).
-    const results = await Promise.allSettled([...inputHandlers].map(async (h) => h(verdict.input)))
+    const results = await Promise.allSettled([...inputHandlers].map(async (h) => h(input)))
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed !== undefined) {
       log(`an input handler threw: ${(failed.reason as Error)?.message ?? String(failed.reason)}`)
       // The broker's copy must be accepted again, not dropped as a duplicate.
-      validator.forget(verdict.input)
+      validator.forget(input)
       throw failed.reason
     }
   }
+  const { topics, log: _log, url: _url, rateLimit: _rateLimit, ...connectOptions } = options
   let link
   try {
     link = await connectMqtt({
