@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path'
 import type { Address } from 'viem'
 import { ChanvmError } from '../engine/errors.ts'
 import type { Signer } from '../engine/crypto/types.ts'
-import { createApiServer, type ApiServer } from './http/createApiServer.ts'
+import { checkApiAccess, createApiServer, type ApiServer } from './http/createApiServer.ts'
 import { toWireJson } from './http/wire.ts'
 import { loadNodeConfig } from './config.ts'
 import { createNode } from './createNode.ts'
@@ -37,7 +37,7 @@ export type RunNodeDaemonOptions = {
   deps?: Partial<NodeDaemonDeps>
 }
 
-/** Exit codes of the daemon: 0 stopped by a signal, 3 could not start. */
+/** Exit codes of the daemon: 0 stopped by a signal, 3 could not start, 130 stopped while starting. */
 export const DAEMON_EXIT = { OK: 0, FAILED: 3, INTERRUPTED: 130 } as const
 
 const defaultDeps: NodeDaemonDeps = {
@@ -60,12 +60,28 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
+/** `promise`'s value, or undefined as soon as `signal` aborts. */
+async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return undefined
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+  }
+}
+
 /**
  * Loads the configuration, the passphrase and the keystore, creates the node, starts its API and
  * prints one ready line (`chanvm node ready: address 0x… api http://…`). Then logs as JSON lines
  * (pino) until `signal` aborts (or SIGTERM/SIGINT): the API stops accepting requests, requests
  * and updates in flight get `drainTimeoutMs` to finish, the node saves its watcher's place and
- * closes. Resolves with the exit code: 0 after a clean stop, 3 when the node could not start.
+ * closes. Resolves with the exit code: 0 after a clean stop, 3 when the node could not start, 130
+ * when stopped before the node was up.
  *
  * @example
  * ```ts
@@ -94,15 +110,26 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
     const config = await deps.loadNodeConfig(configPath)
     const passphrase = await deps.readPassphrase(options.env)
     const signer = await deps.readKeystore(resolve(dirname(configPath), config.keystore), passphrase)
+    const host = config.http?.host ?? '127.0.0.1'
+    const tokenValue = options.env[config.http?.tokenEnv ?? 'CHANVM_API_TOKEN']
+    const token = tokenValue === '' ? undefined : tokenValue
+    checkApiAccess(host, token)
     log(30, 'starting', { address: signer.address, dataDir: config.dataDir, rpcUrl: config.chain.rpcUrl })
-    node = await deps.createNode({ config, signer, env: options.env })
-    const tokenEnv = config.http?.tokenEnv ?? 'CHANVM_API_TOKEN'
-    const token = options.env[tokenEnv]
+    const creating = deps.createNode({ config, signer, env: options.env })
+    node = await unlessAborted(creating, signal)
+    if (node === undefined) {
+      // The node may still come up (a broker or chain slow to answer): close it when it does.
+      creating.then((n) => n.close()).catch(() => undefined)
+      io.err('chanvm node: interrupted while starting')
+      log(40, 'interrupted while starting')
+      release()
+      return DAEMON_EXIT.INTERRUPTED
+    }
     server = await createApiServer({
       node,
-      host: config.http?.host ?? '127.0.0.1',
+      host,
       port: config.http?.port ?? 7311,
-      ...(token === undefined || token === '' ? {} : { token }),
+      ...(token === undefined ? {} : { token }),
       logger: { level: 'info', stream: logStream },
     })
     const logger = server.log

@@ -14,7 +14,7 @@ Options:
 
 Environment: CHANVM_PASSPHRASE (the keystore's passphrase; prompted for on a terminal otherwise),
 the API token in CHANVM_API_TOKEN or the variable the config's http.tokenEnv names.
-Exit codes: 0 stopped by a signal, 2 usage error, 3 could not start or failed while running.`
+Exit codes: 0 stopped by a signal, 2 usage error, 3 could not start, 130 stopped while starting.`
 
 /** Exit codes of `chanvm node` (docs/cli.md). */
 export const NODE_EXIT = { OK: 0, USAGE: 2, FAILED: 3 } as const

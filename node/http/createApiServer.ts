@@ -75,6 +75,21 @@ function refusedAction(result: Extract<UpdateResult, { ok: false }>): { status: 
 }
 
 /**
+ * Throws `CONFIG` for a token shorter than 16 characters and for a non-loopback host without a
+ * token: the rules {@link createApiServer} enforces, for callers that check before they start.
+ */
+export function checkApiAccess(host: string, token: string | undefined): void {
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+    throw new ChanvmError('CONFIG', `the API token must have at least ${MIN_TOKEN_LENGTH} characters`)
+  }
+  if (token === undefined && !isLoopback(host)) {
+    throw new ChanvmError('CONFIG', `the API listens on ${host}, not loopback: set a token`, {
+      details: ['put it in CHANVM_API_TOKEN or in the variable the config names in http.tokenEnv'],
+    })
+  }
+}
+
+/**
  * Builds the API of `node` (not listening yet: call `start()`). Refuses, with a `CONFIG` error, a
  * non-loopback host without a token and a token shorter than 16 characters.
  *
@@ -87,14 +102,7 @@ function refusedAction(result: Extract<UpdateResult, { ok: false }>): { status: 
  */
 export async function createApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { node, host, port, token } = options
-  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
-    throw new ChanvmError('CONFIG', `the API token must have at least ${MIN_TOKEN_LENGTH} characters`)
-  }
-  if (token === undefined && !isLoopback(host)) {
-    throw new ChanvmError('CONFIG', `the API listens on ${host}, not loopback: set a token`, {
-      details: ['put it in CHANVM_API_TOKEN or in the variable the config names in http.tokenEnv'],
-    })
-  }
+  checkApiAccess(host, token)
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 64 * 1024,

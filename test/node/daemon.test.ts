@@ -101,19 +101,52 @@ describe('node daemon', function () {
       assert.ok(!messages.includes('requests still in flight were cut off'))
     })
 
-    it('refuses to start on a non-loopback host without a token (exit 3) and closes the node', async () => {
+    it('refuses to start on a non-loopback host without a token (exit 3) before creating the node', async () => {
       const node = createFakeNode()
       const err: string[] = []
+      let created = 0
       const code = await runNodeDaemon({
         configPath: 'node.json',
         env: {},
         io: { out: () => undefined, err: (l) => err.push(l) },
         logStream: new PassThrough(),
         signal: new AbortController().signal,
-        deps: fakeDeps(node, { host: '0.0.0.0', port: 0 }),
+        deps: {
+          ...fakeDeps(node, { host: '0.0.0.0', port: 0 }),
+          createNode: async () => {
+            created++
+            return node
+          },
+        },
       })
       assert.equal(code, 3)
       assert.match(err.join('\n'), /could not start \(CONFIG\).*not loopback/)
+      assert.equal(created, 0, 'the node is not even created')
+    })
+
+    it('a stop while the node is still starting exits 130 at once and closes the node once it is up', async () => {
+      const node = createFakeNode()
+      let finishCreating: (n: FakeNode) => void = () => undefined
+      const controller = new AbortController()
+      const err: string[] = []
+      const exit = runNodeDaemon({
+        configPath: 'node.json',
+        env: {},
+        io: { out: () => undefined, err: (l) => err.push(l) },
+        logStream: new PassThrough(),
+        signal: controller.signal,
+        deps: {
+          ...fakeDeps(node, { host: '127.0.0.1', port: 0 }),
+          createNode: () => new Promise<FakeNode>((resolve) => (finishCreating = resolve)),
+        },
+      })
+      await new Promise((r) => setTimeout(r, 50))
+      controller.abort()
+      assert.equal(await exit, 130)
+      assert.deepEqual(err, ['chanvm node: interrupted while starting'])
+      assert.deepEqual(node.calls, [])
+      finishCreating(node)
+      await new Promise((r) => setTimeout(r, 20))
       assert.deepEqual(node.calls, [{ method: 'close' }])
     })
 
