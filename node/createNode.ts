@@ -8,7 +8,7 @@ import type { AdjudicatorClient } from '../engine/adjudicator/createAdjudicatorC
 import { deposit } from '../engine/adjudicator/deposit.ts'
 import { getChannelRecord } from '../engine/adjudicator/getChannelRecord.ts'
 import { getDeposits } from '../engine/adjudicator/getDeposits.ts'
-import type { ChannelParams, Env } from '../engine/channel/types.ts'
+import type { ChannelParams, Env, State } from '../engine/channel/types.ts'
 import type { Signer } from '../engine/crypto/types.ts'
 import { ChanvmError } from '../engine/errors.ts'
 import { createParty } from '../engine/protocol/createParty.ts'
@@ -25,7 +25,7 @@ import { createInputBook } from './createInputBook.ts'
 import { createSignerAdjudicatorClient } from './createSignerAdjudicatorClient.ts'
 import { planDispute, takeDisputeStep, type DisputeDeps } from './dispute.ts'
 import { appOfParams, NODE_APPS, requestToChannel } from './requestToChannel.ts'
-import type { ChannelSummary, ChanvmNode, NodeConfig, NodeEvent, NodeMetrics } from './types.ts'
+import type { ChannelSummary, ChanvmNode, NodeConfig, NodeEvent, NodeMetrics, OpenRequest } from './types.ts'
 import { readWatcherCheckpoint, writeWatcherCheckpoint } from './watcherCheckpointFile.ts'
 
 /** The file in `dataDir` where the watcher's place is kept. */
@@ -380,6 +380,40 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       }
     }
 
+    const opening = new Map<string, Promise<unknown>>()
+    const openChannel = async (
+      request: OpenRequest,
+      params: ChannelParams,
+      initial: State,
+      channelId: Hex,
+    ): Promise<ChannelSummary> => {
+      watcher.watch(params)
+      await party.open(params, initial)
+      counters.channels = (await store.listChannels()).length
+      const me = params.participants.findIndex((p) => p.toLowerCase() === address.toLowerCase())
+      const want = initial.balances[me] ?? 0n
+      if (request.deposit !== false && want > 0n && phaseOf(channelId) === 'funding') {
+        const [have = 0n] = await getDeposits(client, channelId, [address])
+        if (have < want) {
+          const r = await deposit(client, { channelId, participant: address, amount: want - have })
+          counters.gasSpent += r.gasUsed
+          emit({ source: 'chain', channelId, step: 'deposit', gasUsed: r.gasUsed, hash: r.hash })
+        }
+      }
+      const until = Date.now() + fundingTimeoutMs
+      while (phaseOf(channelId) === 'funding' && !(await confirmFunding(channelId, params))) {
+        if (closing !== undefined) throw new ChanvmError('TRANSPORT_CLOSED', 'the node closed', { channelId })
+        const left = until - Date.now()
+        if (left <= 0)
+          throw new ChanvmError('PEER_TIMEOUT', 'not every participant funded the channel in time', {
+            channelId,
+            details: ['the channel stays in funding; it is confirmed when the deposits arrive'],
+          })
+        await waitForDeposit(channelId, Math.min(left, Math.max(pollingIntervalMs, 250)))
+      }
+      return summarize(channelId)
+    }
+
     const node: ChanvmNode = {
       address,
       party,
@@ -391,32 +425,18 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
           adjudicator: config.chain.adjudicator,
           apps: config.chain.apps ?? {},
         })
-        watcher.watch(params)
-        await party.open(params, initial)
-        counters.channels = (await store.listChannels()).length
-        const me = params.participants.findIndex((p) => p.toLowerCase() === address.toLowerCase())
-        const want = initial.balances[me] ?? 0n
-        if (request.deposit !== false && want > 0n && phaseOf(channelId) === 'funding') {
-          const [have = 0n] = await getDeposits(client, channelId, [address])
-          if (have < want) {
-            const r = await deposit(client, { channelId, participant: address, amount: want - have })
-            counters.gasSpent += r.gasUsed
-            emit({ source: 'chain', channelId, step: 'deposit', gasUsed: r.gasUsed, hash: r.hash })
-          }
-        }
-        const until = Date.now() + fundingTimeoutMs
-        while (phaseOf(channelId) === 'funding' && !(await confirmFunding(channelId, params))) {
-          if (closing !== undefined)
-            throw new ChanvmError('TRANSPORT_CLOSED', 'the node closed', { channelId })
-          const left = until - Date.now()
-          if (left <= 0)
-            throw new ChanvmError('PEER_TIMEOUT', 'not every participant funded the channel in time', {
-              channelId,
-              details: ['the channel stays in funding; it is confirmed when the deposits arrive'],
-            })
-          await waitForDeposit(channelId, Math.min(left, Math.max(pollingIntervalMs, 250)))
-        }
-        return summarize(channelId)
+        // One open at a time per channel: a second one waits, then finds the deposit made.
+        const key = channelId.toLowerCase()
+        const before = opening.get(key) ?? Promise.resolve()
+        const mine = before
+          .catch(() => undefined)
+          .then(() => openChannel(request, params, initial, channelId))
+        const tail = mine.catch(() => undefined)
+        opening.set(key, tail)
+        void tail.then(() => {
+          if (opening.get(key) === tail) opening.delete(key)
+        })
+        return mine
       },
       async act(channelId, action) {
         ensureOpen()

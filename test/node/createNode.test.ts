@@ -136,11 +136,14 @@ describe('createNode: two nodes on anvil and an MQTT broker', function () {
   it('opens an escrow channel from both sides: co-signed, deposited and funded', async () => {
     const nonce = BigInt(Date.now())
     channelNonce = nonce
-    const [a, b] = await Promise.all([
+    // Alice sends her request twice at once: one deposit, two identical answers.
+    const [a, b, again] = await Promise.all([
       alice.node.open(request('first', nonce)),
       bob.node.open(request('second', nonce)),
+      alice.node.open(request('first', nonce)),
     ])
     channelId = a.channelId
+    assert.deepEqual(again, a)
     assert.equal(b.channelId, channelId)
     for (const s of [a, b]) {
       assert.equal(s.app, 'escrow')
@@ -158,7 +161,9 @@ describe('createNode: two nodes on anvil and an MQTT broker', function () {
       DEPOSIT,
       0n,
     ])
-    const deposit = alice.events.find((e) => e.source === 'chain' && e.step === 'deposit')
+    const deposits = alice.events.filter((e) => e.source === 'chain' && e.step === 'deposit')
+    assert.equal(deposits.length, 1)
+    const deposit = deposits[0]
     assert(deposit?.source === 'chain' && deposit.gasUsed > 0n, 'alice reports her deposit with its gas')
     assert.equal(alice.node.metrics().gasSpent, deposit.gasUsed)
     assert.equal(alice.node.metrics().channels, 1)
