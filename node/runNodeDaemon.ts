@@ -141,7 +141,10 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
   } catch (error) {
     const e = error instanceof ChanvmError ? error : undefined
     io.err(`chanvm node: could not start (${e?.code ?? 'ERROR'}): ${e?.message ?? (error as Error).message}`)
-    log(50, 'could not start', { code: e?.code ?? 'ERROR' })
+    log(50, 'could not start', {
+      code: e?.code ?? 'ERROR',
+      error: e?.shortMessage ?? (error as Error).message,
+    })
     await server?.close().catch(() => undefined)
     await node?.close().catch(() => undefined)
     release()

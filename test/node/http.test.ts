@@ -441,8 +441,11 @@ describe('HTTP API', function () {
         })
         assert.equal(ok.statusCode, 200, ok.body)
         assert.equal(node.calls.length, 1)
-        const metrics = await guarded.inject({ url: '/metrics', remoteAddress })
-        assert.equal(metrics.statusCode, 401)
+        for (const url of ['/metrics', '/v1/events', '/openapi.json', '/v1/health', '/nowhere']) {
+          const res = await guarded.inject({ url, remoteAddress })
+          assert.equal(res.statusCode, 401, url)
+        }
+        assert.equal(node.listeners, 0, 'no event stream was opened')
       } finally {
         await guarded.close()
       }
