@@ -86,7 +86,7 @@ export function createTestIo(
     answers?: boolean[]
     stdin?: string[]
     nowMs?: number
-    onSleep?: (ms: number) => void
+    onSleep?: (ms: number) => void | Promise<void>
   } = {},
 ): TestIo {
   const stdout: string[] = []
@@ -113,7 +113,7 @@ export function createTestIo(
     sleep: async (ms) => {
       sleeps.push(ms)
       now += ms
-      options.onSleep?.(ms)
+      await options.onSleep?.(ms)
     },
     fetch: globalThis.fetch,
     json() {
