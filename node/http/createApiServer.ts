@@ -39,6 +39,8 @@ export type ApiServerOptions = {
   bodyLimit?: number
   /** SSE heartbeat period (default 15,000 ms). */
   heartbeatMs?: number
+  /** Event streams open at once (default 32); one more is 503. */
+  maxEventStreams?: number
 }
 
 export type ApiServer = FastifyInstance & {
@@ -291,6 +293,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         summary: 'Server-sent events: every NodeEvent as JSON (bigints as strings), with heartbeats',
         querystring: eventsQuerySchema,
         response: {
+          503: { description: 'Too many event streams are open', ...errorSchema },
           200: {
             description: 'text/event-stream',
             content: { 'text/event-stream': { schema: { type: 'string' } } },
@@ -300,6 +303,11 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       },
     },
     async (request, reply) => {
+      if (streams.size >= (options.maxEventStreams ?? 32)) {
+        return reply
+          .status(503)
+          .send({ error: { code: 'TOO_MANY_STREAMS', message: 'too many event streams are open' } })
+      }
       reply.hijack()
       const channelId = request.query.channelId as Hex | undefined
       const close = openEventStream(reply.raw, node, {

@@ -524,6 +524,7 @@ describe('HTTP API', function () {
         token: TOKEN,
         logger: false,
         heartbeatMs: 50,
+        maxEventStreams: 2,
       })
       base = await server.start()
     })
@@ -536,6 +537,29 @@ describe('HTTP API', function () {
       assert.equal(((await ok.json()) as { address: string }).address, NODE_ADDRESS)
       const refused = await fetch(`${base}/v1/health`)
       assert.equal(refused.status, 401)
+    })
+
+    it('event streams beyond the limit are 503; closing one makes room', async () => {
+      const open = () =>
+        new Promise<IncomingMessage>((resolve, reject) =>
+          get(`${base}/v1/events`, { headers: { authorization: `Bearer ${TOKEN}` } }, resolve).on(
+            'error',
+            reject,
+          ),
+        )
+      const first = await open()
+      const second = await open()
+      assert.deepEqual([first.statusCode, second.statusCode], [200, 200])
+      const third = await open()
+      assert.equal(third.statusCode, 503)
+      third.resume()
+      first.destroy()
+      for (let i = 0; i < 100 && node.listeners > 1; i++) await new Promise((r) => setTimeout(r, 10))
+      assert.equal(node.listeners, 1)
+      const fourth = await open()
+      assert.equal(fourth.statusCode, 200)
+      second.destroy()
+      fourth.destroy()
     })
 
     it('GET /v1/events streams node events (bigints as strings), filters by channel, beats, ends on close', async () => {
