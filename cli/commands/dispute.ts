@@ -8,7 +8,7 @@ import type { DisputePlan } from '../../node/types.ts'
 import type { CliIo } from '../runCli.ts'
 import { API_OPTIONS, API_USAGE, apiClientFor, apiTargetFromFlags, type ApiTarget } from './apiOptions.ts'
 import { COMMAND_EXIT, commandIoFromProcess, runCommand, usageError, type CommandIo } from './commandIo.ts'
-import { formatDuration, formatUnixTime, formatWei } from './formatChannel.ts'
+import { formatDuration, formatFee, formatUnixTime, formatWei } from './formatChannel.ts'
 import { parseChannelId, parseWhole } from './parseValues.ts'
 
 export const DISPUTE_USAGE = `Usage: chanvm dispute <channelId> [--yes] [--force] [options]
@@ -103,7 +103,7 @@ function formatNext(plan: DisputePlan, nowSeconds: bigint): string {
     return `wait ${formatDuration(n.until - nowSeconds)} (until ${formatUnixTime(n.until)}): ${n.reason}`
   const gain = n.gainWei === undefined ? '' : `, changes our payout by ${formatWei(n.gainWei)}`
   const version = n.version === undefined ? '' : ` (version ${n.version})`
-  return `${n.step}${version}: ${n.gas} gas, fee ${formatWei(n.feeWei)}${gain}${plan.worthIt ? '' : ' - NOT worth its fee'}`
+  return `${n.step}${version}: ${n.gas} gas, fee ${formatFee(n.feeWei)}${gain}${plan.worthIt ? '' : ' - NOT worth its fee'}`
 }
 
 /** One step the command sent, as the JSON document lists it. */
@@ -166,7 +166,7 @@ export async function runDisputeCommand(
         }
         if (!plan.worthIt && !a.force) {
           say(
-            `not sending ${next.step}: its fee ${formatWei(next.feeWei)} exceeds what it can win; --force sends it anyway`,
+            `not sending ${next.step}: its fee ${formatFee(next.feeWei)} exceeds what it can win; --force sends it anyway`,
           )
           return finish(plan, 'not-worth-it', COMMAND_EXIT.REFUSED)
         }
@@ -175,7 +175,7 @@ export async function runDisputeCommand(
           return finish(plan, 'max-steps', COMMAND_EXIT.REFUSED)
         }
         if (!a.yes) {
-          const ok = await io.confirm(`Send ${next.step} (${next.gas} gas, fee ${formatWei(next.feeWei)})?`)
+          const ok = await io.confirm(`Send ${next.step} (${next.gas} gas, fee ${formatFee(next.feeWei)})?`)
           if (!ok) {
             say(`not sending ${next.step}: not confirmed`)
             return finish(plan, 'not-confirmed', COMMAND_EXIT.REFUSED)

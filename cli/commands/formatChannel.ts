@@ -63,3 +63,12 @@ export function formatDuration(seconds: bigint): string {
   if (m > 0n) return `${m}m ${two(s)}s`
   return `${s}s`
 }
+
+/** A fee for people: exact when short, else `~` and four significant digits (`~0.0001471 ETH`). */
+export function formatFee(wei: bigint): string {
+  const exact = formatWei(wei)
+  if (wei < 10n ** 12n) return exact
+  const ether = formatEther(wei)
+  const rounded = Number(Number(ether).toPrecision(4)).toString()
+  return rounded === ether ? exact : `~${rounded} ETH`
+}

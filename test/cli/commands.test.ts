@@ -4,6 +4,7 @@ import { formatEther, formatGwei } from 'viem'
 import { runActCommand } from '../../cli/commands/act.ts'
 import { runChannelsCommand } from '../../cli/commands/channels.ts'
 import { runDisputeCommand } from '../../cli/commands/dispute.ts'
+import { formatFee } from '../../cli/commands/formatChannel.ts'
 import { runOpenCommand } from '../../cli/commands/open.ts'
 import { parseAmount } from '../../cli/commands/parseAmount.ts'
 import { runShowCommand } from '../../cli/commands/show.ts'
@@ -91,6 +92,14 @@ describe('cli commands', () => {
         }),
       )
     })
+  })
+
+  it('fees print exact when short, else to four significant digits', () => {
+    assert.equal(formatFee(2_400_000_000_000_000n), '0.0024 ETH')
+    assert.equal(formatFee(147_134_847_197_490n), '~0.0001471 ETH')
+    assert.equal(formatFee(12_345_678_901_234_567_890n), '~12.35 ETH')
+    assert.equal(formatFee(21_000n), '21000 wei')
+    assert.equal(formatFee(0n), '0 ETH')
   })
 
   describe('bad input: exit 2 with a message, nothing sent', () => {
