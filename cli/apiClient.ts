@@ -126,7 +126,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         ?.error
       const code = typeof err?.code === 'string' ? err.code : `HTTP_${res.status}`
       const message = typeof err?.message === 'string' ? err.message : `${method} ${path}: HTTP ${res.status}`
-      throw new ApiError(res.status, code, message, { details: err?.details })
+      // A step the app rejected carries the sandbox's one-line reason (e.g. `Overspend(100, 50)`).
+      const why = (err?.details as { step?: { message?: unknown } } | undefined)?.step?.message
+      const full =
+        typeof why === 'string' && why !== '' && !message.includes(why) ? `${message}: ${why}` : message
+      throw new ApiError(res.status, code, full, { details: err?.details })
     }
     if (parsed === undefined) throw badResponse(`${method} ${path}: the answer is not JSON`)
     return parsed

@@ -513,6 +513,28 @@ describe('cli commands', () => {
       assert.deepEqual(io.json(), { error: { code: 'PEER_REJECTED', message: '0xBob refused: not my deal' } })
     })
 
+    it("act: a step the app rejected shows the sandbox's reason", async () => {
+      node = await startCannedNode({
+        [`POST /v1/channels/${ID}/actions`]: {
+          status: 409,
+          body: {
+            error: {
+              code: 'STEP_REJECTED',
+              message: 'the app rejected the step',
+              details: {
+                ok: false,
+                reason: 'step-rejected',
+                step: { reason: 'revert', message: 'Overspend(100, 50)' },
+              },
+            },
+          },
+        },
+      })
+      const io = createTestIo()
+      assert.equal(await run(runActCommand, [ID, 'premium', '--app', 'cold-chain', '--api', node.url], io), 1)
+      assert.deepEqual(io.stderr, ['chanvm act: the app rejected the step: Overspend(100, 50)'])
+    })
+
     it('channels lists the summaries; --json keeps bigints as decimal strings', async () => {
       const list = [
         summary(),
