@@ -10,6 +10,7 @@ import mqtt from 'mqtt'
 import { parseEther, type Hex } from 'viem'
 import { temperatureReading } from '../../apps/coldChain/coldChainClient.ts'
 import { ColdChainInsurance } from '../../contracts/generated/ColdChainInsurance.ts'
+import { deposit as depositTx } from '../../engine/adjudicator/deposit.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
 import { getDeposits } from '../../engine/adjudicator/getDeposits.ts'
 import { register } from '../../engine/adjudicator/register.ts'
@@ -275,6 +276,42 @@ describe('createNode: two nodes on anvil and an MQTT broker', function () {
     const plan = await bob.node.disputePlan(channelId)
     assert.equal(plan.ours.version, 2n)
     assert.equal(plan.held?.version, 2n)
+  })
+
+  it('a node closed while it waits for funding ends the open; after a restart the deposit still funds the channel', async () => {
+    alice = await start('alice')
+    const nonce = BigInt(Date.now()) + 1n
+    const req = (role: 'first' | 'second'): OpenRequest => ({
+      ...request(role, nonce),
+      balances: [0n, DEPOSIT],
+    })
+    const opens = Promise.allSettled([
+      alice.node.open(req('first')),
+      bob.node.open({ ...req('second'), deposit: false }),
+    ])
+    const id = getChannelId(f.escrowParams({ nonce, challengeDuration: 3_600n }))
+    const phase = async (n: ChanvmNode) => (await n.list()).find((c) => c.channelId === id)?.phase
+    await eventually(
+      'both co-signed version 0 and wait for funding',
+      async () => (await phase(alice.node)) === 'funding' && (await phase(bob.node)) === 'funding',
+    )
+    await Promise.all([alice.node.close(), bob.node.close()])
+    for (const r of await opens) {
+      assert(r.status === 'rejected', 'an open waiting for funding ends when its node closes')
+      assert(r.reason instanceof ChanvmError && r.reason.code === 'TRANSPORT_CLOSED', String(r.reason))
+    }
+    await rejectsWith(alice.node.open(req('first')), 'TRANSPORT_CLOSED')
+
+    alice = await start('alice')
+    const waiting = (await alice.node.list()).find((c) => c.channelId === id)
+    assert.equal(waiting?.phase, 'funding')
+    const early = await alice.node.act(id, { app: 'escrow', type: 'release' })
+    assert(!early.ok && early.reason === 'unfunded', 'no step before every participant funded')
+    await depositTx(f.bob.client, { channelId: id, participant: f.bob.address, amount: DEPOSIT })
+    await eventually(
+      'the deposit funds the channel',
+      async () => (await alice.node.show(id)).phase === 'open',
+    )
   })
 })
 
