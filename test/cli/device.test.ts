@@ -12,7 +12,9 @@ import { getSignerId } from '../../oracles/message/getSignerId.ts'
 import { textToBytes32 } from '../../oracles/message/textToBytes32.ts'
 import type { SignedReading } from '../../oracles/message/types.ts'
 import { verifyReading } from '../../oracles/message/verifyReading.ts'
+import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
+import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { startAedes, type TestBroker } from '../oracles/brokers.ts'
 import { createTestIo, type TestIo } from './support.ts'
 
@@ -212,6 +214,42 @@ describe('cli: chanvm device', () => {
         }
       } finally {
         await sub.close()
+      }
+    })
+
+    it("the node's MQTT input source accepts every reading of two runs: no replay, no stale sequence", async () => {
+      broker = await startAedes()
+      const { key, id } = await keygen()
+      const source = await createMqttInputSource({
+        url: broker.url,
+        chainId: 31337n,
+        devices: [id],
+        log: false,
+      })
+      const inputs: VerifiedInput[] = []
+      source.onInput((input) => void inputs.push(input))
+      try {
+        const args = ['publish', '--key', key, '--broker', broker.url, '--chain-id', '31337']
+        for (const stdin of [
+          ['-18250\n', '-18100\n'],
+          ['-17900\n', '-17800\n', '-17700\n'],
+        ]) {
+          const io = createTestIo({ stdin, nowMs: Date.now() })
+          assert.equal(await device(args, io), 0, io.stderr.join('\n'))
+        }
+        for (let i = 0; i < 400 && inputs.length < 5; i++) await new Promise((r) => setTimeout(r, 10))
+        assert.deepEqual(
+          inputs.map((i) => [i.signer, i.sequence, i.message['value']]),
+          [1n, 2n, 3n, 4n, 5n].map((n, k) => [id, n, [-18250n, -18100n, -17900n, -17800n, -17700n][k]]),
+        )
+        const { accepted, rejected } = source.stats()
+        assert.equal(accepted, 5)
+        assert.deepEqual(
+          Object.entries(rejected).filter(([, n]) => n > 0),
+          [],
+        )
+      } finally {
+        await source.close()
       }
     })
 
