@@ -191,6 +191,71 @@ describe('node daemon', function () {
     })
   })
 
+  describe('signals, in a child process whose node never finishes closing', function () {
+    this.timeout(30_000)
+    /** Runs runNodeDaemon (its own signal handlers) in a child with a recording node whose close() hangs. */
+    const startChild = () => {
+      const daemon = new URL('../../node/runNodeDaemon.ts', import.meta.url).href
+      const fake = new URL('./httpFakeNode.ts', import.meta.url).href
+      const script = `
+        const { runNodeDaemon } = await import(${JSON.stringify(daemon)})
+        const { createFakeNode } = await import(${JSON.stringify(fake)})
+        const node = createFakeNode()
+        node.close = () => new Promise(() => {})
+        const config = {
+          dataDir: '/x', keystore: 'k', broker: { url: 'mqtt://127.0.0.1:1' }, http: { port: 0 },
+          chain: { rpcUrl: 'http://127.0.0.1:1', chainId: 1, adjudicator: '0x' + '00'.repeat(20) },
+        }
+        const code = await runNodeDaemon({ configPath: 'node.json', env: {}, drainTimeoutMs: 500, deps: {
+          loadNodeConfig: async () => config, readPassphrase: async () => 'pw',
+          readKeystore: async () => ({ address: node.address }), createNode: async () => node,
+        } })
+        process.exit(code)`
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')))
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+      const ready = async () => {
+        for (let i = 0; i < 400 && !stdout.includes('ready'); i++) await new Promise((r) => setTimeout(r, 25))
+        assert.match(stdout, /^chanvm node ready: /, stderr)
+      }
+      return { child, exited, ready, logs: () => stderr }
+    }
+
+    it('a second signal exits at once with 130', async () => {
+      const { child, exited, ready } = startChild()
+      try {
+        await ready()
+        child.kill('SIGTERM')
+        await new Promise((r) => setTimeout(r, 100))
+        child.kill('SIGINT')
+        assert.equal(await exited, 130, 'without the second signal it exits 0 after the drain bound')
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL')
+      }
+    })
+
+    it('one signal: a node that does not close within the bound is logged and the daemon still exits 0', async () => {
+      const { child, exited, ready, logs } = startChild()
+      try {
+        await ready()
+        child.kill('SIGTERM')
+        assert.equal(await exited, 0)
+        const messages = logs()
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { msg: string }).msg)
+        assert.ok(messages.includes('the node did not close cleanly'), messages.join(', '))
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL')
+      }
+    })
+  })
+
   describe('chanvm node --config as a child process, with a real node', function () {
     this.timeout(120_000)
     let chain: ChainFixture
