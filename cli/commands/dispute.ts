@@ -157,7 +157,9 @@ export async function runDisputeCommand(
         if (next.step === 'wait') {
           const left = next.until - nowOf(plan)
           say(`waiting: ${formatDuration(left)} left (until ${formatUnixTime(next.until)}): ${next.reason}`)
-          await io.sleep(a.pollMs, signal)
+          // Near the end, wake up just after it rather than a whole poll period later.
+          const ms = left > 0n && left * 1000n < BigInt(a.pollMs) ? Number(left) * 1000 + 500 : a.pollMs
+          await io.sleep(ms, signal)
           if (aborted()) throw new Error('interrupted')
           const before = plan.next.step
           plan = await api.getDispute(a.channelId)

@@ -792,6 +792,15 @@ describe('cli commands', () => {
       assert.equal(node.requests.filter((r) => r.method === 'POST').length, 3)
     })
 
+    it('near the end of the challenge period it wakes up just after it, not a poll period later', async () => {
+      node = await startCannedNode({
+        [`GET ${disputePath}`]: serve([waiting(NOW + 3n, NOW), done]),
+      })
+      const io = createTestIo()
+      assert.equal(await run(runDisputeCommand, [ID, '--yes', '--poll', '30', '--api', node.url], io), 0)
+      assert.deepEqual(io.sleeps, [3_500])
+    })
+
     it('Ctrl-C while waiting is exit 130 and sends nothing more', async () => {
       node = await startCannedNode({ [`GET ${disputePath}`]: serve(waiting(NOW + 3600n, NOW)) })
       const controller = new AbortController()
