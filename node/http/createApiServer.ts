@@ -70,7 +70,7 @@ function refusedAction(result: Extract<UpdateResult, { ok: false }>): { status: 
     case 'peer-rejected':
       return { status: 409, message: `${result.from} refused: ${result.message}` }
     case 'step-rejected':
-      return { status: 409, message: 'the app rejected the step' }
+      return { status: 409, message: `the app rejected the step: ${result.step.message}` }
     default:
       return { status: 409, message: result.message }
   }

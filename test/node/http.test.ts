@@ -340,6 +340,17 @@ describe('HTTP API', function () {
       const body = refused.json() as { error: { code: string; details: { from: string } } }
       assert.equal(body.error.code, 'PEER_REJECTED')
       assert.equal(body.error.details.from, PEER_ADDRESS)
+      node.actResult = {
+        ok: false,
+        reason: 'step-rejected',
+        step: { ok: false, reason: 'revert', message: 'Overspend(100, 50)', gasUsed: 21_000n },
+      }
+      const rejected = await app.inject({ method: 'POST', url, payload: { app: 'escrow', type: 'release' } })
+      assert.equal(rejected.statusCode, 409)
+      assert.deepEqual(
+        (rejected.json() as { error: { code: string; message: string } }).error.message,
+        'the app rejected the step: Overspend(100, 50)',
+      )
       node.actResult = { ok: false, reason: 'peer-timeout', missing: [PEER_ADDRESS] }
       const silent = await app.inject({ method: 'POST', url, payload: { app: 'escrow', type: 'release' } })
       assert.equal(silent.statusCode, 504)
