@@ -334,6 +334,27 @@ describe('createNode: verified device readings from the broker feed a cold-chain
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   })
 
+  it('a configuration the chain or the environment contradicts stops the start with a CONFIG error', async () => {
+    const base: NodeConfig = {
+      dataDir: join(dir, 'bad'),
+      keystore: join(dir, 'bad.json'),
+      chain: { rpcUrl: f.anvil.rpcUrl, chainId: 1, adjudicator: f.deployment.adjudicator.address },
+      broker: { url: broker.url },
+    }
+    const signer = createKeySigner(f.carol.privateKey)
+    const wrongChain = await rejectsWith(createNode({ config: base, signer }), 'CONFIG')
+    assert.match(wrongChain.message, /serves chain 31337/)
+    const config = {
+      ...base,
+      chain: { ...base.chain, chainId: f.anvil.chainId },
+      broker: { url: broker.url, passwordEnv: 'NO_SUCH_PASSWORD' },
+    }
+    assert.match(
+      (await rejectsWith(createNode({ config, signer, env: {} }), 'CONFIG')).message,
+      /NO_SUCH_PASSWORD/,
+    )
+  })
+
   it('the owner reports three readings out of range that its node verified and is paid the insured sum', async () => {
     const [deployer, , , , , ownerAcct, insurerAcct] = f.anvil.accounts
     assert(deployer && ownerAcct && insurerAcct)
