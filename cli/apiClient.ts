@@ -72,7 +72,14 @@ export type ApiClient = {
   postDispute(channelId: Hex, options?: { force?: boolean }): Promise<DisputePlan>
 }
 
-/** `value` with every bigint turned into a decimal string. */
+/**
+ * `value` with every bigint turned into a decimal string.
+ *
+ * @example
+ * ```ts
+ * toWire({ nonce: 7n }) // { nonce: '7' }
+ * ```
+ */
 export function toWire<T>(value: T): Wire<T> {
   return JSON.parse(
     JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
@@ -211,7 +218,14 @@ function bigs(v: unknown, what: string): bigint[] {
 const optional = <T>(v: unknown, f: (v: unknown) => T): T | undefined =>
   v === undefined || v === null ? undefined : f(v)
 
-/** A ChannelSummary from its JSON form; throws `ApiError` BAD_RESPONSE naming the field that is off. */
+/**
+ * A ChannelSummary from its JSON form; throws `ApiError` BAD_RESPONSE naming the field that is off.
+ *
+ * @example
+ * ```ts
+ * const channel = channelSummaryFromWire(await (await fetch(`${url}/v1/channels/${id}`)).json())
+ * ```
+ */
 export function channelSummaryFromWire(v: unknown, what = 'channel'): ChannelSummary {
   const c = record(v, what)
   const summary: ChannelSummary = {
@@ -240,7 +254,15 @@ export function channelSummaryFromWire(v: unknown, what = 'channel'): ChannelSum
 
 const STEPS = ['register', 'force', 'conclude', 'conclude-final', 'withdraw'] as const
 
-/** A DisputePlan from its JSON form; throws `ApiError` BAD_RESPONSE naming the field that is off. */
+/**
+ * A DisputePlan from its JSON form; throws `ApiError` BAD_RESPONSE naming the field that is off.
+ *
+ * @example
+ * ```ts
+ * const plan = disputePlanFromWire(JSON.parse(body))
+ * if (plan.next.step === 'wait') console.log(plan.next.until)
+ * ```
+ */
 export function disputePlanFromWire(v: unknown): DisputePlan {
   const p = record(v, 'dispute')
   const o = record(p['ours'], 'dispute.ours')
@@ -296,7 +318,14 @@ export function disputePlanFromWire(v: unknown): DisputePlan {
   return plan
 }
 
-/** What an action's answer says: co-signed or not, and the new state when it was. */
+/**
+ * What an action's answer says: co-signed or not, and the new state when it was.
+ *
+ * @example
+ * ```ts
+ * const { ok, version } = actResultFromWire(JSON.parse(body))
+ * ```
+ */
 export function actResultFromWire(v: unknown): ActResult {
   const r = record(v, 'action')
   const ok = bool(r['ok'], 'action.ok')

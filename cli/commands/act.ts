@@ -62,7 +62,14 @@ export type ActArgs = {
 
 const appsWith = (name: string): AppName[] => APP_NAMES.filter((app) => Object.hasOwn(APP_ACTIONS[app], name))
 
-/** Parses `chanvm act`'s arguments; throws a usage error (`INVALID_ARGUMENT`) for bad ones. */
+/**
+ * Parses `chanvm act`'s arguments; throws a usage error (`INVALID_ARGUMENT`) for bad ones.
+ *
+ * @example
+ * ```ts
+ * const a = parseActArgs([channelId, 'fund', '--amount', '3eth', '--deadline', '+1d'], process.env, Date.now())
+ * ```
+ */
 export function parseActArgs(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
@@ -134,7 +141,14 @@ export function parseActArgs(
   }
 }
 
-/** The app `name` must run in, or a usage error naming what the channel's app offers. */
+/**
+ * The app `name` must run in, or a usage error naming what the channel's app offers.
+ *
+ * @example
+ * ```ts
+ * checkActionFor('tv-delivery', 'release', channelId) // throws: tv-delivery has no action 'release'
+ * ```
+ */
 export function checkActionFor(app: AppName, name: string, channelId: Hex): void {
   if (!appsWith(name).includes(app))
     throw usageError(

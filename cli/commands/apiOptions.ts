@@ -22,7 +22,14 @@ export const DEFAULT_API_URL = 'http://127.0.0.1:7311'
 /** Where the node is and how to authenticate. */
 export type ApiTarget = { url: string; token?: string }
 
-/** The node's URL and token from `--api`, `--token-env` and the environment; usage errors for bad ones. */
+/**
+ * The node's URL and token from `--api`, `--token-env` and the environment; usage errors for bad ones.
+ *
+ * @example
+ * ```ts
+ * const target = apiTargetFromFlags({ api: 'http://127.0.0.1:7311', 'token-env': 'MY_TOKEN' }, process.env)
+ * ```
+ */
 export function apiTargetFromFlags(
   values: { api?: string | undefined; 'token-env'?: string | undefined },
   env: Readonly<Record<string, string | undefined>>,
@@ -50,7 +57,14 @@ export function apiTargetFromFlags(
   return token === undefined || token === '' ? { url } : { url, token }
 }
 
-/** The API client for a command. */
+/**
+ * The API client for a command.
+ *
+ * @example
+ * ```ts
+ * const api = apiClientFor({ url: 'http://127.0.0.1:7311' }, commandIoFromProcess(cli))
+ * ```
+ */
 export function apiClientFor(target: ApiTarget, io: CommandIo, signal?: AbortSignal): ApiClient {
   return createApiClient({
     url: target.url,

@@ -17,7 +17,14 @@ ${API_USAGE}
 
 Exit codes: 0 listed, 1 the node refused, 2 usage error, 3 node unreachable or failed.`
 
-/** Parses `chanvm channels`' arguments. */
+/**
+ * Parses `chanvm channels`' arguments.
+ *
+ * @example
+ * ```ts
+ * parseChannelsArgs(['--json'], process.env) // { target: { url: 'http://127.0.0.1:7311' }, json: true }
+ * ```
+ */
 export function parseChannelsArgs(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
@@ -33,7 +40,14 @@ export function parseChannelsArgs(
   return { target: apiTargetFromFlags(values, env), json: values.json }
 }
 
-/** One line of the channel table. */
+/**
+ * One line of the channel table.
+ *
+ * @example
+ * ```ts
+ * for (const c of await api.listChannels()) console.log(formatChannelRow(c))
+ * ```
+ */
 export function formatChannelRow(c: ChannelSummary): string {
   const balances = c.balances.map((b, i) => `${roleName(c.app, i)} ${formatWei(b)}`).join(', ')
   const chain = c.onChain === undefined ? '' : `  on chain: ${c.onChain.status} v${c.onChain.version}`

@@ -38,7 +38,14 @@ export type CommandIo = CliIo & {
   fetch: typeof fetch
 }
 
-/** Waits `ms` or until `signal` aborts, whichever comes first. */
+/**
+ * Waits `ms` or until `signal` aborts, whichever comes first.
+ *
+ * @example
+ * ```ts
+ * await sleepFor(5_000, controller.signal)
+ * ```
+ */
 export function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted === true) return resolve()
@@ -52,7 +59,14 @@ export function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
-/** The process's own I/O around `io` (what `runCli` gives a command). */
+/**
+ * The process's own I/O around `io` (what `runCli` gives a command).
+ *
+ * @example
+ * ```ts
+ * const io = commandIoFromProcess({ out: console.log, err: console.error })
+ * ```
+ */
 export function commandIoFromProcess(io: CliIo): CommandIo {
   return {
     ...io,
@@ -74,7 +88,14 @@ export function commandIoFromProcess(io: CliIo): CommandIo {
   }
 }
 
-/** A usage error: bad flags or input, found before anything was sent. */
+/**
+ * A usage error: bad flags or input, found before anything was sent.
+ *
+ * @example
+ * ```ts
+ * if (amount === 0n) throw usageError('--amount must be more than 0')
+ * ```
+ */
 export function usageError(message: string): ChanvmError {
   return new ChanvmError('INVALID_ARGUMENT', message)
 }
@@ -87,6 +108,11 @@ export type CommandBody = () => Promise<number>
  * a pointer to --help); `run` does the work. Errors become one line on stderr, or with
  * `--json` an `{ "error": { code, message } }` document on stdout, and an exit code:
  * node errors 1, node unreachable or a server error 3, interruption 130.
+ *
+ * @example
+ * ```ts
+ * return runCommand({ name: 'show', usage, args, io, parse: () => parseShowArgs(args, io.env), run: show })
+ * ```
  */
 export async function runCommand<T>(opts: {
   name: string
@@ -136,7 +162,14 @@ function isHelp(v: unknown): v is { help: true } {
   return typeof v === 'object' && v !== null && (v as { help?: unknown }).help === true
 }
 
-/** The one-line message of an error (`shortMessage` of a ChanvmError, else `message`). */
+/**
+ * The one-line message of an error (`shortMessage` of a ChanvmError, else `message`).
+ *
+ * @example
+ * ```ts
+ * io.err(`chanvm: ${errorMessage(e)}`)
+ * ```
+ */
 export function errorMessage(e: unknown): string {
   if (e instanceof ChanvmError) return e.shortMessage
   if (e instanceof Error) return e.message

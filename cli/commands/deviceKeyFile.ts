@@ -16,7 +16,14 @@ export type DeviceKeyFile = {
   publicKey?: Hex
 }
 
-/** The file's content for `key`. */
+/**
+ * The file's content for `key`.
+ *
+ * @example
+ * ```ts
+ * const file = deviceKeyToFile(createOracleKey('p256')) // { curve, privateKey, signerId, publicKey, ... }
+ * ```
+ */
 export function deviceKeyToFile(key: OracleKey): DeviceKeyFile {
   const file: DeviceKeyFile = {
     type: 'chanvm-device-key',
@@ -32,6 +39,11 @@ export function deviceKeyToFile(key: OracleKey): DeviceKeyFile {
 /**
  * Writes a new key file with mode 0600 and fsyncs it. Never overwrites: an existing file is a
  * `CONFIG` error (a device's key is its identity).
+ *
+ * @example
+ * ```ts
+ * const { signerId } = writeDeviceKeyFile('thermometer.key', createOracleKey('p256'))
+ * ```
  */
 export function writeDeviceKeyFile(path: string, key: OracleKey): DeviceKeyFile {
   const file = deviceKeyToFile(key)
@@ -60,6 +72,11 @@ export function writeDeviceKeyFile(path: string, key: OracleKey): DeviceKeyFile 
 /**
  * Reads a key file and checks it: a known curve, a valid private key, and the signer id it names
  * is the key's. Throws `CONFIG` otherwise. `warn` hears about a file others may read.
+ *
+ * @example
+ * ```ts
+ * const key = readDeviceKeyFile('thermometer.key', console.error) // { curve, privateKey, signerId }
+ * ```
  */
 export function readDeviceKeyFile(
   path: string,

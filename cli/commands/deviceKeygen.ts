@@ -20,7 +20,14 @@ and the topic segment it publishes under. No node is needed.
 
 Exit codes: 0 written, 2 usage error, 3 the file exists or cannot be written.`
 
-/** Parses `chanvm device keygen`'s arguments. */
+/**
+ * Parses `chanvm device keygen`'s arguments.
+ *
+ * @example
+ * ```ts
+ * parseDeviceKeygenArgs(['--out', 'k.key']) // { out: 'k.key', curve: 'p256', json: false }
+ * ```
+ */
 export function parseDeviceKeygenArgs(
   args: readonly string[],
 ): { out: string; curve: Curve; json: boolean } | { help: true } {

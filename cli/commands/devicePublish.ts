@@ -73,7 +73,14 @@ export type DevicePublishArgs = {
   json: boolean
 }
 
-/** Parses `chanvm device publish`'s arguments. */
+/**
+ * Parses `chanvm device publish`'s arguments.
+ *
+ * @example
+ * ```ts
+ * const a = parseDevicePublishArgs(['--key', 'k.key', '--broker', 'mqtt://127.0.0.1:1883', '--chain-id', '1'], process.env)
+ * ```
+ */
 export function parseDevicePublishArgs(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
@@ -154,7 +161,14 @@ export function parseDevicePublishArgs(
   return out
 }
 
-/** One input line: skipped (`undefined`) or a timestamp and a value; throws a usage error for a bad line. */
+/**
+ * One input line: skipped (`undefined`) or a timestamp and a value; throws a usage error for a bad line.
+ *
+ * @example
+ * ```ts
+ * parseReadingLine('1800000000,-18250', true, Date.now(), false) // { timestamp: 1800000000n, value: -18250n }
+ * ```
+ */
 export function parseReadingLine(
   line: string,
   csv: boolean,

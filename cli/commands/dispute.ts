@@ -40,7 +40,14 @@ export type DisputeArgs = {
   json: boolean
 }
 
-/** Parses `chanvm dispute`'s arguments. */
+/**
+ * Parses `chanvm dispute`'s arguments.
+ *
+ * @example
+ * ```ts
+ * const a = parseDisputeArgs([channelId, '--yes'], process.env)
+ * ```
+ */
 export function parseDisputeArgs(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
@@ -74,7 +81,14 @@ const who = (plan: DisputePlan, i: number) => `#${i}${plan.me === i ? ' (us)' : 
 const amounts = (plan: DisputePlan, list: readonly bigint[]) =>
   list.map((b, i) => `${who(plan, i)} ${formatWei(b)}`).join(', ')
 
-/** The lines that show a plan: both states, the next step with its cost, the payouts. */
+/**
+ * The lines that show a plan: both states, the next step with its cost, the payouts.
+ *
+ * @example
+ * ```ts
+ * for (const line of formatDisputePlan(plan, plan.now ?? 0n)) console.log(line)
+ * ```
+ */
 export function formatDisputePlan(plan: DisputePlan, nowSeconds: bigint): string[] {
   const lines = [
     `channel   ${plan.channelId}`,

@@ -2,18 +2,39 @@
 import { formatEther } from 'viem'
 import type { ChannelSummary } from '../../node/types.ts'
 
-/** `1500000000000000000` → `1.5 ETH`; small amounts in wei. */
+/**
+ * `1500000000000000000` → `1.5 ETH`; small amounts in wei.
+ *
+ * @example
+ * ```ts
+ * formatWei(1_500_000_000_000_000_000n) // '1.5 ETH'
+ * ```
+ */
 export function formatWei(wei: bigint): string {
   if (wei !== 0n && wei < 1_000_000_000n && wei > -1_000_000_000n) return `${wei} wei`
   return `${formatEther(wei)} ETH`
 }
 
-/** `0x1234…abcd` */
+/**
+ * `0x1234…abcd`
+ *
+ * @example
+ * ```ts
+ * shortHex(channelId) // '0xabcdef…1234'
+ * ```
+ */
 export function shortHex(hex: string): string {
   return hex.length <= 14 ? hex : `${hex.slice(0, 8)}…${hex.slice(-4)}`
 }
 
-/** The role name of participant `index` in `app`. */
+/**
+ * The role name of participant `index` in `app`.
+ *
+ * @example
+ * ```ts
+ * roleName('cold-chain', 1) // 'insurer'
+ * ```
+ */
 export function roleName(app: string, index: number): string {
   const roles: Record<string, [string, string]> = {
     escrow: ['payer', 'payee'],
@@ -23,7 +44,14 @@ export function roleName(app: string, index: number): string {
   return roles[app]?.[index] ?? `participant ${index}`
 }
 
-/** The lines `chanvm show` prints for a channel. */
+/**
+ * The lines `chanvm show` prints for a channel.
+ *
+ * @example
+ * ```ts
+ * for (const line of formatChannelLines(await api.getChannel(id))) console.log(line)
+ * ```
+ */
 export function formatChannelLines(c: ChannelSummary): string[] {
   const lines = [
     `channel   ${c.channelId}`,
@@ -46,13 +74,27 @@ export function formatChannelLines(c: ChannelSummary): string[] {
   return lines
 }
 
-/** Unix seconds as an ISO date. */
+/**
+ * Unix seconds as an ISO date.
+ *
+ * @example
+ * ```ts
+ * formatUnixTime(1_800_000_000n) // '2027-01-15T08:00:00.000Z'
+ * ```
+ */
 export function formatUnixTime(seconds: bigint): string {
   const ms = Number(seconds) * 1000
   return Number.isFinite(ms) && ms < 8.64e15 ? new Date(ms).toISOString() : `${seconds}`
 }
 
-/** A duration in seconds as `1h 02m 03s`. */
+/**
+ * A duration in seconds as `1h 02m 03s`.
+ *
+ * @example
+ * ```ts
+ * formatDuration(3_725n) // '1h 02m 05s'
+ * ```
+ */
 export function formatDuration(seconds: bigint): string {
   if (seconds <= 0n) return '0s'
   const h = seconds / 3600n
@@ -64,7 +106,14 @@ export function formatDuration(seconds: bigint): string {
   return `${s}s`
 }
 
-/** A fee for people: exact when short, else `~` and four significant digits (`~0.0001471 ETH`). */
+/**
+ * A fee for people: exact when short, else `~` and four significant digits (`~0.0001471 ETH`).
+ *
+ * @example
+ * ```ts
+ * formatFee(147_134_847_197_490n) // '~0.0001471 ETH'
+ * ```
+ */
 export function formatFee(wei: bigint): string {
   const exact = formatWei(wei)
   if (wei < 10n ** 12n) return exact

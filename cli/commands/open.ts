@@ -83,7 +83,15 @@ const UINT64_MAX = (1n << 64n) - 1n
 /** What `chanvm open` sends and where. */
 export type OpenArgs = { request: OpenRequest; target: ApiTarget; json: boolean }
 
-/** Parses `chanvm open`'s arguments; throws a usage error (`INVALID_ARGUMENT`) for bad ones. */
+/**
+ * Parses `chanvm open`'s arguments; throws a usage error (`INVALID_ARGUMENT`) for bad ones.
+ *
+ * @example
+ * ```ts
+ * const { request } = parseOpenArgs(['--app', 'escrow', '--counterparty', bob, '--role', 'first',
+ *   '--balances', '5eth,0', '--nonce', '1', '--challenge', '1h', '--arbiter', arbiter], process.env)
+ * ```
+ */
 export function parseOpenArgs(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,

@@ -7,7 +7,14 @@ import { ChanvmError } from '../../engine/errors.ts'
 /** The sequence file of a key file: `<key>.seq`. */
 export const sequenceFileOf = (keyPath: string): string => `${keyPath}.seq`
 
-/** The last sequence number recorded in `path`, 0 when there is no file yet. Throws `CONFIG` for a damaged file. */
+/**
+ * The last sequence number recorded in `path`, 0 when there is no file yet. Throws `CONFIG` for a damaged file.
+ *
+ * @example
+ * ```ts
+ * const next = readLastSequence(sequenceFileOf('thermometer.key')) + 1n
+ * ```
+ */
 export function readLastSequence(path: string): bigint {
   let text: string
   try {
@@ -29,6 +36,11 @@ export function readLastSequence(path: string): bigint {
  * Records `sequence` as used, durably, before the reading that carries it leaves: writes a
  * temporary file, fsyncs it, renames it over `path` and fsyncs the folder, so that after a crash
  * the file holds either the old or the new number, never a torn one.
+ *
+ * @example
+ * ```ts
+ * writeLastSequence(sequenceFileOf(keyPath), sequence) // then sign and publish
+ * ```
  */
 export function writeLastSequence(path: string, sequence: bigint): void {
   const tmp = `${path}.tmp`
@@ -54,6 +66,12 @@ export function writeLastSequence(path: string, sequence: bigint): void {
  * Takes the device's lock (`<key>.lock`, holding the pid), so that two publishers with one key do
  * not hand out the same numbers. A lock left by a process that is gone is taken over. Returns the
  * release function; throws `CONFIG` while another live process holds it.
+ *
+ * @example
+ * ```ts
+ * const release = lockDevice('thermometer.key')
+ * try { await publishReadings() } finally { release() }
+ * ```
  */
 export function lockDevice(keyPath: string): () => void {
   const lock = `${keyPath}.lock`

@@ -18,7 +18,14 @@ ${API_USAGE}
 
 Exit codes: 0 shown, 1 the node refused (e.g. CHANNEL_NOT_FOUND), 2 usage error, 3 node unreachable or failed.`
 
-/** Parses `chanvm show`'s arguments. */
+/**
+ * Parses `chanvm show`'s arguments.
+ *
+ * @example
+ * ```ts
+ * parseShowArgs([channelId, '--json'], process.env)
+ * ```
+ */
 export function parseShowArgs(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
