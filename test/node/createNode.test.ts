@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { parseEther, type Hex } from 'viem'
-import { temperatureReading } from '../../apps/coldChain/coldChainClient.ts'
+import { coldChainActions, temperatureReading } from '../../apps/coldChain/coldChainClient.ts'
 import { ColdChainInsurance } from '../../contracts/generated/ColdChainInsurance.ts'
 import { deposit as depositTx } from '../../engine/adjudicator/deposit.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
@@ -389,6 +389,9 @@ describe('createNode: verified device readings from the broker feed a cold-chain
     const insurer = await createNode({
       config: config('insurer', undefined),
       signer: createKeySigner(insurerAcct.privateKey),
+      // The insurer's policy: it signs no close of the policy.
+      approve: (step) =>
+        step.action === coldChainActions.close() ? 'the insurer keeps the policy open' : true,
     })
     nodes.push(insurer)
     const ONE = parseEther('1')
@@ -428,6 +431,10 @@ describe('createNode: verified device readings from the broker feed a cold-chain
     const premium = await owner.act(channelId, { app: 'cold-chain', type: 'premium' })
     assert(premium.ok)
     await rejectsWith(owner.act(channelId, { app: 'cold-chain', type: 'report' }), 'INVALID_ARGUMENT')
+    const close = await owner.act(channelId, { app: 'cold-chain', type: 'close' })
+    assert(!close.ok && close.reason === 'peer-rejected', 'the insurer refuses to sign the close')
+    assert.deepEqual(insurer.metrics().refusals, { refused: 1 })
+    assert.deepEqual(owner.metrics().refusals, { 'peer-refused': 1 })
 
     const start = await f.now()
     const mqttClient = await mqtt.connectAsync(broker.url)
@@ -471,5 +478,6 @@ describe('createNode: verified device readings from the broker feed a cold-chain
     assert.deepEqual(report.signed.state.balances, [ONE - PREMIUM + ONE, 2n * ONE + PREMIUM - ONE])
     await insurer.party.waitForVersion(channelId, report.signed.state.version, 10_000)
     assert.deepEqual((await insurer.show(channelId)).balances, report.signed.state.balances)
+    assert.equal(owner.metrics().steps, 3, 'version 0, the premium and the report')
   })
 })
