@@ -75,7 +75,12 @@ export function commandIoFromProcess(io: CliIo): CommandIo {
     confirm: async (question) => {
       const rl = createInterface({ input: process.stdin, output: process.stderr })
       try {
-        const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve))
+        const answer = await new Promise<string>((resolve) => {
+          // Ctrl-C or Ctrl-D at the prompt is a no, not a prompt that waits forever.
+          rl.once('SIGINT', () => resolve(''))
+          rl.once('close', () => resolve(''))
+          rl.question(`${question} [y/N] `, resolve)
+        })
         return /^y(es)?$/i.test(answer.trim())
       } finally {
         rl.close()

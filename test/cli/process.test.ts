@@ -1,6 +1,6 @@
 // The `chanvm` binary as a user runs it: a real process, real pipes (no TTY), real signals.
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -74,6 +74,47 @@ describe('cli: the chanvm process', () => {
     assert.match(child.stdoutText(), /next {6}register: 100000 gas, fee 0\.001 ETH/)
     assert.match(child.stderrText(), /stdin is not a terminal to ask on; run again with --yes/)
     assert.deepEqual(node.calls(), [`GET /v1/channels/${id}/dispute`])
+  })
+
+  it('on a terminal (a pty from script(1)) it asks: y sends the step; n and Ctrl-C send nothing', async function () {
+    if (spawnSync('script', ['--version']).error !== undefined) this.skip()
+    const id = `0x${'ab'.repeat(32)}`
+    const plan = (next: Record<string, string>) => ({
+      channelId: id,
+      ours: { version: '3', balances: ['1', '2'], isFinal: false },
+      next,
+      payouts: ['1', '2'],
+      worthIt: true,
+    })
+    const path = `/v1/channels/${id}/dispute`
+    for (const [keys, code, posts] of [
+      ['y\r', 0, 1],
+      ['n\r', 1, 0],
+      ['\x03', 1, 0],
+    ] as const) {
+      node = await startCannedNode({
+        [`GET ${path}`]: { body: plan({ step: 'conclude', gas: '100000', feeWei: '1000000000000000' }) },
+        [`POST ${path}`]: { body: plan({ step: 'none', reason: 'paid out' }) },
+      })
+      const command = `${process.execPath} ${BIN} dispute ${id} --api ${node.url}`
+      const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: 'pipe' })
+      let out = ''
+      let answered = false
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString()
+        if (!answered && out.includes('Send conclude (100000 gas, fee 0.001 ETH)? [y/N]')) {
+          answered = true
+          child.stdin.write(keys)
+        }
+      })
+      const exit = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+      assert.equal(exit, code, out)
+      assert.ok(answered, out)
+      assert.equal(node.requests.filter((r) => r.method === 'POST').length, posts, out)
+      assert.match(out, posts === 1 ? /done: paid out/ : /not sending conclude: not confirmed/)
+      await node.close()
+      node = undefined
+    }
   })
 
   it('a publisher killed with SIGKILL and restarted never reuses a sequence number', async () => {
