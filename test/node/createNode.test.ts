@@ -27,7 +27,7 @@ import { readingToEnvelope } from '../../oracles/message/readingToEnvelope.ts'
 import { signReading } from '../../oracles/message/signReading.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import type { AppAction, ChanvmNode, NodeConfig, NodeEvent, OpenRequest } from '../../node/types.ts'
-import { startAedes } from '../oracles/brokers.ts'
+import { startAedes, startMosquitto } from '../oracles/brokers.ts'
 import type { TestBroker } from '../oracles/brokers.ts'
 import { startChainFixture, type ChainFixture, type Party } from '../support/anvilFixture.ts'
 import { eventually } from '../scenarios/roles.ts'
@@ -54,266 +54,279 @@ const cursorIn = (dataDir: string): bigint => {
   return BigInt(body.cursor)
 }
 
-describe('createNode: two nodes on anvil and an MQTT broker', function () {
-  this.timeout(120_000)
-  let f: ChainFixture
-  let broker: TestBroker
-  let dir: string
-  const configs: Record<'alice' | 'bob', NodeConfig> = {} as Record<'alice' | 'bob', NodeConfig>
-  const running: Running[] = []
-  let alice: Running
-  let bob: Running
-  let channelId: Hex
-  let v1: SignedState
-  let channelNonce: bigint
-  const DEPOSIT = parseEther('1')
-  const AMOUNT = parseEther('0.4')
+const brokers: [string, () => Promise<TestBroker | { skip: string }>][] = [
+  ['aedes', startAedes],
+  ['mosquitto', startMosquitto],
+]
 
-  const start = async (who: 'alice' | 'bob'): Promise<Running> => {
-    const config = configs[who]
-    const signer = await readKeystore(config.keystore, `${who} passphrase`)
-    const events: NodeEvent[] = []
-    const node = await createNode({
-      config,
-      signer,
-      onEvent: (e) => events.push(e),
-      fundingTimeoutMs: 60_000,
-    })
-    const r = { node, events }
-    running.push(r)
-    return r
-  }
+for (const [brokerName, startBroker] of brokers)
+  describe(`createNode: two nodes on anvil and ${brokerName}`, function () {
+    this.timeout(120_000)
+    let f: ChainFixture
+    let broker: TestBroker
+    let dir: string
+    const configs: Record<'alice' | 'bob', NodeConfig> = {} as Record<'alice' | 'bob', NodeConfig>
+    const running: Running[] = []
+    let alice: Running
+    let bob: Running
+    let channelId: Hex
+    let v1: SignedState
+    let channelNonce: bigint
+    const DEPOSIT = parseEther('1')
+    const AMOUNT = parseEther('0.4')
 
-  before(async () => {
-    f = await startChainFixture()
-    broker = await startAedes()
-    dir = mkdtempSync(join(tmpdir(), 'chanvm-node-'))
-    const escrow = f.deployment.apps['Escrow']
-    assert(escrow)
-    for (const [who, party] of [
-      ['alice', f.alice],
-      ['bob', f.bob],
-    ] as const) {
-      const keystore = join(dir, `${who}.key.json`)
-      writeFileSync(
-        keystore,
-        await createKeystore((party as Party).privateKey, `${who} passphrase`, { n: 1024 }),
-      )
-      configs[who] = {
-        dataDir: join(dir, who),
-        keystore,
-        chain: {
-          rpcUrl: f.anvil.rpcUrl,
-          chainId: f.anvil.chainId,
-          adjudicator: f.deployment.adjudicator.address,
-          pollingIntervalMs: 100,
-          apps: { escrow: escrow.address },
-        },
-        broker: { url: broker.url },
-        responseTimeoutMs: 3_000,
+    const start = async (who: 'alice' | 'bob'): Promise<Running> => {
+      const config = configs[who]
+      const signer = await readKeystore(config.keystore, `${who} passphrase`)
+      const events: NodeEvent[] = []
+      const node = await createNode({
+        config,
+        signer,
+        onEvent: (e) => events.push(e),
+        fundingTimeoutMs: 60_000,
+      })
+      const r = { node, events }
+      running.push(r)
+      return r
+    }
+
+    before(async function () {
+      const b = await startBroker()
+      if ('skip' in b) return this.skip()
+      broker = b
+      f = await startChainFixture()
+      dir = mkdtempSync(join(tmpdir(), 'chanvm-node-'))
+      const escrow = f.deployment.apps['Escrow']
+      assert(escrow)
+      for (const [who, party] of [
+        ['alice', f.alice],
+        ['bob', f.bob],
+      ] as const) {
+        const keystore = join(dir, `${who}.key.json`)
+        writeFileSync(
+          keystore,
+          await createKeystore((party as Party).privateKey, `${who} passphrase`, { n: 1024 }),
+        )
+        configs[who] = {
+          dataDir: join(dir, who),
+          keystore,
+          chain: {
+            rpcUrl: f.anvil.rpcUrl,
+            chainId: f.anvil.chainId,
+            adjudicator: f.deployment.adjudicator.address,
+            pollingIntervalMs: 100,
+            apps: { escrow: escrow.address },
+          },
+          broker: { url: broker.url },
+          responseTimeoutMs: 3_000,
+        }
       }
-    }
-    alice = await start('alice')
-    bob = await start('bob')
-  })
-
-  after(async () => {
-    for (const r of running) await r.node.close().catch(() => undefined)
-    await broker?.stop()
-    await f?.stop()
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
-  })
-
-  const request = (role: 'first' | 'second', nonce: bigint): OpenRequest => ({
-    app: 'escrow',
-    counterparty: role === 'first' ? f.bob.address : f.alice.address,
-    role,
-    balances: [DEPOSIT, 0n],
-    nonce,
-    challengeDuration: 3_600n,
-    terms: { arbiter: f.arbiter.address },
-  })
-
-  it('opens an escrow channel from both sides: co-signed, deposited and funded', async () => {
-    const nonce = BigInt(Date.now())
-    channelNonce = nonce
-    // Alice sends her request twice at once: one deposit, two identical answers.
-    const [a, b, again] = await Promise.all([
-      alice.node.open(request('first', nonce)),
-      bob.node.open(request('second', nonce)),
-      alice.node.open(request('first', nonce)),
-    ])
-    channelId = a.channelId
-    assert.deepEqual(again, a)
-    assert.equal(b.channelId, channelId)
-    for (const s of [a, b]) {
-      assert.equal(s.app, 'escrow')
-      assert.equal(s.phase, 'open')
-      assert.equal(s.version, 0n)
-      assert.deepEqual(s.balances, [DEPOSIT, 0n])
-      assert.deepEqual(
-        s.participants.map((p) => p.toLowerCase()),
-        [f.alice.address.toLowerCase(), f.bob.address.toLowerCase()],
-      )
-    }
-    assert.equal(a.me, 0)
-    assert.equal(b.me, 1)
-    assert.deepEqual(await getDeposits(f.carol.client, channelId, [f.alice.address, f.bob.address]), [
-      DEPOSIT,
-      0n,
-    ])
-    const deposits = alice.events.filter((e) => e.source === 'chain' && e.step === 'deposit')
-    assert.equal(deposits.length, 1)
-    const deposit = deposits[0]
-    assert(deposit?.source === 'chain' && deposit.gasUsed > 0n, 'alice reports her deposit with its gas')
-    assert.equal(alice.node.metrics().gasSpent, deposit.gasUsed)
-    assert.equal(alice.node.metrics().channels, 1)
-    assert(!bob.events.some((e) => e.source === 'chain'), 'bob has nothing to deposit and sends nothing')
-  })
-
-  it('funds and releases the escrow through typed actions: the payee holds the amount', async () => {
-    const deadline = (await f.now()) + 3_600n
-    const funded = await alice.node.act(channelId, { app: 'escrow', type: 'fund', amount: AMOUNT, deadline })
-    assert(
-      funded.ok,
-      JSON.stringify(funded, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}` : v)),
-    )
-    v1 = funded.signed
-    assert.equal(v1.state.version, 1n)
-    const released = await alice.node.act(channelId, { app: 'escrow', type: 'release' })
-    assert(released.ok)
-    assert.equal(released.signed.state.version, 2n)
-    assert.deepEqual(released.signed.state.balances, [DEPOSIT - AMOUNT, AMOUNT])
-    await bob.node.party.waitForVersion(channelId, 2n, 10_000)
-    const seen = await bob.node.show(channelId)
-    assert.equal(seen.version, 2n)
-    assert.deepEqual(seen.balances, [DEPOSIT - AMOUNT, AMOUNT])
-    assert.equal(seen.onChain?.status, 'open')
-    assert.equal(alice.node.metrics().steps, 3, 'version 0, 1 and 2 committed')
-    assert.equal(bob.node.metrics().steps, 3)
-    const [listed] = await alice.node.list()
-    assert.equal(listed?.channelId, channelId)
-    assert.equal(listed?.version, 2n)
-  })
-
-  it('a malformed action, another app, an unknown channel or bad terms: typed errors that change nothing', async () => {
-    const before = await alice.node.show(channelId)
-    const cases: [AppAction | Record<string, unknown>, string][] = [
-      [{ app: 'tv-delivery', type: 'pay' }, 'INVALID_ARGUMENT'],
-      [{ app: 'escrow', type: 'fund', amount: -1n, deadline: 1n }, 'INVALID_ARGUMENT'],
-      [{ app: 'escrow', type: 'fund', amount: '5', deadline: 1n }, 'INVALID_ARGUMENT'],
-      [{ app: 'escrow', type: 'ruling', toPayee: true, arbiterSignature: '0x1234' }, 'INVALID_ARGUMENT'],
-      [{ app: 'escrow', type: 'explode' }, 'INVALID_ARGUMENT'],
-    ]
-    for (const [action, code] of cases)
-      await rejectsWith(alice.node.act(channelId, action as AppAction), code)
-    const unknown = `0x${'12'.repeat(32)}` as Hex
-    await rejectsWith(alice.node.act(unknown, { app: 'escrow', type: 'release' }), 'CHANNEL_NOT_FOUND')
-    await rejectsWith(alice.node.show(unknown), 'CHANNEL_NOT_FOUND')
-    await rejectsWith(alice.node.act('0x12' as Hex, { app: 'escrow', type: 'release' }), 'INVALID_ARGUMENT')
-    const badTerms = { ...request('first', 99n), terms: { arbiter: f.arbiter.address, fee: 1 } }
-    assert.match((await rejectsWith(alice.node.open(badTerms), 'INVALID_ARGUMENT')).message, /terms\.fee/)
-    await rejectsWith(alice.node.open({ ...request('first', 99n), app: 'cold-chain' }), 'CONFIG')
-    const after = await alice.node.show(channelId)
-    assert.equal(after.version, before.version)
-    assert.deepEqual(after.balances, before.balances)
-    assert.equal((await alice.node.list()).length, 1, 'no channel was added')
-    assert.equal(alice.node.metrics().steps, 3, 'no step was taken')
-    assert.equal((await bob.node.show(channelId)).version, 2n)
-  })
-
-  it('a step the peer does not answer ends in peer-timeout and is reported, not forced', async () => {
-    const cursorBefore = cursorIn(configs.bob.dataDir)
-    await bob.node.close()
-    const cursorClosed = cursorIn(configs.bob.dataDir)
-    assert(cursorClosed >= cursorBefore && cursorClosed > 0n, 'the watcher place is saved on close')
-    const deadline = (await f.now()) + 3_600n
-    const r = await alice.node.act(channelId, { app: 'escrow', type: 'fund', amount: 1n, deadline })
-    assert(!r.ok && r.reason === 'peer-timeout')
-    assert(
-      alice.events.some((e) => e.source === 'node' && /not co-signed in time/.test(e.message)),
-      'the stall is reported',
-    )
-    const rec = await getChannelRecord(f.carol.client, channelId)
-    assert.equal(rec.status, 'open', 'nothing went to chain')
-  })
-
-  it('after a restart the channel and the watcher place come back and a stale registration is refuted', async () => {
-    // The payer turns cheater while bob is down: its node stops and it registers version 1.
-    await alice.node.close()
-    const cursorDown = cursorIn(configs.bob.dataDir)
-    const escrow = f.deployment.apps['Escrow']
-    assert(escrow)
-    const params = f.escrowParams({ nonce: channelNonce, challengeDuration: 3_600n })
-    assert.equal(getChannelId(params), channelId)
-    const reg = await register(f.alice.client, { params, signed: v1 })
-    assert(reg.blockNumber >= cursorDown, 'registered after the saved place')
-    assert.equal((await getChannelRecord(f.carol.client, channelId)).version, 1n)
-
-    bob = await start('bob')
-    const [restored] = await bob.node.list()
-    assert.equal(restored?.channelId, channelId)
-    assert.equal(restored?.version, 2n)
-    assert.deepEqual(restored?.balances, [DEPOSIT - AMOUNT, AMOUNT])
-    await eventually(
-      'bob refutes version 1 with version 2',
-      async () => (await getChannelRecord(f.carol.client, channelId)).version === 2n,
-      30_000,
-    )
-    const refuted = bob.events.find((e) => e.source === 'watcher' && e.event.type === 'refuted')
-    assert(refuted?.source === 'watcher' && refuted.event.type === 'refuted')
-    assert.equal(refuted.event.staleVersion, 1n)
-    assert.equal(refuted.event.version, 2n)
-    await eventually('the refutation is counted', () => bob.node.metrics().gasSpent > 0n)
-    assert.equal(bob.node.metrics().disputes, 1)
-    await eventually(
-      'the saved place moves past the registration',
-      () => cursorIn(configs.bob.dataDir) > reg.blockNumber,
-    )
-    const shown = await bob.node.show(channelId)
-    assert.equal(shown.onChain?.status, 'dispute')
-    assert.equal(shown.onChain?.version, 2n)
-    const plan = await bob.node.disputePlan(channelId)
-    assert.equal(plan.ours.version, 2n)
-    assert.equal(plan.held?.version, 2n)
-  })
-
-  it('a node closed while it waits for funding ends the open; after a restart the deposit still funds the channel', async () => {
-    alice = await start('alice')
-    const nonce = BigInt(Date.now()) + 1n
-    const req = (role: 'first' | 'second'): OpenRequest => ({
-      ...request(role, nonce),
-      balances: [0n, DEPOSIT],
+      alice = await start('alice')
+      bob = await start('bob')
     })
-    const opens = Promise.allSettled([
-      alice.node.open(req('first')),
-      bob.node.open({ ...req('second'), deposit: false }),
-    ])
-    const id = getChannelId(f.escrowParams({ nonce, challengeDuration: 3_600n }))
-    const phase = async (n: ChanvmNode) => (await n.list()).find((c) => c.channelId === id)?.phase
-    await eventually(
-      'both co-signed version 0 and wait for funding',
-      async () => (await phase(alice.node)) === 'funding' && (await phase(bob.node)) === 'funding',
-    )
-    await Promise.all([alice.node.close(), bob.node.close()])
-    for (const r of await opens) {
-      assert(r.status === 'rejected', 'an open waiting for funding ends when its node closes')
-      assert(r.reason instanceof ChanvmError && r.reason.code === 'TRANSPORT_CLOSED', String(r.reason))
-    }
-    await rejectsWith(alice.node.open(req('first')), 'TRANSPORT_CLOSED')
 
-    alice = await start('alice')
-    const waiting = (await alice.node.list()).find((c) => c.channelId === id)
-    assert.equal(waiting?.phase, 'funding')
-    const early = await alice.node.act(id, { app: 'escrow', type: 'release' })
-    assert(!early.ok && early.reason === 'unfunded', 'no step before every participant funded')
-    await depositTx(f.bob.client, { channelId: id, participant: f.bob.address, amount: DEPOSIT })
-    await eventually(
-      'the deposit funds the channel',
-      async () => (await alice.node.show(id)).phase === 'open',
-    )
+    after(async () => {
+      for (const r of running) await r.node.close().catch(() => undefined)
+      await broker?.stop()
+      await f?.stop()
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+    })
+
+    const request = (role: 'first' | 'second', nonce: bigint): OpenRequest => ({
+      app: 'escrow',
+      counterparty: role === 'first' ? f.bob.address : f.alice.address,
+      role,
+      balances: [DEPOSIT, 0n],
+      nonce,
+      challengeDuration: 3_600n,
+      terms: { arbiter: f.arbiter.address },
+    })
+
+    it('opens an escrow channel from both sides: co-signed, deposited and funded', async () => {
+      const nonce = BigInt(Date.now())
+      channelNonce = nonce
+      // Alice sends her request twice at once: one deposit, two identical answers.
+      const [a, b, again] = await Promise.all([
+        alice.node.open(request('first', nonce)),
+        bob.node.open(request('second', nonce)),
+        alice.node.open(request('first', nonce)),
+      ])
+      channelId = a.channelId
+      assert.deepEqual(again, a)
+      assert.equal(b.channelId, channelId)
+      for (const s of [a, b]) {
+        assert.equal(s.app, 'escrow')
+        assert.equal(s.phase, 'open')
+        assert.equal(s.version, 0n)
+        assert.deepEqual(s.balances, [DEPOSIT, 0n])
+        assert.deepEqual(
+          s.participants.map((p) => p.toLowerCase()),
+          [f.alice.address.toLowerCase(), f.bob.address.toLowerCase()],
+        )
+      }
+      assert.equal(a.me, 0)
+      assert.equal(b.me, 1)
+      assert.deepEqual(await getDeposits(f.carol.client, channelId, [f.alice.address, f.bob.address]), [
+        DEPOSIT,
+        0n,
+      ])
+      const deposits = alice.events.filter((e) => e.source === 'chain' && e.step === 'deposit')
+      assert.equal(deposits.length, 1)
+      const deposit = deposits[0]
+      assert(deposit?.source === 'chain' && deposit.gasUsed > 0n, 'alice reports her deposit with its gas')
+      assert.equal(alice.node.metrics().gasSpent, deposit.gasUsed)
+      assert.equal(alice.node.metrics().channels, 1)
+      assert(!bob.events.some((e) => e.source === 'chain'), 'bob has nothing to deposit and sends nothing')
+    })
+
+    it('funds and releases the escrow through typed actions: the payee holds the amount', async () => {
+      const deadline = (await f.now()) + 3_600n
+      const funded = await alice.node.act(channelId, {
+        app: 'escrow',
+        type: 'fund',
+        amount: AMOUNT,
+        deadline,
+      })
+      assert(
+        funded.ok,
+        JSON.stringify(funded, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}` : v)),
+      )
+      v1 = funded.signed
+      assert.equal(v1.state.version, 1n)
+      const released = await alice.node.act(channelId, { app: 'escrow', type: 'release' })
+      assert(released.ok)
+      assert.equal(released.signed.state.version, 2n)
+      assert.deepEqual(released.signed.state.balances, [DEPOSIT - AMOUNT, AMOUNT])
+      await bob.node.party.waitForVersion(channelId, 2n, 10_000)
+      const seen = await bob.node.show(channelId)
+      assert.equal(seen.version, 2n)
+      assert.deepEqual(seen.balances, [DEPOSIT - AMOUNT, AMOUNT])
+      assert.equal(seen.onChain?.status, 'open')
+      assert.equal(alice.node.metrics().steps, 3, 'version 0, 1 and 2 committed')
+      assert.equal(bob.node.metrics().steps, 3)
+      const [listed] = await alice.node.list()
+      assert.equal(listed?.channelId, channelId)
+      assert.equal(listed?.version, 2n)
+    })
+
+    it('a malformed action, another app, an unknown channel or bad terms: typed errors that change nothing', async () => {
+      const before = await alice.node.show(channelId)
+      const cases: [AppAction | Record<string, unknown>, string][] = [
+        [{ app: 'tv-delivery', type: 'pay' }, 'INVALID_ARGUMENT'],
+        [{ app: 'escrow', type: 'fund', amount: -1n, deadline: 1n }, 'INVALID_ARGUMENT'],
+        [{ app: 'escrow', type: 'fund', amount: '5', deadline: 1n }, 'INVALID_ARGUMENT'],
+        [{ app: 'escrow', type: 'ruling', toPayee: true, arbiterSignature: '0x1234' }, 'INVALID_ARGUMENT'],
+        [{ app: 'escrow', type: 'explode' }, 'INVALID_ARGUMENT'],
+      ]
+      for (const [action, code] of cases)
+        await rejectsWith(alice.node.act(channelId, action as AppAction), code)
+      const unknown = `0x${'12'.repeat(32)}` as Hex
+      await rejectsWith(alice.node.act(unknown, { app: 'escrow', type: 'release' }), 'CHANNEL_NOT_FOUND')
+      await rejectsWith(alice.node.show(unknown), 'CHANNEL_NOT_FOUND')
+      await rejectsWith(alice.node.act('0x12' as Hex, { app: 'escrow', type: 'release' }), 'INVALID_ARGUMENT')
+      const badTerms = { ...request('first', 99n), terms: { arbiter: f.arbiter.address, fee: 1 } }
+      assert.match((await rejectsWith(alice.node.open(badTerms), 'INVALID_ARGUMENT')).message, /terms\.fee/)
+      await rejectsWith(alice.node.open({ ...request('first', 99n), app: 'cold-chain' }), 'CONFIG')
+      const after = await alice.node.show(channelId)
+      assert.equal(after.version, before.version)
+      assert.deepEqual(after.balances, before.balances)
+      assert.equal((await alice.node.list()).length, 1, 'no channel was added')
+      assert.equal(alice.node.metrics().steps, 3, 'no step was taken')
+      assert.equal((await bob.node.show(channelId)).version, 2n)
+    })
+
+    it('a step the peer does not answer ends in peer-timeout and is reported, not forced', async () => {
+      const cursorBefore = cursorIn(configs.bob.dataDir)
+      await bob.node.close()
+      const cursorClosed = cursorIn(configs.bob.dataDir)
+      assert(cursorClosed >= cursorBefore && cursorClosed > 0n, 'the watcher place is saved on close')
+      const deadline = (await f.now()) + 3_600n
+      const r = await alice.node.act(channelId, { app: 'escrow', type: 'fund', amount: 1n, deadline })
+      assert(!r.ok && r.reason === 'peer-timeout')
+      assert(
+        alice.events.some((e) => e.source === 'node' && /not co-signed in time/.test(e.message)),
+        'the stall is reported',
+      )
+      const rec = await getChannelRecord(f.carol.client, channelId)
+      assert.equal(rec.status, 'open', 'nothing went to chain')
+    })
+
+    it('after a restart the channel and the watcher place come back and a stale registration is refuted', async () => {
+      // The payer turns cheater while bob is down: its node stops and it registers version 1.
+      await alice.node.close()
+      const cursorDown = cursorIn(configs.bob.dataDir)
+      const escrow = f.deployment.apps['Escrow']
+      assert(escrow)
+      const params = f.escrowParams({ nonce: channelNonce, challengeDuration: 3_600n })
+      assert.equal(getChannelId(params), channelId)
+      const reg = await register(f.alice.client, { params, signed: v1 })
+      assert(reg.blockNumber >= cursorDown, 'registered after the saved place')
+      assert.equal((await getChannelRecord(f.carol.client, channelId)).version, 1n)
+
+      bob = await start('bob')
+      const [restored] = await bob.node.list()
+      assert.equal(restored?.channelId, channelId)
+      assert.equal(restored?.version, 2n)
+      assert.deepEqual(restored?.balances, [DEPOSIT - AMOUNT, AMOUNT])
+      await eventually(
+        'bob refutes version 1 with version 2',
+        async () => (await getChannelRecord(f.carol.client, channelId)).version === 2n,
+        30_000,
+      )
+      const refuted = bob.events.find((e) => e.source === 'watcher' && e.event.type === 'refuted')
+      assert(refuted?.source === 'watcher' && refuted.event.type === 'refuted')
+      assert.equal(refuted.event.staleVersion, 1n)
+      assert.equal(refuted.event.version, 2n)
+      await eventually('the refutation is counted', () => bob.node.metrics().gasSpent > 0n)
+      assert.equal(bob.node.metrics().disputes, 1)
+      await eventually(
+        'the saved place moves past the registration',
+        () => cursorIn(configs.bob.dataDir) > reg.blockNumber,
+      )
+      const shown = await bob.node.show(channelId)
+      assert.equal(shown.onChain?.status, 'dispute')
+      assert.equal(shown.onChain?.version, 2n)
+      const plan = await bob.node.disputePlan(channelId)
+      assert.equal(plan.ours.version, 2n)
+      assert.equal(plan.held?.version, 2n)
+    })
+
+    it('a node closed while it waits for funding ends the open; after a restart the deposit still funds the channel', async () => {
+      alice = await start('alice')
+      const nonce = BigInt(Date.now()) + 1n
+      const req = (role: 'first' | 'second'): OpenRequest => ({
+        ...request(role, nonce),
+        balances: [0n, DEPOSIT],
+      })
+      const opens = Promise.allSettled([
+        alice.node.open(req('first')),
+        bob.node.open({ ...req('second'), deposit: false }),
+      ])
+      const id = getChannelId(f.escrowParams({ nonce, challengeDuration: 3_600n }))
+      const phase = async (n: ChanvmNode) => (await n.list()).find((c) => c.channelId === id)?.phase
+      await eventually(
+        'both co-signed version 0 and wait for funding',
+        async () => (await phase(alice.node)) === 'funding' && (await phase(bob.node)) === 'funding',
+      )
+      await Promise.all([alice.node.close(), bob.node.close()])
+      for (const r of await opens) {
+        assert(r.status === 'rejected', 'an open waiting for funding ends when its node closes')
+        assert(r.reason instanceof ChanvmError && r.reason.code === 'TRANSPORT_CLOSED', String(r.reason))
+      }
+      await rejectsWith(alice.node.open(req('first')), 'TRANSPORT_CLOSED')
+
+      alice = await start('alice')
+      const waiting = (await alice.node.list()).find((c) => c.channelId === id)
+      assert.equal(waiting?.phase, 'funding')
+      const early = await alice.node.act(id, { app: 'escrow', type: 'release' })
+      assert(!early.ok && early.reason === 'unfunded', 'no step before every participant funded')
+      await depositTx(f.bob.client, { channelId: id, participant: f.bob.address, amount: DEPOSIT })
+      await eventually(
+        'the deposit funds the channel',
+        async () => (await alice.node.show(id)).phase === 'open',
+      )
+    })
   })
-})
 
 describe('createNode: verified device readings from the broker feed a cold-chain report', function () {
   this.timeout(120_000)
