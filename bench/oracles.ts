@@ -13,8 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import mqtt from 'mqtt'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { toHex, type Hex } from 'viem'
 import {
   getSignerId,
@@ -105,25 +104,53 @@ async function startMosquitto(): Promise<{ url: string; name: string; close(): P
   }
 }
 
+/**
+ * Publishes the payloads at QoS 1 from a child process (devices are other machines: their MQTT
+ * work must not run on the consumer's thread) and resolves once the broker acknowledged them all.
+ */
 async function publishAll(
   url: string,
   payloads: readonly { topic: string; payload: string }[],
 ): Promise<void> {
-  const pub = await mqtt.connectAsync(url, { reconnectPeriod: 0 })
-  await Promise.all(payloads.map((p) => pub.publishAsync(p.topic, p.payload, { qos: 1 })))
-  await pub.endAsync()
+  const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-pub-'))
+  try {
+    const file = join(dir, 'payloads.json')
+    writeFileSync(file, JSON.stringify(payloads))
+    const script = [
+      "import { readFileSync } from 'node:fs'",
+      "import mqtt from 'mqtt'",
+      `const payloads = JSON.parse(readFileSync(${JSON.stringify(file)}, 'utf8'))`,
+      `const pub = await mqtt.connectAsync(${JSON.stringify(url)}, { reconnectPeriod: 0 })`,
+      'await Promise.all(payloads.map((p) => pub.publishAsync(p.topic, p.payload, { qos: 1 })))',
+      'await pub.endAsync()',
+    ].join('\n')
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
+    const code = await new Promise<number | null>((r) => child.once('exit', r))
+    if (code !== 0) throw new Error(`bench: the publisher exited with ${code}`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
-/** Seconds from `t0` until `finished`, while `payloads` are published at QoS 1. */
-async function timed(
-  url: string,
-  payloads: readonly { topic: string; payload: string }[],
-  finished: Promise<void>,
-): Promise<number> {
-  const t0 = performance.now()
-  await publishAll(url, payloads)
-  await finished
-  return (performance.now() - t0) / 1000
+/**
+ * Counts messages and times them from the first to the last one: the rate at which they flow
+ * through, without the publisher's start-up.
+ */
+function stopwatch(count: number): { tick(): void; done: Promise<number> } {
+  let n = 0
+  let first = 0
+  let finish: (perSec: number) => void = () => {}
+  const done = new Promise<number>((r) => (finish = r))
+  return {
+    tick() {
+      if (n++ === 0) first = performance.now()
+      if (n === count) finish((count - 1) / ((performance.now() - first) / 1000))
+    },
+    done,
+  }
 }
 
 /**
@@ -152,17 +179,14 @@ export async function benchOracles(options: { count?: number; devices?: number }
   const broker = mosquitto ?? { ...(await startEmbeddedBroker()), name: 'aedes (embedded)' }
   try {
     // 1. The broker alone: a subscriber that only counts (and acknowledges at QoS 1).
-    let received = 0
-    let rawDone: () => void = () => {}
-    const rawFinished = new Promise<void>((r) => (rawDone = r))
+    const rawWatch = stopwatch(count)
     const raw = await connectMqtt({
       url: broker.url,
       subscriptions: ['chanvm/v1/devices/+/readings'],
-      onMessage: () => {
-        if (++received === count) rawDone()
-      },
+      onMessage: () => rawWatch.tick(),
     })
-    const brokerMsgsPerSec = count / (await timed(broker.url, payloads, rawFinished))
+    await publishAll(broker.url, payloads)
+    const brokerMsgsPerSec = await rawWatch.done
     await raw.close()
 
     // 2. The same payloads through the input source with every check on.
@@ -175,15 +199,11 @@ export async function benchOracles(options: { count?: number; devices?: number }
       // Each device may burst a whole run (about 100 readings) at once; the total stays bounded.
       rateLimit: { perSignerPerSec: 100, perSignerBurst: 2_000, totalPerSec: 20_000, totalBurst: 40_000 },
     })
-    let checkedDone: () => void = () => {}
-    const checkedFinished = new Promise<void>((r) => (checkedDone = r))
-    let judged = 0
-    const seen = () => {
-      if (++judged === count) checkedDone()
-    }
-    source.onInput(seen)
-    source.onRejection(seen)
-    const readingsPerSec = count / (await timed(broker.url, payloads, checkedFinished))
+    const checkedWatch = stopwatch(count)
+    source.onInput(checkedWatch.tick)
+    source.onRejection(checkedWatch.tick)
+    await publishAll(broker.url, payloads)
+    const readingsPerSec = await checkedWatch.done
     const stats = source.stats()
     await source.close()
     if (stats.accepted !== count)

@@ -202,19 +202,37 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     return deliver(verdict.input)
   }
 
-  const deliver = async (input: VerifiedInput): Promise<void> => {
-    if (inputHandlers.size === 0) await handlerRegistered()
-    // Acknowledged once every handler's promise resolved; a handler that throws or rejects is
-    // logged and leaves the reading unacknowledged and not accepted (the broker sends it again).
-    const results = await Promise.allSettled([...inputHandlers].map(async (h) => h(input)))
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) {
-      log(`an input handler threw: ${(failed.reason as Error)?.message ?? String(failed.reason)}`)
-      // The broker's copy must be accepted again, not dropped as a duplicate.
-      validator.forget(input)
-      throw failed.reason
-    }
+  const failedHandler = (input: VerifiedInput, reason: unknown): never => {
+    log(`an input handler threw: ${(reason as Error)?.message ?? String(reason)}`)
+    // The broker's copy must be accepted again, not dropped as a duplicate.
+    validator.forget(input)
+    throw reason
   }
+
+  // Acknowledged once every handler returned or its promise resolved; a handler that throws or
+  // rejects is logged and leaves the reading unacknowledged and not accepted (the broker sends it
+  // again). Handlers that return no promise are run without one.
+  const deliver = (input: VerifiedInput): Promise<void> | undefined => {
+    if (inputHandlers.size === 0) return handlerRegistered().then(() => deliver(input))
+    const pending: PromiseLike<unknown>[] = []
+    for (const h of [...inputHandlers]) {
+      let result: unknown
+      try {
+        result = h(input)
+      } catch (e) {
+        pending.push(Promise.reject(e))
+        continue
+      }
+      if (typeof (result as { then?: unknown } | undefined)?.then === 'function')
+        pending.push(result as PromiseLike<unknown>)
+    }
+    if (pending.length === 0) return undefined
+    return Promise.allSettled(pending).then((results) => {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed !== undefined) failedHandler(input, failed.reason)
+    })
+  }
+
   const { topics, log: _log, url: _url, rateLimit: _rateLimit, ...connectOptions } = options
   let link
   try {
