@@ -1,11 +1,13 @@
 // The flags every command that talks to a node shares: where the node is, its token, --json.
 import { createApiClient, type ApiClient } from '../apiClient.ts'
 import { usageError, type CommandIo } from './commandIo.ts'
+import { parseWhole } from './parseValues.ts'
 
 /** parseArgs options shared by the node commands. */
 export const API_OPTIONS = {
   api: { type: 'string' },
   'token-env': { type: 'string' },
+  timeout: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const
@@ -13,6 +15,7 @@ export const API_OPTIONS = {
 /** The usage lines of {@link API_OPTIONS}. */
 export const API_USAGE = `  --api <url>          the node's HTTP API (default $CHANVM_API_URL, else http://127.0.0.1:7311)
   --token-env <name>   environment variable holding the API token (default CHANVM_API_TOKEN, if set)
+  --timeout <seconds>  how long one request may take (default 120; open waits for the counterparty)
   --json               print one JSON document (bigints as decimal strings)
   -h, --help           show this help`
 
@@ -20,7 +23,7 @@ export const API_USAGE = `  --api <url>          the node's HTTP API (default $C
 export const DEFAULT_API_URL = 'http://127.0.0.1:7311'
 
 /** Where the node is and how to authenticate. */
-export type ApiTarget = { url: string; token?: string }
+export type ApiTarget = { url: string; token?: string; timeoutMs?: number }
 
 /**
  * The node's URL and token from `--api`, `--token-env` and the environment; usage errors for bad ones.
@@ -31,6 +34,15 @@ export type ApiTarget = { url: string; token?: string }
  * ```
  */
 export function apiTargetFromFlags(
+  values: { api?: string | undefined; 'token-env'?: string | undefined; timeout?: string | undefined },
+  env: Readonly<Record<string, string | undefined>>,
+): ApiTarget {
+  const target = apiEndpoint(values, env)
+  if (values.timeout === undefined) return target
+  return { ...target, timeoutMs: Number(parseWhole(values.timeout, '--timeout', 1n, 86_400n)) * 1000 }
+}
+
+function apiEndpoint(
   values: { api?: string | undefined; 'token-env'?: string | undefined },
   env: Readonly<Record<string, string | undefined>>,
 ): ApiTarget {
@@ -69,6 +81,7 @@ export function apiClientFor(target: ApiTarget, io: CommandIo, signal?: AbortSig
   return createApiClient({
     url: target.url,
     fetch: io.fetch,
+    ...(target.timeoutMs === undefined ? {} : { timeoutMs: target.timeoutMs }),
     ...(target.token === undefined ? {} : { token: target.token }),
     ...(signal === undefined ? {} : { signal }),
   })

@@ -236,6 +236,7 @@ describe('cli commands', () => {
       ['open: unknown flag', runOpenCommand, open('--bogus'), /Unknown option '--bogus'/],
       ['open: stray argument', runOpenCommand, open('extra'), /unexpected argument 'extra'/],
       ['open: --api not http', runOpenCommand, open('--api', 'ftp://127.0.0.1'), /--api needs an http/],
+      ['open: zero timeout', runOpenCommand, open('--timeout', '0'), /--timeout must be between 1 and 86400/],
       [
         'open: token variable unset',
         runOpenCommand,
@@ -613,6 +614,15 @@ describe('cli commands', () => {
       assert.equal(await run(runChannelsCommand, ['--api', url, '--json'], io), 3)
       assert.equal((io.json() as { error: { code: string } }).error.code, 'UNREACHABLE')
       node = await startCannedNode({})
+    })
+
+    it('a node that does not answer within --timeout is exit 3 (TIMEOUT)', async () => {
+      node = await startCannedNode({ 'GET /v1/channels': { body: { channels: [] }, delayMs: 5_000 } })
+      const io = createTestIo()
+      const started = Date.now()
+      assert.equal(await run(runChannelsCommand, ['--api', node.url, '--timeout', '1', '--json'], io), 3)
+      assert.equal((io.json() as { error: { code: string } }).error.code, 'TIMEOUT')
+      assert.ok(Date.now() - started < 4_000)
     })
 
     it('runCli dispatches the commands', async () => {

@@ -12,7 +12,7 @@ export type RecordedRequest = {
 }
 
 /** A canned answer: status and JSON body. */
-export type Canned = { status?: number; body: unknown }
+export type Canned = { status?: number; body: unknown; delayMs?: number }
 
 /** Answers `METHOD /path`; a list is served in order, its last entry repeated. */
 export type Routes = Record<string, Canned | Canned[] | ((req: RecordedRequest) => Canned)>
@@ -54,8 +54,13 @@ export async function startCannedNode(routes: Routes): Promise<CannedNode> {
         answer = route[Math.min(i, route.length - 1)] as Canned
       } else answer = route
       const body = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body)
-      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' })
-      res.end(body)
+      const send = () => {
+        if (res.destroyed) return
+        res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' })
+        res.end(body)
+      }
+      if (answer.delayMs === undefined) send()
+      else setTimeout(send, answer.delayMs).unref()
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -65,7 +70,11 @@ export async function startCannedNode(routes: Routes): Promise<CannedNode> {
     url: `http://127.0.0.1:${address.port}`,
     requests,
     calls: () => requests.map((r) => `${r.method} ${r.path}`),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }
 
