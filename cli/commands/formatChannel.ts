@@ -16,18 +16,6 @@ export function formatWei(wei: bigint): string {
 }
 
 /**
- * `0x1234…abcd`
- *
- * @example
- * ```ts
- * shortHex(channelId) // '0xabcdef…1234'
- * ```
- */
-export function shortHex(hex: string): string {
-  return hex.length <= 14 ? hex : `${hex.slice(0, 8)}…${hex.slice(-4)}`
-}
-
-/**
  * The role name of participant `index` in `app`.
  *
  * @example

@@ -324,6 +324,67 @@ describe('cli commands', () => {
         assert.deepEqual(node.requests, [])
       })
 
+    it('any command line either is refused with exit 2 before a request, or is sent (property)', async () => {
+      node = await startCannedNode({})
+      const token = fc.oneof(
+        fc.constantFrom(
+          'fund',
+          'release',
+          'ruling',
+          'pay',
+          'close',
+          ID,
+          '0x12',
+          '--json',
+          '--yes',
+          '--force',
+        ),
+        fc.constantFrom(
+          '--amount',
+          '--deadline',
+          '--to-payee',
+          '--arbiter-sig',
+          '--app',
+          'escrow',
+          '3eth',
+          '+1h',
+        ),
+        fc.constantFrom(
+          '--balances',
+          '--role',
+          'first',
+          '--nonce',
+          '1',
+          '--challenge',
+          '-1',
+          '--poll',
+          '=',
+          '',
+        ),
+        fc.string({ maxLength: 12 }),
+      )
+      const commands = [runOpenCommand, runActCommand, runChannelsCommand, runShowCommand, runDisputeCommand]
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...commands),
+          fc.array(token, { maxLength: 8 }),
+          async (command, args) => {
+            const before = node.requests.length
+            const io = createTestIo()
+            const code = await run(command, ['--api', node.url, ...args], io)
+            assert.ok([0, 1, 2, 3].includes(code), `exit ${code}`)
+            if (code === 2) assert.equal(node.requests.length, before, args.join(' '))
+            if (code !== 0) assert.equal(io.stderr.length > 0, true)
+            if (args.includes('--json') && code !== 0 && !args.includes('--help') && !args.includes('-h')) {
+              const doc = JSON.parse(io.stdout.at(-1) ?? '{}') as { error?: { code?: string } }
+              assert.equal(typeof doc.error?.code, 'string')
+            }
+          },
+        ),
+        { numRuns: 300 },
+      )
+    })
+
     it('with --json a usage error is one JSON document with code USAGE', async () => {
       node = await startCannedNode({})
       const io = createTestIo()
