@@ -139,15 +139,25 @@ async function publishAll(
  * Counts messages and times them from the first to the last one: the rate at which they flow
  * through, without the publisher's start-up.
  */
-function stopwatch(count: number): { tick(): void; done: Promise<number> } {
+function stopwatch(count: number): { tick(): void; done: Promise<{ perSec: number; cpuUs: number }> } {
   let n = 0
   let first = 0
-  let finish: (perSec: number) => void = () => {}
-  const done = new Promise<number>((r) => (finish = r))
+  let cpu = process.cpuUsage()
+  let finish: (r: { perSec: number; cpuUs: number }) => void = () => {}
+  const done = new Promise<{ perSec: number; cpuUs: number }>((r) => (finish = r))
   return {
     tick() {
-      if (n++ === 0) first = performance.now()
-      if (n === count) finish((count - 1) / ((performance.now() - first) / 1000))
+      if (n++ === 0) {
+        first = performance.now()
+        cpu = process.cpuUsage()
+      }
+      if (n === count) {
+        const used = process.cpuUsage(cpu)
+        finish({
+          perSec: (count - 1) / ((performance.now() - first) / 1000),
+          cpuUs: (used.user + used.system) / (count - 1),
+        })
+      }
     },
     done,
   }
@@ -168,6 +178,10 @@ export async function benchOracles(options: { count?: number; devices?: number }
   readingsPerSec: number
   brokerMsgsPerSec: number
   ratio: number
+  /** CPU time of this process per reading (every check), in microseconds: 1e6 / it is one core's capacity. */
+  readingCpuUs: number
+  /** CPU time of this process per message of the plain subscriber, in microseconds. */
+  brokerMsgCpuUs: number
   oracleBroker: string
   oracleReadings: number
   oracleDevices: number
@@ -186,7 +200,8 @@ export async function benchOracles(options: { count?: number; devices?: number }
       onMessage: () => rawWatch.tick(),
     })
     await publishAll(broker.url, payloads)
-    const brokerMsgsPerSec = await rawWatch.done
+    const rawRun = await rawWatch.done
+    const brokerMsgsPerSec = rawRun.perSec
     await raw.close()
 
     // 2. The same payloads through the input source with every check on.
@@ -203,7 +218,8 @@ export async function benchOracles(options: { count?: number; devices?: number }
     source.onInput(checkedWatch.tick)
     source.onRejection(checkedWatch.tick)
     await publishAll(broker.url, payloads)
-    const readingsPerSec = await checkedWatch.done
+    const checkedRun = await checkedWatch.done
+    const readingsPerSec = checkedRun.perSec
     const stats = source.stats()
     await source.close()
     if (stats.accepted !== count)
@@ -212,6 +228,8 @@ export async function benchOracles(options: { count?: number; devices?: number }
       readingsPerSec: Math.round(readingsPerSec),
       brokerMsgsPerSec: Math.round(brokerMsgsPerSec),
       ratio: Math.round((readingsPerSec / brokerMsgsPerSec) * 100) / 100,
+      readingCpuUs: Math.round(checkedRun.cpuUs * 10) / 10,
+      brokerMsgCpuUs: Math.round(rawRun.cpuUs * 10) / 10,
       oracleBroker: broker.name,
       oracleReadings: count,
       oracleDevices: keys.length,
