@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Ajv } from 'ajv'
@@ -377,6 +377,27 @@ describe('cli: chanvm device', () => {
       assert.equal(await device(['publish', '--key', fake, '--broker', broker.url, '--chain-id', '5'], io), 3)
       assert.match(io.stderr.join('\n'), /not a valid p256 private key/)
       assert.throws(() => statSync(`${key}.seq`), /ENOENT/)
+    })
+
+    it('warns about a key file others can read, and still publishes', async () => {
+      broker = await startAedes()
+      const { key, id } = await keygen('secp256k1')
+      chmodSync(key, 0o644)
+      const sub = await collect(broker.url, readingTopic(id))
+      try {
+        const io = createTestIo({ stdin: ['1\n'] })
+        assert.equal(
+          await device(['publish', '--key', key, '--broker', broker.url, '--chain-id', '5'], io),
+          0,
+        )
+        assert.ok(
+          io.stderr.includes(`warning: ${key} can be read by others (chmod 600 ${key})`),
+          io.stderr.join('\n'),
+        )
+        await sub.waitFor(1)
+      } finally {
+        await sub.close()
+      }
     })
 
     it('a lock left by a process that is gone is taken over', async () => {
