@@ -9,11 +9,14 @@ import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { parseEther, type Hex } from 'viem'
 import { coldChainActions, temperatureReading } from '../../apps/coldChain/coldChainClient.ts'
+import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { ColdChainInsurance } from '../../contracts/generated/ColdChainInsurance.ts'
 import { deposit as depositTx } from '../../engine/adjudicator/deposit.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
 import { getDeposits } from '../../engine/adjudicator/getDeposits.ts'
+import { forceProgress } from '../../engine/adjudicator/forceProgress.ts'
 import { register } from '../../engine/adjudicator/register.ts'
+import { signMove } from '../../engine/adjudicator/signMove.ts'
 import { deployContracts } from '../../engine/chain/deployContracts.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { getChannelId } from '../../engine/channel/getChannelId.ts'
@@ -268,11 +271,9 @@ for (const [brokerName, startBroker] of brokers)
       assert.equal(restored?.channelId, channelId)
       assert.equal(restored?.version, 2n)
       assert.deepEqual(restored?.balances, [DEPOSIT - AMOUNT, AMOUNT])
-      await eventually(
-        'bob refutes version 1 with version 2',
-        async () => (await getChannelRecord(f.carol.client, channelId)).version === 2n,
-        30_000,
-      )
+      const isRefuted = (e: NodeEvent) => e.source === 'watcher' && e.event.type === 'refuted'
+      await eventually('bob refutes version 1 with version 2', () => bob.events.some(isRefuted), 30_000)
+      assert.equal((await getChannelRecord(f.carol.client, channelId)).version, 2n)
       const refuted = bob.events.find((e) => e.source === 'watcher' && e.event.type === 'refuted')
       assert(refuted?.source === 'watcher' && refuted.event.type === 'refuted')
       assert.equal(refuted.event.staleVersion, 1n)
@@ -289,6 +290,28 @@ for (const [brokerName, startBroker] of brokers)
       const plan = await bob.node.disputePlan(channelId)
       assert.equal(plan.ours.version, 2n)
       assert.equal(plan.held?.version, 2n)
+
+      // The payer forces a move on the state held; bob's node re-runs it and takes it as its base.
+      const held = await bob.node.party.latest(channelId)
+      assert(held !== undefined)
+      const action = escrowActions.fund(parseEther('0.1'), (await f.now()) + 3_600n)
+      await forceProgress(f.alice.client, {
+        params,
+        from: held.state,
+        mover: 0n,
+        action,
+        moverSignature: signMove(params, held.state, 0n, action, f.alice.privateKey),
+        appAbi: escrowApp.abi,
+      })
+      await eventually(
+        'bob adopts the forced state',
+        async () => (await bob.node.party.base(channelId))?.version === 3n,
+      )
+      assert(bob.events.some((e) => e.source === 'party' && e.event.type === 'adopted'))
+      assert(
+        bob.events.some((e) => e.source === 'node' && /adopted the forced state version 3/.test(e.message)),
+      )
+      assert.equal((await bob.node.show(channelId)).version, 3n, 'show reports the base of the next step')
     })
 
     it('a node closed while it waits for funding ends the open; after a restart the deposit still funds the channel', async () => {
