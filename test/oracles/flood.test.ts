@@ -6,7 +6,7 @@ import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { getSignerId, P256_N, type OracleKey } from '../../oracles/message/index.ts'
 import { createMqttInputSource, type MqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
-import { startMosquitto, type TestBroker } from './brokers.ts'
+import { startAedes, startMosquitto, type TestBroker } from './brokers.ts'
 import { CHAIN, NOW_MS, validReading } from './hostile.ts'
 
 /** A random 64-byte P-256 `r || s` with a low s: well formed, never valid. */
@@ -151,5 +151,58 @@ describe('flood: forged signatures as fast as the test can publish, valid readin
     assert.ok(stats.rejected.signature >= againstValid.length, 'forged signatures were verified and refused')
     const judged = stats.accepted + Object.values(stats.rejected).reduce((a, b) => a + b, 0)
     assert.ok(judged <= forged.length + valid.length + againstValid.length)
+  })
+})
+
+describe('rate limits in the input source (embedded broker)', function () {
+  this.timeout(60_000)
+
+  it('a noisy allowed signer is cut to its bucket before verification, a quiet one is not; a signer allowed later is limited too', async () => {
+    const broker = await startAedes()
+    const noisy = devices[0] as OracleKey
+    const quiet = devices[1] as OracleKey
+    const later = devices[2] as OracleKey
+    const source = await createMqttInputSource({
+      url: broker.url,
+      chainId: CHAIN,
+      devices: [getSignerId(noisy), getSignerId(quiet)],
+      now: () => NOW_MS,
+      log: false,
+      rateLimit: { perSignerPerSec: 0.001, perSignerBurst: 20, totalPerSec: 1_000, totalBurst: 2_000 },
+    })
+    const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    try {
+      const delivered: VerifiedInput[] = []
+      source.onInput((i) => void delivered.push(i))
+      const reasons: string[] = []
+      source.onRejection((r) => void reasons.push(r.reason))
+      const send = async (key: OracleKey, sequence: bigint) => {
+        const env = validReading(key.curve, { key, sequence })
+        await pub.publishAsync(readingTopic(getSignerId(key)), JSON.stringify(env), { qos: 1 })
+      }
+      // A new signer starts with half a bucket: 10 messages of the noisy one pass, 20 do not.
+      for (let i = 1n; i <= 30n; i++) await send(noisy, i)
+      for (let i = 1n; i <= 5n; i++) await send(quiet, i)
+      source.validator.allow('device', getSignerId(later))
+      for (let i = 1n; i <= 15n; i++) await send(later, i)
+      const judged = () => {
+        const s = source.stats()
+        return s.accepted + Object.values(s.rejected).reduce((a, b) => a + b, 0)
+      }
+      for (let i = 0; i < 200 && judged() < 50; i++) await new Promise((r) => setTimeout(r, 25))
+      const count = (k: OracleKey) => delivered.filter((d) => d.signer === getSignerId(k)).length
+      assert.deepEqual([count(noisy), count(quiet), count(later)], [10, 5, 10])
+      assert.equal(source.stats().rejected['rate-limited'], 25)
+      assert.equal(reasons.filter((r) => r === 'rate-limited').length, 25)
+      // The ones that passed are the first of each stream, in order.
+      assert.deepEqual(
+        delivered.filter((d) => d.signer === getSignerId(noisy)).map((d) => d.sequence),
+        Array.from({ length: 10 }, (_, i) => BigInt(i + 1)),
+      )
+    } finally {
+      await pub.endAsync()
+      await source.close()
+      await broker.stop()
+    }
   })
 })
