@@ -312,6 +312,17 @@ for (const [brokerName, startBroker] of brokers)
         bob.events.some((e) => e.source === 'node' && /adopted the forced state version 3/.test(e.message)),
       )
       assert.equal((await bob.node.show(channelId)).version, 3n, 'show reports the base of the next step')
+
+      // Once the challenge period is over the node concludes through its dispute step and pays the gas.
+      await f.increaseTime(3_700n)
+      const spent = bob.node.metrics().gasSpent
+      const plan2 = await bob.node.disputePlan(channelId)
+      assert.equal(plan2.next.step, 'conclude')
+      await bob.node.disputeStep(channelId, { force: true })
+      const concluded = bob.events.find((e) => e.source === 'chain' && e.step === 'conclude')
+      assert(concluded?.source === 'chain' && concluded.gasUsed > 0n)
+      assert.equal(bob.node.metrics().gasSpent, spent + concluded.gasUsed)
+      assert.equal((await getChannelRecord(f.carol.client, channelId)).status, 'concluded')
     })
 
     it('a node closed while it waits for funding ends the open; after a restart the deposit still funds the channel', async () => {
