@@ -1,3 +1,4 @@
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import type { Hex } from 'viem'
 import type { VerifiedInput } from '../engine/inputs/types.ts'
 import type {
@@ -10,7 +11,7 @@ import type {
 
 /** The verified readings and answers a node keeps for its `report` and `claim` actions. */
 export type InputBook = {
-  /** Keeps a verified input (a duplicate of one kept replaces it). */
+  /** Keeps a verified input (a duplicate of one kept replaces it); on disk before it returns when the book has a file. */
   add(input: VerifiedInput): void
   /** Every answer kept to `questionId` with its oracle's signer id, one per oracle (its newest). */
   answers(questionId: Hex): { signer: Hex; signed: SignedAnswer }[]
@@ -19,74 +20,138 @@ export type InputBook = {
   size(): number
 }
 
+/** Options of {@link createInputBook}. */
+export type InputBookOptions = {
+  /** Most readings kept per device (the oldest sequence goes first). Default 10,000. */
+  maxPerDevice?: number
+  /** Most questions whose answers are kept (the first seen goes first). Default 10,000. */
+  maxQuestions?: number
+  /**
+   * A file (JSON lines) that keeps the book across restarts: read at creation (a torn last line is
+   * skipped), rewritten with what the book holds, then appended to on every `add`.
+   */
+  path?: string
+}
+
 const signatureOf = (input: VerifiedInput): OracleSignature =>
   input.curve === 'p256'
     ? { curve: 'p256', signature: input.signature, publicKey: input.publicKey ?? '0x' }
     : { curve: 'secp256k1', signature: input.signature }
 
+const toLine = (input: VerifiedInput): string =>
+  JSON.stringify(input, (_k, v: unknown) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v))
+
+const fromLine = (line: string): VerifiedInput =>
+  JSON.parse(line, (_k, v: unknown) => {
+    if (typeof v === 'object' && v !== null && '$bigint' in v) {
+      const b = (v as { $bigint: unknown }).$bigint
+      if (typeof b === 'string' && /^-?\d+$/.test(b)) return BigInt(b)
+    }
+    return v
+  }) as VerifiedInput
+
 /**
- * A bounded in-memory book of verified inputs: the newest answer of each oracle per question,
- * and the readings of each device by sequence (the oldest dropped beyond `maxPerDevice`).
+ * A bounded book of verified inputs: the newest answer of each oracle per question, and the
+ * readings of each device by sequence (the oldest dropped beyond `maxPerDevice`). With `path` it
+ * survives restarts, so readings acknowledged to the broker before a restart can still be reported.
  *
  * @example
  * ```ts
- * const book = createInputBook()
+ * const book = createInputBook({ path: join(dataDir, 'inputs.jsonl') })
  * source.onInput((input) => book.add(input))
  * const readings = book.readings(device, lastSequence)
  * ```
  */
-export function createInputBook(options: { maxPerDevice?: number; maxQuestions?: number } = {}): InputBook {
+export function createInputBook(options: InputBookOptions = {}): InputBook {
   const maxPerDevice = options.maxPerDevice ?? 10_000
   const maxQuestions = options.maxQuestions ?? 10_000
-  const answers = new Map<string, Map<string, SignedAnswer>>()
-  const readings = new Map<string, Map<bigint, SignedReading>>()
+  type Kept<T> = { input: VerifiedInput; signed: T }
+  const answers = new Map<string, Map<string, Kept<SignedAnswer>>>()
+  const readings = new Map<string, Map<bigint, Kept<SignedReading>>>()
   let count = 0
+
+  const keep = (input: VerifiedInput): void => {
+    const signer = input.signer.toLowerCase()
+    if (input.kind === 'answer') {
+      const answer = input.message as Answer
+      const q = answer.questionId.toLowerCase()
+      let byOracle = answers.get(q)
+      if (byOracle === undefined) {
+        if (answers.size >= maxQuestions) {
+          const oldest = answers.keys().next().value
+          if (oldest !== undefined) {
+            count -= answers.get(oldest)?.size ?? 0
+            answers.delete(oldest)
+          }
+        }
+        byOracle = new Map()
+        answers.set(q, byOracle)
+      }
+      const held = byOracle.get(signer)
+      if (held !== undefined && held.signed.answer.timestamp > answer.timestamp) return
+      if (held === undefined) count++
+      byOracle.set(signer, {
+        input,
+        signed: { chainId: input.chainId, answer, signature: signatureOf(input) },
+      })
+      return
+    }
+    const reading = input.message as Reading
+    let bySeq = readings.get(signer)
+    if (bySeq === undefined) {
+      bySeq = new Map()
+      readings.set(signer, bySeq)
+    }
+    if (!bySeq.has(reading.sequence)) count++
+    bySeq.set(reading.sequence, {
+      input,
+      signed: { chainId: input.chainId, reading, signature: signatureOf(input) },
+    })
+    if (bySeq.size > maxPerDevice) {
+      const oldest = [...bySeq.keys()].reduce((a, b) => (b < a ? b : a))
+      bySeq.delete(oldest)
+      count--
+    }
+  }
+
+  const path = options.path
+  if (path !== undefined) {
+    if (existsSync(path)) {
+      for (const line of readFileSync(path, 'utf8').split('\n')) {
+        if (line.trim() === '') continue
+        try {
+          keep(fromLine(line))
+        } catch {
+          // a line torn by a crash: the input it held was not acknowledged, the broker sends it again
+        }
+      }
+    }
+    const all = [
+      ...[...answers.values()].flatMap((m) => [...m.values()]),
+      ...[...readings.values()].flatMap((m) => [...m.values()]),
+    ]
+    const tmp = `${path}.tmp`
+    writeFileSync(tmp, all.map((k) => `${toLine(k.input)}\n`).join(''))
+    renameSync(tmp, path)
+  }
+
   return {
     add(input) {
-      const signer = input.signer.toLowerCase()
-      if (input.kind === 'answer') {
-        const answer = input.message as Answer
-        const q = answer.questionId.toLowerCase()
-        let byOracle = answers.get(q)
-        if (byOracle === undefined) {
-          if (answers.size >= maxQuestions) {
-            const oldest = answers.keys().next().value
-            if (oldest !== undefined) {
-              count -= answers.get(oldest)?.size ?? 0
-              answers.delete(oldest)
-            }
-          }
-          byOracle = new Map()
-          answers.set(q, byOracle)
-        }
-        const held = byOracle.get(signer)
-        if (held !== undefined && held.answer.timestamp > answer.timestamp) return
-        if (held === undefined) count++
-        byOracle.set(signer, { chainId: input.chainId, answer, signature: signatureOf(input) })
-        return
-      }
-      const reading = input.message as Reading
-      let bySeq = readings.get(signer)
-      if (bySeq === undefined) {
-        bySeq = new Map()
-        readings.set(signer, bySeq)
-      }
-      if (!bySeq.has(reading.sequence)) count++
-      bySeq.set(reading.sequence, { chainId: input.chainId, reading, signature: signatureOf(input) })
-      if (bySeq.size > maxPerDevice) {
-        const oldest = [...bySeq.keys()].reduce((a, b) => (b < a ? b : a))
-        bySeq.delete(oldest)
-        count--
-      }
+      if (path !== undefined) appendFileSync(path, `${toLine(input)}\n`)
+      keep(input)
     },
     answers(questionId) {
       const byOracle = answers.get(questionId.toLowerCase())
-      return [...(byOracle?.entries() ?? [])].map(([signer, signed]) => ({ signer: signer as Hex, signed }))
+      return [...(byOracle?.entries() ?? [])].map(([signer, k]) => ({
+        signer: signer as Hex,
+        signed: k.signed,
+      }))
     },
     readings(device, after) {
       const bySeq = readings.get(device.toLowerCase())
       if (bySeq === undefined) return []
       return [...bySeq.values()]
+        .map((k) => k.signed)
         .filter((r) => r.reading.sequence > after)
         .sort((a, b) => (a.reading.sequence < b.reading.sequence ? -1 : 1))
     },

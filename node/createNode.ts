@@ -30,6 +30,8 @@ import { readWatcherCheckpoint, writeWatcherCheckpoint } from './watcherCheckpoi
 
 /** The file in `dataDir` where the watcher's place is kept. */
 export const WATCHER_CHECKPOINT_FILE = 'watcher-checkpoint.json'
+/** The file in `dataDir` where verified readings and answers are kept for `report` and `claim`. */
+export const INPUTS_FILE = 'inputs.jsonl'
 
 /** Options of {@link createNode}. */
 export type CreateNodeOptions = {
@@ -125,7 +127,6 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
   const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1)
   const inDispute = new Set<string>()
   const depositWaiters = new Map<string, Set<() => void>>()
-  const book = createInputBook()
 
   const closers: (() => Promise<void>)[] = []
   const abort = async () => {
@@ -133,6 +134,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
   }
   try {
     mkdirSync(config.dataDir, { recursive: true })
+    const book = createInputBook({ path: join(config.dataDir, INPUTS_FILE) })
     const password = passwordOf(config, env)
     const broker = {
       ...(config.broker.username === undefined ? {} : { username: config.broker.username }),

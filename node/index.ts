@@ -1,6 +1,6 @@
 // The node layer's public surface: the composition root, its configuration and keystore, the
 // dispute planner, and the shape commands and the HTTP API build on.
-export { createNode, WATCHER_CHECKPOINT_FILE, type CreateNodeOptions } from './createNode.ts'
+export { createNode, INPUTS_FILE, WATCHER_CHECKPOINT_FILE, type CreateNodeOptions } from './createNode.ts'
 export { loadNodeConfig, nodeConfigSchema, parseNodeConfig } from './config.ts'
 export {
   createKeystore,
@@ -15,7 +15,7 @@ export {
 export { planDispute, takeDisputeStep, waitOutChallenge, type DisputeDeps } from './dispute.ts'
 export { actionToCalldata, MAX_REPORT_READINGS } from './actionToCalldata.ts'
 export { appOfParams, NODE_APPS, requestToChannel } from './requestToChannel.ts'
-export { createInputBook, type InputBook } from './createInputBook.ts'
+export { createInputBook, type InputBook, type InputBookOptions } from './createInputBook.ts'
 export { createSignerAdjudicatorClient } from './createSignerAdjudicatorClient.ts'
 export { signerToAccount } from './signerToAccount.ts'
 export { readWatcherCheckpoint, writeWatcherCheckpoint } from './watcherCheckpointFile.ts'

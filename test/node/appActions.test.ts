@@ -2,6 +2,9 @@
 // (claims and reports built from inputs that went through the real validation pipeline, then run
 // in the sandbox), and the viem account over the Signer port against viem's own key account.
 import assert from 'node:assert/strict'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import fc from 'fast-check'
 import { parseEther, parseTransaction, type Address, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount, privateKeyToAddress } from 'viem/accounts'
@@ -343,6 +346,41 @@ describe('node app layer', () => {
       assert.equal(rest.length, 0)
       assert.equal(only?.signed.answer.timestamp, now)
       assert.equal(book.size(), 1)
+    })
+
+    it('with a file it comes back after a restart, a torn last line skipped and the file compacted', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'chanvm-book-'))
+      try {
+        const path = join(dir, 'inputs.jsonl')
+        const device = createOracleKey('p256')
+        const deviceId = getSignerId(device)
+        const validator = createInputValidator({ chainId, devices: [deviceId] })
+        const now = BigInt(Math.floor(Date.now() / 1000))
+        const first = createInputBook({ path })
+        for (const sequence of [1n, 2n, 3n]) {
+          const reading = temperatureReading({
+            device: deviceId,
+            sequence,
+            timestamp: now,
+            milliCelsius: -1n,
+          })
+          const v = validator.check(
+            readingTopic(deviceId),
+            JSON.stringify(readingToEnvelope(signReading({ chainId, key: device, reading }))),
+          )
+          assert(v.ok)
+          first.add(v.input)
+          first.add(v.input) // a redelivered copy
+        }
+        appendFileSync(path, '{"kind":"reading","sig')
+        const second = createInputBook({ path })
+        assert.equal(second.size(), 3)
+        assert.deepEqual(second.readings(deviceId, 1n), first.readings(deviceId, 1n))
+        assert.equal(second.readings(deviceId, 0n)[0]?.reading.value, -1n)
+        assert.equal(readFileSync(path, 'utf8').trim().split('\n').length, 3, 'compacted: one line per input')
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     })
   })
 
