@@ -462,11 +462,13 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         return r
       },
       async list() {
+        ensureOpen()
         const out: ChannelSummary[] = []
         for (const rec of await store.listChannels()) out.push(await summarize(rec.channelId))
         return out
       },
       async show(channelId) {
+        ensureOpen()
         const s = await summarize(channelId)
         const r = await getChannelRecord(client, s.channelId)
         return {

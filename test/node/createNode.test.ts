@@ -348,6 +348,9 @@ for (const [brokerName, startBroker] of brokers)
         assert(r.reason instanceof ChanvmError && r.reason.code === 'TRANSPORT_CLOSED', String(r.reason))
       }
       await rejectsWith(alice.node.open(req('first')), 'TRANSPORT_CLOSED')
+      await rejectsWith(alice.node.act(id, { app: 'escrow', type: 'release' }), 'TRANSPORT_CLOSED')
+      await rejectsWith(alice.node.show(id), 'TRANSPORT_CLOSED')
+      await rejectsWith(alice.node.list(), 'TRANSPORT_CLOSED')
 
       alice = await start('alice')
       const waiting = (await alice.node.list()).find((c) => c.channelId === id)
