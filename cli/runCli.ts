@@ -10,6 +10,8 @@ import { runDeviceCommand } from './commands/device.ts'
 import { runDisputeCommand } from './commands/dispute.ts'
 import { runOpenCommand } from './commands/open.ts'
 import { runShowCommand } from './commands/show.ts'
+import { runDeployCommand } from './commands/deploy.ts'
+import { runKeyNewCommand } from './commands/keyNew.ts'
 
 /** Exit codes of the `chanvm` command (docs/cli.md). */
 export const EXIT = {
@@ -65,6 +67,8 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = {
   show: runShowCommand,
   dispute: runDisputeCommand,
   device: runDeviceCommand,
+  deploy: runDeployCommand,
+  key: runKeyNewCommand,
 }
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length))
