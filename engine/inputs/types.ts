@@ -45,10 +45,28 @@ export type InputRejection =
   | 'future'
   | 'retained'
   | 'duplicate'
+  | 'rate-limited'
+
+/**
+ * The finer name of a rejection, where a source tells more than its `InputRejection`: a signer that
+ * signed two different messages with one sequence (`equivocation`), a sequence at or below the
+ * signer's highest accepted one (`stale-sequence`), a payload that is not strict JSON
+ * (`malformed`), a forged or non-canonical signature (`bad-signature`), a new signer beyond the
+ * bound of remembered signers (`too-many-signers`); otherwise the `InputRejection` itself.
+ */
+export type InputRejectionVerdict =
+  | Exclude<InputRejection, 'signature' | 'replay'>
+  | 'malformed'
+  | 'bad-signature'
+  | 'equivocation'
+  | 'stale-sequence'
+  | 'too-many-signers'
 
 /** One rejected input, as reported to `onRejection` handlers. */
 export type InputRejectionEvent = {
   reason: InputRejection
+  /** The finer name, when the source knows it (an equivocating device is told apart from a replay). */
+  verdict?: InputRejectionVerdict
   /** One line a person can read (never the whole payload). */
   detail: string
   topic: string
@@ -63,6 +81,11 @@ export interface InputSource {
   /** Registers a handler for every rejected input (for logs, metrics, tests). */
   onRejection(handler: (rejection: InputRejectionEvent) => void): () => void
   /** Counts of accepted and rejected inputs, by reason. */
-  stats(): { accepted: number; rejected: Record<InputRejection, number> }
+  stats(): {
+    accepted: number
+    rejected: Record<InputRejection, number>
+    /** Rejections by their finer name, for the sources that tell it. */
+    verdicts?: Partial<Record<InputRejectionVerdict, number>>
+  }
   close(): Promise<void>
 }

@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv'
 import type { Hex } from 'viem'
-import type { InputRejection, VerifiedInput } from '../../engine/inputs/types.ts'
+import type { InputRejection, InputRejectionVerdict, VerifiedInput } from '../../engine/inputs/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { envelopeSchema, MAX_ENVELOPE_BYTES, type Envelope } from '../message/envelopeSchema.ts'
 import { envelopeToSigned } from '../message/envelopeToSigned.ts'
@@ -44,13 +44,7 @@ export type InputValidatorOptions = {
  * The verdict names of the validator. Finer than the `InputRejection` an `InputSource` counts by:
  * each maps to one of those (see {@link verdictToRejection}).
  */
-export type InputVerdictName =
-  | Exclude<InputRejection, 'signature' | 'replay'>
-  | 'malformed'
-  | 'bad-signature'
-  | 'equivocation'
-  | 'stale-sequence'
-  | 'too-many-signers'
+export type InputVerdictName = Exclude<InputRejectionVerdict, 'rate-limited'>
 
 /** A signer that signed two different messages with one sequence (answers: one question and timestamp). */
 export type Equivocation = {

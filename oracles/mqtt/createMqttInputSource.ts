@@ -1,6 +1,7 @@
 import type {
   InputRejection,
   InputRejectionEvent,
+  InputRejectionVerdict,
   InputSource,
   VerifiedInput,
 } from '../../engine/inputs/types.ts'
@@ -42,15 +43,11 @@ export type MqttInputSourceOptions = InputValidatorOptions &
     rateLimit?: RateLimitOptions
   }
 
-/** Why the MQTT input source refused a message: the port's reasons, and `rate-limited`. */
-export type MqttInputRejection = InputRejection | 'rate-limited'
+/** Why the MQTT input source refused a message (the port's reasons, `rate-limited` included). */
+export type MqttInputRejection = InputRejection
 
-/**
- * A refused message as the MQTT input source reports it. `onRejection` handlers, typed with the
- * port's `InputRejectionEvent`, receive these: `reason` may be `rate-limited`, which the port's
- * `InputRejection` does not name yet.
- */
-export type MqttInputRejectionEvent = Omit<InputRejectionEvent, 'reason'> & { reason: MqttInputRejection }
+/** A refused message as the MQTT input source reports it, with the validator's finer verdict. */
+export type MqttInputRejectionEvent = InputRejectionEvent
 
 /** The MQTT input source: the engine's `InputSource` port plus what its operator needs. */
 export type MqttInputSource = Omit<InputSource, 'stats'> & {
@@ -65,8 +62,15 @@ export type MqttInputSource = Omit<InputSource, 'stats'> & {
   readonly validator: InputValidator
   /** Connection status changes: `'subscribed'` after every (re)connect, `'offline'` on loss. */
   onStatus(handler: (status: MqttStatus) => void): () => void
-  /** Accepted messages, and refused ones by reason (`rate-limited` included). */
-  stats(): { accepted: number; rejected: Record<MqttInputRejection, number> }
+  /**
+   * Accepted messages, refused ones by reason (`rate-limited` included), and by the validator's
+   * finer verdict (`equivocation`, `stale-sequence`, `bad-signature`, …).
+   */
+  stats(): {
+    accepted: number
+    rejected: Record<MqttInputRejection, number>
+    verdicts: Partial<Record<InputRejectionVerdict, number>>
+  }
 }
 
 const REASONS: readonly MqttInputRejection[] = [
@@ -164,13 +168,20 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     },
   }
 
-  const refuse = (reason: MqttInputRejection, detail: string, topic: string) => {
+  const verdicts: Partial<Record<InputRejectionVerdict, number>> = {}
+  const refuse = (
+    reason: MqttInputRejection,
+    detail: string,
+    topic: string,
+    verdict: InputRejectionVerdict = reason as InputRejectionVerdict,
+  ) => {
     rejected[reason]++
-    const event: MqttInputRejectionEvent = { reason, detail, topic: topic.slice(0, 200) }
-    log(`rejected (${reason}) on ${event.topic}: ${detail}`)
+    verdicts[verdict] = (verdicts[verdict] ?? 0) + 1
+    const event: MqttInputRejectionEvent = { reason, verdict, detail, topic: topic.slice(0, 200) }
+    log(`rejected (${verdict}) on ${event.topic}: ${detail}`)
     for (const h of rejectionHandlers) {
       try {
-        h(event as InputRejectionEvent)
+        h(event)
       } catch (e) {
         log(`a rejection handler threw: ${(e as Error).message}`)
       }
@@ -195,7 +206,7 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     }
     const verdict = validator.check(topic, payload, { retained: packet.retain })
     if (!verdict.ok) {
-      refuse(verdict.reason, verdict.detail, topic)
+      refuse(verdict.reason, verdict.detail, topic, verdict.verdict)
       return
     }
     accepted++
@@ -265,7 +276,7 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     },
     onStatus: link.onStatus,
     stats() {
-      return { accepted, rejected: { ...rejected } }
+      return { accepted, rejected: { ...rejected }, verdicts: { ...verdicts } }
     },
     close() {
       closing ??= (async () => {

@@ -20,3 +20,6 @@ export {
   type MqttTransport,
   type MqttTransportOptions,
 } from './createMqttTransport.ts'
+export { createReplayMemory } from './createReplayMemory.ts'
+export { parseStrictJson } from './parseStrictJson.ts'
+export { createSignerRateLimiter } from './createSignerRateLimiter.ts'

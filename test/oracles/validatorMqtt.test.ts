@@ -52,6 +52,12 @@ describe('input source: the replay verdicts through a real broker', function () 
         rejections.map((r) => r.reason),
         ['duplicate', 'replay', 'schema'],
       )
+      // The finer verdict travels with each rejection and is counted by the source.
+      assert.deepEqual(
+        rejections.map((r) => r.verdict),
+        ['duplicate', 'equivocation', 'malformed'],
+      )
+      assert.deepEqual(src.stats().verdicts, { duplicate: 1, equivocation: 1, malformed: 1 })
       const [, eq, malformed] = rejections
       assert.match(eq?.detail ?? '', new RegExp(`^equivocation: .*accepted ${digestA}, now 0x[0-9a-f]{64}$`))
       assert.match(malformed?.detail ?? '', /^malformed: payload is not strict JSON: duplicate key "value"/)
