@@ -11,6 +11,11 @@ import { parseEther, type Hex } from 'viem'
 import { coldChainActions, temperatureReading } from '../../apps/coldChain/coldChainClient.ts'
 import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { ColdChainInsurance } from '../../contracts/generated/ColdChainInsurance.ts'
+import { TvDelivery } from '../../contracts/generated/TvDelivery.ts'
+import { deliveryAnswer } from '../../apps/tvDelivery/tvDeliveryClient.ts'
+import { answerToEnvelope } from '../../oracles/message/answerToEnvelope.ts'
+import { signAnswer } from '../../oracles/message/signAnswer.ts'
+import { answerTopic } from '../../oracles/mqtt/answerTopic.ts'
 import { deposit as depositTx } from '../../engine/adjudicator/deposit.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
 import { getDeposits } from '../../engine/adjudicator/getDeposits.ts'
@@ -365,7 +370,7 @@ for (const [brokerName, startBroker] of brokers)
     })
   })
 
-describe('createNode: verified device readings from the broker feed a cold-chain report', function () {
+describe('createNode: verified readings and answers from the broker feed reports and claims', function () {
   this.timeout(120_000)
   let f: ChainFixture
   let broker: TestBroker
@@ -529,5 +534,91 @@ describe('createNode: verified device readings from the broker feed a cold-chain
     await insurer.party.waitForVersion(channelId, report.signed.state.version, 10_000)
     assert.deepEqual((await insurer.show(channelId)).balances, report.signed.state.balances)
     assert.equal(owner.metrics().steps, 3, 'version 0, the premium and the report')
+  })
+
+  it('the seller claims with a quorum of oracle answers its node verified from the broker', async () => {
+    const [deployer, , , , , , , buyerAcct, sellerAcct] = f.anvil.accounts
+    assert(deployer && buyerAcct && sellerAcct)
+    const d = await deployContracts({
+      rpcUrl: f.anvil.rpcUrl,
+      privateKey: deployer.privateKey,
+      apps: [TvDelivery],
+    })
+    const contract = d.apps['TvDelivery']
+    assert(contract)
+    const oracles = [createOracleKey('secp256k1'), createOracleKey('p256'), createOracleKey('secp256k1')]
+    const ids = oracles.map((k) => getSignerId(k))
+    const config = (who: string, inputs: NodeConfig['inputs']): NodeConfig => ({
+      dataDir: join(dir, who),
+      keystore: join(dir, `${who}.json`),
+      chain: {
+        rpcUrl: f.anvil.rpcUrl,
+        chainId: f.anvil.chainId,
+        adjudicator: d.adjudicator.address,
+        pollingIntervalMs: 100,
+        apps: { 'tv-delivery': contract.address },
+      },
+      broker: { url: broker.url },
+      ...(inputs === undefined ? {} : { inputs }),
+      responseTimeoutMs: 3_000,
+    })
+    const buyer = await createNode({
+      config: config('buyer', undefined),
+      signer: createKeySigner(buyerAcct.privateKey),
+    })
+    nodes.push(buyer)
+    const seller = await createNode({
+      config: config('seller', [{ topic: 'chanvm/v1/oracles/+/answers', signers: ids }]),
+      signer: createKeySigner(sellerAcct.privateKey),
+    })
+    nodes.push(seller)
+    const PRICE = parseEther('0.5')
+    const head = await f.bob.client.publicClient.getBlockNumber()
+    const base: Omit<OpenRequest, 'counterparty' | 'role'> = {
+      app: 'tv-delivery',
+      balances: [parseEther('1'), 0n],
+      nonce: 1n,
+      challengeDuration: 600n,
+      terms: {
+        trackingId: 'TV-7',
+        oracles: ids,
+        quorum: 2,
+        price: PRICE.toString(),
+        deadline: String(head + 1_000n),
+      },
+    }
+    const [opened] = await Promise.all([
+      buyer.open({ ...base, counterparty: sellerAcct.address, role: 'first' }),
+      seller.open({ ...base, counterparty: buyerAcct.address, role: 'second' }),
+    ])
+    const channelId = opened.channelId
+    const paid = await buyer.act(channelId, { app: 'tv-delivery', type: 'pay' })
+    assert(paid.ok)
+    await seller.party.waitForVersion(channelId, 1n, 10_000)
+    await rejectsWith(seller.act(channelId, { app: 'tv-delivery', type: 'claim' }), 'INVALID_ARGUMENT')
+
+    const timestamp = BigInt(Math.floor(Date.now() / 1000)) - 5n
+    const publisher = await mqtt.connectAsync(broker.url)
+    try {
+      for (const key of oracles.slice(0, 2)) {
+        const signed = signAnswer({
+          chainId: BigInt(f.anvil.chainId),
+          key,
+          answer: deliveryAnswer({ trackingId: 'TV-7', timestamp }),
+        })
+        const id = getSignerId(key)
+        await publisher.publishAsync(answerTopic(id), JSON.stringify(answerToEnvelope(signed, id)), {
+          qos: 1,
+        })
+      }
+    } finally {
+      await publisher.endAsync()
+    }
+    await eventually('the seller verified two answers', () => seller.metrics().readings['accepted'] === 2)
+    const claim = await seller.act(channelId, { app: 'tv-delivery', type: 'claim' })
+    assert(claim.ok, claim.ok ? '' : claim.reason)
+    assert.deepEqual(claim.signed.state.balances, [parseEther('1') - PRICE, PRICE])
+    assert.equal(claim.signed.state.isFinal, true)
+    await buyer.party.waitForVersion(channelId, 2n, 10_000)
   })
 })
