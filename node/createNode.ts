@@ -133,7 +133,11 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     for (const c of closers.reverse()) await c().catch(() => undefined)
   }
   try {
-    mkdirSync(config.dataDir, { recursive: true })
+    try {
+      mkdirSync(config.dataDir, { recursive: true })
+    } catch (cause) {
+      throw new ChanvmError('CONFIG', `cannot create the data folder ${config.dataDir}`, { cause })
+    }
     const book = createInputBook({ path: join(config.dataDir, INPUTS_FILE) })
     const password = passwordOf(config, env)
     const broker = {

@@ -408,6 +408,13 @@ describe('createNode: verified readings and answers from the broker feed reports
       (await rejectsWith(createNode({ config, signer, env: {} }), 'CONFIG')).message,
       /NO_SUCH_PASSWORD/,
     )
+    const file = join(dir, 'a-file')
+    writeFileSync(file, '')
+    const notAFolder = { ...config, broker: { url: broker.url }, dataDir: join(file, 'data') }
+    assert.match(
+      (await rejectsWith(createNode({ config: notAFolder, signer }), 'CONFIG')).message,
+      /data folder/,
+    )
   })
 
   it('the owner reports three readings out of range that its node verified and is paid the insured sum', async () => {
