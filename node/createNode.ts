@@ -387,6 +387,12 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     }
 
     const opening = new Map<string, Promise<unknown>>()
+    /** This node's last step a peer refused or left unanswered, per channel: what a dispute forces. */
+    const unsigned = new Map<string, Hex>()
+    const pendingOf = (channelId: Hex) => {
+      const action = unsigned.get(channelId.toLowerCase())
+      return action === undefined ? {} : { pendingAction: action }
+    }
     const openChannel = async (
       request: OpenRequest,
       params: ChannelParams,
@@ -457,6 +463,9 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
           throw new ChanvmError('INVALID_ARGUMENT', 'the channel has no co-signed state yet', { channelId })
         const calldata = actionToCalldata(app, action, base, book, rec.channelId)
         const r = await party.update(rec.channelId, calldata)
+        if (r.ok) unsigned.delete(rec.channelId.toLowerCase())
+        else if (r.reason === 'peer-rejected' || r.reason === 'peer-timeout')
+          unsigned.set(rec.channelId.toLowerCase(), calldata)
         if (!r.ok && r.reason === 'peer-timeout') {
           emit({
             source: 'node',
@@ -488,14 +497,16 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       },
       async disputePlan(channelId) {
         ensureOpen()
-        return planDispute(await disputeDeps(channelId), channelId)
+        return planDispute(await disputeDeps(channelId), channelId, pendingOf(channelId))
       },
       async disputeStep(channelId, opts = {}) {
         ensureOpen()
         return takeDisputeStep(await disputeDeps(channelId), channelId, {
+          ...pendingOf(channelId),
           ...(opts.force === undefined ? {} : { force: opts.force }),
           onProgress: (p) => {
             if (p.type !== 'mined') return
+            if (p.step === 'force') unsigned.delete(p.channelId.toLowerCase())
             counters.gasSpent += p.result.gasUsed
             emit({
               source: 'chain',
