@@ -1,26 +1,23 @@
-import { formatEther, type Address, type Hex } from 'viem'
+import { join } from 'node:path'
+import { createPublicClient, formatEther, http, type Address, type Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
-import { concludeFinal } from '../../engine/adjudicator/concludeFinal.ts'
-import { conclude } from '../../engine/adjudicator/conclude.ts'
-import { deposit } from '../../engine/adjudicator/deposit.ts'
-import { getDeposits } from '../../engine/adjudicator/getDeposits.ts'
-import { forceProgress } from '../../engine/adjudicator/forceProgress.ts'
-import { getWithdrawable } from '../../engine/adjudicator/getWithdrawable.ts'
-import { signMove } from '../../engine/adjudicator/signMove.ts'
-import { withdraw } from '../../engine/adjudicator/withdraw.ts'
-import type { TxResult } from '../../engine/adjudicator/submitAdjudicatorTx.ts'
 import { deployContracts, type ContractArtifact } from '../../engine/chain/deployContracts.ts'
-import { getChannelId } from '../../engine/channel/getChannelId.ts'
-import type { ChannelParams, SignedState, State } from '../../engine/channel/types.ts'
+import type { ChannelParams } from '../../engine/channel/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
-import type { AppCode, UpdateResult } from '../../engine/protocol/createParty.ts'
-import type { PartyNodeInit, RefusalPolicy } from './partyNodeProtocol.ts'
-import { startPartyNode } from './startPartyNode.ts'
-import { startPartyProcess, type DemoNodeHandle } from './startPartyProcess.ts'
+import { NODE_APPS, requestToChannel } from '../../node/requestToChannel.ts'
+import type { AppAction, AppName, DisputePlan, NodeConfig, NodeEvent, OpenRequest } from '../../node/types.ts'
+import { ApiError } from '../apiClient.ts'
+import type { RefusalPolicy } from './refusalPolicy.ts'
 import { startDemoEnvironment, type DemoEnvironment } from './startDemoEnvironment.ts'
+import { startDemoNode, type DemoNodeHandle } from './startDemoNode.ts'
 import type { DealName, DemoEvent, DemoGas, DemoOptions, DemoPayout, DemoSummary } from './types.ts'
 
-/** A demo in progress: the environment, the two parties, the channel and the log. */
+/** What a step through the node's API came to: co-signed with its new state, or not, and why. */
+export type DemoMove =
+  | { ok: true; version: bigint; balances: bigint[]; isFinal: boolean }
+  | { ok: false; reason: string; message: string }
+
+/** A demo in progress: the environment, the two parties' nodes, the channel and the log. */
 export type DemoRun = {
   readonly env: DemoEnvironment
   readonly adjudicator: Address
@@ -29,35 +26,37 @@ export type DemoRun = {
   /** The two parties' addresses, in participant order. */
   readonly addresses: readonly [Address, Address]
   emit(kind: string, actor: string, text: string, data?: DemoEvent['data']): void
-  /** The chain head as the first party sees it. */
+  /** The chain head. */
   head(): Promise<{ blockNumber: bigint; timestamp: bigint }>
+  /** Listens to the events of participant `who`'s node (inputs it verified, steps, transactions). */
+  onNodeEvent(who: 0 | 1, listener: (event: NodeEvent) => void): void
   /**
-   * Starts both parties as nodes, co-signs the initial state over the broker and deposits each
-   * party's opening balance on chain. `refuse` gives a party a refusal policy.
+   * Starts each party's node (its own process unless `partyProcesses` is false) with its
+   * configured input sources and refusal policy, and opens the channel through both nodes' APIs:
+   * version 0 co-signed over the broker, each opening balance deposited by its node.
    */
   open(args: {
-    appData: Hex
+    terms: OpenRequest['terms']
     balances: readonly [bigint, bigint]
     refuse?: Partial<Record<0 | 1, RefusalPolicy>>
-  }): Promise<{ params: ChannelParams; channelId: Hex; signed: SignedState }>
-  /** One off-chain step by participant `mover`, co-signed by the other; logs it. */
-  move(mover: 0 | 1, action: Hex, label: string): Promise<UpdateResult>
-  /** The latest co-signed state as participant `who` holds it. */
-  latest(who: 0 | 1): Promise<SignedState>
-  /** concludeFinal with a co-signed final state, sent by participant `by`. */
-  concludeFinal(by: 0 | 1, signed: SignedState): Promise<void>
+    inputs?: Partial<Record<0 | 1, NonNullable<NodeConfig['inputs']>>>
+  }): Promise<{ params: ChannelParams; channelId: Hex }>
+  /** One off-chain step: `action` sent to participant `mover`'s node, co-signed by the other; logs it. */
+  move(mover: 0 | 1, action: AppAction, label: string): Promise<DemoMove>
+  /** Participant `by`'s node concludes with the co-signed final state (its dispute step `conclude-final`). */
+  settle(by: 0 | 1): Promise<void>
   /**
-   * Takes `action` to chain as participant `mover`'s move on top of `from` (co-signed), waits out
-   * the challenge period (time travel on the embedded chain) and concludes.
+   * Participant `mover`'s node forces its refused step on chain (dispute step `force`), the
+   * challenge period passes (time travel on the embedded chain) and the node concludes.
    */
-  forceAndConclude(mover: 0 | 1, from: SignedState, action: Hex, label: string): Promise<State>
+  force(mover: 0 | 1, label: string): Promise<void>
   /** Moves the chain's clock forward by `seconds` (embedded chain) or waits for it (external chain). */
   advanceTime(seconds: bigint, why: string): Promise<void>
   /** Returns once the chain head's timestamp is at least `timestamp` (mining a block on the embedded chain). */
   waitForChainTime(timestamp: bigint): Promise<void>
   /** Mines `blocks` blocks (embedded chain) or waits for them (external chain). */
   advanceBlocks(blocks: bigint, why: string): Promise<void>
-  /** Every party withdraws its credit; returns what each got. */
+  /** Each node withdraws its credit (dispute step `withdraw`); returns what each got. */
   withdrawAll(): Promise<DemoPayout[]>
   finish(args: {
     outcome: string
@@ -84,30 +83,33 @@ async function rpc(url: string, method: string, params: unknown[]): Promise<unkn
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const eth = (wei: bigint) => `${formatEther(wei)} ETH`
 
+/** The names the summary gives the node's chain steps. */
+const TX_NAMES: Record<string, string> = {
+  force: 'forceProgress',
+  'conclude-final': 'concludeFinal',
+}
+
 /**
  * Starts a demo run: the environment (anvil and the embedded broker unless URLs are given), a fresh
- * Adjudicator and the deal's app, and the event log. The deal functions (`runEscrowDemo`, ...)
- * compose its steps; every step is reported through `options.onEvent` as it happens.
+ * Adjudicator and the deal's app, and the event log. The parties are chanvm nodes (createNode
+ * behind the HTTP API `chanvm node` serves) that the run drives through `cli/apiClient.ts`; the
+ * deal functions (`runEscrowDemo`, ...) compose its steps, each reported through
+ * `options.onEvent` as it happens.
  *
  * @example
  * ```ts
- * const run = await createDemoRun('escrow', { roles: ['payer', 'payee'], app: escrowApp, artifact: Escrow }, {})
- * try { await run.open({ appData, balances: [10n ** 18n, 0n] }) } finally { await run.close() }
+ * const run = await createDemoRun('escrow', { roles: ['payer', 'payee'], appName: 'escrow', artifact: Escrow }, {})
+ * try { await run.open({ terms: { arbiter }, balances: [10n ** 18n, 0n] }) } finally { await run.close() }
  * ```
  */
 export async function createDemoRun(
   deal: DealName,
-  spec: {
-    roles: readonly [string, string]
-    app: AppCode & { codeHash: Hex }
-    appName: PartyNodeInit['app']
-    artifact: ContractArtifact
-  },
+  spec: { roles: readonly [string, string]; appName: AppName; artifact: ContractArtifact },
   options: DemoOptions,
 ): Promise<DemoRun> {
   const started = Date.now()
   const steps: DemoEvent[] = []
-  const txs: DemoGas[] = []
+  const txs: (DemoGas & { seen: number })[] = []
   const roles = spec.roles
   const emit: DemoRun['emit'] = (kind, actor, text, data) => {
     const event: DemoEvent = {
@@ -152,10 +154,11 @@ export async function createDemoRun(
     const appDeployed = deployment.apps[spec.artifact.contractName]
     if (appDeployed === undefined)
       throw new ChanvmError('CHAIN_ERROR', `${spec.artifact.contractName} was not deployed`)
-    if (appDeployed.codeHash.toLowerCase() !== spec.app.codeHash.toLowerCase()) {
+    const codeHash = NODE_APPS[spec.appName].codeHash
+    if (appDeployed.codeHash.toLowerCase() !== codeHash.toLowerCase()) {
       throw new ChanvmError(
         'APP_CODE_MISMATCH',
-        `the deployed ${spec.artifact.contractName} has code hash ${appDeployed.codeHash}, the parties run ${spec.app.codeHash}`,
+        `the deployed ${spec.artifact.contractName} has code hash ${appDeployed.codeHash}, the nodes run ${codeHash}`,
       )
     }
     const deployed = {
@@ -177,9 +180,12 @@ export async function createDemoRun(
     const keys = [env.keys[1], env.keys[2]] as const
     const addresses = [privateKeyToAddress(keys[0]), privateKeyToAddress(keys[1])] as const
     const challengeDuration = options.challengeDuration ?? 60n
+    const publicClient = createPublicClient({ transport: http(env.rpcUrl) })
+    const listeners: [((e: NodeEvent) => void)[], ((e: NodeEvent) => void)[]] = [[], []]
     let nodes: [DemoNodeHandle, DemoNodeHandle] | undefined
     let params: ChannelParams | undefined
     let channelId: Hex | undefined
+    let balances: readonly [bigint, bigint] = [0n, 0n]
     let coSigned = 0
     let forced = 0
     let lastVersion = 0n
@@ -189,13 +195,59 @@ export async function createDemoRun(
         throw new ChanvmError('INVALID_ARGUMENT', 'open the channel first')
       return { nodes, params, channelId }
     }
-    const logTx = (action: string, by: string, r: TxResult) => {
-      txs.push({ action, by, gasUsed: r.gasUsed, hash: r.hash })
-    }
     const head = async () => {
-      const block = await nodes?.[0].chain.publicClient.getBlock({ blockTag: 'latest' })
-      if (block === undefined) throw new ChanvmError('INVALID_ARGUMENT', 'open the channel first')
+      const block = await publicClient.getBlock({ blockTag: 'latest' })
       return { blockNumber: block.number, timestamp: block.timestamp }
+    }
+    /** What a node reports: its transactions go to the gas log, its deposits and refusals to the story. */
+    const onNodeEvent = (i: 0 | 1, e: NodeEvent) => {
+      if (e.source === 'chain') {
+        const action = TX_NAMES[e.step] ?? e.step
+        txs.push({ action, by: roles[i], gasUsed: e.gasUsed, hash: e.hash, seen: 0 })
+        if (e.step === 'deposit')
+          emit(
+            'deposit',
+            roles[i],
+            `${roles[i]}'s node deposits ${eth(balances[i])} into the Adjudicator (${e.gasUsed} gas)`,
+            { amount: balances[i].toString(), gasUsed: e.gasUsed.toString() },
+          )
+      } else if (e.source === 'input' && e.verdict !== 'accepted') {
+        emit('input-rejected', roles[i], `${roles[i]}'s node rejected a message (${e.verdict})`, {
+          reason: e.verdict,
+        })
+      }
+      for (const l of listeners[i]) l(e)
+    }
+    /** The transaction `action` of participant `i`'s node, once its event arrived (the API answers first). */
+    const txOf = async (i: 0 | 1, action: string): Promise<DemoGas> => {
+      const until = Date.now() + 10_000
+      for (;;) {
+        const t = txs.find((x) => x.action === action && x.by === roles[i] && x.seen === 0)
+        if (t !== undefined) {
+          t.seen = 1
+          return t
+        }
+        if (Date.now() > until)
+          throw new ChanvmError('CHAIN_ERROR', `${roles[i]}'s node reported no ${action} transaction`)
+        await sleep(20)
+      }
+    }
+    /** Participant `i`'s dispute plan, then its next step taken when it is `step`. */
+    const disputeStep = async (
+      i: 0 | 1,
+      step: string,
+    ): Promise<{ before: DisputePlan; after: DisputePlan }> => {
+      const { nodes: ns, channelId: id } = need()
+      const before = await ns[i].api.getDispute(id)
+      if (before.next.step !== step) {
+        const why = 'reason' in before.next ? `: ${before.next.reason}` : ''
+        throw new ChanvmError(
+          'CHAIN_ERROR',
+          `${roles[i]}'s node plans ${before.next.step} where the story needs ${step}${why}`,
+          { channelId: id },
+        )
+      }
+      return { before, after: await ns[i].api.postDispute(id) }
     }
 
     const run: DemoRun = {
@@ -206,189 +258,178 @@ export async function createDemoRun(
       addresses,
       emit,
       head,
+      onNodeEvent(who, listener) {
+        listeners[who].push(listener)
+      },
       async open(args) {
+        balances = args.balances
         const nonce = BigInt(Date.now()) * 1000n + BigInt(Math.floor(Math.random() * 1000))
-        params = {
+        const separate = options.partyProcesses !== false
+        const requests = ([0, 1] as const).map((i): OpenRequest => ({
+          app: spec.appName,
+          counterparty: addresses[1 - i] as Address,
+          role: i === 0 ? 'first' : 'second',
+          balances: [args.balances[0], args.balances[1]],
+          nonce,
+          challengeDuration,
+          terms: args.terms,
+        }))
+        const channel = requestToChannel(requests[0] as OpenRequest, {
+          self: addresses[0],
           chainId: BigInt(deployed.chainId),
           adjudicator: deployed.adjudicator,
-          participants: [addresses[0], addresses[1]],
-          app: deployed.app,
-          appCodeHash: spec.app.codeHash,
-          challengeDuration,
-          nonce,
-        }
-        const p = params
-        channelId = getChannelId(p)
-        const separate = options.partyProcesses !== false
+          apps: { [spec.appName]: deployed.app },
+        })
         const made = await Promise.all(
           ([0, 1] as const).map(async (i) => {
             const refuse = args.refuse?.[i]
-            const init: PartyNodeInit = {
-              role: roles[i],
-              privateKey: keys[i],
-              rpcUrl: env.rpcUrl,
-              brokerUrl: env.brokerUrl,
-              params: p,
-              app: spec.appName,
-              dataDir: env.dataDir,
-              ...(refuse === undefined ? {} : { refuse }),
+            const inputs = args.inputs?.[i]
+            const config: NodeConfig = {
+              dataDir: join(env.dataDir, `${roles[i]}-${nonce}`),
+              // The demo hands the node its key directly; no keystore file is read.
+              keystore: join(env.dataDir, `${roles[i]}.keystore.json`),
+              chain: {
+                rpcUrl: env.rpcUrl,
+                chainId: deployed.chainId,
+                adjudicator: deployed.adjudicator,
+                pollingIntervalMs: 250,
+                apps: { [spec.appName]: deployed.app },
+              },
+              broker: { url: env.brokerUrl, clientId: `chanvm-demo-${roles[i]}-${nonce}` },
+              ...(inputs === undefined ? {} : { inputs }),
             }
-            const onRefused = (version: bigint, why: string) =>
-              emit('refused', roles[i], `${roles[i]} refuses to sign version ${version}: ${why}`, {
-                version: version.toString(),
-                reason: why,
-              })
-            const node: DemoNodeHandle = separate
-              ? await startPartyProcess(init, onRefused)
-              : await startPartyNode(init, onRefused)
+            const node = await startDemoNode(
+              { role: roles[i], config, privateKey: keys[i], ...(refuse === undefined ? {} : { refuse }) },
+              {
+                separate,
+                onEvent: (e) => onNodeEvent(i, e),
+                onRefused: (version, why) =>
+                  emit('refused', roles[i], `${roles[i]} refuses to sign version ${version}: ${why}`, {
+                    version: version.toString(),
+                    reason: why,
+                  }),
+              },
+            )
             env.defer(() => node.close())
             return node
           }),
         )
-        const [n0, n1] = made as [DemoNodeHandle, DemoNodeHandle]
-        nodes = [n0, n1]
+        nodes = [made[0] as DemoNodeHandle, made[1] as DemoNodeHandle]
+        const ns = nodes
         emit(
           'nodes',
           'broker',
-          `${roles[0]} ${addresses[0]} and ${roles[1]} ${addresses[1]} run as separate nodes${separate ? ' in processes of their own' : ''} (own SQLite file, own MQTT connection)`,
-          {
-            [roles[0]]: addresses[0],
-            [roles[1]]: addresses[1],
-          },
+          `${roles[0]} ${addresses[0]} and ${roles[1]} ${addresses[1]} run as chanvm nodes${separate ? ' in processes of their own' : ''} (own SQLite file, own MQTT connection, HTTP API at ${ns[0].api.url} and ${ns[1].api.url})`,
+          { [roles[0]]: addresses[0], [roles[1]]: addresses[1] },
         )
-        const initial: State = {
-          channelId,
-          version: 0n,
-          balances: [args.balances[0], args.balances[1]],
-          appData: args.appData,
-          isFinal: false,
-        }
-        const [signed] = await Promise.all([n0.party.open(p, initial), n1.party.open(p, initial)])
+        await Promise.all(([0, 1] as const).map((i) => ns[i].api.openChannel(requests[i] as OpenRequest)))
+        params = channel.params
+        channelId = channel.channelId
         coSigned++
         emit(
           'opened',
           'channel',
-          `channel ${channelId} opened: version 0 co-signed over MQTT (challenge period ${challengeDuration} s)`,
-          {
-            channelId,
-            challengeDuration: challengeDuration.toString(),
-          },
+          `channel ${channelId} opened through both nodes' APIs: version 0 co-signed over MQTT, deposits confirmed on chain (challenge period ${challengeDuration} s)`,
+          { channelId, challengeDuration: challengeDuration.toString() },
         )
-        for (const i of [0, 1] as const) {
-          const amount = args.balances[i]
-          if (amount === 0n) continue
-          const r = await deposit(nodes[i].chain, { channelId, participant: addresses[i], amount })
-          logTx('deposit', roles[i], r)
-          emit(
-            'deposit',
-            roles[i],
-            `${roles[i]} deposits ${eth(amount)} into the Adjudicator (${r.gasUsed} gas)`,
-            { amount: amount.toString(), gasUsed: r.gasUsed.toString() },
-          )
-        }
-        // Each party reads the deposits on chain and acts on the channel only once both are in.
-        for (const i of [0, 1] as const) {
-          const deposited = await getDeposits(nodes[i].chain, channelId, p.participants)
-          const funded = await nodes[i].party.confirmFunding(channelId, deposited)
-          if (!funded.ok)
-            throw new ChanvmError(
-              'CHAIN_ERROR',
-              `${roles[i]} does not see the channel funded: ${funded.message}`,
-              { channelId },
-            )
-        }
-        return { params: p, channelId, signed }
+        return { params: channel.params, channelId: channel.channelId }
       },
       async move(mover, action, label) {
         const { nodes: ns, channelId: id } = need()
-        // The mover must have seen the last commit (it travels over the broker) before it builds on it.
-        await ns[mover].party.waitForVersion(id, lastVersion, 30_000)
-        const r = await ns[mover].party.update(id, action)
+        // The mover must hold the last co-signed state (it travels over the broker) before it builds on it.
+        const until = Date.now() + 30_000
+        while ((await ns[mover].api.getChannel(id)).version < lastVersion) {
+          if (Date.now() > until)
+            throw new ChanvmError('PEER_TIMEOUT', `${roles[mover]}'s node never saw version ${lastVersion}`)
+          await sleep(50)
+        }
+        let r: DemoMove
+        try {
+          const a = await ns[mover].api.act(id, action)
+          r = { ok: true, version: a.version ?? 0n, balances: a.balances ?? [], isFinal: a.isFinal ?? false }
+        } catch (e) {
+          // A refused or unanswered step comes back as an error carrying the node's result.
+          if (!(e instanceof ApiError) || (e.details === undefined && e.status !== 504)) throw e
+          r = { ok: false, reason: e.code, message: e.message }
+        }
         if (r.ok) {
           coSigned++
-          lastVersion = r.signed.state.version
-          const s = r.signed.state
+          lastVersion = r.version
+          const [b0 = 0n, b1 = 0n] = r.balances
           emit(
             'co-signed',
             roles[mover],
-            `${label}: version ${s.version} co-signed [${roles[0]} ${eth(s.balances[0] ?? 0n)}, ${roles[1]} ${eth(s.balances[1] ?? 0n)}]${s.isFinal ? ' (final)' : ''}`,
+            `${label}: version ${r.version} co-signed [${roles[0]} ${eth(b0)}, ${roles[1]} ${eth(b1)}]${r.isFinal ? ' (final)' : ''}`,
             {
               label,
-              version: s.version.toString(),
-              isFinal: s.isFinal,
-              [`balance.${roles[0]}`]: (s.balances[0] ?? 0n).toString(),
-              [`balance.${roles[1]}`]: (s.balances[1] ?? 0n).toString(),
+              version: r.version.toString(),
+              isFinal: r.isFinal,
+              [`balance.${roles[0]}`]: b0.toString(),
+              [`balance.${roles[1]}`]: b1.toString(),
             },
           )
         } else {
-          const why =
-            r.reason === 'peer-rejected'
-              ? `${r.peerReason}: ${r.message}`
-              : r.reason === 'step-rejected'
-                ? `${r.step.reason}: ${r.step.message}`
-                : r.reason
-          emit('not-signed', roles[mover], `${label}: not co-signed (${why})`, { label, reason: r.reason })
+          emit('not-signed', roles[mover], `${label}: not co-signed (${r.message})`, {
+            label,
+            reason: r.reason,
+          })
         }
         return r
       },
-      async latest(who) {
-        const { nodes: ns, channelId: id } = need()
-        await ns[who].party.waitForVersion(id, lastVersion, 30_000)
-        const s = await ns[who].party.latest(id)
-        if (s === undefined)
-          throw new ChanvmError('CHANNEL_NOT_FOUND', 'no co-signed state', { channelId: id })
-        return s
-      },
-      async concludeFinal(by, signed) {
-        const { nodes: ns, params: p } = need()
-        const r = await concludeFinal(ns[by].chain, { params: p, signed })
-        logTx('concludeFinal', roles[by], r)
+      async settle(by) {
+        const { before } = await disputeStep(by, 'conclude-final')
+        const tx = await txOf(by, 'concludeFinal')
         emit(
           'concluded',
           roles[by],
-          `${roles[by]} concludes with the co-signed final state version ${signed.state.version}: payouts credited at once (${r.gasUsed} gas)`,
-          {
-            version: signed.state.version.toString(),
-            gasUsed: r.gasUsed.toString(),
-          },
+          `${roles[by]}'s node concludes with the co-signed final state version ${before.ours.version}: payouts credited at once (${tx.gasUsed} gas)`,
+          { version: before.ours.version.toString(), gasUsed: tx.gasUsed.toString() },
         )
       },
-      async forceAndConclude(mover, from, action, label) {
-        const { nodes: ns, params: p } = need()
-        const moverSignature = signMove(p, from.state, BigInt(mover), action, keys[mover])
-        const r = await forceProgress(ns[mover].chain, {
-          params: p,
-          from: from.state,
-          fromSignatures: from.signatures,
-          mover: BigInt(mover),
-          action,
-          moverSignature,
-          ...(spec.app.abi === undefined ? {} : { appAbi: spec.app.abi }),
-        })
+      async force(mover, label) {
+        const { before, after } = await disputeStep(mover, 'force')
+        const tx = await txOf(mover, 'forceProgress')
         forced++
-        logTx('forceProgress', roles[mover], r)
+        const held = after.held
+        const [b0 = 0n, b1 = 0n] = held?.balances ?? []
         emit(
           'force-progress',
           roles[mover],
-          `${roles[mover]} force-progresses on chain from co-signed version ${from.state.version}: ${label}; the Adjudicator ran the app and holds version ${r.state.version} [${roles[0]} ${eth(r.state.balances[0] ?? 0n)}, ${roles[1]} ${eth(r.state.balances[1] ?? 0n)}] (${r.gasUsed} gas)`,
+          `${roles[mover]}'s node force-progresses on chain from co-signed version ${before.ours.version}: ${label}; the Adjudicator ran the app and holds version ${held?.version ?? '?'} [${roles[0]} ${eth(b0)}, ${roles[1]} ${eth(b1)}] (${tx.gasUsed} gas)`,
           {
             label,
-            version: r.state.version.toString(),
-            gasUsed: r.gasUsed.toString(),
-            finalizesAt: r.finalizesAt.toString(),
+            version: (held?.version ?? 0n).toString(),
+            gasUsed: tx.gasUsed.toString(),
+            finalizesAt: (held?.finalizesAt ?? 0n).toString(),
           },
         )
-        const now = (await head()).timestamp
-        if (r.finalizesAt > now) await run.advanceTime(r.finalizesAt - now, 'challenge period')
-        const c = await conclude(ns[mover].chain, { params: p, state: r.state })
-        logTx('conclude', roles[mover], c)
-        emit(
-          'concluded',
-          roles[mover],
-          `${roles[mover]} concludes after the challenge period: the forced state pays out (${c.gasUsed} gas)`,
-          { gasUsed: c.gasUsed.toString() },
-        )
-        return r.state
+        const { nodes: ns, channelId: id } = need()
+        for (let round = 0; round < 10; round++) {
+          const plan = await ns[mover].api.getDispute(id)
+          if (plan.next.step === 'wait') {
+            const now = plan.now ?? (await head()).timestamp
+            await run.advanceTime(plan.next.until > now ? plan.next.until - now : 1n, 'challenge period')
+            continue
+          }
+          if (plan.next.step !== 'conclude')
+            throw new ChanvmError(
+              'CHAIN_ERROR',
+              `${roles[mover]}'s node plans ${plan.next.step}, not conclude`,
+              {
+                channelId: id,
+              },
+            )
+          await disputeStep(mover, 'conclude')
+          const c = await txOf(mover, 'conclude')
+          emit(
+            'concluded',
+            roles[mover],
+            `${roles[mover]}'s node concludes after the challenge period: the forced state pays out (${c.gasUsed} gas)`,
+            { gasUsed: c.gasUsed.toString() },
+          )
+          return
+        }
+        throw new ChanvmError('CHAIN_ERROR', 'the challenge period did not end', { channelId: id })
       },
       async advanceTime(seconds, why) {
         if (env.embeddedChain) {
@@ -430,23 +471,24 @@ export async function createDemoRun(
         }
       },
       async withdrawAll() {
-        const { nodes: ns } = need()
+        const { nodes: ns, channelId: id } = need()
         const payouts: DemoPayout[] = []
         for (const i of [0, 1] as const) {
-          const credit = await getWithdrawable(ns[i].chain, addresses[i])
-          if (credit === 0n) {
+          const plan = await ns[i].api.getDispute(id)
+          if (plan.next.step !== 'withdraw') {
             payouts.push({ role: roles[i], address: addresses[i], withdrawn: 0n })
             emit('withdrawn', roles[i], `${roles[i]} has nothing to withdraw`, { amount: '0' })
             continue
           }
-          const w = await withdraw(ns[i].chain)
-          logTx('withdraw', roles[i], w)
-          payouts.push({ role: roles[i], address: addresses[i], withdrawn: w.amount })
+          const amount = plan.next.gainWei ?? 0n
+          await disputeStep(i, 'withdraw')
+          const w = await txOf(i, 'withdraw')
+          payouts.push({ role: roles[i], address: addresses[i], withdrawn: amount })
           emit(
             'withdrawn',
             roles[i],
-            `${roles[i]} withdraws ${eth(w.amount)} (${w.amount} wei, ${w.gasUsed} gas)`,
-            { amount: w.amount.toString(), gasUsed: w.gasUsed.toString() },
+            `${roles[i]}'s node withdraws ${eth(amount)} (${amount} wei, ${w.gasUsed} gas)`,
+            { amount: amount.toString(), gasUsed: w.gasUsed.toString() },
           )
         }
         return payouts
@@ -456,7 +498,8 @@ export async function createDemoRun(
         const payoutsMatch =
           payouts.every((p) => expectedPayouts[p.role] === p.withdrawn) &&
           Object.keys(expectedPayouts).length === payouts.length
-        const total = txs.reduce((a, t) => a + t.gasUsed, 0n)
+        const transactions = txs.map(({ action, by, gasUsed, hash }) => ({ action, by, gasUsed, hash }))
+        const total = transactions.reduce((a, t) => a + t.gasUsed, 0n)
         return {
           deal,
           path: forced > 0 ? 'forced' : 'cooperative',
@@ -469,7 +512,7 @@ export async function createDemoRun(
           app: deployed.app,
           payouts,
           expectedPayouts,
-          gas: { total, deployment: deployed.gasUsed, transactions: [...txs] },
+          gas: { total, deployment: deployed.gasUsed, transactions },
           coSignedStates: coSigned,
           forcedSteps: forced,
           steps: [...steps],

@@ -1,15 +1,12 @@
 import { formatEther, parseEther } from 'viem'
-import { coldChainActions, coldChainApp, initialColdChainData } from '../../apps/coldChain/coldChainClient.ts'
 import { ColdChainInsurance } from '../../contracts/generated/ColdChainInsurance.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { createOracleKey } from '../../oracles/message/createOracleKey.ts'
 import { getSignerId } from '../../oracles/message/getSignerId.ts'
 import type { SignedReading } from '../../oracles/message/types.ts'
-import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { startDeviceSimulator } from '../../oracles/sim/startDeviceSimulator.ts'
 import { createDemoRun } from './createDemoRun.ts'
 import type { DemoOptions, DemoSummary } from './types.ts'
-import { verifiedInputToReading } from './verifiedInputToSigned.ts'
 
 /**
  * The cold-chain policy of the demo: a vaccine shipment kept at 2–8 °C; a run of 3 readings
@@ -32,14 +29,19 @@ export const COLD_CHAIN_DEMO = {
 
 const celsius = (mC: bigint) => `${(Number(mC) / 1000).toFixed(2)} °C`
 
+/** The topic filter of device readings a node's input source subscribes to. */
+const READING_TOPIC = 'chanvm/v1/devices/+/readings'
+
 /**
- * The cold-chain insurance end to end. The owner pays premiums to the insurer in the channel; the
- * truck's thermometer (a P-256 key, as a secure element carries) signs a temperature reading per
- * interval and publishes it over MQTT; the owner's node ingests the readings (schema, signature,
- * allow list, replay checks) and reports them. The thermometer's excursion profile leaves the range
- * for a run of readings: reporting the run pays the insured sum. The insurer co-signs, or with
- * `refuse` it refuses to sign the payout and the owner force-progresses the signed readings on
- * chain, waits out the challenge period, concludes and withdraws.
+ * The cold-chain insurance end to end, each party a chanvm node driven through its HTTP API. The
+ * owner pays premiums to the insurer in the channel; the truck's thermometer (a P-256 key, as a
+ * secure element carries) signs a temperature reading per interval and publishes it over MQTT; the
+ * owner's node has the thermometer as a configured input: its input source checks the readings
+ * (schema, signature, allow list, replay) and its `report` hands in those not reported yet. The
+ * thermometer's excursion profile leaves the range for a run of readings: reporting the run pays
+ * the insured sum. The insurer's node co-signs, or with `refuse` it refuses to sign the payout and
+ * the owner's node forces the signed readings on chain, waits out the challenge period, concludes
+ * and withdraws.
  *
  * @example
  * ```ts
@@ -52,29 +54,49 @@ export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoS
   const C = COLD_CHAIN_DEMO
   const run = await createDemoRun(
     'cold-chain',
-    { roles: ['owner', 'insurer'], app: coldChainApp, appName: 'coldChain', artifact: ColdChainInsurance },
+    { roles: ['owner', 'insurer'], appName: 'cold-chain', artifact: ColdChainInsurance },
     options,
   )
   try {
     const chainId = BigInt(run.chainId)
     const thermometerKey = createOracleKey('p256')
     const device = getSignerId(thermometerKey)
+    // What the thermometer published, in order; the owner's node reports each one it verified.
+    const published: SignedReading[] = []
+    let received = 0
+    run.onNodeEvent(0, (e) => {
+      if (e.source !== 'input' || e.verdict !== 'accepted') return
+      if (e.signer?.toLowerCase() !== device.toLowerCase()) return
+      const r = published[received]
+      received++
+      if (r === undefined) return
+      const out = r.reading.value < C.minValue || r.reading.value > C.maxValue
+      run.emit(
+        'reading-received',
+        'owner',
+        `owner's node verified reading #${r.reading.sequence} from MQTT: ${celsius(r.reading.value)}${out ? ' OUT OF RANGE' : ''}`,
+        {
+          sequence: r.reading.sequence.toString(),
+          milliCelsius: r.reading.value.toString(),
+          outOfRange: out,
+        },
+      )
+    })
     const { channelId } = await run.open({
-      appData: initialColdChainData({
-        owner: 0,
-        insurer: 1,
+      terms: {
         device,
-        minValue: C.minValue,
-        maxValue: C.maxValue,
+        minValue: C.minValue.toString(),
+        maxValue: C.maxValue.toString(),
         runLength: C.runLength,
-        premium: C.premium,
-        insuredSum: C.insuredSum,
-        periodSeconds: 3_600n,
-        maxPeriods: 24n,
-        claimWindow: 600n,
-      }),
+        premium: C.premium.toString(),
+        insuredSum: C.insuredSum.toString(),
+        periodSeconds: 3_600,
+        maxPeriods: 24,
+        claimWindow: 600,
+      },
       balances: [C.ownerDeposit, C.insurerDeposit],
-      // Under --refuse the insurer signs nothing that pays the insured sum.
+      inputs: { 0: [{ topic: READING_TOPIC, signers: [device] }] },
+      // Under --refuse the insurer's node signs nothing that pays the insured sum.
       ...(refuse
         ? {
             refuse: {
@@ -101,43 +123,12 @@ export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoS
     for (let i = 1; i <= C.premiumsPaid; i++) {
       const r = await run.move(
         0,
-        coldChainActions.payPremium(),
+        { app: 'cold-chain', type: 'premium' },
         `owner pays premium ${i} (${formatEther(C.premium)} ETH)`,
       )
       if (!r.ok) throw new ChanvmError('STEP_REJECTED', 'a premium was not co-signed', { channelId })
     }
     const coverageStart = (await run.head()).timestamp
-
-    // The owner's node ingests the thermometer's readings from the broker.
-    const source = await createMqttInputSource({
-      url: run.env.brokerUrl,
-      chainId,
-      devices: [device],
-      log: false,
-    })
-    run.env.defer(() => source.close())
-    const received: SignedReading[] = []
-    source.onInput((input) => {
-      if (input.kind !== 'reading') return
-      const r = verifiedInputToReading(input)
-      received.push(r)
-      const out = r.reading.value < C.minValue || r.reading.value > C.maxValue
-      run.emit(
-        'reading-received',
-        'owner',
-        `owner's node verified reading #${r.reading.sequence} from MQTT: ${celsius(r.reading.value)}${out ? ' OUT OF RANGE' : ''}`,
-        {
-          sequence: r.reading.sequence.toString(),
-          milliCelsius: r.reading.value.toString(),
-          outOfRange: out,
-        },
-      )
-    })
-    source.onRejection((r) =>
-      run.emit('input-rejected', 'owner', `owner's node rejected a message (${r.reason}): ${r.detail}`, {
-        reason: r.reason,
-      }),
-    )
 
     // The thermometer: its clock is never behind the coverage start (anvil may run a little ahead of the host clock).
     const thermometer = await startDeviceSimulator({
@@ -158,9 +149,10 @@ export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoS
 
     let reported = 0
     let runOut = 0
-    let decisive: { action: `0x${string}`; readings: number } | undefined
+    let decisive: number | undefined
     for (let i = 0; i < C.readings && decisive === undefined; i++) {
       const signed = await thermometer.publishNow()
+      published.push(signed)
       run.emit(
         'reading-published',
         'thermometer',
@@ -171,26 +163,24 @@ export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoS
         },
       )
       const until = Date.now() + 5_000
-      while (received.length <= i && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
-      const last = received[i]
-      if (last === undefined)
+      while (received <= i && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+      if (received <= i)
         throw new ChanvmError(
           'TRANSPORT_CLOSED',
-          `reading #${signed.reading.sequence} did not arrive over MQTT`,
+          `reading #${signed.reading.sequence} did not reach the owner's node over MQTT`,
           { channelId },
         )
-      const out = last.reading.value < C.minValue || last.reading.value > C.maxValue
+      const out = signed.reading.value < C.minValue || signed.reading.value > C.maxValue
       runOut = out ? runOut + 1 : 0
-      const batch = received.slice(reported, i + 1)
-      if (runOut >= C.runLength) {
-        decisive = { action: coldChainActions.report(batch), readings: batch.length }
-      } else if (!out && batch.length >= 2) {
+      const batch = i + 1 - reported
+      if (runOut >= C.runLength) decisive = batch
+      else if (!out && batch >= 2) {
         // Routine report of readings in range: the insurer signs it without a second thought.
-        await run.waitForChainTime(last.reading.timestamp)
+        await run.waitForChainTime(signed.reading.timestamp)
         const r = await run.move(
           0,
-          coldChainActions.report(batch),
-          `owner reports ${batch.length} readings in range`,
+          { app: 'cold-chain', type: 'report' },
+          `owner reports ${batch} readings in range`,
         )
         if (!r.ok) throw new ChanvmError('STEP_REJECTED', 'a routine report was not co-signed', { channelId })
         reported = i + 1
@@ -203,19 +193,18 @@ export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoS
       'owner',
       `${C.runLength} readings in a row out of range: the owner claims the insured sum`,
     )
-    const lastTs = received[received.length - 1]?.reading.timestamp ?? 0n
-    await run.waitForChainTime(lastTs)
-    const label = `owner reports ${decisive.readings} signed readings with the excursion`
-    const r = await run.move(0, decisive.action, label)
+    await run.waitForChainTime(published[published.length - 1]?.reading.timestamp ?? 0n)
+    const label = `owner reports ${decisive} signed readings with the excursion`
+    const r = await run.move(0, { app: 'cold-chain', type: 'report' }, label)
     if (r.ok) {
-      if (!r.signed.state.isFinal)
+      if (!r.isFinal)
         throw new ChanvmError('STEP_REJECTED', 'the excursion should pay out and end the policy', {
           channelId,
         })
-      await run.concludeFinal(0, r.signed)
+      await run.settle(0)
     } else {
       if (!refuse) throw new ChanvmError('STEP_REJECTED', `${label} was not co-signed`, { channelId })
-      await run.forceAndConclude(0, await run.latest(0), decisive.action, label)
+      await run.force(0, label)
     }
     const payouts = await run.withdrawAll()
     const premiums = C.premium * BigInt(C.premiumsPaid)

@@ -1,6 +1,6 @@
 import { parseEther } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
-import { escrowActions, escrowApp, initialEscrowData, signRuling } from '../../apps/escrow/escrowClient.ts'
+import { signRuling } from '../../apps/escrow/escrowClient.ts'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { createDemoRun } from './createDemoRun.ts'
@@ -10,10 +10,11 @@ import type { DemoOptions, DemoSummary } from './types.ts'
 export const ESCROW_DEMO = { deposit: parseEther('1'), amount: parseEther('0.4') } as const
 
 /**
- * The escrow deal end to end. The payer funds an escrow for the payee, the payee delivers, the
- * payer releases and both co-sign a final state that concludes on chain at once. With
- * `refuse`, the payer will not release: the payee gets the arbiter's signed ruling, the payer
- * refuses to co-sign it, and the payee force-progresses the ruling on chain, waits out the
+ * The escrow deal end to end, each party a chanvm node driven through its HTTP API. The payer
+ * funds an escrow for the payee, the payee delivers, the payer releases and both co-sign a final
+ * state that the payee's node concludes on chain at once. With `refuse`, the payer will not
+ * release: the payee gets the arbiter's signed ruling, the payer's node refuses to co-sign it, and
+ * the payee's node takes its dispute steps: it force-progresses the ruling on chain, waits out the
  * challenge period, concludes and withdraws. Either way the payee gets 0.4 ETH and the payer 0.6.
  *
  * @example
@@ -25,7 +26,7 @@ export const ESCROW_DEMO = { deposit: parseEther('1'), amount: parseEther('0.4')
 export async function runEscrowDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const run = await createDemoRun(
     'escrow',
-    { roles: ['payer', 'payee'], app: escrowApp, appName: 'escrow', artifact: Escrow },
+    { roles: ['payer', 'payee'], appName: 'escrow', artifact: Escrow },
     options,
   )
   try {
@@ -33,9 +34,9 @@ export async function runEscrowDemo(options: DemoOptions = {}): Promise<DemoSumm
     const arbiter = privateKeyToAddress(arbiterKey)
     const refuse = options.refuse === true
     const { params, channelId } = await run.open({
-      appData: initialEscrowData({ payer: 0, payee: 1, arbiter }),
+      terms: { arbiter },
       balances: [ESCROW_DEMO.deposit, 0n],
-      // Under --refuse the payer signs nothing that pays the payee.
+      // Under --refuse the payer's node signs nothing that pays the payee.
       ...(refuse
         ? {
             refuse: {
@@ -49,38 +50,44 @@ export async function runEscrowDemo(options: DemoOptions = {}): Promise<DemoSumm
     const deadline = (await run.head()).timestamp + 3_600n
     const funded = await run.move(
       0,
-      escrowActions.fund(ESCROW_DEMO.amount, deadline),
+      { app: 'escrow', type: 'fund', amount: ESCROW_DEMO.amount, deadline },
       'payer funds the escrow with 0.4 ETH',
     )
     if (!funded.ok) throw new ChanvmError('STEP_REJECTED', 'the fund step was not co-signed', { channelId })
     run.emit('delivered', 'payee', 'payee delivers the goods')
 
     if (!refuse) {
-      const released = await run.move(0, escrowActions.release(), 'payer releases the escrow to the payee')
+      const released = await run.move(
+        0,
+        { app: 'escrow', type: 'release' },
+        'payer releases the escrow to the payee',
+      )
       if (!released.ok) throw new ChanvmError('STEP_REJECTED', 'the release was not co-signed', { channelId })
-      const closed = await run.move(1, escrowActions.close(), 'payee closes the channel')
+      const closed = await run.move(1, { app: 'escrow', type: 'close' }, 'payee closes the channel')
       if (!closed.ok) throw new ChanvmError('STEP_REJECTED', 'the close was not co-signed', { channelId })
-      await run.concludeFinal(1, closed.signed)
+      await run.settle(1)
     } else {
       run.emit('dispute', 'payee', 'payer does not release; payee asks the arbiter')
-      const ruling = signRuling(params, channelId, 0n, true, arbiterKey)
+      const arbiterSignature = signRuling(params, channelId, 0n, true, arbiterKey)
       run.emit('ruling', 'arbiter', 'arbiter signs a ruling for the payee (escrow 0)', { toPayee: true })
-      const action = escrowActions.ruling(true, ruling)
-      const asked = await run.move(1, action, "payee applies the arbiter's ruling")
+      const asked = await run.move(
+        1,
+        { app: 'escrow', type: 'ruling', toPayee: true, arbiterSignature },
+        "payee applies the arbiter's ruling",
+      )
       if (asked.ok)
         throw new ChanvmError('STEP_REJECTED', 'the payer was expected to refuse the ruling', { channelId })
-      await run.forceAndConclude(1, await run.latest(1), action, "the arbiter's signed ruling for the payee")
+      await run.force(1, "the arbiter's signed ruling for the payee")
     }
     const payouts = await run.withdrawAll()
     const payee = payouts[1]?.withdrawn ?? 0n
     const outcome = payee === ESCROW_DEMO.amount ? 'payee-paid' : payee === 0n ? 'payer-refunded' : 'other'
-    const summary = run.finish({
+    return run.finish({
       outcome,
       expectedOutcome: 'payee-paid',
       payouts,
       expectedPayouts: { payer: ESCROW_DEMO.deposit - ESCROW_DEMO.amount, payee: ESCROW_DEMO.amount },
     })
-    return summary
   } finally {
     await run.close()
   }

@@ -1,20 +1,13 @@
-import { createPublicClient, formatEther, http, parseEther, type Hex } from 'viem'
-import {
-  initialTvDeliveryData,
-  trackingQuestionId,
-  tvDeliveryActions,
-  tvDeliveryApp,
-} from '../../apps/tvDelivery/tvDeliveryClient.ts'
+import { formatEther, parseEther } from 'viem'
+import { trackingQuestionId, tvDeliveryActions } from '../../apps/tvDelivery/tvDeliveryClient.ts'
 import { TvDelivery } from '../../contracts/generated/TvDelivery.ts'
 import { ChanvmError } from '../../engine/errors.ts'
+import type { AppAction } from '../../node/types.ts'
 import { createOracleKey } from '../../oracles/message/createOracleKey.ts'
 import { getSignerId } from '../../oracles/message/getSignerId.ts'
-import type { SignedAnswer } from '../../oracles/message/types.ts'
-import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { startOracleSimulator, type OracleSimulator } from '../../oracles/sim/startOracleSimulator.ts'
 import { createDemoRun } from './createDemoRun.ts'
 import type { DemoOptions, DemoSummary } from './types.ts'
-import { verifiedInputToAnswer } from './verifiedInputToSigned.ts'
 
 /** The TV purchase of the demo: the buyer deposits 1 ETH, the TV costs 0.5 ETH, 2 of 3 oracles must confirm. */
 export const TV_DEMO = {
@@ -26,15 +19,19 @@ export const TV_DEMO = {
   trackingId: '1Z999AA10123456784',
 } as const
 
+/** The topic filter of oracle answers a node's input source subscribes to. */
+const ANSWER_TOPIC = 'chanvm/v1/oracles/+/answers'
+
 /**
- * The TV purchase end to end. The buyer locks the price in the channel; three oracles (two
- * secp256k1, one P-256 like a secure element) are asked whether the parcel arrived, and
- * `answers` of them (default 2, the quorum) publish a signed "delivered" over MQTT. The seller's
- * node ingests them (schema, signature, allow list, replay checks) and claims with the quorum;
- * the buyer co-signs and the final state concludes on chain. With fewer answers than the quorum
- * there is no claim: after the deadline block the buyer takes a refund. With `refuse`, the party
- * that loses (the buyer for a claim, the seller for a refund) refuses to sign and the other
- * force-progresses the step on chain with the signed oracle data.
+ * The TV purchase end to end, each party a chanvm node driven through its HTTP API. The buyer
+ * locks the price in the channel; three oracles (two secp256k1, one P-256 like a secure element)
+ * are asked whether the parcel arrived, and `answers` of them (default 2, the quorum) publish a
+ * signed "delivered" over MQTT. The seller's node has them as configured inputs: its input source
+ * checks them (schema, signature, allow list, replay) and its `claim` takes the quorum; the buyer's
+ * node co-signs and the seller's node concludes the final state on chain. With fewer answers than
+ * the quorum there is no claim: after the deadline block the buyer takes a refund. With `refuse`,
+ * the party that loses (the buyer for a claim, the seller for a refund) refuses to sign and the
+ * other's node forces the step on chain with the signed oracle data.
  *
  * @example
  * ```ts
@@ -49,7 +46,7 @@ export async function runTvDeliveryDemo(
   const refuse = options.refuse === true
   const run = await createDemoRun(
     'tv-delivery',
-    { roles: ['buyer', 'seller'], app: tvDeliveryApp, appName: 'tvDelivery', artifact: TvDelivery },
+    { roles: ['buyer', 'seller'], appName: 'tv-delivery', artifact: TvDelivery },
     options,
   )
   try {
@@ -59,19 +56,32 @@ export async function runTvDeliveryDemo(
     const questionId = trackingQuestionId(TV_DEMO.trackingId)
     const claimWins = answering >= TV_DEMO.quorum
     // The deadline is a block number, counted from now.
-    const startBlock = await createPublicClient({ transport: http(run.env.rpcUrl) }).getBlockNumber()
-    const deadline = startBlock + TV_DEMO.deadlineBlocks
+    const deadline = (await run.head()).blockNumber + TV_DEMO.deadlineBlocks
+
+    // The seller's node verifies the oracles' answers it receives over MQTT.
+    let received = 0
+    run.onNodeEvent(1, (e) => {
+      if (e.source !== 'input' || e.verdict !== 'accepted' || e.signer === undefined) return
+      const i = oracleIds.findIndex((id) => id.toLowerCase() === e.signer?.toLowerCase())
+      if (i < 0) return
+      received++
+      run.emit(
+        'answer-received',
+        'seller',
+        `seller's node verified the answer of oracle ${e.signer.slice(0, 10)}… (${keys[i]?.curve}) from MQTT [${received}/${TV_DEMO.quorum}]`,
+        { oracle: e.signer, curve: keys[i]?.curve ?? '' },
+      )
+    })
     const { channelId } = await run.open({
-      appData: initialTvDeliveryData({
-        buyer: 0,
-        seller: 1,
+      terms: {
         trackingId: TV_DEMO.trackingId,
         oracles: oracleIds,
         quorum: TV_DEMO.quorum,
-        price: TV_DEMO.price,
-        deadline,
-      }),
+        price: TV_DEMO.price.toString(),
+        deadline: deadline.toString(),
+      },
       balances: [TV_DEMO.deposit, 0n],
+      inputs: { 1: [{ topic: ANSWER_TOPIC, signers: oracleIds }] },
       ...(refuse
         ? {
             refuse: claimWins
@@ -96,36 +106,11 @@ export async function runTvDeliveryDemo(
       },
     )
 
-    // The seller's node ingests oracle answers from the broker.
-    const source = await createMqttInputSource({
-      url: run.env.brokerUrl,
-      chainId,
-      oracles: oracleIds,
-      log: false,
-    })
-    run.env.defer(() => source.close())
-    const received: SignedAnswer[] = []
-    source.onInput((input) => {
-      if (
-        input.kind !== 'answer' ||
-        (input.message['questionId'] as string).toLowerCase() !== questionId.toLowerCase()
-      )
-        return
-      received.push(verifiedInputToAnswer(input))
-      run.emit(
-        'answer-received',
-        'seller',
-        `seller's node verified the answer of oracle ${input.signer.slice(0, 10)}… (${input.curve}) from MQTT [${received.length}/${TV_DEMO.quorum}]`,
-        { oracle: input.signer, curve: input.curve },
-      )
-    })
-    source.onRejection((r) =>
-      run.emit('input-rejected', 'seller', `seller's node rejected a message (${r.reason}): ${r.detail}`, {
-        reason: r.reason,
-      }),
+    const paid = await run.move(
+      0,
+      { app: 'tv-delivery', type: 'pay' },
+      'buyer pays 0.5 ETH into the purchase',
     )
-
-    const paid = await run.move(0, tvDeliveryActions.pay(), 'buyer pays 0.5 ETH into the purchase')
     if (!paid.ok) throw new ChanvmError('STEP_REJECTED', 'the payment was not co-signed', { channelId })
     run.emit('shipped', 'seller', 'seller ships the TV')
 
@@ -155,43 +140,38 @@ export async function runTvDeliveryDemo(
       } else run.emit('silent', `oracle-${i + 1}`, `oracle ${i + 1} does not answer`)
     }
     const until = Date.now() + 5_000
-    while (received.length < answering && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
+    while (received < answering && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
 
-    let decisive: { mover: 0 | 1; action: Hex; label: string }
-    if (received.length >= TV_DEMO.quorum) {
+    let decisive: { mover: 0 | 1; action: AppAction; label: string }
+    if (received >= TV_DEMO.quorum) {
       decisive = {
         mover: 1,
-        action: tvDeliveryActions.claim(received.slice(0, TV_DEMO.quorum)),
+        action: { app: 'tv-delivery', type: 'claim' },
         label: `seller claims the price with ${TV_DEMO.quorum} signed "delivered" answers`,
       }
     } else {
       run.emit(
         'no-quorum',
         'seller',
-        `only ${received.length} of the ${TV_DEMO.quorum} required answers: the seller cannot claim`,
-        { answers: received.length },
+        `only ${received} of the ${TV_DEMO.quorum} required answers: the seller cannot claim`,
+        { answers: received },
       )
       await run.advanceBlocks(TV_DEMO.deadlineBlocks + 1n, 'waiting for the deadline block')
       decisive = {
         mover: 0,
-        action: tvDeliveryActions.refund(),
+        action: { app: 'tv-delivery', type: 'refund' },
         label: 'buyer takes a refund after the deadline block',
       }
     }
     const r = await run.move(decisive.mover, decisive.action, decisive.label)
     if (r.ok) {
-      if (!r.signed.state.isFinal)
+      if (!r.isFinal)
         throw new ChanvmError('STEP_REJECTED', 'the decisive step should end the purchase', { channelId })
-      await run.concludeFinal(decisive.mover, r.signed)
+      await run.settle(decisive.mover)
     } else {
       if (!refuse)
         throw new ChanvmError('STEP_REJECTED', `${decisive.label} was not co-signed`, { channelId })
-      await run.forceAndConclude(
-        decisive.mover,
-        await run.latest(decisive.mover),
-        decisive.action,
-        decisive.label,
-      )
+      await run.force(decisive.mover, decisive.label)
     }
     const payouts = await run.withdrawAll()
     const seller = payouts[1]?.withdrawn ?? 0n
