@@ -5,8 +5,9 @@
 //   npx tsx examples/cold-chain/run.ts            the insurer co-signs the payout
 //   npx tsx examples/cold-chain/run.ts --refuse   the insurer refuses; the owner forces it on chain
 //
-// runColdChainDemo composes the library (cli/demo/runColdChainDemo.ts is the code to read and
-// copy); here it runs on a local anvil and an embedded broker. Pass { rpcUrl, brokerUrl, keys }
+// runColdChainDemo runs each party as a chanvm node (createNode behind its HTTP API, in a
+// process of its own) and drives the nodes through cli/apiClient.ts (cli/demo/runColdChainDemo.ts is
+// the code to read); here on a local anvil and an embedded broker. Pass { rpcUrl, brokerUrl, keys }
 // to use your own.
 import { formatEther } from 'viem'
 import { runColdChainDemo } from '../../cli/demo/runColdChainDemo.ts'

@@ -1,35 +1,28 @@
-// An escrow in a state channel, built from the library's pieces: a local chain, an MQTT broker,
-// two parties that co-sign every step over the broker, and the Adjudicator paying out on chain.
+// An escrow in a state channel between two chanvm nodes: a local chain, an MQTT broker, two nodes
+// (createNode: each a party with its own SQLite file, MQTT connection and chain watcher) that
+// co-sign every step over the broker, and the Adjudicator paying out on chain.
 //
 //   npx tsx examples/escrow/run.ts
 //
-// Copy it and swap the pieces: pass an RPC URL instead of startAnvil(), a broker URL instead of
-// startEmbeddedBroker(), your own keys instead of anvil's dev accounts.
+// Copy it and swap the pieces: your RPC URL instead of startAnvil(), your broker instead of
+// startEmbeddedBroker(), keystores (node/keystore.ts readKeystore) instead of anvil's dev keys.
+// `chanvm node --config FILE` runs the same node as a daemon with an HTTP API.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { formatEther, parseEther } from 'viem'
+import { formatEther, parseEther, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
-import { escrowActions, escrowApp, initialEscrowData } from '../../apps/escrow/escrowClient.ts'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
-import {
-  createAdjudicatorClient,
-  concludeFinal,
-  deposit,
-  getDeposits,
-  withdraw,
-} from '../../engine/adjudicator/index.ts'
-import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { deployContracts, startAnvil } from '../../engine/chain/index.ts'
-import { getChannelId, type ChannelParams, type State } from '../../engine/channel/index.ts'
-import { createParty } from '../../engine/protocol/index.ts'
-import { createSandbox } from '../../engine/sandbox/index.ts'
-import { createSqliteStore } from '../../engine/store/index.ts'
-import { createMqttTransport, startEmbeddedBroker } from '../../oracles/mqtt/index.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
+import { createNode } from '../../node/createNode.ts'
+import type { ChanvmNode, NodeConfig, OpenRequest } from '../../node/types.ts'
+import { startEmbeddedBroker } from '../../oracles/mqtt/index.ts'
 
 const anvil = await startAnvil()
 const broker = await startEmbeddedBroker()
 const dir = mkdtempSync(join(tmpdir(), 'chanvm-example-'))
+const nodes: ChanvmNode[] = []
 try {
   // 1. Contracts: the Adjudicator and the Escrow app.
   const [deployer, payerAccount, payeeAccount] = anvil.accounts
@@ -40,104 +33,92 @@ try {
     privateKey: deployer.privateKey,
     apps: [Escrow],
   })
-  const escrowContract = deployment.apps['Escrow']
-  if (escrowContract === undefined) throw new Error('Escrow was not deployed')
+  const escrow = deployment.apps['Escrow']
+  if (escrow === undefined) throw new Error('Escrow was not deployed')
 
-  // 2. The channel: payer and payee, an arbiter for disputes, 60 s to answer a dispute.
-  const params: ChannelParams = {
-    chainId: BigInt(deployment.chainId),
-    adjudicator: deployment.adjudicator.address,
-    participants: [payerAccount.address, payeeAccount.address],
-    app: escrowContract.address,
-    appCodeHash: escrowContract.codeHash,
-    challengeDuration: 60n,
-    nonce: BigInt(Date.now()),
+  // 2. Two nodes, each with the configuration a `chanvm node` reads from its file.
+  const start = async (name: string, privateKey: Hex) => {
+    const config: NodeConfig = {
+      dataDir: join(dir, name),
+      keystore: join(dir, `${name}.keystore.json`), // not read: the signer is passed below
+      chain: {
+        rpcUrl: anvil.rpcUrl,
+        chainId: deployment.chainId,
+        adjudicator: deployment.adjudicator.address,
+        pollingIntervalMs: 250,
+        apps: { escrow: escrow.address },
+      },
+      broker: { url: broker.url },
+    }
+    const node = await createNode({ config, signer: createKeySigner(privateKey) })
+    nodes.push(node)
+    return node
   }
-  const channelId = getChannelId(params)
+  const payer = await start('payer', payerAccount.privateKey)
+  const payee = await start('payee', payeeAccount.privateKey)
+
+  // 3. Open: both nodes send the same request (the payer is `first`); the payer's node deposits 1 ETH
+  //    and both wait until the deposits are on chain. An arbiter settles disputes; 60 s to answer one.
   const arbiter = privateKeyToAddress(generatePrivateKey())
-  const initial: State = {
-    channelId,
-    version: 0n,
+  const nonce = BigInt(Date.now()) // both requests name the same channel
+  const request = (role: 'first' | 'second', counterparty: Hex): OpenRequest => ({
+    app: 'escrow',
+    counterparty,
+    role,
     balances: [parseEther('1'), 0n],
-    appData: initialEscrowData({ payer: 0, payee: 1, arbiter }),
-    isFinal: false,
-  }
-
-  // 3. Two parties, each with its own database, sandbox and MQTT connection; the clock is the chain head.
-  const makeParty = async (account: { address: `0x${string}`; privateKey: `0x${string}` }, name: string) => {
-    const chain = await createAdjudicatorClient({
-      rpcUrl: anvil.rpcUrl,
-      address: params.adjudicator,
-      privateKey: account.privateKey,
-    })
-    const clock = async () => {
-      const b = await chain.publicClient.getBlock()
-      return { blockNumber: b.number, timestamp: b.timestamp }
-    }
-    const transport = await createMqttTransport({ url: broker.url, self: account.address })
-    const store = createSqliteStore({ path: join(dir, `${name}.db`) })
-    const party = await createParty({
-      signer: createKeySigner(account.privateKey),
-      transport,
-      store,
-      sandbox: await createSandbox(),
-      apps: [escrowApp],
-      clock,
-    })
-    return {
-      party,
-      chain,
-      clock,
-      close: async () => (await party.close(), await transport.close(), await store.close()),
-    }
-  }
-  const payer = await makeParty(payerAccount, 'payer')
-  const payee = await makeParty(payeeAccount, 'payee')
-
-  // 4. Open: both co-sign version 0, then the payer deposits 1 ETH on chain.
-  await Promise.all([payer.party.open(params, initial), payee.party.open(params, initial)])
-  await deposit(payer.chain, { channelId, participant: payerAccount.address, amount: parseEther('1') })
-  // Each party reads the deposits on chain: no step is taken until every participant has funded its initial balance.
-  for (const p of [payer, payee]) {
-    const funded = await p.party.confirmFunding(
-      channelId,
-      await getDeposits(p.chain, channelId, params.participants),
-    )
-    if (!funded.ok) throw new Error(funded.message)
-  }
+    nonce,
+    challengeDuration: 60n,
+    terms: { arbiter },
+  })
+  const [opened] = await Promise.all([
+    payer.open(request('first', payee.address)),
+    payee.open(request('second', payer.address)),
+  ])
+  const channelId = opened.channelId
   console.log('channel', channelId, 'opened and funded')
 
-  // 5. Off chain: fund 0.4 ETH, release it, close. Each update is co-signed by both before it counts.
-  const deadline = (await payer.clock()).timestamp + 3_600n
+  // 4. Off chain: fund 0.4 ETH, release it, close. Each action is run by the mover's node and
+  //    co-signed by the other's before it counts.
+  const deadline = BigInt(Math.floor(Date.now() / 1000)) + 3_600n
   const steps = [
-    [payer, escrowActions.fund(parseEther('0.4'), deadline), 'payer funds the escrow'],
-    [payer, escrowActions.release(), 'payer releases it'],
-    [payee, escrowActions.close(), 'payee closes the channel'],
+    [payer, { app: 'escrow', type: 'fund', amount: parseEther('0.4'), deadline }, 'payer funds the escrow'],
+    [payer, { app: 'escrow', type: 'release' }, 'payer releases it'],
+    [payee, { app: 'escrow', type: 'close' }, 'payee closes the channel'],
   ] as const
-  let final
   for (const [who, action, label] of steps) {
-    const latest = await payer.party.latest(channelId)
-    await who.party.waitForVersion(channelId, latest?.state.version ?? 0n) // the mover has seen the last commit
-    const r = await who.party.update(channelId, action)
+    // The mover builds on the last co-signed state: wait until its node holds it.
+    const want = (await payer.show(channelId)).version
+    while ((await who.show(channelId)).version < want) await new Promise((r) => setTimeout(r, 20))
+    const r = await who.act(channelId, action)
     if (!r.ok) throw new Error(`${label}: ${r.reason}`)
+    const s = r.signed.state
     console.log(
-      `${label}: version ${r.signed.state.version} co-signed, balances ${r.signed.state.balances.map((b) => formatEther(b)).join(' / ')} ETH`,
+      `${label}: version ${s.version} co-signed, balances ${s.balances.map((b) => formatEther(b)).join(' / ')} ETH`,
     )
-    final = r.signed
   }
 
-  // 6. On chain: the co-signed final state pays out at once; each withdraws its share.
-  if (final === undefined) throw new Error('no final state')
-  const c = await concludeFinal(payee.chain, { params, signed: final })
-  const a = await withdraw(payer.chain)
-  const b = await withdraw(payee.chain)
-  if (a.amount !== parseEther('0.6') || b.amount !== parseEther('0.4')) process.exitCode = 1
+  // 5. On chain through the nodes' dispute steps: the payee's node concludes with the final state,
+  //    then each node withdraws its share. A step that costs more gas than it wins is refused.
+  const plan = await payee.disputePlan(channelId)
   console.log(
-    `payer withdrew ${formatEther(a.amount)} ETH, payee withdrew ${formatEther(b.amount)} ETH; gas ${c.gasUsed + a.gasUsed + b.gasUsed}`,
+    `payee's node: next step ${plan.next.step}, payouts ${plan.payouts.map((b) => formatEther(b)).join(' / ')} ETH`,
   )
-  await payer.close()
-  await payee.close()
+  await payee.disputeStep(channelId)
+  for (const [name, node] of [
+    ['payer', payer],
+    ['payee', payee],
+  ] as const) {
+    const w = await node.disputePlan(channelId)
+    if (w.next.step !== 'withdraw') throw new Error(`${name}: nothing to withdraw (${w.next.step})`)
+    await node.disputeStep(channelId)
+    const got = w.next.gainWei ?? 0n
+    if (got !== parseEther(name === 'payer' ? '0.6' : '0.4')) process.exitCode = 1
+    console.log(`${name} withdrew ${formatEther(got)} ETH`)
+  }
+  const gas = payer.metrics().gasSpent + payee.metrics().gasSpent
+  console.log(`gas spent by the nodes: ${gas}`)
 } finally {
+  for (const n of nodes) await n.close()
   await broker.close()
   await anvil.stop()
   rmSync(dir, { recursive: true, force: true })

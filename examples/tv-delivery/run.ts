@@ -5,8 +5,9 @@
 //   npx tsx examples/tv-delivery/run.ts --answers 1 only 1 answers: the buyer is refunded after the deadline block
 //   npx tsx examples/tv-delivery/run.ts --refuse    the losing side refuses to sign; the other goes to chain
 //
-// runTvDeliveryDemo composes the library (cli/demo/runTvDeliveryDemo.ts is the code to read and
-// copy); here it runs on a local anvil and an embedded broker. Pass { rpcUrl, brokerUrl, keys }
+// runTvDeliveryDemo runs each party as a chanvm node (createNode behind its HTTP API, in a
+// process of its own) and drives the nodes through cli/apiClient.ts (cli/demo/runTvDeliveryDemo.ts is
+// the code to read); here on a local anvil and an embedded broker. Pass { rpcUrl, brokerUrl, keys }
 // to use your own.
 import { formatEther } from 'viem'
 import { runTvDeliveryDemo } from '../../cli/demo/runTvDeliveryDemo.ts'
