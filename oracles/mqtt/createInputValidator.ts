@@ -10,6 +10,7 @@ import { p256PublicKeyToSignerId } from '../message/p256PublicKeyToSignerId.ts'
 import { verifyOracleSignature } from '../message/verifyOracleSignature.ts'
 import { createReplayMemory, type ReplayMemory } from './createReplayMemory.ts'
 import { parseStrictJson } from './parseStrictJson.ts'
+import { replayEntryOf, type ReplayStore } from './replayStore.ts'
 
 /** Options of {@link createInputValidator}. */
 export type InputValidatorOptions = {
@@ -38,6 +39,12 @@ export type InputValidatorOptions = {
   maxRemembered?: number
   /** Called with every equivocation (besides the rejection). May not throw into the validator. */
   onEquivocation?: (e: Equivocation) => void
+  /**
+   * Durable replay marks (e.g. `createSqliteReplayStore`). The replay memory is seeded from
+   * it at creation (every mark, and the latest `maxRemembered` digests), and `commit` records an
+   * accepted message in it once its handler completed. Without one the memory starts empty.
+   */
+  replayStore?: ReplayStore
 }
 
 /**
@@ -88,6 +95,13 @@ export type InputValidator = {
    * Returns whether it did; once a newer message of the stream was accepted the copy is refused.
    */
   forget(input: VerifiedInput): boolean
+  /**
+   * Records an accepted input in the replay store (durable when it returns), unless it is recorded
+   * already (the handler recorded it in its own transaction). Call it once the input's handler
+   * completed and before acknowledging it. Does nothing without a replay store; throws
+   * `STORE_ERROR` when the store fails.
+   */
+  commit(input: VerifiedInput): void
   /** Accepted messages and rejections by verdict name, since creation. */
   stats(): { accepted: number; rejected: Record<InputVerdictName, number> }
   /** The size of the replay memory: messages remembered and streams holding a mark. */
@@ -169,6 +183,12 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
     maxStreams: options.maxStreams ?? 100_000,
     maxRemembered: options.maxRemembered ?? 100_000,
   })
+  const store = options.replayStore
+  if (store !== undefined) {
+    const snapshot = store.load(options.maxRemembered ?? 100_000)
+    for (const { stream, mark } of snapshot.marks) memory.restore(stream, mark)
+    for (const { stream, sequence, digest } of snapshot.recent) memory.restore(stream, sequence, digest)
+  }
   const now = options.now ?? Date.now
   const devices = allowSet(options.devices)
   const oracles = allowSet(options.oracles)
@@ -320,9 +340,16 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
       if (set !== 'any') set.add(signer.toLowerCase())
     },
     forget(input) {
+      // A message recorded durably was handled: its copy stays a duplicate.
+      if (store?.holds(replayEntryOf(input)) === true) return false
       const done = memory.forget(`${input.signer}/${input.stream}`, input.sequence, input.digest)
       if (done) accepted--
       return done
+    },
+    commit(input) {
+      if (store === undefined) return
+      const entry = replayEntryOf(input)
+      if (!store.holds(entry)) store.record(entry)
     },
     stats() {
       return { accepted, rejected: { ...rejected } }

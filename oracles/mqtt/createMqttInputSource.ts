@@ -11,6 +11,7 @@ import {
   type InputValidator,
   type InputValidatorOptions,
 } from './createInputValidator.ts'
+import { createSqliteReplayStore } from './createSqliteReplayStore.ts'
 import { createSignerRateLimiter, type RateLimitOptions } from './createSignerRateLimiter.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from './startEmbeddedBroker.ts'
 
@@ -41,6 +42,13 @@ export type MqttInputSourceOptions = InputValidatorOptions &
      * `rate-limited` (see {@link createSignerRateLimiter} for the defaults and the policy).
      */
     rateLimit?: RateLimitOptions
+    /**
+     * A SQLite file for durable replay marks (`createSqliteReplayStore`, opened and closed with
+     * the source), unless `replayStore` is given. With it and a stable `clientId`, a reading whose
+     * handler completed before a crash is refused as `duplicate` when the broker sends it again,
+     * and one whose handler did not complete is accepted (see docs/messages.md, *Delivery*).
+     */
+    replayFile?: string
   }
 
 /** Why the MQTT input source refused a message (the port's reasons, `rate-limited` included). */
@@ -131,7 +139,18 @@ function allowList(list: readonly string[] | 'any' | undefined): Set<string> | '
  * ```
  */
 export async function createMqttInputSource(options: MqttInputSourceOptions): Promise<MqttInputSource> {
-  const rawValidator = createInputValidator(options)
+  const ownStore =
+    options.replayStore === undefined && options.replayFile !== undefined
+      ? createSqliteReplayStore({ path: options.replayFile })
+      : undefined
+  let rawValidator: InputValidator
+  try {
+    const replayStore = options.replayStore ?? ownStore
+    rawValidator = createInputValidator(replayStore === undefined ? options : { ...options, replayStore })
+  } catch (e) {
+    ownStore?.close()
+    throw e
+  }
   const log = options.log === false ? () => {} : (options.log ?? rateLimitedStderr())
   let broker: EmbeddedBroker | undefined
   let url = options.url
@@ -220,9 +239,19 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     throw reason
   }
 
-  // Acknowledged once every handler returned or its promise resolved; a handler that throws or
-  // rejects is logged and leaves the reading unacknowledged and not accepted (the broker sends it
-  // again). Handlers that return no promise are run without one.
+  // Once every handler completed, the mark is made durable, then the reading is acknowledged. A
+  // store that fails leaves it unacknowledged and not accepted, like a failed handler.
+  const commit = (input: VerifiedInput): void => {
+    try {
+      validator.commit(input)
+    } catch (e) {
+      failedHandler(input, e)
+    }
+  }
+
+  // Acknowledged once every handler returned or its promise resolved and the mark is durable; a
+  // handler that throws or rejects is logged and leaves the reading unacknowledged and not
+  // accepted (the broker sends it again). Handlers that return no promise are run without one.
   const deliver = (input: VerifiedInput): Promise<void> | undefined => {
     if (inputHandlers.size === 0) return handlerRegistered().then(() => deliver(input))
     const pending: PromiseLike<unknown>[] = []
@@ -237,14 +266,26 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
       if (typeof (result as { then?: unknown } | undefined)?.then === 'function')
         pending.push(result as PromiseLike<unknown>)
     }
-    if (pending.length === 0) return undefined
+    if (pending.length === 0) {
+      commit(input)
+      return undefined
+    }
     return Promise.allSettled(pending).then((results) => {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
       if (failed !== undefined) failedHandler(input, failed.reason)
+      commit(input)
     })
   }
 
-  const { topics, log: _log, url: _url, rateLimit: _rateLimit, ...connectOptions } = options
+  const {
+    topics,
+    log: _log,
+    url: _url,
+    rateLimit: _rateLimit,
+    replayFile: _replayFile,
+    replayStore: _replayStore,
+    ...connectOptions
+  } = options
   let link
   try {
     link = await connectMqtt({
@@ -257,6 +298,7 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     })
   } catch (e) {
     await broker?.close()
+    ownStore?.close()
     throw e
   }
 
@@ -286,6 +328,7 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
         registered?.catch(() => undefined)
         await link.close()
         await broker?.close()
+        ownStore?.close()
       })()
       return closing
     },

@@ -42,6 +42,13 @@ export type ReplayMemory = {
    * whether it did.
    */
   forget(stream: string, sequence: bigint, digest: Hex): boolean
+  /**
+   * Restores what a durable store recorded before a restart: the stream's mark rises to `sequence`
+   * (a mark is never lowered, and restored marks are not bounded by `maxStreams`) and, with a
+   * digest, the message is remembered as the most recently used. A restored acceptance cannot be
+   * undone by `forget`.
+   */
+  restore(stream: string, sequence: bigint, digest?: Hex): void
   /** The highest sequence accepted on `stream`, if any. */
   mark(stream: string): bigint | undefined
   /** How many messages are remembered and how many streams hold a mark. */
@@ -117,6 +124,22 @@ export function createReplayMemory(options: ReplayMemoryOptions = {}): ReplayMem
         m.before = undefined
       }
       return true
+    },
+    restore(stream, sequence, digest) {
+      const m = marks.get(stream)
+      if (m === undefined) marks.set(stream, { mark: sequence, before: undefined })
+      else if (sequence > m.mark) {
+        m.mark = sequence
+        m.before = undefined
+      }
+      if (digest === undefined) return
+      const key = keyOf(stream, sequence)
+      remembered.delete(key)
+      remembered.set(key, digest)
+      if (remembered.size > maxRemembered) {
+        const oldest = remembered.keys().next()
+        if (oldest.done !== true) remembered.delete(oldest.value)
+      }
     },
     mark(stream) {
       return marks.get(stream)?.mark

@@ -1,0 +1,380 @@
+// "No reading lost, none handed over twice" for a consumer that is killed and restarted: durable
+// replay marks (createSqliteReplayStore) seed the validator after a restart, and on Mosquitto a
+// consumer process is SIGKILLed at random points, before, inside and after its handler's
+// transaction, while a broker restart happens in the middle.
+import { strict as assert } from 'node:assert'
+import { fork, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import fc from 'fast-check'
+import type { Hex } from 'viem'
+import { ChanvmError } from '../../engine/errors.ts'
+import { connectMqtt } from '../../oracles/mqtt/connectMqtt.ts'
+import { createInputValidator } from '../../oracles/mqtt/createInputValidator.ts'
+import { createSqliteReplayStore } from '../../oracles/mqtt/createSqliteReplayStore.ts'
+import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
+import { replayEntryOf } from '../../oracles/mqtt/replayStore.ts'
+import { startRestartableMosquitto, type RestartableMosquitto } from './brokers.ts'
+import { CHAIN, NOW_MS, deviceKeys, knownDevices, validReading } from './hostile.ts'
+
+const script = fileURLToPath(new URL('./support/consumerProcess.ts', import.meta.url))
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** mulberry32: a small seeded generator, so a failing run replays with its seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
+}
+
+/** The consumer script bundled into one file (esbuild, which tsx brings): a restart then loads faster. */
+async function consumerEntry(): Promise<{ file: string; execArgv: string[] }> {
+  try {
+    const { build } = (await import('esbuild')) as typeof import('esbuild')
+    const file = fileURLToPath(new URL(`../../.tmp/consumer-${process.pid}/consumer.mjs`, import.meta.url))
+    await build({
+      entryPoints: [script],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      outfile: file,
+      logLevel: 'warning',
+    })
+    return { file, execArgv: [] }
+  } catch (e) {
+    console.log(`      esbuild not available (${(e as Error).message}): the consumer runs through tsx`)
+    return { file: script, execArgv: ['--import', 'tsx'] }
+  }
+}
+
+const payload = (curve: 'secp256k1' | 'p256', sequence: bigint) => {
+  const r = validReading(curve, { sequence })
+  return { topic: readingTopic(r.device as Hex), text: JSON.stringify(r) }
+}
+
+describe('Durable replay marks (SQLite) across a restart of the validator', function () {
+  this.timeout(60_000)
+  let dir: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'chanvm-replay-'))
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+  const open = (file = join(dir, 'replay.sqlite'), keepRecent?: number) => {
+    const replayStore = createSqliteReplayStore(
+      keepRecent === undefined ? { path: file } : { path: file, keepRecent },
+    )
+    const validator = createInputValidator({
+      chainId: CHAIN,
+      devices: knownDevices,
+      now: () => NOW_MS,
+      replayStore,
+    })
+    return { replayStore, validator }
+  }
+
+  it('a committed reading is a duplicate after the restart; one accepted but not committed is accepted again', () => {
+    const a = payload('p256', 10n)
+    const b = payload('p256', 11n)
+    const first = open()
+    const va = first.validator.check(a.topic, a.text)
+    assert.ok(va.ok)
+    first.validator.commit(va.input)
+    assert.ok(first.validator.check(b.topic, b.text).ok) // its handler never completed
+    first.replayStore.close()
+
+    const second = open()
+    const again = second.validator.check(a.topic, a.text)
+    assert.equal(again.ok ? 'accepted' : again.verdict, 'duplicate')
+    const vb = second.validator.check(b.topic, b.text)
+    assert.ok(vb.ok, 'the reading whose handler did not complete is not lost')
+    second.replayStore.close()
+  })
+
+  it('a reading its handler recorded in its own transaction is not forgotten when the handler fails afterwards', () => {
+    const { replayStore, validator } = open()
+    const a = payload('secp256k1', 20n)
+    const v = validator.check(a.topic, a.text)
+    assert.ok(v.ok)
+    replayStore.record(replayEntryOf(v.input))
+    assert.equal(validator.forget(v.input), false)
+    const copy = validator.check(a.topic, a.text)
+    assert.equal(copy.ok ? 'accepted' : copy.verdict, 'duplicate')
+    replayStore.close()
+  })
+
+  it('keeps marks of any uint64 in numeric order, and a pruned digest still refuses its copy (stale-sequence)', () => {
+    const { replayStore } = open(join(dir, 'marks.sqlite'), 2)
+    const s = '0xaa/readings'
+    for (const sequence of [9n, 2n ** 64n - 1n, 10n, 3n])
+      replayStore.record({ stream: s, sequence, digest: `0x${'11'.repeat(32)}` })
+    assert.deepEqual(replayStore.load(10).marks, [{ stream: s, mark: 2n ** 64n - 1n }])
+    assert.throws(
+      () => replayStore.record({ stream: s, sequence: 2n ** 64n, digest: `0x${'11'.repeat(32)}` }),
+      (e: unknown) => e instanceof ChanvmError && e.code === 'INVALID_ARGUMENT',
+    )
+    replayStore.close()
+
+    const first = open(join(dir, 'pruned.sqlite'), 1)
+    const old = payload('p256', 30n)
+    const vo = first.validator.check(old.topic, old.text)
+    assert.ok(vo.ok)
+    first.validator.commit(vo.input)
+    const next = payload('p256', 31n)
+    const vn = first.validator.check(next.topic, next.text)
+    assert.ok(vn.ok)
+    first.validator.commit(vn.input)
+    first.replayStore.close()
+    const second = open(join(dir, 'pruned.sqlite'), 1)
+    const copy = second.validator.check(old.topic, old.text)
+    assert.equal(copy.ok ? 'accepted' : copy.verdict, 'stale-sequence')
+    second.replayStore.close()
+  })
+
+  it('property: after any interleaving of accepts, commits and restarts, a committed reading is never accepted again and an uncommitted one above the mark is', () => {
+    const signed = Array.from({ length: 12 }, (_, i) => payload('secp256k1', 1_000n + BigInt(i)))
+    let run = 0
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ commit: fc.boolean(), restart: fc.boolean() }), { minLength: 1, maxLength: 12 }),
+        (steps) => {
+          const file = join(dir, `p${run++}.sqlite`)
+          let s = open(file)
+          const committed = new Set<number>()
+          try {
+            for (const [i, step] of steps.entries()) {
+              const m = signed[i] as { topic: string; text: string }
+              const v = s.validator.check(m.topic, m.text)
+              if (!v.ok) return false // every reading is new and above the mark
+              if (step.commit) {
+                s.validator.commit(v.input)
+                committed.add(i)
+              }
+              if (step.restart) {
+                s.replayStore.close()
+                s = open(file)
+                // Every committed reading is refused; the latest, if not committed, is accepted.
+                for (const c of committed) {
+                  const again = signed[c] as { topic: string; text: string }
+                  if (s.validator.check(again.topic, again.text).ok) return false
+                }
+                if (!committed.has(i) && !s.validator.check(m.topic, m.text).ok) return false
+              }
+            }
+            return true
+          } finally {
+            s.replayStore.close()
+          }
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
+})
+
+describe('A consumer SIGKILLed and restarted on Mosquitto loses no reading and hands over none twice', function () {
+  const kills = Number(process.env.CHANVM_CONSUMER_KILLS ?? '') || 12
+  this.timeout(120_000 + kills * 15_000)
+  let broker: RestartableMosquitto
+  let dir: string
+  let entry: { file: string; execArgv: string[] }
+  before(async function () {
+    const b = await startRestartableMosquitto()
+    if ('skip' in b) {
+      console.log(`      skipped: ${b.skip}`)
+      this.skip()
+    }
+    broker = b as RestartableMosquitto
+    dir = mkdtempSync(join(tmpdir(), 'chanvm-consumer-'))
+    entry = await consumerEntry()
+  })
+  after(async () => {
+    await broker?.stop()
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+    if (entry !== undefined && entry.execArgv.length === 0)
+      rmSync(join(entry.file, '..'), { recursive: true, force: true })
+  })
+
+  it(`${kills} kills at random points, one broker restart: every published sequence stored exactly once`, async () => {
+    const seed = Number(process.env.CHANVM_CONSUMER_SEED ?? '') || Math.floor(Math.random() * 2 ** 31)
+    console.log(`      seed ${seed} (CHANVM_CONSUMER_SEED=${seed} replays it), ${kills} kills`)
+    const random = seeded(seed)
+    const perDevice = Math.max(500, kills * 50)
+    const total = perDevice * 2
+    const db = join(dir, 'consumer.sqlite')
+    const clientId = `chanvm-consumer-${process.pid}-${Date.now()}`
+    const devices = [deviceKeys.secp256k1, deviceKeys.p256]
+    const deviceIds = knownDevices
+
+    let stored = 0
+    let child: ChildProcess | undefined
+    const exits: string[] = []
+    const start = (crash?: string) =>
+      new Promise<ChildProcess>((resolve, reject) => {
+        const proc = fork(entry.file, [], {
+          execArgv: entry.execArgv,
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          env: {
+            ...process.env,
+            CHANVM_BROKER_URL: broker.url,
+            CHANVM_DB: db,
+            CHANVM_CLIENT_ID: clientId,
+            CHANVM_DEVICES: deviceIds.join(','),
+            CHANVM_CHAIN_ID: CHAIN.toString(),
+            CHANVM_CRASH: crash ?? '',
+          },
+        })
+        proc.on('message', (m: { ready?: number; stored?: number }) => {
+          if (m.ready !== undefined) {
+            stored = Math.max(stored, m.ready)
+            resolve(proc)
+          }
+          if (m.stored !== undefined) stored = Math.max(stored, m.stored)
+        })
+        proc.once('exit', (code, signal) => {
+          exits.push(signal ?? String(code))
+          reject(new Error(`the consumer exited before it was ready (${signal ?? code})`))
+        })
+      })
+    const exited = (p: ChildProcess) =>
+      p.exitCode !== null || p.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((r) => p.once('exit', () => r()))
+    const until = async (what: string, f: () => boolean, ms: number) => {
+      const end = Date.now() + ms
+      while (!f()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what} (${stored} of ${total} stored)`)
+        await sleep(5)
+      }
+    }
+
+    // The first start subscribes the persistent session before anything is published.
+    child = await start()
+    const device = await connectMqtt({
+      url: broker.url,
+      clientId: `${clientId}-device`,
+      minBackoffMs: 50,
+      maxBackoffMs: 400,
+    })
+    let published = 0
+    let brokerRestart: Promise<void> | undefined
+    const publishing = (async () => {
+      for (let i = 0; i < perDevice; i++) {
+        for (const [d, key] of devices.entries()) {
+          const r = validReading(key.curve, {
+            sequence: BigInt(i + 1),
+            timestamp: BigInt(Math.floor(Date.now() / 1000)),
+          })
+          await device.client.publishAsync(readingTopic(deviceIds[d] as Hex), JSON.stringify(r), { qos: 1 })
+          published++
+        }
+        if (i === Math.floor(perDevice / 2)) brokerRestart = broker.restart('SIGTERM', 500)
+        if (i % 4 === 0) await sleep(1)
+      }
+    })()
+
+    // Kill points spread over the run: by the consumer's progress, then by kind.
+    const targets = Array.from({ length: kills }, () => Math.floor(total * (0.05 + 0.9 * random()))).sort(
+      (a, b) => a - b,
+    )
+    const kinds = { random: 0, before: 0, inside: 0, after: 0 }
+    try {
+      for (const target of targets) {
+        const proc = child
+        await until(`the consumer to reach ${target}`, () => stored >= target || stored >= total, 60_000)
+        const roll = random()
+        const kind = roll < 0.4 ? 'random' : roll < 0.6 ? 'before' : roll < 0.8 ? 'inside' : 'after'
+        if (kind === 'random') {
+          await sleep(Math.floor(random() * 40))
+          proc.kill('SIGKILL')
+        } else {
+          // Restarted armed: it kills itself at its n-th reading from now (before, inside or after
+          // its transaction); the current one is killed to restart it so.
+          proc.kill('SIGKILL')
+        }
+        await exited(proc)
+        kinds[kind]++
+        if (kind === 'random') {
+          child = await start()
+          continue
+        }
+        const armed = await start(`${kind}:${1 + Math.floor(random() * 20)}`)
+        await Promise.race([exited(armed), sleep(20_000)])
+        assert.ok(
+          armed.signalCode === 'SIGKILL' || stored >= total,
+          `the armed consumer (${kind}) did not crash`,
+        )
+        child = await start()
+      }
+      await publishing
+      await brokerRestart
+      await until('every reading stored', () => stored >= total, 60_000)
+      await sleep(300) // redeliveries that were on their way are refused, and counted
+      const stats = await new Promise<Record<string, unknown>>((resolve) => {
+        child?.once('message', (m: { stats?: Record<string, unknown> }) => resolve(m.stats ?? {}))
+        child?.send({ stop: true })
+      })
+      await exited(child)
+      console.log(
+        `      ${published} readings published, ${stored} stored; kills: ${JSON.stringify(kinds)}; last run: ${JSON.stringify(stats)}`,
+      )
+    } finally {
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL')
+        await exited(child)
+      }
+      await device.close()
+    }
+
+    const result = new Database(db, { readonly: true })
+    try {
+      const rows = result.prepare('SELECT signer, sequence FROM readings').all() as {
+        signer: string
+        sequence: number
+      }[]
+      const counters = Object.fromEntries(
+        (result.prepare('SELECT name, n FROM counters').all() as { name: string; n: number }[]).map((r) => [
+          r.name,
+          r.n,
+        ]),
+      )
+      console.log(`      counters: ${JSON.stringify(counters)}`)
+      for (const [d, id] of deviceIds.entries()) {
+        const have = new Set(rows.filter((r) => r.signer === id).map((r) => r.sequence))
+        const missing = Array.from({ length: perDevice }, (_, i) => i + 1).filter((s) => !have.has(s))
+        assert.deepEqual(missing.slice(0, 20), [], `device ${d}: ${missing.length} sequences lost`)
+        assert.equal(have.size, perDevice)
+      }
+      assert.equal(rows.length, total, 'no reading stored twice, none from elsewhere')
+      assert.equal(counters.existing ?? 0, 0, 'the handler was never handed a reading it had stored')
+      const verdicts = Object.keys(counters).filter((k) => k.startsWith('verdict:'))
+      assert.deepEqual(
+        verdicts.filter((k) => k !== 'verdict:duplicate'),
+        [],
+        'the only refusals are duplicates: no reading was refused as stale, rate-limited or out of order',
+      )
+      assert.ok(
+        (counters['verdict:duplicate'] ?? 0) >= kinds.after,
+        `every reading stored but not acknowledged came again as a duplicate (${kinds.after} such kills)`,
+      )
+      const marks = result.prepare('SELECT stream, mark FROM chanvm_replay_marks ORDER BY stream').all() as {
+        stream: string
+        mark: string
+      }[]
+      assert.deepEqual(
+        marks.map((m) => BigInt(m.mark)),
+        [BigInt(perDevice), BigInt(perDevice)],
+      )
+    } finally {
+      result.close()
+    }
+  })
+})
