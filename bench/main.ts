@@ -1,5 +1,7 @@
 /**
- * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps,deals]`: speed and gas figures.
+ * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps,node,deals]`: speed and gas figures.
+ * `node` takes `--node-steps N` (default 200), `--node-channels N` (default 1000) and
+ * `--broker aedes|mosquitto` (default aedes).
  * Progress goes to stderr; with --json, stdout gets exactly one JSON object.
  */
 import { cpus } from 'node:os'
@@ -7,7 +9,14 @@ import { parseArgs } from 'node:util'
 import { benchProtocol, benchProtocolAllCores } from './protocol.ts'
 
 const { values } = parseArgs({
-  options: { json: { type: 'boolean', default: false }, only: { type: 'string' }, steps: { type: 'string' } },
+  options: {
+    json: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    steps: { type: 'string' },
+    'node-steps': { type: 'string' },
+    'node-channels': { type: 'string' },
+    broker: { type: 'string' },
+  },
 })
 const only = values.only?.split(',')
 const want = (k: string) => only === undefined || only.includes(k)
@@ -43,6 +52,22 @@ for (const part of parts) {
   if (part.name === 'gas') result.gas = r
   else if (part.name === 'apps') result.apps = r
   else Object.assign(result, r)
+}
+
+if (want('node')) {
+  log('bench: two nodes through their HTTP API (co-signed steps per second, RSS with many channels) ...')
+  const { benchNode } = await import('./node.ts')
+  const broker = values.broker === 'mosquitto' ? 'mosquitto' : 'aedes'
+  result.nodeApi = {
+    broker,
+    ...(await benchNode({
+      steps: Number(values['node-steps'] ?? 200),
+      parallel: 8,
+      channels: Number(values['node-channels'] ?? 1000),
+      broker,
+      log,
+    })),
+  }
 }
 
 if (want('deals')) {

@@ -1,0 +1,256 @@
+// The node through its HTTP API: co-signed steps per second between two nodes (each createNode
+// behind its API, in a process of its own, talking over MQTT, on anvil), one channel after
+// another and several channels at once, and the resident memory of a node holding many channels.
+import { readFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Hex } from 'viem'
+import { createApiClient, type ApiClient } from '../cli/apiClient.ts'
+import { startDemoNode, type DemoNodeHandle } from '../cli/demo/startDemoNode.ts'
+import { Escrow } from '../contracts/generated/Escrow.ts'
+import { createAdjudicatorClient } from '../engine/adjudicator/createAdjudicatorClient.ts'
+import { deposit } from '../engine/adjudicator/deposit.ts'
+import { deployContracts } from '../engine/chain/deployContracts.ts'
+import { startAnvil } from '../engine/chain/startAnvil.ts'
+import { requestToChannel } from '../node/requestToChannel.ts'
+import type { AppAction, NodeConfig, OpenRequest } from '../node/types.ts'
+import { startEmbeddedBroker } from '../oracles/mqtt/startEmbeddedBroker.ts'
+import { startMosquitto } from '../test/oracles/brokers.ts'
+
+export type NodeBench = {
+  /** Co-signed Escrow steps (fund, release in turn) per second on one channel, each a POST /v1/channels/:id/actions. */
+  stepsPerSec: number
+  /** The same with `parallelChannels` channels driven at once (all steps of all channels per second). */
+  parallelStepsPerSec: number
+  parallelChannels: number
+  /** Milliseconds from request to co-signed answer, median and 95th percentile, one channel at a time. */
+  stepMs: { p50: number; p95: number }
+  steps: number
+  /**
+   * Milliseconds of a POST the API refuses at once (a malformed action, 400), median: the HTTP
+   * part of a step's time.
+   */
+  refusedPostMs: number
+  /** Resident memory (MiB) of the payer's node process, before any channel and with `channels` open. */
+  rssMiB: { idle: number; withChannels: number; channels: number }
+  /** The same for the payee's node. */
+  peerRssMiB: { idle: number; withChannels: number }
+  /** Channels opened per second through both APIs (deposits made beforehand), `openConcurrency` at once. */
+  opensPerSec: number
+  openConcurrency: number
+}
+
+/** A broker for the nodes, with its URL and how to stop it. */
+async function startBroker(kind: 'aedes' | 'mosquitto'): Promise<{ url: string; stop(): Promise<void> }> {
+  if (kind === 'aedes') {
+    const b = await startEmbeddedBroker()
+    return { url: b.url, stop: () => b.close() }
+  }
+  const m = await startMosquitto()
+  if ('skip' in m) throw new Error(`no Mosquitto: ${m.skip}`)
+  return { url: m.url, stop: () => m.stop() }
+}
+
+/** Resident set size of process `pid` in MiB (Linux /proc). */
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? 'NaN')
+  return Math.round((kb / 1024) * 10) / 10
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
+
+/** Runs `n` tasks, at most `width` at once. */
+async function pool(n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(width, n) }, async () => {
+      while (next < n) await task(next++)
+    }),
+  )
+}
+
+/**
+ * Two nodes (payer and payee) on a fresh anvil and an embedded MQTT broker, each in its own
+ * process behind its HTTP API, driven with `cli/apiClient.ts`. Measures: `steps` co-signed steps
+ * on one channel, one request after the other; the same number spread over `parallel` channels
+ * at once; then opens channels up to `channels` in all (each with a deposit, made beforehand by a
+ * funder so the opens measure the nodes) and reads both node processes' RSS.
+ *
+ * @example
+ * ```ts
+ * const r = await benchNode({ steps: 200, parallel: 8, channels: 1000 })
+ * console.log(r.stepsPerSec, r.rssMiB.withChannels)
+ * ```
+ */
+export async function benchNode(
+  opts: {
+    steps?: number
+    parallel?: number
+    channels?: number
+    /** The broker between the nodes: aedes in this process (default) or a Mosquitto process. */
+    broker?: 'aedes' | 'mosquitto'
+    log?: (s: string) => void
+  } = {},
+): Promise<NodeBench> {
+  const steps = opts.steps ?? 200
+  const parallel = opts.parallel ?? 8
+  const channels = opts.channels ?? 1000
+  const log = opts.log ?? (() => undefined)
+  const anvil = await startAnvil()
+  const broker = await startBroker(opts.broker ?? 'aedes')
+  const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-node-'))
+  const nodes: DemoNodeHandle[] = []
+  try {
+    const [funder, a, b] = anvil.accounts
+    if (funder === undefined || a === undefined || b === undefined)
+      throw new Error('anvil gave too few accounts')
+    const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: funder.privateKey, apps: [Escrow] })
+    const escrow = d.apps['Escrow']
+    if (escrow === undefined) throw new Error('Escrow was not deployed')
+    const config = (name: string): NodeConfig => ({
+      dataDir: join(dir, name),
+      keystore: join(dir, `${name}.keystore.json`),
+      chain: {
+        rpcUrl: anvil.rpcUrl,
+        chainId: d.chainId,
+        adjudicator: d.adjudicator.address,
+        pollingIntervalMs: 1_000,
+        apps: { escrow: escrow.address },
+      },
+      broker: { url: broker.url },
+    })
+    for (const [name, acct] of [
+      ['payer', a],
+      ['payee', b],
+    ] as const) {
+      const node = await startDemoNode({ role: name, config: config(name), privateKey: acct.privateKey })
+      nodes.push(node)
+    }
+    const [payer, payee] = nodes as [DemoNodeHandle, DemoNodeHandle]
+    const apis = [payer.api, payee.api].map((x) => createApiClient({ url: x.url, timeoutMs: 600_000 }))
+    const [payerApi, payeeApi] = apis as [ApiClient, ApiClient]
+    const idle = [rssMiB(payer.pid), rssMiB(payee.pid)]
+    log(`  node: two nodes up, RSS ${idle[0]} / ${idle[1]} MiB`)
+
+    const funderClient = await createAdjudicatorClient({
+      rpcUrl: anvil.rpcUrl,
+      address: d.adjudicator.address,
+      privateKey: funder.privateKey,
+    })
+    let nonce = BigInt(Date.now()) * 1_000n
+    const deposits = 10n ** 18n
+    /** Opens one channel through both APIs, the payer's deposit made first by the funder. */
+    const open = async (amount: bigint): Promise<Hex> => {
+      const n = nonce++
+      const req = (role: 'first' | 'second', counterparty: Hex): OpenRequest => ({
+        app: 'escrow',
+        counterparty,
+        role,
+        balances: [amount, 0n],
+        nonce: n,
+        challengeDuration: 3_600n,
+        terms: { arbiter: funder.address },
+      })
+      const { channelId } = requestToChannel(req('first', payee.address), {
+        self: payer.address,
+        chainId: BigInt(d.chainId),
+        adjudicator: d.adjudicator.address,
+        apps: { escrow: escrow.address },
+      })
+      await depositQueue(channelId, amount)
+      await Promise.all([
+        payerApi.openChannel(req('first', payee.address)),
+        payeeApi.openChannel(req('second', payer.address)),
+      ])
+      return channelId
+    }
+    // Deposits from the one funder account go one after the other (its transaction nonces).
+    let chain = Promise.resolve()
+    const depositQueue = (channelId: Hex, amount: bigint) => {
+      const mine = chain.then(async () => {
+        await deposit(funderClient, { channelId, participant: payer.address, amount })
+      })
+      chain = mine.catch(() => undefined)
+      return mine
+    }
+
+    const deadline = BigInt(Math.floor(Date.now() / 1000)) + 30n * 86_400n
+    const fund: AppAction = { app: 'escrow', type: 'fund', amount: 1n, deadline }
+    const release: AppAction = { app: 'escrow', type: 'release' }
+    const drive = async (channelId: Hex, count: number, times?: number[]) => {
+      for (let i = 0; i < count; i++) {
+        const t0 = performance.now()
+        const r = await payerApi.act(channelId, i % 2 === 0 ? fund : release)
+        if (!r.ok) throw new Error(`step ${i} was not co-signed`)
+        times?.push(performance.now() - t0)
+      }
+    }
+
+    // One channel, one step after the other (10 warm-up steps first).
+    const one = await open(deposits)
+    await drive(one, 10)
+    const times: number[] = []
+    let t = performance.now()
+    await drive(one, steps, times)
+    const stepsPerSec = Math.round(steps / ((performance.now() - t) / 1000))
+    times.sort((x, y) => x - y)
+    log(`  node: ${stepsPerSec} co-signed steps/s through the API, one channel`)
+
+    // The HTTP part alone: a malformed action, refused by the API's schema before the node sees it.
+    const posts: number[] = []
+    for (let i = 0; i < 50; i++) {
+      const t0 = performance.now()
+      await payerApi.act(one, { app: 'escrow', type: 'bogus' } as unknown as AppAction).catch(() => undefined)
+      posts.push(performance.now() - t0)
+    }
+    posts.sort((x, y) => x - y)
+    const refusedPostMs = Math.round(pct(posts, 50) * 10) / 10
+    log(`  node: a refused POST takes ${refusedPostMs} ms (median)`)
+
+    // `parallel` channels at once, the same number of steps in all.
+    const many = await Promise.all(Array.from({ length: parallel }, () => open(deposits)))
+    await Promise.all(many.map((id) => drive(id, 10)))
+    const each = Math.max(2, Math.round(steps / parallel / 2) * 2)
+    t = performance.now()
+    await Promise.all(many.map((id) => drive(id, each)))
+    const parallelStepsPerSec = Math.round((each * parallel) / ((performance.now() - t) / 1000))
+    log(`  node: ${parallelStepsPerSec} co-signed steps/s through the API, ${parallel} channels at once`)
+
+    // Up to `channels` open channels, then the node processes' resident memory.
+    const have = 1 + parallel
+    const openConcurrency = 16
+    t = performance.now()
+    await pool(Math.max(0, channels - have), openConcurrency, async (i) => {
+      await open(1_000n)
+      if ((i + 1) % 250 === 0) log(`  node: ${have + i + 1} channels open`)
+    })
+    const opensPerSec =
+      Math.round((Math.max(0, channels - have) / ((performance.now() - t) / 1000)) * 10) / 10
+    const listed = (await payerApi.listChannels()).length
+    if (listed < channels) throw new Error(`the payer's node lists ${listed} channels, not ${channels}`)
+    // Let the watchers take in the new channels before measuring.
+    await new Promise((r) => setTimeout(r, 3_000))
+    const full = [rssMiB(payer.pid), rssMiB(payee.pid)]
+    log(`  node: ${listed} channels open, RSS ${full[0]} / ${full[1]} MiB (payer / payee)`)
+    return {
+      stepsPerSec,
+      parallelStepsPerSec,
+      parallelChannels: parallel,
+      stepMs: { p50: Math.round(pct(times, 50) * 10) / 10, p95: Math.round(pct(times, 95) * 10) / 10 },
+      steps,
+      refusedPostMs,
+      rssMiB: { idle: idle[0] ?? NaN, withChannels: full[0] ?? NaN, channels: listed },
+      peerRssMiB: { idle: idle[1] ?? NaN, withChannels: full[1] ?? NaN },
+      opensPerSec,
+      openConcurrency,
+    }
+  } finally {
+    for (const n of nodes) await n.close().catch(() => undefined)
+    await broker.stop()
+    await anvil.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
