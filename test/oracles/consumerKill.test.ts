@@ -13,11 +13,12 @@ import fc from 'fast-check'
 import type { Hex } from 'viem'
 import { ChanvmError } from '../../engine/errors.ts'
 import { connectMqtt } from '../../oracles/mqtt/connectMqtt.ts'
+import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { createInputValidator } from '../../oracles/mqtt/createInputValidator.ts'
 import { createSqliteReplayStore } from '../../oracles/mqtt/createSqliteReplayStore.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { replayEntryOf } from '../../oracles/mqtt/replayStore.ts'
-import { startRestartableMosquitto, type RestartableMosquitto } from './brokers.ts'
+import { startAedes, startRestartableMosquitto, type RestartableMosquitto } from './brokers.ts'
 import { CHAIN, NOW_MS, deviceKeys, knownDevices, validReading } from './hostile.ts'
 
 const script = fileURLToPath(new URL('./support/consumerProcess.ts', import.meta.url))
@@ -177,6 +178,58 @@ describe('Durable replay marks (SQLite) across a restart of the validator', func
       ),
       { numRuns: 40 },
     )
+  })
+})
+
+describe('The input source with a replay file', function () {
+  this.timeout(60_000)
+  it('records the mark once the handler completed: the next source on the file refuses that reading as a duplicate and accepts the one whose handler failed', async () => {
+    const broker = await startAedes()
+    const dir = mkdtempSync(join(tmpdir(), 'chanvm-replay-file-'))
+    const replayFile = join(dir, 'inputs', 'replay.sqlite')
+    const device = await connectMqtt({ url: broker.url })
+    const make = (clientId: string) =>
+      createMqttInputSource({
+        url: broker.url,
+        clientId,
+        chainId: CHAIN,
+        devices: knownDevices,
+        now: () => NOW_MS,
+        log: false,
+        replayFile,
+        redeliverAfterMs: 0,
+      })
+    const a = payload('p256', 40n)
+    const b = payload('p256', 41n)
+    try {
+      const first = await make(`chanvm-replay-file-1-${process.pid}`)
+      const seen: bigint[] = []
+      first.onInput(async (input) => {
+        seen.push(input.sequence)
+        if (input.sequence === 41n) throw new Error('disk full')
+      })
+      for (const m of [a, b]) await device.client.publishAsync(m.topic, m.text, { qos: 1 })
+      for (let i = 0; seen.length < 2 && i < 2_000; i++) await sleep(5)
+      assert.deepEqual(seen, [40n, 41n])
+      await first.close()
+
+      // The broker sends both again (here: they are published again, byte for byte).
+      const second = await make(`chanvm-replay-file-2-${process.pid}`)
+      const got: bigint[] = []
+      second.onInput((input) => {
+        got.push(input.sequence)
+      })
+      for (const m of [a, b]) await device.client.publishAsync(m.topic, m.text, { qos: 1 })
+      for (let i = 0; got.length < 1 && i < 2_000; i++) await sleep(5)
+      await sleep(100)
+      assert.deepEqual(got, [41n], 'only the reading whose handler failed is handed over again')
+      assert.equal(second.stats().verdicts.duplicate, 1)
+      await second.close()
+    } finally {
+      await device.close()
+      await broker.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 
