@@ -1,7 +1,7 @@
 // `chanvm deploy --rpc-url URL`: deploys the Adjudicator and the three apps and prints their
 // addresses as JSON, in the shape of a node config's "chain" section.
 import { parseArgs } from 'node:util'
-import type { Hex } from 'viem'
+import { getAddress, type Hex } from 'viem'
 import { ColdChainInsurance } from '../../contracts/generated/ColdChainInsurance.ts'
 import { Escrow } from '../../contracts/generated/Escrow.ts'
 import { TvDelivery } from '../../contracts/generated/TvDelivery.ts'
@@ -111,11 +111,11 @@ export async function runDeployCommand(
         JSON.stringify(
           {
             chainId: d.chainId,
-            adjudicator: d.adjudicator.address,
+            adjudicator: getAddress(d.adjudicator.address),
             apps: {
-              escrow: app('Escrow').address,
-              'tv-delivery': app('TvDelivery').address,
-              'cold-chain': app('ColdChainInsurance').address,
+              escrow: getAddress(app('Escrow').address),
+              'tv-delivery': getAddress(app('TvDelivery').address),
+              'cold-chain': getAddress(app('ColdChainInsurance').address),
             },
             gasUsed: all.reduce((sum, c) => sum + c.gasUsed, 0n).toString(),
           },

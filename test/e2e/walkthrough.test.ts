@@ -279,6 +279,35 @@ describe('docs/walkthrough.md: two nodes on one machine, as the page runs them',
       [parseEther('0.6')],
     )
 
+    // 8. Bob's node starts again from its folder and withdraws his share.
+    daemons.bob = background('npx', ['chanvm', 'node', '--config', join(dir, 'bob', 'node.json')], {
+      CHANVM_PASSPHRASE: passphrases.bob,
+      CHANVM_API_TOKEN: tokens.bob,
+    })
+    jobs.push(daemons.bob)
+    await until(
+      "bob's node again",
+      () => daemons.bob.stdout().includes('\n') || daemons.bob.child.exitCode !== null,
+    )
+    assert.match(daemons.bob.stdout(), /^chanvm node ready: /, daemons.bob.output().slice(-3000))
+    const bobsShare = await chanvm('bob', ['dispute', id, '--yes'])
+    assert.equal(bobsShare.code, 0, bobsShare.stderr)
+    assert.match(bobsShare.stdout, /sending withdraw\.\.\./)
+    assert.doesNotMatch(bobsShare.stdout, /sending (register|conclude)/)
+    const bobWithdrew = await rpc.getContractEvents({
+      address: d.adjudicator,
+      abi: Adjudicator.abi,
+      eventName: 'Withdrawn',
+      args: { account: BOB },
+      fromBlock: 0n,
+    })
+    assert.deepEqual(
+      bobWithdrew.map((e) => e.args.amount),
+      [parseEther('0.4')],
+    )
+
+    // 9. Clean up.
+    await stop(daemons.bob)
     await stop(daemons.alice)
   })
 })
