@@ -320,7 +320,12 @@ export async function createDemoRun(
           'nodes',
           'broker',
           `${roles[0]} ${addresses[0]} and ${roles[1]} ${addresses[1]} run as chanvm nodes${separate ? ' in processes of their own' : ''} (own SQLite file, own MQTT connection, HTTP API at ${ns[0].api.url} and ${ns[1].api.url})`,
-          { [roles[0]]: addresses[0], [roles[1]]: addresses[1] },
+          {
+            [roles[0]]: addresses[0],
+            [roles[1]]: addresses[1],
+            [`${roles[0]}.api`]: ns[0].api.url,
+            [`${roles[1]}.api`]: ns[1].api.url,
+          },
         )
         await Promise.all(([0, 1] as const).map((i) => ns[i].api.openChannel(requests[i] as OpenRequest)))
         params = channel.params
