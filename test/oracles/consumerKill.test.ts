@@ -233,7 +233,7 @@ describe('The input source with a replay file', function () {
   })
 })
 
-describe('A consumer SIGKILLed and restarted on Mosquitto loses no reading and hands over none twice', function () {
+describe('A consumer SIGKILLed and restarted on Mosquitto loses no reading and stores none twice', function () {
   const kills = Number(process.env.CHANVM_CONSUMER_KILLS ?? '') || 12
   this.timeout(120_000 + kills * 15_000)
   let broker: RestartableMosquitto
@@ -256,178 +256,193 @@ describe('A consumer SIGKILLed and restarted on Mosquitto loses no reading and h
       rmSync(join(entry.file, '..'), { recursive: true, force: true })
   })
 
-  it(`${kills} kills at random points, one broker restart: every published sequence stored exactly once`, async () => {
-    const seed = Number(process.env.CHANVM_CONSUMER_SEED ?? '') || Math.floor(Math.random() * 2 ** 31)
-    console.log(`      seed ${seed} (CHANVM_CONSUMER_SEED=${seed} replays it), ${kills} kills`)
-    const random = seeded(seed)
-    const perDevice = Math.max(500, kills * 50)
-    const total = perDevice * 2
-    const db = join(dir, 'consumer.sqlite')
-    const clientId = `chanvm-consumer-${process.pid}-${Date.now()}`
-    const devices = [deviceKeys.secp256k1, deviceKeys.p256]
-    const deviceIds = knownDevices
+  for (const marks of ['own-transaction', 'after-handler'] as const)
+    it(`marks ${marks === 'own-transaction' ? "in the handler's transaction" : 'recorded after the handler'}, ${kills} kills at random points, one broker restart: every published sequence stored exactly once${marks === 'own-transaction' ? ', none handed over twice' : ', at most one handed over twice per kill'}`, async () => {
+      const seed = Number(process.env.CHANVM_CONSUMER_SEED ?? '') || Math.floor(Math.random() * 2 ** 31)
+      console.log(`      seed ${seed} (CHANVM_CONSUMER_SEED=${seed} replays it), ${kills} kills`)
+      const random = seeded(seed)
+      const perDevice = Math.max(500, kills * 50)
+      const total = perDevice * 2
+      const db = join(dir, `consumer-${marks}.sqlite`)
+      const clientId = `chanvm-consumer-${marks}-${process.pid}-${Date.now()}`
+      const devices = [deviceKeys.secp256k1, deviceKeys.p256]
+      const deviceIds = knownDevices
 
-    let stored = 0
-    let child: ChildProcess | undefined
-    const exits: string[] = []
-    const start = (crash?: string) =>
-      new Promise<ChildProcess>((resolve, reject) => {
-        const proc = fork(entry.file, [], {
-          execArgv: entry.execArgv,
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-          env: {
-            ...process.env,
-            CHANVM_BROKER_URL: broker.url,
-            CHANVM_DB: db,
-            CHANVM_CLIENT_ID: clientId,
-            CHANVM_DEVICES: deviceIds.join(','),
-            CHANVM_CHAIN_ID: CHAIN.toString(),
-            CHANVM_CRASH: crash ?? '',
-          },
-        })
-        proc.on('message', (m: { ready?: number; stored?: number }) => {
-          if (m.ready !== undefined) {
-            stored = Math.max(stored, m.ready)
-            resolve(proc)
-          }
-          if (m.stored !== undefined) stored = Math.max(stored, m.stored)
-        })
-        proc.once('exit', (code, signal) => {
-          exits.push(signal ?? String(code))
-          reject(new Error(`the consumer exited before it was ready (${signal ?? code})`))
-        })
-      })
-    const exited = (p: ChildProcess) =>
-      p.exitCode !== null || p.signalCode !== null
-        ? Promise.resolve()
-        : new Promise<void>((r) => p.once('exit', () => r()))
-    const until = async (what: string, f: () => boolean, ms: number) => {
-      const end = Date.now() + ms
-      while (!f()) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what} (${stored} of ${total} stored)`)
-        await sleep(5)
-      }
-    }
-
-    // The first start subscribes the persistent session before anything is published.
-    child = await start()
-    const device = await connectMqtt({
-      url: broker.url,
-      clientId: `${clientId}-device`,
-      minBackoffMs: 50,
-      maxBackoffMs: 400,
-    })
-    let published = 0
-    let brokerRestart: Promise<void> | undefined
-    const publishing = (async () => {
-      for (let i = 0; i < perDevice; i++) {
-        for (const [d, key] of devices.entries()) {
-          const r = validReading(key.curve, {
-            sequence: BigInt(i + 1),
-            timestamp: BigInt(Math.floor(Date.now() / 1000)),
+      let stored = 0
+      let child: ChildProcess | undefined
+      const exits: string[] = []
+      const start = (crash?: string) =>
+        new Promise<ChildProcess>((resolve, reject) => {
+          const proc = fork(entry.file, [], {
+            execArgv: entry.execArgv,
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+            env: {
+              ...process.env,
+              CHANVM_BROKER_URL: broker.url,
+              CHANVM_DB: db,
+              CHANVM_CLIENT_ID: clientId,
+              CHANVM_DEVICES: deviceIds.join(','),
+              CHANVM_CHAIN_ID: CHAIN.toString(),
+              CHANVM_CRASH: crash ?? '',
+              CHANVM_MARKS: marks,
+            },
           })
-          await device.client.publishAsync(readingTopic(deviceIds[d] as Hex), JSON.stringify(r), { qos: 1 })
-          published++
+          proc.on('message', (m: { ready?: number; stored?: number }) => {
+            if (m.ready !== undefined) {
+              stored = Math.max(stored, m.ready)
+              resolve(proc)
+            }
+            if (m.stored !== undefined) stored = Math.max(stored, m.stored)
+          })
+          proc.once('exit', (code, signal) => {
+            exits.push(signal ?? String(code))
+            reject(new Error(`the consumer exited before it was ready (${signal ?? code})`))
+          })
+        })
+      const exited = (p: ChildProcess) =>
+        p.exitCode !== null || p.signalCode !== null
+          ? Promise.resolve()
+          : new Promise<void>((r) => p.once('exit', () => r()))
+      const until = async (what: string, f: () => boolean, ms: number) => {
+        const end = Date.now() + ms
+        while (!f()) {
+          if (Date.now() > end)
+            throw new Error(`timed out waiting for ${what} (${stored} of ${total} stored)`)
+          await sleep(5)
         }
-        if (i === Math.floor(perDevice / 2)) brokerRestart = broker.restart('SIGTERM', 500)
-        if (i % 4 === 0) await sleep(1)
       }
-    })()
 
-    // Kill points spread over the run: by the consumer's progress, then by kind.
-    const targets = Array.from({ length: kills }, () => Math.floor(total * (0.05 + 0.9 * random()))).sort(
-      (a, b) => a - b,
-    )
-    const kinds = { random: 0, before: 0, inside: 0, after: 0 }
-    try {
-      for (const target of targets) {
-        const proc = child
-        await until(`the consumer to reach ${target}`, () => stored >= target || stored >= total, 60_000)
-        const roll = random()
-        const kind = roll < 0.4 ? 'random' : roll < 0.6 ? 'before' : roll < 0.8 ? 'inside' : 'after'
-        if (kind === 'random') {
-          await sleep(Math.floor(random() * 40))
-          proc.kill('SIGKILL')
-        } else {
-          // Restarted armed: it kills itself at its n-th reading from now (before, inside or after
-          // its transaction); the current one is killed to restart it so.
-          proc.kill('SIGKILL')
-        }
-        await exited(proc)
-        kinds[kind]++
-        if (kind === 'random') {
-          child = await start()
-          continue
-        }
-        const armed = await start(`${kind}:${1 + Math.floor(random() * 20)}`)
-        await Promise.race([exited(armed), sleep(20_000)])
-        assert.ok(
-          armed.signalCode === 'SIGKILL' || stored >= total,
-          `the armed consumer (${kind}) did not crash`,
-        )
-        child = await start()
-      }
-      await publishing
-      await brokerRestart
-      await until('every reading stored', () => stored >= total, 60_000)
-      await sleep(300) // redeliveries that were on their way are refused, and counted
-      const stats = await new Promise<Record<string, unknown>>((resolve) => {
-        child?.once('message', (m: { stats?: Record<string, unknown> }) => resolve(m.stats ?? {}))
-        child?.send({ stop: true })
+      // The first start subscribes the persistent session before anything is published.
+      child = await start()
+      const device = await connectMqtt({
+        url: broker.url,
+        clientId: `${clientId}-device`,
+        minBackoffMs: 50,
+        maxBackoffMs: 400,
       })
-      await exited(child)
-      console.log(
-        `      ${published} readings published, ${stored} stored; kills: ${JSON.stringify(kinds)}; last run: ${JSON.stringify(stats)}`,
-      )
-    } finally {
-      if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL')
-        await exited(child)
-      }
-      await device.close()
-    }
+      let published = 0
+      let brokerRestart: Promise<void> | undefined
+      const publishing = (async () => {
+        for (let i = 0; i < perDevice; i++) {
+          for (const [d, key] of devices.entries()) {
+            const r = validReading(key.curve, {
+              sequence: BigInt(i + 1),
+              timestamp: BigInt(Math.floor(Date.now() / 1000)),
+            })
+            await device.client.publishAsync(readingTopic(deviceIds[d] as Hex), JSON.stringify(r), { qos: 1 })
+            published++
+          }
+          if (i === Math.floor(perDevice / 2)) brokerRestart = broker.restart('SIGTERM', 500)
+          if (i % 4 === 0) await sleep(1)
+        }
+      })()
 
-    const result = new Database(db, { readonly: true })
-    try {
-      const rows = result.prepare('SELECT signer, sequence FROM readings').all() as {
-        signer: string
-        sequence: number
-      }[]
-      const counters = Object.fromEntries(
-        (result.prepare('SELECT name, n FROM counters').all() as { name: string; n: number }[]).map((r) => [
-          r.name,
-          r.n,
-        ]),
+      // Kill points spread over the run: by the consumer's progress, then by kind.
+      const targets = Array.from({ length: kills }, () => Math.floor(total * (0.05 + 0.9 * random()))).sort(
+        (a, b) => a - b,
       )
-      console.log(`      counters: ${JSON.stringify(counters)}`)
-      for (const [d, id] of deviceIds.entries()) {
-        const have = new Set(rows.filter((r) => r.signer === id).map((r) => r.sequence))
-        const missing = Array.from({ length: perDevice }, (_, i) => i + 1).filter((s) => !have.has(s))
-        assert.deepEqual(missing.slice(0, 20), [], `device ${d}: ${missing.length} sequences lost`)
-        assert.equal(have.size, perDevice)
+      const kinds = { random: 0, before: 0, inside: 0, after: 0 }
+      try {
+        for (const target of targets) {
+          const proc = child
+          await until(`the consumer to reach ${target}`, () => stored >= target || stored >= total, 60_000)
+          const roll = random()
+          const kind = roll < 0.4 ? 'random' : roll < 0.6 ? 'before' : roll < 0.8 ? 'inside' : 'after'
+          if (kind === 'random') {
+            await sleep(Math.floor(random() * 40))
+            proc.kill('SIGKILL')
+          } else {
+            // Restarted armed: it kills itself at its n-th reading from now (before, inside or after
+            // its transaction); the current one is killed to restart it so.
+            proc.kill('SIGKILL')
+          }
+          await exited(proc)
+          kinds[kind]++
+          if (kind === 'random') {
+            child = await start()
+            continue
+          }
+          const armed = await start(`${kind}:${1 + Math.floor(random() * 20)}`)
+          await Promise.race([exited(armed), sleep(20_000)])
+          assert.ok(
+            armed.signalCode === 'SIGKILL' || stored >= total,
+            `the armed consumer (${kind}) did not crash`,
+          )
+          child = await start()
+        }
+        await publishing
+        await brokerRestart
+        await until('every reading stored', () => stored >= total, 60_000)
+        await sleep(300) // redeliveries that were on their way are refused, and counted
+        const stats = await new Promise<Record<string, unknown>>((resolve) => {
+          child?.once('message', (m: { stats?: Record<string, unknown> }) => resolve(m.stats ?? {}))
+          child?.send({ stop: true })
+        })
+        await exited(child)
+        console.log(
+          `      ${published} readings published, ${stored} stored; kills: ${JSON.stringify(kinds)}; last run: ${JSON.stringify(stats)}`,
+        )
+      } finally {
+        if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGKILL')
+          await exited(child)
+        }
+        await device.close()
       }
-      assert.equal(rows.length, total, 'no reading stored twice, none from elsewhere')
-      assert.equal(counters.existing ?? 0, 0, 'the handler was never handed a reading it had stored')
-      const verdicts = Object.keys(counters).filter((k) => k.startsWith('verdict:'))
-      assert.deepEqual(
-        verdicts.filter((k) => k !== 'verdict:duplicate'),
-        [],
-        'the only refusals are duplicates: no reading was refused as stale, rate-limited or out of order',
-      )
-      assert.ok(
-        (counters['verdict:duplicate'] ?? 0) >= kinds.after,
-        `every reading stored but not acknowledged came again as a duplicate (${kinds.after} such kills)`,
-      )
-      const marks = result.prepare('SELECT stream, mark FROM chanvm_replay_marks ORDER BY stream').all() as {
-        stream: string
-        mark: string
-      }[]
-      assert.deepEqual(
-        marks.map((m) => BigInt(m.mark)),
-        [BigInt(perDevice), BigInt(perDevice)],
-      )
-    } finally {
-      result.close()
-    }
-  })
+
+      const result = new Database(db, { readonly: true })
+      try {
+        const rows = result.prepare('SELECT signer, sequence FROM readings').all() as {
+          signer: string
+          sequence: number
+        }[]
+        const counters = Object.fromEntries(
+          (result.prepare('SELECT name, n FROM counters').all() as { name: string; n: number }[]).map((r) => [
+            r.name,
+            r.n,
+          ]),
+        )
+        console.log(`      counters: ${JSON.stringify(counters)}`)
+        for (const [d, id] of deviceIds.entries()) {
+          const have = new Set(rows.filter((r) => r.signer === id).map((r) => r.sequence))
+          const missing = Array.from({ length: perDevice }, (_, i) => i + 1).filter((s) => !have.has(s))
+          assert.deepEqual(missing.slice(0, 20), [], `device ${d}: ${missing.length} sequences lost`)
+          assert.equal(have.size, perDevice)
+        }
+        assert.equal(rows.length, total, 'no reading stored twice, none from elsewhere')
+        if (marks === 'own-transaction')
+          assert.equal(counters.existing ?? 0, 0, 'the handler was never handed a reading it had stored')
+        else {
+          // Killed after the handler's commit and before the mark: that one reading comes again.
+          const again = counters.existing ?? 0
+          assert.ok(
+            again >= kinds.after,
+            `${again} handed over again, fewer than the ${kinds.after} kills between`,
+          )
+          assert.ok(again <= kills, `${again} handed over again, more than one per kill`)
+        }
+        const verdicts = Object.keys(counters).filter((k) => k.startsWith('verdict:'))
+        assert.deepEqual(
+          verdicts.filter((k) => k !== 'verdict:duplicate'),
+          [],
+          'the only refusals are duplicates: no reading was refused as stale, rate-limited or out of order',
+        )
+        assert.ok(
+          (counters['verdict:duplicate'] ?? 0) >= (marks === 'own-transaction' ? kinds.after : 0),
+          `every reading marked but not acknowledged came again as a duplicate (${kinds.after} kills)`,
+        )
+        const markRows = result
+          .prepare('SELECT stream, mark FROM chanvm_replay_marks ORDER BY stream')
+          .all() as {
+          stream: string
+          mark: string
+        }[]
+        assert.deepEqual(
+          markRows.map((m) => BigInt(m.mark)),
+          [BigInt(perDevice), BigInt(perDevice)],
+        )
+      } finally {
+        result.close()
+      }
+    })
 })

@@ -1,7 +1,9 @@
 // The consumer of the consumer kill test (test/oracles/consumerKill.test.ts) in its own process: the
 // MQTT input source with a persistent session and durable replay marks kept in the consumer's own
-// SQLite file, and a handler that stores each reading under a unique (signer, sequence) key and
-// records its replay mark in the same transaction.
+// SQLite file, and a handler that stores each reading under a unique (signer, sequence) key
+// (idempotent: storing one again is counted as `existing` and changes nothing) and, with
+// CHANVM_MARKS=own-transaction (the default), records its replay mark in the same transaction;
+// with CHANVM_MARKS=after-handler the input source records it after the handler returned.
 //
 // Env: CHANVM_BROKER_URL, CHANVM_DB, CHANVM_CLIENT_ID, CHANVM_DEVICES (comma-separated signer ids),
 // CHANVM_CHAIN_ID, CHANVM_CRASH = `<before|inside|after>:<n>`: SIGKILL itself at the n-th reading
@@ -25,6 +27,7 @@ const env = (name: string): string => {
   return v
 }
 const die = () => process.kill(process.pid, 'SIGKILL')
+const ownTransaction = (process.env.CHANVM_MARKS ?? 'own-transaction') === 'own-transaction'
 const crashSpec = process.env.CHANVM_CRASH
 const crash =
   crashSpec === undefined || crashSpec === ''
@@ -54,7 +57,7 @@ let handed = 0
 const store = db.transaction((input: { signer: Hex; sequence: bigint; digest: Hex; stream: string }) => {
   const inserted = insert.run(input.signer, input.sequence, input.digest).changes === 1
   if (!inserted) bump.run('existing')
-  replayStore.record(replayEntryOf(input))
+  if (ownTransaction) replayStore.record(replayEntryOf(input))
   if (crash?.when === 'inside' && handed === crash.n) die()
   return inserted
 })
