@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { get as httpGet } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -87,6 +88,18 @@ function chanvm(args: string[], env: Record<string, string>, during?: () => Prom
   })()
 }
 
+/** GET with a Host header of our choice (fetch does not let one set it). */
+function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { headers: { host } }, (res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => (body += c.toString('utf8')))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+  })
+}
+
 const json = <T>(r: Ran): T => {
   try {
     return JSON.parse(r.stdout) as T
@@ -130,6 +143,16 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
     assert.equal(r.code, 0, r.stderr)
     return json<Shown>(r)
   }
+  /** `show --json` until the node reports `version` (bob commits a step just after he answers it). */
+  const showVersion = async (who: Who, channelId: Hex, version: string): Promise<Shown> => {
+    let shown = await show(who, channelId)
+    for (let i = 0; i < 100 && shown.version !== version; i++) {
+      await sleep(200)
+      shown = await show(who, channelId)
+    }
+    assert.equal(shown.version, version, `${who}'s version of ${channelId}`)
+    return shown
+  }
   const testClient = () => createTestClient({ mode: 'anvil', transport: http(anvil!.rpcUrl) })
   const advance = async (seconds: number, blocks = 1) => {
     await testClient().increaseTime({ seconds })
@@ -137,9 +160,9 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
   }
   const chainNow = async () => (await rpc.getBlock()).timestamp
 
-  const startNode = async (who: Who): Promise<NodeProcess> => {
+  const startNode = async (who: Who, withToken = true): Promise<NodeProcess> => {
     const child = spawn(process.execPath, [BIN, 'node', '--config', config(who)], {
-      env: cleanEnv({ CHANVM_PASSPHRASE: passphrases[who], ...tokenEnv(who) }),
+      env: cleanEnv({ CHANVM_PASSPHRASE: passphrases[who], ...(withToken ? tokenEnv(who) : {}) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -318,18 +341,17 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
       const fund = await at('alice', 'act', [id, 'fund', '--amount', '0.4eth', '--deadline', '+1d'])
       assert.equal(fund.code, 0, fund.stderr)
       assert.match(fund.stdout, /^fund: co-signed version 1/)
+      for (const who of ['alice', 'bob'] as const) {
+        const v1 = await showVersion(who, id, '1')
+        // The escrowed 0.4 ETH stays in the payer's balance until it is released.
+        assert.deepEqual(v1.balances, [ETH.toString(), (ETH / 5n).toString()])
+      }
       const release = await at('alice', 'act', [id, 'release', '--json'])
       assert.equal(release.code, 0, release.stderr)
       const doc = json<{ action: string; result: { ok: boolean } }>(release)
       assert.equal(doc.result.ok, true)
       for (const who of ['alice', 'bob'] as const) {
-        let shown = await show(who, id)
-        // Bob co-signed v2 and answered; his own record of it lands as he commits.
-        for (let i = 0; i < 100 && shown.version !== '2'; i++) {
-          await sleep(200)
-          shown = await show(who, id)
-        }
-        assert.equal(shown.version, '2', `${who}`)
+        const shown = await showVersion(who, id, '2')
         assert.deepEqual(shown.balances, [parseEther('0.6').toString(), parseEther('0.6').toString()])
         assert.equal(shown.phase, 'open')
       }
@@ -381,7 +403,8 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
       amount: parseEther('50').toString(),
       deadline: '4000000000',
     })
-    assert.ok(overspend.status === 409 || overspend.status === 400, `status ${overspend.status}`)
+    assert.equal(overspend.status, 409)
+    assert.match(((await overspend.json()) as { error: { message: string } }).error.message, /Overspend/)
     const noToken = await fetch(`${nodes.bob!.url}/v1/channels/${id}`)
     assert.equal(noToken.status, 401)
     const bobsTokenAtAlice = await post(
@@ -589,15 +612,20 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
     assert.deepEqual(concluded[0]!.args.payouts, [parseEther('0.6'), parseEther('0.6')])
   })
 
-  it('alice stops with SIGTERM (exit 0) and her data dir opens again', async () => {
+  it('alice stops with SIGTERM (exit 0); her data dir opens again, and without a token her API turns away a foreign Host', async () => {
     const stopped = await kill('alice', 'SIGTERM')
     assert.equal(stopped.code, 0, stopped.logs.slice(-2000))
-    await startNode('alice')
-    const list = await at('alice', 'channels', ['--json'])
+    // Started again without a token: it serves loopback callers only, whose Host names a loopback host.
+    const node = await startNode('alice', false)
+    const list = await chanvm(['channels', '--api', node.url, '--json'], {})
     assert.equal(list.code, 0, list.stderr)
     const all = json<Shown[]>(list)
     assert.equal(all.length, 2)
     assert.ok(all.every((c) => c.version === '2'))
+    const rebound = await getWithHost(`${node.url}/v1/channels`, 'chanvm.example.com')
+    assert.equal(rebound.status, 403)
+    assert.equal((JSON.parse(rebound.body) as { error: { code: string } }).error.code, 'FORBIDDEN')
+    assert.equal((await getWithHost(`${node.url}/v1/channels`, new URL(node.url).host)).status, 200)
     const stoppedAgain = await kill('alice', 'SIGTERM')
     assert.equal(stoppedAgain.code, 0)
   })
