@@ -4,10 +4,10 @@
 // folder differ from the page (free ports, a temporary folder).
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createPublicClient, http, parseEther, type Hex } from 'viem'
 import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
@@ -17,6 +17,29 @@ const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin
   existsSync(p),
 )
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Every command this test ran, as `program arg arg …`. */
+const ran: string[] = []
+
+/**
+ * The commands of docs/walkthrough.md's `sh` blocks: continuation lines joined, comments, `export`,
+ * `mkdir`, `cat` and `rm` left out, leading variable assignments and a trailing `> FILE` removed.
+ */
+function walkthroughCommands(): string[] {
+  const page = readFileSync(join(ROOT, 'docs', 'walkthrough.md'), 'utf8')
+  const commands: string[] = []
+  for (const block of page.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    const text = block[1]!.replace(/\\\n\s*/g, '')
+    for (const raw of text.split('\n')) {
+      const line = raw
+        .trim()
+        .replace(/^([A-Za-z_][A-Za-z0-9_]*=('[^']*'|\S+)\s+)+/, '')
+        .replace(/\s+>\s+\S+$/, '')
+      if (line === '' || /^(#|export |mkdir |cat |rm )/.test(line)) continue
+      commands.push(line.replace(/\s+/g, ' '))
+    }
+  }
+  return commands
+}
 
 // anvil's first dev accounts (its default mnemonic), as the page uses them.
 const DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
@@ -54,6 +77,7 @@ function env(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 /** A command run in the checkout, as a shell would (its own process group, like a terminal's job). */
 function background(command: string, args: string[], extra: Record<string, string> = {}): Background {
+  ran.push([basename(command), ...args].join(' '))
   const child = spawn(command, args, {
     cwd: ROOT,
     env: env(extra),
@@ -309,5 +333,17 @@ describe('docs/walkthrough.md: two nodes on one machine, as the page runs them',
     // 9. Clean up.
     await stop(daemons.bob)
     await stop(daemons.alice)
+
+    // The page and this test run the same commands, up to the ports, the folder and the channel id.
+    const asOnThePage = (command: string) =>
+      command
+        .replaceAll(dir, 'run')
+        .replace(` --port ${rpcPort}`, '')
+        .replaceAll(String(rpcPort), '8545')
+        .replaceAll(String(mqttPort), '1883')
+        .replaceAll(`127.0.0.1:${nodes.alice.port}`, '127.0.0.1:7311')
+        .replaceAll(`127.0.0.1:${nodes.bob.port}`, '127.0.0.1:7312')
+        .replaceAll(id, '$ID')
+    assert.deepEqual([...new Set(ran.map(asOnThePage))].sort(), [...new Set(walkthroughCommands())].sort())
   })
 })
