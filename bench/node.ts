@@ -1,5 +1,5 @@
-// The node through its HTTP API: co-signed steps per second between two nodes (each createNode
-// behind its API, in a process of its own, talking over MQTT, on anvil), one channel after
+// The node through its HTTP API: co-signed steps per second between two nodes (each the node
+// daemon `chanvm node` runs, in a process of its own, talking over MQTT, on anvil), one channel after
 // another and several channels at once, and the resident memory of a node holding many channels.
 import { readFileSync } from 'node:fs'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -14,7 +14,7 @@ import { deposit } from '../engine/adjudicator/deposit.ts'
 import { deployContracts } from '../engine/chain/deployContracts.ts'
 import { startAnvil } from '../engine/chain/startAnvil.ts'
 import { requestToChannel } from '../node/requestToChannel.ts'
-import type { AppAction, NodeConfig, OpenRequest } from '../node/types.ts'
+import type { AppAction, OpenRequest } from '../node/types.ts'
 import { startEmbeddedBroker } from '../oracles/mqtt/startEmbeddedBroker.ts'
 import { startMosquitto } from '../test/oracles/brokers.ts'
 
@@ -110,9 +110,7 @@ export async function benchNode(
     const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: funder.privateKey, apps: [Escrow] })
     const escrow = d.apps['Escrow']
     if (escrow === undefined) throw new Error('Escrow was not deployed')
-    const config = (name: string): NodeConfig => ({
-      dataDir: join(dir, name),
-      keystore: join(dir, `${name}.keystore.json`),
+    const config = {
       chain: {
         rpcUrl: anvil.rpcUrl,
         chainId: d.chainId,
@@ -121,12 +119,19 @@ export async function benchNode(
         apps: { escrow: escrow.address },
       },
       broker: { url: broker.url },
-    })
+    }
     for (const [name, acct] of [
       ['payer', a],
       ['payee', b],
     ] as const) {
-      const node = await startDemoNode({ role: name, config: config(name), privateKey: acct.privateKey })
+      // Each node as `chanvm node --config FILE` runs it, in a process of its own.
+      const node = await startDemoNode({
+        role: name,
+        dir: join(dir, name),
+        config,
+        privateKey: acct.privateKey,
+        scryptN: 1024,
+      })
       nodes.push(node)
     }
     const [payer, payee] = nodes as [DemoNodeHandle, DemoNodeHandle]

@@ -5,8 +5,9 @@ import { deployContracts, type ContractArtifact } from '../../engine/chain/deplo
 import type { ChannelParams } from '../../engine/channel/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { NODE_APPS, requestToChannel } from '../../node/requestToChannel.ts'
-import type { AppAction, AppName, DisputePlan, NodeConfig, NodeEvent, OpenRequest } from '../../node/types.ts'
+import type { AppAction, AppName, DisputePlan, NodeConfig, OpenRequest } from '../../node/types.ts'
 import { ApiError } from '../apiClient.ts'
+import type { DemoNodeEvent } from './readNodeEvents.ts'
 import type { RefusalPolicy } from './refusalPolicy.ts'
 import { startDemoEnvironment, type DemoEnvironment } from './startDemoEnvironment.ts'
 import { startDemoNode, type DemoNodeHandle } from './startDemoNode.ts'
@@ -29,7 +30,7 @@ export type DemoRun = {
   /** The chain head. */
   head(): Promise<{ blockNumber: bigint; timestamp: bigint }>
   /** Listens to the events of participant `who`'s node (inputs it verified, steps, transactions). */
-  onNodeEvent(who: 0 | 1, listener: (event: NodeEvent) => void): void
+  onNodeEvent(who: 0 | 1, listener: (event: DemoNodeEvent) => void): void
   /**
    * Starts each party's node (its own process unless `partyProcesses` is false) with its
    * configured input sources and refusal policy, and opens the channel through both nodes' APIs:
@@ -181,7 +182,7 @@ export async function createDemoRun(
     const addresses = [privateKeyToAddress(keys[0]), privateKeyToAddress(keys[1])] as const
     const challengeDuration = options.challengeDuration ?? 60n
     const publicClient = createPublicClient({ transport: http(env.rpcUrl) })
-    const listeners: [((e: NodeEvent) => void)[], ((e: NodeEvent) => void)[]] = [[], []]
+    const listeners: [((e: DemoNodeEvent) => void)[], ((e: DemoNodeEvent) => void)[]] = [[], []]
     let nodes: [DemoNodeHandle, DemoNodeHandle] | undefined
     let params: ChannelParams | undefined
     let channelId: Hex | undefined
@@ -200,7 +201,7 @@ export async function createDemoRun(
       return { blockNumber: block.number, timestamp: block.timestamp }
     }
     /** What a node reports: its transactions go to the gas log, its deposits and refusals to the story. */
-    const onNodeEvent = (i: 0 | 1, e: NodeEvent) => {
+    const onNodeEvent = (i: 0 | 1, e: DemoNodeEvent) => {
       if (e.source === 'chain') {
         const action = TX_NAMES[e.step] ?? e.step
         txs.push({ action, by: roles[i], gasUsed: e.gasUsed, hash: e.hash, seen: 0 })
@@ -211,6 +212,11 @@ export async function createDemoRun(
             `${roles[i]}'s node deposits ${eth(balances[i])} into the Adjudicator (${e.gasUsed} gas)`,
             { amount: balances[i].toString(), gasUsed: e.gasUsed.toString() },
           )
+      } else if (e.source === 'refused' && e.reason === 'refused') {
+        emit('refused', roles[i], `${roles[i]} refuses to sign version ${e.version}: ${e.message}`, {
+          version: e.version.toString(),
+          reason: e.message,
+        })
       } else if (e.source === 'input' && e.verdict !== 'accepted') {
         emit('input-rejected', roles[i], `${roles[i]}'s node rejected a message (${e.verdict})`, {
           reason: e.verdict,
@@ -284,10 +290,7 @@ export async function createDemoRun(
           ([0, 1] as const).map(async (i) => {
             const refuse = args.refuse?.[i]
             const inputs = args.inputs?.[i]
-            const config: NodeConfig = {
-              dataDir: join(env.dataDir, `${roles[i]}-${nonce}`),
-              // The demo hands the node its key directly; no keystore file is read.
-              keystore: join(env.dataDir, `${roles[i]}.keystore.json`),
+            const config = {
               chain: {
                 rpcUrl: env.rpcUrl,
                 chainId: deployed.chainId,
@@ -298,18 +301,17 @@ export async function createDemoRun(
               broker: { url: env.brokerUrl, clientId: `chanvm-demo-${roles[i]}-${nonce}` },
               ...(inputs === undefined ? {} : { inputs }),
             }
-            const node = await startDemoNode(
-              { role: roles[i], config, privateKey: keys[i], ...(refuse === undefined ? {} : { refuse }) },
-              {
-                separate,
-                onEvent: (e) => onNodeEvent(i, e),
-                onRefused: (version, why) =>
-                  emit('refused', roles[i], `${roles[i]} refuses to sign version ${version}: ${why}`, {
-                    version: version.toString(),
-                    reason: why,
-                  }),
-              },
-            )
+            const node = await startDemoNode({
+              role: roles[i],
+              dir: join(env.dataDir, `${roles[i]}-${nonce}`),
+              config,
+              privateKey: keys[i],
+              ...(refuse === undefined ? {} : { refuse }),
+              // The embedded chain's dev keys guard nothing: a cheap keystore starts the node fast.
+              ...(env.embeddedChain ? { scryptN: 1024 } : {}),
+              separate,
+              onEvent: (e) => onNodeEvent(i, e),
+            })
             env.defer(() => node.close())
             return node
           }),

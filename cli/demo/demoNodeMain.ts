@@ -1,7 +1,6 @@
-// The entry of a demo party's own process (forked by startDemoNode through demoNode.mjs): one
-// chanvm node with its HTTP API. The first IPC message is its DemoNodeInit; it answers with the
-// API's URL, then forwards the node's events and refusals until it is told to stop or its parent
-// goes away (advanced serialization: bigints pass as they are).
+// The entry of a demo party's own process (forked by startDemoNode through demoNode.mjs): the
+// node daemon of one party. The first IPC message is its DemoNodeInit; it answers with the API's
+// URL, then runs until it is told to stop or its parent goes away, and exits with the daemon's code.
 import { ChanvmError } from '../../engine/errors.ts'
 import type { DemoNodeMessage } from './startDemoNode.ts'
 import { serveDemoNode, type DemoNodeInit, type ServedDemoNode } from './serveDemoNode.ts'
@@ -14,21 +13,21 @@ let stopping = false
 const stop = () => {
   if (stopping) return
   stopping = true
-  void (served?.close() ?? Promise.resolve()).finally(() => process.exit(0))
+  void (served?.stop() ?? Promise.resolve(0)).then(
+    (code) => process.exit(code),
+    () => process.exit(1),
+  )
 }
 
 process.once('message', (raw) => {
-  const init = raw as DemoNodeInit
-  serveDemoNode(init, {
-    onEvent: (event) => send({ type: 'event', event }),
-    onRefused: (version, reason) => send({ type: 'refused', version, reason }),
-  }).then(
+  serveDemoNode(raw as DemoNodeInit).then(
     (s) => {
       served = s
       send({ type: 'ready', address: s.address, url: s.url, pid: process.pid })
       process.on('message', (m) => {
         if ((m as { type?: string }).type === 'stop') stop()
       })
+      if (!process.connected) stop()
     },
     (e: unknown) => {
       send({
@@ -40,6 +39,6 @@ process.once('message', (raw) => {
     },
   )
 })
-// The parent went away (crash, Ctrl-C): close the database and the MQTT links, then exit.
+// The parent went away (crash, Ctrl-C): the daemon stops as on SIGTERM.
 process.on('disconnect', stop)
 process.on('SIGINT', () => undefined) // the parent decides when this node stops

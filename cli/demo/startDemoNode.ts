@@ -1,17 +1,17 @@
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { Address } from 'viem'
+import type { Address, Hex } from 'viem'
 import { ChanvmError, type ChanvmErrorCode } from '../../engine/errors.ts'
-import type { NodeEvent } from '../../node/types.ts'
+import type { NodeConfig } from '../../node/types.ts'
 import { createApiClient, type ApiClient } from '../apiClient.ts'
-import { serveDemoNode, type DemoNodeHooks, type DemoNodeInit, type ServedDemoNode } from './serveDemoNode.ts'
+import { readNodeEvents, type DemoNodeEvent } from './readNodeEvents.ts'
+import type { RefusalPolicy } from './refusalPolicy.ts'
+import { serveDemoNode, writeDemoNodeFiles, type DemoNodeInit } from './serveDemoNode.ts'
 
 /** Messages from a demo node's process to its parent. */
 export type DemoNodeMessage =
   | { type: 'ready'; address: Address; url: string; pid: number }
   | { type: 'failed'; code: ChanvmErrorCode | string; message: string }
-  | { type: 'event'; event: NodeEvent }
-  | { type: 'refused'; version: bigint; reason: string }
 
 /** A demo party's node as the demo drives it: through its HTTP API. */
 export type DemoNodeHandle = {
@@ -24,65 +24,88 @@ export type DemoNodeHandle = {
   close(): Promise<void>
 }
 
-const STOP_GRACE_MS = 10_000
+/** Options of {@link startDemoNode}. */
+export type StartDemoNodeOptions = {
+  role: string
+  /** Folder of the node's configuration file, keystore and data. */
+  dir: string
+  /** The configuration besides its files and API address (those the demo sets). */
+  config: Omit<NodeConfig, 'keystore' | 'dataDir' | 'http'>
+  privateKey: Hex
+  refuse?: RefusalPolicy
+  /** scrypt cost of the keystore; lower it only for throw-away keys (default: the standard cost). */
+  scryptN?: number
+  /** Run the node in a process of its own (default true) or in this one. */
+  separate?: boolean
+  /** The node's events as its event stream (GET /v1/events) reports them. */
+  onEvent?: (event: DemoNodeEvent) => void
+}
+
+const STOP_GRACE_MS = 15_000
 
 /**
- * Starts a demo party's node: by default in a process of its own (`cli/demo/demoNode.mjs`), with
- * `separate: false` in this process. Either way the node is `createNode` behind its HTTP API, and
- * the returned handle drives it through `cli/apiClient.ts`. Node events and refusals reach
- * `hooks` (over IPC from a node process). If this process dies, a node process closes its
- * database and MQTT links and exits; `close` stops it (SIGKILL after 10 s).
+ * Starts a demo party's node as `chanvm node --config FILE` would: writes its keystore and
+ * configuration file into `dir` and runs the node daemon (runNodeDaemon) on them, by default in a
+ * process of its own (`cli/demo/demoNode.mjs`), with `separate: false` in this process. The
+ * returned handle drives the node through its HTTP API (`cli/apiClient.ts`) and follows its event
+ * stream. If this process dies, a node process stops as on SIGTERM; `close` stops it (SIGKILL
+ * after 15 s).
  *
  * @example
  * ```ts
- * const payer = await startDemoNode({ role: 'payer', config, privateKey }, { onEvent: console.log })
+ * const payer = await startDemoNode({ role: 'payer', dir, config, privateKey, onEvent: console.log })
  * await payer.api.openChannel(request)
  * await payer.close()
  * ```
  */
-export async function startDemoNode(
-  init: DemoNodeInit,
-  hooks: DemoNodeHooks & { separate?: boolean } = {},
-): Promise<DemoNodeHandle> {
-  const handle = (
-    served: Pick<ServedDemoNode, 'address' | 'url'>,
-    pid: number,
-    close: () => Promise<void>,
-  ) => ({
-    role: init.role,
-    address: served.address,
-    api: createApiClient({ url: served.url, timeoutMs: 180_000 }),
-    pid,
-    close,
-  })
-  if (hooks.separate === false) {
-    const served = await serveDemoNode(init, hooks)
-    return handle(served, process.pid, () => served.close())
+export async function startDemoNode(opts: StartDemoNodeOptions): Promise<DemoNodeHandle> {
+  const files = await writeDemoNodeFiles(opts.dir, opts.config, opts.privateKey, opts.scryptN)
+  const init: DemoNodeInit = {
+    role: opts.role,
+    ...files,
+    ...(opts.refuse === undefined ? {} : { refuse: opts.refuse }),
   }
+  const started = opts.separate === false ? await inThisProcess(init) : await inOwnProcess(init, opts.role)
+  try {
+    const events = await readNodeEvents(started.url, (e) => opts.onEvent?.(e))
+    let closing: Promise<void> | undefined
+    return {
+      role: opts.role,
+      address: started.address,
+      api: createApiClient({ url: started.url, timeoutMs: 180_000 }),
+      pid: started.pid,
+      close: () =>
+        (closing ??= (async () => {
+          await events.close()
+          await started.stop()
+        })()),
+    }
+  } catch (e) {
+    await started.stop()
+    throw e
+  }
+}
+
+type Started = { address: Address; url: string; pid: number; stop(): Promise<void> }
+
+async function inThisProcess(init: DemoNodeInit): Promise<Started> {
+  const served = await serveDemoNode(init)
+  return {
+    address: served.address,
+    url: served.url,
+    pid: process.pid,
+    stop: async () => void (await served.stop()),
+  }
+}
+
+async function inOwnProcess(init: DemoNodeInit, role: string): Promise<Started> {
   const entry = fileURLToPath(new URL('./demoNode.mjs', import.meta.url))
   const child = fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
   let stderr = ''
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4_000)))
   const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const ready = new Promise<Extract<DemoNodeMessage, { type: 'ready' }>>((resolve, reject) => {
-    child.once('exit', (code, signal) =>
-      reject(
-        new ChanvmError('CONFIG', `the ${init.role} node exited (${code ?? signal}) before it was ready`, {
-          details: stderr.trim().split('\n').slice(-5),
-        }),
-      ),
-    )
-    child.on('message', (raw) => {
-      const m = raw as DemoNodeMessage
-      if (m.type === 'ready') resolve(m)
-      else if (m.type === 'failed')
-        reject(new ChanvmError(m.code as ChanvmErrorCode, `${init.role} node: ${m.message}`))
-      else if (m.type === 'event') hooks.onEvent?.(m.event)
-      else if (m.type === 'refused') hooks.onRefused?.(m.version, m.reason)
-    })
-  })
   let closing: Promise<void> | undefined
-  const close = () =>
+  const stop = () =>
     (closing ??= (async () => {
       if (child.exitCode !== null || child.signalCode !== null) return
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
@@ -91,12 +114,26 @@ export async function startDemoNode(
       await exit
       clearTimeout(timer)
     })())
+  const ready = new Promise<Extract<DemoNodeMessage, { type: 'ready' }>>((resolve, reject) => {
+    child.once('exit', (code, signal) =>
+      reject(
+        new ChanvmError('CONFIG', `the ${role} node exited (${code ?? signal}) before it was ready`, {
+          details: stderr.trim().split('\n').slice(-5),
+        }),
+      ),
+    )
+    child.on('message', (raw) => {
+      const m = raw as DemoNodeMessage
+      if (m.type === 'ready') resolve(m)
+      else if (m.type === 'failed') reject(new ChanvmError(m.code as ChanvmErrorCode, m.message))
+    })
+  })
   child.send(init)
   try {
     const r = await ready
-    return handle(r, r.pid, close)
+    return { address: r.address, url: r.url, pid: r.pid, stop }
   } catch (e) {
-    await close()
+    await stop()
     throw e
   }
 }

@@ -71,7 +71,7 @@ export type DemoOptions = {
   keys?: readonly Hex[]
   /** Challenge period of the channel in seconds. Default 60 (skipped by time travel on the embedded chain). */
   challengeDuration?: bigint
-  /** Each party's node (createNode behind its HTTP API) runs in a process of its own (default true); false runs both in this process. */
+  /** Each party's node daemon (what `chanvm node` runs) has a process of its own (default true); false runs both in this process. */
   partyProcesses?: boolean
   /** Called with every event as it happens. */
   onEvent?: (event: DemoEvent) => void

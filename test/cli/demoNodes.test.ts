@@ -116,20 +116,18 @@ describe('demo: each party is a chanvm node driven through its HTTP API', functi
       it(`is a CONFIG error and leaves nothing running (${separate ? 'own process' : 'this process'})`, async () => {
         const before = children()
         await assert.rejects(
-          startDemoNode(
-            {
-              role: 'payer',
-              privateKey: generatePrivateKey(),
-              config: {
-                dataDir: join(dir, `payer-${separate}`),
-                keystore: join(dir, 'unused.json'),
-                // The endpoint is chain 31337: a node configured for chain 1 must not start.
-                chain: { rpcUrl: anvil.rpcUrl, chainId: 1, adjudicator: zeroAddress },
-                broker: { url: broker.url },
-              },
+          startDemoNode({
+            role: 'payer',
+            dir: join(dir, `payer-${separate}`),
+            privateKey: generatePrivateKey(),
+            scryptN: 1024,
+            // The endpoint is chain 31337: a node configured for chain 1 must not start.
+            config: {
+              chain: { rpcUrl: anvil.rpcUrl, chainId: 1, adjudicator: zeroAddress },
+              broker: { url: broker.url },
             },
-            { separate },
-          ),
+            separate,
+          }),
           (e: unknown) => {
             assert.ok(e instanceof ChanvmError)
             assert.equal(e.code, 'CONFIG')
