@@ -7,11 +7,13 @@ export type DemoNodeEvent =
   | { source: 'input'; verdict: string; signer?: Hex; topic?: string }
   | { source: 'refused'; channelId: Hex; version: bigint; from: Address; reason: string; message: string }
 
+const isUint = (v: unknown): v is string => typeof v === 'string' && /^\d{1,78}$/.test(v)
+
 /** One `data:` line of the stream as the demo reads it; other events are left out. */
 export function wireToDemoNodeEvent(data: unknown): DemoNodeEvent | undefined {
   if (typeof data !== 'object' || data === null) return undefined
   const e = data as Record<string, unknown>
-  if (e['source'] === 'chain' && typeof e['gasUsed'] === 'string' && typeof e['step'] === 'string')
+  if (e['source'] === 'chain' && isUint(e['gasUsed']) && typeof e['step'] === 'string')
     return {
       source: 'chain',
       channelId: e['channelId'] as Hex,
@@ -27,7 +29,7 @@ export function wireToDemoNodeEvent(data: unknown): DemoNodeEvent | undefined {
       ...(typeof e['topic'] === 'string' ? { topic: e['topic'] } : {}),
     }
   const inner = e['event'] as Record<string, unknown> | undefined
-  if (e['source'] === 'party' && inner?.['type'] === 'refused' && typeof inner['version'] === 'string')
+  if (e['source'] === 'party' && inner?.['type'] === 'refused' && isUint(inner['version']))
     return {
       source: 'refused',
       channelId: inner['channelId'] as Hex,

@@ -7,6 +7,7 @@ import fc from 'fast-check'
 import { zeroAddress, type Hex } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'
 import { ApiError, createApiClient } from '../../cli/apiClient.ts'
+import { wireToDemoNodeEvent } from '../../cli/demo/readNodeEvents.ts'
 import { refusalOf, type RefusalPolicy } from '../../cli/demo/refusalPolicy.ts'
 import { runEscrowDemo } from '../../cli/demo/runEscrowDemo.ts'
 import { startDemoNode } from '../../cli/demo/startDemoNode.ts'
@@ -58,6 +59,51 @@ describe('demo: each party is a chanvm node driven through its HTTP API', functi
         },
       ),
     )
+  })
+
+  it("reads the node's stream: amounts become bigints; anything else, or malformed, is left out", () => {
+    const hash = `0x${'ab'.repeat(32)}` as Hex
+    assert.deepEqual(
+      wireToDemoNodeEvent({ source: 'chain', channelId: hash, step: 'deposit', gasUsed: '71670', hash }),
+      { source: 'chain', channelId: hash, step: 'deposit', gasUsed: 71_670n, hash },
+    )
+    assert.deepEqual(
+      wireToDemoNodeEvent({
+        source: 'party',
+        event: {
+          type: 'refused',
+          channelId: hash,
+          version: '2',
+          from: zeroAddress,
+          reason: 'refused',
+          message: 'no',
+        },
+      }),
+      {
+        source: 'refused',
+        channelId: hash,
+        version: 2n,
+        from: zeroAddress,
+        reason: 'refused',
+        message: 'no',
+      },
+    )
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const e = wireToDemoNodeEvent(v)
+        const src = (v as { source?: unknown } | null)?.source
+        if (e === undefined) return
+        assert.ok(src === 'chain' || src === 'input' || src === 'party')
+      }),
+    )
+    for (const bad of [
+      null,
+      3,
+      'x',
+      { source: 'chain', gasUsed: 5 },
+      { source: 'party', event: { type: 'committed' } },
+    ])
+      assert.equal(wireToDemoNodeEvent(bad), undefined)
   })
 
   it('both APIs serve the channel while the demo runs; afterwards the node processes are gone', async () => {
