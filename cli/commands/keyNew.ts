@@ -1,6 +1,6 @@
 // `chanvm key new --out FILE`: a node's key as an Ethereum V3 keystore (node/keystore.ts), a new
 // random key or one imported from an environment variable, encrypted with the passphrase.
-import { writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
@@ -13,7 +13,8 @@ export const KEY_NEW_USAGE = `Usage: chanvm key new --out FILE [--private-key-en
 
 Creates a node's key file: an Ethereum V3 keystore (scrypt n = 2^18, AES-128-CTR) written with
 mode 0600, never over an existing file. The passphrase comes from ${PASSPHRASE_ENV}, else a prompt
-on the terminal. Prints the key's address (the one to fund and to name as a counterparty).
+on the terminal (asked twice). Prints the key's address (the one to fund and to name as a
+counterparty).
 
   --out FILE                the keystore file to create (a node config's "keystore")
   --private-key-env NAME    encrypt the key held in this environment variable (0x + 64 hex
@@ -58,6 +59,21 @@ export function parseKeyNewArgs(args: readonly string[]): KeyNewArgs | { help: t
 }
 
 /**
+ * The passphrase of a new keystore: `CHANVM_PASSPHRASE`, else asked twice on the terminal (a typo
+ * would lock the key away for good). Without either it is a `CONFIG` error; stdin is not read.
+ */
+async function newPassphrase(io: CommandIo): Promise<string> {
+  const fromEnv = io.env[PASSPHRASE_ENV]
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
+  if (!io.isTTY)
+    throw new ChanvmError('CONFIG', `no passphrase: set ${PASSPHRASE_ENV} or run on a terminal to be asked`)
+  const first = await passphraseFromEnvOrPrompt({ env: {}, prompt: 'new keystore passphrase: ' })
+  const again = await passphraseFromEnvOrPrompt({ env: {}, prompt: 'the same passphrase again: ' })
+  if (first !== again) throw new ChanvmError('CONFIG', 'the two passphrases differ; nothing was written')
+  return first
+}
+
+/**
  * Runs `chanvm key` with the arguments after `key` (`new` is its one subcommand).
  *
  * @example
@@ -96,7 +112,8 @@ export async function runKeyNewCommand(
       return { ...parsed, key }
     },
     run: async ({ out, json, key }) => {
-      const passphrase = await passphraseFromEnvOrPrompt({ env: io.env })
+      if (existsSync(out)) throw new ChanvmError('CONFIG', `${out} exists already`)
+      const passphrase = await newPassphrase(io)
       const privateKey = key ?? generatePrivateKey()
       const text = await createKeystore(privateKey, passphrase)
       try {
