@@ -1,7 +1,8 @@
 // chanvm key new and chanvm deploy in process: what they refuse, and that a keystore holds the key
 // it says. A deployment to a real chain is run by test/e2e/twoNodes.test.ts and walkthrough.test.ts.
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import fc from 'fast-check'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
@@ -77,6 +78,47 @@ describe('chanvm key new and chanvm deploy', function () {
     const help = createTestIo()
     assert.equal(await runKeyNewCommand(['--help'], quiet, undefined, help), 0)
     assert.match(help.stdout.join('\n'), /^Usage: chanvm key new --out FILE/)
+  })
+
+  it('any key new or deploy command line without a passphrase or a chain fails with a reason, writing nothing (property)', async () => {
+    const sandbox = mkdtempSync(join(dir, 'prop-'))
+    const token = fc.oneof(
+      fc.constantFrom(
+        'new',
+        'old',
+        '--out',
+        join(sandbox, 'k.json'),
+        '--private-key-env',
+        'K',
+        'D',
+        '--json',
+      ),
+      fc.constantFrom('--rpc-url', 'http://127.0.0.1:1', 'ftp://x', '--help', '-h', '=', ''),
+      fc.string({ maxLength: 12 }),
+    )
+    const env = { K: generatePrivateKey(), D: generatePrivateKey(), CHANVM_DEPLOYER_KEY: 'not a key' }
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(runKeyNewCommand, runDeployCommand),
+        fc.array(token, { maxLength: 7 }),
+        async (command, args) => {
+          const io = createTestIo({ env, isTTY: false })
+          const code = await command(args, quiet, undefined, io)
+          const help = args.includes('--help') || args.includes('-h')
+          if (code === 0) assert.ok(help, `exit 0 for ${JSON.stringify(args)}`)
+          else {
+            assert.ok([2, 3].includes(code), `exit ${code} for ${JSON.stringify(args)}`)
+            assert.ok(io.stderr.length > 0)
+            if (command === runDeployCommand || args.includes('--json')) {
+              const doc = JSON.parse(io.stdout.at(-1) ?? '{}') as { error?: { code?: string } }
+              assert.equal(typeof doc.error?.code, 'string', JSON.stringify(args))
+            }
+          }
+          assert.deepEqual(readdirSync(sandbox), [])
+        },
+      ),
+      { numRuns: 200 },
+    )
   })
 
   it('deploy refuses a missing or bad key and a bad URL (2), an unreachable chain (3), each with a JSON error', async () => {
