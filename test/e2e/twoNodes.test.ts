@@ -259,7 +259,8 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
           pollingIntervalMs: 200,
           apps: { escrow: apps.escrow },
         },
-        broker: { url: broker.url },
+        // A client id of this run's own, in case the broker is shared (CHANVM_MOSQUITTO_URL).
+        broker: { url: broker.url, clientId: `chanvm-e2e-${who}-${process.pid}` },
         http: { host: '127.0.0.1', port: 0, ...(who === 'alice' ? { tokenEnv: 'ALICE_API_TOKEN' } : {}) },
         responseTimeoutMs: 10_000,
       }
