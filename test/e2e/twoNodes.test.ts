@@ -117,7 +117,7 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
   let adjudicator: Address
   let apps: { escrow: Address }
   let arbiter: Address
-  let cheater: AdjudicatorClient
+  let bobOnChain: AdjudicatorClient
   const keys: Record<Who, Hex> = { alice: '0x', bob: '0x' }
   const nodes: Partial<Record<Who, NodeProcess>> = {}
   const tokens: Record<Who, string> = {
@@ -229,14 +229,14 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
     assert.ok(BigInt(d.gasUsed) > 1_000_000n)
     adjudicator = d.adjudicator
     apps = d.apps
-    const rpcClient = await createAdjudicatorClient({
+    // Bob's own Adjudicator client, outside his node: how he cheats; it also reads the records.
+    bobOnChain = await createAdjudicatorClient({
       rpcUrl: anvil.rpcUrl,
       address: adjudicator,
       privateKey: b.privateKey,
       chainId: anvil.chainId,
     })
-    cheater = rpcClient
-    rpc = rpcClient.publicClient as PublicClient
+    rpc = bobOnChain.publicClient as PublicClient
     assert.notEqual(await rpc.getCode({ address: apps.escrow }), undefined)
 
     for (const who of ['alice', 'bob'] as const) {
@@ -335,7 +335,7 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
         deposits.map((e) => [e.args.participant!.toLowerCase(), e.args.amount!]),
       )
       assert.deepEqual(byParticipant, { [alice.toLowerCase()]: ETH, [bob.toLowerCase()]: ETH / 5n })
-      assert.equal((await getChannelRecord(cheater, id)).holdings, (ETH * 6n) / 5n)
+      assert.equal((await getChannelRecord(bobOnChain, id)).holdings, (ETH * 6n) / 5n)
     }
 
     for (const id of [need(channels.A), need(channels.B)]) {
@@ -466,9 +466,9 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
       db.close()
     }
     assert.equal(stale.signed.state.version, 1n)
-    const cheat = await register(cheater, { params: wireToParams(stale.params), signed: stale.signed })
-    assert.equal((await receipt(cheat.hash)).from.toLowerCase(), cheater.account?.toLowerCase())
-    const held = await getChannelRecord(cheater, id)
+    const cheat = await register(bobOnChain, { params: wireToParams(stale.params), signed: stale.signed })
+    assert.equal((await receipt(cheat.hash)).from.toLowerCase(), bobOnChain.account?.toLowerCase())
+    const held = await getChannelRecord(bobOnChain, id)
     assert.equal(held.status, 'disputed')
     assert.equal(held.version, 1n)
     // The watcher's saved place is before the registration: the restarted node must read back to it.
@@ -479,10 +479,10 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
     assert.ok((await chainNow()) < cheat.finalizesAt)
 
     await startNode('alice')
-    let record = await getChannelRecord(cheater, id)
+    let record = await getChannelRecord(bobOnChain, id)
     for (let i = 0; i < 600 && record.version !== 2n; i++) {
       await sleep(200)
-      record = await getChannelRecord(cheater, id)
+      record = await getChannelRecord(bobOnChain, id)
     }
     assert.equal(record.version, 2n, nodes.alice!.logs().slice(-3000))
     assert.equal(record.status, 'disputed')
@@ -585,7 +585,7 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
     }
     const balanceAfter = await rpc.getBalance({ address: alice })
     assert.equal(balanceAfter - balanceBefore, parseEther('0.6') - fees)
-    assert.equal((await getChannelRecord(cheater, id)).status, 'concluded')
+    assert.equal((await getChannelRecord(bobOnChain, id)).status, 'concluded')
     assert.equal((await show('alice', id)).onChain?.status, 'concluded')
   })
 
