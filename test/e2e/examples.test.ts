@@ -15,7 +15,9 @@ describe('examples/ run as documented', function () {
   it('examples/escrow/run.ts', async () => {
     const r = await runExample('examples/escrow/run.ts')
     assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /payer withdrew 0\.6 ETH, payee withdrew 0\.4 ETH/)
+    assert.match(r.stdout, /version 3 co-signed, balances 0\.6 \/ 0\.4 ETH/)
+    assert.match(r.stdout, /^payer withdrew 0\.6 ETH$/m)
+    assert.match(r.stdout, /^payee withdrew 0\.4 ETH$/m)
   })
 
   it('examples/tv-delivery/run.ts --answers 1', async () => {
