@@ -31,6 +31,7 @@ export const USAGE = `Usage: chanvm demo <deal> [options]
        chanvm node --config FILE     (chanvm node --help)
        chanvm open | act | channels | show | dispute ...   (talk to a node; each has --help)
        chanvm device keygen | publish ...                  (device tools; no node needed)
+       chanvm deploy --rpc-url URL | key new --out FILE    (set-up: contracts, a keystore)
 
 Runs a deal end to end: deploys the contracts, opens and funds a state channel, runs the two
 parties as separate nodes over MQTT with the devices or oracles, settles on chain and prints the
