@@ -293,6 +293,9 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         devices: input.signers,
         oracles: input.signers,
         clientId: `${clientId}-inputs-${i}`,
+        // Durable replay marks: after a crash, a reading kept in the book before the kill is a
+        // duplicate, not a second reading; the book itself is keyed by (signer, sequence).
+        replayFile: join(config.dataDir, `inputs-replay-${i}.db`),
         log: false,
         ...broker,
       })
@@ -304,8 +307,8 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         emit({ source: 'input', verdict: 'accepted', signer: v.signer, topic: v.topic })
       })
       source.onRejection((r) => {
-        bump(counters.readings, r.reason)
-        emit({ source: 'input', verdict: r.reason, topic: r.topic })
+        bump(counters.readings, r.verdict ?? r.reason)
+        emit({ source: 'input', verdict: r.verdict ?? r.reason, topic: r.topic })
       })
     }
 
