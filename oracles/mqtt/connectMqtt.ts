@@ -172,6 +172,9 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
     }
   }
   client.on('connect', (connack) => {
+    // Small packets both ways (a proposal, its accept, the PUBACKs): with Nagle's algorithm on, a
+    // packet sent while another is unacknowledged waits for the peer's delayed ACK (40 ms on Linux).
+    ;(client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true)
     backoff = minBackoff
     client.options.reconnectPeriod = jitter(minBackoff)
     // A resumed session already holds the subscriptions, and the broker may send what it kept

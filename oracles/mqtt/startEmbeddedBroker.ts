@@ -28,7 +28,8 @@ export async function startEmbeddedBroker(
   const host = options.host ?? '127.0.0.1'
   const aedes = await Aedes.createBroker()
   const sockets = new Set<Socket>()
-  const server = createServer((socket) => {
+  // No Nagle delay on the broker's side either: a forwarded message must not wait for an ACK.
+  const server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     aedes.handle(socket)
