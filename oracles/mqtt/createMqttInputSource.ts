@@ -61,7 +61,8 @@ export type MqttInputRejectionEvent = InputRejectionEvent
 export type MqttInputSource = Omit<InputSource, 'stats'> & {
   /**
    * Registers a receiver of verified inputs. A reading is acknowledged to the broker only once
-   * every handler's promise resolved, and waits unacknowledged while no handler is registered.
+   * every handler's promise resolved and, with a replay store, its mark is durable; it waits
+   * unacknowledged while no handler is registered.
    */
   onInput(handler: (input: VerifiedInput) => void | Promise<void>): () => void
   /** The broker in use (the embedded one's when no URL was given). */

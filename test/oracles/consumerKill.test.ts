@@ -4,7 +4,7 @@
 // transaction, while a broker restart happens in the middle.
 import { strict as assert } from 'node:assert'
 import { fork, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,7 +17,7 @@ import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.
 import { createInputValidator } from '../../oracles/mqtt/createInputValidator.ts'
 import { createSqliteReplayStore } from '../../oracles/mqtt/createSqliteReplayStore.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
-import { replayEntryOf } from '../../oracles/mqtt/replayStore.ts'
+import { replayEntryOf, type ReplayStore } from '../../oracles/mqtt/replayStore.ts'
 import { startAedes, startRestartableMosquitto, type RestartableMosquitto } from './brokers.ts'
 import { CHAIN, NOW_MS, deviceKeys, knownDevices, validReading } from './hostile.ts'
 
@@ -123,6 +123,15 @@ describe('Durable replay marks (SQLite) across a restart of the validator', func
       (e: unknown) => e instanceof ChanvmError && e.code === 'INVALID_ARGUMENT',
     )
     replayStore.close()
+    writeFileSync(join(dir, 'a-file'), '')
+    assert.throws(
+      () => createSqliteReplayStore({ path: join(dir, 'k.sqlite'), keepRecent: 0 }),
+      (e: unknown) => e instanceof ChanvmError && e.code === 'INVALID_ARGUMENT',
+    )
+    assert.throws(
+      () => createSqliteReplayStore({ path: join(dir, 'a-file', 'replay.sqlite') }),
+      (e: unknown) => e instanceof ChanvmError && e.code === 'STORE_ERROR',
+    )
 
     const first = open(join(dir, 'pruned.sqlite'), 1)
     const old = payload('p256', 30n)
@@ -229,6 +238,54 @@ describe('The input source with a replay file', function () {
       await device.close()
       await broker.stop()
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('The input source with a replay store that fails', function () {
+  this.timeout(60_000)
+  it('leaves the reading unacknowledged and not accepted: it comes again, is handed over again and then recorded', async () => {
+    const broker = await startAedes()
+    const recorded = new Map<string, Hex>()
+    let failures = 1
+    const replayStore: ReplayStore = {
+      load: () => ({ marks: [], recent: [] }),
+      record(entry) {
+        if (failures-- > 0) throw new ChanvmError('STORE_ERROR', 'disk full')
+        recorded.set(`${entry.stream}#${entry.sequence}`, entry.digest)
+      },
+      holds: (entry) => recorded.get(`${entry.stream}#${entry.sequence}`) === entry.digest,
+      close: () => undefined,
+    }
+    const source = await createMqttInputSource({
+      url: broker.url,
+      clientId: `chanvm-replay-fails-${process.pid}`,
+      chainId: CHAIN,
+      devices: knownDevices,
+      now: () => NOW_MS,
+      log: false,
+      replayStore,
+      redeliverAfterMs: 50,
+    })
+    const device = await connectMqtt({ url: broker.url })
+    try {
+      const handed: bigint[] = []
+      source.onInput((input) => {
+        handed.push(input.sequence)
+      })
+      const m = payload('secp256k1', 50n)
+      await device.client.publishAsync(m.topic, m.text, { qos: 1 })
+      for (let i = 0; recorded.size === 0 && i < 2_000; i++) await sleep(5)
+      assert.equal(recorded.size, 1, 'recorded once the store works again')
+      assert.deepEqual(handed, [50n, 50n], 'handed over again: the handler must be idempotent here')
+      await device.client.publishAsync(m.topic, m.text, { qos: 1 })
+      await sleep(100)
+      assert.deepEqual(handed, [50n, 50n])
+      assert.equal(source.stats().verdicts.duplicate, 1)
+    } finally {
+      await device.close()
+      await source.close()
+      await broker.stop()
     }
   })
 })
