@@ -23,3 +23,5 @@ export {
 export { createReplayMemory } from './createReplayMemory.ts'
 export { parseStrictJson } from './parseStrictJson.ts'
 export { createSignerRateLimiter } from './createSignerRateLimiter.ts'
+export { createSqliteReplayStore } from './createSqliteReplayStore.ts'
+export { replayEntryOf, type ReplayEntry, type ReplayStore } from './replayStore.ts'

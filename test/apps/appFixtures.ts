@@ -98,9 +98,7 @@ export async function rawRevert(
  * A sandbox for a cheating party (go-perun's "mallory"): while `lie` holds a post-state, every
  * call "succeeds" with it, so the cheater's own checks pass and its proposal reaches the peer.
  */
-export function createLyingSandbox(
-  real: Sandbox,
-): Sandbox & {
+export function createLyingSandbox(real: Sandbox): Sandbox & {
   lie(post: { appData: Hex; balances: readonly bigint[]; isFinal: boolean } | undefined): void
 } {
   let forged: Hex | undefined

@@ -79,7 +79,10 @@ export async function startMosquitto(): Promise<TestBroker | { skip: string }> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-mosquitto-'))
   const conf = join(dir, 'mosquitto.conf')
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n`)
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n`,
+  )
   const child = spawn(bin, ['-c', conf], { stdio: 'ignore' })
   await waitListening(port, child)
   return {

@@ -128,30 +128,24 @@ export function hostileCaseArb(): fc.Arbitrary<Case> {
   const topicOf = (e: ReadingEnvelope) => readingTopic(e.device as Hex)
   return fc.oneof(
     // Not JSON, not UTF-8, not an object, or any JSON value at all.
-    fc
-      .uint8Array({ maxLength: 300 })
-      .map((b): Case => ({
-        name: 'random bytes',
-        topic: readingTopic(knownDevices[0] as Hex),
-        payload: b,
-        expect: 'schema',
-      })),
-    fc
-      .jsonValue({ maxDepth: 3 })
-      .map((j): Case => ({
-        name: 'arbitrary JSON',
-        topic: readingTopic(knownDevices[0] as Hex),
-        payload: JSON.stringify(j) ?? 'null',
-        expect: 'schema',
-      })),
-    fc
-      .nat({ max: 40_000 })
-      .map((n): Case => ({
-        name: 'huge payload',
-        topic: readingTopic(knownDevices[0] as Hex),
-        payload: JSON.stringify({ ...validReading('secp256k1'), kind: 'k'.repeat(2100 + n) }),
-        expect: 'schema',
-      })),
+    fc.uint8Array({ maxLength: 300 }).map((b): Case => ({
+      name: 'random bytes',
+      topic: readingTopic(knownDevices[0] as Hex),
+      payload: b,
+      expect: 'schema',
+    })),
+    fc.jsonValue({ maxDepth: 3 }).map((j): Case => ({
+      name: 'arbitrary JSON',
+      topic: readingTopic(knownDevices[0] as Hex),
+      payload: JSON.stringify(j) ?? 'null',
+      expect: 'schema',
+    })),
+    fc.nat({ max: 40_000 }).map((n): Case => ({
+      name: 'huge payload',
+      topic: readingTopic(knownDevices[0] as Hex),
+      payload: JSON.stringify({ ...validReading('secp256k1'), kind: 'k'.repeat(2100 + n) }),
+      expect: 'schema',
+    })),
     // One field replaced by a wrong type or out-of-format value.
     // (Values the field's own schema accepts, such as the text "1e3" as a unit, are left out: they
     // are not malformed, and fail later for their own reason.)
