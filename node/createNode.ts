@@ -4,7 +4,10 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
-import type { AdjudicatorClient } from '../engine/adjudicator/createAdjudicatorClient.ts'
+import {
+  createAdjudicatorClient,
+  type AdjudicatorClient,
+} from '../engine/adjudicator/createAdjudicatorClient.ts'
 import { deposit } from '../engine/adjudicator/deposit.ts'
 import { getChannelRecord } from '../engine/adjudicator/getChannelRecord.ts'
 import { getDeposits } from '../engine/adjudicator/getDeposits.ts'
@@ -22,7 +25,7 @@ import { createMqttInputSource, type MqttInputSource } from '../oracles/mqtt/cre
 import { createMqttTransport } from '../oracles/mqtt/createMqttTransport.ts'
 import { actionToCalldata } from './actionToCalldata.ts'
 import { createInputBook } from './createInputBook.ts'
-import { createSignerAdjudicatorClient } from './createSignerAdjudicatorClient.ts'
+import { signerToAccount } from './signerToAccount.ts'
 import { planDispute, takeDisputeStep, type DisputeDeps } from './dispute.ts'
 import { appOfParams, NODE_APPS, requestToChannel } from './requestToChannel.ts'
 import type { ChannelSummary, ChanvmNode, NodeConfig, NodeEvent, NodeMetrics, OpenRequest } from './types.ts'
@@ -145,10 +148,11 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       ...(password === undefined ? {} : { password }),
     }
     const clientId = config.broker.clientId ?? `chanvm-node-${address.toLowerCase()}`
-    const client: AdjudicatorClient = await createSignerAdjudicatorClient({
+    // The key stays inside the signer: transactions are signed through it.
+    const client: AdjudicatorClient = await createAdjudicatorClient({
       rpcUrl: config.chain.rpcUrl,
       address: config.chain.adjudicator,
-      signer,
+      account: (nonceManager) => signerToAccount(signer, { nonceManager }),
       chainId,
     })
     const store = createSqliteStore({ path: join(config.dataDir, 'node.db') })

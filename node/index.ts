@@ -16,7 +16,6 @@ export { planDispute, takeDisputeStep, waitOutChallenge, type DisputeDeps } from
 export { actionToCalldata, MAX_REPORT_READINGS } from './actionToCalldata.ts'
 export { appOfParams, NODE_APPS, requestToChannel } from './requestToChannel.ts'
 export { createInputBook, type InputBook, type InputBookOptions } from './createInputBook.ts'
-export { createSignerAdjudicatorClient } from './createSignerAdjudicatorClient.ts'
 export { signerToAccount } from './signerToAccount.ts'
 export { readWatcherCheckpoint, writeWatcherCheckpoint } from './watcherCheckpointFile.ts'
 export * from './types.ts'

@@ -5,13 +5,15 @@ import {
   type Address,
   type Chain,
   type Hex,
+  type LocalAccount,
   type PublicClient,
   type Transport,
   type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { createNonceManager, jsonRpc } from 'viem/nonce'
+import { createNonceManager, jsonRpc, type NonceManager } from 'viem/nonce'
 import { connectRpc } from '../chain/connectRpc.ts'
+import { ChanvmError } from '../errors.ts'
 
 /** Options of {@link createAdjudicatorClient}. */
 export type CreateAdjudicatorClientOptions = {
@@ -19,9 +21,17 @@ export type CreateAdjudicatorClientOptions = {
   rpcUrl: string
   /** The deployed Adjudicator. */
   address: Address
-  /** Key that signs and pays for transactions. Without it the client can only read. */
+  /** Key that signs and pays for transactions. Without it (or `account`) the client can only read. */
   privateKey?: Hex
-  /** The chain id; fetched from the endpoint when omitted. */
+  /**
+   * Instead of `privateKey`: builds the account that signs (e.g. one over a `Signer`, so the key
+   * stays inside it), given the client's own nonce manager.
+   */
+  account?: (nonceManager: NonceManager) => LocalAccount
+  /**
+   * The chain id. When given, the endpoint must serve it (else a CONFIG error); fetched from the
+   * endpoint when omitted.
+   */
   chainId?: number
   /** How often to poll for receipts, in milliseconds. Default 100 for loopback URLs, else 4,000. */
   pollingIntervalMs?: number
@@ -65,8 +75,19 @@ export async function createAdjudicatorClient(
   })
   const pollingInterval = opts.pollingIntervalMs ?? (loopback ? 100 : 4_000)
   const publicClient = createPublicClient({ chain, transport, pollingInterval })
+  if (opts.chainId !== undefined) {
+    let actual: number
+    try {
+      actual = await publicClient.getChainId()
+    } catch (cause) {
+      throw new ChanvmError('CHAIN_ERROR', `cannot reach the JSON-RPC endpoint ${opts.rpcUrl}`, { cause })
+    }
+    if (actual !== opts.chainId)
+      throw new ChanvmError('CONFIG', `${opts.rpcUrl} serves chain ${actual}, not chain ${opts.chainId}`)
+  }
   const receiptTimeoutMs = opts.receiptTimeoutMs ?? 120_000
-  if (opts.privateKey === undefined) {
+  const { privateKey, account: makeAccount } = opts
+  if (privateKey === undefined && makeAccount === undefined) {
     return {
       address: opts.address,
       chain,
@@ -78,9 +99,11 @@ export async function createAdjudicatorClient(
   }
   // A nonce manager of its own: viem's shared one is keyed by (address, chain id) only, so it
   // would carry nonces over between two chains with the same id (two anvils, a restarted node).
-  const account = privateKeyToAccount(opts.privateKey, {
-    nonceManager: createNonceManager({ source: jsonRpc() }),
-  })
+  const nonceManager = createNonceManager({ source: jsonRpc() })
+  const account =
+    makeAccount !== undefined
+      ? makeAccount(nonceManager)
+      : privateKeyToAccount(privateKey as Hex, { nonceManager })
   const walletClient = createWalletClient({ chain, transport, account, pollingInterval })
   return {
     address: opts.address,
