@@ -155,6 +155,19 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       account: (nonceManager) => signerToAccount(signer, { nonceManager }),
       chainId,
     })
+    let served: number
+    try {
+      served = await client.publicClient.getChainId()
+    } catch (cause) {
+      throw new ChanvmError('CHAIN_ERROR', `cannot reach the JSON-RPC endpoint ${config.chain.rpcUrl}`, {
+        cause,
+      })
+    }
+    if (served !== chainId)
+      throw new ChanvmError(
+        'CONFIG',
+        `${config.chain.rpcUrl} serves chain ${served}, the configuration names ${chainId}`,
+      )
     const store = createSqliteStore({ path: join(config.dataDir, 'node.db') })
     closers.push(() => store.close())
     const sandbox = options.sandbox ?? (await createSandbox())

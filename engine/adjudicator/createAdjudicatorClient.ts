@@ -13,7 +13,6 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { createNonceManager, jsonRpc, type NonceManager } from 'viem/nonce'
 import { connectRpc } from '../chain/connectRpc.ts'
-import { ChanvmError } from '../errors.ts'
 
 /** Options of {@link createAdjudicatorClient}. */
 export type CreateAdjudicatorClientOptions = {
@@ -28,10 +27,7 @@ export type CreateAdjudicatorClientOptions = {
    * stays inside it), given the client's own nonce manager.
    */
   account?: (nonceManager: NonceManager) => LocalAccount
-  /**
-   * The chain id. When given, the endpoint must serve it (else a CONFIG error); fetched from the
-   * endpoint when omitted.
-   */
+  /** The chain id; fetched from the endpoint when omitted. */
   chainId?: number
   /** How often to poll for receipts, in milliseconds. Default 100 for loopback URLs, else 4,000. */
   pollingIntervalMs?: number
@@ -75,16 +71,6 @@ export async function createAdjudicatorClient(
   })
   const pollingInterval = opts.pollingIntervalMs ?? (loopback ? 100 : 4_000)
   const publicClient = createPublicClient({ chain, transport, pollingInterval })
-  if (opts.chainId !== undefined) {
-    let actual: number
-    try {
-      actual = await publicClient.getChainId()
-    } catch (cause) {
-      throw new ChanvmError('CHAIN_ERROR', `cannot reach the JSON-RPC endpoint ${opts.rpcUrl}`, { cause })
-    }
-    if (actual !== opts.chainId)
-      throw new ChanvmError('CONFIG', `${opts.rpcUrl} serves chain ${actual}, not chain ${opts.chainId}`)
-  }
   const receiptTimeoutMs = opts.receiptTimeoutMs ?? 120_000
   const { privateKey, account: makeAccount } = opts
   if (privateKey === undefined && makeAccount === undefined) {
