@@ -206,6 +206,7 @@ export async function benchOracles(options: { count?: number; devices?: number }
 
     // 2. The same payloads through the input source with every check on.
     const source = await createMqttInputSource({
+      clean: true,
       url: broker.url,
       chainId: CHAIN,
       devices: keys.map(getSignerId),

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import { hostname } from 'node:os'
 import type {
   InputRejection,
   InputRejectionEvent,
@@ -31,9 +33,12 @@ export type MqttInputSourceOptions = InputValidatorOptions &
      */
     log?: ((line: string) => void) | false
     /**
-     * A stable MQTT client id. With one, the session is persistent by default (`clean: false`): the
-     * broker keeps the readings published while this consumer is away or restarting and delivers
-     * them when it is back. Without one (a random id), the session is clean and such readings are lost.
+     * The MQTT client id. The session is persistent by default (`clean: false`): the broker keeps
+     * the readings published while this consumer is away or restarting and delivers them when it
+     * is back. Without a client id one is derived from this host's name, the chain id and the
+     * topics ({@link defaultInputClientId}), so a restarted consumer resumes its session; two
+     * consumers of the same topics on one host each need their own id. `clean: true` without a
+     * client id takes a random one, and readings published while it is away are lost.
      */
     clientId?: string
     /**
@@ -291,7 +296,10 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
   try {
     link = await connectMqtt({
       ...connectOptions,
-      clean: connectOptions.clean ?? connectOptions.clientId === undefined,
+      clean: connectOptions.clean ?? false,
+      ...(connectOptions.clientId === undefined && connectOptions.clean !== true
+        ? { clientId: defaultInputClientId(options.chainId, topics ?? INPUT_TOPICS) }
+        : {}),
       url,
       subscriptions: topics ?? INPUT_TOPICS,
       log,
@@ -334,4 +342,18 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
       return closing
     },
   }
+}
+
+/**
+ * The client id an input source takes when it is given none: stable for one host, chain and set
+ * of topics, so a restarted consumer resumes its persistent session.
+ *
+ * @example
+ * ```ts
+ * defaultInputClientId(31337n, ['chanvm/v1/devices/+/readings']) // 'chanvm-inputs-…'
+ * ```
+ */
+export function defaultInputClientId(chainId: bigint, topics: readonly string[]): string {
+  const key = [hostname(), chainId.toString(), ...[...topics].sort()].join('\n')
+  return `chanvm-inputs-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`
 }

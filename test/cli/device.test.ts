@@ -221,6 +221,7 @@ describe('cli: chanvm device', () => {
       broker = await startAedes()
       const { key, id } = await keygen()
       const source = await createMqttInputSource({
+        clean: true,
         url: broker.url,
         chainId: 31337n,
         devices: [id],

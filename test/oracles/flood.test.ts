@@ -43,6 +43,7 @@ describe('flood: forged signatures as fast as the test can publish, valid readin
 
   it('every valid reading is delivered; the forged ones are counted (rate-limited, unknown-signer, signature), none delivered', async () => {
     source = await createMqttInputSource({
+      clean: true,
       url: broker.url,
       chainId: CHAIN,
       devices: [...devices, impersonated].map(getSignerId),
@@ -163,6 +164,7 @@ describe('rate limits in the input source (embedded broker)', function () {
     const quiet = devices[1] as OracleKey
     const later = devices[2] as OracleKey
     const source = await createMqttInputSource({
+      clean: true,
       url: broker.url,
       chainId: CHAIN,
       devices: [getSignerId(noisy), getSignerId(quiet)],

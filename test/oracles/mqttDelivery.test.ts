@@ -6,7 +6,7 @@ import type { Address, Hex } from 'viem'
 import type { PeerMessage } from '../../engine/transport/types.ts'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { connectMqtt } from '../../oracles/mqtt/connectMqtt.ts'
-import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
+import { createMqttInputSource, defaultInputClientId } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { createMqttTransport, type MqttTransport } from '../../oracles/mqtt/createMqttTransport.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { testAddresses } from '../support/channel.ts'
@@ -341,6 +341,39 @@ describe('MQTT across a Mosquitto restart and SIGKILL', function () {
     assert.ok(Date.now() - t0 < 2_500, `close took ${Date.now() - t0} ms`)
     await assert.rejects(pending)
     await down
+  })
+
+  it('without a client id an input source still has a persistent session: a restarted one delivers the backlog', async () => {
+    const readings = Array.from({ length: 3 }, () => validReading('secp256k1'))
+    const topic = readingTopic(readings[0]!.device as Hex)
+    const make = () =>
+      createMqttInputSource({
+        url: broker.url,
+        topics: [topic],
+        chainId: CHAIN,
+        devices: 'any',
+        now: () => NOW_MS,
+        log: false,
+      })
+    const first = await make()
+    await first.close()
+    const device = await connectMqtt({ url: broker.url, clientId: uniqueId('device') })
+    for (const r of readings) await device.client.publishAsync(topic, JSON.stringify(r), { qos: 1 })
+    await device.close()
+    const again = await make()
+    try {
+      const got: bigint[] = []
+      again.onInput((input) => {
+        got.push(input.sequence)
+      })
+      await until('the backlog', () => got.length === readings.length)
+      assert.deepEqual(got.sort(), readings.map((r) => BigInt(r.sequence)).sort())
+    } finally {
+      await again.close()
+      // Leave no session behind on a shared broker.
+      const id = defaultInputClientId(CHAIN, [topic])
+      await (await connectMqtt({ url: broker.url, clientId: id, clean: true })).close()
+    }
   })
 
   it('a restarted input source with a persistent session delivers the backlog published while it was away', async () => {

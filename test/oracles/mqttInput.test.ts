@@ -24,6 +24,7 @@ const run = promisify(execFile)
 
 async function source(url: string): Promise<MqttInputSource> {
   return createMqttInputSource({
+    clean: true,
     url,
     chainId: CHAIN,
     devices: knownDevices,
@@ -127,6 +128,7 @@ function inputSourceSuite(name: string, start: () => Promise<TestBroker | { skip
       await publisher.publishAsync(topic, JSON.stringify(e), { qos: 1, retain: true })
       try {
         const s = await createMqttInputSource({
+          clean: true,
           url: broker.url,
           chainId: CHAIN,
           devices: knownDevices,
@@ -208,7 +210,13 @@ inputSourceSuite('Mosquitto', startMosquitto)
 
 describe('MQTT input source: embedded default and reconnection', function () {
   it('with no URL it runs its own broker, and closes it with itself', async () => {
-    const s = await createMqttInputSource({ chainId: CHAIN, devices: 'any', now: () => NOW_MS, log: false })
+    const s = await createMqttInputSource({
+      clean: true,
+      chainId: CHAIN,
+      devices: 'any',
+      now: () => NOW_MS,
+      log: false,
+    })
     try {
       assert.match(s.url, /^mqtt:\/\/127\.0\.0\.1:\d+$/)
       const pub = await mqtt.connectAsync(s.url, { reconnectPeriod: 0 })
@@ -227,6 +235,7 @@ describe('MQTT input source: embedded default and reconnection', function () {
     let broker = await startEmbeddedBroker()
     const port = broker.port
     const s = await createMqttInputSource({
+      clean: true,
       url: broker.url,
       chainId: CHAIN,
       devices: 'any',
@@ -265,7 +274,13 @@ describe('MQTT input source: embedded default and reconnection', function () {
   })
 
   it('a handler that throws does not stop the source', async () => {
-    const s = await createMqttInputSource({ chainId: CHAIN, devices: 'any', now: () => NOW_MS, log: false })
+    const s = await createMqttInputSource({
+      clean: true,
+      chainId: CHAIN,
+      devices: 'any',
+      now: () => NOW_MS,
+      log: false,
+    })
     try {
       s.onInput(() => {
         throw new Error('boom')
@@ -286,7 +301,13 @@ describe('MQTT input source: embedded default and reconnection', function () {
 
   it('an unreachable broker is a CONFIG error, not a hang', async () => {
     await assert.rejects(
-      createMqttInputSource({ url: 'mqtt://127.0.0.1:1', chainId: CHAIN, log: false, connectTimeoutMs: 500 }),
+      createMqttInputSource({
+        clean: true,
+        url: 'mqtt://127.0.0.1:1',
+        chainId: CHAIN,
+        log: false,
+        connectTimeoutMs: 500,
+      }),
       (e: Error & { code?: string }) => e.code === 'CONFIG',
     )
   })

@@ -21,6 +21,7 @@ describe('input source: the replay verdicts through a real broker', function () 
   it('a copy is counted duplicate, an equivocation replay with both digests in its detail and onEquivocation, a duplicate-key payload schema', async () => {
     const equivocations: Equivocation[] = []
     const src = await createMqttInputSource({
+      clean: true,
       url: broker.url,
       chainId: CHAIN,
       devices: knownDevices,
