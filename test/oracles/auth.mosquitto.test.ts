@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
@@ -10,12 +9,11 @@ import { ChanvmError } from '../../engine/errors.ts'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { createMqttInputSource, type MqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
+import { findBinary, freePort, MOSQUITTO_PATHS, waitListening } from './brokers.ts'
 import { CHAIN, knownDevices, NOW_MS, validReading } from './hostile.ts'
 import { waitFor } from './waitFor.ts'
 
-const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', 'mosquitto'].find(
-  (c) => spawnSync(c, ['-h'], { stdio: 'ignore' }).error === undefined,
-)
+const MOSQUITTO = findBinary(MOSQUITTO_PATHS)
 const PASSWD = ['/usr/bin/mosquitto_passwd', '/usr/local/bin/mosquitto_passwd'].find((p) => existsSync(p))
 
 const [deviceA, deviceB] = knownDevices as [Hex, Hex]
@@ -51,32 +49,6 @@ pattern read chanvm/v1/channels/+/to/%u
 `
 
 type AuthBroker = { url: string; port: number; stop(): Promise<void> }
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const address = server.address()
-  await new Promise<void>((r) => server.close(() => r()))
-  if (typeof address !== 'object' || address === null) throw new Error('no port')
-  return address.port
-}
-
-async function waitListening(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1')
-      s.once('connect', () => {
-        s.destroy()
-        resolve(true)
-      })
-      s.once('error', () => resolve(false))
-    })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error('mosquitto did not start listening')
-}
 
 /**
  * A Mosquitto of its own with `password_file` (made by mosquitto_passwd), `acl_file` and

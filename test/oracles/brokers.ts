@@ -15,9 +15,10 @@ export type TestBroker = {
   restartable: boolean
 }
 
-const MOSQUITTO_PATHS = ['mosquitto', '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto']
+export const MOSQUITTO_PATHS = ['mosquitto', '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto']
 
-function findBinary(candidates: readonly string[]): string | undefined {
+/** The first of `candidates` that runs (`-h`), or undefined. */
+export function findBinary(candidates: readonly string[]): string | undefined {
   for (const c of candidates) {
     const r = spawnSync(c, ['-h'], { stdio: 'ignore' })
     if (r.error === undefined) return c
@@ -28,7 +29,8 @@ function findBinary(candidates: readonly string[]): string | undefined {
 /** The `mosquitto_pub` binary, if installed. */
 export const mosquittoPub = findBinary(['mosquitto_pub', '/usr/bin/mosquitto_pub'])
 
-async function freePort(): Promise<number> {
+/** A free loopback TCP port. */
+export async function freePort(): Promise<number> {
   const server = createServer()
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const address = server.address()
@@ -37,7 +39,8 @@ async function freePort(): Promise<number> {
   return address.port
 }
 
-async function waitListening(port: number, child: ChildProcess): Promise<void> {
+/** Resolves once `child` accepts connections on `port`; fails if it exits first. */
+export async function waitListening(port: number, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}`)
     const ok = await new Promise<boolean>((resolve) => {
