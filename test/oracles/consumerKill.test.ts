@@ -20,42 +20,10 @@ import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { replayEntryOf, type ReplayStore } from '../../oracles/mqtt/replayStore.ts'
 import { startAedes, startRestartableMosquitto, type RestartableMosquitto } from './brokers.ts'
 import { CHAIN, NOW_MS, deviceKeys, knownDevices, validReading } from './hostile.ts'
+import { bundleChildScript, seeded } from '../support/childScripts.ts'
 
 const script = fileURLToPath(new URL('./support/consumerProcess.ts', import.meta.url))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** mulberry32: a small seeded generator, so a failing run replays with its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
-/** The consumer script bundled into one file (esbuild, which tsx brings): a restart then loads faster. */
-async function consumerEntry(): Promise<{ file: string; execArgv: string[] }> {
-  try {
-    const { build } = (await import('esbuild')) as typeof import('esbuild')
-    const file = fileURLToPath(new URL(`../../.tmp/consumer-${process.pid}/consumer.mjs`, import.meta.url))
-    await build({
-      entryPoints: [script],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      packages: 'external',
-      outfile: file,
-      logLevel: 'warning',
-    })
-    return { file, execArgv: [] }
-  } catch (e) {
-    console.log(`      esbuild not available (${(e as Error).message}): the consumer runs through tsx`)
-    return { file: script, execArgv: ['--import', 'tsx'] }
-  }
-}
 
 const payload = (curve: 'secp256k1' | 'p256', sequence: bigint) => {
   const r = validReading(curve, { sequence })
@@ -304,7 +272,7 @@ describe('A consumer SIGKILLed and restarted on Mosquitto loses no reading and s
     }
     broker = b as RestartableMosquitto
     dir = mkdtempSync(join(tmpdir(), 'chanvm-consumer-'))
-    entry = await consumerEntry()
+    entry = await bundleChildScript(script, 'consumer')
   })
   after(async () => {
     await broker?.stop()

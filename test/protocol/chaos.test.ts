@@ -13,21 +13,10 @@ import type { ChannelStore } from '../../engine/store/types.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
 import type { PeerTransport } from '../../engine/transport/types.ts'
 import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
+import { seeded } from '../support/childScripts.ts'
 
 const STEPS = Number(process.env.CHANVM_CHAOS_STEPS ?? '60')
 const SEED = Number(process.env.CHANVM_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31))
-
-/** mulberry32, so a failing run replays with its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 
 /**
  * Two parties on SQLite files over a hub that loses, duplicates and reorders messages at random,

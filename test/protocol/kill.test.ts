@@ -24,6 +24,7 @@ import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import { startAedes, startMosquitto, type TestBroker } from '../oracles/brokers.ts'
 import { escrowChannel, testAddresses } from '../support/channel.ts'
 import { CRASH_METHODS, type CrashPoint } from '../support/killStore.ts'
+import { bundleChildScript, seeded } from '../support/childScripts.ts'
 
 const KILLS = Number(process.env.CHANVM_KILLS ?? '50')
 const SEED = Number(process.env.CHANVM_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -31,42 +32,6 @@ const PROGRESS_MS = 30_000
 const RESPONSE_TIMEOUT_MS = 2_000
 const script = fileURLToPath(new URL('../support/killParty.ts', import.meta.url))
 
-/**
- * The party script bundled into one file (esbuild, which tsx brings), run by plain node: a cold
- * start then costs half the CPU of loading every module through tsx, which matters with ~100
- * process starts on a small CI machine. Falls back to tsx when esbuild is not there.
- */
-async function partyEntry(): Promise<{ file: string; execArgv: string[] }> {
-  try {
-    const { build } = (await import('esbuild')) as typeof import('esbuild')
-    const file = fileURLToPath(new URL(`../../.tmp/kill-${process.pid}/killParty.mjs`, import.meta.url))
-    await build({
-      entryPoints: [script],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      packages: 'external',
-      outfile: file,
-      logLevel: 'warning',
-    })
-    return { file, execArgv: [] }
-  } catch (e) {
-    console.log(`      esbuild not available (${(e as Error).message}): the parties run through tsx`)
-    return { file: script, execArgv: ['--import', 'tsx'] }
-  }
-}
-
-/** mulberry32: a small seeded generator, so a failing run replays with its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** A state as one comparable string (the IPC copy has decimal strings where the store has bigints). */
 const stateKey = (s: { version: unknown; balances: readonly unknown[]; appData: string; isFinal: boolean }) =>
@@ -107,7 +72,7 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
       broker = await startAedes()
     } else broker = m
     dir = mkdtempSync(join(tmpdir(), 'chanvm-kill-'))
-    entry = await partyEntry()
+    entry = await bundleChildScript(script, 'killParty')
   })
   after(async () => {
     await broker?.stop()
