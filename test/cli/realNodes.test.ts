@@ -1,9 +1,6 @@
 // The commands end to end: two real nodes (createNode on anvil and aedes) behind their HTTP APIs,
 // driven only through chanvm open, act, channels, show and dispute, to a payout on chain.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createPublicClient, http, parseEther, type Hex } from 'viem'
 import { runActCommand } from '../../cli/commands/act.ts'
 import { runChannelsCommand } from '../../cli/commands/channels.ts'
@@ -11,23 +8,17 @@ import { runDisputeCommand } from '../../cli/commands/dispute.ts'
 import { runOpenCommand } from '../../cli/commands/open.ts'
 import { runShowCommand } from '../../cli/commands/show.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
-import { createNode } from '../../node/createNode.ts'
-import { createApiServer, type ApiServer } from '../../node/http/createApiServer.ts'
-import { createKeystore, readKeystore } from '../../node/keystore.ts'
-import type { ChanvmNode, NodeConfig } from '../../node/types.ts'
-import { startAedes, type TestBroker } from '../oracles/brokers.ts'
-import { startChainFixture, type ChainFixture } from '../support/anvilFixture.ts'
+import type { ChainFixture } from '../support/anvilFixture.ts'
+import { startApiNodes, type ApiNode, type ApiNodes } from '../support/apiNodes.ts'
 import { createTestIo, type TestIo } from './support.ts'
 
 const TOKEN = 'cli-real-node-token-0123456789'
-type Api = { node: ChanvmNode; server: ApiServer; url: string }
+type Api = ApiNode
 type Command = typeof runOpenCommand
 
 describe('cli commands against two real nodes (anvil, aedes)', function () {
   this.timeout(180_000)
   let f: ChainFixture
-  let broker: TestBroker
-  let dir: string
   let alice: Api
   let bob: Api
   let channelId: Hex
@@ -38,48 +29,15 @@ describe('cli commands against two real nodes (anvil, aedes)', function () {
     return { code, io: out }
   }
 
+  let nodes: ApiNodes | undefined
+
   before(async () => {
-    f = await startChainFixture()
-    broker = await startAedes()
-    dir = mkdtempSync(join(tmpdir(), 'chanvm-cli-nodes-'))
-    const escrow = f.deployment.apps['Escrow']
-    assert(escrow)
-    const start = async (who: 'alice' | 'bob'): Promise<Api> => {
-      const keystore = join(dir, `${who}.key.json`)
-      writeFileSync(keystore, await createKeystore(f[who].privateKey, who, { n: 1024 }))
-      const config: NodeConfig = {
-        dataDir: join(dir, who),
-        keystore,
-        chain: {
-          rpcUrl: f.anvil.rpcUrl,
-          chainId: f.anvil.chainId,
-          adjudicator: f.deployment.adjudicator.address,
-          pollingIntervalMs: 100,
-          apps: { escrow: escrow.address },
-        },
-        broker: { url: broker.url },
-        responseTimeoutMs: 3_000,
-      }
-      const node = await createNode({
-        config,
-        signer: await readKeystore(keystore, who),
-        fundingTimeoutMs: 60_000,
-      })
-      const server = await createApiServer({ node, host: '127.0.0.1', port: 0, token: TOKEN, logger: false })
-      return { node, server, url: await server.start() }
-    }
-    alice = await start('alice')
-    bob = await start('bob')
+    nodes = await startApiNodes(TOKEN, 'cli-nodes')
+    ;({ f, alice, bob } = nodes)
   })
 
   after(async () => {
-    for (const api of [alice, bob]) {
-      await api?.server.close()
-      await api?.node.close().catch(() => undefined)
-    }
-    await broker?.stop()
-    await f?.stop()
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+    await nodes?.stop()
   })
 
   it('open from both sides, fund and release with act, then bob settles alone with dispute --yes', async () => {

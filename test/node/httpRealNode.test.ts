@@ -3,25 +3,18 @@
 // counterparty's view through GET, events on the SSE stream, counters on /metrics, the dispute
 // plan, and bad input answered without changing the channel.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { get, type IncomingMessage } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Ajv } from 'ajv'
 import { parseEther, type Hex } from 'viem'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
-import { createNode } from '../../node/createNode.ts'
-import { createApiServer, type ApiServer } from '../../node/http/createApiServer.ts'
 import { disputePlanSchema } from '../../node/http/schemas.ts'
-import { createKeystore, readKeystore } from '../../node/keystore.ts'
-import type { ChanvmNode, NodeConfig } from '../../node/types.ts'
-import { startAedes, type TestBroker } from '../oracles/brokers.ts'
-import { startChainFixture, type ChainFixture } from '../support/anvilFixture.ts'
+import type { ChainFixture } from '../support/anvilFixture.ts'
+import { startApiNodes, type ApiNode, type ApiNodes } from '../support/apiNodes.ts'
 
 const TOKEN = 'real-node-test-token-0123456789'
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }
 
-type Api = { node: ChanvmNode; server: ApiServer; url: string }
+type Api = ApiNode
 
 /** The JSON the API answers, as far as these tests read it (amounts as decimal strings). */
 type Wire = {
@@ -96,56 +89,21 @@ async function eventually(what: string, check: () => boolean | Promise<boolean>,
 describe('HTTP API in front of two real nodes (anvil, aedes)', function () {
   this.timeout(120_000)
   let f: ChainFixture
-  let broker: TestBroker
-  let dir: string
   let alice: Api
   let bob: Api
   let channelId: string
   const DEPOSIT = parseEther('1')
   const AMOUNT = parseEther('0.4')
 
+  let nodes: ApiNodes | undefined
+
   before(async () => {
-    f = await startChainFixture()
-    broker = await startAedes()
-    dir = mkdtempSync(join(tmpdir(), 'chanvm-http-'))
-    const escrow = f.deployment.apps['Escrow']
-    assert(escrow)
-    const start = async (who: 'alice' | 'bob'): Promise<Api> => {
-      const keystore = join(dir, `${who}.key.json`)
-      writeFileSync(keystore, await createKeystore(f[who].privateKey, who, { n: 1024 }))
-      const config: NodeConfig = {
-        dataDir: join(dir, who),
-        keystore,
-        chain: {
-          rpcUrl: f.anvil.rpcUrl,
-          chainId: f.anvil.chainId,
-          adjudicator: f.deployment.adjudicator.address,
-          pollingIntervalMs: 100,
-          apps: { escrow: escrow.address },
-        },
-        broker: { url: broker.url },
-        responseTimeoutMs: 3_000,
-      }
-      const node = await createNode({
-        config,
-        signer: await readKeystore(keystore, who),
-        fundingTimeoutMs: 60_000,
-      })
-      const server = await createApiServer({ node, host: '127.0.0.1', port: 0, token: TOKEN, logger: false })
-      return { node, server, url: await server.start() }
-    }
-    alice = await start('alice')
-    bob = await start('bob')
+    nodes = await startApiNodes(TOKEN, 'http')
+    ;({ f, alice, bob } = nodes)
   })
 
   after(async () => {
-    for (const api of [alice, bob]) {
-      await api?.server.close()
-      await api?.node.close().catch(() => undefined)
-    }
-    await broker?.stop()
-    await f?.stop()
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+    await nodes?.stop()
   })
 
   it('opens an escrow channel from both sides over HTTP; the SSE stream reports the deposit and commits', async () => {
