@@ -58,3 +58,5 @@ export type ChanvmErrorCode =
   | 'WRONG_PASSPHRASE'
   /** A method of the node whose module is not part of this build yet. */
   | 'NOT_IMPLEMENTED'
+  /** A dispute is registered on chain for the channel: no new off-chain step is proposed or signed. */
+  | 'DISPUTED'

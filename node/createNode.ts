@@ -226,6 +226,13 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
 
     const onWatcherEvent = (e: WatcherEvent) => {
       const channelId = 'channelId' in e ? e.channelId : undefined
+      // A dispute on chain: the party signs no new step of the channel from now on.
+      if (e.type === 'registered' || e.type === 'progressed')
+        party
+          .markDisputed(e.channelId)
+          .catch((err: unknown) =>
+            note(`cannot mark ${e.channelId} disputed: ${err instanceof Error ? err.message : String(err)}`),
+          )
       if (e.type === 'registered' && !inDispute.has(e.channelId.toLowerCase())) {
         inDispute.add(e.channelId.toLowerCase())
         counters.disputes++

@@ -10,10 +10,13 @@ export type ChannelPhase =
   | 'proposing'
   /** The latest co-signed (or adopted forced) state is final: nothing is signed on top of it. */
   | 'final'
+  /** A dispute is registered on chain: no new step is proposed or signed; the chain settles it. */
+  | 'disputed'
 
 /**
  * The phase of a channel from what a party holds. Pure: the party's `phase()` and its rules agree
- * on it (a proposal is refused `unfunded` in `funding` and `final` in `final`).
+ * on it (a proposal is refused `unfunded` in `funding`, `final` in `final` and `disputed` in
+ * `disputed`).
  *
  * @example
  * ```ts
@@ -26,8 +29,11 @@ export function channelPhase(f: {
   baseIsFinal: boolean
   funded: boolean
   proposing: boolean
+  /** A dispute is registered on chain for the channel. Default false. */
+  disputed?: boolean
 }): ChannelPhase {
   if (f.baseVersion === undefined) return 'opening'
+  if (f.disputed === true) return 'disputed'
   if (f.baseIsFinal) return 'final'
   if (!f.funded) return 'funding'
   return f.proposing ? 'proposing' : 'open'

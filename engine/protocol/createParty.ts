@@ -52,6 +52,8 @@ type Outcome =
   /** The refuser was behind and got the latest co-signed state: propose again at once. */
   | 'retry'
   | { finish: State; digest: Hex; sigs: Map<string, Hex> }
+  /** A dispute was registered meanwhile: the mover does not sign last. */
+  | 'disputed'
   | Extract<UpdateResult, { ok: false }>
 
 type Pending = {
@@ -71,6 +73,8 @@ type Channel = {
   /** A forced state adopted as the base, when newer than `latest`. */
   forced: State | undefined
   funded: boolean
+  /** A dispute is registered on chain ({@link Party.markDisputed}): nothing new is signed. */
+  disputed: boolean
   pending: Pending | undefined
   /** open() in progress: signatures collected over the initial state. */
   opening: { digest: Hex; state: State; sigs: Map<string, Hex>; done: (s: SignedState) => void } | undefined
@@ -169,6 +173,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     latest: undefined,
     forced: undefined,
     funded: !requireFunding,
+    disputed: false,
     pending: undefined,
     opening: undefined,
     openResult: undefined,
@@ -186,6 +191,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     ch.latest = await store.getLatestSignedState(rec.channelId)
     ch.forced = await store.getLatestForcedState(rec.channelId)
     ch.funded ||= (await store.getFunding(rec.channelId)) !== undefined
+    ch.disputed = await store.isDisputed(rec.channelId)
     channels.set(ch.key, ch)
   }
   const held = new Map<string, Held[]>()
@@ -344,6 +350,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     record: SignatureRecord,
     others?: Map<string, Hex>,
   ): Promise<{ ok: true; sig: Hex; signed?: SignedState } | { ok: false; existing: SignatureRecord }> => {
+    if (ch.disputed && record.version > 0n) throw disputedError(ch)
     const sig = await signer.signDigest(record.digest)
     let signed: SignedState | undefined
     if (others !== undefined) {
@@ -477,6 +484,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         moverMatches,
         signatureValid,
         funded: ch.funded,
+        disputed: ch.disputed,
         base: base === undefined ? undefined : { version: base.version, isFinal: base.isFinal },
         latestVersion: ch.latest?.state.version,
         signedDigest: signatureValid
@@ -684,6 +692,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       version,
       fromIsPeer,
       latestVersion: ch.latest?.state.version,
+      disputed: ch.disputed,
       ...(shown === undefined
         ? {}
         : {
@@ -969,6 +978,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     envOpt: Env | undefined,
   ): Promise<UpdateResult | 'lost' | 'retry'> => {
     const prepared = await serial(ch, async () => {
+      if (ch.disputed) throw disputedError(ch)
       if (!ch.funded)
         return {
           result: {
@@ -1043,6 +1053,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           missing: others(ch).filter((a) => !pending.accepts.has(lower(a))),
         }
       if (outcome === 'lost' || outcome === 'retry') return outcome
+      if (outcome === 'disputed' || ch.disputed) throw disputedError(ch)
       if (outcome === 'complete') {
         // Every other participant signed: the mover signs last, records its signature together
         // with the co-signed state (one disk sync), and only then lets it leave in the commit.
@@ -1122,6 +1133,19 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     })
   }
 
+  const markDisputed = async (channelId: Hex): Promise<void> => {
+    const ch = getCh(channelId)
+    // Refuse at once, before the record is on disk (and even if it cannot be written).
+    const first = !ch.disputed
+    ch.disputed = true
+    ch.pending?.done('disputed')
+    await serial(ch, async () => {
+      ch.pending?.done('disputed')
+      await store.putDisputed(ch.id)
+      if (first) emit({ type: 'disputed', channelId: ch.id })
+    })
+  }
+
   const adoptForcedChain: Party['adoptForcedChain'] = async (chain) => {
     const ch = getCh(chain.channelId)
     return serial(ch, async (): Promise<AdoptResult> => {
@@ -1164,6 +1188,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     update,
     waitForVersion,
     adoptForcedChain,
+    markDisputed,
     base: async (channelId) => baseOf(getCh(channelId))?.state,
     phase: (channelId) => {
       const ch = getCh(channelId)
@@ -1173,6 +1198,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         baseIsFinal: base?.isFinal === true,
         funded: ch.funded,
         proposing: ch.pending !== undefined,
+        disputed: ch.disputed,
       })
     },
     latest: async (channelId) => getCh(channelId).latest,
@@ -1228,6 +1254,15 @@ function describe(e: unknown): string {
   const code = (root as { code?: unknown } | undefined)?.code
   const message = root instanceof Error ? root.message : String(root)
   return typeof code === 'string' && code !== 'STORE_ERROR' ? `${code}: ${message}` : message
+}
+
+/** The error of a step asked for on a channel in dispute. */
+function disputedError(ch: { id: Hex }): ChanvmError {
+  return new ChanvmError(
+    'DISPUTED',
+    'a dispute is registered on chain for this channel: no new off-chain step is proposed or signed',
+    { channelId: ch.id },
+  )
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, err: () => Error): Promise<T> {

@@ -18,6 +18,8 @@ export type ProposalFacts = {
   signatureValid: boolean
   /** Every participant has funded the channel (or funding is not required). */
   funded: boolean
+  /** A dispute is registered on chain for the channel. Default false. */
+  disputed?: boolean
   /** What the next step builds on (latest co-signed or newer adopted forced state), if any. */
   base: { version: bigint; isFinal: boolean } | undefined
   /** The version of the latest co-signed state this party holds, if any. */
@@ -79,6 +81,12 @@ export function decideProposal(f: ProposalFacts): ProposalDecision {
   }
   if (f.signedDigest !== undefined && f.signedDigest.toLowerCase() === f.digest.toLowerCase())
     return { type: 'answer-again' }
+  if (f.disputed === true)
+    return {
+      type: 'refuse',
+      reason: 'disputed',
+      message: 'a dispute is registered on chain for this channel: no new step is signed',
+    }
   if (!f.funded)
     return {
       type: 'refuse',

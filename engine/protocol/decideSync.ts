@@ -4,6 +4,8 @@ export type SyncFacts = {
   /** The sender is a participant other than this party. */
   fromIsPeer: boolean
   latestVersion: bigint | undefined
+  /** A dispute is registered on chain for the channel: nothing new is signed (answers still go out). */
+  disputed?: boolean
   /**
    * What the sender shows it signed at that version, if anything: the state's version, whether its
    * state signature recovers to the sender, and whether the state is this party's own proposal
@@ -23,7 +25,8 @@ export type SyncDecision =
  * The rule for a sync request: a participant that asks for version v gets this party's latest
  * co-signed state as a commit when that is v or newer. When this party holds nothing at v and the
  * sender shows its signature on this party's own proposal at v, the mover finishes that state (it
- * signs last and commits), so a mover that lost its accepts never leaves the others stuck.
+ * signs last and commits), so a mover that lost its accepts never leaves the others stuck; not
+ * once a dispute is registered (that would be a new signature).
  *
  * @example
  * ```ts
@@ -34,6 +37,7 @@ export function decideSync(f: SyncFacts): SyncDecision {
   if (!f.fromIsPeer) return { type: 'ignore' }
   if (f.latestVersion !== undefined && f.latestVersion >= f.version) return { type: 'answer' }
   const s = f.shown
+  if (f.disputed === true) return { type: 'ignore' }
   if (s !== undefined && s.version === f.version && s.senderSigned && s.ownProposal) return { type: 'finish' }
   return { type: 'ignore' }
 }

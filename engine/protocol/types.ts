@@ -67,6 +67,7 @@ export type PartyEvent =
   | { type: 'store-error'; channelId: Hex; message: string }
   | { type: 'dropped'; reason: string; message: string }
   | { type: 'adopted'; channelId: Hex; state: State }
+  | { type: 'disputed'; channelId: Hex }
 
 /** A valid step a peer proposes, as shown to {@link PartyOptions.approve}. */
 export type ProposedStep = { channelId: Hex; from: State; to: State; mover: number; action: Hex; env: Env }
@@ -84,6 +85,8 @@ export type RefusalReason =
   | 'final'
   | 'unfunded'
   | 'store-error'
+  /** A dispute is registered on chain for the channel ({@link Party.markDisputed}). */
+  | 'disputed'
 
 export type UpdateResult =
   | { ok: true; signed: SignedState; gasUsed: bigint }
@@ -141,9 +144,18 @@ export type Party = {
    * exactly the move's state. A chain that does not qualify is a verdict, never an exception.
    */
   adoptForcedChain(chain: ForcedChain): Promise<AdoptResult>
+  /**
+   * Tells the party that a dispute is registered on chain for the channel (the watcher saw
+   * `Registered` or `Progressed`). Recorded in the store; from then on the party neither proposes
+   * nor signs a new step of the channel: `update` rejects with `DISPUTED`, a peer's proposal is
+   * refused with `disputed`, and an update in flight ends with `DISPUTED` without the last
+   * signature. It still answers sync requests and re-sends what it signed before, and stores
+   * commits of states every participant signed. Idempotent.
+   */
+  markDisputed(channelId: Hex): Promise<void>
   /** The state the next step builds on: the latest co-signed state, or a newer adopted forced one. */
   base(channelId: Hex): Promise<State | undefined>
-  /** Where the channel stands: opening, funding, open, proposing or final ({@link ChannelPhase}). */
+  /** Where the channel stands: opening, funding, open, proposing, final or disputed ({@link ChannelPhase}). */
   phase(channelId: Hex): ChannelPhase
   /** Waits until the latest co-signed version is at least `version`. */
   waitForVersion(channelId: Hex, version: bigint, timeoutMs?: number): Promise<SignedState>

@@ -17,6 +17,7 @@ export function createMemoryStore(): ChannelStore {
   const states = new Map<string, Map<bigint, SignedState>>()
   const forced = new Map<string, State>()
   const funding = new Map<string, readonly bigint[]>()
+  const disputed = new Set<string>()
   const key = (id: Hex) => id.toLowerCase()
   const store: ChannelStore = {
     async probeWrite() {},
@@ -80,6 +81,12 @@ export function createMemoryStore(): ChannelStore {
     async getFunding(id) {
       const d = funding.get(key(id))
       return d === undefined ? undefined : [...d]
+    },
+    async putDisputed(id) {
+      disputed.add(key(id))
+    },
+    async isDisputed(id) {
+      return disputed.has(key(id))
     },
     async close() {},
   }

@@ -77,6 +77,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
         channel_id TEXT NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL,
         PRIMARY KEY (channel_id, version));
       CREATE TABLE IF NOT EXISTS funding (channel_id TEXT PRIMARY KEY, deposited TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS disputes (channel_id TEXT PRIMARY KEY);
     `)
     const row = db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as
       { value: string } | undefined
@@ -120,6 +121,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
       'INSERT INTO funding (channel_id, deposited) VALUES (?, ?) ON CONFLICT DO UPDATE SET deposited = excluded.deposited',
     ),
     getFunding: db.prepare('SELECT deposited FROM funding WHERE channel_id = ?'),
+    putDisputed: db.prepare('INSERT INTO disputes (channel_id) VALUES (?) ON CONFLICT DO NOTHING'),
+    isDisputed: db.prepare('SELECT 1 AS one FROM disputes WHERE channel_id = ?'),
   }
   type ChannelRow = { channel_id: string; params: string; my_index: number }
   type StateRow = { state: string; sigs: string }
@@ -239,6 +242,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
         const r = q.getFunding.get(key(id)) as { deposited: string } | undefined
         return r === undefined ? undefined : (JSON.parse(r.deposited) as string[]).map(BigInt)
       }),
+    putDisputed: (id) => wrap('putDisputed', () => void q.putDisputed.run(key(id))),
+    isDisputed: (id) => wrap('isDisputed', () => q.isDisputed.get(key(id)) !== undefined),
     close: () => wrap('close', () => void (db.open ? db.close() : undefined)),
   }
 }

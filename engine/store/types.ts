@@ -73,6 +73,13 @@ export interface ChannelStore {
   putFunding(channelId: Hex, deposited: readonly bigint[]): Promise<void>
   /** The deposits recorded by {@link putFunding}, or undefined while the channel is unfunded. */
   getFunding(channelId: Hex): Promise<readonly bigint[] | undefined>
+  /**
+   * Records that a dispute is registered on chain for the channel: from then on the party neither
+   * proposes nor signs a new step. Kept for good (a dispute ends only with the channel concluded).
+   */
+  putDisputed(channelId: Hex): Promise<void>
+  /** Whether {@link putDisputed} was recorded for the channel. */
+  isDisputed(channelId: Hex): Promise<boolean>
   close(): Promise<void>
 }
 

@@ -16,12 +16,13 @@ const CONFLICT_CODES = new Set<string>([
   'NOT_PARTICIPANT',
   'NOT_WORTH_IT',
   'CONFLICT',
+  'DISPUTED',
 ])
 
 /**
  * The status and body for an error thrown while serving a request. Validation errors are 400, a
- * body over the limit 413, an unknown channel 404, a refused step or a dispute step that is not
- * worth its gas 409, a node method not built 501, a peer that did not answer 504; anything unexpected is a bare 500 (`internal`
+ * body over the limit 413, an unknown channel 404, a refused step, a step on a channel in dispute or
+ * a dispute step that is not worth its gas 409, a node method not built 501, a peer that did not answer 504; anything unexpected is a bare 500 (`internal`
  * is true: log it, do not show it).
  */
 export function errorToReply(error: unknown): ErrorReply & { internal: boolean } {

@@ -230,4 +230,21 @@ describe('HTTP API in front of two real nodes (anvil, aedes)', function () {
     const shown = await call(alice, 'GET', `/v1/channels/${channelId}`)
     assert.equal(shown.json.onChain?.status, 'dispute')
   })
+
+  it('a node whose watcher saw the registration refuses a new step with 409 DISPUTED, on either side', async () => {
+    const deadline = ((await f.now()) + 3_600n).toString()
+    const step = { app: 'escrow', type: 'fund', amount: '1', deadline }
+    for (const api of [alice, bob]) {
+      let r: { status: number; json: Wire } | undefined
+      await eventually('the watcher has told the party', async () => {
+        r = await call(api, 'POST', `/v1/channels/${channelId}/actions`, step)
+        return r.json.error?.code === 'DISPUTED'
+      })
+      assert.equal(r?.status, 409, JSON.stringify(r?.json))
+      assert.match(String(r?.json.error?.message), /dispute/)
+      assert.equal(api.node.party.phase(channelId as Hex), 'disputed')
+    }
+    const after = await call(bob, 'GET', `/v1/channels/${channelId}`)
+    assert.equal(after.json.version, '2', 'nothing was co-signed in dispute')
+  })
 })

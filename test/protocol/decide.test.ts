@@ -53,6 +53,17 @@ describe('decideProposal: the rules for a peer’s proposal', () => {
       'answer-again',
     ],
     ['a channel not funded yet', { ...checked, funded: false }, 'refuse:unfunded'],
+    ['a channel in dispute, a valid step', { ...checked, disputed: true }, 'refuse:disputed'],
+    [
+      'a channel in dispute, unfunded and out of date too: the dispute is named',
+      { disputed: true, funded: false, version: 4n },
+      'refuse:disputed',
+    ],
+    [
+      'a channel in dispute, the state signed before it (lost accept)',
+      { disputed: true, signedDigest: D },
+      'answer-again',
+    ],
     ['a channel not open yet (no base)', { base: undefined, latestVersion: undefined }, 'refuse:version-gap'],
     ['a version above base + 1', { version: 4n }, 'refuse:version-gap'],
     ['a version already co-signed', { version: 1n }, 'refuse:stale'],
@@ -277,6 +288,8 @@ describe('decideOpen and decideSync', () => {
     ],
     ['... at another version', { latestVersion: 2n, shown: { ...own, version: 4n } }, 'ignore'],
     ['... from a non-participant', { latestVersion: 2n, shown: own, fromIsPeer: false }, 'ignore'],
+    ['... in dispute: nothing new is signed', { latestVersion: 2n, shown: own, disputed: true }, 'ignore'],
+    ['in dispute, this party holds that version: still answered', { disputed: true }, 'answer'],
   ]
   for (const [name, facts, expected] of syncRows) {
     it(`sync: ${name} -> ${expected}`, () => assert.equal(decideSync({ ...sync, ...facts }).type, expected))
@@ -306,6 +319,21 @@ describe('channelPhase: where a channel stands', () => {
       'final before funding (closed at once)',
       { baseVersion: 1n, baseIsFinal: true, funded: false, proposing: false },
       'final',
+    ],
+    [
+      'a dispute registered, a proposal in flight',
+      { baseVersion: 4n, baseIsFinal: false, funded: true, proposing: true, disputed: true },
+      'disputed',
+    ],
+    [
+      'a dispute registered before funding was confirmed',
+      { baseVersion: 0n, baseIsFinal: false, funded: false, proposing: false, disputed: true },
+      'disputed',
+    ],
+    [
+      'not disputed',
+      { baseVersion: 4n, baseIsFinal: false, funded: true, proposing: false, disputed: false },
+      'open',
     ],
   ]
   for (const [name, facts, expected] of rows)

@@ -172,6 +172,14 @@ export function channelStoreConformance(
       assert.equal(await store.getFunding(`0x${'99'.repeat(32)}` as Hex), undefined, 'per channel')
     })
 
+    it('records a dispute of a channel, for good and per channel', async () => {
+      assert.equal(await store.isDisputed(channelId), false)
+      await store.putDisputed(channelId)
+      await store.putDisputed(channelId)
+      assert.equal(await store.isDisputed(channelId), true, 'idempotent')
+      assert.equal(await store.isDisputed(`0x${'99'.repeat(32)}` as Hex), false, 'per channel')
+    })
+
     it('orders uint64 versions numerically, up to the largest', async () => {
       const max = (1n << 64n) - 1n
       for (const v of [9n, 10n, max, 100n])
@@ -190,9 +198,11 @@ export function channelStoreConformance(
         })
         await store.putSignedState(channelId, { state: { ...initial, version: 4n }, signatures: [] })
         await store.putFunding(channelId, [1000n, 0n])
+        await store.putDisputed(channelId)
         store = await reopen(store)
         assert.equal((await store.getChannel(channelId))?.myIndex, 0)
         assert.deepEqual(await store.getFunding(channelId), [1000n, 0n])
+        assert.equal(await store.isDisputed(channelId), true)
         assert.equal(
           (
             await store.recordSignature({

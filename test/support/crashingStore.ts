@@ -51,6 +51,8 @@ export function bindAll(store: ChannelStore): ChannelStore {
     'getLatestForcedState',
     'putFunding',
     'getFunding',
+    'putDisputed',
+    'isDisputed',
     'close',
   ]
   for (const k of keys) out[k] = (store[k] as (...a: unknown[]) => unknown).bind(store)

@@ -33,6 +33,7 @@ export function faultyStore(
     'recordSignatureAndState',
     'putForcedState',
     'putFunding',
+    'putDisputed',
   ] as const
   const out = bindAll(inner) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
   for (const k of writes) {

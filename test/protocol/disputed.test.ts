@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict'
+import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
+import { ChanvmError } from '../../engine/errors.ts'
+import { createParty } from '../../engine/protocol/createParty.ts'
+import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
+import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
+import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
+import { fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
+import { twoEscrowParties } from '../support/parties.ts'
+
+const deadline = fixedEnv.timestamp + 3_600n
+const disputedFor = (channelId: string) => (e: unknown) =>
+  e instanceof ChanvmError && e.code === 'DISPUTED' && e.channelId?.toLowerCase() === channelId.toLowerCase()
+
+describe('protocol: a channel in dispute', function () {
+  this.timeout(20_000)
+
+  it('once told of a dispute a party neither proposes (DISPUTED) nor signs (refused: disputed)', async () => {
+    const { channelId, payer, payee, events } = await twoEscrowParties()
+    assert.ok((await payer.update(channelId, escrowActions.fund(300n, deadline))).ok)
+    await payee.waitForVersion(channelId, 1n)
+
+    await payee.markDisputed(channelId)
+    assert.equal(payee.phase(channelId), 'disputed')
+    assert.equal(payer.phase(channelId), 'open', 'only the party told of it')
+    assert.ok(events[1].some((e) => e.type === 'disputed' && e.channelId === channelId))
+
+    const r = await payer.update(channelId, escrowActions.release())
+    assert.equal(r.ok ? 'ok' : r.reason, 'peer-rejected')
+    assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'disputed')
+    assert.equal(payee.stats()['disputed'], 1)
+    await assert.rejects(payee.update(channelId, escrowActions.release()), disputedFor(channelId))
+    assert.equal(
+      events[1].filter((e) => e.type === 'signed' && e.version === 2n).length,
+      0,
+      'the payee signed nothing at version 2',
+    )
+    assert.equal((await payer.latest(channelId))?.state.version, 1n)
+    assert.equal((await payee.latest(channelId))?.state.version, 1n)
+  })
+
+  it('an update in flight when the dispute is seen ends with DISPUTED; the mover never signs last, not even on a later sync', async () => {
+    let approve!: () => void
+    const approved = new Promise<boolean>((res) => (approve = () => res(true)))
+    let holdApproval = false
+    const { channelId, payer, payee, events, hub } = await twoEscrowParties({
+      partyOptions: { approve: () => (holdApproval ? approved : true) },
+    })
+    holdApproval = true
+    const inFlight = payer.update(channelId, escrowActions.fund(300n, deadline))
+    // The payee is asked for its approval: the proposal is in flight.
+    while (payer.phase(channelId) !== 'proposing') await new Promise((r) => setImmediate(r))
+    await payer.markDisputed(channelId)
+    await assert.rejects(inFlight, disputedFor(channelId))
+    assert.equal(payer.phase(channelId), 'disputed')
+
+    // The payee signs now; its accept, and its sync request showing the signature, change nothing.
+    approve()
+    const asked = () =>
+      events[1].some((e) => e.type === 'sync' && e.direction === 'asked' && e.version === 1n)
+    while (!asked()) await new Promise((r) => setTimeout(r, 20))
+    await hub.settled()
+    assert.equal(events[1].filter((e) => e.type === 'signed' && e.version === 1n).length, 1)
+    assert.equal(events[0].filter((e) => e.type === 'signed' && e.version === 1n).length, 0)
+    assert.equal((await payer.latest(channelId))?.state.version, 0n)
+    assert.equal((await payee.latest(channelId))?.state.version, 0n)
+  })
+
+  it('a party in dispute still answers a sync for a state it co-signed before', async () => {
+    const { channelId, payer, payee, hub } = await twoEscrowParties()
+    // The payee signs version 1 but never gets its commit.
+    hub.setFilter((to, m) => to === testAddresses[1] && m.type === 'commit')
+    assert.ok((await payer.update(channelId, escrowActions.fund(300n, deadline))).ok)
+    await hub.settled()
+    assert.equal((await payee.latest(channelId))?.state.version, 0n)
+    await payer.markDisputed(channelId)
+    await payee.markDisputed(channelId)
+    hub.setFilter(undefined)
+    // The payee asks again (re-sync); the payer answers with the co-signed version 1.
+    const got = await payee.waitForVersion(channelId, 1n, 15_000)
+    assert.deepEqual(got, await payer.latest(channelId))
+  })
+
+  it('the dispute is kept in the store: a party started again on it stays in dispute', async () => {
+    const store = createMemoryStore()
+    const { channelId, payee } = await twoEscrowParties({ stores: [createMemoryStore(), store] })
+    await payee.markDisputed(channelId)
+    await payee.markDisputed(channelId) // idempotent
+    await payee.close()
+    const again = await createParty({
+      signer: createKeySigner(testKeys[1]!),
+      transport: createMemoryHub().connect(testAddresses[1]!),
+      store,
+      sandbox: await createSandbox(),
+      apps: [escrowApp],
+      clock: () => fixedEnv,
+    })
+    assert.equal(again.phase(channelId), 'disputed')
+    await assert.rejects(again.update(channelId, escrowActions.release()), disputedFor(channelId))
+    await again.close()
+  })
+})
