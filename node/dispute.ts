@@ -305,7 +305,7 @@ async function chooseStep(
   const tx = calls(deps, channelId, v.account)
   const zeros = params.participants.map(() => 0n)
   const pay = (balances: readonly bigint[]): bigint[] =>
-    payoutOf({ participants: params.participants, balances, holdings: rec.holdings, deposits: v.deposits })
+    payoutOf({ participants: params.participants, balances, deposits: v.deposits })
   const force = async (from: State, idle: bigint[], fromSignatures?: readonly Hex[]) => {
     const f = await prepareForce(deps, channelId, v, options, from, fromSignatures)
     if (!f.ok) return f

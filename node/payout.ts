@@ -7,28 +7,38 @@ export type PayoutInput = {
   participants: readonly Address[]
   /** Balances of the state that concludes the channel, one per participant. */
   balances: readonly bigint[]
-  /** Wei the channel holds (every deposit into it, for anyone). */
-  holdings: bigint
-  /** What was deposited on behalf of each participant's address, in participant order. */
+  /**
+   * What was deposited on behalf of each participant's address, in participant order (an address
+   * named twice counts once, at its first index; what is given at its other indices is ignored).
+   */
   deposits: readonly bigint[]
 }
 
 /**
  * What each participant is credited when the channel concludes on a state with `balances`: the
- * rule of `Adjudicator._payout`, mirrored. When the holdings cover the balances, participant i gets
- * `balances[i]`; when they do not (the channel was never fully funded), each participant address
- * gets back what was deposited for it, once, at its first index. What is left (holdings above the
- * balances, deposits made for others) is split equally, the remainder of the division to
- * participant 0. The credits always sum to the holdings.
+ * rule of `Adjudicator._payout`, mirrored wei for wei. The pool is what was deposited for the
+ * participants' addresses (deposits for other addresses are not part of it; they are reclaimed by
+ * those addresses). With B the sum of the balances:
+ *
+ * - pool ≥ B (funded): participant i gets `balances[i]`, and the rest of the pool (pool - B) goes
+ *   to the addresses that deposited more than their balances sum to, in proportion to that excess,
+ *   rounded down (the wei the rounding leaves, fewer than those addresses, one each to the first of
+ *   them in participant order, so none gets more than its excess);
+ * - pool < B (never fully funded): each address gets back its deposit, at its first index.
+ *
+ * Nobody is paid from another's deposit beyond what the state assigns it, and the credits sum to
+ * the pool. See docs/adjudicator.md, "Funding".
  *
  * @example
  * ```ts
- * const paid = payoutOf({ participants: [alice, bob], balances: [600n, 400n], holdings: 1000n, deposits: [600n, 400n] })
- * // paid = [600n, 400n]
+ * // bob deposited 1,200 (his 400 sent three times), alice nothing: alice gets what the state gives
+ * // her, bob his balance and his whole excess.
+ * const paid = payoutOf({ participants: [alice, bob], balances: [600n, 400n], deposits: [0n, 1200n] })
+ * // paid = [600n, 600n]
  * ```
  */
 export function payoutOf(input: PayoutInput): bigint[] {
-  const { participants, balances, holdings, deposits } = input
+  const { participants, balances, deposits } = input
   const n = participants.length
   if (n === 0) throw new ChanvmError('INVALID_ARGUMENT', 'a channel has participants')
   if (balances.length !== n || deposits.length !== n)
@@ -36,35 +46,34 @@ export function payoutOf(input: PayoutInput): bigint[] {
       'INVALID_ARGUMENT',
       `payout needs one balance and one deposit per participant (${n}), got ${balances.length} and ${deposits.length}`,
     )
-  if (holdings < 0n || balances.some((b) => b < 0n) || deposits.some((d) => d < 0n))
+  if (balances.some((b) => b < 0n) || deposits.some((d) => d < 0n))
     throw new ChanvmError('INVALID_ARGUMENT', 'payout amounts are never negative')
-  let need = 0n
-  let covered = true
-  for (const b of balances) {
-    if (b > holdings - need) {
-      covered = false
-      break
-    }
-    need += b
-  }
-  const seen = new Set<string>()
-  const paid = participants.map((p, i) => {
-    const key = p.toLowerCase()
-    const first = !seen.has(key)
-    seen.add(key)
-    if (covered) return balances[i] ?? 0n
-    return first ? (deposits[i] ?? 0n) : 0n
+  const key = (i: number): string => (participants[i] ?? '').toLowerCase()
+  const first = participants.map((_, i) => participants.findIndex((_, j) => key(j) === key(i)) === i)
+  const dep = deposits.map((d, i) => (first[i] ? d : 0n))
+  const pool = dep.reduce((a, b) => a + b, 0n)
+  const need = balances.reduce((a, b) => a + b, 0n)
+  if (need > pool) return dep
+  const paid = [...balances]
+  const excess = dep.map((d, i) => {
+    if (!first[i]) return 0n
+    const own = balances.reduce((a, b, j) => (key(j) === key(i) ? a + b : a), 0n)
+    return d > own ? d - own : 0n
   })
-  const left = holdings - paid.reduce((a, b) => a + b, 0n)
-  if (left < 0n)
-    throw new ChanvmError(
-      'INVALID_ARGUMENT',
-      `the deposits of the participants (${holdings - left}) exceed the holdings (${holdings})`,
-    )
-  if (left !== 0n) {
-    const share = left / BigInt(n)
-    for (let i = 0; i < n; i++) paid[i] = (paid[i] ?? 0n) + share
-    paid[0] = (paid[0] ?? 0n) + (left - share * BigInt(n))
+  const rest = pool - need
+  if (rest === 0n) return paid
+  const excessSum = excess.reduce((a, b) => a + b, 0n)
+  let left = rest
+  for (const [i, e] of excess.entries()) {
+    const share = (e * rest) / excessSum
+    paid[i] = (paid[i] ?? 0n) + share
+    left -= share
+  }
+  for (const [i, e] of excess.entries()) {
+    if (left === 0n) break
+    if (e === 0n) continue
+    paid[i] = (paid[i] ?? 0n) + 1n
+    left -= 1n
   }
   return paid
 }

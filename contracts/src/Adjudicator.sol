@@ -22,8 +22,11 @@ import {Sig} from "./Sig.sol";
 ///   answer, and every dispute ends by t0 + 2D.
 /// - `conclude` pays out the state held once `finalizesAt` has passed; `concludeFinal` pays out a
 ///   co-signed final state at once, dispute or not.
-/// - A payout follows the state's balances when the holdings cover them; when they do not (the
-///   channel was never fully funded), every participant gets back what it deposited.
+/// - A payout is made from what was deposited for the participants. When those deposits cover the
+///   state's balances, each participant gets its balance and an address that deposited more than
+///   its balances gets the excess back; when they do not (the channel was never fully funded),
+///   every participant gets back what it deposited. Deposits made for other addresses go back to
+///   those addresses (`reclaimDeposit`), never to the participants.
 /// - Payouts are credited per address and taken with `withdraw` (pull payments).
 ///
 /// Storage per channel: a packed record (version, baseVersion, finalizesAt, movesUntil, status)
@@ -91,6 +94,8 @@ contract Adjudicator {
     );
     event Concluded(bytes32 indexed channelId, uint64 version, uint256[] payouts);
     event Withdrawn(address indexed account, address indexed to, uint256 amount);
+    /// @notice What was deposited for `account`, not a participant, credited back to it.
+    event DepositReclaimed(bytes32 indexed channelId, address indexed account, uint256 amount);
 
     error WrongChainId(uint256 expected, uint256 actual);
     error WrongAdjudicator(address adjudicator);
@@ -120,12 +125,15 @@ contract Adjudicator {
     error NothingToWithdraw(address account);
     error TransferFailed(address to, bytes reason);
     error Reentrancy();
+    error NotConcluded(bytes32 channelId);
+    error IsParticipant(address account);
+    error NothingToReclaim(bytes32 channelId, address account);
 
     // ---------------------------------------------------------------- funding
 
     /// @notice Adds `msg.value` to the channel's holdings and to what `participant` deposited into
-    /// it. Anyone may deposit for anyone; the deposit per participant is what an underfunded
-    /// channel pays back (see `_payout`).
+    /// it. Anyone may deposit for anyone; the deposit per participant decides what it gets back of
+    /// an excess and what an underfunded channel pays back (see `_payout`).
     function deposit(bytes32 channelId, address participant) external payable {
         if (msg.value == 0) revert ZeroDeposit();
         if (_records[channelId].status == Status.Concluded) revert ChannelConcluded(channelId);
@@ -361,51 +369,109 @@ contract Adjudicator {
         r.baseVersion = version;
     }
 
-    /// @dev Credits the payout of a state and marks the channel concluded. When the holdings cover
-    /// the state's balances, participant i gets `balances[i]`; when they do not (the channel was
-    /// never fully funded), each participant address gets back exactly what was deposited for it
-    /// (once, at its first index). Whatever is left (holdings above the balances, or deposits made
-    /// for non-participants) is split equally, the remainder of the division to participant 0.
+    /// @dev Credits the payout of a state and marks the channel concluded. Only what was deposited
+    /// for the participants' addresses (the pool, D) is paid out; deposits made for other addresses
+    /// stay in the holdings for `reclaimDeposit`. With B the sum of the state's balances:
+    ///
+    /// - D >= B (funded): participant i gets `balances[i]`. The rest, D - B, goes back to the
+    ///   addresses that deposited more than their balances sum to, in proportion to that excess
+    ///   (rounded down; the wei the rounding leaves, fewer than those addresses, one each to the
+    ///   first of them in participant order). Nobody else gets any of it, and nobody more than its
+    ///   excess.
+    /// - D < B (never fully funded): each participant address gets back exactly its deposit; the
+    ///   state's balances do not matter.
+    ///
+    /// An address named twice gets its deposit and its excess at its first index. The credits sum to
+    /// D. Mirrored, wei for wei, by node/payout.ts.
     function _payout(ChannelParams calldata p, bytes32 id, uint64 version, uint256[] calldata balances) private {
         uint256 n = p.participants.length;
-        uint256 left = _holdings[id];
         uint256[] memory paid = new uint256[](n);
-        bool covered = true;
-        {
-            uint256 need;
-            for (uint256 i; i < n; ++i) {
-                if (balances[i] > left - need) {
-                    covered = false;
-                    break;
-                }
-                need += balances[i];
-            }
-        }
+        uint256[] memory dep = new uint256[](n); // deposit of each address, at its first index
+        uint256 pool;
         for (uint256 i; i < n; ++i) {
-            uint256 b;
-            if (covered) {
-                b = balances[i];
-            } else if (!_seenBefore(p.participants, i)) {
-                b = deposits[id][p.participants[i]];
+            if (!_seenBefore(p.participants, i)) {
+                dep[i] = deposits[id][p.participants[i]];
+                pool += dep[i];
             }
-            paid[i] = b;
-            left -= b;
         }
-        if (left != 0) {
-            uint256 share = left / n;
-            for (uint256 i; i < n; ++i) {
-                paid[i] += share;
+        bool funded = true;
+        uint256 need;
+        for (uint256 i; i < n; ++i) {
+            // `need <= pool` here, so this compares without overflow.
+            if (balances[i] > pool - need) {
+                funded = false;
+                break;
             }
-            paid[0] += left - share * n;
+            need += balances[i];
+        }
+        if (!funded) {
+            for (uint256 i; i < n; ++i) {
+                paid[i] = dep[i];
+            }
+        } else {
+            for (uint256 i; i < n; ++i) {
+                paid[i] = balances[i];
+            }
+            uint256 rest = pool - need;
+            if (rest != 0) {
+                // Every sum below is at most `pool`, so nothing overflows.
+                uint256[] memory excess = new uint256[](n);
+                uint256 excessSum;
+                for (uint256 i; i < n; ++i) {
+                    if (dep[i] == 0) continue;
+                    uint256 own;
+                    for (uint256 j = i; j < n; ++j) {
+                        if (p.participants[j] == p.participants[i]) own += balances[j];
+                    }
+                    if (dep[i] > own) {
+                        excess[i] = dep[i] - own;
+                        excessSum += excess[i];
+                    }
+                }
+                // rest <= excessSum, so each share is at most its excess, and below it when
+                // rest < excessSum; the wei the rounding leaves are fewer than the addresses with
+                // an excess, and each of the first ones gets one, never beyond its excess.
+                uint256 left = rest;
+                for (uint256 i; i < n; ++i) {
+                    uint256 share = excess[i] * rest / excessSum;
+                    paid[i] += share;
+                    left -= share;
+                }
+                for (uint256 i; left != 0; ++i) {
+                    if (excess[i] != 0) {
+                        paid[i] += 1;
+                        --left;
+                    }
+                }
+            }
         }
         _records[id] =
             Record({version: version, baseVersion: version, finalizesAt: 0, movesUntil: 0, status: Status.Concluded});
         delete _heldHash[id];
-        delete _holdings[id];
+        _holdings[id] -= pool;
         for (uint256 i; i < n; ++i) {
             if (paid[i] != 0) withdrawable[p.participants[i]] += paid[i];
         }
         emit Concluded(id, version, paid);
+    }
+
+    /// @notice Credits to `account`, which is not a participant of the concluded channel `p`, what
+    /// was deposited for it there: a concluded channel pays its participants from their own
+    /// deposits only. Anyone may call it; the credit goes to `account` (take it with `withdraw`).
+    /// Sets the account's deposit in the channel to zero.
+    function reclaimDeposit(ChannelParams calldata p, address account) external {
+        bytes32 id = _checkParams(p);
+        if (_records[id].status != Status.Concluded) revert NotConcluded(id);
+        uint256 n = p.participants.length;
+        for (uint256 i; i < n; ++i) {
+            if (p.participants[i] == account) revert IsParticipant(account);
+        }
+        uint256 amount = deposits[id][account];
+        if (amount == 0) revert NothingToReclaim(id, account);
+        deposits[id][account] = 0;
+        _holdings[id] -= amount;
+        withdrawable[account] += amount;
+        emit DepositReclaimed(id, account, amount);
     }
 
     /// @dev Whether `xs[i]` also appears at a lower index.

@@ -60,8 +60,12 @@ export function applyChainLog(view: ChannelView, log: ChainLog): ChannelView {
         chain: continues ? { ...c, moves: [...c.moves, move] } : undefined,
       }
     }
-    case 'Concluded':
-      return { ...view, status: 'concluded', version: log.version, finalizesAt: 0n, holdings: 0n }
+    case 'Concluded': {
+      // What stays is what was deposited for non-participants (reclaimed by them later).
+      const paid = log.payouts.reduce((a, b) => a + b, 0n)
+      const holdings = view.holdings > paid ? view.holdings - paid : 0n
+      return { ...view, status: 'concluded', version: log.version, finalizesAt: 0n, holdings }
+    }
   }
 }
 

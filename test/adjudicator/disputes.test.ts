@@ -1002,7 +1002,7 @@ const rows: Row[] = [
     expect: { check: async (_f, _c, r) => assert.deepEqual(r, [700n, 0n]) },
   },
   {
-    given: 'v1 held, overfunded (1101 for 1000), timeout passed',
+    given: 'v1 held, overfunded (alice deposited 1101 for 1000), timeout passed',
     call: 'conclude v1',
     signer: '-',
     pre: async (f) => {
@@ -1011,7 +1011,8 @@ const rows: Row[] = [
       return c
     },
     act: (f, c) => creditsDuring(f, () => conclude(f.carol.client, { params: c.params, state: st(c, 'v1') })),
-    expect: { check: async (_f, _c, r) => assert.deepEqual(r, [651n, 450n]) },
+    // The excess of 101 goes back to alice, who deposited it; bob gets his balance, not a share.
+    expect: { check: async (_f, _c, r) => assert.deepEqual(r, [701n, 400n]) },
   },
   // ------------------------------------------------------------------ concludeFinal
   {
@@ -1123,8 +1124,8 @@ const rows: Row[] = [
       return c
     },
     act: (f, c) => creditsDuring(f, () => conclude(f.carol.client, { params: c.params, state: st(c, 'v1') })),
-    // The surplus of 100 is split equally.
-    expect: { check: async (_f, _c, r) => assert.deepEqual(r, [650n, 450n]) },
+    // The surplus of 100 is alice's: she deposited it.
+    expect: { check: async (_f, _c, r) => assert.deepEqual(r, [700n, 400n]) },
   },
   {
     given: 'bob deposited 400 and carol 101 in her own name (not a participant); v1 held; timeout passed',
@@ -1137,8 +1138,14 @@ const rows: Row[] = [
       return c
     },
     act: (f, c) => creditsDuring(f, () => conclude(f.carol.client, { params: c.params, state: st(c, 'v1') })),
-    // Underfunded (501 < 1000): deposits back, carol's 101 split as a surplus (the odd wei to participant 0).
-    expect: { check: async (_f, _c, r) => assert.deepEqual(r, [51n, 450n]) },
+    // Underfunded (400 < 1000; carol's 101 is not the participants'): deposits back; carol's 101
+    // stays in the channel for her to reclaim.
+    expect: {
+      check: async (f, c, r) => {
+        assert.deepEqual(r, [0n, 400n])
+        assert.equal((await getChannelRecord(f.alice.client, c.id)).holdings, 101n)
+      },
+    },
   },
   {
     given: 'a channel naming alice twice; alice deposited 300 of 1000',

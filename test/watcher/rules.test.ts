@@ -418,9 +418,18 @@ describe('watcher rules (no chain)', () => {
       })
       assert.equal(view.holdings, 12n)
       view = applyChainLog(view, registered(st(1n), 2n))
+      const disputed = view
       view = applyChainLog(view, { type: 'Concluded', ...place(3n), version: 1n, payouts: [6n, 6n] })
       assert.equal(view.status, 'concluded')
       assert.equal(view.holdings, 0n)
+      // Had 1 of the 12 been deposited for a non-participant, it would stay until reclaimed.
+      const partly = applyChainLog(disputed, {
+        type: 'Concluded',
+        ...place(3n),
+        version: 1n,
+        payouts: [6n, 5n],
+      })
+      assert.equal(partly.holdings, 1n)
     })
   })
 
