@@ -1,5 +1,6 @@
 // Lint rules. The dependency direction of docs/ARCHITECTURE.md is enforced here:
-// contracts <- engine <- oracles <- apps <- node <- cli / examples / bench.
+// contracts <- engine <- oracles <- apps <- node <- cli / examples / bench, and dashboard/ (the
+// page the node serves, plain browser modules) above node/.
 import tseslint from 'typescript-eslint'
 
 const layer = (files, forbidden, why) => ({
@@ -13,7 +14,7 @@ const layer = (files, forbidden, why) => ({
 })
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'contracts/generated/**', '.tmp/**'] },
+  { ignores: ['node_modules/**', 'contracts/generated/**', '.tmp/**', 'dashboard/vendor/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -47,8 +48,18 @@ export default tseslint.config(
   ),
   layer(
     ['node/**/*.ts'],
-    ['**/cli/**', '**/examples/**', '**/bench/**'],
-    'node/ sits below cli/, examples/ and bench/.',
+    ['**/cli/**', '**/examples/**', '**/bench/**', '**/dashboard/**'],
+    "node/ sits below cli/, examples/, bench/ and dashboard/ (it serves the page's files, never imports them).",
+  ),
+  layer(
+    ['dashboard/**/*.js'],
+    ['**/contracts/**', '**/engine/**', '**/oracles/**', '**/apps/**', '**/node/**', '**/cli/**'],
+    'dashboard/ runs in the browser: it talks to the node over HTTP only.',
+  ),
+  layer(
+    ['dashboard/**/*.ts'],
+    ['**/engine/**', '**/oracles/**', '**/apps/**', '**/node/**', '**/cli/**'],
+    'dashboard/build.ts only copies files.',
   ),
   { files: ['test/support/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   { files: ['eslint.config.js', '**/*.d.ts'], rules: { 'no-restricted-syntax': 'off' } },

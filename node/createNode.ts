@@ -22,9 +22,10 @@ import type { PeerTransport } from '../engine/transport/types.ts'
 import { createWatcher } from '../engine/watcher/createWatcher.ts'
 import type { WatcherEvent } from '../engine/watcher/types.ts'
 import { createMqttInputSource, type MqttInputSource } from '../oracles/mqtt/createMqttInputSource.ts'
-import { createMqttTransport } from '../oracles/mqtt/createMqttTransport.ts'
+import { createMqttTransport, type MqttTransport } from '../oracles/mqtt/createMqttTransport.ts'
 import { actionToCalldata } from './actionToCalldata.ts'
 import { createInputBook } from './createInputBook.ts'
+import { createNodeJournal, type NodeJournal } from './createNodeJournal.ts'
 import { signerToAccount } from './signerToAccount.ts'
 import { planDispute, takeDisputeStep, type DisputeDeps } from './dispute.ts'
 import { appOfParams, NODE_APPS, requestToChannel } from './requestToChannel.ts'
@@ -109,7 +110,9 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
 
   const listeners = new Set<(event: NodeEvent) => void>()
   if (options.onEvent !== undefined) listeners.add(options.onEvent)
+  let journal: NodeJournal | undefined
   const emit = (event: NodeEvent) => {
+    journal?.record(event)
     for (const l of [...listeners]) {
       try {
         l(event)
@@ -184,6 +187,18 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     const clock = async (): Promise<Env> => {
       const b = await client.publicClient.getBlock({ blockTag: 'latest' })
       return { blockNumber: b.number, timestamp: b.timestamp }
+    }
+    journal = createNodeJournal({
+      store,
+      sandbox,
+      chain: { chainId, rpcUrl: urlOrigin(config.chain.rpcUrl) },
+      broker: { url: urlOrigin(config.broker.url) },
+      head: clock,
+      gasPrice: async (hash) => (await client.publicClient.getTransactionReceipt({ hash })).effectiveGasPrice,
+    })
+    if ('onStatus' in transport && typeof transport.onStatus === 'function') {
+      const j = journal
+      ;(transport as MqttTransport).onStatus((status) => j.brokerStatus(status === 'subscribed'))
     }
 
     const onPartyEvent = (e: PartyEvent) => {
@@ -328,11 +343,20 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       source.onInput((v) => {
         book.add(v)
         bump(counters.readings, 'accepted')
-        emit({ source: 'input', verdict: 'accepted', signer: v.signer, topic: v.topic })
+        emit({
+          source: 'input',
+          verdict: 'accepted',
+          signer: v.signer,
+          topic: v.topic,
+          kind: v.kind,
+          curve: v.curve,
+          ...(v.publicKey === undefined ? {} : { publicKey: v.publicKey }),
+          message: v.message,
+        })
       })
       source.onRejection((r) => {
         bump(counters.readings, r.verdict ?? r.reason)
-        emit({ source: 'input', verdict: r.verdict ?? r.reason, topic: r.topic })
+        emit({ source: 'input', verdict: r.verdict ?? r.reason, topic: r.topic, detail: r.detail })
       })
     }
 
@@ -453,9 +477,15 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       return summarize(channelId)
     }
 
+    const kept = journal
     const node: ChanvmNode = {
       address,
       party,
+      journal: {
+        timeline: async (channelId) => kept.timeline(await recordOf(channelId)),
+        inputs: () => kept.inputs(),
+        health: () => kept.health(),
+      },
       async open(request) {
         ensureOpen()
         const { params, initial, channelId } = requestToChannel(request, {
@@ -490,8 +520,11 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
           throw new ChanvmError('INVALID_ARGUMENT', 'the channel has no co-signed state yet', { channelId })
         const calldata = actionToCalldata(app, action, base, book, rec.channelId)
         const r = await party.update(rec.channelId, calldata)
-        if (r.ok) unsigned.delete(rec.channelId.toLowerCase())
-        else if (r.reason === 'peer-rejected' || r.reason === 'peer-timeout')
+        if (r.ok) {
+          unsigned.delete(rec.channelId.toLowerCase())
+          const step = { version: r.signed.state.version, mover: rec.myIndex, calldata, gasUsed: r.gasUsed }
+          journal?.noteOwnStep(rec.channelId, step)
+        } else if (r.reason === 'peer-rejected' || r.reason === 'peer-timeout')
           unsigned.set(rec.channelId.toLowerCase(), calldata)
         if (!r.ok && r.reason === 'peer-timeout') {
           emit({
@@ -576,6 +609,16 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
   } catch (e) {
     await abort()
     throw e
+  }
+}
+
+/** `scheme://host:port` of a URL, without credentials, path or query (which may hold an API key). */
+function urlOrigin(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.protocol}//${u.host}`
+  } catch {
+    return 'unparsable URL'
   }
 }
 

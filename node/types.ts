@@ -5,6 +5,7 @@ import type { Address, Hex } from 'viem'
 import type { ChannelPhase } from '../engine/protocol/channelPhase.ts'
 import type { Party, PartyEvent, UpdateResult } from '../engine/protocol/types.ts'
 import type { WatcherEvent } from '../engine/watcher/types.ts'
+import type { NodeJournalView } from './journalTypes.ts'
 
 /** The apps a node runs, by the name commands and the API use. */
 export const APP_NAMES = ['escrow', 'tv-delivery', 'cold-chain'] as const
@@ -149,7 +150,19 @@ export type DisputePlan = {
 export type NodeEvent =
   | { source: 'party'; channelId?: Hex; event: PartyEvent }
   | { source: 'watcher'; channelId?: Hex; event: WatcherEvent }
-  | { source: 'input'; verdict: string; signer?: Hex; topic?: string }
+  | {
+      source: 'input'
+      verdict: string
+      signer?: Hex
+      topic?: string
+      /** The refusal's one-line reason. */
+      detail?: string
+      kind?: 'reading' | 'answer'
+      curve?: string
+      publicKey?: Hex
+      /** The signed message of an accepted input (a reading's device, sequence, timestamp, kind, value, unit). */
+      message?: Record<string, unknown>
+    }
   | { source: 'chain'; channelId: Hex; step: string; gasUsed: bigint; hash: Hex }
   | { source: 'node'; message: string }
 
@@ -176,6 +189,8 @@ export type ChanvmNode = {
   disputeStep(channelId: Hex, options?: { force?: boolean }): Promise<DisputePlan>
   onEvent(listener: (event: NodeEvent) => void): () => void
   metrics(): NodeMetrics
+  /** What the dashboard reads: channel timelines, recent inputs, links to chain and broker (absent on test doubles). */
+  readonly journal?: NodeJournalView
   /** Finishes or abandons what is in flight, saves the watcher's place, closes everything. */
   close(): Promise<void>
 }

@@ -9,8 +9,10 @@ import type { ChanvmNode, OpenRequest } from '../types.ts'
 import { authorizeRequest, isLoopback } from './authorizeRequest.ts'
 import { createMetricsRegistry } from './createMetricsRegistry.ts'
 import { createValidatorCompiler } from './createValidatorCompiler.ts'
+import { isDashboardAsset, serveDashboard } from './serveDashboard.ts'
 import { errorToReply } from './errorToReply.ts'
 import { openEventStream } from './openEventStream.ts'
+import { registerDashboardRoutes } from './registerDashboardRoutes.ts'
 import {
   appActionSchema,
   channelIdParamsSchema,
@@ -132,6 +134,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   })
 
   app.addHook('onRequest', async (request, reply) => {
+    if (isDashboardAsset(request.method, request.url)) return
     const verdict = authorizeRequest(
       {
         authorization: request.headers.authorization,
@@ -318,6 +321,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       reply.raw.on('close', () => streams.delete(close))
     },
   )
+
+  serveDashboard(app, { tokenRequired: token !== undefined })
+  registerDashboardRoutes(app, node)
 
   const registry = createMetricsRegistry(() => node.metrics())
   app.get(
