@@ -211,10 +211,23 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       ? { state: ch.forced, signatures: [] }
       : ch.latest
 
-  const send = (to: Address, m: PeerMessage): Promise<void> =>
-    transport
-      .send(to, m)
-      .catch((e: unknown) => emit({ type: 'dropped', reason: 'send-failed', message: (e as Error).message }))
+  /**
+   * Hands a message to the transport without waiting for it. Nothing on a channel's queue waits
+   * for the transport: an MQTT client that re-sends its stored messages after a reconnect holds new
+   * ones until the broker acknowledged those, and reads that acknowledgement only after the handler
+   * of the message in hand returned; a handler awaiting its own send would wait for ever, and with
+   * it every later message and `update` of the channel. A message lost on the way is healed by
+   * re-sync like any lost message.
+   */
+  const send = (to: Address, m: PeerMessage): void => {
+    const failed = (e: unknown) =>
+      emit({ type: 'dropped', reason: 'send-failed', message: (e as Error)?.message ?? String(e) })
+    try {
+      transport.send(to, m).catch(failed)
+    } catch (e) {
+      failed(e)
+    }
+  }
   const others = (ch: Channel) => ch.params.participants.filter((_, i) => i !== ch.myIndex)
   const indexOf = (ch: Channel, a: string) => ch.params.participants.findIndex((p) => lower(p) === lower(a))
   const isPeer = (ch: Channel, a: unknown) =>
@@ -292,7 +305,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     const signed = signedHere === undefined ? undefined : await showSigned(signedHere)
     for (const to of others(ch)) {
       emit({ type: 'sync', channelId: ch.id, version, direction: 'asked', peer: to })
-      void send(to, {
+      send(to, {
         type: 'sync',
         channelId: ch.id,
         from: address,
@@ -379,7 +392,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   /** Signs last on a state every other participant signed, stores it co-signed and commits it to them. */
   const finishOwn = async (ch: Channel, state: State, digest: Hex, sigs: Map<string, Hex>) => {
     const r = await recordThenSign(ch, { channelId: ch.id, version: state.version, digest, state }, sigs)
-    if (r.ok && r.signed !== undefined) for (const to of others(ch)) void send(to, commitOf(ch, r.signed))
+    if (r.ok && r.signed !== undefined) for (const to of others(ch)) send(to, commitOf(ch, r.signed))
     return r
   }
 
@@ -420,7 +433,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       hashReject(ch.params, { channelId: ch.id, version, stateHash: digest, reason, message }),
     )
     const signed = signedInstead === undefined ? undefined : await showSigned(signedInstead)
-    await send(to, {
+    send(to, {
       type: 'reject',
       channelId: ch.id,
       from: address,
@@ -520,7 +533,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         if (d.type === 'answer-again') {
           const rec = await store.getSignatureRecord(ch.id, state.version)
           if (rec === undefined || lower(rec.digest) !== lower(digest)) return
-          await send(m.from, {
+          send(m.from, {
             type: 'accept',
             channelId: ch.id,
             from: address,
@@ -541,10 +554,10 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           const instead =
             d.attachSigned === true ? await store.getSignatureRecord(ch.id, state.version) : undefined
           await refuse(ch, m.from, state.version, digest, d.reason, d.message, instead)
-          if (d.sendLatest === true && ch.latest !== undefined) await send(m.from, commitOf(ch, ch.latest))
+          if (d.sendLatest === true && ch.latest !== undefined) send(m.from, commitOf(ch, ch.latest))
           if (d.syncFrom !== undefined) {
             emit({ type: 'sync', channelId: ch.id, version: d.syncFrom, direction: 'asked', peer: m.from })
-            await send(m.from, {
+            send(m.from, {
               type: 'sync',
               channelId: ch.id,
               from: address,
@@ -565,7 +578,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           const message = `this party already signed a different state at version ${state.version}`
           return await refuse(ch, m.from, state.version, digest, 'conflicting-signature', message, r.existing)
         }
-        await send(m.from, {
+        send(m.from, {
           type: 'accept',
           channelId: ch.id,
           from: address,
@@ -647,7 +660,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       return p.done('lost')
     }
     if (d.type === 'resend') {
-      if (ch.latest !== undefined) await send(m.from, commitOf(ch, ch.latest))
+      if (ch.latest !== undefined) send(m.from, commitOf(ch, ch.latest))
       return p.done('retry')
     }
     if (d.type === 'fail')
@@ -711,7 +724,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         direction: 'answered',
         peer: m.from,
       })
-      return void (await send(m.from, commitOf(ch, ch.latest)))
+      return send(m.from, commitOf(ch, ch.latest))
     }
     if (d.type !== 'finish' || shown === undefined) return
     // The sender signed this party's own proposal at that version (its accept was lost, or this
@@ -732,8 +745,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       d = decideOpen({ ...facts, signatureValid: recovers(o.digest, m.sig, m.from) })
     if (d.type === 'hold') return drop('not-opening', 'an open for a channel this party failed to open')
     if (d.type === 'drop') return drop(d.reason, d.message)
-    if (d.type === 'answer-latest' && ch.latest !== undefined)
-      return void (await send(m.from, commitOf(ch, ch.latest)))
+    if (d.type === 'answer-latest' && ch.latest !== undefined) return send(m.from, commitOf(ch, ch.latest))
     if (d.type !== 'take' || o === undefined) return
     o.sigs.set(lower(m.from), canonicalSignature(m.sig) as Hex)
     await completeOpen(ch)
@@ -747,7 +759,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     }
     await setLatest(ch, signed, true)
     // A peer may have handed its open to this party and lost this party's own: it gets the result.
-    for (const to of others(ch)) void send(to, commitOf(ch, signed))
+    for (const to of others(ch)) send(to, commitOf(ch, signed))
   }
 
   /** Keeps an `open` for a channel not opened here yet; its promise settles when it is handled or given up. */
@@ -852,7 +864,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   // Re-sync at start-up: the others get the latest co-signed state again (a commit may have been
   // lost with this process), and a signature held above it asks for the commit that never came.
   for (const ch of channels.values()) {
-    if (ch.latest !== undefined) for (const to of others(ch)) void send(to, commitOf(ch, ch.latest))
+    if (ch.latest !== undefined) for (const to of others(ch)) send(to, commitOf(ch, ch.latest))
     const next = (ch.latest?.state.version ?? -1n) + 1n
     const signedNext = await store.getSignatureRecord(ch.id, next)
     if (signedNext !== undefined) {
@@ -927,7 +939,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         state: stateToWire(initial),
         sig: r.sig,
       }
-      for (const to of others(c)) void send(to, msg)
+      for (const to of others(c)) send(to, msg)
       await completeOpen(c)
       return { signed }
     })
@@ -1033,7 +1045,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         sig,
       }
       emit({ type: 'proposed', channelId: ch.id, version: r.state.version, mover: ch.myIndex })
-      for (const to of others(ch)) void send(to, msg)
+      for (const to of others(ch)) send(to, msg)
       return { outcome, pending, gasUsed: r.gasUsed }
     })
     if ('result' in prepared) return prepared.result

@@ -11,8 +11,9 @@ import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
-import { fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
+import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
 import { faultyStore, sqliteError } from '../support/faultyStore.ts'
+import { holdingTransport } from '../support/holdingTransport.ts'
 import { twoEscrowParties } from '../support/parties.ts'
 
 const deadline = fixedEnv.timestamp + 3_600n
@@ -96,6 +97,63 @@ describe('protocol: store errors (read-only file, full disk, I/O error)', functi
       assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
     })
   }
+
+  it('after the disk recovers, a redelivered proposal is signed while the transport holds sends (as after a reconnect), and the party’s update still returns', async function () {
+    // The story: a store error leaves a proposal unacknowledged, the MQTT link reconnects so that
+    // the broker sends it again, and MQTT.js holds new publishes until it re-sent its stored ones
+    // and read their acknowledgement, which it reads only after the handler in hand returned.
+    this.timeout(15_000)
+    let failing = false
+    let replaying = false
+    const hub = createMemoryHub()
+    const store = faultyStore(createMemoryStore(), {
+      failing: () => failing,
+      error: () => sqliteError('SQLITE_FULL'),
+    })
+    const sandbox = await createSandbox()
+    const make = (i: 0 | 1) =>
+      createParty({
+        signer: createKeySigner(testKeys[i]!),
+        transport: holdingTransport(hub.connect(testAddresses[i]!), { holding: () => i === 1 && replaying }),
+        store: i === 1 ? store : createMemoryStore(),
+        sandbox,
+        apps: [escrowApp],
+        clock: () => fixedEnv,
+        responseTimeoutMs: 500,
+        requireFunding: false,
+      })
+    const [payer, payee] = await Promise.all([make(0), make(1)])
+    const ch = escrowChannel()
+    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+
+    failing = true
+    await payer.update(ch.channelId, escrowActions.fund(10n, deadline))
+    await hub.settled()
+    const proposal = hub
+      .unacknowledged()
+      .find((u) => u.to === testAddresses[1] && u.message.type === 'propose')
+    assert.ok(proposal !== undefined, 'the proposal was left unacknowledged')
+
+    // The disk recovers; the link reconnects and the broker sends the proposal again.
+    failing = false
+    replaying = true
+    await hub.connect(testAddresses[0]!).send(testAddresses[1]!, proposal.message)
+    await hub.settled()
+    assert.equal(
+      (await store.getSignatureRecord(ch.channelId, 1n))?.version,
+      1n,
+      'the payee signed the redelivered proposal',
+    )
+    replaying = false
+
+    // The payee's channel is not blocked: its own update runs (a release is the payer's to make,
+    // so the sandbox rejects it), and both end at one state.
+    const r = await payee.update(ch.channelId, escrowActions.release())
+    assert.equal(r.ok ? 'ok' : r.reason, 'step-rejected')
+    const v1 = await payer.waitForVersion(ch.channelId, 1n, 5_000)
+    assert.deepEqual(await payee.waitForVersion(ch.channelId, 1n, 5_000), v1)
+    await Promise.all([payer.close(), payee.close()])
+  })
 
   it('a store error under the mover’s own commit is an error of update, reported, and nothing is sent', async () => {
     let failing = false
