@@ -9,6 +9,7 @@ import { hashReading } from '../message/hashReading.ts'
 import { p256PublicKeyToSignerId } from '../message/p256PublicKeyToSignerId.ts'
 import { verifyOracleSignature } from '../message/verifyOracleSignature.ts'
 import { createReplayMemory, type ReplayMemory } from './createReplayMemory.ts'
+import { MAX_REPLAY_WINDOW } from './slideReplayWindow.ts'
 import { parseStrictJson } from './parseStrictJson.ts'
 import { replayEntryOf, type ReplayStore } from './replayStore.ts'
 
@@ -27,8 +28,8 @@ export type InputValidatorOptions = {
   /** The local clock in milliseconds. Default `Date.now`. */
   now?: () => number
   /**
-   * Most streams (a device's readings; an oracle's answers to one question) with a high-water
-   * mark. Marks are never forgotten: a new stream beyond the bound is `too-many-signers`.
+   * Most streams (a device's readings; an oracle's answers to one question) with a replay
+   * window. Windows are never forgotten: a new stream beyond the bound is `too-many-signers`.
    * Default 100,000.
    */
   maxStreams?: number
@@ -37,6 +38,14 @@ export type InputValidatorOptions = {
    * tell a `duplicate` from an `equivocation`. Default 100,000.
    */
   maxRemembered?: number
+  /**
+   * The anti-replay window per stream, in sequences (see docs/messages.md, *Replay window*): a
+   * verified message whose sequence was not accepted yet is accepted while it is above the
+   * stream's highest accepted sequence minus the window, so readings delivered out of order (a
+   * reconnect, a QoS 1 redelivery, two broker nodes) by fewer than `replayWindow` sequences are
+   * all taken, each once. 1 demands strictly increasing sequences. From 1 to 1,024; default 1,024.
+   */
+  replayWindow?: number
   /** Called with every equivocation (besides the rejection). May not throw into the validator. */
   onEquivocation?: (e: Equivocation) => void
   /**
@@ -161,8 +170,9 @@ function allowSet(list: readonly Hex[] | 'any' | undefined): Set<string> | 'any'
  * id (`wrong-chain`), topic agrees with the signer (`topic`), allow list (`unknown-signer`), time
  * window (`stale`, `future`); the signature (`bad-signature`); last the replay memory, which only
  * messages whose signature verified reach: an exact copy of a remembered message (`duplicate`),
- * another message at a taken sequence (`equivocation`), a sequence at or below the stream's
- * high-water mark not remembered (`stale-sequence`), a new stream beyond `maxStreams`
+ * another message at a taken sequence (`equivocation`), a sequence taken inside the stream's
+ * replay window but no longer remembered, or below the window (`stale-sequence`), a new stream
+ * beyond `maxStreams`
  * (`too-many-signers`). Only an accepted message changes the replay memory, and a (signer,
  * stream, sequence) once accepted is never accepted again (unless `forget` undid it).
  *
@@ -182,12 +192,15 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
   const memory: ReplayMemory = createReplayMemory({
     maxStreams: options.maxStreams ?? 100_000,
     maxRemembered: options.maxRemembered ?? 100_000,
+    window: options.replayWindow ?? MAX_REPLAY_WINDOW,
   })
   const store = options.replayStore
   if (store !== undefined) {
     const snapshot = store.load(options.maxRemembered ?? 100_000)
-    for (const { stream, mark } of snapshot.marks) memory.restore(stream, mark)
-    for (const { stream, sequence, digest } of snapshot.recent) memory.restore(stream, sequence, digest)
+    const all = (1n << BigInt(MAX_REPLAY_WINDOW)) - 1n
+    for (const { stream, mark, seen } of snapshot.marks) memory.restore(stream, { mark, seen: seen ?? all })
+    for (const { stream, sequence, digest } of snapshot.recent)
+      memory.restoreMessage(stream, sequence, digest)
   }
   const now = options.now ?? Date.now
   const devices = allowSet(options.devices)
@@ -298,7 +311,12 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
         return reject('equivocation', `${what} signed twice: accepted ${taken.accepted}, now ${digest}`, e)
       }
       case 'stale-sequence':
-        return reject('stale-sequence', `${what} is not above ${taken.mark}, the highest accepted`)
+        return reject(
+          'stale-sequence',
+          taken.taken
+            ? `${what} was accepted before (highest accepted ${taken.mark})`
+            : `${what} is below the replay window (highest accepted ${taken.mark})`,
+        )
       case 'too-many-signers':
         return reject('too-many-signers', `${taken.limit} streams hold a mark already; ${what} refused`)
       case 'accepted':

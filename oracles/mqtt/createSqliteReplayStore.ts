@@ -4,6 +4,7 @@ import { dirname } from 'node:path'
 import type { Hex } from 'viem'
 import { ChanvmError } from '../../engine/errors.ts'
 import type { ReplayEntry, ReplayStore } from './replayStore.ts'
+import { MAX_REPLAY_WINDOW, slideReplayWindow, type ReplayWindow } from './slideReplayWindow.ts'
 
 /** Options of {@link createSqliteReplayStore}: a file of its own, or a database the caller owns. */
 export type SqliteReplayStoreOptions = (
@@ -28,6 +29,8 @@ export type SqliteReplayStoreOptions = (
 export type SqliteReplayStore = ReplayStore & { readonly db: Database.Database }
 
 const SEQ_DIGITS = 20 // 2^64 - 1 has 20 decimal digits
+/** Every sequence of a window taken. */
+const ALL = (1n << BigInt(MAX_REPLAY_WINDOW)) - 1n
 
 /** A uint64 as fixed-width decimal text, so that SQLite's text order and `max` follow the numbers. */
 function encodeSequence(sequence: bigint): string {
@@ -37,7 +40,8 @@ function encodeSequence(sequence: bigint): string {
 }
 
 /**
- * Durable replay marks in SQLite: a table of stream to high-water mark (never pruned) and a table
+ * Durable replay marks in SQLite: a table of stream to its anti-replay window (the mark and the
+ * `MAX_REPLAY_WINDOW` bits below it, as hex text; never pruned) and a table
  * of the latest recorded messages with their digest (pruned to `keepRecent`, oldest first). Each
  * `record` is one transaction (a savepoint inside a transaction the caller opened), durable when it
  * returns with `synchronous = FULL`. A uint64 sequence is stored as 20-digit text.
@@ -68,7 +72,8 @@ export function createSqliteReplayStore(options: SqliteReplayStoreOptions): Sqli
   db.exec(`
     CREATE TABLE IF NOT EXISTS chanvm_replay_marks (
       stream TEXT PRIMARY KEY,
-      mark TEXT NOT NULL
+      mark TEXT NOT NULL,
+      seen TEXT
     ) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS chanvm_replay_recent (
       id INTEGER PRIMARY KEY,
@@ -78,9 +83,13 @@ export function createSqliteReplayStore(options: SqliteReplayStoreOptions): Sqli
       UNIQUE (stream, sequence)
     );
   `)
-  const raiseMark = db.prepare(
-    `INSERT INTO chanvm_replay_marks (stream, mark) VALUES (?, ?)
-     ON CONFLICT (stream) DO UPDATE SET mark = max(mark, excluded.mark)`,
+  // A store written before windows has no `seen`: every sequence at or below its mark counts as taken.
+  const columns = db.prepare('PRAGMA table_info(chanvm_replay_marks)').all() as { name: string }[]
+  if (!columns.some((c) => c.name === 'seen')) db.exec('ALTER TABLE chanvm_replay_marks ADD COLUMN seen TEXT')
+  const readMark = db.prepare('SELECT mark, seen FROM chanvm_replay_marks WHERE stream = ?')
+  const writeMark = db.prepare(
+    `INSERT INTO chanvm_replay_marks (stream, mark, seen) VALUES (?, ?, ?)
+     ON CONFLICT (stream) DO UPDATE SET mark = excluded.mark, seen = excluded.seen`,
   )
   const remember = db.prepare(
     'INSERT OR IGNORE INTO chanvm_replay_recent (stream, sequence, digest) VALUES (?, ?, ?)',
@@ -89,14 +98,21 @@ export function createSqliteReplayStore(options: SqliteReplayStoreOptions): Sqli
     'DELETE FROM chanvm_replay_recent WHERE id <= (SELECT max(id) FROM chanvm_replay_recent) - ?',
   )
   const find = db.prepare('SELECT digest FROM chanvm_replay_recent WHERE stream = ? AND sequence = ?')
-  const allMarks = db.prepare('SELECT stream, mark FROM chanvm_replay_marks')
+  const allMarks = db.prepare('SELECT stream, mark, seen FROM chanvm_replay_marks')
   const latest = db.prepare(
     'SELECT stream, sequence, digest FROM chanvm_replay_recent ORDER BY id DESC LIMIT ?',
   )
   let sincePrune = 0
   const pruneEvery = Math.max(1, Math.min(1_000, Math.floor(keepRecent / 10)))
   const recordTx = db.transaction((entry: ReplayEntry, sequence: string) => {
-    raiseMark.run(entry.stream, sequence)
+    const row = readMark.get(entry.stream) as { mark: string; seen: string | null } | undefined
+    const window: ReplayWindow | undefined =
+      row === undefined
+        ? undefined
+        : { mark: BigInt(row.mark), seen: row.seen === null ? ALL : BigInt(row.seen) }
+    const slid = slideReplayWindow(window, entry.sequence, MAX_REPLAY_WINDOW)
+    if (slid.verdict === 'accepted')
+      writeMark.run(entry.stream, encodeSequence(slid.window.mark), `0x${slid.window.seen.toString(16)}`)
     remember.run(entry.stream, sequence, entry.digest.toLowerCase())
     if (++sincePrune >= pruneEvery) {
       sincePrune = 0
@@ -108,10 +124,11 @@ export function createSqliteReplayStore(options: SqliteReplayStoreOptions): Sqli
   return {
     db,
     load(maxRecent) {
-      const marks = (allMarks.all() as { stream: string; mark: string }[]).map((r) => ({
-        stream: r.stream,
-        mark: BigInt(r.mark),
-      }))
+      const marks = (allMarks.all() as { stream: string; mark: string; seen: string | null }[]).map((r) =>
+        r.seen === null
+          ? { stream: r.stream, mark: BigInt(r.mark) }
+          : { stream: r.stream, mark: BigInt(r.mark), seen: BigInt(r.seen) },
+      )
       const rows = latest.all(Math.max(0, Math.floor(maxRecent))) as {
         stream: string
         sequence: string

@@ -25,3 +25,9 @@ export { parseStrictJson } from './parseStrictJson.ts'
 export { createSignerRateLimiter } from './createSignerRateLimiter.ts'
 export { createSqliteReplayStore } from './createSqliteReplayStore.ts'
 export { replayEntryOf, type ReplayEntry, type ReplayStore } from './replayStore.ts'
+export {
+  slideReplayWindow,
+  MAX_REPLAY_WINDOW,
+  type ReplayWindow,
+  type WindowVerdict,
+} from './slideReplayWindow.ts'

@@ -6,8 +6,12 @@ export type ReplayEntry = { stream: string; sequence: bigint; digest: Hex }
 
 /** What a {@link ReplayStore} gives back at start-up to seed the replay memory. */
 export type ReplaySnapshot = {
-  /** Every stream's high-water mark. */
-  marks: { stream: string; mark: bigint }[]
+  /**
+   * Every stream's anti-replay window: its mark (the highest sequence recorded) and `seen`, bit `i`
+   * set when `mark - i` was recorded, over `MAX_REPLAY_WINDOW` (1,024) bits. Without `seen` (a store
+   * written before windows) every sequence at or below the mark counts as recorded.
+   */
+  marks: { stream: string; mark: bigint; seen?: bigint }[]
   /** The most recently recorded messages, oldest first (to tell a `duplicate` from an `equivocation`). */
   recent: ReplayEntry[]
 }
@@ -21,8 +25,9 @@ export type ReplayStore = {
   /** The marks and at most `maxRecent` of the latest recorded messages. */
   load(maxRecent: number): ReplaySnapshot
   /**
-   * Records an accepted message durably: its stream's mark rises to `sequence` (never falls) and
-   * its digest is kept. Idempotent: recording an entry again changes nothing.
+   * Records an accepted message durably: `sequence` is set in its stream's window (the mark rises
+   * to it when above, never falls; see `slideReplayWindow` with `MAX_REPLAY_WINDOW` (1,024)) and its
+   * digest is kept. Idempotent: recording an entry again changes nothing.
    */
   record(entry: ReplayEntry): void
   /** Whether exactly this message (same stream, sequence and digest) is recorded. */

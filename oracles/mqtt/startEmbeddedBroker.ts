@@ -11,9 +11,17 @@ export type EmbeddedBroker = {
   close(): Promise<void>
 }
 
+/** Whether the embedded broker accepts a publish on `topic`: no empty level, no `$` prefix. */
+function isPublishableTopic(topic: string): boolean {
+  return topic.length > 0 && !topic.startsWith('$') && !topic.split('/').includes('')
+}
+
 /**
  * Starts an in-process MQTT 3.1.1 broker (aedes) on a loopback port: the embedded default when no
- * broker URL is configured. Port 0 (the default) lets the OS pick a free one.
+ * broker URL is configured. Port 0 (the default) lets the OS pick a free one. A publish on a topic
+ * with an empty level (`chanvm/v1/devices//readings`) or a `$` prefix is refused and its publisher
+ * disconnected: no chanvm topic has one, and aedes let such a publish break a subscriber's
+ * persistent session.
  *
  * @example
  * ```ts
@@ -27,6 +35,15 @@ export async function startEmbeddedBroker(
 ): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1'
   const aedes = await Aedes.createBroker()
+  // aedes matches `+` against an empty level, and a publish on such a topic made its in-memory
+  // persistence fail ("no such packet") and close the subscriber's persistent session. No chanvm
+  // topic has an empty level or starts with `$`: such a publish is refused, which closes the
+  // publisher's connection (MQTT 3.1.1 has no negative PUBACK).
+  aedes.authorizePublish = (_client, packet, callback) => {
+    callback(
+      isPublishableTopic(packet.topic) ? null : new Error(`topic refused: ${packet.topic.slice(0, 200)}`),
+    )
+  }
   const sockets = new Set<Socket>()
   // No Nagle delay on the broker's side either: a forwarded message must not wait for an ACK.
   const server = createServer({ noDelay: true }, (socket) => {

@@ -85,7 +85,8 @@ describe('Durable replay marks (SQLite) across a restart of the validator', func
     const s = '0xaa/readings'
     for (const sequence of [9n, 2n ** 64n - 1n, 10n, 3n])
       replayStore.record({ stream: s, sequence, digest: `0x${'11'.repeat(32)}` })
-    assert.deepEqual(replayStore.load(10).marks, [{ stream: s, mark: 2n ** 64n - 1n }])
+    // 9 and 10 fell out of the window when the mark jumped; 3 was below it.
+    assert.deepEqual(replayStore.load(10).marks, [{ stream: s, mark: 2n ** 64n - 1n, seen: 1n }])
     assert.throws(
       () => replayStore.record({ stream: s, sequence: 2n ** 64n, digest: `0x${'11'.repeat(32)}` }),
       (e: unknown) => e instanceof ChanvmError && e.code === 'INVALID_ARGUMENT',
@@ -115,6 +116,54 @@ describe('Durable replay marks (SQLite) across a restart of the validator', func
     const copy = second.validator.check(old.topic, old.text)
     assert.equal(copy.ok ? 'accepted' : copy.verdict, 'stale-sequence')
     second.replayStore.close()
+  })
+
+  it('keeps the replay window: a late reading committed before the restart is refused after it, one not yet seen inside the window is accepted, one below it refused', () => {
+    const first = open()
+    for (const sequence of [2_000n, 1_997n]) {
+      const m = payload('p256', sequence)
+      const v = first.validator.check(m.topic, m.text)
+      assert.ok(v.ok, `${sequence}`)
+      first.validator.commit(v.input)
+    }
+    first.replayStore.close()
+    // A store without digests (all pruned) must still know which sequences of the window were taken.
+    const file = join(dir, 'replay.sqlite')
+    const db = new Database(file)
+    db.exec('DELETE FROM chanvm_replay_recent')
+    db.close()
+    const second = open()
+    const pick = (sequence: bigint) => {
+      const m = payload('p256', sequence)
+      const v = second.validator.check(m.topic, m.text)
+      return v.ok ? 'accepted' : v.verdict
+    }
+    assert.equal(pick(1_997n), 'stale-sequence', 'taken before the restart')
+    assert.equal(pick(2_000n), 'stale-sequence', 'the mark itself')
+    assert.equal(pick(1_998n), 'accepted', 'late, inside the window, not seen')
+    assert.equal(pick(2_000n - 1_024n), 'stale-sequence', 'below the window')
+    second.replayStore.close()
+  })
+
+  it('a store written before windows (no seen column) refuses everything at or below its marks, and goes on above', () => {
+    const file = join(dir, 'old.sqlite')
+    const db = new Database(file)
+    const stream = `${knownDevices[1]}/readings`
+    db.exec(`CREATE TABLE chanvm_replay_marks (stream TEXT PRIMARY KEY, mark TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO chanvm_replay_marks VALUES ('${stream}', '${50n.toString().padStart(20, '0')}')`)
+    db.close()
+    const s = open(file)
+    const pick = (sequence: bigint) => {
+      const m = payload('p256', sequence)
+      const v = s.validator.check(m.topic, m.text)
+      if (v.ok) s.validator.commit(v.input)
+      return v.ok ? 'accepted' : v.verdict
+    }
+    assert.equal(pick(49n), 'stale-sequence')
+    assert.equal(pick(52n), 'accepted')
+    assert.equal(pick(51n), 'accepted')
+    assert.equal(pick(50n), 'stale-sequence')
+    s.replayStore.close()
   })
 
   it('property: after any interleaving of accepts, commits and restarts, a committed reading is never accepted again and an uncommitted one above the mark is', () => {

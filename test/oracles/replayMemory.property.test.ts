@@ -15,7 +15,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constant('take' as const),
       stream: fc.nat(5),
-      sequence: fc.nat(6),
+      sequence: fc.nat(12),
       digest: fc.nat(2),
     }),
     weight: 9,
@@ -32,9 +32,10 @@ describe('replay memory: a (stream, sequence) is never accepted twice', function
       fc.property(
         fc.integer({ min: 1, max: 6 }),
         fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 8 }),
         fc.array(opArb, { maxLength: 200 }),
-        (maxRemembered, maxStreams, ops) => {
-          const memory = createReplayMemory({ maxRemembered, maxStreams })
+        (maxRemembered, maxStreams, window, ops) => {
+          const memory = createReplayMemory({ maxRemembered, maxStreams, window })
           // The model: every acceptance not undone, per stream in order.
           const accepted = new Map<string, { sequence: bigint; digest: Hex }[]>()
           for (const o of ops) {
@@ -61,7 +62,8 @@ describe('replay memory: a (stream, sequence) is never accepted twice', function
             switch (r.verdict) {
               case 'accepted':
                 assert.equal(same, undefined, `${stream}/${sequence} accepted twice`)
-                assert.ok(max === undefined || sequence > max, 'accepted below the mark')
+                assert.ok(max === undefined || sequence > max - BigInt(window), 'accepted below the window')
+                if (max !== undefined && sequence < max) count('accepted late')
                 accepted.set(stream, [...list, { sequence, digest }])
                 break
               case 'duplicate':
@@ -74,14 +76,20 @@ describe('replay memory: a (stream, sequence) is never accepted twice', function
               case 'stale-sequence':
                 assert.equal(r.mark, max)
                 assert.ok(max !== undefined && sequence <= max)
+                // Taken inside the window (its digest forgotten), or below the window.
+                assert.equal(r.taken, sequence > max - BigInt(window))
+                if (r.taken) assert.notEqual(same, undefined)
                 break
               case 'too-many-signers':
                 assert.equal(list.length, 0)
                 assert.equal(accepted.size, maxStreams)
                 break
             }
-            // Liveness: above the mark, or a new stream with room, is always accepted.
-            if (max !== undefined ? sequence > max : accepted.size < maxStreams || list.length > 0)
+            // Liveness: a sequence not taken inside the window, or a new stream with room, is always accepted.
+            if (
+              same === undefined &&
+              (max !== undefined ? sequence > max - BigInt(window) : accepted.size < maxStreams)
+            )
               assert.equal(r.verdict, 'accepted')
             const size = memory.size()
             assert.ok(size.remembered <= maxRemembered && size.streams <= maxStreams)
@@ -99,6 +107,7 @@ describe('replay memory: a (stream, sequence) is never accepted twice', function
       'stale-sequence',
       'too-many-signers',
       'forgotten',
+      'accepted late',
     ])
       assert.ok((seen.get(name) ?? 0) >= 50, `too few ${name}: ${seen.get(name)}`)
   })
@@ -162,14 +171,16 @@ describe('input validator: signed readings, copies and fresh signers beyond the 
       fc.property(
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 2, max: 6 }),
+        fc.integer({ min: 1, max: 3 }),
         fc.array(stepArb, { minLength: 1, maxLength: 40 }),
-        (maxRemembered, maxStreams, steps) => {
+        (maxRemembered, maxStreams, replayWindow, steps) => {
           const v = createInputValidator({
             chainId: CHAIN,
             devices: 'any',
             now: () => NOW_MS,
             maxRemembered,
             maxStreams,
+            replayWindow,
           })
           const sent: string[] = []
           const taken = new Set<string>()

@@ -94,7 +94,7 @@ describe('input validation pipeline: hostile payloads', function () {
 })
 
 describe('input validation pipeline: duplicates, equivocation and replays', function () {
-  it('an exact copy is a duplicate, another value at a taken sequence an equivocation, a forgery bad-signature, an unseen older sequence stale-sequence', () => {
+  it('an exact copy is a duplicate, another value at a taken sequence an equivocation, a forgery bad-signature, an unseen older sequence inside the window accepted once, one below it stale-sequence', () => {
     fc.assert(
       fc.property(
         fc.constantFrom<'secp256k1' | 'p256'>('secp256k1', 'p256'),
@@ -103,14 +103,17 @@ describe('input validation pipeline: duplicates, equivocation and replays', func
         fc.bigInt({ min: -5n, max: 5n }).filter((d) => d !== 0n),
         (curve, seq, back, delta) => {
           const v = newValidator()
-          const e = validReading(curve, { sequence: seq + 1000n })
+          const e = validReading(curve, { sequence: seq + 3000n })
           const first = send(v, e)
           const again = send(v, e)
           const forged = send(v, forge(e))
-          const other = validReading(curve, { sequence: seq + 1000n, value: 4_000n + delta })
+          const other = validReading(curve, { sequence: seq + 3000n, value: 4_000n + delta })
           const equivocation = send(v, other)
-          const older = send(v, validReading(curve, { sequence: seq + 1000n - back - 1n }))
-          const newer = send(v, validReading(curve, { sequence: seq + 1001n }))
+          const late = validReading(curve, { sequence: seq + 3000n - (back % 1023n) - 1n })
+          const lateFirst = send(v, late)
+          const lateAgain = send(v, late)
+          const older = send(v, validReading(curve, { sequence: seq + 3000n - 1024n - back }))
+          const newer = send(v, validReading(curve, { sequence: seq + 3001n }))
           const pick = (r: InputVerdict) => (r.ok ? 'accept' : r.verdict)
           assert.equal(pick(first), 'accept')
           assert.equal(pick(again), 'duplicate')
@@ -124,8 +127,10 @@ describe('input validation pipeline: duplicates, equivocation and replays', func
                 equivocation.equivocation.offered,
                 equivocation.equivocation.sequence,
               ],
-            [digestOf(e), digestOf(other), seq + 1000n],
+            [digestOf(e), digestOf(other), seq + 3000n],
           )
+          assert.equal(pick(lateFirst), 'accept')
+          assert.equal(pick(lateAgain), 'duplicate')
           assert.equal(pick(older), 'stale-sequence')
           assert.equal(pick(newer), 'accept')
           // The exact copy of the first is still a duplicate after all that.
@@ -210,7 +215,7 @@ describe('input validation pipeline: duplicates, equivocation and replays', func
     assert.equal(send(v, validReading('secp256k1', { sequence: 11n })).ok, true)
   })
 
-  it('answers are kept per (oracle, question): a repeat is a duplicate, an earlier timestamp stale-sequence, another answer at the same timestamp an equivocation, another question fresh', () => {
+  it('answers are kept per (oracle, question): a repeat is a duplicate, an earlier timestamp accepted once (window), another answer at the same timestamp an equivocation, another question fresh', () => {
     const v = newValidator()
     const q1 = keccak256(toHex('TRACK-1'))
     const q2 = keccak256(toHex('TRACK-2'))
@@ -224,8 +229,10 @@ describe('input validation pipeline: duplicates, equivocation and replays', func
     }
     const pick = (r: InputVerdict) => (r.ok ? 'accept' : r.verdict)
     assert.equal(pick(v.check(a.topic, a.payload)), 'duplicate')
+    // An earlier timestamp not seen yet is inside the window (a late answer): accepted once.
     const earlier = validAnswer(q1, NOW_S - 5n)
-    assert.equal(pick(v.check(earlier.topic, earlier.payload)), 'stale-sequence')
+    assert.equal(pick(v.check(earlier.topic, earlier.payload)), 'accept')
+    assert.equal(pick(v.check(earlier.topic, earlier.payload)), 'duplicate')
     // The same oracle, question and timestamp with another answer.
     const resigned = answerToEnvelope(
       signAnswer({
@@ -295,7 +302,9 @@ describe('input validation pipeline: duplicates, equivocation and replays', func
     const copy = send(v, e)
     assert.equal(copy.ok ? 'accept' : copy.verdict, 'stale-sequence')
     const old = send(v, validReading('secp256k1', { sequence: 41n }))
-    assert.equal(old.ok ? 'accept' : old.verdict, 'stale-sequence')
+    assert.equal(old.ok ? 'accept' : old.verdict, 'accept', 'a late reading inside the window')
+    const again = send(v, validReading('secp256k1', { sequence: 41n }))
+    assert.equal(again.ok ? 'accept' : again.verdict, 'duplicate')
     assert.equal(send(v, validReading('secp256k1', { sequence: 43n })).ok, true, 'the device goes on')
   })
 
