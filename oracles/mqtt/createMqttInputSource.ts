@@ -129,8 +129,10 @@ function allowList(list: readonly string[] | 'any' | undefined): Set<string> | '
  * The MQTT adapter of the engine's input-source port. Connects to `url` (or starts an embedded
  * broker), subscribes at QoS 1 to `chanvm/v1/devices/+/readings` and `chanvm/v1/oracles/+/answers`,
  * bounds the work per signer first ({@link createSignerRateLimiter}: a message of an allowed
- * signer named by its topic takes a token of that signer's bucket and of the total one, or is
- * dropped as `rate-limited` before it is even parsed), then runs it through
+ * signer named by its topic takes a token of the total bucket, or is dropped as `rate-limited`
+ * before it is even parsed; once judged, it is charged to the signer's own budget when it
+ * verified and was accepted, and to its topic's unverified budget otherwise, so forgeries never
+ * spend the budget of the device they claim to be), then runs it through
  * {@link createInputValidator} (schema before any cryptography; replay, freshness, allow list,
  * retained flag), counts and logs every rejection by reason and hands only
  * verified inputs to `onInput` handlers. Reconnects with backoff and resubscribes. No payload and
@@ -213,23 +215,29 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     }
   }
 
-  /** Whether a message on `topic` may be checked now (a topic naming no allowed signer always may: it is refused cheaply). */
-  const admit = (topic: string): boolean => {
+  /**
+   * The allowed signer a topic names, whose buckets pay for checking the message; undefined for a
+   * topic naming no allowed signer (refused cheaply by the allow list, no bucket spent).
+   */
+  const limitedSigner = (topic: string): string | undefined => {
     const m = SIGNER_TOPIC.exec(topic)
-    if (m === null) return true
+    if (m === null) return undefined
     const set = m[1] === 'devices' ? allowed.device : allowed.oracle
     const signer = m[2] as string
-    if (set !== 'any' && !set.has(signer)) return true
-    return limiter.take(signer, performance.now())
+    return set !== 'any' && !set.has(signer) ? undefined : signer
   }
 
   // Judged synchronously; only a verified input waits (for its handlers) before it is acknowledged.
   const onMessage = (topic: string, payload: Buffer, packet: { retain: boolean }) => {
-    if (!packet.retain && !admit(topic)) {
+    const signer = packet.retain ? undefined : limitedSigner(topic)
+    if (signer !== undefined && !limiter.admit(signer, performance.now())) {
       refuse('rate-limited', 'the signer is over its rate, or all signers are over theirs', topic)
       return
     }
     const verdict = validator.check(topic, payload, { retained: packet.retain })
+    // A forgery (or a copy, or garbage) on a device's topic is charged to the topic, never to the
+    // device: only what verified and was accepted spends the device's own budget.
+    if (signer !== undefined) limiter.settle(signer, verdict.ok, performance.now())
     if (!verdict.ok) {
       refuse(verdict.reason, verdict.detail, topic, verdict.verdict)
       return

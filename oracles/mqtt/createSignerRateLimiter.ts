@@ -2,63 +2,107 @@ import { ChanvmError } from '../../engine/errors.ts'
 
 /** Options of {@link createSignerRateLimiter}. Rates are messages per second, bursts messages. */
 export type RateLimitOptions = {
-  /** Sustained messages per second one signer may have checked. Default 100. */
+  /** Sustained verified messages per second one signer may have accepted. Default 100. */
   perSignerPerSec?: number
-  /** Messages one signer may have checked at once after a quiet spell. Default 1,000. */
+  /** Verified messages one signer may have accepted at once after a quiet spell. Default 1,000. */
   perSignerBurst?: number
+  /**
+   * Sustained messages per second on one signer's topic that do not verify (forgeries, copies,
+   * malformed payloads) before that topic loses its priority. Default 100.
+   */
+  perTopicUnverifiedPerSec?: number
+  /** Unverified messages on one signer's topic at once before it loses its priority. Default 1,000. */
+  perTopicUnverifiedBurst?: number
   /** Sustained messages per second checked over all signers. Default 10,000. */
   totalPerSec?: number
   /** Messages checked at once over all signers. Default 20,000. */
   totalBurst?: number
-  /** Most signers with a bucket; the least recently seen is forgotten beyond. Default 100,000. */
+  /** Most signers with buckets; the least recently seen is forgotten beyond. Default 100,000. */
   maxSigners?: number
 }
 
-/** Per-signer and total token buckets, consulted before a message's signature is checked. */
+/**
+ * Token buckets consulted before a message's signature is checked ({@link SignerRateLimiter.admit})
+ * and charged once its verdict is known ({@link SignerRateLimiter.settle}).
+ */
 export type SignerRateLimiter = {
   /**
-   * Whether a message of `signer` may go on to verification now; spends a token of the signer's
-   * bucket and of the total one when it may. `nowMs` is a monotonic clock in milliseconds.
+   * Whether a message on `signer`'s topic may go on to verification now; spends a token of the
+   * total bucket when it may. `nowMs` is a monotonic clock in milliseconds.
    */
-  take(signer: string, nowMs: number): boolean
-  /** The number of signers holding a bucket. */
+  admit(signer: string, nowMs: number): boolean
+  /**
+   * Charges an admitted message once judged: to the signer's own bucket when it verified and was
+   * accepted, to the signer's topic's unverified bucket otherwise. A forgery never costs the
+   * signer it claims to be.
+   */
+  settle(signer: string, verified: boolean, nowMs: number): void
+  /** The number of signers holding buckets. */
   size(): number
 }
 
 type Bucket = { tokens: number; at: number }
+/** A signer's buckets; `proven` once a message of it verified. */
+type Signer = { own: Bucket; unverified: Bucket; proven: boolean }
 
 /**
- * Token buckets that bound the verification work per signer and in total, so that one noisy
- * publisher, or a flood claiming many signers, cannot starve the others:
+ * The head start of a signer that has proven itself (a message of it verified) over its topic's
+ * unverified budget: a proven device whose topic is flooded with forgeries is still checked while
+ * the total bucket is at least half full.
+ */
+const PROVEN_HEAD_START = 0.5
+
+/**
+ * Token buckets that bound the verification work, so that neither a noisy device, nor a flood of
+ * forgeries claiming a device, nor a flood claiming many signers can starve the others or silence
+ * the device it claims to be:
  *
- * - a signer's bucket holds up to `perSignerBurst` tokens and refills at `perSignerPerSec`; a
- *   message of a signer with an empty bucket is refused;
- * - the total bucket holds up to `totalBurst` and refills at `totalPerSec`; when it is empty every
- *   message is refused;
- * - the noisiest signers go first: as the total bucket empties, a message is refused unless its
- *   signer's bucket is at least as full as the total one is empty (with the total bucket 70 %
- *   full, a signer needs 30 % of its bucket; at 10 %, 90 %), so quiet signers, whose buckets are
- *   full, keep getting through while the noisy ones, which emptied theirs, are refused. A signer
- *   seen for the first time starts with half a bucket, so a flood of new signer ids counts as
- *   noisy as soon as the total bucket is half empty.
+ * - each signer has its **own** bucket, `perSignerBurst` tokens refilled at `perSignerPerSec`,
+ *   charged only for a message that verified and was accepted: a message of a signer whose own
+ *   bucket is empty is refused (the device itself sends faster than its rate);
+ * - each signer's topic has an **unverified** bucket, `perTopicUnverifiedBurst` refilled at
+ *   `perTopicUnverifiedPerSec`, charged for every other message on it (a forgery, a copy, a
+ *   malformed payload): a flood of forgeries spends it, never the signer's own bucket;
+ * - the **total** bucket, `totalBurst` refilled at `totalPerSec`, pays for every check: when it
+ *   is empty every message is refused;
+ * - the noisiest go first: as the total bucket empties, a message is refused unless its signer's
+ *   own bucket is at least as full as the total one is empty (with the total 70 % full, a signer
+ *   needs 30 % of its bucket) and its topic's unverified bucket is too, with a head start of a
+ *   half for a signer that has proven itself (a message of it verified): the topic of a known
+ *   device flooded with forgeries is checked while the total bucket is at least half full. A
+ *   signer seen for the first time starts with half its buckets and no proof, so a flood of new
+ *   signer ids counts as noisy once the total bucket is half empty. Quiet devices keep getting
+ *   through until the total bucket is empty; a device impersonated below the total rate loses
+ *   nothing.
  *
  * @example
  * ```ts
  * const limiter = createSignerRateLimiter({ perSignerPerSec: 100 })
- * if (!limiter.take(deviceId, performance.now())) dropAsRateLimited()
+ * if (!limiter.admit(deviceId, performance.now())) dropAsRateLimited()
+ * else limiter.settle(deviceId, verify(message).ok, performance.now())
  * ```
  */
 export function createSignerRateLimiter(options: RateLimitOptions = {}): SignerRateLimiter {
   const perRate = options.perSignerPerSec ?? 100
   const perBurst = options.perSignerBurst ?? 1_000
+  const topicRate = options.perTopicUnverifiedPerSec ?? 100
+  const topicBurst = options.perTopicUnverifiedBurst ?? 1_000
   const totalRate = options.totalPerSec ?? 10_000
   const totalBurst = options.totalBurst ?? 20_000
   const maxSigners = options.maxSigners ?? 100_000
-  for (const [name, v] of Object.entries({ perRate, perBurst, totalRate, totalBurst, maxSigners })) {
+  for (const [name, v] of Object.entries({
+    perRate,
+    perBurst,
+    topicRate,
+    topicBurst,
+    totalRate,
+    totalBurst,
+    maxSigners,
+  })) {
     if (!(v > 0) || !Number.isFinite(v))
       throw new ChanvmError('INVALID_ARGUMENT', `rate limit ${name} must be a positive number, got ${v}`)
   }
-  const buckets = new Map<string, Bucket>()
+  const signers = new Map<string, Signer>()
   const total: Bucket = { tokens: totalBurst, at: -Infinity }
   const refill = (b: Bucket, now: number, rate: number, burst: number) => {
     if (now > b.at) {
@@ -66,28 +110,45 @@ export function createSignerRateLimiter(options: RateLimitOptions = {}): SignerR
       b.at = now
     }
   }
-  return {
-    take(signer, now) {
-      let b = buckets.get(signer)
-      if (b === undefined) {
-        if (buckets.size >= maxSigners) {
-          const oldest = buckets.keys().next()
-          if (oldest.done !== true) buckets.delete(oldest.value)
-        }
-        b = { tokens: perBurst / 2, at: now }
-      } else {
-        buckets.delete(signer)
-        refill(b, now, perRate, perBurst)
+  const signerOf = (signer: string, now: number): Signer => {
+    let s = signers.get(signer)
+    if (s === undefined) {
+      if (signers.size >= maxSigners) {
+        const oldest = signers.keys().next()
+        if (oldest.done !== true) signers.delete(oldest.value)
       }
-      // Least recently seen first in iteration order.
-      buckets.set(signer, b)
+      s = {
+        own: { tokens: perBurst / 2, at: now },
+        unverified: { tokens: topicBurst / 2, at: now },
+        proven: false,
+      }
+    } else {
+      signers.delete(signer)
+      refill(s.own, now, perRate, perBurst)
+      refill(s.unverified, now, topicRate, topicBurst)
+    }
+    // Least recently seen first in iteration order.
+    signers.set(signer, s)
+    return s
+  }
+  return {
+    admit(signer, now) {
+      const s = signerOf(signer, now)
       refill(total, now, totalRate, totalBurst)
-      if (b.tokens < 1 || total.tokens < 1) return false
-      if (b.tokens / perBurst < 1 - total.tokens / totalBurst) return false
-      b.tokens -= 1
+      if (s.own.tokens < 1 || total.tokens < 1) return false
+      const need = 1 - total.tokens / totalBurst
+      if (s.own.tokens / perBurst < need) return false
+      const headStart = s.proven ? PROVEN_HEAD_START : 0
+      if (s.unverified.tokens / topicBurst + headStart < need) return false
       total.tokens -= 1
       return true
     },
-    size: () => buckets.size,
+    settle(signer, verified, now) {
+      const s = signerOf(signer, now)
+      const b = verified ? s.own : s.unverified
+      b.tokens = Math.max(0, b.tokens - 1)
+      if (verified) s.proven = true
+    },
+    size: () => signers.size,
   }
 }

@@ -6,35 +6,69 @@ import { createSignerRateLimiter } from '../../oracles/mqtt/createSignerRateLimi
 describe('signer rate limiter: bounded work per signer and in total, noisiest first', () => {
   const options = { perSignerPerSec: 10, perSignerBurst: 40, totalPerSec: 100, totalBurst: 200 }
 
-  it('never admits more than burst + rate x elapsed, per signer and in total (random arrivals)', () => {
+  it('never accepts more than burst + rate x elapsed per signer, nor checks more in total (random arrivals, random verdicts)', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.record({ signer: fc.integer({ min: 0, max: 30 }), gapMs: fc.integer({ min: 0, max: 50 }) }),
-          {
-            minLength: 1,
-            maxLength: 3_000,
-          },
+          fc.record({
+            signer: fc.integer({ min: 0, max: 30 }),
+            gapMs: fc.integer({ min: 0, max: 50 }),
+            verified: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 3_000 },
         ),
         (arrivals) => {
           const limiter = createSignerRateLimiter(options)
           let now = 0
-          const admitted = new Map<number, number>()
+          const accepted = new Map<number, number>()
           let total = 0
           for (const a of arrivals) {
             now += a.gapMs
-            if (limiter.take(`s${a.signer}`, now)) {
-              admitted.set(a.signer, (admitted.get(a.signer) ?? 0) + 1)
-              total++
-            }
+            if (!limiter.admit(`s${a.signer}`, now)) continue
+            total++
+            limiter.settle(`s${a.signer}`, a.verified, now)
+            if (a.verified) accepted.set(a.signer, (accepted.get(a.signer) ?? 0) + 1)
           }
           const seconds = now / 1000
-          for (const [, n] of admitted)
+          for (const [, n] of accepted)
             assert.ok(n <= options.perSignerBurst / 2 + options.perSignerPerSec * seconds + 1e-9)
           assert.ok(total <= options.totalBurst + options.totalPerSec * seconds + 1e-9)
         },
       ),
       { numRuns: 200 },
+    )
+  })
+
+  it('forgeries claiming a device never cost it: below the total rate every one of its valid messages is checked, whatever its unverified budget', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 20, max: 80 }),
+        fc.integer({ min: 1, max: 5 }),
+        (floodPerSec, validPerSec) => {
+          const limiter = createSignerRateLimiter({
+            ...options,
+            perTopicUnverifiedPerSec: 5,
+            perTopicUnverifiedBurst: 20,
+          })
+          // The victim is a known device: one of its readings verified before the flood.
+          if (limiter.admit('victim', 0)) limiter.settle('victim', true, 0)
+          let refusedValid = 0
+          let valid = 0
+          for (let t = 1; t < 20_000; t++) {
+            const floods = Math.floor(((t + 1) * floodPerSec) / 1000) - Math.floor((t * floodPerSec) / 1000)
+            for (let i = 0; i < floods; i++)
+              if (limiter.admit('victim', t)) limiter.settle('victim', false, t)
+            if (t % Math.floor(1000 / validPerSec) === 0) {
+              valid++
+              if (limiter.admit('victim', t)) limiter.settle('victim', true, t)
+              else refusedValid++
+            }
+          }
+          assert.ok(valid > 0)
+          assert.equal(refusedValid, 0)
+        },
+      ),
+      { numRuns: 30 },
     )
   })
 
@@ -47,7 +81,7 @@ describe('signer rate limiter: bounded work per signer and in total, noisiest fi
           const limiter = createSignerRateLimiter(options)
           // The quiet devices were known before the flood (their buckets are full).
           const quiet = ['q0', 'q1', 'q2']
-          for (const q of quiet) limiter.take(q, 0)
+          for (const q of quiet) if (limiter.admit(q, 0)) limiter.settle(q, true, 0)
           let rnd = seed
           const next = () => (rnd = (rnd * 1_103_515_245 + 12_345) % 2 ** 31)
           let refusedQuiet = 0
@@ -59,9 +93,16 @@ describe('signer rate limiter: bounded work per signer and in total, noisiest fi
             for (let i = 0; i < floods; i++) {
               const claim = next() % 2 === 0 ? 'noisy' : `forged-${next() % 1000}`
               floodCount++
-              if (limiter.take(claim, t)) admittedFlood++
+              if (limiter.admit(claim, t)) {
+                admittedFlood++
+                limiter.settle(claim, false, t)
+              }
             }
-            if (t % 500 === 0) for (const q of quiet) if (!limiter.take(q, t)) refusedQuiet++
+            if (t % 500 === 0)
+              for (const q of quiet) {
+                if (limiter.admit(q, t)) limiter.settle(q, true, t)
+                else refusedQuiet++
+              }
           }
           assert.equal(refusedQuiet, 0)
           assert.ok(admittedFlood < floodCount, 'the flood is cut')
@@ -82,7 +123,7 @@ describe('signer rate limiter: bounded work per signer and in total, noisiest fi
 
   it('forgets the least recently seen signer beyond maxSigners', () => {
     const limiter = createSignerRateLimiter({ maxSigners: 100 })
-    for (let i = 0; i < 1_000; i++) limiter.take(`id-${i}`, i)
+    for (let i = 0; i < 1_000; i++) limiter.admit(`id-${i}`, i)
     assert.equal(limiter.size(), 100)
   })
 })

@@ -1,0 +1,104 @@
+// A device nobody can silence: forgeries claiming an allowed device (its real public key, bad
+// signatures) are charged to its topic, never to the device, so its own readings all get through.
+import { strict as assert } from 'node:assert'
+import { randomBytes } from 'node:crypto'
+import mqtt from 'mqtt'
+import { bytesToHex, toHex, type Hex } from 'viem'
+import type { VerifiedInput } from '../../engine/inputs/types.ts'
+import { P256_N } from '../../oracles/message/index.ts'
+import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
+import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
+import { startAedes } from './brokers.ts'
+import { CHAIN, NOW_MS, knownDevices, validReading } from './hostile.ts'
+
+/** A random 64-byte P-256 `r || s` with a low s: well formed, never valid. */
+function forgedSignature(): Hex {
+  const r = BigInt(bytesToHex(randomBytes(32))) % (P256_N - 1n)
+  const s = BigInt(bytesToHex(randomBytes(32))) % (P256_N / 2n)
+  return `${toHex(r + 1n, { size: 32 })}${toHex(s + 1n, { size: 32 }).slice(2)}` as Hex
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+describe('impersonation flood: 1,000 forged readings a second claim an allowed device for 10 s (embedded broker, default limits)', function () {
+  this.timeout(120_000)
+
+  it("every one of the device's valid readings is delivered; no forgery is", async () => {
+    const broker = await startAedes()
+    const source = await createMqttInputSource({
+      url: broker.url,
+      clean: true,
+      chainId: CHAIN,
+      devices: knownDevices,
+      now: () => NOW_MS,
+      log: false,
+    })
+    const forger = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    const device = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    try {
+      const delivered: VerifiedInput[] = []
+      let onDelivered = () => {}
+      source.onInput((i) => {
+        delivered.push(i)
+        onDelivered()
+      })
+      const template = validReading('p256', { sequence: 1n })
+      const topic = readingTopic(template.device as Hex)
+      let forgedCount = 0
+      let nextSequence = 1_000_000
+      const valid: bigint[] = []
+      const publishedValid: Promise<unknown>[] = []
+      const start = performance.now()
+      const seconds = 10
+      // Every 10 ms: the forgeries due by then (1,000 a second); every 150 ms a valid reading.
+      for (let tick = 1; tick <= seconds * 100; tick++) {
+        const due = tick * 10 - forgedCount
+        for (let i = 0; i < due; i++) {
+          const env = { ...template, sequence: String(nextSequence++), signature: forgedSignature() }
+          forger.publish(topic, JSON.stringify(env), { qos: 0 })
+          forgedCount++
+        }
+        if (tick % 15 === 0) {
+          const sequence = BigInt(valid.length + 1)
+          valid.push(sequence)
+          const env = validReading('p256', { sequence })
+          publishedValid.push(device.publishAsync(topic, JSON.stringify(env), { qos: 1 }))
+        }
+        const wait = start + tick * 10 - performance.now()
+        if (wait > 0) await sleep(wait)
+      }
+      await Promise.all(publishedValid)
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${delivered.length} of ${valid.length} valid readings delivered: ${JSON.stringify(source.stats())}`,
+              ),
+            ),
+          30_000,
+        )
+        onDelivered = () => {
+          if (delivered.length < valid.length) return
+          clearTimeout(timer)
+          resolve()
+        }
+        onDelivered()
+      })
+      const stats = source.stats()
+      console.log(
+        `      ${forgedCount} forged in ${((performance.now() - start) / 1000).toFixed(1)} s, ${valid.length} valid: ${JSON.stringify(stats.verdicts)}, accepted ${stats.accepted}`,
+      )
+      assert.deepEqual(
+        delivered.map((d) => d.sequence),
+        valid,
+      )
+      assert.equal(stats.accepted, valid.length)
+      assert.ok((stats.verdicts['bad-signature'] ?? 0) > 0, 'the forgeries were checked and refused')
+    } finally {
+      await forger.endAsync()
+      await device.endAsync()
+      await source.close()
+      await broker.stop()
+    }
+  })
+})
