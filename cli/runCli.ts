@@ -2,7 +2,14 @@ import { parseArgs } from 'node:util'
 import { formatEther } from 'viem'
 import { ChanvmError } from '../engine/errors.ts'
 import { runDemo } from './demo/runDemo.ts'
-import { DEAL_NAMES, toJsonSafe, type DealName, type DemoEvent, type DemoSummary } from './demo/types.ts'
+import {
+  DEAL_NAMES,
+  toJsonSafe,
+  type DealName,
+  type DemoEvent,
+  type DemoPage,
+  type DemoSummary,
+} from './demo/types.ts'
 import { runNodeCommand } from './commands/node.ts'
 import { runActCommand } from './commands/act.ts'
 import { runChannelsCommand } from './commands/channels.ts'
@@ -48,6 +55,8 @@ Options:
   --rpc-url <url>   use this JSON-RPC endpoint instead of starting anvil
   --broker <url>    use this MQTT broker instead of the embedded one
   --answers <n>     tv-delivery: how many of the 3 oracles answer (default 2; 1 shows the refund)
+  --dashboard       print each node's web page (the channel, its versions, readings, dispute) and keep
+                    both nodes, the chain and the broker running after the deal until Ctrl-C
   -h, --help        show this help
 
 Keys for --rpc-url: CHANVM_DEMO_KEYS=<deployer>,<party1>,<party2> (funded, 0x-hex); default anvil's dev keys.
@@ -125,6 +134,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
         'rpc-url': { type: 'string' },
         broker: { type: 'string' },
         answers: { type: 'string' },
+        dashboard: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     })
@@ -188,16 +198,9 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
   if (interrupted()) return EXIT.INTERRUPTED
   const json = values.json
   const print = (obj: unknown) => io.out(JSON.stringify(toJsonSafe(obj)))
-  try {
-    const summary = await runDemo(deal as DealName, {
-      refuse: values.refuse,
-      onEvent: (e) => (json ? print({ type: 'event', ...e }) : io.out(formatDemoEvent(e))),
-      ...(values['rpc-url'] === undefined ? {} : { rpcUrl: values['rpc-url'] }),
-      ...(values.broker === undefined ? {} : { brokerUrl: values.broker }),
-      ...(keys === undefined ? {} : { keys }),
-      ...(answers === undefined ? {} : { answers }),
-      ...(signal === undefined ? {} : { signal }),
-    })
+  let shown = false
+  const showSummary = (summary: DemoSummary) => {
+    shown = true
     if (json) {
       const { steps, ...rest } = summary
       print({
@@ -206,6 +209,39 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
         steps: steps.map((s) => ({ kind: s.kind, actor: s.actor, text: s.text })),
       })
     } else for (const line of formatDemoSummary(summary)) io.out(line)
+  }
+  const keepOpen = async (pages: DemoPage[], summary: DemoSummary | undefined) => {
+    if (summary !== undefined) showSummary(summary)
+    if (json) print({ type: 'dashboard', pages })
+    else {
+      io.out('')
+      io.out(`dashboard: the ${summary === undefined ? 'deal failed; the ' : ''}two nodes keep running:`)
+      for (const p of pages) io.out(`  ${pad(p.role, 10)} ${p.url}`)
+      io.out('Ctrl-C (or SIGTERM) stops them, the chain and the broker.')
+    }
+    if (signal === undefined || signal.aborted) return
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+  }
+  const onEvent = (e: DemoEvent) => {
+    if (json) print({ type: 'event', ...e })
+    else io.out(formatDemoEvent(e))
+    if (values.dashboard && !json && e.kind === 'nodes' && e.data !== undefined) {
+      const pages = Object.entries(e.data).filter(([k]) => k.endsWith('.api'))
+      io.out(`dashboard: ${pages.map(([k, url]) => `${k.slice(0, -4)} ${String(url)}/`).join(', ')}`)
+    }
+  }
+  try {
+    const summary = await runDemo(deal as DealName, {
+      refuse: values.refuse,
+      onEvent,
+      ...(values.dashboard ? { keepOpen } : {}),
+      ...(values['rpc-url'] === undefined ? {} : { rpcUrl: values['rpc-url'] }),
+      ...(values.broker === undefined ? {} : { brokerUrl: values.broker }),
+      ...(keys === undefined ? {} : { keys }),
+      ...(answers === undefined ? {} : { answers }),
+      ...(signal === undefined ? {} : { signal }),
+    })
+    if (!shown) showSummary(summary)
     return summary.ok ? EXIT.OK : EXIT.UNEXPECTED_OUTCOME
   } catch (e) {
     if (interrupted()) {

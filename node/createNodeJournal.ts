@@ -3,7 +3,7 @@
 // store already keeps (every co-signed version, and the peer proposals this node signed), for
 // people to look at. It decides nothing.
 import type { Hex } from 'viem'
-import type { State } from '../engine/channel/types.ts'
+import type { Env, State } from '../engine/channel/types.ts'
 import { runTransition } from '../engine/sandbox/runTransition.ts'
 import type { Sandbox } from '../engine/sandbox/createSandbox.ts'
 import type { ChannelRecord, ChannelStore } from '../engine/store/types.ts'
@@ -38,7 +38,15 @@ export type NodeJournalOptions = {
 }
 
 /** What the journal knows about one step beyond the stored state. */
-type StepNote = { mover?: number; calldata?: Hex; gasUsed?: bigint; at?: number; forced?: boolean }
+type StepNote = {
+  mover?: number
+  calldata?: Hex
+  gasUsed?: bigint
+  env?: Env
+  at?: number
+  /** A state forced on chain, as the watcher read it (the store keeps only the latest one). */
+  forcedState?: State
+}
 
 /** The node's journal: fed with its events and own steps, read by the API. */
 export type NodeJournal = {
@@ -170,8 +178,18 @@ export function createNodeJournal(options: NodeJournalOptions): NodeJournal {
           else if (e.type === 'committed') {
             const held = notesOf(e.channelId).get(e.state.version)
             if (held?.at === undefined) note(e.channelId, e.state.version, { at: Date.now() })
-          } else if (e.type === 'adopted')
-            note(e.channelId, e.state.version, { forced: true, at: Date.now() })
+          } else if (e.type === 'adopted') note(e.channelId, e.state.version, { at: Date.now() })
+          return
+        }
+        case 'watcher': {
+          const e = event.event
+          if (e.type === 'progressed')
+            note(e.channelId, e.state.version, {
+              mover: Number(e.mover),
+              calldata: e.action,
+              env: e.env,
+              forcedState: e.state,
+            })
           return
         }
         default:
@@ -201,22 +219,25 @@ export function createNodeJournal(options: NodeJournalOptions): NodeJournal {
         first > 0n ? (await store.getSignedState(id, first - 1n))?.state : undefined
       for (let v = first; v <= top; v++) {
         const signed = await store.getSignedState(id, v)
-        const state = signed?.state ?? (forced?.version === v ? forced : undefined)
+        const n = known.get(v) ?? {}
+        const state = signed?.state ?? (forced?.version === v ? forced : n.forcedState)
         if (state === undefined) {
           previous = undefined
           continue
         }
-        const n = known.get(v) ?? {}
         const proposal = (await store.getSignatureRecord(id, v))?.proposal
         const mover = n.mover ?? proposal?.mover
         const calldata = n.calldata ?? proposal?.action
+        const env = n.env ?? proposal?.env
         let gasUsed = n.gasUsed
-        if (gasUsed === undefined && proposal !== undefined && previous !== undefined) {
-          gasUsed = await rerunGas(record, previous, {
-            mover: proposal.mover,
-            calldata: proposal.action,
-            env: proposal.env,
-          }).catch(() => undefined)
+        if (
+          gasUsed === undefined &&
+          previous !== undefined &&
+          mover !== undefined &&
+          calldata !== undefined &&
+          env !== undefined
+        ) {
+          gasUsed = await rerunGas(record, previous, { mover, calldata, env }).catch(() => undefined)
         }
         const name = calldata === undefined ? undefined : actionName(app, calldata)
         versions.push({
@@ -228,7 +249,7 @@ export function createNodeJournal(options: NodeJournalOptions): NodeJournal {
           ...(v === 0n || mover === undefined ? {} : { mover }),
           ...(calldata === undefined || name === undefined ? {} : { action: { name, calldata } }),
           ...(gasUsed === undefined ? {} : { gasUsed }),
-          ...(proposal === undefined ? {} : { envTimestamp: proposal.env.timestamp }),
+          ...(env === undefined ? {} : { envTimestamp: env.timestamp }),
           ...(n.at === undefined ? {} : { at: n.at }),
         })
         previous = state

@@ -190,6 +190,7 @@ export async function createDemoRun(
     let coSigned = 0
     let forced = 0
     let lastVersion = 0n
+    let finished: DemoSummary | undefined
 
     const need = () => {
       if (nodes === undefined || params === undefined || channelId === undefined)
@@ -507,7 +508,7 @@ export async function createDemoRun(
           Object.keys(expectedPayouts).length === payouts.length
         const transactions = txs.map(({ action, by, gasUsed, hash }) => ({ action, by, gasUsed, hash }))
         const total = transactions.reduce((a, t) => a + t.gasUsed, 0n)
-        return {
+        finished = {
           deal,
           path: forced > 0 ? 'forced' : 'cooperative',
           outcome,
@@ -524,8 +525,15 @@ export async function createDemoRun(
           forcedSteps: forced,
           steps: [...steps],
         }
+        return finished
       },
-      close: () => env.close(),
+      async close() {
+        if (options.keepOpen !== undefined && nodes !== undefined && !aborted()) {
+          const pages = nodes.map((n) => ({ role: n.role, address: n.address, url: `${n.api.url}/` }))
+          await options.keepOpen(pages, finished).catch(() => undefined)
+        }
+        await env.close()
+      },
     }
     return run
   } catch (e) {

@@ -79,7 +79,17 @@ export type DemoOptions = {
   dataDir?: string
   /** Aborts the run (Ctrl-C): everything started is stopped and the promise rejects. */
   signal?: AbortSignal
+  /**
+   * Called once the deal is over (or failed), before anything is stopped, with each party's
+   * dashboard page and the summary (undefined when the deal failed); the nodes, chain and broker
+   * keep running until the promise settles (`--dashboard` waits for Ctrl-C). Not called once
+   * `signal` aborted.
+   */
+  keepOpen?: (pages: DemoPage[], summary: DemoSummary | undefined) => Promise<void>
 }
+
+/** A party's dashboard: the page its node serves. */
+export type DemoPage = { role: string; address: Address; url: string }
 
 /** JSON-safe copy of a value: bigints become decimal strings. */
 export function toJsonSafe(value: unknown): unknown {
