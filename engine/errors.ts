@@ -60,3 +60,11 @@ export type ChanvmErrorCode =
   | 'NOT_IMPLEMENTED'
   /** A dispute is registered on chain for the channel: no new off-chain step is proposed or signed. */
   | 'DISPUTED'
+  /** The data folder is held by another running node (two processes on one key could sign twice). */
+  | 'DATA_DIR_LOCKED'
+  /** Another client connected with this node's MQTT client id and took its session over. */
+  | 'CLIENT_ID_TAKEN_OVER'
+  /** A JSON-RPC call that did not answer within its bound. */
+  | 'CHAIN_TIMEOUT'
+  /** The MQTT broker is not connected, so a step cannot reach the peer now. */
+  | 'BROKER_UNAVAILABLE'

@@ -33,6 +33,8 @@ export type CreateAdjudicatorClientOptions = {
   pollingIntervalMs?: number
   /** Retries of a failed JSON-RPC request (viem's exponential back-off). Default 3. */
   retryCount?: number
+  /** How long one JSON-RPC request may take before it fails (then is retried), in milliseconds. Default 10,000. */
+  timeoutMs?: number
   /** How long to wait for a transaction's receipt, in milliseconds. Default 120,000. */
   receiptTimeoutMs?: number
 }
@@ -68,6 +70,7 @@ export async function createAdjudicatorClient(
   const { chain, transport } = await connectRpc(opts.rpcUrl, {
     ...(opts.chainId === undefined ? {} : { chainId: opts.chainId }),
     retryCount: opts.retryCount ?? 3,
+    ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
   })
   const pollingInterval = opts.pollingIntervalMs ?? (loopback ? 100 : 4_000)
   const publicClient = createPublicClient({ chain, transport, pollingInterval })

@@ -1,4 +1,11 @@
-import { BaseError, ContractFunctionRevertedError, decodeErrorResult, type Abi, type Hex } from 'viem'
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  TimeoutError,
+  decodeErrorResult,
+  type Abi,
+  type Hex,
+} from 'viem'
 import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
 import { ChanvmError } from '../errors.ts'
 
@@ -59,8 +66,9 @@ function decodeAppError(appAbi: Abi | undefined, data: Hex): { name: string; arg
 /**
  * Turns whatever viem threw for an Adjudicator call into a typed error: an
  * {@link AdjudicatorRevertError} (code `CONTRACT_REVERT`) naming the custom error when the
- * contract reverted, with the app's own error decoded for `AppReverted`; a `CHAIN_ERROR`
- * otherwise (endpoint down, bad response). Errors that already are ChanvmErrors pass through.
+ * contract reverted, with the app's own error decoded for `AppReverted`; `CHAIN_TIMEOUT` when the
+ * endpoint did not answer within the transport's timeout; a `CHAIN_ERROR` otherwise (endpoint
+ * down, bad response). Errors that already are ChanvmErrors pass through.
  *
  * @example
  * ```ts
@@ -109,6 +117,12 @@ export function toAdjudicatorError(
         ...idOpt,
       })
     }
+    if (error.walk((e) => e instanceof TimeoutError) instanceof TimeoutError)
+      return new ChanvmError(
+        'CHAIN_TIMEOUT',
+        `${opts.action} failed: the JSON-RPC endpoint did not answer in time`,
+        { cause: error, ...idOpt },
+      )
     return new ChanvmError('CHAIN_ERROR', `${opts.action} failed: ${error.shortMessage}`, {
       cause: error,
       ...idOpt,

@@ -3,7 +3,9 @@ import { ChanvmError } from '../errors.ts'
 
 /**
  * A viem transport and chain for any JSON-RPC endpoint. The chain id is asked of the endpoint
- * unless given; an endpoint that does not answer is a `CHAIN_ERROR` naming the URL.
+ * unless given; an endpoint that does not answer is a `CHAIN_ERROR` naming the URL. Every request
+ * is bounded: `timeoutMs` per attempt (default 10,000), `retryCount` more attempts (default 3), so
+ * a hung endpoint fails a call after about `timeoutMs × (retryCount + 1)` instead of hanging.
  *
  * @example
  * ```ts
@@ -13,9 +15,9 @@ import { ChanvmError } from '../errors.ts'
  */
 export async function connectRpc(
   rpcUrl: string,
-  opts: { chainId?: number; retryCount?: number } = {},
+  opts: { chainId?: number; retryCount?: number; timeoutMs?: number } = {},
 ): Promise<{ chain: Chain; transport: HttpTransport }> {
-  const transport = http(rpcUrl, { retryCount: opts.retryCount ?? 3, timeout: 10_000 })
+  const transport = http(rpcUrl, { retryCount: opts.retryCount ?? 3, timeout: opts.timeoutMs ?? 10_000 })
   let chainId = opts.chainId
   if (chainId === undefined) {
     try {
