@@ -31,6 +31,7 @@ export const nodeConfigSchema = {
         adjudicator: address,
         confirmations: { type: 'integer', minimum: 0, maximum: 1000 },
         pollingIntervalMs: { type: 'integer', minimum: 10, maximum: 600_000 },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
         apps: {
           type: 'object',
           additionalProperties: false,

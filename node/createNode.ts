@@ -24,12 +24,23 @@ import type { WatcherEvent } from '../engine/watcher/types.ts'
 import { createMqttInputSource, type MqttInputSource } from '../oracles/mqtt/createMqttInputSource.ts'
 import { createMqttTransport, type MqttTransport } from '../oracles/mqtt/createMqttTransport.ts'
 import { actionToCalldata } from './actionToCalldata.ts'
+import { checkDeployment } from './checkDeployment.ts'
+import { lockDataDir } from './lockDataDir.ts'
 import { createInputBook } from './createInputBook.ts'
 import { createNodeJournal, type NodeJournal } from './createNodeJournal.ts'
 import { signerToAccount } from './signerToAccount.ts'
 import { planDispute, takeDisputeStep, type DisputeDeps } from './dispute.ts'
 import { appOfParams, NODE_APPS, requestToChannel } from './requestToChannel.ts'
-import type { ChannelSummary, ChanvmNode, NodeConfig, NodeEvent, NodeMetrics, OpenRequest } from './types.ts'
+import type {
+  ChannelSummary,
+  ChanvmNode,
+  ComponentHealth,
+  NodeConfig,
+  NodeEvent,
+  NodeHealth,
+  NodeMetrics,
+  OpenRequest,
+} from './types.ts'
 import { readWatcherCheckpoint, writeWatcherCheckpoint } from './watcherCheckpointFile.ts'
 
 /** The file in `dataDir` where the watcher's place is kept. */
@@ -56,10 +67,40 @@ export type CreateNodeOptions = {
   checkpointIntervalMs?: number
   /** A listener attached before anything starts, so it hears what the first poll finds. */
   onEvent?: (event: NodeEvent) => void
+  /**
+   * Called once when the node cannot go on safely (`CLIENT_ID_TAKEN_OVER`: another process holds
+   * its MQTT client id, so possibly its key). The node has stopped its transport; the caller
+   * closes it and exits. Default: the error is logged and the node closes itself.
+   */
+  onFatal?: (error: ChanvmError) => void
+  /** Where outages and recoveries of the broker and the chain are reported. Default: nowhere. */
+  log?: NodeLog
+}
+
+/** A log line of the node: level, message, fields (the daemon writes them as JSON lines). */
+export type NodeLog = (
+  level: 'info' | 'warn' | 'error',
+  message: string,
+  fields: Record<string, unknown>,
+) => void
+
+/** A URL without its user and password, for logs and health reports. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.username === '' && u.password === '') return url
+    u.username = ''
+    u.password = ''
+    return u.toString()
+  } catch {
+    return url
+  }
 }
 
 const HEX32 = /^0x[0-9a-fA-F]{64}$/
 const CLOSE_STEP_MS = 10_000
+/** The longest a read (`show`) waits for the chain before it answers from what the node knows. */
+const LIVE_READ_MS = 2_000
 
 /** Resolves with `p`, or after `ms` with undefined (reported through `onLate`). */
 async function bounded<T>(p: Promise<T>, ms: number, onLate: () => void): Promise<T | undefined> {
@@ -138,13 +179,11 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
   const abort = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined)
   }
+  const log: NodeLog = options.log ?? (() => undefined)
+  const rpcUrl = redactUrl(config.chain.rpcUrl)
+  const brokerUrl = redactUrl(config.broker.url)
+  const chainTimeoutMs = config.chain.timeoutMs ?? 5_000
   try {
-    try {
-      mkdirSync(config.dataDir, { recursive: true })
-    } catch (cause) {
-      throw new ChanvmError('CONFIG', `cannot create the data folder ${config.dataDir}`, { cause })
-    }
-    const book = createInputBook({ path: join(config.dataDir, INPUTS_FILE) })
     const password = passwordOf(config, env)
     const broker = {
       ...(config.broker.username === undefined ? {} : { username: config.broker.username }),
@@ -157,6 +196,8 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       address: config.chain.adjudicator,
       account: (nonceManager) => signerToAccount(signer, { nonceManager }),
       chainId,
+      timeoutMs: chainTimeoutMs,
+      retryCount: 1,
     })
     let served: number
     try {
@@ -171,6 +212,28 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         'CONFIG',
         `${config.chain.rpcUrl} serves chain ${served}, the configuration names ${chainId}`,
       )
+    // Read-only checks first: a configuration that names the wrong contracts writes nothing.
+    await checkDeployment({
+      getCode: (a) => client.publicClient.getCode({ address: a }),
+      rpcUrl,
+      adjudicator: config.chain.adjudicator,
+      apps: config.chain.apps ?? {},
+      appCodeHashes: {
+        escrow: NODE_APPS.escrow.codeHash,
+        'tv-delivery': NODE_APPS['tv-delivery'].codeHash,
+        'cold-chain': NODE_APPS['cold-chain'].codeHash,
+      },
+    })
+    try {
+      mkdirSync(config.dataDir, { recursive: true })
+    } catch (cause) {
+      throw new ChanvmError('CONFIG', `cannot create the data folder ${config.dataDir}`, { cause })
+    }
+    // One node per data folder (and so per key and store): taken before anything in it is written,
+    // let go last.
+    const lock = lockDataDir(config.dataDir)
+    closers.push(async () => lock.release())
+    const book = createInputBook({ path: join(config.dataDir, INPUTS_FILE) })
     const store = createSqliteStore({ path: join(config.dataDir, 'node.db') })
     closers.push(() => store.close())
     const sandbox = options.sandbox ?? (await createSandbox())
@@ -184,6 +247,95 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         ...broker,
       }))
     closers.push(() => transport.close())
+
+    // Readiness: the broker as the transport reports it, the chain as a bounded probe finds it.
+    let closing: Promise<void> | undefined
+    let fatalError: ChanvmError | undefined
+    const started: { node?: ChanvmNode } = {}
+    const startedAt = Date.now()
+    const brokerHealth: ComponentHealth = { up: true, url: brokerUrl, since: startedAt }
+    const chainHealth: NodeHealth['chain'] = { up: true, url: rpcUrl, since: startedAt }
+    const setUp = (h: ComponentHealth, up: boolean, error?: string) => {
+      if (up) delete h.error
+      else if (error !== undefined) h.error = error
+      if (h.up === up) return false
+      h.up = up
+      h.since = Date.now()
+      return true
+    }
+    const fatal = (error: ChanvmError) => {
+      if (fatalError !== undefined || closing !== undefined) return
+      fatalError = error
+      log('error', error.shortMessage, { code: error.code, clientId, url: brokerUrl })
+      if (started.node === undefined) return // createNode throws it below
+      if (options.onFatal !== undefined) options.onFatal(error)
+      else void started.node.close()
+    }
+    const statusSource = (transport as Partial<MqttTransport>).onStatus?.bind(transport)
+    statusSource?.((status) => {
+      if (closing !== undefined) return
+      if (status === 'taken-over') {
+        setUp(brokerHealth, false, `client id ${clientId} taken over by another client`)
+        fatal(
+          new ChanvmError(
+            'CLIENT_ID_TAKEN_OVER',
+            `another client took over the MQTT client id ${clientId} on ${brokerUrl}: is a second node running with this key?`,
+          ),
+        )
+      } else if (status === 'offline') {
+        if (setUp(brokerHealth, false, 'connection lost'))
+          log('warn', `the MQTT broker ${brokerUrl} is unreachable`, { url: brokerUrl, clientId })
+      } else if (setUp(brokerHealth, true)) {
+        log('info', `the MQTT broker ${brokerUrl} is reachable again`, { url: brokerUrl, clientId })
+      }
+    })
+    /** `p`, or a `CHAIN_TIMEOUT` error once the chain has not answered within its bound. */
+    const chainCall = async <T>(p: Promise<T>, what: string, ms = chainTimeoutMs): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ChanvmError('CHAIN_TIMEOUT', `${rpcUrl} did not answer ${what} within ${ms} ms`)),
+          ms,
+        )
+      })
+      try {
+        return await Promise.race([p, late])
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+    let probing = false
+    const probeChain = async () => {
+      if (probing || closing !== undefined) return
+      probing = true
+      try {
+        const blockNumber = await chainCall(
+          client.publicClient.getBlockNumber({ cacheTime: 0 }),
+          'eth_blockNumber',
+        )
+        chainHealth.head = { blockNumber, seenAt: Date.now() }
+        if (setUp(chainHealth, true)) log('info', `the chain ${rpcUrl} answers again`, { url: rpcUrl })
+      } catch (e) {
+        const why = e instanceof ChanvmError ? e.shortMessage : (e as Error).message
+        if (setUp(chainHealth, false, why))
+          log('error', `the chain ${rpcUrl} does not answer: ${why}`, { url: rpcUrl })
+      } finally {
+        probing = false
+      }
+    }
+    const probeTimer = setInterval(() => void probeChain(), Math.max(250, pollingIntervalMs))
+    probeTimer.unref()
+    closers.push(async () => clearInterval(probeTimer))
+    await probeChain()
+    const chainView = (reachable: boolean): ChannelSummary['chainView'] =>
+      chainHealth.head === undefined
+        ? undefined
+        : {
+            blockNumber: chainHealth.head.blockNumber,
+            ageMs: Math.max(0, Date.now() - chainHealth.head.seenAt),
+            reachable,
+          }
+
     const clock = async (): Promise<Env> => {
       const b = await client.publicClient.getBlock({ blockTag: 'latest' })
       return { blockNumber: b.number, timestamp: b.timestamp }
@@ -360,7 +512,6 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       })
     }
 
-    let closing: Promise<void> | undefined
     const ensureOpen = () => {
       if (closing !== undefined) throw new ChanvmError('TRANSPORT_CLOSED', 'the node is closed')
     }
@@ -510,6 +661,12 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       async act(channelId, action) {
         ensureOpen()
         const rec = await recordOf(channelId)
+        if (statusSource !== undefined && !brokerHealth.up)
+          throw new ChanvmError(
+            'BROKER_UNAVAILABLE',
+            `the MQTT broker ${brokerUrl} is not connected: the step cannot reach the counterparty`,
+            { channelId: rec.channelId, details: ['nothing was signed; try again once the broker is back'] },
+          )
         const app = appOfParams(rec.params)
         if (app === undefined)
           throw new ChanvmError('APP_CODE_MISMATCH', 'the channel runs an app this node does not know', {
@@ -543,16 +700,35 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       async show(channelId) {
         ensureOpen()
         const s = await summarize(channelId)
-        const r = await getChannelRecord(client, s.channelId)
-        return {
-          ...s,
-          onChain: {
-            status: r.status === 'disputed' ? 'dispute' : r.status,
-            version: r.version,
-            baseVersion: r.baseVersion,
-            finalizesAt: r.finalizesAt,
-            movesUntil: r.movesUntil,
-          },
+        // A chain known to be down is not asked; one that does not answer soon is given up on:
+        // either way the answer is the watcher's view, with how old the node's chain view is.
+        if (!chainHealth.up) {
+          const view = chainView(false)
+          return view === undefined ? s : { ...s, chainView: view }
+        }
+        try {
+          const r = await chainCall(
+            getChannelRecord(client, s.channelId),
+            'the channel record',
+            Math.min(chainTimeoutMs, LIVE_READ_MS),
+          )
+          const view = chainView(true)
+          return {
+            ...s,
+            onChain: {
+              status: r.status === 'disputed' ? 'dispute' : r.status,
+              version: r.version,
+              baseVersion: r.baseVersion,
+              finalizesAt: r.finalizesAt,
+              movesUntil: r.movesUntil,
+            },
+            ...(view === undefined ? {} : { chainView: { ...view, ageMs: 0 } }),
+          }
+        } catch (e) {
+          if (setUp(chainHealth, false, e instanceof Error ? e.message.split('\n')[0] : String(e)))
+            log('error', `the chain ${rpcUrl} does not answer: reading ${s.channelId}`, { url: rpcUrl })
+          const view = chainView(false)
+          return view === undefined ? s : { ...s, chainView: view }
         }
       },
       async disputePlan(channelId) {
@@ -582,6 +758,16 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         listeners.add(listener)
         return () => listeners.delete(listener)
       },
+      health(): NodeHealth {
+        return {
+          ready: closing === undefined && fatalError === undefined && brokerHealth.up && chainHealth.up,
+          broker: { ...brokerHealth },
+          chain: {
+            ...chainHealth,
+            ...(chainHealth.head === undefined ? {} : { head: { ...chainHealth.head } }),
+          },
+        }
+      },
       metrics(): NodeMetrics {
         return {
           ...counters,
@@ -592,6 +778,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       close() {
         closing ??= (async () => {
           clearInterval(timer)
+          clearInterval(probeTimer)
           const late = (what: string) => () => note(`${what} did not finish within ${CLOSE_STEP_MS} ms`)
           await bounded(party.close(), CLOSE_STEP_MS, late('the party'))
           await bounded(watcher.stop(), CLOSE_STEP_MS, late('the watcher'))
@@ -599,12 +786,15 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
           for (const s of sources) await bounded(s.close(), CLOSE_STEP_MS, late('an input source'))
           await bounded(transport.close(), CLOSE_STEP_MS, late('the transport'))
           await store.close()
+          lock.release()
           for (const set of depositWaiters.values()) for (const wake of set) wake()
           listeners.clear()
         })()
         return closing
       },
     }
+    started.node = node
+    if (fatalError !== undefined) throw fatalError
     return node
   } catch (e) {
     await abort()

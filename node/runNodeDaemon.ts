@@ -7,7 +7,8 @@ import type { Signer } from '../engine/crypto/types.ts'
 import { checkApiAccess, createApiServer, type ApiServer } from './http/createApiServer.ts'
 import { toWireJson } from './http/wire.ts'
 import { loadNodeConfig } from './config.ts'
-import { createNode } from './createNode.ts'
+import { createNode, type NodeLog } from './createNode.ts'
+import { followParent } from './followParent.ts'
 import { passphraseFromEnvOrPrompt, readKeystore } from './keystore.ts'
 import type { ChanvmNode, NodeConfig } from './types.ts'
 
@@ -16,7 +17,15 @@ export type NodeDaemonDeps = {
   loadNodeConfig: (path: string) => Promise<NodeConfig>
   readPassphrase: (env: NodeJS.ProcessEnv) => Promise<string>
   readKeystore: (path: string, passphrase: string) => Promise<Signer>
-  createNode: (input: { config: NodeConfig; signer: Signer; env: NodeJS.ProcessEnv }) => Promise<ChanvmNode>
+  createNode: (input: {
+    config: NodeConfig
+    signer: Signer
+    env: NodeJS.ProcessEnv
+    /** Outages and recoveries of the broker and the chain. */
+    log?: NodeLog
+    /** The node cannot go on safely (its MQTT client id taken over): the daemon stops, exit 4. */
+    onFatal?: (error: ChanvmError) => void
+  }) => Promise<ChanvmNode>
 }
 
 export type RunNodeDaemonOptions = {
@@ -32,13 +41,23 @@ export type RunNodeDaemonOptions = {
   logStream?: NodeJS.WritableStream
   /** Stops the node when aborted. Without it the daemon handles SIGTERM and SIGINT itself. */
   signal?: AbortSignal
+  /**
+   * Stop, as on SIGTERM, when the npm process that started this one is gone (`npx chanvm node`: a
+   * supervisor signals npm, whose shell dies without passing the signal on). Default: true when
+   * the daemon handles the signals itself (no `signal`), else false. See followParent.ts.
+   */
+  followParent?: boolean
   /** How long requests and updates in flight may take to finish at shutdown (default 10,000 ms). */
   drainTimeoutMs?: number
   deps?: Partial<NodeDaemonDeps>
 }
 
-/** Exit codes of the daemon: 0 stopped by a signal, 3 could not start, 130 stopped while starting. */
-export const DAEMON_EXIT = { OK: 0, FAILED: 3, INTERRUPTED: 130 } as const
+/**
+ * Exit codes of the daemon: 0 stopped by a signal, 3 could not start (a data folder in use by
+ * another node among the reasons), 4 stopped because another client took its MQTT client id over,
+ * 130 stopped while starting.
+ */
+export const DAEMON_EXIT = { OK: 0, FAILED: 3, TAKEN_OVER: 4, INTERRUPTED: 130 } as const
 
 const defaultDeps: NodeDaemonDeps = {
   loadNodeConfig,
@@ -96,12 +115,27 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
   }
   const logStream = options.logStream ?? process.stderr
   const drainMs = options.drainTimeoutMs ?? 10_000
-  const { signal, release } = stopSignal(options.signal)
-  // Lines in pino's shape for the time before fastify's logger exists.
+  // Lines in pino's shape, for the time before fastify's logger exists and for the node's own.
   const log = (level: number, msg: string, fields: Record<string, unknown> = {}) =>
     logStream.write(
       `${toWireJson({ level, time: Date.now(), pid: process.pid, hostname: hostname(), ...fields, msg })}\n`,
     )
+  const { signal: stopped, release: releaseSignals } = stopSignal(
+    options.signal,
+    options.followParent ?? options.signal === undefined,
+    (why) => log(40, `stopping: ${why}`),
+  )
+  // Stopped by a signal, by the process that started the node going away, or by a fatal error.
+  const fatalStop = new AbortController()
+  const signal = AbortSignal.any([stopped, fatalStop.signal])
+  let fatal: ChanvmError | undefined
+  const release = releaseSignals
+  const levels = { info: 30, warn: 40, error: 50 } as const
+  const nodeLog: NodeLog = (level, message, fields) => log(levels[level], message, fields)
+  const onFatal = (error: ChanvmError) => {
+    fatal ??= error
+    fatalStop.abort()
+  }
 
   let node: ChanvmNode | undefined
   let server: ApiServer | undefined
@@ -115,7 +149,7 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
     const token = tokenValue === '' ? undefined : tokenValue
     checkApiAccess(host, token)
     log(30, 'starting', { address: signer.address, dataDir: config.dataDir, rpcUrl: config.chain.rpcUrl })
-    const creating = deps.createNode({ config, signer, env: options.env })
+    const creating = deps.createNode({ config, signer, env: options.env, log: nodeLog, onFatal })
     node = await unlessAborted(creating, signal)
     if (node === undefined) {
       // The node may still come up (a broker or chain slow to answer): close it when it does.
@@ -167,16 +201,33 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
     logger.error({ err: e }, 'the node did not close cleanly')
   }
   release()
+  if (fatal !== undefined) {
+    io.err(`chanvm node: stopped (${fatal.code}): ${fatal.message}`)
+    return DAEMON_EXIT.TAKEN_OVER
+  }
   return DAEMON_EXIT.OK
 }
 
 /**
  * The signal that stops the daemon: the caller's, or one aborted by the first SIGTERM/SIGINT (a
- * second one exits the process at once with 130).
+ * second one exits the process at once with 130), or, for a node started through npm, when the
+ * npm process that a supervisor holds is gone (see followParent.ts).
  */
-function stopSignal(given: AbortSignal | undefined): { signal: AbortSignal; release: () => void } {
-  if (given !== undefined) return { signal: given, release: () => undefined }
+function stopSignal(
+  given: AbortSignal | undefined,
+  follow: boolean,
+  note: (why: string) => void,
+): { signal: AbortSignal; release: () => void } {
   const controller = new AbortController()
+  const unfollow = follow
+    ? followParent({
+        onGone: (why) => {
+          note(why)
+          controller.abort()
+        },
+      })
+    : () => undefined
+  if (given !== undefined) return { signal: AbortSignal.any([given, controller.signal]), release: unfollow }
   const onSignal = (): void => {
     if (controller.signal.aborted) process.exit(DAEMON_EXIT.INTERRUPTED)
     controller.abort()
@@ -186,6 +237,7 @@ function stopSignal(given: AbortSignal | undefined): { signal: AbortSignal; rele
   return {
     signal: controller.signal,
     release: () => {
+      unfollow()
       process.off('SIGTERM', onSignal)
       process.off('SIGINT', onSignal)
     },

@@ -27,6 +27,11 @@ export type NodeConfig = {
     /** Blocks before the watcher acts on an event; default 0 on chain 31337, else 3. */
     confirmations?: number
     pollingIntervalMs?: number
+    /**
+     * How long one JSON-RPC request may take, in milliseconds (default 5,000); a failed one is tried
+     * once more. The node's chain reachability is probed at `pollingIntervalMs`, bounded by this.
+     */
+    timeoutMs?: number
     /** The deployed app contracts by app name: a channel of an app names its contract here. */
     apps?: Partial<Record<AppName, Address>>
   }
@@ -103,6 +108,11 @@ export type ChannelSummary = {
     finalizesAt: bigint
     movesUntil: bigint
   }
+  /**
+   * How old the node's view of the chain is: the newest block it has seen and how long ago it last
+   * heard from the chain (ms). When the chain does not answer, `onChain` is what the node knew then.
+   */
+  chainView?: { blockNumber: bigint; ageMs: number; reachable: boolean }
 }
 
 /** What `chanvm dispute` shows before it acts: the two states, the gas, the payouts. */
@@ -176,6 +186,27 @@ export type NodeMetrics = {
   channels: number
 }
 
+/** One external component the node needs, as the node sees it now. */
+export type ComponentHealth = {
+  up: boolean
+  /** The endpoint, without credentials. */
+  url: string
+  /** When `up` last changed (or the node started), in ms since the epoch. */
+  since: number
+  /** Why it is down, when it is. */
+  error?: string
+}
+
+/** What `GET /v1/ready` reports: ready when the broker and the chain both answer. */
+export type NodeHealth = {
+  ready: boolean
+  broker: ComponentHealth
+  chain: ComponentHealth & {
+    /** The newest block the node has seen, and when it saw it (ms since the epoch). */
+    head?: { blockNumber: bigint; seenAt: number }
+  }
+}
+
 /** A running node: one party, its store, transport, watcher, chain client and input sources. */
 export type ChanvmNode = {
   readonly address: Address
@@ -191,6 +222,8 @@ export type ChanvmNode = {
   metrics(): NodeMetrics
   /** What the dashboard reads: channel timelines, recent inputs, links to chain and broker (absent on test doubles). */
   readonly journal?: NodeJournalView
+  /** Whether the broker and the chain answer (readiness), read without a network call. */
+  health(): NodeHealth
   /** Finishes or abandons what is in flight, saves the watcher's place, closes everything. */
   close(): Promise<void>
 }

@@ -14,10 +14,12 @@ Options:
 
 Environment: CHANVM_PASSPHRASE (the keystore's passphrase; prompted for on a terminal otherwise),
 the API token in CHANVM_API_TOKEN or the variable the config's http.tokenEnv names.
-Exit codes: 0 stopped by a signal, 2 usage error, 3 could not start, 130 stopped while starting.`
+Exit codes: 0 stopped by a signal, 2 usage error, 3 could not start (the data folder in use by another
+node among the reasons), 4 stopped because another client took the MQTT client id over, 130
+stopped while starting.`
 
 /** Exit codes of `chanvm node` (docs/cli.md). */
-export const NODE_EXIT = { OK: 0, USAGE: 2, FAILED: 3 } as const
+export const NODE_EXIT = { OK: 0, USAGE: 2, FAILED: 3, TAKEN_OVER: 4 } as const
 
 /**
  * Runs `chanvm node` with the arguments after `node`; resolves with the exit code once the node
@@ -53,6 +55,7 @@ export async function runNodeCommand(
     configPath: values.config,
     env: process.env,
     io,
+    followParent: true,
     ...(signal === undefined ? {} : { signal }),
   })
 }

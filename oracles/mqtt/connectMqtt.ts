@@ -40,15 +40,30 @@ export type ConnectMqttOptions = {
    * would lose the message. Default 1,000 ms; 0 leaves it to the next reconnect.
    */
   redeliverAfterMs?: number
+  /**
+   * Another client took this client id over: the broker said so (MQTT 5 DISCONNECT 0x8E "session
+   * taken over"), or, as MQTT 3.1.1 brokers (aedes, Mosquitto) just close the socket, this many
+   * connections in a row were closed by the broker within `takeoverWindowMs` of their CONNACK (two
+   * clients on one id keep throwing each other out). The connection then stops reconnecting and
+   * reports `'taken-over'`. Defaults 3 and 5,000 ms; a limit of 0 turns the flapping rule off.
+   */
+  takeoverLimit?: number
+  takeoverWindowMs?: number
 }
 
-/** The status changes a managed connection reports. */
-export type MqttStatus = 'subscribed' | 'offline'
+/**
+ * The status changes a managed connection reports. `'taken-over'` is final: another client holds
+ * the client id, and this connection has stopped (see {@link ConnectMqttOptions.takeoverLimit}).
+ */
+export type MqttStatus = 'subscribed' | 'offline' | 'taken-over'
 
 /** An MQTT connection that reconnects with exponential backoff and resubscribes by itself. */
 export type ManagedMqtt = {
   readonly client: MqttClient
-  /** Called with `'subscribed'` after every (re)connect once the subscriptions hold, `'offline'` when the link drops. */
+  /**
+   * Called with `'subscribed'` after every (re)connect once the subscriptions hold, `'offline'` when
+   * the link drops, `'taken-over'` (final) when another client took the client id over.
+   */
   onStatus(handler: (status: MqttStatus) => void): () => void
   /**
    * Stops reconnecting and ends the connection: waits up to `closeTimeoutMs` for the broker to
@@ -129,6 +144,7 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
       redeliverTimer = undefined
       if (closed || !client.connected) return
       log(`mqtt: reconnecting so that the broker sends unacknowledged messages again`)
+      droppedByUs = true
       client.stream.destroy()
     }, redeliverDelay)
     redeliverTimer.unref()
@@ -171,7 +187,26 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
       )
     }
   }
+  // Takeover: connections the broker closed soon after their CONNACK, in a row.
+  const takeoverLimit = options.takeoverLimit ?? 3
+  const takeoverWindowMs = options.takeoverWindowMs ?? 5_000
+  let connectedAt: number | undefined
+  let shortLived = 0
+  let droppedByUs = false
+  let takenOver = false
+  const clientId = client.options.clientId ?? ''
+  const tookOver = (why: string) => {
+    if (takenOver || closed) return
+    takenOver = true
+    log(`mqtt: ${options.url}: client id ${clientId} taken over by another client (${why}); not reconnecting`)
+    emit('taken-over')
+    void close()
+  }
+  client.on('disconnect', (packet) => {
+    if (packet.reasonCode === 0x8e) tookOver('the broker sent DISCONNECT 0x8E, session taken over')
+  })
   client.on('connect', (connack) => {
+    connectedAt = Date.now()
     // Small packets both ways (a proposal, its accept, the PUBACKs): with Nagle's algorithm on, a
     // packet sent while another is unacknowledged waits for the peer's delayed ACK (40 ms on Linux).
     ;(client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true)
@@ -199,6 +234,18 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
   // MQTT.js schedules the next attempt on 'close' with the period set then; set the one after it.
   client.on('close', () => {
     if (closed) return
+    if (connectedAt !== undefined && !droppedByUs) {
+      if (Date.now() - connectedAt < takeoverWindowMs) shortLived++
+      else shortLived = 0
+    }
+    connectedAt = undefined
+    droppedByUs = false
+    if (takeoverLimit > 0 && shortLived >= takeoverLimit) {
+      tookOver(
+        `${shortLived} connections in a row closed by the broker within ${takeoverWindowMs} ms of CONNACK`,
+      )
+      return
+    }
     emit('offline')
     backoff = Math.min(maxBackoff, backoff * 2)
     client.options.reconnectPeriod = jitter(backoff)
