@@ -13,6 +13,7 @@ import { isDashboardAsset, serveDashboard } from './serveDashboard.ts'
 import { errorToReply } from './errorToReply.ts'
 import { openEventStream } from './openEventStream.ts'
 import { registerDashboardRoutes } from './registerDashboardRoutes.ts'
+import { healthToReady, readySchema } from './readySchema.ts'
 import {
   appActionSchema,
   channelIdParamsSchema,
@@ -189,6 +190,24 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   )
 
   app.get(
+    '/v1/ready',
+    {
+      schema: {
+        summary: 'Readiness: 200 when the MQTT broker and the chain answer, 503 naming what is down',
+        response: {
+          200: readySchema,
+          503: { description: 'Not ready: `down` names the parts that are down', ...readySchema },
+          ...errorResponses,
+        },
+      },
+    },
+    async (_request, reply) => {
+      const ready = healthToReady(node.health(), closing)
+      return reply.status(ready.ready ? 200 : 503).send(ready)
+    },
+  )
+
+  app.get(
     '/v1/channels',
     {
       schema: {
@@ -325,7 +344,10 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   serveDashboard(app, { tokenRequired: token !== undefined })
   registerDashboardRoutes(app, node)
 
-  const registry = createMetricsRegistry(() => node.metrics())
+  const registry = createMetricsRegistry(
+    () => node.metrics(),
+    () => node.health(),
+  )
   app.get(
     '/metrics',
     {

@@ -1,11 +1,13 @@
 // The node's counters as Prometheus metrics, read from `node.metrics()` at every scrape.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { NodeMetrics } from '../types.ts'
+import type { NodeHealth, NodeMetrics } from '../types.ts'
 
 /**
  * A registry (its own, not prom-client's global one) whose metrics mirror `read()` when scraped:
  * chanvm_steps_total, chanvm_refusals_total{reason}, chanvm_readings_total{verdict},
- * chanvm_disputes_total, chanvm_gas_spent_total, chanvm_channels, plus the process metrics.
+ * chanvm_disputes_total, chanvm_gas_spent_total, chanvm_channels, plus the process metrics; with
+ * `health`, the gauges chanvm_ready, chanvm_broker_up and chanvm_chain_up (1 up, 0 down) and
+ * chanvm_chain_head_age_seconds (since the node last heard from the chain).
  *
  * @example
  * ```ts
@@ -13,7 +15,7 @@ import type { NodeMetrics } from '../types.ts'
  * const text = await registry.metrics()
  * ```
  */
-export function createMetricsRegistry(read: () => NodeMetrics): Registry {
+export function createMetricsRegistry(read: () => NodeMetrics, health?: () => NodeHealth): Registry {
   const registry = new Registry()
   // One snapshot per scrape, shared by all the metrics' collect callbacks.
   let snapshot: { at: number; metrics: NodeMetrics } | undefined
@@ -71,6 +73,31 @@ export function createMetricsRegistry(read: () => NodeMetrics): Registry {
       this.set(current().channels)
     },
   })
+  if (health !== undefined) {
+    const gauge = (name: string, help: string, value: (h: NodeHealth) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          const v = value(health())
+          if (v === undefined) this.reset()
+          else this.set(v)
+        },
+      })
+    gauge('chanvm_ready', 'Whether the node is ready: the broker and the chain answer (1) or not (0)', (h) =>
+      h.ready ? 1 : 0,
+    )
+    gauge('chanvm_broker_up', 'Whether the MQTT broker is connected (1) or not (0)', (h) =>
+      h.broker.up ? 1 : 0,
+    )
+    gauge('chanvm_chain_up', 'Whether the JSON-RPC endpoint answers (1) or not (0)', (h) =>
+      h.chain.up ? 1 : 0,
+    )
+    gauge('chanvm_chain_head_age_seconds', 'Seconds since the node last heard from the chain', (h) =>
+      h.chain.head === undefined ? undefined : Math.max(0, Date.now() - h.chain.head.seenAt) / 1000,
+    )
+  }
   collectDefaultMetrics({ register: registry })
   return registry
 }

@@ -484,6 +484,7 @@ describe('HTTP API', function () {
         'GET /v1/events',
         'GET /v1/health',
         'GET /v1/inputs',
+        'GET /v1/ready',
         'GET /v1/status',
         'POST /v1/channels',
         'POST /v1/channels/{id}/actions',

@@ -9,6 +9,7 @@ import type {
   ChanvmNode,
   DisputePlan,
   NodeEvent,
+  NodeHealth,
   NodeMetrics,
   OpenRequest,
 } from '../../node/types.ts'
@@ -55,6 +56,7 @@ export type FakeNode = ChanvmNode & {
   /** The next call of any method throws this, once. */
   failNext: unknown
   metricsValue: NodeMetrics
+  healthValue: NodeHealth
 }
 
 /** A fresh recording node. Only {@link KNOWN_CHANNEL} exists; other ids are CHANNEL_NOT_FOUND. */
@@ -73,6 +75,11 @@ export function createFakeNode(): FakeNode {
       ok: true,
       signed: { state: { version: 8n } as never, signatures: [`0x${'11'.repeat(65)}`] },
       gasUsed: 51_234n,
+    },
+    healthValue: {
+      ready: true,
+      broker: { up: true, url: 'mqtt://127.0.0.1:1883', since: 1_800_000_000_000 },
+      chain: { up: true, url: 'http://127.0.0.1:8545', since: 1_800_000_000_000 },
     },
     metricsValue: {
       steps: 12,
@@ -127,6 +134,7 @@ export function createFakeNode(): FakeNode {
       return () => listeners.delete(listener)
     },
     metrics: () => node.metricsValue,
+    health: () => node.healthValue,
     async close() {
       node.calls.push({ method: 'close' })
     },
