@@ -7,6 +7,10 @@ export type RpcProxy = {
   url: string
   /** While down, every request has its connection destroyed without an answer. */
   setDown(down: boolean): void
+  /** While hung, every request is read and never answered (a JSON-RPC endpoint that hangs). */
+  setHung(hung: boolean): void
+  /** Requests left unanswered while hung. */
+  held(): number
   /** Requests refused while down. */
   refused(): number
   close(): Promise<void>
@@ -15,10 +19,17 @@ export type RpcProxy = {
 export async function startRpcProxy(target: string): Promise<RpcProxy> {
   let down = false
   let refused = 0
+  let hung = false
+  let held = 0
   const server: Server = createServer((req, res) => {
     if (down) {
       refused++
       req.socket.destroy()
+      return
+    }
+    if (hung) {
+      held++
+      req.resume()
       return
     }
     const chunks: Buffer[] = []
@@ -44,6 +55,10 @@ export async function startRpcProxy(target: string): Promise<RpcProxy> {
       down = d
     },
     refused: () => refused,
+    setHung: (h) => {
+      hung = h
+    },
+    held: () => held,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

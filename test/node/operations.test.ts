@@ -1,0 +1,236 @@
+// Running `chanvm node` safely, with real processes, a real anvil and real brokers: one node per
+// data folder, a client id taken over at run time, signals however the node was started, the
+// contracts checked at start-up, readiness that follows the broker and the chain, and reads that
+// answer while the JSON-RPC endpoint hangs.
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mqtt from 'mqtt'
+import { lockDataDir } from '../../node/lockDataDir.ts'
+import { findBinary, freePort, MOSQUITTO_PATHS, startAedes, waitListening } from '../oracles/brokers.ts'
+import { startChainFixture, type ChainFixture } from '../support/anvilFixture.ts'
+import {
+  isPortFree,
+  isRunning,
+  startDaemon,
+  waitUntil,
+  writeNodeFiles,
+  type DaemonProcess,
+} from '../support/nodeDaemon.ts'
+
+/** A Mosquitto of this test's own on a fixed free port, that it can stop and start again. */
+type OwnMosquitto = { url: string; start(): Promise<void>; stop(): Promise<void> }
+
+async function ownMosquitto(): Promise<OwnMosquitto | undefined> {
+  const bin = findBinary(MOSQUITTO_PATHS)
+  if (bin === undefined) return undefined
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'chanvm-ops-mosquitto-'))
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`)
+  let child: ChildProcess | undefined
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    async start() {
+      const c = spawn(bin, ['-c', conf], { stdio: 'ignore' })
+      child = c
+      await waitListening(port, c)
+    },
+    async stop() {
+      const c = child
+      child = undefined
+      if (c === undefined || c.exitCode !== null || c.signalCode !== null) return
+      const gone = new Promise<void>((r) => c.once('exit', () => r()))
+      c.kill('SIGTERM')
+      await gone
+    },
+  }
+}
+
+describe('operations: chanvm node as a process', function () {
+  this.timeout(180_000)
+  let f: ChainFixture
+  let dir: string
+  const running: DaemonProcess[] = []
+  const daemon = (configPath: string, via: 'bin' | 'npx' = 'bin') => {
+    const d = startDaemon(configPath, via)
+    running.push(d)
+    return d
+  }
+
+  before(async () => {
+    f = await startChainFixture()
+  })
+  after(async () => {
+    await f?.stop()
+  })
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'chanvm-ops-'))
+  })
+  afterEach(() => {
+    for (const d of running.splice(0)) d.kill()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const chainConfig = (overrides: Record<string, unknown> = {}) => ({
+    rpcUrl: f.anvil.rpcUrl,
+    chainId: f.anvil.chainId,
+    adjudicator: f.deployment.adjudicator.address,
+    pollingIntervalMs: 200,
+    ...overrides,
+  })
+
+  describe('one node per data folder', () => {
+    it('a second node on the same configuration refuses (exit 3, the folder and the holding pid); after SIGKILL of the first a new one starts', async () => {
+      const broker = await startAedes()
+      try {
+        const { configPath } = await writeNodeFiles(dir, {
+          chain: chainConfig(),
+          broker: { url: broker.url },
+          http: { port: 0 },
+        })
+        const first = daemon(configPath)
+        await first.ready()
+
+        const second = daemon(configPath)
+        const { code } = await second.exited
+        assert.equal(code, 3, second.stderr())
+        assert.equal(second.stdout(), '', 'the second node never says ready')
+        const dataDir = join(dir, 'data')
+        assert.match(
+          second.stderr(),
+          new RegExp(
+            `could not start \\(DATA_DIR_LOCKED\\): the data folder ${dataDir} is in use by another chanvm node \\(pid ${first.child.pid} on `,
+          ),
+        )
+        const refused = second.logs().find((l) => l.msg === 'could not start')
+        assert.equal(refused?.code, 'DATA_DIR_LOCKED')
+
+        first.child.kill('SIGKILL')
+        assert.equal((await first.exited).signal, 'SIGKILL')
+        const third = daemon(configPath)
+        const url = await third.ready()
+        assert.equal((await fetch(`${url}/v1/health`)).status, 200)
+        third.child.kill('SIGTERM')
+        assert.equal((await third.exited).code, 0, third.stderr())
+      } finally {
+        await broker.stop()
+      }
+    })
+  })
+
+  describe('a client id taken over at run time', () => {
+    const brokers: [string, () => Promise<{ url: string; stop(): Promise<void> } | undefined>][] = [
+      [
+        'Mosquitto',
+        async () => {
+          const m = await ownMosquitto()
+          if (m === undefined) return undefined
+          await m.start()
+          return { url: m.url, stop: m.stop }
+        },
+      ],
+      ['aedes (embedded)', startAedes],
+    ]
+    for (const [name, startBroker] of brokers) {
+      it(`on ${name}: another client on the node's client id makes it log at error and stop with exit 4`, async function () {
+        const broker = await startBroker()
+        if (broker === undefined) this.skip()
+        const other: mqtt.MqttClient[] = []
+        try {
+          const { configPath, address } = await writeNodeFiles(dir, {
+            chain: chainConfig(),
+            broker: { url: broker.url },
+            http: { port: 0 },
+          })
+          const node = daemon(configPath)
+          await node.ready()
+          const clientId = `chanvm-node-${address.toLowerCase()}`
+          // A second process with the same configuration on another data folder: it reconnects too.
+          other.push(mqtt.connect(broker.url, { clientId, clean: false, reconnectPeriod: 300 }))
+          const { code } = await node.exited
+          assert.equal(code, 4, node.stderr())
+          assert.match(node.stderr(), /stopped \(CLIENT_ID_TAKEN_OVER\)/)
+          const line = node.logs().find((l) => l.level === 50 && l.code === 'CLIENT_ID_TAKEN_OVER')
+          assert.ok(line !== undefined, node.stderr())
+          assert.equal(line.clientId, clientId)
+          assert.equal(line.url, broker.url)
+          assert.match(line.msg, new RegExp(`client id ${clientId} on ${broker.url}`))
+        } finally {
+          for (const c of other) await c.endAsync(true)
+          await broker.stop()
+        }
+      })
+    }
+  })
+
+  describe('signals, however the node was started', () => {
+    for (const via of ['bin', 'npx'] as const) {
+      it(`SIGTERM to the process started as ${via === 'bin' ? 'node cli/bin.mjs node' : 'npx chanvm node'} stops the whole tree and frees the port and the folder`, async () => {
+        const broker = await startAedes()
+        try {
+          const { configPath } = await writeNodeFiles(dir, {
+            chain: chainConfig(),
+            broker: { url: broker.url },
+            http: { port: 0 },
+          })
+          const d = daemon(configPath, via)
+          const url = await d.ready()
+          const { processTree } = await import('../support/nodeDaemon.ts')
+          const tree = processTree(d.child.pid ?? -1)
+          assert.ok(tree.length >= (via === 'npx' ? 2 : 1), `process tree ${tree.join(', ')}`)
+          d.child.kill('SIGTERM')
+          await d.exited
+          await waitUntil('every process of the tree to exit', () => tree.every((p) => !isRunning(p)), 30_000)
+          assert.ok(await isPortFree(Number(new URL(url).port)), 'the API port is free')
+          const lock = lockDataDir(join(dir, 'data'))
+          lock.release()
+        } finally {
+          await broker.stop()
+        }
+      })
+    }
+  })
+
+  describe('the contracts are checked at start-up', () => {
+    it('an Adjudicator address without code (an account) is refused with exit 3, nothing written', async () => {
+      const { configPath } = await writeNodeFiles(dir, {
+        chain: chainConfig({ adjudicator: f.carol.address }),
+        broker: { url: 'mqtt://127.0.0.1:1' },
+        http: { port: 0 },
+      })
+      const d = daemon(configPath)
+      const { code } = await d.exited
+      assert.equal(code, 3, d.stderr())
+      assert.match(
+        d.stderr(),
+        new RegExp(`could not start \\(CONFIG\\): chain.adjudicator ${f.carol.address} has no code on `),
+      )
+      assert.equal(existsSync(join(dir, 'data')), false, 'no data folder')
+      assert.deepEqual(readdirSync(dir).sort(), ['key.json', 'node.json'])
+    })
+
+    it('an app address whose code is not the app of this build is refused with exit 3, nothing written', async () => {
+      // Another app's contract named as the escrow app.
+      const tv = f.deployment.apps['BrokenApp']
+      assert(tv)
+      const { configPath } = await writeNodeFiles(dir, {
+        chain: chainConfig({ apps: { escrow: tv.address } }),
+        broker: { url: 'mqtt://127.0.0.1:1' },
+        http: { port: 0 },
+      })
+      const d = daemon(configPath)
+      const { code } = await d.exited
+      assert.equal(code, 3, d.stderr())
+      assert.match(
+        d.stderr(),
+        new RegExp(
+          `could not start \\(APP_CODE_MISMATCH\\): chain.apps.escrow ${tv.address} does not run the escrow app of this build`,
+        ),
+      )
+      assert.deepEqual(readdirSync(dir).sort(), ['key.json', 'node.json'])
+    })
+  })
+})
