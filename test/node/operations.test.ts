@@ -8,9 +8,12 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
+import { getChannelId } from '../../engine/channel/getChannelId.ts'
+import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import { lockDataDir } from '../../node/lockDataDir.ts'
 import { findBinary, freePort, MOSQUITTO_PATHS, startAedes, waitListening } from '../oracles/brokers.ts'
 import { startChainFixture, type ChainFixture } from '../support/anvilFixture.ts'
+import { startRpcProxy } from '../support/anvilProxy.ts'
 import {
   isPortFree,
   isRunning,
@@ -231,6 +234,154 @@ describe('operations: chanvm node as a process', function () {
         ),
       )
       assert.deepEqual(readdirSync(dir).sort(), ['key.json', 'node.json'])
+    })
+  })
+
+  /** GET `path` of the node; the JSON body (or the text) and the status. */
+  const get = async (url: string, path: string) => {
+    const res = await fetch(`${url}${path}`)
+    const text = await res.text()
+    let body: unknown = text
+    try {
+      body = JSON.parse(text)
+    } catch {
+      // Prometheus text
+    }
+    return { status: res.status, body, text }
+  }
+  type Ready = {
+    ready: boolean
+    down: string[]
+    broker: { up: boolean; url: string }
+    chain: { up: boolean }
+  }
+  const gauge = (text: string, name: string) => new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]
+
+  describe('readiness follows the broker and the chain', () => {
+    it('Mosquitto stopped, then the chain gone: /v1/ready says which is down (503), gauges 0, a log line names the URL; both recover', async function () {
+      const mosquitto = await ownMosquitto()
+      if (mosquitto === undefined) this.skip()
+      await mosquitto.start()
+      const proxy = await startRpcProxy(f.anvil.rpcUrl)
+      try {
+        const { configPath } = await writeNodeFiles(dir, {
+          chain: chainConfig({ rpcUrl: proxy.url, timeoutMs: 1_000 }),
+          broker: { url: mosquitto.url },
+          http: { port: 0 },
+        })
+        const node = daemon(configPath)
+        const url = await node.ready()
+        const ready = async () => (await get(url, '/v1/ready')) as { status: number; body: Ready }
+        assert.equal((await ready()).status, 200)
+        assert.deepEqual((await ready()).body.down, [])
+        assert.equal((await get(url, '/v1/health')).status, 200)
+
+        await mosquitto.stop()
+        await waitUntil('the broker reported down', async () => (await ready()).status === 503)
+        const brokerDown = await ready()
+        assert.deepEqual(brokerDown.body.down, ['broker'])
+        assert.equal(brokerDown.body.broker.url, mosquitto.url)
+        assert.equal((await get(url, '/v1/health')).status, 200, 'still live')
+        const m1 = (await get(url, '/metrics')).text
+        assert.equal(gauge(m1, 'chanvm_broker_up'), '0')
+        assert.equal(gauge(m1, 'chanvm_chain_up'), '1')
+        assert.equal(gauge(m1, 'chanvm_ready'), '0')
+        assert.ok(
+          node.logs().some((l) => l.level === 40 && l.url === mosquitto.url && /unreachable/.test(l.msg)),
+          node.stderr(),
+        )
+
+        await mosquitto.start()
+        await waitUntil('the broker back', async () => (await ready()).status === 200, 60_000)
+        assert.equal(gauge((await get(url, '/metrics')).text, 'chanvm_broker_up'), '1')
+
+        proxy.setDown(true)
+        await waitUntil('the chain reported down', async () => (await ready()).status === 503)
+        assert.deepEqual((await ready()).body.down, ['chain'])
+        const m2 = (await get(url, '/metrics')).text
+        assert.equal(gauge(m2, 'chanvm_chain_up'), '0')
+        assert.equal(gauge(m2, 'chanvm_broker_up'), '1')
+        assert.ok(
+          node.logs().some((l) => l.level === 50 && l.url === proxy.url && /does not answer/.test(l.msg)),
+          node.stderr(),
+        )
+
+        proxy.setDown(false)
+        await waitUntil('the chain back', async () => (await ready()).status === 200)
+        assert.equal(gauge((await get(url, '/metrics')).text, 'chanvm_chain_up'), '1')
+        node.child.kill('SIGTERM')
+        assert.equal((await node.exited).code, 0, node.stderr())
+      } finally {
+        await proxy.close()
+        await mosquitto.stop()
+      }
+    })
+  })
+
+  describe('a JSON-RPC endpoint that hangs', () => {
+    it('GET /v1/channels/:id answers from what the node knows, with the age of its chain view; chain calls fail with CHAIN_TIMEOUT', async () => {
+      const broker = await startAedes()
+      const proxy = await startRpcProxy(f.anvil.rpcUrl)
+      try {
+        // A channel the node (alice) already holds: its co-signed initial state in the store.
+        const params = f.escrowParams({ nonce: BigInt(Date.now()) })
+        const channelId = getChannelId(params).toLowerCase()
+        const store = createSqliteStore({ path: join(dir, 'data', 'node.db') })
+        await store.putChannel({ channelId: channelId as `0x${string}`, params, myIndex: 0 })
+        await store.putSignedState(
+          channelId as `0x${string}`,
+          f.cosign(params, f.state(params, 0n, [10n ** 18n, 0n])),
+        )
+        await store.close()
+        const { configPath } = await writeNodeFiles(
+          dir,
+          {
+            chain: chainConfig({ rpcUrl: proxy.url, timeoutMs: 1_000 }),
+            broker: { url: broker.url },
+            http: { port: 0 },
+          },
+          f.alice.privateKey,
+        )
+        const node = daemon(configPath)
+        const url = await node.ready()
+        const live = await get(url, `/v1/channels/${channelId}`)
+        assert.equal(live.status, 200, live.text)
+        assert.equal((live.body as { chainView: { reachable: boolean } }).chainView.reachable, true)
+
+        proxy.setHung(true)
+        const shown = await get(url, `/v1/channels/${channelId}`)
+        assert.equal(shown.status, 200, shown.text)
+        const body = shown.body as {
+          channelId: string
+          version: string
+          onChain?: { status: string }
+          chainView: { blockNumber: string; ageMs: number; reachable: boolean }
+        }
+        assert.equal(body.channelId, channelId)
+        assert.equal(body.version, '0')
+        assert.equal(body.onChain?.status, 'open', 'the watcher view of the record')
+        assert.equal(body.chainView.reachable, false)
+        assert.ok(BigInt(body.chainView.blockNumber) > 0n)
+        assert.ok(body.chainView.ageMs > 0)
+        assert.ok(proxy.held() > 0, 'the endpoint was asked and did not answer')
+
+        // Known down now: answered without asking the chain, and readiness says so.
+        await waitUntil('the chain reported down', async () => (await get(url, '/v1/ready')).status === 503)
+        const again = await get(url, `/v1/channels/${channelId}`)
+        assert.equal(again.status, 200)
+        assert.equal((again.body as typeof body).chainView.reachable, false)
+
+        // A call that needs the chain fails with a typed timeout instead of hanging.
+        const plan = await get(url, `/v1/channels/${channelId}/dispute`)
+        assert.notEqual(plan.status, 200)
+        assert.equal((plan.body as { error: { code: string } }).error.code, 'CHAIN_TIMEOUT', plan.text)
+        node.child.kill('SIGTERM')
+        assert.equal((await node.exited).code, 0, node.stderr())
+      } finally {
+        proxy.setHung(false)
+        await proxy.close()
+        await broker.stop()
+      }
     })
   })
 })
