@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert'
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
@@ -9,7 +9,7 @@ import { ChanvmError } from '../../engine/errors.ts'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { createMqttInputSource, type MqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
-import { findBinary, freePort, MOSQUITTO_PATHS, waitListening } from './brokers.ts'
+import { findBinary, freePort, MOSQUITTO_PATHS, SITE_MOSQUITTO_ACL, waitListening } from './brokers.ts'
 import { CHAIN, knownDevices, NOW_MS, validReading } from './hostile.ts'
 import { waitFor } from './waitFor.ts'
 
@@ -27,25 +27,19 @@ const users: Record<string, string> = {
   [partyA]: 'party-a-secret',
   [partyB]: 'party-b-secret',
 }
-/** The ACL of docs/messages.md, section 8: usernames are signer ids and party addresses. */
-const ACL = `# The node that ingests readings and answers reads them all and writes nothing.
-user ingest
-topic read chanvm/v1/devices/+/readings
-topic read chanvm/v1/oracles/+/answers
+/**
+ * The ACL a site ships (oracles/mqtt/mosquitto/acl, docs/messages.md section 8: usernames are
+ * signer ids and party addresses), plus a second ingesting user and the two parties' blocks.
+ */
+const ACL = `${readFileSync(SITE_MOSQUITTO_ACL, 'utf8')}
 user ingest-2
 topic read chanvm/v1/devices/+/readings
 topic read chanvm/v1/oracles/+/answers
 
-# Each party may send to any party, and read only its own inbox.
 user ${partyA}
 topic write chanvm/v1/channels/+/to/+
 user ${partyB}
 topic write chanvm/v1/channels/+/to/+
-
-# Patterns apply to every user: %u is the username.
-pattern write chanvm/v1/devices/%u/readings
-pattern write chanvm/v1/oracles/%u/answers
-pattern read chanvm/v1/channels/+/to/%u
 `
 
 type AuthBroker = { url: string; port: number; stop(): Promise<void> }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -178,5 +178,66 @@ export async function startAedes(): Promise<TestBroker> {
     port: b.port,
     stop: b.close,
     restartable: true,
+  }
+}
+
+/** The Mosquitto settings a site runs (docs/messages.md, section 8). */
+export const SITE_MOSQUITTO_CONF = new URL('../../oracles/mqtt/mosquitto/mosquitto.conf', import.meta.url)
+/** The ACL a site runs. */
+export const SITE_MOSQUITTO_ACL = new URL('../../oracles/mqtt/mosquitto/acl', import.meta.url)
+
+/**
+ * A Mosquitto of its own running the shipped `oracles/mqtt/mosquitto/mosquitto.conf`, with the
+ * listener on a free loopback port and the files in a fresh folder. `open: true` drops the
+ * authentication lines (anonymous access, no ACL: for tests of the queues and sizes);
+ * otherwise `passwd` names the password file to use and `acl` the ACL text. `{ skip }` when the
+ * binary is not installed.
+ */
+export async function startSiteMosquitto(
+  options: { open: true } | { open?: false; passwd: string; acl: string },
+): Promise<TestBroker | { skip: string }> {
+  const bin = findBinary(MOSQUITTO_PATHS)
+  if (bin === undefined) return { skip: 'mosquitto is not installed' }
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'chanvm-mosquitto-site-'))
+  // Started as root, Mosquitto drops to the `mosquitto` user, which must write its database there.
+  chmodSync(dir, 0o777)
+  const lines = readFileSync(SITE_MOSQUITTO_CONF, 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      const [key] = line.split(' ')
+      if (key === 'listener') return [`listener ${port} 127.0.0.1`]
+      if (key === 'persistence_location') return [`persistence_location ${dir}/`]
+      if (options.open === true) {
+        if (key === 'allow_anonymous') return ['allow_anonymous true']
+        if (key === 'password_file' || key === 'acl_file') return []
+        return [line]
+      }
+      if (key === 'password_file') return [`password_file ${options.passwd}`]
+      if (key === 'acl_file') {
+        const acl = join(dir, 'acl')
+        writeFileSync(acl, options.acl, { mode: 0o644 })
+        return [`acl_file ${acl}`]
+      }
+      return [line]
+    })
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(conf, lines.join('\n'))
+  const child = spawn(bin, ['-c', conf], { stdio: 'ignore' })
+  await waitListening(port, child)
+  return {
+    name: 'mosquitto (site settings)',
+    url: `mqtt://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    restartable: false,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise<void>((r) => child.once('exit', () => r()))
+        child.kill('SIGTERM')
+        await exited
+      }
+      rmSync(dir, { recursive: true, force: true })
+    },
   }
 }

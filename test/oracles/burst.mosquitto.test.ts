@@ -1,0 +1,129 @@
+// A burst larger than Mosquitto's default queue (1,000 QoS 1 messages per client) on the settings a
+// site ships (oracles/mqtt/mosquitto/mosquitto.conf): nothing valid is lost in the broker.
+import { strict as assert } from 'node:assert'
+import { randomBytes } from 'node:crypto'
+import mqtt from 'mqtt'
+import { bytesToHex, toHex, type Hex } from 'viem'
+import type { VerifiedInput } from '../../engine/inputs/types.ts'
+import { P256_N } from '../../oracles/message/index.ts'
+import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
+import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
+import { startSiteMosquitto, type TestBroker } from './brokers.ts'
+import { CHAIN, NOW_MS, knownDevices, validReading } from './hostile.ts'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** A random well-formed signature for `curve` that never verifies. */
+function forgedSignature(curve: 'p256' | 'secp256k1'): Hex {
+  const r = BigInt(bytesToHex(randomBytes(32))) % (P256_N - 1n)
+  const s = BigInt(bytesToHex(randomBytes(32))) % (P256_N / 2n)
+  const rs = `${toHex(r + 1n, { size: 32 })}${toHex(s + 1n, { size: 32 }).slice(2)}`
+  return (curve === 'p256' ? rs : `${rs}1b`) as Hex
+}
+
+describe('burst on Mosquitto with the shipped site settings', function () {
+  this.timeout(120_000)
+  let broker: TestBroker
+
+  before(async function () {
+    // Anonymous here (the ACL would stop the forger at the broker): what is tested is the queue.
+    const b = await startSiteMosquitto({ open: true })
+    if ('skip' in b) {
+      console.log(`      skipped: ${b.skip}`)
+      this.skip()
+    }
+    broker = b as TestBroker
+  })
+  after(async () => {
+    await broker?.stop()
+  })
+
+  it('2,000 forged and 40 valid readings in 0.2 s at QoS 1: all 40 delivered, no forgery', async () => {
+    const source = await createMqttInputSource({
+      url: broker.url,
+      clientId: `chanvm-burst-${process.pid}`,
+      chainId: CHAIN,
+      devices: knownDevices,
+      now: () => NOW_MS,
+      log: false,
+    })
+    const forger = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    const device = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    try {
+      const delivered: VerifiedInput[] = []
+      let onDelivered = () => {}
+      source.onInput((i) => {
+        delivered.push(i)
+        onDelivered()
+      })
+      const curves = ['secp256k1', 'p256'] as const
+      const templates = curves.map((c) => validReading(c, { sequence: 1n }))
+      const valid: string[] = []
+      // Signed and encoded beforehand, so that the burst is only the publishing.
+      const slices = Array.from({ length: 10 }, (_, slice) => {
+        const forged = Array.from({ length: 200 }, (_, i) => {
+          const k = i % 2
+          const t = templates[k] as (typeof templates)[number]
+          const env = {
+            ...t,
+            sequence: String(100_000 + slice * 200 + i),
+            signature: forgedSignature(curves[k] as 'p256' | 'secp256k1'),
+          }
+          return { topic: readingTopic(t.device as Hex), payload: JSON.stringify(env) }
+        })
+        const good = Array.from({ length: 4 }, (_, i) => {
+          const curve = curves[i % 2] as 'p256' | 'secp256k1'
+          const sequence = BigInt(slice * 2 + Math.floor(i / 2) + 1)
+          const env = validReading(curve, { sequence })
+          valid.push(`${env.device}/${sequence}`)
+          return { topic: readingTopic(env.device as Hex), payload: JSON.stringify(env) }
+        })
+        return { forged, good }
+      })
+      const published: Promise<unknown>[] = []
+      const start = performance.now()
+      // Ten slices of 20 ms: 200 forgeries (claiming the two allowed devices) and 4 valid readings each.
+      for (const [n, slice] of slices.entries()) {
+        for (const f of slice.forged) published.push(forger.publishAsync(f.topic, f.payload, { qos: 1 }))
+        for (const g of slice.good) published.push(device.publishAsync(g.topic, g.payload, { qos: 1 }))
+        const wait = start + (n + 1) * 20 - performance.now()
+        if (wait > 0) await sleep(wait)
+      }
+      const publishMs = performance.now() - start
+      await Promise.all(published)
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${delivered.length} of ${valid.length} delivered: ${JSON.stringify(source.stats())}`,
+              ),
+            ),
+          60_000,
+        )
+        onDelivered = () => {
+          if (delivered.length < valid.length) return
+          clearTimeout(timer)
+          resolve()
+        }
+        onDelivered()
+      })
+      // Every forgery is judged too (nothing was dropped in the broker): the counts reach 2,040.
+      const judged = () => {
+        const s = source.stats()
+        return s.accepted + Object.values(s.rejected).reduce((a, b) => a + b, 0)
+      }
+      for (let i = 0; i < 3_000 && judged() < 2_040; i++) await sleep(10)
+      const stats = source.stats()
+      console.log(
+        `      published in ${publishMs.toFixed(0)} ms; judged ${judged()}: ${JSON.stringify(stats.verdicts)}, accepted ${stats.accepted}`,
+      )
+      assert.deepEqual(new Set(delivered.map((d) => `${d.signer}/${d.sequence}`)), new Set(valid))
+      assert.equal(stats.accepted, valid.length)
+      assert.equal(judged(), 2_040, 'the broker dropped nothing')
+    } finally {
+      await forger.endAsync()
+      await device.endAsync()
+      await source.close()
+    }
+  })
+})
