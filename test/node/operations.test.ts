@@ -14,6 +14,7 @@ import { lockDataDir } from '../../node/lockDataDir.ts'
 import { findBinary, freePort, MOSQUITTO_PATHS, startAedes, waitListening } from '../oracles/brokers.ts'
 import { startChainFixture, type ChainFixture } from '../support/anvilFixture.ts'
 import { startRpcProxy } from '../support/anvilProxy.ts'
+import { startApiNodes } from '../support/apiNodes.ts'
 import {
   isPortFree,
   isRunning,
@@ -381,6 +382,50 @@ describe('operations: chanvm node as a process', function () {
         proxy.setHung(false)
         await proxy.close()
         await broker.stop()
+      }
+    })
+  })
+
+  describe('act without a broker', () => {
+    it('an action while the broker is down fails at once with BROKER_UNAVAILABLE naming the broker, nothing signed', async () => {
+      const token = 'ops-broker-down-token-0123456789'
+      const nodes = await startApiNodes(token, 'ops-broker')
+      try {
+        const { alice, bob } = nodes
+        const nonce = BigInt(Date.now())
+        const request = (role: 'first' | 'second') => ({
+          app: 'escrow' as const,
+          counterparty: role === 'first' ? nodes.f.bob.address : nodes.f.alice.address,
+          role,
+          balances: [10n ** 17n, 0n] as [bigint, bigint],
+          nonce,
+          challengeDuration: 3_600n,
+          terms: { arbiter: nodes.f.arbiter.address },
+        })
+        const [opened] = await Promise.all([
+          alice.node.open(request('first')),
+          bob.node.open(request('second')),
+        ])
+        const channelId = opened.channelId
+        const before = await alice.node.party.latest(channelId)
+
+        await nodes.broker.stop()
+        await waitUntil('alice to see the broker gone', () => !alice.node.health().broker.up)
+        const res = await fetch(`${alice.url}/v1/channels/${channelId}/actions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ app: 'escrow', type: 'release' }),
+        })
+        const body = (await res.json()) as { error: { code: string; message: string } }
+        assert.notEqual(res.status, 200)
+        assert.equal(body.error.code, 'BROKER_UNAVAILABLE')
+        assert.match(body.error.message, new RegExp(`the MQTT broker ${nodes.broker.url} is not connected`))
+        assert.deepEqual(await alice.node.party.latest(channelId), before, 'nothing proposed or signed')
+        const ready = await fetch(`${alice.url}/v1/ready`, { headers: { authorization: `Bearer ${token}` } })
+        assert.equal(ready.status, 503)
+        assert.deepEqual(((await ready.json()) as { down: string[] }).down, ['broker'])
+      } finally {
+        await nodes.stop()
       }
     })
   })
