@@ -14,12 +14,13 @@ import {Sig} from "./Sig.sol";
 ///   forced steps are accepted until `movesUntil = t0 + D` and the dispute ends at
 ///   `finalizesAt = t0 + D` (D = challengeDuration). During a dispute a co-signed state replaces
 ///   the state held iff its version is above the record's `baseVersion` (the version of the
-///   co-signed state the state held grew from); it moves neither deadline.
+///   co-signed state the state held grew from), and moves both deadlines to at least now + D:
+///   forced steps on it stay possible for a full D.
 /// - `forceProgress` applies one app step, signed by its mover, to the state held (or to a
 ///   co-signed state it registers in the same call), with the real block as Env, and holds the
 ///   result as version + 1 over the same base. It is accepted only before `movesUntil` and sets
 ///   `finalizesAt = max(finalizesAt, now + D)`: every forced step leaves the other side a full D to
-///   answer, and every dispute ends by t0 + 2D.
+///   answer, and every dispute ends by T + 2D, T the time its latest co-signed state was registered.
 /// - `conclude` pays out the state held once `finalizesAt` has passed; `concludeFinal` pays out a
 ///   co-signed final state at once, dispute or not.
 /// - A payout is made from what was deposited for the participants. When those deposits cover the
@@ -56,7 +57,7 @@ contract Adjudicator {
     bytes32 public constant MOVE_TYPEHASH =
         keccak256("Move(bytes32 channelId,uint64 version,bytes32 stateHash,uint256 mover,bytes action)");
 
-    /// @notice Longest challenge duration accepted (keeps `t0 + 2D` inside 48 bits).
+    /// @notice Longest challenge duration accepted (keeps `now + 2D` inside 48 bits).
     uint64 public constant MAX_CHALLENGE_DURATION = type(uint32).max;
 
     mapping(bytes32 channelId => Record) internal _records;
@@ -148,7 +149,7 @@ contract Adjudicator {
 
     /// @notice Holds a co-signed state. On an open channel it opens a dispute (both deadlines at
     /// now + D); during a dispute it needs a version above the record's `baseVersion` and moves
-    /// neither deadline.
+    /// both deadlines to at least now + D.
     function register(ChannelParams calldata p, State calldata s, bytes[] calldata sigs) external {
         bytes32 id = _checkParams(p);
         Record memory r = _records[id];
@@ -163,8 +164,8 @@ contract Adjudicator {
     /// @notice Applies one step of the app, signed by its mover, and holds the result as
     /// `from.version + 1` over the same base. With `fromSigs` empty, `from` must be the state held;
     /// otherwise `from` is a co-signed state that replaces the state held (as `register`, and
-    /// announced by a `Registered` event). Accepted only before the dispute's `movesUntil`; sets
-    /// `finalizesAt` to at least now + D.
+    /// announced by a `Registered` event, and moving both deadlines to at least now + D). Accepted
+    /// only before the dispute's `movesUntil`; sets `finalizesAt` to at least now + D.
     function forceProgress(
         ChannelParams calldata p,
         State calldata from,
@@ -357,13 +358,19 @@ contract Adjudicator {
 
     /// @dev Makes the co-signed state of `version` the state held (and its own base) in `r`. On an
     /// open channel this opens the dispute at t0 = now: forced steps until t0 + D, conclusion from
-    /// t0 + D; a dispute that runs keeps its deadlines.
+    /// t0 + D. During a dispute it moves both deadlines to at least now + D, so that forced steps
+    /// can be made on the new base for a full D: the state it replaces may have been a forced chain
+    /// whose moves (oracle evidence, a deadline passed) its mover must be able to make again on top
+    /// of it. Each such move needs a co-signed state above the base, so the dispute still ends.
     function _adoptCoSigned(Record memory r, uint64 version, uint64 duration) private view {
+        uint48 t = uint48(block.timestamp + duration);
         if (r.status == Status.Open) {
-            uint48 t = uint48(block.timestamp + duration);
             r.finalizesAt = t;
             r.movesUntil = t;
             r.status = Status.Disputed;
+        } else {
+            if (t > r.movesUntil) r.movesUntil = t;
+            if (t > r.finalizesAt) r.finalizesAt = t;
         }
         r.version = version;
         r.baseVersion = version;

@@ -37,7 +37,9 @@ export type ForceProgressResult = TxResult & {
  * Runs one app step on chain (`Adjudicator.forceProgress`): the Adjudicator calls the app's
  * `transition` with the real block as Env, checks conservation and holds the result as
  * `from.version + 1` over the same base. Accepted only before the dispute's `movesUntil`
- * (`MovesClosed`); it gives the other side at least a full challenge duration to answer. Returns
+ * (`MovesClosed`; a co-signed base registered with the step, or before it, moves `movesUntil` to
+ * at least its registration + challengeDuration); it gives the other side at least a full
+ * challenge duration to answer. Returns
  * the stored state, decoded from the `Progressed` event, and the Env (the block's number and
  * timestamp) it ran with.
  *

@@ -11,8 +11,9 @@ export type RegisterArgs = { params: ChannelParams; signed: SignedState }
  * Puts a co-signed state on chain (`Adjudicator.register`): opens a dispute on an open channel
  * (both deadlines at now + challengeDuration), or, during a dispute, replaces the state held when
  * its version is above the record's `baseVersion` (a co-signed state held needs a strictly higher
- * version; a forced chain is replaced whole by any co-signed state above its base). A dispute's
- * deadlines never move on `register`: `finalizesAt` is when `conclude` becomes possible,
+ * version; a forced chain is replaced whole by any co-signed state above its base). During a
+ * dispute it moves both deadlines to at least now + challengeDuration, so that forced steps on the
+ * new base stay possible for a full duration: `finalizesAt` is when `conclude` becomes possible,
  * `movesUntil` the end of forced steps.
  *
  * @example

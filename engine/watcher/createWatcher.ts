@@ -182,7 +182,8 @@ export function createWatcher(opts: CreateWatcherOptions): Watcher {
 
   /**
    * Builds a channel's view as of block `at`: its record there and, during a dispute, every log
-   * since the dispute opened (at `movesUntil - challengeDuration`), so the chain is known whole.
+   * since its latest co-signed state was registered (at `movesUntil - challengeDuration`: the
+   * opening, or a later replacement), so the chain is known whole.
    * Hands the chain over (or reports it) once, as a fresh view of it.
    */
   const sync = async (entry: Entry, at: bigint): Promise<void> => {

@@ -1,7 +1,8 @@
 /**
  * The first block in `0..upTo` whose timestamp is at least `timestamp` (binary search; block
  * timestamps never decrease), or `upTo + 1` when there is none. The watcher uses it to find the
- * block a dispute opened in: `movesUntil - challengeDuration`.
+ * block the latest co-signed state of a dispute was registered in (its opening, or a later
+ * replacement, which moves `movesUntil`): `movesUntil - challengeDuration`.
  *
  * @example
  * ```ts

@@ -2,7 +2,7 @@
 // call, who signed, and the expected result (a check of the chain afterwards, or a custom error).
 import assert from 'node:assert/strict'
 import { encodeAbiParameters, type Hex } from 'viem'
-import { decodeEscrowData, escrowActions } from '../../apps/escrow/escrowClient.ts'
+import { decodeEscrowData, escrowActions, signRuling } from '../../apps/escrow/escrowClient.ts'
 import { AdjudicatorRevertError } from '../../engine/adjudicator/toAdjudicatorError.ts'
 import { conclude } from '../../engine/adjudicator/conclude.ts'
 import { concludeFinal } from '../../engine/adjudicator/concludeFinal.ts'
@@ -792,7 +792,8 @@ const rows: Row[] = [
     expect: {
       check: async (f, c, r) => {
         const { events, baseVersion, state, env } = r as Awaited<ReturnType<typeof forceProgress>>
-        // The base the call registered is announced before the step, with the dispute's deadlines unchanged.
+        // The base the call registered is announced before the step, with the deadlines it moved to
+        // now + D (forced steps on a new base stay possible for a full D).
         assert.deepEqual(
           events.map((e) => e.eventName),
           ['Registered', 'Progressed'],
@@ -800,8 +801,9 @@ const rows: Row[] = [
         const reg = events[0]
         assert(reg?.eventName === 'Registered')
         assert.equal(reg.args.state.version, 2n)
-        assert.equal(BigInt(reg.args.finalizesAt), c.t.finalizesAt)
-        assert.equal(BigInt(reg.args.movesUntil), (c.t.t0 ?? 0n) + CHALLENGE)
+        assert.equal(BigInt(reg.args.finalizesAt), env.timestamp + CHALLENGE)
+        assert(env.timestamp + CHALLENGE >= (c.t.finalizesAt ?? 0n))
+        assert.equal(BigInt(reg.args.movesUntil), env.timestamp + CHALLENGE)
         assert.equal(baseVersion, 2n)
         assert.equal(state.version, 3n)
         const rec = await recordOf(f, c)
@@ -882,9 +884,14 @@ const rows: Row[] = [
       check: async (f, c, r) => {
         const t0 = c.t.t0 ?? 0n
         const rec = await recordOf(f, c)
-        assert.equal(rec.finalizesAt, t0 + CHALLENGE, 'register does not extend the dispute')
-        assert.equal(rec.movesUntil, t0 + CHALLENGE)
-        assert.equal((r as { finalizesAt: bigint }).finalizesAt, t0 + CHALLENGE)
+        // Forced steps on the new base stay possible for a full D: both deadlines at now + D.
+        assert.equal(rec.finalizesAt, t0 + 50n + CHALLENGE)
+        assert.equal(rec.movesUntil, t0 + 50n + CHALLENGE)
+        assert.deepEqual(
+          [(r as { finalizesAt: bigint }).finalizesAt, (r as { movesUntil: bigint }).movesUntil],
+          [t0 + 50n + CHALLENGE, t0 + 50n + CHALLENGE],
+          'the Registered event carries the new deadlines',
+        )
         await expectRecord(f, c, { status: 'disputed', version: 2n, baseVersion: 2n, stateOf: st(c, 'v2') })
       },
     },
@@ -905,8 +912,113 @@ const rows: Row[] = [
       check: async (f, c) => {
         const t0 = c.t.t0 ?? 0n
         const rec = await recordOf(f, c)
-        assert.equal(rec.finalizesAt, t0 + 2n * CHALLENGE - 10n, "the forced step's deadline stands")
+        // The forced chain is gone; its mover gets a full D to force again on v3.
+        assert.equal(rec.movesUntil, t0 + 2n * CHALLENGE + 20n, 'moves reopen on the new base')
+        assert.equal(rec.finalizesAt, t0 + 2n * CHALLENGE + 20n)
         await expectRecord(f, c, { status: 'disputed', version: 3n, baseVersion: 3n, stateOf: st(c, 'v3') })
+      },
+    },
+  },
+  {
+    given:
+      'v1 held since t0, forced v2 at t0 + D - 10, co-signed v3 registered at t0 + D + 20, clock at t0 + D + 30',
+    call: 'forceProgress on v3 (the state held)',
+    signer: 'alice (mover)',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      const t0 = c.t.t0 ?? 0n
+      await f.setNextBlockTimestamp(t0 + CHALLENGE - 10n)
+      await forceSteps(f, c, st(c, 'v1'), 1)
+      await f.setNextBlockTimestamp(t0 + CHALLENGE + 20n)
+      await register(f.bob.client, { params: c.params, signed: sg(c, 'v3') })
+      await f.setNextBlockTimestamp(t0 + CHALLENGE + 30n)
+      return c
+    },
+    act: (f, c) => forceSteps(f, c, st(c, 'v3'), 1),
+    expect: {
+      check: async (f, c, r) => {
+        const t0 = c.t.t0 ?? 0n
+        const rec = await recordOf(f, c)
+        await expectRecord(f, c, { status: 'disputed', version: 4n, baseVersion: 3n, stateOf: r as State })
+        assert.equal(rec.movesUntil, t0 + 2n * CHALLENGE + 20n, 'a forced step does not move movesUntil')
+        assert.equal(rec.finalizesAt, t0 + 2n * CHALLENGE + 30n, 'the step leaves the other side a full D')
+      },
+    },
+  },
+  {
+    given:
+      'v1 held since t0, forced v2 at t0 + D - 10, co-signed v3 registered at t0 + D + 20, forced v4 at t0 + D + 30, clock at t0 + 2D + 20',
+    call: 'forceProgress on forced v4 (the state held)',
+    signer: 'alice (mover)',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      const t0 = c.t.t0 ?? 0n
+      await f.setNextBlockTimestamp(t0 + CHALLENGE - 10n)
+      await forceSteps(f, c, st(c, 'v1'), 1)
+      await f.setNextBlockTimestamp(t0 + CHALLENGE + 20n)
+      await register(f.bob.client, { params: c.params, signed: sg(c, 'v3') })
+      await f.setNextBlockTimestamp(t0 + CHALLENGE + 30n)
+      c.s.forced = await forceSteps(f, c, st(c, 'v3'), 1)
+      await f.setNextBlockTimestamp(t0 + 2n * CHALLENGE + 20n)
+      return c
+    },
+    act: (f, c) => forceSteps(f, c, st(c, 'forced'), 1),
+    expect: { revert: 'MovesClosed', args: (_f, c) => [c.id, Number((c.t.t0 ?? 0n) + 2n * CHALLENGE + 20n)] },
+  },
+  {
+    given:
+      'stale v1 held since t0 (nothing forced), co-signed v2 registered at t0 + D - 1, clock at t0 + D + 10',
+    call: 'forceProgress on v2 (the state held)',
+    signer: 'alice (mover)',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      const t0 = c.t.t0 ?? 0n
+      await f.setNextBlockTimestamp(t0 + CHALLENGE - 1n)
+      await register(f.bob.client, { params: c.params, signed: sg(c, 'v2') })
+      await f.setNextBlockTimestamp(t0 + CHALLENGE + 10n)
+      return c
+    },
+    act: (f, c) => forceSteps(f, c, st(c, 'v2'), 1),
+    expect: {
+      check: async (f, c, r) => {
+        await expectRecord(f, c, { status: 'disputed', version: 3n, baseVersion: 2n, stateOf: r as State })
+      },
+    },
+  },
+  {
+    given: 'forced v2 on v1, then co-signed v3 registered after movesUntil, then forced v4 on v3',
+    call: 'register co-signed v3 again, and co-signed v2',
+    signer: 'alice+bob',
+    pre: async (f) => {
+      const c = await held(f, 'v1')
+      const t0 = c.t.t0 ?? 0n
+      await f.setNextBlockTimestamp(t0 + CHALLENGE - 10n)
+      await forceSteps(f, c, st(c, 'v1'), 1)
+      await f.setNextBlockTimestamp(t0 + CHALLENGE + 20n)
+      await register(f.bob.client, { params: c.params, signed: sg(c, 'v3') })
+      c.s.forced = await forceSteps(f, c, st(c, 'v3'), 1)
+      return c
+    },
+    // Reopening needs a co-signed state above the base: the same or an older one cannot extend again.
+    act: async (f, c) => {
+      const again = await register(f.bob.client, { params: c.params, signed: sg(c, 'v3') }).catch(
+        (e: unknown) => e,
+      )
+      const older = await register(f.bob.client, { params: c.params, signed: sg(c, 'v2') }).catch(
+        (e: unknown) => e,
+      )
+      return [again, older]
+    },
+    expect: {
+      check: async (f, c, r) => {
+        for (const e of r as unknown[])
+          assert(e instanceof AdjudicatorRevertError && e.errorName === 'StaleVersion', String(e))
+        await expectRecord(f, c, {
+          status: 'disputed',
+          version: 4n,
+          baseVersion: 3n,
+          stateOf: st(c, 'forced'),
+        })
       },
     },
   },
@@ -1417,6 +1529,46 @@ describe('Adjudicator disputes (table, on anvil)', function () {
       conclude(f.carol.client, { params: c.params, state: st(c, 'v3') }),
     )
     assert.deepEqual(paid, [500n, 500n])
+  })
+
+  it('a co-signed state registered after movesUntil does not cost the forcer its evidence: bob forces the arbiter ruling again on top of it and is paid', async () => {
+    // Alice pays 300 into escrow for bob (v1). The arbiter rules for bob. Bob signed v2 (the escrow
+    // still open) but alice kept her signature of it back, so bob's latest co-signed state is v1.
+    const c = await channel(f, { deposits: [600n, 400n] })
+    const far = 10n ** 12n
+    const open = { funded: true, amount: 300n, deadline: far }
+    const v1 = f.state(c.params, 1n, [600n, 400n], open)
+    const v2 = f.state(c.params, 2n, [600n, 400n], open)
+    const ruling = escrowActions.ruling(true, signRuling(c.params, c.id, 0n, true, f.arbiter.privateKey))
+    const force = (from: State) =>
+      f.forceAndCheck(f.bob.client, {
+        params: c.params,
+        from,
+        mover: 1n,
+        action: ruling,
+        moverSignature: signMove(c.params, from, 1n, ruling, f.bob.privateKey),
+      })
+    const t0 =
+      (await register(f.bob.client, { params: c.params, signed: f.cosign(c.params, v1) })).finalizesAt -
+      CHALLENGE
+    // Bob forces the ruling late in the window for moves: v2 forced pays him the 300.
+    await f.setNextBlockTimestamp(t0 + CHALLENGE - 10n)
+    const forced = await force(v1)
+    assert.deepEqual(forced.state.balances, [300n, 700n])
+    // Alice waits until forced steps are closed and registers the co-signed v2: the ruling is gone.
+    await f.setNextBlockTimestamp(t0 + CHALLENGE + 20n)
+    await register(f.alice.client, { params: c.params, signed: f.cosign(c.params, v2) })
+    await expectRecord(f, c, { status: 'disputed', version: 2n, baseVersion: 2n, stateOf: v2 })
+    // Bob makes the same move again on v2: the new base leaves a full D for forced steps.
+    await f.setNextBlockTimestamp(t0 + CHALLENGE + 30n)
+    const again = await force(v2)
+    assert.deepEqual(again.state.balances, [300n, 700n])
+    const rec = await recordOf(f, c)
+    await f.mineAt(rec.finalizesAt)
+    const paid = await creditsDuring(f, () =>
+      conclude(f.carol.client, { params: c.params, state: again.state }),
+    )
+    assert.deepEqual(paid, [300n, 700n], 'the arbiter ruled for bob, and bob is paid')
   })
 
   it('a long alternating forced sequence (alice FUND, bob REFUND, every 7 s) cannot postpone conclude past t0 + 2D', async () => {
