@@ -19,6 +19,28 @@ type NativeSecp = {
   ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array
 }
 
+/** The secp256k1 group order n. */
+const ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+
+/**
+ * The 32-byte digest reduced mod n (a digest is below 2^256 < 2n, so at most one subtraction).
+ * Only digests from n to 2^256 - 1 change, about one in 2^128.
+ */
+function reduceDigest(digest: Uint8Array): Uint8Array {
+  // n begins with 15 bytes 0xff: a digest whose first byte is not 0xff is below it.
+  if (digest[0] !== 0xff) return digest
+  let e = 0n
+  for (const b of digest) e = (e << 8n) | BigInt(b)
+  if (digest.length !== 32 || e < ORDER) return digest
+  let r = e - ORDER
+  const out = new Uint8Array(32)
+  for (let i = 31; i >= 0; i--) {
+    out[i] = Number(r & 0xffn)
+    r >>= 8n
+  }
+  return out
+}
+
 function loadNative(): Secp256k1Backend | undefined {
   if (process.env.CHANVM_SECP256K1 === 'noble') return undefined
   try {
@@ -28,7 +50,10 @@ function loadNative(): Secp256k1Backend | undefined {
     return {
       name: 'native',
       sign(digest, privateKey) {
-        const { signature, recid } = lib.ecdsaSign(digest, privateKey)
+        // libsecp256k1 derives its RFC 6979 nonce from the digest bytes as given; RFC 6979
+        // (bits2octets) and noble reduce the digest mod n first. ECDSA itself uses the digest mod n,
+        // so signing the reduced digest is the same signature scheme, with the RFC 6979 nonce.
+        const { signature, recid } = lib.ecdsaSign(reduceDigest(digest), privateKey)
         return { compact: signature, recid }
       },
       recover(digest, compact, recid) {

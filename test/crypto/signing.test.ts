@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash, createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import fc from 'fast-check'
 import { bytesToHex, hexToBytes, keccak256, type Hex } from 'viem'
@@ -97,6 +98,53 @@ describe('crypto: signatures are made as docs/signing.md says', () => {
     )
     // about half the raw signatures had a high s, so their s was replaced and their v flipped
     assert.ok(flips > 130 && flips < 270, `flips ${flips}`)
+  })
+
+  it('a digest at or above the order n: libsecp256k1 alone takes another nonce; chanvm reduces the digest, so both backends give the RFC 6979 signature, and every one recovers the key address', function () {
+    // The addon itself, without chanvm's reduction (skipped where it does not load).
+    let raw: ((d: Uint8Array, k: Uint8Array) => { signature: Uint8Array; recid: number }) | undefined
+    try {
+      const lib = createRequire(import.meta.url)('secp256k1/bindings') as {
+        ecdsaSign(d: Uint8Array, k: Uint8Array): { signature: Uint8Array; recid: number }
+      }
+      raw = (d, k) => lib.ecdsaSign(d, k)
+    } catch {
+      raw = undefined
+    }
+    const TOP = (1n << 256n) - 1n
+    const highDigest = fc.oneof(fc.constantFrom(N, N + 1n, TOP), fc.bigInt({ min: N, max: TOP }))
+    let differed = 0
+    fc.assert(
+      fc.property(keyArb, highDigest, (key, e) => {
+        const digest = word(e)
+        const address = privateKeyToAddress(bytesToHex(key)).toLowerCase()
+        const ref = referenceSign(key, digest)
+        const rfc6979 = bytesToHex(new Uint8Array([...word(ref.r), ...word(ref.s), ref.v]))
+        assert.equal(signDigest(digest, key), rfc6979, 'chanvm signs with the RFC 6979 nonce')
+        for (const backend of [secp256k1Backends.native, secp256k1Backends.noble]) {
+          if (backend === undefined) continue
+          const b = backend.sign(digest, key)
+          assert.equal(bytesToHex(new Uint8Array([...b.compact, 27 + b.recid])), rfc6979, backend.name)
+        }
+        assert.deepEqual(recoverDigestSigner(digest, rfc6979), { ok: true, signer: address })
+        if (raw === undefined) return
+        // libsecp256k1 on the unreduced digest: another nonce, another (valid, low-s) signature of the
+        // same digest, recovered to the same address.
+        const r = raw(digest, key)
+        const other = bytesToHex(new Uint8Array([...r.signature, 27 + r.recid]))
+        if (other !== rfc6979) differed++
+        assert.deepEqual(recoverDigestSigner(digest, other), { ok: true, signer: address })
+        assert.deepEqual(
+          recoverDigestSigner(word(e - N), other),
+          { ok: true, signer: address },
+          'the same as the reduced digest',
+        )
+      }),
+      { numRuns: 100 },
+    )
+    if (raw !== undefined)
+      assert.equal(differed, 100, 'libsecp256k1 alone derives its nonce from the unreduced digest')
+    else this.skip()
   })
 
   it('an r below 2^248 keeps its leading zero byte (r and s are always 32 bytes each)', () => {
