@@ -486,7 +486,11 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
     }
     assert.equal(record.version, 2n, nodes.alice!.logs().slice(-3000))
     assert.equal(record.status, 'disputed')
-    assert.equal(record.finalizesAt, cheat.finalizesAt, 'a refutation does not move the deadline')
+    // The refutation (half a period in) moved both deadlines to its time + D: forced steps on the
+    // refuting state stay possible for a full period.
+    assert.ok(record.finalizesAt > cheat.finalizesAt, 'a refutation gives its state a full period')
+    assert.equal(record.movesUntil, record.finalizesAt)
+    assert.ok(record.finalizesAt <= (await chainNow()) + CHALLENGE)
     assert.ok((await chainNow()) < record.finalizesAt, 'refuted before the dispute finalizes')
     // The refutation is alice's node's transaction, reported as a watcher event and a chain step.
     let refuted: Record<string, unknown> | undefined
