@@ -17,14 +17,10 @@ import { healthToReady, readySchema } from './readySchema.ts'
 import {
   appActionSchema,
   channelIdParamsSchema,
-  channelSummarySchema,
   disputeBodySchema,
-  disputePlanSchema,
-  errorSchema,
   eventsQuerySchema,
-  healthSchema,
+  NAMED_SCHEMAS,
   openRequestSchema,
-  updateResultSchema,
 } from './schemas.ts'
 import { toWireJson, wireToAppAction, wireToOpenRequest } from './wire.ts'
 
@@ -53,16 +49,30 @@ export type ApiServer = FastifyInstance & {
 
 const MIN_TOKEN_LENGTH = 16
 
+/** A response of a named schema (schemas.ts), as the OpenAPI document declares it. */
+const named = (name: string, description: string) => ({ description, $ref: `${name}#` })
+const error = (description: string) => named('Error', description)
+
+/** What every route may answer besides its success. */
 const errorResponses = {
-  400: { description: 'Invalid body, parameter or querystring', ...errorSchema },
-  401: { description: 'Missing or wrong bearer token', ...errorSchema },
-  403: { description: 'Not a loopback caller on a node without a token', ...errorSchema },
-  500: { description: 'Unexpected failure', ...errorSchema },
+  400: error('Invalid body, parameter or querystring'),
+  401: error('Missing or wrong bearer token'),
+  403: error('Not a loopback caller on a node without a token'),
+  500: error('Unexpected failure'),
+  503: {
+    description: 'The node is closing (fastify answers before any hook), or too many event streams are open',
+    anyOf: [{ $ref: 'Error#' }, { $ref: 'Closing#' }],
+  },
+}
+/** What a route with a JSON body may answer besides those. */
+const bodyErrors = {
+  ...errorResponses,
+  413: error('The body is larger than the limit'),
+  415: error('The body is not application/json'),
 }
 const channelErrors = {
-  ...errorResponses,
-  404: { description: 'Unknown channel', ...errorSchema },
-  409: { description: 'The channel refuses the request', ...errorSchema },
+  404: error('Unknown channel'),
+  409: error('The channel refuses the request'),
 }
 
 /** Status and error code of an action the channel did not co-sign. */
@@ -120,9 +130,12 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   app.setSerializerCompiler(() => (data) => toWireJson(data))
   app.setReplySerializer((payload) => toWireJson(payload))
 
+  for (const schema of NAMED_SCHEMAS) app.addSchema(schema)
   await app.register(swagger, {
+    // Named schemas appear under components.schemas by their $id, not as def-0, def-1, ...
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json['$id'] ?? `def-${i}`) },
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: {
         title: 'chanvm node',
         version: '1',
@@ -179,7 +192,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     {
       schema: {
         summary: 'Liveness, the node address and how many channels it holds',
-        response: { 200: healthSchema, ...errorResponses },
+        response: { 200: named('Health', 'The node is up'), ...errorResponses },
       },
     },
     async () => ({
@@ -212,14 +225,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     {
       schema: {
         summary: 'Every channel this node holds',
-        response: {
-          200: {
-            type: 'object',
-            required: ['channels'],
-            properties: { channels: { type: 'array', items: channelSummarySchema } },
-          },
-          ...errorResponses,
-        },
+        response: { 200: named('ChannelList', 'Every channel but cancelled opens'), ...errorResponses },
       },
     },
     async () => ({ channels: await node.list() }),
@@ -231,7 +237,19 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       schema: {
         summary: 'Open a channel (both parties send the same request); deposits unless deposit is false',
         body: openRequestSchema,
-        response: { 201: channelSummarySchema, ...channelErrors },
+        response: {
+          201: named(
+            'ChannelSummary',
+            'The channel, opened (or the same request again: the channel as it is)',
+          ),
+          ...bodyErrors,
+          409: error(
+            'OPEN_CONFLICT: a channel with this counterparty and nonce is held with other terms (details)',
+          ),
+          504: error(
+            'PEER_TIMEOUT: the counterparty did not sign the initial state, or did not deposit, in time',
+          ),
+        },
       },
     },
     async (request, reply) => {
@@ -246,10 +264,27 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       schema: {
         summary: 'One channel: phase, version, balances and the Adjudicator record',
         params: channelIdParamsSchema,
-        response: { 200: channelSummarySchema, ...channelErrors },
+        response: { 200: named('ChannelSummary', 'The channel'), ...errorResponses, ...channelErrors },
       },
     },
     async (request) => node.show(request.params.id.toLowerCase() as Hex),
+  )
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/channels/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel an open that never completed (no co-signed initial state, nothing deposited)',
+        params: channelIdParamsSchema,
+        response: {
+          200: named('ChannelSummary', 'The channel, now cancelled'),
+          ...bodyErrors,
+          ...channelErrors,
+          409: error('NOT_CANCELLABLE: the open completed, or wei is deposited for the channel'),
+        },
+      },
+    },
+    async (request) => node.cancelOpen(request.params.id.toLowerCase() as Hex),
   )
 
   app.post<{ Params: { id: string }; Body: Record<string, unknown> }>(
@@ -260,9 +295,10 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         params: channelIdParamsSchema,
         body: appActionSchema,
         response: {
-          200: updateResultSchema,
+          200: named('UpdateResult', 'The action, co-signed'),
+          ...bodyErrors,
           ...channelErrors,
-          504: { description: 'The counterparty did not answer in time', ...errorSchema },
+          504: error('The counterparty did not answer in time'),
         },
       },
     },
@@ -282,7 +318,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       schema: {
         summary: 'The dispute plan: our state, the one held on chain, the next step, its gas and the payouts',
         params: channelIdParamsSchema,
-        response: { 200: disputePlanSchema, ...channelErrors },
+        response: { 200: named('DisputePlan', 'The plan'), ...errorResponses, ...channelErrors },
       },
     },
     async (request) => node.disputePlan(request.params.id.toLowerCase() as Hex),
@@ -295,7 +331,12 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         summary: "Take the plan's next step on chain (409 when it is not worth its gas, unless force)",
         params: channelIdParamsSchema,
         body: disputeBodySchema,
-        response: { 200: disputePlanSchema, ...channelErrors },
+        response: {
+          200: named('DisputePlan', 'The plan after the step'),
+          ...bodyErrors,
+          ...channelErrors,
+          409: error('The step is not worth its gas (NOT_WORTH_IT), or the channel refuses it'),
+        },
       },
       // An empty body means no options.
       preValidation: async (request) => {
@@ -315,7 +356,6 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         summary: 'Server-sent events: every NodeEvent as JSON (bigints as strings), with heartbeats',
         querystring: eventsQuerySchema,
         response: {
-          503: { description: 'Too many event streams are open', ...errorSchema },
           200: {
             description: 'text/event-stream',
             content: { 'text/event-stream': { schema: { type: 'string' } } },

@@ -12,7 +12,14 @@ type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null }
  * variant by `app` and `type` and reports only that variant's errors.
  */
 export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
-  const ajv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, strict: false })
+  // verbose: errors carry the schema and the data, so a number sent for a decimal string is named.
+  const ajv = new Ajv({
+    allErrors: false,
+    coerceTypes: false,
+    useDefaults: false,
+    strict: false,
+    verbose: true,
+  })
   const variants = new Map(
     APP_ACTION_VARIANTS.map((v) => [`${v.app}/${v.type}`, ajv.compile(appActionVariantSchema(v))]),
   )

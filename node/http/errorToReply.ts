@@ -15,38 +15,117 @@ const CONFLICT_CODES = new Set<string>([
   'CHANNEL_FINAL',
   'NOT_PARTICIPANT',
   'NOT_WORTH_IT',
+  'OPEN_CONFLICT',
+  'NOT_CANCELLABLE',
   'CONFLICT',
   'DISPUTED',
 ])
 
+/** fastify's own error codes (`FST_ERR_…`) as the node's: a client sees one vocabulary. */
+const FRAMEWORK_CODES: Readonly<Record<string, { status: number; code: string; message: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: 'BODY_TOO_LARGE',
+    message: 'request body is larger than the limit',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: 'the body must be application/json',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'EMPTY_BODY',
+    message: 'the body is empty but the content type is application/json',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_JSON', message: 'the body is not valid JSON' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    code: 'BAD_REQUEST',
+    message: 'the content-length does not match the body',
+  },
+}
+
+/** The node's code for a client error fastify raised without one it knows. */
+function statusCode(status: number): string {
+  if (status === 400) return 'BAD_REQUEST'
+  if (status === 404) return 'NOT_FOUND'
+  if (status === 405) return 'METHOD_NOT_ALLOWED'
+  if (status === 413) return 'BODY_TOO_LARGE'
+  if (status === 415) return 'UNSUPPORTED_MEDIA_TYPE'
+  return `HTTP_${status}`
+}
+
+type ValidationIssue = {
+  instancePath?: string
+  keyword?: string
+  params?: { type?: unknown }
+  parentSchema?: { pattern?: unknown }
+  data?: unknown
+}
+
+/**
+ * A validation message; a JSON number where the API wants an integer as a decimal string says
+ * so, since numbers above 2^53 lose precision in JSON.
+ */
+function validationMessage(message: string, issues: readonly ValidationIssue[], context: unknown): string {
+  const first = issues[0]
+  if (
+    first?.keyword === 'type' &&
+    first.params?.type === 'string' &&
+    first.parentSchema?.pattern === '^[0-9]+$' &&
+    typeof first.data === 'number'
+  ) {
+    const where = `${typeof context === 'string' ? context : 'body'}${first.instancePath ?? ''}`
+    return `${where} must be a decimal string such as "${BigInt(Math.max(0, Math.trunc(first.data))).toString()}", not a JSON number: large integers (amounts, nonces, versions) travel as strings because JSON numbers lose precision above 2^53`
+  }
+  return message
+}
+
 /**
  * The status and body for an error thrown while serving a request. Validation errors are 400, a
- * body over the limit 413, an unknown channel 404, a refused step, a step on a channel in dispute or
- * a dispute step that is not worth its gas 409, a node method not built 501, a peer that did not answer 504; anything unexpected is a bare 500 (`internal`
- * is true: log it, do not show it).
+ * body over the limit 413, a body that is not JSON 415, an unknown channel 404, a refused step, a step on a channel in
+ * dispute, an open that conflicts with the channel held or a dispute step that is not worth its gas 409, a
+ * node method not built 501, a peer that did not answer 504; anything unexpected is a bare 500
+ * (`internal` is true: log it, do not show it). fastify's `FST_ERR_…` codes never reach a client:
+ * each becomes the node's own (`BODY_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `INVALID_JSON`, ...).
+ * The `details` of a ChanvmError (e.g. what differs in a conflicting open) travel as `details`.
  */
 export function errorToReply(error: unknown): ErrorReply & { internal: boolean } {
-  const reply = (status: number, code: string, message: string, internal = false) => ({
+  const reply = (status: number, code: string, message: string, internal = false, details?: unknown) => ({
     status,
-    body: { error: { code, message } },
+    body: { error: { code, message, ...(details === undefined ? {} : { details }) } },
     internal,
   })
   if (error instanceof ChanvmError) {
-    if (error.code === 'CHANNEL_NOT_FOUND') return reply(404, error.code, error.shortMessage)
-    if (error.code === 'INVALID_ARGUMENT') return reply(400, error.code, error.shortMessage)
-    if (error.code === 'PEER_TIMEOUT') return reply(504, error.code, error.shortMessage)
-    if (error.code === 'NOT_IMPLEMENTED') return reply(501, error.code, error.shortMessage)
-    if (CONFLICT_CODES.has(error.code)) return reply(409, error.code, error.shortMessage)
-    return reply(500, error.code, error.shortMessage, true)
+    const details = error.details.length > 0 ? [...error.details] : undefined
+    const as = (status: number, internal = false) =>
+      reply(status, error.code, error.shortMessage, internal, internal ? undefined : details)
+    if (error.code === 'CHANNEL_NOT_FOUND') return as(404)
+    if (error.code === 'INVALID_ARGUMENT') return as(400)
+    if (error.code === 'PEER_TIMEOUT') return as(504)
+    if (error.code === 'NOT_IMPLEMENTED') return as(501)
+    if (CONFLICT_CODES.has(error.code)) return as(409)
+    return as(500, true)
   }
-  const e = error as { validation?: unknown; statusCode?: unknown; code?: unknown; message?: unknown }
+  const e = error as {
+    validation?: unknown
+    validationContext?: unknown
+    statusCode?: unknown
+    code?: unknown
+    message?: unknown
+  }
   if (e !== null && typeof e === 'object') {
-    if (e.validation !== undefined) return reply(400, 'VALIDATION', String(e.message))
+    if (e.validation !== undefined) {
+      const issues = Array.isArray(e.validation) ? (e.validation as ValidationIssue[]) : []
+      return reply(400, 'VALIDATION', validationMessage(String(e.message), issues, e.validationContext))
+    }
+    const known = typeof e.code === 'string' ? FRAMEWORK_CODES[e.code] : undefined
+    if (known !== undefined) return reply(known.status, known.code, known.message)
     const status = typeof e.statusCode === 'number' ? e.statusCode : 500
-    if (status === 413) return reply(413, 'BODY_TOO_LARGE', 'request body is larger than the limit')
     if (status >= 400 && status < 500) {
-      const code = typeof e.code === 'string' ? e.code : 'BAD_REQUEST'
-      return reply(status, code, String(e.message))
+      const own = typeof e.code === 'string' && !e.code.startsWith('FST_') ? e.code : statusCode(status)
+      return reply(status, own, String(e.message))
     }
   }
   return reply(500, 'INTERNAL', 'internal error', true)

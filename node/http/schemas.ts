@@ -1,7 +1,9 @@
 // JSON schemas of the HTTP API: fastify validates every body, param and querystring with them (ajv)
 // and @fastify/swagger builds the OpenAPI document from the same objects. Amounts travel as decimal
-// strings, addresses, hashes and signatures as 0x hex.
-import { APP_NAMES } from '../types.ts'
+// strings, addresses, hashes and signatures as 0x hex. The objects the API answers with are named
+// (`$id`): createApiServer registers them once, routes refer to them (`{ $ref: 'ChannelSummary#' }`)
+// and the OpenAPI document lists them under `components.schemas`.
+import { APP_NAMES, CHANNEL_STATUSES } from '../types.ts'
 
 /** An unsigned integer below 2^256 as a decimal string (78 digits at most; the bound is checked after). */
 export const uintSchema = { type: 'string', pattern: '^[0-9]+$', minLength: 1, maxLength: 78 } as const
@@ -27,6 +29,7 @@ const termValueSchema = {
 } as const
 
 export const openRequestSchema = {
+  title: 'OpenRequest',
   type: 'object',
   description: 'Opens a channel with one counterparty; both sides send the same request.',
   required: ['app', 'counterparty', 'role', 'balances', 'nonce', 'challengeDuration', 'terms'],
@@ -85,6 +88,7 @@ export function appActionVariantSchema(
 }
 
 export const appActionSchema = {
+  title: 'AppAction',
   /** Marks the schema for the validator that picks the variant first (createValidatorCompiler.ts). */
   'x-chanvm-validator': 'app-action',
   description: 'A typed action of the channel app (amounts as decimal strings).',
@@ -105,25 +109,49 @@ export const eventsQuerySchema = {
   properties: { channelId: { ...hashSchema, description: 'Only the events of this channel' } },
 } as const
 
+const uintList = { type: 'array', items: uintSchema } as const
+
 export const errorSchema = {
+  $id: 'Error',
   type: 'object',
+  description: 'Every error the node answers: a stable code and a short message.',
   required: ['error'],
+  additionalProperties: false,
   properties: {
     error: {
       type: 'object',
       required: ['code', 'message'],
+      additionalProperties: false,
       properties: {
-        code: { type: 'string' },
+        code: { type: 'string', pattern: '^[A-Z][A-Z0-9_]*$' },
         message: { type: 'string' },
-        details: { description: 'The refused result of an action, when there is one' },
+        details: {
+          description: 'What refused the request, when there is more to say (a refused action, what differs)',
+        },
       },
     },
   },
 } as const
 
-const onChainSchema = {
+/** The body fastify itself sends while the server closes (before any hook runs). */
+export const closingSchema = {
+  $id: 'Closing',
   type: 'object',
+  description: 'The server is closing and takes no new requests.',
+  required: ['error', 'message', 'statusCode'],
+  properties: {
+    error: { type: 'string' },
+    message: { type: 'string' },
+    statusCode: { type: 'integer', const: 503 },
+  },
+} as const
+
+export const onChainSchema = {
+  $id: 'OnChainRecord',
+  type: 'object',
+  description: "The Adjudicator's record of the channel.",
   required: ['status', 'version', 'baseVersion', 'finalizesAt', 'movesUntil'],
+  additionalProperties: false,
   properties: {
     status: { type: 'string', enum: ['open', 'dispute', 'concluded'] },
     version: uintSchema,
@@ -134,49 +162,72 @@ const onChainSchema = {
 } as const
 
 export const channelSummarySchema = {
+  $id: 'ChannelSummary',
   type: 'object',
-  required: ['channelId', 'app', 'participants', 'me', 'phase', 'version', 'balances', 'isFinal'],
+  description: 'One channel as this node holds it, with its one status (docs/cli.md, "Channel status").',
+  required: ['channelId', 'app', 'participants', 'me', 'status', 'phase', 'version', 'balances', 'isFinal'],
+  additionalProperties: false,
   properties: {
     channelId: hashSchema,
     app: { type: 'string', enum: [...APP_NAMES] },
     participants: { type: 'array', items: addressSchema },
     me: { type: 'integer', minimum: 0 },
-    phase: { type: 'string' },
+    status: { type: 'string', enum: [...CHANNEL_STATUSES] },
+    phase: { type: 'string', enum: ['opening', 'funding', 'open', 'proposing', 'final'] },
     version: uintSchema,
-    balances: { type: 'array', items: uintSchema },
+    balances: uintList,
     isFinal: { type: 'boolean' },
-    onChain: onChainSchema,
+    onChain: { $ref: 'OnChainRecord#' },
+    withdrawable: { ...uintSchema, description: 'Wei this node may withdraw from the Adjudicator' },
   },
 } as const
 
+export const channelListSchema = {
+  $id: 'ChannelList',
+  type: 'object',
+  required: ['channels'],
+  additionalProperties: false,
+  properties: { channels: { type: 'array', items: { $ref: 'ChannelSummary#' } } },
+} as const
+
 export const disputePlanSchema = {
+  $id: 'DisputePlan',
   type: 'object',
   required: ['channelId', 'ours', 'next', 'payouts', 'worthIt'],
+  additionalProperties: false,
   properties: {
     channelId: hashSchema,
+    me: { type: 'integer', minimum: 0 },
     ours: {
       type: 'object',
       required: ['version', 'balances', 'isFinal'],
+      additionalProperties: false,
       properties: {
         version: uintSchema,
-        balances: { type: 'array', items: uintSchema },
+        balances: uintList,
         isFinal: { type: 'boolean' },
+        forced: { type: 'boolean' },
       },
     },
     held: {
       type: 'object',
       required: ['version', 'baseVersion', 'status', 'finalizesAt'],
+      additionalProperties: false,
       properties: {
         version: uintSchema,
         baseVersion: uintSchema,
-        balances: { type: 'array', items: uintSchema },
+        balances: uintList,
         status: { type: 'string' },
         finalizesAt: uintSchema,
+        movesUntil: uintSchema,
+        forced: { type: 'boolean' },
+        holdings: uintSchema,
       },
     },
     next: {
       type: 'object',
       required: ['step'],
+      additionalProperties: false,
       properties: {
         step: {
           type: 'string',
@@ -184,30 +235,54 @@ export const disputePlanSchema = {
         },
         gas: uintSchema,
         feeWei: uintSchema,
+        gainWei: { type: 'string', pattern: '^-?[0-9]+$' },
+        version: uintSchema,
+        action: { type: 'string', pattern: '^0x([0-9a-fA-F]{2})*$' },
         until: uintSchema,
         reason: { type: 'string' },
       },
     },
-    payouts: { type: 'array', items: uintSchema },
+    payouts: uintList,
+    payoutsIfIdle: uintList,
     worthIt: { type: 'boolean' },
+    now: uintSchema,
+  },
+} as const
+
+export const stateSchema = {
+  $id: 'State',
+  type: 'object',
+  required: ['channelId', 'version', 'balances', 'appData', 'isFinal'],
+  additionalProperties: false,
+  properties: {
+    channelId: hashSchema,
+    version: uintSchema,
+    balances: uintList,
+    appData: { type: 'string', pattern: '^0x([0-9a-fA-F]{2})*$' },
+    isFinal: { type: 'boolean' },
   },
 } as const
 
 export const updateResultSchema = {
+  $id: 'UpdateResult',
   type: 'object',
   description: 'The co-signed state the action produced (signatures in participant order) and its gas.',
-  required: ['ok'],
+  required: ['ok', 'signed', 'gasUsed'],
+  additionalProperties: false,
   properties: {
-    ok: { type: 'boolean' },
+    ok: { type: 'boolean', const: true },
     signed: {
       type: 'object',
-      properties: { state: { type: 'object' }, signatures: { type: 'array', items: { type: 'string' } } },
+      required: ['state', 'signatures'],
+      additionalProperties: false,
+      properties: { state: { $ref: 'State#' }, signatures: { type: 'array', items: signatureSchema } },
     },
     gasUsed: uintSchema,
   },
 } as const
 
 export const healthSchema = {
+  $id: 'Health',
   type: 'object',
   required: ['status', 'address', 'channels'],
   properties: {
@@ -216,3 +291,16 @@ export const healthSchema = {
     channels: { type: 'integer', minimum: 0 },
   },
 } as const
+
+/** Every named schema, in the order they are registered (a schema after those it refers to). */
+export const NAMED_SCHEMAS = [
+  errorSchema,
+  closingSchema,
+  onChainSchema,
+  channelSummarySchema,
+  channelListSchema,
+  disputePlanSchema,
+  stateSchema,
+  updateResultSchema,
+  healthSchema,
+] as const

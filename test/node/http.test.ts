@@ -8,12 +8,19 @@ import fc from 'fast-check'
 import { Ajv } from 'ajv'
 import { ChanvmError } from '../../engine/errors.ts'
 import { createApiServer, type ApiServer } from '../../node/http/createApiServer.ts'
-import { channelSummarySchema, disputePlanSchema } from '../../node/http/schemas.ts'
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { channelSummarySchema, disputePlanSchema, NAMED_SCHEMAS } from '../../node/http/schemas.ts'
 import { createFakeNode, KNOWN_CHANNEL, NODE_ADDRESS, PEER_ADDRESS, type FakeNode } from './httpFakeNode.ts'
 
 const TOKEN = 'test-token-0123456789abcdef'
 const UNKNOWN_CHANNEL = `0x${'cd'.repeat(32)}`
 const json = (body: string): unknown => JSON.parse(body)
+/** An ajv that knows the named schemas, as the OpenAPI document refers to them. */
+const namedAjv = () => {
+  const ajv = new Ajv({ strict: false })
+  for (const schema of NAMED_SCHEMAS) ajv.addSchema(schema)
+  return ajv
+}
 
 const openBody = {
   app: 'escrow',
@@ -52,8 +59,8 @@ describe('HTTP API', function () {
       const body = one.json() as { version: string; balances: string[] }
       assert.equal(body.version, '7')
       assert.deepEqual(body.balances, ['1000000000000000000', (2n ** 200n).toString()])
-      const ajv = new Ajv({ strict: false })
-      assert.ok(ajv.validate(channelSummarySchema, body), ajv.errorsText())
+      const ajv = namedAjv()
+      assert.ok(ajv.validate(channelSummarySchema.$id, body), ajv.errorsText())
       assert.deepEqual(channels[0], body)
     })
 
@@ -121,8 +128,8 @@ describe('HTTP API', function () {
     it('dispute: GET plans, POST takes the step, with force only when asked', async () => {
       const got = await app.inject({ url: `/v1/channels/${KNOWN_CHANNEL}/dispute` })
       assert.equal(got.statusCode, 200)
-      const ajv = new Ajv({ strict: false })
-      assert.ok(ajv.validate(disputePlanSchema, got.json()), ajv.errorsText())
+      const ajv = namedAjv()
+      assert.ok(ajv.validate(disputePlanSchema.$id, got.json()), ajv.errorsText())
       assert.equal((got.json() as { next: { feeWei: string } }).next.feeWei, '300000000000000')
       const bare = await app.inject({ method: 'POST', url: `/v1/channels/${KNOWN_CHANNEL}/dispute` })
       assert.equal(bare.statusCode, 200, bare.body)
@@ -177,7 +184,7 @@ describe('HTTP API', function () {
       [
         'a numeric amount',
         { app: 'escrow', type: 'fund', amount: 5, deadline: '9' },
-        /body\/amount must be string/,
+        /body\/amount must be a decimal string such as "5", not a JSON number: large integers/,
       ],
       ['an extra field', { app: 'cold-chain', type: 'close', amount: '1' }, /additional properties/],
       [
@@ -226,6 +233,7 @@ describe('HTTP API', function () {
         payload: '{"app":"escrow",',
       })
       assert.equal(broken.statusCode, 400)
+      assert.equal((broken.json() as { error: { code: string } }).error.code, 'INVALID_JSON')
       const text = await app.inject({
         method: 'POST',
         url,
@@ -233,8 +241,19 @@ describe('HTTP API', function () {
         payload: 'x',
       })
       assert.equal(text.statusCode, 415)
-      for (const res of [broken, text])
-        assert.equal(typeof (res.json() as { error: { code: string } }).error.code, 'string')
+      assert.equal((text.json() as { error: { code: string } }).error.code, 'UNSUPPORTED_MEDIA_TYPE')
+      const empty = await app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: '',
+      })
+      assert.equal(empty.statusCode, 400)
+      for (const res of [broken, text, empty]) {
+        const { code } = (res.json() as { error: { code: string } }).error
+        assert.doesNotMatch(code, /^FST_/, 'a framework code never reaches a client')
+        assert.match(code, /^[A-Z][A-Z0-9_]*$/)
+      }
       assert.deepEqual(node.calls, [])
     })
 
@@ -488,6 +507,7 @@ describe('HTTP API', function () {
         'GET /v1/status',
         'POST /v1/channels',
         'POST /v1/channels/{id}/actions',
+        'POST /v1/channels/{id}/cancel',
         'POST /v1/channels/{id}/dispute',
       ])
       const action = doc.paths['/v1/channels/{id}/actions']?.['post']
@@ -498,6 +518,30 @@ describe('HTTP API', function () {
       )
       const openSchema = JSON.stringify(doc.paths['/v1/channels']?.['post']?.requestBody)
       assert.match(openSchema, /\^\[0-9\]\+\$/)
+    })
+
+    it('GET /openapi.json passes an independent OpenAPI validator, names its schemas and declares every status', async () => {
+      const doc = (await app.inject({ url: '/openapi.json' })).json() as {
+        openapi: string
+        components: { schemas: Record<string, unknown> }
+        paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>
+      }
+      const verdict = await new Validator().validate(doc as object)
+      assert.deepEqual(verdict, { valid: true }, JSON.stringify(verdict.errors))
+      assert.equal(doc.openapi, '3.1.0')
+      assert.deepEqual(Object.keys(doc.components.schemas).sort(), NAMED_SCHEMAS.map((s) => s.$id).sort())
+      for (const [path, ops] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(ops)) {
+          const statuses = Object.keys(op.responses)
+          for (const status of ['400', '401', '403', '500', '503'])
+            assert.ok(statuses.includes(status), `${method} ${path} declares ${status}`)
+          if (method === 'post')
+            for (const status of ['413', '415'])
+              assert.ok(statuses.includes(status), `${method} ${path} declares ${status}`)
+        }
+      }
+      for (const path of ['/v1/channels', '/v1/channels/{id}/actions'])
+        assert.ok(doc.paths[path]?.['post']?.responses['504'] !== undefined, `POST ${path} declares 504`)
     })
 
     it('GET /metrics is Prometheus text with the node counters', async () => {
