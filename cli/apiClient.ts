@@ -1,7 +1,15 @@
 // A small typed client of a chanvm node's HTTP API (docs/cli.md). Bigints travel as decimal
 // strings; this client converts them both ways and checks the shape of what comes back.
 import type { Address, Hex } from 'viem'
-import type { AppAction, AppName, ChannelSummary, DisputePlan, OpenRequest } from '../node/types.ts'
+import {
+  CHANNEL_STATUSES,
+  type AppAction,
+  type AppName,
+  type ChannelStatus,
+  type ChannelSummary,
+  type DisputePlan,
+  type OpenRequest,
+} from '../node/types.ts'
 
 /** `T` as it travels in JSON: every bigint a decimal string. */
 export type Wire<T> = T extends bigint
@@ -67,6 +75,8 @@ export type ApiClient = {
   listChannels(): Promise<ChannelSummary[]>
   getChannel(channelId: Hex): Promise<ChannelSummary>
   openChannel(request: OpenRequest): Promise<ChannelSummary>
+  /** Cancels an open that never completed (`POST /v1/channels/:id/cancel`). */
+  cancelOpen(channelId: Hex): Promise<ChannelSummary>
   act(channelId: Hex, action: AppAction): Promise<ActResult>
   getDispute(channelId: Hex): Promise<DisputePlan>
   postDispute(channelId: Hex, options?: { force?: boolean }): Promise<DisputePlan>
@@ -166,6 +176,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     async openChannel(req) {
       return channelSummaryFromWire(await request('POST', '/v1/channels', req), 'channel')
     },
+    async cancelOpen(channelId) {
+      return channelSummaryFromWire(await request('POST', `${channelPath(channelId)}/cancel`), 'channel')
+    },
     async act(channelId, action) {
       return actResultFromWire(await request('POST', `${channelPath(channelId)}/actions`, action))
     },
@@ -235,6 +248,7 @@ export function channelSummaryFromWire(v: unknown, what = 'channel'): ChannelSum
       (p, i) => str(p, `${what}.participants[${i}]`) as Address,
     ),
     me: num(c['me'], `${what}.me`),
+    status: statusOf(c['status'] ?? c['phase'], `${what}.status`),
     phase: str(c['phase'], `${what}.phase`) as ChannelSummary['phase'],
     version: big(c['version'], `${what}.version`),
     balances: bigs(c['balances'], `${what}.balances`),
@@ -249,7 +263,16 @@ export function channelSummaryFromWire(v: unknown, what = 'channel'): ChannelSum
       finalizesAt: big(oc['finalizesAt'], `${what}.onChain.finalizesAt`),
       movesUntil: big(oc['movesUntil'] ?? '0', `${what}.onChain.movesUntil`),
     }
+  const withdrawable = optional(c['withdrawable'], (x) => big(x, `${what}.withdrawable`))
+  if (withdrawable !== undefined) summary.withdrawable = withdrawable
   return summary
+}
+
+function statusOf(v: unknown, what: string): ChannelStatus {
+  const s = str(v, what)
+  if (!(CHANNEL_STATUSES as readonly string[]).includes(s))
+    throw badResponse(`${what}: unknown status '${s}'`)
+  return s as ChannelStatus
 }
 
 const STEPS = ['register', 'force', 'conclude', 'conclude-final', 'withdraw'] as const

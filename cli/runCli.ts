@@ -17,6 +17,7 @@ import { runDeviceCommand } from './commands/device.ts'
 import { runDisputeCommand } from './commands/dispute.ts'
 import { runOpenCommand } from './commands/open.ts'
 import { runShowCommand } from './commands/show.ts'
+import { runCancelCommand } from './commands/cancel.ts'
 import { runDeployCommand } from './commands/deploy.ts'
 import { runKeyNewCommand } from './commands/keyNew.ts'
 
@@ -36,7 +37,7 @@ export const EXIT = {
 
 export const USAGE = `Usage: chanvm demo <deal> [options]
        chanvm node --config FILE     (chanvm node --help)
-       chanvm open | act | channels | show | dispute ...   (talk to a node; each has --help)
+       chanvm open | act | channels | show | cancel | dispute (talk to a node; each has --help)
        chanvm device keygen | publish ...                  (device tools; no node needed)
        chanvm deploy --rpc-url URL | key new --out FILE    (set-up: contracts, a keystore)
 
@@ -75,6 +76,7 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = {
   act: runActCommand,
   channels: runChannelsCommand,
   show: runShowCommand,
+  cancel: runCancelCommand,
   dispute: runDisputeCommand,
   device: runDeviceCommand,
   deploy: runDeployCommand,

@@ -68,3 +68,7 @@ export type ChanvmErrorCode =
   | 'CHAIN_TIMEOUT'
   /** The MQTT broker is not connected, so a step cannot reach the peer now. */
   | 'BROKER_UNAVAILABLE'
+  /** An open request for a channel (or a nonce with the same counterparty) held with other terms, or cancelled. */
+  | 'OPEN_CONFLICT'
+  /** A cancel of an open that completed or was funded: only an open with no co-signed state and no deposit can be cancelled. */
+  | 'NOT_CANCELLABLE'

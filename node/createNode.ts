@@ -11,6 +11,7 @@ import {
 import { deposit } from '../engine/adjudicator/deposit.ts'
 import { getChannelRecord } from '../engine/adjudicator/getChannelRecord.ts'
 import { getDeposits } from '../engine/adjudicator/getDeposits.ts'
+import { getWithdrawable } from '../engine/adjudicator/getWithdrawable.ts'
 import type { ChannelParams, Env, State } from '../engine/channel/types.ts'
 import type { Signer } from '../engine/crypto/types.ts'
 import { ChanvmError } from '../engine/errors.ts'
@@ -26,10 +27,13 @@ import { createMqttTransport, type MqttTransport } from '../oracles/mqtt/createM
 import { actionToCalldata } from './actionToCalldata.ts'
 import { checkDeployment } from './checkDeployment.ts'
 import { lockDataDir } from './lockDataDir.ts'
+import { readCancelledOpens, writeCancelledOpens } from './cancelledOpensFile.ts'
+import { channelStatus } from './channelStatus.ts'
 import { createInputBook } from './createInputBook.ts'
 import { createNodeJournal, type NodeJournal } from './createNodeJournal.ts'
 import { signerToAccount } from './signerToAccount.ts'
 import { planDispute, takeDisputeStep, type DisputeDeps } from './dispute.ts'
+import { openRequestDifferences } from './openRequestDifferences.ts'
 import { appOfParams, NODE_APPS, requestToChannel } from './requestToChannel.ts'
 import type {
   ChannelSummary,
@@ -47,6 +51,8 @@ import { readWatcherCheckpoint, writeWatcherCheckpoint } from './watcherCheckpoi
 export const WATCHER_CHECKPOINT_FILE = 'watcher-checkpoint.json'
 /** The file in `dataDir` where verified readings and answers are kept for `report` and `claim`. */
 export const INPUTS_FILE = 'inputs.jsonl'
+/** The file in `dataDir` that lists the opens cancelled with `cancelOpen`. */
+export const CANCELLED_OPENS_FILE = 'cancelled-opens.json'
 
 /** Options of {@link createNode}. */
 export type CreateNodeOptions = {
@@ -234,6 +240,8 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     const lock = lockDataDir(config.dataDir)
     closers.push(async () => lock.release())
     const book = createInputBook({ path: join(config.dataDir, INPUTS_FILE) })
+    const cancelledPath = join(config.dataDir, CANCELLED_OPENS_FILE)
+    const cancelled = readCancelledOpens(cancelledPath)
     const store = createSqliteStore({ path: join(config.dataDir, 'node.db') })
     closers.push(() => store.close())
     const sandbox = options.sandbox ?? (await createSandbox())
@@ -539,6 +547,62 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         const t = setTimeout(done, ms)
         set.add(done)
       })
+    /**
+     * The Adjudicator's record of a channel and, once it is concluded, this node's credit: read
+     * from the chain for `list` and `show` alike (one read per channel, bounded). A chain that is
+     * down or slow leaves the watcher's last view instead, with `chainView` saying how old it is.
+     */
+    const chainViewOf = async (
+      channelId: Hex,
+    ): Promise<Pick<ChannelSummary, 'onChain' | 'withdrawable' | 'chainView'>> => {
+      // A chain known to be down is not asked; one that does not answer soon is given up on:
+      // either way the answer is the watcher's view, with how old the node's chain view is.
+      const known = () => {
+        const view = watcher.channel(channelId)
+        const age = chainView(false)
+        return {
+          ...(view === undefined
+            ? {}
+            : {
+                onChain: {
+                  status: view.status === 'disputed' ? ('dispute' as const) : view.status,
+                  version: view.version,
+                  baseVersion: view.baseVersion,
+                  finalizesAt: view.finalizesAt,
+                  movesUntil: view.movesUntil,
+                },
+              }),
+          ...(age === undefined ? {} : { chainView: age }),
+        }
+      }
+      if (!chainHealth.up) return known()
+      try {
+        const ms = Math.min(chainTimeoutMs, LIVE_READ_MS)
+        const r = await chainCall(getChannelRecord(client, channelId), 'the channel record', ms)
+        const onChain = {
+          status: r.status === 'disputed' ? ('dispute' as const) : r.status,
+          version: r.version,
+          baseVersion: r.baseVersion,
+          finalizesAt: r.finalizesAt,
+          movesUntil: r.movesUntil,
+        }
+        const withdrawable =
+          r.status === 'concluded'
+            ? await chainCall(getWithdrawable(client, address), 'the withdrawable credit', ms)
+            : undefined
+        const age = chainView(true)
+        return {
+          onChain,
+          ...(withdrawable === undefined ? {} : { withdrawable }),
+          ...(age === undefined ? {} : { chainView: { ...age, ageMs: 0 } }),
+        }
+      } catch (e) {
+        if (setUp(chainHealth, false, e instanceof Error ? e.message.split('\n')[0] : String(e)))
+          log('error', `the chain ${rpcUrl} does not answer: reading ${channelId}`, { url: rpcUrl })
+        return known()
+      }
+    }
+    /** The one summary of a channel that `list`, `show`, `open` and `cancelOpen` answer with. */
     const summarize = async (channelId: Hex): Promise<ChannelSummary> => {
       const rec = await recordOf(channelId)
       const app = appOfParams(rec.params)
@@ -547,27 +611,24 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
           channelId,
         })
       const base = await party.base(rec.channelId)
-      const view = watcher.channel(rec.channelId)
+      const phase = party.phase(rec.channelId)
+      const chain = await chainViewOf(rec.channelId)
       return {
         channelId: rec.channelId,
         app,
         participants: [...rec.params.participants],
         me: rec.myIndex,
-        phase: party.phase(rec.channelId),
+        status: channelStatus({
+          phase,
+          ...(chain.onChain === undefined ? {} : { onChain: chain.onChain.status }),
+          ...(chain.withdrawable === undefined ? {} : { withdrawable: chain.withdrawable }),
+          cancelled: cancelled.has(rec.channelId.toLowerCase()),
+        }),
+        phase,
         version: base?.version ?? 0n,
         balances: [...(base?.balances ?? [])],
         isFinal: base?.isFinal ?? false,
-        ...(view === undefined
-          ? {}
-          : {
-              onChain: {
-                status: view.status === 'disputed' ? 'dispute' : view.status,
-                version: view.version,
-                baseVersion: view.baseVersion,
-                finalizesAt: view.finalizesAt,
-                movesUntil: view.movesUntil,
-              },
-            }),
+        ...chain,
       }
     }
     const disputeDeps = async (channelId: Hex): Promise<DisputeDeps> => {
@@ -589,6 +650,57 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     }
 
     const opening = new Map<string, Promise<unknown>>()
+    /** Runs `fn` after every open and cancel of the channel before it: one at a time per channel. */
+    const serialOpen = <T>(channelId: Hex, fn: () => Promise<T>): Promise<T> => {
+      const key = channelId.toLowerCase()
+      const before = opening.get(key) ?? Promise.resolve()
+      const mine = before.catch(() => undefined).then(fn)
+      const tail = mine.catch(() => undefined)
+      opening.set(key, tail)
+      void tail.then(() => {
+        if (opening.get(key) === tail) opening.delete(key)
+      })
+      return mine
+    }
+    /** The initial state this node signed or holds co-signed for a channel, if any. */
+    const heldInitial = async (channelId: Hex): Promise<State | undefined> =>
+      (await store.getSignedState(channelId, 0n))?.state ??
+      (await store.getSignatureRecord(channelId, 0n))?.state
+    /**
+     * Refuses (`OPEN_CONFLICT`, naming what differs) an open of a cancelled channel, and one whose
+     * counterparty and nonce this node already holds a channel for with other balances, terms,
+     * app, role or challenge duration. The same request again passes: opening is idempotent.
+     */
+    const checkOpenConflict = async (params: ChannelParams, initial: State, channelId: Hex) => {
+      const key = channelId.toLowerCase()
+      if (cancelled.has(key))
+        throw new ChanvmError(
+          'OPEN_CONFLICT',
+          'this open was cancelled: open the channel with another nonce',
+          {
+            channelId,
+          },
+        )
+      const pair = (p: ChannelParams) =>
+        p.participants
+          .map((a) => a.toLowerCase())
+          .sort()
+          .join()
+      for (const rec of await store.listChannels()) {
+        const same = rec.channelId.toLowerCase() === key
+        if (!same && (rec.params.nonce !== params.nonce || pair(rec.params) !== pair(params))) continue
+        const differences = openRequestDifferences(
+          { params: rec.params, initial: same ? await heldInitial(rec.channelId) : undefined },
+          { params, initial },
+        )
+        if (differences.length > 0)
+          throw new ChanvmError(
+            'OPEN_CONFLICT',
+            `this node holds channel ${rec.channelId} for nonce ${params.nonce} with this counterparty, with other terms`,
+            { channelId: rec.channelId, details: differences },
+          )
+      }
+    }
     /** This node's last step a peer refused or left unanswered, per channel: what a dispute forces. */
     const unsigned = new Map<string, Hex>()
     const pendingOf = (channelId: Hex) => {
@@ -601,12 +713,18 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       initial: State,
       channelId: Hex,
     ): Promise<ChannelSummary> => {
+      await checkOpenConflict(params, initial, channelId)
       watcher.watch(params)
       await party.open(params, initial)
       counters.channels = (await store.listChannels()).length
       const me = params.participants.findIndex((p) => p.toLowerCase() === address.toLowerCase())
       const want = initial.balances[me] ?? 0n
-      if (request.deposit !== false && want > 0n && phaseOf(channelId) === 'funding') {
+      if (
+        request.deposit !== false &&
+        want > 0n &&
+        phaseOf(channelId) === 'funding' &&
+        !cancelled.has(channelId.toLowerCase())
+      ) {
         const [have = 0n] = await getDeposits(client, channelId, [address])
         if (have < want) {
           const r = await deposit(client, { channelId, participant: address, amount: want - have })
@@ -646,17 +764,38 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
           apps: config.chain.apps ?? {},
         })
         // One open at a time per channel: a second one waits, then finds the deposit made.
-        const key = channelId.toLowerCase()
-        const before = opening.get(key) ?? Promise.resolve()
-        const mine = before
-          .catch(() => undefined)
-          .then(() => openChannel(request, params, initial, channelId))
-        const tail = mine.catch(() => undefined)
-        opening.set(key, tail)
-        void tail.then(() => {
-          if (opening.get(key) === tail) opening.delete(key)
+        return serialOpen(channelId, () => openChannel(request, params, initial, channelId))
+      },
+      async cancelOpen(channelId) {
+        ensureOpen()
+        const rec = await recordOf(channelId)
+        return serialOpen(rec.channelId, async () => {
+          const phase = party.phase(rec.channelId)
+          if (phase !== 'opening')
+            throw new ChanvmError(
+              'NOT_CANCELLABLE',
+              `the open completed (phase ${phase}): it cannot be cancelled`,
+              {
+                channelId: rec.channelId,
+                details: ['version 0 is co-signed: settle the channel on chain instead (chanvm dispute)'],
+              },
+            )
+          const deposits = await getDeposits(client, rec.channelId, rec.params.participants)
+          const { holdings } = await getChannelRecord(client, rec.channelId)
+          if (holdings > 0n || deposits.some((d) => d > 0n))
+            throw new ChanvmError(
+              'NOT_CANCELLABLE',
+              'wei is deposited for this channel: it cannot be cancelled',
+              {
+                channelId: rec.channelId,
+                details: [`deposits [${deposits.join(', ')}], holdings ${holdings}`],
+              },
+            )
+          cancelled.add(rec.channelId.toLowerCase())
+          writeCancelledOpens(cancelledPath, cancelled)
+          note(`cancelled the open of ${rec.channelId}`)
+          return summarize(rec.channelId)
         })
-        return mine
       },
       async act(channelId, action) {
         ensureOpen()
@@ -693,43 +832,12 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       },
       async list() {
         ensureOpen()
-        const out: ChannelSummary[] = []
-        for (const rec of await store.listChannels()) out.push(await summarize(rec.channelId))
-        return out
+        const all = await Promise.all((await store.listChannels()).map((rec) => summarize(rec.channelId)))
+        return all.filter((c) => c.status !== 'cancelled')
       },
       async show(channelId) {
         ensureOpen()
-        const s = await summarize(channelId)
-        // A chain known to be down is not asked; one that does not answer soon is given up on:
-        // either way the answer is the watcher's view, with how old the node's chain view is.
-        if (!chainHealth.up) {
-          const view = chainView(false)
-          return view === undefined ? s : { ...s, chainView: view }
-        }
-        try {
-          const r = await chainCall(
-            getChannelRecord(client, s.channelId),
-            'the channel record',
-            Math.min(chainTimeoutMs, LIVE_READ_MS),
-          )
-          const view = chainView(true)
-          return {
-            ...s,
-            onChain: {
-              status: r.status === 'disputed' ? 'dispute' : r.status,
-              version: r.version,
-              baseVersion: r.baseVersion,
-              finalizesAt: r.finalizesAt,
-              movesUntil: r.movesUntil,
-            },
-            ...(view === undefined ? {} : { chainView: { ...view, ageMs: 0 } }),
-          }
-        } catch (e) {
-          if (setUp(chainHealth, false, e instanceof Error ? e.message.split('\n')[0] : String(e)))
-            log('error', `the chain ${rpcUrl} does not answer: reading ${s.channelId}`, { url: rpcUrl })
-          const view = chainView(false)
-          return view === undefined ? s : { ...s, chainView: view }
-        }
+        return summarize(channelId)
       },
       async disputePlan(channelId) {
         ensureOpen()

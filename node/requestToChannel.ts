@@ -41,7 +41,11 @@ function termsReader(app: AppName, terms: Terms, known: readonly string[]) {
     let n: bigint
     if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v)
     else if (typeof v === 'string' && /^-?\d{1,78}$/.test(v)) n = BigInt(v)
-    else throw bad(`terms.${k} must be an integer (a number or a decimal string)`)
+    else if (typeof v === 'number' && Number.isInteger(v))
+      throw bad(
+        `terms.${k} is above 2^53 as a JSON number and lost its precision: send it as a decimal string`,
+      )
+    else throw bad(`terms.${k} must be an integer (a number, or a decimal string for large ones)`)
     if (n < min || n > max) throw bad(`terms.${k} must be in ${min}..${max}`)
     return n
   }

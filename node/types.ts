@@ -89,13 +89,38 @@ export type AppAction =
   | { app: 'cold-chain'; type: 'report' } // with the readings this node has verified
   | { app: 'cold-chain'; type: 'close' }
 
-/** One channel as `list` and `show` print it. */
+/**
+ * A channel's one status, from what this node holds and what the Adjudicator records
+ * ({@link channelStatus}): `opening` (version 0 not co-signed yet), `funding` (co-signed, deposits
+ * not all confirmed), `open`, `proposing` (this node's step is in flight), `final` (the latest
+ * co-signed state is final, not concluded on chain yet), `disputed` (the Adjudicator holds a state
+ * and its dispute runs), `concluded` (paid out on chain; this node still has wei to withdraw),
+ * `closed` (concluded and nothing is left for this node to withdraw), `cancelled` (an open that
+ * never completed, cancelled with `cancelOpen`).
+ */
+export const CHANNEL_STATUSES = [
+  'opening',
+  'funding',
+  'open',
+  'proposing',
+  'final',
+  'disputed',
+  'concluded',
+  'closed',
+  'cancelled',
+] as const
+export type ChannelStatus = (typeof CHANNEL_STATUSES)[number]
+
+/** One channel as `list` and `show` print it: both build it the same way, from the same reads. */
 export type ChannelSummary = {
   channelId: Hex
   app: AppName
   participants: Address[]
   /** This node's index among the participants. */
   me: number
+  /** The channel's one status: what commands print and what a client should act on. */
+  status: ChannelStatus
+  /** The off-chain protocol's phase alone (the part of `status` that is not on chain). */
   phase: ChannelPhase
   version: bigint
   balances: bigint[]
@@ -113,6 +138,8 @@ export type ChannelSummary = {
    * heard from the chain (ms). When the chain does not answer, `onChain` is what the node knew then.
    */
   chainView?: { blockNumber: bigint; ageMs: number; reachable: boolean }
+  /** Wei this node may withdraw from the Adjudicator (its credit from every concluded channel), once this one is concluded. */
+  withdrawable?: bigint
 }
 
 /** What `chanvm dispute` shows before it acts: the two states, the gas, the payouts. */
@@ -215,6 +242,12 @@ export type ChanvmNode = {
   act(channelId: Hex, action: AppAction): Promise<UpdateResult>
   list(): Promise<ChannelSummary[]>
   show(channelId: Hex): Promise<ChannelSummary>
+  /**
+   * Cancels an open that never completed: only while version 0 is not co-signed and nothing is
+   * deposited for the channel (else `CONFLICT`). The node then never deposits into it and refuses
+   * to open it again; `list` leaves it out and `show` reports `cancelled`.
+   */
+  cancelOpen(channelId: Hex): Promise<ChannelSummary>
   disputePlan(channelId: Hex): Promise<DisputePlan>
   /** Takes the plan's `next` step on chain; refuses (typed error) a step that is not worth it unless `force`. */
   disputeStep(channelId: Hex, options?: { force?: boolean }): Promise<DisputePlan>

@@ -5,12 +5,12 @@ import type { ChannelSummary } from '../../node/types.ts'
 import type { CliIo } from '../runCli.ts'
 import { API_OPTIONS, API_USAGE, apiClientFor, apiTargetFromFlags, type ApiTarget } from './apiOptions.ts'
 import { COMMAND_EXIT, commandIoFromProcess, runCommand, usageError, type CommandIo } from './commandIo.ts'
-import { formatWei, roleName } from './formatChannel.ts'
+import { formatOnChain, formatStatus, formatWei, roleName } from './formatChannel.ts'
 
 export const CHANNELS_USAGE = `Usage: chanvm channels [options]
 
-Lists the node's channels: id, app, our role, phase, latest co-signed version, balances and the
-Adjudicator's status (when the watcher has read it). chanvm show <channelId> prints one in full.
+Lists the node's channels (cancelled opens left out): id, app, our role, status, latest co-signed
+version, balances and the Adjudicator's record, the same words chanvm show <channelId> prints.
 
 Options:
 ${API_USAGE}
@@ -50,8 +50,8 @@ export function parseChannelsArgs(
  */
 export function formatChannelRow(c: ChannelSummary): string {
   const balances = c.balances.map((b, i) => `${roleName(c.app, i)} ${formatWei(b)}`).join(', ')
-  const chain = c.onChain === undefined ? '' : `  on chain: ${c.onChain.status} v${c.onChain.version}`
-  return `${c.channelId}  ${c.app.padEnd(11)} ${roleName(c.app, c.me).padEnd(7)} ${c.phase.padEnd(8)} v${c.version}${c.isFinal ? ' final' : ''}  ${balances}${chain}`
+  const chain = c.onChain === undefined ? '' : `  on chain: ${formatOnChain(c.onChain)}`
+  return `${c.channelId}  ${c.app.padEnd(11)} ${roleName(c.app, c.me).padEnd(7)} ${formatStatus(c).padEnd(9)} v${c.version}${c.isFinal ? ' final' : ''}  ${balances}${chain}`
 }
 
 /**

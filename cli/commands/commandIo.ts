@@ -139,7 +139,7 @@ export async function runCommand<T>(opts: {
   try {
     parsed = opts.parse()
   } catch (e) {
-    return fail('USAGE', errorMessage(e), COMMAND_EXIT.USAGE, true)
+    return fail('USAGE', usageMessage(e, opts.args), COMMAND_EXIT.USAGE, true)
   }
   if (isHelp(parsed)) {
     io.out(opts.usage)
@@ -157,6 +157,23 @@ export async function runCommand<T>(opts: {
     return fail(code, errorMessage(e), COMMAND_EXIT.FAILED)
   }
 }
+
+/**
+ * The message of a usage error. node's parseArgs calls `--amount -1eth` ambiguous (the value looks
+ * like an option): say what is wrong with the value instead.
+ */
+function usageMessage(e: unknown, args: readonly string[]): string {
+  const m = /^Option '(--[a-z0-9-]+)(?: <value>)?' argument is ambiguous/.exec(errorMessage(e))
+  if (m?.[1] === undefined) return errorMessage(e)
+  const flag = m[1]
+  const value = args[args.indexOf(flag) + 1] ?? ''
+  if (AMOUNT_FLAGS.has(flag) && /^-[0-9.]/.test(value))
+    return `${flag}: ${value} is negative; an amount is 0 or more (3eth, 0.5eth, 2gwei or plain wei)`
+  return `${flag} is ambiguous before ${JSON.stringify(value)}: write ${flag}=VALUE for a value that starts with '-'`
+}
+
+/** The flags that take an amount of wei: never negative. */
+const AMOUNT_FLAGS = new Set(['--amount', '--price', '--premium', '--insured-sum', '--balances'])
 
 /** The node answered and said no (4xx, or the counterparty did not answer a step), rather than failed. */
 function isRefusal(e: ApiError): boolean {

@@ -33,6 +33,39 @@ export function roleName(app: string, index: number): string {
 }
 
 /**
+ * A channel's status for people, the same words in `channels` and `show`: the status, what this
+ * node may still withdraw, and the off-chain phase when it says more than the status.
+ *
+ * @example
+ * ```ts
+ * formatStatus(channel) // 'concluded, 0.6 ETH to withdraw (off chain: final)'
+ * ```
+ */
+export function formatStatus(c: ChannelSummary): string {
+  const credit =
+    c.status === 'concluded' && c.withdrawable !== undefined
+      ? `, ${formatWei(c.withdrawable)} to withdraw`
+      : ''
+  const phase = c.phase === c.status ? '' : ` (off chain: ${c.phase})`
+  return `${c.status}${credit}${phase}`
+}
+
+/**
+ * The Adjudicator's record for people, the same words in `channels` and `show`.
+ *
+ * @example
+ * ```ts
+ * formatOnChain(channel.onChain) // 'dispute, version 5 (forced from 4), finalizes at 2027-01-15T08:10:00.000Z'
+ * ```
+ */
+export function formatOnChain(o: ChannelSummary['onChain']): string {
+  if (o === undefined) return 'not read'
+  const base = o.baseVersion === o.version ? '' : ` (forced from ${o.baseVersion})`
+  const timing = o.status === 'dispute' ? `, finalizes at ${formatUnixTime(o.finalizesAt)}` : ''
+  return `${o.status}, version ${o.version}${base}${timing}`
+}
+
+/**
  * The lines `chanvm show` prints for a channel.
  *
  * @example
@@ -44,8 +77,8 @@ export function formatChannelLines(c: ChannelSummary): string[] {
   const lines = [
     `channel   ${c.channelId}`,
     `app       ${c.app}, we are ${roleName(c.app, c.me)} (participant ${c.me})`,
-    `phase     ${c.phase}${c.isFinal ? ', final' : ''}`,
-    `version   ${c.version} (latest co-signed)`,
+    `status    ${formatStatus(c)}`,
+    `version   ${c.version} (latest co-signed${c.isFinal ? ', final' : ''})`,
   ]
   c.participants.forEach((p, i) => {
     const balance = c.balances[i]
@@ -53,12 +86,7 @@ export function formatChannelLines(c: ChannelSummary): string[] {
       `  ${roleName(c.app, i).padEnd(8)} ${p}${i === c.me ? ' (us)' : '     '}  ${balance === undefined ? '?' : formatWei(balance)}`,
     )
   })
-  if (c.onChain !== undefined) {
-    const o = c.onChain
-    const base = o.baseVersion === o.version ? '' : ` (forced from ${o.baseVersion})`
-    const timing = o.status === 'dispute' ? `, finalizes at ${formatUnixTime(o.finalizesAt)}` : ''
-    lines.push(`on chain  ${o.status}, version ${o.version}${base}${timing}`)
-  } else lines.push('on chain  not read yet')
+  lines.push(`on chain  ${formatOnChain(c.onChain)}`)
   return lines
 }
 

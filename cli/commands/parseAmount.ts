@@ -19,6 +19,7 @@ export function parseAmount(text: string, what = 'amount'): bigint {
   const m = /^([0-9]+)(?:\.([0-9]+))?([a-zA-Z]*)$/.exec(text.trim())
   const bad = (why: string) =>
     usageError(`${what}: ${why}, got ${JSON.stringify(text)} (use 3eth, 0.5eth, 2gwei or plain wei)`)
+  if (/^\s*-/.test(text)) throw bad('an amount cannot be negative')
   if (m === null) throw bad('not an amount')
   const [, whole = '', fraction = '', unitText = ''] = m
   const unit = unitText === '' ? 'wei' : unitText.toLowerCase()

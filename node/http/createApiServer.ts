@@ -208,9 +208,12 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       schema: {
         summary: 'Readiness: 200 when the MQTT broker and the chain answer, 503 naming what is down',
         response: {
-          200: readySchema,
-          503: { description: 'Not ready: `down` names the parts that are down', ...readySchema },
           ...errorResponses,
+          200: readySchema,
+          503: {
+            description: 'Not ready: `down` names the parts that are down (or the node is closing)',
+            anyOf: [readySchema, { $ref: 'Error#' }, { $ref: 'Closing#' }],
+          },
         },
       },
     },

@@ -173,12 +173,24 @@ export const channelSummarySchema = {
     participants: { type: 'array', items: addressSchema },
     me: { type: 'integer', minimum: 0 },
     status: { type: 'string', enum: [...CHANNEL_STATUSES] },
-    phase: { type: 'string', enum: ['opening', 'funding', 'open', 'proposing', 'final'] },
+    phase: { type: 'string', enum: ['opening', 'funding', 'open', 'proposing', 'final', 'disputed'] },
     version: uintSchema,
     balances: uintList,
     isFinal: { type: 'boolean' },
     onChain: { $ref: 'OnChainRecord#' },
     withdrawable: { ...uintSchema, description: 'Wei this node may withdraw from the Adjudicator' },
+    chainView: {
+      type: 'object',
+      description:
+        "How old the node's view of the chain is; when the chain did not answer, onChain is what the node knew then",
+      required: ['blockNumber', 'ageMs', 'reachable'],
+      additionalProperties: false,
+      properties: {
+        blockNumber: uintSchema,
+        ageMs: { type: 'integer', minimum: 0 },
+        reachable: { type: 'boolean' },
+      },
+    },
   },
 } as const
 

@@ -8,6 +8,7 @@ import { formatFee } from '../../cli/commands/formatChannel.ts'
 import { runOpenCommand } from '../../cli/commands/open.ts'
 import { parseAmount } from '../../cli/commands/parseAmount.ts'
 import { runShowCommand } from '../../cli/commands/show.ts'
+import { runCancelCommand } from '../../cli/commands/cancel.ts'
 import { runCli } from '../../cli/runCli.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { createTestIo, startCannedNode, type CannedNode, type TestIo } from './support.ts'
@@ -23,7 +24,8 @@ const summary = (over: Record<string, unknown> = {}) => ({
   app: 'escrow',
   participants: ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', BOB],
   me: 0,
-  phase: 'running',
+  status: 'open',
+  phase: 'open',
   version: '3',
   balances: ['4000000000000000000', '1000000000000000000'],
   isFinal: false,
@@ -58,7 +60,7 @@ describe('cli commands', () => {
 
     const bad: [string, RegExp][] = [
       ['', /not an amount/],
-      ['-1eth', /not an amount/],
+      ['-1eth', /an amount cannot be negative/],
       ['1e18', /not an amount/],
       ['3 eth', /not an amount/],
       ['1.2.3eth', /not an amount/],
@@ -170,7 +172,7 @@ describe('cli commands', () => {
         'open: negative balance',
         runOpenCommand,
         [...without(open(), '--balances'), '--balances', '5eth,-1'],
-        /participant 1\): not an amount/,
+        /participant 1\): an amount cannot be negative/,
       ],
       [
         'open: bad nonce',
@@ -305,6 +307,18 @@ describe('cli commands', () => {
         runActCommand,
         [ID, 'ruling', '--to-payer'],
         /ruling needs --arbiter-sig/,
+      ],
+      [
+        'act: a negative amount',
+        runActCommand,
+        [ID, 'fund', '--amount', '-1eth', '--deadline', '+1d'],
+        /^chanvm act: --amount: -1eth is negative; an amount is 0 or more/,
+      ],
+      [
+        'act: a negative amount with =',
+        runActCommand,
+        [ID, 'fund', '--amount=-1eth', '--deadline', '+1d'],
+        /--amount: an amount cannot be negative, got "-1eth"/,
       ],
       ['act: extra argument', runActCommand, [ID, 'close', 'now'], /unexpected argument 'now'/],
       ['channels: stray argument', runChannelsCommand, ['all'], /unexpected argument 'all'/],
@@ -617,14 +631,39 @@ describe('cli commands', () => {
       let io = createTestIo()
       assert.equal(await run(runChannelsCommand, ['--api', node.url], io), 0)
       assert.equal(io.stdout.length, 2)
+      assert.match(io.stdout[0]!, /^0xabab\S+ {2}escrow {6}payer {3}open {6}v3 {2}payer 4 ETH, payee 1 ETH$/)
       assert.match(
-        io.stdout[0]!,
-        /^0xabab\S+ {2}escrow {6}payer {3}running {2}v3 {2}payer 4 ETH, payee 1 ETH$/,
+        io.stdout[1]!,
+        /cold-chain +insurer .* on chain: dispute, version 5 \(forced from 4\), finalizes at /,
       )
-      assert.match(io.stdout[1]!, /cold-chain +insurer .* on chain: dispute v5$/)
       io = createTestIo()
       assert.equal(await run(runChannelsCommand, ['--api', node.url, '--json'], io), 0)
       assert.deepEqual(io.json(), list)
+    })
+
+    it('cancel posts the cancel and prints the channel as cancelled; a refusal is exit 1 with the node’s code', async () => {
+      const OTHER = `0x${'ee'.repeat(32)}`
+      node = await startCannedNode({
+        [`POST /v1/channels/${ID}/cancel`]: {
+          body: summary({ status: 'cancelled', phase: 'opening', version: '0' }),
+        },
+        [`POST /v1/channels/${OTHER}/cancel`]: {
+          status: 409,
+          body: {
+            error: {
+              code: 'NOT_CANCELLABLE',
+              message: 'the open completed (phase open): it cannot be cancelled',
+            },
+          },
+        },
+      })
+      let io = createTestIo()
+      assert.equal(await run(runCancelCommand, [ID, '--api', node.url], io), 0, io.stderr.join('\n'))
+      assert.deepEqual(node.calls(), [`POST /v1/channels/${ID}/cancel`])
+      assert.match(io.stdout.join('\n'), /^status {4}cancelled \(off chain: opening\)$/m)
+      io = createTestIo()
+      assert.equal(await run(runCancelCommand, [OTHER, '--api', node.url, '--json'], io), 1)
+      assert.equal((io.json() as { error: { code: string } }).error.code, 'NOT_CANCELLABLE')
     })
 
     it('show prints one channel; an unknown one is exit 1 with the node’s code', async () => {

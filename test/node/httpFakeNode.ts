@@ -23,6 +23,7 @@ export const summary: ChannelSummary = {
   app: 'escrow',
   participants: [NODE_ADDRESS, PEER_ADDRESS],
   me: 0,
+  status: 'open',
   phase: 'open',
   version: 7n,
   balances: [10n ** 18n, 2n ** 200n],
@@ -43,6 +44,7 @@ export type Call =
   | { method: 'act'; channelId: Hex; action: AppAction }
   | { method: 'list' }
   | { method: 'show'; channelId: Hex }
+  | { method: 'cancelOpen'; channelId: Hex }
   | { method: 'disputePlan'; channelId: Hex }
   | { method: 'disputeStep'; channelId: Hex; options: { force?: boolean } | undefined }
   | { method: 'close' }
@@ -116,6 +118,12 @@ export function createFakeNode(): FakeNode {
       fail()
       known(channelId)
       return summary
+    },
+    async cancelOpen(channelId) {
+      node.calls.push({ method: 'cancelOpen', channelId })
+      fail()
+      known(channelId)
+      return { ...summary, status: 'cancelled', phase: 'opening' }
     },
     async disputePlan(channelId) {
       node.calls.push({ method: 'disputePlan', channelId })

@@ -1,10 +1,15 @@
 // The HTTP API in front of two real nodes (createNode on anvil and aedes), over real sockets: a
 // channel opened from both sides through POST /v1/channels, steps through POST .../actions, the
 // counterparty's view through GET, events on the SSE stream, counters on /metrics, the dispute
-// plan, and bad input answered without changing the channel.
+// plan, bad input answered without changing the channel, an open that conflicts with the channel
+// held refused with what differs, an open the counterparty never answered cancelled, and one
+// status that `channels` and `show` agree on through dispute, conclusion and withdrawal. Every
+// JSON reply is checked against the schema the node's own OpenAPI document declares for its
+// route and status.
 import assert from 'node:assert/strict'
 import { get, type IncomingMessage } from 'node:http'
 import { Ajv } from 'ajv'
+import { Ajv2020 } from 'ajv/dist/2020.js'
 import { parseEther, type Hex } from 'viem'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
 import { disputePlanSchema } from '../../node/http/schemas.ts'
@@ -18,13 +23,16 @@ type Api = ApiNode
 
 /** The JSON the API answers, as far as these tests read it (amounts as decimal strings). */
 type Wire = {
-  error?: { code: string; message: string }
+  error?: { code: string; message: string; details?: string[] }
+  status?: string
+  phase?: string
+  withdrawable?: string
   channelId?: string
   me?: number
   version?: string
   balances?: string[]
-  onChain?: { status: string }
-  channels?: { channelId: string }[]
+  onChain?: { status: string; version: string }
+  channels?: { channelId: string; status: string }[]
   signed?: { state: { version: string; balances: string[] }; signatures: string[] }
   ours?: { version: string }
   held?: { version: string }
@@ -33,6 +41,45 @@ type Wire = {
 }
 /** The data of one SSE event, as far as these tests read it. */
 type EventData = { step?: string; gasUsed?: string; event?: { type: string } }
+
+/** Every reply checked so far against the OpenAPI document, as `METHOD /path status`. */
+const checked = new Set<string>()
+let openapi: { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> } | undefined
+const ajv2020 = new Ajv2020({ strict: false, validateSchema: false })
+
+/**
+ * Checks a real reply against the schema the node's OpenAPI document declares for its route and
+ * status: a status the document does not declare, or a body that does not match, fails the test.
+ */
+function checkReply(method: string, path: string, status: number, body: unknown): void {
+  if (openapi === undefined) return
+  const template = path.split('?')[0]?.replace(/0x[0-9a-fA-F]{64}/, '{id}') ?? path
+  const op = openapi.paths[template]?.[method.toLowerCase()]
+  assert.ok(op !== undefined, `the document has ${method} ${template}`)
+  assert.ok(
+    op.responses[String(status)] !== undefined,
+    `the document declares ${status} for ${method} ${template}`,
+  )
+  const pointer = [
+    'paths',
+    template,
+    method.toLowerCase(),
+    'responses',
+    String(status),
+    'content',
+    'application/json',
+    'schema',
+  ]
+    .map((k) => k.replaceAll('~', '~0').replaceAll('/', '~1'))
+    .join('/')
+  const validate = ajv2020.getSchema(`openapi.json#/${pointer}`)
+  assert.ok(validate !== undefined, `a schema for ${method} ${template} ${status}`)
+  assert.ok(
+    validate(body),
+    `${method} ${template} ${status}: ${ajv2020.errorsText(validate.errors)}\n${JSON.stringify(body)}`,
+  )
+  checked.add(`${method} ${template} ${status}`)
+}
 
 async function call(
   api: Api,
@@ -46,10 +93,10 @@ async function call(
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   })
   const text = await res.text()
-  return {
-    status: res.status,
-    json: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text,
-  }
+  const isJson = res.headers.get('content-type')?.includes('json') === true
+  const json = isJson ? JSON.parse(text) : text
+  if (isJson) checkReply(method, path, res.status, json)
+  return { status: res.status, json }
 }
 
 /** Collects the SSE events of `url` until `stop()`. */
@@ -92,6 +139,7 @@ describe('HTTP API in front of two real nodes (anvil, aedes)', function () {
   let alice: Api
   let bob: Api
   let channelId: string
+  let openNonce = ''
   const DEPOSIT = parseEther('1')
   const AMOUNT = parseEther('0.4')
 
@@ -100,6 +148,9 @@ describe('HTTP API in front of two real nodes (anvil, aedes)', function () {
   before(async () => {
     nodes = await startApiNodes(TOKEN, 'http')
     ;({ f, alice, bob } = nodes)
+    const doc = await fetch(`${alice.url}/openapi.json`, { headers: { authorization: auth.authorization } })
+    openapi = (await doc.json()) as NonNullable<typeof openapi>
+    ajv2020.addSchema({ ...openapi, $id: 'openapi.json' })
   })
 
   after(async () => {
@@ -110,6 +161,7 @@ describe('HTTP API in front of two real nodes (anvil, aedes)', function () {
     const stream = await subscribe(`${alice.url}/v1/events`)
     try {
       const nonce = String(Date.now())
+      openNonce = nonce
       const request = (role: 'first' | 'second', counterparty: string) => ({
         app: 'escrow',
         counterparty,
@@ -223,6 +275,7 @@ describe('HTTP API in front of two real nodes (anvil, aedes)', function () {
     assert.equal(taken.status, 200, JSON.stringify(taken.json))
     const rec = await getChannelRecord(f.carol.client, channelId as Hex)
     assert.deepEqual([rec.status, rec.version], ['disputed', 2n])
+    await sameStatus('disputed', '2')
     await eventually('alice plans to wait for the challenge period', async () => {
       const plan = await call(alice, 'GET', `/v1/channels/${channelId}/dispute`)
       return plan.json.next?.step === 'wait' && plan.json.held?.version === '2'
@@ -246,5 +299,132 @@ describe('HTTP API in front of two real nodes (anvil, aedes)', function () {
     }
     const after = await call(bob, 'GET', `/v1/channels/${channelId}`)
     assert.equal(after.json.version, '2', 'nothing was co-signed in dispute')
+  })
+
+  /** `channels` and `show` say the same of the channel, on both nodes, and it is `status`. */
+  async function sameStatus(status: string, onChainVersion: string): Promise<void> {
+    for (const api of [alice, bob]) {
+      const shown = await call(api, 'GET', `/v1/channels/${channelId}`)
+      const listed = (await call(api, 'GET', '/v1/channels')).json.channels?.find(
+        (c) => c.channelId === channelId,
+      )
+      assert.deepEqual(listed, shown.json, 'channels and show answer the same summary')
+      assert.equal(shown.json.status, status)
+      assert.equal(shown.json.onChain?.version, onChainVersion)
+    }
+  }
+
+  it('one status through conclusion and withdrawal: concluded while wei is left, then closed', async () => {
+    await f.increaseTime(3_601n)
+    const concluded = await call(bob, 'POST', `/v1/channels/${channelId}/dispute`)
+    assert.equal(concluded.status, 200, JSON.stringify(concluded.json))
+    assert.equal((await getChannelRecord(f.carol.client, channelId as Hex)).status, 'concluded')
+    await sameStatus('concluded', '2')
+    const shown = await call(bob, 'GET', `/v1/channels/${channelId}`)
+    assert.equal(shown.json.withdrawable, AMOUNT.toString())
+    const withdrawn = await call(bob, 'POST', `/v1/channels/${channelId}/dispute`)
+    assert.equal(withdrawn.status, 200, JSON.stringify(withdrawn.json))
+    const bobs = await call(bob, 'GET', `/v1/channels/${channelId}`)
+    assert.deepEqual([bobs.json.status, bobs.json.withdrawable], ['closed', '0'])
+    const alices = await call(alice, 'GET', `/v1/channels/${channelId}`)
+    assert.deepEqual(
+      [alices.json.status, alices.json.withdrawable],
+      ['concluded', (DEPOSIT - AMOUNT).toString()],
+    )
+  })
+
+  it('an open with the nonce of a channel held but other balances or terms is 409 with what differs', async () => {
+    const request = {
+      app: 'escrow',
+      counterparty: f.bob.address,
+      role: 'first',
+      balances: [DEPOSIT.toString(), '0'],
+      nonce: '0',
+      challengeDuration: '3600',
+      terms: { arbiter: f.arbiter.address },
+    }
+    const held = (await call(alice, 'GET', `/v1/channels/${channelId}`)).json
+    const first = await call(alice, 'GET', '/v1/channels')
+    const nonce = openNonce
+    const again = await call(alice, 'POST', '/v1/channels', { ...request, nonce })
+    assert.equal(again.status, 201, JSON.stringify(again.json))
+    assert.equal(again.json.channelId, channelId)
+    assert.equal(again.json.status, held.status)
+    const otherBalances = await call(alice, 'POST', '/v1/channels', {
+      ...request,
+      nonce,
+      balances: [(DEPOSIT * 2n).toString(), '0'],
+    })
+    assert.equal(otherBalances.status, 409, JSON.stringify(otherBalances.json))
+    assert.equal(otherBalances.json.error?.code, 'OPEN_CONFLICT')
+    assert.deepEqual(otherBalances.json.error?.details, [
+      `balances: held [${DEPOSIT}, 0], requested [${DEPOSIT * 2n}, 0]`,
+    ])
+    const otherTerms = await call(alice, 'POST', '/v1/channels', {
+      ...request,
+      nonce,
+      terms: { arbiter: f.carol.address },
+    })
+    assert.equal(otherTerms.status, 409, JSON.stringify(otherTerms.json))
+    assert.match(String(otherTerms.json.error?.details?.[0]), /^terms: /)
+    const otherDuration = await call(alice, 'POST', '/v1/channels', {
+      ...request,
+      nonce,
+      challengeDuration: '7200',
+    })
+    assert.equal(otherDuration.status, 409, JSON.stringify(otherDuration.json))
+    assert.deepEqual(otherDuration.json.error?.details, ['challengeDuration: held 3600, requested 7200'])
+    assert.deepEqual((await call(alice, 'GET', '/v1/channels')).json, first.json, 'nothing was opened')
+  })
+
+  it('an open the counterparty never answers times out and can be cancelled; it is dropped and not reopened', async () => {
+    const request = {
+      app: 'escrow',
+      counterparty: f.carol.address,
+      role: 'first',
+      balances: [DEPOSIT.toString(), '0'],
+      nonce: '77',
+      challengeDuration: '3600',
+      terms: { arbiter: f.arbiter.address },
+    }
+    const timedOut = await call(alice, 'POST', '/v1/channels', request)
+    assert.equal(timedOut.status, 504, JSON.stringify(timedOut.json))
+    const listed = (await call(alice, 'GET', '/v1/channels')).json.channels ?? []
+    const stuck = listed.find((c) => c.status === 'opening')
+    assert.ok(stuck !== undefined, 'the open is listed as opening')
+    const opened = await call(alice, 'POST', `/v1/channels/${channelId}/cancel`)
+    assert.equal(opened.status, 409, JSON.stringify(opened.json))
+    assert.equal(opened.json.error?.code, 'NOT_CANCELLABLE')
+    const cancelled = await call(alice, 'POST', `/v1/channels/${stuck.channelId}/cancel`)
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.json))
+    assert.deepEqual([cancelled.json.status, cancelled.json.phase], ['cancelled', 'opening'])
+    const after = (await call(alice, 'GET', '/v1/channels')).json.channels ?? []
+    assert.deepEqual(
+      after.map((c) => c.channelId),
+      [channelId],
+    )
+    assert.equal((await call(alice, 'GET', `/v1/channels/${stuck.channelId}`)).json.status, 'cancelled')
+    const reopened = await call(alice, 'POST', '/v1/channels', request)
+    assert.equal(reopened.status, 409, JSON.stringify(reopened.json))
+    assert.equal(reopened.json.error?.code, 'OPEN_CONFLICT')
+  })
+
+  it('every reply was checked against the OpenAPI document', () => {
+    for (const reply of [
+      'GET /v1/channels 200',
+      'GET /v1/channels/{id} 200',
+      'POST /v1/channels 201',
+      'POST /v1/channels 409',
+      'POST /v1/channels 504',
+      'POST /v1/channels/{id}/actions 200',
+      'POST /v1/channels/{id}/actions 400',
+      'POST /v1/channels/{id}/actions 404',
+      'GET /v1/channels/{id}/dispute 200',
+      'POST /v1/channels/{id}/dispute 200',
+      'POST /v1/channels/{id}/dispute 400',
+      'POST /v1/channels/{id}/cancel 200',
+      'POST /v1/channels/{id}/cancel 409',
+    ])
+      assert.ok(checked.has(reply), `${reply} was seen and checked`)
   })
 })
