@@ -301,16 +301,25 @@ describe('HTTP API in front of two real nodes (anvil, aedes)', function () {
     assert.equal(after.json.version, '2', 'nothing was co-signed in dispute')
   })
 
-  /** `channels` and `show` say the same of the channel, on both nodes, and it is `status`. */
+  /**
+   * `channels` and `show` say the same of the channel, on both nodes, and it is `status`. The two
+   * reads are moments apart (the watcher may tell the party of a dispute between them), so they
+   * are read again until they were taken with nothing changing in between.
+   */
   async function sameStatus(status: string, onChainVersion: string): Promise<void> {
     for (const api of [alice, bob]) {
-      const shown = await call(api, 'GET', `/v1/channels/${channelId}`)
-      const listed = (await call(api, 'GET', '/v1/channels')).json.channels?.find(
-        (c) => c.channelId === channelId,
-      )
-      assert.deepEqual(listed, shown.json, 'channels and show answer the same summary')
-      assert.equal(shown.json.status, status)
-      assert.equal(shown.json.onChain?.version, onChainVersion)
+      let shown: Wire | undefined
+      let listed: unknown
+      await eventually('channels and show read the same moment', async () => {
+        shown = (await call(api, 'GET', `/v1/channels/${channelId}`)).json
+        listed = (await call(api, 'GET', '/v1/channels')).json.channels?.find(
+          (c) => c.channelId === channelId,
+        )
+        return JSON.stringify(listed) === JSON.stringify(shown)
+      })
+      assert.deepEqual(listed, shown, 'channels and show answer the same summary')
+      assert.equal(shown?.status, status)
+      assert.equal(shown?.onChain?.version, onChainVersion)
     }
   }
 
