@@ -19,7 +19,11 @@ import {
   channelIdParamsSchema,
   disputeBodySchema,
   eventsQuerySchema,
+  bodyErrorResponses as bodyErrors,
+  errorResponse as error,
+  errorResponses,
   NAMED_SCHEMAS,
+  namedResponse as named,
   openRequestSchema,
 } from './schemas.ts'
 import { toWireJson, wireToAppAction, wireToOpenRequest } from './wire.ts'
@@ -49,27 +53,6 @@ export type ApiServer = FastifyInstance & {
 
 const MIN_TOKEN_LENGTH = 16
 
-/** A response of a named schema (schemas.ts), as the OpenAPI document declares it. */
-const named = (name: string, description: string) => ({ description, $ref: `${name}#` })
-const error = (description: string) => named('Error', description)
-
-/** What every route may answer besides its success. */
-const errorResponses = {
-  400: error('Invalid body, parameter or querystring'),
-  401: error('Missing or wrong bearer token'),
-  403: error('Not a loopback caller on a node without a token'),
-  500: error('Unexpected failure'),
-  503: {
-    description: 'The node is closing (fastify answers before any hook), or too many event streams are open',
-    anyOf: [{ $ref: 'Error#' }, { $ref: 'Closing#' }],
-  },
-}
-/** What a route with a JSON body may answer besides those. */
-const bodyErrors = {
-  ...errorResponses,
-  413: error('The body is larger than the limit'),
-  415: error('The body is not application/json'),
-}
 const channelErrors = {
   404: error('Unknown channel'),
   409: error('The channel refuses the request'),

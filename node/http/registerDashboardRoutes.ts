@@ -3,12 +3,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Hex } from 'viem'
 import type { ChanvmNode } from '../types.ts'
-import { channelIdParamsSchema, errorSchema } from './schemas.ts'
+import { channelIdParamsSchema, errorResponse, errorResponses } from './schemas.ts'
 
 const errors = {
-  401: { description: 'Missing or wrong bearer token', ...errorSchema },
-  403: { description: 'Not a loopback caller on a node without a token', ...errorSchema },
-  404: { description: 'Unknown channel, or a node that keeps no journal', ...errorSchema },
+  ...errorResponses,
+  404: errorResponse('Unknown channel, or a node that keeps no journal'),
 }
 const described = (description: string) => ({ description, type: 'object', additionalProperties: true })
 

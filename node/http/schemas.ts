@@ -304,6 +304,29 @@ export const healthSchema = {
   },
 } as const
 
+/** A response of a named schema, as routes declare it and the OpenAPI document shows it. */
+export const namedResponse = (name: string, description: string) => ({ description, $ref: `${name}#` })
+/** An error response (the `Error` schema). */
+export const errorResponse = (description: string) => namedResponse('Error', description)
+
+/** What every route may answer besides its success. */
+export const errorResponses = {
+  400: errorResponse('Invalid body, parameter or querystring'),
+  401: errorResponse('Missing or wrong bearer token'),
+  403: errorResponse('Not a loopback caller on a node without a token'),
+  500: errorResponse('Unexpected failure'),
+  503: {
+    description: 'The node is closing (fastify answers before any hook), or too many event streams are open',
+    anyOf: [{ $ref: 'Error#' }, { $ref: 'Closing#' }],
+  },
+}
+/** What a route with a JSON body may answer besides those. */
+export const bodyErrorResponses = {
+  ...errorResponses,
+  413: errorResponse('The body is larger than the limit'),
+  415: errorResponse('The body is not application/json'),
+}
+
 /** Every named schema, in the order they are registered (a schema after those it refers to). */
 export const NAMED_SCHEMAS = [
   errorSchema,
