@@ -222,6 +222,7 @@ function stopSignal(
   const unfollow = follow
     ? followParent({
         onGone: (why) => {
+          if (controller.signal.aborted || given?.aborted === true) return
           note(why)
           controller.abort()
         },
