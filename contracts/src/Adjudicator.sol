@@ -9,7 +9,9 @@ import {Sig} from "./Sig.sol";
 /// @notice Holds the funds of chanvm channels and settles disputes about them. The rules are in
 /// docs/adjudicator.md; in short:
 ///
-/// - `deposit` adds ETH to a channel's holdings and to what the named participant deposited.
+/// - `deposit` adds ETH to a channel's holdings and to what the named participant deposited;
+///   `depositExpecting` does so only while that is still the amount the caller read, so that a
+///   retried deposit goes in once.
 /// - `register` puts a co-signed state on chain. On an open channel it opens a dispute at t0:
 ///   forced steps are accepted until `movesUntil = t0 + D` and the dispute ends at
 ///   `finalizesAt = t0 + D` (D = challengeDuration). During a dispute a co-signed state replaces
@@ -123,6 +125,8 @@ contract Adjudicator {
     error AppReverted(bytes reason);
     error NotConserved(uint256 before, uint256 after_);
     error ZeroDeposit();
+    /// @notice `depositExpecting` found another deposit for the participant than the caller expected.
+    error DepositChanged(bytes32 channelId, address participant, uint256 expected, uint256 actual);
     error NothingToWithdraw(address account);
     error TransferFailed(address to, bytes reason);
     error Reentrancy();
@@ -136,6 +140,19 @@ contract Adjudicator {
     /// it. Anyone may deposit for anyone; the deposit per participant decides what it gets back of
     /// an excess and what an underfunded channel pays back (see `_payout`).
     function deposit(bytes32 channelId, address participant) external payable {
+        _deposit(channelId, participant);
+    }
+
+    /// @notice `deposit`, only while what was deposited for `participant` is `expected`
+    /// (`DepositChanged` otherwise): a deposit sent again (a retried transaction) reverts instead of
+    /// adding its amount a second time, which a payout could pay to others (see `_payout`).
+    function depositExpecting(bytes32 channelId, address participant, uint256 expected) external payable {
+        uint256 actual = deposits[channelId][participant];
+        if (actual != expected) revert DepositChanged(channelId, participant, expected, actual);
+        _deposit(channelId, participant);
+    }
+
+    function _deposit(bytes32 channelId, address participant) private {
         if (msg.value == 0) revert ZeroDeposit();
         if (_records[channelId].status == Status.Concluded) revert ChannelConcluded(channelId);
         uint256 total = deposits[channelId][participant] + msg.value;

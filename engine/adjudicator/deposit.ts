@@ -10,6 +10,13 @@ export type DepositArgs = {
   participant: Address
   /** Wei, more than zero. */
   amount: bigint
+  /**
+   * When given, the deposit goes in only while what was deposited for `participant` is exactly
+   * this (`Adjudicator.depositExpecting`; it reverts with `DepositChanged` otherwise), so a deposit
+   * sent again (a retried transaction, a second process) cannot add its amount twice. Pass the
+   * amount read with `getDeposit` before deciding to deposit.
+   */
+  expectedDeposited?: bigint
 }
 
 /** What a deposit left on chain, from its `Deposited` event. */
@@ -22,13 +29,15 @@ export type DepositResult = TxResult & {
 
 /**
  * Adds `amount` wei to a channel's holdings and to what `participant` deposited into it
- * (`Adjudicator.deposit`). The payout follows the state that concludes the channel when the
- * holdings cover its balances; otherwise each participant gets back what it deposited
+ * (`Adjudicator.deposit`, or `depositExpecting` with `expectedDeposited`). At conclusion the
+ * participants are paid from their own deposits: the balances of the final state when those
+ * deposits cover them, each address's excess back to it, and refunds when they do not
  * (docs/adjudicator.md, "Funding").
  *
  * @example
  * ```ts
- * const r = await deposit(client, { channelId, participant: alice, amount: parseEther('1') })
+ * const have = await getDeposit(client, channelId, alice)
+ * const r = await deposit(client, { channelId, participant: alice, amount: want - have, expectedDeposited: have })
  * console.log(r.deposited, r.holdings, r.gasUsed)
  * ```
  */
@@ -41,13 +50,19 @@ export async function deposit(client: AdjudicatorClient, args: DepositArgs): Pro
     client,
     { action: 'deposit', channelId: args.channelId },
     async (wallet, account) => {
+      const call = { address: client.address, abi: Adjudicator.abi, value: args.amount, account } as const
+      if (args.expectedDeposited !== undefined) {
+        const { request } = await client.publicClient.simulateContract({
+          ...call,
+          functionName: 'depositExpecting',
+          args: [args.channelId, args.participant, args.expectedDeposited],
+        })
+        return wallet.writeContract(request)
+      }
       const { request } = await client.publicClient.simulateContract({
-        address: client.address,
-        abi: Adjudicator.abi,
+        ...call,
         functionName: 'deposit',
         args: [args.channelId, args.participant],
-        value: args.amount,
-        account,
       })
       return wallet.writeContract(request)
     },

@@ -1308,6 +1308,59 @@ const rows: Row[] = [
       },
     },
   },
+  {
+    given: 'alice deposited 600',
+    call: 'deposit 400 for bob expecting 0, and 100 for alice expecting 600',
+    signer: 'bob, alice (senders)',
+    pre: (f) => channel(f, { deposits: [600n, 0n] }),
+    act: async (f, c) => [
+      await deposit(f.bob.client, {
+        channelId: c.id,
+        participant: f.bob.address,
+        amount: 400n,
+        expectedDeposited: 0n,
+      }),
+      await deposit(f.alice.client, {
+        channelId: c.id,
+        participant: f.alice.address,
+        amount: 100n,
+        expectedDeposited: 600n,
+      }),
+    ],
+    expect: {
+      check: async (f, c, r) => {
+        const [b, a] = r as Awaited<ReturnType<typeof deposit>>[]
+        assert.deepEqual([b?.deposited, a?.deposited, a?.holdings], [400n, 700n, 1100n])
+        assert.deepEqual(await getDeposits(f.alice.client, c.id, [f.alice.address, f.bob.address]), [
+          700n,
+          400n,
+        ])
+      },
+    },
+  },
+  {
+    given: 'bob deposited 400 expecting 0',
+    call: 'the same deposit again, expecting 0 (a retried transaction)',
+    signer: 'bob (sender)',
+    pre: async (f) => {
+      const c = await channel(f, { deposits: [0n, 0n] })
+      await deposit(f.bob.client, {
+        channelId: c.id,
+        participant: f.bob.address,
+        amount: 400n,
+        expectedDeposited: 0n,
+      })
+      return c
+    },
+    act: (f, c) =>
+      deposit(f.bob.client, {
+        channelId: c.id,
+        participant: f.bob.address,
+        amount: 400n,
+        expectedDeposited: 0n,
+      }),
+    expect: { revert: 'DepositChanged', args: (f, c) => [c.id, f.bob.address, 0n, 400n] },
+  },
   // ------------------------------------------------------------------ deposit / withdraw
   {
     given: 'concluded channel',
