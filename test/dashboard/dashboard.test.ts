@@ -90,11 +90,26 @@ describe('dashboard: the node serves a live page, tested in chromium', function 
   })
 
   it('shows the channel list of a loopback node without a token; measures time to first list', async () => {
-    const started = performance.now()
-    await page.goto(`${nodes.bob.url}/`)
-    await page.waitForSelector('#no-channels, #channels')
-    const ms = performance.now() - started
-    console.log(`      time to first channel list: ${ms.toFixed(0)} ms`)
+    const times: number[] = []
+    const inPage: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now()
+      await page.goto(`${nodes.bob.url}/`)
+      await page.waitForSelector('#no-channels, #channels')
+      times.push(performance.now() - started)
+      inPage.push(
+        Number(await page.evaluate(`performance.getEntriesByName('chanvm:first-list')[0]?.startTime`)),
+      )
+    }
+    // The first load starts a fresh browser tab; the others are what a person sees on a reload.
+    const list = (xs: number[]) => xs.map((t) => `${t.toFixed(0)} ms`).join(', ')
+    console.log(
+      `      time to first channel list: ${list(times)} (from navigation start in the page: ${list(inPage)})`,
+    )
+    assert(
+      inPage.every((t) => t > 0),
+      'the page marked its first list',
+    )
     assert.equal(
       await page.$('#token-dialog[open]'),
       null,
@@ -123,6 +138,7 @@ describe('dashboard: the node serves a live page, tested in chromium', function 
     await page.reload()
     await page.waitForSelector(`tr[data-channel="${channelId}"]`)
     assert.equal(await page.$('#token-dialog[open]'), null)
+    await page.waitForSelector('#status-cards .card')
     await page.screenshot({ path: join(SHOTS, 'channel-list.png'), fullPage: true })
   })
 
@@ -156,10 +172,13 @@ describe('dashboard: the node serves a live page, tested in chromium', function 
     })
     assert.equal(device.deviceId, nodes.device)
     await page.waitForSelector('#readings-chart[data-points="0"]')
+    // The keyboard's place survives the redraws each reading causes.
+    await tabTo(page, '#dispute-step')
     for (let i = 1; i <= 6; i++) {
       await device.publishNow()
       await page.waitForSelector(`#readings-chart[data-points="${i}"]`)
     }
+    assert.equal(await page.evaluate(`document.activeElement?.id`), 'dispute-step', 'the focus stayed')
     assert(await page.$('#readings-chart canvas'), 'uPlot drew a canvas')
     // A reading signed an hour ago is refused (stale) and listed with its reason.
     const link = await connectMqtt({ url: nodes.broker.url, clientId: 'dashboard-test-stale' })
