@@ -82,7 +82,8 @@ function statusPill(text, tone) {
   return h('span', { class: `pill ${tone}` }, text)
 }
 
-const phaseTone = (phase) => (phase === 'open' ? 'ok' : phase === 'funding' ? 'warn' : 'muted')
+const phaseTone = (phase) =>
+  phase === 'open' ? 'ok' : phase === 'funding' ? 'warn' : phase === 'disputed' ? 'bad' : 'muted'
 const chainTone = (s) => (s === 'dispute' ? 'bad' : s === 'concluded' ? 'muted' : 'ok')
 
 // ---------------------------------------------------------------- channel list
@@ -264,9 +265,13 @@ async function renderChannel(seq, id) {
       ),
     ),
   ]
+  // A dispute under way comes first: its countdown is what matters most.
+  const dispute = disputeCard(id, app, summary, plan, timeline)
+  const disputed = plan.held !== undefined && plan.held.status !== 'open'
+  if (disputed) parts.push(dispute)
   if (timeline.state.device !== undefined) parts.push(readingsCard(timeline.state.device, inputs.inputs))
   if (timeline.state.oracles !== undefined) parts.push(answersCard(timeline.state.oracles, inputs.inputs))
-  parts.push(disputeCard(id, app, summary, plan, timeline))
+  if (!disputed) parts.push(dispute)
   parts.push(timelineCard(app, timeline))
   chart?.destroy()
   chart = undefined
@@ -433,7 +438,8 @@ function disputeCard(id, app, summary, plan, timeline) {
         ? `none: ${next.reason}`
         : `${next.step}, ${formatGas(next.gas)} gas, fee ${formatWei(next.feeWei)}${next.gainWei === undefined ? '' : `, gains us ${formatWei(next.gainWei)}`}`,
   ])
-  rows.push(['Payouts after it', payouts(plan.payouts)])
+  const acting = next.step !== 'wait' && next.step !== 'none'
+  rows.push([acting ? 'Payouts after it' : 'Payouts on conclusion', payouts(plan.payouts)])
   if (plan.payoutsIfIdle !== undefined) rows.push(['Payouts if we do nothing', payouts(plan.payoutsIfIdle)])
   const actionable = next.step !== 'wait' && next.step !== 'none'
   const button = actionable
@@ -603,7 +609,7 @@ async function start() {
     .catch(() => undefined) // the view shows the error
   await render()
   followEvents(
-    () => scheduleRefresh(),
+    () => scheduleRefresh(250),
     (up) => {
       live.textContent = up ? 'live' : 'reconnecting'
       live.className = `pill ${up ? 'ok' : 'warn'}`

@@ -158,6 +158,14 @@ describe('dashboard: the node serves a live page, tested in chromium', function 
     assert.equal(await page.$eval('#latest-version', (el) => el.textContent), '1')
     assert.match(await page.$eval('#app-headline', (el) => el.textContent ?? ''), /1 of 24 premiums paid/)
     assert.deepEqual(navigations, [], 'the page was not reloaded')
+    // The insurer's node did not run this step itself as the mover: its timeline has the mover and
+    // action from the proposal it signed, and the sandbox gas re-run from its stored states.
+    const theirs = await nodes.bob.node.journal?.timeline(channelId)
+    const v1 = theirs?.versions.find((v) => v.version === 1n)
+    assert.equal(v1?.mover, 0)
+    assert.equal(v1?.action?.name, 'premium')
+    assert.equal(v1?.gasUsed, r.gasUsed)
+    assert.equal(v1?.signatures.length, 2)
   })
 
   it('draws the readings chart gaining points as the thermometer publishes, refused ones apart', async () => {
