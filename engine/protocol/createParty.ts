@@ -86,6 +86,17 @@ type Channel = {
   syncTimer: NodeJS.Timeout | undefined
   /** Signatures peers showed (in refusals and sync requests) on this party's own proposals, by digest. */
   offers: Map<string, { state: State; sigs: Map<string, Hex> }>
+  /**
+   * This party's own proposals above the latest version that a peer may still sign, by digest:
+   * the one in flight and those whose update ended without a verdict on them (a timeout, a store
+   * error under the last signature). They count in the crossing rule and may be finished.
+   */
+  own: Map<string, { version: bigint; msg: Msg<'propose'> }>
+  /**
+   * Own proposals a peer refused (or that lost to another), by digest, with their version: never
+   * finished, so a refused step does not come back to life when a refuser signs it late.
+   */
+  withdrawn: Map<string, bigint>
 }
 
 /** A message for a channel this party has not opened yet, kept until it does (or a time limit). */
@@ -181,6 +192,8 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     waiters: new Set(),
     syncTimer: undefined,
     offers: new Map(),
+    own: new Map(),
+    withdrawn: new Map(),
   })
 
   const channels = new Map<string, Channel>()
@@ -291,7 +304,13 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         address,
       )
     const sig = canonicalSignature(shown.sig)
-    return { state, digest, sig, senderSigned: sig !== undefined && recovers(digest, sig, from), ownProposal }
+    return {
+      state,
+      digest,
+      sig,
+      senderSigned: sig !== undefined && recovers(digest, sig, from),
+      ownProposal: ownProposal && !ch.withdrawn.has(lower(digest)),
+    }
   }
   /** Counts a peer's signature on this party's own proposal; returns the signatures once every other participant's is in. */
   const offer = (ch: Channel, state: State, digest: Hex, from: Address, sig: Hex) => {
@@ -341,6 +360,9 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (ch.latest !== undefined && ch.latest.state.version >= signed.state.version) return
     ch.latest = signed
     ch.offers.clear()
+    const at = signed.state.version
+    for (const [k, o] of ch.own) if (o.version <= at) ch.own.delete(k)
+    for (const [k, v] of ch.withdrawn) if (v <= at) ch.withdrawn.delete(k)
     emit({ type: 'committed', channelId: ch.id, state: signed.state, signatures: signed.signatures })
     if (ch.opening !== undefined) {
       const o = ch.opening
@@ -377,6 +399,9 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         ? await store.recordSignature(record)
         : await store.recordSignatureAndState(record, signed)
     if (!r.ok) return r
+    // Having signed this state at its version, this party can never finish another one there.
+    for (const [k, o] of ch.own)
+      if (o.version === record.version && k !== lower(record.digest)) ch.own.delete(k)
     emit({ type: 'signed', channelId: ch.id, version: record.version, digest: record.digest })
     if (signed !== undefined) await setLatest(ch, signed, false)
     return signed === undefined ? { ok: true, sig } : { ok: true, sig, signed }
@@ -393,7 +418,23 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   const finishOwn = async (ch: Channel, state: State, digest: Hex, sigs: Map<string, Hex>) => {
     const r = await recordThenSign(ch, { channelId: ch.id, version: state.version, digest, state }, sigs)
     if (r.ok && r.signed !== undefined) for (const to of others(ch)) send(to, commitOf(ch, r.signed))
+    if (!r.ok) withdraw(ch, digest, state.version)
     return r
+  }
+  /**
+   * Finishes an own earlier proposal every other participant signed. With an update in flight at
+   * that version, the update does it and reports it (`conflict` with `finished`, or its own
+   * result): the action of that update must not be applied again on top.
+   */
+  const finishOffered = async (ch: Channel, state: State, digest: Hex, sigs: Map<string, Hex>) => {
+    const p = ch.pending
+    if (p !== undefined && p.state.version === state.version) return p.done({ finish: state, digest, sigs })
+    await finishOwn(ch, state, digest, sigs)
+  }
+  /** An own proposal that a peer refused or that lost: not counted any more, never finished. */
+  const withdraw = (ch: Channel, digest: Hex, version: bigint) => {
+    ch.own.delete(lower(digest))
+    if (ch.latest === undefined || ch.latest.state.version < version) ch.withdrawn.set(lower(digest), version)
   }
 
   const envWithin = async (env: Env): Promise<boolean> => {
@@ -503,7 +544,12 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         signedDigest: signatureValid
           ? (await store.getSignatureRecord(ch.id, state.version))?.digest
           : undefined,
-        pendingVersion: ch.pending?.state.version,
+        own:
+          ch.pending?.state.version === state.version
+            ? 'in-flight'
+            : [...ch.own.values()].some((o) => o.version === state.version)
+              ? 'unsettled'
+              : undefined,
       }
       for (;;) {
         const d = decideProposal(facts)
@@ -554,6 +600,9 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           const instead =
             d.attachSigned === true ? await store.getSignatureRecord(ch.id, state.version) : undefined
           await refuse(ch, m.from, state.version, digest, d.reason, d.message, instead)
+          // This party's unsettled proposal at that version wins: the mover may sign it now.
+          if (d.resendOwn === true)
+            for (const o of ch.own.values()) if (o.version === state.version) send(m.from, o.msg)
           if (d.sendLatest === true && ch.latest !== undefined) send(m.from, commitOf(ch, ch.latest))
           if (d.syncFrom !== undefined) {
             emit({ type: 'sync', channelId: ch.id, version: d.syncFrom, direction: 'asked', peer: m.from })
@@ -606,19 +655,28 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     }
   }
 
-  const onAccept = (ch: Channel, m: Msg<'accept'>) => {
+  const onAccept = async (ch: Channel, m: Msg<'accept'>) => {
     const version = BigInt(m.version)
     const p = ch.pending
+    const unsettled = ch.own.get(lower(m.digest))
     const facts = {
       version,
       digest: m.digest,
       pending: p === undefined ? undefined : { version: p.state.version, digest: p.digest },
+      unsettled: unsettled !== undefined && unsettled.version === version,
       fromIndex: indexOf(ch, m.from),
       myIndex: ch.myIndex,
     }
     let d = decideAccept(facts)
     if (d.type === 'need') d = decideAccept({ ...facts, signatureValid: recovers(m.digest, m.sig, m.from) })
     if (d.type === 'drop') return drop(d.reason, d.message)
+    if (d.type === 'offer' && unsettled !== undefined) {
+      // A late accept of an own proposal whose update ended: finish it once every peer signed.
+      const state = wireToState(unsettled.msg.state)
+      const sigs = offer(ch, state, m.digest, m.from, canonicalSignature(m.sig) as Hex)
+      if (sigs !== undefined) await finishOffered(ch, state, m.digest, sigs)
+      return
+    }
     if (d.type !== 'take' || p === undefined) return
     p.accepts.set(lower(m.from), canonicalSignature(m.sig) as Hex)
     if (p.accepts.size === ch.params.participants.length - 1) p.done('complete')
@@ -626,15 +684,25 @@ export async function createParty(options: PartyOptions): Promise<Party> {
 
   const onReject = async (ch: Channel, m: Msg<'reject'>) => {
     const version = BigInt(m.version)
-    const p = ch.pending
     const reason = String(m.reason)
     const message = String(m.message)
-    const shown = m.signed !== undefined && p !== undefined ? readShown(ch, m.signed, m.from) : undefined
+    // The refusal is of the proposal in flight, or of an unsettled one (sent again after a crossing).
+    const inFlight =
+      ch.pending !== undefined && lower(ch.pending.digest) === lower(m.digest) ? ch.pending : undefined
+    const unsettled = inFlight === undefined ? ch.own.get(lower(m.digest)) : undefined
+    const p = inFlight
+    const about =
+      inFlight !== undefined
+        ? { version: inFlight.state.version, digest: inFlight.digest }
+        : unsettled !== undefined
+          ? { version: unsettled.version, digest: m.digest }
+          : undefined
+    const shown = m.signed !== undefined && about !== undefined ? readShown(ch, m.signed, m.from) : undefined
     const facts = {
       version,
       digest: m.digest,
       reason,
-      pending: p === undefined ? undefined : { version: p.state.version, digest: p.digest },
+      pending: about,
       fromIsPeer: isPeer(ch, m.from),
       ...(shown === undefined
         ? {}
@@ -653,8 +721,22 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       d = decideReject({ ...facts, signatureValid: recovers(rd, m.sig, m.from) })
     }
     if (d.type === 'drop') return drop(d.reason, d.message)
-    if (d.type === 'ignore' || p === undefined) return
+    if (d.type === 'ignore' || about === undefined) return
     emit({ type: 'peer-refused', channelId: ch.id, version, from: m.from, reason, message })
+    // The refuser recorded nothing and sees the proposal again when its transport redelivers it.
+    if (d.type === 'wait') return
+    if (p === undefined) {
+      // An unsettled proposal: a verdict on it withdraws it, so that it stops counting.
+      if (d.type === 'lost' || d.type === 'fail') return withdraw(ch, m.digest, version)
+      if (d.type === 'resend') {
+        if (ch.latest !== undefined) send(m.from, commitOf(ch, ch.latest))
+        return
+      }
+      const s = shown as NonNullable<typeof shown>
+      const sigs = offer(ch, s.state, s.digest, m.from, s.sig as Hex)
+      if (sigs !== undefined) await finishOffered(ch, s.state, s.digest, sigs)
+      return
+    }
     if (d.type === 'lost') {
       if (reason === 'conflicting-signature') void askSync(ch, version)
       return p.done('lost')
@@ -730,7 +812,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     // The sender signed this party's own proposal at that version (its accept was lost, or this
     // party gave up waiting): once every other participant has, finish it.
     const sigs = offer(ch, shown.state, shown.digest, m.from, shown.sig as Hex)
-    if (sigs !== undefined) await finishOwn(ch, shown.state, shown.digest, sigs)
+    if (sigs !== undefined) await finishOffered(ch, shown.state, shown.digest, sigs)
   }
 
   const onOpen = async (ch: Channel, m: Msg<'open'>) => {
@@ -1033,7 +1115,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           ...env,
         }),
       )
-      const msg: PeerMessage = {
+      const msg: Msg<'propose'> = {
         type: 'propose',
         channelId: ch.id,
         from: address,
@@ -1044,6 +1126,9 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         baseSigs: [...base.signatures],
         sig,
       }
+      // It counts until a verdict on it, also after this update ends without one (docs/protocol.md).
+      ch.own.set(lower(digest), { version: r.state.version, msg })
+      ch.withdrawn.delete(lower(digest))
       emit({ type: 'proposed', channelId: ch.id, version: r.state.version, mover: ch.myIndex })
       for (const to of others(ch)) send(to, msg)
       return { outcome, pending, gasUsed: r.gasUsed }
@@ -1064,8 +1149,15 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           reason: 'peer-timeout',
           missing: others(ch).filter((a) => !pending.accepts.has(lower(a))),
         }
-      if (outcome === 'lost' || outcome === 'retry') return outcome
+      if (outcome === 'lost' || outcome === 'retry') {
+        // Lost to another state at this version, or refused by a peer that was behind (proposed
+        // again at once): this very proposal is not finished later.
+        withdraw(ch, pending.digest, pending.state.version)
+        return outcome
+      }
       if (outcome === 'disputed' || ch.disputed) throw disputedError(ch)
+      if (typeof outcome === 'object' && 'ok' in outcome && outcome.reason === 'peer-rejected')
+        withdraw(ch, pending.digest, pending.state.version)
       if (outcome === 'complete') {
         // Every other participant signed: the mover signs last, records its signature together
         // with the co-signed state (one disk sync), and only then lets it leave in the commit.

@@ -26,8 +26,12 @@ export type ProposalFacts = {
   latestVersion: bigint | undefined
   /** The digest this party recorded a signature for at the proposal's version, if any. */
   signedDigest: Hex | undefined
-  /** The version of this party's own proposal in flight, if any. */
-  pendingVersion: bigint | undefined
+  /**
+   * This party's own proposal at the proposal's version, if any: `in-flight` while its update
+   * waits for the others; `unsettled` once its update ended without a verdict on it (a timeout, a
+   * store error under its last signature): a peer may have signed it, so it still counts.
+   */
+  own: 'in-flight' | 'unsettled' | undefined
   envWithin?: boolean
   step?: { ok: true; sameState: boolean } | { ok: false; message: string }
   /** The policy's verdict: `true` to sign, `false` or a reason to refuse. */
@@ -46,6 +50,7 @@ export type ProposalDecision =
    * commit. `syncFrom`: this party is behind, ask the mover for the co-signed state at that version.
    * `attachSigned`: show the state this party signed at the version instead. `yieldPending`: this
    * party's own proposal at this version lost to the mover's (lower index) and is abandoned.
+   * `resendOwn`: this party's unsettled proposal at this version wins; send it to the mover again.
    */
   | {
       type: 'refuse'
@@ -55,6 +60,7 @@ export type ProposalDecision =
       syncFrom?: bigint
       attachSigned?: true
       yieldPending?: true
+      resendOwn?: true
     }
   /** Record the signature, then sign and accept. */
   | { type: 'sign'; yieldPending?: true }
@@ -67,7 +73,7 @@ export type ProposalDecision =
  * @example
  * ```ts
  * const d = decideProposal({ version: 2n, digest, mover: 0, myIndex: 1, moverMatches: true, signatureValid: true,
- *   funded: true, base: { version: 0n, isFinal: false }, latestVersion: 0n, signedDigest: undefined, pendingVersion: undefined })
+ *   funded: true, base: { version: 0n, isFinal: false }, latestVersion: 0n, signedDigest: undefined, own: undefined })
  * // d: { type: 'refuse', reason: 'version-gap', syncFrom: 1n, ... }
  * ```
  */
@@ -119,17 +125,21 @@ export function decideProposal(f: ProposalFacts): ProposalDecision {
       attachSigned: true,
     }
   }
-  // Simultaneous proposals: the lower participant index wins, the other retries on top.
+  // Proposals that cross at one version: the lower participant index wins, the other retries on
+  // top. An unsettled proposal of this party counts as much as one in flight: the mover may have
+  // signed it (its accept lost, or this party failed to sign last), and signing the mover's state
+  // now would leave each side holding a signature on the other's state, neither ever co-signed.
   let yieldPending: { yieldPending?: true } = {}
-  if (f.pendingVersion === f.version) {
+  if (f.own !== undefined) {
     if (f.myIndex < f.mover) {
       return {
         type: 'refuse',
         reason: 'conflict',
         message: `participant ${f.myIndex} proposed version ${f.version} too and has the lower index`,
+        ...(f.own === 'unsettled' ? { resendOwn: true as const } : {}),
       }
     }
-    yieldPending = { yieldPending: true }
+    if (f.own === 'in-flight') yieldPending = { yieldPending: true }
   }
   if (f.envWithin === undefined) return { type: 'need', fact: 'env' }
   if (!f.envWithin)

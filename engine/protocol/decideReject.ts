@@ -13,7 +13,8 @@ export type RejectFacts = {
   /**
    * With `conflicting-signature`, what the refuser says it signed instead: the state's version and
    * digest, whether the refuser's state signature on it recovers to the refuser, and whether it
-   * comes with this party's own `Proposal` signature for that state (it proposed it earlier).
+   * comes with this party's own `Proposal` signature for that state (it proposed it earlier) and
+   * this party has not withdrawn that proposal after a peer refused it.
    */
   signed?: { version: bigint; digest: Hex; refuserSigned: boolean; ownProposal: boolean }
 }
@@ -33,6 +34,13 @@ export type RejectDecision =
   | { type: 'finish' }
   /** The update fails with the peer's reason. */
   | { type: 'fail' }
+  /**
+   * The refuser could not write its store (`store-error`): it recorded nothing, leaves the proposal
+   * unacknowledged and handles it again when its transport redelivers it, and may sign it then.
+   * Not a verdict on the step: keep waiting for the accept (the update ends in `peer-timeout` at
+   * the latest, "not co-signed yet").
+   */
+  | { type: 'wait' }
 
 /**
  * The rule for a refusal of this party's proposal in flight. A `conflicting-signature` refusal that
@@ -63,6 +71,7 @@ export function decideReject(f: RejectFacts): RejectDecision {
   }
   if (f.reason === 'conflict' || f.reason === 'stale') return { type: 'lost' }
   if (f.reason === 'version-gap') return { type: 'resend' }
+  if (f.reason === 'store-error') return { type: 'wait' }
   if (
     f.reason === 'conflicting-signature' &&
     f.signed !== undefined &&

@@ -9,7 +9,7 @@ export type SyncFacts = {
   /**
    * What the sender shows it signed at that version, if anything: the state's version, whether its
    * state signature recovers to the sender, and whether the state is this party's own proposal
-   * (its `Proposal` signature recovers to this party).
+   * (its `Proposal` signature recovers to this party) not withdrawn after a peer refused it.
    */
   shown?: { version: bigint; senderSigned: boolean; ownProposal: boolean }
 }

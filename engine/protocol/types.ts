@@ -132,7 +132,9 @@ export type Party = {
    * Runs `action` as this party's move on the latest co-signed state, has every other participant
    * re-run and sign it, then signs it last and stores it. A rejected step, a peer's refusal or a
    * timeout is a result, not an exception. A `peer-timeout` is "not co-signed yet": re-sync may
-   * still complete the step, so read {@link Party.latest} before retrying.
+   * still complete the step, so read {@link Party.latest} before retrying. A peer that could not
+   * write its store (`store-error`, reported as a `peer-refused` event) gives no verdict either:
+   * the update waits for it, then ends in `peer-timeout`.
    */
   update(channelId: Hex, action: Hex, options?: { env?: Env }): Promise<UpdateResult>
   /** The latest co-signed state, as stored. */

@@ -28,7 +28,7 @@ const proposal: ProposalFacts = {
   base: { version: 1n, isFinal: false },
   latestVersion: 1n,
   signedDigest: undefined,
-  pendingVersion: undefined,
+  own: undefined,
 }
 const checked: Partial<ProposalFacts> = {
   envWithin: true,
@@ -72,14 +72,24 @@ describe('decideProposal: the rules for a peer’s proposal', () => {
     ['another state at a version this party signed', { signedDigest: OTHER }, 'refuse:conflicting-signature'],
     [
       'simultaneous proposals, this party has the lower index',
-      { myIndex: 1, mover: 2, pendingVersion: 2n },
+      { myIndex: 1, mover: 2, own: 'in-flight' },
       'refuse:conflict',
     ],
-    ['simultaneous proposals, this party has the higher index', { ...checked, pendingVersion: 2n }, 'sign'],
+    ['simultaneous proposals, this party has the higher index', { ...checked, own: 'in-flight' }, 'sign'],
     [
-      'this party’s proposal at another version is not a conflict',
-      { ...checked, pendingVersion: 5n },
+      'crossing an unsettled own proposal (its update ended without a verdict), lower index',
+      { ...checked, myIndex: 0, mover: 1, own: 'unsettled' },
+      'refuse:conflict',
+    ],
+    [
+      'crossing an unsettled own proposal, higher index: the mover’s wins',
+      { ...checked, own: 'unsettled' },
       'sign',
+    ],
+    [
+      'an unsettled own proposal does not outrank a state signed before: answered again',
+      { own: 'unsettled', myIndex: 0, mover: 1, signedDigest: D },
+      'answer-again',
     ],
     ['an env outside the tolerance', { envWithin: false }, 'refuse:env'],
     [
@@ -130,12 +140,24 @@ describe('decideProposal: the rules for a peer’s proposal', () => {
     assert.equal(forcedOnly.type === 'refuse' ? forcedOnly.sendLatest : 'x', undefined)
   })
 
+  it('crossing its unsettled proposal, the lower index refuses and sends its own again; the higher signs and yields nothing in flight', () => {
+    const low = decideProposal({ ...proposal, ...checked, myIndex: 0, mover: 1, own: 'unsettled' })
+    assert.equal(low.type === 'refuse' && low.resendOwn, true)
+    const lowInFlight = decideProposal({ ...proposal, ...checked, myIndex: 0, mover: 1, own: 'in-flight' })
+    assert.equal(
+      lowInFlight.type === 'refuse' ? lowInFlight.resendOwn : 'x',
+      undefined,
+      'in flight: sent already',
+    )
+    assert.deepEqual(decideProposal({ ...proposal, ...checked, own: 'unsettled' }), { type: 'sign' })
+  })
+
   it('a conflicting-signature refusal shows what this party signed; losing a simultaneous proposal yields the own one', () => {
     const c = decideProposal({ ...proposal, signedDigest: OTHER })
     assert.equal(c.type === 'refuse' && c.attachSigned, true)
-    const y = decideProposal({ ...proposal, ...checked, pendingVersion: 2n })
+    const y = decideProposal({ ...proposal, ...checked, own: 'in-flight' })
     assert.deepEqual(y, { type: 'sign', yieldPending: true })
-    const yRefused = decideProposal({ ...proposal, pendingVersion: 2n, envWithin: false })
+    const yRefused = decideProposal({ ...proposal, own: 'in-flight', envWithin: false })
     assert.equal(
       yRefused.type === 'refuse' && yRefused.yieldPending,
       true,
@@ -197,6 +219,18 @@ describe('decideAccept: the rule for a peer’s signature on this party’s prop
     ['a bad signature', { signatureValid: false }, 'drop'],
     ['from a non-participant', { fromIndex: -1, signatureValid: true }, 'drop'],
     ['from this party itself', { fromIndex: 0, signatureValid: true }, 'drop'],
+    [
+      'for an own unsettled proposal (its update ended), signed',
+      { pending: undefined, unsettled: true, signatureValid: true },
+      'offer',
+    ],
+    [
+      '... while another one is in flight',
+      { pending: { version: 2n, digest: OTHER }, unsettled: true, signatureValid: true },
+      'offer',
+    ],
+    ['... not checked yet', { pending: undefined, unsettled: true }, 'need'],
+    ['... a bad signature', { pending: undefined, unsettled: true, signatureValid: false }, 'drop'],
   ]
   for (const [name, facts, expected] of rows) {
     it(`${name} -> ${expected}`, () => assert.equal(decideAccept({ ...base, ...facts }).type, expected))
@@ -218,6 +252,8 @@ describe('decideReject: the rule for a peer’s refusal of this party’s propos
     ['lost a simultaneous proposal', { reason: 'conflict' }, 'lost'],
     ['this party is behind (the refuser sends the newer state)', { reason: 'stale' }, 'lost'],
     ['the refuser is behind', { reason: 'version-gap' }, 'resend'],
+    ['the refuser could not write its store: not a verdict, keep waiting', { reason: 'store-error' }, 'wait'],
+    ['... also for a forged one: dropped first', { reason: 'store-error', signatureValid: false }, 'drop'],
     ['conflicting-signature without the state', { reason: 'conflicting-signature' }, 'fail'],
     [
       'conflicting-signature showing this party’s own earlier proposal, signed',

@@ -67,7 +67,7 @@ describe('protocol: store errors (read-only file, full disk, I/O error)', functi
   })
 
   for (const code of ['SQLITE_FULL', 'SQLITE_IOERR'] as const) {
-    it(`${code} while signing a proposal: a signed refusal naming it, counted and reported, not acknowledged; the channel goes on once the disk recovers`, async () => {
+    it(`${code} while signing a proposal: a signed refusal naming it, counted and reported, not acknowledged; not a verdict (peer-timeout); the channel goes on once the disk recovers`, async () => {
       let failing = false
       const store = faultyStore(createMemoryStore(), {
         failing: () => failing,
@@ -78,8 +78,16 @@ describe('protocol: store errors (read-only file, full disk, I/O error)', functi
       })
       failing = true
       const r = await payer.update(channelId, escrowActions.fund(10n, deadline))
-      assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'store-error')
-      assert.match(!r.ok && r.reason === 'peer-rejected' ? r.message : '', new RegExp(code))
+      // The payee recorded nothing and would sign the proposal when it comes again: "not co-signed
+      // yet", never "refused", so the payer's caller does not take it for a step that failed.
+      assert.deepEqual(r.ok ? 'ok' : r, { ok: false, reason: 'peer-timeout', missing: [testAddresses[1]] })
+      const told = events[0].find((e) => e.type === 'peer-refused')
+      assert.equal(
+        told?.type === 'peer-refused' ? told.reason : undefined,
+        'store-error',
+        'the mover learns why at once',
+      )
+      assert.match(told?.type === 'peer-refused' ? told.message : '', new RegExp(code))
       await hub.settled()
       assert.equal(payee.stats()['store-error'], 1)
       assert.equal(payee.stats()['malformed'], undefined, 'a store error is not a malformed message')

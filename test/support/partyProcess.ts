@@ -5,6 +5,8 @@
 // records its signature for that version, before the signature is sent. The parent is told
 // `{ handled: n }` after each peer message's handler resolved (what a transport would acknowledge).
 // `{ update: { channelId, action } }` runs an update and answers `{ updated: result }`.
+// `{ fail: true | false }` makes every write of its store fail with SQLITE_FULL (a full disk) or
+// work again; it answers `{ failing: boolean }`.
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createParty } from '../../engine/protocol/createParty.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
@@ -14,6 +16,7 @@ import { wireToParams, wireToState } from '../../engine/channel/wire.ts'
 import type { PeerMessage, PeerTransport, WireParams, WireState } from '../../engine/transport/types.ts'
 import { escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { crashingStore } from './crashingStore.ts'
+import { faultyStore, sqliteError } from './faultyStore.ts'
 import { fixedEnv, testAddresses, testKeys } from './channel.ts'
 
 const index = Number(process.env.CHANVM_PARTY_INDEX ?? '1')
@@ -25,6 +28,7 @@ process.on('error', () => undefined) // the parent may go away mid-send
 const json = (v: unknown): unknown =>
   JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)))
 
+let diskFull = false
 const handlers = new Set<(m: PeerMessage) => void | Promise<void>>()
 const transport: PeerTransport = {
   self: testAddresses[index]!,
@@ -41,10 +45,13 @@ const transport: PeerTransport = {
 const party = await createParty({
   signer: createKeySigner(testKeys[index]!),
   transport,
-  store: crashingStore(createSqliteStore({ path: process.env.CHANVM_DB as string }), {
-    versions: crashAt,
-    crash: () => process.kill(process.pid, 'SIGKILL'),
-  }),
+  store: faultyStore(
+    crashingStore(createSqliteStore({ path: process.env.CHANVM_DB as string }), {
+      versions: crashAt,
+      crash: () => process.kill(process.pid, 'SIGKILL'),
+    }),
+    { failing: () => diskFull, error: () => sqliteError('SQLITE_FULL') },
+  ),
   sandbox: await createSandbox(),
   apps: [escrowApp],
   clock: () => fixedEnv,
@@ -59,7 +66,12 @@ process.on(
     peer?: PeerMessage
     open?: { params: WireParams; state: WireState }
     update?: { channelId: Hex; action: Hex }
+    fail?: boolean
   }) => {
+    if (m.fail !== undefined) {
+      diskFull = m.fail
+      send({ failing: diskFull })
+    }
     if (m.update !== undefined) {
       void party.update(m.update.channelId, m.update.action).then(
         (r) => send({ updated: json(r) }),
