@@ -1,12 +1,6 @@
-import {
-  bytesToHex,
-  keccak256,
-  stringToBytes,
-  type AbiParameterToPrimitiveType,
-  type Address,
-  type Hex,
-} from 'viem'
+import { bytesToHex, stringToBytes, type AbiParameterToPrimitiveType, type Address, type Hex } from 'viem'
 import { OracleMessagesHarness } from '../../contracts/generated/OracleMessagesHarness.ts'
+import { keccak256Bytes as keccak256 } from '../crypto/keccak256Bytes.ts'
 import { strictHexToBytes } from '../crypto/strictHexToBytes.ts'
 import { ChanvmError } from '../errors.ts'
 import { stateAbi } from './types.ts'

@@ -1,4 +1,5 @@
-import { bytesToHex, keccak256, type Address, type Hex } from 'viem'
+import { bytesToHex, type Address, type Hex } from 'viem'
+import { keccak256Bytes } from './keccak256Bytes.ts'
 import { secp256k1Backend } from './secp256k1Backend.ts'
 import { strictHexToBytes } from './strictHexToBytes.ts'
 
@@ -41,7 +42,7 @@ export function recoverDigestSigner(digest: Hex | Uint8Array, signature: Hex | U
   if (d === undefined || d.length !== 32) return { ok: false, reason: 'invalid' }
   const pub = secp256k1Backend.recover(d, sig.subarray(0, 64), v - 27)
   if (pub === undefined) return { ok: false, reason: 'invalid' }
-  const addr = keccak256(pub.subarray(1), 'bytes').subarray(12)
+  const addr = keccak256Bytes(pub.subarray(1)).subarray(12)
   if (addr.every((b) => b === 0)) return { ok: false, reason: 'invalid' }
   return { ok: true, signer: bytesToHex(addr) as Address }
 }
