@@ -11,12 +11,14 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
+import { Worker } from 'node:worker_threads'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { toHex, type Hex } from 'viem'
 import {
   getSignerId,
+  hashReading,
   readingToEnvelope,
   signReading,
   textToBytes32,
@@ -25,6 +27,9 @@ import {
 import { connectMqtt } from '../oracles/mqtt/connectMqtt.ts'
 import { createMqttInputSource } from '../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../oracles/mqtt/readingTopic.ts'
+import { envelopeToSigned } from '../oracles/message/envelopeToSigned.ts'
+import type { Envelope } from '../oracles/message/envelopeSchema.ts'
+import type { VerifyJob } from './verifyInWorker.ts'
 import { startEmbeddedBroker } from '../oracles/mqtt/startEmbeddedBroker.ts'
 
 const CHAIN = 31337n
@@ -61,7 +66,7 @@ function signedPayloads(keys: readonly OracleKey[], count: number): { topic: str
   return out
 }
 
-/** A Mosquitto on a free loopback port with an unbounded queue per client, or `undefined`. */
+/** A Mosquitto on a free loopback port with an unbounded queue per client and the site's in-flight window (100), or `undefined`. */
 async function startMosquitto(): Promise<{ url: string; name: string; close(): Promise<void> } | undefined> {
   const ci = process.env.CHANVM_MOSQUITTO_URL
   if (ci !== undefined && ci !== '') return { url: ci, name: 'mosquitto', close: async () => {} }
@@ -77,7 +82,7 @@ async function startMosquitto(): Promise<{ url: string; name: string; close(): P
   const conf = join(dir, 'mosquitto.conf')
   writeFileSync(
     conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n`,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nmax_inflight_messages 100\n`,
   )
   const child = spawn(bin, ['-c', conf], { stdio: 'ignore' })
   for (let i = 0; ; i++) {
@@ -164,6 +169,46 @@ function stopwatch(count: number): { tick(): void; done: Promise<{ perSec: numbe
 }
 
 /**
+ * The rate at which this machine's cores verify the signatures of `payloads` (the same mix: P-256
+ * through OpenSSL, secp256k1 through libsecp256k1), without MQTT, parsing or hashing: one worker
+ * thread per core, each checking its share after a warm-up pass, started together. Readings per
+ * second: all signatures over the slowest worker's time.
+ */
+async function cryptoBoundPerSec(payloads: readonly { payload: string }[]): Promise<number> {
+  const jobs: VerifyJob[] = payloads.map(({ payload }) => {
+    const content = envelopeToSigned(JSON.parse(payload) as Envelope)
+    if (content?.type !== 'reading') throw new Error('bench: not a reading')
+    return { digest: hashReading(CHAIN, content.signed.reading), signature: content.signed.signature }
+  })
+  const threads = availableParallelism()
+  const workers = Array.from({ length: threads }, (_, i) => {
+    const share = jobs.filter((_, j) => j % threads === i)
+    // The worker registers tsx, as the bench runs under it, then loads the TypeScript worker.
+    const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+      .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./verifyInWorker.ts', import.meta.url).href)}) })`
+    return new Worker(boot, { eval: true, workerData: share })
+  })
+  try {
+    await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))))
+    const results = await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<{ verified: number; ms: number }>((resolve, reject) => {
+            w.once('message', resolve)
+            w.once('error', reject)
+            w.postMessage('go')
+          }),
+      ),
+    )
+    const verified = results.reduce((a, r) => a + r.verified, 0)
+    if (verified !== jobs.length) throw new Error(`bench: ${verified} of ${jobs.length} signatures verified`)
+    return jobs.length / (Math.max(...results.map((r) => r.ms)) / 1000)
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()))
+  }
+}
+
+/**
  * Measures readings per second through the broker and every check of the MQTT input source, and
  * raw broker messages per second for the same payloads (a subscriber that only counts and
  * acknowledges), on the same broker in the same run.
@@ -178,6 +223,12 @@ export async function benchOracles(options: { count?: number; devices?: number }
   readingsPerSec: number
   brokerMsgsPerSec: number
   ratio: number
+  /** Signatures of the same mix verified per second on all cores, no MQTT (`cryptoBoundPerSec`). */
+  readingsCryptoBoundPerSec: number
+  /** `readingsPerSec / readingsCryptoBoundPerSec`. */
+  cryptoRatio: number
+  /** The cores the crypto-bound rate used. */
+  cores: number
   /** CPU time of this process per reading (every check), in microseconds: 1e6 / it is one core's capacity. */
   readingCpuUs: number
   /** CPU time of this process per message of the plain subscriber, in microseconds. */
@@ -223,12 +274,17 @@ export async function benchOracles(options: { count?: number; devices?: number }
     const readingsPerSec = checkedRun.perSec
     const stats = source.stats()
     await source.close()
+    // 3. The same signatures on all cores, no MQTT.
+    const readingsCryptoBoundPerSec = await cryptoBoundPerSec(payloads)
     if (stats.accepted !== count)
       throw new Error(`bench: only ${stats.accepted} of ${count} readings accepted: ${JSON.stringify(stats)}`)
     return {
       readingsPerSec: Math.round(readingsPerSec),
       brokerMsgsPerSec: Math.round(brokerMsgsPerSec),
       ratio: Math.round((readingsPerSec / brokerMsgsPerSec) * 100) / 100,
+      readingsCryptoBoundPerSec: Math.round(readingsCryptoBoundPerSec),
+      cryptoRatio: Math.round((readingsPerSec / readingsCryptoBoundPerSec) * 100) / 100,
+      cores: availableParallelism(),
       readingCpuUs: Math.round(checkedRun.cpuUs * 10) / 10,
       brokerMsgCpuUs: Math.round(rawRun.cpuUs * 10) / 10,
       oracleBroker: broker.name,
