@@ -20,6 +20,7 @@ import { runShowCommand } from './commands/show.ts'
 import { runCancelCommand } from './commands/cancel.ts'
 import { runDeployCommand } from './commands/deploy.ts'
 import { runKeyNewCommand } from './commands/keyNew.ts'
+import { chanvmVersion } from '../node/chanvmVersion.ts'
 
 /** Exit codes of the `chanvm` command (docs/cli.md). */
 export const EXIT = {
@@ -59,6 +60,7 @@ Options:
   --dashboard       print each node's web page (the channel, its versions, readings, dispute) and keep
                     both nodes, the chain and the broker running after the deal until Ctrl-C
   -h, --help        show this help
+  -V, --version     print chanvm's version
 
 Keys for --rpc-url: CHANVM_DEMO_KEYS=<deployer>,<party1>,<party2> (funded, 0x-hex); default anvil's dev keys.
 Exit codes: 0 expected outcome, 1 unexpected outcome, 2 usage error, 3 failure, 130 interrupted.`
@@ -123,6 +125,10 @@ export function formatDemoSummary(s: DemoSummary): string[] {
  */
 export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortSignal): Promise<number> {
   const name = argv[0]
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(`chanvm ${chanvmVersion()}`)
+    return EXIT.OK
+  }
   if (name !== undefined && Object.hasOwn(COMMANDS, name)) return COMMANDS[name]!(argv.slice(1), io, signal)
   let parsed
   try {

@@ -73,6 +73,7 @@ export const nodeConfigSchema = {
       },
     },
     responseTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+    logLevel: { type: 'string', enum: ['debug', 'info', 'warn', 'error'] },
   },
 } as const
 

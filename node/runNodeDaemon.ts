@@ -116,7 +116,10 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
   const logStream = options.logStream ?? process.stderr
   const drainMs = options.drainTimeoutMs ?? 10_000
   // Lines in pino's shape, for the time before fastify's logger exists and for the node's own.
+  // The configured level (logLevel) applies once the configuration is read.
+  let minLevel = 0
   const log = (level: number, msg: string, fields: Record<string, unknown> = {}) =>
+    level >= minLevel &&
     logStream.write(
       `${toWireJson({ level, time: Date.now(), pid: process.pid, hostname: hostname(), ...fields, msg })}\n`,
     )
@@ -142,6 +145,7 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
   try {
     const configPath = resolve(options.configPath)
     const config = await deps.loadNodeConfig(configPath)
+    minLevel = { debug: 20, info: 30, warn: 40, error: 50 }[config.logLevel ?? 'info']
     const passphrase = await deps.readPassphrase(options.env)
     const signer = await deps.readKeystore(resolve(dirname(configPath), config.keystore), passphrase)
     const host = config.http?.host ?? '127.0.0.1'
@@ -164,7 +168,7 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
       host,
       port: config.http?.port ?? 7311,
       ...(token === undefined ? {} : { token }),
-      logger: { level: 'info', stream: logStream },
+      logger: { level: config.logLevel ?? 'info', stream: logStream },
     })
     const logger = server.log
     node.onEvent((event) => logger.info({ event: JSON.parse(toWireJson(event)) as unknown }, 'node event'))

@@ -55,6 +55,8 @@ export type NodeConfig = {
   inputs?: { topic: string; signers: Hex[] }[]
   /** Wait for a peer's answer this long before a step is a `peer-timeout` (default 15,000 ms). */
   responseTimeoutMs?: number
+  /** The least severe log line `chanvm node` writes: `debug`, `info` (default), `warn` or `error`. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error'
 }
 
 /** A request to open a channel with one counterparty; both sides send the same request. */

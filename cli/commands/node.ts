@@ -2,14 +2,15 @@
 import { parseArgs } from 'node:util'
 import type { CliIo } from '../runCli.ts'
 
-export const NODE_USAGE = `Usage: chanvm node --config FILE
+export const NODE_USAGE = `Usage: chanvm node --config FILE [--check]
 
 Runs a chanvm node: one party with its SQLite store, MQTT transport, input sources, chain watcher
 and the HTTP API (GET /openapi.json describes it). Prints one ready line on stdout, then JSON logs
 on stderr. SIGTERM or Ctrl-C stops it cleanly (exit 0); a second signal exits at once.
 
 Options:
-  --config <file>   the node's JSON configuration (docs/cli.md, "chanvm node")
+  --config <file>   the node's JSON configuration (docs/config.md lists every setting)
+  --check           check the configuration, the keystore and the API access, start nothing (exit 0 or 3)
   -h, --help        show this help
 
 Environment: CHANVM_PASSPHRASE (the keystore's passphrase; prompted for on a terminal otherwise),
@@ -36,7 +37,11 @@ export async function runNodeCommand(
       args: [...args],
       allowPositionals: false,
       strict: true,
-      options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        config: { type: 'string' },
+        check: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     }))
   } catch (e) {
     io.err(`chanvm node: ${(e as Error).message}\n\n${NODE_USAGE}`)
@@ -49,6 +54,18 @@ export async function runNodeCommand(
   if (values.config === undefined || values.config === '') {
     io.err(`chanvm node: --config FILE is required\n\n${NODE_USAGE}`)
     return NODE_EXIT.USAGE
+  }
+  if (values.check) {
+    const { checkNodeConfig } = await import('../../node/checkNodeConfig.ts')
+    try {
+      for (const line of await checkNodeConfig(values.config, process.env)) io.out(line)
+      return NODE_EXIT.OK
+    } catch (e) {
+      const { ChanvmError } = await import('../../engine/errors.ts')
+      const lines = e instanceof ChanvmError ? [e.shortMessage, ...e.details] : [(e as Error).message]
+      io.err(`chanvm node: ${lines.join('\n  ')}`)
+      return NODE_EXIT.FAILED
+    }
   }
   const { runNodeDaemon } = await import('../../node/runNodeDaemon.ts')
   return runNodeDaemon({

@@ -1,11 +1,13 @@
 // The node's counters as Prometheus metrics, read from `node.metrics()` at every scrape.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { chanvmVersion } from '../chanvmVersion.ts'
 import type { NodeHealth, NodeMetrics } from '../types.ts'
 
 /**
  * A registry (its own, not prom-client's global one) whose metrics mirror `read()` when scraped:
  * chanvm_steps_total, chanvm_refusals_total{reason}, chanvm_readings_total{verdict},
- * chanvm_disputes_total, chanvm_gas_spent_total, chanvm_channels, plus the process metrics; with
+ * chanvm_disputes_total, chanvm_gas_spent_total, chanvm_channels, chanvm_build_info{version}, plus
+ * the process metrics; with
  * `health`, the gauges chanvm_ready, chanvm_broker_up and chanvm_chain_up (1 up, 0 down) and
  * chanvm_chain_head_age_seconds (since the node last heard from the chain).
  *
@@ -73,6 +75,12 @@ export function createMetricsRegistry(read: () => NodeMetrics, health?: () => No
       this.set(current().channels)
     },
   })
+  new Gauge({
+    name: 'chanvm_build_info',
+    help: 'The chanvm version this node runs (always 1)',
+    labelNames: ['version'],
+    registers: [registry],
+  }).set({ version: chanvmVersion() }, 1)
   if (health !== undefined) {
     const gauge = (name: string, help: string, value: (h: NodeHealth) => number | undefined) =>
       new Gauge({
