@@ -727,7 +727,14 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       ) {
         const [have = 0n] = await getDeposits(client, channelId, [address])
         if (have < want) {
-          const r = await deposit(client, { channelId, participant: address, amount: want - have })
+          // Only if nothing went in since it was read: a second deposit (a retried call, another
+          // process) reverts instead of adding to the opening balance (see docs/adjudicator.md).
+          const r = await deposit(client, {
+            channelId,
+            participant: address,
+            amount: want - have,
+            expectedDeposited: have,
+          })
           counters.gasSpent += r.gasUsed
           emit({ source: 'chain', channelId, step: 'deposit', gasUsed: r.gasUsed, hash: r.hash })
         }

@@ -304,14 +304,19 @@ async function chooseStep(
   const now = head.timestamp
   const tx = calls(deps, channelId, v.account)
   const zeros = params.participants.map(() => 0n)
-  const pay = (balances: readonly bigint[]): bigint[] =>
-    payoutOf({ participants: params.participants, balances, deposits: v.deposits })
+  const pay = (s: Pick<State, 'balances' | 'version'>): bigint[] =>
+    payoutOf({
+      participants: params.participants,
+      balances: s.balances,
+      version: s.version,
+      deposits: v.deposits,
+    })
   const force = async (from: State, idle: bigint[], fromSignatures?: readonly Hex[]) => {
     const f = await prepareForce(deps, channelId, v, options, from, fromSignatures)
     if (!f.ok) return f
     const c: Candidate = {
       step: 'force',
-      payouts: pay(f.state.balances),
+      payouts: pay(f.state),
       idle,
       version: f.state.version,
       action: f.args.action,
@@ -321,7 +326,7 @@ async function chooseStep(
   }
   /** Our latest co-signed state on chain: paid out at once when final, else registered (with our move when one runs). */
   const putLatest = async (idle: bigint[], movesOpen: boolean): Promise<Candidate> => {
-    const base = { payouts: pay(latest.state.balances), idle, version: latest.state.version }
+    const base = { payouts: pay(latest.state), idle, version: latest.state.version }
     if (latest.state.isFinal) return { step: 'conclude-final', ...base, ...tx.concludeFinal(latest) }
     if (movesOpen) {
       const f = await force(latest.state, idle, latest.signatures)
@@ -365,7 +370,7 @@ async function chooseStep(
     forced: rec.forced,
     holdings: rec.holdings,
   }
-  const asHeld = heldState === undefined ? undefined : pay(heldState.balances)
+  const asHeld = heldState === undefined ? undefined : pay(heldState)
   // The step lands in a later block than the head: its time is at least now + 1.
   const registerOpen = now + 1n < rec.finalizesAt
   const movesOpen = now + 1n < rec.movesUntil
@@ -379,7 +384,7 @@ async function chooseStep(
     }
     const c: Candidate = {
       step: 'conclude',
-      payouts: pay(heldState.balances),
+      payouts: pay(heldState),
       idle: zeros,
       version: rec.version,
       ...tx.conclude(heldState),

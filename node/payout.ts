@@ -7,6 +7,8 @@ export type PayoutInput = {
   participants: readonly Address[]
   /** Balances of the state that concludes the channel, one per participant. */
   balances: readonly bigint[]
+  /** Version of the state that concludes the channel: the opening state (0) pays deposits back. */
+  version: bigint
   /**
    * What was deposited on behalf of each participant's address, in participant order (an address
    * named twice counts once, at its first index; what is given at its other indices is ignored).
@@ -24,21 +26,24 @@ export type PayoutInput = {
  *   to the addresses that deposited more than their balances sum to, in proportion to that excess,
  *   rounded down (the wei the rounding leaves, fewer than those addresses, one each to the first of
  *   them in participant order, so none gets more than its excess);
- * - pool < B (never fully funded): each address gets back its deposit, at its first index.
+ * - pool < B (never fully funded), or version 0 (the opening state moves no value): each address
+ *   gets back its deposit, at its first index.
  *
  * Nobody is paid from another's deposit beyond what the state assigns it, and the credits sum to
  * the pool. See docs/adjudicator.md, "Funding".
  *
  * @example
  * ```ts
- * // bob deposited 1,200 (his 400 sent three times), alice nothing: alice gets what the state gives
- * // her, bob his balance and his whole excess.
- * const paid = payoutOf({ participants: [alice, bob], balances: [600n, 400n], deposits: [0n, 1200n] })
- * // paid = [600n, 600n]
+ * // bob deposited 1,200 (his 400 sent three times), alice nothing: the opening state pays every
+ * // deposit back as it came; at version 3 alice gets what that state gives her.
+ * payoutOf({ participants: [alice, bob], balances: [600n, 400n], deposits: [0n, 1200n], version: 0n })
+ * // [0n, 1200n]
+ * payoutOf({ participants: [alice, bob], balances: [500n, 500n], deposits: [600n, 1200n], version: 3n })
+ * // [500n, 1300n]
  * ```
  */
 export function payoutOf(input: PayoutInput): bigint[] {
-  const { participants, balances, deposits } = input
+  const { participants, balances, deposits, version } = input
   const n = participants.length
   if (n === 0) throw new ChanvmError('INVALID_ARGUMENT', 'a channel has participants')
   if (balances.length !== n || deposits.length !== n)
@@ -53,7 +58,7 @@ export function payoutOf(input: PayoutInput): bigint[] {
   const dep = deposits.map((d, i) => (first[i] ? d : 0n))
   const pool = dep.reduce((a, b) => a + b, 0n)
   const need = balances.reduce((a, b) => a + b, 0n)
-  if (need > pool) return dep
+  if (version === 0n || need > pool) return dep
   const paid = [...balances]
   const excess = dep.map((d, i) => {
     if (!first[i]) return 0n

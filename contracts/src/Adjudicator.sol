@@ -131,6 +131,7 @@ contract Adjudicator {
     error TransferFailed(address to, bytes reason);
     error Reentrancy();
     error NotConcluded(bytes32 channelId);
+    error OpeningNotFunded(bytes32 channelId, address participant, uint256 deposited, uint256 opening);
     error IsParticipant(address account);
     error NothingToReclaim(bytes32 channelId, address account);
 
@@ -212,6 +213,7 @@ contract Adjudicator {
         if (from.isFinal) revert StateIsFinal();
         uint256 n = p.participants.length;
         if (mover >= n) revert InvalidMover(mover);
+        if (from.version == 0) _checkOpeningFunded(p, id, from.balances);
         {
             bytes32 moveDigest = StateDigest.toTyped(
                 _domainOf(p),
@@ -402,8 +404,12 @@ contract Adjudicator {
     ///   (rounded down; the wei the rounding leaves, fewer than those addresses, one each to the
     ///   first of them in participant order). Nobody else gets any of it, and nobody more than its
     ///   excess.
-    /// - D < B (never fully funded): each participant address gets back exactly its deposit; the
-    ///   state's balances do not matter.
+    /// - D < B (never fully funded), or the state is the opening state (version 0, which moves no
+    ///   value): each participant address gets back exactly its deposit; the state's balances do
+    ///   not matter. A state above version 0 is co-signed after funding (the off-chain protocol
+    ///   signs no step before every opening balance is deposited) or forced on a funded opening
+    ///   (`forceProgress` checks it), so a participant that never funded its opening balance is
+    ///   never paid it from another's deposit.
     ///
     /// An address named twice gets its deposit and its excess at its first index. The credits sum to
     /// D. Mirrored, wei for wei, by node/payout.ts.
@@ -418,9 +424,10 @@ contract Adjudicator {
                 pool += dep[i];
             }
         }
-        bool funded = true;
+        // The opening state (version 0) moves no value: it pays every deposit back as it came.
+        bool funded = version != 0;
         uint256 need;
-        for (uint256 i; i < n; ++i) {
+        for (uint256 i; funded && i < n; ++i) {
             // `need <= pool` here, so this compares without overflow.
             if (balances[i] > pool - need) {
                 funded = false;
@@ -477,6 +484,22 @@ contract Adjudicator {
             if (paid[i] != 0) withdrawable[p.participants[i]] += paid[i];
         }
         emit Concluded(id, version, paid);
+    }
+
+    /// @dev Reverts unless what was deposited for each participant address covers what the opening
+    /// state (version 0) gives it: no step is forced on a channel its parties never funded, so a
+    /// forced state never pays one participant's opening balance from another's deposit.
+    function _checkOpeningFunded(ChannelParams calldata p, bytes32 id, uint256[] calldata opening) private view {
+        uint256 n = p.participants.length;
+        for (uint256 i; i < n; ++i) {
+            if (_seenBefore(p.participants, i)) continue;
+            uint256 own;
+            for (uint256 j = i; j < n; ++j) {
+                if (p.participants[j] == p.participants[i]) own += opening[j];
+            }
+            uint256 have = deposits[id][p.participants[i]];
+            if (have < own) revert OpeningNotFunded(id, p.participants[i], have, own);
+        }
     }
 
     /// @notice Credits to `account`, which is not a participant of the concluded channel `p`, what

@@ -33,8 +33,12 @@ type Row = {
   balances: bigint[]
   /** Per participant, in order; an address named twice repeats its one deposit. */
   deposits: bigint[]
+  /** The concluding state's version (3 when not given): the opening state, 0, pays deposits back. */
+  version?: bigint
   want: bigint[]
 }
+
+const inputOf = (r: Row) => ({ ...r, version: r.version ?? 3n })
 
 /** Deposit patterns and what each participant must be credited. */
 const rows: Row[] = [
@@ -130,6 +134,30 @@ const rows: Row[] = [
     want: [300n, 500n, 100n],
   },
   { name: 'all zero', participants: [A, B], balances: [0n, 0n], deposits: [0n, 0n], want: [0n, 0n] },
+  {
+    name: "the opening state, bob's 400 sent three times, alice deposited nothing: every deposit back",
+    participants: [A, B],
+    balances: [600n, 400n],
+    deposits: [0n, 1200n],
+    version: 0n,
+    want: [0n, 1200n],
+  },
+  {
+    name: 'the opening state, funded and over-deposited: every deposit back',
+    participants: [A, B],
+    balances: [600n, 400n],
+    deposits: [700n, 400n],
+    version: 0n,
+    want: [700n, 400n],
+  },
+  {
+    name: 'the opening state, one funded by the other: every deposit back',
+    participants: [A, B],
+    balances: [600n, 400n],
+    deposits: [0n, 1000n],
+    version: 0n,
+    want: [0n, 1000n],
+  },
 ]
 
 /** Per distinct address: the sum of its balances, its deposit (at its first index) and its credit. */
@@ -152,7 +180,7 @@ function perAddress(
 
 describe('payoutOf: the Adjudicator payout rule', function () {
   it('the table of deposit patterns', () => {
-    for (const r of rows) assert.deepEqual(payoutOf(r), r.want, r.name)
+    for (const r of rows) assert.deepEqual(payoutOf(inputOf(r)), r.want, r.name)
   })
 
   it('nobody is paid from another deposit beyond the state; a surplus goes back to its depositor (property)', () => {
@@ -166,7 +194,8 @@ describe('payoutOf: the Adjudicator payout rule', function () {
         fc.constantFrom([A, B], [A, B, C], [A, A], [B, A, B], [A, B, C, D]),
         fc.array(amount, { minLength: 4, maxLength: 4 }),
         fc.array(amount, { minLength: 4, maxLength: 4 }),
-        (participants, bals, deps) => {
+        fc.constantFrom(0n, 1n, 7n),
+        (participants, bals, deps, version) => {
           const balances = bals.slice(0, participants.length)
           // One deposit per address, repeated at every index that names it.
           const depositOf = new Map<string, bigint>()
@@ -175,7 +204,7 @@ describe('payoutOf: the Adjudicator payout rule', function () {
             depositOf.set(p, d)
             return d
           })
-          const paid = payoutOf({ participants, balances, deposits })
+          const paid = payoutOf({ participants, balances, deposits, version })
           const pool = [...depositOf.values()].reduce((a, b) => a + b, 0n)
           const need = balances.reduce((a, b) => a + b, 0n)
           assert.equal(
@@ -189,10 +218,12 @@ describe('payoutOf: the Adjudicator payout rule', function () {
             const gain = e.paid - e.deposit
             const assigned = e.balance > e.deposit ? e.balance - e.deposit : 0n
             assert(gain <= assigned, `paid ${e.paid} from deposit ${e.deposit} and balance ${e.balance}`)
-            if (need <= pool) assert(e.paid >= e.balance, 'a funded channel pays every balance')
+            if (version === 0n) assert.equal(e.paid, e.deposit, 'the opening state pays deposits back')
+            else if (need <= pool) assert(e.paid >= e.balance, 'a funded channel pays every balance')
             else assert.equal(e.paid, e.deposit, 'an underfunded channel refunds')
           }
-          if (need <= pool) for (const [i, b] of balances.entries()) assert((paid[i] ?? 0n) >= b)
+          if (version !== 0n && need <= pool)
+            for (const [i, b] of balances.entries()) assert((paid[i] ?? 0n) >= b)
         },
       ),
       { numRuns: 2000 },
@@ -201,10 +232,10 @@ describe('payoutOf: the Adjudicator payout rule', function () {
 
   it('bad input is a typed error', () => {
     const bad = [
-      { participants: [], balances: [], deposits: [] },
-      { participants: [A, B], balances: [1n], deposits: [1n, 0n] },
-      { participants: [A, B], balances: [1n, -1n], deposits: [1n, 0n] },
-      { participants: [A, B], balances: [1n, 1n], deposits: [1n, -1n] },
+      { participants: [], balances: [], deposits: [], version: 1n },
+      { participants: [A, B], balances: [1n], deposits: [1n, 0n], version: 1n },
+      { participants: [A, B], balances: [1n, -1n], deposits: [1n, 0n], version: 1n },
+      { participants: [A, B], balances: [1n, 1n], deposits: [1n, -1n], version: 1n },
     ]
     for (const input of bad)
       assert.throws(
@@ -229,7 +260,7 @@ describe('payoutOf: the Adjudicator payout rule', function () {
       return m
     }
 
-    it('the retried deposit: alice never deposits, bob sends his 400 three times; v0 concluded pays [600, 600]', async function () {
+    it('the retried deposit: alice never deposits, bob sends his 400 three times; v0 concluded pays [0, 1200]', async function () {
       this.timeout(60_000)
       const params = f.escrowParams()
       const id = getChannelId(params)
@@ -240,14 +271,10 @@ describe('payoutOf: the Adjudicator payout rule', function () {
       await f.increaseTime(CHALLENGE)
       const before = await Promise.all([f.alice, f.bob].map((p) => getWithdrawable(p.client, p.address)))
       const r = await conclude(f.alice.client, { params, state: v0 })
-      assert.deepEqual(
-        r.payouts,
-        [600n, 600n],
-        'alice what v0 gives her, bob his balance and his whole excess',
-      )
+      assert.deepEqual(r.payouts, [0n, 1200n], 'the opening state moves no value: every deposit back')
       const after = await Promise.all([f.alice, f.bob].map((p) => getWithdrawable(p.client, p.address)))
-      assert.equal((after[0] ?? 0n) - (before[0] ?? 0n), 600n)
-      assert.equal((after[1] ?? 0n) - (before[1] ?? 0n), 600n)
+      assert.equal((after[0] ?? 0n) - (before[0] ?? 0n), 0n)
+      assert.equal((after[1] ?? 0n) - (before[1] ?? 0n), 1200n)
       assert.equal((await getChannelRecord(f.alice.client, id)).holdings, 0n)
     })
 
@@ -265,7 +292,7 @@ describe('payoutOf: the Adjudicator payout rule', function () {
           done.add(m.address)
           await deposit(f.carol.client, { channelId: id, participant: m.address, amount: d })
         }
-        const state = f.state(params, 3n, r.balances, {}, true)
+        const state = f.state(params, r.version ?? 3n, r.balances, {}, true)
         const signed = f.cosign(
           params,
           state,
@@ -317,6 +344,7 @@ describe('payoutOf: the Adjudicator payout rule', function () {
       deposits: bigint[]
       outsider: bigint
       balances: bigint[]
+      version: bigint
     }
     const amount = fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 1000n }))
     const shape: fc.Arbitrary<Shape> = fc.constantFrom([0, 1], [0, 1, 2], [0, 0], [1, 0, 1]).chain((who) =>
@@ -328,6 +356,7 @@ describe('payoutOf: the Adjudicator payout rule', function () {
           minLength: who.length,
           maxLength: who.length,
         }),
+        version: fc.constantFrom(0n, 5n),
       }),
     )
 
@@ -353,7 +382,7 @@ describe('payoutOf: the Adjudicator payout rule', function () {
               participant: f.arbiter.address,
               amount: s.outsider,
             })
-          const state = f.state(params, 5n, s.balances, {}, true)
+          const state = f.state(params, s.version, s.balances, {}, true)
           const signed = f.cosign(
             params,
             state,
@@ -361,7 +390,7 @@ describe('payoutOf: the Adjudicator payout rule', function () {
           )
           const rec = await getChannelRecord(f.alice.client, id)
           const deposits = await getDeposits(f.alice.client, id, participants)
-          const want = payoutOf({ participants, balances: s.balances, deposits })
+          const want = payoutOf({ participants, balances: s.balances, deposits, version: s.version })
           const before = await Promise.all(people.map((p) => getWithdrawable(p.client, p.address)))
           const r = await concludeFinal(f.alice.client, { params, signed })
           assert.deepEqual(r.payouts, want, 'the Concluded payouts')
