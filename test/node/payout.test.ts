@@ -10,6 +10,9 @@ import type { Address, Hex } from 'viem'
 import { conclude } from '../../engine/adjudicator/conclude.ts'
 import { concludeFinal } from '../../engine/adjudicator/concludeFinal.ts'
 import { deposit } from '../../engine/adjudicator/deposit.ts'
+import { forceProgress } from '../../engine/adjudicator/forceProgress.ts'
+import { signMove } from '../../engine/adjudicator/signMove.ts'
+import { escrowActions } from '../../apps/escrow/escrowClient.ts'
 import { getChannelRecord } from '../../engine/adjudicator/getChannelRecord.ts'
 import { getDeposit } from '../../engine/adjudicator/getDeposit.ts'
 import { getDeposits } from '../../engine/adjudicator/getDeposits.ts'
@@ -276,6 +279,35 @@ describe('payoutOf: the Adjudicator payout rule', function () {
       assert.equal((after[0] ?? 0n) - (before[0] ?? 0n), 0n)
       assert.equal((after[1] ?? 0n) - (before[1] ?? 0n), 1200n)
       assert.equal((await getChannelRecord(f.alice.client, id)).holdings, 0n)
+    })
+
+    it('no step is forced on an opening its participants did not fund (OpeningNotFunded), one is once they did', async function () {
+      this.timeout(60_000)
+      const params = f.escrowParams()
+      const id = getChannelId(params)
+      // Bob deposits 1,200 (his 400 three times), alice nothing: the pool covers [600, 400].
+      for (let i = 0; i < 3; i++)
+        await deposit(f.bob.client, { channelId: id, participant: f.bob.address, amount: 400n })
+      const v0 = f.cosign(params, f.state(params, 0n, [600n, 400n]))
+      const action = escrowActions.fund(100n, 10n ** 12n)
+      const force = () =>
+        forceProgress(f.alice.client, {
+          params,
+          from: v0.state,
+          fromSignatures: v0.signatures,
+          mover: 0n,
+          action,
+          moverSignature: signMove(params, v0.state, 0n, action, f.alice.privateKey),
+        })
+      const refused = await force().catch((e: unknown) => e)
+      assert(
+        refused instanceof AdjudicatorRevertError && refused.errorName === 'OpeningNotFunded',
+        String(refused),
+      )
+      assert.equal((await getChannelRecord(f.alice.client, id)).version, 0n, 'nothing registered')
+      await deposit(f.alice.client, { channelId: id, participant: f.alice.address, amount: 600n })
+      const r = await force()
+      assert.equal(r.state.version, 1n)
     })
 
     it('the table of deposit patterns, each a channel concluded with concludeFinal', async function () {
