@@ -233,7 +233,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
             'OPEN_CONFLICT: a channel with this counterparty and nonce is held with other terms (details)',
           ),
           504: error(
-            'PEER_TIMEOUT: the counterparty did not sign the initial state, or did not deposit, in time',
+            'PEER_TIMEOUT: the counterparty did not sign the initial state, or did not deposit, in time; CHAIN_TIMEOUT: the chain endpoint did not answer in time',
           ),
         },
       },
@@ -284,7 +284,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
           200: named('UpdateResult', 'The action, co-signed'),
           ...bodyErrors,
           ...channelErrors,
-          504: error('The counterparty did not answer in time'),
+          504: error(
+            'The counterparty did not answer in time, or the chain endpoint did not (CHAIN_TIMEOUT)',
+          ),
         },
       },
     },

@@ -86,7 +86,9 @@ function validationMessage(message: string, issues: readonly ValidationIssue[], 
  * The status and body for an error thrown while serving a request. Validation errors are 400, a
  * body over the limit 413, a body that is not JSON 415, an unknown channel 404, a refused step, a step on a channel in
  * dispute, an open that conflicts with the channel held or a dispute step that is not worth its gas 409, a
- * node method not built 501, a peer that did not answer 504; anything unexpected is a bare 500
+ * node method not built 501, a peer or a chain endpoint that did not answer in time (`PEER_TIMEOUT`,
+ * `CHAIN_TIMEOUT`) 504, an action while the MQTT broker is not connected (`BROKER_UNAVAILABLE`) 503;
+ * none of those is logged as an internal error. Anything unexpected is a bare 500
  * (`internal` is true: log it, do not show it). fastify's `FST_ERR_…` codes never reach a client:
  * each becomes the node's own (`BODY_TOO_LARGE`, `UNSUPPORTED_MEDIA_TYPE`, `INVALID_JSON`, ...).
  * The `details` of a ChanvmError (e.g. what differs in a conflicting open) travel as `details`.
@@ -103,7 +105,8 @@ export function errorToReply(error: unknown): ErrorReply & { internal: boolean }
       reply(status, error.code, error.shortMessage, internal, internal ? undefined : details)
     if (error.code === 'CHANNEL_NOT_FOUND') return as(404)
     if (error.code === 'INVALID_ARGUMENT') return as(400)
-    if (error.code === 'PEER_TIMEOUT') return as(504)
+    if (error.code === 'PEER_TIMEOUT' || error.code === 'CHAIN_TIMEOUT') return as(504)
+    if (error.code === 'BROKER_UNAVAILABLE') return as(503)
     if (error.code === 'NOT_IMPLEMENTED') return as(501)
     if (CONFLICT_CODES.has(error.code)) return as(409)
     return as(500, true)

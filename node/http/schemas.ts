@@ -316,9 +316,11 @@ export const errorResponses = {
   403: errorResponse('Not a loopback caller on a node without a token'),
   500: errorResponse('Unexpected failure'),
   503: {
-    description: 'The node is closing (fastify answers before any hook), or too many event streams are open',
+    description:
+      'The node is closing (fastify answers before any hook), too many event streams are open, or the MQTT broker is not connected (BROKER_UNAVAILABLE)',
     anyOf: [{ $ref: 'Error#' }, { $ref: 'Closing#' }],
   },
+  504: errorResponse('The chain endpoint did not answer a JSON-RPC call in time (CHAIN_TIMEOUT)'),
 }
 /** What a route with a JSON body may answer besides those. */
 export const bodyErrorResponses = {
