@@ -131,7 +131,9 @@ describe('outranksHeld agrees with the Adjudicator (property, on anvil)', functi
         // A long challenge: no deadline passes during a run, so only the outranking rule decides.
         const params = f.escrowParams({ challengeDuration: 1_000_000n })
         const id = getChannelId(params)
-        await deposit(f.alice.client, { channelId: id, participant: f.alice.address, amount: 1000n })
+        // Each participant's opening balance deposited (forceProgress from version 0 needs it).
+        await deposit(f.alice.client, { channelId: id, participant: f.alice.address, amount: BAL[0] })
+        await deposit(f.bob.client, { channelId: id, participant: f.bob.address, amount: BAL[1] })
         const model = { status: 'open' as ChannelRecord['status'], version: 0n, baseVersion: 0n }
         let heldState: State | undefined
         for (const o of [...ops, probe]) {
