@@ -116,7 +116,7 @@ export type CommandBody = () => Promise<number>
  *
  * @example
  * ```ts
- * return runCommand({ name: 'show', usage, args, io, parse: () => parseShowArgs(args, io.env), run: show })
+ * return runCommand({ name: 'show', usage, args, io, parse: () => parseChannelIdArgs(args, io.env), run: show })
  * ```
  */
 export async function runCommand<T>(opts: {
