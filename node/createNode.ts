@@ -27,6 +27,7 @@ import { createMqttTransport, type MqttTransport } from '../oracles/mqtt/createM
 import { actionToCalldata } from './actionToCalldata.ts'
 import { checkDeployment } from './checkDeployment.ts'
 import { lockDataDir } from './lockDataDir.ts'
+import { openEventLog, type EventLog } from './openEventLog.ts'
 import { readCancelledOpens, writeCancelledOpens } from './cancelledOpensFile.ts'
 import { channelStatus } from './channelStatus.ts'
 import { createInputBook } from './createInputBook.ts'
@@ -72,7 +73,7 @@ export type CreateNodeOptions = {
   /** How often the watcher's place is saved. Default: the watcher's polling interval. */
   checkpointIntervalMs?: number
   /** A listener attached before anything starts, so it hears what the first poll finds. */
-  onEvent?: (event: NodeEvent) => void
+  onEvent?: (event: NodeEvent, id: number) => void
   /**
    * Called once when the node cannot go on safely (`CLIENT_ID_TAKEN_OVER`: another process holds
    * its MQTT client id, so possibly its key). The node has stopped its transport; the caller
@@ -155,14 +156,16 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
   const pollingIntervalMs = config.chain.pollingIntervalMs ?? 1_000
   const fundingTimeoutMs = options.fundingTimeoutMs ?? 600_000
 
-  const listeners = new Set<(event: NodeEvent) => void>()
+  const listeners = new Set<(event: NodeEvent, id: number) => void>()
   if (options.onEvent !== undefined) listeners.add(options.onEvent)
   let journal: NodeJournal | undefined
+  let eventLog: EventLog | undefined
   const emit = (event: NodeEvent) => {
     journal?.record(event)
+    const id = eventLog?.append(event) ?? 0
     for (const l of [...listeners]) {
       try {
-        l(event)
+        l(event, id)
       } catch {
         // a listener's failure is its own
       }
@@ -239,6 +242,8 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     // let go last.
     const lock = lockDataDir(config.dataDir)
     closers.push(async () => lock.release())
+    // Event ids are reserved in the data folder before any event is emitted.
+    eventLog = openEventLog({ dataDir: config.dataDir })
     const book = createInputBook({ path: join(config.dataDir, INPUTS_FILE) })
     const cancelledPath = join(config.dataDir, CANCELLED_OPENS_FILE)
     const cancelled = readCancelledOpens(cancelledPath)
@@ -872,6 +877,9 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       onEvent(listener) {
         listeners.add(listener)
         return () => listeners.delete(listener)
+      },
+      eventsSince(lastId) {
+        return eventLog?.since(lastId) ?? { gap: false, events: [] }
       },
       health(): NodeHealth {
         return {

@@ -205,6 +205,18 @@ export type NodeEvent =
   | { source: 'chain'; channelId: Hex; step: string; gasUsed: bigint; hash: Hex }
   | { source: 'node'; message: string }
 
+/** An event with the id the node gave it: ids only grow, across restarts too. */
+export type HeldEvent = { id: number; event: NodeEvent }
+
+/**
+ * What a client that last saw one event id gets back: the events after it, or, when the node no
+ * longer holds them all (the id is older than the oldest held, e.g. from before a restart) or never
+ * issued it, a gap with every event it does hold.
+ */
+export type EventReplay =
+  | { gap: false; events: HeldEvent[] }
+  | { gap: true; requested: number; oldest: number; latest: number; events: HeldEvent[] }
+
 /** Counters the node exports as Prometheus metrics. */
 export type NodeMetrics = {
   steps: number
@@ -253,7 +265,10 @@ export type ChanvmNode = {
   disputePlan(channelId: Hex): Promise<DisputePlan>
   /** Takes the plan's `next` step on chain; refuses (typed error) a step that is not worth it unless `force`. */
   disputeStep(channelId: Hex, options?: { force?: boolean }): Promise<DisputePlan>
-  onEvent(listener: (event: NodeEvent) => void): () => void
+  /** Calls `listener` with every event and its id until the returned function is called. */
+  onEvent(listener: (event: NodeEvent, id: number) => void): () => void
+  /** The held events after `lastId`, or a gap (absent on test doubles). */
+  eventsSince?(lastId: number): EventReplay
   metrics(): NodeMetrics
   /** What the dashboard reads: channel timelines, recent inputs, links to chain and broker (absent on test doubles). */
   readonly journal?: NodeJournalView

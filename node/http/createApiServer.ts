@@ -360,8 +360,12 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       }
       reply.hijack()
       const channelId = request.query.channelId as Hex | undefined
+      const header = request.headers['last-event-id']
+      const lastEventId =
+        typeof header === 'string' && /^[0-9]{1,15}$/.test(header) ? Number(header) : undefined
       const close = openEventStream(reply.raw, node, {
         ...(channelId === undefined ? {} : { channelId }),
+        ...(lastEventId === undefined ? {} : { lastEventId }),
         ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
       })
       streams.add(close)

@@ -11,6 +11,11 @@ export type EventStreamOptions = {
   heartbeatMs?: number
   /** A client that lets this much pile up unread is dropped (default 1 MiB). */
   maxBufferedBytes?: number
+  /**
+   * The id of the last event the client saw (its `Last-Event-ID` header): the held events after
+   * it are sent first, or a `gap` event when the node no longer holds them all.
+   */
+  lastEventId?: number
 }
 
 /** The channel an event is about, if any. */
@@ -26,17 +31,21 @@ export function nodeEventChannel(e: NodeEvent): Hex | undefined {
 /**
  * Writes the SSE headers on `res` and then every event of `node` (`event: <source>`, `id: <n>`,
  * `data: <json>` with bigints as decimal strings) until the client goes away or the returned
- * function is called.
+ * function is called. Ids are the node's own, monotonic across restarts. With `lastEventId`, the
+ * held events after it come first; when the node cannot replay exactly (the id is older than
+ * what it holds, e.g. from before a restart, or newer than any it issued) a `gap` event
+ * (`{ requested, oldest, latest }`, no id) comes first, then every event held.
  */
 export function openEventStream(
   res: ServerResponse,
-  node: Pick<ChanvmNode, 'onEvent'>,
+  node: Pick<ChanvmNode, 'onEvent' | 'eventsSince'>,
   options: EventStreamOptions = {},
 ): () => void {
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const maxBuffered = options.maxBufferedBytes ?? 1 << 20
   const wanted = options.channelId?.toLowerCase()
-  let id = 0
+  /** The last id handed to this client (sent or filtered out). */
+  let sent = 0
   let closed = false
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -54,11 +63,24 @@ export function openEventStream(
     }
     res.write(chunk)
   }
-  const unsubscribe = node.onEvent((e) => {
+  const deliver = (e: NodeEvent, id: number): void => {
+    if (id > 0) {
+      if (id <= sent) return
+      sent = id
+    }
     if (wanted !== undefined && nodeEventChannel(e)?.toLowerCase() !== wanted) return
-    id++
-    send(`id: ${id}\nevent: ${e.source}\ndata: ${toWireJson(e)}\n\n`)
-  })
+    send(`${id > 0 ? `id: ${id}\n` : ''}event: ${e.source}\ndata: ${toWireJson(e)}\n\n`)
+  }
+  // Subscribed and replayed in one turn of the event loop: no event falls between the two.
+  const unsubscribe = node.onEvent(deliver)
+  if (options.lastEventId !== undefined && node.eventsSince !== undefined) {
+    const replay = node.eventsSince(options.lastEventId)
+    if (replay.gap) {
+      const { requested, oldest, latest } = replay
+      send(`event: gap\ndata: ${JSON.stringify({ requested, oldest, latest })}\n\n`)
+    }
+    for (const h of replay.events) deliver(h.event, h.id)
+  }
   const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs)
   heartbeat.unref()
   function close(): void {

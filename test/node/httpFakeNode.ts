@@ -63,7 +63,8 @@ export type FakeNode = ChanvmNode & {
 
 /** A fresh recording node. Only {@link KNOWN_CHANNEL} exists; other ids are CHANNEL_NOT_FOUND. */
 export function createFakeNode(): FakeNode {
-  const listeners = new Set<(e: NodeEvent) => void>()
+  const listeners = new Set<(e: NodeEvent, id: number) => void>()
+  let lastEventId = 0
   const known = (channelId: Hex) => {
     if (channelId !== KNOWN_CHANNEL)
       throw new ChanvmError('CHANNEL_NOT_FOUND', 'no such channel', { channelId })
@@ -95,7 +96,8 @@ export function createFakeNode(): FakeNode {
       return listeners.size
     },
     emit: (e) => {
-      for (const l of listeners) l(e)
+      lastEventId++
+      for (const l of listeners) l(e, lastEventId)
     },
     async open(request) {
       node.calls.push({ method: 'open', request })

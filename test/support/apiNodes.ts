@@ -19,6 +19,10 @@ export type ApiNodes = {
   broker: TestBroker
   alice: ApiNode
   bob: ApiNode
+  /** The node's data folder. */
+  dataDir(who: 'alice' | 'bob'): string
+  /** Closes one node and its API and starts them again on the same data folder (a new `url`). */
+  restart(who: 'alice' | 'bob'): Promise<ApiNode>
   stop(): Promise<void>
 }
 
@@ -56,15 +60,20 @@ export async function startApiNodes(token: string, tag: string): Promise<ApiNode
     const server = await createApiServer({ node, host: '127.0.0.1', port: 0, token, logger: false })
     return { node, server, url: await server.start() }
   }
-  const alice = await start('alice')
-  const bob = await start('bob')
-  return {
+  const nodes: ApiNodes = {
     f,
     broker,
-    alice,
-    bob,
+    alice: await start('alice'),
+    bob: await start('bob'),
+    dataDir: (who) => join(dir, who),
+    async restart(who) {
+      await nodes[who].server.close()
+      await nodes[who].node.close()
+      nodes[who] = await start(who)
+      return nodes[who]
+    },
     async stop() {
-      for (const api of [alice, bob]) {
+      for (const api of [nodes.alice, nodes.bob]) {
         await api.server.close()
         await api.node.close().catch(() => undefined)
       }
@@ -73,4 +82,5 @@ export async function startApiNodes(token: string, tag: string): Promise<ApiNode
       rmSync(dir, { recursive: true, force: true })
     },
   }
+  return nodes
 }
