@@ -288,14 +288,14 @@ describe('HTTP API in front of two real nodes (anvil, aedes)', function () {
     const deadline = ((await f.now()) + 3_600n).toString()
     const step = { app: 'escrow', type: 'fund', amount: '1', deadline }
     for (const api of [alice, bob]) {
-      let r: { status: number; json: Wire } | undefined
+      // Acting before the watcher has seen the registration would be a step like any other.
       await eventually('the watcher has told the party', async () => {
-        r = await call(api, 'POST', `/v1/channels/${channelId}/actions`, step)
-        return r.json.error?.code === 'DISPUTED'
+        return api.node.party.phase(channelId as Hex) === 'disputed'
       })
-      assert.equal(r?.status, 409, JSON.stringify(r?.json))
-      assert.match(String(r?.json.error?.message), /dispute/)
-      assert.equal(api.node.party.phase(channelId as Hex), 'disputed')
+      const r = await call(api, 'POST', `/v1/channels/${channelId}/actions`, step)
+      assert.equal(r.status, 409, JSON.stringify(r.json))
+      assert.equal(r.json.error?.code, 'DISPUTED')
+      assert.match(String(r.json.error?.message), /dispute/)
     }
     const after = await call(bob, 'GET', `/v1/channels/${channelId}`)
     assert.equal(after.json.version, '2', 'nothing was co-signed in dispute')
