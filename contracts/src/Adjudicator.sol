@@ -213,7 +213,6 @@ contract Adjudicator {
         if (from.isFinal) revert StateIsFinal();
         uint256 n = p.participants.length;
         if (mover >= n) revert InvalidMover(mover);
-        if (from.version == 0) _checkOpeningFunded(p, id, from.balances);
         {
             bytes32 moveDigest = StateDigest.toTyped(
                 _domainOf(p),
@@ -222,6 +221,7 @@ contract Adjudicator {
             address signer = Sig.recoverCalldata(moveDigest, moverSig);
             if (signer != p.participants[mover]) revert NotMover(mover, signer);
         }
+        if (from.version == 0) _checkOpeningFunded(p, id, from.balances);
 
         State memory next;
         try IApp(p.app).transition(
