@@ -137,8 +137,10 @@ export function createSignerRateLimiter(options: RateLimitOptions = {}): SignerR
       refill(total, now, totalRate, totalBurst)
       if (s.own.tokens < 1 || total.tokens < 1) return false
       const need = 1 - total.tokens / totalBurst
-      if (s.own.tokens / perBurst < need) return false
+      // A proven signer keeps its head start on both buckets: a quiet device (its own bucket at
+      // least half full) gets through until the total bucket is empty.
       const headStart = s.proven ? PROVEN_HEAD_START : 0
+      if (s.own.tokens / perBurst + headStart < need) return false
       if (s.unverified.tokens / topicBurst + headStart < need) return false
       total.tokens -= 1
       return true
