@@ -81,18 +81,30 @@ export async function startMosquitto(): Promise<TestBroker | { skip: string }> {
     }
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-mosquitto-'))
-  const conf = join(dir, 'mosquitto.conf')
-  writeFileSync(
-    conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n`,
-  )
-  const child = spawn(bin, ['-c', conf], { stdio: 'ignore' })
-  await waitListening(port, child)
+  const conf = `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n`
+  return runMosquitto({ name: 'mosquitto', bin, port, dir, conf })
+}
+
+/**
+ * Starts `bin` on the configuration text `conf` (written into `dir`) and waits until it listens
+ * on `port`; `stop` ends it and removes `dir`.
+ */
+async function runMosquitto(o: {
+  name: string
+  bin: string
+  port: number
+  dir: string
+  conf: string
+}): Promise<TestBroker> {
+  const file = join(o.dir, 'mosquitto.conf')
+  writeFileSync(file, o.conf)
+  const child = spawn(o.bin, ['-c', file], { stdio: 'ignore' })
+  await waitListening(o.port, child)
   return {
-    name: 'mosquitto',
-    url: `mqtt://127.0.0.1:${port}`,
+    name: o.name,
+    url: `mqtt://127.0.0.1:${o.port}`,
     host: '127.0.0.1',
-    port,
+    port: o.port,
     restartable: false,
     async stop() {
       if (child.exitCode === null) {
@@ -100,7 +112,7 @@ export async function startMosquitto(): Promise<TestBroker | { skip: string }> {
         child.kill('SIGTERM')
         await exited
       }
-      rmSync(dir, { recursive: true, force: true })
+      rmSync(o.dir, { recursive: true, force: true })
     },
   }
 }
@@ -221,23 +233,5 @@ export async function startSiteMosquitto(
       }
       return [line]
     })
-  const conf = join(dir, 'mosquitto.conf')
-  writeFileSync(conf, lines.join('\n'))
-  const child = spawn(bin, ['-c', conf], { stdio: 'ignore' })
-  await waitListening(port, child)
-  return {
-    name: 'mosquitto (site settings)',
-    url: `mqtt://127.0.0.1:${port}`,
-    host: '127.0.0.1',
-    port,
-    restartable: false,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise<void>((r) => child.once('exit', () => r()))
-        child.kill('SIGTERM')
-        await exited
-      }
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
+  return runMosquitto({ name: 'mosquitto (site settings)', bin, port, dir, conf: lines.join('\n') })
 }

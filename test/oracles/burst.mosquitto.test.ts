@@ -1,24 +1,15 @@
 // A burst larger than Mosquitto's default queue (1,000 QoS 1 messages per client) on the settings a
 // site ships (oracles/mqtt/mosquitto/mosquitto.conf): nothing valid is lost in the broker.
 import { strict as assert } from 'node:assert'
-import { randomBytes } from 'node:crypto'
 import mqtt from 'mqtt'
-import { bytesToHex, toHex, type Hex } from 'viem'
+import type { Hex } from 'viem'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
-import { P256_N } from '../../oracles/message/index.ts'
 import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { startSiteMosquitto, type TestBroker } from './brokers.ts'
-import { CHAIN, NOW_MS, knownDevices, validReading } from './hostile.ts'
+import { CHAIN, NOW_MS, knownDevices, validReading, forgedSignature } from './hostile.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-/** A random well-formed signature for `curve` that never verifies. */
-function forgedSignature(curve: 'p256' | 'secp256k1'): Hex {
-  const r = BigInt(bytesToHex(randomBytes(32))) % (P256_N - 1n)
-  const s = BigInt(bytesToHex(randomBytes(32))) % (P256_N / 2n)
-  const rs = `${toHex(r + 1n, { size: 32 })}${toHex(s + 1n, { size: 32 }).slice(2)}`
-  return (curve === 'p256' ? rs : `${rs}1b`) as Hex
-}
 
 describe('burst on Mosquitto with the shipped site settings', function () {
   this.timeout(120_000)

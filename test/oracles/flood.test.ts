@@ -3,18 +3,11 @@ import { randomBytes } from 'node:crypto'
 import mqtt from 'mqtt'
 import { bytesToHex, keccak256, toHex, type Hex } from 'viem'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
-import { getSignerId, P256_N, type OracleKey } from '../../oracles/message/index.ts'
+import { getSignerId, type OracleKey } from '../../oracles/message/index.ts'
 import { createMqttInputSource, type MqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { startAedes, startMosquitto, type TestBroker } from './brokers.ts'
-import { CHAIN, NOW_MS, validReading } from './hostile.ts'
-
-/** A random 64-byte P-256 `r || s` with a low s: well formed, never valid. */
-function forgedSignature(): Hex {
-  const r = BigInt(bytesToHex(randomBytes(32))) % (P256_N - 1n)
-  const s = BigInt(bytesToHex(randomBytes(32))) % (P256_N / 2n)
-  return `${toHex(r + 1n, { size: 32 })}${toHex(s + 1n, { size: 32 }).slice(2)}` as Hex
-}
+import { CHAIN, NOW_MS, validReading, forgedSignature } from './hostile.ts'
 
 const devices: OracleKey[] = [0, 1, 2, 3].map((i) => ({
   curve: i % 2 === 0 ? 'p256' : 'secp256k1',
@@ -87,7 +80,7 @@ describe('flood: forged signatures as fast as the test can publish, valid readin
     }
     const againstValid = devices.map((key) => {
       const env = validReading(key.curve, { key, sequence: 1_000n })
-      const bad = key.curve === 'p256' ? forgedSignature() : (`${forgedSignature()}1b` as Hex)
+      const bad = forgedSignature(key.curve)
       return { topic: readingTopic(getSignerId(key)), payload: JSON.stringify({ ...env, signature: bad }) }
     })
 

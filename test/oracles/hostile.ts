@@ -17,6 +17,18 @@ import {
 } from '../../oracles/message/index.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { answerTopic } from '../../oracles/mqtt/answerTopic.ts'
+import { randomBytes } from 'node:crypto'
+
+/**
+ * A random signature that is well formed and never verifies: a 64-byte P-256 `r || s` with a low
+ * s, or for secp256k1 the same with a recovery byte (`1b`) appended.
+ */
+export function forgedSignature(curve: 'p256' | 'secp256k1' = 'p256'): Hex {
+  const r = BigInt(bytesToHex(randomBytes(32))) % (P256_N - 1n)
+  const s = BigInt(bytesToHex(randomBytes(32))) % (P256_N / 2n)
+  const rs = `${toHex(r + 1n, { size: 32 })}${toHex(s + 1n, { size: 32 }).slice(2)}`
+  return (curve === 'p256' ? rs : `${rs}1b`) as Hex
+}
 
 /** Fixed keys and clock for the hostile-payload tests. */
 export const NOW_MS = 1_700_000_000_000

@@ -1,22 +1,14 @@
 // A device nobody can silence: forgeries claiming an allowed device (its real public key, bad
 // signatures) are charged to its topic, never to the device, so its own readings all get through.
 import { strict as assert } from 'node:assert'
-import { randomBytes } from 'node:crypto'
 import mqtt from 'mqtt'
-import { bytesToHex, toHex, type Hex } from 'viem'
+import type { Hex } from 'viem'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
-import { P256_N } from '../../oracles/message/index.ts'
 import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { startAedes } from './brokers.ts'
-import { CHAIN, NOW_MS, knownDevices, validReading } from './hostile.ts'
+import { CHAIN, NOW_MS, knownDevices, validReading, forgedSignature } from './hostile.ts'
 
-/** A random 64-byte P-256 `r || s` with a low s: well formed, never valid. */
-function forgedSignature(): Hex {
-  const r = BigInt(bytesToHex(randomBytes(32))) % (P256_N - 1n)
-  const s = BigInt(bytesToHex(randomBytes(32))) % (P256_N / 2n)
-  return `${toHex(r + 1n, { size: 32 })}${toHex(s + 1n, { size: 32 }).slice(2)}` as Hex
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('impersonation flood: 1,000 forged readings a second claim an allowed device for 10 s (embedded broker, default limits)', function () {
