@@ -108,6 +108,8 @@ const HEX32 = /^0x[0-9a-fA-F]{64}$/
 const CLOSE_STEP_MS = 10_000
 /** The longest a read (`show`) waits for the chain before it answers from what the node knows. */
 const LIVE_READ_MS = 2_000
+/** How many channel records `list` reads from the chain at once. */
+const LIST_READS_AT_ONCE = 16
 
 /** Resolves with `p`, or after `ms` with undefined (reported through `onLate`). */
 async function bounded<T>(p: Promise<T>, ms: number, onLate: () => void): Promise<T | undefined> {
@@ -559,6 +561,8 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
      */
     const chainViewOf = async (
       channelId: Hex,
+      credit: (ms: number) => Promise<bigint> = (ms) =>
+        chainCall(getWithdrawable(client, address), 'the withdrawable credit', ms),
     ): Promise<Pick<ChannelSummary, 'onChain' | 'withdrawable' | 'chainView'>> => {
       // A chain known to be down is not asked; one that does not answer soon is given up on:
       // either way the answer is the watcher's view, with how old the node's chain view is.
@@ -591,10 +595,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
           finalizesAt: r.finalizesAt,
           movesUntil: r.movesUntil,
         }
-        const withdrawable =
-          r.status === 'concluded'
-            ? await chainCall(getWithdrawable(client, address), 'the withdrawable credit', ms)
-            : undefined
+        const withdrawable = r.status === 'concluded' ? await credit(ms) : undefined
         const age = chainView(true)
         return {
           onChain,
@@ -607,8 +608,14 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         return known()
       }
     }
-    /** The one summary of a channel that `list`, `show`, `open` and `cancelOpen` answer with. */
-    const summarize = async (channelId: Hex): Promise<ChannelSummary> => {
+    /**
+     * The one summary of a channel that `list`, `show`, `open` and `cancelOpen` answer with;
+     * `credit` reads this node's withdrawable credit (one address, whatever the channel).
+     */
+    const summarize = async (
+      channelId: Hex,
+      credit?: (ms: number) => Promise<bigint>,
+    ): Promise<ChannelSummary> => {
       const rec = await recordOf(channelId)
       const app = appOfParams(rec.params)
       if (app === undefined)
@@ -617,7 +624,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         })
       const base = await party.base(rec.channelId)
       const phase = party.phase(rec.channelId)
-      const chain = await chainViewOf(rec.channelId)
+      const chain = await chainViewOf(rec.channelId, credit)
       return {
         channelId: rec.channelId,
         app,
@@ -844,7 +851,17 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       },
       async list() {
         ensureOpen()
-        const all = await Promise.all((await store.listChannels()).map((rec) => summarize(rec.channelId)))
+        // The credit is the node's, not a channel's: read once for the whole list. The records
+        // are read a few at a time, so a node with many channels does not flood its RPC endpoint.
+        let read: Promise<bigint> | undefined
+        const credit = (ms: number) =>
+          (read ??= chainCall(getWithdrawable(client, address), 'the withdrawable credit', ms))
+        const ids = (await store.listChannels()).map((rec) => rec.channelId)
+        const all: ChannelSummary[] = []
+        for (let i = 0; i < ids.length; i += LIST_READS_AT_ONCE)
+          all.push(
+            ...(await Promise.all(ids.slice(i, i + LIST_READS_AT_ONCE).map((id) => summarize(id, credit)))),
+          )
         return all.filter((c) => c.status !== 'cancelled')
       },
       async show(channelId) {
