@@ -1,5 +1,7 @@
-import { encodeState } from '../channel/encodeState.ts'
+import { bytesToHex } from 'viem'
+import { hashStateStruct } from '../channel/hashState.ts'
 import type { ForcedChain, State } from '../channel/types.ts'
+import { judgeForcedChain } from './judgeForcedChain.ts'
 
 export type ForcedChainDecision =
   | { type: 'reject'; reason: 'older-base' | 'different-base' | 'broken-chain' | 'stale'; message: string }
@@ -9,10 +11,10 @@ export type ForcedChainDecision =
   | { type: 're-run' }
 
 /**
- * The adoption rule for a forced chain, before anything is re-run: it must be one channel's
- * consecutive versions; its base must be at or above the latest co-signed state and, at the same
- * version, be that very state (a chain over an older or another base rewrote co-signed history);
- * and it must end above what this party holds.
+ * The party's rule for a forced chain, before anything is re-run: it must be one channel's
+ * consecutive versions; its base must pass {@link judgeForcedChain} (the rule the watcher hands
+ * chains over by: at or above the latest co-signed state and, at the same version, that very
+ * state); and it must end above what this party holds.
  *
  * @example
  * ```ts
@@ -44,22 +46,19 @@ export function decideForcedChain(f: {
     }
     prev = s
   }
-  if (latest !== undefined) {
-    if (chain.base.version < latest.version) {
-      return {
-        type: 'reject',
-        reason: 'older-base',
-        message: `the chain grew from version ${chain.base.version}, below the co-signed version ${latest.version}`,
-      }
+  const base = judgeForcedChain(chain, latest)
+  if (base === 'older-base' && latest !== undefined)
+    return {
+      type: 'reject',
+      reason: 'older-base',
+      message: `the chain grew from version ${chain.base.version}, below the co-signed version ${latest.version}`,
     }
-    if (chain.base.version === latest.version && encodeState(chain.base) !== encodeState(latest)) {
-      return {
-        type: 'reject',
-        reason: 'different-base',
-        message: `the chain grew from another state at the co-signed version ${latest.version}`,
-      }
+  if (base === 'different-base' && latest !== undefined)
+    return {
+      type: 'reject',
+      reason: 'different-base',
+      message: `the chain grew from another state at the co-signed version ${latest.version}`,
     }
-  }
   const tip = prev
   if (latest !== undefined && tip.version <= latest.version) {
     return {
@@ -69,8 +68,7 @@ export function decideForcedChain(f: {
     }
   }
   if (adopted !== undefined) {
-    if (tip.version === adopted.version && encodeState(tip) === encodeState(adopted))
-      return { type: 'already' }
+    if (tip.version === adopted.version && sameState(tip, adopted)) return { type: 'already' }
     if (tip.version < adopted.version) {
       return {
         type: 'reject',
@@ -80,4 +78,9 @@ export function decideForcedChain(f: {
     }
   }
   return { type: 're-run' }
+}
+
+/** One state, by its EIP-712 struct hash (as the Adjudicator and {@link judgeForcedChain} see it). */
+function sameState(a: State, b: State): boolean {
+  return bytesToHex(hashStateStruct(a)) === bytesToHex(hashStateStruct(b))
 }

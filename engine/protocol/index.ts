@@ -18,5 +18,6 @@ export { decideReject, type RejectFacts, type RejectDecision } from './decideRej
 export { decideOpen, type OpenFacts, type OpenDecision } from './decideOpen.ts'
 export { decideSync, type SyncFacts, type SyncDecision } from './decideSync.ts'
 export { decideForcedChain, type ForcedChainDecision } from './decideForcedChain.ts'
+export { judgeForcedChain, type ForcedBaseReason } from './judgeForcedChain.ts'
 export { decideFunding } from './decideFunding.ts'
 export { hashProposal, hashReject } from './messageDigests.ts'

@@ -1,7 +1,7 @@
 import { bytesToHex } from 'viem'
 import { hashStateStruct } from '../channel/hashState.ts'
 import type { SignedState } from '../channel/types.ts'
-import { judgeForcedChain } from './judgeForcedChain.ts'
+import { judgeForcedChain } from '../protocol/judgeForcedChain.ts'
 import type { ChannelView, WatcherDecision } from './types.ts'
 
 /**

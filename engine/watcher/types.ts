@@ -1,6 +1,7 @@
 import type { Address, Hex } from 'viem'
 import type { ChannelParams, ForcedChain, ForcedMove, SignedState, State } from '../channel/types.ts'
 import type { ChanvmError } from '../errors.ts'
+import type { ForcedBaseReason } from '../protocol/judgeForcedChain.ts'
 
 /** A block by number and hash. */
 export type BlockRef = { readonly number: bigint; readonly hash: Hex }
@@ -112,12 +113,8 @@ export type WatcherFact =
   /** The channel's record at the block the logs were read to, and the chain's time now. */
   | { readonly type: 'record'; readonly record: WatcherRecord; readonly now: bigint }
 
-/** Why a forced chain is not adopted. */
-export type OverwriteReason =
-  /** Its base is below the latest co-signed version: it rewrote co-signed history. */
-  | 'older-base'
-  /** Its base has the latest co-signed version but is another state. */
-  | 'different-base'
+/** Why a forced chain is not adopted (the party's rule, {@link judgeForcedChain}). */
+export type OverwriteReason = ForcedBaseReason
 
 /** What the reducer asks the driver to do. */
 export type WatcherDecision =
