@@ -1,0 +1,94 @@
+import type { Address, Hex } from 'viem'
+import { hashState } from '../channel/hashState.ts'
+import { stateToWire, wireToState } from '../channel/wire.ts'
+import type { Env, SignedState, State } from '../channel/types.ts'
+import { canonicalSignature } from '../crypto/canonicalSignature.ts'
+import { recoverDigestSigner } from '../crypto/recoverDigestSigner.ts'
+import type { PeerMessage } from '../transport/types.ts'
+import { lower, type ChannelMachine, type Msg } from './machine.ts'
+import { hashProposal } from './messageDigests.ts'
+
+// Pure reading and checking of messages: digests, signature recovery, wire forms. No I/O.
+
+export const envToWire = (env: Env) => ({
+  blockNumber: env.blockNumber.toString(),
+  timestamp: env.timestamp.toString(),
+})
+export const wireToEnv = (w: { blockNumber: string; timestamp: string }): Env => ({
+  blockNumber: BigInt(w.blockNumber),
+  timestamp: BigInt(w.timestamp),
+})
+
+/** The EIP-712 digest of a state of the channel. */
+export const digestOf = (ch: ChannelMachine, s: State): Hex =>
+  hashState(ch.params.chainId, ch.params.adjudicator, s)
+
+/** Whether `sig` over `digest` recovers to `who`. */
+export const recovers = (digest: Hex, sig: unknown, who: string | undefined): boolean => {
+  if (typeof sig !== 'string' || who === undefined) return false
+  const v = recoverDigestSigner(digest, sig as Hex)
+  return v.ok && lower(v.signer) === lower(who)
+}
+
+/** Every participant's signature over `digest`, in order, as canonical strings; undefined if any fails. */
+export const verifyAll = (ch: ChannelMachine, digest: Hex, sigs: unknown): Hex[] | undefined => {
+  if (!Array.isArray(sigs) || sigs.length !== ch.params.participants.length) return undefined
+  const out: Hex[] = []
+  for (const [i, sig] of sigs.entries()) {
+    const c = canonicalSignature(sig)
+    if (c === undefined || !recovers(digest, c, ch.params.participants[i])) return undefined
+    out.push(c)
+  }
+  return out
+}
+
+/** The `commit` message of a co-signed state. */
+export const commitOf = (ch: ChannelMachine, from: Address, s: SignedState): PeerMessage => ({
+  type: 'commit',
+  channelId: ch.id,
+  from,
+  version: s.state.version.toString(),
+  digest: digestOf(ch, s.state),
+  sigs: [...s.signatures],
+  state: stateToWire(s.state),
+})
+
+/**
+ * Reads what a peer shows it signed (in a refusal or a sync request): the state, whether the
+ * peer's signature is on it, whether it is this party's own proposal (signed by `self`, not
+ * withdrawn).
+ */
+export const readShown = (
+  ch: ChannelMachine,
+  self: Address,
+  shown: NonNullable<Msg<'sync'>['signed']>,
+  from: Address,
+) => {
+  const state = wireToState(shown.state)
+  const digest = digestOf(ch, state)
+  const sp = shown.proposal
+  const ownProposal =
+    sp !== undefined &&
+    sp.mover === ch.myIndex &&
+    lower(state.channelId) === ch.key &&
+    recovers(
+      hashProposal(ch.params, {
+        channelId: ch.id,
+        version: state.version,
+        stateHash: digest,
+        mover: BigInt(sp.mover),
+        action: sp.action,
+        ...wireToEnv(sp.env),
+      }),
+      sp.sig,
+      self,
+    )
+  const sig = canonicalSignature(shown.sig)
+  return {
+    state,
+    digest,
+    sig,
+    senderSigned: sig !== undefined && recovers(digest, sig, from),
+    ownProposal: ownProposal && !ch.withdrawn.has(lower(digest)),
+  }
+}

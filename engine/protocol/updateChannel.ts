@@ -1,0 +1,80 @@
+import type { Hex } from 'viem'
+import type { Env, SignedState } from '../channel/types.ts'
+import { ChanvmError } from '../errors.ts'
+import { baseOf } from './machine.ts'
+import { channelOf, type PartyContext } from './partyContext.ts'
+import { describe, isStoreError } from './partyErrors.ts'
+import { proposeStep } from './proposeStep.ts'
+import type { UpdateResult } from './types.ts'
+
+/**
+ * `Party.update`: the mover's step ({@link proposeStep}), tried again on the newer state when a
+ * peer's proposal at the same version won or the refuser was behind, at most `maxRetries` times.
+ *
+ * @example
+ * ```ts
+ * const r = await updateChannel(ctx, channelId, action, {})
+ * ```
+ */
+export async function updateChannel(
+  ctx: PartyContext,
+  channelId: Hex,
+  action: Hex,
+  opts: { env?: Env },
+): Promise<UpdateResult> {
+  const ch = channelOf(ctx, channelId)
+  for (let attempt = 0; ; attempt++) {
+    const before = baseOf(ch)?.state.version ?? -1n
+    const r = await proposeStep(ctx, ch, action, opts.env).catch((e: unknown) => {
+      if (isStoreError(e)) ctx.io.emit({ type: 'store-error', channelId: ch.id, message: describe(e) })
+      throw e
+    })
+    if (r !== 'lost' && r !== 'retry') return r
+    if (attempt >= ctx.maxRetries) {
+      return {
+        ok: false,
+        reason: 'conflict',
+        message: `no co-signed version after ${attempt + 1} tries: a peer's proposal at the same version won, or this party signed a peer's state whose commit never came`,
+      }
+    }
+    // Wait for the winner's state, then try again on top of it (at once when a peer was behind).
+    if (r === 'lost') await waitForVersion(ctx, channelId, before + 1n, ctx.timeoutMs).catch(() => undefined)
+  }
+}
+
+/**
+ * `Party.waitForVersion`: resolves with the latest co-signed state once its version is at least
+ * `version`; rejects with `PEER_TIMEOUT` after `ms`.
+ *
+ * @example
+ * ```ts
+ * const s = await waitForVersion(ctx, channelId, 3n, 5_000)
+ * ```
+ */
+export function waitForVersion(
+  ctx: PartyContext,
+  channelId: Hex,
+  version: bigint,
+  ms: number,
+): Promise<SignedState> {
+  const ch = channelOf(ctx, channelId)
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (ch.latest !== undefined && ch.latest.state.version >= version) {
+        ch.waiters.delete(check)
+        clearTimeout(timer)
+        resolve(ch.latest)
+      }
+    }
+    const timer = setTimeout(() => {
+      ch.waiters.delete(check)
+      reject(
+        new ChanvmError('PEER_TIMEOUT', `version ${version} was not co-signed within ${ms} ms`, {
+          channelId,
+        }),
+      )
+    }, ms)
+    ch.waiters.add(check)
+    check()
+  })
+}
