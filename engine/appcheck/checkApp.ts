@@ -81,6 +81,7 @@ export async function checkApp(subject: CheckSubject, opts: CheckAppOptions = {}
   const gasCap = opts.gasCap ?? 5_000_000n
   const progress = opts.onProgress ?? (() => undefined)
   let steps = 0
+  let accepted = 0
   let sequences = 0
   const gas = new Map<string, ActionGas & { sum: bigint }>()
 
@@ -102,6 +103,7 @@ export async function checkApp(subject: CheckSubject, opts: CheckAppOptions = {}
       const r = await runCheckSequence(ctx(), seq)
       sequences++
       steps += r.records.length
+      accepted += r.records.filter((x) => x.chain.kind === 'state').length
       addGas(gas, r.records)
       return r
     }
@@ -109,6 +111,7 @@ export async function checkApp(subject: CheckSubject, opts: CheckAppOptions = {}
       app: subject.name,
       sequences,
       steps,
+      accepted,
       seed,
       findings,
       gas: Object.fromEntries([...gas].map(([k, { sum: _sum, ...g }]) => [k, g])),

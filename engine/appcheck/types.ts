@@ -129,6 +129,8 @@ export type CheckReport = {
   sequences: number
   /** Steps run on both sides. */
   steps: number
+  /** Steps the chain accepted (a new state): a check that saw only reverts proves little. */
+  accepted: number
   /** The seed of the random sequences: pass it again to replay them. */
   seed: number
   findings: readonly CheckFinding[]
