@@ -31,6 +31,7 @@ import { openEventLog, type EventLog } from './openEventLog.ts'
 import { readCancelledOpens, writeCancelledOpens } from './cancelledOpensFile.ts'
 import { channelStatus } from './channelStatus.ts'
 import { createInputBook } from './createInputBook.ts'
+import { createHeadClock } from './createHeadClock.ts'
 import { createNodeJournal, type NodeJournal } from './createNodeJournal.ts'
 import { signerToAccount } from './signerToAccount.ts'
 import { planDispute, takeDisputeStep, type DisputeDeps } from './dispute.ts'
@@ -319,16 +320,21 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         clearTimeout(timer)
       }
     }
+    /** The latest block, number and timestamp: the one read the probe and the head clock make. */
+    const readHead = async (): Promise<Env> => {
+      const b = await chainCall(client.publicClient.getBlock({ blockTag: 'latest' }), 'eth_getBlockByNumber')
+      return { blockNumber: b.number, timestamp: b.timestamp }
+    }
+    // Off-chain steps take their Env from the head the probe follows, not from a read of their own.
+    const head = createHeadClock({ readHead, maxAgeMs: 2 * Math.max(250, pollingIntervalMs) })
     let probing = false
     const probeChain = async () => {
       if (probing || closing !== undefined) return
       probing = true
       try {
-        const blockNumber = await chainCall(
-          client.publicClient.getBlockNumber({ cacheTime: 0 }),
-          'eth_blockNumber',
-        )
-        chainHealth.head = { blockNumber, seenAt: Date.now() }
+        const latest = await readHead()
+        head.see(latest)
+        chainHealth.head = { blockNumber: latest.blockNumber, seenAt: Date.now() }
         if (setUp(chainHealth, true)) log('info', `the chain ${rpcUrl} answers again`, { url: rpcUrl })
       } catch (e) {
         const why = e instanceof ChanvmError ? e.shortMessage : (e as Error).message
@@ -351,16 +357,13 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
             reachable,
           }
 
-    const clock = async (): Promise<Env> => {
-      const b = await client.publicClient.getBlock({ blockTag: 'latest' })
-      return { blockNumber: b.number, timestamp: b.timestamp }
-    }
+    const clock = () => head.now()
     journal = createNodeJournal({
       store,
       sandbox,
       chain: { chainId, rpcUrl: urlOrigin(config.chain.rpcUrl) },
       broker: { url: urlOrigin(config.broker.url) },
-      head: clock,
+      head: readHead,
       gasPrice: async (hash) => (await client.publicClient.getTransactionReceipt({ hash })).effectiveGasPrice,
     })
     if ('onStatus' in transport && typeof transport.onStatus === 'function') {
@@ -834,7 +837,21 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         if (base === undefined)
           throw new ChanvmError('INVALID_ARGUMENT', 'the channel has no co-signed state yet', { channelId })
         const calldata = actionToCalldata(app, action, base, book, rec.channelId)
-        const r = await party.update(rec.channelId, calldata)
+        let r = await party.update(rec.channelId, calldata)
+        if (!r.ok && r.reason === 'step-rejected') {
+          // The step ran at the head the node follows, up to two polling intervals old. One that
+          // time makes valid (a deadline passed, readings newer than that head) runs once more
+          // at the head read now, if the chain moved since. Nothing was signed for the first run.
+          const held = head.latest()?.head
+          const fresh = await head.refresh().catch(() => undefined)
+          if (
+            fresh !== undefined &&
+            (held === undefined ||
+              fresh.blockNumber !== held.blockNumber ||
+              fresh.timestamp !== held.timestamp)
+          )
+            r = await party.update(rec.channelId, calldata)
+        }
         if (r.ok) {
           unsigned.delete(rec.channelId.toLowerCase())
           const step = { version: r.signed.state.version, mover: rec.myIndex, calldata, gasUsed: r.gasUsed }
