@@ -57,6 +57,55 @@ describe('sqlite store', () => {
     await b.close()
   })
 
+  it('writes of many channels asked for in one turn share one commit, and each settles only once it is committed', async () => {
+    const path = join(dir, 'group.db')
+    const commits: number[] = []
+    const a = createSqliteStore({ path, onCommit: (n) => commits.push(n) })
+    const reader = createSqliteStore({ path })
+    const { initial } = escrowChannel()
+    const ids = Array.from({ length: 50 }, (_, i) => `0x${(i + 1).toString(16).padStart(64, '0')}` as Hex)
+    const digest = (i: number) => `0x${(i + 1).toString(16).padStart(64, 'a')}` as Hex
+    const seenByReader: boolean[] = []
+    const writes = ids.map((channelId, i) =>
+      a
+        .recordSignature({ channelId, version: 1n, digest: digest(i), state: { ...initial, channelId } })
+        .then(async (r) => {
+          // Settled means durable: another connection to the file already sees it.
+          seenByReader[i] = (await reader.getSignatureRecord(channelId, 1n))?.digest === digest(i)
+          return r
+        }),
+    )
+    // A conflicting digest for a version asked for in the same turn is refused, the others stand.
+    const conflict = a.recordSignature({
+      channelId: ids[0]!,
+      version: 1n,
+      digest: digest(99),
+      state: initial,
+    })
+    const puts = ids
+      .slice(0, 10)
+      .map((channelId, i) =>
+        a.putSignedState(channelId, {
+          state: { ...initial, channelId, version: 1n },
+          signatures: [digest(i)],
+        }),
+      )
+    // Nothing is committed before the turn ends.
+    assert.equal(await reader.getSignatureRecord(ids[0]!, 1n), undefined)
+    const results = await Promise.all(writes)
+    assert(results.every((r) => r.ok))
+    assert.equal((await conflict).ok, false)
+    await Promise.all(puts)
+    assert.deepEqual(commits, [61], 'one commit (one disk sync) for the 61 writes')
+    assert.equal(seenByReader.filter(Boolean).length, 50)
+    // A read sees a write asked for before it, even within the same turn.
+    const put = a.putFunding(ids[1]!, [1n, 2n])
+    assert.deepEqual(await a.getFunding(ids[1]!), [1n, 2n])
+    await put
+    await a.close()
+    await reader.close()
+  })
+
   it('opens a schema-1 file (no proposals, no funding) and upgrades it in place', async () => {
     const path = join(dir, 'schema1.db')
     const { channelId, initial } = escrowChannel()
