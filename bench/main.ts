@@ -1,10 +1,11 @@
 /**
- * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps,node,deals]`: speed and gas figures.
- * `node` takes `--node-steps N` (default 200), `--node-channels N` (default 1000) and
- * `--broker aedes|mosquitto` (default aedes).
+ * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps,node,channels,deals]`: speed and gas figures.
+ * `node` takes `--node-steps N` (default 200), `--node-channels N` (default 1000),
+ * `--node-parallel N` (channels driven at once, default 8) and `--broker aedes|mosquitto` (default
+ * aedes). `channels` takes `--many-channels N` (default 10000): two nodes holding N open channels.
  * Progress goes to stderr; with --json, stdout gets exactly one JSON object.
  */
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchProtocol, benchProtocolAllCores } from './protocol.ts'
 
@@ -15,6 +16,8 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     'node-steps': { type: 'string' },
     'node-channels': { type: 'string' },
+    'node-parallel': { type: 'string' },
+    'many-channels': { type: 'string' },
     broker: { type: 'string' },
   },
 })
@@ -27,6 +30,8 @@ const result: Record<string, unknown> = {
   platform: `${process.platform}-${process.arch}`,
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model ?? 'unknown',
+  /** The machine's 1, 5 and 15 minute load averages when the run started (and `loadAvgEnd` when it ended). */
+  loadAvgStart: loadavg().map((x) => Math.round(x * 100) / 100),
 }
 
 type Part = { name: string; file: string; fn: string }
@@ -62,12 +67,18 @@ if (want('node')) {
     broker,
     ...(await benchNode({
       steps: Number(values['node-steps'] ?? 200),
-      parallel: 8,
+      parallel: Number(values['node-parallel'] ?? 8),
       channels: Number(values['node-channels'] ?? 1000),
       broker,
       log,
     })),
   }
+}
+
+if (want('channels')) {
+  log('bench: two nodes holding many open channels (RSS, steps across them) ...')
+  const { benchManyChannels } = await import('./manyChannels.ts')
+  result.manyChannels = await benchManyChannels({ channels: Number(values['many-channels'] ?? 10_000), log })
 }
 
 if (want('deals')) {
@@ -79,6 +90,7 @@ if (want('deals')) {
   result.apps = apps
 }
 
+result.loadAvgEnd = loadavg().map((x) => Math.round(x * 100) / 100)
 if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`)
 else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
 process.exit(0)

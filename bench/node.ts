@@ -24,8 +24,8 @@ export type NodeBench = {
   /** The same with `parallelChannels` channels driven at once (all steps of all channels per second). */
   parallelStepsPerSec: number
   parallelChannels: number
-  /** Milliseconds from request to co-signed answer, median and 95th percentile, one channel at a time. */
-  stepMs: { p50: number; p95: number }
+  /** Milliseconds from request to co-signed answer, median, 95th and 99th percentile, one channel at a time. */
+  stepMs: { p50: number; p95: number; p99: number }
   steps: number
   /**
    * Milliseconds of a POST the API refuses at once (a malformed action, 400), median: the HTTP
@@ -244,7 +244,11 @@ export async function benchNode(
       stepsPerSec,
       parallelStepsPerSec,
       parallelChannels: parallel,
-      stepMs: { p50: Math.round(pct(times, 50) * 10) / 10, p95: Math.round(pct(times, 95) * 10) / 10 },
+      stepMs: {
+        p50: Math.round(pct(times, 50) * 10) / 10,
+        p95: Math.round(pct(times, 95) * 10) / 10,
+        p99: Math.round(pct(times, 99) * 10) / 10,
+      },
       steps,
       refusedPostMs,
       rssMiB: { idle: idle[0] ?? NaN, withChannels: full[0] ?? NaN, channels: listed },

@@ -19,6 +19,16 @@ import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../test/suppor
 
 export type ProtocolBench = {
   escrowStepsPerSec: number
+  /**
+   * The same two parties and stores with `parallelChannels` channels driven at once: all steps of
+   * all channels per second. The store's group commit lets their writes share disk syncs.
+   */
+  escrowStepsPerSecParallel: number
+  parallelChannels: number
+  /** Writes per disk sync in the parallel run (both stores), on average. */
+  writesPerSync: number
+  /** `escrowStepsPerSecParallel` over `cryptoBoundPerSec`, same run. */
+  parallelOfCryptoBound: number
   cryptoBoundPerSec: number
   /** Milliseconds per co-signed step spent in each part, measured alone in the same run. */
   perStepMs: { total: number; sandbox: number; signatures: number; store: number }
@@ -74,19 +84,90 @@ export async function runEscrowChannel(opts: {
 }
 
 /**
+ * `channels` Escrow channels between the same two parties in this process (in-memory hub, one
+ * SQLite file each, synchronous=FULL), all driven at once: `steps` co-signed steps in all, FUND
+ * and RELEASE by the payer in turn on each channel, after a warm-up of 4 steps a channel.
+ */
+export async function runEscrowChannels(opts: {
+  dir: string
+  channels: number
+  steps: number
+  log?: (s: string) => void
+}): Promise<{ stepsPerSec: number; writesPerSync: number }> {
+  const hub = createMemoryHub()
+  let syncs = 0
+  let writes = 0
+  const onCommit = (n: number) => {
+    syncs++
+    writes += n
+  }
+  const mk = async (i: 0 | 1) =>
+    createParty({
+      signer: createKeySigner(testKeys[i]!),
+      transport: hub.connect(testAddresses[i]!),
+      store: createSqliteStore({ path: join(opts.dir, `p${i}.db`), onCommit }),
+      sandbox: await createSandbox(),
+      apps: [escrowApp],
+      clock: () => fixedEnv,
+      requireFunding: false,
+    })
+  const payer = await mk(0)
+  const payee = await mk(1)
+  const chs = Array.from({ length: opts.channels }, (_, i) =>
+    escrowChannel({ deposit: 10n ** 18n, nonce: 1_000n + BigInt(i) }),
+  )
+  await Promise.all(
+    chs.flatMap((ch) => [payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)]),
+  )
+  const fund = escrowActions.fund(1n, fixedEnv.timestamp + 3600n)
+  const release = escrowActions.release()
+  const drive = (count: number) =>
+    Promise.all(
+      chs.map(async (ch) => {
+        for (let i = 0; i < count; i++) {
+          const r = await payer.update(ch.channelId, i % 2 === 0 ? fund : release)
+          if (!r.ok) throw new Error(`bench step ${i} failed: ${r.reason}`)
+        }
+      }),
+    )
+  await drive(4)
+  const each = Math.max(2, Math.round(opts.steps / opts.channels / 2) * 2)
+  syncs = 0
+  writes = 0
+  const t0 = performance.now()
+  await drive(each)
+  const stepsPerSec = (each * opts.channels) / ((performance.now() - t0) / 1000)
+  opts.log?.(
+    `  protocol: ${Math.round(stepsPerSec)} co-signed steps/s over ${opts.channels} channels at once`,
+  )
+  await payer.close()
+  await payee.close()
+  return { stepsPerSec, writesPerSync: syncs === 0 ? 0 : writes / syncs }
+}
+
+/**
  * Co-signed Escrow steps through the whole protocol: two parties in this process, an in-memory
  * hub, each with its own SQLite file (WAL, synchronous=FULL). Alternates FUND and RELEASE by the
  * payer. Then the same signature work alone (3 signatures, 4 recoveries, 2 state digests and 2
  * proposal digests per step), so the two figures show where the time goes.
  */
 export async function benchProtocol(
-  opts: { steps?: number; log?: (s: string) => void } = {},
+  opts: { steps?: number; parallelChannels?: number; log?: (s: string) => void } = {},
 ): Promise<ProtocolBench> {
   const steps = opts.steps ?? 1_000
+  const parallelChannels = opts.parallelChannels ?? 16
   const log = opts.log ?? (() => undefined)
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-'))
   try {
     const { escrowStepsPerSec, payer, ch, fund, release } = await runEscrowChannel({ dir, steps, log })
+
+    // Many channels at once between the same two parties (one store each).
+    const par = await runEscrowChannels({
+      dir: join(dir, 'parallel'),
+      channels: parallelChannels,
+      steps,
+      log,
+    })
 
     // The signature work of one step, alone.
     const latest = (await payer.latest(ch.channelId))!.state
@@ -163,6 +244,10 @@ export async function benchProtocol(
 
     return {
       escrowStepsPerSec,
+      escrowStepsPerSecParallel: par.stepsPerSec,
+      parallelChannels,
+      writesPerSync: par.writesPerSync,
+      parallelOfCryptoBound: par.stepsPerSec / cryptoBoundPerSec,
       cryptoBoundPerSec,
       perStepMs: {
         total: 1000 / escrowStepsPerSec,
