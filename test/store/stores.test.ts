@@ -82,14 +82,12 @@ describe('sqlite store', () => {
       digest: digest(99),
       state: initial,
     })
-    const puts = ids
-      .slice(0, 10)
-      .map((channelId, i) =>
-        a.putSignedState(channelId, {
-          state: { ...initial, channelId, version: 1n },
-          signatures: [digest(i)],
-        }),
-      )
+    const puts = ids.slice(0, 10).map((channelId, i) =>
+      a.putSignedState(channelId, {
+        state: { ...initial, channelId, version: 1n },
+        signatures: [digest(i)],
+      }),
+    )
     // Nothing is committed before the turn ends.
     assert.equal(await reader.getSignatureRecord(ids[0]!, 1n), undefined)
     const results = await Promise.all(writes)
