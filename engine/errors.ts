@@ -72,3 +72,5 @@ export type ChanvmErrorCode =
   | 'OPEN_CONFLICT'
   /** A cancel of an open that completed or was funded: only an open with no co-signed state and no deposit can be cancelled. */
   | 'NOT_CANCELLABLE'
+  /** Work handed to worker threads that they did not do: a thread died too often, or the pool was closed. */
+  | 'WORKER_FAILED'

@@ -30,6 +30,16 @@ export type ConnectMqttOptions = {
    * So a handler must not wait for a later message.
    */
   onMessage?: (topic: string, payload: Buffer, packet: { retain: boolean }) => void | Promise<void>
+  /**
+   * How many received messages may be in the hands of `onMessage` at once. 1 (the default): one
+   * at a time, as above. Above 1: each message is handed over as it arrives, without waiting for
+   * the promise of the one before, until this many are unsettled or waiting for an earlier one;
+   * then the connection reads nothing more until one is acknowledged. Acknowledgements keep the
+   * rules above (after the promise resolved, on the connection the message arrived on, never for
+   * a rejected one) and are sent in the order the messages arrived (MQTT 3.1.1, 4.6): a settled
+   * message waits for every earlier one to settle.
+   */
+  maxInFlight?: number
   /** How long `close()` waits for the broker to acknowledge messages in flight. Default 2,000 ms. */
   closeTimeoutMs?: number
   /**
@@ -150,7 +160,84 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
     redeliverTimer.unref()
     redeliverDelay = Math.min(30_000, redeliverDelay * 2)
   }
-  if (onMessage !== undefined) {
+  const maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? 1))
+  if (onMessage !== undefined && maxInFlight > 1) {
+    // Pipelined: MQTT.js reads the next packet once this hook calls back, and sends the PUBACK
+    // then unless the callback is given an error. So the hook calls back with an error at once
+    // (no PUBACK, next packet) and this code writes each PUBACK itself, in arrival order, once
+    // the message's promise resolved and every earlier message settled.
+    type Entry = {
+      stream: unknown
+      qos: number
+      messageId: number | undefined
+      state: 'pending' | 'ack' | 'fail'
+    }
+    const queue: Entry[] = []
+    let paused: (() => void) | undefined
+    const later = new Error('acknowledged by connectMqtt in arrival order')
+    const flush = () => {
+      let acks: number[] = []
+      let ackStream: unknown
+      const write = () => {
+        if (acks.length === 0) return
+        const bytes = Buffer.alloc(acks.length * 4)
+        // PUBACK (MQTT 3.1.1): 0x40, remaining length 2, packet identifier.
+        acks.forEach((id, i) => bytes.set([0x40, 0x02, id >> 8, id & 0xff], i * 4))
+        ;(ackStream as NodeJS.WritableStream).write(bytes)
+        acks = []
+      }
+      while (queue.length > 0 && (queue[0] as Entry).state !== 'pending') {
+        const e = queue.shift() as Entry
+        if (e.state !== 'ack' || e.qos === 0 || e.messageId === undefined) continue
+        // A PUBACK on a later connection could acknowledge another message that reuses the id.
+        if (e.stream !== client.stream || !client.connected) continue
+        if (ackStream !== e.stream) write()
+        ackStream = e.stream
+        acks.push(e.messageId)
+      }
+      write()
+      if (paused !== undefined && queue.length < maxInFlight) {
+        const resume = paused
+        paused = undefined
+        resume()
+      }
+    }
+    const settle = (entry: Entry, ok: boolean) => {
+      entry.state = ok ? 'ack' : 'fail'
+      if (ok) handled()
+      else redeliverLater(entry.qos)
+      flush()
+    }
+    client.handleMessage = (packet, callback) => {
+      const entry: Entry = {
+        stream: client.stream,
+        qos: packet.qos,
+        messageId: packet.messageId,
+        state: 'pending',
+      }
+      queue.push(entry)
+      let result: void | Promise<void>
+      try {
+        result = onMessage(packet.topic, packet.payload as Buffer, packet)
+      } catch (e) {
+        log(`mqtt: message handler threw: ${(e as Error).message}`)
+        result = Promise.reject(e)
+      }
+      if (result === undefined || typeof (result as { then?: unknown }).then !== 'function')
+        settle(entry, true)
+      else
+        result.then(
+          () => settle(entry, true),
+          (e: unknown) => {
+            log(`mqtt: message on ${packet.topic} not acknowledged: ${(e as Error)?.message ?? String(e)}`)
+            settle(entry, false)
+          },
+        )
+      // Back-pressure: read on only while fewer than maxInFlight messages are unacknowledged.
+      if (queue.length < maxInFlight) callback(later)
+      else paused = () => callback(later)
+    }
+  } else if (onMessage !== undefined) {
     // MQTT.js sends the PUBACK of a QoS 1 message when this hook calls back, and reads the next
     // packet of the connection only then.
     client.handleMessage = (packet, callback) => {

@@ -1,16 +1,9 @@
-import { Ajv } from 'ajv'
 import type { Hex } from 'viem'
 import type { InputRejection, InputRejectionVerdict, VerifiedInput } from '../../engine/inputs/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
-import { envelopeSchema, MAX_ENVELOPE_BYTES, type Envelope } from '../message/envelopeSchema.ts'
-import { envelopeToSigned } from '../message/envelopeToSigned.ts'
-import { hashAnswer } from '../message/hashAnswer.ts'
-import { hashReading } from '../message/hashReading.ts'
-import { p256PublicKeyToSignerId } from '../message/p256PublicKeyToSignerId.ts'
-import { verifyOracleSignature } from '../message/verifyOracleSignature.ts'
+import { checkEnvelope, type CheckedEnvelope, type EnvelopeCheckSettings } from './checkEnvelope.ts'
 import { createReplayMemory, type ReplayMemory } from './createReplayMemory.ts'
 import { MAX_REPLAY_WINDOW } from './slideReplayWindow.ts'
-import { parseStrictJson } from './parseStrictJson.ts'
 import { replayEntryOf, type ReplayStore } from './replayStore.ts'
 
 /** Options of {@link createInputValidator}. */
@@ -96,6 +89,14 @@ export type InputValidator = {
    * protection. Never throws on any payload.
    */
   check(topic: string, payload: Uint8Array | string, flags?: { retained?: boolean }): InputVerdict
+  /**
+   * The second half of `check`, for a message whose stateless checks ({@link checkEnvelope}) ran
+   * elsewhere (a worker thread): counts a refusal, or runs the replay memory on what passed and,
+   * when it is accepted, records it there. Never throws.
+   */
+  admit(topic: string, checked: CheckedEnvelope): InputVerdict
+  /** The settings {@link checkEnvelope} needs to check messages as this validator would. */
+  settings(): EnvelopeCheckSettings
   /** Adds a signer id to the allow list of devices or oracles. */
   allow(role: 'device' | 'oracle', signer: Hex): void
   /**
@@ -111,6 +112,12 @@ export type InputValidator = {
    * `STORE_ERROR` when the store fails.
    */
   commit(input: VerifiedInput): void
+  /**
+   * `commit` for several inputs at once: those not recorded yet are recorded in one transaction
+   * of the store (group commit) when it has `recordAll`, else one by one. Throws `STORE_ERROR`
+   * when the store fails (then none of them may be taken as recorded).
+   */
+  commitAll(inputs: readonly VerifiedInput[]): void
   /** Accepted messages and rejections by verdict name, since creation. */
   stats(): { accepted: number; rejected: Record<InputVerdictName, number> }
   /** The size of the replay memory: messages remembered and streams holding a mark. */
@@ -148,15 +155,6 @@ export function verdictToRejection(verdict: InputVerdictName): InputRejection {
 }
 
 const TOPIC_RE = /^chanvm\/v1\/(devices|oracles)\/(0x[0-9a-f]{64})\/(readings|answers)$/
-
-let compiled: ((data: unknown) => boolean) | undefined
-function schemaCheck(): (data: unknown) => boolean {
-  if (compiled === undefined) {
-    const ajv = new Ajv({ strict: true, allErrors: false, allowUnionTypes: false })
-    compiled = ajv.compile(envelopeSchema)
-  }
-  return compiled
-}
 
 function allowSet(list: readonly Hex[] | 'any' | undefined): Set<string> | 'any' {
   if (list === 'any') return 'any'
@@ -205,8 +203,6 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
   const now = options.now ?? Date.now
   const devices = allowSet(options.devices)
   const oracles = allowSet(options.oracles)
-  const validate = schemaCheck()
-  const decoder = new TextDecoder('utf-8', { fatal: true })
   let accepted = 0
   const rejected = Object.fromEntries(Object.keys(VERDICTS).map((k) => [k, 0])) as Record<
     InputVerdictName,
@@ -223,67 +219,19 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
       : { ok: false, reason, verdict, detail: text, equivocation }
   }
 
-  function check(
-    topic: string,
-    payload: Uint8Array | string,
-    flags: { retained?: boolean } = {},
-  ): InputVerdict {
-    if (flags.retained === true) return reject('retained', 'a retained message is never fresh evidence')
-    const size =
-      typeof payload !== 'string'
-        ? payload.byteLength
-        : payload.length > MAX_ENVELOPE_BYTES
-          ? payload.length
-          : Buffer.byteLength(payload, 'utf8')
-    if (size > MAX_ENVELOPE_BYTES)
-      return reject('malformed', `payload of ${size} bytes exceeds ${MAX_ENVELOPE_BYTES}`)
-    let text: string
-    try {
-      text = typeof payload === 'string' ? payload : decoder.decode(payload)
-    } catch {
-      return reject('malformed', 'payload is not UTF-8')
-    }
-    const parsed = parseStrictJson(text)
-    if (!parsed.ok) return reject('malformed', `payload is not strict JSON: ${parsed.reason}`)
-    if (!validate(parsed.value)) return reject('schema', 'payload does not match the envelope schema')
-    const envelope = parsed.value as Envelope
-    const content = envelopeToSigned(envelope)
-    if (content === undefined) return reject('schema', 'a number is out of range')
-    const { signer } = content
-    if (content.signed.chainId !== options.chainId)
-      return reject('wrong-chain', `chain ${content.signed.chainId}, expected ${options.chainId}`)
-
+  const isAllowed = (topic: string): boolean => {
     const m = TOPIC_RE.exec(topic)
-    const expected = content.type === 'reading' ? ['devices', 'readings'] : ['oracles', 'answers']
-    if (m === null || m[1] !== expected[0] || m[3] !== expected[1] || m[2] !== signer) {
-      return reject('topic', `a ${content.type} from ${signer} does not belong on ${topic.slice(0, 200)}`)
-    }
-    const allowed = content.type === 'reading' ? devices : oracles
-    if (allowed !== 'any' && !allowed.has(signer))
-      return reject(
-        'unknown-signer',
-        `${content.type === 'reading' ? 'device' : 'oracle'} ${signer} is not allowed`,
-      )
+    if (m === null) return false
+    const set = m[1] === 'devices' ? devices : oracles
+    return set === 'any' || set.has(m[2] as string)
+  }
 
+  function admit(topic: string, checked: CheckedEnvelope): InputVerdict {
+    if (!checked.ok) return reject(checked.verdict, checked.detail)
+    const { content, digest } = checked
+    const { signer } = content
     const timestamp =
       content.type === 'reading' ? content.signed.reading.timestamp : content.signed.answer.timestamp
-    const nowSec = BigInt(Math.floor(now() / 1000))
-    if (timestamp < nowSec - BigInt(maxAgeSec))
-      return reject('stale', `timestamp ${timestamp} is more than ${maxAgeSec} s old`)
-    if (timestamp > nowSec + BigInt(maxFutureSec))
-      return reject('future', `timestamp ${timestamp} is more than ${maxFutureSec} s ahead`)
-
-    // A P-256 key names its signer by its hash: check that before the (costly) verification.
-    const claimed = content.signed.signature
-    if (claimed.curve === 'p256' && p256PublicKeyToSignerId(claimed.publicKey) !== signer)
-      return reject('bad-signature', 'signature refused: wrong-signer')
-    const digest =
-      content.type === 'reading'
-        ? hashReading(content.signed.chainId, content.signed.reading)
-        : hashAnswer(content.signed.chainId, content.signed.answer)
-    const verdict = verifyOracleSignature(digest, content.signed.signature)
-    if (!verdict.ok) return reject('bad-signature', `signature refused: ${verdict.reason}`)
-    if (verdict.signer !== signer) return reject('bad-signature', 'signature refused: wrong-signer')
 
     // Only a message whose signature verified reaches the replay memory.
     const streamName = content.type === 'reading' ? 'readings' : content.signed.answer.questionId
@@ -341,17 +289,27 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
     return { ok: true, input }
   }
 
+  const settings: EnvelopeCheckSettings = { chainId: options.chainId, maxAgeSec, maxFutureSec }
+  const guarded = (topic: string, checked: CheckedEnvelope): InputVerdict => {
+    try {
+      return admit(topic, checked)
+    } catch (e) {
+      // Defence in depth: no payload may throw out of the pipeline.
+      return reject(
+        'malformed',
+        `payload could not be processed: ${(e as Error).message.split('\n')[0] ?? ''}`,
+      )
+    }
+  }
+
   return {
     check(topic, payload, flags) {
-      try {
-        return check(topic, payload, flags)
-      } catch (e) {
-        // Defence in depth: no payload may throw out of the pipeline.
-        return reject(
-          'malformed',
-          `payload could not be processed: ${(e as Error).message.split('\n')[0] ?? ''}`,
-        )
-      }
+      const job = { topic, payload, retained: flags?.retained === true, allowed: isAllowed(topic) }
+      return guarded(topic, checkEnvelope(job, settings, now()))
+    },
+    admit: guarded,
+    settings() {
+      return { ...settings }
     },
     allow(role, signer) {
       const set = role === 'device' ? devices : oracles
@@ -368,6 +326,13 @@ export function createInputValidator(options: InputValidatorOptions): InputValid
       if (store === undefined) return
       const entry = replayEntryOf(input)
       if (!store.holds(entry)) store.record(entry)
+    },
+    commitAll(inputs) {
+      if (store === undefined || inputs.length === 0) return
+      const entries = inputs.map(replayEntryOf).filter((e) => !store.holds(e))
+      if (entries.length === 0) return
+      if (store.recordAll !== undefined) store.recordAll(entries)
+      else for (const e of entries) store.record(e)
     },
     stats() {
       return { accepted, rejected: { ...rejected } }

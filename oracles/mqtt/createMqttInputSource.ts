@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { hostname } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import type {
   InputRejection,
   InputRejectionEvent,
@@ -13,7 +13,9 @@ import {
   type InputValidator,
   type InputValidatorOptions,
 } from './createInputValidator.ts'
+import type { CheckedEnvelope } from './checkEnvelope.ts'
 import { createSqliteReplayStore } from './createSqliteReplayStore.ts'
+import { createVerifierPool } from './createVerifierPool.ts'
 import { createSignerRateLimiter, type RateLimitOptions } from './createSignerRateLimiter.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from './startEmbeddedBroker.ts'
 
@@ -54,6 +56,19 @@ export type MqttInputSourceOptions = InputValidatorOptions &
      * and one whose handler did not complete is accepted (see docs/messages.md, *Delivery*).
      */
     replayFile?: string
+    /**
+     * Worker threads that check signatures (and parse, schema-check and hash) the messages
+     * ({@link createVerifierPool}). Default: the machine's available parallelism. 0 or 1: every
+     * message is judged on this thread, one at a time, as it arrives. Above 1: messages are
+     * handed over as they arrive (up to `maxInFlight` unacknowledged), checked in batches on the
+     * threads, then judged by the replay memory, handed to the handlers and acknowledged in the
+     * order they arrived (see docs/messages.md, *Pipeline*).
+     */
+    verifyThreads?: number
+    /** Messages in a batch sent to a thread, at most. Default 32. */
+    batchSize?: number
+    /** Messages received and not yet acknowledged, at most, with threads. Default 200. */
+    maxInFlight?: number
   }
 
 /** Why the MQTT input source refused a message (the port's reasons, `rate-limited` included). */
@@ -263,6 +278,29 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     }
   }
 
+  // Runs every handler of a verified input (waiting for one to be registered); rejects when one
+  // threw or rejected. Returns undefined when all of them returned without a promise.
+  const runHandlers = (input: VerifiedInput): Promise<void> | undefined => {
+    if (inputHandlers.size === 0) return handlerRegistered().then(() => runHandlers(input))
+    const pending: PromiseLike<unknown>[] = []
+    for (const h of [...inputHandlers]) {
+      let result: unknown
+      try {
+        result = h(input)
+      } catch (e) {
+        pending.push(Promise.reject(e))
+        continue
+      }
+      if (typeof (result as { then?: unknown } | undefined)?.then === 'function')
+        pending.push(result as PromiseLike<unknown>)
+    }
+    if (pending.length === 0) return undefined
+    return Promise.allSettled(pending).then((results) => {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failed !== undefined) throw failed.reason
+    })
+  }
+
   // Acknowledged once every handler returned or its promise resolved and the mark is durable; a
   // handler that throws or rejects is logged and leaves the reading unacknowledged and not
   // accepted (the broker sends it again). Handlers that return no promise are run without one.
@@ -291,6 +329,113 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     })
   }
 
+  const now = options.now ?? Date.now
+  // Verification on worker threads: batches of what arrived, judged and handed over in order.
+  const threads = Math.max(0, Math.floor(options.verifyThreads ?? availableParallelism()))
+  const pool = threads > 1 ? createVerifierPool({ threads, settings: validator.settings(), log }) : undefined
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 32))
+  type Waiting = {
+    topic: string
+    payload: Buffer
+    signer: string | undefined
+    resolve: () => void
+    reject: (e: unknown) => void
+  }
+  let batch: Waiting[] = []
+  let flushTimer: NodeJS.Immediate | undefined
+  let tail: Promise<void> = Promise.resolve()
+  let stopped = false
+
+  // Every input of a batch whose handlers completed is marked durable in one transaction, then
+  // all of them are acknowledged; a store that fails leaves all of them unacknowledged.
+  const commitBatch = (done: { input: VerifiedInput; waiting: Waiting }[]) => {
+    if (done.length === 0) return
+    try {
+      validator.commitAll(done.map((d) => d.input))
+    } catch (e) {
+      log(`replay marks not recorded: ${(e as Error)?.message ?? String(e)}`)
+      for (const d of [...done].reverse()) validator.forget(d.input)
+      for (const d of done) d.waiting.reject(e)
+      return
+    }
+    for (const d of done) d.waiting.resolve()
+  }
+
+  const judgeBatch = async (items: readonly Waiting[], results: readonly CheckedEnvelope[]) => {
+    const done: { input: VerifiedInput; waiting: Waiting }[] = []
+    for (let i = 0; i < items.length; i++) {
+      const waiting = items[i] as Waiting
+      if (stopped) {
+        waiting.reject(new Error('input source closed'))
+        continue
+      }
+      const verdict = validator.admit(waiting.topic, results[i] as CheckedEnvelope)
+      // A forgery (or a copy, or garbage) on a device's topic is charged to the topic, never to
+      // the device: only what verified and was accepted spends the device's own budget.
+      if (waiting.signer !== undefined) limiter.settle(waiting.signer, verdict.ok, performance.now())
+      if (!verdict.ok) {
+        refuse(verdict.reason, verdict.detail, waiting.topic, verdict.verdict)
+        waiting.resolve()
+        continue
+      }
+      accepted++
+      const input = verdict.input
+      try {
+        const running = runHandlers(input)
+        if (running !== undefined) await running
+        done.push({ input, waiting })
+      } catch (e) {
+        log(`an input handler threw: ${(e as Error)?.message ?? String(e)}`)
+        // The broker's copy must be accepted again, not dropped as a duplicate.
+        validator.forget(input)
+        waiting.reject(e)
+      }
+    }
+    commitBatch(done)
+  }
+
+  const flush = () => {
+    flushTimer = undefined
+    if (batch.length === 0 || pool === undefined) return
+    const items = batch
+    batch = []
+    const checked = pool.check(
+      items.map((w) => ({ topic: w.topic, payload: w.payload, allowed: w.signer !== undefined })),
+      now(),
+    )
+    // Checked on the threads in parallel, judged here in the order the batches were sent.
+    tail = tail.then(() =>
+      checked.then(
+        (results) => judgeBatch(items, results),
+        (e: unknown) => {
+          log(`messages not checked: ${(e as Error)?.message ?? String(e)}`)
+          for (const w of items) w.reject(e)
+        },
+      ),
+    )
+  }
+
+  const onMessagePipelined = (topic: string, payload: Buffer, packet: { retain: boolean }) => {
+    if (packet.retain) {
+      // Refused whatever it holds; acknowledged in its turn.
+      const verdict = validator.check(topic, payload, { retained: true })
+      if (!verdict.ok) refuse(verdict.reason, verdict.detail, topic, verdict.verdict)
+      return
+    }
+    const signer = limitedSigner(topic)
+    if (signer !== undefined && !limiter.admit(signer, performance.now())) {
+      refuse('rate-limited', 'the signer is over its rate, or all signers are over theirs', topic)
+      return
+    }
+    return new Promise<void>((resolve, reject) => {
+      batch.push({ topic, payload, signer, resolve, reject })
+      if (batch.length >= batchSize) {
+        clearImmediate(flushTimer)
+        flush()
+      } else flushTimer ??= setImmediate(flush)
+    })
+  }
+
   const {
     topics,
     log: _log,
@@ -298,6 +443,7 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     rateLimit: _rateLimit,
     replayFile: _replayFile,
     replayStore: _replayStore,
+    maxInFlight: _maxInFlight,
     ...connectOptions
   } = options
   let link
@@ -311,9 +457,12 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
       url,
       subscriptions: topics ?? INPUT_TOPICS,
       log,
-      onMessage,
+      ...(pool === undefined
+        ? { onMessage }
+        : { onMessage: onMessagePipelined, maxInFlight: Math.max(2, options.maxInFlight ?? 200) }),
     })
   } catch (e) {
+    await pool?.close()
     await broker?.close()
     ownStore?.close()
     throw e
@@ -344,6 +493,19 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
         abandon?.(new Error('input source closed'))
         registered?.catch(() => undefined)
         await link.close()
+        stopped = true
+        clearImmediate(flushTimer)
+        for (const w of batch) w.reject(new Error('input source closed'))
+        batch = []
+        // What the threads still check is refused (never acknowledged: the broker sends it again).
+        await pool?.close()
+        // A handler that never settles cannot hold close() up.
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          tail,
+          new Promise((r) => (timer = setTimeout(r, options.closeTimeoutMs ?? 2_000))),
+        ])
+        clearTimeout(timer)
         await broker?.close()
         ownStore?.close()
       })()

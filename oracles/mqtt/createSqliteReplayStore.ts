@@ -119,6 +119,9 @@ export function createSqliteReplayStore(options: SqliteReplayStoreOptions): Sqli
       prune.run(keepRecent)
     }
   })
+  const recordAllTx = db.transaction((entries: readonly ReplayEntry[]) => {
+    for (const entry of entries) recordTx(entry, encodeSequence(entry.sequence))
+  })
   let closed = false
 
   return {
@@ -145,6 +148,14 @@ export function createSqliteReplayStore(options: SqliteReplayStoreOptions): Sqli
         recordTx(entry, sequence)
       } catch (cause) {
         throw new ChanvmError('STORE_ERROR', `cannot record ${entry.stream} ${entry.sequence}`, { cause })
+      }
+    },
+    recordAll(entries) {
+      if (entries.length === 0) return
+      try {
+        recordAllTx(entries)
+      } catch (cause) {
+        throw new ChanvmError('STORE_ERROR', `cannot record ${entries.length} replay marks`, { cause })
       }
     },
     holds(entry) {

@@ -30,6 +30,12 @@ export type ReplayStore = {
    * digest is kept. Idempotent: recording an entry again changes nothing.
    */
   record(entry: ReplayEntry): void
+  /**
+   * Records several entries as `record` does, all in one durable transaction (group commit): on
+   * disk together when it returns, or none of them when it throws. Optional: without it they are
+   * recorded one by one.
+   */
+  recordAll?(entries: readonly ReplayEntry[]): void
   /** Whether exactly this message (same stream, sequence and digest) is recorded. */
   holds(entry: ReplayEntry): boolean
   /** Releases what the store opened itself (not a database it was given). Idempotent. */
