@@ -44,4 +44,5 @@ if (parentPort !== null && data?.kind === 'chanvm-verifier' && data.settings !==
     }
     port.postMessage(answer)
   })
+  port.postMessage({ ready: true })
 }

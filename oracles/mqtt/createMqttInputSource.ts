@@ -448,6 +448,8 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
   } = options
   let link
   try {
+    // Threads that cannot start fail the source now, not the first reading.
+    await pool?.ready()
     link = await connectMqtt({
       ...connectOptions,
       clean: connectOptions.clean ?? false,

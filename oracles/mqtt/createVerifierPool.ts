@@ -36,6 +36,11 @@ export type VerifierPool = {
    * pool is closed or failed (see {@link VerifierPoolOptions.maxRestartsInARow}).
    */
   check(jobs: readonly EnvelopeJob[], nowMs: number): Promise<CheckedEnvelope[]>
+  /**
+   * Resolves once every thread has loaded and can check (at once without threads); rejects with
+   * `WORKER_FAILED` when the pool failed or was closed first.
+   */
+  ready(): Promise<void>
   /** The worker threads now running (for monitoring; a replaced one is gone from the list). */
   workers(): readonly Worker[]
   /** Batches completed, threads replaced, jobs in flight. */
@@ -55,7 +60,7 @@ type Batch = {
   resolve: (results: CheckedEnvelope[]) => void
   reject: (e: Error) => void
 }
-type Slot = { worker: Worker; pending: Map<number, Batch>; load: number }
+type Slot = { worker: Worker; pending: Map<number, Batch>; load: number; ready: Promise<void> }
 
 // A thread runs the TypeScript sources as this process does: through tsx, registered in the thread.
 const TSX_API = import.meta.resolve('tsx/esm/api')
@@ -94,6 +99,10 @@ export function createVerifierPool(options: VerifierPoolOptions): VerifierPool {
         batches++
         return Promise.resolve(jobs.map((job) => checkEnvelope(job, settings, nowMs)))
       },
+      ready: () =>
+        closed
+          ? Promise.reject(new ChanvmError('WORKER_FAILED', 'the verifier pool is closed'))
+          : Promise.resolve(),
       workers: () => [],
       stats: () => ({ batches, restarts: 0, inFlight: 0 }),
       close() {
@@ -118,7 +127,11 @@ export function createVerifierPool(options: VerifierPoolOptions): VerifierPool {
     slot.worker.postMessage(message)
   }
 
+  let signalFailed: (e: Error) => void = () => {}
+  const failed = new Promise<never>((_, reject) => (signalFailed = reject))
+  failed.catch(() => undefined)
   const failAll = (error: Error) => {
+    signalFailed(error)
     for (const slot of slots) {
       for (const b of slot.pending.values()) b.reject(error)
       slot.pending.clear()
@@ -130,8 +143,14 @@ export function createVerifierPool(options: VerifierPoolOptions): VerifierPool {
     const workerData: VerifierThreadData = { kind: 'chanvm-verifier', settings }
     const worker = new Worker(BOOT, { eval: true, workerData })
     worker.unref()
-    const slot: Slot = { worker, pending: new Map(), load: 0 }
-    worker.on('message', (answer: CheckBatchResult) => {
+    let loaded: () => void = () => {}
+    const ready = new Promise<void>((resolve) => (loaded = resolve))
+    const slot: Slot = { worker, pending: new Map(), load: 0, ready }
+    worker.on('message', (answer: CheckBatchResult | { ready: true }) => {
+      if ('ready' in answer) {
+        loaded()
+        return
+      }
       const batch = slot.pending.get(answer.id)
       if (batch === undefined) return
       slot.pending.delete(answer.id)
@@ -190,6 +209,16 @@ export function createVerifierPool(options: VerifierPoolOptions): VerifierPool {
       return new Promise<CheckedEnvelope[]>((resolve, reject) =>
         send(slot, { id: nextId++, jobs, nowMs, attempts: 0, resolve, reject }),
       )
+    },
+    async ready() {
+      for (;;) {
+        const current = slots.map((s) => s.ready)
+        await Promise.race([Promise.all(current), failed])
+        if (failure !== undefined) throw failure
+        if (closed) throw new ChanvmError('WORKER_FAILED', 'the verifier pool is closed')
+        // A thread replaced meanwhile must load too.
+        if (slots.every((s, i) => s.ready === current[i])) return
+      }
     },
     workers: () => slots.map((s) => s.worker),
     stats: () => ({ batches, restarts, inFlight: slots.reduce((n, s) => n + s.load, 0) }),

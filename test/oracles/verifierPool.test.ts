@@ -1,0 +1,199 @@
+// The verifier pool: worker threads that check batches of readings, and the input source that
+// feeds them and judges their verdicts in arrival order.
+import { strict as assert } from 'node:assert'
+import mqtt from 'mqtt'
+import type { Hex } from 'viem'
+import type { VerifiedInput } from '../../engine/inputs/types.ts'
+import { ChanvmError } from '../../engine/errors.ts'
+import { checkEnvelope, type EnvelopeJob } from '../../oracles/mqtt/checkEnvelope.ts'
+import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
+import { createVerifierPool, type VerifierPool } from '../../oracles/mqtt/createVerifierPool.ts'
+import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
+import { startAedes } from './brokers.ts'
+import { CHAIN, NOW_MS, forgedSignature, knownDevices, validReading } from './hostile.ts'
+import { waitFor } from './waitFor.ts'
+
+const SETTINGS = { chainId: CHAIN, maxAgeSec: 300, maxFutureSec: 30 }
+
+/** `n` jobs of every kind: valid readings of both curves, forgeries, garbage, an unknown signer. */
+function mixedJobs(n: number): EnvelopeJob[] {
+  const jobs: EnvelopeJob[] = []
+  for (let i = 0; i < n; i++) {
+    const curve = i % 2 === 0 ? 'p256' : 'secp256k1'
+    const e = validReading(curve)
+    const topic = readingTopic(e.device as Hex)
+    switch (i % 5) {
+      case 0:
+      case 1:
+        jobs.push({ topic, payload: Buffer.from(JSON.stringify(e)), allowed: true })
+        break
+      case 2:
+        jobs.push({
+          topic,
+          payload: Buffer.from(JSON.stringify({ ...e, signature: forgedSignature(curve) })),
+          allowed: true,
+        })
+        break
+      case 3:
+        jobs.push({ topic, payload: Buffer.from(`{"v":1,"type":"reading",${i}`), allowed: true })
+        break
+      default:
+        jobs.push({ topic, payload: Buffer.from(JSON.stringify(e)), allowed: false })
+    }
+  }
+  return jobs
+}
+
+/** Splits `jobs` into batches of 1 to 17. */
+function batches(jobs: readonly EnvelopeJob[]): EnvelopeJob[][] {
+  const out: EnvelopeJob[][] = []
+  for (let i = 0, size = 1; i < jobs.length; i += size, size = (size % 17) + 1)
+    out.push(jobs.slice(i, i + size))
+  return out
+}
+
+describe('verifier pool (worker threads)', function () {
+  this.timeout(120_000)
+  let pool: VerifierPool | undefined
+  afterEach(async () => {
+    await pool?.close()
+    pool = undefined
+  })
+
+  it('answers every batch with the verdicts the inline check gives, in the order of its jobs, with many batches in flight', async () => {
+    pool = createVerifierPool({ threads: 2, settings: SETTINGS })
+    await pool.ready()
+    const jobs = mixedJobs(200)
+    const expected = jobs.map((j) => checkEnvelope(j, SETTINGS, NOW_MS))
+    const got = (await Promise.all(batches(jobs).map((b) => (pool as VerifierPool).check(b, NOW_MS)))).flat()
+    assert.deepEqual(got, expected)
+    const verdicts = got.map((r) => (r.ok ? 'ok' : r.verdict))
+    assert.equal(verdicts.filter((v) => v === 'ok').length, 80)
+    assert.equal(verdicts.filter((v) => v === 'bad-signature').length, 40)
+    assert.equal(verdicts.filter((v) => v === 'malformed').length, 40)
+    assert.equal(verdicts.filter((v) => v === 'unknown-signer').length, 40)
+    assert.equal(pool.stats().inFlight, 0)
+  })
+
+  it('a thread that dies is replaced, and the batches it held are checked by the new one', async () => {
+    const logged: string[] = []
+    pool = createVerifierPool({ threads: 2, settings: SETTINGS, log: (l) => logged.push(l) })
+    await pool.ready()
+    const jobs = mixedJobs(150)
+    const expected = jobs.map((j) => checkEnvelope(j, SETTINGS, NOW_MS))
+    const victim = pool.workers()[0]
+    assert.ok(victim !== undefined)
+    const pending = batches(jobs).map((b) => (pool as VerifierPool).check(b, NOW_MS))
+    // Killed with batches in flight.
+    await victim.terminate()
+    const got = (await Promise.all(pending)).flat()
+    assert.deepEqual(got, expected)
+    assert.equal(pool.stats().restarts, 1)
+    assert.ok(!pool.workers().includes(victim))
+    assert.ok(logged.some((l) => /exited/.test(l)))
+    // The new thread works on.
+    await pool.ready()
+    assert.deepEqual(await pool.check(jobs.slice(0, 3), NOW_MS), expected.slice(0, 3))
+  })
+
+  it('threads that die again and again fail the pool: what is in flight and what comes later is refused with WORKER_FAILED', async () => {
+    pool = createVerifierPool({ threads: 2, settings: SETTINGS, maxRestartsInARow: 1 })
+    await pool.ready()
+    await (pool.workers()[0] as { terminate(): Promise<number> }).terminate()
+    await pool.ready()
+    const inFlight = assert.rejects(
+      pool.check(mixedJobs(40), NOW_MS),
+      (e: unknown) => e instanceof ChanvmError && e.code === 'WORKER_FAILED',
+    )
+    await Promise.all(pool.workers().map((w) => w.terminate()))
+    await inFlight
+    await assert.rejects(
+      pool.check(mixedJobs(1), NOW_MS),
+      (e: unknown) => e instanceof ChanvmError && e.code === 'WORKER_FAILED',
+    )
+  })
+
+  it('close() with batches in flight refuses them, ends every thread and resolves', async () => {
+    pool = createVerifierPool({ threads: 2, settings: SETTINGS })
+    await pool.ready()
+    const exited = pool.workers().map((w) => new Promise<number>((r) => w.once('exit', r)))
+    const pending = batches(mixedJobs(120)).map((b) => (pool as VerifierPool).check(b, NOW_MS))
+    const outcomes = Promise.allSettled(pending)
+    await pool.close()
+    const settled = await outcomes
+    const refused = settled.filter((s) => s.status === 'rejected')
+    assert.ok(refused.length > 0, 'some batches were still in flight')
+    for (const r of refused)
+      assert.ok(r.reason instanceof ChanvmError && r.reason.code === 'WORKER_FAILED', String(r.reason))
+    assert.equal((await Promise.all(exited)).length, 2)
+    await assert.rejects(pool.check(mixedJobs(1), NOW_MS), /closed/)
+  })
+})
+
+describe('input source with verifier threads', function () {
+  this.timeout(120_000)
+
+  it('forged signatures in the same batches as valid readings are refused and counted, and the valid ones are handed over in arrival order', async () => {
+    const broker = await startAedes()
+    const source = await createMqttInputSource({
+      url: broker.url,
+      clean: true,
+      chainId: CHAIN,
+      devices: knownDevices,
+      now: () => NOW_MS,
+      log: false,
+      verifyThreads: 2,
+      batchSize: 8,
+    })
+    const publisher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    try {
+      const delivered: VerifiedInput[] = []
+      source.onInput((i) => {
+        delivered.push(i)
+      })
+      const valid: bigint[] = []
+      const sends: Promise<unknown>[] = []
+      let forged = 0
+      for (let i = 0; i < 120; i++) {
+        const curve = i % 2 === 0 ? 'p256' : 'secp256k1'
+        const e = validReading(curve)
+        const topic = readingTopic(e.device as Hex)
+        if (i % 3 === 2) {
+          forged++
+          sends.push(
+            publisher.publishAsync(topic, JSON.stringify({ ...e, signature: forgedSignature(curve) }), {
+              qos: 1,
+            }),
+          )
+        } else {
+          valid.push(BigInt(e.sequence))
+          sends.push(publisher.publishAsync(topic, JSON.stringify(e), { qos: 1 }))
+        }
+      }
+      await Promise.all(sends)
+      const stats = () => source.stats()
+      await waitFor<number>(
+        (cb) => {
+          const t = setInterval(() => cb(stats().accepted + (stats().verdicts['bad-signature'] ?? 0)), 20)
+          return () => clearInterval(t)
+        },
+        (n) => n === 120,
+        60_000,
+        'every message judged',
+      )
+      // Arrival order: one publisher, one connection, so the order it published in.
+      assert.deepEqual(
+        delivered.map((d) => d.sequence),
+        valid,
+      )
+      assert.equal(stats().accepted, valid.length)
+      assert.equal(stats().verdicts['bad-signature'], forged)
+      assert.equal(stats().rejected.signature, forged)
+      assert.equal(stats().rejected['rate-limited'], 0)
+    } finally {
+      await publisher.endAsync()
+      await source.close()
+      await broker.stop()
+    }
+  })
+})
