@@ -366,6 +366,7 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     for (let i = 0; i < items.length; i++) {
       const waiting = items[i] as Waiting
       if (stopped) {
+        if (waiting.signer !== undefined) limiter.release(waiting.signer)
         waiting.reject(new Error('input source closed'))
         continue
       }
@@ -409,7 +410,10 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
         (results) => judgeBatch(items, results),
         (e: unknown) => {
           log(`messages not checked: ${(e as Error)?.message ?? String(e)}`)
-          for (const w of items) w.reject(e)
+          for (const w of items) {
+            if (w.signer !== undefined) limiter.release(w.signer)
+            w.reject(e)
+          }
         },
       ),
     )
@@ -497,7 +501,10 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
         await link.close()
         stopped = true
         clearImmediate(flushTimer)
-        for (const w of batch) w.reject(new Error('input source closed'))
+        for (const w of batch) {
+          if (w.signer !== undefined) limiter.release(w.signer)
+          w.reject(new Error('input source closed'))
+        }
         batch = []
         // What the threads still check is refused (never acknowledged: the broker sends it again).
         await pool?.close()

@@ -37,13 +37,19 @@ export type SignerRateLimiter = {
    * signer it claims to be.
    */
   settle(signer: string, verified: boolean, nowMs: number): void
+  /** Ends the wait of an admitted message that will not be judged (its check failed), charging nothing. */
+  release(signer: string): void
   /** The number of signers holding buckets. */
   size(): number
 }
 
 type Bucket = { tokens: number; at: number }
-/** A signer's buckets; `proven` once a message of it verified. */
-type Signer = { own: Bucket; unverified: Bucket; proven: boolean }
+/**
+ * A signer's buckets; `proven` once a message of it verified; `waiting`: messages admitted and not
+ * yet settled (checked on other threads meanwhile), each counted against both buckets until its
+ * verdict says which one it costs.
+ */
+type Signer = { own: Bucket; unverified: Bucket; proven: boolean; waiting: number }
 
 /**
  * The head start of a signer that has proven itself (a message of it verified) over its topic's
@@ -121,6 +127,7 @@ export function createSignerRateLimiter(options: RateLimitOptions = {}): SignerR
         own: { tokens: perBurst / 2, at: now },
         unverified: { tokens: topicBurst / 2, at: now },
         proven: false,
+        waiting: 0,
       }
     } else {
       signers.delete(signer)
@@ -135,21 +142,30 @@ export function createSignerRateLimiter(options: RateLimitOptions = {}): SignerR
     admit(signer, now) {
       const s = signerOf(signer, now)
       refill(total, now, totalRate, totalBurst)
-      if (s.own.tokens < 1 || total.tokens < 1) return false
+      // A message still waiting for its verdict may cost either bucket: both count it meanwhile.
+      const own = s.own.tokens - s.waiting
+      const unverified = s.unverified.tokens - s.waiting
+      if (own < 1 || total.tokens < 1) return false
       const need = 1 - total.tokens / totalBurst
       // A proven signer keeps its head start on both buckets: a quiet device (its own bucket at
       // least half full) gets through until the total bucket is empty.
       const headStart = s.proven ? PROVEN_HEAD_START : 0
-      if (s.own.tokens / perBurst + headStart < need) return false
-      if (s.unverified.tokens / topicBurst + headStart < need) return false
+      if (own / perBurst + headStart < need) return false
+      if (unverified / topicBurst + headStart < need) return false
       total.tokens -= 1
+      s.waiting++
       return true
     },
     settle(signer, verified, now) {
       const s = signerOf(signer, now)
+      s.waiting = Math.max(0, s.waiting - 1)
       const b = verified ? s.own : s.unverified
       b.tokens = Math.max(0, b.tokens - 1)
       if (verified) s.proven = true
+    },
+    release(signer) {
+      const s = signers.get(signer)
+      if (s !== undefined) s.waiting = Math.max(0, s.waiting - 1)
     },
     size: () => signers.size,
   }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { ChanvmError } from '../../engine/errors.ts'
 import {
@@ -63,8 +65,16 @@ type Batch = {
 type Slot = { worker: Worker; pending: Map<number, Batch>; load: number; ready: Promise<void> }
 
 // A thread runs the TypeScript sources as this process does: through tsx, registered in the thread.
+// A bundle that inlines this file ships the thread's entry beside it, built to
+// `checkEnvelopesInWorker.mjs` (see test/support/childScripts.ts).
 const TSX_API = import.meta.resolve('tsx/esm/api')
-const ENTRY = new URL('./checkEnvelopesInWorker.ts', import.meta.url).href
+const ENTRY = (
+  [
+    new URL('./checkEnvelopesInWorker.ts', import.meta.url),
+    new URL('./checkEnvelopesInWorker.mjs', import.meta.url),
+  ].find((u) => u.protocol !== 'file:' || existsSync(fileURLToPath(u))) ??
+  new URL('./checkEnvelopesInWorker.ts', import.meta.url)
+).href
 const BOOT = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY)}) })`
 
 /**

@@ -5,6 +5,7 @@ import mqtt from 'mqtt'
 import type { Hex } from 'viem'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
+import { connectMqtt } from '../../oracles/mqtt/connectMqtt.ts'
 import { checkEnvelope, type EnvelopeJob } from '../../oracles/mqtt/checkEnvelope.ts'
 import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { createVerifierPool, type VerifierPool } from '../../oracles/mqtt/createVerifierPool.ts'
@@ -193,6 +194,62 @@ describe('input source with verifier threads', function () {
     } finally {
       await publisher.endAsync()
       await source.close()
+      await broker.stop()
+    }
+  })
+})
+
+describe('connectMqtt with maxInFlight', function () {
+  this.timeout(120_000)
+
+  it('hands messages over before the earlier ones settled, acknowledges those that resolved, and the broker sends again only the one that rejected', async () => {
+    const broker = await startAedes()
+    const handed: string[] = []
+    const waiting = new Map<string, { resolve: () => void; reject: (e: Error) => void }>()
+    let onHanded = () => {}
+    const link = await connectMqtt({
+      url: broker.url,
+      clientId: `chanvm-test-inflight-${Date.now()}`,
+      clean: false,
+      subscriptions: ['chanvm/test/inflight'],
+      maxInFlight: 10,
+      redeliverAfterMs: 100,
+      onMessage: (_topic, payload) => {
+        const text = payload.toString()
+        handed.push(text)
+        onHanded()
+        if (handed.filter((h) => h === text).length > 1 || text === 'm5') return
+        return new Promise<void>((resolve, reject) => waiting.set(text, { resolve, reject }))
+      },
+    })
+    const publisher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    const seen = (pred: (h: string[]) => boolean, what: string) =>
+      waitFor<string[]>(
+        (cb) => {
+          onHanded = () => cb(handed)
+          return () => (onHanded = () => {})
+        },
+        pred,
+        60_000,
+        what,
+      )
+    try {
+      const all = seen((h) => h.length === 5, 'five messages handed over')
+      for (let i = 0; i < 5; i++) await publisher.publishAsync('chanvm/test/inflight', `m${i}`, { qos: 1 })
+      await all
+      // All five are in the handler's hands at once; they settle last to first, m0 failing.
+      assert.equal(waiting.size, 5)
+      for (const m of ['m4', 'm3', 'm2', 'm1']) waiting.get(m)?.resolve()
+      const again = seen((h) => h.includes('m0', 1), 'm0 sent again')
+      waiting.get('m0')?.reject(new Error('the store is down'))
+      await again
+      const last = seen((h) => h.includes('m5'), 'm5')
+      await publisher.publishAsync('chanvm/test/inflight', 'm5', { qos: 1 })
+      await last
+      assert.deepEqual(handed, ['m0', 'm1', 'm2', 'm3', 'm4', 'm0', 'm5'])
+    } finally {
+      await publisher.endAsync()
+      await link.close()
       await broker.stop()
     }
   })

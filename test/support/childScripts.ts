@@ -1,5 +1,6 @@
 // What the tests that kill and restart child processes share: a seeded generator, so a failing
 // run replays with its seed, and the child's script bundled once so each restart starts fast.
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** mulberry32: a small seeded generator in [0, 1). */
@@ -33,6 +34,16 @@ export async function bundleChildScript(
       format: 'esm',
       packages: 'external',
       outfile: file,
+      logLevel: 'warning',
+    })
+    // The input source's verifier threads load their entry from beside the bundle.
+    await build({
+      entryPoints: [fileURLToPath(new URL('../../oracles/mqtt/checkEnvelopesInWorker.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      outfile: join(dirname(file), 'checkEnvelopesInWorker.mjs'),
       logLevel: 'warning',
     })
     return { file, execArgv: [] }
