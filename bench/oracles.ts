@@ -308,9 +308,12 @@ export async function benchOracles(options: { count?: number; devices?: number }
       devices: keys.map(getSignerId),
       now: () => NOW_MS,
       log: false,
+      verifyThreads: availableParallelism(),
       // Each device may burst a whole run (about 100 readings) at once; the total stays bounded.
       rateLimit: { perSignerPerSec: 100, perSignerBurst: 2_000, totalPerSec: 20_000, totalBurst: 40_000 },
     })
+    // The threads load before the clock starts, as they would have long before in a running node.
+    await source.verifierReady()
     const checkedWatch = stopwatch(count)
     source.onInput(checkedWatch.tick)
     source.onRejection(checkedWatch.tick)

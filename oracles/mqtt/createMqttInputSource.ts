@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { availableParallelism, hostname } from 'node:os'
+import { hostname } from 'node:os'
 import type {
   InputRejection,
   InputRejectionEvent,
@@ -15,7 +15,7 @@ import {
 } from './createInputValidator.ts'
 import type { CheckedEnvelope } from './checkEnvelope.ts'
 import { createSqliteReplayStore } from './createSqliteReplayStore.ts'
-import { createVerifierPool } from './createVerifierPool.ts'
+import { createVerifierPool, type VerifierPool } from './createVerifierPool.ts'
 import { createSignerRateLimiter, type RateLimitOptions } from './createSignerRateLimiter.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from './startEmbeddedBroker.ts'
 
@@ -58,8 +58,8 @@ export type MqttInputSourceOptions = InputValidatorOptions &
     replayFile?: string
     /**
      * Worker threads that check signatures (and parse, schema-check and hash) the messages
-     * ({@link createVerifierPool}). Default: the machine's available parallelism. 0 or 1: every
-     * message is judged on this thread, one at a time, as it arrives. Above 1: messages are
+     * ({@link createVerifierPool}); `availableParallelism()` uses every core. Default 1: every
+     * message is judged on this thread, one at a time, as it arrives (so is it with 0). Above 1: messages are
      * handed over as they arrive (up to `maxInFlight` unacknowledged), checked in batches on the
      * threads, then judged by the replay memory, handed to the handlers and acknowledged in the
      * order they arrived (see docs/messages.md, *Pipeline*).
@@ -89,6 +89,12 @@ export type MqttInputSource = Omit<InputSource, 'stats'> & {
   readonly url: string
   /** The validation pipeline (e.g. `allow` a device registered later). */
   readonly validator: InputValidator
+  /**
+   * Starts the verifier threads now, instead of with the first message to check, and resolves
+   * once they are loaded (at once without threads); rejects with `WORKER_FAILED` when they
+   * cannot start. Optional: a message that arrives before waits for them.
+   */
+  verifierReady(): Promise<void>
   /** Connection status changes: `'subscribed'` after every (re)connect, `'offline'` on loss. */
   onStatus(handler: (status: MqttStatus) => void): () => void
   /**
@@ -331,8 +337,13 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
 
   const now = options.now ?? Date.now
   // Verification on worker threads: batches of what arrived, judged and handed over in order.
-  const threads = Math.max(0, Math.floor(options.verifyThreads ?? availableParallelism()))
-  const pool = threads > 1 ? createVerifierPool({ threads, settings: validator.settings(), log }) : undefined
+  const threads = Math.max(0, Math.floor(options.verifyThreads ?? 1))
+  const pipelined = threads > 1
+  // Started with the first message to check (or by `verifierReady`): a source that receives
+  // nothing costs no thread.
+  let pool: VerifierPool | undefined
+  const startPool = (): VerifierPool =>
+    (pool ??= createVerifierPool({ threads, settings: validator.settings(), log }))
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 32))
   type Waiting = {
     topic: string
@@ -397,10 +408,10 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
 
   const flush = () => {
     flushTimer = undefined
-    if (batch.length === 0 || pool === undefined) return
+    if (batch.length === 0) return
     const items = batch
     batch = []
-    const checked = pool.check(
+    const checked = startPool().check(
       items.map((w) => ({ topic: w.topic, payload: w.payload, allowed: w.signer !== undefined })),
       now(),
     )
@@ -452,8 +463,6 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
   } = options
   let link
   try {
-    // Threads that cannot start fail the source now, not the first reading.
-    await pool?.ready()
     link = await connectMqtt({
       ...connectOptions,
       clean: connectOptions.clean ?? false,
@@ -463,12 +472,11 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
       url,
       subscriptions: topics ?? INPUT_TOPICS,
       log,
-      ...(pool === undefined
+      ...(!pipelined
         ? { onMessage }
         : { onMessage: onMessagePipelined, maxInFlight: Math.max(2, options.maxInFlight ?? 200) }),
     })
   } catch (e) {
-    await pool?.close()
     await broker?.close()
     ownStore?.close()
     throw e
@@ -489,6 +497,11 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
       return () => rejectionHandlers.delete(handler)
     },
     onStatus: link.onStatus,
+    verifierReady() {
+      if (!pipelined) return Promise.resolve()
+      if (closing !== undefined) return Promise.reject(new Error('input source closed'))
+      return startPool().ready()
+    },
     stats() {
       return { accepted, rejected: { ...rejected }, verdicts: { ...verdicts } }
     },
