@@ -20,6 +20,7 @@ import { runShowCommand } from './commands/show.ts'
 import { runCancelCommand } from './commands/cancel.ts'
 import { runDeployCommand } from './commands/deploy.ts'
 import { runKeyNewCommand } from './commands/keyNew.ts'
+import { runAppCommand } from './commands/appCheck.ts'
 import { chanvmVersion } from '../node/chanvmVersion.ts'
 
 /** Exit codes of the `chanvm` command (docs/cli.md). */
@@ -41,6 +42,7 @@ export const USAGE = `Usage: chanvm demo <deal> [options]
        chanvm open | act | channels | show | cancel | dispute (talk to a node; each has --help)
        chanvm device keygen | publish ...                  (device tools; no node needed)
        chanvm deploy --rpc-url URL | key new --out FILE    (set-up: contracts, a keystore)
+       chanvm app check ARTIFACT [--manifest FILE]         (does the chain agree with the sandbox on your app?)
 
 Runs a deal end to end: deploys the contracts, opens and funds a state channel, runs the two
 parties as separate nodes over MQTT with the devices or oracles, settles on chain and prints the
@@ -83,6 +85,7 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = {
   device: runDeviceCommand,
   deploy: runDeployCommand,
   key: runKeyNewCommand,
+  app: runAppCommand,
 }
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length))

@@ -5,8 +5,11 @@ import { encodeAbiParameters, type Hex } from 'viem'
 import type { CheckStep, CheckSubject } from '../../engine/appcheck/types.ts'
 import type { CompiledContract } from './compileFixture.ts'
 
-const action = (kind: number, amount: bigint): Hex =>
-  encodeAbiParameters([{ type: 'uint8' }, { type: 'uint256' }], [kind, amount])
+const action = (kind: number, amount?: bigint): Hex =>
+  encodeAbiParameters(
+    [{ type: 'uint8' }, { type: 'bytes' }],
+    [kind, amount === undefined ? '0x' : encodeAbiParameters([{ type: 'uint256' }], [amount])],
+  )
 
 /** PAY `amount` by `mover`, `advance` seconds after the previous step. */
 export function pay(mover: bigint, amount: bigint, advance = 1n): CheckStep {
@@ -15,7 +18,7 @@ export function pay(mover: bigint, amount: bigint, advance = 1n): CheckStep {
 
 /** CLOSE by `mover`. */
 export function close(mover: bigint, advance = 1n): CheckStep {
-  return { label: 'close()', mover, advance, action: () => action(1, 0n) }
+  return { label: 'close()', mover, advance, action: () => action(1) }
 }
 
 const mover = fc.constantFrom(0n, 1n)
