@@ -166,6 +166,7 @@ describe('a node evaluates off-chain steps at the head it follows', function () 
     const [opened] = await Promise.all([alice.open(request('first')), bob.open(request('second'))])
     const deadline = (await f.now()) + 3_600n
     const steps = 40
+    const t0 = Date.now()
     const before = proxy.counts.get('eth_getBlockByNumber') ?? 0
     for (let i = 0; i < steps; i++) {
       const r = await alice.act(
@@ -177,8 +178,12 @@ describe('a node evaluates off-chain steps at the head it follows', function () 
       assert(r.ok, r.ok ? '' : r.reason)
     }
     const reads = (proxy.counts.get('eth_getBlockByNumber') ?? 0) - before
-    // A clock read per step would be two reads a step (the mover's and the peer's): 80 here.
-    assert.ok(reads < steps / 2, `${reads} block reads during ${steps} co-signed steps`)
+    // The probes read the head once per polling interval per node (plus a read when a probe is
+    // late): the bound follows the time the steps took, on a loaded machine too. A clock read per
+    // step would be two reads a step (the mover's and the peer's): 80 here.
+    const probes = 2 * (Math.ceil((Date.now() - t0) / 2_000) + 2)
+    assert.ok(reads <= probes + 4, `${reads} block reads during ${steps} co-signed steps (probes: ${probes})`)
+    assert.ok(reads < 2 * steps)
     // Bob commits the last step just after he answers it.
     await bob.party.waitForVersion(opened.channelId, BigInt(steps), 10_000)
     assert.equal((await bob.show(opened.channelId)).version, BigInt(steps))
