@@ -140,6 +140,11 @@ export type AppModule = {
    * for an unknown action, an unknown, missing or ill-typed argument, or missing inputs.
    */
   encodeAction(action: string, args: Readonly<Record<string, unknown>>, ctx: ActionContext): Hex
+  /**
+   * Checks an action and the sender's arguments as {@link AppModule.encodeAction} does, without
+   * the state and inputs (filled arguments are not looked for): the same INVALID_ARGUMENT errors.
+   */
+  checkAction(action: string, args: Readonly<Record<string, unknown>>): void
   /** The action's name from its bytes; undefined when they are not one of this app's actions. */
   actionName(calldata: Hex): string | undefined
   /** The state as JSON (field name to value); throws INVALID_ARGUMENT when it does not decode. */

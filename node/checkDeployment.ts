@@ -12,9 +12,9 @@ export type CheckDeploymentOptions = {
   rpcUrl: string
   adjudicator: Address
   /** The configured app contracts, by name. */
-  apps: Partial<Record<AppName, Address>>
-  /** The code hash each app must have (the one channels name in `appCodeHash`). */
-  appCodeHashes: Record<AppName, Hex>
+  apps: Readonly<Record<AppName, Address>>
+  /** The code hash each app this node runs must have (the one channels name in `appCodeHash`). */
+  appCodeHashes: Readonly<Record<AppName, Hex>>
 }
 
 /**
@@ -56,7 +56,11 @@ export async function checkDeployment(options: CheckDeploymentOptions): Promise<
     )
   for (const [name, address] of Object.entries(options.apps) as [AppName, Address][]) {
     const appCode = (await options.getCode(address)) ?? '0x'
-    const expected = options.appCodeHashes[name]
+    const expected = Object.hasOwn(options.appCodeHashes, name) ? options.appCodeHashes[name] : undefined
+    if (expected === undefined)
+      throw new ChanvmError('CONFIG', `chain.apps.${name}: this node runs no app ${name}`, {
+        details: [`its apps: ${Object.keys(options.appCodeHashes).join(', ')}; add a user's app with "apps"`],
+      })
     if (appCode === '0x')
       throw new ChanvmError('APP_CODE_MISMATCH', `chain.apps.${name} ${address} has no code on ${rpcUrl}`)
     const hash = keccak256(appCode)

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { ChanvmError } from '../engine/errors.ts'
-import { APP_NAMES, type NodeConfig } from './types.ts'
+import type { NodeConfig } from './types.ts'
 
 const address = { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$' } as const
 const bytes32 = { type: 'string', pattern: '^0x[0-9a-fA-F]{64}$' } as const
@@ -34,8 +34,9 @@ export const nodeConfigSchema = {
         timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
         apps: {
           type: 'object',
-          additionalProperties: false,
-          properties: Object.fromEntries(APP_NAMES.map((n) => [n, address])),
+          maxProperties: 256,
+          propertyNames: { pattern: '^[a-z][a-z0-9-]{0,31}$' },
+          additionalProperties: address,
         },
       },
     },
@@ -59,6 +60,7 @@ export const nodeConfigSchema = {
         tokenEnv: envName,
       },
     },
+    apps: { type: 'array', maxItems: 64, items: text },
     inputs: {
       type: 'array',
       maxItems: 256,
@@ -131,8 +133,8 @@ export function parseNodeConfig(value: unknown, source = 'the configuration'): N
 }
 
 /**
- * Reads a node's configuration file (JSON), checks it against the schema, and resolves `dataDir`
- * and `keystore` against the file's folder when they are relative. A missing file, bad JSON or a
+ * Reads a node's configuration file (JSON), checks it against the schema, and resolves `dataDir`,
+ * `keystore` and the app manifests against the file's folder when they are relative. A missing file, bad JSON or a
  * bad field is a `CONFIG` error naming the file and the field.
  *
  * @example
@@ -158,5 +160,10 @@ export async function loadNodeConfig(path: string): Promise<NodeConfig> {
   const config = parseNodeConfig(value, path)
   const base = dirname(resolve(path))
   const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p))
-  return { ...config, dataDir: at(config.dataDir), keystore: at(config.keystore) }
+  return {
+    ...config,
+    dataDir: at(config.dataDir),
+    keystore: at(config.keystore),
+    ...(config.apps === undefined ? {} : { apps: config.apps.map(at) }),
+  }
 }

@@ -36,7 +36,11 @@ import { createNodeJournal, type NodeJournal } from './createNodeJournal.ts'
 import { signerToAccount } from './signerToAccount.ts'
 import { planDispute, takeDisputeStep, type DisputeDeps } from './dispute.ts'
 import { openRequestDifferences } from './openRequestDifferences.ts'
-import { appOfParams, NODE_APPS, requestToChannel } from './requestToChannel.ts'
+import { requestToChannel } from './requestToChannel.ts'
+import { BUILT_IN_APPS } from '../apps/builtInApps.ts'
+import { createAppRegistry } from '../apps/module/createAppRegistry.ts'
+import { loadAppModule } from '../apps/module/loadAppModule.ts'
+import { keccak256 } from 'viem'
 import type {
   ChannelSummary,
   ChanvmNode,
@@ -195,6 +199,10 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
   const rpcUrl = redactUrl(config.chain.rpcUrl)
   const brokerUrl = redactUrl(config.broker.url)
   const chainTimeoutMs = config.chain.timeoutMs ?? 5_000
+  // The apps this node runs: the built-in ones and the users' the configuration adds (a bad
+  // manifest or artifact stops the node here, before anything starts).
+  const registry = createAppRegistry([...BUILT_IN_APPS, ...(config.apps ?? []).map(loadAppModule)])
+  const appOf = (params: ChannelParams) => registry.byCodeHash(params.appCodeHash)
   try {
     const password = passwordOf(config, env)
     const broker = {
@@ -230,11 +238,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       rpcUrl,
       adjudicator: config.chain.adjudicator,
       apps: config.chain.apps ?? {},
-      appCodeHashes: {
-        escrow: NODE_APPS.escrow.codeHash,
-        'tv-delivery': NODE_APPS['tv-delivery'].codeHash,
-        'cold-chain': NODE_APPS['cold-chain'].codeHash,
-      },
+      appCodeHashes: Object.fromEntries(registry.list.map((a) => [a.name, a.artifact.codeHash])),
     })
     try {
       mkdirSync(config.dataDir, { recursive: true })
@@ -360,6 +364,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     const clock = () => head.now()
     journal = createNodeJournal({
       store,
+      registry,
       sandbox,
       chain: { chainId, rpcUrl: urlOrigin(config.chain.rpcUrl) },
       broker: { url: urlOrigin(config.broker.url) },
@@ -382,7 +387,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       transport,
       store,
       sandbox,
-      apps: Object.values(NODE_APPS),
+      apps: registry.list.map((a) => ({ code: a.artifact.deployedBytecode, abi: a.artifact.abi })),
       clock,
       responseTimeoutMs: config.responseTimeoutMs ?? 15_000,
       onEvent: onPartyEvent,
@@ -620,7 +625,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       credit?: (ms: number) => Promise<bigint>,
     ): Promise<ChannelSummary> => {
       const rec = await recordOf(channelId)
-      const app = appOfParams(rec.params)
+      const app = appOf(rec.params)?.name
       if (app === undefined)
         throw new ChanvmError('APP_CODE_MISMATCH', 'the channel runs an app this node does not know', {
           channelId,
@@ -648,8 +653,9 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     }
     const disputeDeps = async (channelId: Hex): Promise<DisputeDeps> => {
       const rec = await recordOf(channelId)
-      const app = appOfParams(rec.params)
-      const code = app === undefined ? undefined : NODE_APPS[app]
+      const app = appOf(rec.params)
+      const code =
+        app === undefined ? undefined : { code: app.artifact.deployedBytecode, abi: app.artifact.abi }
       return {
         client,
         store,
@@ -771,6 +777,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     const kept = journal
     const node: ChanvmNode = {
       address,
+      apps: registry,
       party,
       journal: {
         timeline: async (channelId) => kept.timeline(await recordOf(channelId)),
@@ -784,7 +791,22 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
           chainId: BigInt(chainId),
           adjudicator: config.chain.adjudicator,
           apps: config.chain.apps ?? {},
+          registry,
         })
+        // The app's contract must be the app's code now, not only at start-up: a channel whose
+        // contract differs could not be settled as the sandbox ran it.
+        const onChain = (await client.publicClient.getCode({ address: params.app })) ?? '0x'
+        const expected = appOf(params)?.artifact.codeHash ?? params.appCodeHash
+        if (onChain === '0x' || keccak256(onChain).toLowerCase() !== expected.toLowerCase())
+          throw new ChanvmError(
+            'APP_CODE_MISMATCH',
+            `chain.apps.${request.app} ${params.app} does not run the ${request.app} app: the channel is refused`,
+            {
+              details: [
+                `code hash on chain ${onChain === '0x' ? 'none (no code)' : keccak256(onChain)}, expected ${expected}`,
+              ],
+            },
+          )
         // One open at a time per channel: a second one waits, then finds the deposit made.
         return serialOpen(channelId, () => openChannel(request, params, initial, channelId))
       },
@@ -828,7 +850,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
             `the MQTT broker ${brokerUrl} is not connected: the step cannot reach the counterparty`,
             { channelId: rec.channelId, details: ['nothing was signed; try again once the broker is back'] },
           )
-        const app = appOfParams(rec.params)
+        const app = appOf(rec.params)
         if (app === undefined)
           throw new ChanvmError('APP_CODE_MISMATCH', 'the channel runs an app this node does not know', {
             channelId,
@@ -861,7 +883,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
         if (!r.ok && r.reason === 'peer-timeout') {
           emit({
             source: 'node',
-            message: `${action.type} on ${rec.channelId} was not co-signed in time (waiting for ${r.missing.join(', ')}): see chanvm dispute`,
+            message: `${String(action.action ?? action.type)} on ${rec.channelId} was not co-signed in time (waiting for ${r.missing.join(', ')}): see chanvm dispute`,
           })
         }
         return r

@@ -15,12 +15,15 @@ import type {
   NodeHealth,
   TimelineEntry,
 } from './journalTypes.ts'
-import { appOfParams, NODE_APPS } from './requestToChannel.ts'
+import { BUILT_IN_REGISTRY } from '../apps/builtInRegistry.ts'
+import type { AppRegistry } from '../apps/module/createAppRegistry.ts'
 import type { NodeEvent } from './types.ts'
 
 /** Options of {@link createNodeJournal}. */
 export type NodeJournalOptions = {
   store: ChannelStore
+  /** The apps the node runs (states are described and actions named by them). Default the built-in ones. */
+  registry?: AppRegistry
   /** Re-runs a step whose gas the journal did not see (a peer's step signed before a restart). */
   sandbox: Sandbox
   chain: { chainId: number; rpcUrl: string }
@@ -78,6 +81,7 @@ export function createNodeJournal(options: NodeJournalOptions): NodeJournal {
   const maxInputs = options.maxInputs ?? 2_000
   const maxNotes = options.maxNotesPerChannel ?? 1_000
   const maxVersions = BigInt(options.maxVersions ?? 200)
+  const registry = options.registry ?? BUILT_IN_REGISTRY
   const startedAt = Date.now()
   const inputs: InputEntry[] = []
   const notes = new Map<string, Map<bigint, StepNote>>()
@@ -142,9 +146,9 @@ export function createNodeJournal(options: NodeJournalOptions): NodeJournal {
     const key = `${record.channelId.toLowerCase()}:${from.version}`
     const cached = gasCache.get(key)
     if (cached !== undefined) return cached
-    const app = appOfParams(record.params)
+    const app = registry.byCodeHash(record.params.appCodeHash)
     if (app === undefined) return undefined
-    const code = NODE_APPS[app]
+    const code = { code: app.artifact.deployedBytecode, abi: app.artifact.abi }
     const r = await runTransition(options.sandbox, {
       params: record.params,
       from,
@@ -205,7 +209,8 @@ export function createNodeJournal(options: NodeJournalOptions): NodeJournal {
     async timeline(record) {
       const { store } = options
       const id = record.channelId
-      const app = appOfParams(record.params) ?? 'escrow'
+      const module = registry.byCodeHash(record.params.appCodeHash)
+      const app = module?.name ?? 'unknown'
       const latest = await store.getLatestSignedState(id)
       const forced = await store.getLatestForcedState(id)
       const top =
@@ -239,7 +244,8 @@ export function createNodeJournal(options: NodeJournalOptions): NodeJournal {
         ) {
           gasUsed = await rerunGas(record, previous, { mover, calldata, env }).catch(() => undefined)
         }
-        const name = calldata === undefined ? undefined : actionName(app, calldata)
+        const name =
+          calldata === undefined ? undefined : module === undefined ? undefined : actionName(module, calldata)
         versions.push({
           version: v,
           balances: [...state.balances],
@@ -266,7 +272,9 @@ export function createNodeJournal(options: NodeJournalOptions): NodeJournal {
         state:
           newest === undefined
             ? { app, headline: 'no co-signed state yet', fields: [] }
-            : describeAppState(app, newest.appData),
+            : module === undefined
+              ? { app, headline: 'an app this node does not run', fields: [] }
+              : describeAppState(module, newest.appData),
         chainSteps: [...(chainSteps.get(id.toLowerCase()) ?? [])],
       }
     },

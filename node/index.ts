@@ -14,7 +14,7 @@ export {
 } from './keystore.ts'
 export { planDispute, takeDisputeStep, waitOutChallenge, type DisputeDeps } from './dispute.ts'
 export { actionToCalldata, MAX_REPORT_READINGS } from './actionToCalldata.ts'
-export { appOfParams, NODE_APPS, requestToChannel } from './requestToChannel.ts'
+export { requestToChannel } from './requestToChannel.ts'
 export { createInputBook, type InputBook, type InputBookOptions } from './createInputBook.ts'
 export { signerToAccount } from './signerToAccount.ts'
 export { readWatcherCheckpoint, writeWatcherCheckpoint } from './watcherCheckpointFile.ts'

@@ -1,5 +1,5 @@
 import type { ChannelParams, State } from '../engine/channel/types.ts'
-import { appOfParams } from './requestToChannel.ts'
+import { BUILT_IN_REGISTRY } from '../apps/builtInRegistry.ts'
 
 /** A channel as an open request describes it or as this node holds it. */
 export type OpenedChannel = { params: ChannelParams; initial?: State | undefined }
@@ -22,7 +22,8 @@ export function openRequestDifferences(held: OpenedChannel, requested: OpenedCha
   }
   const hp = held.params
   const rp = requested.params
-  differ('app', appOfParams(hp) ?? hp.appCodeHash, appOfParams(rp) ?? rp.appCodeHash)
+  const appOf = (p: ChannelParams) => BUILT_IN_REGISTRY.byCodeHash(p.appCodeHash)?.name ?? p.appCodeHash
+  differ('app', appOf(hp), appOf(rp))
   differ('app contract', hp.app.toLowerCase(), rp.app.toLowerCase())
   differ('chain', hp.chainId, rp.chainId)
   differ('adjudicator', hp.adjudicator.toLowerCase(), rp.adjudicator.toLowerCase())

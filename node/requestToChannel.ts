@@ -1,135 +1,17 @@
 import { isAddress, type Address, type Hex } from 'viem'
-import { coldChainApp, initialColdChainData } from '../apps/coldChain/coldChainClient.ts'
-import { escrowApp, initialEscrowData } from '../apps/escrow/escrowClient.ts'
-import { initialTvDeliveryData, tvDeliveryApp } from '../apps/tvDelivery/tvDeliveryClient.ts'
+import { BUILT_IN_REGISTRY } from '../apps/builtInRegistry.ts'
+import type { AppRegistry } from '../apps/module/createAppRegistry.ts'
 import { getChannelId } from '../engine/channel/getChannelId.ts'
 import type { ChannelParams, State } from '../engine/channel/types.ts'
 import { ChanvmError } from '../engine/errors.ts'
-import type { AppCode } from '../engine/protocol/types.ts'
-import { APP_NAMES, type AppName, type OpenRequest } from './types.ts'
-
-/** The apps a node runs, by name: runtime code, ABI and code hash. */
-export const NODE_APPS: Record<AppName, AppCode & { codeHash: Hex }> = {
-  escrow: escrowApp,
-  'tv-delivery': tvDeliveryApp,
-  'cold-chain': coldChainApp,
-}
-
-/** The app a channel runs, by its params' code hash; undefined for an app this node does not run. */
-export function appOfParams(params: ChannelParams): AppName | undefined {
-  const hash = params.appCodeHash.toLowerCase()
-  return APP_NAMES.find((n) => NODE_APPS[n].codeHash.toLowerCase() === hash)
-}
+import type { OpenRequest } from './types.ts'
 
 const UINT64_MAX = (1n << 64n) - 1n
 const bad = (what: string) => new ChanvmError('INVALID_ARGUMENT', `open request: ${what}`)
 
-type Terms = OpenRequest['terms']
-
-/** Reads the app terms, refusing unknown ones: each getter names the field it was asked for. */
-function termsReader(app: AppName, terms: Terms, known: readonly string[]) {
-  if (typeof terms !== 'object' || terms === null) throw bad('terms must be an object')
-  for (const k of Object.keys(terms))
-    if (!known.includes(k)) throw bad(`terms.${k} is not a term of ${app} (its terms: ${known.join(', ')})`)
-  const get = (k: string) => {
-    const v = terms[k]
-    if (v === undefined) throw bad(`terms.${k} is missing`)
-    return v
-  }
-  const int = (k: string, min: bigint, max: bigint): bigint => {
-    const v = get(k)
-    let n: bigint
-    if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v)
-    else if (typeof v === 'string' && /^-?\d{1,78}$/.test(v)) n = BigInt(v)
-    else if (typeof v === 'number' && Number.isInteger(v))
-      throw bad(
-        `terms.${k} is above 2^53 as a JSON number and lost its precision: send it as a decimal string`,
-      )
-    else throw bad(`terms.${k} must be an integer (a number, or a decimal string for large ones)`)
-    if (n < min || n > max) throw bad(`terms.${k} must be in ${min}..${max}`)
-    return n
-  }
-  return {
-    int,
-    small: (k: string, min: number, max: number) => Number(int(k, BigInt(min), BigInt(max))),
-    address: (k: string): Address => {
-      const v = get(k)
-      if (typeof v !== 'string' || !isAddress(v, { strict: false }))
-        throw bad(`terms.${k} must be an address`)
-      return v
-    },
-    bytes32: (k: string): Hex => {
-      const v = get(k)
-      if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v))
-        throw bad(`terms.${k} must be 32 bytes of hex`)
-      return v.toLowerCase() as Hex
-    },
-    bytes32List: (k: string): Hex[] => {
-      const v = get(k)
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(x)))
-        throw bad(`terms.${k} must be a list of 32-byte hex signer ids`)
-      return v.map((x) => x.toLowerCase() as Hex)
-    },
-    text: (k: string): string => {
-      const v = get(k)
-      if (typeof v !== 'string') throw bad(`terms.${k} must be text`)
-      return v
-    },
-  }
-}
-
-/** The app data of a fresh channel of `app` from its terms (participant 0 pays, 1 is paid). */
-function initialAppData(app: AppName, terms: Terms): Hex {
-  switch (app) {
-    case 'escrow': {
-      const t = termsReader(app, terms, ['arbiter'])
-      return initialEscrowData({ payer: 0, payee: 1, arbiter: t.address('arbiter') })
-    }
-    case 'tv-delivery': {
-      const t = termsReader(app, terms, ['trackingId', 'oracles', 'quorum', 'price', 'deadline'])
-      return initialTvDeliveryData({
-        buyer: 0,
-        seller: 1,
-        trackingId: t.text('trackingId'),
-        oracles: t.bytes32List('oracles'),
-        quorum: t.small('quorum', 1, 255),
-        price: t.int('price', 1n, (1n << 256n) - 1n),
-        deadline: t.int('deadline', 0n, UINT64_MAX),
-      })
-    }
-    case 'cold-chain': {
-      const t = termsReader(app, terms, [
-        'device',
-        'minValue',
-        'maxValue',
-        'runLength',
-        'premium',
-        'insuredSum',
-        'periodSeconds',
-        'maxPeriods',
-        'claimWindow',
-      ])
-      const INT64 = 1n << 63n
-      return initialColdChainData({
-        owner: 0,
-        insurer: 1,
-        device: t.bytes32('device'),
-        minValue: t.int('minValue', -INT64, INT64 - 1n),
-        maxValue: t.int('maxValue', -INT64, INT64 - 1n),
-        runLength: t.small('runLength', 1, 0xffff),
-        premium: t.int('premium', 0n, (1n << 256n) - 1n),
-        insuredSum: t.int('insuredSum', 1n, (1n << 256n) - 1n),
-        periodSeconds: t.int('periodSeconds', 1n, UINT64_MAX),
-        maxPeriods: t.int('maxPeriods', 1n, UINT64_MAX),
-        claimWindow: t.int('claimWindow', 0n, UINT64_MAX),
-      })
-    }
-  }
-}
-
 /**
  * The channel an open request describes, as this node sees it: params (participants in role
- * order, the app's contract from `apps`) and the initial state (version 0). Both sides of a
+ * order, the app's contract from `apps`, the app from `registry`) and the initial state (version 0). Both sides of a
  * channel build the same from the same request. A malformed request is `INVALID_ARGUMENT` naming
  * the field; an app without a contract in `apps` is `CONFIG`.
  *
@@ -141,11 +23,20 @@ function initialAppData(app: AppName, terms: Terms): Hex {
  */
 export function requestToChannel(
   request: OpenRequest,
-  ctx: { self: Address; chainId: bigint; adjudicator: Address; apps: Partial<Record<AppName, Address>> },
+  ctx: {
+    self: Address
+    chainId: bigint
+    adjudicator: Address
+    apps: Readonly<Record<string, Address>>
+    /** The apps this node runs; default the built-in ones. */
+    registry?: AppRegistry
+  },
 ): { params: ChannelParams; initial: State; channelId: Hex } {
   if (typeof request !== 'object' || request === null) throw bad('not an object')
-  if (!APP_NAMES.includes(request.app)) throw bad(`app must be one of ${APP_NAMES.join(', ')}`)
-  const contract = ctx.apps[request.app]
+  const registry = ctx.registry ?? BUILT_IN_REGISTRY
+  const app = typeof request.app === 'string' ? registry.byName(request.app) : undefined
+  if (app === undefined) throw bad(`app must be one of ${registry.names.join(', ')}`)
+  const contract = Object.hasOwn(ctx.apps, request.app) ? ctx.apps[request.app] : undefined
   if (contract === undefined)
     throw new ChanvmError(
       'CONFIG',
@@ -173,7 +64,9 @@ export function requestToChannel(
     throw bad('challengeDuration must be a positive number of seconds')
   if (request.deposit !== undefined && typeof request.deposit !== 'boolean')
     throw bad('deposit must be true or false')
-  const appData = initialAppData(request.app, request.terms)
+  if (typeof request.terms !== 'object' || request.terms === null || Array.isArray(request.terms))
+    throw bad('terms must be an object')
+  const appData = app.initialAppData(request.terms)
   const participants: Address[] =
     request.role === 'first' ? [ctx.self, request.counterparty] : [request.counterparty, ctx.self]
   const params: ChannelParams = {
@@ -181,7 +74,7 @@ export function requestToChannel(
     adjudicator: ctx.adjudicator,
     participants,
     app: contract,
-    appCodeHash: NODE_APPS[request.app].codeHash,
+    appCodeHash: app.artifact.codeHash,
     challengeDuration: request.challengeDuration,
     nonce: request.nonce,
   }

@@ -6,10 +6,10 @@ import type { ChannelPhase } from '../engine/protocol/channelPhase.ts'
 import type { Party, PartyEvent, UpdateResult } from '../engine/protocol/types.ts'
 import type { WatcherEvent } from '../engine/watcher/types.ts'
 import type { NodeJournalView } from './journalTypes.ts'
+import type { AppRegistry } from '../apps/module/createAppRegistry.ts'
 
-/** The apps a node runs, by the name commands and the API use. */
-export const APP_NAMES = ['escrow', 'tv-delivery', 'cold-chain'] as const
-export type AppName = (typeof APP_NAMES)[number]
+/** An app's name, as commands, the API and `chain.apps` use it (the built-in apps' and the configured ones'). */
+export type AppName = string
 
 /**
  * A node's configuration file (JSON). Keys never appear here: `keystore` names an Ethereum V3
@@ -33,7 +33,7 @@ export type NodeConfig = {
      */
     timeoutMs?: number
     /** The deployed app contracts by app name: a channel of an app names its contract here. */
-    apps?: Partial<Record<AppName, Address>>
+    apps?: Record<AppName, Address>
   }
   broker: {
     url: string
@@ -51,6 +51,11 @@ export type NodeConfig = {
     /** Name of the environment variable that holds the API token (default CHANVM_API_TOKEN). */
     tokenEnv?: string
   }
+  /**
+   * Users' apps: the paths of their manifests (relative paths from the config file's folder), each
+   * naming its compiled artifact. They run beside the built-in apps; their contracts go in `chain.apps`.
+   */
+  apps?: string[]
   /** Devices and oracles whose signed messages this node accepts, and the topics they publish on. */
   inputs?: { topic: string; signers: Hex[] }[]
   /** Wait for a peer's answer this long before a step is a `peer-timeout` (default 15,000 ms). */
@@ -76,20 +81,20 @@ export type OpenRequest = {
   deposit?: boolean
 }
 
-/** A typed action of an app, as the API and the commands take it (amounts as decimal strings on the wire). */
-export type AppAction =
-  | { app: 'escrow'; type: 'fund'; amount: bigint; deadline: bigint }
-  | { app: 'escrow'; type: 'release' }
-  | { app: 'escrow'; type: 'ruling'; toPayee: boolean; arbiterSignature: Hex }
-  | { app: 'escrow'; type: 'refund' }
-  | { app: 'escrow'; type: 'close' }
-  | { app: 'tv-delivery'; type: 'pay' }
-  | { app: 'tv-delivery'; type: 'claim' } // with the oracle answers this node has verified
-  | { app: 'tv-delivery'; type: 'refund' }
-  | { app: 'tv-delivery'; type: 'close' }
-  | { app: 'cold-chain'; type: 'premium' }
-  | { app: 'cold-chain'; type: 'report' } // with the readings this node has verified
-  | { app: 'cold-chain'; type: 'close' }
+/**
+ * An action of the channel's app, as the API and the commands take it: `type` (or `action`) names
+ * it, and its arguments come in `args` or, as the built-in apps' actions always took them, as fields
+ * beside `type` (`{ app: 'escrow', type: 'fund', amount, deadline }`). Values are JSON values
+ * (integers as decimal strings on the wire) or bigints; the app checks them against its ABI types.
+ */
+export type AppAction = {
+  /** The channel's app, when the sender says it (refused when it is not the channel's). */
+  app?: AppName
+  type?: string
+  action?: string
+  args?: Record<string, unknown>
+  [field: string]: unknown
+}
 
 /**
  * A channel's one status, from what this node holds and what the Adjudicator records
@@ -251,6 +256,8 @@ export type NodeHealth = {
 /** A running node: one party, its store, transport, watcher, chain client and input sources. */
 export type ChanvmNode = {
   readonly address: Address
+  /** The apps this node runs (built-in and configured); the API checks actions and opens against them. */
+  readonly apps?: AppRegistry
   readonly party: Party
   open(request: OpenRequest): Promise<ChannelSummary>
   act(channelId: Hex, action: AppAction): Promise<UpdateResult>

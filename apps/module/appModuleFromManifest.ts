@@ -463,6 +463,42 @@ export function appModuleFromManifest(
       .map((x) => ({ answer: x.signed.answer, sig: oracleSignatureToStruct(x.signed.signature) }))
   }
 
+  /** The action's plan once the sender's arguments are all there and of their types. */
+  const planFor = (action: string, args: Readonly<Record<string, unknown>>, channelId?: Hex): ActionPlan => {
+    const plan = plans.find((p) => p.name === action)
+    if (plan === undefined)
+      throw invalid(
+        `${name} has no action ${action} (it has ${plans.map((p) => p.name).join(', ')})`,
+        [`action: ${action}`],
+        channelId,
+      )
+    if (!isObject(args)) throw invalid(`${action}: the arguments are an object`, [], channelId)
+    for (const k of Object.keys(args)) {
+      if (plan.filled.some((f) => f.name === k))
+        throw invalid(
+          `${action}: ${k} is filled by the node from its verified inputs, not given`,
+          [`argument: ${k}`],
+          channelId,
+        )
+      if (!plan.args.some((a) => a.name === k))
+        throw invalid(
+          `${action}: ${k} is not an argument of ${action} (its arguments: ${plan.args.map((a) => a.name).join(', ') || 'none'})`,
+          [`argument: ${k}`],
+          channelId,
+        )
+    }
+    for (const a of plan.args) {
+      if (!Object.hasOwn(args, a.name))
+        throw invalid(
+          `${action}: ${a.name} is missing`,
+          [`argument: ${a.name}`, `expected: ${abiTypeText(a)}`],
+          channelId,
+        )
+      jsonToAbiValue(a, args[a.name], a.name)
+    }
+    return plan
+  }
+
   const stateJson = (appData: Hex): { [k: string]: JsonValue } => {
     let d: Record<string, unknown>
     try {
@@ -504,39 +540,14 @@ export function appModuleFromManifest(
       }
       return encodeFields(values)
     },
+    checkAction(action, args) {
+      planFor(action, args)
+    },
     encodeAction(action, args, ctx) {
-      const plan = plans.find((p) => p.name === action)
-      if (plan === undefined)
-        throw invalid(
-          `${name} has no action ${action} (it has ${plans.map((p) => p.name).join(', ')})`,
-          [`action: ${action}`],
-          ctx.channelId,
-        )
-      if (!isObject(args)) throw invalid(`${action}: the arguments are an object`, [], ctx.channelId)
-      for (const k of Object.keys(args)) {
-        if (plan.filled.some((f) => f.name === k))
-          throw invalid(
-            `${action}: ${k} is filled by the node from its verified inputs, not given`,
-            [`argument: ${k}`],
-            ctx.channelId,
-          )
-        if (!plan.args.some((a) => a.name === k))
-          throw invalid(
-            `${action}: ${k} is not an argument of ${action} (its arguments: ${plan.args.map((a) => a.name).join(', ') || 'none'})`,
-            [`argument: ${k}`],
-            ctx.channelId,
-          )
-      }
-      const values = plan.all.map((a) => {
-        if (a.from !== undefined) return fill(a.from, a.name, ctx)
-        if (!Object.hasOwn(args, a.name))
-          throw invalid(
-            `${action}: ${a.name} is missing`,
-            [`argument: ${a.name}`, `expected: ${abiTypeText(a)}`],
-            ctx.channelId,
-          )
-        return jsonToAbiValue(a, args[a.name], a.name)
-      })
+      const plan = planFor(action, args, ctx.channelId)
+      const values = plan.all.map((a) =>
+        a.from !== undefined ? fill(a.from, a.name, ctx) : jsonToAbiValue(a, args[a.name], a.name),
+      )
       return plan.encode(values)
     },
     actionName(calldata) {

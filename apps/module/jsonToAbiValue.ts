@@ -34,9 +34,13 @@ export function abiTypeText(param: AppParam): string {
 export function jsonToAbiValue(param: AppParam, value: unknown, name: string): unknown {
   const expected = abiTypeText(param)
   const bad = (why: string) =>
-    new ChanvmError('INVALID_ARGUMENT', `${name} must be ${expected}: ${why}`, {
-      details: [`argument: ${name}`, `expected: ${expected}`],
-    })
+    new ChanvmError(
+      'INVALID_ARGUMENT',
+      `${name} must be ${/^[aeio(]/.test(expected) ? 'an' : 'a'} ${expected}: ${why}`,
+      {
+        details: [`argument: ${name}`, `expected: ${expected}`],
+      },
+    )
   const array = /^(.*)\[(\d*)\]$/.exec(param.type)
   if (array !== null) {
     if (!Array.isArray(value)) throw bad('not a list')

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util'
 import type { Hex } from 'viem'
 import { toWire, type ActResult } from '../apiClient.ts'
-import { APP_NAMES, type AppAction, type AppName } from '../../node/types.ts'
+import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
+import type { AppAction, AppName } from '../../node/types.ts'
 import type { CliIo } from '../runCli.ts'
 import { API_OPTIONS, API_USAGE, apiClientFor, apiTargetFromFlags, type ApiTarget } from './apiOptions.ts'
 import { COMMAND_EXIT, commandIoFromProcess, runCommand, usageError, type CommandIo } from './commandIo.ts'
@@ -25,6 +26,9 @@ tv-delivery (buyer = 0, seller = 1):
   pay | claim | refund | close           claim carries the oracle answers this node verified
 cold-chain (owner = 0, insurer = 1):
   premium | report | close               report carries the readings this node verified
+any app, a user's too (the node checks each argument against the app's ABI types):
+  <action> --arg NAME=VALUE ...          integers in decimal, bytes and addresses as 0x hex,
+                                         lists and tuples as JSON ('[1,2]', '{"a":1}')
 
 Options:
   --app <name>           the channel's app; without it the node is asked (GET /v1/channels/:id)
@@ -33,18 +37,11 @@ ${API_USAGE}
 Exit codes: 0 co-signed, 1 refused (by the app, the counterparty or the node), 2 usage error,
 3 node unreachable or failed.`
 
-/** The actions of each app and the flags each takes. */
-export const APP_ACTIONS = {
-  escrow: {
-    fund: ['amount', 'deadline'],
-    release: [],
-    ruling: ['to-payee', 'to-payer', 'arbiter-sig'],
-    refund: [],
-    close: [],
-  },
-  'tv-delivery': { pay: [], claim: [], refund: [], close: [] },
-  'cold-chain': { premium: [], report: [], close: [] },
-} as const satisfies Record<AppName, Record<string, readonly string[]>>
+/** The flags of the built-in apps' actions that take them (any action takes `--arg`). */
+const FLAGS_OF: Record<string, readonly string[]> = {
+  fund: ['amount', 'deadline'],
+  ruling: ['to-payee', 'to-payer', 'arbiter-sig'],
+}
 
 const ACTION_FLAGS = ['amount', 'deadline', 'to-payee', 'to-payer', 'arbiter-sig'] as const
 
@@ -60,7 +57,30 @@ export type ActArgs = {
   json: boolean
 }
 
-const appsWith = (name: string): AppName[] => APP_NAMES.filter((app) => Object.hasOwn(APP_ACTIONS[app], name))
+/** The built-in apps with an action `name`. */
+const appsWith = (name: string): AppName[] =>
+  BUILT_IN_REGISTRY.list.filter((a) => a.actions.some((x) => x.name === name)).map((a) => a.name)
+const actionsOf = (app: AppName): string[] => BUILT_IN_REGISTRY.byName(app)?.actions.map((a) => a.name) ?? []
+
+/**
+ * `--arg key=value` as a named argument: the value is JSON when it reads as a list, an object,
+ * true, false or a JSON string, else the text itself (integers stay decimal strings).
+ */
+function parseArgFlag(text: string): [string, unknown] {
+  const eq = text.indexOf('=')
+  if (eq <= 0) throw usageError(`--arg takes key=value, got ${JSON.stringify(text)}`)
+  const key = text.slice(0, eq)
+  const raw = text.slice(eq + 1)
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(key)) throw usageError(`--arg ${key}: not an argument name`)
+  if (/^[[{"]/.test(raw) || raw === 'true' || raw === 'false') {
+    try {
+      return [key, JSON.parse(raw) as unknown]
+    } catch {
+      throw usageError(`--arg ${key}: ${raw} is not valid JSON`)
+    }
+  }
+  return [key, raw]
+}
 
 /**
  * Parses `chanvm act`'s arguments; throws a usage error (`INVALID_ARGUMENT`) for bad ones.
@@ -87,6 +107,7 @@ export function parseActArgs(
       'to-payee': { type: 'boolean' },
       'to-payer': { type: 'boolean' },
       'arbiter-sig': { type: 'string' },
+      arg: { type: 'string', multiple: true },
     },
   })
   if (values.help) return { help: true }
@@ -96,20 +117,22 @@ export function parseActArgs(
   if (extra.length > 0) throw usageError(`unexpected argument '${extra[0]}'`)
   let app: AppName | undefined
   if (values.app !== undefined) {
-    if (!(APP_NAMES as readonly string[]).includes(values.app))
-      throw usageError(`--app must be one of ${APP_NAMES.join(', ')}, got ${JSON.stringify(values.app)}`)
-    app = values.app as AppName
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(values.app))
+      throw usageError(`--app must be an app's name, got ${JSON.stringify(values.app)}`)
+    app = values.app
   }
+  const named = Object.fromEntries((values.arg ?? []).map(parseArgFlag))
+  if ((values.arg ?? []).length !== Object.keys(named).length) throw usageError('an --arg is given twice')
+  const builtIn = app === undefined || BUILT_IN_REGISTRY.byName(app) !== undefined
+  // The built-in apps' actions are known here; a user's app's are the node's to check.
   const apps = app === undefined ? appsWith(name) : appsWith(name).filter((a) => a === app)
-  if (apps.length === 0)
+  if (builtIn && apps.length === 0 && (app !== undefined || (values.arg ?? []).length === 0))
     throw usageError(
       app === undefined
-        ? `unknown action '${name}' (escrow: fund, release, ruling, refund, close; tv-delivery: pay, claim, refund, close; cold-chain: premium, report, close)`
-        : `${app} has no action '${name}' (it has ${Object.keys(APP_ACTIONS[app]).join(', ')})`,
+        ? `unknown action '${name}' (${BUILT_IN_REGISTRY.list.map((a) => `${a.name}: ${a.actions.map((x) => x.name).join(', ')}`).join('; ')}; another app's actions take --arg key=value)`
+        : `${app} has no action '${name}' (it has ${actionsOf(app).join(', ')})`,
     )
-  const takes = new Set<string>(
-    apps.flatMap((a) => (APP_ACTIONS[a] as Record<string, readonly string[]>)[name] ?? []),
-  )
+  const takes = new Set<string>(FLAGS_OF[name] ?? [])
   for (const flag of ACTION_FLAGS)
     if (values[flag] !== undefined && !takes.has(flag)) throw usageError(`${name} does not take --${flag}`)
 
@@ -121,7 +144,7 @@ export function parseActArgs(
     const amount = parseAmount(values.amount, '--amount')
     if (amount === 0n) throw usageError('--amount must be more than 0')
     const deadline = parseTime(values.deadline, '--deadline', nowMs)
-    action = () => ({ app: 'escrow', type: 'fund', amount, deadline })
+    action = (a) => ({ app: a, type: 'fund', amount, deadline })
   } else if (name === 'ruling') {
     if ((values['to-payee'] === true) === (values['to-payer'] === true))
       throw usageError('ruling needs exactly one of --to-payee and --to-payer')
@@ -129,8 +152,9 @@ export function parseActArgs(
       throw usageError("ruling needs --arbiter-sig (the arbiter's 65-byte signature)")
     const arbiterSignature = parseHexBytes(values['arbiter-sig'], '--arbiter-sig', 65)
     const toPayee = values['to-payee'] === true
-    action = () => ({ app: 'escrow', type: 'ruling', toPayee, arbiterSignature })
-  } else action = (a) => ({ app: a, type: name }) as AppAction
+    action = (a) => ({ app: a, type: 'ruling', toPayee, arbiterSignature })
+  } else if (values.arg !== undefined) action = (a) => ({ app: a, action: name, args: named })
+  else action = (a) => ({ app: a, type: name })
   return {
     channelId,
     name,
@@ -150,9 +174,9 @@ export function parseActArgs(
  * ```
  */
 export function checkActionFor(app: AppName, name: string, channelId: Hex): void {
-  if (!appsWith(name).includes(app))
+  if (BUILT_IN_REGISTRY.byName(app) !== undefined && !appsWith(name).includes(app))
     throw usageError(
-      `channel ${channelId} runs ${app}, which has no action '${name}' (it has ${Object.keys(APP_ACTIONS[app]).join(', ')})`,
+      `channel ${channelId} runs ${app}, which has no action '${name}' (it has ${actionsOf(app).join(', ')})`,
     )
 }
 

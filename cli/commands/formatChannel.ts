@@ -1,3 +1,4 @@
+import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
 // How the commands print amounts and channels for people.
 import { formatEther } from 'viem'
 import type { ChannelSummary } from '../../node/types.ts'
@@ -24,12 +25,7 @@ export function formatWei(wei: bigint): string {
  * ```
  */
 export function roleName(app: string, index: number): string {
-  const roles: Record<string, [string, string]> = {
-    escrow: ['payer', 'payee'],
-    'tv-delivery': ['buyer', 'seller'],
-    'cold-chain': ['owner', 'insurer'],
-  }
-  return roles[app]?.[index] ?? `participant ${index}`
+  return BUILT_IN_REGISTRY.byName(app)?.roles[index] ?? `participant ${index}`
 }
 
 /**

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util'
 import type { Hex } from 'viem'
 import { toWire } from '../apiClient.ts'
-import { APP_NAMES, type AppName, type OpenRequest } from '../../node/types.ts'
+import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
+import type { AppName, OpenRequest } from '../../node/types.ts'
 import type { CliIo } from '../runCli.ts'
 import { API_OPTIONS, API_USAGE, apiClientFor, apiTargetFromFlags, type ApiTarget } from './apiOptions.ts'
 import { COMMAND_EXIT, commandIoFromProcess, runCommand, usageError, type CommandIo } from './commandIo.ts'
@@ -110,6 +111,7 @@ export function parseOpenArgs(
       nonce: { type: 'string' },
       challenge: { type: 'string' },
       deposit: { type: 'boolean', default: true },
+      term: { type: 'string', multiple: true },
       ...termOptions,
     },
   })
@@ -120,8 +122,10 @@ export function parseOpenArgs(
     return v
   }
   const app = need('app', values.app)
-  if (!(APP_NAMES as readonly string[]).includes(app))
-    throw usageError(`--app must be one of ${APP_NAMES.join(', ')}, got ${JSON.stringify(app)}`)
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(app))
+    throw usageError(
+      `--app must be an app's name (${BUILT_IN_REGISTRY.names.join(', ')} or one the node's configuration adds), got ${JSON.stringify(app)}`,
+    )
   const counterparty = parseAddress(need('counterparty', values.counterparty), '--counterparty')
   const role = need('role', values.role)
   if (role !== 'first' && role !== 'second')
@@ -137,9 +141,11 @@ export function parseOpenArgs(
   for (const [flag, owner] of Object.entries(TERM_FLAGS))
     if (values[flag as keyof typeof TERM_FLAGS] !== undefined && owner !== app)
       throw usageError(`--${flag} is a term of ${owner}, not of ${app}`)
-  const terms = termsOf(app as AppName, values, need)
+  // A user's app (or any app, with --term) takes its terms as --term NAME=VALUE; the node checks them.
+  const generic = values.term !== undefined || BUILT_IN_REGISTRY.byName(app) === undefined
+  const terms = generic ? termFlags(values.term ?? []) : termsOf(app, values, need)
   const request: OpenRequest = {
-    app: app as AppName,
+    app,
     counterparty,
     role,
     balances,
@@ -149,6 +155,27 @@ export function parseOpenArgs(
   }
   if (!values.deposit) request.deposit = false
   return { request, target: apiTargetFromFlags(values, env), json: values.json }
+}
+
+/** `--term key=value` flags as terms: JSON for lists, objects, true and false, else the text. */
+function termFlags(flags: readonly string[]): OpenRequest['terms'] {
+  const terms: OpenRequest['terms'] = {}
+  for (const text of flags) {
+    const eq = text.indexOf('=')
+    const key = text.slice(0, eq)
+    if (eq <= 0 || !/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(key))
+      throw usageError(`--term takes name=value, got ${JSON.stringify(text)}`)
+    if (Object.hasOwn(terms, key)) throw usageError(`--term ${key} is given twice`)
+    const raw = text.slice(eq + 1)
+    if (/^[[{"]/.test(raw) || raw === 'true' || raw === 'false') {
+      try {
+        terms[key] = JSON.parse(raw) as OpenRequest['terms'][string]
+      } catch {
+        throw usageError(`--term ${key}: ${raw} is not valid JSON`)
+      }
+    } else terms[key] = raw
+  }
+  return terms
 }
 
 function termsOf(

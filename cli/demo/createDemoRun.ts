@@ -4,7 +4,8 @@ import { privateKeyToAddress } from 'viem/accounts'
 import { deployContracts, type ContractArtifact } from '../../engine/chain/deployContracts.ts'
 import type { ChannelParams } from '../../engine/channel/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
-import { NODE_APPS, requestToChannel } from '../../node/requestToChannel.ts'
+import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
+import { requestToChannel } from '../../node/requestToChannel.ts'
 import type { AppAction, AppName, DisputePlan, NodeConfig, OpenRequest } from '../../node/types.ts'
 import { ApiError } from '../apiClient.ts'
 import type { DemoNodeEvent } from './readNodeEvents.ts'
@@ -155,7 +156,7 @@ export async function createDemoRun(
     const appDeployed = deployment.apps[spec.artifact.contractName]
     if (appDeployed === undefined)
       throw new ChanvmError('CHAIN_ERROR', `${spec.artifact.contractName} was not deployed`)
-    const codeHash = NODE_APPS[spec.appName].codeHash
+    const codeHash = BUILT_IN_REGISTRY.byName(spec.appName)?.artifact.codeHash ?? '0x'
     if (appDeployed.codeHash.toLowerCase() !== codeHash.toLowerCase()) {
       throw new ChanvmError(
         'APP_CODE_MISMATCH',

@@ -9,6 +9,7 @@ import type { ChanvmNode, OpenRequest } from '../types.ts'
 import { authorizeRequest, isLoopback } from './authorizeRequest.ts'
 import { createMetricsRegistry } from './createMetricsRegistry.ts'
 import { createValidatorCompiler } from './createValidatorCompiler.ts'
+import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
 import { isDashboardAsset, serveDashboard } from './serveDashboard.ts'
 import { errorToReply } from './errorToReply.ts'
 import { openEventStream } from './openEventStream.ts'
@@ -240,6 +241,15 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     },
     async (request, reply) => {
       const open: OpenRequest = wireToOpenRequest(request.body)
+      const apps = node.apps ?? BUILT_IN_REGISTRY
+      if (apps.byName(open.app) === undefined)
+        throw new ChanvmError(
+          'INVALID_ARGUMENT',
+          `open request: app must be one of ${apps.names.join(', ')}`,
+          {
+            details: ['argument: app'],
+          },
+        )
       return reply.status(201).send(await node.open(open))
     },
   )
@@ -292,6 +302,18 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     },
     async (request, reply) => {
       const action = wireToAppAction(request.body)
+      // An action that names its app is checked here against the app's ABI types, so a bad one
+      // never reaches the node; one that does not is checked by the node against the channel's app.
+      if (typeof action.app === 'string') {
+        const apps = node.apps ?? BUILT_IN_REGISTRY
+        const module = apps.byName(action.app)
+        if (module === undefined)
+          throw new ChanvmError('INVALID_ARGUMENT', `app must be one of ${apps.names.join(', ')}`, {
+            details: ['argument: app'],
+          })
+        const { app: _app, type, action: name, args, ...fields } = action
+        module.checkAction(String(name ?? type), args ?? fields)
+      }
       const result = await node.act(request.params.id.toLowerCase() as Hex, action)
       if (result.ok) return result
       const { status, message } = refusedAction(result)

@@ -3,7 +3,10 @@
 // strings, addresses, hashes and signatures as 0x hex. The objects the API answers with are named
 // (`$id`): createApiServer registers them once, routes refer to them (`{ $ref: 'ChannelSummary#' }`)
 // and the OpenAPI document lists them under `components.schemas`.
-import { APP_NAMES, CHANNEL_STATUSES } from '../types.ts'
+import { CHANNEL_STATUSES } from '../types.ts'
+
+/** An app's name: a built-in app's or one the node's configuration adds. */
+export const appNameSchema = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$' } as const
 
 /** An unsigned integer below 2^256 as a decimal string (78 digits at most; the bound is checked after). */
 export const uintSchema = { type: 'string', pattern: '^[0-9]+$', minLength: 1, maxLength: 78 } as const
@@ -35,7 +38,7 @@ export const openRequestSchema = {
   required: ['app', 'counterparty', 'role', 'balances', 'nonce', 'challengeDuration', 'terms'],
   additionalProperties: false,
   properties: {
-    app: { type: 'string', enum: [...APP_NAMES] },
+    app: appNameSchema,
     counterparty: addressSchema,
     role: { type: 'string', enum: ['first', 'second'] },
     balances: { type: 'array', minItems: 2, maxItems: 2, items: uintSchema },
@@ -51,49 +54,33 @@ export const openRequestSchema = {
   },
 } as const
 
-/** Every app action by app and type, with the fields it carries besides `app` and `type`. */
-export const APP_ACTION_VARIANTS: readonly { app: string; type: string; fields: Record<string, object> }[] = [
-  { app: 'escrow', type: 'fund', fields: { amount: uintSchema, deadline: uintSchema } },
-  { app: 'escrow', type: 'release', fields: {} },
-  {
-    app: 'escrow',
-    type: 'ruling',
-    fields: { toPayee: { type: 'boolean' }, arbiterSignature: signatureSchema },
-  },
-  { app: 'escrow', type: 'refund', fields: {} },
-  { app: 'escrow', type: 'close', fields: {} },
-  { app: 'tv-delivery', type: 'pay', fields: {} },
-  { app: 'tv-delivery', type: 'claim', fields: {} },
-  { app: 'tv-delivery', type: 'refund', fields: {} },
-  { app: 'tv-delivery', type: 'close', fields: {} },
-  { app: 'cold-chain', type: 'premium', fields: {} },
-  { app: 'cold-chain', type: 'report', fields: {} },
-  { app: 'cold-chain', type: 'close', fields: {} },
-]
+const actionNameSchema = { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9_-]{0,63}$' } as const
 
-/** The schema of one app action variant. */
-export function appActionVariantSchema(
-  variant: (typeof APP_ACTION_VARIANTS)[number],
-): Record<string, unknown> {
-  return {
-    type: 'object',
-    required: ['app', 'type', ...Object.keys(variant.fields)],
-    additionalProperties: false,
-    properties: {
-      app: { type: 'string', const: variant.app },
-      type: { type: 'string', const: variant.type },
-      ...variant.fields,
-    },
-  }
-}
-
+/**
+ * An action of the channel's app: its name (`action`, or `type`) and its named arguments (`args`,
+ * or fields beside `type` as the built-in apps' actions always took them). The node checks the
+ * arguments against the app's ABI types and answers 400 `INVALID_ARGUMENT` naming the argument
+ * and its type.
+ */
 export const appActionSchema = {
   title: 'AppAction',
-  /** Marks the schema for the validator that picks the variant first (createValidatorCompiler.ts). */
-  'x-chanvm-validator': 'app-action',
-  description: 'A typed action of the channel app (amounts as decimal strings).',
-  oneOf: APP_ACTION_VARIANTS.map(appActionVariantSchema),
-}
+  type: 'object',
+  description:
+    'An action of the channel app: { "action": "fund", "args": { "amount": "1000", "deadline": "1700000000" } }, or { "app": "escrow", "type": "fund", "amount": "1000", "deadline": "1700000000" }. Integers as decimal strings, bytes and addresses as 0x hex, tuples as objects.',
+  anyOf: [{ required: ['action'] }, { required: ['type'] }],
+  maxProperties: 64,
+  propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' },
+  properties: {
+    app: appNameSchema,
+    action: actionNameSchema,
+    type: actionNameSchema,
+    args: {
+      type: 'object',
+      maxProperties: 64,
+      propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' },
+    },
+  },
+} as const
 
 export const disputeBodySchema = {
   type: 'object',
@@ -169,7 +156,7 @@ export const channelSummarySchema = {
   additionalProperties: false,
   properties: {
     channelId: hashSchema,
-    app: { type: 'string', enum: [...APP_NAMES] },
+    app: appNameSchema,
     participants: { type: 'array', items: addressSchema },
     me: { type: 'integer', minimum: 0 },
     status: { type: 'string', enum: [...CHANNEL_STATUSES] },

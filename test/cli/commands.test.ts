@@ -149,7 +149,14 @@ describe('cli commands', () => {
     ]
     const rows: [string, Command, string[], RegExp][] = [
       ['open: no --app', runOpenCommand, without(open(), '--app'), /--app is required/],
-      ['open: unknown app', runOpenCommand, ['--app', 'poker', ...open().slice(2)], /--app must be one of/],
+      [
+        'open: not an app name',
+        runOpenCommand,
+        ['--app', 'Poker!', ...open().slice(2)],
+        /--app must be an app's name/,
+      ],
+      ['open: a bad --term', runOpenCommand, [...open(), '--term', 'no-equals'], /--term takes name=value/],
+      ['act: a bad --arg', runActCommand, [ID, 'fund', '--arg', '=1'], /--arg takes key=value/],
       [
         'open: bad counterparty checksum',
         runOpenCommand,

@@ -2,6 +2,8 @@
 // (claims and reports built from inputs that went through the real validation pipeline, then run
 // in the sandbox), and the viem account over the Signer port against viem's own key account.
 import assert from 'node:assert/strict'
+import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
+import type { AppModule } from '../../apps/types.ts'
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,6 +42,12 @@ import { createInputBook, type InputBook } from '../../node/createInputBook.ts'
 import { requestToChannel } from '../../node/requestToChannel.ts'
 import { signerToAccount } from '../../node/signerToAccount.ts'
 import type { AppAction, OpenRequest } from '../../node/types.ts'
+
+const appNamed = (name: string): AppModule => {
+  const app = BUILT_IN_REGISTRY.byName(name)
+  if (app === undefined) throw new Error(`no built-in app ${name}`)
+  return app
+}
 
 const chainId = 31337n
 const adjudicator: Address = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
@@ -169,7 +177,7 @@ describe('node app layer', () => {
     const book = createInputBook()
 
     it('escrow actions are the app client’s encodings', () => {
-      const at = (a: AppAction) => actionToCalldata('escrow', a, escrow.initial, book)
+      const at = (a: AppAction) => actionToCalldata(appNamed('escrow'), a, escrow.initial, book)
       assert.equal(at({ app: 'escrow', type: 'fund', amount: 5n, deadline: 9n }), escrowActions.fund(5n, 9n))
       assert.equal(at({ app: 'escrow', type: 'release' }), escrowActions.release())
       const sig = `0x${'11'.repeat(65)}` as Hex
@@ -183,20 +191,23 @@ describe('node app layer', () => {
 
     it('an action of another app or of an unknown type is INVALID_ARGUMENT', () => {
       invalid(
-        () => actionToCalldata('escrow', { app: 'tv-delivery', type: 'pay' }, escrow.initial, book),
+        () => actionToCalldata(appNamed('escrow'), { app: 'tv-delivery', type: 'pay' }, escrow.initial, book),
         /runs escrow/,
       )
       invalid(
         () =>
           actionToCalldata(
-            'escrow',
+            appNamed('escrow'),
             { app: 'escrow', type: 'pay' } as unknown as AppAction,
             escrow.initial,
             book,
           ),
         /no action pay/,
       )
-      invalid(() => actionToCalldata('escrow', null as unknown as AppAction, escrow.initial, book), /object/)
+      invalid(
+        () => actionToCalldata(appNamed('escrow'), null as unknown as AppAction, escrow.initial, book),
+        /object/,
+      )
     })
 
     it('a claim takes a quorum of verified "delivered" answers from the listed oracles and the app accepts it', async () => {
@@ -239,7 +250,7 @@ describe('node app layer', () => {
         inputs.add(v.input)
       }
       const claim = (): Hex =>
-        actionToCalldata('tv-delivery', { app: 'tv-delivery', type: 'claim' }, paid.state, inputs)
+        actionToCalldata(appNamed('tv-delivery'), { app: 'tv-delivery', type: 'claim' }, paid.state, inputs)
       feed(keys[0]!)
       feed(outsider)
       feed(keys[2]!, 'lost')
@@ -290,7 +301,13 @@ describe('node app layer', () => {
       assert(covered.ok)
       const inputs = createInputBook()
       invalid(
-        () => actionToCalldata('cold-chain', { app: 'cold-chain', type: 'report' }, covered.state, inputs),
+        () =>
+          actionToCalldata(
+            appNamed('cold-chain'),
+            { app: 'cold-chain', type: 'report' },
+            covered.state,
+            inputs,
+          ),
         /no verified reading/,
       )
       const validator = createInputValidator({ chainId, devices: [deviceId] })
@@ -310,7 +327,7 @@ describe('node app layer', () => {
       // Kept out of order (3, 1, 2): the report hands them in by sequence; all three out of range.
       for (const i of [2, 0, 1]) inputs.add(verified[i]!)
       const action = actionToCalldata(
-        'cold-chain',
+        appNamed('cold-chain'),
         { app: 'cold-chain', type: 'report' },
         covered.state,
         inputs,
@@ -321,7 +338,8 @@ describe('node app layer', () => {
       assert.equal(after.lastSequence, 3n)
       assert.equal(after.claimed, true, 'three readings out of range in a row pay the insured sum')
       invalid(
-        () => actionToCalldata('cold-chain', { app: 'cold-chain', type: 'report' }, r.state, inputs),
+        () =>
+          actionToCalldata(appNamed('cold-chain'), { app: 'cold-chain', type: 'report' }, r.state, inputs),
         /above sequence 3/,
       )
     })

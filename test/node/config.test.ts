@@ -98,10 +98,11 @@ describe('node config', () => {
       /chain\.rpcUrl must be a URL/,
     ],
     [
-      'an unknown app',
-      { ...good, chain: { ...good.chain, apps: { poker: good.chain.adjudicator } } },
-      /chain\.apps\.poker is not a known field/,
+      'an app name that cannot be one',
+      { ...good, chain: { ...good.chain, apps: { 'Poker Night': good.chain.adjudicator } } },
+      /chain\.apps/,
     ],
+    ['an app manifest that is not a path', { ...good, apps: [42] }, /apps\[0\]/],
     [
       'a bad signer id',
       { ...good, inputs: [{ topic: 't', signers: ['0xab'] }] },

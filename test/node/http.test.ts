@@ -96,7 +96,15 @@ describe('HTTP API', function () {
       const cases: [Record<string, unknown>, unknown][] = [
         [
           { app: 'escrow', type: 'fund', amount: '5000', deadline: '1900000000' },
-          { app: 'escrow', type: 'fund', amount: 5000n, deadline: 1_900_000_000n },
+          { app: 'escrow', type: 'fund', amount: '5000', deadline: '1900000000' },
+        ],
+        [
+          { app: 'escrow', action: 'fund', args: { amount: '5000', deadline: 1900000000 } },
+          { app: 'escrow', action: 'fund', args: { amount: '5000', deadline: 1900000000 } },
+        ],
+        [
+          { action: 'anything', args: { n: '1' } },
+          { action: 'anything', args: { n: '1' } },
         ],
         [
           { app: 'escrow', type: 'ruling', toPayee: false, arbiterSignature: signature },
@@ -149,7 +157,7 @@ describe('HTTP API', function () {
   describe('bad input never reaches the node', () => {
     const badOpen: [string, Record<string, unknown>][] = [
       ['a missing field', { ...openBody, nonce: undefined }],
-      ['an unknown app', { ...openBody, app: 'poker' }],
+      ['an app name that is not one', { ...openBody, app: 'Poker Night' }],
       ['a short address', { ...openBody, counterparty: '0x1234' }],
       ['a decimal fraction', { ...openBody, balances: ['1.5', '0'] }],
       ['a negative amount', { ...openBody, balances: ['-1', '0'] }],
@@ -177,24 +185,74 @@ describe('HTTP API', function () {
       assert.deepEqual(node.calls, [])
     })
 
-    const badActions: [string, unknown, RegExp][] = [
-      ['an unknown type', { app: 'escrow', type: 'steal' }, /app and type one of escrow\/fund/],
-      ['a type of another app', { app: 'escrow', type: 'premium' }, /app and type one of/],
-      ['a missing deadline', { app: 'escrow', type: 'fund', amount: '5' }, /required property 'deadline'/],
+    it('POST /v1/channels with an app the node does not run: 400 INVALID_ARGUMENT', async () => {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/channels',
+        payload: { ...openBody, app: 'poker' },
+      })
+      assert.equal(res.statusCode, 400, res.body)
+      const { error } = res.json() as { error: { code: string; message: string } }
+      assert.equal(error.code, 'INVALID_ARGUMENT')
+      assert.match(error.message, /app must be one of .*escrow/)
+      assert.deepEqual(node.calls, [])
+    })
+
+    // Shapes the schema refuses (VALIDATION) and arguments the app's ABI types refuse
+    // (INVALID_ARGUMENT, naming the argument and its type): neither reaches the node.
+    const badActions: [string, unknown, string, RegExp, string[]?][] = [
       [
-        'a numeric amount',
-        { app: 'escrow', type: 'fund', amount: 5, deadline: '9' },
-        /body\/amount must be a decimal string such as "5", not a JSON number: large integers/,
+        'an unknown type',
+        { app: 'escrow', type: 'steal' },
+        'INVALID_ARGUMENT',
+        /escrow has no action steal \(it has fund/,
       ],
-      ['an extra field', { app: 'cold-chain', type: 'close', amount: '1' }, /additional properties/],
+      [
+        'a type of another app',
+        { app: 'escrow', type: 'premium' },
+        'INVALID_ARGUMENT',
+        /escrow has no action premium/,
+      ],
+      ['an unknown app', { app: 'poker', type: 'fold' }, 'INVALID_ARGUMENT', /app must be one of/],
+      [
+        'a missing deadline',
+        { app: 'escrow', type: 'fund', amount: '5' },
+        'INVALID_ARGUMENT',
+        /fund: deadline is missing/,
+        ['argument: deadline', 'expected: uint64'],
+      ],
+      [
+        'an amount beyond uint256',
+        { app: 'escrow', type: 'fund', amount: (2n ** 256n).toString(), deadline: '9' },
+        'INVALID_ARGUMENT',
+        /amount must be a uint256/,
+        ['argument: amount', 'expected: uint256'],
+      ],
+      [
+        'an extra field',
+        { app: 'cold-chain', type: 'close', amount: '1' },
+        'INVALID_ARGUMENT',
+        /amount is not an argument of close/,
+        ['argument: amount'],
+      ],
       [
         'a short signature',
-        { app: 'escrow', type: 'ruling', toPayee: true, arbiterSignature: '0xabcd' },
-        /arbiterSignature must match pattern/,
+        { app: 'escrow', type: 'ruling', toPayee: true, arbiterSignature: '0xabc' },
+        'INVALID_ARGUMENT',
+        /arbiterSignature must be a bytes/,
+        ['argument: arbiterSignature', 'expected: bytes'],
       ],
-      ['an array', [{ app: 'escrow', type: 'close' }], /app and type one of/],
+      [
+        'a text bool',
+        { app: 'escrow', action: 'ruling', args: { toPayee: 'maybe', arbiterSignature: '0x' } },
+        'INVALID_ARGUMENT',
+        /toPayee must be a bool/,
+        ['argument: toPayee', 'expected: bool'],
+      ],
+      ['an array', [{ app: 'escrow', type: 'close' }], 'VALIDATION', /object/],
+      ['no type', { app: 'escrow' }, 'VALIDATION', /type|action/],
     ]
-    for (const [what, payload, message] of badActions) {
+    for (const [what, payload, code, message, details] of badActions) {
       it(`an action with ${what}: 400 naming the problem`, async () => {
         const res = await app.inject({
           method: 'POST',
@@ -202,9 +260,10 @@ describe('HTTP API', function () {
           payload: payload as object,
         })
         assert.equal(res.statusCode, 400, res.body)
-        const { error } = res.json() as { error: { code: string; message: string } }
-        assert.equal(error.code, 'VALIDATION')
+        const { error } = res.json() as { error: { code: string; message: string; details?: string[] } }
+        assert.equal(error.code, code, res.body)
         assert.match(error.message, message)
+        if (details !== undefined) assert.deepEqual(error.details, details)
         assert.deepEqual(node.calls, [])
       })
     }
@@ -316,11 +375,14 @@ describe('HTTP API', function () {
             assert.equal(node.calls.length, 1)
             const call = node.calls[0]
             assert.ok(call?.method === 'act')
-            assert.ok(valid.has(`${call.action.app}/${call.action.type}`))
-            if (call.action.type === 'fund') {
-              assert.equal(typeof call.action.amount, 'bigint')
-              assert.ok(call.action.amount < 2n ** 256n)
-            }
+            // The shape only: the app module checks the action and its arguments (ABI types).
+            const name = call.action.action ?? call.action.type
+            assert.ok(typeof name === 'string' && /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/.test(name))
+            assert.ok(
+              call.action.app === undefined ||
+                valid.has(`${call.action.app}/${name}`) ||
+                typeof call.action.app === 'string',
+            )
           } else {
             assert.equal(res.statusCode, 400, res.body)
             assert.deepEqual(node.calls, [])

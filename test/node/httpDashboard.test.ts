@@ -2,6 +2,8 @@
 // files are public and carry the policy, the data is not; a node without a journal says so; the
 // journal's rings are bounded; the app views read the apps' own encodings.
 import assert from 'node:assert/strict'
+import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
+import type { AppModule } from '../../apps/types.ts'
 import { parseEther, type Hex } from 'viem'
 import { coldChainActions, initialColdChainData } from '../../apps/coldChain/coldChainClient.ts'
 import { encodeEscrowData, escrowActions } from '../../apps/escrow/escrowClient.ts'
@@ -12,6 +14,12 @@ import { actionName, describeAppState } from '../../node/describeAppState.ts'
 import { createApiServer, type ApiServer } from '../../node/http/createApiServer.ts'
 import { DASHBOARD_CSP } from '../../node/http/serveDashboard.ts'
 import { createFakeNode, KNOWN_CHANNEL } from './httpFakeNode.ts'
+
+const appNamed = (name: string): AppModule => {
+  const app = BUILT_IN_REGISTRY.byName(name)
+  if (app === undefined) throw new Error(`no built-in app ${name}`)
+  return app
+}
 
 const TOKEN = 'dashboard-unit-token-0123456789'
 const remoteAddress = '127.0.0.1'
@@ -108,12 +116,12 @@ describe('node: the journal and the app views', () => {
   })
 
   it('names actions and describes states with the apps own encodings', () => {
-    assert.equal(actionName('cold-chain', coldChainActions.payPremium()), 'premium')
-    assert.equal(actionName('escrow', escrowActions.release()), 'release')
-    assert.equal(actionName('escrow', '0x1234'), undefined)
+    assert.equal(actionName(appNamed('cold-chain'), coldChainActions.payPremium()), 'premium')
+    assert.equal(actionName(appNamed('escrow'), escrowActions.release()), 'release')
+    assert.equal(actionName(appNamed('escrow'), '0x1234'), undefined)
     const device = `0x${'22'.repeat(32)}` as Hex
     const cold = describeAppState(
-      'cold-chain',
+      appNamed('cold-chain'),
       initialColdChainData({
         owner: 0,
         insurer: 1,
@@ -131,7 +139,7 @@ describe('node: the journal and the app views', () => {
     assert.deepEqual(cold.device, { id: device, min: 2_000n, max: 8_000n, unit: 'mC', runLength: 3 })
     assert.match(cold.headline, /0 of 24 premiums paid/)
     const escrow = describeAppState(
-      'escrow',
+      appNamed('escrow'),
       encodeEscrowData({
         payer: 0,
         payee: 1,
@@ -143,6 +151,6 @@ describe('node: the journal and the app views', () => {
       }),
     )
     assert.match(escrow.headline, /0\.1 ETH held in escrow until 2023-11-14T22:13:20Z/)
-    assert.equal(describeAppState('escrow', '0x').headline, 'the app data does not decode')
+    assert.equal(describeAppState(appNamed('escrow'), '0x').headline, 'the app data does not decode')
   })
 })

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs'
+import { type Hex } from 'viem'
+import type { AppArtifact, AppModule, AppStateDescription } from '../types.ts'
+import { appModuleFromManifest } from './appModuleFromManifest.ts'
+import { artifactFromJson } from './artifactFromJson.ts'
+
+/**
+ * A built-in app: the `manifest.json` of its folder (`manifestUrl`) and its compiled contract as the
+ * build generates it, loaded through the same path as a user's app; `describeState` and
+ * `checkInitial` let the folder show its state in words and refuse terms the ABI types allow but
+ * the app does not (a quorum above the number of oracles).
+ *
+ * @example
+ * ```ts
+ * export const escrowModule = builtInAppModule({
+ *   manifestUrl: new URL('./manifest.json', import.meta.url), contract: Escrow, describeState })
+ * ```
+ */
+export function builtInAppModule(opts: {
+  manifestUrl: URL
+  contract: { contractName: string; abi: readonly unknown[]; bytecode: Hex; deployedBytecode: Hex }
+  describeState?: (appData: Hex) => AppStateDescription
+  checkInitial?: (appData: Hex) => void
+}): AppModule {
+  const c = opts.contract
+  const artifact: AppArtifact = artifactFromJson(
+    { abi: c.abi, bytecode: { object: c.bytecode }, deployedBytecode: { object: c.deployedBytecode } },
+    { source: c.contractName, contract: c.contractName },
+  )
+  const manifest = JSON.parse(readFileSync(opts.manifestUrl, 'utf8')) as unknown
+  const base = appModuleFromManifest(manifest, artifact, `manifest ${opts.manifestUrl.pathname}`)
+  const { checkInitial, describeState } = opts
+  return {
+    ...base,
+    initialAppData(terms) {
+      const data = base.initialAppData(terms)
+      checkInitial?.(data)
+      return data
+    },
+    ...(describeState === undefined
+      ? {}
+      : {
+          describeState(appData: Hex): AppStateDescription {
+            try {
+              return describeState(appData)
+            } catch {
+              return { headline: 'the app data does not decode', fields: [] }
+            }
+          },
+        }),
+  }
+}
