@@ -222,7 +222,8 @@ for (const [brokerName, startBroker] of brokers)
       const cases: [AppAction | Record<string, unknown>, string][] = [
         [{ app: 'tv-delivery', type: 'pay' }, 'INVALID_ARGUMENT'],
         [{ app: 'escrow', type: 'fund', amount: -1n, deadline: 1n }, 'INVALID_ARGUMENT'],
-        [{ app: 'escrow', type: 'fund', amount: '5', deadline: 1n }, 'INVALID_ARGUMENT'],
+        [{ app: 'escrow', type: 'fund', amount: 'five', deadline: 1n }, 'INVALID_ARGUMENT'],
+        [{ app: 'escrow', action: 'fund', args: { amount: 5, deadline: -1 } }, 'INVALID_ARGUMENT'],
         [{ app: 'escrow', type: 'ruling', toPayee: true, arbiterSignature: '0x1234' }, 'INVALID_ARGUMENT'],
         [{ app: 'escrow', type: 'explode' }, 'INVALID_ARGUMENT'],
       ]
