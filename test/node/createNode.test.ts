@@ -224,7 +224,7 @@ for (const [brokerName, startBroker] of brokers)
         [{ app: 'escrow', type: 'fund', amount: -1n, deadline: 1n }, 'INVALID_ARGUMENT'],
         [{ app: 'escrow', type: 'fund', amount: 'five', deadline: 1n }, 'INVALID_ARGUMENT'],
         [{ app: 'escrow', action: 'fund', args: { amount: 5, deadline: -1 } }, 'INVALID_ARGUMENT'],
-        [{ app: 'escrow', type: 'ruling', toPayee: true, arbiterSignature: '0x1234' }, 'INVALID_ARGUMENT'],
+        [{ app: 'escrow', type: 'ruling', toPayee: true, arbiterSignature: '0x123' }, 'INVALID_ARGUMENT'],
         [{ app: 'escrow', type: 'explode' }, 'INVALID_ARGUMENT'],
       ]
       for (const [action, code] of cases)
