@@ -43,7 +43,7 @@ export function adoptForcedChain(ctx: PartyContext, chain: ForcedChain): Promise
       }
       from = move.state
     }
-    await ctx.io.store.putForcedState(ch.id, tip)
+    await ctx.io.saveForced(ch, tip)
     ch.forced = tip
     ctx.io.emit({ type: 'adopted', channelId: ch.id, state: tip })
     return { ok: true, state: tip }

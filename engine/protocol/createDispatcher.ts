@@ -25,7 +25,7 @@ const MAX_HELD = 256
  * @example
  * ```ts
  * const { dispatch, releaseHeld } = createDispatcher(ctx)
- * transport.onMessage(dispatch)
+ * const unsubscribe = io.listen(dispatch)
  * ```
  */
 export function createDispatcher(ctx: PartyContext) {

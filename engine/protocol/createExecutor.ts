@@ -5,26 +5,30 @@ import { ChanvmError } from '../errors.ts'
 import type { Signer } from '../crypto/types.ts'
 import type { Sandbox } from '../sandbox/createSandbox.ts'
 import { runTransition } from '../sandbox/runTransition.ts'
-import type { ChannelStore, SignatureRecord } from '../store/types.ts'
+import type { ChannelRecord, ChannelStore, SignatureRecord } from '../store/types.ts'
 import type { PeerMessage, PeerTransport, WireProposal } from '../transport/types.ts'
-import { advanceLatest, lower, others, type ChannelMachine, type Msg } from './machine.ts'
-import { commitOf, envToWire } from './messageChecks.ts'
+import {
+  advanceLatest,
+  createChannelMachine,
+  lower,
+  others,
+  type ChannelMachine,
+  type Msg,
+} from './machine.ts'
+import { commitOf, envToWire, isEnvWithin } from './messageChecks.ts'
 import { hashProposal, hashReject } from './messageDigests.ts'
 import { disputedError } from './partyErrors.ts'
-import type { PartyEvent, RefusalReason } from './types.ts'
+import type { AppCode, PartyEvent, RefusalReason } from './types.ts'
 
-/** The interval between sync requests doubles this many times, then stays. */
-const SYNC_BACKOFF_STEPS = 5
+const SYNC_BACKOFF_STEPS = 5 // the interval between sync requests doubles this many times, then stays
+
+/** What {@link createExecutor} returns: the handlers' only way to the world. */
+export type Executor = ReturnType<typeof createExecutor>
 
 /**
  * The one place where a party touches the world: the signer, the store, the transport, the
  * sandbox, the clock, timers and event listeners. The handlers decide; this carries it out. A
- * state signature leaves only through {@link Executor.recordThenSign}, after its record is durable.
- */
-export type Executor = ReturnType<typeof createExecutor>
-
-/**
- * Creates the executor of a party.
+ * state signature leaves only through `recordThenSign`, after its record is durable.
  *
  * @example
  * ```ts
@@ -227,15 +231,30 @@ export function createExecutor(o: {
     ch.syncTimer.unref()
   }
 
-  const envWithin = async (env: Env): Promise<boolean> => {
-    const mine = await o.clock()
-    const db =
-      env.blockNumber > mine.blockNumber
-        ? env.blockNumber - mine.blockNumber
-        : mine.blockNumber - env.blockNumber
-    const dt =
-      env.timestamp > mine.timestamp ? env.timestamp - mine.timestamp : mine.timestamp - env.timestamp
-    return db <= o.tolerance.blocks && dt <= o.tolerance.seconds
+  const envWithin = async (env: Env): Promise<boolean> => isEnvWithin(env, await o.clock(), o.tolerance)
+  /** The channels in the store whose app this party runs, as machines with what the store holds of them. */
+  const loadChannels = async (
+    apps: Map<string, AppCode>,
+    requireFunding: boolean,
+  ): Promise<ChannelMachine[]> => {
+    const out: ChannelMachine[] = []
+    for (const rec of await store.listChannels()) {
+      const app = apps.get(lower(rec.params.appCodeHash))
+      if (app === undefined) continue
+      const funded = !requireFunding || (await store.getFunding(rec.channelId)) !== undefined
+      const ch = createChannelMachine({
+        id: rec.channelId,
+        params: rec.params,
+        myIndex: rec.myIndex,
+        app,
+        funded,
+      })
+      ch.latest = await store.getLatestSignedState(rec.channelId)
+      ch.forced = await store.getLatestForcedState(rec.channelId)
+      ch.disputed = await store.isDisputed(rec.channelId)
+      out.push(ch)
+    }
+    return out
   }
   const rerun = (ch: ChannelMachine, from: State, mover: bigint, action: Hex, env: Env) =>
     runTransition(o.sandbox, {
@@ -250,7 +269,20 @@ export function createExecutor(o: {
 
   return {
     address,
-    store,
+    /** Fails at once on a store that cannot write. */
+    probeWrite: () => store.probeWrite(),
+    /** Hands every message that arrives to `handler`; returns the function that stops it. */
+    listen: (handler: (m: PeerMessage) => Promise<void>) => transport.onMessage(handler),
+    /** This party's signature record at `version`, if it signed there. */
+    signedAt: (ch: ChannelMachine, version: bigint) => store.getSignatureRecord(ch.id, version),
+    /** The co-signed state at `version`, as stored. */
+    coSignedAt: (ch: ChannelMachine, version: bigint) => store.getSignedState(ch.id, version),
+    saveChannel: (record: ChannelRecord) => store.putChannel(record),
+    fundingOf: (channelId: Hex) => store.getFunding(channelId),
+    saveFunding: (ch: ChannelMachine, deposited: readonly bigint[]) => store.putFunding(ch.id, deposited),
+    saveDisputed: (ch: ChannelMachine) => store.putDisputed(ch.id),
+    saveForced: (ch: ChannelMachine, state: State) => store.putForcedState(ch.id, state),
+    loadChannels,
     emit,
     count,
     drop,

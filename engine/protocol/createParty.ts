@@ -6,15 +6,7 @@ import { createDispatcher } from './createDispatcher.ts'
 import { createExecutor } from './createExecutor.ts'
 import { decideFunding } from './decideFunding.ts'
 import { guardStore } from './guardStore.ts'
-import {
-  baseOf,
-  createChannelMachine,
-  lower,
-  machinePhase,
-  others,
-  serial,
-  type ChannelMachine,
-} from './machine.ts'
+import { baseOf, lower, machinePhase, others, serial, type ChannelMachine } from './machine.ts'
 import { openChannel } from './openChannel.ts'
 import { channelOf, type PartyContext } from './partyContext.ts'
 import type { AppCode, FundingResult, Party, PartyOptions } from './types.ts'
@@ -60,8 +52,6 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   if (lower(transport.self) !== lower(signer.address)) {
     throw new ChanvmError('CONFIG', `transport is for ${transport.self}, the signer is ${signer.address}`)
   }
-  // Fail at start on a store that cannot write, not at the first signature.
-  await store.probeWrite()
   const timeoutMs = options.responseTimeoutMs ?? 10_000
   const requireFunding = options.requireFunding ?? true
   const apps = new Map<string, AppCode>()
@@ -88,32 +78,19 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   }
   const { io, channels } = ctx
 
-  for (const rec of await store.listChannels()) {
-    const app = apps.get(lower(rec.params.appCodeHash))
-    if (app === undefined) continue
-    const funded = !requireFunding || (await store.getFunding(rec.channelId)) !== undefined
-    const ch = createChannelMachine({
-      id: rec.channelId,
-      params: rec.params,
-      myIndex: rec.myIndex,
-      app,
-      funded,
-    })
-    ch.latest = await store.getLatestSignedState(rec.channelId)
-    ch.forced = await store.getLatestForcedState(rec.channelId)
-    ch.disputed = await store.isDisputed(rec.channelId)
-    channels.set(ch.key, ch)
-  }
+  // Fail at start on a store that cannot write, not at the first signature.
+  await io.probeWrite()
+  for (const ch of await io.loadChannels(apps, requireFunding)) channels.set(ch.key, ch)
 
   const { dispatch, releaseHeld, dropHeld } = createDispatcher(ctx)
-  const unsubscribe = transport.onMessage(dispatch)
+  const unsubscribe = io.listen(dispatch)
 
   // Re-sync at start-up: the others get the latest co-signed state again (a commit may have been
   // lost with this process), and a signature held above it asks for the commit that never came.
   for (const ch of channels.values()) {
     if (ch.latest !== undefined) for (const to of others(ch)) io.sendCommit(ch, to, ch.latest)
     const next = (ch.latest?.state.version ?? -1n) + 1n
-    const signedNext = await store.getSignatureRecord(ch.id, next)
+    const signedNext = await io.signedAt(ch, next)
     if (signedNext !== undefined) {
       await io.askSync(ch, next, signedNext)
       io.watchCommit(ch, next)
@@ -130,7 +107,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     }
     return serial(ch, async () => {
       const initial: SignedState | undefined =
-        ch.latest?.state.version === 0n ? ch.latest : await store.getSignedState(ch.id, 0n)
+        ch.latest?.state.version === 0n ? ch.latest : await io.coSignedAt(ch, 0n)
       if (initial === undefined)
         throw new ChanvmError('INVALID_ARGUMENT', 'the channel is not open yet', { channelId })
       const missing = decideFunding(initial.state.balances, deposited)
@@ -142,7 +119,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
           message: `participants ${missing.join(', ')} have not deposited their initial balance`,
         } as const
       }
-      await store.putFunding(ch.id, deposited)
+      await io.saveFunding(ch, deposited)
       ch.funded = true
       io.emit({ type: 'funded', channelId: ch.id, deposited })
       return { ok: true } as const
@@ -157,7 +134,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     ch.pending?.done('disputed')
     await serial(ch, async () => {
       ch.pending?.done('disputed')
-      await store.putDisputed(ch.id)
+      await io.saveDisputed(ch)
       if (first) io.emit({ type: 'disputed', channelId: ch.id })
     })
   }

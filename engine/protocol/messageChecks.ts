@@ -19,6 +19,16 @@ export const wireToEnv = (w: { blockNumber: string; timestamp: string }): Env =>
   timestamp: BigInt(w.timestamp),
 })
 
+/** Whether a proposal's env is within `tolerance` of this party's own view of the chain (`mine`). */
+export const isEnvWithin = (env: Env, mine: Env, tolerance: { blocks: bigint; seconds: bigint }): boolean => {
+  const db =
+    env.blockNumber > mine.blockNumber
+      ? env.blockNumber - mine.blockNumber
+      : mine.blockNumber - env.blockNumber
+  const dt = env.timestamp > mine.timestamp ? env.timestamp - mine.timestamp : mine.timestamp - env.timestamp
+  return db <= tolerance.blocks && dt <= tolerance.seconds
+}
+
 /** The EIP-712 digest of a state of the channel. */
 export const digestOf = (ch: ChannelMachine, s: State): Hex =>
   hashState(ch.params.chainId, ch.params.adjudicator, s)

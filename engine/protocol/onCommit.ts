@@ -22,7 +22,7 @@ export async function onCommit(ctx: PartyContext, ch: ChannelMachine, m: Msg<'co
   let state: State | undefined
   if (m.state !== undefined) state = wireToState(m.state)
   else {
-    const rec = await ctx.io.store.getSignatureRecord(ch.id, version)
+    const rec = await ctx.io.signedAt(ch, version)
     if (rec !== undefined && lower(rec.digest) === lower(m.digest)) state = rec.state
   }
   const known = { ...facts, stateKnown: state !== undefined }

@@ -53,9 +53,7 @@ export async function onPropose(ctx: PartyContext, ch: ChannelMachine, m: Msg<'p
       disputed: ch.disputed,
       base: base === undefined ? undefined : { version: base.version, isFinal: base.isFinal },
       latestVersion: ch.latest?.state.version,
-      signedDigest: signatureValid
-        ? (await io.store.getSignatureRecord(ch.id, state.version))?.digest
-        : undefined,
+      signedDigest: signatureValid ? (await io.signedAt(ch, state.version))?.digest : undefined,
       own:
         ch.pending?.state.version === state.version
           ? 'in-flight'
@@ -89,7 +87,7 @@ export async function onPropose(ctx: PartyContext, ch: ChannelMachine, m: Msg<'p
       }
       if (d.type === 'drop') return io.drop(d.reason, d.message)
       if (d.type === 'answer-again') {
-        const rec = await io.store.getSignatureRecord(ch.id, state.version)
+        const rec = await io.signedAt(ch, state.version)
         if (rec === undefined || lower(rec.digest) !== lower(digest)) return
         io.send(m.from, {
           type: 'accept',
@@ -109,8 +107,7 @@ export async function onPropose(ctx: PartyContext, ch: ChannelMachine, m: Msg<'p
         lost.done('lost')
       }
       if (d.type === 'refuse') {
-        const instead =
-          d.attachSigned === true ? await io.store.getSignatureRecord(ch.id, state.version) : undefined
+        const instead = d.attachSigned === true ? await io.signedAt(ch, state.version) : undefined
         await io.refuse(ch, m.from, state.version, digest, d.reason, d.message, instead)
         // This party's unsettled proposal at that version wins: the mover may sign it now.
         if (d.resendOwn === true)
@@ -173,7 +170,7 @@ export async function onPropose(ctx: PartyContext, ch: ChannelMachine, m: Msg<'p
 async function catchUp(ctx: PartyContext, ch: ChannelMachine, version: bigint, sigs: unknown): Promise<void> {
   if (version < 0n || (ch.latest !== undefined && ch.latest.state.version >= version)) return
   if (!Array.isArray(sigs) || sigs.length === 0) return
-  const rec = await ctx.io.store.getSignatureRecord(ch.id, version)
+  const rec = await ctx.io.signedAt(ch, version)
   const valid = rec === undefined ? undefined : verifyAll(ch, rec.digest, sigs)
   const d = decideCommit({
     version,

@@ -46,9 +46,8 @@ export async function openChannel(
   let ch = ctx.channels.get(lower(channelId))
   if (ch?.latest !== undefined) return ch.latest
   if (ch === undefined) {
-    await io.store.putChannel({ channelId, params, myIndex })
-    const funded =
-      ctx.options.requireFunding === false || (await io.store.getFunding(channelId)) !== undefined
+    await io.saveChannel({ channelId, params, myIndex })
+    const funded = ctx.options.requireFunding === false || (await io.fundingOf(channelId)) !== undefined
     ch = createChannelMachine({ id: channelId, params, myIndex, app, funded })
     ctx.channels.set(ch.key, ch)
   }

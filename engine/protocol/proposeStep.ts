@@ -81,7 +81,7 @@ async function prepare(
   const r = await io.rerun(ch, base.state, BigInt(ch.myIndex), action, env)
   if (!r.ok) return { result: { ok: false, reason: 'step-rejected', step: r } }
   const digest = digestOf(ch, r.state)
-  const own = await io.store.getSignatureRecord(ch.id, r.state.version)
+  const own = await io.signedAt(ch, r.state.version)
   if (own !== undefined && lower(own.digest) !== lower(digest)) {
     // This party signed a peer's state at this version and waits for its commit: it asks for
     // it and retries on top. It never signs a second state at one version.
