@@ -91,157 +91,251 @@ export const CHALLENGE = 100n
 
 let nonce = 0n
 
-export async function startChainFixture(): Promise<ChainFixture> {
+/** A chain with the contracts deployed, shared by the fixtures of one process. */
+type DeployedChain = { anvil: Anvil; deployment: Deployment }
+
+/** This process's shared chain (one per mocha worker in parallel mode), started on first use. */
+let sharedChain: Promise<DeployedChain> | undefined
+/** Whether a fixture holds the shared chain now; a second fixture meanwhile gets a chain of its own. */
+let sharedHeld = false
+
+async function rpc(anvil: Anvil, method: string, params: readonly unknown[] = []): Promise<unknown> {
+  const res = await fetch(anvil.rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    signal: AbortSignal.timeout(10_000),
+  })
+  const body = (await res.json()) as { result?: unknown; error?: { message?: string } }
+  if (body.error !== undefined) throw new Error(`${method}: ${body.error.message ?? 'failed'}`)
+  return body.result
+}
+
+async function startDeployedChain(): Promise<DeployedChain> {
   const anvil = await startAnvil()
   try {
-    const [deployer, a, b, c, arbiter] = anvil.accounts
-    assert(deployer && a && b && c && arbiter)
+    const [deployer] = anvil.accounts
+    assert(deployer)
     const deployment = await deployContracts({
       rpcUrl: anvil.rpcUrl,
       privateKey: deployer.privateKey,
       apps: [Escrow, BrokenApp, MultiForcer],
     })
-    const party = async (acct: AnvilAccount): Promise<Party> => ({
-      ...acct,
-      client: await createAdjudicatorClient({
-        rpcUrl: anvil.rpcUrl,
-        address: deployment.adjudicator.address,
-        privateKey: acct.privateKey,
-        chainId: anvil.chainId,
-      }),
-    })
-    const alice = await party(a)
-    const bob = await party(b)
-    const carol = await party(c)
-    const escrow = deployment.apps.Escrow
-    const broken = deployment.apps.BrokenApp
-    const multiForcer = deployment.apps.MultiForcer
-    assert(escrow && broken && multiForcer)
-    assert.equal(escrow.codeHash, escrowApp.codeHash, 'the deployed Escrow runs the bytes the sandbox runs')
-    const sandbox = await createSandbox()
-    const test = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) })
-    let checks = 0
-
-    const base = (app: Address, appCodeHash: Hex): ChannelParams => ({
-      chainId: BigInt(anvil.chainId),
-      adjudicator: deployment.adjudicator.address,
-      participants: [alice.address, bob.address],
-      app,
-      appCodeHash,
-      challengeDuration: CHALLENGE,
-      nonce: ++nonce,
-    })
-
-    const fixture: ChainFixture = {
-      anvil,
-      deployment,
-      alice,
-      bob,
-      carol,
-      arbiter,
-      sandbox,
-      escrowParams: (overrides = {}) => ({ ...base(escrow.address, escrow.codeHash), ...overrides }),
-      brokenParams: () => base(broken.address, broken.codeHash),
-      state: (params, version, balances, data = {}, isFinal = false) => ({
-        channelId: getChannelId(params),
-        version,
-        balances: [...balances],
-        appData: encodeEscrowData({
-          payer: 0,
-          payee: 1,
-          arbiter: arbiter.address,
-          escrowId: 0n,
-          funded: false,
-          amount: 0n,
-          deadline: 0n,
-          ...data,
-        }),
-        isFinal,
-      }),
-      cosign: (params, state, keys = [alice.privateKey, bob.privateKey]) => ({
-        state,
-        signatures: keys.map((k) => signState(params, state, k)),
-      }),
-      increaseTime: async (seconds) => {
-        await test.increaseTime({ seconds: Number(seconds) })
-        await test.mine({ blocks: 1 })
-      },
-      now: async () => (await alice.client.publicClient.getBlock()).timestamp,
-      setNextBlockTimestamp: (timestamp) => test.setNextBlockTimestamp({ timestamp }),
-      mineAt: async (timestamp) => {
-        await test.setNextBlockTimestamp({ timestamp })
-        await test.mine({ blocks: 1 })
-      },
-      inOneBlock: async (send) => {
-        await test.setAutomine(false)
-        try {
-          const out = await send()
-          await test.mine({ blocks: 1 })
-          return out
-        } finally {
-          await test.setAutomine(true)
-        }
-      },
-      forceMany: (client, params, steps) =>
-        submitAdjudicatorTx(
-          client,
-          { action: 'forceMany', channelId: getChannelId(params) },
-          async (wallet, account) => {
-            const { request } = await client.publicClient.simulateContract({
-              address: multiForcer.address,
-              abi: MultiForcer.abi,
-              functionName: 'forceAll',
-              args: [
-                deployment.adjudicator.address,
-                params,
-                steps.map((s) => ({
-                  from: s.from,
-                  fromSigs: [...(s.fromSignatures ?? [])],
-                  mover: s.mover,
-                  action: s.action,
-                  moverSig: s.moverSignature,
-                })),
-              ],
-              account,
-              // A generous fixed limit: each nested call keeps back 1/64 of the gas, and anvil's
-              // estimate for calls two levels deep now and then falls a few hundred gas short.
-              gas: 500_000n + 150_000n * BigInt(steps.length),
-            })
-            return wallet.writeContract(request)
-          },
-        ),
-      forceAndCheck: async (client, args) => {
-        const r = await forceProgress(client, args)
-        const isEscrow = args.params.app.toLowerCase() === escrow.address.toLowerCase()
-        const code = isEscrow ? Escrow.deployedBytecode : BrokenApp.deployedBytecode
-        const off = await runTransition(sandbox, {
-          params: args.params,
-          from: args.from,
-          mover: args.mover,
-          action: args.action,
-          env: r.env,
-          appCode: code,
-        })
-        assert(off.ok, `the sandbox rejected a step the chain accepted: ${off.ok ? '' : off.message}`)
-        assert.equal(encodeState(r.state), encodeState(off.state), 'sandbox and chain post-states differ')
-        const rec = await getChannelRecord(client, getChannelId(args.params), { blockNumber: r.blockNumber })
-        assert.equal(
-          rec.stateHash,
-          bytesToHex(hashStateStruct(off.state)),
-          'the chain holds the hash of the sandbox post-state',
-        )
-        assert.equal(rec.version, off.state.version)
-        checks++
-        return r
-      },
-      equivalenceChecks: () => checks,
-      stop: () => anvil.stop(),
-    }
-    return fixture
+    return { anvil, deployment }
   } catch (e) {
     await anvil.stop()
     throw e
   }
+}
+
+/**
+ * The shared chain, started (anvil plus the contracts) on first use and again if its anvil no
+ * longer answers. It is never stopped by a fixture: `startAnvil` kills it when the process exits.
+ */
+async function holdSharedChain(): Promise<DeployedChain> {
+  const current = sharedChain
+  if (current !== undefined) {
+    const chain = await current.catch(() => undefined)
+    if (chain !== undefined && (await rpc(chain.anvil, 'eth_chainId').catch(() => undefined)) !== undefined)
+      return chain
+    if (chain !== undefined) await chain.anvil.stop()
+  }
+  sharedChain = startDeployedChain()
+  return sharedChain
+}
+
+/**
+ * Starts a fixture: anvil with the Adjudicator, Escrow, BrokenApp and MultiForcer deployed, and a
+ * client per party. The first fixture of a process starts that chain and keeps it for the next
+ * ones: each fixture takes an `evm_snapshot` when it starts and `stop` reverts to it (block
+ * number, clock, balances, contract storage and account nonces as after deployment), so a suite
+ * sees the chain as a fresh one, as when each suite started its own anvil, without the start-up
+ * and deployment. A fixture started while another one holds the shared chain gets an anvil of its
+ * own, stopped by its `stop`.
+ */
+export async function startChainFixture(): Promise<ChainFixture> {
+  if (sharedHeld) {
+    const own = await startDeployedChain()
+    try {
+      return await buildFixture(own.anvil, own.deployment, () => own.anvil.stop())
+    } catch (e) {
+      await own.anvil.stop()
+      throw e
+    }
+  }
+  sharedHeld = true
+  try {
+    const chain = await holdSharedChain()
+    const snapshot = await rpc(chain.anvil, 'evm_snapshot')
+    let stopped = false
+    return await buildFixture(chain.anvil, chain.deployment, async () => {
+      if (stopped) return
+      stopped = true
+      try {
+        // Back to the chain as deployed, mining a block per transaction (a suite may have changed it).
+        const reverted = await rpc(chain.anvil, 'evm_revert', [snapshot])
+        await rpc(chain.anvil, 'evm_setAutomine', [true])
+        if (reverted !== true)
+          throw new Error(`evm_revert to ${String(snapshot)} returned ${String(reverted)}`)
+      } catch {
+        // A chain that cannot go back is not shared any more: the next fixture starts another one.
+        sharedChain = undefined
+        await chain.anvil.stop()
+      } finally {
+        sharedHeld = false
+      }
+    })
+  } catch (e) {
+    sharedHeld = false
+    throw e
+  }
+}
+
+/** The fixture's clients and helpers over a chain with the contracts deployed; `stop` ends it. */
+async function buildFixture(
+  anvil: Anvil,
+  deployment: Deployment,
+  stop: () => Promise<void>,
+): Promise<ChainFixture> {
+  const [, a, b, c, arbiter] = anvil.accounts
+  assert(a && b && c && arbiter)
+  const party = async (acct: AnvilAccount): Promise<Party> => ({
+    ...acct,
+    client: await createAdjudicatorClient({
+      rpcUrl: anvil.rpcUrl,
+      address: deployment.adjudicator.address,
+      privateKey: acct.privateKey,
+      chainId: anvil.chainId,
+    }),
+  })
+  const alice = await party(a)
+  const bob = await party(b)
+  const carol = await party(c)
+  const escrow = deployment.apps.Escrow
+  const broken = deployment.apps.BrokenApp
+  const multiForcer = deployment.apps.MultiForcer
+  assert(escrow && broken && multiForcer)
+  assert.equal(escrow.codeHash, escrowApp.codeHash, 'the deployed Escrow runs the bytes the sandbox runs')
+  const sandbox = await createSandbox()
+  const test = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) })
+  let checks = 0
+
+  const base = (app: Address, appCodeHash: Hex): ChannelParams => ({
+    chainId: BigInt(anvil.chainId),
+    adjudicator: deployment.adjudicator.address,
+    participants: [alice.address, bob.address],
+    app,
+    appCodeHash,
+    challengeDuration: CHALLENGE,
+    nonce: ++nonce,
+  })
+
+  const fixture: ChainFixture = {
+    anvil,
+    deployment,
+    alice,
+    bob,
+    carol,
+    arbiter,
+    sandbox,
+    escrowParams: (overrides = {}) => ({ ...base(escrow.address, escrow.codeHash), ...overrides }),
+    brokenParams: () => base(broken.address, broken.codeHash),
+    state: (params, version, balances, data = {}, isFinal = false) => ({
+      channelId: getChannelId(params),
+      version,
+      balances: [...balances],
+      appData: encodeEscrowData({
+        payer: 0,
+        payee: 1,
+        arbiter: arbiter.address,
+        escrowId: 0n,
+        funded: false,
+        amount: 0n,
+        deadline: 0n,
+        ...data,
+      }),
+      isFinal,
+    }),
+    cosign: (params, state, keys = [alice.privateKey, bob.privateKey]) => ({
+      state,
+      signatures: keys.map((k) => signState(params, state, k)),
+    }),
+    increaseTime: async (seconds) => {
+      await test.increaseTime({ seconds: Number(seconds) })
+      await test.mine({ blocks: 1 })
+    },
+    now: async () => (await alice.client.publicClient.getBlock()).timestamp,
+    setNextBlockTimestamp: (timestamp) => test.setNextBlockTimestamp({ timestamp }),
+    mineAt: async (timestamp) => {
+      await test.setNextBlockTimestamp({ timestamp })
+      await test.mine({ blocks: 1 })
+    },
+    inOneBlock: async (send) => {
+      await test.setAutomine(false)
+      try {
+        const out = await send()
+        await test.mine({ blocks: 1 })
+        return out
+      } finally {
+        await test.setAutomine(true)
+      }
+    },
+    forceMany: (client, params, steps) =>
+      submitAdjudicatorTx(
+        client,
+        { action: 'forceMany', channelId: getChannelId(params) },
+        async (wallet, account) => {
+          const { request } = await client.publicClient.simulateContract({
+            address: multiForcer.address,
+            abi: MultiForcer.abi,
+            functionName: 'forceAll',
+            args: [
+              deployment.adjudicator.address,
+              params,
+              steps.map((s) => ({
+                from: s.from,
+                fromSigs: [...(s.fromSignatures ?? [])],
+                mover: s.mover,
+                action: s.action,
+                moverSig: s.moverSignature,
+              })),
+            ],
+            account,
+            // A generous fixed limit: each nested call keeps back 1/64 of the gas, and anvil's
+            // estimate for calls two levels deep now and then falls a few hundred gas short.
+            gas: 500_000n + 150_000n * BigInt(steps.length),
+          })
+          return wallet.writeContract(request)
+        },
+      ),
+    forceAndCheck: async (client, args) => {
+      const r = await forceProgress(client, args)
+      const isEscrow = args.params.app.toLowerCase() === escrow.address.toLowerCase()
+      const code = isEscrow ? Escrow.deployedBytecode : BrokenApp.deployedBytecode
+      const off = await runTransition(sandbox, {
+        params: args.params,
+        from: args.from,
+        mover: args.mover,
+        action: args.action,
+        env: r.env,
+        appCode: code,
+      })
+      assert(off.ok, `the sandbox rejected a step the chain accepted: ${off.ok ? '' : off.message}`)
+      assert.equal(encodeState(r.state), encodeState(off.state), 'sandbox and chain post-states differ')
+      const rec = await getChannelRecord(client, getChannelId(args.params), { blockNumber: r.blockNumber })
+      assert.equal(
+        rec.stateHash,
+        bytesToHex(hashStateStruct(off.state)),
+        'the chain holds the hash of the sandbox post-state',
+      )
+      assert.equal(rec.version, off.state.version)
+      checks++
+      return r
+    },
+    equivalenceChecks: () => checks,
+    stop,
+  }
+  return fixture
 }
 
 /** A signature with s replaced by n - s (and v flipped): the same signature in its high-s form. */
