@@ -211,7 +211,9 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
     broker = started
     anvil = await startAnvil()
     dir = mkdtempSync(join(tmpdir(), 'chanvm-two-nodes-'))
-    const [deployer, a, b, arb] = anvil.accounts
+    // Nodes keyed by accounts 4 and 5: a node subscribes to the channel topics addressed to its key,
+    // and the kill test's parties (accounts 0 and 1) may run on the same shared broker meanwhile.
+    const [deployer, , , , a, b, arb] = anvil.accounts
     assert(deployer && a && b && arb)
     keys.alice = a.privateKey
     keys.bob = b.privateKey
