@@ -66,7 +66,7 @@ export const appActionSchema = {
   title: 'AppAction',
   type: 'object',
   description:
-    'An action of the channel app: { "action": "fund", "args": { "amount": "1000", "deadline": "1700000000" } }, or { "app": "escrow", "type": "fund", "amount": "1000", "deadline": "1700000000" }. Integers as decimal strings, bytes and addresses as 0x hex, tuples as objects.',
+    'An action of the channel app: { "action": "fund", "args": { "amount": "1000", "deadline": "1700000000" } }, or, as the built-in apps always took them, { "app": "<app>", "type": "fund", "amount": "1000", "deadline": "1700000000" }. Integers as decimal strings, bytes and addresses as 0x hex, tuples as objects.',
   anyOf: [{ required: ['action'] }, { required: ['type'] }],
   maxProperties: 64,
   propertyNames: { pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' },
