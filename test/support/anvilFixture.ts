@@ -147,7 +147,7 @@ async function holdSharedChain(): Promise<DeployedChain> {
 /**
  * Starts a fixture: anvil with the Adjudicator, Escrow, BrokenApp and MultiForcer deployed, and a
  * client per party. The first fixture of a process starts that chain and keeps it for the next
- * ones: each fixture takes an `evm_snapshot` when it starts, mines a block at the current time,
+ * ones: each fixture takes an `evm_snapshot` when it starts, sets the clock to the wall clock's and mines a block,
  * and `stop` reverts to the snapshot (block number, clock, balances, contract storage and account
  * nonces as after deployment), so a suite sees the chain as a fresh one, as when each suite started its own anvil, without the start-up
  * and deployment. A fixture started while another one holds the shared chain gets an anvil of its
@@ -167,8 +167,11 @@ export async function startChainFixture(): Promise<ChainFixture> {
   try {
     const chain = await holdSharedChain()
     const snapshot = await rpc(chain.anvil, 'evm_snapshot')
-    // The latest block is as old as the last suite's; a block mined now gives the suite a head at the
-    // wall clock's time, as a freshly started anvil has (node clocks and chain-view ages read it).
+    // A revert also takes anvil's clock back to the snapshot's time, and the latest block is as old
+    // as the last suite's start: the clock is set to the wall clock's and a block mined now, so the
+    // suite's head is at the current time, as a freshly started anvil's is (node clocks, chain-view
+    // ages and signed readings stamped with Date.now() compare with it).
+    await rpc(chain.anvil, 'evm_setTime', [Math.floor(Date.now() / 1000)])
     await rpc(chain.anvil, 'evm_mine')
     let stopped = false
     return await buildFixture(chain.anvil, chain.deployment, async () => {
