@@ -103,7 +103,8 @@ describe('cli commands against the node HTTP server', () => {
       {
         method: 'act',
         channelId: KNOWN_CHANNEL,
-        action: { app: 'escrow', type: 'fund', amount: 5n * 10n ** 17n, deadline: 1_900_000_000n },
+        // On the wire and to the node as decimal strings; the app module checks them as uint256 / uint64.
+        action: { app: 'escrow', type: 'fund', amount: (5n * 10n ** 17n).toString(), deadline: '1900000000' },
       },
     ])
     assert.match(r.io.stdout[0] ?? '', /^fund: co-signed version 8: 51234 gas in the sandbox$/)
