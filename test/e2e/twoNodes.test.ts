@@ -399,7 +399,10 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
       deadline: '1',
     })
     assert.equal(malformed.status, 400)
-    assert.equal(((await malformed.json()) as { error: { code: string } }).error.code, 'VALIDATION')
+    // The app module checks each argument against its ABI type and names it.
+    const malformedError = ((await malformed.json()) as { error: { code: string; details?: string[] } }).error
+    assert.equal(malformedError.code, 'INVALID_ARGUMENT')
+    assert.ok(malformedError.details?.includes('argument: amount'), JSON.stringify(malformedError))
     const overspend = await post('alice', `/v1/channels/${id}/actions`, {
       app: 'escrow',
       type: 'fund',
