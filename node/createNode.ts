@@ -389,6 +389,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       sandbox,
       apps: registry.list.map((a) => ({ code: a.artifact.deployedBytecode, abi: a.artifact.abi })),
       clock,
+      freshClock: () => head.refresh(),
       responseTimeoutMs: config.responseTimeoutMs ?? 15_000,
       onEvent: onPartyEvent,
       ...(options.approve === undefined ? {} : { approve: options.approve }),

@@ -42,6 +42,7 @@ export function createExecutor(o: {
   transport: PeerTransport
   sandbox: Sandbox
   clock: () => Env | Promise<Env>
+  freshClock?: (() => Promise<Env>) | undefined
   tolerance: { blocks: bigint; seconds: bigint }
   timeoutMs: number
   onEvent?: ((e: PartyEvent) => void) | undefined
@@ -231,7 +232,12 @@ export function createExecutor(o: {
     ch.syncTimer.unref()
   }
 
-  const envWithin = async (env: Env): Promise<boolean> => isEnvWithin(env, await o.clock(), o.tolerance)
+  // A held head may lag the mover's: a proposal ahead of it is checked again at a fresh read.
+  const envWithin = async (env: Env): Promise<boolean> => {
+    const mine = await o.clock()
+    const fresh = env.blockNumber > mine.blockNumber ? o.freshClock : undefined
+    return isEnvWithin(env, mine, o.tolerance) || (!!fresh && isEnvWithin(env, await fresh(), o.tolerance))
+  }
   /** The channels in the store whose app this party runs, as machines with what the store holds of them. */
   const loadChannels = async (
     apps: Map<string, AppCode>,

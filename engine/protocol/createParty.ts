@@ -63,6 +63,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       transport,
       sandbox: options.sandbox,
       clock: options.clock ?? (() => ({ blockNumber: 0n, timestamp: BigInt(Math.floor(Date.now() / 1000)) })),
+      freshClock: options.freshClock,
       tolerance: options.envTolerance ?? { blocks: 10n, seconds: 60n },
       timeoutMs,
       onEvent: options.onEvent,

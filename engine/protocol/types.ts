@@ -23,6 +23,11 @@ export type PartyOptions = {
    * `envTolerance` of it. Default: block 0 and the host clock in seconds.
    */
   clock?: () => Env | Promise<Env>
+  /**
+   * Reads the chain's head now. A `clock` that answers from a head held in memory may lag the
+   * mover's; a proposal ahead of it by more than `envTolerance` is checked once more against this.
+   */
+  freshClock?: () => Promise<Env>
   /** Default: 10 blocks, 60 seconds. */
   envTolerance?: { blocks: bigint; seconds: bigint }
   /**

@@ -150,6 +150,33 @@ describe('protocol: co-signed updates between two parties', () => {
     assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'env')
   })
 
+  it('a proposal ahead of a lagging held head is checked again at a fresh read: accepted when the chain is there', async () => {
+    const ahead = { blockNumber: fixedEnv.blockNumber + 1000n, timestamp: fixedEnv.timestamp + 30n }
+    let reads = 0
+    const { channelId, payer, payee } = await twoEscrowParties({
+      partyOptions: { freshClock: async () => (reads++, ahead) },
+    })
+    const r = await payer.update(channelId, escrowActions.fund(5n, deadline), { env: ahead })
+    assert.ok(
+      r.ok,
+      JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? String(v) : v)),
+    )
+    assert.equal(reads, 1, 'one fresh read, by the peer, for the proposal ahead of its held head')
+    assert.equal((await payee.waitForVersion(channelId, 1n))?.state.version, 1n)
+  })
+
+  it('a proposal ahead of the chain itself is still refused (env) after the fresh read', async () => {
+    let reads = 0
+    const { channelId, payer } = await twoEscrowParties({
+      partyOptions: { freshClock: async () => (reads++, fixedEnv) },
+    })
+    const r = await payer.update(channelId, escrowActions.fund(5n, deadline), {
+      env: { blockNumber: fixedEnv.blockNumber + 1000n, timestamp: fixedEnv.timestamp },
+    })
+    assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'env')
+    assert.equal(reads, 1)
+  })
+
   it("a party's policy may refuse a valid step: the mover gets the reason, nothing is signed", async () => {
     const asked: bigint[] = []
     const { channelId, payer, payee, events } = await twoEscrowParties({
