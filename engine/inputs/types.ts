@@ -78,7 +78,10 @@ export type InputRejectionEvent = {
  */
 export interface InputSource {
   onInput(handler: (input: VerifiedInput) => void): () => void
-  /** Registers a handler for every rejected input (for logs, metrics, tests). */
+  /**
+   * Registers a handler for every rejected input (for logs, metrics, tests). Refusals made before
+   * the first handler was registered are handed to it when it is (the MQTT source holds up to 1,000).
+   */
   onRejection(handler: (rejection: InputRejectionEvent) => void): () => void
   /** Counts of accepted and rejected inputs, by reason. */
   stats(): {

@@ -19,6 +19,9 @@ import { createVerifierPool, type VerifierPool } from './createVerifierPool.ts'
 import { createSignerRateLimiter, type RateLimitOptions } from './createSignerRateLimiter.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from './startEmbeddedBroker.ts'
 
+/** Most refusals held for the first rejection handler (see `onRejection`). */
+const EARLY_REJECTIONS_HELD = 1_000
+
 /** The topic filters the input source subscribes to by default. */
 export const INPUT_TOPICS = ['chanvm/v1/devices/+/readings', 'chanvm/v1/oracles/+/answers'] as const
 
@@ -202,6 +205,10 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     return registered
   }
   const rejectionHandlers = new Set<(r: InputRejectionEvent) => void>()
+  // Refusals made before the first rejection handler is registered (a persistent session's backlog
+  // arrives as soon as the connection is up, before the caller had the source) are held, up to a
+  // bound, and handed to that handler: a refused redelivery is reported, not lost.
+  const early: MqttInputRejectionEvent[] = []
   let accepted = 0
   const rejected = Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<MqttInputRejection, number>
   const limiter = createSignerRateLimiter(options.rateLimit)
@@ -227,6 +234,7 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     verdicts[verdict] = (verdicts[verdict] ?? 0) + 1
     const event: MqttInputRejectionEvent = { reason, verdict, detail, topic: topic.slice(0, 200) }
     log(`rejected (${verdict}) on ${event.topic}: ${detail}`)
+    if (rejectionHandlers.size === 0 && early.length < EARLY_REJECTIONS_HELD) early.push(event)
     for (const h of rejectionHandlers) {
       try {
         h(event)
@@ -494,6 +502,13 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     },
     onRejection(handler) {
       rejectionHandlers.add(handler)
+      for (const event of early.splice(0)) {
+        try {
+          handler(event)
+        } catch (e) {
+          log(`a rejection handler threw: ${(e as Error).message}`)
+        }
+      }
       return () => rejectionHandlers.delete(handler)
     },
     onStatus: link.onStatus,
