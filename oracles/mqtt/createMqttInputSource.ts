@@ -319,28 +319,18 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
   // handler that throws or rejects is logged and leaves the reading unacknowledged and not
   // accepted (the broker sends it again). Handlers that return no promise are run without one.
   const deliver = (input: VerifiedInput): Promise<void> | undefined => {
-    if (inputHandlers.size === 0) return handlerRegistered().then(() => deliver(input))
-    const pending: PromiseLike<unknown>[] = []
-    for (const h of [...inputHandlers]) {
-      let result: unknown
-      try {
-        result = h(input)
-      } catch (e) {
-        pending.push(Promise.reject(e))
-        continue
-      }
-      if (typeof (result as { then?: unknown } | undefined)?.then === 'function')
-        pending.push(result as PromiseLike<unknown>)
-    }
-    if (pending.length === 0) {
+    const run = runHandlers(input)
+    if (run === undefined) {
       commit(input)
       return undefined
     }
-    return Promise.allSettled(pending).then((results) => {
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-      if (failed !== undefined) failedHandler(input, failed.reason)
-      commit(input)
-    })
+    return run.then(
+      () => commit(input),
+      (e: unknown) => {
+        failedHandler(input, e)
+        commit(input)
+      },
+    )
   }
 
   const now = options.now ?? Date.now
