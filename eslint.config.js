@@ -14,7 +14,15 @@ const layer = (files, forbidden, why) => ({
 })
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'contracts/generated/**', '.tmp/**', 'dashboard/vendor/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'contracts/generated/**',
+      'apps/*/generated/**',
+      '.tmp/**',
+      'dashboard/vendor/**',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

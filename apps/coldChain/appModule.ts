@@ -1,5 +1,5 @@
 import type { Hex } from 'viem'
-import { ColdChainInsurance } from '../../contracts/generated/ColdChainInsurance.ts'
+import { ColdChainInsurance } from './generated/ColdChainInsurance.ts'
 import { builtInAppModule } from '../module/builtInAppModule.ts'
 import { formatValue } from '../module/formatValue.ts'
 import type { AppModule } from '../types.ts'

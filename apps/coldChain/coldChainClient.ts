@@ -6,7 +6,7 @@ import {
   type AbiParameterToPrimitiveType,
   type Hex,
 } from 'viem'
-import { ColdChainInsurance } from '../../contracts/generated/ColdChainInsurance.ts'
+import { ColdChainInsurance } from './generated/ColdChainInsurance.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { oracleSignatureToStruct } from '../../oracles/message/oracleSignatureToStruct.ts'
 import { textToBytes32 } from '../../oracles/message/textToBytes32.ts'

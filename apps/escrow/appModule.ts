@@ -1,5 +1,5 @@
 import type { Hex } from 'viem'
-import { Escrow } from '../../contracts/generated/Escrow.ts'
+import { Escrow } from './generated/Escrow.ts'
 import { builtInAppModule } from '../module/builtInAppModule.ts'
 import { formatValue } from '../module/formatValue.ts'
 import type { AppModule } from '../types.ts'

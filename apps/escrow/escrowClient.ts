@@ -7,7 +7,7 @@ import {
   type AbiParameterToPrimitiveType,
   type Hex,
 } from 'viem'
-import { Escrow } from '../../contracts/generated/Escrow.ts'
+import { Escrow } from './generated/Escrow.ts'
 import { signDigest } from '../../engine/crypto/signDigest.ts'
 import { domainSeparator, typedDigest } from '../../engine/channel/hashState.ts'
 import type { ChannelParams } from '../../engine/channel/types.ts'

@@ -6,7 +6,9 @@ import { artifactFromJson } from './artifactFromJson.ts'
 
 /**
  * A built-in app: the `manifest.json` of its folder (`manifestUrl`) and its compiled contract as the
- * build generates it, loaded through the same path as a user's app; `describeState` and
+ * build generates it, loaded through the same path as a user's app. The manifest's `artifact` names
+ * the folder's Solidity file and `contract` the contract in it; `npm run build` compiles it into the
+ * folder's `generated/<contract>.ts`, which the folder's module imports. `describeState` and
  * `checkInitial` let the folder show its state in words and refuse terms the ABI types allow but
  * the app does not (a quorum above the number of oracles).
  *

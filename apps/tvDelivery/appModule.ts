@@ -1,5 +1,5 @@
 import type { Hex } from 'viem'
-import { TvDelivery } from '../../contracts/generated/TvDelivery.ts'
+import { TvDelivery } from './generated/TvDelivery.ts'
 import { builtInAppModule } from '../module/builtInAppModule.ts'
 import { formatValue } from '../module/formatValue.ts'
 import type { AppModule } from '../types.ts'

@@ -7,7 +7,7 @@ import {
   type AbiParameterToPrimitiveType,
   type Hex,
 } from 'viem'
-import { TvDelivery } from '../../contracts/generated/TvDelivery.ts'
+import { TvDelivery } from './generated/TvDelivery.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { oracleSignatureToStruct } from '../../oracles/message/oracleSignatureToStruct.ts'
 import { textToBytes32 } from '../../oracles/message/textToBytes32.ts'

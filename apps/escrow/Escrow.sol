@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ChannelParams, State, Env} from "../ChanvmTypes.sol";
-import {IApp} from "../IApp.sol";
-import {StateDigest} from "../StateDigest.sol";
-import {Sig} from "../Sig.sol";
+import {ChannelParams, State, Env} from "chanvm/ChanvmTypes.sol";
+import {IApp} from "chanvm/IApp.sol";
+import {StateDigest} from "chanvm/StateDigest.sol";
+import {Sig} from "chanvm/Sig.sol";
 
 /// @notice Escrow between two participants of a channel.
 ///

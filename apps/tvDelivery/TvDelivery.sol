@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ChannelParams, State, Env} from "../ChanvmTypes.sol";
-import {IApp} from "../IApp.sol";
-import {OracleMessages, Answer, OracleSig} from "../oracles/OracleMessages.sol";
+import {ChannelParams, State, Env} from "chanvm/ChanvmTypes.sol";
+import {IApp} from "chanvm/IApp.sol";
+import {OracleMessages, Answer, OracleSig} from "chanvm/oracles/OracleMessages.sol";
 
 /// @notice A purchase paid through a channel and settled by k-of-n delivery oracles.
 ///

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ChannelParams, State, Env} from "../ChanvmTypes.sol";
-import {IApp} from "../IApp.sol";
-import {OracleMessages, Reading, OracleSig} from "../oracles/OracleMessages.sol";
+import {ChannelParams, State, Env} from "chanvm/ChanvmTypes.sol";
+import {IApp} from "chanvm/IApp.sol";
+import {OracleMessages, Reading, OracleSig} from "chanvm/oracles/OracleMessages.sol";
 
 /// @notice Parametric cold-chain insurance between an owner (of the goods) and an insurer,
 /// decided by the signed readings of one registered thermometer.
