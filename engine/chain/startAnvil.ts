@@ -78,6 +78,20 @@ function anvilCommand(): { command: string; args: string[] } {
   }
 }
 
+/** util-linux's setpriv, which can set the parent-death signal of the program it executes. */
+const SETPRIV = '/usr/bin/setpriv'
+
+/**
+ * On Linux with util-linux's `setpriv`, the command run through `setpriv --pdeathsig SIGKILL`: the
+ * kernel kills anvil when the process that started it dies, even by SIGKILL, when no exit hook
+ * runs. setpriv replaces itself with anvil (exec), so the child's pid stays anvil's. Elsewhere the
+ * command as it is (the exit and signal hooks still apply).
+ */
+function withParentDeathGuard(command: string, args: string[]): { command: string; args: string[] } {
+  if (process.platform !== 'linux' || !existsSync(SETPRIV)) return { command, args }
+  return { command: SETPRIV, args: ['--pdeathsig', 'SIGKILL', command, ...args] }
+}
+
 async function rpcAnswers(rpcUrl: string): Promise<number | undefined> {
   try {
     const res = await fetch(rpcUrl, {
@@ -105,7 +119,8 @@ function readConfig(path: string): { available_accounts: string[]; private_keys:
  * Starts a local chain: the anvil binary of the `@foundry-rs/anvil` npm package, on 127.0.0.1, on a
  * free port unless one is given, with hardfork osaka. Resolves once anvil answers JSON-RPC. The
  * process is killed by {@link Anvil.stop} and, as a safety net, when this Node process exits or
- * gets SIGINT/SIGTERM/SIGHUP, so tests leave no orphan chains behind.
+ * gets SIGINT/SIGTERM/SIGHUP, and on Linux (with util-linux's `setpriv`) by the kernel when this
+ * process dies in any way, SIGKILL included, so tests leave no orphan chains behind.
  *
  * @example
  * ```ts
@@ -137,7 +152,8 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<Anvil> {
   if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime))
 
   installExitHook()
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const guarded = withParentDeathGuard(command, args)
+  const child = spawn(guarded.command, guarded.args, { stdio: ['ignore', 'pipe', 'pipe'] })
   live.add(child)
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => {

@@ -29,6 +29,7 @@ import {
   type State,
 } from '../../engine/channel/index.ts'
 import { createSandbox, runTransition, type Sandbox } from '../../engine/sandbox/index.ts'
+import { forgetChild, keepChild } from './leftoverChildren.ts'
 
 export type Party = AnvilAccount & { client: AdjudicatorClient }
 
@@ -138,9 +139,17 @@ async function holdSharedChain(): Promise<DeployedChain> {
     const chain = await current.catch(() => undefined)
     if (chain !== undefined && (await rpc(chain.anvil, 'eth_chainId').catch(() => undefined)) !== undefined)
       return chain
-    if (chain !== undefined) await chain.anvil.stop()
+    if (chain !== undefined) {
+      await chain.anvil.stop()
+      forgetChild(chain.anvil.pid)
+    }
   }
-  sharedChain = startDeployedChain()
+  // The shared chain outlives the file that started it: the root hooks' end-of-file clean-up keeps
+  // it (it still ends with the process).
+  sharedChain = startDeployedChain().then((chain) => {
+    keepChild(chain.anvil.pid)
+    return chain
+  })
   return sharedChain
 }
 
@@ -187,6 +196,7 @@ export async function startChainFixture(): Promise<ChainFixture> {
         // A chain that cannot go back is not shared any more: the next fixture starts another one.
         sharedChain = undefined
         await chain.anvil.stop()
+        forgetChild(chain.anvil.pid)
       } finally {
         sharedHeld = false
       }
