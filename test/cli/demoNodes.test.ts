@@ -29,7 +29,7 @@ const children = (): number[] =>
     .map(([pid]) => Number(pid))
 
 describe('demo: each party is a chanvm node driven through its HTTP API', function () {
-  this.timeout(120_000)
+  this.timeout(300_000) // a bound for a hang, not a speed check (processes on a shared machine)
 
   it('a refusal policy refuses exactly the proposals that match every field it gives', () => {
     fc.assert(

@@ -34,7 +34,8 @@ async function collect(url: string, topic: string) {
   return {
     messages,
     async waitFor(n: number) {
-      for (let i = 0; i < 400 && messages.length < n; i++) await new Promise((r) => setTimeout(r, 10))
+      for (const end = Date.now() + 30_000; messages.length < n && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 10))
       assert.equal(messages.length, n, `expected ${n} readings on ${topic}`)
     },
     close: () => client.endAsync(),
@@ -238,7 +239,8 @@ describe('cli: chanvm device', () => {
           const io = createTestIo({ stdin, nowMs: Date.now() })
           assert.equal(await device(args, io), 0, io.stderr.join('\n'))
         }
-        for (let i = 0; i < 400 && inputs.length < 5; i++) await new Promise((r) => setTimeout(r, 10))
+        for (const end = Date.now() + 30_000; inputs.length < 5 && Date.now() < end;)
+          await new Promise((r) => setTimeout(r, 10))
         assert.deepEqual(
           inputs.map((i) => [i.signer, i.sequence, i.message['value']]),
           [1n, 2n, 3n, 4n, 5n].map((n, k) => [id, n, [-18250n, -18100n, -17900n, -17800n, -17700n][k]]),

@@ -3,7 +3,7 @@ import { parseEther } from 'viem'
 import { runEscrowDemo } from '../../cli/demo/runEscrowDemo.ts'
 
 describe('e2e: escrow on anvil and the embedded broker', function () {
-  this.timeout(60_000)
+  this.timeout(240_000) // a bound for a hang, not a speed check (processes on a shared machine)
 
   it('happy path: the payer releases, a co-signed final state concludes at once (both nodes in this process)', async () => {
     const s = await runEscrowDemo({ partyProcesses: false })

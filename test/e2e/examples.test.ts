@@ -10,7 +10,7 @@ const runExample = (script: string, args: string[] = []) =>
   runNode(['--import', 'tsx', join(root, script), ...args], { cwd: root })
 
 describe('examples/ run as documented', function () {
-  this.timeout(120_000)
+  this.timeout(360_000) // a bound for a hang: the commands wait on a chain and a broker
 
   it('examples/escrow/run.ts', async () => {
     const r = await runExample('examples/escrow/run.ts')

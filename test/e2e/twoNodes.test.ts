@@ -146,7 +146,7 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
   /** `show --json` until the node reports `version` (bob commits a step just after he answers it). */
   const showVersion = async (who: Who, channelId: Hex, version: string): Promise<Shown> => {
     let shown = await show(who, channelId)
-    for (let i = 0; i < 100 && shown.version !== version; i++) {
+    for (const end = Date.now() + 60_000; shown.version !== version && Date.now() < end;) {
       await sleep(200)
       shown = await show(who, channelId)
     }
@@ -172,7 +172,11 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.on('exit', (code, signal) => resolve({ code, signal })),
     )
-    for (let i = 0; i < 2400 && !stdout.includes('\n') && child.exitCode === null; i++) await sleep(50)
+    for (
+      const end = Date.now() + 300_000;
+      !stdout.includes('\n') && child.exitCode === null && Date.now() < end;
+    )
+      await sleep(50)
     const m = /^chanvm node ready: address (0x[0-9a-fA-F]{40}) api (http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout)
     if (m === null) {
       child.kill('SIGKILL')
@@ -445,7 +449,7 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
     assert.ok(eventsIn(bobStop.logs).length > 0)
 
     const checkpointFile = join(dataDir('alice'), 'watcher-checkpoint.json')
-    for (let i = 0; i < 100 && !existsSync(checkpointFile); i++) await sleep(100)
+    for (const end = Date.now() + 60_000; !existsSync(checkpointFile) && Date.now() < end;) await sleep(100)
     const aliceKill = await kill('alice', 'SIGKILL')
     assert.equal(aliceKill.signal, 'SIGKILL')
     const checkpoint = JSON.parse(readFileSync(checkpointFile, 'utf8')) as { cursor: string | null }
@@ -499,7 +503,7 @@ describe('two chanvm nodes as processes: anvil, Mosquitto, the commands and the 
     assert.ok((await chainNow()) < record.finalizesAt, 'refuted before the dispute finalizes')
     // The refutation is alice's node's transaction, reported as a watcher event and a chain step.
     let refuted: Record<string, unknown> | undefined
-    for (let i = 0; i < 100 && refuted === undefined; i++) {
+    for (const end = Date.now() + 60_000; refuted === undefined && Date.now() < end;) {
       refuted = eventsIn(nodes.alice!.logs()).find(
         (e) => e.source === 'watcher' && e.event?.['type'] === 'refuted',
       )?.event

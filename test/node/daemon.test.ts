@@ -63,7 +63,8 @@ describe('node daemon', function () {
         deps: fakeDeps(node, { host: '127.0.0.1', port: 0 }),
         onReady: (r) => (ready = r),
       })
-      for (let i = 0; i < 200 && ready === undefined; i++) await new Promise((r) => setTimeout(r, 10))
+      for (const end = Date.now() + 30_000; ready === undefined && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 10))
       assert.ok(ready !== undefined)
       assert.deepEqual(out, [`chanvm node ready: address ${NODE_ADDRESS} api ${ready.url}`])
       const health = await fetch(`${ready.url}/v1/health`)
@@ -74,7 +75,10 @@ describe('node daemon', function () {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ app: 'escrow', type: 'release' }),
       })
-      for (let i = 0; i < 200 && !node.calls.some((c) => c.method === 'act'); i++) {
+      for (
+        const end = Date.now() + 30_000;
+        !node.calls.some((c) => c.method === 'act') && Date.now() < end;
+      ) {
         await new Promise((r) => setTimeout(r, 10))
       }
       controller.abort()
@@ -163,7 +167,8 @@ describe('node daemon', function () {
         deps: fakeDeps(node, { host: '127.0.0.1', port: 0, tokenEnv: 'MY_TOKEN' }),
         onReady: (r) => (url = r.url),
       })
-      for (let i = 0; i < 200 && url === ''; i++) await new Promise((r) => setTimeout(r, 10))
+      for (const end = Date.now() + 30_000; url === '' && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 10))
       assert.equal((await fetch(`${url}/v1/health`)).status, 401)
       const ok = await fetch(`${url}/v1/health`, {
         headers: { authorization: 'Bearer a-long-enough-api-token' },
@@ -301,7 +306,10 @@ describe('node daemon', function () {
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
       try {
-        for (let i = 0; i < 600 && !stdout.includes('\n') && child.exitCode === null; i++) {
+        for (
+          const end = Date.now() + 60_000;
+          !stdout.includes('\n') && child.exitCode === null && Date.now() < end;
+        ) {
           await new Promise((r) => setTimeout(r, 50))
         }
         const m = /^chanvm node ready: address (0x[0-9a-fA-F]{40}) api (http:\/\/127\.0\.0\.1:\d+)\n$/.exec(

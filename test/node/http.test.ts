@@ -675,7 +675,8 @@ describe('HTTP API', function () {
       assert.equal(third.statusCode, 503)
       third.resume()
       first.destroy()
-      for (let i = 0; i < 100 && node.listeners > 1; i++) await new Promise((r) => setTimeout(r, 10))
+      for (const end = Date.now() + 30_000; node.listeners > 1 && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 10))
       assert.equal(node.listeners, 1)
       const fourth = await open()
       assert.equal(fourth.statusCode, 200)
@@ -697,7 +698,8 @@ describe('HTTP API', function () {
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => (text += chunk))
       const until = async (predicate: () => boolean) => {
-        for (let i = 0; i < 200 && !predicate(); i++) await new Promise((r) => setTimeout(r, 10))
+        for (const end = Date.now() + 30_000; !predicate() && Date.now() < end;)
+          await new Promise((r) => setTimeout(r, 10))
         assert.ok(predicate(), `stream so far: ${text}`)
       }
       await until(() => node.listeners === 1)

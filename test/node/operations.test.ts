@@ -345,7 +345,13 @@ describe('operations: chanvm node as a process', function () {
         )
         const node = daemon(configPath)
         const url = await node.ready()
-        const live = await get(url, `/v1/channels/${channelId}`)
+        // The node's chain calls time out after 1 s: on a loaded machine a first one may, so the view
+        // is awaited reachable before the endpoint hangs.
+        let live = await get(url, `/v1/channels/${channelId}`)
+        await waitUntil('the chain view reachable', async () => {
+          live = await get(url, `/v1/channels/${channelId}`)
+          return (live.body as { chainView?: { reachable: boolean } }).chainView?.reachable === true
+        })
         assert.equal(live.status, 200, live.text)
         assert.equal((live.body as { chainView: { reachable: boolean } }).chainView.reachable, true)
 

@@ -309,7 +309,7 @@ describe('The input source with a replay store that fails', function () {
 
 describe('A consumer SIGKILLed and restarted on Mosquitto loses no reading and stores none twice', function () {
   const kills = Number(process.env.CHANVM_CONSUMER_KILLS ?? '') || 12
-  this.timeout(120_000 + kills * 15_000)
+  this.timeout(240_000 + kills * 30_000) // a bound for a hang: each kill restarts a process
   let broker: RestartableMosquitto
   let dir: string
   let entry: { file: string; execArgv: string[] }

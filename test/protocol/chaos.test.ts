@@ -106,7 +106,7 @@ describe('protocol: lost messages and restarts at random (seeded)', function () 
     // signatures they show) must bring both to the same latest co-signed state.
     lossy = false
     const version = async (i: 0 | 1) => (await live[i].party.latest(channelId))?.state.version ?? -1n
-    for (let k = 0; k < 400 && (await version(0)) !== (await version(1)); k++)
+    for (const end = Date.now() + 30_000; (await version(0)) !== (await version(1)) && Date.now() < end;)
       await new Promise((r) => setTimeout(r, 25))
     const [a, b] = [await live[0].party.latest(channelId), await live[1].party.latest(channelId)]
     assert.deepEqual(

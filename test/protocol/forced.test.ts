@@ -107,7 +107,7 @@ describe('protocol: continuing off chain on top of a forced state (on anvil)', f
 
     // Both watchers report it; both parties re-run it and take it as their base.
     for (const p of [alice.party, bob.party]) {
-      for (let i = 0; i < 100 && (await p.base(channelId))?.version !== 2n; i++)
+      for (const end = Date.now() + 30_000; (await p.base(channelId))?.version !== 2n && Date.now() < end;)
         await new Promise((r) => setTimeout(r, 50))
       const base = await p.base(channelId)
       assert.ok(

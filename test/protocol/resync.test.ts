@@ -24,8 +24,10 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
   after(() => rmSync(dir, { recursive: true, force: true }))
 
   it('a commit lost on a final state heals: the signer asks for it and the mover answers', async () => {
+    // The payee asks for the commit once it waited responseTimeoutMs; the mover waits as long for
+    // the payee's signature, which on a loaded machine takes more than a few hundred ms.
     const { channelId, hub, payer, payee, events } = await twoEscrowParties({
-      partyOptions: { responseTimeoutMs: 200 },
+      partyOptions: { responseTimeoutMs: 2_000 },
     })
     hub.setFilter((to, m) => to === testAddresses[1] && m.type === 'commit')
     const closed = await payer.update(channelId, escrowActions.close())
@@ -33,7 +35,7 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
     await hub.settled()
     assert.equal((await payee.latest(channelId))?.state.version, 0n, 'the commit was lost')
     hub.setFilter(undefined)
-    const final = await payee.waitForVersion(channelId, 1n, 5_000)
+    const final = await payee.waitForVersion(channelId, 1n, 30_000)
     assert.equal(final.state.isFinal, true)
     assert.ok(events[1].some((e) => e.type === 'sync' && e.direction === 'asked' && e.version === 1n))
     assert.ok(events[0].some((e) => e.type === 'sync' && e.direction === 'answered'))
@@ -95,8 +97,10 @@ describe('protocol: re-sync of lost commits and acknowledgement after store', fu
   })
 
   it('a mover whose accepts were lost finishes its own proposal when the signer asks for the commit', async () => {
+    // The payee asks for the commit once it waited responseTimeoutMs; the mover waits as long for
+    // the payee's signature, which on a loaded machine takes more than a few hundred ms.
     const { channelId, hub, payer, payee, events } = await twoEscrowParties({
-      partyOptions: { responseTimeoutMs: 200 },
+      partyOptions: { responseTimeoutMs: 2_000 },
     })
     hub.setFilter((to, m) => to === testAddresses[0] && m.type === 'accept')
     const r = await payer.update(channelId, escrowActions.fund(10n, deadline))

@@ -147,8 +147,11 @@ export async function forcedChainSteps(
   return { steps, states }
 }
 
-/** Polls `check` every 50 ms until it holds or `ms` pass; fails with `what`. */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 15_000) {
+/**
+ * Polls `check` every 50 ms until it holds or `ms` pass (default 60 s: on a loaded machine work that
+ * takes a second may take many); fails with `what`.
+ */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 60_000) {
   const until = Date.now() + ms
   while (!(await check())) {
     if (Date.now() > until) assert.fail(`timed out waiting: ${what}`)

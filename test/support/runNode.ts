@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process'
 export type NodeRun = { code: number | null; stdout: string; stderr: string }
 
 /**
- * Runs `node <args>` as a child process and collects its output; killed after `timeoutMs`.
+ * Runs `node <args>` as a child process and collects its output; killed after `timeoutMs` (default
+ * 5 minutes, far above a run on an idle machine: the bound is for a hang, not a speed check), which
+ * the collected stderr then says.
  *
  * @example
  * ```ts
@@ -18,7 +20,11 @@ export function runNode(args: string[], opts: { cwd: string; timeoutMs?: number 
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000)
+    const timeoutMs = opts.timeoutMs ?? 300_000
+    const timer = setTimeout(() => {
+      stderr += `\n(killed with SIGKILL after ${timeoutMs} ms)`
+      child.kill('SIGKILL')
+    }, timeoutMs)
     child.once('error', reject)
     child.once('exit', (code) => {
       clearTimeout(timer)
