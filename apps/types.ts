@@ -119,6 +119,45 @@ export type AppArtifact = {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue }
 
 /**
+ * A flag of `chanvm open` that gives one of a built-in app's terms, so a person types
+ * `--arbiter 0x..` rather than `--term arbiter=0x..`. Declared in the app's folder; the command
+ * reads the text as `kind` says, refuses it with a usage error naming the flag, and sends the term
+ * under `term`. Any app, a user's too, is also opened with `--term NAME=VALUE`.
+ */
+export type TermFlag = {
+  /** The flag without its dashes: lower case letters, digits and `-` (`deadline-block`). */
+  flag: string
+  /** The term it gives: one of the app's terms. */
+  term: string
+  /**
+   * How the text is read: `address` (0x and 40 hex digits, a valid checksum when mixed case),
+   * `amount` (3eth, 0.5eth, 2gwei or plain wei), `duration` (seconds: 3600, 90s, 15m, 1h, 7d),
+   * `whole` (decimal digits), `integer` (signed decimal; negatives are written `--flag=-5`),
+   * `bytes32` (0x and 64 hex digits), `bytes32-list` (comma-separated, distinct), `text`.
+   * Numbers are sent as decimal strings.
+   */
+  kind: 'address' | 'amount' | 'duration' | 'whole' | 'integer' | 'bytes32' | 'bytes32-list' | 'text'
+  /** What the help shows for the value: `<addr>`, `AMOUNT`, `ID,ID,..`. */
+  value: string
+  /** One line of help. */
+  help: string
+  /** Least value (amount, duration, whole, integer), decimal. */
+  min?: string
+  /** Most value (whole, integer), decimal. */
+  max?: string
+  /** For `whole`: at most the number of values given to this other flag (a quorum of the listed oracles). */
+  atMostCountOf?: string
+  /** For `integer`: not above the value of this other flag (a range's lower bound). */
+  notAbove?: string
+  /** For `text`: most bytes (UTF-8); for `bytes32-list`: most values. */
+  maxLength?: number
+  /** Sent as a JSON number rather than a decimal string (small counts). */
+  number?: boolean
+  /** The text taken when the flag is not given; without it the flag is required. */
+  default?: string
+}
+
+/**
  * An app the node runs: built-in ones (a folder under `apps/`) and users' (an artifact and a
  * manifest, loaded by `loadAppModule`) satisfy the same shape, and the node, the API, the commands,
  * the demo and the bench reach apps only through it.
@@ -151,4 +190,6 @@ export type AppModule = {
   decodeState(appData: Hex): { [k: string]: JsonValue }
   /** The state as a person reads it. */
   describeState(appData: Hex): AppStateDescription
+  /** The flags `chanvm open` takes for this app's terms (built-in apps declare them; see {@link TermFlag}). */
+  readonly termFlags?: readonly TermFlag[]
 }

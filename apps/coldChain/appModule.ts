@@ -3,6 +3,7 @@ import { ColdChainInsurance } from './generated/ColdChainInsurance.ts'
 import { builtInAppModule } from '../module/builtInAppModule.ts'
 import { formatValue } from '../module/formatValue.ts'
 import type { AppModule } from '../types.ts'
+import { termFlags } from './termFlags.ts'
 import { decodeColdChainData, initialColdChainData } from './coldChainClient.ts'
 
 const { eth, utc, celsius } = formatValue
@@ -10,6 +11,7 @@ const { eth, utc, celsius } = formatValue
 /** The cold-chain app: the owner (participant 0) pays premiums, the insurer (1) pays a claim. */
 export const appModule: AppModule = builtInAppModule({
   manifestUrl: new URL('./manifest.json', import.meta.url),
+  termFlags,
   contract: ColdChainInsurance,
   // The client's checks: min <= max, coverage times that cannot overflow, a positive insured sum.
   checkInitial: (appData: Hex) => {

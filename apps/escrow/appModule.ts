@@ -3,6 +3,7 @@ import { Escrow } from './generated/Escrow.ts'
 import { builtInAppModule } from '../module/builtInAppModule.ts'
 import { formatValue } from '../module/formatValue.ts'
 import type { AppModule } from '../types.ts'
+import { termFlags } from './termFlags.ts'
 import { decodeEscrowData } from './escrowClient.ts'
 
 const { eth, utc } = formatValue
@@ -10,6 +11,7 @@ const { eth, utc } = formatValue
 /** The escrow app: payer (participant 0) and payee (1), settled by release, ruling or refund. */
 export const appModule: AppModule = builtInAppModule({
   manifestUrl: new URL('./manifest.json', import.meta.url),
+  termFlags,
   contract: Escrow,
   describeState: (appData: Hex) => {
     const d = decodeEscrowData(appData)

@@ -3,6 +3,7 @@ import { TvDelivery } from './generated/TvDelivery.ts'
 import { builtInAppModule } from '../module/builtInAppModule.ts'
 import { formatValue } from '../module/formatValue.ts'
 import type { AppModule } from '../types.ts'
+import { termFlags } from './termFlags.ts'
 import {
   decodeTvDeliveryData,
   initialTvDeliveryData,
@@ -15,6 +16,7 @@ const { eth } = formatValue
 /** The tv-delivery app: the buyer (participant 0) pays, the seller (1) claims with oracle answers. */
 export const appModule: AppModule = builtInAppModule({
   manifestUrl: new URL('./manifest.json', import.meta.url),
+  termFlags,
   contract: TvDelivery,
   // The client's checks: a tracking id of 1-128 bytes, distinct oracles, a quorum they can reach.
   checkInitial: (appData: Hex) => {

@@ -1,8 +1,8 @@
 // `chanvm open`: asks the node to open a channel with a counterparty (POST /v1/channels).
 import { parseArgs } from 'node:util'
-import type { Hex } from 'viem'
 import { toWire } from '../apiClient.ts'
 import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
+import type { TermFlag } from '../../apps/types.ts'
 import type { AppName, OpenRequest } from '../../node/types.ts'
 import type { CliIo } from '../runCli.ts'
 import { API_OPTIONS, API_USAGE, apiClientFor, apiTargetFromFlags, type ApiTarget } from './apiOptions.ts'
@@ -18,68 +18,57 @@ import {
   parseWhole,
 } from './parseValues.ts'
 
-export const OPEN_USAGE = `Usage: chanvm open --app <escrow|tv-delivery|cold-chain> --counterparty 0x.. --role first|second
+const APPS = BUILT_IN_REGISTRY.list
+const UINT256_MAX = (1n << 256n) - 1n
+
+/** Every built-in app's term flag, with the apps that take it. */
+const TERM_FLAG_APPS = new Map<string, AppName[]>()
+for (const app of APPS)
+  for (const f of app.termFlags ?? [])
+    TERM_FLAG_APPS.set(f.flag, [...(TERM_FLAG_APPS.get(f.flag) ?? []), app.name])
+
+/** `  --flag VALUE` then the help, in two columns. */
+const helpLine = (left: string, help: string) => `  ${left.padEnd(21)}  ${help}`
+
+const termsUsage = APPS.filter((a) => (a.termFlags ?? []).length > 0)
+  .map((a) =>
+    [
+      `Terms, ${a.name}:`,
+      ...(a.termFlags ?? []).map((f) =>
+        helpLine(
+          `--${f.flag}${f.value.startsWith('=') ? '' : ' '}${f.value}`,
+          f.default === undefined ? f.help : `${f.help} (default ${f.default})`,
+        ),
+      ),
+    ].join('\n'),
+  )
+  .join('\n')
+
+export const OPEN_USAGE = `Usage: chanvm open --app <${APPS.map((a) => a.name).join('|')}> --counterparty 0x.. --role first|second
                    --balances A,B --nonce N --challenge SECONDS [app terms] [options]
 
 Asks the node to open a channel with the counterparty, who sends the same request to its own node.
 Both co-sign version 0; then this node deposits its opening balance (unless --no-deposit).
 
-  --app <name>           escrow, tv-delivery or cold-chain
+  --app <name>           ${APPS.map((a) => a.name).join(', ')}, or an app the node's configuration adds
   --counterparty <addr>  the other party's address
-  --role first|second    first: payer, buyer, owner (participant 0); second: payee, seller, insurer
+  --role first|second    first: ${APPS.map((a) => a.roles[0]).join(', ')} (participant 0); second: ${APPS.map((a) => a.roles[1]).join(', ')}
   --balances A,B         opening balances of participant 0 and 1: 5eth,0 or 0.5eth,2gwei or wei
   --nonce N              makes the channel id unique between the two parties; both pick the same
   --challenge SECONDS    the challenge period (3600, 90s, 15m, 1h, 7d)
   --no-deposit           do not deposit this node's opening balance now
+  --term NAME=VALUE      a term by its name, for any app (JSON for lists and objects); repeat per term
 
-Terms, escrow:
-  --arbiter <addr>       whose signed ruling settles a funded escrow (required)
-Terms, tv-delivery:
-  --price AMOUNT         the price of the goods
-  --oracles ID,ID,..     the oracles' signer ids (bytes32, chanvm device keygen prints them)
-  --quorum K             how many oracles must answer "delivered"
-  --deadline-block N     block from which the buyer may take a refund
-  --tracking-id TEXT     the carrier's tracking id the oracles answer about
-Terms, cold-chain:
-  --device ID            the thermometer's signer id (bytes32)
-  --min-value=MC --max-value=MC   the allowed range, milli-degrees Celsius (use = for negatives)
-  --run-length N         consecutive readings outside the range that pay out
-  --premium AMOUNT       premium per period
-  --insured-sum AMOUNT   paid to the owner on an excursion
-  --period SECONDS       length of one period (1h, 1d)
-  --max-periods N        periods the policy can cover
-  --claim-window SECONDS time after coverage during which the insurer may not close
+${termsUsage}
 
 Options:
 ${API_USAGE}
 
 Exit codes: 0 opened, 1 the node refused, 2 usage error, 3 node unreachable or failed.`
 
-const TERM_FLAGS = {
-  arbiter: 'escrow',
-  price: 'tv-delivery',
-  oracles: 'tv-delivery',
-  quorum: 'tv-delivery',
-  'deadline-block': 'tv-delivery',
-  'tracking-id': 'tv-delivery',
-  device: 'cold-chain',
-  'min-value': 'cold-chain',
-  'max-value': 'cold-chain',
-  'run-length': 'cold-chain',
-  premium: 'cold-chain',
-  'insured-sum': 'cold-chain',
-  period: 'cold-chain',
-  'max-periods': 'cold-chain',
-  'claim-window': 'cold-chain',
-} as const satisfies Record<string, AppName>
-
 const termOptions = Object.fromEntries(
-  Object.keys(TERM_FLAGS).map((k) => [k, { type: 'string' as const }]),
-) as { [K in keyof typeof TERM_FLAGS]: { type: 'string' } }
-
-const INT64_MIN = -(1n << 63n)
-const INT64_MAX = (1n << 63n) - 1n
-const UINT64_MAX = (1n << 64n) - 1n
+  [...TERM_FLAG_APPS.keys()].map((k) => [k, { type: 'string' as const }]),
+)
 
 /** What `chanvm open` sends and where. */
 export type OpenArgs = { request: OpenRequest; target: ApiTarget; json: boolean }
@@ -138,12 +127,17 @@ export function parseOpenArgs(
   ]
   const nonce = parseWhole(need('nonce', values.nonce), '--nonce')
   const challengeDuration = parseDuration(need('challenge', values.challenge), '--challenge', 1n)
-  for (const [flag, owner] of Object.entries(TERM_FLAGS))
-    if (values[flag as keyof typeof TERM_FLAGS] !== undefined && owner !== app)
-      throw usageError(`--${flag} is a term of ${owner}, not of ${app}`)
+  const flagValues = values as Readonly<Record<string, unknown>>
+  const module = BUILT_IN_REGISTRY.byName(app)
+  for (const [flag, owners] of TERM_FLAG_APPS)
+    if (flagValues[flag] !== undefined && !owners.includes(app))
+      throw usageError(`--${flag} is a term of ${owners.join(', ')}, not of ${app}`)
   // A user's app (or any app, with --term) takes its terms as --term NAME=VALUE; the node checks them.
-  const generic = values.term !== undefined || BUILT_IN_REGISTRY.byName(app) === undefined
-  const terms = generic ? termFlags(values.term ?? []) : termsOf(app, values, need)
+  const flags = module?.termFlags
+  const terms =
+    values.term !== undefined || flags === undefined
+      ? termFlags(values.term ?? [])
+      : termsFromFlags(flags, (flag) => flagValues[flag] as string | undefined)
   const request: OpenRequest = {
     app,
     counterparty,
@@ -178,50 +172,75 @@ function termFlags(flags: readonly string[]): OpenRequest['terms'] {
   return terms
 }
 
-function termsOf(
-  app: AppName,
-  v: { [K in keyof typeof TERM_FLAGS]?: string | undefined },
-  need: (name: string, v: string | undefined) => string,
+/** The terms an app's flags give (see `TermFlag`), each read as its kind says. */
+function termsFromFlags(
+  flags: readonly TermFlag[],
+  given: (flag: string) => string | undefined,
 ): OpenRequest['terms'] {
-  if (app === 'escrow') return { arbiter: parseAddress(need('arbiter', v.arbiter), '--arbiter') }
-  if (app === 'tv-delivery') {
-    const oracles = parseList(need('oracles', v.oracles)).map((o) => parseHexBytes(o, '--oracles', 32))
-    if (new Set(oracles).size !== oracles.length) throw usageError('--oracles lists an oracle twice')
-    if (oracles.length > 32) throw usageError('--oracles takes at most 32 oracles')
-    const quorum = parseWhole(need('quorum', v.quorum), '--quorum', 1n, BigInt(Math.max(1, oracles.length)))
-    const trackingId = need('tracking-id', v['tracking-id'])
-    if (Buffer.byteLength(trackingId) > 128) throw usageError('--tracking-id is longer than 128 bytes')
-    const price = parseAmount(need('price', v.price), '--price')
-    if (price === 0n) throw usageError('--price must be more than 0')
-    return {
-      price: price.toString(),
-      oracles,
-      quorum: Number(quorum),
-      deadline: parseWhole(
-        need('deadline-block', v['deadline-block']),
-        '--deadline-block',
-        0n,
-        UINT64_MAX,
-      ).toString(),
-      trackingId,
+  const terms: OpenRequest['terms'] = {}
+  const read = new Map<string, bigint | readonly string[]>()
+  const big = (v: string | undefined, fallback: bigint) => (v === undefined ? fallback : BigInt(v))
+  for (const f of flags) {
+    const what = `--${f.flag}`
+    const text = given(f.flag) ?? f.default
+    if (text === undefined || text === '') throw usageError(`${what} is required`)
+    const min = big(f.min, 0n)
+    let value: bigint | readonly string[] | string
+    switch (f.kind) {
+      case 'address':
+        value = parseAddress(text, what)
+        break
+      case 'amount':
+        value = parseAmount(text, what)
+        if (value < min)
+          throw usageError(min === 1n ? `${what} must be more than 0` : `${what} must be at least ${min}`)
+        break
+      case 'duration':
+        value = parseDuration(text, what, min)
+        break
+      case 'whole': {
+        const of = f.atMostCountOf === undefined ? undefined : read.get(f.atMostCountOf)
+        const max = Array.isArray(of) ? BigInt(Math.max(1, of.length)) : big(f.max, UINT256_MAX)
+        value = parseWhole(text, what, min, max)
+        break
+      }
+      case 'integer':
+        value = parseInteger(text, what, big(f.min, -UINT256_MAX), big(f.max, UINT256_MAX))
+        break
+      case 'bytes32':
+        value = parseHexBytes(text, what, 32)
+        break
+      case 'bytes32-list': {
+        const list = parseList(text).map((o) => parseHexBytes(o, what, 32))
+        const twice = list.find((o, i) => list.indexOf(o) !== i)
+        if (twice !== undefined) throw usageError(`${what} lists ${twice} twice`)
+        if (f.maxLength !== undefined && list.length > f.maxLength)
+          throw usageError(`${what} takes at most ${f.maxLength} values`)
+        value = list
+        break
+      }
+      case 'text':
+        if (f.maxLength !== undefined && Buffer.byteLength(text) > f.maxLength)
+          throw usageError(`${what} is longer than ${f.maxLength} bytes`)
+        value = text
+        break
     }
+    if (typeof value === 'bigint') read.set(f.flag, value)
+    else if (Array.isArray(value)) read.set(f.flag, value)
+    terms[f.term] =
+      typeof value === 'bigint'
+        ? f.number === true
+          ? Number(value)
+          : value.toString()
+        : (value as string | string[])
   }
-  const minValue = parseInteger(need('min-value', v['min-value']), '--min-value', INT64_MIN, INT64_MAX)
-  const maxValue = parseInteger(need('max-value', v['max-value']), '--max-value', INT64_MIN, INT64_MAX)
-  if (minValue > maxValue) throw usageError('--min-value must not be above --max-value')
-  const insuredSum = parseAmount(need('insured-sum', v['insured-sum']), '--insured-sum')
-  if (insuredSum === 0n) throw usageError('--insured-sum must be more than 0')
-  return {
-    device: parseHexBytes(need('device', v.device), '--device', 32) as Hex,
-    minValue: minValue.toString(),
-    maxValue: maxValue.toString(),
-    runLength: Number(parseWhole(need('run-length', v['run-length']), '--run-length', 1n, 65_535n)),
-    premium: parseAmount(need('premium', v.premium), '--premium').toString(),
-    insuredSum: insuredSum.toString(),
-    periodSeconds: parseDuration(need('period', v.period), '--period', 1n).toString(),
-    maxPeriods: parseWhole(need('max-periods', v['max-periods']), '--max-periods', 1n, UINT64_MAX).toString(),
-    claimWindow: parseDuration(v['claim-window'] ?? '0', '--claim-window').toString(),
+  for (const f of flags) {
+    const low = read.get(f.flag)
+    const high = f.notAbove === undefined ? undefined : read.get(f.notAbove)
+    if (typeof low === 'bigint' && typeof high === 'bigint' && low > high)
+      throw usageError(`--${f.flag} must not be above --${f.notAbove}`)
   }
+  return terms
 }
 
 /**

@@ -21,6 +21,7 @@ import {
 } from '../../apps/tvDelivery/tvDeliveryClient.ts'
 import { appModuleFromManifest } from '../../apps/module/appModuleFromManifest.ts'
 import { artifactFromJson } from '../../apps/module/artifactFromJson.ts'
+import { builtInAppModule } from '../../apps/module/builtInAppModule.ts'
 import type { ActionContext, AppArtifact, VerifiedInputs } from '../../apps/types.ts'
 import type { State } from '../../engine/channel/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
@@ -297,6 +298,21 @@ describe('apps: an app module from a manifest and an artifact', () => {
       assert.equal(e.code, 'CONFIG', e.message)
       assert.match(e.shortMessage, re)
     }
+  })
+
+  it("a built-in app's term flag must give one of its terms (CONFIG), and its module carries them", () => {
+    const manifestUrl = new URL('../../apps/escrow/manifest.json', import.meta.url)
+    const flag = { flag: 'judge', kind: 'address', value: '<addr>', help: 'h' } as const
+    const e = errorOf(() =>
+      builtInAppModule({ manifestUrl, contract: Escrow, termFlags: [{ ...flag, term: 'judge' }] }),
+    )
+    assert.equal(e.code, 'CONFIG')
+    assert.match(e.message, /--judge gives judge, which is not a term/)
+    const app = builtInAppModule({ manifestUrl, contract: Escrow, termFlags: [{ ...flag, term: 'arbiter' }] })
+    assert.deepEqual(
+      app.termFlags?.map((f) => f.term),
+      ['arbiter'],
+    )
   })
 
   it('reads solc standard JSON and Foundry artifacts, and refuses one that does not implement IApp', () => {

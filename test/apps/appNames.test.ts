@@ -22,7 +22,6 @@ const NOT_YET: Record<string, string> = {
   'bench/node.ts': 'the per-app benchmarks',
   'bench/protocol.ts': 'the per-app benchmarks',
   'cli/commands/deploy.ts': 'deploys the built-in app contracts by name',
-  'cli/commands/open.ts': "the built-in apps' own term flags (--arbiter, --oracles, ...)",
   'cli/demo/runColdChainDemo.ts': 'the per-app demos',
   'cli/demo/runDemo.ts': 'the per-app demos',
   'cli/demo/runEscrowDemo.ts': 'the per-app demos',

@@ -5,11 +5,12 @@ import { runActCommand } from '../../cli/commands/act.ts'
 import { runChannelsCommand } from '../../cli/commands/channels.ts'
 import { runDisputeCommand } from '../../cli/commands/dispute.ts'
 import { formatFee } from '../../cli/commands/formatChannel.ts'
-import { runOpenCommand } from '../../cli/commands/open.ts'
+import { OPEN_USAGE, runOpenCommand } from '../../cli/commands/open.ts'
 import { parseAmount } from '../../cli/commands/parseAmount.ts'
 import { runShowCommand } from '../../cli/commands/show.ts'
 import { runCancelCommand } from '../../cli/commands/cancel.ts'
 import { runCli } from '../../cli/runCli.ts'
+import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { createTestIo, startCannedNode, type CannedNode, type TestIo } from './support.ts'
 
@@ -222,7 +223,7 @@ describe('cli commands', () => {
         'open: an oracle twice',
         runOpenCommand,
         [...tv, ...tvTerms, '--oracles', `${ORACLE(1)},${ORACLE(1)}`, '--quorum', '1', '--tracking-id', 'T'],
-        /lists an oracle twice/,
+        /--oracles lists 0x[0-9a-f]{64} twice/,
       ],
       [
         'open: oracle id not bytes32',
@@ -508,6 +509,54 @@ describe('cli commands', () => {
         periodSeconds: '86400',
         maxPeriods: '30',
         claimWindow: '600',
+      })
+    })
+
+    it("open's term flags are the ones each built-in app's folder declares: listed under its name, covering its terms", () => {
+      const own = ['app', 'counterparty', 'role', 'balances', 'nonce', 'challenge', 'deposit', 'term']
+      const own2 = ['api', 'token-env', 'timeout', 'json', 'help']
+      const withFlags = BUILT_IN_REGISTRY.list.filter((a) => a.termFlags !== undefined)
+      assert.deepEqual(
+        withFlags.map((a) => a.name),
+        BUILT_IN_REGISTRY.names,
+      )
+      for (const app of withFlags) {
+        const section = OPEN_USAGE.split(`Terms, ${app.name}:\n`)[1]?.split(/\n(?!  )/)[0] ?? ''
+        const flags = app.termFlags ?? []
+        assert.deepEqual(
+          [...section.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]),
+          flags.map((f) => f.flag),
+          app.name,
+        )
+        // Every term has a flag, so the flags alone open a channel; no flag shadows open's own options.
+        assert.deepEqual(flags.map((f) => f.term).sort(), app.terms.map((t) => t.name).sort(), app.name)
+        for (const f of flags) assert.ok(![...own, ...own2].includes(f.flag), `--${f.flag}`)
+      }
+      assert.match(OPEN_USAGE, new RegExp(`--app <${BUILT_IN_REGISTRY.names.join('\\|')}>`))
+    })
+
+    it('open --term gives a built-in app its terms by name instead of its flags', async () => {
+      node = await startCannedNode({ 'POST /v1/channels': { status: 201, body: summary() } })
+      const io = createTestIo({ env: { CHANVM_API_URL: node.url } })
+      const args = ['--app', 'tv-delivery', '--counterparty', BOB, '--role', 'first', '--balances', '1eth,0']
+      args.push(
+        '--nonce',
+        '2',
+        '--challenge',
+        '90s',
+        '--term',
+        `oracles=["${ORACLE(1)}"]`,
+        '--term',
+        'quorum=1',
+      )
+      args.push('--term', 'price=5', '--term', 'deadline=9', '--term', 'trackingId=T1')
+      assert.equal(await run(runOpenCommand, args, io), 0, io.stderr.join('\n'))
+      assert.deepEqual((node.requests[0]!.body as { terms: unknown }).terms, {
+        oracles: [ORACLE(1)],
+        quorum: '1',
+        price: '5',
+        deadline: '9',
+        trackingId: 'T1',
       })
     })
 
