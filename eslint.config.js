@@ -3,8 +3,9 @@
 // page the node serves, plain browser modules) above node/.
 import tseslint from 'typescript-eslint'
 
-const layer = (files, forbidden, why) => ({
+const layer = (files, forbidden, why, ignores = []) => ({
   files,
+  ignores,
   rules: {
     'no-restricted-imports': [
       'error',
@@ -12,6 +13,9 @@ const layer = (files, forbidden, why) => ({
     ],
   },
 })
+
+/** The demo files of an app's folder (see the apps/ layers below). */
+const APP_DEMO_FILES = ['apps/*/demo.ts', 'apps/*/run*Demo.ts']
 
 export default tseslint.config(
   {
@@ -51,8 +55,16 @@ export default tseslint.config(
   ),
   layer(
     ['apps/**/*.ts'],
-    ['**/node/**', '**/cli/**', '**/examples/**'],
-    'apps/ sits below node/, cli/ and examples/.',
+    ['**/node/**', '**/cli/**', '**/examples/**', '**/demo.ts', '**/run*Demo.ts'],
+    "apps/ sits below node/, cli/ and examples/ (an app folder's demo files sit at the command line's layer).",
+    APP_DEMO_FILES,
+  ),
+  // An app folder's demo (`demo.ts`, `run*Demo.ts`) is at the command line's layer: it drives the
+  // app through cli/demo's machinery; nothing in apps/ imports it (the rule above), cli/demo finds it.
+  layer(
+    APP_DEMO_FILES,
+    ['**/examples/**', '**/bench/**', '**/dashboard/**'],
+    "an app's demo sits at the command line's layer, beside cli/.",
   ),
   layer(
     ['node/**/*.ts'],

@@ -28,7 +28,10 @@ export async function benchDeals(
     const forced = summary.gas.transactions.find((t) => t.action === 'forceProgress')
     if (forced === undefined) throw new Error(`the ${deal} demo forced no step`)
     const step = summary.steps.find((e) => e.kind === 'force-progress')
-    out[keys[deal]] = { forcedStepGas: Number(forced.gasUsed), forcedStep: step?.text ?? 'forceProgress' }
+    out[keys[deal] ?? deal] = {
+      forcedStepGas: Number(forced.gasUsed),
+      forcedStep: step?.text ?? 'forceProgress',
+    }
     log(`  deals: ${deal} forced step ${forced.gasUsed} gas`)
   }
   return out

@@ -1,15 +1,9 @@
 import { parseArgs } from 'node:util'
 import { formatEther } from 'viem'
 import { ChanvmError } from '../engine/errors.ts'
+import { loadDemos } from './demo/loadDemos.ts'
 import { runDemo } from './demo/runDemo.ts'
-import {
-  DEAL_NAMES,
-  toJsonSafe,
-  type DealName,
-  type DemoEvent,
-  type DemoPage,
-  type DemoSummary,
-} from './demo/types.ts'
+import { toJsonSafe, type Demo, type DemoEvent, type DemoPage, type DemoSummary } from './demo/types.ts'
 import { runNodeCommand } from './commands/node.ts'
 import { runActCommand } from './commands/act.ts'
 import { runChannelsCommand } from './commands/channels.ts'
@@ -37,7 +31,25 @@ export const EXIT = {
   INTERRUPTED: 130,
 } as const
 
-export const USAGE = `Usage: chanvm demo <deal> [options]
+/**
+ * The help of `chanvm` and `chanvm demo`: the demos listed from `demos` (see `loadDemos`), each
+ * with its own flags.
+ *
+ * @example
+ * ```ts
+ * console.log(usageText(await loadDemos()))
+ * ```
+ */
+export function usageText(demos: readonly Demo[]): string {
+  const width = Math.max(12, ...demos.map((d) => d.name.length + 2))
+  const deals = demos.map((d) => `  ${pad(d.name, width)}${d.summary}`).join('\n')
+  const own = demos.flatMap((d) =>
+    Object.entries(d.flags ?? {}).map(([name, f]) => {
+      const flag = `--${name}${f.type === 'string' ? ` ${f.value ?? '<value>'}` : ''}`
+      return `  ${pad(flag, 16)}  ${d.name}: ${f.help}`
+    }),
+  )
+  return `Usage: chanvm demo <deal> [options]
        chanvm node --config FILE     (chanvm node --help)
        chanvm open | act | channels | show | cancel | dispute (talk to a node; each has --help)
        chanvm device keygen | publish ...                  (device tools; no node needed)
@@ -48,24 +60,22 @@ Runs a deal end to end: deploys the contracts, opens and funds a state channel, 
 parties as separate nodes over MQTT with the devices or oracles, settles on chain and prints the
 payouts and the gas spent.
 
-Deals:
-  escrow        payer funds, payee delivers, payer releases (--refuse: the arbiter's ruling on chain)
-  tv-delivery   buyer pays, 2 of 3 oracles answer "delivered", seller claims (--refuse: seller forces it)
-  cold-chain    owner pays premiums, the thermometer reports an excursion, the owner gets the insured sum
+Deals (each app's demo.ts):
+${deals}
 
 Options:
   --refuse          the party that loses at the decisive step refuses to sign; the other goes to chain
   --json            one JSON object per event line, then a summary object
   --rpc-url <url>   use this JSON-RPC endpoint instead of starting anvil
   --broker <url>    use this MQTT broker instead of the embedded one
-  --answers <n>     tv-delivery: how many of the 3 oracles answer (default 2; 1 shows the refund)
   --dashboard       print each node's web page (the channel, its versions, readings, dispute) and keep
                     both nodes, the chain and the broker running after the deal until Ctrl-C
   -h, --help        show this help
   -V, --version     print chanvm's version
-
+${own.length === 0 ? '' : `\nA deal's own options:\n${own.join('\n')}\n`}
 Keys for --rpc-url: CHANVM_DEMO_KEYS=<deployer>,<party1>,<party2> (funded, 0x-hex); default anvil's dev keys.
 Exit codes: 0 expected outcome, 1 unexpected outcome, 2 usage error, 3 failure, 130 interrupted.`
+}
 
 /** Where the command writes; tests pass their own. */
 export type CliIo = { out: (line: string) => void; err: (line: string) => void }
@@ -133,6 +143,18 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     return EXIT.OK
   }
   if (name !== undefined && Object.hasOwn(COMMANDS, name)) return COMMANDS[name]!(argv.slice(1), io, signal)
+  let demos: readonly Demo[]
+  try {
+    demos = await loadDemos()
+  } catch (e) {
+    io.err(`chanvm: the demos cannot be loaded: ${(e as Error).message}`)
+    return EXIT.FAILED
+  }
+  const USAGE = usageText(demos)
+  // Every demo's own flags are parsed; those of another demo than the one run are a usage error below.
+  const ownFlags: Record<string, { type: 'string' | 'boolean' }> = {}
+  for (const d of demos)
+    for (const [flag, f] of Object.entries(d.flags ?? {})) ownFlags[flag] ??= { type: f.type }
   let parsed
   try {
     parsed = parseArgs({
@@ -140,11 +162,11 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
       allowPositionals: true,
       strict: true,
       options: {
+        ...ownFlags,
         refuse: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         'rpc-url': { type: 'string' },
         broker: { type: 'string' },
-        answers: { type: 'string' },
         dashboard: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -163,19 +185,34 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     io.err(`chanvm: unknown command '${command}'\n\n${USAGE}`)
     return EXIT.USAGE
   }
-  if (deal === undefined || !(DEAL_NAMES as readonly string[]).includes(deal) || rest.length > 0) {
+  const demo = demos.find((d) => d.name === deal)
+  if (demo === undefined || rest.length > 0) {
+    const names = demos.map((d) => d.name).join(', ')
     io.err(
-      `chanvm: demo needs one deal: ${DEAL_NAMES.join(', ')}${deal === undefined ? '' : ` (got '${[deal, ...rest].join(' ')}')`}`,
+      deal === undefined
+        ? `chanvm: demo needs one deal: ${names}`
+        : demo === undefined
+          ? `chanvm: unknown deal '${deal}'; the demos are: ${names}`
+          : `chanvm: demo needs one deal: ${names} (got '${[deal, ...rest].join(' ')}')`,
     )
     return EXIT.USAGE
   }
-  let answers: number | undefined
-  if (values.answers !== undefined) {
-    answers = Number(values.answers)
-    if (deal !== 'tv-delivery' || !Number.isInteger(answers) || answers < 0 || answers > 3) {
-      io.err('chanvm: --answers takes 0 to 3 and applies to tv-delivery only')
+  const flags: Record<string, string | boolean> = {}
+  for (const name of Object.keys(ownFlags)) {
+    const value = (values as Record<string, string | boolean | undefined>)[name]
+    if (value === undefined) continue
+    const flag = demo.flags?.[name]
+    if (flag === undefined) {
+      const owners = demos.filter((d) => d.flags?.[name] !== undefined).map((d) => d.name)
+      io.err(`chanvm: --${name} applies to ${owners.join(', ')} only, not to ${demo.name}`)
       return EXIT.USAGE
     }
+    const problem = typeof value === 'string' ? flag.check?.(value) : undefined
+    if (problem !== undefined) {
+      io.err(`chanvm: --${name} ${problem}`)
+      return EXIT.USAGE
+    }
+    flags[name] = value
   }
   for (const [flag, url, schemes] of [
     ['--rpc-url', values['rpc-url'], ['http:', 'https:']],
@@ -242,14 +279,14 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     }
   }
   try {
-    const summary = await runDemo(deal as DealName, {
+    const summary = await runDemo(demo.name, {
       refuse: values.refuse,
       onEvent,
       ...(values.dashboard ? { keepOpen } : {}),
       ...(values['rpc-url'] === undefined ? {} : { rpcUrl: values['rpc-url'] }),
       ...(values.broker === undefined ? {} : { brokerUrl: values.broker }),
       ...(keys === undefined ? {} : { keys }),
-      ...(answers === undefined ? {} : { answers }),
+      ...(Object.keys(flags).length === 0 ? {} : { flags }),
       ...(signal === undefined ? {} : { signal }),
     })
     if (!shown) showSummary(summary)
@@ -264,7 +301,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal?: AbortS
     const code = e instanceof ChanvmError ? e.code : 'ERROR'
     const message = e instanceof ChanvmError ? e.message : err.message
     if (json) print({ type: 'error', code, message })
-    else io.err(`chanvm: demo ${deal} failed (${code}): ${message}`)
+    else io.err(`chanvm: demo ${demo.name} failed (${code}): ${message}`)
     return EXIT.FAILED
   }
 }

@@ -1,18 +1,20 @@
 import { join } from 'node:path'
 import { createPublicClient, formatEther, http, type Address, type Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
-import { deployContracts, type ContractArtifact } from '../../engine/chain/deployContracts.ts'
+import { resolve } from 'node:path'
+import { createAppRegistry } from '../../apps/module/createAppRegistry.ts'
+import type { AppModule } from '../../apps/types.ts'
+import { deployContracts } from '../../engine/chain/deployContracts.ts'
 import type { ChannelParams } from '../../engine/channel/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
-import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
 import { requestToChannel } from '../../node/requestToChannel.ts'
-import type { AppAction, AppName, DisputePlan, NodeConfig, OpenRequest } from '../../node/types.ts'
+import type { AppAction, DisputePlan, NodeConfig, OpenRequest } from '../../node/types.ts'
 import { ApiError } from '../apiClient.ts'
 import type { DemoNodeEvent } from './readNodeEvents.ts'
 import type { RefusalPolicy } from './refusalPolicy.ts'
 import { startDemoEnvironment, type DemoEnvironment } from './startDemoEnvironment.ts'
 import { startDemoNode, type DemoNodeHandle } from './startDemoNode.ts'
-import type { DealName, DemoEvent, DemoGas, DemoOptions, DemoPayout, DemoSummary } from './types.ts'
+import type { DemoEvent, DemoGas, DemoOptions, DemoPayout, DemoSummary } from './types.ts'
 
 /** What a step through the node's API came to: co-signed with its new state, or not, and why. */
 export type DemoMove =
@@ -91,28 +93,39 @@ const TX_NAMES: Record<string, string> = {
   'conclude-final': 'concludeFinal',
 }
 
+/** The app a demo runs: a module of the node's registry, and for a user's app the manifest its nodes load. */
+export type DemoApp = {
+  /** The app module: its name, roles and artifact (deployed by the run, checked against the code hash the nodes run). */
+  app: AppModule
+  /**
+   * A user's app: the path of its manifest (what `loadAppModule` read `app` from). Each node's
+   * configuration then lists it in `apps`, as a user's node configuration does; a built-in app
+   * needs none.
+   */
+  manifest?: string
+}
+
 /**
  * Starts a demo run: the environment (anvil and the embedded broker unless URLs are given), a fresh
- * Adjudicator and the deal's app, and the event log. The parties are chanvm nodes (createNode
- * behind the HTTP API `chanvm node` serves) that the run drives through `cli/apiClient.ts`; the
- * deal functions (`runEscrowDemo`, ...) compose its steps, each reported through
- * `options.onEvent` as it happens.
+ * Adjudicator and the app's contract, and the event log. The parties are chanvm nodes (createNode
+ * behind the HTTP API `chanvm node` serves) that the run drives through `cli/apiClient.ts`, named
+ * by the app's roles; each app's demo (the `demo.ts` of its folder) composes the run's steps, each
+ * reported through `options.onEvent` as it happens.
  *
  * @example
  * ```ts
- * const run = await createDemoRun('escrow', { roles: ['payer', 'payee'], appName: 'escrow', artifact: Escrow }, {})
+ * const run = await createDemoRun({ app: appModule }, {})
  * try { await run.open({ terms: { arbiter }, balances: [10n ** 18n, 0n] }) } finally { await run.close() }
  * ```
  */
-export async function createDemoRun(
-  deal: DealName,
-  spec: { roles: readonly [string, string]; appName: AppName; artifact: ContractArtifact },
-  options: DemoOptions,
-): Promise<DemoRun> {
+export async function createDemoRun(spec: DemoApp, options: DemoOptions): Promise<DemoRun> {
   const started = Date.now()
   const steps: DemoEvent[] = []
   const txs: (DemoGas & { seen: number })[] = []
-  const roles = spec.roles
+  const roles = spec.app.roles
+  const appName = spec.app.name
+  const artifact = spec.app.artifact
+  const manifest = spec.manifest === undefined ? undefined : resolve(spec.manifest)
   const emit: DemoRun['emit'] = (kind, actor, text, data) => {
     const event: DemoEvent = {
       t: Date.now() - started,
@@ -151,16 +164,16 @@ export async function createDemoRun(
     const deployment = await deployContracts({
       rpcUrl: env.rpcUrl,
       privateKey: env.keys[0],
-      apps: [spec.artifact],
+      apps: [artifact],
     })
-    const appDeployed = deployment.apps[spec.artifact.contractName]
+    const appDeployed = deployment.apps[artifact.contractName]
     if (appDeployed === undefined)
-      throw new ChanvmError('CHAIN_ERROR', `${spec.artifact.contractName} was not deployed`)
-    const codeHash = BUILT_IN_REGISTRY.byName(spec.appName)?.artifact.codeHash ?? '0x'
+      throw new ChanvmError('CHAIN_ERROR', `${artifact.contractName} was not deployed`)
+    const codeHash = artifact.codeHash
     if (appDeployed.codeHash.toLowerCase() !== codeHash.toLowerCase()) {
       throw new ChanvmError(
         'APP_CODE_MISMATCH',
-        `the deployed ${spec.artifact.contractName} has code hash ${appDeployed.codeHash}, the nodes run ${codeHash}`,
+        `the deployed ${artifact.contractName} has code hash ${appDeployed.codeHash}, the nodes run ${codeHash}`,
       )
     }
     const deployed = {
@@ -172,7 +185,7 @@ export async function createDemoRun(
     emit(
       'deployed',
       'chain',
-      `deployed Adjudicator at ${deployed.adjudicator} and ${spec.artifact.contractName} at ${deployed.app} (${deployed.gasUsed} gas)`,
+      `deployed Adjudicator at ${deployed.adjudicator} and ${artifact.contractName} at ${deployed.app} (${deployed.gasUsed} gas)`,
       {
         adjudicator: deployed.adjudicator,
         app: deployed.app,
@@ -274,7 +287,7 @@ export async function createDemoRun(
         const nonce = BigInt(Date.now()) * 1000n + BigInt(Math.floor(Math.random() * 1000))
         const separate = options.partyProcesses !== false
         const requests = ([0, 1] as const).map((i): OpenRequest => ({
-          app: spec.appName,
+          app: appName,
           counterparty: addresses[1 - i] as Address,
           role: i === 0 ? 'first' : 'second',
           balances: [args.balances[0], args.balances[1]],
@@ -286,7 +299,8 @@ export async function createDemoRun(
           self: addresses[0],
           chainId: BigInt(deployed.chainId),
           adjudicator: deployed.adjudicator,
-          apps: { [spec.appName]: deployed.app },
+          apps: { [appName]: deployed.app },
+          registry: createAppRegistry([spec.app]),
         })
         const made = await Promise.all(
           ([0, 1] as const).map(async (i) => {
@@ -298,9 +312,10 @@ export async function createDemoRun(
                 chainId: deployed.chainId,
                 adjudicator: deployed.adjudicator,
                 pollingIntervalMs: 250,
-                apps: { [spec.appName]: deployed.app },
+                apps: { [appName]: deployed.app },
               },
               broker: { url: env.brokerUrl, clientId: `chanvm-demo-${roles[i]}-${nonce}` },
+              ...(manifest === undefined ? {} : { apps: [manifest] }),
               ...(inputs === undefined ? {} : { inputs }),
             }
             const node = await startDemoNode({
@@ -510,7 +525,7 @@ export async function createDemoRun(
         const transactions = txs.map(({ action, by, gasUsed, hash }) => ({ action, by, gasUsed, hash }))
         const total = transactions.reduce((a, t) => a + t.gasUsed, 0n)
         finished = {
-          deal,
+          deal: appName,
           path: forced > 0 ? 'forced' : 'cooperative',
           outcome,
           expectedOutcome,

@@ -1,17 +1,16 @@
 import { ChanvmError } from '../../engine/errors.ts'
-import { runColdChainDemo } from './runColdChainDemo.ts'
-import { runEscrowDemo } from './runEscrowDemo.ts'
-import { runTvDeliveryDemo } from './runTvDeliveryDemo.ts'
+import { loadDemos } from './loadDemos.ts'
 import type { DealName, DemoOptions, DemoSummary } from './types.ts'
 
-/** Options of {@link runDemo}: the common demo options plus the deal-specific ones. */
+/** Options of {@link runDemo}: the common demo options plus the demo's own flags. */
 export type RunDemoOptions = DemoOptions & {
-  /** tv-delivery only: how many of the three oracles answer "delivered" (default 2, the quorum). */
-  answers?: number
+  /** The demo's own flags, by name without dashes (tv-delivery: `{ answers: '1' }`). */
+  flags?: Readonly<Record<string, string | boolean>>
 }
 
 /**
- * Runs the named deal's demo; what `chanvm demo <deal>` calls.
+ * Runs the named demo (see `loadDemos`); what `chanvm demo <name>` calls. An unknown name, a flag
+ * the demo does not declare, or a value its check refuses is `INVALID_ARGUMENT`.
  *
  * @example
  * ```ts
@@ -20,15 +19,27 @@ export type RunDemoOptions = DemoOptions & {
  * ```
  */
 export async function runDemo(deal: DealName, options: RunDemoOptions = {}): Promise<DemoSummary> {
-  const { answers, ...common } = options
-  switch (deal) {
-    case 'escrow':
-      return runEscrowDemo(common)
-    case 'tv-delivery':
-      return runTvDeliveryDemo({ ...common, ...(answers === undefined ? {} : { answers }) })
-    case 'cold-chain':
-      return runColdChainDemo(common)
-    default:
-      throw new ChanvmError('CONFIG', `unknown deal ${String(deal)}`)
+  const demos = await loadDemos()
+  const demo = demos.find((d) => d.name === deal)
+  if (demo === undefined)
+    throw new ChanvmError(
+      'INVALID_ARGUMENT',
+      `unknown demo ${deal} (the demos: ${demos.map((d) => d.name).join(', ')})`,
+    )
+  const { flags, ...common } = options
+  for (const [name, value] of Object.entries(flags ?? {})) {
+    const flag = demo.flags?.[name]
+    if (flag === undefined)
+      throw new ChanvmError('INVALID_ARGUMENT', `the ${deal} demo has no flag --${name}`)
+    const problem =
+      flag.type === 'boolean'
+        ? typeof value === 'boolean'
+          ? undefined
+          : 'takes no value'
+        : typeof value === 'string'
+          ? flag.check?.(value)
+          : 'needs a value'
+    if (problem !== undefined) throw new ChanvmError('INVALID_ARGUMENT', `--${name} ${problem}`)
   }
+  return demo.run({ ...common, ...(flags === undefined ? {} : { flags }) })
 }

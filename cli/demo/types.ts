@@ -1,8 +1,7 @@
 import type { Address, Hex } from 'viem'
 
-/** The deals `chanvm demo` can run. */
-export const DEAL_NAMES = ['escrow', 'tv-delivery', 'cold-chain'] as const
-export type DealName = (typeof DEAL_NAMES)[number]
+/** A demo's name, as `chanvm demo <name>` takes it: its app's name (see {@link Demo}). */
+export type DealName = string
 
 /**
  * One step of a demo as it happens: a party moving off chain, a device publishing a reading, a
@@ -32,6 +31,7 @@ export type DemoGas = { action: string; by: string; gasUsed: bigint; hash: Hex }
 
 /** The result of one demo run, returned by the `run*Demo` functions and printed by the CLI. */
 export type DemoSummary = {
+  /** The app the deal ran. */
   deal: DealName
   /** `cooperative`: a co-signed final state and concludeFinal; `forced`: forceProgress, timeout, conclude. */
   path: 'cooperative' | 'forced'
@@ -86,6 +86,34 @@ export type DemoOptions = {
    * `signal` aborted.
    */
   keepOpen?: (pages: DemoPage[], summary: DemoSummary | undefined) => Promise<void>
+}
+
+/** A flag of one demo, besides the options every demo takes (tv-delivery's `--answers`). */
+export type DemoFlag = {
+  /** `string` takes a value (`--answers 1`), `boolean` none. */
+  type: 'string' | 'boolean'
+  /** The value's placeholder in the help (`<n>`), for a string flag. */
+  value?: string
+  /** One line of `chanvm demo --help`. */
+  help: string
+  /** What is wrong with a string flag's value, or undefined when it is fine: a usage error. */
+  check?: (value: string) => string | undefined
+}
+
+/**
+ * A deal `chanvm demo <name>` runs end to end. An app's folder offers one by exporting it as
+ * `demo` from its `demo.ts`: a built-in app's folder under `apps/`, or a user's app folder beside
+ * its `manifest.json` (see `loadDemos`). The command line names no deal: it lists these.
+ */
+export type Demo = {
+  /** What `chanvm demo <name>` takes: the app's name. */
+  name: string
+  /** One line of `chanvm demo --help`: who does what, and what `--refuse` shows. */
+  summary: string
+  /** The demo's own flags, by name without the dashes; checked before the demo runs. */
+  flags?: Readonly<Record<string, DemoFlag>>
+  /** Runs the deal; `flags` holds the demo's own flags that were given. */
+  run(options: DemoOptions & { flags?: Readonly<Record<string, string | boolean>> }): Promise<DemoSummary>
 }
 
 /** A party's dashboard: the page its node serves. */

@@ -6,11 +6,11 @@
 //   npx tsx examples/cold-chain/run.ts --refuse   the insurer refuses; the owner forces it on chain
 //
 // runColdChainDemo runs each party as a chanvm node (createNode behind its HTTP API, in a
-// process of its own) and drives the nodes through cli/apiClient.ts (cli/demo/runColdChainDemo.ts is
+// process of its own) and drives the nodes through cli/apiClient.ts (apps/coldChain/runColdChainDemo.ts is
 // the code to read); here on a local anvil and an embedded broker. Pass { rpcUrl, brokerUrl, keys }
 // to use your own.
 import { formatEther } from 'viem'
-import { runColdChainDemo } from '../../cli/demo/runColdChainDemo.ts'
+import { runColdChainDemo } from '../../apps/coldChain/runColdChainDemo.ts'
 
 const summary = await runColdChainDemo({
   refuse: process.argv.includes('--refuse'),

@@ -6,11 +6,11 @@
 //   npx tsx examples/tv-delivery/run.ts --refuse    the losing side refuses to sign; the other goes to chain
 //
 // runTvDeliveryDemo runs each party as a chanvm node (createNode behind its HTTP API, in a
-// process of its own) and drives the nodes through cli/apiClient.ts (cli/demo/runTvDeliveryDemo.ts is
+// process of its own) and drives the nodes through cli/apiClient.ts (apps/tvDelivery/runTvDeliveryDemo.ts is
 // the code to read); here on a local anvil and an embedded broker. Pass { rpcUrl, brokerUrl, keys }
 // to use your own.
 import { formatEther } from 'viem'
-import { runTvDeliveryDemo } from '../../cli/demo/runTvDeliveryDemo.ts'
+import { runTvDeliveryDemo } from '../../apps/tvDelivery/runTvDeliveryDemo.ts'
 
 const answersArg = process.argv.indexOf('--answers')
 const answers = answersArg >= 0 ? Number(process.argv[answersArg + 1]) : 2

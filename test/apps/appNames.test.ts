@@ -22,12 +22,6 @@ const NOT_YET: Record<string, string> = {
   'bench/node.ts': 'the per-app benchmarks',
   'bench/protocol.ts': 'the per-app benchmarks',
   'cli/commands/deploy.ts': 'deploys the built-in app contracts by name',
-  'cli/demo/runColdChainDemo.ts': 'the per-app demos',
-  'cli/demo/runDemo.ts': 'the per-app demos',
-  'cli/demo/runEscrowDemo.ts': 'the per-app demos',
-  'cli/demo/runTvDeliveryDemo.ts': 'the per-app demos',
-  'cli/demo/types.ts': 'the per-app demos',
-  'cli/runCli.ts': 'the per-app demos',
 }
 
 function sources(dir: string): string[] {

@@ -48,11 +48,23 @@ describe('e2e: the chanvm command', function () {
     const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }
     assert.equal(await runCli(['--help'], io), EXIT.OK)
     assert.match(out.join('\n'), /Usage: chanvm demo <deal>/)
+    // The help lists every app's demo, and a deal's own flag under its name.
+    for (const deal of ['escrow', 'tv-delivery', 'cold-chain'])
+      assert.match(out.join('\n'), new RegExp(`^  ${deal} +\\S`, 'm'))
+    assert.match(out.join('\n'), /^  --answers <n> +tv-delivery: /m)
     assert.equal(await runCli(['demo', 'pizza'], io), EXIT.USAGE)
-    assert.match(err.join('\n'), /escrow, tv-delivery, cold-chain/)
+    assert.match(
+      err.pop() ?? '',
+      /^chanvm: unknown deal 'pizza'; the demos are: cold-chain, escrow, tv-delivery\b/,
+    )
+    assert.equal(await runCli(['demo'], io), EXIT.USAGE)
+    assert.match(err.pop() ?? '', /^chanvm: demo needs one deal: cold-chain, escrow, tv-delivery\b/)
     assert.equal(await runCli(['demo', 'escrow', '--bogus'], io), EXIT.USAGE)
     assert.equal(await runCli(['demo', 'escrow', '--rpc-url', 'ftp://x'], io), EXIT.USAGE)
     assert.equal(await runCli(['demo', 'escrow', '--answers', '1'], io), EXIT.USAGE)
+    assert.equal(err.pop(), 'chanvm: --answers applies to tv-delivery only, not to escrow')
+    assert.equal(await runCli(['demo', 'tv-delivery', '--answers', '4'], io), EXIT.USAGE)
+    assert.equal(err.pop(), 'chanvm: --answers takes 0 to 3')
     assert.equal(await runCli([], io), EXIT.USAGE)
     const bad = await chanvm(['launch'])
     assert.equal(bad.code, EXIT.USAGE)

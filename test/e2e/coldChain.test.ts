@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { COLD_CHAIN_DEMO, runColdChainDemo } from '../../cli/demo/runColdChainDemo.ts'
+import { COLD_CHAIN_DEMO, runColdChainDemo } from '../../apps/coldChain/runColdChainDemo.ts'
 
 describe('e2e: cold-chain on anvil and the embedded broker, thermometer over MQTT', function () {
   this.timeout(240_000) // a bound for a hang, not a speed check (processes on a shared machine)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { parseEther } from 'viem'
-import { runEscrowDemo } from '../../cli/demo/runEscrowDemo.ts'
+import { runEscrowDemo } from '../../apps/escrow/runEscrowDemo.ts'
 
 describe('e2e: escrow on anvil and the embedded broker', function () {
   this.timeout(240_000) // a bound for a hang, not a speed check (processes on a shared machine)

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { runTvDeliveryDemo, TV_DEMO } from '../../cli/demo/runTvDeliveryDemo.ts'
+import { runTvDeliveryDemo, TV_DEMO } from '../../apps/tvDelivery/runTvDeliveryDemo.ts'
 import type { DemoSummary } from '../../cli/demo/types.ts'
 
 const paid = (s: DemoSummary) => s.payouts.map((p) => [p.role, p.withdrawn])

@@ -1,10 +1,10 @@
 import { parseEther } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
-import { signRuling } from '../../apps/escrow/escrowClient.ts'
-import { Escrow } from '../../contracts/generated/Escrow.ts'
+import { signRuling } from './escrowClient.ts'
 import { ChanvmError } from '../../engine/errors.ts'
-import { createDemoRun } from './createDemoRun.ts'
-import type { DemoOptions, DemoSummary } from './types.ts'
+import { createDemoRun } from '../../cli/demo/createDemoRun.ts'
+import { appModule } from './appModule.ts'
+import type { DemoOptions, DemoSummary } from '../../cli/demo/types.ts'
 
 /** What the escrow demo locks and pays: the payer deposits 1 ETH and escrows 0.4 ETH. */
 export const ESCROW_DEMO = { deposit: parseEther('1'), amount: parseEther('0.4') } as const
@@ -24,11 +24,7 @@ export const ESCROW_DEMO = { deposit: parseEther('1'), amount: parseEther('0.4')
  * ```
  */
 export async function runEscrowDemo(options: DemoOptions = {}): Promise<DemoSummary> {
-  const run = await createDemoRun(
-    'escrow',
-    { roles: ['payer', 'payee'], appName: 'escrow', artifact: Escrow },
-    options,
-  )
+  const run = await createDemoRun({ app: appModule }, options)
   try {
     const arbiterKey = generatePrivateKey()
     const arbiter = privateKeyToAddress(arbiterKey)

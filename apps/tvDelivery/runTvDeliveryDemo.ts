@@ -1,13 +1,13 @@
 import { formatEther, parseEther } from 'viem'
-import { trackingQuestionId, tvDeliveryActions } from '../../apps/tvDelivery/tvDeliveryClient.ts'
-import { TvDelivery } from '../../contracts/generated/TvDelivery.ts'
+import { trackingQuestionId, tvDeliveryActions } from './tvDeliveryClient.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import type { AppAction } from '../../node/types.ts'
 import { createOracleKey } from '../../oracles/message/createOracleKey.ts'
 import { getSignerId } from '../../oracles/message/getSignerId.ts'
 import { startOracleSimulator, type OracleSimulator } from '../../oracles/sim/startOracleSimulator.ts'
-import { createDemoRun } from './createDemoRun.ts'
-import type { DemoOptions, DemoSummary } from './types.ts'
+import { createDemoRun } from '../../cli/demo/createDemoRun.ts'
+import { appModule } from './appModule.ts'
+import type { DemoOptions, DemoSummary } from '../../cli/demo/types.ts'
 
 /** The TV purchase of the demo: the buyer deposits 1 ETH, the TV costs 0.5 ETH, 2 of 3 oracles must confirm. */
 export const TV_DEMO = {
@@ -44,11 +44,7 @@ export async function runTvDeliveryDemo(
 ): Promise<DemoSummary> {
   const answering = options.answers ?? TV_DEMO.quorum
   const refuse = options.refuse === true
-  const run = await createDemoRun(
-    'tv-delivery',
-    { roles: ['buyer', 'seller'], appName: 'tv-delivery', artifact: TvDelivery },
-    options,
-  )
+  const run = await createDemoRun({ app: appModule }, options)
   try {
     const chainId = BigInt(run.chainId)
     const keys = [createOracleKey('secp256k1'), createOracleKey('secp256k1'), createOracleKey('p256')]

@@ -1,12 +1,12 @@
 import { formatEther, parseEther } from 'viem'
-import { ColdChainInsurance } from '../../contracts/generated/ColdChainInsurance.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { createOracleKey } from '../../oracles/message/createOracleKey.ts'
 import { getSignerId } from '../../oracles/message/getSignerId.ts'
 import type { SignedReading } from '../../oracles/message/types.ts'
 import { startDeviceSimulator } from '../../oracles/sim/startDeviceSimulator.ts'
-import { createDemoRun } from './createDemoRun.ts'
-import type { DemoOptions, DemoSummary } from './types.ts'
+import { createDemoRun } from '../../cli/demo/createDemoRun.ts'
+import { appModule } from './appModule.ts'
+import type { DemoOptions, DemoSummary } from '../../cli/demo/types.ts'
 
 /**
  * The cold-chain policy of the demo: a vaccine shipment kept at 2–8 °C; a run of 3 readings
@@ -52,11 +52,7 @@ const READING_TOPIC = 'chanvm/v1/devices/+/readings'
 export async function runColdChainDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const refuse = options.refuse === true
   const C = COLD_CHAIN_DEMO
-  const run = await createDemoRun(
-    'cold-chain',
-    { roles: ['owner', 'insurer'], appName: 'cold-chain', artifact: ColdChainInsurance },
-    options,
-  )
+  const run = await createDemoRun({ app: appModule }, options)
   try {
     const chainId = BigInt(run.chainId)
     const thermometerKey = createOracleKey('p256')
