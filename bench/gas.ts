@@ -4,6 +4,7 @@
  * calldata included). `npm run bench -- --json` puts the result under `gas`.
  */
 import { escrowActions, escrowApp, initialEscrowData } from '../apps/escrow/escrowClient.ts'
+import { Escrow } from '../contracts/generated/Escrow.ts'
 import { conclude } from '../engine/adjudicator/conclude.ts'
 import { concludeFinal } from '../engine/adjudicator/concludeFinal.ts'
 import { createAdjudicatorClient } from '../engine/adjudicator/createAdjudicatorClient.ts'
@@ -41,7 +42,7 @@ export async function benchGas(): Promise<Record<string, number>> {
   try {
     const [deployer, a, b] = anvil.accounts
     if (!deployer || !a || !b) throw new Error('anvil gave too few accounts')
-    const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: deployer.privateKey })
+    const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: deployer.privateKey, apps: [Escrow] })
     const escrow = d.apps.Escrow
     if (escrow === undefined || escrow.codeHash !== escrowApp.codeHash)
       throw new Error('Escrow deployment does not match the sandbox code')

@@ -53,7 +53,7 @@ export function usageText(demos: readonly Demo[]): string {
        chanvm node --config FILE     (chanvm node --help)
        chanvm open | act | channels | show | cancel | dispute (talk to a node; each has --help)
        chanvm device keygen | publish ...                  (device tools; no node needed)
-       chanvm deploy --rpc-url URL | key new --out FILE    (set-up: contracts, a keystore)
+       chanvm deploy --rpc-url URL [--artifact FILE] | key new --out FILE  (set-up: contracts, your app, a keystore)
        chanvm app check ARTIFACT [--manifest FILE]         (does the chain agree with the sandbox on your app?)
 
 Runs a deal end to end: deploys the contracts, opens and funds a state channel, runs the two

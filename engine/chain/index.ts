@@ -6,4 +6,5 @@ export {
   type DeployContractsOptions,
   type ContractArtifact,
 } from './deployContracts.ts'
+export { deployContract, type DeployContractOptions } from './deployContract.ts'
 export { connectRpc } from './connectRpc.ts'

@@ -2,11 +2,10 @@
 // test, compiled with the pinned solc, read as solc's standard JSON output and as a Foundry
 // artifact, run in the sandbox from named arguments, deployed on anvil and checked by its code hash.
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import solc from 'solc'
 import { createPublicClient, http, type Address } from 'viem'
 import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
 import { loadAppModule } from '../../apps/module/loadAppModule.ts'
@@ -20,45 +19,9 @@ import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { runTransition } from '../../engine/sandbox/runTransition.ts'
 import { checkDeployment } from '../../node/checkDeployment.ts'
 import { createAppRegistry } from '../../apps/module/createAppRegistry.ts'
+import { compileSolidity, writeFoundryArtifact } from '../support/compileSolidity.ts'
 
-const SRC = fileURLToPath(new URL('../../contracts/src/', import.meta.url))
 const FIXTURE = fileURLToPath(new URL('../fixtures/Tally.sol', import.meta.url))
-
-/** solc's standard JSON output for the fixture, with the settings the build uses. */
-function compileTally(): Record<string, unknown> {
-  const input = {
-    language: 'Solidity',
-    sources: { 'Tally.sol': { content: readFileSync(FIXTURE, 'utf8') } },
-    settings: {
-      optimizer: { enabled: true, runs: 200 },
-      viaIR: true,
-      evmVersion: 'prague',
-      metadata: { bytecodeHash: 'none', appendCBOR: false },
-      outputSelection: {
-        '*': {
-          '*': [
-            'abi',
-            'evm.bytecode.object',
-            'evm.deployedBytecode.object',
-            'evm.methodIdentifiers',
-            'metadata',
-          ],
-        },
-      },
-    },
-  }
-  const out = JSON.parse(
-    solc.compile(JSON.stringify(input), {
-      import: (path: string) => ({ contents: readFileSync(join(SRC, path), 'utf8') }),
-    }),
-  ) as { errors?: { severity: string; formattedMessage: string }[] } & Record<string, unknown>
-  const errors = (out.errors ?? []).filter((e) => e.severity === 'error')
-  assert.deepEqual(
-    errors.map((e) => e.formattedMessage),
-    [],
-  )
-  return out
-}
 
 const manifest = (artifact: string, extra: Record<string, unknown> = {}) => ({
   name: 'tally',
@@ -94,30 +57,11 @@ describe('apps: a user app from a compiled artifact and a manifest', function ()
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'chanvm-user-app-'))
-    const out = compileTally()
+    const out = compileSolidity({ 'Tally.sol': readFileSync(FIXTURE, 'utf8') })
     solcPath = join(dir, 'solc-output.json')
     writeFileSync(solcPath, JSON.stringify(out))
     // Foundry's shape, written from solc's output: out/<Name>.sol/<Name>.json.
-    const c = (out['contracts'] as Record<string, Record<string, Record<string, unknown>>>)['Tally.sol']![
-      'Tally'
-    ]!
-    const evm = c['evm'] as {
-      bytecode: { object: string }
-      deployedBytecode: { object: string }
-      methodIdentifiers: Record<string, string>
-    }
-    mkdirSync(join(dir, 'out', 'Tally.sol'), { recursive: true })
-    foundryPath = join(dir, 'out', 'Tally.sol', 'Tally.json')
-    writeFileSync(
-      foundryPath,
-      JSON.stringify({
-        abi: c['abi'],
-        bytecode: { object: `0x${evm.bytecode.object}` },
-        deployedBytecode: { object: `0x${evm.deployedBytecode.object}` },
-        methodIdentifiers: evm.methodIdentifiers,
-        metadata: JSON.parse(c['metadata'] as string) as unknown,
-      }),
-    )
+    foundryPath = writeFoundryArtifact(dir, out, 'Tally.sol', 'Tally')
   })
   after(async () => {
     await anvil?.stop()

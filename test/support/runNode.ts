@@ -13,9 +13,16 @@ export type NodeRun = { code: number | null; stdout: string; stderr: string }
  * assert.equal(r.code, 0, r.stderr)
  * ```
  */
-export function runNode(args: string[], opts: { cwd: string; timeoutMs?: number }): Promise<NodeRun> {
+export function runNode(
+  args: string[],
+  opts: { cwd: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+): Promise<NodeRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, args, {
+      cwd: opts.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.env === undefined ? {} : { env: opts.env }),
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
