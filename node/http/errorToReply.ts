@@ -6,8 +6,12 @@ export type ErrorReply = {
   body: { error: { code: string; message: string; details?: unknown } }
 }
 
-/** ChanvmError codes that mean "the request is fine, but the channel's state refuses it". */
+/**
+ * ChanvmError codes that mean "the request is fine, but the channel's state refuses it" (or the
+ * chain does: `APP_CODE_MISMATCH`, an open whose app contract is not the app's code).
+ */
 const CONFLICT_CODES = new Set<string>([
+  'APP_CODE_MISMATCH',
   'STEP_REJECTED',
   'PEER_REJECTED',
   'STALE_VERSION',
