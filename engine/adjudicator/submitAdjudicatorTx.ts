@@ -1,4 +1,6 @@
 import {
+  BaseError,
+  decodeErrorResult,
   parseEventLogs,
   type Abi,
   type Account,
@@ -64,12 +66,67 @@ export async function submitAdjudicatorTx(
     throw toAdjudicatorError(e, ctx)
   }
   if (receipt.status !== 'success') {
-    throw new AdjudicatorRevertError('unknown', [hash], {
-      action: `${ctx.action} (mined in block ${receipt.blockNumber})`,
-      ...idOpt,
-    })
+    throw new AdjudicatorRevertError(
+      'unknown',
+      [hash, ...(await explainMinedRevert(client, hash, receipt, ctx))],
+      {
+        action: `${ctx.action} (mined in block ${receipt.blockNumber})`,
+        ...idOpt,
+      },
+    )
   }
   const ours = receipt.logs.filter((l) => l.address.toLowerCase() === client.address.toLowerCase())
   const events = parseEventLogs({ abi: Adjudicator.abi, logs: ours, strict: true })
   return { hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, events }
+}
+
+/**
+ * Why a transaction that passed its simulation reverted once mined: its gas against its limit, and
+ * the verdict of the same call replayed on the block before (the state it met, up to its own
+ * block's time). A diagnosis for the error's text only; the revert stays `unknown`, since the
+ * replay does not see the mined block's exact environment.
+ */
+async function explainMinedRevert(
+  client: AdjudicatorClient,
+  hash: Hex,
+  receipt: { blockNumber: bigint; gasUsed: bigint },
+  ctx: { action: string; channelId?: Hex; appAbi?: Abi },
+): Promise<string[]> {
+  try {
+    const tx = await client.publicClient.getTransaction({ hash })
+    const out = [`gas used ${receipt.gasUsed} of ${tx.gas}`]
+    try {
+      await client.publicClient.call({
+        account: tx.from,
+        to: tx.to ?? undefined,
+        data: tx.input,
+        value: tx.value,
+        gas: tx.gas,
+        blockNumber: receipt.blockNumber - 1n,
+      })
+      out.push(`replayed on block ${receipt.blockNumber - 1n}: succeeds`)
+    } catch (e) {
+      out.push(
+        `replayed on block ${receipt.blockNumber - 1n}: ${revertOf(e) ?? toAdjudicatorError(e, ctx).message}`,
+      )
+    }
+    return out
+  } catch (e) {
+    return [`no diagnosis: ${e instanceof Error ? e.message : String(e)}`]
+  }
+}
+
+/** The Adjudicator's custom error in a failed `call`, as `Name(args)`, if it carries one. */
+function revertOf(error: unknown): string | undefined {
+  if (!(error instanceof BaseError)) return undefined
+  // As viem's own call does: the revert data sits on the innermost error, or in its data object.
+  const inner = error.walk() as { data?: unknown }
+  const data = typeof inner.data === 'object' ? (inner.data as { data?: unknown } | null)?.data : inner.data
+  if (typeof data !== 'string' || !data.startsWith('0x')) return undefined
+  try {
+    const r = decodeErrorResult({ abi: Adjudicator.abi, data: data as Hex })
+    return `${r.errorName}(${(r.args ?? []).map(String).join(', ')})`
+  } catch {
+    return undefined
+  }
 }

@@ -11,6 +11,7 @@ import { deposit } from '../../engine/adjudicator/deposit.ts'
 import { getWithdrawable } from '../../engine/adjudicator/getWithdrawable.ts'
 import { withdraw } from '../../engine/adjudicator/withdraw.ts'
 import { AdjudicatorRevertError } from '../../engine/adjudicator/toAdjudicatorError.ts'
+import { submitAdjudicatorTx } from '../../engine/adjudicator/submitAdjudicatorTx.ts'
 import { getChannelId } from '../../engine/channel/index.ts'
 import { startChainFixture, type ChainFixture } from '../support/anvilFixture.ts'
 
@@ -96,5 +97,37 @@ describe('withdraw under reentrancy (on anvil)', function () {
       ),
       '0x51cff8d9',
     )
+  })
+
+  it('a transaction that reverts once mined is reported with its gas and the replayed verdict', async () => {
+    // Sent without a simulation: a withdraw with nothing to withdraw, and a withdraw with too
+    // little gas. Both are mined and revert; the error says why.
+    const carol = f.anvil.accounts[7]
+    assert(carol)
+    const client = f.alice.client
+    const send = (gas: bigint, who: Hex) =>
+      submitAdjudicatorTx(client, { action: 'withdraw' }, (wallet, account) =>
+        wallet.writeContract({
+          address: f.deployment.adjudicator.address,
+          abi: Adjudicator.abi,
+          functionName: 'withdraw',
+          args: [who],
+          account,
+          chain: wallet.chain,
+          gas,
+        }),
+      )
+    await assert.rejects(send(200_000n, carol.address), (e: unknown) => {
+      assert(e instanceof AdjudicatorRevertError, String(e))
+      assert.equal(e.errorName, 'unknown')
+      assert.match(e.message, /gas used \d+ of 200000/)
+      assert.match(e.message, /replayed on block \d+: .*NothingToWithdraw/)
+      return true
+    })
+    await assert.rejects(send(23_000n, carol.address), (e: unknown) => {
+      assert(e instanceof AdjudicatorRevertError, String(e))
+      assert.match(e.message, /gas used 23000 of 23000/)
+      return true
+    })
   })
 })
