@@ -49,16 +49,16 @@ describe('e2e: the chanvm command', function () {
     assert.equal(await runCli(['--help'], io), EXIT.OK)
     assert.match(out.join('\n'), /Usage: chanvm demo <deal>/)
     // The help lists every app's demo, and a deal's own flag under its name.
-    for (const deal of ['escrow', 'tv-delivery', 'cold-chain'])
+    for (const deal of ['escrow', 'tv-delivery', 'cold-chain', 'metered'])
       assert.match(out.join('\n'), new RegExp(`^  ${deal} +\\S`, 'm'))
     assert.match(out.join('\n'), /^  --answers <n> +tv-delivery: /m)
     assert.equal(await runCli(['demo', 'pizza'], io), EXIT.USAGE)
     assert.match(
       err.pop() ?? '',
-      /^chanvm: unknown deal 'pizza'; the demos are: cold-chain, escrow, tv-delivery\b/,
+      /^chanvm: unknown deal 'pizza'; the demos are: cold-chain, escrow, tv-delivery, metered$/,
     )
     assert.equal(await runCli(['demo'], io), EXIT.USAGE)
-    assert.match(err.pop() ?? '', /^chanvm: demo needs one deal: cold-chain, escrow, tv-delivery\b/)
+    assert.match(err.pop() ?? '', /^chanvm: demo needs one deal: cold-chain, escrow, tv-delivery, metered$/)
     assert.equal(await runCli(['demo', 'escrow', '--bogus'], io), EXIT.USAGE)
     assert.equal(await runCli(['demo', 'escrow', '--rpc-url', 'ftp://x'], io), EXIT.USAGE)
     assert.equal(await runCli(['demo', 'escrow', '--answers', '1'], io), EXIT.USAGE)
