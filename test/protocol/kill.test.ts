@@ -152,12 +152,15 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
     // cold start costs seconds of CPU; a restart from a standby is about opening the file and connecting).
     const POOL = 2
     const pool: Promise<ChildProcess>[] = []
+    /** Every process forked, so that a standby still starting at the end is killed too. */
+    const forked: ChildProcess[] = []
     const fresh = (): Promise<ChildProcess> => {
       const proc = fork(entry.file, [], {
         execArgv: entry.execArgv,
         env: { ...process.env, CHANVM_CRASH_POINT: '' },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       })
+      forked.push(proc)
       return new Promise((resolve, reject) => {
         proc.once('error', reject)
         proc.once('exit', (code, signal) => reject(new Error(`standby exited (${code ?? signal})`)))
@@ -362,7 +365,7 @@ describe('protocol: parties killed with SIGKILL over a real broker', function ()
       for (const l of current) if (l !== undefined && !l.dead) l.proc.disconnect()
       await Promise.all(current.map((l) => l?.exited))
       await Promise.all(drivers)
-      for (const s of pool) void s.then((p) => p.kill('SIGKILL')).catch(() => undefined)
+      for (const p of forked) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
       await spy.endAsync()
     }
     assert.ok(kills >= KILLS)
