@@ -265,14 +265,17 @@ describe('operations: chanvm node as a process', function () {
       await mosquitto.start()
       const proxy = await startRpcProxy(f.anvil.rpcUrl)
       try {
+        // The chain is taken down by refusing connections, so its calls fail at once: the 10 s
+        // timeout only keeps a slow answer on a loaded machine from counting as down.
         const { configPath } = await writeNodeFiles(dir, {
-          chain: chainConfig({ rpcUrl: proxy.url, timeoutMs: 1_000 }),
+          chain: chainConfig({ rpcUrl: proxy.url, timeoutMs: 10_000 }),
           broker: { url: mosquitto.url },
           http: { port: 0 },
         })
         const node = daemon(configPath)
         const url = await node.ready()
         const ready = async () => (await get(url, '/v1/ready')) as { status: number; body: Ready }
+        await waitUntil('the node ready', async () => (await ready()).status === 200, 60_000)
         assert.equal((await ready()).status, 200)
         assert.deepEqual((await ready()).body.down, [])
         assert.equal((await get(url, '/v1/health')).status, 200)
