@@ -35,7 +35,8 @@ const exited = (child: ChildProcessWithoutNullStreams) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   )
 
-async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
+/** Polls `check` until it holds; 2 minutes by default: a process start costs seconds of CPU on a loaded machine. */
+async function until(what: string, check: () => boolean, ms = 120_000): Promise<void> {
   const end = Date.now() + ms
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
@@ -43,7 +44,8 @@ async function until(what: string, check: () => boolean, ms = 30_000): Promise<v
   }
 }
 
-describe('cli: the chanvm process', () => {
+describe('cli: the chanvm process', function () {
+  this.timeout(300_000) // a bound for a hang: each test starts chanvm processes one after the other
   let dir: string
   let node: CannedNode | undefined
   let broker: TestBroker | undefined
