@@ -193,3 +193,44 @@ export type AppModule = {
   /** The flags `chanvm open` takes for this app's terms (built-in apps declare them; see {@link TermFlag}). */
   readonly termFlags?: readonly TermFlag[]
 }
+
+/** One step a benchmark takes off chain: who moves and the encoded action. */
+export type BenchStep = { by: 0 | 1; action: Hex }
+
+/** One action by name and arguments, as the node's API takes it (`{ action, args }`). */
+export type NamedAction = { action: string; args: Readonly<Record<string, JsonValue>> }
+
+/** What a benchmark's channel of an app is opened and run with. */
+export type BenchContext = {
+  chainId: bigint
+  /** The block the steps are evaluated at (the parties' clock). */
+  env: { blockNumber: bigint; timestamp: bigint }
+  /** An address besides the two participants' that the app may name in its terms (an arbiter). */
+  third: Hex
+}
+
+/**
+ * What `npm run bench` runs of a built-in app, declared by its folder's `bench.ts` (exporting
+ * `bench`); the bench reaches it through the registry and names no app.
+ */
+export type AppBenchInput = {
+  /** The opening balances and terms of a channel. */
+  open(ctx: BenchContext): { balances: readonly [bigint, bigint]; terms: Readonly<Record<string, JsonValue>> }
+  /** Steps taken once on each fresh channel before its own steps, not timed (a first premium). */
+  setup?(ctx: BenchContext): readonly BenchStep[]
+  /**
+   * Step `i` (from 0) of one channel, or undefined when that channel is done (final): the bench then
+   * opens another, untimed, and goes on with its step 0. Built before timing starts.
+   */
+  step(i: number, ctx: BenchContext): BenchStep | undefined
+  /** Steps taken before the timed ones (default 20). */
+  warmUp?: number
+  /**
+   * Actions by participant 0, by name, that a channel can take in turn for ever (fund, release):
+   * what the protocol, node-API and many-channel benchmarks run. Without it the app is left out of
+   * them; they run the first app of the registry that has it, their figures keyed by its name.
+   */
+  loop?(ctx: BenchContext): readonly NamedAction[]
+  /** The step `npm run bench`'s gas part forces on chain through the Adjudicator, by participant 0. */
+  forced?(ctx: BenchContext): NamedAction
+}

@@ -1,10 +1,10 @@
 /**
  * Gas per Adjudicator operation, measured from receipts on a fresh anvil (hardfork osaka): a
- * two-party Escrow channel, each figure the `gasUsed` of one transaction (21,000 base and
+ * two-party channel of the loop app (the first built-in app whose benchmark inputs have a loop:
+ * the escrow), each figure the `gasUsed` of one transaction (21,000 base and
  * calldata included). `npm run bench -- --json` puts the result under `gas`.
  */
-import { escrowActions, escrowApp, initialEscrowData } from '../apps/escrow/escrowClient.ts'
-import { Escrow } from '../contracts/generated/Escrow.ts'
+import { loopApp } from './loopApp.ts'
 import { conclude } from '../engine/adjudicator/conclude.ts'
 import { concludeFinal } from '../engine/adjudicator/concludeFinal.ts'
 import { createAdjudicatorClient } from '../engine/adjudicator/createAdjudicatorClient.ts'
@@ -27,7 +27,7 @@ import { createTestClient, http, type Hex } from 'viem'
 /**
  * Measures deploy, deposit (the first into a channel, alice's share), depositSecond (bob's share
  * into the same channel), register (open a dispute), registerRefute (replace it with a higher
- * version), forceProgress (an Escrow FUND on the state held), forceProgressFromCoSigned (the same
+ * version), forceProgress (the app's `forced` step, the escrow's FUND, on the state held), forceProgressFromCoSigned (the same
  * step registering its co-signed base in the same call, on an open channel), conclude,
  * concludeFinal and withdraw.
  *
@@ -42,10 +42,21 @@ export async function benchGas(): Promise<Record<string, number>> {
   try {
     const [deployer, a, b] = anvil.accounts
     if (!deployer || !a || !b) throw new Error('anvil gave too few accounts')
-    const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: deployer.privateKey, apps: [Escrow] })
-    const escrow = d.apps.Escrow
-    if (escrow === undefined || escrow.codeHash !== escrowApp.codeHash)
-      throw new Error('Escrow deployment does not match the sandbox code')
+    const { app, bench } = await loopApp()
+    const d = await deployContracts({
+      rpcUrl: anvil.rpcUrl,
+      privateKey: deployer.privateKey,
+      apps: [app.artifact],
+    })
+    const deployed = d.apps[app.artifact.contractName]
+    if (deployed === undefined || deployed.codeHash !== app.artifact.codeHash)
+      throw new Error(`${app.artifact.contractName}: the deployment does not match the sandbox code`)
+    const ctx = (timestamp: bigint) => ({
+      chainId: BigInt(anvil.chainId),
+      env: { blockNumber: 0n, timestamp },
+      third: deployer.address,
+    })
+    const appData = app.initialAppData(bench.open(ctx(0n)).terms)
     const client = (key: Hex) =>
       createAdjudicatorClient({
         rpcUrl: anvil.rpcUrl,
@@ -61,8 +72,8 @@ export async function benchGas(): Promise<Record<string, number>> {
       chainId: BigInt(anvil.chainId),
       adjudicator: d.adjudicator.address,
       participants: [a.address, b.address],
-      app: escrow.address,
-      appCodeHash: escrow.codeHash,
+      app: deployed.address,
+      appCodeHash: deployed.codeHash,
       challengeDuration: 3_600n,
       nonce: ++nonce,
     })
@@ -70,7 +81,7 @@ export async function benchGas(): Promise<Record<string, number>> {
       channelId: getChannelId(p),
       version,
       balances: [6n * 10n ** 17n, 4n * 10n ** 17n],
-      appData: initialEscrowData({ payer: 0, payee: 1, arbiter: deployer.address }),
+      appData,
       isFinal,
     })
     const cosign = (p: ChannelParams, s: State): SignedState => ({
@@ -85,7 +96,7 @@ export async function benchGas(): Promise<Record<string, number>> {
     const fund = async (p: ChannelParams) => [await fundAlice(p), await fundBob(p)] as const
     const gas: Record<string, number> = { deploy: Number(d.adjudicator.gasUsed) }
 
-    // Dispute path: deposit, register, refute, force one Escrow step, conclude, withdraw.
+    // Dispute path: deposit, register, refute, force one step, conclude, withdraw.
     const p1 = params()
     const [first, second] = await fund(p1)
     gas.deposit = Number(first.gasUsed)
@@ -94,7 +105,13 @@ export async function benchGas(): Promise<Record<string, number>> {
     const v2 = state(p1, 2n)
     gas.registerRefute = Number((await register(alice, { params: p1, signed: cosign(p1, v2) })).gasUsed)
     const block = await alice.publicClient.getBlock()
-    const action = escrowActions.fund(10n ** 17n, block.timestamp + 86_400n)
+    const forcedStep = bench.forced?.(ctx(block.timestamp)) ?? bench.loop(ctx(block.timestamp))[0]
+    if (forcedStep === undefined) throw new Error(`${app.name}: no step to force`)
+    const action = app.encodeAction(forcedStep.action, forcedStep.args, {
+      base: v2,
+      channelId: getChannelId(p1),
+      inputs: { answers: () => [], readings: () => [] },
+    })
     const forced = await forceProgress(alice, {
       params: p1,
       from: v2,

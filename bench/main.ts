@@ -42,7 +42,7 @@ const parts: Part[] = [
 ]
 
 if (want('protocol')) {
-  log('bench: co-signed Escrow steps through the protocol (SQLite, synchronous=FULL) ...')
+  log('bench: co-signed steps through the protocol (SQLite, synchronous=FULL) ...')
   Object.assign(result, await benchProtocol({ steps: Number(values.steps ?? 1000), log }))
   log('bench: the same, one channel per core in parallel processes ...')
   Object.assign(result, await benchProtocolAllCores({ steps: Number(values.steps ?? 1000) }))

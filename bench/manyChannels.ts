@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { startDemoNode, type DemoNodeHandle } from '../cli/demo/startDemoNode.ts'
-import { Escrow } from '../contracts/generated/Escrow.ts'
+import { loopApp } from './loopApp.ts'
 import { hashState } from '../engine/channel/hashState.ts'
 import { signState } from '../engine/channel/signState.ts'
 import { deployContracts } from '../engine/chain/deployContracts.ts'
@@ -40,8 +40,8 @@ function rssMiB(pid: number): number {
 }
 
 /**
- * Two nodes on anvil and aedes, each starting on a store that holds `channels` open escrow
- * channels between them; measures both node processes' RSS, then `steps` co-signed steps through
+ * Two nodes on anvil and aedes, each starting on a store that holds `channels` open channels of
+ * the loop app (the first built-in app whose benchmark inputs have a loop) between them; measures both node processes' RSS, then `steps` co-signed steps through
  * the payer's API on channels spread over all of them, and the RSS again.
  *
  * @example
@@ -64,23 +64,33 @@ export async function benchManyChannels(
     const [funder, a, b] = anvil.accounts
     if (funder === undefined || a === undefined || b === undefined)
       throw new Error('anvil gave too few accounts')
-    const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: funder.privateKey, apps: [Escrow] })
-    const escrow = d.apps['Escrow']
-    if (escrow === undefined) throw new Error('Escrow was not deployed')
+    const { app, bench } = await loopApp()
+    const d = await deployContracts({
+      rpcUrl: anvil.rpcUrl,
+      privateKey: funder.privateKey,
+      apps: [app.artifact],
+    })
+    const deployed = d.apps[app.artifact.contractName]
+    if (deployed === undefined) throw new Error(`${app.artifact.contractName} was not deployed`)
+    const ctx = {
+      chainId: BigInt(d.chainId),
+      env: { blockNumber: 0n, timestamp: BigInt(Math.floor(Date.now() / 1000)) },
+      third: funder.address,
+    }
     const scope = {
       chainId: BigInt(d.chainId),
       adjudicator: d.adjudicator.address,
-      apps: { escrow: escrow.address },
+      apps: { [app.name]: deployed.address },
     }
     const deposit = 10n ** 15n
     const request = (nonce: bigint, role: 'first' | 'second', counterparty: Hex): OpenRequest => ({
-      app: 'escrow',
+      app: app.name,
       counterparty,
       role,
       balances: [deposit, 0n],
       nonce,
       challengeDuration: 3_600n,
-      terms: { arbiter: funder.address },
+      terms: bench.open(ctx).terms as OpenRequest['terms'],
     })
 
     // Both stores, written as an open leaves them (group commit: a thousand channels a sync).
@@ -126,7 +136,7 @@ export async function benchManyChannels(
         chainId: d.chainId,
         adjudicator: d.adjudicator.address,
         pollingIntervalMs: 1_000,
-        apps: { escrow: escrow.address },
+        apps: { [app.name]: deployed.address },
       },
       broker: { url: broker.url },
     }
@@ -152,13 +162,11 @@ export async function benchManyChannels(
     const rss = { payer: rssMiB(payer.pid), payee: rssMiB(payee.pid) }
     log(`  channels: ${held} open channels held, RSS ${rss.payer} / ${rss.payee} MiB (payer / payee)`)
 
-    const deadline = BigInt(Math.floor(Date.now() / 1000)) + 30n * 86_400n
-    const fund: AppAction = { app: 'escrow', type: 'fund', amount: 1n, deadline }
-    const release: AppAction = { app: 'escrow', type: 'release' }
-    // Channels spread over all of them, each driven fund then release, 8 channels at once.
+    const loop: AppAction[] = bench.loop(ctx).map((a) => ({ app: app.name, action: a.action, args: a.args }))
+    // Channels spread over all of them, each driven once through the loop app's loop, 8 channels at once.
     const picked = Array.from(
-      { length: Math.max(1, Math.floor(steps / 2)) },
-      (_, i) => ids[Math.floor((i * ids.length) / Math.max(1, Math.floor(steps / 2)))]!,
+      { length: Math.max(1, Math.floor(steps / loop.length)) },
+      (_, i) => ids[Math.floor((i * ids.length) / Math.max(1, Math.floor(steps / loop.length)))]!,
     )
     let next = 0
     const t = performance.now()
@@ -166,7 +174,7 @@ export async function benchManyChannels(
       Array.from({ length: 8 }, async () => {
         while (next < picked.length) {
           const id = picked[next++]!
-          for (const action of [fund, release]) {
+          for (const action of loop) {
             const r = await payer.api.act(id, action)
             if (!r.ok) throw new Error(`a step on ${id} was not co-signed`)
           }

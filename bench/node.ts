@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { createApiClient, type ApiClient } from '../cli/apiClient.ts'
 import { startDemoNode, type DemoNodeHandle } from '../cli/demo/startDemoNode.ts'
-import { Escrow } from '../contracts/generated/Escrow.ts'
+import { loopApp } from './loopApp.ts'
 import { createAdjudicatorClient } from '../engine/adjudicator/createAdjudicatorClient.ts'
 import { deposit } from '../engine/adjudicator/deposit.ts'
 import { deployContracts } from '../engine/chain/deployContracts.ts'
@@ -19,7 +19,7 @@ import { startEmbeddedBroker } from '../oracles/mqtt/startEmbeddedBroker.ts'
 import { startMosquitto } from '../test/oracles/brokers.ts'
 
 export type NodeBench = {
-  /** Co-signed Escrow steps (fund, release in turn) per second on one channel, each a POST /v1/channels/:id/actions. */
+  /** Co-signed steps of the loop app (its loop's actions in turn: the escrow's fund, release) per second on one channel, each a POST /v1/channels/:id/actions. */
   stepsPerSec: number
   /** The same with `parallelChannels` channels driven at once (all steps of all channels per second). */
   parallelStepsPerSec: number
@@ -107,16 +107,26 @@ export async function benchNode(
     const [funder, a, b] = anvil.accounts
     if (funder === undefined || a === undefined || b === undefined)
       throw new Error('anvil gave too few accounts')
-    const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: funder.privateKey, apps: [Escrow] })
-    const escrow = d.apps['Escrow']
-    if (escrow === undefined) throw new Error('Escrow was not deployed')
+    const { app, bench } = await loopApp()
+    const d = await deployContracts({
+      rpcUrl: anvil.rpcUrl,
+      privateKey: funder.privateKey,
+      apps: [app.artifact],
+    })
+    const deployed = d.apps[app.artifact.contractName]
+    if (deployed === undefined) throw new Error(`${app.artifact.contractName} was not deployed`)
+    const ctx = {
+      chainId: BigInt(d.chainId),
+      env: { blockNumber: 0n, timestamp: BigInt(Math.floor(Date.now() / 1000)) },
+      third: funder.address,
+    }
     const config = {
       chain: {
         rpcUrl: anvil.rpcUrl,
         chainId: d.chainId,
         adjudicator: d.adjudicator.address,
         pollingIntervalMs: 1_000,
-        apps: { escrow: escrow.address },
+        apps: { [app.name]: deployed.address },
       },
       broker: { url: broker.url },
     }
@@ -151,19 +161,19 @@ export async function benchNode(
     const open = async (amount: bigint): Promise<Hex> => {
       const n = nonce++
       const req = (role: 'first' | 'second', counterparty: Hex): OpenRequest => ({
-        app: 'escrow',
+        app: app.name,
         counterparty,
         role,
         balances: [amount, 0n],
         nonce: n,
         challengeDuration: 3_600n,
-        terms: { arbiter: funder.address },
+        terms: bench.open(ctx).terms as OpenRequest['terms'],
       })
       const { channelId } = requestToChannel(req('first', payee.address), {
         self: payer.address,
         chainId: BigInt(d.chainId),
         adjudicator: d.adjudicator.address,
-        apps: { escrow: escrow.address },
+        apps: { [app.name]: deployed.address },
       })
       await depositQueue(channelId, amount)
       await Promise.all([
@@ -182,13 +192,11 @@ export async function benchNode(
       return mine
     }
 
-    const deadline = BigInt(Math.floor(Date.now() / 1000)) + 30n * 86_400n
-    const fund: AppAction = { app: 'escrow', type: 'fund', amount: 1n, deadline }
-    const release: AppAction = { app: 'escrow', type: 'release' }
+    const loop: AppAction[] = bench.loop(ctx).map((a) => ({ app: app.name, action: a.action, args: a.args }))
     const drive = async (channelId: Hex, count: number, times?: number[]) => {
       for (let i = 0; i < count; i++) {
         const t0 = performance.now()
-        const r = await payerApi.act(channelId, i % 2 === 0 ? fund : release)
+        const r = await payerApi.act(channelId, loop[i % loop.length]!)
         if (!r.ok) throw new Error(`step ${i} was not co-signed`)
         times?.push(performance.now() - t0)
       }
@@ -208,7 +216,7 @@ export async function benchNode(
     const posts: number[] = []
     for (let i = 0; i < 50; i++) {
       const t0 = performance.now()
-      await payerApi.act(one, { app: 'escrow', type: 'bogus' } as unknown as AppAction).catch(() => undefined)
+      await payerApi.act(one, { app: app.name, type: 'bogus' } as unknown as AppAction).catch(() => undefined)
       posts.push(performance.now() - t0)
     }
     posts.sort((x, y) => x - y)

@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { escrowActions, escrowApp } from '../apps/escrow/escrowClient.ts'
 import { hashState } from '../engine/channel/hashState.ts'
 import { signDigest } from '../engine/crypto/signDigest.ts'
 import { recoverDigestSigner } from '../engine/crypto/recoverDigestSigner.ts'
@@ -15,19 +14,36 @@ import { createSandbox } from '../engine/sandbox/createSandbox.ts'
 import { runTransition } from '../engine/sandbox/runTransition.ts'
 import { createSqliteStore } from '../engine/store/createSqliteStore.ts'
 import { createMemoryHub } from '../engine/transport/createMemoryTransport.ts'
-import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../test/support/channel.ts'
+import { fixedEnv, testAddresses, testKeys } from '../test/support/channel.ts'
+import type { Address, Hex } from 'viem'
+import type { BenchContext } from '../apps/types.ts'
+import { appCodeOf, benchChannel } from './benchChannel.ts'
+import { loopApp } from './loopApp.ts'
 
-export type ProtocolBench = {
-  escrowStepsPerSec: number
-  /**
-   * The same two parties and stores with `parallelChannels` channels driven at once: all steps of
-   * all channels per second. The store's group commit lets their writes share disk syncs.
-   */
-  escrowStepsPerSecParallel: number
+const CTX: BenchContext = { chainId: 31337n, env: fixedEnv, third: testAddresses[2] as Address }
+
+/** The loop app's channel number `nonce` between the two test parties, and its loop's actions encoded. */
+async function loopChannel(nonce: bigint) {
+  const { app, bench, key } = await loopApp()
+  const ch = benchChannel(app, bench, CTX, [testAddresses[0] as Address, testAddresses[1] as Address], nonce)
+  const base = {
+    base: ch.initial,
+    channelId: ch.channelId,
+    inputs: { answers: () => [], readings: () => [] },
+  }
+  const actions: Hex[] = bench.loop(CTX).map((a) => app.encodeAction(a.action, a.args, base))
+  return { app, key, ch, actions, code: appCodeOf(app) }
+}
+
+/**
+ * The protocol's figures. `stepsPerSec` and `stepsPerSecParallel` appear in the JSON as
+ * `<app>StepsPerSec` and `<app>StepsPerSecParallel`, `<app>` the loop app's key (`escrowStepsPerSec`).
+ */
+export type ProtocolBench = Record<`${string}StepsPerSec` | `${string}StepsPerSecParallel`, number> & {
   parallelChannels: number
   /** Writes per disk sync in the parallel run (both stores), on average. */
   writesPerSync: number
-  /** `escrowStepsPerSecParallel` over `cryptoBoundPerSec`, same run. */
+  /** `<app>StepsPerSecParallel` over `cryptoBoundPerSec`, same run. */
   parallelOfCryptoBound: number
   cryptoBoundPerSec: number
   /** Milliseconds per co-signed step spent in each part, measured alone in the same run. */
@@ -38,11 +54,12 @@ export type ProtocolBench = {
 }
 
 /**
- * One Escrow channel between two parties in this process (in-memory hub, a SQLite file each,
- * WAL, synchronous=FULL): `steps` co-signed steps, FUND and RELEASE by the payer in turn, after a
- * warm-up of 50. Returns the rate and the parties, still open.
+ * One channel of the loop app (the first built-in app whose benchmark inputs have a `loop`: the
+ * escrow's FUND and RELEASE) between two parties in this process (in-memory hub, a SQLite file
+ * each, WAL, synchronous=FULL): `steps` co-signed steps, the loop's actions by participant 0 in
+ * turn, after a warm-up of 50. Returns the rate and the parties, closed.
  */
-export async function runEscrowChannel(opts: {
+export async function runLoopChannel(opts: {
   dir: string
   steps: number
   log?: (s: string) => void
@@ -51,44 +68,40 @@ export async function runEscrowChannel(opts: {
   const { dir, steps } = opts
   const log = opts.log ?? (() => undefined)
   const hub = createMemoryHub()
-  const ch = escrowChannel({
-    deposit: 10n ** 18n,
-    ...(opts.nonce === undefined ? {} : { nonce: opts.nonce }),
-  })
+  const { ch, actions, code } = await loopChannel(opts.nonce ?? 1n)
+  const action = (i: number) => actions[i % actions.length] as Hex
   const mk = async (i: 0 | 1) =>
     createParty({
       signer: createKeySigner(testKeys[i]!),
       transport: hub.connect(testAddresses[i]!),
       store: createSqliteStore({ path: join(dir, `p${i}.db`) }),
       sandbox: await createSandbox(),
-      apps: [escrowApp],
+      apps: [code],
       clock: () => fixedEnv,
       requireFunding: false, // no chain here: nothing to confirm deposits against
     })
   const payer = await mk(0)
   const payee = await mk(1)
   await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
-  const fund = escrowActions.fund(1n, fixedEnv.timestamp + 3600n)
-  const release = escrowActions.release()
-  for (let i = 0; i < 50; i++) await payer.update(ch.channelId, i % 2 === 0 ? fund : release) // warm up
+  for (let i = 0; i < 50; i++) await payer.update(ch.channelId, action(i)) // warm up
   const t0 = performance.now()
   for (let i = 0; i < steps; i++) {
-    const r = await payer.update(ch.channelId, i % 2 === 0 ? fund : release)
+    const r = await payer.update(ch.channelId, action(i))
     if (!r.ok) throw new Error(`bench step ${i} failed: ${r.reason}`)
     if (i % 250 === 249) log(`  protocol: ${i + 1}/${steps} co-signed steps`)
   }
-  const escrowStepsPerSec = steps / ((performance.now() - t0) / 1000)
+  const stepsPerSec = steps / ((performance.now() - t0) / 1000)
   await payer.close()
   await payee.close()
-  return { escrowStepsPerSec, payer, payee, ch, fund, release }
+  return { stepsPerSec, payer, payee, ch, actions }
 }
 
 /**
- * `channels` Escrow channels between the same two parties in this process (in-memory hub, one
- * SQLite file each, synchronous=FULL), all driven at once: `steps` co-signed steps in all, FUND
- * and RELEASE by the payer in turn on each channel, after a warm-up of 4 steps a channel.
+ * `channels` channels of the loop app between the same two parties in this process (in-memory
+ * hub, one SQLite file each, synchronous=FULL), all driven at once: `steps` co-signed steps in all,
+ * the loop's actions by participant 0 in turn on each channel, after a warm-up of 4 steps a channel.
  */
-export async function runEscrowChannels(opts: {
+export async function runLoopChannels(opts: {
   dir: string
   channels: number
   steps: number
@@ -101,31 +114,32 @@ export async function runEscrowChannels(opts: {
     syncs++
     writes += n
   }
+  const chs = await Promise.all(
+    Array.from({ length: opts.channels }, (_, i) => loopChannel(1_000n + BigInt(i))),
+  )
+  const code = chs[0]!.code
   const mk = async (i: 0 | 1) =>
     createParty({
       signer: createKeySigner(testKeys[i]!),
       transport: hub.connect(testAddresses[i]!),
       store: createSqliteStore({ path: join(opts.dir, `p${i}.db`), onCommit }),
       sandbox: await createSandbox(),
-      apps: [escrowApp],
+      apps: [code],
       clock: () => fixedEnv,
       requireFunding: false,
     })
   const payer = await mk(0)
   const payee = await mk(1)
-  const chs = Array.from({ length: opts.channels }, (_, i) =>
-    escrowChannel({ deposit: 10n ** 18n, nonce: 1_000n + BigInt(i) }),
-  )
   await Promise.all(
-    chs.flatMap((ch) => [payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)]),
+    chs
+      .map(({ ch }) => ch)
+      .flatMap((ch) => [payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)]),
   )
-  const fund = escrowActions.fund(1n, fixedEnv.timestamp + 3600n)
-  const release = escrowActions.release()
   const drive = (count: number) =>
     Promise.all(
-      chs.map(async (ch) => {
+      chs.map(async ({ ch, actions }) => {
         for (let i = 0; i < count; i++) {
-          const r = await payer.update(ch.channelId, i % 2 === 0 ? fund : release)
+          const r = await payer.update(ch.channelId, actions[i % actions.length] as Hex)
           if (!r.ok) throw new Error(`bench step ${i} failed: ${r.reason}`)
         }
       }),
@@ -146,9 +160,8 @@ export async function runEscrowChannels(opts: {
 }
 
 /**
- * Co-signed Escrow steps through the whole protocol: two parties in this process, an in-memory
- * hub, each with its own SQLite file (WAL, synchronous=FULL). Alternates FUND and RELEASE by the
- * payer. Then the same signature work alone (3 signatures, 4 recoveries, 2 state digests and 2
+ * Co-signed steps of the loop app (see {@link runLoopChannel}) through the whole protocol: two parties in this process, an in-memory
+ * hub, each with its own SQLite file (WAL, synchronous=FULL). Then the same signature work alone (3 signatures, 4 recoveries, 2 state digests and 2
  * proposal digests per step), so the two figures show where the time goes.
  */
 export async function benchProtocol(
@@ -159,10 +172,13 @@ export async function benchProtocol(
   const log = opts.log ?? (() => undefined)
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-'))
   try {
-    const { escrowStepsPerSec, payer, ch, fund, release } = await runEscrowChannel({ dir, steps, log })
+    const { key } = await loopApp()
+    const { stepsPerSec, payer, ch, actions } = await runLoopChannel({ dir, steps, log })
+    const { code } = await loopChannel(1n)
+    const fund = actions[0] as Hex
 
     // Many channels at once between the same two parties (one store each).
-    const par = await runEscrowChannels({
+    const par = await runLoopChannels({
       dir: join(dir, 'parallel'),
       channels: parallelChannels,
       steps,
@@ -211,10 +227,10 @@ export async function benchProtocol(
         params: ch.params,
         from: latest,
         mover: 0n,
-        action: i % 2 === 0 ? fund : release,
+        action: actions[i % actions.length] as Hex,
         env: fixedEnv,
-        appCode: escrowApp.code,
-        appAbi: escrowApp.abi,
+        appCode: code.code,
+        appAbi: code.abi,
       })
     }
     const sandboxMs = ((performance.now() - t2) / runs) * 2
@@ -242,15 +258,17 @@ export async function benchProtocol(
     const storeMs = (performance.now() - t3) / writes
     await store.close()
 
-    return {
-      escrowStepsPerSec,
-      escrowStepsPerSecParallel: par.stepsPerSec,
+    const keyed: Record<string, number> = {
+      [`${key}StepsPerSec`]: stepsPerSec,
+      [`${key}StepsPerSecParallel`]: par.stepsPerSec,
+    }
+    return Object.assign(keyed, {
       parallelChannels,
       writesPerSync: par.writesPerSync,
       parallelOfCryptoBound: par.stepsPerSec / cryptoBoundPerSec,
       cryptoBoundPerSec,
       perStepMs: {
-        total: 1000 / escrowStepsPerSec,
+        total: 1000 / stepsPerSec,
         sandbox: sandboxMs,
         signatures: 1000 / cryptoBoundPerSec,
         store: storeMs,
@@ -258,7 +276,7 @@ export async function benchProtocol(
       steps,
       secp256k1: secp256k1Backend.name,
       sqliteSynchronous: 'FULL',
-    }
+    })
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -266,15 +284,17 @@ export async function benchProtocol(
 
 /**
  * Channels are independent, so a node with many channels can run one process per core. This runs
- * one Escrow channel (both parties, SQLite FULL) in each of `processes` child processes at once and
- * adds up their rates: the throughput of the whole machine, next to the one-process figure.
+ * one channel of the loop app (both parties, SQLite FULL) in each of `processes` child processes at
+ * once and adds up their rates: the throughput of the whole machine, next to the one-process
+ * figure, as `<app>StepsPerSecAllCores`.
  */
 export async function benchProtocolAllCores(
   opts: { steps?: number; processes?: number } = {},
-): Promise<{ escrowStepsPerSecAllCores: number; processes: number }> {
+): Promise<{ [key: `${string}StepsPerSecAllCores`]: number; processes: number }> {
+  const { key } = await loopApp()
   const steps = opts.steps ?? 1_000
   const processes = opts.processes ?? cpus().length
-  const script = fileURLToPath(new URL('./escrowChannelProcess.ts', import.meta.url))
+  const script = fileURLToPath(new URL('./loopChannelProcess.ts', import.meta.url))
   const runs = Array.from(
     { length: processes },
     (_, i) =>
@@ -286,11 +306,11 @@ export async function benchProtocolAllCores(
           (err, stdout) => {
             if (err !== null) return reject(err)
             const line = stdout.trim().split('\n').pop() ?? ''
-            resolve((JSON.parse(line) as { escrowStepsPerSec: number }).escrowStepsPerSec)
+            resolve((JSON.parse(line) as { stepsPerSec: number }).stepsPerSec)
           },
         )
       }),
   )
   const rates = await Promise.all(runs)
-  return { escrowStepsPerSecAllCores: rates.reduce((a, b) => a + b, 0), processes }
+  return { [`${key}StepsPerSecAllCores`]: rates.reduce((a, b) => a + b, 0), processes }
 }

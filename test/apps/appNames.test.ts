@@ -12,15 +12,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const SCANNED = ['engine', 'node', 'cli', 'oracles', 'bench']
 
 /** Files that still name an app in code, each with what is left to move into its app's folder. */
-const NOT_YET: Record<string, string> = {
-  'bench/apps.ts': 'the per-app benchmarks',
-  'bench/deals.ts': 'the per-app benchmarks',
-  'bench/gas.ts': 'the per-app benchmarks',
-  'bench/main.ts': 'the per-app benchmarks',
-  'bench/manyChannels.ts': 'the per-app benchmarks',
-  'bench/node.ts': 'the per-app benchmarks',
-  'bench/protocol.ts': 'the per-app benchmarks',
-}
+const NOT_YET: Record<string, string> = {}
 
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {

@@ -1,18 +1,18 @@
 /**
- * Child process of `benchProtocolAllCores`: runs one Escrow channel (both parties) and prints
- * `{"escrowStepsPerSec": n}` on stdout. Arguments: steps, nonce.
+ * Child process of `benchProtocolAllCores`: runs one channel of the loop app (both parties) and
+ * prints `{"stepsPerSec": n}` on stdout. Arguments: steps, nonce.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runEscrowChannel } from './protocol.ts'
+import { runLoopChannel } from './protocol.ts'
 
 const steps = Number(process.argv[2] ?? '1000')
 const nonce = BigInt(process.argv[3] ?? '1')
 const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-child-'))
 try {
-  const { escrowStepsPerSec } = await runEscrowChannel({ dir, steps, nonce })
-  process.stdout.write(`${JSON.stringify({ escrowStepsPerSec })}\n`)
+  const { stepsPerSec } = await runLoopChannel({ dir, steps, nonce })
+  process.stdout.write(`${JSON.stringify({ stepsPerSec })}\n`)
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
