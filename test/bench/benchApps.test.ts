@@ -24,7 +24,7 @@ describe('bench: per-app inputs from the apps’ folders', function () {
       benches.map((b) => b.app.name),
       BUILT_IN_REGISTRY.names,
     )
-    const { app, bench, key } = await loopApp()
+    const { bench, key } = await loopApp()
     assert.equal(key, 'escrow')
     const ctx = {
       chainId: 31337n,
