@@ -1,7 +1,6 @@
 import { encodeState } from '../channel/encodeState.ts'
 import type { ForcedChain } from '../channel/types.ts'
 import { decideForcedChain } from './decideForcedChain.ts'
-import { serial } from './machine.ts'
 import { channelOf, type PartyContext } from './partyContext.ts'
 import type { AdoptResult } from './types.ts'
 
@@ -17,7 +16,7 @@ import type { AdoptResult } from './types.ts'
  */
 export function adoptForcedChain(ctx: PartyContext, chain: ForcedChain): Promise<AdoptResult> {
   const ch = channelOf(ctx, chain.channelId)
-  return serial(ch, async (): Promise<AdoptResult> => {
+  return ctx.io.rt.serial(ch, async (): Promise<AdoptResult> => {
     const d = decideForcedChain({ chain, latest: ch.latest?.state, adopted: ch.forced })
     const tip = chain.moves.at(-1)?.state ?? chain.base
     if (d.type === 'already') return { ok: true, state: tip }
@@ -27,7 +26,7 @@ export function adoptForcedChain(ctx: PartyContext, chain: ForcedChain): Promise
       if (move.mover < 0n || move.mover >= BigInt(ch.params.participants.length)) {
         return { ok: false, reason: 'broken-chain', message: `move ${i} names mover ${move.mover}` }
       }
-      const r = await ctx.io.rerun(ch, from, move.mover, move.action, move.env)
+      const r = await ctx.io.rerun(ch, { from, mover: move.mover, action: move.action, env: move.env })
       if (!r.ok)
         return {
           ok: false,

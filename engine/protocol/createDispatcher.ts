@@ -1,6 +1,6 @@
 import { ChanvmError } from '../errors.ts'
 import type { PeerMessage } from '../transport/types.ts'
-import { lower, serial, type Msg } from './machine.ts'
+import { lower, type Msg } from './machine.ts'
 import { onAccept } from './onAccept.ts'
 import { onCommit } from './onCommit.ts'
 import { onOpen } from './onOpen.ts'
@@ -19,7 +19,7 @@ const MAX_HELD = 256
 
 /**
  * The switch that hands each message to its handler (`onOpen`, `onPropose`, `onAccept`,
- * `onReject`, `onCommit`, `onSync`) on the channel's queue, and the `open`s held for channels not
+ * `onReject`, `onCommit`, `onSync`), through the executor (`io.handle`) on the channel's queue, and the `open`s held for channels not
  * opened here yet.
  *
  * @example
@@ -36,7 +36,8 @@ export function createDispatcher(ctx: PartyContext) {
   /** Keeps an `open` for a channel not opened here yet; its promise settles when it is handled or given up. */
   const hold = (m: Msg<'open'>): Promise<void> => {
     const ch = ctx.channels.get(lower(m.channelId))
-    if (ch !== undefined && (ch.openResult !== undefined || ch.latest !== undefined)) return dispatch(m)
+    if (ch !== undefined && (io.rt.of(ch).openResult !== undefined || ch.latest !== undefined))
+      return dispatch(m)
     const list = held.get(lower(m.channelId)) ?? []
     if (list.length >= MAX_HELD_PER_CHANNEL || heldCount >= MAX_HELD)
       return Promise.resolve(io.drop('unknown-channel', `too many opens held for channels not opened here`))
@@ -105,7 +106,10 @@ export function createDispatcher(ctx: PartyContext) {
       return io.drop('malformed', `malformed message or unknown type ${JSON.stringify(t)}`)
     }
     const ch = ctx.channels.get(lower(m.channelId))
-    if (m.type === 'open' && (ch === undefined || (ch.openResult === undefined && ch.latest === undefined)))
+    if (
+      m.type === 'open' &&
+      (ch === undefined || (io.rt.of(ch).openResult === undefined && ch.latest === undefined))
+    )
       return hold(m)
     // A message for a channel this party does not hold is acknowledged and dropped: left
     // unacknowledged it would be redelivered for ever and hold a slot of the broker's in-flight
@@ -115,25 +119,25 @@ export function createDispatcher(ctx: PartyContext) {
     const run = async (): Promise<void> => {
       switch (m.type) {
         case 'open':
-          return onOpen(ctx, ch, m)
+          return io.handle(ch, onOpen, m)
         case 'propose':
-          return onPropose(ctx, ch, m)
+          return io.handle(ch, onPropose, m)
         case 'accept':
-          return onAccept(ctx, ch, m)
+          return io.handle(ch, onAccept, m)
         case 'reject':
-          return onReject(ctx, ch, m)
+          return io.handle(ch, onReject, m)
         case 'commit':
-          return onCommit(ctx, ch, m)
+          return io.handle(ch, onCommit, m)
         case 'sync':
-          return onSync(ctx, ch, m)
+          return io.handle(ch, onSync, m)
       }
     }
-    await serial(ch, async () => {
+    await io.rt.serial(ch, async () => {
       try {
         return await run()
       } catch (e) {
         if (isStoreError(e)) {
-          if (!ctx.refusedForStore.has(e)) io.count('store-error') // a refusal counted it already
+          if (!io.refusedForStore(e)) io.count('store-error') // a refusal counted it already
           io.emit({ type: 'store-error', channelId: ch.id, message: describe(e) })
           throw e
         }

@@ -1,24 +1,20 @@
 import type { Address, Hex } from 'viem'
 import { stateToWire } from '../channel/wire.ts'
-import type { Env, SignedState, State } from '../channel/types.ts'
+import type { Env, SignedState } from '../channel/types.ts'
 import { ChanvmError } from '../errors.ts'
 import type { Signer } from '../crypto/types.ts'
 import type { Sandbox } from '../sandbox/createSandbox.ts'
-import { runTransition } from '../sandbox/runTransition.ts'
-import type { ChannelRecord, ChannelStore, SignatureRecord } from '../store/types.ts'
+import type { ChannelStore, SignatureRecord } from '../store/types.ts'
 import type { PeerMessage, PeerTransport, WireProposal } from '../transport/types.ts'
-import {
-  advanceLatest,
-  createChannelMachine,
-  lower,
-  others,
-  type ChannelMachine,
-  type Msg,
-} from './machine.ts'
-import { commitOf, envToWire, isEnvWithin } from './messageChecks.ts'
+import type { Answer, Ask, Effect, Handler, SignOutcome, Step, StoreErrorReply } from './effects.ts'
+import { lower, others, type ChannelMachine, type Msg } from './machine.ts'
+import { acceptOf, commitOf, envToWire, rejectOf } from './messageChecks.ts'
 import { hashProposal, hashReject } from './messageDigests.ts'
-import { disputedError } from './partyErrors.ts'
-import type { AppCode, PartyEvent, RefusalReason } from './types.ts'
+import { createFacts } from './createFacts.ts'
+import { createRuntime } from './createRuntime.ts'
+import { onSigned } from './onSigned.ts'
+import { describe, disputedError, isStoreError } from './partyErrors.ts'
+import type { PartyEvent, PartyOptions } from './types.ts'
 
 const SYNC_BACKOFF_STEPS = 5 // the interval between sync requests doubles this many times, then stays
 
@@ -27,13 +23,16 @@ export type Executor = ReturnType<typeof createExecutor>
 
 /**
  * The one place where a party touches the world: the signer, the store, the transport, the
- * sandbox, the clock, timers and event listeners. The handlers decide; this carries it out. A
- * state signature leaves only through `recordThenSign`, after its record is durable.
+ * sandbox, the clock, timers and event listeners. Handlers are pure and return effects; `handle`
+ * asks a handler, fetches each fact it needs, and carries out its decision (`run`): durable
+ * writes first (`persist`, `recordAndSign`), then the new machine, then the rest in order, then
+ * what follows each signature (`onSigned`). A state signature leaves only through
+ * `recordAndSign`, once its record is durable.
  *
  * @example
  * ```ts
  * const io = createExecutor({ signer, store: guardStore(store), transport, sandbox, clock, tolerance, timeoutMs, isClosed: () => closed })
- * const r = await io.recordThenSign(ch, record)
+ * await io.handle(ch, onCommit, message)
  * ```
  */
 export function createExecutor(o: {
@@ -46,23 +45,15 @@ export function createExecutor(o: {
   tolerance: { blocks: bigint; seconds: bigint }
   timeoutMs: number
   onEvent?: ((e: PartyEvent) => void) | undefined
+  approve?: PartyOptions['approve']
   isClosed: () => boolean
 }) {
   const { signer, store, transport } = o
   const address = signer.address
-  const counters: Record<string, number> = {}
-  const emit = (e: PartyEvent) => {
-    try {
-      o.onEvent?.(e)
-    } catch {
-      /* a listener's failure is not the protocol's */
-    }
-  }
-  const count = (reason: string) => (counters[reason] = (counters[reason] ?? 0) + 1)
-  const drop = (reason: string, message: string) => {
-    count(reason)
-    emit({ type: 'dropped', reason, message })
-  }
+  const refusedForStore = new WeakSet<object>()
+  const rt = createRuntime(o.onEvent)
+  const { emit, count, drop } = rt
+  const reader = createFacts(o)
 
   /**
    * Hands a message to the transport without waiting for it. Nothing on a channel's queue waits
@@ -83,32 +74,22 @@ export function createExecutor(o: {
   }
   const sendCommit = (ch: ChannelMachine, to: Address, s: SignedState) => send(to, commitOf(ch, address, s))
 
-  /** Records a co-signed state (unless already recorded), takes it as the latest when newer, and tells whoever waits. */
-  const setLatest = async (ch: ChannelMachine, signed: SignedState, persist: boolean) => {
-    if (persist) await store.putSignedState(ch.id, signed)
-    if (!advanceLatest(ch, signed)) return
-    emit({ type: 'committed', channelId: ch.id, state: signed.state, signatures: signed.signatures })
-    if (ch.opening !== undefined) {
-      const op = ch.opening
-      ch.opening = undefined
-      emit({ type: 'opened', channelId: ch.id, state: signed.state })
-      op.done(signed)
-    }
-    if (ch.pending !== undefined && ch.pending.state.version <= signed.state.version) ch.pending.done('lost')
-    for (const w of [...ch.waiters]) w()
+  /** Takes `next` as the channel's machine (a dispute, marked outside the queue, stays). */
+  const commit = (ch: ChannelMachine, next: ChannelMachine) => {
+    if (next !== ch) Object.assign(ch, next, { disputed: ch.disputed || next.disputed })
   }
 
   /**
    * The one path by which this party's state signature leaves it: sign, durably record "I signed
    * version v with digest D" (and, when `peerSigs` holds every other participant's signature, the
-   * co-signed state in the same write), and only then return the signature. Returns the existing
-   * record when a different digest is recorded at that version.
+   * co-signed state in the same write), and only then hand the signature on. The store refuses a
+   * different digest at a recorded version.
    */
-  const recordThenSign = async (
+  const recordAndSign = async (
     ch: ChannelMachine,
-    record: SignatureRecord,
-    peerSigs?: Map<string, Hex>,
-  ): Promise<{ ok: true; sig: Hex; signed?: SignedState } | { ok: false; existing: SignatureRecord }> => {
+    e: Extract<Effect, { kind: 'recordAndSign' }>,
+  ): Promise<SignOutcome> => {
+    const { record, peerSigs } = e
     if (ch.disputed && record.version > 0n) throw disputedError(ch)
     const sig = await signer.signDigest(record.digest)
     let signed: SignedState | undefined
@@ -125,74 +106,31 @@ export function createExecutor(o: {
         ? await store.recordSignature(record)
         : await store.recordSignatureAndState(record, signed)
     if (!r.ok) return r
-    // Having signed this state at its version, this party can never finish another one there.
-    for (const [k, own] of ch.own)
-      if (own.version === record.version && k !== lower(record.digest)) ch.own.delete(k)
-    emit({ type: 'signed', channelId: ch.id, version: record.version, digest: record.digest })
-    if (signed !== undefined) await setLatest(ch, signed, false)
     return signed === undefined ? { ok: true, sig } : { ok: true, sig, signed }
   }
 
-  /**
-   * Signs again a digest read back from the store (an accept that was lost, what a refusal or a
-   * sync request shows): recorded before, so nothing new leaves.
-   */
-  const signAgain = (rec: SignatureRecord): Promise<Hex> => Promise.resolve(signer.signDigest(rec.digest))
-
-  /** What this party signed (a record with the proposal it came from), as a refusal or a sync request shows it. */
+  /** What this party signed (a record with the proposal it came from), as a refusal or a sync request shows it: signed again, recorded before. */
   const showSigned = async (rec: SignatureRecord): Promise<NonNullable<Msg<'sync'>['signed']>> => {
     const p = rec.proposal
     const proposal: WireProposal | undefined =
       p === undefined ? undefined : { mover: p.mover, action: p.action, env: envToWire(p.env), sig: p.sig }
     return {
       state: stateToWire(rec.state),
-      sig: await signAgain(rec),
+      sig: await signer.signDigest(rec.digest),
       ...(proposal === undefined ? {} : { proposal }),
     }
   }
 
-  /** Signs this party's proposal of `state` (not a state signature: it commits the mover to the step). */
-  const signProposal = (ch: ChannelMachine, state: State, digest: Hex, action: Hex, env: Env) =>
-    Promise.resolve(
-      signer.signDigest(
-        hashProposal(ch.params, {
-          channelId: ch.id,
-          version: state.version,
-          stateHash: digest,
-          mover: BigInt(ch.myIndex),
-          action,
-          ...env,
-        }),
-      ),
-    )
-
-  /** Sends a signed `reject`; with `conflicting-signature`, shows what this party signed instead. */
-  const refuse = async (
-    ch: ChannelMachine,
-    to: Address,
-    version: bigint,
-    digest: Hex,
-    reason: RefusalReason,
-    message: string,
-    signedInstead?: SignatureRecord,
-  ) => {
+  /** Sends a signed `reject`; with `show`, what this party signed instead. */
+  const refuse = async (ch: ChannelMachine, e: Extract<Effect, { kind: 'refuse' }>) => {
+    const { to, version, digest, reason, message } = e
     count(reason)
     emit({ type: 'refused', channelId: ch.id, version, from: to, reason, message })
     const sig = await signer.signDigest(
       hashReject(ch.params, { channelId: ch.id, version, stateHash: digest, reason, message }),
     )
-    const signed = signedInstead === undefined ? undefined : await showSigned(signedInstead)
-    send(to, {
-      type: 'reject',
-      channelId: ch.id,
-      from: address,
-      version: version.toString(),
-      digest,
-      reason,
-      message,
-      sig,
-      ...(signed === undefined ? {} : { signed }),
-    })
+    const signed = e.show === undefined ? undefined : await showSigned(e.show)
+    send(to, rejectOf(ch, address, { version, digest, reason, message, sig }, signed))
   }
 
   /** Asks `to` (default: every other participant) for the co-signed state at `version`, showing what this party signed there. */
@@ -200,13 +138,8 @@ export function createExecutor(o: {
     const signed = signedHere === undefined ? undefined : await showSigned(signedHere)
     for (const peer of to === undefined ? others(ch) : [to]) {
       emit({ type: 'sync', channelId: ch.id, version, direction: 'asked', peer })
-      send(peer, {
-        type: 'sync',
-        channelId: ch.id,
-        from: address,
-        version: version.toString(),
-        ...(signed === undefined ? {} : { signed }),
-      })
+      const m: PeerMessage = { type: 'sync', channelId: ch.id, from: address, version: version.toString() }
+      send(peer, signed === undefined ? m : { ...m, signed })
     }
   }
 
@@ -216,9 +149,10 @@ export function createExecutor(o: {
    * arrives or the party closes.
    */
   const watchCommit = (ch: ChannelMachine, version: bigint, tries = 0) => {
-    clearTimeout(ch.syncTimer)
+    const r = rt.of(ch)
+    clearTimeout(r.syncTimer)
     if (o.isClosed()) return
-    ch.syncTimer = setTimeout(
+    r.syncTimer = setTimeout(
       () => {
         if (o.isClosed() || (ch.latest !== undefined && ch.latest.state.version >= version)) return
         void store
@@ -229,81 +163,124 @@ export function createExecutor(o: {
       },
       o.timeoutMs * 2 ** Math.min(tries, SYNC_BACKOFF_STEPS),
     )
-    ch.syncTimer.unref()
+    r.syncTimer.unref()
   }
 
-  // A held head may lag the mover's: a proposal ahead of it is checked again at a fresh read.
-  const envWithin = async (env: Env): Promise<boolean> => {
-    const mine = await o.clock()
-    const fresh = env.blockNumber > mine.blockNumber ? o.freshClock : undefined
-    return isEnvWithin(env, mine, o.tolerance) || (!!fresh && isEnvWithin(env, await fresh(), o.tolerance))
-  }
-  /** The channels in the store whose app this party runs, as machines with what the store holds of them. */
-  const loadChannels = async (
-    apps: Map<string, AppCode>,
-    requireFunding: boolean,
-  ): Promise<ChannelMachine[]> => {
-    const out: ChannelMachine[] = []
-    for (const rec of await store.listChannels()) {
-      const app = apps.get(lower(rec.params.appCodeHash))
-      if (app === undefined) continue
-      const funded = !requireFunding || (await store.getFunding(rec.channelId)) !== undefined
-      const ch = createChannelMachine({
-        id: rec.channelId,
-        params: rec.params,
-        myIndex: rec.myIndex,
-        app,
-        funded,
-      })
-      ch.latest = await store.getLatestSignedState(rec.channelId)
-      ch.forced = await store.getLatestForcedState(rec.channelId)
-      ch.disputed = await store.isDisputed(rec.channelId)
-      out.push(ch)
-    }
-    return out
-  }
-  const rerun = (ch: ChannelMachine, from: State, mover: bigint, action: Hex, env: Env) =>
-    runTransition(o.sandbox, {
-      params: ch.params,
-      from,
-      mover,
+  /** The answer to a handler's question: the signer's for its own proposal, the rest from the facts. */
+  const answer = async (ch: ChannelMachine, a: Ask): Promise<Answer[Ask['kind']]> => {
+    if (a.kind !== 'signProposal') return reader.answer(ch, a)
+    const { state, digest, action, env } = a
+    const pd = hashProposal(ch.params, {
+      channelId: ch.id,
+      version: state.version,
+      stateHash: digest,
+      mover: BigInt(ch.myIndex),
       action,
-      env,
-      appCode: ch.app.code,
-      ...(ch.app.abi ? { appAbi: ch.app.abi } : {}),
+      ...env,
     })
+    return signer.signDigest(pd)
+  }
+
+  /** Carries out one effect that writes nothing. */
+  const carryOut = async (ch: ChannelMachine, e: Effect): Promise<void> => {
+    switch (e.kind) {
+      case 'signAgain': {
+        // Only a digest the store holds is signed again: nothing new leaves.
+        const rec = await store.getSignatureRecord(ch.id, e.record.version)
+        if (rec === undefined || lower(rec.digest) !== lower(e.record.digest)) return
+        const sig = await signer.signDigest(rec.digest)
+        return send(e.to, acceptOf(ch, address, rec, sig))
+      }
+      case 'send':
+        return send(e.to, e.message)
+      case 'refuse':
+        return refuse(ch, e)
+      case 'askSync':
+        return askSync(ch, e.version, e.show, e.to)
+      case 'resolve':
+        return rt.resolve(e.id, e.value)
+      case 'emit':
+        return emit(e.event)
+      case 'drop':
+        return drop(e.reason, e.message)
+      case 'schedule':
+        return watchCommit(ch, e.version)
+      case 'persist':
+      case 'recordAndSign':
+        return
+    }
+  }
+
+  /**
+   * Carries out a decision: the co-signed states to store first (a store error stops it here, and
+   * the machine stays as it was); then the new machine; then the signatures, each recorded before
+   * it is handed on; then the other effects in order (and whoever waits for a newer latest state
+   * hears of it); then, for each signature, what follows it ({@link onSigned}).
+   */
+  const run = async (ch: ChannelMachine, s: Step): Promise<void> => {
+    for (const e of s.effects) if (e.kind === 'persist') await store.putSignedState(ch.id, e.signed)
+    const before = ch.latest
+    commit(ch, s.machine)
+    const signed: [Extract<Effect, { kind: 'recordAndSign' }>, SignOutcome][] = []
+    for (const e of s.effects) if (e.kind === 'recordAndSign') signed.push([e, await recordAndSign(ch, e)])
+    for (const e of s.effects) await carryOut(ch, e)
+    // Whoever waits for a newer state hears of it once its events are out.
+    if (ch.latest !== before) rt.wake(ch)
+    for (const [e, r] of signed) await run(ch, onSigned(ch, e, r))
+  }
+
+  /**
+   * Asks `handler` about `input` on the channel's machine, fetching each fact it needs, and
+   * carries out its decision. A store error while handling a peer's proposal is answered with a
+   * signed `store-error` refusal, then thrown (the transport redelivers the message).
+   */
+  const handle = async <I, F extends object>(
+    ch: ChannelMachine,
+    handler: Handler<I, F>,
+    input: I,
+  ): Promise<void> => {
+    const facts = {} as F
+    let reply: StoreErrorReply | undefined
+    try {
+      for (;;) {
+        const h = handler(ch, input, facts)
+        reply = h.onStoreError ?? reply
+        if (!('need' in h)) return await run(ch, h)
+        ;(facts as Record<string, unknown>)[h.need.key] = await answer(ch, h.need.ask)
+      }
+    } catch (e) {
+      if (!isStoreError(e) || reply === undefined) throw e
+      // Nothing was recorded: refuse with a signed reason (no store needed to sign it).
+      refusedForStore.add(e)
+      const message = `this party cannot write its store: ${describe(e)}`
+      await refuse(ch, { kind: 'refuse', ...reply, reason: 'store-error', message }).catch(() => undefined)
+      throw e
+    }
+  }
 
   return {
     address,
+    handle,
+    run,
+    /** The queues, waiters, timers and opens beside the machines. */
+    rt,
+    /** Whether a refusal already counted this store error. */
+    refusedForStore: (e: object) => refusedForStore.has(e),
     /** Fails at once on a store that cannot write. */
     probeWrite: () => store.probeWrite(),
     /** Hands every message that arrives to `handler`; returns the function that stops it. */
     listen: (handler: (m: PeerMessage) => Promise<void>) => transport.onMessage(handler),
-    /** This party's signature record at `version`, if it signed there. */
-    signedAt: (ch: ChannelMachine, version: bigint) => store.getSignatureRecord(ch.id, version),
-    /** The co-signed state at `version`, as stored. */
-    coSignedAt: (ch: ChannelMachine, version: bigint) => store.getSignedState(ch.id, version),
-    saveChannel: (record: ChannelRecord) => store.putChannel(record),
-    fundingOf: (channelId: Hex) => store.getFunding(channelId),
+    ...reader,
+    saveChannel: (record: Parameters<ChannelStore['putChannel']>[0]) => store.putChannel(record),
     saveFunding: (ch: ChannelMachine, deposited: readonly bigint[]) => store.putFunding(ch.id, deposited),
     saveDisputed: (ch: ChannelMachine) => store.putDisputed(ch.id),
-    saveForced: (ch: ChannelMachine, state: State) => store.putForcedState(ch.id, state),
-    loadChannels,
+    saveForced: (ch: ChannelMachine, state: SignedState['state']) => store.putForcedState(ch.id, state),
     emit,
     count,
     drop,
-    stats: () => ({ ...counters }),
-    send,
+    stats: rt.stats,
     sendCommit,
-    setLatest,
-    recordThenSign,
-    signAgain,
-    signProposal,
-    refuse,
     askSync,
     watchCommit,
-    now: () => o.clock(),
-    envWithin,
-    rerun,
   }
 }

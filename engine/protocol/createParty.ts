@@ -6,7 +6,7 @@ import { createDispatcher } from './createDispatcher.ts'
 import { createExecutor } from './createExecutor.ts'
 import { decideFunding } from './decideFunding.ts'
 import { guardStore } from './guardStore.ts'
-import { baseOf, lower, machinePhase, others, serial, type ChannelMachine } from './machine.ts'
+import { baseOf, lower, machinePhase, others, type ChannelMachine } from './machine.ts'
 import { openChannel } from './openChannel.ts'
 import { channelOf, type PartyContext } from './partyContext.ts'
 import type { AppCode, FundingResult, Party, PartyOptions } from './types.ts'
@@ -67,6 +67,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       tolerance: options.envTolerance ?? { blocks: 10n, seconds: 60n },
       timeoutMs,
       onEvent: options.onEvent,
+      approve: options.approve,
       isClosed: () => ctx.closed,
     }),
     options,
@@ -74,7 +75,6 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     apps,
     timeoutMs,
     maxRetries: options.maxRetries ?? 3,
-    refusedForStore: new WeakSet<object>(),
     closed: false,
   }
   const { io, channels } = ctx
@@ -106,7 +106,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     if (deposited.length !== ch.params.participants.length) {
       throw new ChanvmError('INVALID_ARGUMENT', 'one deposit per participant', { channelId })
     }
-    return serial(ch, async () => {
+    return io.rt.serial(ch, async () => {
       const initial: SignedState | undefined =
         ch.latest?.state.version === 0n ? ch.latest : await io.coSignedAt(ch, 0n)
       if (initial === undefined)
@@ -132,9 +132,12 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     // Refuse at once, before the record is on disk (and even if it cannot be written).
     const first = !ch.disputed
     ch.disputed = true
-    ch.pending?.done('disputed')
-    await serial(ch, async () => {
-      ch.pending?.done('disputed')
+    const verdict = () => {
+      if (ch.pending !== undefined) io.rt.resolve(ch.pending.id, { verdict: 'disputed' })
+    }
+    verdict()
+    await io.rt.serial(ch, async () => {
+      verdict()
       await io.saveDisputed(ch)
       if (first) io.emit({ type: 'disputed', channelId: ch.id })
     })
@@ -156,14 +159,14 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       ctx.closed = true
       unsubscribe()
       dropHeld()
-      for (const ch of channels.values()) {
-        clearTimeout(ch.syncTimer)
-        ch.pending?.done({ ok: false, reason: 'peer-timeout', missing: [] })
-      }
+      io.rt.stopTimers()
+      for (const ch of channels.values())
+        if (ch.pending !== undefined)
+          io.rt.resolve(ch.pending.id, { verdict: { ok: false, reason: 'peer-timeout', missing: [] } })
       // Let what is queued finish (it may still write to the store), within reason.
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
-        Promise.allSettled([...channels.values()].map((ch) => ch.queue)),
+        Promise.allSettled(io.rt.queues()),
         new Promise((res) => (timer = setTimeout(res, timeoutMs))),
       ])
       clearTimeout(timer)

@@ -2,33 +2,27 @@ import type { Address, Hex } from 'viem'
 import type { ChannelParams, SignedState, State } from '../channel/types.ts'
 import type { PeerMessage } from '../transport/types.ts'
 import { channelPhase, type ChannelPhase } from './channelPhase.ts'
-import type { AppCode, UpdateResult } from './types.ts'
+import { decided, type Effect, type Step } from './effects.ts'
+import type { AppCode } from './types.ts'
 
 /** One message type of the protocol. */
 export type Msg<T extends PeerMessage['type']> = Extract<PeerMessage, { type: T }>
 
-/** How a proposal in flight ended, as the message handlers report it to the waiting update. */
-export type Outcome =
-  | 'complete'
-  | 'lost'
-  /** The refuser was behind and got the latest co-signed state: propose again at once. */
-  | 'retry'
-  | { finish: State; digest: Hex; sigs: Map<string, Hex> }
-  /** A dispute was registered meanwhile: the mover does not sign last. */
-  | 'disputed'
-  | Extract<UpdateResult, { ok: false }>
-
-/** This party's own proposal in flight: the accepts collected so far, and how to end its update. */
+/**
+ * This party's own proposal in flight: the accepts collected so far. `id` names the update that
+ * waits for it (its verdict comes in a `resolve` effect).
+ */
 export type Pending = {
+  id: string
   state: State
   digest: Hex
   accepts: Map<string, Hex>
-  done: (o: Outcome) => void
+  gasUsed: bigint
 }
 
 /**
- * One channel as this party holds it: plain data, changed only by the handlers on the channel's
- * queue. Its phase ({@link machinePhase}) follows from it.
+ * One channel as this party holds it: plain data (`structuredClone` copies it), replaced only by
+ * what the handlers on the channel's queue return. Its phase ({@link machinePhase}) follows from it.
  */
 export type ChannelMachine = {
   id: Hex
@@ -44,13 +38,7 @@ export type ChannelMachine = {
   disputed: boolean
   pending: Pending | undefined
   /** open() in progress: signatures collected over the initial state. */
-  opening: { digest: Hex; state: State; sigs: Map<string, Hex>; done: (s: SignedState) => void } | undefined
-  /** This party's open() was called (peers' opens are held until then), and its result. */
-  openResult: Promise<SignedState> | undefined
-  queue: Promise<unknown>
-  waiters: Set<() => void>
-  /** Asks for a missing commit again while this party holds its signature above the latest version. */
-  syncTimer: NodeJS.Timeout | undefined
+  opening: { digest: Hex; state: State; sigs: Map<string, Hex> } | undefined
   /** Signatures peers showed (in refusals and sync requests) on this party's own proposals, by digest. */
   offers: Map<string, { state: State; sigs: Map<string, Hex> }>
   /**
@@ -95,10 +83,6 @@ export function createChannelMachine(f: {
     disputed: false,
     pending: undefined,
     opening: undefined,
-    openResult: undefined,
-    queue: Promise.resolve(),
-    waiters: new Set(),
-    syncTimer: undefined,
     offers: new Map(),
     own: new Map(),
     withdrawn: new Map(),
@@ -130,38 +114,71 @@ export const indexOf = (ch: ChannelMachine, a: string): number =>
 export const isPeer = (ch: ChannelMachine, a: unknown): boolean =>
   typeof a === 'string' && indexOf(ch, a) >= 0 && indexOf(ch, a) !== ch.myIndex
 
-/** Runs `f` after everything queued for the channel: one message or local action at a time. */
-export const serial = <T>(ch: ChannelMachine, f: () => Promise<T>): Promise<T> => {
-  const p = ch.queue.then(f)
-  ch.queue = p.catch(() => undefined)
-  return p
-}
+/** This party's address in the channel. */
+export const selfOf = (ch: ChannelMachine): Address => ch.params.participants[ch.myIndex] as Address
 
-/** Counts a peer's signature on this party's own proposal; returns the signatures once every other participant's is in. */
-export const offer = (ch: ChannelMachine, state: State, digest: Hex, from: Address, sig: Hex) => {
-  let o = ch.offers.get(lower(digest))
-  if (o === undefined) ch.offers.set(lower(digest), (o = { state, sigs: new Map() }))
-  o.sigs.set(lower(from), sig)
-  return o.sigs.size === ch.params.participants.length - 1 ? o.sigs : undefined
+const without = <K, V>(m: Map<K, V>, keep: (v: V, k: K) => boolean): Map<K, V> =>
+  new Map([...m].filter(([k, v]) => keep(v, k)))
+
+/**
+ * Counts a peer's signature on this party's own proposal: the machine with it, and the signatures
+ * once every other participant's is in.
+ */
+export const offer = (
+  ch: ChannelMachine,
+  state: State,
+  digest: Hex,
+  from: Address,
+  sig: Hex,
+): { machine: ChannelMachine; sigs: Map<string, Hex> | undefined } => {
+  const before = ch.offers.get(lower(digest))
+  const sigs = new Map(before?.sigs ?? [])
+  sigs.set(lower(from), sig)
+  const offers = new Map(ch.offers).set(lower(digest), { state: before?.state ?? state, sigs })
+  const machine = { ...ch, offers }
+  return { machine, sigs: sigs.size === ch.params.participants.length - 1 ? sigs : undefined }
 }
 
 /** An own proposal that a peer refused or that lost: not counted any more, never finished. */
-export const withdraw = (ch: ChannelMachine, digest: Hex, version: bigint): void => {
-  ch.own.delete(lower(digest))
-  if (ch.latest === undefined || ch.latest.state.version < version) ch.withdrawn.set(lower(digest), version)
+export const withdraw = (ch: ChannelMachine, digest: Hex, version: bigint): ChannelMachine => {
+  const own = without(ch.own, (_, k) => k !== lower(digest))
+  const withdrawn =
+    ch.latest === undefined || ch.latest.state.version < version
+      ? new Map(ch.withdrawn).set(lower(digest), version)
+      : ch.withdrawn
+  return { ...ch, own, withdrawn }
 }
 
 /**
  * Takes a co-signed state as the latest (when it is newer) and clears what it settles: offers,
- * own proposals and withdrawals at or below it. Returns whether it was newer. Pure data: the
- * executor's `setLatest` records it first and tells the waiters.
+ * own proposals and withdrawals at or below it; an open in progress ends with it, and a proposal
+ * in flight at or below it has lost. The state must be recorded first (a `persist` effect, or the
+ * last signer's `recordAndSign`).
  */
-export const advanceLatest = (ch: ChannelMachine, signed: SignedState): boolean => {
-  if (ch.latest !== undefined && ch.latest.state.version >= signed.state.version) return false
-  ch.latest = signed
-  ch.offers.clear()
+export const takeLatest = (ch: ChannelMachine, signed: SignedState): Step => {
+  if (ch.latest !== undefined && ch.latest.state.version >= signed.state.version) return decided(ch)
   const at = signed.state.version
-  for (const [k, o] of ch.own) if (o.version <= at) ch.own.delete(k)
-  for (const [k, v] of ch.withdrawn) if (v <= at) ch.withdrawn.delete(k)
-  return true
+  const machine: ChannelMachine = {
+    ...ch,
+    latest: signed,
+    offers: new Map(),
+    own: without(ch.own, (o) => o.version > at),
+    withdrawn: without(ch.withdrawn, (v) => v > at),
+  }
+  const effects: Effect[] = [
+    {
+      kind: 'emit',
+      event: { type: 'committed', channelId: ch.id, state: signed.state, signatures: signed.signatures },
+    },
+  ]
+  if (ch.opening !== undefined) {
+    machine.opening = undefined
+    effects.push(
+      { kind: 'emit', event: { type: 'opened', channelId: ch.id, state: signed.state } },
+      { kind: 'resolve', id: ch.opening.digest, value: { opened: signed } },
+    )
+  }
+  if (ch.pending !== undefined && ch.pending.state.version <= at)
+    effects.push({ kind: 'resolve', id: ch.pending.id, value: { verdict: 'lost' } })
+  return { machine, effects }
 }

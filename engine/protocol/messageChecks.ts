@@ -4,6 +4,7 @@ import { stateToWire, wireToState } from '../channel/wire.ts'
 import type { Env, SignedState, State } from '../channel/types.ts'
 import { canonicalSignature } from '../crypto/canonicalSignature.ts'
 import { recoverDigestSigner } from '../crypto/recoverDigestSigner.ts'
+import type { SignatureRecord } from '../store/types.ts'
 import type { PeerMessage } from '../transport/types.ts'
 import { lower, type ChannelMachine, type Msg } from './machine.ts'
 import { hashProposal } from './messageDigests.ts'
@@ -102,3 +103,31 @@ export const readShown = (
     ownProposal: ownProposal && !ch.withdrawn.has(lower(digest)),
   }
 }
+
+/** An `accept` of the state this party recorded a signature for. */
+export const acceptOf = (ch: ChannelMachine, from: Address, rec: SignatureRecord, sig: Hex): PeerMessage => ({
+  type: 'accept',
+  channelId: ch.id,
+  from,
+  version: rec.version.toString(),
+  digest: rec.digest,
+  sig,
+})
+
+/** A `reject` signed `sig`; `signed`: what this party shows it signed instead. */
+export const rejectOf = (
+  ch: ChannelMachine,
+  from: Address,
+  r: { version: bigint; digest: Hex; reason: string; message: string; sig: Hex },
+  signed?: NonNullable<Msg<'sync'>['signed']>,
+): PeerMessage => ({
+  type: 'reject',
+  channelId: ch.id,
+  from,
+  version: r.version.toString(),
+  digest: r.digest,
+  reason: r.reason,
+  message: r.message,
+  sig: r.sig,
+  ...(signed === undefined ? {} : { signed }),
+})

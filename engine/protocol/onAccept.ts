@@ -2,22 +2,22 @@ import type { Hex } from 'viem'
 import { wireToState } from '../channel/wire.ts'
 import { canonicalSignature } from '../crypto/canonicalSignature.ts'
 import { decideAccept } from './decideAccept.ts'
+import { decided, type Handled } from './effects.ts'
 import { finishOffered } from './finishOwn.ts'
 import { indexOf, lower, offer, type ChannelMachine, type Msg } from './machine.ts'
 import { recovers } from './messageChecks.ts'
-import type { PartyContext } from './partyContext.ts'
 
 /**
- * A peer's `accept` of this party's proposal: counted for the proposal in flight (its update
- * finishes once every other participant accepted), or, late, for an unsettled own proposal,
- * which is finished here once every peer signed it.
+ * A peer's `accept` of this party's proposal: counted for the proposal in flight (once every
+ * other participant accepted, its update's verdict is `finish`), or, late, for an unsettled own
+ * proposal, which is finished here once every peer signed it.
  *
  * @example
  * ```ts
- * await onAccept(ctx, ch, m)
+ * const d = onAccept(machine, m, {})
  * ```
  */
-export async function onAccept(ctx: PartyContext, ch: ChannelMachine, m: Msg<'accept'>): Promise<void> {
+export function onAccept(ch: ChannelMachine, m: Msg<'accept'>, _f: object): Handled<object> {
   const version = BigInt(m.version)
   const p = ch.pending
   const unsettled = ch.own.get(lower(m.digest))
@@ -31,15 +31,19 @@ export async function onAccept(ctx: PartyContext, ch: ChannelMachine, m: Msg<'ac
   }
   let d = decideAccept(facts)
   if (d.type === 'need') d = decideAccept({ ...facts, signatureValid: recovers(m.digest, m.sig, m.from) })
-  if (d.type === 'drop') return ctx.io.drop(d.reason, d.message)
+  if (d.type === 'drop') return decided(ch, [{ kind: 'drop', reason: d.reason, message: d.message }])
+  const sig = canonicalSignature(m.sig) as Hex
   if (d.type === 'offer' && unsettled !== undefined) {
     // A late accept of an own proposal whose update ended: finish it once every peer signed.
     const state = wireToState(unsettled.msg.state)
-    const sigs = offer(ch, state, m.digest, m.from, canonicalSignature(m.sig) as Hex)
-    if (sigs !== undefined) await finishOffered(ctx, ch, state, m.digest, sigs)
-    return
+    const o = offer(ch, state, m.digest, m.from, sig)
+    return o.sigs === undefined ? decided(o.machine) : finishOffered(o.machine, state, m.digest, o.sigs)
   }
-  if (d.type !== 'take' || p === undefined) return
-  p.accepts.set(lower(m.from), canonicalSignature(m.sig) as Hex)
-  if (p.accepts.size === ch.params.participants.length - 1) p.done('complete')
+  if (d.type !== 'take' || p === undefined) return decided(ch)
+  const accepts = new Map(p.accepts).set(lower(m.from), sig)
+  const machine = { ...ch, pending: { ...p, accepts } }
+  if (accepts.size !== ch.params.participants.length - 1) return decided(machine)
+  return decided(machine, [
+    { kind: 'resolve', id: p.id, value: { verdict: { finish: p.state, digest: p.digest, sigs: accepts } } },
+  ])
 }

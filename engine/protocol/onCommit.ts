@@ -1,29 +1,38 @@
 import type { Hex } from 'viem'
 import type { State } from '../channel/types.ts'
 import { wireToState } from '../channel/wire.ts'
+import type { SignatureRecord } from '../store/types.ts'
 import { decideCommit } from './decideCommit.ts'
-import { lower, type ChannelMachine, type Msg } from './machine.ts'
+import { andThen, decided, need, type Handled } from './effects.ts'
+import { lower, takeLatest, type ChannelMachine, type Msg } from './machine.ts'
 import { digestOf, verifyAll } from './messageChecks.ts'
-import type { PartyContext } from './partyContext.ts'
+
+/** What {@link onCommit} needs from the store: this party's record at the commit's version, when the commit carries no state. */
+export type CommitInputFacts = { recorded?: SignatureRecord | null }
 
 /**
- * A `commit`: a state every participant signed. Stored as the latest when it is newer and every
- * signature verifies (the state comes with it, or is the one this party signed at that version).
+ * A `commit`: a state every participant signed. Stored (`persist`) and taken as the latest when
+ * it is newer and every signature verifies; the state comes with it, or is the one this party
+ * signed at that version.
  *
  * @example
  * ```ts
- * await onCommit(ctx, ch, m)
+ * const d = onCommit(machine, m, {}) // { machine, effects: [{ kind: 'persist', ... }, ...] }
  * ```
  */
-export async function onCommit(ctx: PartyContext, ch: ChannelMachine, m: Msg<'commit'>): Promise<void> {
+export function onCommit(
+  ch: ChannelMachine,
+  m: Msg<'commit'>,
+  f: CommitInputFacts,
+): Handled<CommitInputFacts> {
   const version = BigInt(m.version)
   const facts = { version, latestVersion: ch.latest?.state.version }
-  if (decideCommit({ ...facts, stateKnown: true }).type === 'ignore') return
+  if (decideCommit({ ...facts, stateKnown: true }).type === 'ignore') return decided(ch)
   let state: State | undefined
   if (m.state !== undefined) state = wireToState(m.state)
   else {
-    const rec = await ctx.io.signedAt(ch, version)
-    if (rec !== undefined && lower(rec.digest) === lower(m.digest)) state = rec.state
+    if (f.recorded === undefined) return need('recorded', { kind: 'signedAt', version })
+    if (f.recorded !== null && lower(f.recorded.digest) === lower(m.digest)) state = f.recorded.state
   }
   const known = { ...facts, stateKnown: state !== undefined }
   let d = decideCommit(known)
@@ -36,7 +45,8 @@ export async function onCommit(ctx: PartyContext, ch: ChannelMachine, m: Msg<'co
         : undefined
     d = decideCommit({ ...known, signaturesValid: sigs !== undefined })
   }
-  if (d.type === 'drop') return ctx.io.drop(d.reason, d.message)
-  if (d.type !== 'store' || state === undefined || sigs === undefined) return
-  await ctx.io.setLatest(ch, { state, signatures: sigs }, true)
+  if (d.type === 'drop') return decided(ch, [{ kind: 'drop', reason: d.reason, message: d.message }])
+  if (d.type !== 'store' || state === undefined || sigs === undefined) return decided(ch)
+  const signed = { state, signatures: sigs }
+  return andThen(decided(ch, [{ kind: 'persist', signed }]), (c) => takeLatest(c, signed))
 }

@@ -1,9 +1,9 @@
 import type { Hex } from 'viem'
 import { canonicalSignature } from '../crypto/canonicalSignature.ts'
 import { decideOpen } from './decideOpen.ts'
-import { isPeer, lower, others, type ChannelMachine, type Msg } from './machine.ts'
-import { recovers } from './messageChecks.ts'
-import type { PartyContext } from './partyContext.ts'
+import { andThen, decided, type Effect, type Handled, type Step } from './effects.ts'
+import { isPeer, lower, others, selfOf, takeLatest, type ChannelMachine, type Msg } from './machine.ts'
+import { commitOf, recovers } from './messageChecks.ts'
 
 /**
  * A peer's `open` (handed over once this party opens the channel too): its signature on the
@@ -12,10 +12,10 @@ import type { PartyContext } from './partyContext.ts'
  *
  * @example
  * ```ts
- * await onOpen(ctx, ch, m)
+ * const d = onOpen(machine, m, {})
  * ```
  */
-export async function onOpen(ctx: PartyContext, ch: ChannelMachine, m: Msg<'open'>): Promise<void> {
+export function onOpen(ch: ChannelMachine, m: Msg<'open'>, _f: object): Handled<object> {
   const o = ch.opening
   const facts = {
     opening: o === undefined ? undefined : { digest: o.digest },
@@ -25,12 +25,16 @@ export async function onOpen(ctx: PartyContext, ch: ChannelMachine, m: Msg<'open
   let d = decideOpen(facts)
   if (d.type === 'need' && o !== undefined)
     d = decideOpen({ ...facts, signatureValid: recovers(o.digest, m.sig, m.from) })
-  if (d.type === 'hold') return ctx.io.drop('not-opening', 'an open for a channel this party failed to open')
-  if (d.type === 'drop') return ctx.io.drop(d.reason, d.message)
-  if (d.type === 'answer-latest' && ch.latest !== undefined) return ctx.io.sendCommit(ch, m.from, ch.latest)
-  if (d.type !== 'take' || o === undefined) return
-  o.sigs.set(lower(m.from), canonicalSignature(m.sig) as Hex)
-  await completeOpen(ctx, ch)
+  if (d.type === 'hold')
+    return decided(ch, [
+      { kind: 'drop', reason: 'not-opening', message: 'an open for a channel this party failed to open' },
+    ])
+  if (d.type === 'drop') return decided(ch, [{ kind: 'drop', reason: d.reason, message: d.message }])
+  if (d.type === 'answer-latest' && ch.latest !== undefined)
+    return decided(ch, [{ kind: 'send', to: m.from, message: commitOf(ch, selfOf(ch), ch.latest) }])
+  if (d.type !== 'take' || o === undefined) return decided(ch)
+  const sigs = new Map(o.sigs).set(lower(m.from), canonicalSignature(m.sig) as Hex)
+  return completeOpen({ ...ch, opening: { ...o, sigs } })
 }
 
 /**
@@ -39,16 +43,21 @@ export async function onOpen(ctx: PartyContext, ch: ChannelMachine, m: Msg<'open
  *
  * @example
  * ```ts
- * await completeOpen(ctx, ch)
+ * return completeOpen(machine)
  * ```
  */
-export async function completeOpen(ctx: PartyContext, ch: ChannelMachine): Promise<void> {
+export function completeOpen(ch: ChannelMachine): Step {
   const o = ch.opening
-  if (o === undefined || o.sigs.size !== ch.params.participants.length) return
+  if (o === undefined || o.sigs.size !== ch.params.participants.length) return decided(ch)
   const signed = {
     state: o.state,
     signatures: ch.params.participants.map((a) => o.sigs.get(lower(a)) as Hex),
   }
-  await ctx.io.setLatest(ch, signed, true)
-  for (const to of others(ch)) ctx.io.sendCommit(ch, to, signed)
+  const stored = andThen(decided(ch, [{ kind: 'persist', signed }]), (c) => takeLatest(c, signed))
+  return andThen(stored, (c) =>
+    decided(
+      c,
+      others(c).map((to): Effect => ({ kind: 'send', to, message: commitOf(c, selfOf(c), signed) })),
+    ),
+  )
 }

@@ -1,183 +1,185 @@
+import type { Address } from 'viem'
 import { encodeState } from '../channel/encodeState.ts'
 import type { State } from '../channel/types.ts'
 import { wireToState } from '../channel/wire.ts'
-import type { ProposalRecord } from '../store/types.ts'
+import type { StepResult } from '../sandbox/runTransition.ts'
+import type { SignatureRecord } from '../store/types.ts'
 import { decideCommit } from './decideCommit.ts'
 import { decideProposal, type ProposalFacts } from './decideProposal.ts'
-import { baseOf, lower, type ChannelMachine, type Msg } from './machine.ts'
-import { digestOf, recovers, verifyAll, wireToEnv } from './messageChecks.ts'
+import { andThen, decided, type Effect, type Handled, type Step } from './effects.ts'
+import { baseOf, lower, selfOf, takeLatest, type ChannelMachine, type Msg } from './machine.ts'
+import { commitOf, digestOf, verifyAll, wireToEnv } from './messageChecks.ts'
 import { hashProposal } from './messageDigests.ts'
-import type { PartyContext } from './partyContext.ts'
-import { describe, isStoreError } from './partyErrors.ts'
 
 /**
- * A peer's `propose`: check the mover's signature, catch up on the base it carries, gather the
- * facts {@link decideProposal} asks for (env, re-run, policy), then sign (record first) and
- * `accept`, or refuse with a signed `reject`. On a store error it refuses with `store-error` and
- * rejects, so the transport redelivers the proposal.
+ * What {@link onPropose} needs from the world, asked for one at a time and only when the rules get
+ * that far: the mover's signature check, this party's signature records below and at the
+ * proposal's version, the env check against its clock, the sandbox's re-run, its policy.
+ */
+export type ProposeInputFacts = {
+  moverSigned?: boolean
+  below?: SignatureRecord | null
+  signedHere?: SignatureRecord | null
+  envWithin?: boolean
+  step?: StepResult
+  approval?: boolean | string
+}
+
+/**
+ * A peer's `propose`: check the mover's signature, catch up on the base it carries, then by
+ * {@link decideProposal} sign (record first) and `accept`, or refuse with a signed `reject`. A
+ * store error on the way is answered `store-error` (`onStoreError`) and fails the message, so the
+ * transport redelivers it.
  *
  * @example
  * ```ts
- * await onPropose(ctx, ch, m)
+ * const d = onPropose(machine, m, { moverSigned: true, signedHere: null, envWithin: true, step, approval: true })
  * ```
  */
-export async function onPropose(ctx: PartyContext, ch: ChannelMachine, m: Msg<'propose'>): Promise<void> {
-  const { io } = ctx
+export function onPropose(
+  ch: ChannelMachine,
+  m: Msg<'propose'>,
+  f: ProposeInputFacts,
+): Handled<ProposeInputFacts> {
   const state = wireToState(m.state)
   if (lower(state.channelId) !== ch.key)
-    return io.drop('malformed', `proposal names channel ${state.channelId}`)
+    return decided(ch, [
+      { kind: 'drop', reason: 'malformed', message: `proposal names channel ${state.channelId}` },
+    ])
   const env = wireToEnv(m.env)
   const digest = digestOf(ch, state)
+  const onStoreError = { to: m.from, version: state.version, digest }
+  const ask = (
+    key: keyof ProposeInputFacts & string,
+    a: Extract<Handled<ProposeInputFacts>, { need: unknown }>['need']['ask'],
+  ) => ({ need: { key, ask: a }, onStoreError })
   const moverAddr = Number.isInteger(m.mover) ? ch.params.participants[m.mover] : undefined
   const moverMatches = moverAddr !== undefined && m.mover !== ch.myIndex && lower(moverAddr) === lower(m.from)
-  const proposalDigest = hashProposal(ch.params, {
-    channelId: ch.id,
-    version: state.version,
-    stateHash: digest,
-    mover: BigInt(m.mover),
-    action: m.action,
-    ...env,
-  })
-  const signatureValid = moverMatches && recovers(proposalDigest, m.sig, moverAddr)
-  try {
-    if (signatureValid) await catchUp(ctx, ch, state.version - 1n, m.baseSigs)
-    const base = baseOf(ch)?.state
-    const facts: ProposalFacts = {
+  if (moverMatches && f.moverSigned === undefined) {
+    const pd = hashProposal(ch.params, {
+      channelId: ch.id,
       version: state.version,
-      digest,
-      mover: m.mover,
-      myIndex: ch.myIndex,
-      moverMatches,
-      signatureValid,
-      funded: ch.funded,
-      disputed: ch.disputed,
-      base: base === undefined ? undefined : { version: base.version, isFinal: base.isFinal },
-      latestVersion: ch.latest?.state.version,
-      signedDigest: signatureValid ? (await io.signedAt(ch, state.version))?.digest : undefined,
-      own:
-        ch.pending?.state.version === state.version
-          ? 'in-flight'
-          : [...ch.own.values()].some((o) => o.version === state.version)
-            ? 'unsettled'
-            : undefined,
+      stateHash: digest,
+      mover: BigInt(m.mover),
+      action: m.action,
+      ...env,
+    })
+    return ask('moverSigned', { kind: 'recover', digest: pd, sig: m.sig, who: moverAddr as Address })
+  }
+  const signatureValid = moverMatches && f.moverSigned === true
+  // A proposal carries its base's signatures: a party that signed the base but missed its commit catches up.
+  let s = decided(ch)
+  const below = state.version - 1n
+  if (signatureValid && below >= 0n && (ch.latest === undefined || ch.latest.state.version < below)) {
+    if (Array.isArray(m.baseSigs) && m.baseSigs.length > 0) {
+      if (f.below === undefined) return ask('below', { kind: 'signedAt', version: below })
+      s = catchUp(ch, below, f.below, m.baseSigs)
     }
-    for (;;) {
-      const d = decideProposal(facts)
-      if (d.type === 'need') {
-        if (d.fact === 'env') facts.envWithin = await io.envWithin(env)
-        else if (d.fact === 'step') {
-          const r = await io.rerun(ch, base as State, BigInt(m.mover), m.action, env)
-          facts.step = r.ok
-            ? { ok: true, sameState: encodeState(r.state) === encodeState(state) }
-            : { ok: false, message: `${r.reason}: ${r.message}` }
-        } else {
-          facts.approval =
-            ctx.options.approve === undefined
-              ? true
-              : await ctx.options.approve({
-                  channelId: ch.id,
-                  from: base as State,
-                  to: state,
-                  mover: m.mover,
-                  action: m.action,
-                  env,
-                })
-        }
-        continue
-      }
-      if (d.type === 'drop') return io.drop(d.reason, d.message)
-      if (d.type === 'answer-again') {
-        const rec = await io.signedAt(ch, state.version)
-        if (rec === undefined || lower(rec.digest) !== lower(digest)) return
-        io.send(m.from, {
-          type: 'accept',
-          channelId: ch.id,
-          from: io.address,
-          version: state.version.toString(),
-          digest,
-          sig: await io.signAgain(rec),
-        })
-        if (ch.latest === undefined || ch.latest.state.version < state.version)
-          io.watchCommit(ch, state.version)
-        return
-      }
-      if (d.yieldPending === true && ch.pending !== undefined) {
-        const lost = ch.pending
-        ch.pending = undefined
-        lost.done('lost')
-      }
-      if (d.type === 'refuse') {
-        const instead = d.attachSigned === true ? await io.signedAt(ch, state.version) : undefined
-        await io.refuse(ch, m.from, state.version, digest, d.reason, d.message, instead)
-        // This party's unsettled proposal at that version wins: the mover may sign it now.
-        if (d.resendOwn === true)
-          for (const o of ch.own.values()) if (o.version === state.version) io.send(m.from, o.msg)
-        if (d.sendLatest === true && ch.latest !== undefined) io.sendCommit(ch, m.from, ch.latest)
-        if (d.syncFrom !== undefined) await io.askSync(ch, d.syncFrom, undefined, m.from)
-        return
-      }
-      const proposal: ProposalRecord = { mover: m.mover, action: m.action, env, sig: m.sig }
-      const r = await io.recordThenSign(ch, {
-        channelId: ch.id,
+  }
+  if (signatureValid && f.signedHere === undefined)
+    return ask('signedHere', { kind: 'signedAt', version: state.version })
+  const c = s.machine
+  const base = baseOf(c)?.state
+  const facts: ProposalFacts = {
+    version: state.version,
+    digest,
+    mover: m.mover,
+    myIndex: c.myIndex,
+    moverMatches,
+    signatureValid,
+    funded: c.funded,
+    disputed: c.disputed,
+    base: base === undefined ? undefined : { version: base.version, isFinal: base.isFinal },
+    latestVersion: c.latest?.state.version,
+    signedDigest: f.signedHere?.digest,
+    own:
+      c.pending?.state.version === state.version
+        ? 'in-flight'
+        : [...c.own.values()].some((o) => o.version === state.version)
+          ? 'unsettled'
+          : undefined,
+    ...(f.envWithin === undefined ? {} : { envWithin: f.envWithin }),
+    ...(f.step === undefined
+      ? {}
+      : {
+          step: f.step.ok
+            ? { ok: true as const, sameState: encodeState(f.step.state) === encodeState(state) }
+            : { ok: false as const, message: `${f.step.reason}: ${f.step.message}` },
+        }),
+    ...(f.approval === undefined ? {} : { approval: f.approval }),
+  }
+  const d = decideProposal(facts)
+  if (d.type === 'need') {
+    if (d.fact === 'env') return ask('envWithin', { kind: 'envWithin', env })
+    if (d.fact === 'step')
+      return ask('step', {
+        kind: 'rerun',
+        from: base as State,
+        mover: BigInt(m.mover),
+        action: m.action,
+        env,
+      })
+    const step = { channelId: c.id, from: base as State, to: state, mover: m.mover, action: m.action, env }
+    return ask('approval', { kind: 'approve', step })
+  }
+  if (d.type === 'drop') return decided(c, [{ kind: 'drop', reason: d.reason, message: d.message }])
+  if (d.type === 'answer-again') {
+    const rec = f.signedHere
+    if (rec === undefined || rec === null) return s
+    const effects: Effect[] = [{ kind: 'signAgain', record: rec, to: m.from }]
+    if (c.latest === undefined || c.latest.state.version < state.version)
+      effects.push({ kind: 'schedule', timer: 'sync', version: state.version })
+    return { ...andThen(s, (x) => decided(x, effects)), onStoreError }
+  }
+  if (d.yieldPending === true && c.pending !== undefined) {
+    // This party's own proposal at this version lost to the mover's (lower index).
+    const lost = c.pending
+    s = andThen(s, (x) =>
+      decided({ ...x, pending: undefined }, [{ kind: 'resolve', id: lost.id, value: { verdict: 'lost' } }]),
+    )
+  }
+  if (d.type === 'refuse') {
+    const effects: Effect[] = [
+      {
+        kind: 'refuse',
+        to: m.from,
         version: state.version,
         digest,
-        state,
-        proposal,
-      })
-      if (!r.ok) {
-        const message = `this party already signed a different state at version ${state.version}`
-        return await io.refuse(
-          ch,
-          m.from,
-          state.version,
-          digest,
-          'conflicting-signature',
-          message,
-          r.existing,
-        )
-      }
-      io.send(m.from, {
-        type: 'accept',
-        channelId: ch.id,
-        from: io.address,
-        version: state.version.toString(),
-        digest,
-        sig: r.sig,
-      })
-      io.watchCommit(ch, state.version)
-      return
-    }
-  } catch (e) {
-    if (!isStoreError(e)) throw e
-    // Nothing was recorded: refuse with a signed reason (no store needed to sign it), then fail
-    // the handler so that the transport does not acknowledge the proposal.
-    ctx.refusedForStore.add(e)
-    await io
-      .refuse(
-        ch,
-        m.from,
-        state.version,
-        digest,
-        'store-error',
-        `this party cannot write its store: ${describe(e)}`,
-      )
-      .catch(() => undefined)
-    throw e
+        reason: d.reason,
+        message: d.message,
+        ...(d.attachSigned === true && f.signedHere ? { show: f.signedHere } : {}),
+      },
+    ]
+    // This party's unsettled proposal at that version wins: the mover may sign it now.
+    if (d.resendOwn === true)
+      for (const o of c.own.values())
+        if (o.version === state.version) effects.push({ kind: 'send', to: m.from, message: o.msg })
+    if (d.sendLatest === true && c.latest !== undefined)
+      effects.push({ kind: 'send', to: m.from, message: commitOf(c, selfOf(c), c.latest) })
+    if (d.syncFrom !== undefined) effects.push({ kind: 'askSync', version: d.syncFrom, to: m.from })
+    return { ...andThen(s, (x) => decided(x, effects)), onStoreError }
   }
+  const record = {
+    channelId: c.id,
+    version: state.version,
+    digest,
+    state,
+    proposal: { mover: m.mover, action: m.action, env, sig: m.sig },
+  }
+  const sign: Effect = { kind: 'recordAndSign', record, then: { for: 'accept', to: m.from } }
+  return { ...andThen(s, (x) => decided(x, [sign])), onStoreError }
 }
 
-/** A proposal carries its base's signatures: a party that signed the base but missed its commit catches up. */
-async function catchUp(ctx: PartyContext, ch: ChannelMachine, version: bigint, sigs: unknown): Promise<void> {
-  if (version < 0n || (ch.latest !== undefined && ch.latest.state.version >= version)) return
-  if (!Array.isArray(sigs) || sigs.length === 0) return
-  const rec = await ctx.io.signedAt(ch, version)
-  const valid = rec === undefined ? undefined : verifyAll(ch, rec.digest, sigs)
+/** Stores the base the proposal carries when this party signed it and every signature verifies. */
+function catchUp(ch: ChannelMachine, version: bigint, rec: SignatureRecord | null, sigs: unknown): Step {
+  const valid = rec === null ? undefined : verifyAll(ch, rec.digest, sigs)
   const d = decideCommit({
     version,
     latestVersion: ch.latest?.state.version,
-    stateKnown: rec !== undefined,
+    stateKnown: rec !== null,
     signaturesValid: valid !== undefined,
   })
-  if (d.type === 'store' && rec !== undefined && valid !== undefined)
-    await ctx.io.setLatest(ch, { state: rec.state, signatures: valid }, true)
+  if (d.type !== 'store' || rec === null || valid === undefined) return decided(ch)
+  const signed = { state: rec.state, signatures: valid }
+  return andThen(decided(ch, [{ kind: 'persist', signed }]), (c) => takeLatest(c, signed))
 }

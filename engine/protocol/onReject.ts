@@ -1,10 +1,10 @@
 import type { Hex } from 'viem'
 import { decideReject } from './decideReject.ts'
+import { decided, type Effect, type Handled, type Resolution } from './effects.ts'
 import { finishOffered } from './finishOwn.ts'
-import { isPeer, lower, offer, withdraw, type ChannelMachine, type Msg } from './machine.ts'
-import { readShown, recovers } from './messageChecks.ts'
+import { isPeer, lower, offer, selfOf, withdraw, type ChannelMachine, type Msg } from './machine.ts'
+import { commitOf, readShown, recovers } from './messageChecks.ts'
 import { hashReject } from './messageDigests.ts'
-import type { PartyContext } from './partyContext.ts'
 
 /**
  * A peer's signed `reject` of this party's proposal (in flight, or unsettled and sent again after
@@ -14,26 +14,24 @@ import type { PartyContext } from './partyContext.ts'
  *
  * @example
  * ```ts
- * await onReject(ctx, ch, m)
+ * const d = onReject(machine, m, {})
  * ```
  */
-export async function onReject(ctx: PartyContext, ch: ChannelMachine, m: Msg<'reject'>): Promise<void> {
-  const { io } = ctx
+export function onReject(ch: ChannelMachine, m: Msg<'reject'>, _f: object): Handled<object> {
   const version = BigInt(m.version)
   const reason = String(m.reason)
   const message = String(m.message)
-  const inFlight =
-    ch.pending !== undefined && lower(ch.pending.digest) === lower(m.digest) ? ch.pending : undefined
-  const unsettled = inFlight === undefined ? ch.own.get(lower(m.digest)) : undefined
-  const p = inFlight
+  const self = selfOf(ch)
+  const p = ch.pending !== undefined && lower(ch.pending.digest) === lower(m.digest) ? ch.pending : undefined
+  const unsettled = p === undefined ? ch.own.get(lower(m.digest)) : undefined
   const about =
-    inFlight !== undefined
-      ? { version: inFlight.state.version, digest: inFlight.digest }
+    p !== undefined
+      ? { version: p.state.version, digest: p.digest }
       : unsettled !== undefined
         ? { version: unsettled.version, digest: m.digest }
         : undefined
   const shown =
-    m.signed !== undefined && about !== undefined ? readShown(ch, io.address, m.signed, m.from) : undefined
+    m.signed !== undefined && about !== undefined ? readShown(ch, self, m.signed, m.from) : undefined
   const facts = {
     version,
     digest: m.digest,
@@ -56,35 +54,41 @@ export async function onReject(ctx: PartyContext, ch: ChannelMachine, m: Msg<'re
     const rd = hashReject(ch.params, { channelId: ch.id, version, stateHash: m.digest, reason, message })
     d = decideReject({ ...facts, signatureValid: recovers(rd, m.sig, m.from) })
   }
-  if (d.type === 'drop') return io.drop(d.reason, d.message)
-  if (d.type === 'ignore' || about === undefined) return
-  io.emit({ type: 'peer-refused', channelId: ch.id, version, from: m.from, reason, message })
+  if (d.type === 'drop') return decided(ch, [{ kind: 'drop', reason: d.reason, message: d.message }])
+  if (d.type === 'ignore' || about === undefined) return decided(ch)
+  const effects: Effect[] = [
+    {
+      kind: 'emit',
+      event: { type: 'peer-refused', channelId: ch.id, version, from: m.from, reason, message },
+    },
+  ]
   // The refuser recorded nothing and sees the proposal again when its transport redelivers it.
-  if (d.type === 'wait') return
+  if (d.type === 'wait') return decided(ch, effects)
+  const sendLatest = (): Effect[] =>
+    ch.latest === undefined ? [] : [{ kind: 'send', to: m.from, message: commitOf(ch, self, ch.latest) }]
+  if (d.type === 'finish') {
+    // The refuser signed this party's own earlier proposal; once every other participant has, finish it.
+    const s = shown as NonNullable<typeof shown>
+    const o = offer(ch, s.state, s.digest, m.from, s.sig as Hex)
+    if (o.sigs === undefined) return decided(o.machine, effects)
+    const f = finishOffered(o.machine, s.state, s.digest, o.sigs)
+    return decided(f.machine, [...effects, ...f.effects])
+  }
   if (p === undefined) {
     // An unsettled proposal: a verdict on it withdraws it, so that it stops counting.
-    if (d.type === 'lost' || d.type === 'fail') return withdraw(ch, m.digest, version)
-    if (d.type === 'resend') {
-      if (ch.latest !== undefined) io.sendCommit(ch, m.from, ch.latest)
-      return
-    }
-    const s = shown as NonNullable<typeof shown>
-    const sigs = offer(ch, s.state, s.digest, m.from, s.sig as Hex)
-    if (sigs !== undefined) await finishOffered(ctx, ch, s.state, s.digest, sigs)
-    return
+    if (d.type === 'resend') return decided(ch, [...effects, ...sendLatest()])
+    return decided(withdraw(ch, m.digest, version), effects)
   }
-  if (d.type === 'lost') {
-    if (reason === 'conflicting-signature') void io.askSync(ch, version)
-    return p.done('lost')
-  }
-  if (d.type === 'resend') {
-    if (ch.latest !== undefined) io.sendCommit(ch, m.from, ch.latest)
-    return p.done('retry')
-  }
-  if (d.type === 'fail')
-    return p.done({ ok: false, reason: 'peer-rejected', from: m.from, peerReason: reason, message })
-  // finish: the refuser signed this party's own earlier proposal; once every other participant has, finish it.
-  const s = shown as NonNullable<typeof shown>
-  const sigs = offer(ch, s.state, s.digest, m.from, s.sig as Hex)
-  if (sigs !== undefined) p.done({ finish: s.state, digest: s.digest, sigs })
+  const verdict = (v: Resolution): Effect => ({ kind: 'resolve', id: p.id, value: v })
+  if (d.type === 'lost')
+    return decided(ch, [
+      ...effects,
+      ...(reason === 'conflicting-signature' ? [{ kind: 'askSync' as const, version }] : []),
+      verdict({ verdict: 'lost' }),
+    ])
+  if (d.type === 'resend') return decided(ch, [...effects, ...sendLatest(), verdict({ verdict: 'retry' })])
+  return decided(ch, [
+    ...effects,
+    verdict({ verdict: { ok: false, reason: 'peer-rejected', from: m.from, peerReason: reason, message } }),
+  ])
 }

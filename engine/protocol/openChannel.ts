@@ -1,12 +1,10 @@
 import type { Hex } from 'viem'
 import { getChannelId } from '../channel/getChannelId.ts'
 import type { ChannelParams, SignedState, State } from '../channel/types.ts'
-import { paramsToWire, stateToWire } from '../channel/wire.ts'
 import { ChanvmError } from '../errors.ts'
-import type { PeerMessage } from '../transport/types.ts'
-import { createChannelMachine, lower, others, serial, type ChannelMachine } from './machine.ts'
+import { decided, type Handled } from './effects.ts'
+import { createChannelMachine, lower, type ChannelMachine } from './machine.ts'
 import { digestOf } from './messageChecks.ts'
-import { completeOpen } from './onOpen.ts'
 import type { PartyContext } from './partyContext.ts'
 import { withTimeout } from './partyErrors.ts'
 
@@ -54,52 +52,49 @@ export async function openChannel(
   const c = ch
   const late = () =>
     new ChanvmError('PEER_TIMEOUT', 'not every participant signed the initial state in time', { channelId })
-  if (c.openResult !== undefined) return withTimeout(c.openResult, ctx.timeoutMs * 3, late)
-  // The section only starts the open (a wrapped promise, so the queue does not wait for the peers).
-  const started = serial(c, () => startOpen(ctx, c, channelId, params, initial))
-  const result = started.then((s) => s.signed)
-  c.openResult = result
+  const running = io.rt.of(c).openResult
+  if (running !== undefined) return withTimeout(running, ctx.timeoutMs * 3, late)
+  // The section only starts the open (the queue does not wait for the peers): the result comes in
+  // a `resolve` effect under the initial state's digest, when every participant signed it.
+  const digest = digestOf(c, initial)
+  const ended = io.rt.expect(digest, 'open')
+  const result = io.rt
+    .serial(c, () => io.handle(c, startOpen, initial))
+    .then(() => ended)
+    .then((r): SignedState => {
+      if ('opened' in r) return r.opened
+      throw new ChanvmError('CONFLICTING_SIGNATURE', 'this party signed a different initial state', {
+        channelId,
+      })
+    })
+  io.rt.of(c).openResult = result
   result.catch(() => {
-    if (c.openResult === result) c.openResult = undefined
+    if (io.rt.of(c).openResult === result) io.rt.of(c).openResult = undefined
   })
   releaseHeld(c.key)
   return withTimeout(result, ctx.timeoutMs * 3, late)
 }
 
-async function startOpen(
-  ctx: PartyContext,
-  c: ChannelMachine,
-  channelId: Hex,
-  params: ChannelParams,
-  initial: State,
-): Promise<{ signed: Promise<SignedState> }> {
-  const { io } = ctx
-  if (c.latest !== undefined) return { signed: Promise.resolve(c.latest) }
+/**
+ * The start of an open: this party signs the initial state (record first; `onSigned` then sends
+ * it in an `open` and completes the open when the peers' signatures are in), unless the channel
+ * is co-signed already.
+ *
+ * @example
+ * ```ts
+ * await io.handle(ch, startOpen, initial)
+ * ```
+ */
+export function startOpen(c: ChannelMachine, initial: State, _f: object): Handled<object> {
   const digest = digestOf(c, initial)
-  const signed = new Promise<SignedState>((resolve) => {
-    const sigs =
-      c.opening !== undefined && lower(c.opening.digest) === lower(digest)
-        ? c.opening.sigs
-        : new Map<string, Hex>()
-    c.opening = { digest, state: initial, sigs, done: resolve }
-  })
-  const r = await io.recordThenSign(c, { channelId, version: 0n, digest, state: initial })
-  if (!r.ok) {
-    c.opening = undefined
-    throw new ChanvmError('CONFLICTING_SIGNATURE', 'this party signed a different initial state', {
-      channelId,
-    })
-  }
-  c.opening?.sigs.set(lower(io.address), r.sig)
-  const msg: PeerMessage = {
-    type: 'open',
-    channelId,
-    from: io.address,
-    params: paramsToWire(params),
-    state: stateToWire(initial),
-    sig: r.sig,
-  }
-  for (const to of others(c)) io.send(to, msg)
-  await completeOpen(ctx, c)
-  return { signed }
+  if (c.latest !== undefined)
+    return decided(c, [{ kind: 'resolve', id: digest, value: { opened: c.latest } }])
+  const sigs =
+    c.opening !== undefined && lower(c.opening.digest) === lower(digest)
+      ? c.opening.sigs
+      : new Map<string, Hex>()
+  const record = { channelId: c.id, version: 0n, digest, state: initial }
+  return decided({ ...c, opening: { digest, state: initial, sigs } }, [
+    { kind: 'recordAndSign', record, then: { for: 'open' } },
+  ])
 }

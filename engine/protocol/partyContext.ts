@@ -18,8 +18,6 @@ export type PartyContext = {
   /** How long a proposer waits for every other participant (`responseTimeoutMs`). */
   readonly timeoutMs: number
   readonly maxRetries: number
-  /** Store errors a refusal counted already. */
-  readonly refusedForStore: WeakSet<object>
   closed: boolean
 }
 

@@ -61,20 +61,20 @@ export function waitForVersion(
   return new Promise((resolve, reject) => {
     const check = () => {
       if (ch.latest !== undefined && ch.latest.state.version >= version) {
-        ch.waiters.delete(check)
+        stop()
         clearTimeout(timer)
         resolve(ch.latest)
       }
     }
+    const stop = ctx.io.rt.watchLatest(ch, check)
     const timer = setTimeout(() => {
-      ch.waiters.delete(check)
+      stop()
       reject(
         new ChanvmError('PEER_TIMEOUT', `version ${version} was not co-signed within ${ms} ms`, {
           channelId,
         }),
       )
     }, ms)
-    ch.waiters.add(check)
     check()
   })
 }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { escrowApp } from '../../apps/escrow/escrowClient.ts'
+import { createChannelMachine } from '../../engine/protocol/machine.ts'
+import { escrowChannel } from '../support/channel.ts'
 
 const dir = join(import.meta.dirname, '../../engine/protocol')
 const files = readdirSync(dir).filter((f) => f.endsWith('.ts'))
@@ -24,9 +27,46 @@ describe('engine/protocol: a core a reader can follow', () => {
     const callers = files.filter((f) => io.test(codeOf(f)))
     assert.deepEqual(
       callers.sort(),
-      ['createExecutor.ts'],
-      'the executor alone (guardStore wraps the store by name)',
+      ['createExecutor.ts', 'createFacts.ts'],
+      'the executor and its reading half (guardStore wraps the store by name)',
     )
+    const writes = /\b(signer\.signDigest|store\.(put|record)\w*\(|transport\.(send|onMessage)\()/
+    assert.deepEqual(
+      files.filter((f) => writes.test(codeOf(f))),
+      ['createExecutor.ts'],
+      'signs, writes and sends: the executor alone',
+    )
+  })
+
+  it('handlers are pure: no await, no I/O handle, they return a machine and effects', () => {
+    const handlers = files.filter((f) => /^on[A-Z]\w*\.ts$/.test(f) || f === 'finishOwn.ts')
+    assert.ok(handlers.length >= 9, handlers.join(', '))
+    for (const f of handlers) {
+      const code = codeOf(f)
+      assert.doesNotMatch(code, /\b(async|await)\b/, `${f} waits for nothing`)
+      assert.doesNotMatch(code, /createExecutor|partyContext|PartyContext/, `${f} holds no executor`)
+    }
+  })
+
+  it('the channel machine is plain data: no callback, promise or timer in it; structuredClone copies it', () => {
+    const machine = codeOf('machine.ts')
+    const type = machine.slice(
+      machine.indexOf('export type ChannelMachine'),
+      machine.indexOf('\n}\n', machine.indexOf('export type ChannelMachine')),
+    )
+    assert.doesNotMatch(type, /=>|Promise<|Timeout|Set</, 'ChannelMachine holds data only')
+    const pending = machine.slice(
+      machine.indexOf('export type Pending'),
+      machine.indexOf('\n}\n', machine.indexOf('export type Pending')),
+    )
+    assert.doesNotMatch(
+      pending,
+      /=>|Promise</,
+      'a proposal in flight holds no callback: its verdict comes in a resolve effect',
+    )
+    const { params, channelId } = escrowChannel()
+    const ch = createChannelMachine({ id: channelId, params, myIndex: 0, app: escrowApp, funded: true })
+    assert.deepEqual(structuredClone(ch), ch)
   })
 
   it('one handler per message, each in its own file, picked by one switch', () => {
@@ -36,7 +76,7 @@ describe('engine/protocol: a core a reader can follow', () => {
       assert.ok(files.includes(`${handler}.ts`), `${handler}.ts exists`)
       assert.match(
         dispatcher,
-        new RegExp(`case '${t}':\\s*return ${handler}\\(`),
+        new RegExp(`case '${t}':\\s*return io\\.handle\\(ch, ${handler},`),
         `dispatch sends '${t}' to ${handler}`,
       )
     }

@@ -1,0 +1,104 @@
+import type { Hex } from 'viem'
+import type { Env } from '../channel/types.ts'
+import type { Sandbox } from '../sandbox/createSandbox.ts'
+import { runTransition } from '../sandbox/runTransition.ts'
+import type { ChannelStore } from '../store/types.ts'
+import type { Answer, Ask } from './effects.ts'
+import { createChannelMachine, lower, type ChannelMachine } from './machine.ts'
+import { isEnvWithin, recovers } from './messageChecks.ts'
+import type { AppCode, PartyOptions } from './types.ts'
+
+/**
+ * The executor's reading half: the facts a handler asks for (the store's records, the clock, the
+ * sandbox's re-run, the party's policy, a signature check) and the channels the store holds at
+ * start. It reads; it never writes, signs or sends (that is {@link createExecutor}'s alone).
+ *
+ * @example
+ * ```ts
+ * const facts = createFacts({ store, sandbox, clock, tolerance })
+ * const rec = await facts.answer(ch, { kind: 'signedAt', version: 3n })
+ * ```
+ */
+export function createFacts(o: {
+  store: ChannelStore
+  sandbox: Sandbox
+  clock: () => Env | Promise<Env>
+  freshClock?: (() => Promise<Env>) | undefined
+  tolerance: { blocks: bigint; seconds: bigint }
+  approve?: PartyOptions['approve']
+}) {
+  const { store } = o
+  const rerun = (ch: ChannelMachine, a: Omit<Extract<Ask, { kind: 'rerun' }>, 'kind'>) =>
+    runTransition(o.sandbox, {
+      params: ch.params,
+      from: a.from,
+      mover: a.mover,
+      action: a.action,
+      env: a.env,
+      appCode: ch.app.code,
+      ...(ch.app.abi ? { appAbi: ch.app.abi } : {}),
+    })
+
+  /** The answer to a handler's question (all but the signer's own, {@link createExecutor}'s). */
+  const answer = async (
+    ch: ChannelMachine,
+    a: Exclude<Ask, { kind: 'signProposal' }>,
+  ): Promise<Answer[Ask['kind']]> => {
+    switch (a.kind) {
+      case 'signedAt':
+        return (await store.getSignatureRecord(ch.id, a.version)) ?? null
+      case 'clock':
+        return o.clock()
+      case 'envWithin': {
+        // A held head may lag the mover's: a proposal ahead of it is checked again at a fresh read.
+        const mine = await o.clock()
+        const fresh = a.env.blockNumber > mine.blockNumber ? o.freshClock : undefined
+        return (
+          isEnvWithin(a.env, mine, o.tolerance) || (!!fresh && isEnvWithin(a.env, await fresh(), o.tolerance))
+        )
+      }
+      case 'rerun':
+        return rerun(ch, a)
+      case 'approve':
+        return o.approve === undefined ? true : o.approve(a.step)
+      case 'recover':
+        return recovers(a.digest, a.sig, a.who)
+    }
+  }
+
+  /** The channels in the store whose app this party runs, as machines with what the store holds of them. */
+  const loadChannels = async (
+    apps: Map<string, AppCode>,
+    requireFunding: boolean,
+  ): Promise<ChannelMachine[]> => {
+    const out: ChannelMachine[] = []
+    for (const rec of await store.listChannels()) {
+      const app = apps.get(lower(rec.params.appCodeHash))
+      if (app === undefined) continue
+      const funded = !requireFunding || (await store.getFunding(rec.channelId)) !== undefined
+      const ch = createChannelMachine({
+        id: rec.channelId,
+        params: rec.params,
+        myIndex: rec.myIndex,
+        app,
+        funded,
+      })
+      ch.latest = await store.getLatestSignedState(rec.channelId)
+      ch.forced = await store.getLatestForcedState(rec.channelId)
+      ch.disputed = await store.isDisputed(rec.channelId)
+      out.push(ch)
+    }
+    return out
+  }
+
+  return {
+    answer,
+    rerun,
+    loadChannels,
+    /** This party's signature record at `version`, if it signed there. */
+    signedAt: (ch: ChannelMachine, version: bigint) => store.getSignatureRecord(ch.id, version),
+    /** The co-signed state at `version`, as stored. */
+    coSignedAt: (ch: ChannelMachine, version: bigint) => store.getSignedState(ch.id, version),
+    fundingOf: (channelId: Hex) => store.getFunding(channelId),
+  }
+}
