@@ -31,7 +31,11 @@ export async function concludeFinal(
         args: [args.params, args.signed.state, [...args.signed.signatures]],
         account,
       })
-      return wallet.writeContract(request)
+      // Estimated against the pending block, mined in the block it lands in, whose timestamp may
+      // take another path (a dispute's deadlines): an exact estimate can fall a few gas short.
+      // Unused gas is not charged.
+      const gas = await client.publicClient.estimateContractGas(request)
+      return wallet.writeContract({ ...request, gas: gas + gas / 5n + 10_000n })
     },
   )
   const ev = r.events.find((e) => e.eventName === 'Concluded')
