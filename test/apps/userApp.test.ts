@@ -20,33 +20,9 @@ import { runTransition } from '../../engine/sandbox/runTransition.ts'
 import { checkDeployment } from '../../node/checkDeployment.ts'
 import { createAppRegistry } from '../../apps/module/createAppRegistry.ts'
 import { compileSolidity, writeFoundryArtifact } from '../support/compileSolidity.ts'
+import { tallyManifest as manifest } from '../fixtures/tallyManifest.ts'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/Tally.sol', import.meta.url))
-
-const manifest = (artifact: string, extra: Record<string, unknown> = {}) => ({
-  name: 'tally',
-  artifact,
-  roles: ['left', 'right'],
-  state: {
-    params: [
-      {
-        name: 'd',
-        type: 'tuple',
-        components: [
-          { name: 'count', type: 'uint64' },
-          { name: 'limit', type: 'uint64' },
-        ],
-      },
-    ],
-  },
-  terms: ['limit'],
-  initial: { count: 0 },
-  actions: [
-    { name: 'add', tag: 0, args: [{ name: 'n', type: 'uint64' }] },
-    { name: 'close', tag: 1 },
-  ],
-  ...extra,
-})
 
 describe('apps: a user app from a compiled artifact and a manifest', function () {
   this.timeout(120_000)

@@ -12,6 +12,7 @@ import { runDeployCommand } from '../../cli/commands/deploy.ts'
 import { startAnvil, type Anvil } from '../../engine/chain/startAnvil.ts'
 import { createTestIo } from '../cli/support.ts'
 import { compileSolidity, writeFoundryArtifact, type SolcOutput } from '../support/compileSolidity.ts'
+import { tallyManifest } from '../fixtures/tallyManifest.ts'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/Tally.sol', import.meta.url))
 const quiet = { out: () => undefined, err: () => undefined }
@@ -28,31 +29,6 @@ contract StampedTally is Tally {
     uint256 public immutable stamp = block.number;
 }
 `
-
-const tallyManifest = (artifact: string, extra: Record<string, unknown> = {}) => ({
-  name: 'tally',
-  artifact,
-  roles: ['left', 'right'],
-  state: {
-    params: [
-      {
-        name: 'd',
-        type: 'tuple',
-        components: [
-          { name: 'count', type: 'uint64' },
-          { name: 'limit', type: 'uint64' },
-        ],
-      },
-    ],
-  },
-  terms: ['limit'],
-  initial: { count: 0 },
-  actions: [
-    { name: 'add', tag: 0, args: [{ name: 'n', type: 'uint64' }] },
-    { name: 'close', tag: 1 },
-  ],
-  ...extra,
-})
 
 describe('chanvm deploy on anvil: the built-in apps through the registry, and a user artifact', function () {
   this.timeout(180_000)
