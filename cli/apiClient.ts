@@ -254,6 +254,13 @@ export function channelSummaryFromWire(v: unknown, what = 'channel'): ChannelSum
     balances: bigs(c['balances'], `${what}.balances`),
     isFinal: bool(c['isFinal'], `${what}.isFinal`),
   }
+  const roles = optional(c['roles'], (x) =>
+    (Array.isArray(x) ? x : []).map((r, i) => str(r, `${what}.roles[${i}]`)),
+  )
+  if (roles !== undefined) {
+    if (roles.length !== 2) throw badResponse(`${what}.roles: expected two names`)
+    summary.roles = [roles[0]!, roles[1]!]
+  }
   const oc = optional(c['onChain'], (x) => record(x, `${what}.onChain`))
   if (oc !== undefined)
     summary.onChain = {

@@ -8,6 +8,7 @@ import {
   formatUnix,
   formatWei,
   h,
+  rememberRoles,
   roleName,
   short,
 } from './format.js'
@@ -92,6 +93,7 @@ async function renderList(seq) {
   // The list does not wait for the status (it reads the chain head): the cards fill in after.
   const statusLoad = api('/v1/status').catch(() => undefined)
   const { channels } = await api('/v1/channels')
+  channels.forEach(rememberRoles)
   if (seq !== renderSeq) return
   document.title = 'chanvm node: channels'
   const rows = channels.map((c) =>
@@ -226,6 +228,7 @@ async function renderChannel(seq, id) {
     api('/v1/inputs').catch(() => ({ inputs: [] })),
   ])
   if (seq !== renderSeq) return
+  rememberRoles(summary)
   document.title = `chanvm: ${summary.app} channel ${short(id, 4)}`
   const app = summary.app
   const role = (i) => `${roleName(app, i)}${i === summary.me ? ' (us)' : ''}`

@@ -1,14 +1,16 @@
 // How the page writes amounts, times, roles and ids.
 
-const ROLES = {
-  escrow: ['payer', 'payee'],
-  'tv-delivery': ['buyer', 'seller'],
-  'cold-chain': ['owner', 'insurer'],
+// Each app's role names, as the node's channel summaries give them (`roles`, from the app's module).
+const ROLES = new Map()
+
+/** Keeps the role names a channel summary carries, for {@link roleName}. */
+export function rememberRoles(summary) {
+  if (Array.isArray(summary?.roles) && summary.roles.length === 2) ROLES.set(summary.app, summary.roles)
 }
 
-/** The role name of participant `index` in `app`. */
+/** The role name of participant `index` in `app` (`participant N` until a summary named them). */
 export function roleName(app, index) {
-  return ROLES[app]?.[index] ?? `participant ${index}`
+  return ROLES.get(app)?.[index] ?? `participant ${index}`
 }
 
 /** A decimal wei string as ETH (`0.25 ETH`), small amounts in wei. */

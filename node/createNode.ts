@@ -626,8 +626,8 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       credit?: (ms: number) => Promise<bigint>,
     ): Promise<ChannelSummary> => {
       const rec = await recordOf(channelId)
-      const app = appOf(rec.params)?.name
-      if (app === undefined)
+      const module = appOf(rec.params)
+      if (module === undefined)
         throw new ChanvmError('APP_CODE_MISMATCH', 'the channel runs an app this node does not know', {
           channelId,
         })
@@ -636,7 +636,8 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       const chain = await chainViewOf(rec.channelId, credit)
       return {
         channelId: rec.channelId,
-        app,
+        app: module.name,
+        roles: [module.roles[0], module.roles[1]],
         participants: [...rec.params.participants],
         me: rec.myIndex,
         status: channelStatus({

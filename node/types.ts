@@ -122,6 +122,8 @@ export type ChannelStatus = (typeof CHANNEL_STATUSES)[number]
 export type ChannelSummary = {
   channelId: Hex
   app: AppName
+  /** The app's names for participant 0 and 1 (`payer`, `payee`), from its module. */
+  roles?: [string, string]
   participants: Address[]
   /** This node's index among the participants. */
   me: number

@@ -157,6 +157,13 @@ export const channelSummarySchema = {
   properties: {
     channelId: hashSchema,
     app: appNameSchema,
+    roles: {
+      type: 'array',
+      description: "The app's names for participant 0 and 1",
+      items: { type: 'string' },
+      minItems: 2,
+      maxItems: 2,
+    },
     participants: { type: 'array', items: addressSchema },
     me: { type: 'integer', minimum: 0 },
     status: { type: 'string', enum: [...CHANNEL_STATUSES] },

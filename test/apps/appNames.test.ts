@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { BUILT_IN_APPS } from '../../apps/builtInApps.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const SCANNED = ['engine', 'node', 'cli', 'oracles', 'bench']
+const SCANNED = ['engine', 'node', 'cli', 'oracles', 'bench', 'dashboard']
 
 /** Files that still name an app in code, each with what is left to move into its app's folder. */
 const NOT_YET: Record<string, string> = {}
