@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps,node,channels,deals]`: speed and gas figures.
+ * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps,node,channels,deals]`: speed and gas figures
+ * (`--help` prints the parts and options; an unknown part or option exits 2 before anything runs).
  * `node` takes `--node-steps N` (default 200), `--node-channels N` (default 1000),
  * `--node-parallel N` (channels driven at once, default 8) and `--broker aedes|mosquitto` (default
  * aedes). `channels` takes `--many-channels N` (default 10000): two nodes holding N open channels.
@@ -7,20 +8,46 @@
  */
 import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { benchProtocol, benchProtocolAllCores } from './protocol.ts'
 
-const { values } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    steps: { type: 'string' },
-    'node-steps': { type: 'string' },
-    'node-channels': { type: 'string' },
-    'node-parallel': { type: 'string' },
-    'many-channels': { type: 'string' },
-    broker: { type: 'string' },
-  },
-})
+const knownParts = ['protocol', 'gas', 'oracles', 'apps', 'node', 'channels', 'deals']
+const usage = `usage: npm run bench [-- --json] [-- --only PART,...] [-- options]
+parts: ${knownParts.join(', ')} (all when --only is absent)
+options: --steps N (protocol), --node-steps N, --node-channels N, --node-parallel N, --broker aedes|mosquitto (node),
+         --many-channels N (channels)`
+
+let parsed: ReturnType<typeof parseOptions>
+try {
+  parsed = parseOptions()
+} catch (e) {
+  process.stderr.write(`bench: ${(e as Error).message}\n${usage}\n`)
+  process.exit(2)
+}
+if (parsed.values.help) {
+  process.stdout.write(`${usage}\n`)
+  process.exit(0)
+}
+const { values } = parsed
+const unknownParts = (values.only?.split(',') ?? []).filter((p) => !knownParts.includes(p))
+if (unknownParts.length > 0) {
+  process.stderr.write(`bench: no such part: ${unknownParts.join(', ')}\n${usage}\n`)
+  process.exit(2)
+}
+
+function parseOptions() {
+  return parseArgs({
+    options: {
+      help: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      steps: { type: 'string' },
+      'node-steps': { type: 'string' },
+      'node-channels': { type: 'string' },
+      'node-parallel': { type: 'string' },
+      'many-channels': { type: 'string' },
+      broker: { type: 'string' },
+    },
+  })
+}
 const only = values.only?.split(',')
 const want = (k: string) => only === undefined || only.includes(k)
 const log = (s: string) => process.stderr.write(`${s}\n`)
@@ -42,6 +69,7 @@ const parts: Part[] = [
 ]
 
 if (want('protocol')) {
+  const { benchProtocol, benchProtocolAllCores } = await import('./protocol.ts')
   log('bench: co-signed steps through the protocol (SQLite, synchronous=FULL) ...')
   Object.assign(result, await benchProtocol({ steps: Number(values.steps ?? 1000), log }))
   log('bench: the same, one channel per core in parallel processes ...')

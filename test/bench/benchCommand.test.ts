@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict'
+import { fileURLToPath } from 'node:url'
+import { runNode } from '../support/runNode.ts'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+describe('npm run bench: its command line', function () {
+  it('prints its usage for --help, and refuses an unknown part or option with exit code 2 before running anything', async () => {
+    const help = await runNode(['--import', 'tsx', 'bench/main.ts', '--help'], { cwd: root })
+    assert.equal(help.code, 0, help.stderr)
+    assert.match(help.stdout, /^usage: npm run bench/)
+    assert.match(help.stdout, /protocol, gas, oracles, apps, node, channels, deals/)
+
+    const part = await runNode(['--import', 'tsx', 'bench/main.ts', '--json', '--only', 'protocol,protcol'], {
+      cwd: root,
+    })
+    assert.equal(part.code, 2)
+    assert.match(part.stderr, /no such part: protcol\n/)
+    assert.doesNotMatch(part.stderr, /co-signed steps/, 'nothing ran')
+    assert.equal(part.stdout, '', 'no JSON for a refused run')
+
+    const option = await runNode(['--import', 'tsx', 'bench/main.ts', '--stpes', '10'], { cwd: root })
+    assert.equal(option.code, 2)
+    assert.match(option.stderr, /Unknown option '--stpes'/)
+  })
+})
