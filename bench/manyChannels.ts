@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { startDemoNode, type DemoNodeHandle } from '../cli/demo/startDemoNode.ts'
-import { loopApp } from './loopApp.ts'
+import { deployLoopApp } from './deployLoopApp.ts'
 import { hashState } from '../engine/channel/hashState.ts'
 import { signState } from '../engine/channel/signState.ts'
-import { deployContracts } from '../engine/chain/deployContracts.ts'
 import { startAnvil } from '../engine/chain/startAnvil.ts'
 import { createSqliteStore } from '../engine/store/createSqliteStore.ts'
 import { requestToChannel } from '../node/requestToChannel.ts'
@@ -61,26 +60,11 @@ export async function benchManyChannels(
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-many-'))
   const nodes: DemoNodeHandle[] = []
   try {
-    const [funder, a, b] = anvil.accounts
-    if (funder === undefined || a === undefined || b === undefined)
-      throw new Error('anvil gave too few accounts')
-    const { app, bench } = await loopApp()
-    const d = await deployContracts({
-      rpcUrl: anvil.rpcUrl,
-      privateKey: funder.privateKey,
-      apps: [app.artifact],
-    })
-    const deployed = d.apps[app.artifact.contractName]
-    if (deployed === undefined) throw new Error(`${app.artifact.contractName} was not deployed`)
-    const ctx = {
-      chainId: BigInt(d.chainId),
-      env: { blockNumber: 0n, timestamp: BigInt(Math.floor(Date.now() / 1000)) },
-      third: funder.address,
-    }
+    const { a, b, app, bench, chainId, adjudicator, appAddress, ctx } = await deployLoopApp(anvil)
     const scope = {
-      chainId: BigInt(d.chainId),
-      adjudicator: d.adjudicator.address,
-      apps: { [app.name]: deployed.address },
+      chainId: BigInt(chainId),
+      adjudicator,
+      apps: { [app.name]: appAddress },
     }
     const deposit = 10n ** 15n
     const request = (nonce: bigint, role: 'first' | 'second', counterparty: Hex): OpenRequest => ({
@@ -133,10 +117,10 @@ export async function benchManyChannels(
     const config = {
       chain: {
         rpcUrl: anvil.rpcUrl,
-        chainId: d.chainId,
-        adjudicator: d.adjudicator.address,
+        chainId,
+        adjudicator,
         pollingIntervalMs: 1_000,
-        apps: { [app.name]: deployed.address },
+        apps: { [app.name]: appAddress },
       },
       broker: { url: broker.url },
     }
@@ -163,11 +147,10 @@ export async function benchManyChannels(
     log(`  channels: ${held} open channels held, RSS ${rss.payer} / ${rss.payee} MiB (payer / payee)`)
 
     const loop: AppAction[] = bench.loop(ctx).map((a) => ({ app: app.name, action: a.action, args: a.args }))
-    // Channels spread over all of them, each driven once through the loop app's loop, 8 channels at once.
-    const picked = Array.from(
-      { length: Math.max(1, Math.floor(steps / loop.length)) },
-      (_, i) => ids[Math.floor((i * ids.length) / Math.max(1, Math.floor(steps / loop.length)))]!,
-    )
+    // Channels spread over all of them, each driven at most once through the loop app's loop (one
+    // update per channel in flight), 8 channels at once.
+    const count = Math.min(ids.length, Math.max(1, Math.floor(steps / loop.length)))
+    const picked = Array.from({ length: count }, (_, i) => ids[Math.floor((i * ids.length) / count)]!)
     let next = 0
     const t = performance.now()
     await Promise.all(
@@ -181,7 +164,7 @@ export async function benchManyChannels(
         }
       }),
     )
-    const done = picked.length * 2
+    const done = picked.length * loop.length
     const stepsPerSec = Math.round(done / ((performance.now() - t) / 1000))
     const after = { payer: rssMiB(payer.pid), payee: rssMiB(payee.pid) }
     log(

@@ -8,10 +8,9 @@ import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { createApiClient, type ApiClient } from '../cli/apiClient.ts'
 import { startDemoNode, type DemoNodeHandle } from '../cli/demo/startDemoNode.ts'
-import { loopApp } from './loopApp.ts'
+import { deployLoopApp } from './deployLoopApp.ts'
 import { createAdjudicatorClient } from '../engine/adjudicator/createAdjudicatorClient.ts'
 import { deposit } from '../engine/adjudicator/deposit.ts'
-import { deployContracts } from '../engine/chain/deployContracts.ts'
 import { startAnvil } from '../engine/chain/startAnvil.ts'
 import { requestToChannel } from '../node/requestToChannel.ts'
 import type { AppAction, OpenRequest } from '../node/types.ts'
@@ -104,29 +103,14 @@ export async function benchNode(
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-node-'))
   const nodes: DemoNodeHandle[] = []
   try {
-    const [funder, a, b] = anvil.accounts
-    if (funder === undefined || a === undefined || b === undefined)
-      throw new Error('anvil gave too few accounts')
-    const { app, bench } = await loopApp()
-    const d = await deployContracts({
-      rpcUrl: anvil.rpcUrl,
-      privateKey: funder.privateKey,
-      apps: [app.artifact],
-    })
-    const deployed = d.apps[app.artifact.contractName]
-    if (deployed === undefined) throw new Error(`${app.artifact.contractName} was not deployed`)
-    const ctx = {
-      chainId: BigInt(d.chainId),
-      env: { blockNumber: 0n, timestamp: BigInt(Math.floor(Date.now() / 1000)) },
-      third: funder.address,
-    }
+    const { funder, a, b, app, bench, chainId, adjudicator, appAddress, ctx } = await deployLoopApp(anvil)
     const config = {
       chain: {
         rpcUrl: anvil.rpcUrl,
-        chainId: d.chainId,
-        adjudicator: d.adjudicator.address,
+        chainId,
+        adjudicator,
         pollingIntervalMs: 1_000,
-        apps: { [app.name]: deployed.address },
+        apps: { [app.name]: appAddress },
       },
       broker: { url: broker.url },
     }
@@ -152,7 +136,7 @@ export async function benchNode(
 
     const funderClient = await createAdjudicatorClient({
       rpcUrl: anvil.rpcUrl,
-      address: d.adjudicator.address,
+      address: adjudicator,
       privateKey: funder.privateKey,
     })
     let nonce = BigInt(Date.now()) * 1_000n
@@ -171,9 +155,9 @@ export async function benchNode(
       })
       const { channelId } = requestToChannel(req('first', payee.address), {
         self: payer.address,
-        chainId: BigInt(d.chainId),
-        adjudicator: d.adjudicator.address,
-        apps: { [app.name]: deployed.address },
+        chainId: BigInt(chainId),
+        adjudicator,
+        apps: { [app.name]: appAddress },
       })
       await depositQueue(channelId, amount)
       await Promise.all([
