@@ -25,6 +25,7 @@ export default tseslint.config(
       'apps/*/generated/**',
       '.tmp/**',
       'dashboard/vendor/**',
+      'dist/**',
     ],
   },
   ...tseslint.configs.recommended,

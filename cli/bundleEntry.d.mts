@@ -1,0 +1,9 @@
+/** The bundle's folder. */
+export const BUNDLE_DIR: URL
+/**
+ * A SHA-256 over the bytes of each file of `files` and over the TypeScript files and folders each
+ * folder of `dirs` lists, all relative to `root`: an edited, added or removed source changes it.
+ */
+export function sourcesDigest(root: string, files: readonly string[], dirs: readonly string[]): string
+/** The URL of the bundled entry `name` when the bundle is current in this checkout, else undefined. */
+export function bundleEntry(name: string): string | undefined

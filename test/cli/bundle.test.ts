@@ -1,0 +1,141 @@
+// The bundled `chanvm` command (cli/build.ts, cli/bundleEntry.mjs): built in a copy of the checkout,
+// so that editing the copy's sources cannot disturb the other tests, which run the real checkout's
+// command. The bundle must run only while its sources are unchanged; an edited, added or moved
+// source, or a missing build, runs the TypeScript sources through tsx.
+import assert from 'node:assert/strict'
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { COMMAND_LOADERS } from '../../cli/commandLoaders.ts'
+import { COMMANDS } from '../../cli/runCli.ts'
+import { runNode } from '../support/runNode.ts'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** What the copy leaves out: the tests, the run-time and build outputs, and git. */
+const LEFT_OUT = new Set(['node_modules', '.git', '.tmp', 'dist', 'test', 'bench', 'docs'])
+
+describe('the chanvm process loads one subcommand at a time', () => {
+  it('its loaders are the subcommands of runCli: the same names, the same functions', async () => {
+    assert.deepEqual(Object.keys(COMMAND_LOADERS).sort(), Object.keys(COMMANDS).sort())
+    for (const [name, load] of Object.entries(COMMAND_LOADERS))
+      assert.equal((await load()).name, COMMANDS[name]?.name, name)
+  })
+})
+
+describe('the bundled chanvm command', function () {
+  this.timeout(180_000) // a bound for a hang: a build and a few starts of the command
+
+  let copy: string
+  const bin = () => join(copy, 'cli', 'bin.mjs')
+  const chanvm = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    runNode([bin(), ...args], { cwd: tmpdir(), env: { ...process.env, CHANVM_NO_BUNDLE: '', ...env } })
+  const bundleEntryOfCopy = async (name: string): Promise<string | undefined> => {
+    // A fresh module instance per call: the check reads the files at each call anyway.
+    const url = `${pathToFileURL(join(copy, 'cli', 'bundleEntry.mjs')).href}?t=${Date.now()}-${Math.random()}`
+    const mod = (await import(url)) as { bundleEntry: (name: string) => string | undefined }
+    const saved = process.env['CHANVM_NO_BUNDLE']
+    delete process.env['CHANVM_NO_BUNDLE']
+    try {
+      return mod.bundleEntry(name)
+    } finally {
+      if (saved !== undefined) process.env['CHANVM_NO_BUNDLE'] = saved
+    }
+  }
+  const build = () =>
+    runNode([join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(copy, 'cli', 'build.ts')], {
+      cwd: copy,
+    })
+
+  before(async () => {
+    copy = mkdtempSync(join(tmpdir(), 'chanvm-bundle-'))
+    cpSync(root, copy, {
+      recursive: true,
+      filter: (src) => {
+        const rel = relative(root, src)
+        return !LEFT_OUT.has(rel.split(/[/\\]/)[0] ?? '') && !/\.db(-wal|-shm)?$/.test(rel)
+      },
+    })
+    symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'), 'dir')
+    const r = await build()
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /cli: bundled the chanvm command from \d+ sources/)
+  })
+  after(() => rmSync(copy, { recursive: true, force: true }))
+
+  it('the build makes a bundle the command runs, and it prints what the sources print', async () => {
+    assert.ok((await bundleEntryOfCopy('chanvm'))?.endsWith('/dist/chanvm/chanvm.mjs'))
+    assert.ok((await bundleEntryOfCopy('demoNode'))?.endsWith('/dist/chanvm/demoNode.mjs'))
+    // The help lists the demos: the bundle loads each app's demo.ts from its own chunk.
+    const bundled = await chanvm(['--help'])
+    const sources = await chanvm(['--help'], { CHANVM_NO_BUNDLE: '1' })
+    assert.equal(bundled.code, 0, bundled.stderr)
+    assert.equal(sources.code, 0, sources.stderr)
+    assert.match(bundled.stdout, /Deals \(each app's demo\.ts\):\n {2}cold-chain/)
+    assert.equal(bundled.stdout, sources.stdout)
+    assert.equal(bundled.stderr, sources.stderr)
+    // A second build of unchanged sources keeps the bundle.
+    const again = await build()
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stdout, /is up to date/)
+  })
+
+  it('an edited source: the command runs the sources, not the stale bundle, until the next build', async () => {
+    const file = join(copy, 'cli', 'runCli.ts')
+    const original = readFileSync(file, 'utf8')
+    const edited = original.replace(
+      'io.out(`chanvm ${chanvmVersion()}`)',
+      'io.out(`chanvm-edited ${chanvmVersion()}`)',
+    )
+    assert.notEqual(edited, original)
+    try {
+      writeFileSync(file, edited)
+      assert.equal(await bundleEntryOfCopy('chanvm'), undefined)
+      assert.equal(await bundleEntryOfCopy('demoNode'), undefined)
+      const stale = await chanvm(['--version'])
+      assert.equal(stale.code, 0, stale.stderr)
+      assert.match(stale.stdout, /^chanvm-edited \d/)
+      const rebuilt = await build()
+      assert.equal(rebuilt.code, 0, rebuilt.stderr)
+      assert.match(rebuilt.stdout, /cli: bundled/)
+      assert.ok((await bundleEntryOfCopy('chanvm')) !== undefined)
+      const fresh = await chanvm(['--version'])
+      assert.match(fresh.stdout, /^chanvm-edited \d/)
+    } finally {
+      writeFileSync(file, original)
+    }
+    // Back to the bytes the first build saw: that build's digest holds no more (the second build
+    // replaced it), and the command is right either way.
+    assert.match((await chanvm(['--version'])).stdout, /^chanvm \d/)
+  })
+
+  it('a TypeScript file added to or removed from a source folder makes the bundle stale', async () => {
+    const rebuilt = await build()
+    assert.equal(rebuilt.code, 0, rebuilt.stderr)
+    assert.ok((await bundleEntryOfCopy('chanvm')) !== undefined)
+    const added = join(copy, 'apps', 'extra.ts')
+    writeFileSync(added, 'export const extra = 1\n')
+    try {
+      assert.equal(await bundleEntryOfCopy('chanvm'), undefined)
+    } finally {
+      rmSync(added)
+    }
+    assert.ok((await bundleEntryOfCopy('chanvm')) !== undefined)
+  })
+
+  it('a bundle built in another folder, or no bundle at all: the command runs the sources', async () => {
+    const manifest = join(copy, 'dist', 'chanvm', 'build.json')
+    const original = readFileSync(manifest, 'utf8')
+    const m = JSON.parse(original) as { root: string }
+    writeFileSync(manifest, JSON.stringify({ ...m, root: join(tmpdir(), 'elsewhere') }))
+    assert.equal(await bundleEntryOfCopy('chanvm'), undefined)
+    writeFileSync(manifest, original)
+    assert.ok((await bundleEntryOfCopy('chanvm')) !== undefined)
+
+    rmSync(join(copy, 'dist'), { recursive: true, force: true })
+    assert.equal(await bundleEntryOfCopy('chanvm'), undefined)
+    const r = await chanvm(['--version'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^chanvm \d/)
+  })
+})
