@@ -202,11 +202,22 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
         resume()
       }
     }
+    // Messages settled together (a batch whose handlers completed) are acknowledged together: the
+    // flush runs once the promise reactions queued now have run, and writes their PUBACKs at once.
+    let flushQueued = false
+    const flushLater = () => {
+      if (flushQueued) return
+      flushQueued = true
+      queueMicrotask(() => {
+        flushQueued = false
+        flush()
+      })
+    }
     const settle = (entry: Entry, ok: boolean) => {
       entry.state = ok ? 'ack' : 'fail'
       if (ok) handled()
       else redeliverLater(entry.qos)
-      flush()
+      flushLater()
     }
     client.handleMessage = (packet, callback) => {
       const entry: Entry = {

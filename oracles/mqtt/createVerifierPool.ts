@@ -77,6 +77,28 @@ const ENTRY = (
 ).href
 const BOOT = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY)}) })`
 
+/** A batch as one message whose buffers are transferred (see {@link CheckBatch}). */
+function pack(batch: Batch): CheckBatch {
+  const n = batch.jobs.length
+  const topics: string[] = new Array<string>(n)
+  const flags = new Uint8Array(n)
+  const ends = new Uint32Array(n)
+  const payloads: Uint8Array[] = new Array<Uint8Array>(n)
+  let size = 0
+  for (let i = 0; i < n; i++) {
+    const job = batch.jobs[i] as EnvelopeJob
+    const payload = typeof job.payload === 'string' ? Buffer.from(job.payload, 'utf8') : job.payload
+    topics[i] = job.topic
+    flags[i] = (job.allowed ? 1 : 0) | (job.retained === true ? 2 : 0)
+    payloads[i] = payload
+    size += payload.byteLength
+    ends[i] = size
+  }
+  const bytes = new Uint8Array(size)
+  for (let i = 0; i < n; i++) bytes.set(payloads[i] as Uint8Array, i === 0 ? 0 : (ends[i - 1] as number))
+  return { id: batch.id, nowMs: batch.nowMs, topics, flags, ends, bytes }
+}
+
 /**
  * Starts `threads` worker threads, each checking the batches it is given with
  * {@link checkEnvelope} (strict JSON, schema, chain, topic, allow list, time window, EIP-712 hash
@@ -133,8 +155,8 @@ export function createVerifierPool(options: VerifierPoolOptions): VerifierPool {
   const send = (slot: Slot, batch: Batch) => {
     slot.pending.set(batch.id, batch)
     slot.load += batch.jobs.length
-    const message: CheckBatch = { id: batch.id, nowMs: batch.nowMs, jobs: batch.jobs as EnvelopeJob[] }
-    slot.worker.postMessage(message)
+    const message = pack(batch)
+    slot.worker.postMessage(message, [message.bytes.buffer, message.ends.buffer])
   }
 
   let signalFailed: (e: Error) => void = () => {}

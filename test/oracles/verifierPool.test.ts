@@ -1,6 +1,7 @@
 // The verifier pool: worker threads that check batches of readings, and the input source that
 // feeds them and judges their verdicts in arrival order.
 import { strict as assert } from 'node:assert'
+import type { TransferListItem } from 'node:worker_threads'
 import mqtt from 'mqtt'
 import type { Hex } from 'viem'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
@@ -74,6 +75,50 @@ describe('verifier pool (worker threads)', function () {
     assert.equal(verdicts.filter((v) => v === 'malformed').length, 40)
     assert.equal(verdicts.filter((v) => v === 'unknown-signer').length, 40)
     assert.equal(pool.stats().inFlight, 0)
+  })
+
+  it('hands a batch over as one packed buffer: payloads that are views into a larger buffer (as MQTT.js gives them), strings and retained ones get the inline verdicts, and only their own bytes are sent', async () => {
+    pool = createVerifierPool({ threads: 2, settings: SETTINGS })
+    await pool.ready()
+    // One socket chunk holding every payload, as MQTT.js parses them out of it.
+    const source = mixedJobs(60)
+    const chunk = Buffer.concat([...source.map((j) => j.payload as Buffer), Buffer.alloc(60_000)])
+    let at = 0
+    const jobs: EnvelopeJob[] = source.map((j, i) => {
+      const length = (j.payload as Buffer).length
+      const view = chunk.subarray(at, at + length)
+      at += length
+      if (i % 7 === 3) return { ...j, payload: view.toString('utf8') }
+      if (i % 11 === 5) return { ...j, payload: view, retained: true }
+      return { ...j, payload: view }
+    })
+    const payloadBytes = source.reduce((n, j) => n + (j.payload as Buffer).length, 0)
+    const sentBytes: number[] = []
+    for (const w of pool.workers()) {
+      const post = w.postMessage.bind(w)
+      w.postMessage = (message: unknown, transfer?: readonly TransferListItem[]) => {
+        const buffers = new Set<ArrayBufferLike>()
+        const walk = (v: unknown) => {
+          if (ArrayBuffer.isView(v)) buffers.add(v.buffer)
+          else if (Array.isArray(v)) v.forEach(walk)
+          else if (typeof v === 'object' && v !== null) Object.values(v).forEach(walk)
+        }
+        walk(message)
+        sentBytes.push([...buffers].reduce((n, b) => n + b.byteLength, 0))
+        post(message, transfer as TransferListItem[])
+      }
+    }
+    const expected = jobs.map((j) => checkEnvelope(j, SETTINGS, NOW_MS))
+    const got = (await Promise.all(batches(jobs).map((b) => (pool as VerifierPool).check(b, NOW_MS)))).flat()
+    assert.deepEqual(got, expected)
+    assert.ok(got.some((r) => !r.ok && r.verdict === 'retained'))
+    assert.ok(got.some((r) => r.ok))
+    // The payloads' own bytes and small bookkeeping (topics travel as strings), not the chunk per job.
+    const sent = sentBytes.reduce((a, b) => a + b, 0)
+    assert.ok(
+      sent < payloadBytes + 8 * jobs.length,
+      `${sent} bytes sent for ${payloadBytes} bytes of payloads`,
+    )
   })
 
   it('a thread that dies is replaced, and the batches it held are checked by the new one', async () => {
@@ -247,6 +292,68 @@ describe('connectMqtt with maxInFlight', function () {
       await publisher.publishAsync('chanvm/test/inflight', 'm5', { qos: 1 })
       await last
       assert.deepEqual(handed, ['m0', 'm1', 'm2', 'm3', 'm4', 'm0', 'm5'])
+    } finally {
+      await publisher.endAsync()
+      await link.close()
+      await broker.stop()
+    }
+  })
+
+  it('acknowledges messages that settle together in one write, in the order they arrived', async () => {
+    const broker = await startAedes()
+    const ids: number[] = []
+    const waiting: (() => void)[] = []
+    let onHanded = () => {}
+    const link = await connectMqtt({
+      url: broker.url,
+      subscriptions: ['chanvm/test/acks'],
+      maxInFlight: 50,
+      onMessage: (_topic, _payload, packet) => {
+        ids.push((packet as unknown as { messageId: number }).messageId)
+        onHanded()
+        return new Promise<void>((resolve) => waiting.push(resolve))
+      },
+    })
+    const writes: number[][] = []
+    const stream = link.client.stream as NodeJS.WritableStream
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      // PUBACKs: 0x40, 0x02 and the packet identifier, back to back.
+      if (Buffer.isBuffer(chunk) && chunk[0] === 0x40) {
+        const acked: number[] = []
+        for (let i = 0; i + 3 < chunk.length; i += 4) acked.push(chunk.readUInt16BE(i + 2))
+        writes.push(acked)
+      }
+      return write(chunk, ...rest)
+    }) as typeof stream.write
+    const publisher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    try {
+      const all = waitFor<number>(
+        (cb) => {
+          onHanded = () => cb(ids.length)
+          return () => (onHanded = () => {})
+        },
+        (n) => n === 20,
+        60_000,
+        'twenty messages handed over',
+      )
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => publisher.publishAsync('chanvm/test/acks', `m${i}`, { qos: 1 })),
+      )
+      await all
+      assert.equal(writes.length, 0, 'nothing acknowledged before it settled')
+      // A batch whose handlers completed: every message settles at once.
+      for (const resolve of waiting) resolve()
+      await waitFor<number>(
+        (cb) => {
+          const t = setInterval(() => cb(writes.flat().length), 5)
+          return () => clearInterval(t)
+        },
+        (n) => n === 20,
+        60_000,
+        'twenty PUBACKs',
+      )
+      assert.deepEqual(writes, [ids])
     } finally {
       await publisher.endAsync()
       await link.close()
