@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { mkdirSync } from 'node:fs'
+import { closeSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Hex } from 'viem'
 import { ChanvmError } from '../errors.ts'
@@ -12,16 +12,21 @@ export type SqliteStoreOptions = {
   /** Path of the database file; created with its folder if missing. */
   path: string
   /**
-   * SQLite `synchronous` level. Default `'FULL'`: every commit is fsynced before the call
-   * returns, so a recorded signature survives a power cut. `'NORMAL'` survives a process crash
-   * but not a power cut (WAL mode).
+   * Durability. Default `'FULL'`: a write's promise resolves only once the write log holding it
+   * is synced to disk, so a recorded signature survives a power cut. `'NORMAL'` survives a process
+   * crash but not a power cut (WAL mode, no sync of the log at commit).
    */
   synchronous?: 'FULL' | 'NORMAL'
   /**
-   * Called after each commit with the number of writes it made durable: how many writes shared
-   * one disk sync (group commit). For metrics and benches; default none.
+   * Called after each disk sync with the number of writes it made durable: how many writes shared
+   * one sync (group commit). For metrics and benches; default none.
    */
   onCommit?: (writes: number) => void
+  /**
+   * Syncs an open file to disk (`fsync`). Default `fs.fsync` on the thread pool. A seam for tests
+   * that hold or fail a sync; production code leaves it out.
+   */
+  syncFile?: (fd: number) => Promise<void>
 }
 
 const SCHEMA_VERSION = '2'
@@ -50,9 +55,11 @@ const textToProposal = (t: string | null): ProposalRecord | undefined => {
 const v2t = (v: bigint) => v.toString().padStart(20, '0')
 
 /**
- * A ChannelStore in a SQLite file (WAL, synchronous=FULL by default). Writes are durable when the
- * promise resolves. Writes asked for in the same turn of the event loop (from any channel) share
- * one transaction and one disk sync (group commit); a read sees every write asked for before it.
+ * A ChannelStore in a SQLite file (WAL). Writes are durable when the promise resolves. Writes
+ * asked for in the same turn of the event loop (from any channel) share one transaction; the disk
+ * sync of the write log runs on the thread pool, not on the event loop, and one sync serves every
+ * commit made before it started (group commit). A read sees every write asked for before it and
+ * resolves only once what it read is durable.
  * Several processes may open the same file; a version is recorded atomically.
  * Opening writes a probe: a file that cannot be written (read-only, full disk) is a `STORE_ERROR`
  * at once, not at the first signature.
@@ -64,11 +71,17 @@ const v2t = (v: bigint) => v.toString().padStart(20, '0')
  */
 export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
   let db: Database.Database
+  let ownSync = false
+  let wal: { fd: number; ino: number } | undefined
   try {
     mkdirSync(dirname(options.path), { recursive: true })
     db = new Database(options.path)
-    db.pragma('journal_mode = WAL')
-    db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`)
+    const mode = db.pragma('journal_mode = WAL', { simple: true })
+    // In WAL mode the log is synced here, off the event loop (see `walSync` below); SQLite itself
+    // syncs only at checkpoints and when the log restarts (synchronous=NORMAL). Without WAL
+    // (a file system that refuses it), SQLite syncs every commit itself.
+    ownSync = mode === 'wal' && (options.synchronous ?? 'FULL') === 'FULL'
+    db.pragma(`synchronous = ${ownSync ? 'NORMAL' : (options.synchronous ?? 'FULL')}`)
     db.pragma('busy_timeout = 5000')
     db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -99,6 +112,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     } else if (row.value !== SCHEMA_VERSION)
       throw new Error(`database schema ${row.value}, this build reads ${SCHEMA_VERSION}`)
     probe(db)
+    if (ownSync) wal = openWal(options.path)
   } catch (e) {
     throw new ChanvmError('STORE_ERROR', `cannot open the store at ${options.path}`, { cause: e })
   }
@@ -185,10 +199,13 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     e instanceof ChanvmError ? e : new ChanvmError('STORE_ERROR', `store: ${what} failed`, { cause: e })
 
   // Group commit: the writes asked for in one turn of the event loop, from any channel, run in
-  // one transaction with one disk sync, in the order they were asked. Each write runs in a
-  // savepoint of its own (one that fails takes back only itself) and its promise settles once the
-  // whole transaction is committed, so nothing is reported durable before it is. A read first
-  // commits what is queued: it sees every write asked for before it.
+  // one transaction, in the order they were asked. Each write runs in a savepoint of its own (one
+  // that fails takes back only itself). The log is then synced on the thread pool while the event
+  // loop goes on; commits made meanwhile wait for the next sync, which serves them all. A write's
+  // promise settles once a sync that started after its commit has finished, so nothing is
+  // reported durable before it is. A read first commits what is queued: it sees every write asked
+  // for before it, and resolves once what it read is durable. A failed sync fails the store: every
+  // later call rejects, since what the disk holds is no longer known.
   type Write = {
     what: string
     run: () => unknown
@@ -196,12 +213,59 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     reject: (e: unknown) => void
   }
   let queued: Write[] = []
+  let committed = 0 // commits made, in order
+  let durable = 0 // commits a finished sync covers
+  let pendingWrites = 0 // writes committed since the last sync started
+  let syncing: Promise<void> | undefined
+  let broken: unknown
+  const waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = []
+  const syncFile =
+    options.syncFile ??
+    ((fd: number) => new Promise<void>((res, rej) => fsync(fd, (e) => (e === null ? res() : rej(e)))))
+  const settleWaiters = () => {
+    const ready = waiters.filter((w) => broken !== undefined || w.seq <= durable)
+    waiters.splice(0, waiters.length, ...waiters.filter((w) => !ready.includes(w)))
+    for (const w of ready) {
+      if (broken !== undefined) w.reject(broken)
+      else w.resolve()
+    }
+  }
+  const startSync = () => {
+    if (syncing !== undefined || broken !== undefined || durable >= committed) return
+    const target = committed
+    const writes = pendingWrites
+    pendingWrites = 0
+    syncing = Promise.resolve().then(async () => {
+      try {
+        if (wal === undefined) throw new Error('the write log is not open')
+        wal = reopenIfReplaced(options.path, wal)
+        await syncFile(wal.fd)
+        durable = target
+        options.onCommit?.(writes)
+      } catch (e) {
+        broken = failure('sync', e)
+      }
+      syncing = undefined
+      settleWaiters()
+      startSync()
+    })
+  }
+  /** Resolves once the commits made so far are durable. */
+  const whenDurable = (): Promise<void> => {
+    if (broken !== undefined) return Promise.reject(broken)
+    if (durable >= committed) return Promise.resolve()
+    const seq = committed
+    const p = new Promise<void>((resolve, reject) => waiters.push({ seq, resolve, reject }))
+    startSync()
+    return p
+  }
   const flush = () => {
     if (queued.length === 0) return
     const writes = queued
     queued = []
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
     try {
+      if (broken !== undefined) throw broken
       db.transaction(() => {
         for (const w of writes) {
           try {
@@ -215,11 +279,21 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
       for (const w of writes) w.reject(failure(w.what, e))
       return
     }
-    options.onCommit?.(writes.length)
-    writes.forEach((w, i) => {
-      const o = outcomes[i]
-      if (o?.ok === true) w.resolve(o.value)
-      else w.reject(failure(w.what, o?.error))
+    const settle = () =>
+      writes.forEach((w, i) => {
+        const o = outcomes[i]
+        if (o?.ok === true) w.resolve(o.value)
+        else w.reject(failure(w.what, o?.error))
+      })
+    if (!ownSync) {
+      options.onCommit?.(writes.length)
+      settle()
+      return
+    }
+    committed++
+    pendingWrites += writes.length
+    whenDurable().then(settle, (e: unknown) => {
+      for (const w of writes) w.reject(failure(w.what, e))
     })
   }
   const write = <T>(what: string, run: () => T): Promise<T> => {
@@ -230,12 +304,23 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     })
   }
   const wrap = <T>(what: string, f: () => T): Promise<T> => {
+    let value: T
     try {
+      if (broken !== undefined) throw broken
       flush()
-      return Promise.resolve(f())
+      value = f()
     } catch (e) {
       return Promise.reject(failure(what, e))
     }
+    return durable >= committed ? Promise.resolve(value) : whenDurable().then(() => value)
+  }
+  const close = async () => {
+    flush()
+    while (syncing !== undefined) await syncing
+    if (wal !== undefined) closeSync(wal.fd)
+    wal = undefined
+    if (db.open) db.close()
+    if (broken !== undefined) throw broken
   }
 
   return {
@@ -298,7 +383,48 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
       }),
     putDisputed: (id) => write('putDisputed', () => void q.putDisputed.run(key(id))),
     isDisputed: (id) => wrap('isDisputed', () => q.isDisputed.get(key(id)) !== undefined),
-    close: () => wrap('close', () => void (db.open ? db.close() : undefined)),
+    close: () => close().catch((e: unknown) => Promise.reject(failure('close', e))),
+  }
+}
+
+/** Opens the write log of the database at `path` for syncing, and syncs it and its folder once. */
+function openWal(path: string): { fd: number; ino: number } {
+  const fd = openSync(`${path}-wal`, 'r')
+  try {
+    fsyncSync(fd)
+    syncFolder(dirname(path))
+    return { fd, ino: fstatSync(fd).ino }
+  } catch (e) {
+    closeSync(fd)
+    throw e
+  }
+}
+
+/** The open write log, or a new handle if the file at its path is no longer the one held open. */
+function reopenIfReplaced(path: string, wal: { fd: number; ino: number }): { fd: number; ino: number } {
+  let ino: number | undefined
+  try {
+    ino = statSync(`${path}-wal`).ino
+  } catch {
+    ino = undefined
+  }
+  if (ino === wal.ino) return wal
+  closeSync(wal.fd)
+  return openWal(path)
+}
+
+/** Syncs a folder's entries (a new file's name) to disk; where folders cannot be opened, nothing. */
+function syncFolder(path: string): void {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch {
+    return
+  }
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
   }
 }
 

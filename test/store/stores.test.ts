@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { fstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -127,6 +127,120 @@ describe('sqlite store', () => {
     assert.equal(rec?.proposal, undefined)
     assert.equal(await s.getFunding(channelId), undefined)
     await s.close()
+  })
+
+  describe('the sync of the write log, off the event loop', () => {
+    /** A `syncFile` whose syncs are held until released, one by one or failed. */
+    const heldSyncs = () => {
+      const pending: { fd: number; release: () => void; fail: (e: Error) => void }[] = []
+      let arrived: (() => void) | undefined
+      const syncFile = (fd: number) =>
+        new Promise<void>((release, fail) => {
+          pending.push({ fd, release, fail })
+          arrived?.()
+        })
+      /** The next held sync, once it was asked for. */
+      const next = async () => {
+        while (pending.length === 0) await new Promise<void>((r) => (arrived = r))
+        return pending.shift()!
+      }
+      return { syncFile, next, pending }
+    }
+    const rec = (channelId: Hex, version: bigint, fill: string) => ({
+      channelId,
+      version,
+      digest: `0x${fill.repeat(32)}` as Hex,
+      state: { ...escrowChannel().initial, channelId, version },
+    })
+    const settled = (p: Promise<unknown>) => {
+      let done = false
+      void p.then(
+        () => (done = true),
+        () => (done = true),
+      )
+      return () => done
+    }
+    const turn = () => new Promise<void>((r) => setImmediate(r))
+
+    it('a write settles only after a sync that started after its commit finished; a read of it waits too', async () => {
+      const { syncFile, next } = heldSyncs()
+      const commits: number[] = []
+      const s = createSqliteStore({ path: join(dir, 'held.db'), syncFile, onCommit: (n) => commits.push(n) })
+      const { channelId } = escrowChannel()
+      const w1 = s.recordSignature(rec(channelId, 1n, '01'))
+      const w1Done = settled(w1)
+      const sync1 = await next()
+      // Committed, not yet synced: the write has not settled, and a read of it waits as well.
+      const read = s.getSignatureRecord(channelId, 1n)
+      const readDone = settled(read)
+      // A write committed while the first sync runs waits for a second sync.
+      const w2 = s.recordSignature(rec(channelId, 2n, '02'))
+      const w2Done = settled(w2)
+      for (let i = 0; i < 5; i++) await turn()
+      assert.equal(w1Done(), false, 'not durable: the write must not settle')
+      assert.equal(readDone(), false, 'a read of a write not yet durable must not resolve')
+      sync1.release()
+      assert.deepEqual(await w1, { ok: true })
+      assert.equal((await read)?.digest, `0x${'01'.repeat(32)}`)
+      for (let i = 0; i < 5; i++) await turn()
+      assert.equal(w2Done(), false, 'its commit came after the first sync started')
+      ;(await next()).release()
+      assert.deepEqual(await w2, { ok: true })
+      assert.deepEqual(commits, [1, 1], 'one write made durable by each sync')
+      await s.close()
+    })
+
+    it('writes committed while a sync runs share the next one', async () => {
+      const { syncFile, next } = heldSyncs()
+      const commits: number[] = []
+      const s = createSqliteStore({
+        path: join(dir, 'shared-sync.db'),
+        syncFile,
+        onCommit: (n) => commits.push(n),
+      })
+      const ids = Array.from({ length: 6 }, (_, i) => `0x${(i + 1).toString(16).padStart(64, '0')}` as Hex)
+      const first = s.recordSignature(rec(ids[0]!, 1n, '01'))
+      const sync1 = await next()
+      // Five commits, in five turns, while the first sync is held.
+      const later: Promise<unknown>[] = []
+      for (const id of ids.slice(1)) {
+        later.push(s.recordSignature(rec(id, 1n, '02')))
+        await turn()
+      }
+      sync1.release()
+      await first
+      ;(await next()).release()
+      await Promise.all(later)
+      assert.deepEqual(commits, [1, 5])
+      await s.close()
+    })
+
+    it('a failed sync fails its writes and every later call with STORE_ERROR', async () => {
+      const { syncFile, next } = heldSyncs()
+      const s = createSqliteStore({ path: join(dir, 'failed-sync.db'), syncFile })
+      const { channelId } = escrowChannel()
+      const w = s.recordSignature(rec(channelId, 1n, '01'))
+      ;(await next()).fail(new Error('EIO'))
+      const isStoreError = (e: unknown) => e instanceof ChanvmError && e.code === 'STORE_ERROR'
+      await assert.rejects(w, isStoreError)
+      await assert.rejects(s.recordSignature(rec(channelId, 2n, '02')), isStoreError)
+      await assert.rejects(s.getSignatureRecord(channelId, 1n), isStoreError)
+      await assert.rejects(s.close(), isStoreError)
+    })
+
+    it('syncs the file SQLite writes its log to', async () => {
+      const path = join(dir, 'which-file.db')
+      const fds: number[] = []
+      const s = createSqliteStore({
+        path,
+        syncFile: async (fd) => void fds.push(fd),
+      })
+      const { channelId } = escrowChannel()
+      await s.recordSignature(rec(channelId, 1n, '01'))
+      assert.equal(fds.length, 1)
+      assert.equal(fstatSync(fds[0]!).ino, statSync(`${path}-wal`).ino)
+      await s.close()
+    })
   })
 
   it('a path that cannot be opened is a typed STORE_ERROR', () => {
