@@ -90,6 +90,22 @@ function sandboxEcrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint
   return pub.subarray(1)
 }
 
+type WordMemory = { extend(offset: number, size: number): void; _store: Uint8Array }
+
+/** MSTORE: pops an offset and a word and writes the word big-endian at the offset (memory grows). */
+function storeWord(runState: { stack: { popN(n: number): bigint[] }; memory: unknown }): void {
+  const [offset, word] = runState.stack.popN(2) as [bigint, bigint]
+  const at = Number(offset)
+  const memory = runState.memory as WordMemory
+  memory.extend(at, 32)
+  const bytes = memory._store
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  view.setBigUint64(at, word >> 192n)
+  view.setBigUint64(at + 8, word >> 128n)
+  view.setBigUint64(at + 16, word >> 64n)
+  view.setBigUint64(at + 24, word)
+}
+
 /**
  * Creates a sandbox. One sandbox runs one call at a time; create one per worker for parallelism.
  *
@@ -124,7 +140,8 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
   // jumps) bounds the wall time of a call; single expensive operations are bounded by gas.
   let deadline = Number.POSITIVE_INFINITY
   let jumps = 0
-  const base = getOpcodesForHF(common).handlers
+  const forks = getOpcodesForHF(common)
+  const base = forks.handlers
   const timed = (op: number) => {
     const handler = base.get(op)
     if (handler === undefined) throw new Error(`no handler for opcode ${op}`)
@@ -138,12 +155,42 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
       },
     }
   }
+  // MSTORE as the interpreter has it pads the word through two spread arrays per store; this one
+  // writes the word's 32 bytes straight into memory, with the interpreter's own gas function.
+  const mstoreGas = forks.dynamicGasHandlers.get(0x52)
+  if (mstoreGas === undefined) throw new Error('no gas function for MSTORE')
+  const mstore = {
+    opcode: 0x52,
+    opcodeName: 'MSTORE',
+    baseFee: Number(common.param('mstoreGas')),
+    gasFunction: mstoreGas,
+    logicFunction: storeWord,
+  }
+  // Opcodes given as custom are awaited by the interpreter; these three are synchronous.
+  const syncCustom = [0x52, 0x56, 0x57]
 
   let evm: EVM
   let externalCall: Address | undefined
   let currentAddress: string | undefined
   const build = async () => {
-    evm = await createEVM({ common, customOpcodes: [timed(0x56), timed(0x57)] })
+    evm = await createEVM({ common, customOpcodes: [timed(0x56), timed(0x57), mstore] })
+    const map = (evm as unknown as { _opcodeMap?: ({ opcodeInfo: object } | undefined)[] })._opcodeMap
+    for (const op of syncCustom) {
+      const entry = map?.[op]
+      if (map !== undefined && entry !== undefined)
+        map[op] = {
+          ...entry,
+          opcodeInfo: Object.freeze(
+            Object.assign(
+              Object.create(Object.getPrototypeOf(entry.opcodeInfo) as object),
+              entry.opcodeInfo,
+              {
+                isAsync: false,
+              },
+            ),
+          ),
+        }
+    }
     evm.events.on('beforeMessage', (msg, resolve) => {
       if (msg.depth > 0 && msg.to !== undefined) {
         const to = msg.to.toString().toLowerCase()
