@@ -80,7 +80,7 @@ describe('the bundled chanvm command', function () {
     assert.match(again.stdout, /is up to date/)
   })
 
-  it('an edited source: the command runs the sources, not the stale bundle, until the next build', async () => {
+  it('an edited source: the command runs the sources, not the stale bundle', async () => {
     const file = join(copy, 'cli', 'runCli.ts')
     const original = readFileSync(file, 'utf8')
     const edited = original.replace(
@@ -95,23 +95,14 @@ describe('the bundled chanvm command', function () {
       const stale = await chanvm(['--version'])
       assert.equal(stale.code, 0, stale.stderr)
       assert.match(stale.stdout, /^chanvm-edited \d/)
-      const rebuilt = await build()
-      assert.equal(rebuilt.code, 0, rebuilt.stderr)
-      assert.match(rebuilt.stdout, /cli: bundled/)
-      assert.ok((await bundleEntryOfCopy('chanvm')) !== undefined)
-      const fresh = await chanvm(['--version'])
-      assert.match(fresh.stdout, /^chanvm-edited \d/)
     } finally {
       writeFileSync(file, original)
     }
-    // Back to the bytes the first build saw: that build's digest holds no more (the second build
-    // replaced it), and the command is right either way.
-    assert.match((await chanvm(['--version'])).stdout, /^chanvm \d/)
+    // The digest is of the bytes, not of the times: the same bytes again make the bundle current.
+    assert.ok((await bundleEntryOfCopy('chanvm')) !== undefined)
   })
 
   it('a TypeScript file added to or removed from a source folder makes the bundle stale', async () => {
-    const rebuilt = await build()
-    assert.equal(rebuilt.code, 0, rebuilt.stderr)
     assert.ok((await bundleEntryOfCopy('chanvm')) !== undefined)
     const added = join(copy, 'apps', 'extra.ts')
     writeFileSync(added, 'export const extra = 1\n')
