@@ -9,7 +9,7 @@
  * Run alone: `npx tsx bench/oracles.ts` (prints JSON). `npm run bench` includes it.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer } from 'node:net'
 import { availableParallelism, tmpdir } from 'node:os'
 import { Worker } from 'node:worker_threads'
@@ -142,26 +142,46 @@ async function publishAll(
 }
 
 /**
+ * CPU time of this process's main thread so far, in microseconds (Linux `/proc`, 10 ms ticks;
+ * `undefined` elsewhere): the input source's own thread, without its verifier threads.
+ */
+function mainThreadCpuUs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return undefined
+  }
+}
+
+type Watched = { perSec: number; cpuUs: number; mainCpuUs: number | undefined }
+
+/**
  * Counts messages and times them from the first to the last one: the rate at which they flow
  * through, without the publisher's start-up.
  */
-function stopwatch(count: number): { tick(): void; done: Promise<{ perSec: number; cpuUs: number }> } {
+function stopwatch(count: number): { tick(): void; done: Promise<Watched> } {
   let n = 0
   let first = 0
   let cpu = process.cpuUsage()
-  let finish: (r: { perSec: number; cpuUs: number }) => void = () => {}
-  const done = new Promise<{ perSec: number; cpuUs: number }>((r) => (finish = r))
+  let main: number | undefined
+  let finish: (r: Watched) => void = () => {}
+  const done = new Promise<Watched>((r) => (finish = r))
   return {
     tick() {
       if (n++ === 0) {
         first = performance.now()
         cpu = process.cpuUsage()
+        main = mainThreadCpuUs()
       }
       if (n === count) {
         const used = process.cpuUsage(cpu)
+        const mainNow = mainThreadCpuUs()
         finish({
           perSec: (count - 1) / ((performance.now() - first) / 1000),
           cpuUs: (used.user + used.system) / (count - 1),
+          mainCpuUs: main === undefined || mainNow === undefined ? undefined : (mainNow - main) / (count - 1),
         })
       }
     },
@@ -270,12 +290,20 @@ export async function benchOracles(options: { count?: number; devices?: number }
   signaturesPerSec: number
   /** `readingsPerSec / signaturesPerSec`. */
   signatureRatio: number
-  /** The input source's verifier threads. */
+  /**
+   * The input source's verifier threads: `CHANVM_BENCH_VERIFY_THREADS` when set (1: every check on
+   * the input source's thread), else one per core.
+   */
   verifyThreads: number
   /** The cores the crypto-bound rate used. */
   cores: number
   /** CPU time of this process per reading (every check), in microseconds: 1e6 / it is one core's capacity. */
   readingCpuUs: number
+  /**
+   * CPU time of the input source's own thread per reading (MQTT, hand-over, replay window,
+   * handlers, acknowledgements; with threads, not the checks), in microseconds; Linux only.
+   */
+  readingMainThreadCpuUs?: number
   /** CPU time of this process per message of the plain subscriber, in microseconds. */
   brokerMsgCpuUs: number
   oracleBroker: string
@@ -283,6 +311,8 @@ export async function benchOracles(options: { count?: number; devices?: number }
   oracleDevices: number
 }> {
   const count = options.count ?? 10_000
+  const fromEnv = Number(process.env.CHANVM_BENCH_VERIFY_THREADS)
+  const verifyThreads = Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism()
   const keys = deviceKeys(options.devices ?? 200)
   const payloads = signedPayloads(keys, count)
   const mosquitto = await startMosquitto()
@@ -308,7 +338,7 @@ export async function benchOracles(options: { count?: number; devices?: number }
       devices: keys.map(getSignerId),
       now: () => NOW_MS,
       log: false,
-      verifyThreads: availableParallelism(),
+      verifyThreads,
       // Each device may burst a whole run (about 100 readings) at once; the total stays bounded.
       rateLimit: { perSignerPerSec: 100, perSignerBurst: 2_000, totalPerSec: 20_000, totalBurst: 40_000 },
     })
@@ -335,9 +365,12 @@ export async function benchOracles(options: { count?: number; devices?: number }
       cryptoRatio: Math.round((readingsPerSec / readingsCryptoBoundPerSec) * 100) / 100,
       signaturesPerSec: Math.round(signaturesPerSec),
       signatureRatio: Math.round((readingsPerSec / signaturesPerSec) * 100) / 100,
-      verifyThreads: availableParallelism(),
+      verifyThreads,
       cores: availableParallelism(),
       readingCpuUs: Math.round(checkedRun.cpuUs * 10) / 10,
+      ...(checkedRun.mainCpuUs === undefined
+        ? {}
+        : { readingMainThreadCpuUs: Math.round(checkedRun.mainCpuUs * 10) / 10 }),
       brokerMsgCpuUs: Math.round(rawRun.cpuUs * 10) / 10,
       oracleBroker: broker.name,
       oracleReadings: count,
