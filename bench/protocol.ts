@@ -22,6 +22,9 @@ import { loopApp } from './loopApp.ts'
 
 const CTX: BenchContext = { chainId: 31337n, env: fixedEnv, third: testAddresses[2] as Address }
 
+/** Milliseconds of CPU in a `process.cpuUsage` difference. */
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000
+
 /** The loop app's channel number `nonce` between the two test parties, and its loop's actions encoded. */
 async function loopChannel(nonce: bigint) {
   const { app, bench, key } = await loopApp()
@@ -48,6 +51,12 @@ export type ProtocolBench = Record<`${string}StepsPerSec` | `${string}StepsPerSe
   cryptoBoundPerSec: number
   /** Milliseconds per co-signed step spent in each part, measured alone in the same run. */
   perStepMs: { total: number; sandbox: number; signatures: number; store: number }
+  /**
+   * Process CPU time (user + system, both parties, the store's disk syncs included) per co-signed
+   * step, in milliseconds: `one` for the one-channel run, `parallel` for the many-channel run. Load
+   * from other processes changes the rates more than these.
+   */
+  cpuMsPerStep: { one: number; parallel: number }
   steps: number
   secp256k1: string
   sqliteSynchronous: string
@@ -84,6 +93,7 @@ export async function runLoopChannel(opts: {
   const payee = await mk(1)
   await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
   for (let i = 0; i < 50; i++) await payer.update(ch.channelId, action(i)) // warm up
+  const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   for (let i = 0; i < steps; i++) {
     const r = await payer.update(ch.channelId, action(i))
@@ -91,9 +101,10 @@ export async function runLoopChannel(opts: {
     if (i % 250 === 249) log(`  protocol: ${i + 1}/${steps} co-signed steps`)
   }
   const stepsPerSec = steps / ((performance.now() - t0) / 1000)
+  const cpuMsPerStep = cpuMs(process.cpuUsage(cpu0)) / steps
   await payer.close()
   await payee.close()
-  return { stepsPerSec, payer, payee, ch, actions }
+  return { stepsPerSec, cpuMsPerStep, payer, payee, ch, actions }
 }
 
 /**
@@ -106,7 +117,7 @@ export async function runLoopChannels(opts: {
   channels: number
   steps: number
   log?: (s: string) => void
-}): Promise<{ stepsPerSec: number; writesPerSync: number }> {
+}): Promise<{ stepsPerSec: number; writesPerSync: number; cpuMsPerStep: number }> {
   const hub = createMemoryHub()
   let syncs = 0
   let writes = 0
@@ -148,15 +159,17 @@ export async function runLoopChannels(opts: {
   const each = Math.max(2, Math.round(opts.steps / opts.channels / 2) * 2)
   syncs = 0
   writes = 0
+  const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   await drive(each)
   const stepsPerSec = (each * opts.channels) / ((performance.now() - t0) / 1000)
+  const cpuMsPerStep = cpuMs(process.cpuUsage(cpu0)) / (each * opts.channels)
   opts.log?.(
     `  protocol: ${Math.round(stepsPerSec)} co-signed steps/s over ${opts.channels} channels at once`,
   )
   await payer.close()
   await payee.close()
-  return { stepsPerSec, writesPerSync: syncs === 0 ? 0 : writes / syncs }
+  return { stepsPerSec, writesPerSync: syncs === 0 ? 0 : writes / syncs, cpuMsPerStep }
 }
 
 /**
@@ -173,7 +186,7 @@ export async function benchProtocol(
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-'))
   try {
     const { key } = await loopApp()
-    const { stepsPerSec, payer, ch, actions } = await runLoopChannel({ dir, steps, log })
+    const { stepsPerSec, cpuMsPerStep, payer, ch, actions } = await runLoopChannel({ dir, steps, log })
     const { code } = await loopChannel(1n)
     const fund = actions[0] as Hex
 
@@ -273,6 +286,7 @@ export async function benchProtocol(
         signatures: 1000 / cryptoBoundPerSec,
         store: storeMs,
       },
+      cpuMsPerStep: { one: cpuMsPerStep, parallel: par.cpuMsPerStep },
       steps,
       secp256k1: secp256k1Backend.name,
       sqliteSynchronous: 'FULL',
