@@ -1,7 +1,8 @@
-import { decodeFunctionResult, encodeFunctionData, type Abi, type Hex } from 'viem'
-import { IApp } from '../../contracts/generated/IApp.ts'
+import type { Abi, Hex } from 'viem'
 import type { ChannelParams, Env, State } from '../channel/types.ts'
 import { decodeRevert } from './decodeRevert.ts'
+import { decodeTransitionResult } from './decodeTransitionResult.ts'
+import { encodeTransitionCall } from './encodeTransitionCall.ts'
 import type { Sandbox, SandboxFailure } from './createSandbox.ts'
 
 /** Why a step was rejected: a sandbox failure, or an app output the engine does not accept. */
@@ -62,11 +63,7 @@ export async function runTransition(sandbox: Sandbox, req: RunTransitionRequest)
   }
   let data: Hex
   try {
-    data = encodeFunctionData({
-      abi: IApp.abi,
-      functionName: 'transition',
-      args: [params, from, req.mover, req.action, req.env],
-    })
+    data = encodeTransitionCall(params, from, req.mover, req.action, req.env)
   } catch (e) {
     return {
       ok: false,
@@ -91,7 +88,7 @@ export async function runTransition(sandbox: Sandbox, req: RunTransitionRequest)
   }
   let out: readonly [Hex, readonly bigint[], boolean]
   try {
-    out = decodeFunctionResult({ abi: IApp.abi, functionName: 'transition', data: r.returnData })
+    out = decodeTransitionResult(r.returnData)
   } catch (e) {
     return {
       ok: false,
