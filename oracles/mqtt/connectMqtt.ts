@@ -250,7 +250,22 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
     }
   } else if (onMessage !== undefined) {
     // MQTT.js sends the PUBACK of a QoS 1 message when this hook calls back, and reads the next
-    // packet of the connection only then.
+    // packet of the connection only then, on the next tick. The PUBACKs written while the packets
+    // already received are handled go out in one write: the socket is corked from the first one
+    // until the loop turns (setImmediate), each still after its message was handled, in order.
+    let corked: NodeJS.WritableStream | undefined
+    const ack = (callback: (error?: Error) => void) => {
+      const stream = client.stream as NodeJS.WritableStream & { cork?(): void; uncork?(): void }
+      if (corked === undefined && typeof stream.cork === 'function') {
+        corked = stream
+        stream.cork()
+        setImmediate(() => {
+          corked = undefined
+          stream.uncork?.()
+        })
+      }
+      callback()
+    }
     client.handleMessage = (packet, callback) => {
       const stream = client.stream
       let result: void | Promise<void>
@@ -264,14 +279,14 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
       }
       if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') {
         handled()
-        callback()
+        ack(callback)
         return
       }
       result.then(
         () => {
           handled()
           // A PUBACK on a later connection could acknowledge another message that reuses the id.
-          if (client.stream === stream && client.connected) callback()
+          if (client.stream === stream && client.connected) ack(callback)
           else
             callback(
               new Error('connection changed before the message was handled; the broker sends it again'),

@@ -361,3 +361,90 @@ describe('connectMqtt with maxInFlight', function () {
     }
   })
 })
+
+describe('connectMqtt one message at a time', function () {
+  this.timeout(120_000)
+
+  it('acknowledges the messages already received in one socket write once they are handled, in the order they arrived', async () => {
+    const broker = await startAedes()
+    const ids: number[] = []
+    let release: () => void = () => {}
+    const link = await connectMqtt({
+      url: broker.url,
+      subscriptions: ['chanvm/test/acks1'],
+      onMessage: (_topic, _payload, packet) => {
+        ids.push((packet as unknown as { messageId: number }).messageId)
+        // The first one holds the rest back until they all wait in the socket.
+        if (ids.length === 1) return new Promise<void>((resolve) => (release = resolve))
+      },
+    })
+    type Chunk = { chunk: unknown }
+    const socket = link.client.stream as unknown as {
+      bytesRead: number
+      _write(chunk: unknown, encoding: unknown, cb: unknown): void
+      _writev(chunks: Chunk[], cb: unknown): void
+    }
+    // The socket's own writes (one system call each), not the writes queued to it.
+    const syscalls: Buffer[] = []
+    const toBuffer = (c: unknown) => (Buffer.isBuffer(c) ? c : Buffer.from(String(c)))
+    const write = socket._write.bind(socket)
+    const writev = socket._writev.bind(socket)
+    socket._write = (chunk, encoding, cb) => {
+      syscalls.push(toBuffer(chunk))
+      write(chunk, encoding, cb)
+    }
+    socket._writev = (chunks, cb) => {
+      syscalls.push(Buffer.concat(chunks.map((c) => toBuffer(c.chunk))))
+      writev(chunks, cb)
+    }
+    // The PUBACKs written, in order, and how many system calls carried them.
+    const pubacks = () => {
+      const all = Buffer.concat(syscalls)
+      const ends: number[] = []
+      syscalls.reduce((n, b) => (ends.push(n + b.length), n + b.length), 0)
+      const acked: number[] = []
+      const carriers = new Set<number>()
+      for (let at = 0; at + 1 < all.length; at += 2 + (all[at + 1] as number)) {
+        if (all[at] !== 0x40 || at + 3 >= all.length) continue
+        acked.push(all.readUInt16BE(at + 2))
+        for (let k = at; k < at + 4; k++) carriers.add(ends.findIndex((e) => k < e))
+      }
+      return { acked, writes: carriers.size }
+    }
+    const publisher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    try {
+      const before = socket.bytesRead
+      const payloads = Array.from({ length: 20 }, (_, i) => `m${String(i).padStart(2, '0')}`)
+      await Promise.all(payloads.map((p) => publisher.publishAsync('chanvm/test/acks1', p, { qos: 1 })))
+      // PUBLISH at QoS 1: header, remaining length, topic length and topic, packet id, payload.
+      const bytes = 20 * (2 + 2 + 'chanvm/test/acks1'.length + 2 + 3)
+      await waitFor<number>(
+        (cb) => {
+          const t = setInterval(() => cb(socket.bytesRead - before), 5)
+          return () => clearInterval(t)
+        },
+        (n) => n >= bytes,
+        60_000,
+        'twenty messages received',
+      )
+      assert.equal(ids.length, 1, 'one at a time')
+      release()
+      await waitFor<number>(
+        (cb) => {
+          const t = setInterval(() => cb(pubacks().acked.length), 5)
+          return () => clearInterval(t)
+        },
+        (n) => n === 20,
+        60_000,
+        'twenty PUBACKs',
+      )
+      const { acked, writes } = pubacks()
+      assert.deepEqual(acked, ids)
+      assert.ok(writes <= 2, `twenty PUBACKs in ${writes} writes`)
+    } finally {
+      await publisher.endAsync()
+      await link.close()
+      await broker.stop()
+    }
+  })
+})
