@@ -209,6 +209,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
   type Write = {
     what: string
     run: () => unknown
+    /** The channel it writes (lower case), if one. */
+    channel: string | undefined
     resolve: (v: unknown) => void
     reject: (e: unknown) => void
   }
@@ -218,6 +220,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
   let pendingWrites = 0 // writes committed since the last sync started
   let syncing: Promise<void> | undefined
   let broken: unknown
+  const lastCommitOf = new Map<string, number>() // channel -> the last commit that wrote it
   const waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = []
   const syncFile =
     options.syncFile ??
@@ -250,11 +253,10 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
       startSync()
     })
   }
-  /** Resolves once the commits made so far are durable. */
-  const whenDurable = (): Promise<void> => {
+  /** Resolves once the commits up to `seq` (default: all made so far) are durable. */
+  const whenDurable = (seq = committed): Promise<void> => {
     if (broken !== undefined) return Promise.reject(broken)
-    if (durable >= committed) return Promise.resolve()
-    const seq = committed
+    if (durable >= seq) return Promise.resolve()
     const p = new Promise<void>((resolve, reject) => waiters.push({ seq, resolve, reject }))
     startSync()
     return p
@@ -292,18 +294,26 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     }
     committed++
     pendingWrites += writes.length
+    if (lastCommitOf.size > 4096)
+      for (const [c, seq] of lastCommitOf) if (seq <= durable) lastCommitOf.delete(c)
+    for (const w of writes) if (w.channel !== undefined) lastCommitOf.set(w.channel, committed)
     whenDurable().then(settle, (e: unknown) => {
       for (const w of writes) w.reject(failure(w.what, e))
     })
   }
-  const write = <T>(what: string, run: () => T): Promise<T> => {
+  const write = <T>(what: string, run: () => T, channelId?: Hex): Promise<T> => {
     if (!db.open) return Promise.reject(failure(what, new Error('the store is closed')))
     if (queued.length === 0) setImmediate(flush)
+    const channel = channelId === undefined ? undefined : key(channelId)
     return new Promise<T>((resolve, reject) => {
-      queued.push({ what, run, resolve: resolve as (v: unknown) => void, reject })
+      queued.push({ what, run, channel, resolve: resolve as (v: unknown) => void, reject })
     })
   }
-  const wrap = <T>(what: string, f: () => T): Promise<T> => {
+  /**
+   * A read. Of one channel (`channelId`), it waits only for the commits that wrote that channel,
+   * since it reads nothing else; otherwise for every commit made so far.
+   */
+  const wrap = <T>(what: string, f: () => T, channelId?: Hex): Promise<T> => {
     let value: T
     try {
       if (broken !== undefined) throw broken
@@ -312,7 +322,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     } catch (e) {
       return Promise.reject(failure(what, e))
     }
-    return durable >= committed ? Promise.resolve(value) : whenDurable().then(() => value)
+    const needed = channelId === undefined ? committed : (lastCommitOf.get(key(channelId)) ?? 0)
+    return durable >= needed ? Promise.resolve(value) : whenDurable(needed).then(() => value)
   }
   const close = async () => {
     flush()
@@ -329,20 +340,30 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
       write(
         'putChannel',
         () => void q.putChannel.run(key(r.channelId), JSON.stringify(paramsToWire(r.params)), r.myIndex),
+        r.channelId,
       ),
     getChannel: (id) =>
-      wrap('getChannel', () => {
-        const r = q.getChannel.get(key(id)) as ChannelRow | undefined
-        return r === undefined ? undefined : toChannel(r)
-      }),
+      wrap(
+        'getChannel',
+        () => {
+          const r = q.getChannel.get(key(id)) as ChannelRow | undefined
+          return r === undefined ? undefined : toChannel(r)
+        },
+        id,
+      ),
     listChannels: () => wrap('listChannels', () => (q.listChannels.all() as ChannelRow[]).map(toChannel)),
-    recordSignature: (r) => write('recordSignature', () => record(r)),
-    recordSignatureAndState: (r, signed) => write('recordSignatureAndState', () => recordAndPut(r, signed)),
+    recordSignature: (r) => write('recordSignature', () => record(r), r.channelId),
+    recordSignatureAndState: (r, signed) =>
+      write('recordSignatureAndState', () => recordAndPut(r, signed), r.channelId),
     getSignatureRecord: (id, version) =>
-      wrap('getSignatureRecord', () => {
-        const row = q.getSig.get(key(id), v2t(version)) as SigRow | undefined
-        return row === undefined ? undefined : toRecord(id, version, row)
-      }),
+      wrap(
+        'getSignatureRecord',
+        () => {
+          const row = q.getSig.get(key(id), v2t(version)) as SigRow | undefined
+          return row === undefined ? undefined : toRecord(id, version, row)
+        },
+        id,
+      ),
     putSignedState: (id, s) =>
       write(
         'putSignedState',
@@ -353,36 +374,54 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
             JSON.stringify(stateToWire(s.state)),
             JSON.stringify(s.signatures),
           ),
+        id,
       ),
     getLatestSignedState: (id) =>
-      wrap('getLatestSignedState', () => {
-        const r = q.latest.get(key(id)) as StateRow | undefined
-        return r === undefined ? undefined : toSigned(r)
-      }),
+      wrap(
+        'getLatestSignedState',
+        () => {
+          const r = q.latest.get(key(id)) as StateRow | undefined
+          return r === undefined ? undefined : toSigned(r)
+        },
+        id,
+      ),
     getSignedState: (id, version) =>
-      wrap('getSignedState', () => {
-        const r = q.getState.get(key(id), v2t(version)) as StateRow | undefined
-        return r === undefined ? undefined : toSigned(r)
-      }),
+      wrap(
+        'getSignedState',
+        () => {
+          const r = q.getState.get(key(id), v2t(version)) as StateRow | undefined
+          return r === undefined ? undefined : toSigned(r)
+        },
+        id,
+      ),
     putForcedState: (id, s) =>
       write(
         'putForcedState',
         () => void q.putForced.run(key(id), v2t(s.version), JSON.stringify(stateToWire(s))),
+        id,
       ),
     getLatestForcedState: (id) =>
-      wrap('getLatestForcedState', () => {
-        const r = q.latestForced.get(key(id)) as { state: string } | undefined
-        return r === undefined ? undefined : wireToState(JSON.parse(r.state) as WireState)
-      }),
+      wrap(
+        'getLatestForcedState',
+        () => {
+          const r = q.latestForced.get(key(id)) as { state: string } | undefined
+          return r === undefined ? undefined : wireToState(JSON.parse(r.state) as WireState)
+        },
+        id,
+      ),
     putFunding: (id, deposited) =>
-      write('putFunding', () => void q.putFunding.run(key(id), JSON.stringify(deposited.map(String)))),
+      write('putFunding', () => void q.putFunding.run(key(id), JSON.stringify(deposited.map(String))), id),
     getFunding: (id) =>
-      wrap('getFunding', () => {
-        const r = q.getFunding.get(key(id)) as { deposited: string } | undefined
-        return r === undefined ? undefined : (JSON.parse(r.deposited) as string[]).map(BigInt)
-      }),
-    putDisputed: (id) => write('putDisputed', () => void q.putDisputed.run(key(id))),
-    isDisputed: (id) => wrap('isDisputed', () => q.isDisputed.get(key(id)) !== undefined),
+      wrap(
+        'getFunding',
+        () => {
+          const r = q.getFunding.get(key(id)) as { deposited: string } | undefined
+          return r === undefined ? undefined : (JSON.parse(r.deposited) as string[]).map(BigInt)
+        },
+        id,
+      ),
+    putDisputed: (id) => write('putDisputed', () => void q.putDisputed.run(key(id)), id),
+    isDisputed: (id) => wrap('isDisputed', () => q.isDisputed.get(key(id)) !== undefined, id),
     close: () => close().catch((e: unknown) => Promise.reject(failure('close', e))),
   }
 }

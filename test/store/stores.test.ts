@@ -190,6 +190,29 @@ describe('sqlite store', () => {
       await s.close()
     })
 
+    it('a read of one channel waits only for writes of that channel; a read of all waits for every write', async () => {
+      const { syncFile, next } = heldSyncs()
+      const s = createSqliteStore({ path: join(dir, 'per-channel.db'), syncFile })
+      const a = `0x${'0a'.repeat(32)}` as Hex
+      const b = `0x${'0b'.repeat(32)}` as Hex
+      await Promise.all([s.putFunding(b, [1n]), next().then((h) => h.release())])
+      const w = s.putFunding(a, [2n])
+      const sync = await next() // a's write is committed, not durable
+      assert.deepEqual(await s.getFunding(b), [1n], 'b was not written since its last sync')
+      const readA = s.getFunding(a)
+      const readADone = settled(readA)
+      const all = s.listChannels()
+      const allDone = settled(all)
+      for (let i = 0; i < 5; i++) await turn()
+      assert.equal(readADone(), false, 'a read of a must wait for the sync of its write')
+      assert.equal(allDone(), false, 'a read of every channel waits for every write')
+      sync.release()
+      await w
+      assert.deepEqual(await readA, [2n])
+      await all
+      await s.close()
+    })
+
     it('writes committed while a sync runs share the next one', async () => {
       const { syncFile, next } = heldSyncs()
       const commits: number[] = []
