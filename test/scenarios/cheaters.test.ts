@@ -233,15 +233,24 @@ describe('scenarios: a cheating counterparty against an honest party with its wa
     const channelId = getChannelId(params)
     const initial = f.state(params, 0n, [ETH('1'), ETH('1')])
     const alice = await startParticipant(f, f.alice, { hub, dir, name: 'spelling-alice', params })
-    // Once the channel is funded, Alice's accepts reach Bob with her signature spelled '0X…'
-    // (viem's hexToBytes would read it as the same bytes).
+    // Once the channel is funded, every state signature reaching Bob is spelled '0X…' (viem's
+    // hexToBytes would read it as the same bytes): Alice's accepts, and the commits she answers
+    // Bob's sync requests with, so no canonical copy of her signature can reach him later.
     let respell = false
+    const spell = (sig: Hex) => `0X${sig.slice(2)}` as Hex
     const bob = await startParticipant(f, f.bob, {
       hub,
       dir,
       name: 'spelling-bob',
       params,
-      tamper: (m) => (respell && m.type === 'accept' ? { ...m, sig: `0X${m.sig.slice(2)}` as Hex } : m),
+      tamper: (m) => {
+        if (!respell) return m
+        if (m.type === 'accept') return { ...m, sig: spell(m.sig) }
+        if (m.type === 'commit') return { ...m, sigs: m.sigs.map(spell) }
+        if ((m.type === 'sync' || m.type === 'reject') && m.signed !== undefined)
+          return { ...m, signed: { ...m.signed, sig: spell(m.signed.sig) } }
+        return m
+      },
     })
     running.push(alice, bob)
     await Promise.all([alice.party.open(params, initial), bob.party.open(params, initial)])
