@@ -82,6 +82,9 @@ export default tseslint.config(
     ['**/engine/**', '**/oracles/**', '**/apps/**', '**/node/**', '**/cli/**'],
     'dashboard/build.ts only copies files.',
   ),
-  { files: ['test/support/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  {
+    files: ['test/support/*.cjs', '.mocharc.suite.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   { files: ['eslint.config.js', '**/*.d.ts'], rules: { 'no-restricted-syntax': 'off' } },
 )
