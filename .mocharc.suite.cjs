@@ -5,6 +5,7 @@
 // `CHANVM_TEST_PROFILE=15 npm test` lists them), then every other test file, so that no long file
 // starts last while the other worker idles. CHANVM_TEST_JOBS sets the number of workers (default 2).
 'use strict'
+const { spawnSync } = require('node:child_process')
 const { readdirSync } = require('node:fs')
 const { join } = require('node:path')
 const base = require('./.mocharc.json')
@@ -41,12 +42,23 @@ function testFiles(dir) {
     })
 }
 
+const jobs = Number.parseInt(process.env.CHANVM_TEST_JOBS ?? '', 10) || 2
+
+// One broker per test, not one for the whole run, when files run side by side: the Mosquitto tests
+// use fixed party addresses, so two of them on one broker receive each other's messages (a CI run
+// counted 65 unknown-channel messages where its own file sent 40). With a mosquitto binary each test
+// starts its own on a free port (test/oracles/brokers.ts); without one, the given broker stays.
+const mosquittoInstalled = ['mosquitto', '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto'].some(
+  (bin) => spawnSync(bin, ['-h'], { stdio: 'ignore' }).error === undefined,
+)
+if (jobs > 1 && mosquittoInstalled) delete process.env.CHANVM_MOSQUITTO_URL
+
 const all = testFiles('test')
 const first = SLOWEST_FIRST.filter((f) => all.includes(f))
 
 module.exports = {
   ...base,
   parallel: true,
-  jobs: Number.parseInt(process.env.CHANVM_TEST_JOBS ?? '', 10) || 2,
+  jobs,
   spec: [...first, ...all.filter((f) => !first.includes(f))],
 }
