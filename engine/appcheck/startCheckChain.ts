@@ -13,6 +13,7 @@ import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
 import type { ChannelParams, Env, State } from '../channel/types.ts'
 import { deployContracts } from '../chain/deployContracts.ts'
 import { startAnvil } from '../chain/startAnvil.ts'
+import { waitForMinedReceipt } from '../chain/waitForMinedReceipt.ts'
 import { ChanvmError } from '../errors.ts'
 import { decodeRevert } from '../sandbox/decodeRevert.ts'
 import type { CheckKey, StepOutcome } from './types.ts'
@@ -132,7 +133,7 @@ export async function startCheckChain(opts: { name: string; bytecode: Hex }): Pr
         args: [req.params, req.from, [...req.fromSignatures], req.mover, req.action, req.moverSignature],
         gas: CHECK_TX_GAS,
       })
-      const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20 })
+      const receipt = await waitForMinedReceipt({ publicClient, testClient: test, hash })
       const env: Env = { blockNumber: receipt.blockNumber, timestamp: req.timestamp }
       const trace = (await publicClient.request({
         method: 'debug_traceTransaction' as never,

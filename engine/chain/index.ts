@@ -8,3 +8,4 @@ export {
 } from './deployContracts.ts'
 export { deployContract, type DeployContractOptions } from './deployContract.ts'
 export { connectRpc } from './connectRpc.ts'
+export { waitForMinedReceipt } from './waitForMinedReceipt.ts'
