@@ -1,6 +1,6 @@
 import type { Address } from 'viem'
 import type { AppBenchInput, AppModule } from '../apps/types.ts'
-import { deployContracts } from '../engine/chain/deployContracts.ts'
+import { deployContracts, type Deployment } from '../engine/chain/deployContracts.ts'
 import type { Anvil, AnvilAccount } from '../engine/chain/startAnvil.ts'
 import { loopApp } from './loopApp.ts'
 
@@ -15,13 +15,16 @@ export type DeployedLoopApp = {
   chainId: number
   adjudicator: Address
   appAddress: Address
+  /** The whole deployment (the Adjudicator's deploy gas, the app's code hash). */
+  deployment: Deployment
   /** The context the app's benchmark inputs are built from. */
   ctx: { chainId: bigint; env: { blockNumber: bigint; timestamp: bigint }; third: Address }
 }
 
 /**
  * Deploys the Adjudicator and the benchmarks' loop app (see {@link loopApp}) on `anvil` from its
- * first account, and names the next two accounts as the parties.
+ * first account (checking that the code on chain is the code the sandbox runs), and names the next
+ * two accounts as the parties.
  *
  * @example
  * ```ts
@@ -39,7 +42,8 @@ export async function deployLoopApp(anvil: Pick<Anvil, 'rpcUrl' | 'accounts'>): 
     apps: [app.artifact],
   })
   const deployed = d.apps[app.artifact.contractName]
-  if (deployed === undefined) throw new Error(`${app.artifact.contractName} was not deployed`)
+  if (deployed === undefined || deployed.codeHash !== app.artifact.codeHash)
+    throw new Error(`${app.artifact.contractName}: the deployment does not match the sandbox code`)
   return {
     funder,
     a,
@@ -49,6 +53,7 @@ export async function deployLoopApp(anvil: Pick<Anvil, 'rpcUrl' | 'accounts'>): 
     chainId: d.chainId,
     adjudicator: d.adjudicator.address,
     appAddress: deployed.address,
+    deployment: d,
     ctx: {
       chainId: BigInt(d.chainId),
       env: { blockNumber: 0n, timestamp: BigInt(Math.floor(Date.now() / 1000)) },

@@ -4,7 +4,7 @@
  * the escrow), each figure the `gasUsed` of one transaction (21,000 base and
  * calldata included). `npm run bench -- --json` puts the result under `gas`.
  */
-import { loopApp } from './loopApp.ts'
+import { deployLoopApp } from './deployLoopApp.ts'
 import { conclude } from '../engine/adjudicator/conclude.ts'
 import { concludeFinal } from '../engine/adjudicator/concludeFinal.ts'
 import { createAdjudicatorClient } from '../engine/adjudicator/createAdjudicatorClient.ts'
@@ -13,7 +13,6 @@ import { forceProgress } from '../engine/adjudicator/forceProgress.ts'
 import { register } from '../engine/adjudicator/register.ts'
 import { signMove } from '../engine/adjudicator/signMove.ts'
 import { withdraw } from '../engine/adjudicator/withdraw.ts'
-import { deployContracts } from '../engine/chain/deployContracts.ts'
 import { startAnvil } from '../engine/chain/startAnvil.ts'
 import {
   getChannelId,
@@ -40,17 +39,7 @@ import { createTestClient, http, type Hex } from 'viem'
 export async function benchGas(): Promise<Record<string, number>> {
   const anvil = await startAnvil()
   try {
-    const [deployer, a, b] = anvil.accounts
-    if (!deployer || !a || !b) throw new Error('anvil gave too few accounts')
-    const { app, bench } = await loopApp()
-    const d = await deployContracts({
-      rpcUrl: anvil.rpcUrl,
-      privateKey: deployer.privateKey,
-      apps: [app.artifact],
-    })
-    const deployed = d.apps[app.artifact.contractName]
-    if (deployed === undefined || deployed.codeHash !== app.artifact.codeHash)
-      throw new Error(`${app.artifact.contractName}: the deployment does not match the sandbox code`)
+    const { funder: deployer, a, b, app, bench, deployment: d, appAddress } = await deployLoopApp(anvil)
     const ctx = (timestamp: bigint) => ({
       chainId: BigInt(anvil.chainId),
       env: { blockNumber: 0n, timestamp },
@@ -72,8 +61,8 @@ export async function benchGas(): Promise<Record<string, number>> {
       chainId: BigInt(anvil.chainId),
       adjudicator: d.adjudicator.address,
       participants: [a.address, b.address],
-      app: deployed.address,
-      appCodeHash: deployed.codeHash,
+      app: appAddress,
+      appCodeHash: app.artifact.codeHash,
       challengeDuration: 3_600n,
       nonce: ++nonce,
     })
