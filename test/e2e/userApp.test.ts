@@ -514,7 +514,11 @@ describe("a user's app end to end: compiled, deployed, configured, run by two no
         const test = createTestClient({ mode: 'anvil', transport: http(anvil!.rpcUrl) })
         await test.setCode({ address: tab.address, bytecode: escrowCode })
         try {
-          const head = await rpc.getBlockNumber()
+          // Fresh reads (viem keeps a block number for its polling interval, 4 s by default).
+          const head = await rpc.getBlockNumber({ cacheTime: 0 })
+          const sent = async () =>
+            Promise.all([alice!.address, bob!.address].map((address) => rpc.getTransactionCount({ address })))
+          const sentBefore = await sent()
           const before = await at('channels', ['--json'])
           const r = await at('open', [
             '--app',
@@ -564,8 +568,20 @@ describe("a user's app end to end: compiled, deployed, configured, run by two no
           ])
           const after = await at('channels', ['--json'])
           assert.deepEqual(json<unknown[]>(after), json<unknown[]>(before))
-          // No transaction at all (every one mines a block here): no deposit was made.
-          assert.equal(await rpc.getBlockNumber(), head)
+          // Neither node sent a transaction, and nobody deposited: no deposit was made.
+          assert.deepEqual(await sent(), sentBefore)
+          const now = await rpc.getBlockNumber({ cacheTime: 0 })
+          const deposited =
+            now > head
+              ? await rpc.getContractEvents({
+                  address: deployment.adjudicator,
+                  abi: Adjudicator.abi,
+                  eventName: 'Deposited',
+                  fromBlock: head + 1n,
+                  toBlock: now,
+                })
+              : []
+          assert.deepEqual(deposited, [])
         } finally {
           await test.setCode({ address: tab.address, bytecode: original })
         }
