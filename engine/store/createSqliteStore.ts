@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3'
-import { closeSync, fstatSync, fsync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Hex } from 'viem'
 import { ChanvmError } from '../errors.ts'
+import { createLogSync, type LogSync } from './createLogSync.ts'
 import { paramsToWire, stateToWire, wireToParams, wireToState } from '../channel/wire.ts'
 import type { SignedState } from '../channel/types.ts'
 import type { WireParams, WireProposal, WireState } from '../transport/types.ts'
@@ -71,16 +72,15 @@ const v2t = (v: bigint) => v.toString().padStart(20, '0')
  */
 export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
   let db: Database.Database
-  let ownSync = false
-  let wal: { fd: number; ino: number } | undefined
+  let log: LogSync | undefined
   try {
     mkdirSync(dirname(options.path), { recursive: true })
     db = new Database(options.path)
     const mode = db.pragma('journal_mode = WAL', { simple: true })
-    // In WAL mode the log is synced here, off the event loop (see `walSync` below); SQLite itself
+    // In WAL mode the log is synced here, off the event loop (see `createLogSync`); SQLite itself
     // syncs only at checkpoints and when the log restarts (synchronous=NORMAL). Without WAL
     // (a file system that refuses it), SQLite syncs every commit itself.
-    ownSync = mode === 'wal' && (options.synchronous ?? 'FULL') === 'FULL'
+    const ownSync = mode === 'wal' && (options.synchronous ?? 'FULL') === 'FULL'
     db.pragma(`synchronous = ${ownSync ? 'NORMAL' : (options.synchronous ?? 'FULL')}`)
     db.pragma('busy_timeout = 5000')
     db.exec(`
@@ -112,7 +112,13 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     } else if (row.value !== SCHEMA_VERSION)
       throw new Error(`database schema ${row.value}, this build reads ${SCHEMA_VERSION}`)
     probe(db)
-    if (ownSync) wal = openWal(options.path)
+    if (ownSync)
+      log = createLogSync({
+        path: options.path,
+        ...(options.syncFile === undefined ? {} : { syncFile: options.syncFile }),
+        ...(options.onCommit === undefined ? {} : { onSynced: options.onCommit }),
+        failed: (e) => failure('sync', e),
+      })
   } catch (e) {
     throw new ChanvmError('STORE_ERROR', `cannot open the store at ${options.path}`, { cause: e })
   }
@@ -215,59 +221,14 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     reject: (e: unknown) => void
   }
   let queued: Write[] = []
-  let committed = 0 // commits made, in order
-  let durable = 0 // commits a finished sync covers
-  let pendingWrites = 0 // writes committed since the last sync started
-  let syncing: Promise<void> | undefined
-  let broken: unknown
   const lastCommitOf = new Map<string, number>() // channel -> the last commit that wrote it
-  const waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = []
-  const syncFile =
-    options.syncFile ??
-    ((fd: number) => new Promise<void>((res, rej) => fsync(fd, (e) => (e === null ? res() : rej(e)))))
-  const settleWaiters = () => {
-    const ready = waiters.filter((w) => broken !== undefined || w.seq <= durable)
-    waiters.splice(0, waiters.length, ...waiters.filter((w) => !ready.includes(w)))
-    for (const w of ready) {
-      if (broken !== undefined) w.reject(broken)
-      else w.resolve()
-    }
-  }
-  const startSync = () => {
-    if (syncing !== undefined || broken !== undefined || durable >= committed) return
-    const target = committed
-    const writes = pendingWrites
-    pendingWrites = 0
-    syncing = Promise.resolve().then(async () => {
-      try {
-        if (wal === undefined) throw new Error('the write log is not open')
-        wal = reopenIfReplaced(options.path, wal)
-        await syncFile(wal.fd)
-        durable = target
-        options.onCommit?.(writes)
-      } catch (e) {
-        broken = failure('sync', e)
-      }
-      syncing = undefined
-      settleWaiters()
-      startSync()
-    })
-  }
-  /** Resolves once the commits up to `seq` (default: all made so far) are durable. */
-  const whenDurable = (seq = committed): Promise<void> => {
-    if (broken !== undefined) return Promise.reject(broken)
-    if (durable >= seq) return Promise.resolve()
-    const p = new Promise<void>((resolve, reject) => waiters.push({ seq, resolve, reject }))
-    startSync()
-    return p
-  }
   const flush = () => {
     if (queued.length === 0) return
     const writes = queued
     queued = []
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
     try {
-      if (broken !== undefined) throw broken
+      if (log?.failure() !== undefined) throw log.failure()
       db.transaction(() => {
         for (const w of writes) {
           try {
@@ -287,17 +248,16 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
         if (o?.ok === true) w.resolve(o.value)
         else w.reject(failure(w.what, o?.error))
       })
-    if (!ownSync) {
+    if (log === undefined) {
       options.onCommit?.(writes.length)
       settle()
       return
     }
-    committed++
-    pendingWrites += writes.length
+    const seq = log.commit(writes.length)
     if (lastCommitOf.size > 4096)
-      for (const [c, seq] of lastCommitOf) if (seq <= durable) lastCommitOf.delete(c)
-    for (const w of writes) if (w.channel !== undefined) lastCommitOf.set(w.channel, committed)
-    whenDurable().then(settle, (e: unknown) => {
+      for (const [c, at] of lastCommitOf) if (log.isDurable(at)) lastCommitOf.delete(c)
+    for (const w of writes) if (w.channel !== undefined) lastCommitOf.set(w.channel, seq)
+    log.whenDurable(seq).then(settle, (e: unknown) => {
       for (const w of writes) w.reject(failure(w.what, e))
     })
   }
@@ -316,22 +276,21 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
   const wrap = <T>(what: string, f: () => T, channelId?: Hex): Promise<T> => {
     let value: T
     try {
-      if (broken !== undefined) throw broken
+      if (log?.failure() !== undefined) throw log.failure()
       flush()
       value = f()
     } catch (e) {
       return Promise.reject(failure(what, e))
     }
-    const needed = channelId === undefined ? committed : (lastCommitOf.get(key(channelId)) ?? 0)
-    return durable >= needed ? Promise.resolve(value) : whenDurable(needed).then(() => value)
+    if (log === undefined) return Promise.resolve(value)
+    const needed = channelId === undefined ? log.last() : (lastCommitOf.get(key(channelId)) ?? 0)
+    return log.isDurable(needed) ? Promise.resolve(value) : log.whenDurable(needed).then(() => value)
   }
   const close = async () => {
     flush()
-    while (syncing !== undefined) await syncing
-    if (wal !== undefined) closeSync(wal.fd)
-    wal = undefined
+    await log?.close()
     if (db.open) db.close()
-    if (broken !== undefined) throw broken
+    if (log?.failure() !== undefined) throw log.failure()
   }
 
   return {
@@ -427,46 +386,6 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
 }
 
 /** Opens the write log of the database at `path` for syncing, and syncs it and its folder once. */
-function openWal(path: string): { fd: number; ino: number } {
-  const fd = openSync(`${path}-wal`, 'r')
-  try {
-    fsyncSync(fd)
-    syncFolder(dirname(path))
-    return { fd, ino: fstatSync(fd).ino }
-  } catch (e) {
-    closeSync(fd)
-    throw e
-  }
-}
-
-/** The open write log, or a new handle if the file at its path is no longer the one held open. */
-function reopenIfReplaced(path: string, wal: { fd: number; ino: number }): { fd: number; ino: number } {
-  let ino: number | undefined
-  try {
-    ino = statSync(`${path}-wal`).ino
-  } catch {
-    ino = undefined
-  }
-  if (ino === wal.ino) return wal
-  closeSync(wal.fd)
-  return openWal(path)
-}
-
-/** Syncs a folder's entries (a new file's name) to disk; where folders cannot be opened, nothing. */
-function syncFolder(path: string): void {
-  let fd: number
-  try {
-    fd = openSync(path, 'r')
-  } catch {
-    return
-  }
-  try {
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-}
-
 /** Writes a probe and reads it back in one immediate transaction; throws what SQLite throws. */
 function probe(db: Database.Database): void {
   const value = `${process.pid}:${Date.now()}`

@@ -1,0 +1,145 @@
+import { closeSync, fstatSync, fsync, fsyncSync, openSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+/** The durability of a SQLite write log that the store syncs itself (see {@link createLogSync}). */
+export type LogSync = {
+  /** Counts a commit of `writes` writes and returns its number (1, 2, …). */
+  commit(writes: number): number
+  /** The number of the last commit made (0 before any). */
+  last(): number
+  /** Whether a finished sync covers commit `seq`. */
+  isDurable(seq: number): boolean
+  /** Resolves once commits up to `seq` (default: all made so far) are durable; rejects once a sync failed. */
+  whenDurable(seq?: number): Promise<void>
+  /** The failure of a sync, once one failed: what the disk holds is then no longer known. */
+  failure(): unknown
+  /** Waits for a running sync and closes the log's handle. */
+  close(): Promise<void>
+}
+
+/**
+ * Syncs the write log `${path}-wal` of a SQLite database in WAL mode on Node's thread pool, off
+ * the event loop. A commit counts as durable once a sync that began after it has finished; the
+ * commits made while a sync runs share the next one (group commit). A failed sync fails every
+ * later wait with `failed(e)`. Opening syncs the log and its folder once.
+ *
+ * @example
+ * ```ts
+ * const log = createLogSync({ path, failed: (e) => e })
+ * db.transaction(...)()
+ * await log.whenDurable(log.commit(1))
+ * ```
+ */
+export function createLogSync(opts: {
+  path: string
+  /** Syncs an open file to disk; default `fs.fsync` on the thread pool (a seam for tests). */
+  syncFile?: (fd: number) => Promise<void>
+  /** Called after each sync with the number of writes it made durable. */
+  onSynced?: (writes: number) => void
+  /** The error a failed sync becomes. */
+  failed: (e: unknown) => unknown
+}): LogSync {
+  let wal: { fd: number; ino: number } | undefined = openWal(opts.path)
+  let committed = 0 // commits made, in order
+  let durable = 0 // commits a finished sync covers
+  let pendingWrites = 0 // writes committed since the last sync started
+  let syncing: Promise<void> | undefined
+  let broken: unknown
+  let waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = []
+  const syncFile =
+    opts.syncFile ??
+    ((fd: number) => new Promise<void>((res, rej) => fsync(fd, (e) => (e === null ? res() : rej(e)))))
+
+  const settleWaiters = () => {
+    const waiting: typeof waiters = []
+    const ready: typeof waiters = []
+    for (const w of waiters) (broken !== undefined || w.seq <= durable ? ready : waiting).push(w)
+    waiters = waiting
+    for (const w of ready) {
+      if (broken !== undefined) w.reject(broken)
+      else w.resolve()
+    }
+  }
+  const startSync = () => {
+    if (syncing !== undefined || broken !== undefined || durable >= committed) return
+    const target = committed
+    const writes = pendingWrites
+    pendingWrites = 0
+    syncing = Promise.resolve().then(async () => {
+      try {
+        if (wal === undefined) throw new Error('the write log is not open')
+        wal = reopenIfReplaced(opts.path, wal)
+        await syncFile(wal.fd)
+        durable = target
+        opts.onSynced?.(writes)
+      } catch (e) {
+        broken = opts.failed(e)
+      }
+      syncing = undefined
+      settleWaiters()
+      startSync()
+    })
+  }
+  const whenDurable = (seq = committed): Promise<void> => {
+    if (broken !== undefined) return Promise.reject(broken)
+    if (durable >= seq) return Promise.resolve()
+    const p = new Promise<void>((resolve, reject) => waiters.push({ seq, resolve, reject }))
+    startSync()
+    return p
+  }
+  return {
+    commit: (writes) => {
+      pendingWrites += writes
+      return ++committed
+    },
+    last: () => committed,
+    isDurable: (seq) => durable >= seq,
+    whenDurable,
+    failure: () => broken,
+    close: async () => {
+      while (syncing !== undefined) await syncing
+      if (wal !== undefined) closeSync(wal.fd)
+      wal = undefined
+    },
+  }
+}
+
+function openWal(path: string): { fd: number; ino: number } {
+  const fd = openSync(`${path}-wal`, 'r')
+  try {
+    fsyncSync(fd)
+    syncFolder(dirname(path))
+    return { fd, ino: fstatSync(fd).ino }
+  } catch (e) {
+    closeSync(fd)
+    throw e
+  }
+}
+
+/** The open write log, or a new handle if the file at its path is no longer the one held open. */
+function reopenIfReplaced(path: string, wal: { fd: number; ino: number }): { fd: number; ino: number } {
+  let ino: number | undefined
+  try {
+    ino = statSync(`${path}-wal`).ino
+  } catch {
+    ino = undefined
+  }
+  if (ino === wal.ino) return wal
+  closeSync(wal.fd)
+  return openWal(path)
+}
+
+/** Syncs a folder's entries (a new file's name) to disk; where folders cannot be opened, nothing. */
+function syncFolder(path: string): void {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch {
+    return
+  }
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
