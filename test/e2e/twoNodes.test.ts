@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { get as httpGet } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import {
   createTestClient,
@@ -34,14 +33,18 @@ import type { SignedState } from '../../engine/channel/types.ts'
 import type { WireParams, WireState } from '../../engine/transport/types.ts'
 import type { NodeConfig } from '../../node/types.ts'
 import { startMosquitto, type TestBroker } from '../oracles/brokers.ts'
+import {
+  CHANVM_BIN as BIN,
+  cleanEnv,
+  runChanvm as chanvm,
+  type ChanvmRun as Ran,
+} from '../support/runChanvm.ts'
 
-const BIN = fileURLToPath(new URL('../../cli/bin.mjs', import.meta.url))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const ETH = parseEther('1')
 const CHALLENGE = 3_600n
 
 type Who = 'alice' | 'bob'
-type Ran = { code: number | null; stdout: string; stderr: string }
 type NodeProcess = {
   child: ChildProcess
   url: string
@@ -56,36 +59,6 @@ type Shown = {
   balances: string[]
   phase: string
   onChain?: { status: string; version: string }
-}
-
-/** The process's environment without the variables a command or node would pick up by default. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = { ...process.env }
-  for (const name of ['CHANVM_API_TOKEN', 'CHANVM_API_URL', 'CHANVM_PASSPHRASE', 'CHANVM_DEPLOYER_KEY'])
-    delete env[name]
-  return { ...env, ...extra }
-}
-
-/** Runs `chanvm ARGS` as a child process; `during` runs until it exits. */
-function chanvm(args: string[], env: Record<string, string>, during?: () => Promise<void>): Promise<Ran> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')))
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
-  // 'close': the process exited and its output was read to the end.
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  return (async () => {
-    if (during !== undefined) {
-      let done = false
-      void exited.then(() => (done = true))
-      while (!done) await Promise.race([during(), exited])
-    }
-    return { code: await exited, stdout, stderr }
-  })()
 }
 
 /** GET with a Host header of our choice (fetch does not let one set it). */

@@ -40,8 +40,13 @@ import type { WireState } from '../../engine/transport/types.ts'
 import type { NodeConfig } from '../../node/types.ts'
 import { startMosquitto, type TestBroker } from '../oracles/brokers.ts'
 import { compileSolidity, writeFoundryArtifact, type SolcOutput } from '../support/compileSolidity.ts'
+import {
+  CHANVM_BIN as BIN,
+  cleanEnv,
+  runChanvm as chanvm,
+  type ChanvmRun as Ran,
+} from '../support/runChanvm.ts'
 
-const BIN = fileURLToPath(new URL('../../cli/bin.mjs', import.meta.url))
 const FIXTURE = fileURLToPath(new URL('../fixtures/Tab.sol', import.meta.url))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const CHALLENGE = 3_600n
@@ -94,41 +99,6 @@ const tabManifest = (artifact: string, contract?: string) => ({
     { name: 'close', tag: 1 },
   ],
 })
-
-type Ran = { code: number | null; stdout: string; stderr: string }
-
-/** The process's environment without the variables a command or node would pick up by default. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = { ...process.env }
-  for (const name of ['CHANVM_API_TOKEN', 'CHANVM_API_URL', 'CHANVM_PASSPHRASE', 'CHANVM_DEPLOYER_KEY'])
-    delete env[name]
-  return { ...env, ...extra }
-}
-
-/** Runs `chanvm ARGS` as a child process; `during` runs again and again until it exits. */
-function chanvm(
-  args: string[],
-  env: Record<string, string> = {},
-  during?: () => Promise<void>,
-): Promise<Ran> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')))
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  return (async () => {
-    if (during !== undefined) {
-      let done = false
-      void exited.then(() => (done = true))
-      while (!done) await Promise.race([during(), exited])
-    }
-    return { code: await exited, stdout, stderr }
-  })()
-}
 
 const json = <T>(r: Ran): T => {
   try {
