@@ -7,12 +7,6 @@
 // unchanged (cli/bundleEntry.mjs); otherwise, or without a bundle, the TypeScript sources load
 // through tsx, so an edited checkout never runs stale code. CHANVM_NO_BUNDLE=1 always loads the
 // sources.
-import { bundleEntry } from './bundleEntry.mjs'
+import { runEntry } from './bundleEntry.mjs'
 
-const bundle = bundleEntry('chanvm')
-if (bundle !== undefined) await import(bundle)
-else {
-  const { register } = await import('tsx/esm/api')
-  register()
-  await import('./main.ts')
-}
+await runEntry('chanvm', new URL('./main.ts', import.meta.url))

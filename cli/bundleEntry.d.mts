@@ -7,3 +7,5 @@ export const BUNDLE_DIR: URL
 export function sourcesDigest(root: string, files: readonly string[], dirs: readonly string[]): string
 /** The URL of the bundled entry `name` when the bundle is current in this checkout, else undefined. */
 export function bundleEntry(name: string): string | undefined
+/** Runs the bundled entry `name` when the bundle is current, otherwise `source` through tsx. */
+export function runEntry(name: string, source: URL): Promise<void>

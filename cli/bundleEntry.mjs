@@ -65,3 +65,22 @@ export function bundleEntry(name) {
     return undefined
   }
 }
+
+/**
+ * Runs the bundled entry `name` when the bundle is current, otherwise `source` (a TypeScript
+ * module's URL) through tsx.
+ *
+ * @param {string} name an entry of the bundle's build.json
+ * @param {URL} source the entry's TypeScript source
+ * @returns {Promise<void>}
+ */
+export async function runEntry(name, source) {
+  const bundle = bundleEntry(name)
+  if (bundle !== undefined) {
+    await import(bundle)
+    return
+  }
+  const { register } = await import('tsx/esm/api')
+  register()
+  await import(source.href)
+}
