@@ -1,4 +1,4 @@
-import type { CliCommand } from './runCli.ts'
+import type { CliCommand } from './commands/commandIo.ts'
 
 /**
  * The subcommands of {@link COMMANDS} (cli/runCli.ts), each loaded only when it runs: what the

@@ -2,7 +2,7 @@
 // A subcommand loads only its own module (cli/commandLoaders.ts); the demos and the help load
 // runCli.ts, which loads every demo.
 import { COMMAND_LOADERS } from './commandLoaders.ts'
-import type { CliCommand, CliIo } from './runCli.ts'
+import type { CliCommand, CliIo } from './commands/commandIo.ts'
 
 const controller = new AbortController()
 let interrupts = 0

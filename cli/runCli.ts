@@ -15,6 +15,7 @@ import { runCancelCommand } from './commands/cancel.ts'
 import { runDeployCommand } from './commands/deploy.ts'
 import { runKeyNewCommand } from './commands/keyNew.ts'
 import { runAppCommand } from './commands/appCheck.ts'
+import type { CliCommand, CliIo } from './commands/commandIo.ts'
 import { chanvmVersion } from '../node/chanvmVersion.ts'
 
 /** Exit codes of the `chanvm` command (docs/cli.md). */
@@ -76,12 +77,6 @@ ${own.length === 0 ? '' : `\nA deal's own options:\n${own.join('\n')}\n`}
 Keys for --rpc-url: CHANVM_DEMO_KEYS=<deployer>,<party1>,<party2> (funded, 0x-hex); default anvil's dev keys.
 Exit codes: 0 expected outcome, 1 unexpected outcome, 2 usage error, 3 failure, 130 interrupted.`
 }
-
-/** Where the command writes; tests pass their own. */
-export type CliIo = { out: (line: string) => void; err: (line: string) => void }
-
-/** A subcommand: takes the arguments after its name, resolves with the exit code. */
-export type CliCommand = (args: readonly string[], io: CliIo, signal?: AbortSignal) => Promise<number>
 
 /** The subcommands besides `demo`, each in its own file under cli/commands/ with its own flags. */
 export const COMMANDS: Readonly<Record<string, CliCommand>> = {

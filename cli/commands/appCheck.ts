@@ -11,7 +11,7 @@ import { formatCheckReport } from '../../engine/appcheck/formatCheckReport.ts'
 import type { CheckProgress, CheckReport } from '../../engine/appcheck/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { appModuleToCheckSubject } from '../appcheck/appModuleToCheckSubject.ts'
-import type { CliIo } from '../runCli.ts'
+import type { CliIo } from './commandIo.ts'
 import { COMMAND_EXIT, commandIoFromProcess, runCommand, usageError, type CommandIo } from './commandIo.ts'
 
 export const APP_CHECK_USAGE = `Usage: chanvm app check ARTIFACT [--manifest FILE] [options]

@@ -1,6 +1,6 @@
 // `chanvm cancel <channelId>`: cancels an open that never completed (POST /v1/channels/:id/cancel).
 import { toWire } from '../apiClient.ts'
-import type { CliIo } from '../runCli.ts'
+import type { CliIo } from './commandIo.ts'
 import { API_USAGE, apiClientFor } from './apiOptions.ts'
 import { COMMAND_EXIT, commandIoFromProcess, runCommand, type CommandIo } from './commandIo.ts'
 import { formatChannelLines } from './formatChannel.ts'

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util'
 import { toWire } from '../apiClient.ts'
 import type { ChannelSummary } from '../../node/types.ts'
-import type { CliIo } from '../runCli.ts'
+import type { CliIo } from './commandIo.ts'
 import { API_OPTIONS, API_USAGE, apiClientFor, apiTargetFromFlags, type ApiTarget } from './apiOptions.ts'
 import { COMMAND_EXIT, commandIoFromProcess, runCommand, usageError, type CommandIo } from './commandIo.ts'
 import { formatOnChain, formatStatus, formatWei, roleName } from './formatChannel.ts'

@@ -3,7 +3,12 @@
 import { createInterface } from 'node:readline'
 import { ChanvmError } from '../../engine/errors.ts'
 import { ApiError } from '../apiClient.ts'
-import type { CliIo } from '../runCli.ts'
+
+/** Where the command writes; tests pass their own. */
+export type CliIo = { out: (line: string) => void; err: (line: string) => void }
+
+/** A subcommand: takes the arguments after its name, resolves with the exit code. */
+export type CliCommand = (args: readonly string[], io: CliIo, signal?: AbortSignal) => Promise<number>
 
 /** Exit codes of the node and device commands (docs/cli.md). */
 export const COMMAND_EXIT = {

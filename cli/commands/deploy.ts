@@ -10,7 +10,7 @@ import type { AppArtifact } from '../../apps/types.ts'
 import { deployContract } from '../../engine/chain/deployContract.ts'
 import { deployContracts } from '../../engine/chain/deployContracts.ts'
 import { ChanvmError } from '../../engine/errors.ts'
-import type { CliIo } from '../runCli.ts'
+import type { CliIo } from './commandIo.ts'
 import {
   COMMAND_EXIT,
   commandIoFromProcess,

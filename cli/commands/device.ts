@@ -1,5 +1,5 @@
 // `chanvm device <keygen|publish>`: the tools a device (or a person standing in for one) runs; no node needed.
-import type { CliIo } from '../runCli.ts'
+import type { CliIo } from './commandIo.ts'
 import { COMMAND_EXIT, commandIoFromProcess, type CommandIo } from './commandIo.ts'
 import { runDeviceKeygenCommand } from './deviceKeygen.ts'
 import { runDevicePublishCommand } from './devicePublish.ts'

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { createOracleKey } from '../../oracles/message/createOracleKey.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import type { Curve } from '../../oracles/message/types.ts'
-import type { CliIo } from '../runCli.ts'
+import type { CliIo } from './commandIo.ts'
 import { COMMAND_EXIT, commandIoFromProcess, runCommand, usageError, type CommandIo } from './commandIo.ts'
 import { writeDeviceKeyFile } from './deviceKeyFile.ts'
 

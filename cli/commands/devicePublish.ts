@@ -10,7 +10,7 @@ import { signReading } from '../../oracles/message/signReading.ts'
 import { textToBytes32 } from '../../oracles/message/textToBytes32.ts'
 import { connectMqtt } from '../../oracles/mqtt/connectMqtt.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
-import type { CliIo } from '../runCli.ts'
+import type { CliIo } from './commandIo.ts'
 import {
   COMMAND_EXIT,
   commandIoFromProcess,

@@ -6,7 +6,7 @@ import type { Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { createKeystore, passphraseFromEnvOrPrompt, PASSPHRASE_ENV } from '../../node/keystore.ts'
-import type { CliIo } from '../runCli.ts'
+import type { CliIo } from './commandIo.ts'
 import { COMMAND_EXIT, commandIoFromProcess, runCommand, usageError, type CommandIo } from './commandIo.ts'
 
 export const KEY_NEW_USAGE = `Usage: chanvm key new --out FILE [--private-key-env NAME] [--json]

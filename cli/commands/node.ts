@@ -1,6 +1,6 @@
 // `chanvm node --config FILE`: runs a node as a daemon with its HTTP API (node/runNodeDaemon.ts).
 import { parseArgs } from 'node:util'
-import type { CliIo } from '../runCli.ts'
+import type { CliIo } from './commandIo.ts'
 
 export const NODE_USAGE = `Usage: chanvm node --config FILE [--check]
 

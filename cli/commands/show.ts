@@ -1,6 +1,6 @@
 // `chanvm show <channelId>`: one channel in full (GET /v1/channels/:id).
 import { toWire } from '../apiClient.ts'
-import type { CliIo } from '../runCli.ts'
+import type { CliIo } from './commandIo.ts'
 import { API_USAGE, apiClientFor } from './apiOptions.ts'
 import { COMMAND_EXIT, commandIoFromProcess, runCommand, type CommandIo } from './commandIo.ts'
 import { formatChannelLines } from './formatChannel.ts'
