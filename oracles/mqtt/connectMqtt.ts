@@ -33,11 +33,14 @@ export type ConnectMqttOptions = {
   /**
    * How many received messages may be in the hands of `onMessage` at once. 1 (the default): one
    * at a time, as above. Above 1: each message is handed over as it arrives, without waiting for
-   * the promise of the one before, until this many are unsettled or waiting for an earlier one;
-   * then the connection reads nothing more until one is acknowledged. Acknowledgements keep the
-   * rules above (after the promise resolved, on the connection the message arrived on, never for
-   * a rejected one) and are sent in the order the messages arrived (MQTT 3.1.1, 4.6): a settled
-   * message waits for every earlier one to settle.
+   * the promise of the one before, until this many are unsettled or (QoS 1) waiting for an
+   * earlier one; then the connection reads nothing more until one is acknowledged.
+   * Acknowledgements keep the rules above (after the promise resolved, on the connection the
+   * message arrived on, never for a rejected one) and are sent in the order the messages arrived
+   * (MQTT 3.1.1, 4.6): a settled QoS 1 message waits for every earlier one to settle. A QoS 0
+   * message has no acknowledgement: it counts only until it settles, so a flood of them settled
+   * at once never stops the connection reading (a broker whose queue for this client fills drops
+   * what it holds, Mosquitto even QoS 1 messages it counts as in flight).
    */
   maxInFlight?: number
   /** How long `close()` waits for the broker to acknowledge messages in flight. Default 2,000 ms. */
@@ -172,7 +175,9 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
       messageId: number | undefined
       state: 'pending' | 'ack' | 'fail'
     }
+    // QoS 1 and 2 messages in arrival order until acknowledged; QoS 0 ones only counted until settled.
     const queue: Entry[] = []
+    let unsettledQos0 = 0
     let paused: (() => void) | undefined
     const later = new Error('acknowledged by connectMqtt in arrival order')
     const flush = () => {
@@ -196,7 +201,7 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
         acks.push(e.messageId)
       }
       write()
-      if (paused !== undefined && queue.length < maxInFlight) {
+      if (paused !== undefined && queue.length + unsettledQos0 < maxInFlight) {
         const resume = paused
         paused = undefined
         resume()
@@ -219,6 +224,11 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
       else redeliverLater(entry.qos)
       flushLater()
     }
+    const settleQos0 = (ok: boolean) => {
+      unsettledQos0--
+      if (ok) handled()
+      flushLater()
+    }
     client.handleMessage = (packet, callback) => {
       const entry: Entry = {
         stream: client.stream,
@@ -226,7 +236,9 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
         messageId: packet.messageId,
         state: 'pending',
       }
-      queue.push(entry)
+      if (packet.qos === 0) unsettledQos0++
+      else queue.push(entry)
+      const done = (ok: boolean) => (packet.qos === 0 ? settleQos0(ok) : settle(entry, ok))
       let result: void | Promise<void>
       try {
         result = onMessage(packet.topic, packet.payload as Buffer, packet)
@@ -234,18 +246,17 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
         log(`mqtt: message handler threw: ${(e as Error).message}`)
         result = Promise.reject(e)
       }
-      if (result === undefined || typeof (result as { then?: unknown }).then !== 'function')
-        settle(entry, true)
+      if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') done(true)
       else
         result.then(
-          () => settle(entry, true),
+          () => done(true),
           (e: unknown) => {
             log(`mqtt: message on ${packet.topic} not acknowledged: ${(e as Error)?.message ?? String(e)}`)
-            settle(entry, false)
+            done(false)
           },
         )
-      // Back-pressure: read on only while fewer than maxInFlight messages are unacknowledged.
-      if (queue.length < maxInFlight) callback(later)
+      // Back-pressure: read on only while fewer than maxInFlight messages are unsettled or unacknowledged.
+      if (queue.length + unsettledQos0 < maxInFlight) callback(later)
       else paused = () => callback(later)
     }
   } else if (onMessage !== undefined) {

@@ -13,7 +13,7 @@ import {
   type InputValidator,
   type InputValidatorOptions,
 } from './createInputValidator.ts'
-import type { CheckedEnvelope } from './checkEnvelope.ts'
+import { checkEnvelope, type CheckedEnvelope } from './checkEnvelope.ts'
 import { createSqliteReplayStore } from './createSqliteReplayStore.ts'
 import { createVerifierPool, type VerifierPool } from './createVerifierPool.ts'
 import { createSignerRateLimiter, type RateLimitOptions } from './createSignerRateLimiter.ts'
@@ -340,8 +340,9 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
   // Started with the first message to check (or by `verifierReady`): a source that receives
   // nothing costs no thread.
   let pool: VerifierPool | undefined
+  const checkSettings = validator.settings()
   const startPool = (): VerifierPool =>
-    (pool ??= createVerifierPool({ threads, settings: validator.settings(), log }))
+    (pool ??= createVerifierPool({ threads, settings: checkSettings, log }))
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 32))
   type Waiting = {
     topic: string
@@ -436,7 +437,17 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
       return
     }
     const signer = limitedSigner(topic)
-    if (signer !== undefined && !limiter.admit(signer, performance.now())) {
+    if (signer === undefined) {
+      // A topic that names no allowed signer is refused before any cryptography (`topic`,
+      // `unknown-signer` or earlier; `allowed: false` can never pass): judged here at once, as
+      // without threads, with no state touched, so a flood of unknown ids never waits for the
+      // threads nor holds up the connection.
+      const checked = checkEnvelope({ topic, payload, allowed: false }, checkSettings, now())
+      const verdict = validator.admit(topic, checked)
+      if (!verdict.ok) refuse(verdict.reason, verdict.detail, topic, verdict.verdict)
+      return
+    }
+    if (!limiter.admit(signer, performance.now())) {
       refuse('rate-limited', 'the signer is over its rate, or all signers are over theirs', topic)
       return
     }
