@@ -29,8 +29,12 @@ const outDir = fileURLToPath(BUNDLE_DIR).replace(/[/\\]$/, '')
 const manifestPath = join(outDir, 'build.json')
 /** Files that shape the bundle without being in it. */
 const BUILD_FILES = ['cli/build.ts', 'cli/bundleEntry.mjs']
-/** The bundle's entries: the command, and the node process a demo starts for each party. */
-const ENTRIES = ['chanvm', 'demoNode'] as const
+/**
+ * The bundle's entries: the command, the node process a demo starts for each party, and the
+ * input source's verifier thread (oracles/mqtt/createVerifierPool.ts starts it by URL, which the
+ * build defines for the bundled pool as `CHANVM_BUNDLED_VERIFIER_ENTRY`).
+ */
+const ENTRIES = ['chanvm', 'demoNode', 'checkEnvelopesInWorker'] as const
 /** Where `loadDemos` looks for demos (cli/demo/loadDemos.ts). */
 const DEMO_ROOTS = ['apps', 'examples']
 
@@ -132,6 +136,12 @@ if (previousBuildHolds()) {
     entryPoints: {
       chanvm: join(repo, 'cli', 'main.ts'),
       demoNode: join(repo, 'cli', 'demo', 'demoNodeMain.ts'),
+      checkEnvelopesInWorker: join(repo, 'oracles', 'mqtt', 'checkEnvelopesInWorker.ts'),
+    },
+    define: {
+      CHANVM_BUNDLED_VERIFIER_ENTRY: JSON.stringify(
+        pathToFileURL(join(outDir, 'checkEnvelopesInWorker.mjs')).href,
+      ),
     },
     bundle: true,
     splitting: true,
@@ -158,7 +168,11 @@ if (previousBuildHolds()) {
   const dirs = [...new Set([...DEMO_ROOTS, ...files.map((f) => toPosix(dirname(f)))])].sort()
   const manifest: BundleManifest = {
     root: repo,
-    entries: { chanvm: 'chanvm.mjs', demoNode: 'demoNode.mjs' },
+    entries: {
+      chanvm: 'chanvm.mjs',
+      demoNode: 'demoNode.mjs',
+      checkEnvelopesInWorker: 'checkEnvelopesInWorker.mjs',
+    },
     files,
     dirs,
     digest: sourcesDigest(repo, files, dirs),

@@ -64,18 +64,34 @@ type Batch = {
 }
 type Slot = { worker: Worker; pending: Map<number, Batch>; load: number; ready: Promise<void> }
 
-// A thread runs the TypeScript sources as this process does: through tsx, registered in the thread.
-// A bundle that inlines this file ships the thread's entry beside it, built to
-// `checkEnvelopesInWorker.mjs` (see test/support/childScripts.ts).
-const TSX_API = import.meta.resolve('tsx/esm/api')
-const ENTRY = (
-  [
-    new URL('./checkEnvelopesInWorker.ts', import.meta.url),
-    new URL('./checkEnvelopesInWorker.mjs', import.meta.url),
-  ].find((u) => u.protocol !== 'file:' || existsSync(fileURLToPath(u))) ??
-  new URL('./checkEnvelopesInWorker.ts', import.meta.url)
-).href
-const BOOT = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY)}) })`
+/**
+ * The thread's entry the `chanvm` bundle emits beside itself (cli/build.ts defines it as the URL
+ * of `dist/chanvm/checkEnvelopesInWorker.mjs`); not defined when running from the sources.
+ */
+declare const CHANVM_BUNDLED_VERIFIER_ENTRY: string | undefined
+
+// A thread runs the TypeScript sources as this process does: through tsx, registered in the
+// thread. The `chanvm` bundle (cli/build.ts) runs its own built entry, and so does a bundle that
+// inlines this file and ships the entry beside it, built to `checkEnvelopesInWorker.mjs` (see
+// test/support/childScripts.ts): plain JavaScript, loaded without tsx.
+const ENTRY =
+  typeof CHANVM_BUNDLED_VERIFIER_ENTRY === 'string'
+    ? CHANVM_BUNDLED_VERIFIER_ENTRY
+    : (
+        [
+          new URL('./checkEnvelopesInWorker.ts', import.meta.url),
+          new URL('./checkEnvelopesInWorker.mjs', import.meta.url),
+        ].find((u) => u.protocol !== 'file:' || existsSync(fileURLToPath(u))) ??
+        new URL('./checkEnvelopesInWorker.ts', import.meta.url)
+      ).href
+/** How a thread starts: the built entry as it is, a TypeScript one after registering tsx. */
+const workerSource = (): { source: string | URL; eval: boolean } =>
+  ENTRY.endsWith('.mjs')
+    ? { source: new URL(ENTRY), eval: false }
+    : {
+        source: `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY)}) })`,
+        eval: true,
+      }
 
 /** A batch as one message whose buffers are transferred (see {@link CheckBatch}). */
 function pack(batch: Batch): CheckBatch {
@@ -173,7 +189,8 @@ export function createVerifierPool(options: VerifierPoolOptions): VerifierPool {
 
   const spawn = (index: number): Slot => {
     const workerData: VerifierThreadData = { kind: 'chanvm-verifier', settings }
-    const worker = new Worker(BOOT, { eval: true, workerData })
+    const boot = workerSource()
+    const worker = new Worker(boot.source, { eval: boot.eval, workerData })
     worker.unref()
     let loaded: () => void = () => {}
     const ready = new Promise<void>((resolve) => (loaded = resolve))

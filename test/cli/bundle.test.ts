@@ -3,12 +3,15 @@
 // command. The bundle must run only while its sources are unchanged; an edited, added or moved
 // source, or a missing build, runs the TypeScript sources through tsx.
 import assert from 'node:assert/strict'
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { COMMAND_LOADERS } from '../../cli/commandLoaders.ts'
 import { COMMANDS } from '../../cli/runCli.ts'
+import { getSignerId } from '../../oracles/message/index.ts'
+import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
+import { CHAIN, deviceKeys, forgedSignature, NOW_MS, validReading } from '../oracles/hostile.ts'
 import { runNode } from '../support/runNode.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -78,6 +81,46 @@ describe('the bundled chanvm command', function () {
     const again = await build()
     assert.equal(again.code, 0, again.stderr)
     assert.match(again.stdout, /is up to date/)
+  })
+
+  it("ships the input source's verifier thread: the bundled pool starts the bundled entry, which checks a signed reading on plain node", async () => {
+    const entry = await bundleEntryOfCopy('checkEnvelopesInWorker')
+    assert.ok(entry?.endsWith('/dist/chanvm/checkEnvelopesInWorker.mjs'), String(entry))
+    // The pool as bundled starts that entry, not the TypeScript source through tsx.
+    const chunks = join(copy, 'dist', 'chanvm', 'chunks')
+    const pool = readdirSync(chunks)
+      .map((f) => readFileSync(join(chunks, f), 'utf8'))
+      .filter((text) => text.includes('function createVerifierPool('))
+    assert.equal(pool.length, 1)
+    assert.ok(pool[0]?.includes(JSON.stringify(entry)), 'the bundled pool names the bundled entry')
+    // The entry on plain node (no tsx), started and fed as the pool does: a valid reading passes,
+    // a forged one does not.
+    const valid = validReading('p256', { key: deviceKeys.p256, sequence: 1n })
+    const forged = { ...valid, signature: forgedSignature('p256') }
+    const topic = readingTopic(getSignerId(deviceKeys.p256))
+    const payloads = [JSON.stringify(valid), JSON.stringify(forged)]
+    const script = `
+      import { Worker } from 'node:worker_threads'
+      const payloads = ${JSON.stringify(payloads)}.map((p) => Buffer.from(p))
+      const ends = new Uint32Array(payloads.length)
+      let size = 0
+      payloads.forEach((p, i) => (ends[i] = size += p.length))
+      const bytes = new Uint8Array(Buffer.concat(payloads))
+      const w = new Worker(new URL(${JSON.stringify(entry)}), {
+        workerData: { kind: 'chanvm-verifier', settings: { chainId: ${CHAIN}n, maxAgeSec: 300, maxFutureSec: 30 } },
+      })
+      w.on('message', (m) => {
+        if ('ready' in m) return w.postMessage({ id: 1, nowMs: ${NOW_MS}, topics: payloads.map(() => ${JSON.stringify(topic)}), flags: new Uint8Array([1, 1]), ends, bytes })
+        console.log(JSON.stringify(m.results.map((r) => (r.ok ? 'ok' : r.verdict))))
+        void w.terminate()
+      })
+      w.on('error', (e) => { console.error(e); process.exit(1) })`
+    const file = join(copy, 'verifierProbe.mjs')
+    writeFileSync(file, script)
+    const r = await runNode([file], { cwd: copy })
+    rmSync(file)
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout), ['ok', 'bad-signature'])
   })
 
   it('an edited source: the command runs the sources, not the stale bundle', async () => {
