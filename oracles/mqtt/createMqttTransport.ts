@@ -6,6 +6,12 @@ import { connectMqtt, type ConnectMqttOptions, type MqttStatus } from './connect
 /** Largest peer message accepted, in bytes (an action is capped at 128 KiB by the sandbox; hex doubles it). */
 export const MAX_PEER_MESSAGE_BYTES = 1024 * 1024
 
+/**
+ * Messages received and not yet acknowledged, by default: the channels whose messages are handled
+ * at once. Above the broker's own in-flight window (Mosquitto: 20) it changes nothing.
+ */
+export const PEER_MAX_IN_FLIGHT = 64
+
 const PEER_TYPES = new Set(['open', 'propose', 'accept', 'reject', 'commit', 'sync'])
 const TOPIC_RE = /^chanvm\/v1\/channels\/(0x[0-9a-f]{64})\/to\/(0x[0-9a-f]{40})$/
 
@@ -40,12 +46,16 @@ export type MqttTransport = PeerTransport & {
  * checks every signature, the transport only drops what is not a well-formed peer message for the
  * channel of its topic.
  *
- * Acknowledgement after storing: messages are handed to the handlers one at a time, in the order
- * the broker sent them, and a message is acknowledged to the broker only once every handler's
- * promise resolved (the party stored what the message made it store). A message whose handler
- * rejects is not acknowledged; one that arrives before any handler is registered waits,
- * unacknowledged, until one is. With the default persistent session the broker keeps every
- * unacknowledged message and sends it again when the party reconnects, after a crash too.
+ * Acknowledgement after storing: messages are handed to the handlers in the order the broker sent
+ * them, each as it arrives, without waiting for the promise of the one before (up to `maxInFlight`
+ * unacknowledged, default {@link PEER_MAX_IN_FLIGHT}): a party's handler puts each message on its
+ * channel's queue at once, so one channel's messages stay in order while a proposal on one channel
+ * waiting for its record's disk sync does not hold up the others (their records share the sync).
+ * A message is acknowledged to the broker only once every handler's promise resolved (the party
+ * stored what the message made it store), in arrival order. A message whose handler rejects is not
+ * acknowledged; one that arrives before any handler is registered waits, unacknowledged, until one
+ * is. With the default persistent session the broker keeps every unacknowledged message and sends
+ * it again when the party reconnects, after a crash too.
  *
  * @example
  * ```ts
@@ -117,6 +127,7 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
     ...rest,
     clientId: clientId ?? `chanvm-peer-${self}`,
     clean: clean ?? false,
+    maxInFlight: rest.maxInFlight ?? PEER_MAX_IN_FLIGHT,
     subscriptions: [`chanvm/v1/channels/+/to/${self}`],
     onMessage,
   })

@@ -10,7 +10,7 @@ import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { paramsToWire, stateToWire } from '../../engine/channel/wire.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createParty } from '../../engine/protocol/createParty.ts'
-import type { Party } from '../../engine/protocol/types.ts'
+import type { Party, ProposedStep } from '../../engine/protocol/types.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
@@ -192,6 +192,77 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
         assert.equal((await payee.waitForVersion(ch.channelId, 1n, 10_000)).state.version, 1n)
         assert.equal(payee.stats()['unknown-channel'], 40)
       } finally {
+        for (const p of parties) await p.close()
+      }
+    })
+
+    it('a proposal still being handled on one channel does not hold up a step on another', async () => {
+      // The payee's policy keeps the first channel's proposal pending until the second channel's
+      // step is co-signed: the transport must hand the second channel's messages over meanwhile.
+      const slow = escrowChannel({ nonce: 92n })
+      const fast = escrowChannel({ nonce: 93n })
+      let releaseSlow: () => void = () => undefined
+      const slowHeld = new Promise<boolean>((r) => (releaseSlow = () => r(true)))
+      let slowAsked = false
+      const parties = await Promise.all(
+        ([0, 1] as const).map(async (i) => {
+          const transport = await createMqttTransport({
+            url: broker.url,
+            self: testAddresses[i]!,
+            clean: true,
+            clientId: `parallel-${i}-${process.pid}-${Date.now()}`,
+          })
+          open.push(transport)
+          return createParty({
+            signer: createKeySigner(testKeys[i]!),
+            transport,
+            store: createMemoryStore(),
+            sandbox: await createSandbox(),
+            apps: [escrowApp],
+            clock: () => fixedEnv,
+            responseTimeoutMs: 10_000,
+            ...(i === 1
+              ? {
+                  approve: (step: ProposedStep) => {
+                    if (step.channelId.toLowerCase() !== slow.channelId.toLowerCase()) return true
+                    slowAsked = true
+                    return slowHeld
+                  },
+                }
+              : {}),
+          })
+        }),
+      )
+      const [payer, payee] = parties as [Party, Party]
+      try {
+        for (const ch of [slow, fast]) {
+          await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+          for (const p of parties) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
+        }
+        const fund = escrowActions.fund(10n, fixedEnv.timestamp + 3_600n)
+        const slowStep = payer.update(slow.channelId, fund)
+        await waitFor<void>(
+          (cb) => {
+            const t = setInterval(() => slowAsked && cb(), 10)
+            return () => clearInterval(t)
+          },
+          () => true,
+          10_000,
+          "the payee's policy asked about the first channel",
+        )
+        const fastStep = await payer.update(fast.channelId, fund)
+        assert.ok(fastStep.ok, fastStep.ok ? '' : fastStep.reason)
+        assert.equal((await payee.waitForVersion(fast.channelId, 1n, 10_000)).state.version, 1n)
+        assert.equal(
+          (await payee.latest(slow.channelId))?.state.version,
+          0n,
+          'the first channel is still held',
+        )
+        releaseSlow()
+        const done = await slowStep
+        assert.ok(done.ok, done.ok ? '' : done.reason)
+      } finally {
+        releaseSlow()
         for (const p of parties) await p.close()
       }
     })
