@@ -35,6 +35,15 @@ export type NodeBench = {
   rssMiB: { idle: number; withChannels: number; channels: number }
   /** The same for the payee's node. */
   peerRssMiB: { idle: number; withChannels: number }
+  /**
+   * CPU time (user + system, ms) per co-signed step of each node process (payer / payee) and of
+   * this process (the broker and the HTTP client), one channel at a time and over
+   * `parallelChannels` channels at once: the work a step costs, whatever else the machine runs.
+   */
+  cpuMsPerStep: {
+    one: { payer: number; payee: number; bench: number }
+    parallel: { payer: number; payee: number; bench: number }
+  }
   /** Channels opened per second through both APIs (deposits made beforehand), `openConcurrency` at once. */
   opensPerSec: number
   openConcurrency: number
@@ -56,6 +65,24 @@ function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? 'NaN')
   return Math.round((kb / 1024) * 10) / 10
+}
+
+/** The unit of /proc CPU times (USER_HZ), 100 on Linux. */
+const CLOCK_TICKS_PER_SEC = 100
+
+/** CPU time (user + system, every thread) of process `pid` so far, in ms (Linux /proc). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name (in parentheses, which may hold spaces): utime is the 14th field.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SEC
+}
+
+/** CPU ms of the payer, the payee and this process since `from` (a `cpuNow()`), per step. */
+type CpuMark = { payer: number; payee: number; bench: number }
+const perStep = (from: CpuMark, to: CpuMark, steps: number): CpuMark => {
+  const r = (k: keyof CpuMark) => Math.round(((to[k] - from[k]) / steps) * 10) / 10
+  return { payer: r('payer'), payee: r('payee'), bench: r('bench') }
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -129,6 +156,14 @@ export async function benchNode(
       nodes.push(node)
     }
     const [payer, payee] = nodes as [DemoNodeHandle, DemoNodeHandle]
+    const cpuNow = (): CpuMark => ({
+      payer: cpuMs(payer.pid),
+      payee: cpuMs(payee.pid),
+      bench: (() => {
+        const u = process.cpuUsage()
+        return (u.user + u.system) / 1000
+      })(),
+    })
     const apis = [payer.api, payee.api].map((x) => createApiClient({ url: x.url, timeoutMs: 600_000 }))
     const [payerApi, payeeApi] = apis as [ApiClient, ApiClient]
     const idle = [rssMiB(payer.pid), rssMiB(payee.pid)]
@@ -190,11 +225,16 @@ export async function benchNode(
     const one = await open(deposits)
     await drive(one, 10)
     const times: number[] = []
+    let cpu = cpuNow()
     let t = performance.now()
     await drive(one, steps, times)
     const stepsPerSec = Math.round(steps / ((performance.now() - t) / 1000))
+    const cpuOne = perStep(cpu, cpuNow(), steps)
     times.sort((x, y) => x - y)
     log(`  node: ${stepsPerSec} co-signed steps/s through the API, one channel`)
+    log(
+      `  node: CPU ms per step: payer ${cpuOne.payer}, payee ${cpuOne.payee}, broker and client ${cpuOne.bench}`,
+    )
 
     // The HTTP part alone: a malformed action, refused by the API's schema before the node sees it.
     const posts: number[] = []
@@ -211,9 +251,11 @@ export async function benchNode(
     const many = await Promise.all(Array.from({ length: parallel }, () => open(deposits)))
     await Promise.all(many.map((id) => drive(id, 10)))
     const each = Math.max(2, Math.round(steps / parallel / 2) * 2)
+    cpu = cpuNow()
     t = performance.now()
     await Promise.all(many.map((id) => drive(id, each)))
     const parallelStepsPerSec = Math.round((each * parallel) / ((performance.now() - t) / 1000))
+    const cpuParallel = perStep(cpu, cpuNow(), each * parallel)
     log(`  node: ${parallelStepsPerSec} co-signed steps/s through the API, ${parallel} channels at once`)
 
     // Up to `channels` open channels, then the node processes' resident memory.
@@ -245,6 +287,7 @@ export async function benchNode(
       refusedPostMs,
       rssMiB: { idle: idle[0] ?? NaN, withChannels: full[0] ?? NaN, channels: listed },
       peerRssMiB: { idle: idle[1] ?? NaN, withChannels: full[1] ?? NaN },
+      cpuMsPerStep: { one: cpuOne, parallel: cpuParallel },
       opensPerSec,
       openConcurrency,
     }
