@@ -11,7 +11,8 @@ import { withTimeout } from './partyErrors.ts'
 /**
  * `Party.open`: holds the channel (recorded), signs its initial state (record first), sends it in
  * an `open` to the others, then hands over the peers' opens held for it (`releaseHeld`). Resolves
- * with the co-signed initial state once every participant's signature is in.
+ * with the co-signed initial state once every participant's signature is in; rejects with
+ * `PEER_TIMEOUT` after 3 × the response time, and then keeps nothing waiting for it.
  *
  * @example
  * ```ts
@@ -72,7 +73,15 @@ export async function openChannel(
     if (io.rt.of(c).openResult === result) io.rt.of(c).openResult = undefined
   })
   releaseHeld(c.key)
-  return withTimeout(result, ctx.timeoutMs * 3, late)
+  return withTimeout(result, ctx.timeoutMs * 3, () => {
+    // Given up: nobody waits for this open any more (its end, should it come, finds no one), and
+    // the next `open` starts it again, sending this party's open once more.
+    if (io.rt.of(c).openResult === result) {
+      io.rt.of(c).openResult = undefined
+      io.rt.forget(digest)
+    }
+    return late()
+  })
 }
 
 /**

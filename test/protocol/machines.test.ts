@@ -10,6 +10,22 @@ import { createTwoMachines } from './harness.ts'
 describe('protocol: two machines over an in-memory queue (deterministic)', function () {
   this.timeout(30_000)
 
+  it('an open that timed out is not waited for any more: opened again, it sends its open again', async () => {
+    const m = await createTwoMachines({ responseTimeoutMs: 300 })
+    const [payer, payee] = m.parties
+    const opens = () => m.queue.filter((e) => e.from === 0 && JSON.parse(e.text).type === 'open').length
+    await assert.rejects(payer.open(m.params, m.initial), (e: { code?: string }) => e.code === 'PEER_TIMEOUT')
+    assert.equal(opens(), 1)
+    const again = m.track(payer.open(m.params, m.initial))
+    await m.settle()
+    assert.equal(opens(), 2, 'the second open started over instead of waiting on the first')
+    const peer = m.track(payee.open(m.params, m.initial))
+    await m.drain()
+    const [mine, theirs] = await Promise.all([again, peer])
+    assert.deepEqual(mine, theirs)
+    assert.deepEqual(m.violations, [])
+  })
+
   it('one co-signed step, message by message: propose, accept, commit', async () => {
     const m = await createTwoMachines()
     await m.open()
