@@ -98,9 +98,38 @@ async function inThisProcess(init: DemoNodeInit): Promise<Started> {
   }
 }
 
+/** Node options that load tsx (`--import tsx`, tsx's `--require …/preflight.cjs`, `--loader …`). */
+const TSX_OPTION = /^--(import|require|loader|experimental-loader)$/
+const isTsx = (value: string): boolean => /^tsx(\/|$)|[\\/]tsx[\\/]/.test(value)
+
+/**
+ * `execArgv` without the options that load tsx. demoNode.mjs runs the bundle when it is current
+ * and registers tsx itself otherwise (cli/bundleEntry.mjs), so a parent's tsx (`npx tsx`, mocha's
+ * `--import tsx`) is not handed down: its hooks would see every module the bundle loads, which
+ * costs a node start about twice the CPU time. Other options (`--inspect`, `--cpu-prof`) stay.
+ */
+function withoutTsx(execArgv: readonly string[]): string[] {
+  const kept: string[] = []
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string
+    const eq = arg.indexOf('=')
+    if (eq > 0 && TSX_OPTION.test(arg.slice(0, eq)) && isTsx(arg.slice(eq + 1))) continue
+    if (TSX_OPTION.test(arg) && isTsx(execArgv[i + 1] ?? '')) {
+      i++
+      continue
+    }
+    kept.push(arg)
+  }
+  return kept
+}
+
 async function inOwnProcess(init: DemoNodeInit, role: string): Promise<Started> {
   const entry = fileURLToPath(new URL('./demoNode.mjs', import.meta.url))
-  const child = fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+  const child = fork(entry, [], {
+    execArgv: withoutTsx(process.execArgv),
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  })
   let stderr = ''
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4_000)))
   const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()))

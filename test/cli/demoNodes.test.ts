@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -110,16 +110,27 @@ describe('demo: each party is a chanvm node driven through its HTTP API', functi
     const seen: Promise<ChannelSummary[]>[] = []
     const urls: string[] = []
     const before = children()
+    let nodeArgs: string[][] = []
     const s = await runEscrowDemo({
       refuse: true,
       onEvent: (e) => {
-        if (e.kind === 'nodes') urls.push(String(e.data?.['payer.api']), String(e.data?.['payee.api']))
+        if (e.kind === 'nodes') {
+          urls.push(String(e.data?.['payer.api']), String(e.data?.['payee.api']))
+          nodeArgs = children()
+            .filter((p) => !before.includes(p))
+            .map((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0'))
+            .filter((args) => args.some((a) => a.endsWith('demoNode.mjs')))
+        }
         // The channel as each node's API lists it, right after both opened it.
         if (e.kind === 'opened') for (const url of urls) seen.push(createApiClient({ url }).listChannels())
       },
     })
     assert.equal(s.ok, true)
     assert.equal(urls.length, 2)
+    // Each node is a process of its own, started without this one's tsx (mocha's --import tsx): the
+    // node runs the bundle, or registers tsx itself when the bundle is stale.
+    assert.equal(nodeArgs.length, 2, JSON.stringify(nodeArgs))
+    for (const args of nodeArgs) assert.ok(!args.some((a) => /tsx/.test(a)), args.join(' '))
     assert.ok(urls.every((u) => /^http:\/\/127\.0\.0\.1:\d+$/.test(u)))
     const [payerView, payeeView] = await Promise.all(seen)
     assert.deepEqual(
