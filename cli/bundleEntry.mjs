@@ -10,9 +10,26 @@ import { fileURLToPath } from 'node:url'
 export const BUNDLE_DIR = new URL('../dist/chanvm/', import.meta.url)
 
 /**
- * A SHA-256 over the bytes of each file of `files` and over the TypeScript files and folders each
+ * Whether `dir` holds a TypeScript file itself.
+ *
+ * @param {string} dir
+ * @returns {boolean}
+ */
+function holdsTypeScript(dir) {
+  try {
+    return readdirSync(dir).some((name) => name.endsWith('.ts'))
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A SHA-256 over the bytes of each file of `files` and over the TypeScript files and the folders
+ * holding TypeScript files (an app's or a demo's folder, which the sources find by listing) each
  * folder of `dirs` lists, all relative to `root`: an edited, added or removed source changes it.
- * A file that cannot be read counts as missing, which changes it too.
+ * Other folders do not: a build output such as `examples/metered/out/`, which the metered demo
+ * writes on its first run, leaves the bundle current. A file that cannot be read counts as missing,
+ * which changes it too.
  *
  * @param {string} root the checkout's folder
  * @param {readonly string[]} files source files, relative to `root`, with `/`
@@ -33,7 +50,7 @@ export function sourcesDigest(root, files, dirs) {
     hash.update(`dir ${dir}\0`)
     try {
       const names = readdirSync(join(root, dir), { withFileTypes: true })
-        .filter((e) => e.isDirectory() || e.name.endsWith('.ts'))
+        .filter((e) => (e.isDirectory() ? holdsTypeScript(join(root, dir, e.name)) : e.name.endsWith('.ts')))
         .map((e) => e.name)
         .sort()
       hash.update(names.join('\0'))

@@ -3,7 +3,16 @@
 // command. The bundle must run only while its sources are unchanged; an edited, added or moved
 // source, or a missing build, runs the TypeScript sources through tsx.
 import assert from 'node:assert/strict'
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -153,6 +162,30 @@ describe('the bundled chanvm command', function () {
       assert.equal(await bundleEntryOfCopy('chanvm'), undefined)
     } finally {
       rmSync(added)
+    }
+    assert.ok((await bundleEntryOfCopy('chanvm')) !== undefined)
+  })
+
+  it('a folder of build output (no TypeScript) added to a source folder keeps the bundle; a folder of sources does not', async () => {
+    // The metered demo writes examples/metered/out/ on its first run: the other commands stay bundled.
+    const out = join(copy, 'examples', 'metered', 'out')
+    rmSync(out, { recursive: true, force: true })
+    assert.ok((await bundleEntryOfCopy('chanvm')) !== undefined)
+    mkdirSync(out)
+    writeFileSync(join(out, 'Metered.json'), '{}')
+    try {
+      assert.ok((await bundleEntryOfCopy('chanvm')) !== undefined)
+      // A new app folder is found by listing apps/: its TypeScript makes the bundle stale.
+      const app = join(copy, 'apps', 'extraApp')
+      mkdirSync(app)
+      writeFileSync(join(app, 'appModule.ts'), 'export const appModule = undefined\n')
+      try {
+        assert.equal(await bundleEntryOfCopy('chanvm'), undefined)
+      } finally {
+        rmSync(app, { recursive: true })
+      }
+    } finally {
+      rmSync(out, { recursive: true })
     }
     assert.ok((await bundleEntryOfCopy('chanvm')) !== undefined)
   })
