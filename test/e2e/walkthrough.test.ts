@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createPublicClient, http, parseEther, type Hex } from 'viem'
+import { createApiClient } from '../../cli/apiClient.ts'
 import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -277,11 +278,12 @@ describe('docs/walkthrough.md: two nodes on one machine, as the page runs them',
     const listed = await chanvm('bob', ['channels'])
     assert.equal(listed.code, 0, listed.stderr)
     assert.ok(listed.stdout.includes(id))
-    let shown = await chanvm('bob', ['show', id])
-    for (let i = 0; i < 50 && !/version {3}2 \(latest co-signed\)/.test(shown.stdout); i++) {
-      await sleep(200)
-      shown = await chanvm('bob', ['show', id])
-    }
+    // Bob commits version 2 just after he answers it: his node's API is asked until it has it (an
+    // `npx chanvm show` per look costs a process start), then the page's command shows it.
+    const bobApi = createApiClient({ url: `http://127.0.0.1:${nodes.bob.port}`, token: tokens.bob })
+    for (const end = Date.now() + 120_000; Date.now() < end; await sleep(200))
+      if ((await bobApi.getChannel(id)).version === 2n) break
+    const shown = await chanvm('bob', ['show', id])
     assert.match(shown.stdout, /version {3}2 \(latest co-signed\)/)
 
     // 7. Bob's node stops (Ctrl-C, exit 0); alice settles alone.
