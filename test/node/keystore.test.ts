@@ -121,6 +121,53 @@ describe('node keystore', () => {
     assert.equal(await code(decryptKeystore(JSON.stringify(SPEC_SCRYPT), 'testpassw0rd')), 'WRONG_PASSPHRASE')
   })
 
+  it('a keystore whose parameters it cannot have is CONFIG, before any key is derived', async () => {
+    const withKdf = (kdfparams: object, extra: object = {}) =>
+      JSON.stringify({ ...SPEC_SCRYPT, crypto: { ...SPEC_SCRYPT.crypto, kdfparams, ...extra } })
+    const params = SPEC_SCRYPT.crypto.kdfparams
+    // 128 · 2^30 · 8 bytes of scrypt memory: refused at once, not attempted.
+    assert.equal(
+      await code(decryptKeystore(withKdf({ ...params, n: 2 ** 30, r: 8 }), 'testpassword')),
+      'CONFIG',
+    )
+    assert.equal(await code(decryptKeystore(withKdf({ ...params, n: 1000 }), 'testpassword')), 'CONFIG')
+    assert.equal(await code(decryptKeystore(withKdf({ ...params, salt: 'zz' }), 'testpassword')), 'CONFIG')
+    assert.equal(await code(decryptKeystore(withKdf(params, { kdf: 'argon2' }), 'testpassword')), 'CONFIG')
+    assert.equal(
+      await code(decryptKeystore(withKdf(params, { cipher: 'aes-256-gcm' }), 'testpassword')),
+      'CONFIG',
+    )
+    assert.equal(await code(createKeystore(generatePrivateKey(), 'pw', { n: 2 ** 21 })), 'INVALID_ARGUMENT')
+  })
+
+  it('a ciphertext changed by one bit does not open: WRONG_PASSPHRASE, never another key', async () => {
+    const json = JSON.parse(await createKeystore(generatePrivateKey(), 'pw', { n: 1024 })) as {
+      crypto: { ciphertext: string }
+    }
+    const c = json.crypto.ciphertext
+    json.crypto.ciphertext = (parseInt(c[0]!, 16) ^ 1).toString(16) + c.slice(1)
+    assert.equal(await code(decryptKeystore(JSON.stringify(json), 'pw')), 'WRONG_PASSPHRASE')
+  })
+
+  it('what it writes is a V3 keystore: address, id, scrypt r = 8, p = 1, a 32-byte salt', async () => {
+    const key = generatePrivateKey()
+    const json = JSON.parse(await createKeystore(key, 'pw', { n: 1024 })) as {
+      version: number
+      address: string
+      id: string
+      crypto: { cipher: string; kdfparams: { salt: string } & Record<string, unknown> }
+    }
+    assert.equal(json.version, 3)
+    assert.equal(`0x${json.address}`, privateKeyToAddress(key).toLowerCase())
+    assert.match(json.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    assert.deepEqual(
+      { ...json.crypto.kdfparams, salt: json.crypto.kdfparams.salt.length },
+      { dklen: 32, n: 1024, p: 1, r: 8, salt: 64 },
+    )
+    assert.equal(json.crypto.cipher, 'aes-128-ctr')
+    assert.equal(await decryptKeystore(JSON.stringify(json), 'pw'), key)
+  })
+
   describe('passphraseFromEnvOrPrompt', () => {
     it('takes CHANVM_PASSPHRASE first', async () => {
       assert.equal(await passphraseFromEnvOrPrompt({ env: { CHANVM_PASSPHRASE: 's3cret' } }), 's3cret')
