@@ -146,12 +146,14 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
     const configPath = resolve(options.configPath)
     const config = await deps.loadNodeConfig(configPath)
     minLevel = { debug: 20, info: 30, warn: 40, error: 50 }[config.logLevel ?? 'info']
-    const passphrase = await deps.readPassphrase(options.env)
-    const signer = await deps.readKeystore(resolve(dirname(configPath), config.keystore), passphrase)
+    // The API's access rule first: a start it refuses asks for no passphrase and derives no key
+    // (about a second of scrypt at the standard cost).
     const host = config.http?.host ?? '127.0.0.1'
     const tokenValue = options.env[config.http?.tokenEnv ?? 'CHANVM_API_TOKEN']
     const token = tokenValue === '' ? undefined : tokenValue
     checkApiAccess(host, token)
+    const passphrase = await deps.readPassphrase(options.env)
+    const signer = await deps.readKeystore(resolve(dirname(configPath), config.keystore), passphrase)
     log(30, 'starting', { address: signer.address, dataDir: config.dataDir, rpcUrl: config.chain.rpcUrl })
     const creating = deps.createNode({ config, signer, env: options.env, log: nodeLog, onFatal })
     node = await unlessAborted(creating, signal)

@@ -105,10 +105,11 @@ describe('node daemon', function () {
       assert.ok(!messages.includes('requests still in flight were cut off'))
     })
 
-    it('refuses to start on a non-loopback host without a token (exit 3) before creating the node', async () => {
+    it('refuses to start on a non-loopback host without a token (exit 3) before reading the key or creating the node', async () => {
       const node = createFakeNode()
       const err: string[] = []
       let created = 0
+      let keyReads = 0
       const code = await runNodeDaemon({
         configPath: 'node.json',
         env: {},
@@ -117,6 +118,14 @@ describe('node daemon', function () {
         signal: new AbortController().signal,
         deps: {
           ...fakeDeps(node, { host: '0.0.0.0', port: 0 }),
+          readPassphrase: async () => {
+            keyReads++
+            return 'pw'
+          },
+          readKeystore: async () => {
+            keyReads++
+            return { address: NODE_ADDRESS } as Signer
+          },
           createNode: async () => {
             created++
             return node
@@ -126,6 +135,7 @@ describe('node daemon', function () {
       assert.equal(code, 3)
       assert.match(err.join('\n'), /could not start \(CONFIG\).*not loopback/)
       assert.equal(created, 0, 'the node is not even created')
+      assert.equal(keyReads, 0, 'neither the passphrase nor the keystore is read')
     })
 
     it('a stop while the node is still starting exits 130 at once and closes the node once it is up', async () => {
