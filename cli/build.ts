@@ -1,7 +1,7 @@
 /**
  * Bundles the `chanvm` command (cli/main.ts and every module it loads, the demos included) with
  * esbuild into `dist/chanvm/`, so `chanvm` starts on plain node instead of loading each TypeScript
- * module through tsx, with its npm packages but for {@link NOT_BUNDLED}; modules a command loads
+ * module through tsx, with its npm packages but for `NOT_BUNDLED` (cli/bundleEntry.mjs); modules a command loads
  * only when it runs go into their own chunks, loaded on first use.
  *
  * The bundle behaves as the sources do:
@@ -22,38 +22,13 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build, type Plugin } from 'esbuild'
-import { BUNDLE_DIR, sourcesDigest } from './bundleEntry.mjs'
+import { BUNDLE_DIR, NOT_BUNDLED, REQUIRE_SHIM, sourcesDigest } from './bundleEntry.mjs'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const outDir = fileURLToPath(BUNDLE_DIR).replace(/[/\\]$/, '')
 const manifestPath = join(outDir, 'build.json')
 /** Files that shape the bundle without being in it (the lock file: the packages bundled in). */
 const BUILD_FILES = ['cli/build.ts', 'cli/bundleEntry.mjs', 'package-lock.json']
-/**
- * Packages left outside the bundle, loaded from node_modules at run time: native addons (found
- * beside their package's files), packages that find files or binaries beside their own (anvil's
- * binary, solc's compiler, esbuild's), tsx (registered by path), and @ethereumjs, whose interpreter
- * the sandbox patches in the package's own module (engine/sandbox/cacheJumpAnalysis.ts), so a
- * bundled copy would run unpatched. Every other package is bundled: a start then does not have
- * node's loader find, read and link the many small files of viem, ox, fastify or mqtt.
- */
-const NOT_BUNDLED = [
-  'better-sqlite3',
-  'secp256k1',
-  'bufferutil',
-  'utf-8-validate',
-  'tsx',
-  'esbuild',
-  'solc',
-  '@foundry-rs/*',
-  '@ethereumjs/*',
-]
-/**
- * The bundle is ES modules: the CommonJS packages bundled into it call `require` (for node's own
- * modules), which an ES module does not have.
- */
-const REQUIRE_SHIM =
-  "import { createRequire as __chanvmRequire } from 'node:module'; const require = __chanvmRequire(import.meta.url);"
 /**
  * The bundle's entries: the command, the node process a demo starts for each party, and the
  * input source's verifier thread (oracles/mqtt/createVerifierPool.ts starts it by URL, which the
@@ -173,7 +148,7 @@ if (previousBuildHolds()) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: NOT_BUNDLED,
+    external: [...NOT_BUNDLED],
     banner: { js: REQUIRE_SHIM },
     keepNames: true,
     outdir: staging,

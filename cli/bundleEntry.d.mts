@@ -1,5 +1,9 @@
 /** The bundle's folder. */
 export const BUNDLE_DIR: URL
+/** npm packages left outside a bundle (native addons, packages that find files beside their own, tsx, @ethereumjs). */
+export const NOT_BUNDLED: readonly string[]
+/** The first line of every bundled file: `require` for the CommonJS packages bundled into an ES module. */
+export const REQUIRE_SHIM: string
 /**
  * A SHA-256 over the bytes of each file of `files` and over the TypeScript files and folders each
  * folder of `dirs` lists, all relative to `root`: an edited, added or removed source changes it.

@@ -10,6 +10,33 @@ import { fileURLToPath } from 'node:url'
 export const BUNDLE_DIR = new URL('../dist/chanvm/', import.meta.url)
 
 /**
+ * npm packages left outside a bundle, loaded from node_modules at run time: native addons (found
+ * beside their package's files), packages that find files or binaries beside their own (anvil's
+ * binary, solc's compiler, esbuild's), tsx (registered by path), and @ethereumjs, whose interpreter
+ * the sandbox patches in the package's own module (engine/sandbox/cacheJumpAnalysis.ts), so a
+ * bundled copy would run unpatched. Every other package is bundled: a start then does not have
+ * node's loader find, read and link the many small files of viem, ox, fastify or mqtt.
+ */
+export const NOT_BUNDLED = [
+  'better-sqlite3',
+  'secp256k1',
+  'bufferutil',
+  'utf-8-validate',
+  'tsx',
+  'esbuild',
+  'solc',
+  '@foundry-rs/*',
+  '@ethereumjs/*',
+]
+
+/**
+ * The first line of every bundled file: a bundle is ES modules, and the CommonJS packages bundled
+ * into it call `require` (for node's own modules), which an ES module does not have.
+ */
+export const REQUIRE_SHIM =
+  "import { createRequire as __chanvmRequire } from 'node:module'; const require = __chanvmRequire(import.meta.url);"
+
+/**
  * Whether `dir` holds a TypeScript file itself.
  *
  * @param {string} dir

@@ -2,6 +2,7 @@
 // run replays with its seed, and the child's script bundled once so each restart starts fast.
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { NOT_BUNDLED, REQUIRE_SHIM } from '../../cli/bundleEntry.mjs'
 
 /** mulberry32: a small seeded generator in [0, 1). */
 export function seeded(seed: number): () => number {
@@ -16,33 +17,11 @@ export function seeded(seed: number): () => number {
 }
 
 /**
- * Packages left outside a child's bundle: native addons, found beside their package's files at run
- * time (better-sqlite3, secp256k1 and ws's optional helpers); tsx, which the verifier threads load
- * by its path; and @ethereumjs, whose interpreter the sandbox patches in the package's own module
- * (engine/sandbox/cacheJumpAnalysis.ts), so a bundled copy would run unpatched.
- */
-const NOT_BUNDLED = [
-  'better-sqlite3',
-  'secp256k1',
-  'bufferutil',
-  'utf-8-validate',
-  'tsx',
-  'esbuild',
-  '@ethereumjs/*',
-]
-
-/**
- * A bundle is an ES module: the CommonJS packages bundled into it call `require` (for node's own
- * modules), which an ES module does not have.
- */
-const REQUIRE_SHIM =
-  "import { createRequire as __childRequire } from 'node:module'; const require = __childRequire(import.meta.url);"
-
-/**
  * `script` bundled into one file under `.tmp/{name}-{pid}/` (esbuild, which tsx brings), its npm
- * packages included but for {@link NOT_BUNDLED}, run by plain node. A cold start then neither loads
- * each module through tsx nor has node's module loader find, read and link the packages' many small
- * files (viem, ox, mqtt): the kill test's party reaches its standby in 0.8-0.9 s of CPU instead of
+ * packages included but for `NOT_BUNDLED` (cli/bundleEntry.mjs, the same as the chanvm command's
+ * bundle), run by plain node. A cold start then neither loads each module through tsx nor has
+ * node's module loader find, read and link the packages' many small files (viem, ox, mqtt): the
+ * kill test's party reaches its standby in 0.8-0.9 s of CPU instead of
  * 1.7-1.8 s with its packages outside, which matters with a hundred process starts on a small CI
  * machine. Falls back to tsx without esbuild.
  */
@@ -58,7 +37,7 @@ export async function bundleChildScript(
       bundle: true,
       platform: 'node',
       format: 'esm',
-      external: NOT_BUNDLED,
+      external: [...NOT_BUNDLED],
       banner: { js: REQUIRE_SHIM },
       outfile: file,
       logLevel: 'warning',
@@ -69,7 +48,7 @@ export async function bundleChildScript(
       bundle: true,
       platform: 'node',
       format: 'esm',
-      external: NOT_BUNDLED,
+      external: [...NOT_BUNDLED],
       banner: { js: REQUIRE_SHIM },
       outfile: join(dirname(file), 'checkEnvelopesInWorker.mjs'),
       logLevel: 'warning',
