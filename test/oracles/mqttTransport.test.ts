@@ -10,7 +10,7 @@ import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { paramsToWire, stateToWire } from '../../engine/channel/wire.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createParty } from '../../engine/protocol/createParty.ts'
-import type { Party, ProposedStep } from '../../engine/protocol/types.ts'
+import type { Party, PartyOptions, ProposedStep } from '../../engine/protocol/types.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
@@ -36,6 +36,29 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
   describe(`MQTT peer transport on ${name}`, function () {
     let broker: TestBroker
     const open: MqttTransport[] = []
+    /** Both parties of one channel pair, each on a clean session of its own, in memory otherwise. */
+    const startParties = (label: string, options: (i: 0 | 1) => Partial<PartyOptions>) =>
+      Promise.all(
+        ([0, 1] as const).map(async (i) => {
+          const transport = await createMqttTransport({
+            url: broker.url,
+            self: testAddresses[i]!,
+            clean: true,
+            clientId: `${label}-${i}-${process.pid}-${Date.now()}`,
+          })
+          open.push(transport)
+          return createParty({
+            signer: createKeySigner(testKeys[i]!),
+            transport,
+            store: createMemoryStore(),
+            sandbox: await createSandbox(),
+            apps: [escrowApp],
+            clock: () => fixedEnv,
+            responseTimeoutMs: 5_000,
+            ...options(i),
+          })
+        }),
+      )
     const connect = async (self: Address, opts: { clean?: boolean } = {}) => {
       const t = await createMqttTransport({
         url: broker.url,
@@ -140,26 +163,7 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
     it('messages for channels a party does not hold are acknowledged and dropped: they never hold up its channel', async () => {
       // More than Mosquitto's in-flight window (20): left unacknowledged they would stall the party.
       const ch = escrowChannel({ nonce: 91n })
-      const parties = await Promise.all(
-        ([0, 1] as const).map(async (i) => {
-          const transport = await createMqttTransport({
-            url: broker.url,
-            self: testAddresses[i]!,
-            clean: true,
-            clientId: `poison-${i}-${process.pid}-${Date.now()}`,
-          })
-          open.push(transport)
-          return createParty({
-            signer: createKeySigner(testKeys[i]!),
-            transport,
-            store: createMemoryStore(),
-            sandbox: await createSandbox(),
-            apps: [escrowApp],
-            clock: () => fixedEnv,
-            responseTimeoutMs: 5_000,
-          })
-        }),
-      )
+      const parties = await startParties('poison', () => ({}))
       const [payer, payee] = parties as [Party, Party]
       try {
         await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
@@ -204,35 +208,18 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
       let releaseSlow: () => void = () => undefined
       const slowHeld = new Promise<boolean>((r) => (releaseSlow = () => r(true)))
       let slowAsked = false
-      const parties = await Promise.all(
-        ([0, 1] as const).map(async (i) => {
-          const transport = await createMqttTransport({
-            url: broker.url,
-            self: testAddresses[i]!,
-            clean: true,
-            clientId: `parallel-${i}-${process.pid}-${Date.now()}`,
-          })
-          open.push(transport)
-          return createParty({
-            signer: createKeySigner(testKeys[i]!),
-            transport,
-            store: createMemoryStore(),
-            sandbox: await createSandbox(),
-            apps: [escrowApp],
-            clock: () => fixedEnv,
-            responseTimeoutMs: 10_000,
-            ...(i === 1
-              ? {
-                  approve: (step: ProposedStep) => {
-                    if (step.channelId.toLowerCase() !== slow.channelId.toLowerCase()) return true
-                    slowAsked = true
-                    return slowHeld
-                  },
-                }
-              : {}),
-          })
-        }),
-      )
+      const parties = await startParties('parallel', (i) => ({
+        responseTimeoutMs: 10_000,
+        ...(i === 1
+          ? {
+              approve: (step: ProposedStep) => {
+                if (step.channelId.toLowerCase() !== slow.channelId.toLowerCase()) return true
+                slowAsked = true
+                return slowHeld
+              },
+            }
+          : {}),
+      }))
       const [payer, payee] = parties as [Party, Party]
       try {
         for (const ch of [slow, fast]) {
