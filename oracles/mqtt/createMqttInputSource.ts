@@ -50,6 +50,9 @@ export type MqttInputSourceOptions = InputValidatorOptions &
      * Bounds on the messages checked per signer and in total, applied before the payload is
      * parsed or its signature verified; a message beyond them is dropped, acknowledged and counted
      * `rate-limited` (see {@link createSignerRateLimiter} for the defaults and the policy).
+     * With verifier threads, `perTopicInFlight` defaults to half of `maxInFlight` (100): beyond
+     * that many messages of one signer's topic waiting for their verdict, the next is refused on
+     * arrival, so a flood claiming one signer leaves the other half of the connection free.
      */
     rateLimit?: RateLimitOptions
     /**
@@ -211,7 +214,13 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
   const early: MqttInputRejectionEvent[] = []
   let accepted = 0
   const rejected = Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<MqttInputRejection, number>
-  const limiter = createSignerRateLimiter(options.rateLimit)
+  // With threads, one topic may have at most half of the connection's in-flight messages waiting
+  // for their verdict: a flood claiming one signer cannot fill the connection (see `rateLimit`).
+  const inFlight = Math.max(2, options.maxInFlight ?? 200)
+  const limiter = createSignerRateLimiter({
+    perTopicInFlight: Math.max(1, Math.floor(inFlight / 2)),
+    ...options.rateLimit,
+  })
   // The allow lists as the validator holds them, to spend no token on a signer it refuses anyway.
   const allowed = { device: allowList(options.devices), oracle: allowList(options.oracles) }
   const validator: InputValidator = {
@@ -481,9 +490,7 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
       url,
       subscriptions: topics ?? INPUT_TOPICS,
       log,
-      ...(!pipelined
-        ? { onMessage }
-        : { onMessage: onMessagePipelined, maxInFlight: Math.max(2, options.maxInFlight ?? 200) }),
+      ...(!pipelined ? { onMessage } : { onMessage: onMessagePipelined, maxInFlight: inFlight }),
     })
   } catch (e) {
     await broker?.close()

@@ -13,6 +13,13 @@ export type RateLimitOptions = {
   perTopicUnverifiedPerSec?: number
   /** Unverified messages on one signer's topic at once before it loses its priority. Default 1,000. */
   perTopicUnverifiedBurst?: number
+  /**
+   * Messages on one signer's topic admitted and not yet judged (in flight on the verifier
+   * threads) at once; beyond, a message on that topic is refused on arrival and charged to the
+   * topic's unverified bucket. Default 100: half of the input source's default `maxInFlight`, and
+   * the in-flight window of the site's Mosquitto settings.
+   */
+  perTopicInFlight?: number
   /** Sustained messages per second checked over all signers. Default 10,000. */
   totalPerSec?: number
   /** Messages checked at once over all signers. Default 20,000. */
@@ -28,7 +35,9 @@ export type RateLimitOptions = {
 export type SignerRateLimiter = {
   /**
    * Whether a message on `signer`'s topic may go on to verification now; spends a token of the
-   * total bucket when it may. `nowMs` is a monotonic clock in milliseconds.
+   * total bucket when it may. Refused when `perTopicInFlight` messages of the topic already wait
+   * for their verdict (that refusal is charged to the topic's unverified bucket). `nowMs` is a
+   * monotonic clock in milliseconds.
    */
   admit(signer: string, nowMs: number): boolean
   /**
@@ -46,8 +55,9 @@ export type SignerRateLimiter = {
 type Bucket = { tokens: number; at: number }
 /**
  * A signer's buckets; `proven` once a message of it verified; `waiting`: messages admitted and not
- * yet settled (checked on other threads meanwhile), each counted against both buckets until its
- * verdict says which one it costs.
+ * yet settled (checked on other threads meanwhile), counted against the topic's unverified bucket
+ * only, never the signer's own, until its verdict says which one it costs, and at most
+ * `perTopicInFlight`.
  */
 type Signer = { own: Bucket; unverified: Bucket; proven: boolean; waiting: number }
 
@@ -69,6 +79,11 @@ const PROVEN_HEAD_START = 0.5
  * - each signer's topic has an **unverified** bucket, `perTopicUnverifiedBurst` refilled at
  *   `perTopicUnverifiedPerSec`, charged for every other message on it (a forgery, a copy, a
  *   malformed payload): a flood of forgeries spends it, never the signer's own bucket;
+ * - a message admitted and not yet settled (checked on verifier threads meanwhile) counts against
+ *   its topic's unverified bucket until settled, never against the signer's own bucket; at most
+ *   `perTopicInFlight` of a topic wait at once, and a message beyond is refused on arrival and
+ *   charged to the topic (so a device may have up to that many more accepted than its own bucket
+ *   held, while they were in flight);
  * - the **total** bucket, `totalBurst` refilled at `totalPerSec`, pays for every check: when it
  *   is empty every message is refused;
  * - the noisiest go first: as the total bucket empties, a message is refused unless its signer's
@@ -93,6 +108,7 @@ export function createSignerRateLimiter(options: RateLimitOptions = {}): SignerR
   const perBurst = options.perSignerBurst ?? 1_000
   const topicRate = options.perTopicUnverifiedPerSec ?? 100
   const topicBurst = options.perTopicUnverifiedBurst ?? 1_000
+  const topicInFlight = options.perTopicInFlight ?? 100
   const totalRate = options.totalPerSec ?? 10_000
   const totalBurst = options.totalBurst ?? 20_000
   const maxSigners = options.maxSigners ?? 100_000
@@ -101,6 +117,7 @@ export function createSignerRateLimiter(options: RateLimitOptions = {}): SignerR
     perBurst,
     topicRate,
     topicBurst,
+    topicInFlight,
     totalRate,
     totalBurst,
     maxSigners,
@@ -142,8 +159,15 @@ export function createSignerRateLimiter(options: RateLimitOptions = {}): SignerR
     admit(signer, now) {
       const s = signerOf(signer, now)
       refill(total, now, totalRate, totalBurst)
-      // A message still waiting for its verdict may cost either bucket: both count it meanwhile.
-      const own = s.own.tokens - s.waiting
+      // A topic with as many messages waiting for their verdict as it may have is refused at once,
+      // at the topic's cost: a flood of forgeries claiming a signer cannot fill the connection.
+      if (s.waiting >= topicInFlight) {
+        s.unverified.tokens = Math.max(0, s.unverified.tokens - 1)
+        return false
+      }
+      // A message still waiting for its verdict is counted against its topic, not its signer: a
+      // forgery in flight never lowers what the signer's own bucket admits.
+      const own = s.own.tokens
       const unverified = s.unverified.tokens - s.waiting
       if (own < 1 || total.tokens < 1) return false
       const need = 1 - total.tokens / totalBurst

@@ -113,8 +113,50 @@ describe('signer rate limiter: bounded work per signer and in total, noisiest fi
     )
   })
 
+  it('forgeries in flight (admitted, not yet judged) never lower what the device they claim may have accepted', () => {
+    // Slow refill: every token counted below is one the bucket held.
+    const limiter = createSignerRateLimiter({
+      perSignerPerSec: 0.001,
+      perSignerBurst: 10,
+      perTopicInFlight: 20,
+    })
+    // A new signer starts with half its bucket: 5. One valid reading proves the device (4 left).
+    assert.ok(limiter.admit('device', 0))
+    limiter.settle('device', true, 0)
+    // More forgeries claiming it are in flight than its own bucket holds.
+    const forgeries = 8
+    for (let i = 0; i < forgeries; i++) assert.ok(limiter.admit('device', 1), `forgery ${i} admitted`)
+    // Its valid reading arriving meanwhile is admitted.
+    assert.ok(limiter.admit('device', 2), 'the valid reading is admitted while forgeries are in flight')
+    limiter.settle('device', true, 2)
+    for (let i = 0; i < forgeries; i++) limiter.settle('device', false, 3)
+    // The forgeries cost it nothing: 3 more valid readings fit its bucket, not one more.
+    for (let i = 0; i < 3; i++) {
+      assert.ok(limiter.admit('device', 4), `valid reading ${i} admitted after the forgeries`)
+      limiter.settle('device', true, 4)
+    }
+    assert.equal(limiter.admit('device', 4), false)
+  })
+
+  it('refuses a message on a topic that has perTopicInFlight messages waiting for their verdict, and no other', () => {
+    const limiter = createSignerRateLimiter({ perTopicInFlight: 5 })
+    for (let i = 0; i < 5; i++) assert.ok(limiter.admit('flooded', 0))
+    assert.equal(limiter.admit('flooded', 0), false)
+    assert.ok(limiter.admit('quiet', 0), 'another topic is not held up')
+    limiter.settle('flooded', false, 1)
+    assert.ok(limiter.admit('flooded', 1), 'a judged message frees its place')
+    assert.equal(limiter.admit('flooded', 1), false)
+    limiter.release('flooded')
+    assert.ok(limiter.admit('flooded', 1), 'a message that will not be judged frees its place')
+  })
+
   it('refuses nonsense options with INVALID_ARGUMENT', () => {
-    for (const bad of [{ perSignerPerSec: 0 }, { totalBurst: -1 }, { maxSigners: Number.NaN }])
+    for (const bad of [
+      { perSignerPerSec: 0 },
+      { totalBurst: -1 },
+      { maxSigners: Number.NaN },
+      { perTopicInFlight: 0 },
+    ])
       assert.throws(
         () => createSignerRateLimiter(bad),
         (e: unknown) => e instanceof ChanvmError && e.code === 'INVALID_ARGUMENT',
