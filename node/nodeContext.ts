@@ -16,7 +16,14 @@ import type { AppRegistry } from '../apps/module/createAppRegistry.ts'
 import type { HeadClock } from './createHeadClock.ts'
 import type { InputBook } from './createInputBook.ts'
 import type { NodeJournal } from './createNodeJournal.ts'
-import type { ChannelSummary, ComponentHealth, NodeConfig, NodeEvent, NodeHealth } from './types.ts'
+import type {
+  ChannelSummary,
+  ComponentHealth,
+  NodeConfig,
+  NodeEvent,
+  NodeHealth,
+  NodeMetrics,
+} from './types.ts'
 
 /** Options of `createNode` (node/createNode.ts). */
 export type CreateNodeOptions = {
@@ -54,15 +61,8 @@ export type NodeLog = (
   fields: Record<string, unknown>,
 ) => void
 
-/** The node's counters, which `metrics()` copies. */
-export type NodeCounters = {
-  steps: number
-  refusals: Record<string, number>
-  readings: Record<string, number>
-  disputes: number
-  gasSpent: bigint
-  channels: number
-}
+/** The node's counters, which `metrics()` copies: the metrics it exports, kept as they change. */
+export type NodeCounters = NodeMetrics
 
 /** Everything createNode composes and shares with its parts. */
 export type NodeContext = {
