@@ -192,17 +192,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       fatal,
       closers,
     })
-    const {
-      brokerHealth,
-      chainHealth,
-      setUp,
-      statusSource,
-      chainCall,
-      readHead,
-      head,
-      probeTimer,
-      chainView,
-    } = readiness
+    const { readHead, head, probeTimer } = readiness
 
     const clock = () => head.now()
     journal = createNodeJournal({
@@ -290,7 +280,6 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       appOf,
       book,
       journal,
-      head,
       cancelled,
       cancelledPath,
       log,
@@ -303,12 +292,8 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       ensureOpen,
       rpcUrl,
       brokerUrl,
-      brokerHealth,
-      chainHealth,
-      setUp,
-      statusSource,
-      chainCall,
-      chainView,
+      // The chain view, the head clock and the broker's and chain's health.
+      ...readiness,
       chainTimeoutMs,
       pollingIntervalMs,
       fundingTimeoutMs,
