@@ -1,6 +1,6 @@
 // docs/walkthrough.md, run as written: `npx anvil`, `mosquitto`, `npx chanvm deploy`, `key new`,
 // two `chanvm node` daemons, `open`, `act`, `show`, Ctrl-C on one node and `dispute` on the other,
-// in real time (anvil mines a block a second; the challenge period is 30 s). Only the ports and the
+// in real time (anvil mines a block a second; the challenge period is 10 s). Only the ports and the
 // folder differ from the page (free ports, a temporary folder).
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -257,7 +257,7 @@ describe('docs/walkthrough.md: two nodes on one machine, as the page runs them',
         '--nonce',
         '1',
         '--challenge',
-        '30s',
+        '10s',
         '--arbiter',
         ARBITER,
       ])
