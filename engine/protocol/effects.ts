@@ -3,7 +3,7 @@ import type { Env, SignedState, State } from '../channel/types.ts'
 import type { StepResult } from '../sandbox/runTransition.ts'
 import type { SignatureRecord } from '../store/types.ts'
 import type { PeerMessage } from '../transport/types.ts'
-import type { ChannelMachine } from './machine.ts'
+import type { ChannelMachine } from './machineTypes.ts'
 import type { PartyEvent, ProposedStep, RefusalReason, UpdateResult } from './types.ts'
 
 // What a handler returns: the channel's next machine and the effects the executor carries out, or

@@ -49,7 +49,8 @@ describe('engine/protocol: a core a reader can follow', () => {
   })
 
   it('the channel machine is plain data: no callback, promise or timer in it; structuredClone copies it', () => {
-    const machine = codeOf('machine.ts')
+    const machine = codeOf('machineTypes.ts')
+    assert.ok(machine.includes('export type ChannelMachine') && machine.includes('export type Pending'))
     const type = machine.slice(
       machine.indexOf('export type ChannelMachine'),
       machine.indexOf('\n}\n', machine.indexOf('export type ChannelMachine')),
