@@ -2,7 +2,12 @@
 // versions with who moved and at what gas, the inputs it took in or refused, the dispute steps it
 // sent, and its links to the chain and the broker. Kept by node/createNodeJournal.ts.
 import type { Address, Hex } from 'viem'
-import type { AppName } from './types.ts'
+
+/**
+ * An app's name, as commands, the API and `chain.apps` use it (the built-in apps' and the
+ * configured ones'). Declared here and re-exported by types.ts, which imports this file's types.
+ */
+export type AppName = string
 
 /** One version of a channel as the timeline shows it. */
 export type TimelineEntry = {

@@ -5,11 +5,10 @@ import type { Address, Hex } from 'viem'
 import type { ChannelPhase } from '../engine/protocol/channelPhase.ts'
 import type { Party, PartyEvent, UpdateResult } from '../engine/protocol/types.ts'
 import type { WatcherEvent } from '../engine/watcher/types.ts'
-import type { NodeJournalView } from './journalTypes.ts'
+import type { AppName, NodeJournalView } from './journalTypes.ts'
 import type { AppRegistry } from '../apps/module/createAppRegistry.ts'
 
-/** An app's name, as commands, the API and `chain.apps` use it (the built-in apps' and the configured ones'). */
-export type AppName = string
+export type { AppName } from './journalTypes.ts'
 
 /**
  * A node's configuration file (JSON). Keys never appear here: `keystore` names an Ethereum V3
