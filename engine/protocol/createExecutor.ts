@@ -166,6 +166,14 @@ export function createExecutor(o: {
     r.syncTimer.unref()
   }
 
+  /** Durably records a fact of the chain a local action learnt. */
+  const save = (ch: ChannelMachine, fact: Extract<Effect, { kind: 'save' }>['fact']): Promise<void> =>
+    'funding' in fact
+      ? store.putFunding(ch.id, fact.funding)
+      : 'forced' in fact
+        ? store.putForcedState(ch.id, fact.forced)
+        : store.putDisputed(ch.id)
+
   /** The answer to a handler's question: the signer's for its own proposal, the rest from the facts. */
   const answer = async (ch: ChannelMachine, a: Ask): Promise<Answer[Ask['kind']]> => {
     if (a.kind !== 'signProposal') return reader.answer(ch, a)
@@ -206,6 +214,7 @@ export function createExecutor(o: {
       case 'schedule':
         return watchCommit(ch, e.version)
       case 'persist':
+      case 'save':
       case 'recordAndSign':
         return
     }
@@ -218,6 +227,7 @@ export function createExecutor(o: {
    * hears of it); then, for each signature, what follows it ({@link onSigned}).
    */
   const run = async (ch: ChannelMachine, s: Step): Promise<void> => {
+    for (const e of s.effects) if (e.kind === 'save') await save(ch, e.fact)
     for (const e of s.effects) if (e.kind === 'persist') await store.putSignedState(ch.id, e.signed)
     const before = ch.latest
     commit(ch, s.machine)
@@ -272,7 +282,6 @@ export function createExecutor(o: {
     listen: (handler: (m: PeerMessage) => Promise<void>) => transport.onMessage(handler),
     ...reader,
     saveChannel: (record: Parameters<ChannelStore['putChannel']>[0]) => store.putChannel(record),
-    saveFunding: (ch: ChannelMachine, deposited: readonly bigint[]) => store.putFunding(ch.id, deposited),
     saveDisputed: (ch: ChannelMachine) => store.putDisputed(ch.id),
     saveForced: (ch: ChannelMachine, state: SignedState['state']) => store.putForcedState(ch.id, state),
     emit,

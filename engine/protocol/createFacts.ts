@@ -47,6 +47,8 @@ export function createFacts(o: {
     switch (a.kind) {
       case 'signedAt':
         return (await store.getSignatureRecord(ch.id, a.version)) ?? null
+      case 'coSignedAt':
+        return (await store.getSignedState(ch.id, a.version)) ?? null
       case 'clock':
         return o.clock()
       case 'envWithin': {

@@ -1,14 +1,14 @@
-import { keccak256 } from 'viem'
-import type { SignedState } from '../channel/types.ts'
+import { keccak256, type Hex } from 'viem'
 import { ChanvmError } from '../errors.ts'
 import { adoptForcedChain } from './adoptForcedChain.ts'
 import { createDispatcher } from './createDispatcher.ts'
 import { createExecutor } from './createExecutor.ts'
-import { decideFunding } from './decideFunding.ts'
 import { guardStore } from './guardStore.ts'
 import { baseOf, lower, machinePhase, others, type ChannelMachine } from './machine.ts'
+import { onFunding } from './onFunding.ts'
 import { openChannel } from './openChannel.ts'
 import { channelOf, type PartyContext } from './partyContext.ts'
+import { runLocal } from './runLocal.ts'
 import type { AppCode, FundingResult, Party, PartyOptions } from './types.ts'
 import { updateChannel, waitForVersion } from './updateChannel.ts'
 
@@ -98,34 +98,8 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     }
   }
 
-  const confirmFunding = async (
-    channelId: `0x${string}`,
-    deposited: readonly bigint[],
-  ): Promise<FundingResult> => {
-    const ch = channelOf(ctx, channelId)
-    if (deposited.length !== ch.params.participants.length) {
-      throw new ChanvmError('INVALID_ARGUMENT', 'one deposit per participant', { channelId })
-    }
-    return io.rt.serial(ch, async () => {
-      const initial: SignedState | undefined =
-        ch.latest?.state.version === 0n ? ch.latest : await io.coSignedAt(ch, 0n)
-      if (initial === undefined)
-        throw new ChanvmError('INVALID_ARGUMENT', 'the channel is not open yet', { channelId })
-      const missing = decideFunding(initial.state.balances, deposited)
-      if (missing.length > 0) {
-        return {
-          ok: false,
-          reason: 'underfunded',
-          missing,
-          message: `participants ${missing.join(', ')} have not deposited their initial balance`,
-        } as const
-      }
-      await io.saveFunding(ch, deposited)
-      ch.funded = true
-      io.emit({ type: 'funded', channelId: ch.id, deposited })
-      return { ok: true } as const
-    })
-  }
+  const confirmFunding = async (channelId: Hex, deposited: readonly bigint[]): Promise<FundingResult> =>
+    runLocal(ctx, channelOf(ctx, channelId), 'funding', onFunding, { deposited })
 
   const markDisputed = async (channelId: `0x${string}`): Promise<void> => {
     const ch = channelOf(ctx, channelId)

@@ -11,8 +11,15 @@ type ChannelRuntime = {
   openResult: Promise<SignedState> | undefined
 }
 
-type Kind = 'verdict' | 'result' | 'open'
-const kindOf = (v: Resolution): Kind => ('verdict' in v ? 'verdict' : 'result' in v ? 'result' : 'open')
+type Kind = 'verdict' | 'result' | 'open' | 'local'
+const kindOf = (v: Resolution): Kind =>
+  'verdict' in v
+    ? 'verdict'
+    : 'result' in v
+      ? 'result'
+      : 'opened' in v || 'openFailed' in v
+        ? 'open'
+        : 'local'
 
 /** What {@link createRuntime} returns. */
 export type Runtime = ReturnType<typeof createRuntime>
@@ -86,7 +93,7 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
     },
     /** Stops waiting on `id`. */
     forget(id: string): void {
-      for (const kind of ['verdict', 'result', 'open'] as const) waiting.delete(keyOf(id, kind))
+      for (const kind of ['verdict', 'result', 'open', 'local'] as const) waiting.delete(keyOf(id, kind))
     },
     /** Calls `f` whenever the channel's latest state changes; returns the function that stops it. */
     watchLatest(ch: ChannelMachine, f: () => void): () => void {

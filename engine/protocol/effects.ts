@@ -4,7 +4,14 @@ import type { StepResult } from '../sandbox/runTransition.ts'
 import type { SignatureRecord } from '../store/types.ts'
 import type { PeerMessage } from '../transport/types.ts'
 import type { ChannelMachine } from './machineTypes.ts'
-import type { PartyEvent, ProposedStep, RefusalReason, UpdateResult } from './types.ts'
+import type {
+  AdoptResult,
+  FundingResult,
+  PartyEvent,
+  ProposedStep,
+  RefusalReason,
+  UpdateResult,
+} from './types.ts'
 
 // What a handler returns: the channel's next machine and the effects the executor carries out, or
 // the one fact it needs from the world before it can decide. Plain data, no I/O.
@@ -31,10 +38,16 @@ export type StepAttempt = UpdateResult | 'lost' | 'retry' | 'disputed'
 
 /**
  * What a `resolve` effect hands to a caller waiting on an id: the peers' verdict on a proposal, the
- * mover's result, or the end of an open.
+ * mover's result, the end of an open, or the result of a local action (`confirmFunding`,
+ * `adoptForcedChain`).
  */
 export type Resolution =
-  { verdict: Outcome } | { result: StepAttempt } | { opened: SignedState } | { openFailed: string }
+  | { verdict: Outcome }
+  | { result: StepAttempt }
+  | { opened: SignedState }
+  | { openFailed: string }
+  | { funding: FundingResult }
+  | { adoption: AdoptResult }
 
 /** What follows a state signature once it is recorded (`onSigned`). */
 export type AfterSign =
@@ -62,6 +75,11 @@ export type Effect =
   | { kind: 'recordAndSign'; record: SignatureRecord; peerSigs?: Map<string, Hex>; then: AfterSign }
   /** Durably store a co-signed state (before the machine that holds it as the latest is taken). */
   | { kind: 'persist'; signed: SignedState }
+  /**
+   * Durably record what the party learnt of the chain (before the machine that holds it is
+   * taken): every deposit confirmed, a forced state adopted as the base, a dispute registered.
+   */
+  | { kind: 'save'; fact: { funding: readonly bigint[] } | { forced: State } | { disputed: true } }
   /** Sign again a digest the store holds a record of, and send it in an `accept`. */
   | { kind: 'signAgain'; record: SignatureRecord; to: Address }
   | { kind: 'send'; to: Address; message: PeerMessage }
@@ -89,6 +107,8 @@ export type Effect =
 export type Ask =
   /** This party's signature record at `version`, or null. */
   | { kind: 'signedAt'; version: bigint }
+  /** The co-signed state at `version` as stored, or null. */
+  | { kind: 'coSignedAt'; version: bigint }
   /** This party's view of the chain head and time. */
   | { kind: 'clock' }
   /** Whether `env` is within tolerance of this party's clock (read afresh when it lags). */
@@ -105,6 +125,7 @@ export type Ask =
 /** The answer to each kind of {@link Ask}. */
 export type Answer = {
   signedAt: SignatureRecord | null
+  coSignedAt: SignedState | null
   clock: Env
   envWithin: boolean
   rerun: StepResult
