@@ -6,6 +6,7 @@ import { ChanvmError } from '../errors.ts'
 import { secp256k1Backend } from '../crypto/secp256k1Backend.ts'
 import type { Env } from '../channel/types.ts'
 import { cacheJumpAnalysis } from './cacheJumpAnalysis.ts'
+import { installInlineOpcodes, runOpcodesInline } from './runOpcodesInline.ts'
 
 /** Limits applied to every call the sandbox runs. */
 export type SandboxLimits = {
@@ -122,6 +123,7 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
   if (!(lim.timeCapMs > 0)) throw new ChanvmError('INVALID_ARGUMENT', 'sandbox timeCapMs must be positive')
 
   await cacheJumpAnalysis()
+  const inlineOpcodes = await installInlineOpcodes()
   const common = new Common({
     chain: Mainnet,
     hardfork: Hardfork.Osaka,
@@ -174,6 +176,7 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
   let currentAddress: string | undefined
   const build = async () => {
     evm = await createEVM({ common, customOpcodes: [timed(0x56), timed(0x57), mstore] })
+    if (inlineOpcodes) runOpcodesInline(evm)
     const map = (evm as unknown as { _opcodeMap?: ({ opcodeInfo: object } | undefined)[] })._opcodeMap
     for (const op of syncCustom) {
       const entry = map?.[op]

@@ -1,0 +1,217 @@
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { Common } from '@ethereumjs/common'
+
+type OpcodeInfo = {
+  code: number
+  feeBigInt: bigint
+  dynamicGas: boolean
+  isAsync: boolean
+  isInvalid: boolean
+}
+type GasHandler = (runState: RunState, gas: bigint, common: Common) => bigint | Promise<bigint>
+type OpEntry = {
+  opcodeInfo: OpcodeInfo
+  opHandler: (runState: RunState, common: Common) => unknown
+  gasHandler: GasHandler
+}
+type RunState = {
+  code: Uint8Array
+  programCounter: number
+  opCode: number
+  gasLeft: bigint
+  validJumps: Uint8Array
+  cachedPushes: Record<number, bigint>
+  shouldDoJumpAnalysis: boolean
+  stack: { peek(n?: number): bigint[] }
+  env: { accessWitness?: { commit(): void; revert(): void }; chargeCodeAccesses?: boolean }
+  eip8037BurnLeftoverAfterCreateHaltOntoAlive?: boolean
+}
+type Interpreter = {
+  _evm: object & { DEBUG: boolean; events: { listenerCount(event: string): number } }
+  _runState: RunState
+  common: Common
+  profilerOpts?: { enabled?: boolean }
+  _getValidJumpDestinations(code: Uint8Array): {
+    jumps: Uint8Array
+    pushes: Record<number, bigint>
+    opcodesCached: OpEntry[]
+  }
+  lookupOpInfo(op: number): OpEntry
+  useGas(amount: bigint, context: OpcodeInfo): void
+  runStep(entry: OpEntry | undefined): Promise<void>
+  run(code: Uint8Array, opts?: { pc?: number }): Promise<unknown>
+}
+type Modules = {
+  proto: Interpreter
+  subMemUsage: (runState: RunState, offset: bigint, length: bigint, common: Common) => bigint
+  consumePostTargetCallOog: (runState: RunState) => void
+  gasHandlers: Map<number, GasHandler>
+  /** The interpreter's error class: `new EVMError(message)`. */
+  EVMError: new (message: string) => { error: string }
+}
+
+const EOF_FORMAT = 0xef
+const OUT_OF_GAS = 'out of gas'
+const INVALID_OPCODE = 'invalid opcode'
+const STOP = 'stop'
+const EVM_ERROR = 'EVMError'
+
+/** The EVMs whose calls run their opcodes inline. */
+const inline = new WeakSet<object>()
+let installed: Promise<boolean> | undefined
+
+/** Loads the interpreter's own modules (the ones `@ethereumjs/evm` runs), or undefined if they are not there. */
+async function load(): Promise<Modules | undefined> {
+  const require = createRequire(import.meta.url)
+  const esm = join(dirname(require.resolve('@ethereumjs/evm')), '..', 'esm')
+  const at = (file: string) => import(pathToFileURL(join(esm, file)).href) as Promise<Record<string, unknown>>
+  const [interp, util, eip7928, gas, errors] = await Promise.all([
+    at('interpreter.js'),
+    at('opcodes/util.js'),
+    at('opcodes/EIP7928.js'),
+    at('opcodes/gas.js'),
+    at('errors.js'),
+  ])
+  const proto = (interp.Interpreter as { prototype?: Interpreter } | undefined)?.prototype
+  const subMemUsage = util.subMemUsage as Modules['subMemUsage'] | undefined
+  const consumePostTargetCallOog = eip7928.consumeEip7928PostTargetCallOog as
+    Modules['consumePostTargetCallOog'] | undefined
+  const gasHandlers = gas.dynamicGasHandlers as Map<number, GasHandler> | undefined
+  const EVMError = errors.EVMError as Modules['EVMError'] | undefined
+  if (
+    typeof proto?.run !== 'function' ||
+    typeof proto.runStep !== 'function' ||
+    typeof subMemUsage !== 'function' ||
+    typeof consumePostTargetCallOog !== 'function' ||
+    !(gasHandlers instanceof Map) ||
+    typeof EVMError !== 'function' ||
+    errors.EVMErrorTypeString !== EVM_ERROR
+  )
+    return undefined
+  return { proto, subMemUsage, consumePostTargetCallOog, gasHandlers, EVMError }
+}
+
+/**
+ * `@ethereumjs/evm` runs every opcode as an awaited async step, and awaits every dynamic gas
+ * function, though almost all of them compute synchronously: two promises and microtask turns per
+ * opcode, most of a sandbox call's time. For the EVMs given to {@link runOpcodesInline} this runs
+ * legacy code's opcodes in a plain loop instead: an opcode whose handler the interpreter marks
+ * async is awaited when it returns a promise, and one whose gas function is async (storage,
+ * calls, copies) takes the interpreter's own step, awaited. The memory gas of MLOAD, MSTORE and
+ * MSTORE8 is the interpreter's own `subMemUsage`, called synchronously. Every check, charge and
+ * state change is the interpreter's, in its order; only the turns of the microtask queue are
+ * gone. EOF code, the profiler, `step` listeners, DEBUG and code-chunk charging (EIP-6800, EIP-7864)
+ * take the stock path. Other EVMs in the process are untouched. Resolves to false (and changes nothing) when the
+ * interpreter's modules are not the expected ones.
+ */
+export function installInlineOpcodes(): Promise<boolean> {
+  installed ??= (async () => {
+    try {
+      const m = await load()
+      if (m === undefined) return false
+      patch(m)
+      return true
+    } catch {
+      return false
+    }
+  })()
+  return installed
+}
+
+/** Makes the calls of `evm` run their opcodes inline (after {@link installInlineOpcodes} resolved true). */
+export function runOpcodesInline(evm: object): void {
+  inline.add(evm)
+}
+
+function patch({ proto, subMemUsage, consumePostTargetCallOog, gasHandlers, EVMError }: Modules): void {
+  const stockRun = proto.run
+  const stockStep = proto.runStep
+  /** Synchronous twins of the stock gas functions that only charge memory growth (the same code). */
+  const syncGas = new Map<GasHandler, GasHandler>()
+  const memoryGas = (op: number, length: bigint) => {
+    const stock = gasHandlers.get(op)
+    if (stock !== undefined)
+      syncGas.set(stock, (rs, gas, common) => gas + subMemUsage(rs, rs.stack.peek()[0]!, length, common))
+  }
+  memoryGas(0x51, 32n) // MLOAD
+  memoryGas(0x52, 32n) // MSTORE
+  memoryGas(0x53, 1n) // MSTORE8
+
+  /** One opcode: undefined when it ran to the end synchronously, else the promise of its end. */
+  const step = (self: Interpreter, rs: RunState, entry: OpEntry | undefined): Promise<void> | undefined => {
+    const opEntry = entry ?? self.lookupOpInfo(rs.opCode)
+    const info = opEntry.opcodeInfo
+    let gas = info.feeBigInt
+    if (info.dynamicGas) {
+      const sync = syncGas.get(opEntry.gasHandler)
+      if (sync === undefined) return stockStep.call(self, entry)
+      gas = sync(rs, gas, self.common) as bigint
+    }
+    if (info.isInvalid) throw new EVMError(INVALID_OPCODE)
+    self.useGas(gas, info)
+    rs.programCounter++
+    consumePostTargetCallOog(rs)
+    const done = opEntry.opHandler(rs, self.common)
+    if (info.isAsync && done instanceof Promise) return done.then(() => rs.env.accessWitness?.commit())
+    rs.env.accessWitness?.commit()
+    return undefined
+  }
+
+  proto.run = async function (this: Interpreter, code: Uint8Array, opts: { pc?: number } = {}) {
+    const evm = this._evm
+    if (
+      !inline.has(evm) ||
+      code[0] === EOF_FORMAT ||
+      this.profilerOpts?.enabled === true ||
+      evm.DEBUG ||
+      evm.events.listenerCount('step') > 0 ||
+      (this._runState.env.chargeCodeAccesses === true &&
+        (this.common.isActivatedEIP(6800) || this.common.isActivatedEIP(7864)))
+    )
+      return stockRun.call(this, code, opts)
+    const rs = this._runState
+    rs.code = code
+    rs.programCounter = opts.pc ?? rs.programCounter
+    const pc0 = rs.programCounter
+    if (pc0 !== 0 && (pc0 < 0 || pc0 >= code.length))
+      throw new Error('Internal error: program counter not in range')
+    let err: { error: string } | undefined
+    let cachedOpcodes: OpEntry[] | undefined
+    while (rs.programCounter < rs.code.length) {
+      const pc = rs.programCounter
+      let opCode: number
+      let entry: OpEntry | undefined
+      if (cachedOpcodes === undefined) {
+        opCode = rs.code[pc]!
+        if (opCode === 0x56 || opCode === 0x57 || opCode === 0x5e) {
+          const { jumps, pushes, opcodesCached } = this._getValidJumpDestinations(rs.code)
+          rs.validJumps = jumps
+          rs.cachedPushes = pushes
+          rs.shouldDoJumpAnalysis = false
+          cachedOpcodes = opcodesCached
+        }
+      } else {
+        entry = cachedOpcodes[pc]!
+        opCode = entry.opcodeInfo.code
+      }
+      rs.opCode = opCode
+      try {
+        const pending = step(this, rs, entry)
+        if (pending !== undefined) await pending
+      } catch (e) {
+        rs.env.accessWitness?.revert()
+        if (!(typeof e === 'object' && e !== null && (e as { errorType?: unknown }).errorType === EVM_ERROR))
+          throw e
+        if ((e as { error: string }).error !== STOP) err = e as { error: string }
+        break
+      }
+    }
+    if (err === undefined && rs.eip8037BurnLeftoverAfterCreateHaltOntoAlive === true && rs.gasLeft > 0n) {
+      rs.gasLeft = 0n
+      err = new EVMError(OUT_OF_GAS)
+    }
+    return { runState: rs, exceptionError: err }
+  }
+}

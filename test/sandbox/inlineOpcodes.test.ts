@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { Common, Hardfork, Mainnet } from '@ethereumjs/common'
+import { createEVM, paramsEVM } from '@ethereumjs/evm'
+import { Account, createAddressFromString, createZeroAddress } from '@ethereumjs/util'
+import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem'
+import { createSandbox, type Sandbox, type StaticCallResult } from '../../engine/sandbox/createSandbox.ts'
+import { encodeTransitionCall } from '../../engine/sandbox/encodeTransitionCall.ts'
+import { runTransition } from '../../engine/sandbox/runTransition.ts'
+import type { State } from '../../engine/channel/types.ts'
+import { appCodeOf, benchChannel } from '../../bench/benchChannel.ts'
+import { loopApp } from '../../bench/loopApp.ts'
+import { fixedEnv, testAddresses } from '../support/channel.ts'
+
+const ADDRESS: Address = '0x00000000000000000000000000000000000a4400'
+const GAS = 5_000_000n
+
+/** The same call on the interpreter as the package ships it (awaited step by step). */
+async function reference(code: Hex, data: Hex) {
+  const common = new Common({ chain: Mainnet, hardfork: Hardfork.Osaka, params: paramsEVM })
+  const evm = await createEVM({ common })
+  const to = createAddressFromString(ADDRESS)
+  await evm.stateManager.putAccount(to, new Account())
+  await evm.stateManager.putCode(to, hexToBytes(code))
+  const r = await evm.runCall({
+    caller: createAddressFromString('0x000000000000000000000000000000000000c0de'),
+    to,
+    data: hexToBytes(data),
+    gasLimit: GAS,
+    isStatic: true,
+    skipNonceIncrement: true,
+    skipBalance: true,
+    block: {
+      header: {
+        number: fixedEnv.blockNumber,
+        coinbase: createZeroAddress(),
+        timestamp: fixedEnv.timestamp,
+        difficulty: 0n,
+        prevRandao: new Uint8Array(32),
+        gasLimit: GAS,
+        baseFeePerGas: 0n,
+        slotNumber: 0n,
+        getBlobGasPrice: () => 0n,
+      },
+    } as never,
+  })
+  const e = r.execResult
+  return {
+    error: e.exceptionError?.error,
+    returnData: bytesToHex(e.returnValue),
+    gasUsed: e.executionGasUsed,
+  }
+}
+
+/** The sandbox's result must be the stock interpreter's: same outcome, same bytes, same gas. */
+function assertSame(got: StaticCallResult, want: Awaited<ReturnType<typeof reference>>) {
+  assert.equal(got.gasUsed, want.gasUsed)
+  if (want.error === undefined) {
+    assert.equal(got.ok, true, got.ok ? '' : got.message)
+    if (got.ok) assert.equal(got.returnData, want.returnData)
+    return
+  }
+  assert.equal(got.ok, false, `want ${want.error}`)
+  if (got.ok) return
+  const failure =
+    want.error === 'revert'
+      ? 'revert'
+      : want.error === 'out of gas'
+        ? 'out-of-gas'
+        : want.error === 'invalid opcode'
+          ? 'invalid-opcode'
+          : want.error === 'static state change'
+            ? 'state-write'
+            : 'evm-error'
+  assert.equal(got.failure, failure, got.message)
+  if (failure === 'revert') assert.equal(got.revertData, want.returnData)
+  if (failure === 'evm-error') assert.match(got.message, new RegExp(want.error))
+}
+
+const hex = (n: bigint, bytes: number) => n.toString(16).padStart(bytes * 2, '0')
+const word = fc.oneof(
+  { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }) },
+  { weight: 6, arbitrary: fc.bigInt({ min: 0n, max: 300n }) },
+  { weight: 1, arbitrary: fc.constantFrom(0n, 1n, 31n, 32n, (1n << 256n) - 1n, 1n << 40n) },
+)
+const push = fc.oneof(
+  word.map((w) => `7f${hex(w, 32)}`), // PUSH32
+  fc.bigInt({ min: 0n, max: 255n }).map((w) => `60${hex(w, 1)}`), // PUSH1
+)
+/** One opcode after up to three pushes: arithmetic, stack, memory (sync and async gas), calldata, hashing, GAS. */
+const piece = fc
+  .tuple(
+    fc.array(push, { maxLength: 3 }),
+    fc.oneof(
+      {
+        weight: 60,
+        arbitrary: fc.constantFrom(
+          ...['01', '02', '03', '04', '0a', '10', '15', '16', '19', '1b'], // ADD MUL SUB DIV EXP LT ISZERO AND NOT SHL
+          ...['50', '80', '81', '90'], // POP DUP1 DUP2 SWAP1
+          ...['51', '52', '53', '59', '5e'], // MLOAD MSTORE MSTORE8 MSIZE MCOPY
+          ...['20', '35', '36', '37', '5a'], // KECCAK256 CALLDATALOAD CALLDATASIZE CALLDATACOPY GAS
+        ),
+      },
+      { weight: 1, arbitrary: fc.constantFrom('fe', '54', '55') }, // INVALID SLOAD SSTORE (a write in a static call)
+    ),
+  )
+  .map(([pushes, op]) => pushes.join('') + op)
+/** Straight-line code on a stack of six words, then RETURN or REVERT of memory [0, 0x60). */
+const program = fc
+  .tuple(
+    fc.array(push, { minLength: 6, maxLength: 6 }),
+    fc.array(piece, { maxLength: 40 }),
+    fc.constantFrom('f3', 'fd'),
+  )
+  .map(([stack, pieces, end]) => `0x${stack.join('')}${pieces.join('')}60606000${end}` as Hex)
+
+describe('sandbox: opcodes run inline, with the stock interpreter’s results', () => {
+  let sandbox: Sandbox
+  before(async () => {
+    sandbox = await createSandbox({ timeCapMs: 60_000 })
+  })
+
+  it('random code gives the same return data, failure and gas as the stock interpreter', async () => {
+    await fc.assert(
+      fc.asyncProperty(program, fc.uint8Array({ maxLength: 80 }), async (code, calldata) => {
+        const data = bytesToHex(calldata)
+        const want = await reference(code, data)
+        const got = await sandbox.staticCall({ address: ADDRESS, code, data, env: fixedEnv })
+        assertSame(got, want)
+      }),
+      { numRuns: 400 },
+    )
+  })
+
+  it('a loop with jumps and memory, and an offset too big to pay for, match the stock interpreter', async () => {
+    // i = 200; do { mstore(i * 32 & 0xfff, i); i-- } while (i); return memory [0, 0x1000)
+    const loop: Hex = '0x60c85b80602002610fff168181525060019003806002576110006000f3'
+    const data = '0x' as Hex
+    assertSame(
+      await sandbox.staticCall({ address: ADDRESS, code: loop, data, env: fixedEnv }),
+      await reference(loop, data),
+    )
+    const tooBig: Hex = `0x600164${hex(1n << 36n, 5)}5200`
+    const want = await reference(tooBig, data)
+    assert.equal(want.error, 'out of gas')
+    assertSame(await sandbox.staticCall({ address: ADDRESS, code: tooBig, data, env: fixedEnv }), want)
+  })
+
+  it('the loop app’s steps give the stock interpreter’s post-state and gas', async () => {
+    const { app, bench } = await loopApp()
+    const ctx = { chainId: 31337n, env: fixedEnv, third: testAddresses[2] as Address }
+    const ch = benchChannel(app, bench, ctx, [testAddresses[0] as Address, testAddresses[1] as Address], 7n)
+    const base = {
+      base: ch.initial,
+      channelId: ch.channelId,
+      inputs: { answers: () => [], readings: () => [] },
+    }
+    const actions = bench.loop(ctx).map((a) => app.encodeAction(a.action, a.args, base))
+    const { code, abi } = appCodeOf(app)
+    let from: State = ch.initial
+    for (let i = 0; i < 12; i++) {
+      const action = actions[i % actions.length] as Hex
+      const data = encodeTransitionCall(ch.params, from, 0n, action, fixedEnv)
+      const want = await reference(code, data)
+      const got = await sandbox.staticCall({ address: ch.params.app, code, data, env: fixedEnv })
+      assertSame(got, want)
+      const step = await runTransition(sandbox, {
+        params: ch.params,
+        from,
+        mover: 0n,
+        action,
+        env: fixedEnv,
+        appCode: code,
+        appAbi: abi,
+      })
+      assert.equal(step.ok, true)
+      if (!step.ok) return
+      from = step.state
+    }
+    assert.equal(from.version, ch.initial.version + 12n)
+  })
+
+  it('a call runs its opcodes without a turn of the microtask queue for each', async () => {
+    // 3,000 opcodes: PUSH1 1, POP, 1,500 times, then STOP
+    const code = `0x${'600150'.repeat(1500)}00` as Hex
+    let turns = 0
+    let running = true
+    const tick = () => {
+      turns++
+      if (running) queueMicrotask(tick)
+    }
+    queueMicrotask(tick)
+    const r = await sandbox.staticCall({ address: ADDRESS, code, data: '0x', env: fixedEnv })
+    running = false
+    assert.equal(r.ok, true)
+    assert.equal(r.gasUsed, 1500n * 5n)
+    assert.ok(turns < 200, `${turns} microtask turns during a call of 3,000 opcodes`)
+  })
+})
