@@ -1,7 +1,7 @@
 import { Common, Hardfork, Mainnet } from '@ethereumjs/common'
 import { createEVM, getOpcodesForHF, paramsEVM, type EVM } from '@ethereumjs/evm'
 import { Account, createAddressFromString, createZeroAddress } from '@ethereumjs/util'
-import { bytesToHex, hexToBytes, keccak256, type Address, type Hex } from 'viem'
+import { hexToBytes, keccak256, type Address, type Hex } from 'viem'
 import { ChanvmError } from '../errors.ts'
 import { secp256k1Backend } from '../crypto/secp256k1Backend.ts'
 import type { Env } from '../channel/types.ts'
@@ -81,6 +81,14 @@ const CALLER = createAddressFromString('0x000000000000000000000000000000000000c0
 
 class TimeCapExceeded extends Error {}
 
+const EVEN_HEX = /^0x(?:[0-9a-fA-F]{2})*$/
+/** viem's `hexToBytes`, through Buffer's hex decoder when the string is plain even-length hex. */
+const toBytes = (hex: Hex): Uint8Array =>
+  EVEN_HEX.test(hex) ? new Uint8Array(Buffer.from(hex.slice(2), 'hex')) : hexToBytes(hex)
+/** viem's `bytesToHex` (lowercase), through Buffer's hex encoder. */
+const toHex = (bytes: Uint8Array): Hex =>
+  `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`
+
 /** ecrecover for the EVM's precompile, on the backend in use (native libsecp256k1 when it loads). */
 function sandboxEcrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint8Array): Uint8Array {
   const compact = new Uint8Array(64)
@@ -92,9 +100,21 @@ function sandboxEcrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint
 }
 
 type WordMemory = { extend(offset: number, size: number): void; _store: Uint8Array }
+type WordStack = { pop(): bigint; popN(n: number): bigint[]; push(value: bigint): void }
+
+/** The 32 bytes at `at` of `bytes` as a big-endian word (`at + 32` must not pass the end). */
+function readWord(bytes: Uint8Array, at: number): bigint {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return (
+    (view.getBigUint64(at) << 192n) |
+    (view.getBigUint64(at + 8) << 128n) |
+    (view.getBigUint64(at + 16) << 64n) |
+    view.getBigUint64(at + 24)
+  )
+}
 
 /** MSTORE: pops an offset and a word and writes the word big-endian at the offset (memory grows). */
-function storeWord(runState: { stack: { popN(n: number): bigint[] }; memory: unknown }): void {
+function storeWord(runState: { stack: WordStack; memory: unknown }): void {
   const [offset, word] = runState.stack.popN(2) as [bigint, bigint]
   const at = Number(offset)
   const memory = runState.memory as WordMemory
@@ -105,6 +125,32 @@ function storeWord(runState: { stack: { popN(n: number): bigint[] }; memory: unk
   view.setBigUint64(at + 8, word >> 128n)
   view.setBigUint64(at + 16, word >> 64n)
   view.setBigUint64(at + 24, word)
+}
+
+/** MLOAD: pops an offset and pushes the big-endian word at it (memory grows). */
+function loadWord(runState: { stack: WordStack; memory: unknown }): void {
+  const at = Number(runState.stack.pop())
+  const memory = runState.memory as WordMemory
+  memory.extend(at, 32)
+  runState.stack.push(readWord(memory._store, at))
+}
+
+/** CALLDATALOAD: pops an offset and pushes the calldata word at it, zero past the end. */
+function loadCallData(runState: { stack: WordStack; interpreter: unknown }): void {
+  const offset = runState.stack.pop()
+  const data = (runState.interpreter as { getCallData(): Uint8Array }).getCallData()
+  if (offset >= BigInt(data.length)) {
+    runState.stack.push(0n)
+    return
+  }
+  const at = Number(offset)
+  if (at + 32 <= data.length) {
+    runState.stack.push(readWord(data, at))
+    return
+  }
+  const word = new Uint8Array(32)
+  word.set(data.subarray(at))
+  runState.stack.push(readWord(word, 0))
 }
 
 /**
@@ -157,25 +203,34 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
       },
     }
   }
-  // MSTORE as the interpreter has it pads the word through two spread arrays per store; this one
-  // writes the word's 32 bytes straight into memory, with the interpreter's own gas function.
-  const mstoreGas = forks.dynamicGasHandlers.get(0x52)
-  if (mstoreGas === undefined) throw new Error('no gas function for MSTORE')
-  const mstore = {
-    opcode: 0x52,
-    opcodeName: 'MSTORE',
-    baseFee: Number(common.param('mstoreGas')),
-    gasFunction: mstoreGas,
-    logicFunction: storeWord,
+  // MSTORE as the interpreter has it pads the word through two spread arrays per store; MLOAD and
+  // CALLDATALOAD read their word through a hex string. These move the 32 bytes straight between
+  // memory (or calldata) and the stack, with the interpreter's own fees and gas functions.
+  const word = (op: number, name: string, logic: (runState: never) => void) => {
+    const gasFunction = forks.dynamicGasHandlers.get(op)
+    return {
+      opcode: op,
+      opcodeName: name,
+      baseFee: Number(common.param(`${name.toLowerCase()}Gas`)),
+      ...(gasFunction === undefined ? {} : { gasFunction }),
+      logicFunction: logic,
+    }
   }
-  // Opcodes given as custom are awaited by the interpreter; these three are synchronous.
-  const syncCustom = [0x52, 0x56, 0x57]
+  if (forks.dynamicGasHandlers.get(0x51) === undefined || forks.dynamicGasHandlers.get(0x52) === undefined)
+    throw new Error('no gas function for MLOAD or MSTORE')
+  const words = [
+    word(0x35, 'CALLDATALOAD', loadCallData),
+    word(0x51, 'MLOAD', loadWord),
+    word(0x52, 'MSTORE', storeWord),
+  ]
+  // Opcodes given as custom are awaited by the interpreter; these are synchronous.
+  const syncCustom = [0x35, 0x51, 0x52, 0x56, 0x57]
 
   let evm: EVM
   let externalCall: Address | undefined
   let currentAddress: string | undefined
   const build = async () => {
-    evm = await createEVM({ common, customOpcodes: [timed(0x56), timed(0x57), mstore] })
+    evm = await createEVM({ common, customOpcodes: [timed(0x56), timed(0x57), ...words] })
     if (inlineOpcodes) runOpcodesInline(evm)
     const map = (evm as unknown as { _opcodeMap?: ({ opcodeInfo: object } | undefined)[] })._opcodeMap
     for (const op of syncCustom) {
@@ -211,7 +266,7 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
   const codeCache = new Map<Hex, { bytes: Uint8Array; hash: Hex }>()
 
   const run = async (req: StaticCallRequest): Promise<StaticCallResult> => {
-    const data = hexToBytes(req.data)
+    const data = toBytes(req.data)
     if (data.length > lim.maxCalldataBytes) {
       return {
         ok: false,
@@ -302,7 +357,7 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
     if (exec.exceptionError !== undefined) {
       const err = exec.exceptionError.error
       if (err === 'revert') {
-        const revertData = bytesToHex(ret)
+        const revertData = toHex(ret)
         const suffix =
           externalCall !== undefined ? ` (it called ${externalCall}, which has no code in the sandbox)` : ''
         return {
@@ -343,7 +398,7 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
         ...extra,
       }
     }
-    return { ok: true, returnData: bytesToHex(ret), gasUsed }
+    return { ok: true, returnData: toHex(ret), gasUsed }
   }
 
   return {
