@@ -89,9 +89,11 @@ export function createDispatcher(ctx: PartyContext) {
 
   /**
    * Hands one message to its handler on the channel's queue. Resolves once whatever the message
-   * made the party store is durable (malformed and forged messages resolve: there is nothing to
-   * redeliver, and so do messages for a channel this party does not hold); rejects on a store
-   * error, so that the transport does not acknowledge it.
+   * made the party store is durable, and every co-signed state the channel holds with it
+   * (malformed and forged messages resolve: there is nothing to redeliver, and so do messages for
+   * a channel this party does not hold); rejects on a store error, a failed disk sync too, so that
+   * the transport does not acknowledge it. The channel's next message does not wait for the sync
+   * of a co-signed state, only for its write (see `run` in `createExecutor`).
    */
   const dispatch = async (m: PeerMessage): Promise<void> => {
     if (ctx.closed) throw new ChanvmError('TRANSPORT_CLOSED', 'the party is closed')
@@ -132,18 +134,30 @@ export function createDispatcher(ctx: PartyContext) {
           return io.handle(ch, onSync, m)
       }
     }
-    await io.rt.serial(ch, async () => {
+    const storeError = (e: unknown) => {
+      if (!io.refusedForStore(e as object)) io.count('store-error') // a refusal counted it already
+      io.emit({ type: 'store-error', channelId: ch.id, message: describe(e) })
+    }
+    const handled = await io.rt.serial(ch, async () => {
       try {
-        return await run()
+        await run()
       } catch (e) {
         if (isStoreError(e)) {
-          if (!io.refusedForStore(e)) io.count('store-error') // a refusal counted it already
-          io.emit({ type: 'store-error', channelId: ch.id, message: describe(e) })
+          storeError(e)
           throw e
         }
         io.drop('malformed', (e as Error).message)
       }
+      // The channel's queue goes on once the message's co-signed state is written; its
+      // acknowledgement waits until it (and whatever the channel wrote before) is durable.
+      return { durable: io.rt.durableOf(ch) }
     })
+    try {
+      await handled.durable
+    } catch (e) {
+      if (isStoreError(e)) storeError(e)
+      throw e
+    }
   }
   return { dispatch, releaseHeld, dropHeld }
 }

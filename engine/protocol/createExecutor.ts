@@ -24,10 +24,10 @@ export type Executor = ReturnType<typeof createExecutor>
 /**
  * The one place where a party touches the world: the signer, the store, the transport, the
  * sandbox, the clock, timers and event listeners. Handlers are pure and return effects; `handle`
- * asks a handler, fetches each fact it needs, and carries out its decision (`run`): durable
- * writes first (`persist`, `recordAndSign`), then the new machine, then the rest in order, then
- * what follows each signature (`onSigned`). A state signature leaves only through
- * `recordAndSign`, once its record is durable.
+ * asks a handler, fetches each fact it needs, and carries out its decision (`run`): writes first
+ * (`persist`, `recordAndSign`), then the new machine, then the rest in order, then what follows
+ * each signature (`onSigned`). A state signature leaves only through `recordAndSign`, once its
+ * record is durable; a co-signed state is seen outside the party only once it is durable.
  *
  * @example
  * ```ts
@@ -125,7 +125,7 @@ export function createExecutor(o: {
   const refuse = async (ch: ChannelMachine, e: Extract<Effect, { kind: 'refuse' }>) => {
     const { to, version, digest, reason, message } = e
     count(reason)
-    emit({ type: 'refused', channelId: ch.id, version, from: to, reason, message })
+    rt.outside(ch, () => emit({ type: 'refused', channelId: ch.id, version, from: to, reason, message }))
     const sig = await signer.signDigest(
       hashReject(ch.params, { channelId: ch.id, version, stateHash: digest, reason, message }),
     )
@@ -137,7 +137,7 @@ export function createExecutor(o: {
   const askSync = async (ch: ChannelMachine, version: bigint, signedHere?: SignatureRecord, to?: Address) => {
     const signed = signedHere === undefined ? undefined : await showSigned(signedHere)
     for (const peer of to === undefined ? others(ch) : [to]) {
-      emit({ type: 'sync', channelId: ch.id, version, direction: 'asked', peer })
+      rt.outside(ch, () => emit({ type: 'sync', channelId: ch.id, version, direction: 'asked', peer }))
       const m: PeerMessage = { type: 'sync', channelId: ch.id, from: address, version: version.toString() }
       send(peer, signed === undefined ? m : { ...m, signed })
     }
@@ -206,9 +206,9 @@ export function createExecutor(o: {
       case 'askSync':
         return askSync(ch, e.version, e.show, e.to)
       case 'resolve':
-        return rt.resolve(e.id, e.value)
+        return rt.outside(ch, () => rt.resolve(e.id, e.value))
       case 'emit':
-        return emit(e.event)
+        return rt.outside(ch, () => emit(e.event))
       case 'drop':
         return drop(e.reason, e.message)
       case 'schedule':
@@ -221,21 +221,29 @@ export function createExecutor(o: {
   }
 
   /**
-   * Carries out a decision: the co-signed states to store first (a store error stops it here, and
-   * the machine stays as it was); then the new machine; then the signatures, each recorded before
-   * it is handed on; then the other effects in order (and whoever waits for a newer latest state
-   * hears of it); then, for each signature, what follows it ({@link onSigned}).
+   * Carries out a decision: the facts to save and the co-signed states to write first (a store
+   * error stops it here, and the machine stays as it was); then the new machine; then the
+   * signatures, each recorded before it is handed on; then the other effects in order (and whoever
+   * waits for a newer latest state hears of it); then, for each signature, what follows it
+   * ({@link onSigned}).
+   *
+   * A co-signed state is written, not yet durable, when the queue goes on: what is seen outside
+   * the party (events, resolutions, wake-ups) waits in the runtime's outbox (`rt.hold`) for the
+   * store's `whenDurable`, and so does the message's acknowledgement (`rt.durableOf`). Messages to
+   * peers leave at once: a signature after its own record is durable (so is every write before it).
    */
   const run = async (ch: ChannelMachine, s: Step): Promise<void> => {
     for (const e of s.effects) if (e.kind === 'save') await save(ch, e.fact)
-    for (const e of s.effects) if (e.kind === 'persist') await store.putSignedState(ch.id, e.signed)
+    const persist = s.effects.flatMap((e) => (e.kind === 'persist' ? [e.signed] : []))
+    for (const signed of persist) await store.writeSignedState(ch.id, signed)
     const before = ch.latest
     commit(ch, s.machine)
+    if (persist.length > 0) rt.hold(ch, store.whenDurable(), { before, after: ch.latest })
     const signed: [Extract<Effect, { kind: 'recordAndSign' }>, SignOutcome][] = []
     for (const e of s.effects) if (e.kind === 'recordAndSign') signed.push([e, await recordAndSign(ch, e)])
     for (const e of s.effects) await carryOut(ch, e)
     // Whoever waits for a newer state hears of it once its events are out.
-    if (ch.latest !== before) rt.wake(ch)
+    if (ch.latest !== before) rt.outside(ch, () => rt.wake(ch))
     for (const [e, r] of signed) await run(ch, onSigned(ch, e, r))
   }
 

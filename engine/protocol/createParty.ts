@@ -127,7 +127,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     markDisputed,
     base: async (channelId) => baseOf(channelOf(ctx, channelId))?.state,
     phase: (channelId) => machinePhase(channelOf(ctx, channelId)),
-    latest: async (channelId) => channelOf(ctx, channelId).latest,
+    latest: async (channelId) => io.rt.shownLatest(channelOf(ctx, channelId)),
     stats: () => io.stats(),
     async close() {
       ctx.closed = true

@@ -3,12 +3,25 @@ import type { Resolution } from './effects.ts'
 import { lower, type ChannelMachine } from './machine.ts'
 import type { PartyEvent } from './types.ts'
 
-/** Per channel, what is not data: its queue, who waits for a newer state, its re-sync timer, its open. */
+/**
+ * Per channel, what is not data: its queue, who waits for a newer state, its re-sync timer, its
+ * open, and what waits for the co-signed states written but not yet durable.
+ */
 type ChannelRuntime = {
   queue: Promise<unknown>
   waiters: Set<() => void>
   syncTimer: NodeJS.Timeout | undefined
   openResult: Promise<SignedState> | undefined
+  /** Settles once every co-signed state held so far is durable; rejects once one never will be. */
+  durable: Promise<void>
+  /**
+   * What is done outside the party (events, resolutions, wake-ups), in order, each after the
+   * durability held before it: true while every hold so far became durable. Undefined when
+   * nothing is held.
+   */
+  outbox: Promise<boolean> | undefined
+  /** While something is held: the latest co-signed state known durable. */
+  shown: SignedState | undefined
 }
 
 type Kind = 'verdict' | 'result' | 'open' | 'local'
@@ -52,10 +65,29 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
   const of = (ch: ChannelMachine): ChannelRuntime => {
     let r = runtimes.get(ch.key)
     if (r === undefined) {
-      r = { queue: Promise.resolve(), waiters: new Set(), syncTimer: undefined, openResult: undefined }
+      r = {
+        queue: Promise.resolve(),
+        waiters: new Set(),
+        syncTimer: undefined,
+        openResult: undefined,
+        durable: Promise.resolve(),
+        outbox: undefined,
+        shown: undefined,
+      }
       runtimes.set(ch.key, r)
     }
     return r
+  }
+  /**
+   * Appends `f` to the channel's outbox; the outbox is empty again once the last entry ran, unless
+   * a hold failed: then it stays, and nothing more is done outside the party for the channel.
+   */
+  const append = (r: ChannelRuntime, f: (ok: boolean) => boolean | Promise<boolean>) => {
+    const next = (r.outbox ?? Promise.resolve(true)).then(f)
+    r.outbox = next
+    void next.then((ok) => {
+      if (ok && r.outbox === next) r.outbox = undefined
+    })
   }
   const waiting = new Map<string, ((v: Resolution) => void)[]>()
   const keyOf = (id: string, kind: Kind) => `${kind}:${lower(id)}`
@@ -72,6 +104,56 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
     },
     /** Counts of refused and dropped messages by reason. */
     stats: (): Record<string, number> => ({ ...counters }),
+    /**
+     * Holds what is done outside the party until `durable` (the store's `whenDurable` after a
+     * co-signed state was written) resolves: every later {@link outside} call of the channel waits
+     * for it, and {@link shownLatest} shows `before` until then, `after` once it resolved. If it
+     * rejects (the store failed), nothing held or asked for later is done, `shownLatest` stays at
+     * the last durable state, and the channel's {@link durableOf} rejects with the store's error.
+     */
+    hold(
+      ch: ChannelMachine,
+      durable: Promise<void>,
+      latest: { before: SignedState | undefined; after: SignedState | undefined },
+    ): void {
+      const r = of(ch)
+      if (r.outbox === undefined) r.shown = latest.before
+      const all = Promise.all([r.durable, durable]).then(() => undefined)
+      all.catch(() => undefined)
+      r.durable = all
+      append(r, (ok) =>
+        durable.then(
+          () => {
+            if (ok) r.shown = latest.after
+            return ok
+          },
+          () => false,
+        ),
+      )
+    },
+    /** Does `f` now, or, while the channel holds a co-signed state not yet durable, once it is. */
+    outside(ch: ChannelMachine, f: () => void): void {
+      const r = of(ch)
+      if (r.outbox === undefined) return f()
+      append(r, (ok) => {
+        if (ok) f()
+        return ok
+      })
+    },
+    /**
+     * Resolves once every co-signed state the channel held before this call is durable and what
+     * waited for it was done; rejects with the store's error when one of them never will be.
+     */
+    durableOf(ch: ChannelMachine): Promise<void> {
+      const r = of(ch)
+      const durable = r.durable
+      return r.outbox === undefined ? durable : r.outbox.then(() => durable)
+    },
+    /** The channel's latest co-signed state as the world may see it: durable. */
+    shownLatest(ch: ChannelMachine): SignedState | undefined {
+      const r = of(ch)
+      return r.outbox === undefined ? ch.latest : r.shown
+    },
     /** Runs `f` after everything queued for the channel: one message or local action at a time. */
     serial<T>(ch: ChannelMachine, f: () => Promise<T>): Promise<T> {
       const r = of(ch)
@@ -108,7 +190,8 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
     stopTimers(): void {
       for (const r of runtimes.values()) clearTimeout(r.syncTimer)
     },
-    /** What is queued on every channel, to wait for at close. */
-    queues: (): Promise<unknown>[] => [...runtimes.values()].map((r) => r.queue),
+    /** What is queued on every channel, and what waits for durability, to wait for at close. */
+    queues: (): Promise<unknown>[] =>
+      [...runtimes.values()].flatMap((r) => (r.outbox === undefined ? [r.queue] : [r.queue, r.outbox])),
   }
 }

@@ -142,7 +142,7 @@ export type Party = {
    * the update waits for it, then ends in `peer-timeout`.
    */
   update(channelId: Hex, action: Hex, options?: { env?: Env }): Promise<UpdateResult>
-  /** The latest co-signed state, as stored. */
+  /** The latest co-signed state, once durable in the store. */
   latest(channelId: Hex): Promise<SignedState | undefined>
   /**
    * Takes a chain of states forced on chain (reported by the watcher) as the base of the next

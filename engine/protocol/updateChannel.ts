@@ -60,10 +60,11 @@ export function waitForVersion(
   const ch = channelOf(ctx, channelId)
   return new Promise((resolve, reject) => {
     const check = () => {
-      if (ch.latest !== undefined && ch.latest.state.version >= version) {
+      const latest = ctx.io.rt.shownLatest(ch) // durable: it is seen outside the party
+      if (latest !== undefined && latest.state.version >= version) {
         stop()
         clearTimeout(timer)
-        resolve(ch.latest)
+        resolve(latest)
       }
     }
     const stop = ctx.io.rt.watchLatest(ch, check)

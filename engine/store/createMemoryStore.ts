@@ -3,8 +3,8 @@ import type { SignedState, State } from '../channel/types.ts'
 import type { ChannelRecord, ChannelStore, SignatureRecord } from './types.ts'
 
 /**
- * A ChannelStore in memory: nothing survives the process. For tests and for benchmarks that
- * measure something other than the disk.
+ * A ChannelStore in memory: nothing survives the process, and a write is durable as soon as it is
+ * written. For tests and for benchmarks that measure something other than the disk.
  *
  * @example
  * ```ts
@@ -51,6 +51,10 @@ export function createMemoryStore(): ChannelStore {
       if (m === undefined) states.set(key(id), (m = new Map()))
       m.set(signed.state.version, structuredClone(signed))
     },
+    async writeSignedState(id, signed) {
+      await store.putSignedState(id, signed)
+    },
+    async whenDurable() {},
     async getLatestSignedState(id) {
       const m = states.get(key(id))
       if (m === undefined || m.size === 0) return undefined

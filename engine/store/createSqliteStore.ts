@@ -56,7 +56,8 @@ const textToProposal = (t: string | null): ProposalRecord | undefined => {
 const v2t = (v: bigint) => v.toString().padStart(20, '0')
 
 /**
- * A ChannelStore in a SQLite file (WAL). Writes are durable when the promise resolves. Writes
+ * A ChannelStore in a SQLite file (WAL). Writes are durable when the promise resolves, but for
+ * `writeSignedState`, which resolves at its commit (then `whenDurable` waits for the sync). Writes
  * asked for in the same turn of the event loop (from any channel) share one transaction; the disk
  * sync of the write log runs on the thread pool, not on the event loop, and one sync serves every
  * commit made before it started (group commit). A read sees every write asked for before it and
@@ -189,15 +190,17 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     return { ok: false as const, existing: toRecord(r.channelId, r.version, row) }
   })
 
+  const putState = (id: Hex, s: SignedState) =>
+    void q.putState.run(
+      key(id),
+      v2t(s.state.version),
+      JSON.stringify(stateToWire(s.state)),
+      JSON.stringify(s.signatures),
+    )
+
   const recordAndPut = db.transaction((r: SignatureRecord, signed: SignedState) => {
     const res = record(r)
-    if (res.ok)
-      q.putState.run(
-        key(r.channelId),
-        v2t(signed.state.version),
-        JSON.stringify(stateToWire(signed.state)),
-        JSON.stringify(signed.signatures),
-      )
+    if (res.ok) putState(r.channelId, signed)
     return res
   })
 
@@ -209,19 +212,27 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
   // that fails takes back only itself). The log is then synced on the thread pool while the event
   // loop goes on; commits made meanwhile wait for the next sync, which serves them all. A write's
   // promise settles once a sync that started after its commit has finished, so nothing is
-  // reported durable before it is. A read first commits what is queued: it sees every write asked
-  // for before it, and resolves once what it read is durable. A failed sync fails the store: every
-  // later call rejects, since what the disk holds is no longer known.
+  // reported durable before it is; a write asked for as written only (`writeSignedState`) settles
+  // at its commit, and `whenDurable` waits for the sync. A read first commits what is queued: it
+  // sees every write asked for before it, and resolves once what it read is durable. A failed sync
+  // fails the store: every later call rejects, since what the disk holds is no longer known.
   type Write = {
     what: string
     run: () => unknown
-    /** The channel it writes (lower case), if one. */
-    channel: string | undefined
+    /** The key of what it writes (see `scopeOf`), if a channel's. */
+    scope: string | undefined
+    /** Settles at its commit, before the sync (`writeSignedState`). */
+    writtenOnly: boolean
     resolve: (v: unknown) => void
     reject: (e: unknown) => void
   }
   let queued: Write[] = []
-  const lastCommitOf = new Map<string, number>() // channel -> the last commit that wrote it
+  const lastCommitOf = new Map<string, number>() // scope -> the last commit that wrote it
+  /**
+   * What a read waits for: a channel's durable writes under its id, its co-signed states written
+   * by `writeSignedState` under `written:` and its id, which only reads of co-signed states wait for.
+   */
+  const scopeOf = (channelId: Hex, writtenOnly = false) => `${writtenOnly ? 'written:' : ''}${key(channelId)}`
   const flush = () => {
     if (queued.length === 0) return
     const writes = queued
@@ -242,38 +253,51 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
       for (const w of writes) w.reject(failure(w.what, e))
       return
     }
-    const settle = () =>
+    const settle = (writtenOnly: boolean) =>
       writes.forEach((w, i) => {
+        if (w.writtenOnly !== writtenOnly) return
         const o = outcomes[i]
         if (o?.ok === true) w.resolve(o.value)
         else w.reject(failure(w.what, o?.error))
       })
     if (log === undefined) {
       options.onCommit?.(writes.length)
-      settle()
+      settle(true)
+      settle(false)
       return
     }
     const seq = log.commit(writes.length)
     if (lastCommitOf.size > 4096)
       for (const [c, at] of lastCommitOf) if (log.isDurable(at)) lastCommitOf.delete(c)
-    for (const w of writes) if (w.channel !== undefined) lastCommitOf.set(w.channel, seq)
-    log.whenDurable(seq).then(settle, (e: unknown) => {
-      for (const w of writes) w.reject(failure(w.what, e))
-    })
+    for (const w of writes) if (w.scope !== undefined) lastCommitOf.set(w.scope, seq)
+    settle(true)
+    log.whenDurable(seq).then(
+      () => settle(false),
+      (e: unknown) => {
+        for (const w of writes) if (!w.writtenOnly) w.reject(failure(w.what, e))
+      },
+    )
   }
-  const write = <T>(what: string, run: () => T, channelId?: Hex): Promise<T> => {
+  const write = <T>(
+    what: string,
+    run: () => T,
+    channelId?: Hex,
+    opts: { writtenOnly?: boolean } = {},
+  ): Promise<T> => {
     if (!db.open) return Promise.reject(failure(what, new Error('the store is closed')))
     if (queued.length === 0) setImmediate(flush)
-    const channel = channelId === undefined ? undefined : key(channelId)
+    const writtenOnly = opts.writtenOnly === true
+    const scope = channelId === undefined ? undefined : scopeOf(channelId, writtenOnly)
     return new Promise<T>((resolve, reject) => {
-      queued.push({ what, run, channel, resolve: resolve as (v: unknown) => void, reject })
+      queued.push({ what, run, scope, writtenOnly, resolve: resolve as (v: unknown) => void, reject })
     })
   }
   /**
    * A read. Of one channel (`channelId`), it waits only for the commits that wrote that channel,
-   * since it reads nothing else; otherwise for every commit made so far.
+   * since it reads nothing else (and for its co-signed states written by `writeSignedState` only
+   * when it reads co-signed states, `states`); otherwise for every commit made so far.
    */
-  const wrap = <T>(what: string, f: () => T, channelId?: Hex): Promise<T> => {
+  const wrap = <T>(what: string, f: () => T, channelId?: Hex, states = false): Promise<T> => {
     let value: T
     try {
       if (log?.failure() !== undefined) throw log.failure()
@@ -283,8 +307,24 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
       return Promise.reject(failure(what, e))
     }
     if (log === undefined) return Promise.resolve(value)
-    const needed = channelId === undefined ? log.last() : (lastCommitOf.get(key(channelId)) ?? 0)
+    const needed =
+      channelId === undefined
+        ? log.last()
+        : Math.max(
+            lastCommitOf.get(scopeOf(channelId)) ?? 0,
+            states ? (lastCommitOf.get(scopeOf(channelId, true)) ?? 0) : 0,
+          )
     return log.isDurable(needed) ? Promise.resolve(value) : log.whenDurable(needed).then(() => value)
+  }
+  const whenDurable = (): Promise<void> => {
+    try {
+      if (log?.failure() !== undefined) throw log.failure()
+      flush()
+    } catch (e) {
+      return Promise.reject(failure('whenDurable', e))
+    }
+    if (log === undefined || log.isDurable(log.last())) return Promise.resolve()
+    return log.whenDurable(log.last()).catch((e: unknown) => Promise.reject(failure('whenDurable', e)))
   }
   const close = async () => {
     flush()
@@ -323,18 +363,9 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
         },
         id,
       ),
-    putSignedState: (id, s) =>
-      write(
-        'putSignedState',
-        () =>
-          void q.putState.run(
-            key(id),
-            v2t(s.state.version),
-            JSON.stringify(stateToWire(s.state)),
-            JSON.stringify(s.signatures),
-          ),
-        id,
-      ),
+    putSignedState: (id, s) => write('putSignedState', () => putState(id, s), id),
+    writeSignedState: (id, s) => write('writeSignedState', () => putState(id, s), id, { writtenOnly: true }),
+    whenDurable,
     getLatestSignedState: (id) =>
       wrap(
         'getLatestSignedState',
@@ -343,6 +374,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
           return r === undefined ? undefined : toSigned(r)
         },
         id,
+        true,
       ),
     getSignedState: (id, version) =>
       wrap(
@@ -352,6 +384,7 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
           return r === undefined ? undefined : toSigned(r)
         },
         id,
+        true,
       ),
     putForcedState: (id, s) =>
       write(

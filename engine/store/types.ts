@@ -27,9 +27,26 @@ export type SignatureRecord = {
 export type RecordSignatureResult = { ok: true } | { ok: false; existing: SignatureRecord }
 
 /**
- * The durable memory of a party. Every write is on disk before the promise resolves (for the
- * SQLite store: WAL with synchronous=FULL), because the protocol sends a signature only after
- * `recordSignature` resolved and acts on a co-signed state only after `putSignedState` resolved.
+ * The durable memory of a party. A write is *written* once it is in the store's log: in the order
+ * asked, seen by every later read of this store, kept when the process dies. It is *durable* once a
+ * finished disk sync covers it, so a power cut keeps it too (for the SQLite store: WAL, the log
+ * synced on the thread pool). The log is sequential: a durable write makes every write before it
+ * durable.
+ *
+ * Every write but {@link writeSignedState} resolves only once it is durable. The rules that rest on
+ * it:
+ * - Record before sign: the protocol hands a state signature on only after its `recordSignature`
+ *   (or `recordSignatureAndState`) resolved, i.e. the record is durable.
+ * - A co-signed state received from a peer is stored with `writeSignedState`: once it is written the
+ *   party takes it as its latest and handles the channel's next message (which only reads it or
+ *   writes after it), while {@link whenDurable} waits for the sync. Nothing outside the party sees
+ *   it before that resolved: neither the transport's acknowledgement of the message that brought
+ *   it, nor an event, nor a caller waiting for a newer version, nor a dispute or payout (the
+ *   party's `latest` waits for it). A failed sync rejects `whenDurable` with `STORE_ERROR`: the
+ *   message stays unacknowledged and none of that happens.
+ * - A read resolves only once what it read is durable, except that a read of signature records,
+ *   channels, funding or disputes does not wait for a co-signed state written by
+ *   `writeSignedState`, which it does not read.
  *
  * Implementations: `createSqliteStore` (a real file) and `createMemoryStore` (tests, benches
  * that measure something else). Both pass `test/store/conformance.ts`.
@@ -50,8 +67,19 @@ export interface ChannelStore {
    */
   recordSignature(record: SignatureRecord): Promise<RecordSignatureResult>
   getSignatureRecord(channelId: Hex, version: bigint): Promise<SignatureRecord | undefined>
-  /** Stores a fully co-signed state. Keeps every version; the highest is the latest. */
+  /** Stores a fully co-signed state, durably. Keeps every version; the highest is the latest. */
   putSignedState(channelId: Hex, signed: SignedState): Promise<void>
+  /**
+   * Stores a fully co-signed state like {@link putSignedState}, but resolves once it is written,
+   * before it is durable: {@link whenDurable}, asked after, resolves once it is. Rejects (and
+   * stores nothing) like `putSignedState` when the write fails.
+   */
+  writeSignedState(channelId: Hex, signed: SignedState): Promise<void>
+  /**
+   * Resolves once every write asked for before this call is durable; rejects with `STORE_ERROR`
+   * once a disk sync failed (what the disk holds is then unknown, and the store stays failed).
+   */
+  whenDurable(): Promise<void>
   /**
    * `recordSignature` and `putSignedState` in one atomic write: the last signer of a state records
    * its signature and stores the co-signed state with one disk sync. Stores nothing if a different

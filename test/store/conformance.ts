@@ -89,6 +89,40 @@ export function channelStoreConformance(
       assert.equal((await store.getSignedState(channelId, 1n))?.state.version, 1n)
     })
 
+    it('a co-signed state written is read back at once, in order with the writes around it, and durable after whenDurable', async () => {
+      const sigs = [`0x${'11'.repeat(65)}`, `0x${'22'.repeat(65)}`] as Hex[]
+      await store.putSignedState(channelId, { state: { ...initial, version: 1n }, signatures: sigs })
+      await store.writeSignedState(channelId, {
+        state: { ...initial, version: 2n, balances: [998n, 2n] },
+        signatures: sigs,
+      })
+      const latest = await store.getLatestSignedState(channelId)
+      assert.equal(latest?.state.version, 2n, 'a later read sees the written state')
+      assert.deepEqual(latest?.state.balances, [998n, 2n])
+      assert.deepEqual(latest?.signatures, sigs)
+      assert.equal((await store.getSignedState(channelId, 1n))?.state.version, 1n, 'every version is kept')
+      // A write after it, then the barrier: both hold.
+      assert.deepEqual(
+        await store.recordSignature({
+          channelId,
+          version: 3n,
+          digest: digestA,
+          state: { ...initial, version: 3n },
+        }),
+        { ok: true },
+      )
+      await store.whenDurable()
+      assert.equal((await store.getLatestSignedState(channelId))?.state.version, 2n)
+      assert.equal((await store.getSignatureRecord(channelId, 3n))?.digest, digestA)
+    })
+
+    it('whenDurable resolves with nothing written, and again after every write', async () => {
+      await store.whenDurable()
+      await store.putFunding(channelId, [1n, 2n])
+      await store.whenDurable()
+      assert.deepEqual(await store.getFunding(channelId), [1n, 2n])
+    })
+
     it('records a signature and stores the co-signed state in one write, or neither', async () => {
       const state = { ...initial, version: 7n }
       const signed = { state, signatures: [`0x${'33'.repeat(65)}`] as Hex[] }
@@ -197,6 +231,8 @@ export function channelStoreConformance(
           state: { ...initial, version: 5n },
         })
         await store.putSignedState(channelId, { state: { ...initial, version: 4n }, signatures: [] })
+        await store.writeSignedState(channelId, { state: { ...initial, version: 6n }, signatures: [] })
+        await store.whenDurable()
         await store.putFunding(channelId, [1000n, 0n])
         await store.putDisputed(channelId)
         store = await reopen(store)
@@ -214,7 +250,8 @@ export function channelStoreConformance(
           ).ok,
           false,
         )
-        assert.equal((await store.getLatestSignedState(channelId))?.state.version, 4n)
+        assert.equal((await store.getLatestSignedState(channelId))?.state.version, 6n)
+        assert.equal((await store.getSignedState(channelId, 4n))?.state.version, 4n)
       })
     }
   })

@@ -251,6 +251,53 @@ describe('sqlite store', () => {
       await assert.rejects(s.close(), isStoreError)
     })
 
+    it('writeSignedState settles at its commit; whenDurable and reads of co-signed states wait for the sync, other reads do not', async () => {
+      const { syncFile, next } = heldSyncs()
+      const s = createSqliteStore({ path: join(dir, 'written.db'), syncFile })
+      const { channelId, initial } = escrowChannel()
+      await Promise.all([s.recordSignature(rec(channelId, 1n, '01')), next().then((h) => h.release())])
+      const signed = { state: { ...initial, version: 1n }, signatures: [] }
+      await s.writeSignedState(channelId, signed) // settles with its sync held
+      const sync = await next()
+      const durable = s.whenDurable()
+      const durableDone = settled(durable)
+      const readState = s.getLatestSignedState(channelId)
+      const readStateDone = settled(readState)
+      // A signature record of the channel is read at once: it was durable before.
+      assert.equal((await s.getSignatureRecord(channelId, 1n))?.digest, `0x${'01'.repeat(32)}`)
+      // The next write commits after it while the sync is held; it waits for a sync of its own.
+      const w2 = s.recordSignature(rec(channelId, 2n, '02'))
+      const w2Done = settled(w2)
+      for (let i = 0; i < 5; i++) await turn()
+      assert.equal(durableDone(), false, 'whenDurable must wait for the sync')
+      assert.equal(readStateDone(), false, 'a read of a co-signed state not yet durable must wait')
+      assert.equal(w2Done(), false)
+      sync.release()
+      await durable
+      assert.equal((await readState)?.state.version, 1n)
+      ;(await next()).release()
+      assert.deepEqual(await w2, { ok: true })
+      await s.whenDurable()
+      await s.close()
+    })
+
+    it('a failed sync after writeSignedState rejects whenDurable with STORE_ERROR', async () => {
+      const { syncFile, next } = heldSyncs()
+      const s = createSqliteStore({ path: join(dir, 'written-failed.db'), syncFile })
+      const { channelId, initial } = escrowChannel()
+      await s.writeSignedState(channelId, { state: { ...initial, version: 1n }, signatures: [] })
+      const durable = s.whenDurable()
+      ;(await next()).fail(new Error('EIO'))
+      const isStoreError = (e: unknown) => e instanceof ChanvmError && e.code === 'STORE_ERROR'
+      await assert.rejects(durable, isStoreError)
+      await assert.rejects(s.whenDurable(), isStoreError)
+      await assert.rejects(
+        s.writeSignedState(channelId, { state: { ...initial, version: 2n }, signatures: [] }),
+        isStoreError,
+      )
+      await assert.rejects(s.close(), isStoreError)
+    })
+
     it('syncs the file SQLite writes its log to', async () => {
       const path = join(dir, 'which-file.db')
       const fds: number[] = []

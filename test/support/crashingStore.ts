@@ -44,6 +44,8 @@ export function bindAll(store: ChannelStore): ChannelStore {
     'recordSignature',
     'getSignatureRecord',
     'putSignedState',
+    'writeSignedState',
+    'whenDurable',
     'recordSignatureAndState',
     'getLatestSignedState',
     'getSignedState',

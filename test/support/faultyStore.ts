@@ -30,6 +30,7 @@ export function faultyStore(
     'putChannel',
     'recordSignature',
     'putSignedState',
+    'writeSignedState',
     'recordSignatureAndState',
     'putForcedState',
     'putFunding',

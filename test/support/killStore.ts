@@ -1,7 +1,12 @@
 import type { ChannelStore } from '../../engine/store/types.ts'
 
 /** The store writes the kill test can crash around. */
-export const CRASH_METHODS = ['recordSignature', 'recordSignatureAndState', 'putSignedState'] as const
+export const CRASH_METHODS = [
+  'recordSignature',
+  'recordSignatureAndState',
+  'writeSignedState',
+  'whenDurable',
+] as const
 
 /** SIGKILL before or after the `n`-th call (counted from arming) of a store write. */
 export type CrashPoint = { method: (typeof CRASH_METHODS)[number]; phase: 'before' | 'after'; n: number }
@@ -24,8 +29,8 @@ export function parseCrashPoint(text: string): CrashPoint {
 /**
  * A store decorator for crash tests: forwards every call to the inner store (set later, once the
  * process is told which file to use) and, once armed, calls `crash` right before or right after
- * the n-th call of one write method (after: once the write resolved, i.e. is durable, before the
- * party can act on it).
+ * the n-th call of one write method (after: once the write resolved, before the party can act on
+ * it: durable, but for `writeSignedState`, which is written and waits for `whenDurable`).
  *
  * @example
  * ```ts

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict'
+import { fsync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { escrowActions } from '../../apps/escrow/escrowClient.ts'
+import type { PartyEvent } from '../../engine/protocol/createParty.ts'
+import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
+import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
+import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
+import type { PeerMessage } from '../../engine/transport/types.ts'
+import { fixedEnv, testAddresses } from '../support/channel.ts'
+import { twoEscrowParties } from '../support/parties.ts'
+
+const deadline = fixedEnv.timestamp + 3_600n
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * A `syncFile` that syncs for real until `hold()`, then keeps each sync waiting until `release()`
+ * (or `fail(e)`).
+ */
+function heldSyncs() {
+  let holding = false
+  const pending: { release: () => void; fail: (e: Error) => void }[] = []
+  const realSync = (fd: number) =>
+    new Promise<void>((res, rej) => fsync(fd, (e) => (e === null ? res() : rej(e))))
+  return {
+    syncFile: (fd: number): Promise<void> =>
+      holding
+        ? new Promise<void>((release, fail) => pending.push({ release, fail })).then(() => realSync(fd))
+        : realSync(fd),
+    hold: () => (holding = true),
+    /** How many syncs wait. */
+    waiting: () => pending.length,
+    release: () => {
+      holding = false
+      for (const p of pending.splice(0)) p.release()
+    },
+    fail: (e: Error) => {
+      holding = false
+      for (const p of pending.splice(0)) p.fail(e)
+    },
+  }
+}
+
+/** The versions the payee's file holds signature records of, read through a connection of its own. */
+function recordedVersions(path: string): bigint[] {
+  const db = new Database(path, { readonly: true })
+  try {
+    return (db.prepare('SELECT version FROM signatures ORDER BY version').all() as { version: string }[]).map(
+      (r) => BigInt(r.version),
+    )
+  } finally {
+    db.close()
+  }
+}
+
+const settled = (p: Promise<unknown>) => {
+  const s = { done: false, error: undefined as unknown }
+  p.then(
+    () => (s.done = true),
+    (e: unknown) => {
+      s.done = true
+      s.error = e
+    },
+  )
+  return s
+}
+
+describe('protocol: a co-signed state is written before it is durable', function () {
+  this.timeout(30_000)
+  const dir = mkdtempSync(join(tmpdir(), 'chanvm-durable-'))
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  /**
+   * Payer (memory store) and payee (SQLite file whose syncs the test holds). The payee's handler is
+   * wrapped as the transport sees it: `acks` holds the promise of each message's delivery, whose
+   * resolution is the acknowledgement; the syncs are held from the moment the commit of `holdAt`
+   * arrives.
+   */
+  const start = async (name: string, holdAt: string) => {
+    const path = join(dir, `${name}.db`)
+    const syncs = heldSyncs()
+    const hub = createMemoryHub()
+    const acks: { m: PeerMessage; ack: ReturnType<typeof settled>; p: Promise<void> }[] = []
+    const payeeAddress = testAddresses[1]!.toLowerCase()
+    const connect = hub.connect.bind(hub)
+    hub.connect = (self) => {
+      const t = connect(self)
+      if (self.toLowerCase() !== payeeAddress) return t
+      return {
+        ...t,
+        send: t.send.bind(t),
+        close: t.close.bind(t),
+        onMessage: (h) =>
+          t.onMessage(async (m) => {
+            if (m.type === 'commit' && m.version === holdAt) syncs.hold()
+            const p = Promise.resolve(h(m))
+            acks.push({ m, ack: settled(p), p })
+            return p
+          }),
+      }
+    }
+    const parties = await twoEscrowParties({
+      hub,
+      stores: [createMemoryStore(), createSqliteStore({ path, syncFile: syncs.syncFile })],
+      partyOptions: { responseTimeoutMs: 20_000 },
+    })
+    const commitAck = () => acks.find((a) => a.m.type === 'commit' && a.m.version === holdAt)
+    return { ...parties, path, syncs, acks, commitAck }
+  }
+  const committed = (events: PartyEvent[], version: bigint) =>
+    events.some((e) => e.type === 'committed' && e.state.version === version)
+
+  it('the next proposal is signed and recorded while the commit before it waits for its sync; the commit is acknowledged, reported and shown only once durable', async () => {
+    const { channelId, payer, payee, events, path, syncs, commitAck, hub } = await start('held', '1')
+    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
+    // The payer has version 1 co-signed; the payee wrote it, and its sync is held.
+    while (commitAck() === undefined || syncs.waiting() === 0) await sleep(5)
+    const next = payer.update(channelId, escrowActions.release())
+    const end = Date.now() + 5_000
+    while (!recordedVersions(path).includes(2n) && Date.now() < end) await sleep(10)
+    assert.deepEqual(
+      recordedVersions(path).filter((v) => v >= 1n),
+      [1n, 2n],
+      'the payee handled the next proposal and wrote its record while the commit of version 1 waits for its sync',
+    )
+    assert.ok(syncs.waiting() > 0, 'the sync is still held')
+    assert.equal(commitAck()?.ack.done, false, 'the commit must not be acknowledged before its sync')
+    assert.equal(committed(events[1], 1n), false, 'the commit must not be reported before its sync')
+    assert.equal((await payee.latest(channelId))?.state.version, 0n, 'latest shows only a durable state')
+    assert.equal(
+      events[1].some((e) => e.type === 'signed' && e.version === 2n),
+      false,
+      'the signature on version 2 waits for its own record to be durable',
+    )
+    syncs.release()
+    await commitAck()?.p
+    assert.ok(committed(events[1], 1n), 'reported once durable')
+    const r = await next
+    assert.ok(r.ok)
+    assert.equal((await payee.waitForVersion(channelId, 2n, 5_000)).state.version, 2n)
+    await hub.settled()
+    assert.deepEqual(hub.unacknowledged(), [])
+    // Reported in order: version 1 before version 2.
+    const order = events[1].flatMap((e) => (e.type === 'committed' ? [e.state.version] : []))
+    assert.deepEqual(order, [0n, 1n, 2n])
+    await payer.close()
+    await payee.close()
+  })
+
+  it('a failed sync of a written commit leaves it unacknowledged and reports the store error; nothing shows it', async () => {
+    const { channelId, payer, payee, events, syncs, commitAck, hub } = await start('failed', '1')
+    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
+    while (commitAck() === undefined || syncs.waiting() === 0) await sleep(5)
+    syncs.fail(Object.assign(new Error('disk I/O error'), { code: 'EIO' }))
+    await assert.rejects(commitAck()!.p, (e: Error & { code?: string }) => e.code === 'STORE_ERROR')
+    await hub.settled()
+    assert.ok(
+      hub.unacknowledged().some((u) => u.message.type === 'commit' && u.message.version === '1'),
+      'the commit stays unacknowledged (the broker redelivers it)',
+    )
+    assert.ok(events[1].some((e) => e.type === 'store-error' && e.channelId === channelId))
+    assert.ok(payee.stats()['store-error']! >= 1)
+    assert.equal(committed(events[1], 1n), false, 'a commit whose sync failed is never reported')
+    assert.equal((await payee.latest(channelId))?.state.version, 0n)
+    await assert.rejects(payee.waitForVersion(channelId, 1n, 300))
+    await payer.close()
+    await payee.close().catch(() => undefined)
+  })
+})
