@@ -125,7 +125,7 @@ export function createExecutor(o: {
   const refuse = async (ch: ChannelMachine, e: Extract<Effect, { kind: 'refuse' }>) => {
     const { to, version, digest, reason, message } = e
     count(reason)
-    rt.outside(ch, () => emit({ type: 'refused', channelId: ch.id, version, from: to, reason, message }))
+    emit({ type: 'refused', channelId: ch.id, version, from: to, reason, message })
     const sig = await signer.signDigest(
       hashReject(ch.params, { channelId: ch.id, version, stateHash: digest, reason, message }),
     )
@@ -137,7 +137,7 @@ export function createExecutor(o: {
   const askSync = async (ch: ChannelMachine, version: bigint, signedHere?: SignatureRecord, to?: Address) => {
     const signed = signedHere === undefined ? undefined : await showSigned(signedHere)
     for (const peer of to === undefined ? others(ch) : [to]) {
-      rt.outside(ch, () => emit({ type: 'sync', channelId: ch.id, version, direction: 'asked', peer }))
+      emit({ type: 'sync', channelId: ch.id, version, direction: 'asked', peer })
       const m: PeerMessage = { type: 'sync', channelId: ch.id, from: address, version: version.toString() }
       send(peer, signed === undefined ? m : { ...m, signed })
     }

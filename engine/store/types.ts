@@ -41,8 +41,9 @@ export type RecordSignatureResult = { ok: true } | { ok: false; existing: Signat
  *   party takes it as its latest and handles the channel's next message (which only reads it or
  *   writes after it), while {@link whenDurable} waits for the sync. Nothing outside the party sees
  *   it before that resolved: neither the transport's acknowledgement of the message that brought
- *   it, nor an event, nor a caller waiting for a newer version, nor a dispute or payout (the
- *   party's `latest` waits for it). A failed sync rejects `whenDurable` with `STORE_ERROR`: the
+ *   it, nor the party's events that follow it (`committed`, `opened`, a later `signed`), nor a
+ *   caller waiting for a newer version, nor a dispute or payout (the party's `latest` and
+ *   `waitForVersion` wait for it). A failed sync rejects `whenDurable` with `STORE_ERROR`: the
  *   message stays unacknowledged and none of that happens.
  * - A read resolves only once what it read is durable, except that a read of signature records,
  *   channels, funding or disputes does not wait for a co-signed state written by
