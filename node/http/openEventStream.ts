@@ -31,7 +31,7 @@ export function nodeEventChannel(e: NodeEvent): Hex | undefined {
 /**
  * Writes the SSE headers on `res` and then every event of `node` (`event: <source>`, `id: <n>`,
  * `data: <json>` with bigints as decimal strings) until the client goes away or the returned
- * function is called. Ids are the node's own, monotonic across restarts. With `lastEventId`, the
+ * function is called. The events of one turn of the event loop go out in one write, at its end. Ids are the node's own, monotonic across restarts. With `lastEventId`, the
  * held events after it come first; when the node cannot replay exactly (the id is older than
  * what it holds, e.g. from before a restart, or newer than any it issued) a `gap` event
  * (`{ requested, oldest, latest }`, no id) comes first, then every event held.
@@ -54,14 +54,27 @@ export function openEventStream(
     'x-accel-buffering': 'no',
   })
   res.write(': chanvm events\nretry: 3000\n\n')
+  // Events are written once per turn of the event loop, all those of the turn together: a socket
+  // write costs far more than the bytes it carries, and many channels' steps end in the same turn.
+  let pending = ''
+  let flushing: NodeJS.Immediate | undefined
+  const flush = (): void => {
+    flushing = undefined
+    if (closed || pending === '') return
+    const chunk = pending
+    pending = ''
+    res.write(chunk)
+  }
   const send = (chunk: string): void => {
     if (closed) return
-    if (res.writableLength > maxBuffered) {
+    if (res.writableLength + pending.length > maxBuffered) {
+      pending = ''
       close()
       res.destroy()
       return
     }
-    res.write(chunk)
+    pending += chunk
+    flushing ??= setImmediate(flush)
   }
   const deliver = (e: NodeEvent, id: number): void => {
     if (id > 0) {
@@ -85,6 +98,10 @@ export function openEventStream(
   heartbeat.unref()
   function close(): void {
     if (closed) return
+    if (flushing !== undefined) clearImmediate(flushing)
+    // What this turn sent still goes out before the end (a client that went away takes nothing).
+    if (pending !== '' && !res.destroyed && !res.writableEnded) res.write(pending)
+    pending = ''
     closed = true
     clearInterval(heartbeat)
     unsubscribe()
