@@ -9,6 +9,7 @@ import {
   type EnvelopeCheckSettings,
   type EnvelopeJob,
 } from './checkEnvelope.ts'
+import { packCheckedEnvelopes, type PackedVerdicts } from './packCheckedEnvelopes.ts'
 
 /** What a verifier thread is started with. */
 export type VerifierThreadData = { kind: 'chanvm-verifier'; settings: EnvelopeCheckSettings }
@@ -27,7 +28,8 @@ export type CheckBatch = {
   ends: Uint32Array<ArrayBuffer>
   bytes: Uint8Array<ArrayBuffer>
 }
-export type CheckBatchResult = { id: number; results: CheckedEnvelope[] }
+/** A batch's verdicts, in its jobs' order, packed ({@link packCheckedEnvelopes}). */
+export type CheckBatchResult = { id: number; results: PackedVerdicts }
 
 /** The jobs a {@link CheckBatch} carries, their payloads as views into its buffer. */
 function unpack(batch: CheckBatch): EnvelopeJob[] {
@@ -70,7 +72,7 @@ if (parentPort !== null && data?.kind === 'chanvm-verifier' && data.settings !==
   port.on('message', (batch: CheckBatch) => {
     const answer: CheckBatchResult = {
       id: batch.id,
-      results: checkEnvelopesInWorker(unpack(batch), settings, batch.nowMs),
+      results: packCheckedEnvelopes(checkEnvelopesInWorker(unpack(batch), settings, batch.nowMs)),
     }
     port.postMessage(answer)
   })

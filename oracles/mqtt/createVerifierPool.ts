@@ -9,6 +9,7 @@ import {
   type EnvelopeJob,
 } from './checkEnvelope.ts'
 import type { CheckBatch, CheckBatchResult, VerifierThreadData } from './checkEnvelopesInWorker.ts'
+import { unpackCheckedEnvelopes } from './packCheckedEnvelopes.ts'
 
 /** Options of {@link createVerifierPool}. */
 export type VerifierPoolOptions = {
@@ -206,7 +207,7 @@ export function createVerifierPool(options: VerifierPoolOptions): VerifierPool {
       slot.load -= batch.jobs.length
       batches++
       restartsInARow = 0
-      batch.resolve(answer.results)
+      batch.resolve(unpackCheckedEnvelopes(answer.results))
     })
     worker.on('error', (e) => log(`verifier thread ${index} failed: ${e.message}`))
     worker.on('exit', (code) => {

@@ -120,7 +120,11 @@ describe('the bundled chanvm command', function () {
       })
       w.on('message', (m) => {
         if ('ready' in m) return w.postMessage({ id: 1, nowMs: ${NOW_MS}, topics: payloads.map(() => ${JSON.stringify(topic)}), flags: new Uint8Array([1, 1]), ends, bytes })
-        console.log(JSON.stringify(m.results.map((r) => (r.ok ? 'ok' : r.verdict))))
+        // The verdicts come packed (oracles/mqtt/packCheckedEnvelopes.ts): a tag, then its fields.
+        const verdicts = []
+        for (let i = 0; i < m.results.length; i += [3, 12, 10][m.results[i]])
+          verdicts.push(m.results[i] === 0 ? m.results[i + 1] : 'ok')
+        console.log(JSON.stringify(verdicts))
         void w.terminate()
       })
       w.on('error', (e) => { console.error(e); process.exit(1) })`
