@@ -8,8 +8,57 @@ export type StrictJsonOptions = {
 }
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y
-const ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't'])
+/** The characters after a backslash that make an escape, `u` aside: " \\ / b f n r t. */
+const ESCAPES = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74])
+/** What the scanner expects next. */
+const VALUE = 0
+const AFTER = 1
+const KEY = 2
 const HEX4 = /^[0-9a-fA-F]{4}$/
+
+/** The index after the spaces at `i`. */
+function skipSpace(text: string, i: number): number {
+  const n = text.length
+  while (i < n) {
+    const c = text.charCodeAt(i)
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return i
+    i++
+  }
+  return i
+}
+
+/** Why a string token is refused, by the code `scanString` returns (-1 for the first). */
+const STRING_ERRORS = ['control character in a string', 'bad \\u escape', 'bad escape', 'unterminated string']
+/** Where `scanString` found the error it returned. */
+let stringErrorAt = 0
+
+/**
+ * Scans the string token at `i` (an opening quote) and returns the index after its closing quote,
+ * or a negative code of {@link STRING_ERRORS} with the error's place in `stringErrorAt`. Escapes
+ * are checked, not decoded (a key with one is decoded by `JSON.parse`).
+ */
+function scanString(text: string, i: number): number {
+  const n = text.length
+  i++
+  while (i < n) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) return i + 1
+    if (c === 0x5c) {
+      const e = text.charCodeAt(i + 1)
+      if (e === 0x75 && HEX4.test(text.slice(i + 2, i + 6))) i += 6
+      else if (e !== 0x75 && ESCAPES.has(e)) i += 2
+      else {
+        stringErrorAt = i
+        return e === 0x75 ? -2 : -3
+      }
+    } else if (c < 0x20) {
+      stringErrorAt = i
+      return -1
+    } else i++
+  }
+  stringErrorAt = n
+  return -4
+}
 
 /**
  * Parses one JSON text (RFC 8259) like `JSON.parse`, but refuses an object that names a key twice,
@@ -31,100 +80,76 @@ export function parseStrictJson(text: string, options: StrictJsonOptions = {}): 
   // One entry per open container: the keys seen so far for an object, `null` for an array.
   const stack: (Set<string> | null)[] = []
   const fail = (what: string): StrictJsonVerdict => ({ ok: false, reason: `${what} at offset ${i}` })
-
-  const skipSpace = () => {
-    while (i < n) {
-      const c = text.charCodeAt(i)
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return
-      i++
-    }
-  }
-  // Scans the string token at `i` (an opening quote) and returns it raw, quotes included.
-  const scanString = (): string | { error: string } => {
-    const start = i
-    i++
-    while (i < n) {
-      const c = text.charCodeAt(i)
-      if (c === 0x22) {
-        i++
-        return text.slice(start, i)
-      }
-      if (c < 0x20) return { error: 'control character in a string' }
-      if (c === 0x5c) {
-        const e = text[i + 1]
-        if (e === 'u') {
-          if (!HEX4.test(text.slice(i + 2, i + 6))) return { error: 'bad \\u escape' }
-          i += 6
-        } else if (e !== undefined && ESCAPES.has(e)) i += 2
-        else return { error: 'bad escape' }
-      } else i++
-    }
-    return { error: 'unterminated string' }
+  // A string's error, where it was found (see `scanString`).
+  const failAt = (code: number): StrictJsonVerdict => {
+    i = stringErrorAt
+    return fail(STRING_ERRORS[-code - 1] as string)
   }
 
-  let mode: 'value' | 'after' | 'key' = 'value'
+  let mode = VALUE
   for (;;) {
-    if (mode === 'value') {
-      skipSpace()
-      const c = text[i]
-      if (c === '{' || c === '[') {
+    if (mode === VALUE) {
+      i = skipSpace(text, i)
+      const c = text.charCodeAt(i)
+      if (c === 0x7b || c === 0x5b) {
         if (stack.length >= maxDepth) return fail(`nesting deeper than ${maxDepth}`)
         i++
-        skipSpace()
-        if (text[i] === (c === '{' ? '}' : ']')) {
+        i = skipSpace(text, i)
+        if (text.charCodeAt(i) === (c === 0x7b ? 0x7d : 0x5d)) {
           i++
-          mode = 'after'
+          mode = AFTER
         } else {
-          stack.push(c === '{' ? new Set() : null)
-          mode = c === '{' ? 'key' : 'value'
+          stack.push(c === 0x7b ? new Set() : null)
+          mode = c === 0x7b ? KEY : VALUE
         }
         continue
       }
-      if (c === '"') {
-        const s = scanString()
-        if (typeof s !== 'string') return fail(s.error)
-      } else if (c === 't' || c === 'f' || c === 'n') {
-        const word = c === 't' ? 'true' : c === 'f' ? 'false' : 'null'
-        if (text.slice(i, i + word.length) !== word) return fail('unexpected character')
+      if (c === 0x22) {
+        i = scanString(text, i)
+        if (i < 0) return failAt(i)
+      } else if (c === 0x74 || c === 0x66 || c === 0x6e) {
+        const word = c === 0x74 ? 'true' : c === 0x66 ? 'false' : 'null'
+        if (!text.startsWith(word, i)) return fail('unexpected character')
         i += word.length
       } else {
         NUMBER.lastIndex = i
         if (!NUMBER.test(text)) return fail(i >= n ? 'unexpected end' : 'unexpected character')
         i = NUMBER.lastIndex
       }
-      mode = 'after'
-    } else if (mode === 'after') {
-      skipSpace()
+      mode = AFTER
+    } else if (mode === AFTER) {
+      i = skipSpace(text, i)
       if (stack.length === 0) {
         if (i !== n) return fail('text after the value')
         break
       }
-      const top = stack[stack.length - 1]
-      const c = text[i]
-      if (c === ',') {
+      const inObject = stack[stack.length - 1] instanceof Set
+      const c = text.charCodeAt(i)
+      if (c === 0x2c) {
         i++
-        mode = top instanceof Set ? 'key' : 'value'
-      } else if (c === (top instanceof Set ? '}' : ']')) {
+        mode = inObject ? KEY : VALUE
+      } else if (c === (inObject ? 0x7d : 0x5d)) {
         i++
         stack.pop()
       } else return fail(i >= n ? 'unexpected end' : 'expected , or a closing bracket')
     } else {
-      skipSpace()
-      if (text[i] !== '"') return fail('expected a key')
+      i = skipSpace(text, i)
+      if (text.charCodeAt(i) !== 0x22) return fail('expected a key')
       const at = i
-      const raw = scanString()
-      if (typeof raw !== 'string') return fail(raw.error)
-      const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1)
+      i = scanString(text, i)
+      if (i < 0) return failAt(i)
+      const raw = text.slice(at + 1, i - 1)
+      const key = raw.includes('\\') ? (JSON.parse(text.slice(at, i)) as string) : raw
       const keys = stack[stack.length - 1] as Set<string>
       if (keys.has(key)) {
         i = at
         return fail(`duplicate key ${JSON.stringify(key.length > 40 ? key.slice(0, 40) + '…' : key)}`)
       }
       keys.add(key)
-      skipSpace()
-      if (text[i] !== ':') return fail('expected :')
+      i = skipSpace(text, i)
+      if (text.charCodeAt(i) !== 0x3a) return fail('expected :')
       i++
-      mode = 'value'
+      mode = VALUE
     }
   }
   try {
