@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto'
-import { hostname } from 'node:os'
 import type {
   InputRejection,
   InputRejectionEvent,
@@ -8,19 +6,22 @@ import type {
   VerifiedInput,
 } from '../../engine/inputs/types.ts'
 import { connectMqtt, type ConnectMqttOptions, type MqttStatus } from './connectMqtt.ts'
+import { createInputDelivery, type InputHandler } from './createInputDelivery.ts'
+import { createInputReport } from './createInputReport.ts'
 import {
   createInputValidator,
   type InputValidator,
   type InputValidatorOptions,
 } from './createInputValidator.ts'
-import { checkEnvelope, type CheckedEnvelope } from './checkEnvelope.ts'
+import { createPipelinedIntake } from './createPipelinedIntake.ts'
+import { createSignerGate } from './createSignerGate.ts'
 import { createSqliteReplayStore } from './createSqliteReplayStore.ts'
-import { createVerifierPool, type VerifierPool } from './createVerifierPool.ts'
 import { createSignerRateLimiter, type RateLimitOptions } from './createSignerRateLimiter.ts'
+import { defaultInputClientId } from './defaultInputClientId.ts'
+import { rateLimitedStderr } from './rateLimitedStderr.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from './startEmbeddedBroker.ts'
 
-/** Most refusals held for the first rejection handler (see `onRejection`). */
-const EARLY_REJECTIONS_HELD = 1_000
+export { defaultInputClientId } from './defaultInputClientId.ts'
 
 /** The topic filters the input source subscribes to by default. */
 export const INPUT_TOPICS = ['chanvm/v1/devices/+/readings', 'chanvm/v1/oracles/+/answers'] as const
@@ -114,44 +115,6 @@ export type MqttInputSource = Omit<InputSource, 'stats'> & {
   }
 }
 
-const REASONS: readonly MqttInputRejection[] = [
-  'rate-limited',
-  'schema',
-  'wrong-chain',
-  'topic',
-  'signature',
-  'unknown-signer',
-  'replay',
-  'stale',
-  'future',
-  'retained',
-  'duplicate',
-]
-
-function rateLimitedStderr(): (line: string) => void {
-  let windowStart = 0
-  let lines = 0
-  let suppressed = 0
-  return (line) => {
-    const t = Date.now()
-    if (t - windowStart >= 1000) {
-      if (suppressed > 0) process.stderr.write(`chanvm inputs: ${suppressed} more lines suppressed\n`)
-      windowStart = t
-      lines = 0
-      suppressed = 0
-    }
-    if (lines++ < 10) process.stderr.write(`chanvm inputs: ${line}\n`)
-    else suppressed++
-  }
-}
-
-/** The signer a topic names (`chanvm/v1/devices/{id}/readings`, `chanvm/v1/oracles/{id}/answers`). */
-const SIGNER_TOPIC = /^chanvm\/v1\/(devices|oracles)\/(0x[0-9a-f]{64})\/(readings|answers)$/
-
-function allowList(list: readonly string[] | 'any' | undefined): Set<string> | 'any' {
-  return list === 'any' ? 'any' : new Set((list ?? []).map((s) => s.toLowerCase()))
-}
-
 /**
  * The MQTT adapter of the engine's input-source port. Connects to `url` (or starts an embedded
  * broker), subscribes at QoS 1 to `chanvm/v1/devices/+/readings` and `chanvm/v1/oracles/+/answers`,
@@ -193,27 +156,8 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     broker = await startEmbeddedBroker()
     url = broker.url
   }
-  type InputHandler = (input: VerifiedInput) => void | Promise<void>
-  const inputHandlers = new Set<InputHandler>()
-  // A verified input that arrives before any input handler is registered (the backlog a
-  // persistent session delivers right after CONNACK) waits, unacknowledged, until one is.
-  let registered: Promise<void> | undefined
-  let release: (() => void) | undefined
-  let abandon: ((e: Error) => void) | undefined
-  const handlerRegistered = () => {
-    registered ??= new Promise<void>((resolve, reject) => {
-      release = resolve
-      abandon = reject
-    })
-    return registered
-  }
-  const rejectionHandlers = new Set<(r: InputRejectionEvent) => void>()
-  // Refusals made before the first rejection handler is registered (a persistent session's backlog
-  // arrives as soon as the connection is up, before the caller had the source) are held, up to a
-  // bound, and handed to that handler: a refused redelivery is reported, not lost.
-  const early: MqttInputRejectionEvent[] = []
-  let accepted = 0
-  const rejected = Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<MqttInputRejection, number>
+  const report = createInputReport(log)
+  const refuse = report.refuse
   // With threads, one topic may have at most half of the connection's in-flight messages waiting
   // for their verdict: a flood claiming one signer cannot fill the connection (see `rateLimit`).
   const inFlight = Math.max(2, options.maxInFlight ?? 200)
@@ -221,49 +165,8 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     perTopicInFlight: Math.max(1, Math.floor(inFlight / 2)),
     ...options.rateLimit,
   })
-  // The allow lists as the validator holds them, to spend no token on a signer it refuses anyway.
-  const allowed = { device: allowList(options.devices), oracle: allowList(options.oracles) }
-  const validator: InputValidator = {
-    ...rawValidator,
-    allow(role, signer) {
-      rawValidator.allow(role, signer)
-      const set = allowed[role]
-      if (set !== 'any') set.add(signer.toLowerCase())
-    },
-  }
-
-  const verdicts: Partial<Record<InputRejectionVerdict, number>> = {}
-  const refuse = (
-    reason: MqttInputRejection,
-    detail: string,
-    topic: string,
-    verdict: InputRejectionVerdict = reason as InputRejectionVerdict,
-  ) => {
-    rejected[reason]++
-    verdicts[verdict] = (verdicts[verdict] ?? 0) + 1
-    const event: MqttInputRejectionEvent = { reason, verdict, detail, topic: topic.slice(0, 200) }
-    log(`rejected (${verdict}) on ${event.topic}: ${detail}`)
-    if (rejectionHandlers.size === 0 && early.length < EARLY_REJECTIONS_HELD) early.push(event)
-    for (const h of rejectionHandlers) {
-      try {
-        h(event)
-      } catch (e) {
-        log(`a rejection handler threw: ${(e as Error).message}`)
-      }
-    }
-  }
-
-  /**
-   * The allowed signer a topic names, whose buckets pay for checking the message; undefined for a
-   * topic naming no allowed signer (refused cheaply by the allow list, no bucket spent).
-   */
-  const limitedSigner = (topic: string): string | undefined => {
-    const m = SIGNER_TOPIC.exec(topic)
-    if (m === null) return undefined
-    const set = m[1] === 'devices' ? allowed.device : allowed.oracle
-    const signer = m[2] as string
-    return set !== 'any' && !set.has(signer) ? undefined : signer
-  }
+  const { validator, limitedSigner } = createSignerGate(rawValidator, options)
+  const delivery = createInputDelivery({ validator, log })
 
   // Judged synchronously; only a verified input waits (for its handlers) before it is acknowledged.
   const onMessage = (topic: string, payload: Buffer, packet: { retain: boolean }) => {
@@ -280,194 +183,26 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
       refuse(verdict.reason, verdict.detail, topic, verdict.verdict)
       return
     }
-    accepted++
-    return deliver(verdict.input)
+    report.accept()
+    return delivery.deliver(verdict.input)
   }
 
-  const failedHandler = (input: VerifiedInput, reason: unknown): never => {
-    log(`an input handler threw: ${(reason as Error)?.message ?? String(reason)}`)
-    // The broker's copy must be accepted again, not dropped as a duplicate.
-    validator.forget(input)
-    throw reason
-  }
-
-  // Once every handler completed, the mark is made durable, then the reading is acknowledged. A
-  // store that fails leaves it unacknowledged and not accepted, like a failed handler.
-  const commit = (input: VerifiedInput): void => {
-    try {
-      validator.commit(input)
-    } catch (e) {
-      failedHandler(input, e)
-    }
-  }
-
-  // Runs every handler of a verified input (waiting for one to be registered); rejects when one
-  // threw or rejected. Returns undefined when all of them returned without a promise.
-  const runHandlers = (input: VerifiedInput): Promise<void> | undefined => {
-    if (inputHandlers.size === 0) return handlerRegistered().then(() => runHandlers(input))
-    const pending: PromiseLike<unknown>[] = []
-    for (const h of [...inputHandlers]) {
-      let result: unknown
-      try {
-        result = h(input)
-      } catch (e) {
-        pending.push(Promise.reject(e))
-        continue
-      }
-      if (typeof (result as { then?: unknown } | undefined)?.then === 'function')
-        pending.push(result as PromiseLike<unknown>)
-    }
-    if (pending.length === 0) return undefined
-    return Promise.allSettled(pending).then((results) => {
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-      if (failed !== undefined) throw failed.reason
-    })
-  }
-
-  // Acknowledged once every handler returned or its promise resolved and the mark is durable; a
-  // handler that throws or rejects is logged and leaves the reading unacknowledged and not
-  // accepted (the broker sends it again). Handlers that return no promise are run without one.
-  const deliver = (input: VerifiedInput): Promise<void> | undefined => {
-    const run = runHandlers(input)
-    if (run === undefined) {
-      commit(input)
-      return undefined
-    }
-    return run.then(
-      () => commit(input),
-      (e: unknown) => {
-        failedHandler(input, e)
-        commit(input)
-      },
-    )
-  }
-
-  const now = options.now ?? Date.now
   // Verification on worker threads: batches of what arrived, judged and handed over in order.
   const threads = Math.max(0, Math.floor(options.verifyThreads ?? 1))
-  const pipelined = threads > 1
-  // Started with the first message to check (or by `verifierReady`): a source that receives
-  // nothing costs no thread.
-  let pool: VerifierPool | undefined
-  const checkSettings = validator.settings()
-  const startPool = (): VerifierPool =>
-    (pool ??= createVerifierPool({ threads, settings: checkSettings, log }))
-  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 32))
-  type Waiting = {
-    topic: string
-    payload: Buffer
-    signer: string | undefined
-    resolve: () => void
-    reject: (e: unknown) => void
-  }
-  let batch: Waiting[] = []
-  let flushTimer: NodeJS.Immediate | undefined
-  let tail: Promise<void> = Promise.resolve()
-  let stopped = false
-
-  // Every input of a batch whose handlers completed is marked durable in one transaction, then
-  // all of them are acknowledged; a store that fails leaves all of them unacknowledged.
-  const commitBatch = (done: { input: VerifiedInput; waiting: Waiting }[]) => {
-    if (done.length === 0) return
-    try {
-      validator.commitAll(done.map((d) => d.input))
-    } catch (e) {
-      log(`replay marks not recorded: ${(e as Error)?.message ?? String(e)}`)
-      for (const d of [...done].reverse()) validator.forget(d.input)
-      for (const d of done) d.waiting.reject(e)
-      return
-    }
-    for (const d of done) d.waiting.resolve()
-  }
-
-  const judgeBatch = async (items: readonly Waiting[], results: readonly CheckedEnvelope[]) => {
-    const done: { input: VerifiedInput; waiting: Waiting }[] = []
-    for (let i = 0; i < items.length; i++) {
-      const waiting = items[i] as Waiting
-      if (stopped) {
-        if (waiting.signer !== undefined) limiter.release(waiting.signer)
-        waiting.reject(new Error('input source closed'))
-        continue
-      }
-      const verdict = validator.admit(waiting.topic, results[i] as CheckedEnvelope)
-      // A forgery (or a copy, or garbage) on a device's topic is charged to the topic, never to
-      // the device: only what verified and was accepted spends the device's own budget.
-      if (waiting.signer !== undefined) limiter.settle(waiting.signer, verdict.ok, performance.now())
-      if (!verdict.ok) {
-        refuse(verdict.reason, verdict.detail, waiting.topic, verdict.verdict)
-        waiting.resolve()
-        continue
-      }
-      accepted++
-      const input = verdict.input
-      try {
-        const running = runHandlers(input)
-        if (running !== undefined) await running
-        done.push({ input, waiting })
-      } catch (e) {
-        log(`an input handler threw: ${(e as Error)?.message ?? String(e)}`)
-        // The broker's copy must be accepted again, not dropped as a duplicate.
-        validator.forget(input)
-        waiting.reject(e)
-      }
-    }
-    commitBatch(done)
-  }
-
-  const flush = () => {
-    flushTimer = undefined
-    if (batch.length === 0) return
-    const items = batch
-    batch = []
-    const checked = startPool().check(
-      items.map((w) => ({ topic: w.topic, payload: w.payload, allowed: w.signer !== undefined })),
-      now(),
-    )
-    // Checked on the threads in parallel, judged here in the order the batches were sent.
-    tail = tail.then(() =>
-      checked.then(
-        (results) => judgeBatch(items, results),
-        (e: unknown) => {
-          log(`messages not checked: ${(e as Error)?.message ?? String(e)}`)
-          for (const w of items) {
-            if (w.signer !== undefined) limiter.release(w.signer)
-            w.reject(e)
-          }
-        },
-      ),
-    )
-  }
-
-  const onMessagePipelined = (topic: string, payload: Buffer, packet: { retain: boolean }) => {
-    if (packet.retain) {
-      // Refused whatever it holds; acknowledged in its turn.
-      const verdict = validator.check(topic, payload, { retained: true })
-      if (!verdict.ok) refuse(verdict.reason, verdict.detail, topic, verdict.verdict)
-      return
-    }
-    const signer = limitedSigner(topic)
-    if (signer === undefined) {
-      // A topic that names no allowed signer is refused before any cryptography (`topic`,
-      // `unknown-signer` or earlier; `allowed: false` can never pass): judged here at once, as
-      // without threads, with no state touched, so a flood of unknown ids never waits for the
-      // threads nor holds up the connection.
-      const checked = checkEnvelope({ topic, payload, allowed: false }, checkSettings, now())
-      const verdict = validator.admit(topic, checked)
-      if (!verdict.ok) refuse(verdict.reason, verdict.detail, topic, verdict.verdict)
-      return
-    }
-    if (!limiter.admit(signer, performance.now())) {
-      refuse('rate-limited', 'the signer is over its rate, or all signers are over theirs', topic)
-      return
-    }
-    return new Promise<void>((resolve, reject) => {
-      batch.push({ topic, payload, signer, resolve, reject })
-      if (batch.length >= batchSize) {
-        clearImmediate(flushTimer)
-        flush()
-      } else flushTimer ??= setImmediate(flush)
-    })
-  }
+  const intake =
+    threads > 1
+      ? createPipelinedIntake({
+          validator,
+          limiter,
+          limitedSigner,
+          report,
+          delivery,
+          log,
+          now: options.now ?? Date.now,
+          threads,
+          batchSize: Math.max(1, Math.floor(options.batchSize ?? 32)),
+        })
+      : undefined
 
   const {
     topics,
@@ -490,7 +225,7 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
       url,
       subscriptions: topics ?? INPUT_TOPICS,
       log,
-      ...(!pipelined ? { onMessage } : { onMessage: onMessagePipelined, maxInFlight: inFlight }),
+      ...(intake === undefined ? { onMessage } : { onMessage: intake.onMessage, maxInFlight: inFlight }),
     })
   } catch (e) {
     await broker?.close()
@@ -503,72 +238,26 @@ export async function createMqttInputSource(options: MqttInputSourceOptions): Pr
     url,
     validator,
     onInput(handler: InputHandler) {
-      inputHandlers.add(handler)
-      release?.()
-      registered = undefined
-      return () => inputHandlers.delete(handler)
+      return delivery.onInput(handler)
     },
-    onRejection(handler) {
-      rejectionHandlers.add(handler)
-      for (const event of early.splice(0)) {
-        try {
-          handler(event)
-        } catch (e) {
-          log(`a rejection handler threw: ${(e as Error).message}`)
-        }
-      }
-      return () => rejectionHandlers.delete(handler)
-    },
+    onRejection: report.onRejection,
     onStatus: link.onStatus,
     verifierReady() {
-      if (!pipelined) return Promise.resolve()
+      if (intake === undefined) return Promise.resolve()
       if (closing !== undefined) return Promise.reject(new Error('input source closed'))
-      return startPool().ready()
+      return intake.ready()
     },
-    stats() {
-      return { accepted, rejected: { ...rejected }, verdicts: { ...verdicts } }
-    },
+    stats: report.stats,
     close() {
       closing ??= (async () => {
-        inputHandlers.clear()
-        rejectionHandlers.clear()
-        abandon?.(new Error('input source closed'))
-        registered?.catch(() => undefined)
+        delivery.close()
+        report.clear()
         await link.close()
-        stopped = true
-        clearImmediate(flushTimer)
-        for (const w of batch) {
-          if (w.signer !== undefined) limiter.release(w.signer)
-          w.reject(new Error('input source closed'))
-        }
-        batch = []
-        // What the threads still check is refused (never acknowledged: the broker sends it again).
-        await pool?.close()
-        // A handler that never settles cannot hold close() up.
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([
-          tail,
-          new Promise((r) => (timer = setTimeout(r, options.closeTimeoutMs ?? 2_000))),
-        ])
-        clearTimeout(timer)
+        await intake?.close(options.closeTimeoutMs ?? 2_000)
         await broker?.close()
         ownStore?.close()
       })()
       return closing
     },
   }
-}
-
-/**
- * The client id an input source takes when it is given none: stable for one host, chain and set
- * of topics, so a restarted consumer resumes its persistent session.
- *
- * @example
- * ```ts
- * defaultInputClientId(31337n, ['chanvm/v1/devices/+/readings']) // 'chanvm-inputs-…'
- * ```
- */
-export function defaultInputClientId(chainId: bigint, topics: readonly string[]): string {
-  const key = [hostname(), chainId.toString(), ...[...topics].sort()].join('\n')
-  return `chanvm-inputs-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`
 }
