@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import mqtt, { type MqttClient } from 'mqtt'
 import { ChanvmError } from '../../engine/errors.ts'
+import { createRedelivery } from './createRedelivery.ts'
+import { endMqttClient } from './endMqttClient.ts'
+import { handleMessagesInOrder, type MqttMessageHandler } from './handleMessagesInOrder.ts'
+import { handleMessagesOneByOne } from './handleMessagesOneByOne.ts'
 
 /** Options of {@link connectMqtt}. */
 export type ConnectMqttOptions = {
@@ -29,7 +33,7 @@ export type ConnectMqttOptions = {
    * acknowledged, and the broker sends it again after the next reconnect of a persistent session.
    * So a handler must not wait for a later message.
    */
-  onMessage?: (topic: string, payload: Buffer, packet: { retain: boolean }) => void | Promise<void>
+  onMessage?: MqttMessageHandler
   /**
    * How many received messages may be in the hands of `onMessage` at once. 1 (the default): one
    * at a time, as above. Above 1: each message is handed over as it arrives, without waiting for
@@ -143,180 +147,25 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
 
   client.on('error', (e) => log(`mqtt: ${options.url}: ${e.message}`))
   const onMessage = options.onMessage
-  const redeliverAfter = options.redeliverAfterMs ?? 1_000
-  const clean = options.clean ?? true
-  let redeliverDelay = redeliverAfter
-  let redeliverTimer: NodeJS.Timeout | undefined
-  const handled = () => {
-    redeliverDelay = redeliverAfter
-  }
-  const redeliverLater = (qos: number) => {
-    // A clean session would lose the message with the connection.
-    if (qos === 0 || clean || redeliverAfter <= 0 || redeliverTimer !== undefined || closed) return
-    redeliverTimer = setTimeout(() => {
-      redeliverTimer = undefined
-      if (closed || !client.connected) return
-      log(`mqtt: reconnecting so that the broker sends unacknowledged messages again`)
-      droppedByUs = true
-      client.stream.destroy()
-    }, redeliverDelay)
-    redeliverTimer.unref()
-    redeliverDelay = Math.min(30_000, redeliverDelay * 2)
-  }
+  // The connection was dropped by this code (see `redeliverAfterMs`), not by the broker.
+  let droppedByUs = false
+  const redelivery = createRedelivery({
+    client,
+    clean: options.clean ?? true,
+    redeliverAfterMs: options.redeliverAfterMs ?? 1_000,
+    log,
+    closed: () => closed,
+    dropped: () => (droppedByUs = true),
+  })
   const maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? 1))
-  if (onMessage !== undefined && maxInFlight > 1) {
-    // Pipelined: MQTT.js reads the next packet once this hook calls back, and sends the PUBACK
-    // then unless the callback is given an error. So the hook calls back with an error at once
-    // (no PUBACK, next packet) and this code writes each PUBACK itself, in arrival order, once
-    // the message's promise resolved and every earlier message settled.
-    type Entry = {
-      stream: unknown
-      qos: number
-      messageId: number | undefined
-      state: 'pending' | 'ack' | 'fail'
-    }
-    // QoS 1 and 2 messages in arrival order until acknowledged; QoS 0 ones only counted until settled.
-    const queue: Entry[] = []
-    let unsettledQos0 = 0
-    let paused: (() => void) | undefined
-    const later = new Error('acknowledged by connectMqtt in arrival order')
-    const flush = () => {
-      let acks: number[] = []
-      let ackStream: unknown
-      const write = () => {
-        if (acks.length === 0) return
-        const bytes = Buffer.alloc(acks.length * 4)
-        // PUBACK (MQTT 3.1.1): 0x40, remaining length 2, packet identifier.
-        acks.forEach((id, i) => bytes.set([0x40, 0x02, id >> 8, id & 0xff], i * 4))
-        ;(ackStream as NodeJS.WritableStream).write(bytes)
-        acks = []
-      }
-      while (queue.length > 0 && (queue[0] as Entry).state !== 'pending') {
-        const e = queue.shift() as Entry
-        if (e.state !== 'ack' || e.qos === 0 || e.messageId === undefined) continue
-        // A PUBACK on a later connection could acknowledge another message that reuses the id.
-        if (e.stream !== client.stream || !client.connected) continue
-        if (ackStream !== e.stream) write()
-        ackStream = e.stream
-        acks.push(e.messageId)
-      }
-      write()
-      if (paused !== undefined && queue.length + unsettledQos0 < maxInFlight) {
-        const resume = paused
-        paused = undefined
-        resume()
-      }
-    }
-    // Messages settled together (a batch whose handlers completed) are acknowledged together: the
-    // flush runs once the promise reactions queued now have run, and writes their PUBACKs at once.
-    let flushQueued = false
-    const flushLater = () => {
-      if (flushQueued) return
-      flushQueued = true
-      queueMicrotask(() => {
-        flushQueued = false
-        flush()
-      })
-    }
-    const settle = (entry: Entry, ok: boolean) => {
-      entry.state = ok ? 'ack' : 'fail'
-      if (ok) handled()
-      else redeliverLater(entry.qos)
-      flushLater()
-    }
-    const settleQos0 = (ok: boolean) => {
-      unsettledQos0--
-      if (ok) handled()
-      flushLater()
-    }
-    client.handleMessage = (packet, callback) => {
-      const entry: Entry = {
-        stream: client.stream,
-        qos: packet.qos,
-        messageId: packet.messageId,
-        state: 'pending',
-      }
-      if (packet.qos === 0) unsettledQos0++
-      else queue.push(entry)
-      const done = (ok: boolean) => (packet.qos === 0 ? settleQos0(ok) : settle(entry, ok))
-      let result: void | Promise<void>
-      try {
-        result = onMessage(packet.topic, packet.payload as Buffer, packet)
-      } catch (e) {
-        log(`mqtt: message handler threw: ${(e as Error).message}`)
-        result = Promise.reject(e)
-      }
-      if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') done(true)
-      else
-        result.then(
-          () => done(true),
-          (e: unknown) => {
-            log(`mqtt: message on ${packet.topic} not acknowledged: ${(e as Error)?.message ?? String(e)}`)
-            done(false)
-          },
-        )
-      // Back-pressure: read on only while fewer than maxInFlight messages are unsettled or unacknowledged.
-      if (queue.length + unsettledQos0 < maxInFlight) callback(later)
-      else paused = () => callback(later)
-    }
-  } else if (onMessage !== undefined) {
-    // MQTT.js sends the PUBACK of a QoS 1 message when this hook calls back, and reads the next
-    // packet of the connection only then, on the next tick. The PUBACKs written while the packets
-    // already received are handled go out in one write: the socket is corked from the first one
-    // until the loop turns (setImmediate), each still after its message was handled, in order.
-    let corked: NodeJS.WritableStream | undefined
-    const ack = (callback: (error?: Error) => void) => {
-      const stream = client.stream as NodeJS.WritableStream & { cork?(): void; uncork?(): void }
-      if (corked === undefined && typeof stream.cork === 'function') {
-        corked = stream
-        stream.cork()
-        setImmediate(() => {
-          corked = undefined
-          stream.uncork?.()
-        })
-      }
-      callback()
-    }
-    client.handleMessage = (packet, callback) => {
-      const stream = client.stream
-      let result: void | Promise<void>
-      try {
-        result = onMessage(packet.topic, packet.payload as Buffer, packet)
-      } catch (e) {
-        log(`mqtt: message handler threw: ${(e as Error).message}`)
-        redeliverLater(packet.qos)
-        callback(e as Error)
-        return
-      }
-      if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') {
-        handled()
-        ack(callback)
-        return
-      }
-      result.then(
-        () => {
-          handled()
-          // A PUBACK on a later connection could acknowledge another message that reuses the id.
-          if (client.stream === stream && client.connected) ack(callback)
-          else
-            callback(
-              new Error('connection changed before the message was handled; the broker sends it again'),
-            )
-        },
-        (e: unknown) => {
-          log(`mqtt: message on ${packet.topic} not acknowledged: ${(e as Error)?.message ?? String(e)}`)
-          redeliverLater(packet.qos)
-          callback(e instanceof Error ? e : new Error(String(e)))
-        },
-      )
-    }
-  }
+  if (onMessage !== undefined && maxInFlight > 1)
+    handleMessagesInOrder(client, onMessage, maxInFlight, { log, redelivery })
+  else if (onMessage !== undefined) handleMessagesOneByOne(client, onMessage, { log, redelivery })
   // Takeover: connections the broker closed soon after their CONNACK, in a row.
   const takeoverLimit = options.takeoverLimit ?? 3
   const takeoverWindowMs = options.takeoverWindowMs ?? 5_000
   let connectedAt: number | undefined
   let shortLived = 0
-  let droppedByUs = false
   let takenOver = false
   const clientId = client.options.clientId ?? ''
   const tookOver = (why: string) => {
@@ -381,39 +230,8 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
     closing ??= (async () => {
       closed = true
       handlers.clear()
-      clearTimeout(redeliverTimer)
-      // Whatever is still unacknowledged fails rather than leaving its sender waiting.
-      const giveUp = () => {
-        for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id))
-      }
-      if (!client.connected) {
-        // A graceful end would wait for a connection that may never come.
-        giveUp()
-        await client.endAsync(true).catch((e: unknown) => log(`mqtt: close: ${(e as Error).message}`))
-        return
-      }
-      // A graceful end waits for every QoS 1 message in flight to be acknowledged: bounded.
-      const ended = client.endAsync(false)
-      let timer: NodeJS.Timeout | undefined
-      const late = await Promise.race([
-        ended.then(
-          () => false,
-          () => false,
-        ),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), closeTimeoutMs))),
-      ])
-      clearTimeout(timer)
-      if (late) {
-        giveUp()
-        if (client.connected) {
-          const gone = new Promise<void>((r) => client.once('close', () => r()))
-          client.stream.destroy()
-          await gone
-        }
-        // The graceful end waits for this event; nothing is in flight any more.
-        client.emit('outgoingEmpty')
-      }
-      await ended.catch((e: unknown) => log(`mqtt: close: ${(e as Error).message}`))
+      redelivery.cancel()
+      await endMqttClient(client, closeTimeoutMs, log)
     })()
     return closing
   }
