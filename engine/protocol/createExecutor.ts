@@ -291,7 +291,6 @@ export function createExecutor(o: {
     ...reader,
     saveChannel: (record: Parameters<ChannelStore['putChannel']>[0]) => store.putChannel(record),
     saveDisputed: (ch: ChannelMachine) => store.putDisputed(ch.id),
-    saveForced: (ch: ChannelMachine, state: SignedState['state']) => store.putForcedState(ch.id, state),
     emit,
     count,
     drop,

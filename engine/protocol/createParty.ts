@@ -1,10 +1,10 @@
 import { keccak256, type Hex } from 'viem'
 import { ChanvmError } from '../errors.ts'
-import { adoptForcedChain } from './adoptForcedChain.ts'
 import { createDispatcher } from './createDispatcher.ts'
 import { createExecutor } from './createExecutor.ts'
 import { guardStore } from './guardStore.ts'
 import { baseOf, lower, machinePhase, others, type ChannelMachine } from './machine.ts'
+import { onForcedChain } from './onForcedChain.ts'
 import { onFunding } from './onFunding.ts'
 import { openChannel } from './openChannel.ts'
 import { channelOf, type PartyContext } from './partyContext.ts'
@@ -123,7 +123,8 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     confirmFunding,
     update: (channelId, action, opts = {}) => updateChannel(ctx, channelId, action, opts),
     waitForVersion: (channelId, version, ms = timeoutMs) => waitForVersion(ctx, channelId, version, ms),
-    adoptForcedChain: (chain) => adoptForcedChain(ctx, chain),
+    adoptForcedChain: (chain) =>
+      runLocal(ctx, channelOf(ctx, chain.channelId), 'adoption', onForcedChain, { chain }),
     markDisputed,
     base: async (channelId) => baseOf(channelOf(ctx, channelId))?.state,
     phase: (channelId) => machinePhase(channelOf(ctx, channelId)),

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import type { Hex } from 'viem'
 import { escrowApp } from '../../apps/escrow/escrowClient.ts'
-import type { SignedState, State } from '../../engine/channel/types.ts'
+import type { ForcedChain, ForcedMove, SignedState, State } from '../../engine/channel/types.ts'
 import type { Answer, Ask, Handled, Handler, Step } from '../../engine/protocol/effects.ts'
 import { createChannelMachine, machinePhase, type ChannelMachine } from '../../engine/protocol/machine.ts'
+import { onForcedChain } from '../../engine/protocol/onForcedChain.ts'
 import { onFunding } from '../../engine/protocol/onFunding.ts'
-import { escrowChannel } from '../support/channel.ts'
+import type { StepResult } from '../../engine/sandbox/runTransition.ts'
+import { escrowChannel, fixedEnv } from '../support/channel.ts'
 
 // The local actions' handlers as pure functions: machine + input + facts in, next machine +
 // effects out. No store, no sandbox, no signer: every fact a handler asks for is given by the
@@ -121,4 +123,151 @@ describe('local handlers as pure functions: the deposits seen on chain (onFundin
       if (row.phase === 'funding') assert.equal(machinePhase(step.machine), 'open')
     })
   }
+})
+
+describe('local handlers as pure functions: a chain forced on chain (onForcedChain)', () => {
+  /** A chain of `n` moves from `base`: each move's state is the next version with 10 more paid out. */
+  const chainFrom = (base: State, n: number, over: (m: ForcedMove, i: number) => ForcedMove = (m) => m) => {
+    const moves: ForcedMove[] = []
+    let from = base
+    for (let i = 0; i < n; i++) {
+      const state = {
+        ...from,
+        version: from.version + 1n,
+        balances: [from.balances[0]! - 10n, from.balances[1]! + 10n],
+      }
+      const m = over({ mover: 0n, action: `0x0${i}` as Hex, env: fixedEnv, state }, i)
+      moves.push(m)
+      from = m.state
+    }
+    return { channelId, base, moves } satisfies ForcedChain
+  }
+  /** The sandbox as the table has it: each move re-runs to its own state, but for `differ` (another state) and `fail` (a revert). */
+  const sandbox =
+    (chain: ForcedChain, o: { differ?: number; fail?: number } = {}) =>
+    (a: Extract<Ask, { kind: 'rerun' }>): StepResult => {
+      const i = chain.moves.findIndex((m) => m.state.version === a.from.version + 1n)
+      const move = chain.moves[i]!
+      assert.equal(
+        a.from,
+        i === 0 ? chain.base : chain.moves[i - 1]!.state,
+        'each move runs from the one before',
+      )
+      assert.deepEqual([a.mover, a.action, a.env], [move.mover, move.action, move.env])
+      if (i === o.fail) return { ok: false, reason: 'revert', message: 'Overspend(1, 0)', gasUsed: 1n }
+      const state = i === o.differ ? { ...move.state, isFinal: true } : move.state
+      return { ok: true, state, gasUsed: 1n }
+    }
+  const adopted = (s: Step) => resolved(s).map((v) => ('adoption' in v ? v.adoption : v))
+
+  it('open, a chain of three moves from the latest: re-run one move at a time, then recorded and taken as the base', () => {
+    const m = machine('open')
+    const chain = chainFrom(m.latest!.state, 3)
+    const { step, asked } = decide(onForcedChain, m, { id: 'a1', chain }, { rerun: sandbox(chain) })
+    assert.deepEqual(
+      asked.map((a) => (a.kind === 'rerun' ? a.from.version : a.kind)),
+      [3n, 4n, 5n],
+    )
+    const tip = chain.moves[2]!.state
+    assert.deepEqual(step.machine, { ...m, forced: tip })
+    assert.equal(machinePhase(step.machine), 'open')
+    assert.deepEqual(step.effects, [
+      { kind: 'save', fact: { forced: tip } },
+      { kind: 'emit', event: { type: 'adopted', channelId, state: tip } },
+      { kind: 'resolve', id: 'a1', value: { adoption: { ok: true, state: tip } } },
+    ])
+    // The same chain again: already the base; nothing re-run, nothing written.
+    const again = decide(onForcedChain, step.machine, { id: 'a2', chain })
+    changesNothing(again.step, step.machine)
+    assert.deepEqual(adopted(again.step), [{ ok: true, state: tip }])
+  })
+
+  const refusals: {
+    name: string
+    phase: 'funding' | 'open'
+    chain: (latest: State) => ForcedChain
+    rerun?: { differ?: number; fail?: number }
+    reason: string
+    reruns: number
+  }[] = [
+    {
+      name: 'a move that re-runs to another state',
+      phase: 'open',
+      chain: (l) => chainFrom(l, 3),
+      rerun: { differ: 1 },
+      reason: 'mismatch',
+      reruns: 2,
+    },
+    {
+      name: 'a move that reverts in the sandbox',
+      phase: 'funding',
+      chain: (l) => chainFrom(l, 2),
+      rerun: { fail: 0 },
+      reason: 'mismatch',
+      reruns: 1,
+    },
+    {
+      name: 'a base below the latest co-signed version',
+      phase: 'open',
+      chain: () => chainFrom({ ...initial, version: 2n }, 3),
+      reason: 'older-base',
+      reruns: 0,
+    },
+    {
+      name: 'another state at the latest co-signed version',
+      phase: 'open',
+      chain: (l) => chainFrom({ ...l, isFinal: true }, 1),
+      reason: 'different-base',
+      reruns: 0,
+    },
+    {
+      name: 'a gap between versions',
+      phase: 'open',
+      chain: (l) =>
+        chainFrom(l, 2, (mv, i) => (i === 1 ? { ...mv, state: { ...mv.state, version: 9n } } : mv)),
+      reason: 'broken-chain',
+      reruns: 0,
+    },
+    {
+      name: 'a mover who is not a participant',
+      phase: 'open',
+      chain: (l) => chainFrom(l, 2, (mv, i) => (i === 1 ? { ...mv, mover: 2n } : mv)),
+      reason: 'broken-chain',
+      reruns: 1,
+    },
+    {
+      name: 'a chain that ends at the latest co-signed version',
+      phase: 'open',
+      chain: (l) => chainFrom({ ...l, version: 3n }, 0),
+      reason: 'stale',
+      reruns: 0,
+    },
+  ]
+  for (const row of refusals) {
+    it(`${row.phase}, ${row.name}: refused (${row.reason}); the machine and the store stay as they were`, () => {
+      const m = machine(row.phase)
+      const chain = row.chain(m.latest!.state)
+      const { step, asked } = decide(
+        onForcedChain,
+        m,
+        { id: 'r', chain },
+        { rerun: sandbox(chain, row.rerun) },
+      )
+      assert.equal(asked.length, row.reruns)
+      changesNothing(step, m)
+      const [r] = adopted(step)
+      assert.equal(r && 'ok' in r && !r.ok ? r.reason : r, row.reason)
+    })
+  }
+
+  it('a chain ending below the forced state adopted before is stale; no write', () => {
+    const m = machine('open')
+    const long = chainFrom(m.latest!.state, 3)
+    const first = decide(onForcedChain, m, { id: 'x', chain: long }, { rerun: sandbox(long) }).step.machine
+    const short = chainFrom(m.latest!.state, 2)
+    const { step } = decide(onForcedChain, first, { id: 'y', chain: short }, { rerun: sandbox(short) })
+    changesNothing(step, first)
+    const [r] = adopted(step)
+    assert.equal(r && 'ok' in r && !r.ok ? r.reason : r, 'stale')
+  })
 })
