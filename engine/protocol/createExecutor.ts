@@ -290,7 +290,6 @@ export function createExecutor(o: {
     listen: (handler: (m: PeerMessage) => Promise<void>) => transport.onMessage(handler),
     ...reader,
     saveChannel: (record: Parameters<ChannelStore['putChannel']>[0]) => store.putChannel(record),
-    saveDisputed: (ch: ChannelMachine) => store.putDisputed(ch.id),
     emit,
     count,
     drop,

@@ -4,6 +4,7 @@ import { createDispatcher } from './createDispatcher.ts'
 import { createExecutor } from './createExecutor.ts'
 import { guardStore } from './guardStore.ts'
 import { baseOf, lower, machinePhase, others, type ChannelMachine } from './machine.ts'
+import { onDisputed } from './onDisputed.ts'
 import { onForcedChain } from './onForcedChain.ts'
 import { onFunding } from './onFunding.ts'
 import { openChannel } from './openChannel.ts'
@@ -101,20 +102,15 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   const confirmFunding = async (channelId: Hex, deposited: readonly bigint[]): Promise<FundingResult> =>
     runLocal(ctx, channelOf(ctx, channelId), 'funding', onFunding, { deposited })
 
-  const markDisputed = async (channelId: `0x${string}`): Promise<void> => {
+  const markDisputed = async (channelId: Hex): Promise<void> => {
     const ch = channelOf(ctx, channelId)
-    // Refuse at once, before the record is on disk (and even if it cannot be written).
+    // Refused at once, before the queue reaches the mark and its record is on disk (and even if it
+    // cannot be written): the flag is set here, outside the queue (the executor keeps it when a
+    // handler in progress takes its machine), and a proposal in flight hears its verdict now.
     const first = !ch.disputed
     ch.disputed = true
-    const verdict = () => {
-      if (ch.pending !== undefined) io.rt.resolve(ch.pending.id, { verdict: 'disputed' })
-    }
-    verdict()
-    await io.rt.serial(ch, async () => {
-      verdict()
-      await io.saveDisputed(ch)
-      if (first) io.emit({ type: 'disputed', channelId: ch.id })
-    })
+    if (ch.pending !== undefined) io.rt.resolve(ch.pending.id, { verdict: 'disputed' })
+    await io.rt.serial(ch, () => io.handle(ch, onDisputed, { first }))
   }
 
   return {

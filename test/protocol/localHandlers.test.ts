@@ -4,6 +4,7 @@ import { escrowApp } from '../../apps/escrow/escrowClient.ts'
 import type { ForcedChain, ForcedMove, SignedState, State } from '../../engine/channel/types.ts'
 import type { Answer, Ask, Handled, Handler, Step } from '../../engine/protocol/effects.ts'
 import { createChannelMachine, machinePhase, type ChannelMachine } from '../../engine/protocol/machine.ts'
+import { onDisputed } from '../../engine/protocol/onDisputed.ts'
 import { onForcedChain } from '../../engine/protocol/onForcedChain.ts'
 import { onFunding } from '../../engine/protocol/onFunding.ts'
 import type { StepResult } from '../../engine/sandbox/runTransition.ts'
@@ -270,4 +271,44 @@ describe('local handlers as pure functions: a chain forced on chain (onForcedCha
     const [r] = adopted(step)
     assert.equal(r && 'ok' in r && !r.ok ? r.reason : r, 'stale')
   })
+})
+
+describe('local handlers as pure functions: a dispute registered on chain (onDisputed)', () => {
+  const proposing = (): ChannelMachine => {
+    const m = machine('open')
+    const state = { ...m.latest!.state, version: 4n }
+    m.pending = { id: 'u7', state, digest: '0x44', accepts: new Map(), gasUsed: 1n }
+    assert.equal(machinePhase(m), 'proposing')
+    return m
+  }
+  const table: { phase: string; m: () => ChannelMachine; first: boolean; expect: string[] }[] = [
+    { phase: 'funding', m: () => machine('funding'), first: true, expect: ['save', 'emit'] },
+    { phase: 'open', m: () => machine('open'), first: true, expect: ['save', 'emit'] },
+    { phase: 'proposing', m: proposing, first: true, expect: ['save', 'resolve', 'emit'] },
+    {
+      phase: 'disputed (marked again)',
+      m: () => ({ ...machine('open'), disputed: true }),
+      first: false,
+      expect: ['save'],
+    },
+  ]
+  for (const row of table) {
+    it(`${row.phase}${row.first ? '' : ', not the first mark'}: ${row.expect.join(', ')}; then disputed`, () => {
+      const m = row.m()
+      const { step, asked } = decide(onDisputed, m, { first: row.first })
+      assert.equal(asked.length, 0, 'asks for nothing')
+      assert.deepEqual(step.machine, { ...m, disputed: true }, 'only the mark changes')
+      assert.equal(machinePhase(step.machine), 'disputed')
+      assert.deepEqual(kinds(step), row.expect)
+      assert.deepEqual(
+        step.effects[0],
+        { kind: 'save', fact: { disputed: true } },
+        'recorded before all else',
+      )
+      if (m.pending !== undefined)
+        assert.deepEqual(resolved(step), [{ verdict: 'disputed' }], 'the update in flight: no last signature')
+      if (row.first)
+        assert.deepEqual(step.effects.at(-1), { kind: 'emit', event: { type: 'disputed', channelId } })
+    })
+  }
 })
