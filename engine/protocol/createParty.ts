@@ -30,11 +30,12 @@ export type {
  *
  * Each channel is plain data ({@link ChannelMachine}, its phase from `machinePhase`); one handler
  * per message (`onOpen`, `onPropose`, `onAccept`, `onReject`, `onCommit`, `onSync`) and per local
- * action (`openChannel`, `proposeStep`, `adoptForcedChain`) asks the pure rules (`decide*`) and
- * has the executor ({@link createExecutor}) carry out what they decide; the executor alone holds
- * the signer, the store and the transport. Every message and local action of a channel runs
- * through one queue, one at a time; channels do not wait on each other. A signature leaves the
- * party only through `recordThenSign`, after it is durably recorded. The transport handler
+ * action (`startOpen`, `onMove`/`onVerdict`, `onFunding`, `onForcedChain`, `onDisputed`) asks the
+ * pure rules (`decide*`) and has the executor ({@link createExecutor}) carry out what they decide;
+ * the executor alone holds the signer, the store and the transport. Every message and local
+ * action of a channel runs through one queue, one at a time; channels do not wait on each other.
+ * A signature leaves the party only through a `recordAndSign` effect, after it is durably
+ * recorded. The transport handler
  * resolves once whatever a message made the party store is on disk. Channels already in `store`
  * are loaded at start: the party re-sends its latest co-signed state to the others and asks for a
  * commit it lacks.
