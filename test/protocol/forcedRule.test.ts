@@ -2,8 +2,12 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { Hex } from 'viem'
 import type { ForcedChain, State } from '../../engine/channel/types.ts'
+import { escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { decideForcedChain } from '../../engine/protocol/decideForcedChain.ts'
+import type { Handled } from '../../engine/protocol/effects.ts'
 import { judgeForcedChain } from '../../engine/protocol/judgeForcedChain.ts'
+import { createChannelMachine } from '../../engine/protocol/machine.ts'
+import { onForcedChain, type ForcedChainFacts } from '../../engine/protocol/onForcedChain.ts'
 import { decideAdoption } from '../../engine/watcher/decideAdoption.ts'
 import { createChannelView } from '../../engine/watcher/createChannelView.ts'
 import { escrowChannel } from '../support/channel.ts'
@@ -62,6 +66,39 @@ describe('the forced-chain adoption rule is one rule for the watcher and the par
           const view = { ...createChannelView(params), chain }
           const d = decideAdoption(view, latest === undefined ? undefined : { state: latest, signatures: [] })
           assert.equal(d.decisions[0]?.type, watcher === 'adopt' ? 'adopt' : 'report-overwrite')
+        },
+      ),
+    )
+  })
+
+  it('the party’s handler adopts a chain whose moves re-run exactly when the watcher hands it over, and refuses it for the watcher’s reason otherwise', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.boolean(),
+        fc.option(fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 2 })), {
+          nil: undefined,
+        }),
+        fc.integer({ min: 1, max: 3 }),
+        (baseVersion, baseTag, upper, latestAt, length) => {
+          const chain = chainOf(state(BigInt(baseVersion), baseTag, upper), length)
+          const latest = latestAt === undefined ? undefined : state(BigInt(latestAt[0]), latestAt[1])
+          const ch = createChannelMachine({ id, params, myIndex: 0, app: escrowApp, funded: true })
+          if (latest !== undefined) ch.latest = { state: latest, signatures: [] }
+          // Every move re-runs to exactly its state: only the base decides.
+          const facts: ForcedChainFacts = {}
+          let h: Handled<ForcedChainFacts> = onForcedChain(ch, { id: 'p', chain }, facts)
+          while ('need' in h) {
+            const i = Number(h.need.key.slice('move'.length))
+            facts[h.need.key] = { ok: true, state: chain.moves[i]!.state, gasUsed: 0n }
+            h = onForcedChain(ch, { id: 'p', chain }, facts)
+          }
+          const end = h.effects.find((e) => e.kind === 'resolve')
+          const r = end !== undefined && 'adoption' in end.value ? end.value.adoption : undefined
+          const watcher = judgeForcedChain(chain, latest)
+          assert.equal(r?.ok ? 'adopt' : r?.reason, watcher)
+          assert.equal(h.machine.forced, watcher === 'adopt' ? chain.moves.at(-1)!.state : undefined)
         },
       ),
     )
