@@ -25,7 +25,7 @@ export type Executor = ReturnType<typeof createExecutor>
  * The one place where a party touches the world: the signer, the store, the transport, the
  * sandbox, the clock, timers and event listeners. Handlers are pure and return effects; `handle`
  * asks a handler, fetches each fact it needs, and carries out its decision (`run`): writes first
- * (`persist`, `recordAndSign`), then the new machine, then the rest in order, then what follows
+ * (`save`, `persist`, `recordAndSign`), then the new machine, then the rest in order, then what follows
  * each signature (`onSigned`). A state signature leaves only through `recordAndSign`, once its
  * record is durable; a co-signed state is seen outside the party only once it is durable.
  *
@@ -166,7 +166,7 @@ export function createExecutor(o: {
     r.syncTimer.unref()
   }
 
-  /** Durably records a fact of the chain a local action learnt. */
+  /** Durably records what a local action learnt of the chain (a `save` effect). */
   const save = (ch: ChannelMachine, fact: Extract<Effect, { kind: 'save' }>['fact']): Promise<void> =>
     'funding' in fact
       ? store.putFunding(ch.id, fact.funding)
@@ -279,7 +279,6 @@ export function createExecutor(o: {
   return {
     address,
     handle,
-    run,
     /** The queues, waiters, timers and opens beside the machines. */
     rt,
     /** Whether a refusal already counted this store error. */

@@ -95,12 +95,9 @@ export function createFacts(o: {
 
   return {
     answer,
-    rerun,
     loadChannels,
     /** This party's signature record at `version`, if it signed there. */
     signedAt: (ch: ChannelMachine, version: bigint) => store.getSignatureRecord(ch.id, version),
-    /** The co-signed state at `version`, as stored. */
-    coSignedAt: (ch: ChannelMachine, version: bigint) => store.getSignedState(ch.id, version),
     fundingOf: (channelId: Hex) => store.getFunding(channelId),
   }
 }
