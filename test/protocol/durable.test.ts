@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { fsync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -10,38 +10,11 @@ import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
 import type { PeerMessage } from '../../engine/transport/types.ts'
 import { fixedEnv, testAddresses } from '../support/channel.ts'
+import { heldSyncs } from '../support/heldSyncs.ts'
 import { twoEscrowParties } from '../support/parties.ts'
 
 const deadline = fixedEnv.timestamp + 3_600n
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/**
- * A `syncFile` that syncs for real until `hold()`, then keeps each sync waiting until `release()`
- * (or `fail(e)`).
- */
-function heldSyncs() {
-  let holding = false
-  const pending: { release: () => void; fail: (e: Error) => void }[] = []
-  const realSync = (fd: number) =>
-    new Promise<void>((res, rej) => fsync(fd, (e) => (e === null ? res() : rej(e))))
-  return {
-    syncFile: (fd: number): Promise<void> =>
-      holding
-        ? new Promise<void>((release, fail) => pending.push({ release, fail })).then(() => realSync(fd))
-        : realSync(fd),
-    hold: () => (holding = true),
-    /** How many syncs wait. */
-    waiting: () => pending.length,
-    release: () => {
-      holding = false
-      for (const p of pending.splice(0)) p.release()
-    },
-    fail: (e: Error) => {
-      holding = false
-      for (const p of pending.splice(0)) p.fail(e)
-    },
-  }
-}
 
 /** The versions the payee's file holds signature records of, read through a connection of its own. */
 function recordedVersions(path: string): bigint[] {
