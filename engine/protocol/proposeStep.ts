@@ -48,6 +48,8 @@ export async function proposeStep(
       clearTimeout(timer)
       await io.rt.serial(ch, () => io.handle(ch, onVerdict, { pending, outcome }))
     }
+    // The result is handed over once what was written before it is durable (or a failed sync is the error).
+    await io.rt.durableOf(ch)
     const r = await Promise.race([result, Promise.resolve<Resolution | undefined>(undefined)])
     if (r === undefined || !('result' in r)) throw new Error('the update ended without a result')
     if (r.result === 'disputed') throw disputedError(ch)

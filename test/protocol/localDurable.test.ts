@@ -84,6 +84,20 @@ describe('protocol: a local action behind a commit that is not durable yet', fun
     await payee.close()
   })
 
+  it('an update the app refuses at once returns its result (step-rejected) once the commit before it is durable', async () => {
+    const { channelId, payer, payee, syncs } = await start('update')
+    // The payee cannot fund the escrow: the app rejects the step, no proposal goes out.
+    const update = payee.update(channelId, escrowActions.fund(10n, deadline))
+    const state = settled(update)
+    await sleep(100)
+    assert.equal(state.done, false, 'the result waits until version 1 is durable')
+    syncs.release()
+    const r = await update
+    assert.equal(r.ok ? 'ok' : r.reason, 'step-rejected')
+    await payer.close()
+    await payee.close()
+  })
+
   it('a failed sync of the commit before it fails the local action with the store error; it does not wait for ever', async () => {
     const { payer, payee, syncs, older } = await start('failed')
     const adoption = payee.adoptForcedChain(older)
