@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Common } from '@ethereumjs/common'
+import { Account, createZeroAddress } from '@ethereumjs/util'
 
 type OpcodeInfo = {
   code: number
@@ -50,17 +51,25 @@ type Modules = {
   gasHandlers: Map<number, GasHandler>
   /** The interpreter's error class: `new EVMError(message)`. */
   EVMError: new (message: string) => { error: string }
+  /** The interpreter class the EVM instantiates for each call. */
+  Interpreter: new (...args: unknown[]) => Interpreter & {
+    _env: object
+    _result: { selfdestruct?: unknown; createdAddresses?: unknown; returnValue?: Uint8Array }
+  }
 }
 
 const EOF_FORMAT = 0xef
 const OUT_OF_GAS = 'out of gas'
 const INVALID_OPCODE = 'invalid opcode'
 const STOP = 'stop'
+const REVERT = 'revert'
+const INVALID_EOF_FORMAT = 'invalid EOF format'
 const EVM_ERROR = 'EVMError'
 
 /** The EVMs whose calls run their opcodes inline. */
 const inline = new WeakSet<object>()
 let installed: Promise<boolean> | undefined
+let modules: Modules | undefined
 
 /** Loads the interpreter's own modules (the ones `@ethereumjs/evm` runs), or undefined if they are not there. */
 async function load(): Promise<Modules | undefined> {
@@ -87,10 +96,27 @@ async function load(): Promise<Modules | undefined> {
     typeof consumePostTargetCallOog !== 'function' ||
     !(gasHandlers instanceof Map) ||
     typeof EVMError !== 'function' ||
-    errors.EVMErrorTypeString !== EVM_ERROR
+    errors.EVMErrorTypeString !== EVM_ERROR ||
+    typeof interp.Interpreter !== 'function'
   )
     return undefined
-  return { proto, subMemUsage, consumePostTargetCallOog, gasHandlers, EVMError }
+  const messages = (EVMError as unknown as { errorMessages?: Record<string, string> }).errorMessages
+  if (
+    messages?.REVERT !== REVERT ||
+    messages.INVALID_EOF_FORMAT !== INVALID_EOF_FORMAT ||
+    messages.OUT_OF_GAS !== OUT_OF_GAS ||
+    messages.INVALID_OPCODE !== INVALID_OPCODE ||
+    messages.STOP !== STOP
+  )
+    return undefined
+  return {
+    proto,
+    subMemUsage,
+    consumePostTargetCallOog,
+    gasHandlers,
+    EVMError,
+    Interpreter: interp.Interpreter as Modules['Interpreter'],
+  }
 }
 
 /**
@@ -112,6 +138,7 @@ export function installInlineOpcodes(): Promise<boolean> {
       const m = await load()
       if (m === undefined) return false
       patch(m)
+      modules = m
       return true
     } catch {
       return false
@@ -120,9 +147,118 @@ export function installInlineOpcodes(): Promise<boolean> {
   return installed
 }
 
-/** Makes the calls of `evm` run their opcodes inline (after {@link installInlineOpcodes} resolved true). */
+/**
+ * Makes the calls of `evm` run their opcodes inline (after {@link installInlineOpcodes} resolved
+ * true), and gives `evm` a `runInterpreter` that is the stock one but for how it puts together the
+ * `runState` it returns: the stock one spreads three objects into one literal (`{ ...a, ...b,
+ * ...c }`), which V8 runs on a slow path, about 0.1 ms per call; this one copies the same
+ * properties in the same order with `Object.assign`.
+ */
 export function runOpcodesInline(evm: object): void {
   inline.add(evm)
+  if (modules !== undefined) leanRunInterpreter(evm as LeanEvm, modules)
+}
+
+type Message = {
+  to?: unknown
+  caller?: unknown
+  data?: Uint8Array
+  value?: bigint
+  code?: Uint8Array
+  isStatic?: boolean
+  isCreate?: boolean
+  depth?: number
+  codeAddress?: unknown
+  gasRefund?: bigint
+  chargeCodeAccesses?: boolean
+  blobVersionedHashes?: unknown[]
+  accessWitness?: { commit(): void }
+  createdAddresses?: unknown
+  selfdestruct?: unknown
+  gasLimit: bigint
+}
+type RunResult = {
+  runState: { gasLeft: bigint; gasRefund: bigint; stateGasSpilled?: bigint }
+  exceptionError?: { error: string }
+}
+type LeanEvm = {
+  runInterpreter(message: Message, opts?: { initialLogs?: unknown }): Promise<unknown>
+  stateManager: { getAccount(address: unknown): Promise<unknown> }
+  blockchain: unknown
+  journal: unknown
+  performanceLogger: unknown
+  _optsCached: { profiler?: unknown }
+  _tx: { gasPrice: bigint; origin?: unknown }
+  _block?: unknown
+}
+
+function leanRunInterpreter(evm: LeanEvm, { Interpreter }: Modules): void {
+  const stock = evm.runInterpreter
+  evm.runInterpreter = async function (
+    this: LeanEvm,
+    message: Message,
+    opts: { initialLogs?: unknown } = {},
+  ) {
+    // Without a block the stock method makes its default one; that case keeps the stock method.
+    if (this._block === undefined) return stock.call(this, message, opts)
+    let contract = await this.stateManager.getAccount(message.to ?? createZeroAddress())
+    if (!contract) contract = new Account()
+    const env = {
+      address: message.to ?? createZeroAddress(),
+      caller: message.caller ?? createZeroAddress(),
+      callData: message.data ?? Uint8Array.from([0]),
+      callValue: message.value ?? 0n,
+      code: message.code,
+      isStatic: message.isStatic ?? false,
+      isCreate: message.isCreate ?? false,
+      depth: message.depth ?? 0,
+      gasPrice: this._tx.gasPrice,
+      origin: this._tx.origin ?? message.caller ?? createZeroAddress(),
+      block: this._block,
+      contract,
+      codeAddress: message.codeAddress,
+      gasRefund: message.gasRefund,
+      chargeCodeAccesses: message.chargeCodeAccesses,
+      blobVersionedHashes: message.blobVersionedHashes ?? [],
+      accessWitness: message.accessWitness,
+      createdAddresses: message.createdAddresses,
+      initialLogs: opts.initialLogs,
+    }
+    const interpreter = new Interpreter(
+      this,
+      this.stateManager,
+      this.blockchain,
+      env,
+      message.gasLimit,
+      this.journal,
+      this.performanceLogger,
+      this._optsCached.profiler,
+    )
+    if (message.selfdestruct) interpreter._result.selfdestruct = message.selfdestruct
+    if (message.createdAddresses) interpreter._result.createdAddresses = message.createdAddresses
+    const interpreterRes = (await interpreter.run(
+      message.code as Uint8Array,
+      opts as { pc?: number },
+    )) as RunResult
+    let result: object & { returnValue?: Uint8Array } = interpreter._result
+    let gasUsed = message.gasLimit - interpreterRes.runState.gasLeft
+    if (interpreterRes.exceptionError) {
+      const error = interpreterRes.exceptionError.error
+      if (error !== REVERT && error !== INVALID_EOF_FORMAT) gasUsed = message.gasLimit
+      // Clear the result on error
+      result = Object.assign({}, result, { logs: [], selfdestruct: new Map(), createdAddresses: new Set() })
+    }
+    message.accessWitness?.commit()
+    return Object.assign({}, result, {
+      runState: Object.assign({}, interpreterRes.runState, result, interpreter._env),
+      exceptionError: interpreterRes.exceptionError,
+      gas: interpreterRes.runState?.gasLeft,
+      executionGasUsed: gasUsed,
+      gasRefund: interpreterRes.runState.gasRefund,
+      stateGasSpilled: interpreterRes.runState.stateGasSpilled,
+      returnValue: result.returnValue ?? new Uint8Array(0),
+    })
+  }
 }
 
 function patch({ proto, subMemUsage, consumePostTargetCallOog, gasHandlers, EVMError }: Modules): void {
