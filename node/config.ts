@@ -71,6 +71,7 @@ export const nodeConfigSchema = {
         properties: {
           topic: { type: 'string', minLength: 1, maxLength: 512 },
           signers: { type: 'array', minItems: 1, maxItems: 1024, items: bytes32 },
+          verifyThreads: { type: 'integer', minimum: 1, maximum: 64 },
         },
       },
     },
@@ -101,6 +102,7 @@ function fieldOf(e: ErrorObject): string {
 
 function describe(e: ErrorObject): string {
   if (e.keyword === 'additionalProperties') return 'is not a known field'
+  if (e.instancePath.endsWith('/verifyThreads')) return 'must be a whole number of threads from 1 to 64'
   if (e.keyword === 'required') return 'is missing'
   if (e.keyword === 'pattern') {
     const p = (e.params as { pattern: string }).pattern

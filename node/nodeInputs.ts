@@ -26,6 +26,7 @@ export async function startInputSources(ctx: NodeInputsContext): Promise<MqttInp
       // duplicate, not a second reading; the book itself is keyed by (signer, sequence).
       replayFile: join(config.dataDir, `inputs-replay-${i}.db`),
       log: false,
+      ...(input.verifyThreads === undefined ? {} : { verifyThreads: input.verifyThreads }),
       ...broker,
     })
     closers.push(() => source.close())

@@ -56,7 +56,12 @@ export type NodeConfig = {
    */
   apps?: string[]
   /** Devices and oracles whose signed messages this node accepts, and the topics they publish on. */
-  inputs?: { topic: string; signers: Hex[] }[]
+  inputs?: {
+    topic: string
+    signers: Hex[]
+    /** Worker threads that check the topic's messages (1, the default: on the node's thread). */
+    verifyThreads?: number
+  }[]
   /** Wait for a peer's answer this long before a step is a `peer-timeout` (default 15,000 ms). */
   responseTimeoutMs?: number
   /** The least severe log line `chanvm node` writes: `debug`, `info` (default), `warn` or `error`. */
