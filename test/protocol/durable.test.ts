@@ -86,7 +86,7 @@ describe('protocol: a co-signed state is written before it is durable', function
     events.some((e) => e.type === 'committed' && e.state.version === version)
 
   it('the next proposal is signed and recorded while the commit before it waits for its sync; the commit is acknowledged, reported and shown only once durable', async () => {
-    const { channelId, payer, payee, events, path, syncs, commitAck, hub } = await start('held', '1')
+    const { channelId, payer, payee, events, path, syncs, acks, commitAck, hub } = await start('held', '1')
     assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
     // The payer has version 1 co-signed; the payee wrote it, and its sync is held.
     while (commitAck() === undefined || syncs.waiting() === 0) await sleep(5)
@@ -102,6 +102,16 @@ describe('protocol: a co-signed state is written before it is durable', function
     assert.equal(commitAck()?.ack.done, false, 'the commit must not be acknowledged before its sync')
     assert.equal(committed(events[1], 1n), false, 'the commit must not be reported before its sync')
     assert.equal((await payee.latest(channelId))?.state.version, 0n, 'latest shows only a durable state')
+    const waited = settled(payee.waitForVersion(channelId, 1n, 10_000))
+    // The same commit again (a redelivery): handled at once, and not acknowledged before the sync either.
+    const again = acks.length
+    await hub.connect(testAddresses[0]!).send(testAddresses[1]!, commitAck()!.m)
+    while (acks.length === again) await sleep(5)
+    const redelivered = acks[again]!
+    assert.equal(redelivered.m.type, 'commit')
+    await sleep(50)
+    assert.equal(redelivered.ack.done, false, 'a redelivered commit must not be acknowledged before its sync')
+    assert.equal(waited.done, false, 'waitForVersion must not see a state before it is durable')
     assert.equal(
       events[1].some((e) => e.type === 'signed' && e.version === 2n),
       false,
@@ -109,7 +119,10 @@ describe('protocol: a co-signed state is written before it is durable', function
     )
     syncs.release()
     await commitAck()?.p
+    await redelivered.p
     assert.ok(committed(events[1], 1n), 'reported once durable')
+    while (!waited.done) await sleep(5)
+    assert.equal(waited.error, undefined)
     const r = await next
     assert.ok(r.ok)
     assert.equal((await payee.waitForVersion(channelId, 2n, 5_000)).state.version, 2n)
