@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import {
   checkEnvelope,
+  prepareEnvelopeCheck,
   type CheckedEnvelope,
   type EnvelopeCheckSettings,
   type EnvelopeJob,
@@ -76,5 +77,7 @@ if (parentPort !== null && data?.kind === 'chanvm-verifier' && data.settings !==
     }
     port.postMessage(answer)
   })
+  // Ready once the schema is compiled: the first batch does not wait for it.
+  prepareEnvelopeCheck()
   port.postMessage({ ready: true })
 }
