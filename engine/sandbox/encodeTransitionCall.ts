@@ -1,6 +1,7 @@
 import { encodeAbiParameters, encodeFunctionData, toFunctionSelector, type Hex } from 'viem'
 import { IApp } from '../../contracts/generated/IApp.ts'
 import { channelParamsAbi, type ChannelParams, type Env, type State } from '../channel/types.ts'
+import { abiBytesTail, stateTupleHex } from '../channel/encodeState.ts'
 
 const SELECTOR = toFunctionSelector(
   IApp.abi.find((x) => x.type === 'function' && x.name === 'transition') as Parameters<
@@ -10,18 +11,12 @@ const SELECTOR = toFunctionSelector(
 const MAX_UINT64 = (1n << 64n) - 1n
 const MAX_UINT256 = (1n << 256n) - 1n
 const HEX_BYTES = /^0x(?:[0-9a-fA-F]{2})*$/
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/
 
 /** The encoded `ChannelParams` tuple of a params object, kept with the object with the fields it was taken of. */
 const encodedParams = new WeakMap<ChannelParams, { of: string; hex: string }>()
 
 const word = (v: bigint) => v.toString(16).padStart(64, '0')
 const isUint = (v: unknown, max: bigint): v is bigint => typeof v === 'bigint' && v >= 0n && v <= max
-/** `bytes` as ABI encodes it after its offset: the length, then the bytes right-padded to 32. */
-const bytesTail = (b: Hex) => {
-  const body = b.slice(2)
-  return word(BigInt(body.length / 2)) + body.padEnd(Math.ceil(body.length / 64) * 64, '0')
-}
 /** The fields of params that its encoding depends on, as one string (to tell whether an object changed). */
 const paramsKey = (p: ChannelParams) =>
   `${p.chainId}|${p.adjudicator}|${p.participants.join(',')}|${p.app}|${p.appCodeHash}|${p.challengeDuration}|${p.nonce}`
@@ -57,14 +52,9 @@ export function encodeTransitionCall(
   action: Hex,
   env: Env,
 ): Hex {
+  const state = stateTupleHex(from)
   const simple =
-    BYTES32.test(from.channelId) &&
-    isUint(from.version, MAX_UINT64) &&
-    Array.isArray(from.balances) &&
-    from.balances.every((b) => isUint(b, MAX_UINT256)) &&
-    typeof from.appData === 'string' &&
-    HEX_BYTES.test(from.appData) &&
-    typeof from.isFinal === 'boolean' &&
+    state !== undefined &&
     isUint(mover, MAX_UINT256) &&
     typeof action === 'string' &&
     HEX_BYTES.test(action) &&
@@ -87,23 +77,10 @@ export function encodeTransitionCall(
       args: [params, from, mover, action, env],
     })
   }
-  // from: (bytes32 channelId, uint64 version, uint256[] balances, bytes appData, bool isFinal)
-  const balances = word(BigInt(from.balances.length)) + from.balances.map(word).join('')
-  const fromHead = 5 * 32
-  const balancesAt = fromHead
-  const appDataAt = balancesAt + balances.length / 2
-  const state =
-    from.channelId.slice(2).toLowerCase() +
-    word(from.version) +
-    word(BigInt(balancesAt)) +
-    word(BigInt(appDataAt)) +
-    word(from.isFinal ? 1n : 0n) +
-    balances +
-    bytesTail(from.appData.toLowerCase() as Hex)
   // transition head: offset(params), offset(from), mover, offset(action), env (two words inline)
   const head = 6 * 32
   const paramsAt = head
   const fromAt = paramsAt + p.length / 2
   const actionAt = fromAt + state.length / 2
-  return `0x${SELECTOR}${word(BigInt(paramsAt))}${word(BigInt(fromAt))}${word(mover)}${word(BigInt(actionAt))}${word(env.blockNumber)}${word(env.timestamp)}${p}${state}${bytesTail(action.toLowerCase() as Hex)}`
+  return `0x${SELECTOR}${word(BigInt(paramsAt))}${word(BigInt(fromAt))}${word(mover)}${word(BigInt(actionAt))}${word(env.blockNumber)}${word(env.timestamp)}${p}${state}${abiBytesTail(action)}`
 }
