@@ -168,11 +168,13 @@ export function createExecutor(o: {
 
   /** Durably records what a local action learnt of the chain (a `save` effect). */
   const save = (ch: ChannelMachine, fact: Extract<Effect, { kind: 'save' }>['fact']): Promise<void> =>
-    'funding' in fact
-      ? store.putFunding(ch.id, fact.funding)
-      : 'forced' in fact
-        ? store.putForcedState(ch.id, fact.forced)
-        : store.putDisputed(ch.id)
+    'channel' in fact
+      ? store.putChannel(fact.channel)
+      : 'funding' in fact
+        ? store.putFunding(ch.id, fact.funding)
+        : 'forced' in fact
+          ? store.putForcedState(ch.id, fact.forced)
+          : store.putDisputed(ch.id)
 
   /** The answer to a handler's question: the signer's for its own proposal, the rest from the facts. */
   const answer = async (ch: ChannelMachine, a: Ask): Promise<Answer[Ask['kind']]> => {
@@ -213,9 +215,7 @@ export function createExecutor(o: {
         return drop(e.reason, e.message)
       case 'schedule':
         return watchCommit(ch, e.version)
-      case 'persist':
-      case 'save':
-      case 'recordAndSign':
+      default: // persist, save and recordAndSign: run carries them out first
         return
     }
   }
@@ -288,7 +288,6 @@ export function createExecutor(o: {
     /** Hands every message that arrives to `handler`; returns the function that stops it. */
     listen: (handler: (m: PeerMessage) => Promise<void>) => transport.onMessage(handler),
     ...reader,
-    saveChannel: (record: Parameters<ChannelStore['putChannel']>[0]) => store.putChannel(record),
     emit,
     count,
     drop,

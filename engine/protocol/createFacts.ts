@@ -1,4 +1,3 @@
-import type { Hex } from 'viem'
 import type { Env } from '../channel/types.ts'
 import type { Sandbox } from '../sandbox/createSandbox.ts'
 import { runTransition } from '../sandbox/runTransition.ts'
@@ -49,6 +48,8 @@ export function createFacts(o: {
         return (await store.getSignatureRecord(ch.id, a.version)) ?? null
       case 'coSignedAt':
         return (await store.getSignedState(ch.id, a.version)) ?? null
+      case 'funding':
+        return (await store.getFunding(ch.id)) ?? null
       case 'clock':
         return o.clock()
       case 'envWithin': {
@@ -98,6 +99,5 @@ export function createFacts(o: {
     loadChannels,
     /** This party's signature record at `version`, if it signed there. */
     signedAt: (ch: ChannelMachine, version: bigint) => store.getSignatureRecord(ch.id, version),
-    fundingOf: (channelId: Hex) => store.getFunding(channelId),
   }
 }

@@ -30,7 +30,7 @@ export type {
  *
  * Each channel is plain data ({@link ChannelMachine}, its phase from `machinePhase`); one handler
  * per message (`onOpen`, `onPropose`, `onAccept`, `onReject`, `onCommit`, `onSync`) and per local
- * action (`startOpen`, `onMove`/`onVerdict`, `onFunding`, `onForcedChain`, `onDisputed`) asks the
+ * action (`onNewChannel`, `startOpen`, `onMove`/`onVerdict`, `onFunding`, `onForcedChain`, `onDisputed`) asks the
  * pure rules (`decide*`) and has the executor ({@link createExecutor}) carry out what they decide;
  * the executor alone holds the signer, the store and the transport. Every message and local
  * action of a channel runs through one queue, one at a time; channels do not wait on each other.

@@ -1,7 +1,7 @@
 import type { Address, Hex } from 'viem'
 import type { Env, SignedState, State } from '../channel/types.ts'
 import type { StepResult } from '../sandbox/runTransition.ts'
-import type { SignatureRecord } from '../store/types.ts'
+import type { ChannelRecord, SignatureRecord } from '../store/types.ts'
 import type { PeerMessage } from '../transport/types.ts'
 import type { ChannelMachine } from './machineTypes.ts'
 import type {
@@ -76,10 +76,15 @@ export type Effect =
   /** Durably store a co-signed state (before the machine that holds it as the latest is taken). */
   | { kind: 'persist'; signed: SignedState }
   /**
-   * Durably record what the party learnt of the chain (before the machine that holds it is
-   * taken): every deposit confirmed, a forced state adopted as the base, a dispute registered.
+   * Durably record, before the machine that holds it is taken, a channel this party opens, or
+   * what it learnt of the chain: every deposit confirmed, a forced state adopted as the base, a
+   * dispute registered.
    */
-  | { kind: 'save'; fact: { funding: readonly bigint[] } | { forced: State } | { disputed: true } }
+  | {
+      kind: 'save'
+      fact:
+        { channel: ChannelRecord } | { funding: readonly bigint[] } | { forced: State } | { disputed: true }
+    }
   /** Sign again a digest the store holds a record of, and send it in an `accept`. */
   | { kind: 'signAgain'; record: SignatureRecord; to: Address }
   | { kind: 'send'; to: Address; message: PeerMessage }
@@ -109,6 +114,8 @@ export type Ask =
   | { kind: 'signedAt'; version: bigint }
   /** The co-signed state at `version` as stored, or null. */
   | { kind: 'coSignedAt'; version: bigint }
+  /** The deposits recorded for the channel, or null. */
+  | { kind: 'funding' }
   /** This party's view of the chain head and time. */
   | { kind: 'clock' }
   /** Whether `env` is within tolerance of this party's clock (read afresh when it lags). */
@@ -126,6 +133,7 @@ export type Ask =
 export type Answer = {
   signedAt: SignatureRecord | null
   coSignedAt: SignedState | null
+  funding: readonly bigint[] | null
   clock: Env
   envWithin: boolean
   rerun: StepResult

@@ -5,11 +5,13 @@ import { ChanvmError } from '../errors.ts'
 import { decided, type Handled } from './effects.ts'
 import { createChannelMachine, lower, type ChannelMachine } from './machine.ts'
 import { digestOf } from './messageChecks.ts'
+import { onNewChannel } from './onNewChannel.ts'
 import type { PartyContext } from './partyContext.ts'
 import { withTimeout } from './partyErrors.ts'
 
 /**
- * `Party.open`: holds the channel (recorded), signs its initial state (record first), sends it in
+ * `Party.open`: holds the channel (recorded first, {@link onNewChannel}), signs its initial state
+ * (record first, {@link startOpen}), sends it in
  * an `open` to the others, then hands over the peers' opens held for it (`releaseHeld`). Resolves
  * with the co-signed initial state once every participant's signature is in; rejects with
  * `PEER_TIMEOUT` after 3 × the response time, and then keeps nothing waiting for it.
@@ -45,9 +47,11 @@ export async function openChannel(
   let ch = ctx.channels.get(lower(channelId))
   if (ch?.latest !== undefined) return ch.latest
   if (ch === undefined) {
-    await io.saveChannel({ channelId, params, myIndex })
-    const funded = ctx.options.requireFunding === false || (await io.fundingOf(channelId)) !== undefined
-    ch = createChannelMachine({ id: channelId, params, myIndex, app, funded })
+    // Held only once its record is written: until then a message for it finds no channel.
+    const fresh = createChannelMachine({ id: channelId, params, myIndex, app, funded: false })
+    const requireFunding = ctx.options.requireFunding !== false
+    await io.rt.serial(fresh, () => io.handle(fresh, onNewChannel, { requireFunding }))
+    ch = ctx.channels.get(fresh.key) ?? fresh
     ctx.channels.set(ch.key, ch)
   }
   const c = ch

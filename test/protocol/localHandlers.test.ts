@@ -7,6 +7,7 @@ import { createChannelMachine, machinePhase, type ChannelMachine } from '../../e
 import { onDisputed } from '../../engine/protocol/onDisputed.ts'
 import { onForcedChain } from '../../engine/protocol/onForcedChain.ts'
 import { onFunding } from '../../engine/protocol/onFunding.ts'
+import { onNewChannel } from '../../engine/protocol/onNewChannel.ts'
 import type { StepResult } from '../../engine/sandbox/runTransition.ts'
 import { escrowChannel, fixedEnv } from '../support/channel.ts'
 
@@ -309,6 +310,39 @@ describe('local handlers as pure functions: a dispute registered on chain (onDis
         assert.deepEqual(resolved(step), [{ verdict: 'disputed' }], 'the update in flight: no last signature')
       if (row.first)
         assert.deepEqual(step.effects.at(-1), { kind: 'emit', event: { type: 'disputed', channelId } })
+    })
+  }
+})
+
+describe('local handlers as pure functions: a channel opened for the first time (onNewChannel)', () => {
+  const table: {
+    requireFunding: boolean
+    stored?: readonly bigint[] | null
+    funded: boolean
+    asks: number
+  }[] = [
+    { requireFunding: true, stored: null, funded: false, asks: 1 },
+    { requireFunding: true, stored: initial.balances, funded: true, asks: 1 },
+    { requireFunding: false, funded: true, asks: 0 },
+  ]
+  for (const row of table) {
+    it(`requireFunding ${row.requireFunding}, deposits ${row.stored === undefined ? 'not read' : row.stored === null ? 'none' : 'recorded'}: ${row.funded ? 'funded' : 'funding'}; the record is written first`, () => {
+      const m = createChannelMachine({ id: channelId, params, myIndex: 1, app: escrowApp, funded: false })
+      const { step, asked } = decide(
+        onNewChannel,
+        m,
+        { requireFunding: row.requireFunding },
+        {
+          funding: () => {
+            assert.ok(row.stored !== undefined, 'funding is not read when it is not required')
+            return row.stored
+          },
+        },
+      )
+      assert.equal(asked.length, row.asks)
+      assert.deepEqual(step.machine, { ...m, funded: row.funded })
+      assert.equal(machinePhase(step.machine), 'opening')
+      assert.deepEqual(step.effects, [{ kind: 'save', fact: { channel: { channelId, params, myIndex: 1 } } }])
     })
   }
 })
