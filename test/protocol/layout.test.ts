@@ -38,6 +38,20 @@ describe('engine/protocol: a core a reader can follow', () => {
     )
   })
 
+  it('the local actions write through effects: the executor hands out no write, and nothing calls one', () => {
+    assert.doesNotMatch(
+      codeOf('createExecutor.ts'),
+      /\bsave\w+:/,
+      'no save method in what the executor returns',
+    )
+    const callers = files.filter((f) => /\bio\.(save\w*|fundingOf|coSignedAt|rerun)\(/.test(codeOf(f)))
+    assert.deepEqual(
+      callers,
+      [],
+      'open, funding, adoption and the dispute mark ask for facts and return effects',
+    )
+  })
+
   it('handlers are pure: no await, no I/O handle, they return a machine and effects', () => {
     const handlers = files.filter((f) => /^on[A-Z]\w*\.ts$/.test(f) || f === 'finishOwn.ts')
     assert.ok(handlers.length >= 9, handlers.join(', '))
