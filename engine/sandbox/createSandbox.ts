@@ -102,9 +102,23 @@ function sandboxEcrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint
 type WordMemory = { extend(offset: number, size: number): void; _store: Uint8Array }
 type WordStack = { pop(): bigint; popN(n: number): bigint[]; push(value: bigint): void }
 
-/** The 32 bytes at `at` of `bytes` as a big-endian word (`at + 32` must not pass the end). */
-function readWord(bytes: Uint8Array, at: number): bigint {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+/** A DataView over `bytes`, the last one made kept (memory and calldata keep their arrays for a call). */
+function viewCache(): (bytes: Uint8Array) => DataView {
+  let of: Uint8Array | undefined
+  let view: DataView | undefined
+  return (bytes) => {
+    if (of !== bytes || view === undefined) {
+      view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      of = bytes
+    }
+    return view
+  }
+}
+const memoryView = viewCache()
+const callDataView = viewCache()
+
+/** The 32 bytes at `at` of `view` as a big-endian word (`at + 32` must not pass the end). */
+function readWord(view: DataView, at: number): bigint {
   return (
     (view.getBigUint64(at) << 192n) |
     (view.getBigUint64(at + 8) << 128n) |
@@ -119,8 +133,7 @@ function storeWord(runState: { stack: WordStack; memory: unknown }): void {
   const at = Number(offset)
   const memory = runState.memory as WordMemory
   memory.extend(at, 32)
-  const bytes = memory._store
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const view = memoryView(memory._store)
   view.setBigUint64(at, word >> 192n)
   view.setBigUint64(at + 8, word >> 128n)
   view.setBigUint64(at + 16, word >> 64n)
@@ -132,7 +145,7 @@ function loadWord(runState: { stack: WordStack; memory: unknown }): void {
   const at = Number(runState.stack.pop())
   const memory = runState.memory as WordMemory
   memory.extend(at, 32)
-  runState.stack.push(readWord(memory._store, at))
+  runState.stack.push(readWord(memoryView(memory._store), at))
 }
 
 /** CALLDATALOAD: pops an offset and pushes the calldata word at it, zero past the end. */
@@ -145,12 +158,12 @@ function loadCallData(runState: { stack: WordStack; interpreter: unknown }): voi
   }
   const at = Number(offset)
   if (at + 32 <= data.length) {
-    runState.stack.push(readWord(data, at))
+    runState.stack.push(readWord(callDataView(data), at))
     return
   }
   const word = new Uint8Array(32)
   word.set(data.subarray(at))
-  runState.stack.push(readWord(word, 0))
+  runState.stack.push(readWord(new DataView(word.buffer), 0))
 }
 
 /**
@@ -182,6 +195,15 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
   if (Array.isArray(activated)) {
     const eips = new Set<number>(activated as number[])
     common.isActivatedEIP = (eip: number) => eips.has(eip)
+  }
+  // The memory gas of every growing MLOAD/MSTORE and many gas functions read parameters, each read
+  // a conversion to bigint; for the fixed hardfork each name has one value, converted once.
+  const params = new Map<string, bigint>()
+  const stockParam = common.param.bind(common)
+  common.param = (name: string) => {
+    let value = params.get(name)
+    if (value === undefined) params.set(name, (value = stockParam(name)))
+    return value
   }
 
   // Every loop in EVM code goes through JUMP or JUMPI, so checking the clock there (every 256
