@@ -22,6 +22,9 @@ type ChannelRuntime = {
   outbox: Promise<boolean> | undefined
   /** While something is held: the latest co-signed state known durable. */
   shown: SignedState | undefined
+  /** Rejects with the store's error once a co-signed state held never becomes durable. */
+  failure: Promise<never>
+  fail: (e: unknown) => void
 }
 
 type Kind = 'verdict' | 'result' | 'open' | 'local'
@@ -65,6 +68,9 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
   const of = (ch: ChannelMachine): ChannelRuntime => {
     let r = runtimes.get(ch.key)
     if (r === undefined) {
+      let fail: (e: unknown) => void = () => undefined
+      const failure = new Promise<never>((_, reject) => (fail = reject))
+      failure.catch(() => undefined) // nobody waiting for it is fine
       r = {
         queue: Promise.resolve(),
         waiters: new Set(),
@@ -73,6 +79,8 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
         durable: Promise.resolve(),
         outbox: undefined,
         shown: undefined,
+        failure,
+        fail,
       }
       runtimes.set(ch.key, r)
     }
@@ -109,7 +117,8 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
      * co-signed state was written) resolves: every later {@link outside} call of the channel waits
      * for it, and {@link shownLatest} shows `before` until then, `after` once it resolved. If it
      * rejects (the store failed), nothing held or asked for later is done, `shownLatest` stays at
-     * the last durable state, and the channel's {@link durableOf} rejects with the store's error.
+     * the last durable state, and the channel's {@link durableOf} and `failureOf` reject with the
+     * store's error.
      */
     hold(
       ch: ChannelMachine,
@@ -127,7 +136,10 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
             if (ok) r.shown = latest.after
             return ok
           },
-          () => false,
+          (e: unknown) => {
+            r.fail(e)
+            return false
+          },
         ),
       )
     },
@@ -149,6 +161,12 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
       const durable = r.durable
       return r.outbox === undefined ? durable : r.outbox.then(() => durable)
     },
+    /**
+     * Rejects with the store's error once a co-signed state the channel held never becomes durable
+     * (and from then on); pending until then. What waits for something the outbox would hand over
+     * races it: after a failed sync the outbox hands nothing over.
+     */
+    failureOf: (ch: ChannelMachine): Promise<never> => of(ch).failure,
     /** The channel's latest co-signed state as the world may see it: durable. */
     shownLatest(ch: ChannelMachine): SignedState | undefined {
       const r = of(ch)

@@ -13,8 +13,9 @@ import { withTimeout } from './partyErrors.ts'
  * `Party.open`: holds the channel (recorded first, {@link onNewChannel}), signs its initial state
  * (record first, {@link startOpen}), sends it in
  * an `open` to the others, then hands over the peers' opens held for it (`releaseHeld`). Resolves
- * with the co-signed initial state once every participant's signature is in; rejects with
- * `PEER_TIMEOUT` after 3 × the response time, and then keeps nothing waiting for it.
+ * with the co-signed initial state once every participant's signature is in and it is durable;
+ * rejects with `STORE_ERROR` when its sync failed, with `PEER_TIMEOUT` after 3 × the response
+ * time, and then keeps nothing waiting for it.
  *
  * @example
  * ```ts
@@ -44,8 +45,19 @@ export async function openChannel(
       'APP_CODE_MISMATCH',
       `no app with code hash ${params.appCodeHash} is registered with this party`,
     )
+  const late = () =>
+    new ChanvmError('PEER_TIMEOUT', 'not every participant signed the initial state in time', { channelId })
   let ch = ctx.channels.get(lower(channelId))
-  if (ch?.latest !== undefined) return ch.latest
+  if (ch?.latest !== undefined) {
+    // Co-signed already: handed out once durable (a failed sync is the store's error).
+    const held = ch
+    const shown = await withTimeout(
+      io.rt.durableOf(held).then(() => io.rt.shownLatest(held)),
+      ctx.timeoutMs * 3,
+      late,
+    )
+    if (shown !== undefined) return shown
+  }
   if (ch === undefined) {
     // Held only once its record is written: until then a message for it finds no channel.
     const fresh = createChannelMachine({ id: channelId, params, myIndex, app, funded: false })
@@ -55,8 +67,6 @@ export async function openChannel(
     ctx.channels.set(ch.key, ch)
   }
   const c = ch
-  const late = () =>
-    new ChanvmError('PEER_TIMEOUT', 'not every participant signed the initial state in time', { channelId })
   const running = io.rt.of(c).openResult
   if (running !== undefined) return withTimeout(running, ctx.timeoutMs * 3, late)
   // The section only starts the open (the queue does not wait for the peers): the result comes in
@@ -65,7 +75,8 @@ export async function openChannel(
   const ended = io.rt.expect(digest, 'open')
   const result = io.rt
     .serial(c, () => io.handle(c, startOpen, initial))
-    .then(() => ended)
+    // The end waits in the outbox for the initial state's sync: a failed sync never hands it over.
+    .then(() => Promise.race([ended, io.rt.failureOf(c)]))
     .then((r): SignedState => {
       if ('opened' in r) return r.opened
       throw new ChanvmError('CONFLICTING_SIGNATURE', 'this party signed a different initial state', {

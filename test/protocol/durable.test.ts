@@ -3,13 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { escrowActions } from '../../apps/escrow/escrowClient.ts'
-import type { PartyEvent } from '../../engine/protocol/createParty.ts'
+import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
+import { createParty, type PartyEvent } from '../../engine/protocol/createParty.ts'
+import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
 import type { PeerMessage } from '../../engine/transport/types.ts'
-import { fixedEnv, testAddresses } from '../support/channel.ts'
+import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
 import { heldSyncs } from '../support/heldSyncs.ts'
 import { twoEscrowParties } from '../support/parties.ts'
 
@@ -151,6 +153,75 @@ describe('protocol: a co-signed state is written before it is durable', function
     assert.equal(committed(events[1], 1n), false, 'a commit whose sync failed is never reported')
     assert.equal((await payee.latest(channelId))?.state.version, 0n)
     await assert.rejects(payee.waitForVersion(channelId, 1n, 300))
+    await payer.close()
+    await payee.close().catch(() => undefined)
+  })
+
+  /**
+   * The payee opens first; the payer's open then completes the payee's open, and the payee's
+   * syncs are held from the moment that open arrives: the co-signed initial state is written, not
+   * durable.
+   */
+  const startOpen = async (name: string) => {
+    const path = join(dir, `${name}.db`)
+    const syncs = heldSyncs()
+    const hub = createMemoryHub()
+    const ch = escrowChannel()
+    const payeeAddress = testAddresses[1]!.toLowerCase()
+    const connect = hub.connect.bind(hub)
+    let openArrived = false
+    hub.connect = (self) => {
+      const t = connect(self)
+      if (self.toLowerCase() !== payeeAddress) return t
+      return {
+        ...t,
+        send: t.send.bind(t),
+        close: t.close.bind(t),
+        onMessage: (h) =>
+          t.onMessage(async (m) => {
+            if (m.type === 'open') {
+              syncs.hold()
+              openArrived = true
+            }
+            return h(m)
+          }),
+      }
+    }
+    const make = async (i: 0 | 1) =>
+      createParty({
+        signer: createKeySigner(testKeys[i]!),
+        transport: hub.connect(testAddresses[i]!),
+        store: i === 0 ? createMemoryStore() : createSqliteStore({ path, syncFile: syncs.syncFile }),
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+        clock: () => fixedEnv,
+        responseTimeoutMs: 2_000,
+      })
+    const payer = await make(0)
+    const payee = await make(1)
+    const first = payee.open(ch.params, ch.initial)
+    const firstEnd = settled(first)
+    await sleep(20)
+    assert.equal(openArrived, false, 'the payer has not opened yet')
+    await payer.open(ch.params, ch.initial)
+    while (!openArrived || syncs.waiting() === 0) await sleep(5)
+    return { ...ch, payer, payee, syncs, first, firstEnd }
+  }
+  const isStoreError = (e: Error & { code?: string }) => e.code === 'STORE_ERROR'
+
+  it('open hands out the co-signed initial state only once durable; a failed sync ends every open with the store error at once', async () => {
+    const { params, initial, payer, payee, syncs, first, firstEnd } = await startOpen('open-failed')
+    const second = payee.open(params, initial)
+    const secondEnd = settled(second)
+    await sleep(50)
+    assert.equal(secondEnd.done, false, 'a second open must not hand out the initial state before its sync')
+    assert.equal(firstEnd.done, false, 'the first open must not end before the sync')
+    const failedAt = Date.now()
+    syncs.fail(Object.assign(new Error('disk I/O error'), { code: 'EIO' }))
+    await assert.rejects(first, isStoreError)
+    await assert.rejects(second, isStoreError)
+    assert.ok(Date.now() - failedAt < 1_500, 'both opens end at once, not after the peer timeout')
+    await assert.rejects(payee.open(params, initial), isStoreError)
     await payer.close()
     await payee.close().catch(() => undefined)
   })
