@@ -1,5 +1,6 @@
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import type { InputValidator } from './createInputValidator.ts'
+import { createHandlerLatch } from './createHandlerLatch.ts'
 
 /** A receiver of verified inputs. */
 export type InputHandler = (input: VerifiedInput) => void | Promise<void>
@@ -42,16 +43,7 @@ export function createInputDelivery(ctx: {
 }): InputDelivery {
   const { validator, log } = ctx
   const inputHandlers = new Set<InputHandler>()
-  let registered: Promise<void> | undefined
-  let release: (() => void) | undefined
-  let abandon: ((e: Error) => void) | undefined
-  const handlerRegistered = () => {
-    registered ??= new Promise<void>((resolve, reject) => {
-      release = resolve
-      abandon = reject
-    })
-    return registered
-  }
+  const latch = createHandlerLatch()
 
   const failedHandler = (input: VerifiedInput, reason: unknown): never => {
     log(`an input handler threw: ${(reason as Error)?.message ?? String(reason)}`)
@@ -71,7 +63,7 @@ export function createInputDelivery(ctx: {
   }
 
   const runHandlers = (input: VerifiedInput): Promise<void> | undefined => {
-    if (inputHandlers.size === 0) return handlerRegistered().then(() => runHandlers(input))
+    if (inputHandlers.size === 0) return latch.wait().then(() => runHandlers(input))
     const pending: PromiseLike<unknown>[] = []
     for (const h of [...inputHandlers]) {
       let result: unknown
@@ -112,16 +104,14 @@ export function createInputDelivery(ctx: {
   return {
     onInput(handler) {
       inputHandlers.add(handler)
-      release?.()
-      registered = undefined
+      latch.open()
       return () => inputHandlers.delete(handler)
     },
     runHandlers,
     deliver,
     close() {
       inputHandlers.clear()
-      abandon?.(new Error('input source closed'))
-      registered?.catch(() => undefined)
+      latch.abandon(new Error('input source closed'))
     },
   }
 }

@@ -2,6 +2,7 @@ import type { Address } from 'viem'
 import { ChanvmError } from '../../engine/errors.ts'
 import type { PeerMessage, PeerTransport } from '../../engine/transport/types.ts'
 import { connectMqtt, type ConnectMqttOptions, type MqttStatus } from './connectMqtt.ts'
+import { createHandlerLatch } from './createHandlerLatch.ts'
 
 /** Largest peer message accepted, in bytes (an action is capped at 128 KiB by the sandbox; hex doubles it). */
 export const MAX_PEER_MESSAGE_BYTES = 1024 * 1024
@@ -75,19 +76,10 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
   const decoder = new TextDecoder('utf-8', { fatal: true })
   // A persistent session delivers what was queued right after CONNACK, before a restarting party
   // has registered its handler: such a message waits here, unacknowledged, until one is.
-  let registered: Promise<void> | undefined
-  let release: (() => void) | undefined
-  let abandon: ((e: Error) => void) | undefined
-  const handlerRegistered = () => {
-    registered ??= new Promise<void>((resolve, reject) => {
-      release = resolve
-      abandon = reject
-    })
-    return registered
-  }
+  const latch = createHandlerLatch()
 
   const deliver = async (message: PeerMessage) => {
-    if (handlers.size === 0) await handlerRegistered()
+    if (handlers.size === 0) await latch.wait()
     const list = [...handlers]
     // Each handler gets its own copy, as from the memory transport. A handler that throws or
     // rejects leaves the message unacknowledged.
@@ -164,8 +156,7 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
     },
     onMessage(handler) {
       handlers.add(handler)
-      release?.()
-      registered = undefined
+      latch.open()
       return () => handlers.delete(handler)
     },
     onStatus: link.onStatus,
@@ -173,8 +164,7 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
     async close() {
       closed = true
       handlers.clear()
-      abandon?.(new ChanvmError('TRANSPORT_CLOSED', 'MQTT transport is closed'))
-      registered?.catch(() => undefined)
+      latch.abandon(new ChanvmError('TRANSPORT_CLOSED', 'MQTT transport is closed'))
       await link.close()
     },
   }
