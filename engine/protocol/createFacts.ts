@@ -1,6 +1,6 @@
 import type { Env } from '../channel/types.ts'
 import type { Sandbox } from '../sandbox/createSandbox.ts'
-import { runTransition } from '../sandbox/runTransition.ts'
+import { runTransition, type StepResult } from '../sandbox/runTransition.ts'
 import type { ChannelStore } from '../store/types.ts'
 import type { Answer, Ask } from './effects.ts'
 import { createChannelMachine, lower, type ChannelMachine } from './machine.ts'
@@ -62,6 +62,14 @@ export function createFacts(o: {
       }
       case 'rerun':
         return rerun(ch, a)
+      case 'rerunMoves': {
+        const out: StepResult[] = []
+        for (const [i, m] of a.moves.entries()) {
+          const from = i === 0 ? a.base : (a.moves[i - 1] as (typeof a.moves)[number]).state
+          out.push(await rerun(ch, { from, mover: m.mover, action: m.action, env: m.env }))
+        }
+        return out
+      }
       case 'approve':
         return o.approve === undefined ? true : o.approve(a.step)
       case 'recover':

@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem'
-import type { Env, SignedState, State } from '../channel/types.ts'
+import type { Env, ForcedMove, SignedState, State } from '../channel/types.ts'
 import type { StepResult } from '../sandbox/runTransition.ts'
 import type { ChannelRecord, SignatureRecord } from '../store/types.ts'
 import type { PeerMessage } from '../transport/types.ts'
@@ -122,6 +122,8 @@ export type Ask =
   | { kind: 'envWithin'; env: Env }
   /** The app's transition run in this party's sandbox. */
   | { kind: 'rerun'; from: State; mover: bigint; action: Hex; env: Env }
+  /** Each move of a forced chain re-run in this party's sandbox, from the chain's state before it. */
+  | { kind: 'rerunMoves'; base: State; moves: readonly ForcedMove[] }
   /** This party's policy on a valid step: `true`, or a reason to refuse. */
   | { kind: 'approve'; step: ProposedStep }
   /** Whether `sig` over `digest` recovers to `who`. */
@@ -137,6 +139,7 @@ export type Answer = {
   clock: Env
   envWithin: boolean
   rerun: StepResult
+  rerunMoves: StepResult[]
   approve: boolean | string
   recover: boolean
   signProposal: Hex

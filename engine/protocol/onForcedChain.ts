@@ -9,19 +9,20 @@ import type { AdoptResult } from './types.ts'
 /** `adoptForcedChain`'s input: the chain the watcher reports; `id` names the waiting caller. */
 export type ForcedChainInput = { id: string; chain: ForcedChain }
 
-/** The sandbox's re-run of each move of the chain, by index (`move0`, `move1`, …), asked for in order. */
-export type ForcedChainFacts = { [move: `move${number}`]: StepResult | undefined }
+/** The sandbox's re-run of every move of the chain, each from the chain's state before it. */
+export type ForcedChainFacts = { reruns?: StepResult[] }
 
 /**
  * A chain of states forced on chain: by {@link decideForcedChain} (the watcher's rule,
- * `judgeForcedChain`, on its base, then the party's own checks), each move is re-run in this
- * party's sandbox, one fact at a time, from the previous move's state; when every re-run gives
- * exactly the move's state, the tip is recorded (`save`) and becomes the base of the next
- * off-chain step. A chain refused, or a move that re-runs to another state, changes nothing.
+ * `judgeForcedChain`, on its base, then the party's own checks) and once every mover is a
+ * participant, every move is re-run in this party's sandbox from the chain's state before it (one
+ * fact, so each state is compared once); when each gives exactly the move's state, the tip is
+ * recorded (`save`) and becomes the base of the next off-chain step. A chain refused, or a move
+ * that re-runs to another state, changes nothing.
  *
  * @example
  * ```ts
- * const d = onForcedChain(machine, { id, chain }, { move0: await rerun(...) })
+ * const d = onForcedChain(machine, { id, chain }, { reruns })
  * ```
  */
 export function onForcedChain(
@@ -35,27 +36,27 @@ export function onForcedChain(
   const tip = chain.moves.at(-1)?.state ?? chain.base
   if (d.type === 'already') return end({ ok: true, state: tip })
   if (d.type === 'reject') return end({ ok: false, reason: d.reason, message: d.message })
-  let from = chain.base
+  const n = BigInt(ch.params.participants.length)
+  const stranger = chain.moves.findIndex((m) => m.mover < 0n || m.mover >= n)
+  if (stranger >= 0) {
+    const message = `move ${stranger} names mover ${chain.moves[stranger]?.mover}`
+    return end({ ok: false, reason: 'broken-chain', message })
+  }
+  if (f.reruns === undefined && chain.moves.length > 0)
+    return need('reruns', { kind: 'rerunMoves', base: chain.base, moves: chain.moves })
   for (const [i, move] of chain.moves.entries()) {
-    if (move.mover < 0n || move.mover >= BigInt(ch.params.participants.length))
-      return end({ ok: false, reason: 'broken-chain', message: `move ${i} names mover ${move.mover}` })
-    const key = `move${i}` as const
-    const r = f[key]
-    if (r === undefined)
-      return need(key, { kind: 'rerun', from, mover: move.mover, action: move.action, env: move.env })
-    if (!r.ok)
-      return end({
-        ok: false,
-        reason: 'mismatch',
-        message: `re-running move ${i} (version ${move.state.version}) fails: ${r.reason}: ${r.message}`,
-      })
+    const r = f.reruns?.[i]
+    if (r === undefined || !r.ok) {
+      const why = r === undefined ? 'not re-run' : `${r.reason}: ${r.message}`
+      const message = `re-running move ${i} (version ${move.state.version}) fails: ${why}`
+      return end({ ok: false, reason: 'mismatch', message })
+    }
     if (encodeState(r.state) !== encodeState(move.state))
       return end({
         ok: false,
         reason: 'mismatch',
         message: `re-running move ${i} gives a different state than the chain's version ${move.state.version}`,
       })
-    from = move.state
   }
   return decided({ ...ch, forced: tip }, [
     { kind: 'save', fact: { forced: tip } },

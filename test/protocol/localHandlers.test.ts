@@ -147,28 +147,24 @@ describe('local handlers as pure functions: a chain forced on chain (onForcedCha
   /** The sandbox as the table has it: each move re-runs to its own state, but for `differ` (another state) and `fail` (a revert). */
   const sandbox =
     (chain: ForcedChain, o: { differ?: number; fail?: number } = {}) =>
-    (a: Extract<Ask, { kind: 'rerun' }>): StepResult => {
-      const i = chain.moves.findIndex((m) => m.state.version === a.from.version + 1n)
-      const move = chain.moves[i]!
-      assert.equal(
-        a.from,
-        i === 0 ? chain.base : chain.moves[i - 1]!.state,
-        'each move runs from the one before',
-      )
-      assert.deepEqual([a.mover, a.action, a.env], [move.mover, move.action, move.env])
-      if (i === o.fail) return { ok: false, reason: 'revert', message: 'Overspend(1, 0)', gasUsed: 1n }
-      const state = i === o.differ ? { ...move.state, isFinal: true } : move.state
-      return { ok: true, state, gasUsed: 1n }
+    (a: Extract<Ask, { kind: 'rerunMoves' }>): StepResult[] => {
+      assert.equal(a.base, chain.base, "the moves run from the chain's base")
+      assert.equal(a.moves, chain.moves, 'every move of the chain, in order')
+      return chain.moves.map((move, i): StepResult => {
+        if (i === o.fail) return { ok: false, reason: 'revert', message: 'Overspend(1, 0)', gasUsed: 1n }
+        const state = i === o.differ ? { ...move.state, isFinal: true } : move.state
+        return { ok: true, state, gasUsed: 1n }
+      })
     }
   const adopted = (s: Step) => resolved(s).map((v) => ('adoption' in v ? v.adoption : v))
 
-  it('open, a chain of three moves from the latest: re-run one move at a time, then recorded and taken as the base', () => {
+  it('open, a chain of three moves from the latest: every move re-run (one fact), then recorded and taken as the base', () => {
     const m = machine('open')
     const chain = chainFrom(m.latest!.state, 3)
-    const { step, asked } = decide(onForcedChain, m, { id: 'a1', chain }, { rerun: sandbox(chain) })
+    const { step, asked } = decide(onForcedChain, m, { id: 'a1', chain }, { rerunMoves: sandbox(chain) })
     assert.deepEqual(
-      asked.map((a) => (a.kind === 'rerun' ? a.from.version : a.kind)),
-      [3n, 4n, 5n],
+      asked.map((a) => a.kind),
+      ['rerunMoves'],
     )
     const tip = chain.moves[2]!.state
     assert.deepEqual(step.machine, { ...m, forced: tip })
@@ -198,7 +194,7 @@ describe('local handlers as pure functions: a chain forced on chain (onForcedCha
       chain: (l) => chainFrom(l, 3),
       rerun: { differ: 1 },
       reason: 'mismatch',
-      reruns: 2,
+      reruns: 1,
     },
     {
       name: 'a move that reverts in the sandbox',
@@ -235,7 +231,7 @@ describe('local handlers as pure functions: a chain forced on chain (onForcedCha
       phase: 'open',
       chain: (l) => chainFrom(l, 2, (mv, i) => (i === 1 ? { ...mv, mover: 2n } : mv)),
       reason: 'broken-chain',
-      reruns: 1,
+      reruns: 0,
     },
     {
       name: 'a chain that ends at the latest co-signed version',
@@ -253,7 +249,7 @@ describe('local handlers as pure functions: a chain forced on chain (onForcedCha
         onForcedChain,
         m,
         { id: 'r', chain },
-        { rerun: sandbox(chain, row.rerun) },
+        { rerunMoves: sandbox(chain, row.rerun) },
       )
       assert.equal(asked.length, row.reruns)
       changesNothing(step, m)
@@ -265,9 +261,10 @@ describe('local handlers as pure functions: a chain forced on chain (onForcedCha
   it('a chain ending below the forced state adopted before is stale; no write', () => {
     const m = machine('open')
     const long = chainFrom(m.latest!.state, 3)
-    const first = decide(onForcedChain, m, { id: 'x', chain: long }, { rerun: sandbox(long) }).step.machine
+    const first = decide(onForcedChain, m, { id: 'x', chain: long }, { rerunMoves: sandbox(long) }).step
+      .machine
     const short = chainFrom(m.latest!.state, 2)
-    const { step } = decide(onForcedChain, first, { id: 'y', chain: short }, { rerun: sandbox(short) })
+    const { step } = decide(onForcedChain, first, { id: 'y', chain: short }, { rerunMoves: sandbox(short) })
     changesNothing(step, first)
     const [r] = adopted(step)
     assert.equal(r && 'ok' in r && !r.ok ? r.reason : r, 'stale')
