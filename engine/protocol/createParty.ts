@@ -114,6 +114,9 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     await io.rt.serial(ch, () => io.handle(ch, onDisputed, { first }))
   }
 
+  /** The channel as the world may see it: its latest co-signed state only once durable. */
+  const shown = (ch: ChannelMachine): ChannelMachine => ({ ...ch, latest: io.rt.shownLatest(ch) })
+
   return {
     address: signer.address,
     open: (params, initial) => openChannel(ctx, params, initial, releaseHeld),
@@ -123,8 +126,8 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     adoptForcedChain: (chain) =>
       runLocal(ctx, channelOf(ctx, chain.channelId), 'adoption', onForcedChain, { chain }),
     markDisputed,
-    base: async (channelId) => baseOf(channelOf(ctx, channelId))?.state,
-    phase: (channelId) => machinePhase(channelOf(ctx, channelId)),
+    base: async (channelId) => baseOf(shown(channelOf(ctx, channelId)))?.state,
+    phase: (channelId) => machinePhase(shown(channelOf(ctx, channelId))),
     latest: async (channelId) => io.rt.shownLatest(channelOf(ctx, channelId)),
     stats: () => io.stats(),
     async close() {

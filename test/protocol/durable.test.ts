@@ -196,12 +196,15 @@ describe('protocol: a co-signed state is written before it is durable', function
         apps: [escrowApp],
         clock: () => fixedEnv,
         responseTimeoutMs: 2_000,
+        onEvent: (e) => events[i].push(e),
       })
+    const events: [PartyEvent[], PartyEvent[]] = [[], []]
     const payer = await make(0)
     const payee = await make(1)
     const first = payee.open(ch.params, ch.initial)
     const firstEnd = settled(first)
-    await sleep(20)
+    // The payee's own signature on the initial state is recorded (durable) before the payer opens.
+    while (!events[1].some((e) => e.type === 'signed' && e.version === 0n)) await sleep(5)
     assert.equal(openArrived, false, 'the payer has not opened yet')
     await payer.open(ch.params, ch.initial)
     while (!openArrived || syncs.waiting() === 0) await sleep(5)
@@ -222,6 +225,20 @@ describe('protocol: a co-signed state is written before it is durable', function
     await assert.rejects(second, isStoreError)
     assert.ok(Date.now() - failedAt < 1_500, 'both opens end at once, not after the peer timeout')
     await assert.rejects(payee.open(params, initial), isStoreError)
+    await payer.close()
+    await payee.close().catch(() => undefined)
+  })
+
+  it("base and phase show only a durable state: after the initial state's sync failed the channel is still opening", async () => {
+    const { channelId, payer, payee, syncs, first } = await startOpen('open-phase')
+    assert.equal(payee.phase(channelId), 'opening', 'the initial state is not durable yet')
+    assert.equal(await payee.base(channelId), undefined)
+    syncs.fail(Object.assign(new Error('disk I/O error'), { code: 'EIO' }))
+    await assert.rejects(first, isStoreError)
+    assert.equal(await payee.latest(channelId), undefined)
+    assert.equal(payee.phase(channelId), 'opening', 'a state whose sync failed is never shown as co-signed')
+    assert.equal(await payee.base(channelId), undefined)
+    assert.equal(payer.phase(channelId), 'funding', 'the payer, whose store is durable, is co-signed')
     await payer.close()
     await payee.close().catch(() => undefined)
   })
