@@ -1,13 +1,11 @@
 // A device nobody can silence: forgeries claiming an allowed device (its real public key, bad
 // signatures) are charged to its topic, never to the device, so its own readings all get through.
 import { strict as assert } from 'node:assert'
-import mqtt from 'mqtt'
 import type { Hex } from 'viem'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
-import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
-import { startAedes } from './brokers.ts'
-import { CHAIN, NOW_MS, knownDevices, validReading, forgedSignature } from './hostile.ts'
+import { validReading, forgedSignature } from './hostile.ts'
+import { connectClient, startKnownDeviceSource } from './knownDeviceSource.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -15,17 +13,9 @@ describe('impersonation flood: 1,000 forged readings a second claim an allowed d
   this.timeout(120_000)
 
   it("every one of the device's valid readings is delivered; no forgery is", async () => {
-    const broker = await startAedes()
-    const source = await createMqttInputSource({
-      url: broker.url,
-      clean: true,
-      chainId: CHAIN,
-      devices: knownDevices,
-      now: () => NOW_MS,
-      log: false,
-    })
-    const forger = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
-    const device = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    const { broker, source } = await startKnownDeviceSource()
+    const forger = await connectClient(broker.url)
+    const device = await connectClient(broker.url)
     try {
       const delivered: VerifiedInput[] = []
       let onDelivered = () => {}

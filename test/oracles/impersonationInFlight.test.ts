@@ -2,32 +2,23 @@
 // allowed device that are admitted and not yet judged (in flight) must not cost the device a valid
 // reading meanwhile, nor afterwards.
 import { strict as assert } from 'node:assert'
-import mqtt from 'mqtt'
 import type { Hex } from 'viem'
 import type { InputRejectionEvent } from '../../engine/inputs/types.ts'
 import { getSignerId } from '../../oracles/message/index.ts'
-import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
-import { startAedes } from './brokers.ts'
-import { CHAIN, NOW_MS, forgedSignature, knownDevices, strangerKey, validReading } from './hostile.ts'
+import { forgedSignature, strangerKey, validReading } from './hostile.ts'
+import { connectClient, startKnownDeviceSource } from './knownDeviceSource.ts'
 
 describe('impersonation with verifier threads: forgeries claiming a device in flight (embedded broker, 2 threads)', function () {
   this.timeout(60_000)
 
   it("the device's valid reading is admitted while more forgeries claiming it are in flight than its own bucket holds, and they never lower its budget", async () => {
-    const broker = await startAedes()
-    const source = await createMqttInputSource({
-      url: broker.url,
-      clean: true,
-      chainId: CHAIN,
-      devices: knownDevices,
-      now: () => NOW_MS,
-      log: false,
+    const { broker, source } = await startKnownDeviceSource({
       verifyThreads: 2,
       // Own bucket: 10, a new device starts with 5; no refill worth counting during the test.
       rateLimit: { perSignerPerSec: 0.001, perSignerBurst: 10, perTopicInFlight: 20 },
     })
-    const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    const pub = await connectClient(broker.url)
     // The first valid reading's handler holds it: every message judged after it waits, so what is
     // admitted meanwhile stays in flight until the test lets it go.
     let letFirstGo = () => {}

@@ -1,29 +1,18 @@
 // Readings delivered out of order (a reconnect, a QoS 1 redelivery, two broker nodes) are all
 // taken once while they are inside the stream's replay window, and refused below it.
 import { strict as assert } from 'node:assert'
-import mqtt from 'mqtt'
 import type { Hex } from 'viem'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
-import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
-import { startAedes } from './brokers.ts'
-import { CHAIN, NOW_MS, knownDevices, validReading } from './hostile.ts'
+import { validReading } from './hostile.ts'
+import { connectClient, startKnownDeviceSource } from './knownDeviceSource.ts'
 
 describe('reordered delivery: the replay window', function () {
   this.timeout(60_000)
 
   it('takes every reading delivered out of order inside the window once, refuses those below it and every copy', async () => {
-    const broker = await startAedes()
-    const source = await createMqttInputSource({
-      url: broker.url,
-      clean: true,
-      chainId: CHAIN,
-      devices: knownDevices,
-      now: () => NOW_MS,
-      log: false,
-      replayWindow: 16,
-    })
-    const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    const { broker, source } = await startKnownDeviceSource({ replayWindow: 16 })
+    const pub = await connectClient(broker.url)
     try {
       const delivered: VerifiedInput[] = []
       source.onInput((i) => void delivered.push(i))

@@ -8,11 +8,11 @@ import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { connectMqtt } from '../../oracles/mqtt/connectMqtt.ts'
 import { checkEnvelope, type EnvelopeJob } from '../../oracles/mqtt/checkEnvelope.ts'
-import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { createVerifierPool, type VerifierPool } from '../../oracles/mqtt/createVerifierPool.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { startAedes } from './brokers.ts'
-import { CHAIN, NOW_MS, forgedSignature, knownDevices, validReading } from './hostile.ts'
+import { CHAIN, NOW_MS, forgedSignature, validReading } from './hostile.ts'
+import { connectClient, startKnownDeviceSource } from './knownDeviceSource.ts'
 import { waitFor } from './waitFor.ts'
 
 const SETTINGS = { chainId: CHAIN, maxAgeSec: 300, maxFutureSec: 30 }
@@ -180,18 +180,8 @@ describe('input source with verifier threads', function () {
   this.timeout(120_000)
 
   it('forged signatures in the same batches as valid readings are refused and counted, and the valid ones are handed over in arrival order', async () => {
-    const broker = await startAedes()
-    const source = await createMqttInputSource({
-      url: broker.url,
-      clean: true,
-      chainId: CHAIN,
-      devices: knownDevices,
-      now: () => NOW_MS,
-      log: false,
-      verifyThreads: 2,
-      batchSize: 8,
-    })
-    const publisher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    const { broker, source } = await startKnownDeviceSource({ verifyThreads: 2, batchSize: 8 })
+    const publisher = await connectClient(broker.url)
     try {
       const delivered: VerifiedInput[] = []
       source.onInput((i) => {

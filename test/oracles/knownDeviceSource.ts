@@ -1,0 +1,45 @@
+import mqtt from 'mqtt'
+import {
+  createMqttInputSource,
+  type MqttInputSource,
+  type MqttInputSourceOptions,
+} from '../../oracles/mqtt/createMqttInputSource.ts'
+import { startAedes, type TestBroker } from './brokers.ts'
+import { CHAIN, NOW_MS, knownDevices } from './hostile.ts'
+
+/**
+ * An input source on `url` that admits the two known devices of hostile.ts on the test chain, with
+ * its clock held at NOW_MS, a clean session and no log lines; `options` add to or replace these.
+ */
+export function knownDeviceSource(
+  url: string,
+  options: Partial<Omit<MqttInputSourceOptions, 'url'>> = {},
+): Promise<MqttInputSource> {
+  return createMqttInputSource({
+    url,
+    clean: true,
+    chainId: CHAIN,
+    devices: knownDevices,
+    now: () => NOW_MS,
+    log: false,
+    ...options,
+  })
+}
+
+/** An embedded broker and a {@link knownDeviceSource} on it. */
+export async function startKnownDeviceSource(
+  options: Partial<Omit<MqttInputSourceOptions, 'url'>> = {},
+): Promise<{ broker: TestBroker; source: MqttInputSource }> {
+  const broker = await startAedes()
+  try {
+    return { broker, source: await knownDeviceSource(broker.url, options) }
+  } catch (e) {
+    await broker.stop()
+    throw e
+  }
+}
+
+/** A plain MQTT client of `url` that does not reconnect (a publisher or subscriber of a test). */
+export function connectClient(url: string): Promise<mqtt.MqttClient> {
+  return mqtt.connectAsync(url, { reconnectPeriod: 0 })
+}
