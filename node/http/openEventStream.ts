@@ -4,6 +4,9 @@ import type { Hex } from 'viem'
 import type { ChanvmNode, NodeEvent } from '../types.ts'
 import { toWireJson } from './wire.ts'
 
+/** What a turn's events may add up to before they are written without waiting for the turn's end. */
+const FLUSH_AT = 64 * 1024
+
 export type EventStreamOptions = {
   /** Only the events of this channel. */
   channelId?: Hex
@@ -43,6 +46,8 @@ export function openEventStream(
 ): () => void {
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const maxBuffered = options.maxBufferedBytes ?? 1 << 20
+  // Below the limit, so that only what the socket has not taken yet can exceed it.
+  const flushAt = Math.min(FLUSH_AT, Math.floor(maxBuffered / 2))
   const wanted = options.channelId?.toLowerCase()
   /** The last id handed to this client (sent or filtered out). */
   let sent = 0
@@ -74,7 +79,9 @@ export function openEventStream(
       return
     }
     pending += chunk
-    flushing ??= setImmediate(flush)
+    // A replay hands over up to a thousand events in one turn: it goes out in pieces as it grows.
+    if (pending.length >= flushAt) flush()
+    else flushing ??= setImmediate(flush)
   }
   const deliver = (e: NodeEvent, id: number): void => {
     if (id > 0) {
@@ -84,6 +91,9 @@ export function openEventStream(
     if (wanted !== undefined && nodeEventChannel(e)?.toLowerCase() !== wanted) return
     send(`${id > 0 ? `id: ${id}\n` : ''}event: ${e.source}\ndata: ${toWireJson(e)}\n\n`)
   }
+  // Started before the replay, so that a replay that overflows the limit can stop it.
+  const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs)
+  heartbeat.unref()
   // Subscribed and replayed in one turn of the event loop: no event falls between the two.
   const unsubscribe = node.onEvent(deliver)
   if (options.lastEventId !== undefined && node.eventsSince !== undefined) {
@@ -94,8 +104,7 @@ export function openEventStream(
     }
     for (const h of replay.events) deliver(h.event, h.id)
   }
-  const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs)
-  heartbeat.unref()
+  if (closed) return close // the replay overflowed: the stream has ended
   function close(): void {
     if (closed) return
     if (flushing !== undefined) clearImmediate(flushing)

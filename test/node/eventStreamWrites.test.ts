@@ -52,10 +52,14 @@ async function serve(node: ReturnType<typeof eventSource>) {
 }
 
 /** Reads the stream's body until `done` says it has enough or the stream ends; returns the ids seen. */
-async function readIds(url: string, done: (ids: number[]) => boolean): Promise<number[]> {
+async function readIds(
+  url: string,
+  done: (ids: number[]) => boolean,
+  headers: Record<string, string> = {},
+): Promise<number[]> {
   const abort = new AbortController()
   const ids: number[] = []
-  const res = await fetch(url, { signal: abort.signal })
+  const res = await fetch(url, { signal: abort.signal, headers })
   assert.equal(res.status, 200)
   let text = ''
   try {
@@ -119,5 +123,88 @@ describe('node event stream: writes', () => {
     } finally {
       await s.stop()
     }
+  })
+})
+
+describe('node event stream: a replay larger than the buffer limit', () => {
+  /** A node holding `n` past events of about `size` bytes each; `eventsSince(id)` replays those after `id`. */
+  function history(n: number, size: number) {
+    const listeners = new Set<Listener>()
+    const events = Array.from({ length: n }, (_, i) => ({
+      id: i + 1,
+      event: {
+        source: 'party',
+        channelId: `0x${'cd'.repeat(32)}`,
+        event: { type: 'note', pad: 'x'.repeat(size) },
+      },
+    }))
+    return {
+      listeners,
+      onEvent(listener: Listener) {
+        listeners.add(listener)
+        return () => void listeners.delete(listener)
+      },
+      eventsSince: (id: number) => ({ gap: false, events: events.filter((e) => e.id > id) }),
+    }
+  }
+
+  /**
+   * Reads `node`'s replay as an EventSource does: each stream from the last id read (its
+   * Last-Event-ID), again whenever one ends, until all `n` events arrived. Returns the ids in the
+   * order read and the number of streams it took; fails if a stream neither delivers nor ends.
+   */
+  async function readReplay(node: ReturnType<typeof history>, n: number, maxBufferedBytes?: number) {
+    const server = createServer((req, res) => {
+      openEventStream(res, node as never, {
+        lastEventId: Number(req.headers['last-event-id'] ?? 0),
+        ...(maxBufferedBytes === undefined ? {} : { maxBufferedBytes }),
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+    const read: number[] = []
+    let streams = 0
+    try {
+      while (read.length < n && streams < 50) {
+        streams++
+        const last = read.at(-1) ?? 0
+        const ids = await Promise.race([
+          readIds(url, (got) => read.length + got.length >= n, { 'last-event-id': String(last) }),
+          new Promise<never>((_, reject) =>
+            setTimeout(
+              () => reject(new Error(`stream ${streams} neither delivered the replay nor ended`)),
+              10_000,
+            ),
+          ),
+        ])
+        assert.ok(ids.length > 0, `stream ${streams} ended without an event`)
+        read.push(...ids)
+      }
+      return { read, streams }
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+
+  it('1,000 events of 1.5 KB (more than the 1 MiB limit at once) all reach a client that resumes from its last id, in order, once each', async () => {
+    const node = history(1000, 1500)
+    const { read } = await readReplay(node, 1000)
+    assert.deepEqual(
+      read,
+      Array.from({ length: 1000 }, (_, i) => i + 1),
+    )
+  })
+
+  it('a limit smaller than the replay of one turn still delivers it all, and no ended stream keeps listening', async () => {
+    const node = history(300, 1500)
+    const { read } = await readReplay(node, 300, 16_384)
+    assert.deepEqual(
+      read,
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    )
+    // The last stream ends when the client goes away; the server hears of it a moment later.
+    for (let i = 0; i < 100 && node.listeners.size > 0; i++) await new Promise((r) => setTimeout(r, 20))
+    assert.equal(node.listeners.size, 0, 'no ended stream still listens')
   })
 })
