@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -66,6 +67,13 @@ const REVERT = 'revert'
 const INVALID_EOF_FORMAT = 'invalid EOF format'
 const EVM_ERROR = 'EVMError'
 
+/**
+ * The `@ethereumjs/evm` release whose interpreter step the inline loop follows. Another release
+ * takes the stock path: a check or charge added between its gas function and `useGas` would
+ * otherwise make the sandbox differ from the chain without a sign.
+ */
+export const INLINE_EVM_VERSION = '10.1.3'
+
 /** The EVMs whose calls run their opcodes inline. */
 const inline = new WeakSet<object>()
 let installed: Promise<boolean> | undefined
@@ -74,7 +82,12 @@ let modules: Modules | undefined
 /** Loads the interpreter's own modules (the ones `@ethereumjs/evm` runs), or undefined if they are not there. */
 async function load(): Promise<Modules | undefined> {
   const require = createRequire(import.meta.url)
-  const esm = join(dirname(require.resolve('@ethereumjs/evm')), '..', 'esm')
+  const dist = join(dirname(require.resolve('@ethereumjs/evm')), '..')
+  const { version } = JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8')) as {
+    version?: unknown
+  }
+  if (version !== INLINE_EVM_VERSION) return undefined
+  const esm = join(dist, 'esm')
   const at = (file: string) => import(pathToFileURL(join(esm, file)).href) as Promise<Record<string, unknown>>
   const [interp, util, eip7928, gas, errors] = await Promise.all([
     at('interpreter.js'),

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { Common, Hardfork, Mainnet } from '@ethereumjs/common'
@@ -7,6 +10,7 @@ import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem'
 import { createSandbox, type Sandbox, type StaticCallResult } from '../../engine/sandbox/createSandbox.ts'
 import { encodeTransitionCall } from '../../engine/sandbox/encodeTransitionCall.ts'
 import { runTransition } from '../../engine/sandbox/runTransition.ts'
+import { INLINE_EVM_VERSION, installInlineOpcodes } from '../../engine/sandbox/runOpcodesInline.ts'
 import type { State } from '../../engine/channel/types.ts'
 import { appCodeOf, benchChannel } from '../../bench/benchChannel.ts'
 import { loopApp } from '../../bench/loopApp.ts'
@@ -118,6 +122,19 @@ describe('sandbox: opcodes run inline, with the stock interpreter’s results', 
   let sandbox: Sandbox
   before(async () => {
     sandbox = await createSandbox({ timeCapMs: 60_000 })
+  })
+
+  it('the installed @ethereumjs/evm is the release the inline loop follows, and the loop is on', async () => {
+    // A new release fails here: compare its interpreter's runStep with the loop's step, then move
+    // INLINE_EVM_VERSION (until then the sandbox takes the stock path).
+    const pkg = JSON.parse(
+      readFileSync(
+        join(dirname(createRequire(import.meta.url).resolve('@ethereumjs/evm')), '..', '..', 'package.json'),
+        'utf8',
+      ),
+    ) as { version: string }
+    assert.equal(pkg.version, INLINE_EVM_VERSION)
+    assert.equal(await installInlineOpcodes(), true)
   })
 
   it('random code gives the same return data, failure and gas as the stock interpreter', async () => {
