@@ -235,3 +235,19 @@ export async function startSiteMosquitto(
     })
   return runMosquitto({ name: 'mosquitto (site settings)', bin, port, dir, conf: lines.join('\n') })
 }
+
+/**
+ * The broker `started` resolves to; when it resolves to `{ skip }` instead, the reason is printed
+ * and the rest of `ctx`'s suite is skipped (call it from a `before` hook).
+ */
+export async function brokerOrSkip<B extends TestBroker>(
+  ctx: Mocha.Context,
+  started: Promise<B | { skip: string }>,
+): Promise<B> {
+  const b = await started
+  if ('skip' in b) {
+    console.log(`      skipped: ${b.skip}`)
+    ctx.skip()
+  }
+  return b
+}

@@ -18,7 +18,7 @@ import { createInputValidator } from '../../oracles/mqtt/createInputValidator.ts
 import { createSqliteReplayStore } from '../../oracles/mqtt/createSqliteReplayStore.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { replayEntryOf, type ReplayStore } from '../../oracles/mqtt/replayStore.ts'
-import { startAedes, startRestartableMosquitto, type RestartableMosquitto } from './brokers.ts'
+import { brokerOrSkip, startAedes, startRestartableMosquitto, type RestartableMosquitto } from './brokers.ts'
 import { CHAIN, NOW_MS, deviceKeys, knownDevices, validReading } from './hostile.ts'
 import { bundleChildScript, seeded } from '../support/childScripts.ts'
 
@@ -314,12 +314,7 @@ describe('A consumer SIGKILLed and restarted on Mosquitto loses no reading and s
   let dir: string
   let entry: { file: string; execArgv: string[] }
   before(async function () {
-    const b = await startRestartableMosquitto()
-    if ('skip' in b) {
-      console.log(`      skipped: ${b.skip}`)
-      this.skip()
-    }
-    broker = b as RestartableMosquitto
+    broker = await brokerOrSkip(this, startRestartableMosquitto())
     dir = mkdtempSync(join(tmpdir(), 'chanvm-consumer-'))
     entry = await bundleChildScript(script, 'consumer')
   })

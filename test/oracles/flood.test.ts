@@ -6,7 +6,7 @@ import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { getSignerId, type OracleKey } from '../../oracles/message/index.ts'
 import { createMqttInputSource, type MqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
-import { startAedes, startMosquitto, type TestBroker } from './brokers.ts'
+import { brokerOrSkip, startAedes, startMosquitto, type TestBroker } from './brokers.ts'
 import { CHAIN, NOW_MS, validReading, forgedSignature } from './hostile.ts'
 
 const devices: OracleKey[] = [0, 1, 2, 3].map((i) => ({
@@ -26,12 +26,7 @@ for (const verifyThreads of [1, 2])
     let source: MqttInputSource
 
     before(async function () {
-      const b = await startMosquitto()
-      if ('skip' in b) {
-        console.log(`      skipped: ${b.skip}`)
-        this.skip()
-      }
-      broker = b as TestBroker
+      broker = await brokerOrSkip(this, startMosquitto())
     })
     after(async () => {
       await source?.close()

@@ -12,6 +12,7 @@ import { createMqttTransport, type MqttTransport } from '../../oracles/mqtt/crea
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { testAddresses } from '../support/channel.ts'
 import {
+  brokerOrSkip,
   startAedes,
   startMosquitto,
   startRestartableMosquitto,
@@ -60,12 +61,7 @@ function deliverySuite(name: string, start: () => Promise<TestBroker | { skip: s
       return t
     }
     before(async function () {
-      const b = await start()
-      if ('skip' in b) {
-        console.log(`      skipped: ${b.skip}`)
-        this.skip()
-      }
-      broker = b as TestBroker
+      broker = await brokerOrSkip(this, start())
     })
     afterEach(async () => {
       for (const t of open.splice(0)) await t.close()
@@ -240,12 +236,7 @@ describe('MQTT across a Mosquitto restart and SIGKILL', function () {
   this.timeout(120_000)
   let broker: RestartableMosquitto
   before(async function () {
-    const b = await startRestartableMosquitto()
-    if ('skip' in b) {
-      console.log(`      skipped: ${b.skip}`)
-      this.skip()
-    }
-    broker = b as RestartableMosquitto
+    broker = await brokerOrSkip(this, startRestartableMosquitto())
   })
   after(async () => {
     await broker?.stop()

@@ -8,7 +8,7 @@ import type { InputRejection, InputRejectionEvent, VerifiedInput } from '../../e
 import { createMqttInputSource, type MqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { startEmbeddedBroker } from '../../oracles/mqtt/startEmbeddedBroker.ts'
-import { mosquittoPub, startAedes, startMosquitto, type TestBroker } from './brokers.ts'
+import { brokerOrSkip, mosquittoPub, startAedes, startMosquitto, type TestBroker } from './brokers.ts'
 import {
   CHAIN,
   hostileCaseArb,
@@ -54,12 +54,7 @@ function inputSourceSuite(name: string, start: () => Promise<TestBroker | { skip
     let src: MqttInputSource | undefined
 
     before(async function () {
-      const b = await start()
-      if ('skip' in b) {
-        console.log(`      skipped: ${b.skip}`)
-        this.skip()
-      }
-      broker = b as TestBroker
+      broker = await brokerOrSkip(this, start())
       publisher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
     })
     after(async () => {

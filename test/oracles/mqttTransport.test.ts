@@ -17,7 +17,7 @@ import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import type { PeerMessage } from '../../engine/transport/types.ts'
 import { createMqttTransport, type MqttTransport } from '../../oracles/mqtt/createMqttTransport.ts'
 import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
-import { startAedes, startMosquitto, type TestBroker } from './brokers.ts'
+import { brokerOrSkip, startAedes, startMosquitto, type TestBroker } from './brokers.ts'
 import { waitFor } from './waitFor.ts'
 
 const [alice, bob, carol] = testAddresses as [Address, Address, Address]
@@ -70,12 +70,7 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
       return t
     }
     before(async function () {
-      const b = await start()
-      if ('skip' in b) {
-        console.log(`      skipped: ${b.skip}`)
-        this.skip()
-      }
-      broker = b as TestBroker
+      broker = await brokerOrSkip(this, start())
     })
     afterEach(async () => {
       for (const t of open.splice(0)) await t.close()
