@@ -1,14 +1,6 @@
 import { strict as assert } from 'node:assert'
 import fc from 'fast-check'
-import {
-  createPublicClient,
-  createWalletClient,
-  encodeFunctionData,
-  http,
-  type Address,
-  type Hex,
-} from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { encodeFunctionData, type Address, type Hex } from 'viem'
 import { OracleMessagesHarness } from '../../contracts/generated/OracleMessagesHarness.ts'
 import { startAnvil, type Anvil } from '../../engine/chain/startAnvil.ts'
 import { ChanvmError } from '../../engine/errors.ts'
@@ -18,18 +10,12 @@ import {
   signReading,
   textToBytes32,
   verifyReading,
-  type OracleKey,
   type OracleSignature,
   type OracleSigStruct,
   type Reading,
 } from '../../oracles/message/index.ts'
 import { caseVariant, nonCanonical } from '../crypto/spellings.ts'
-import { harnessVerdict } from './support.ts'
-
-const keys: OracleKey[] = [
-  { curve: 'p256', privateKey: '0xc9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721' },
-  { curve: 'secp256k1', privateKey: '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' },
-]
+import { deployHarness, harnessKeys, harnessVerdict } from './support.ts'
 
 const readingArb = (device: Hex): fc.Arbitrary<Reading> =>
   fc.record({
@@ -47,22 +33,7 @@ describe('oracle messages: only 0x hex signatures and public keys verify, and ne
 
   before(async function () {
     anvil = await startAnvil()
-    const chain = {
-      id: anvil.chainId,
-      name: 'anvil',
-      nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 },
-      rpcUrls: { default: { http: [anvil.rpcUrl] } },
-    } as const
-    const account = privateKeyToAccount(anvil.accounts[0]!.privateKey)
-    const wallet = createWalletClient({ account, chain, transport: http(anvil.rpcUrl) })
-    const client = createPublicClient({ chain, transport: http(anvil.rpcUrl) })
-    const hash = await wallet.deployContract({
-      abi: OracleMessagesHarness.abi,
-      bytecode: OracleMessagesHarness.bytecode,
-    })
-    const receipt = await client.waitForTransactionReceipt({ hash })
-    assert.ok(receipt.contractAddress)
-    harness = receipt.contractAddress
+    harness = (await deployHarness(anvil)).address
   })
   after(async () => {
     await anvil?.stop()
@@ -106,7 +77,7 @@ describe('oracle messages: only 0x hex signatures and public keys verify, and ne
     return `rpc-error:${body.error?.code}`
   }
 
-  for (const key of keys) {
+  for (const key of harnessKeys) {
     const device = getSignerId(key)
 
     it(`${key.curve}: every other spelling of the signature${key.curve === 'p256' ? ' or the public key' : ''} is refused as encoding; case does not matter`, () => {

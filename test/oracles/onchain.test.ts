@@ -1,13 +1,5 @@
 import { strict as assert } from 'node:assert'
-import {
-  createPublicClient,
-  createWalletClient,
-  encodeFunctionData,
-  http,
-  type Address,
-  type Hex,
-} from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { encodeFunctionData, type Address, type Hex } from 'viem'
 import { OracleMessagesHarness } from '../../contracts/generated/OracleMessagesHarness.ts'
 import { startAnvil, type Anvil } from '../../engine/chain/startAnvil.ts'
 import {
@@ -17,15 +9,9 @@ import {
   signReading,
   textToBytes32,
   verifyReading,
-  type OracleKey,
   type SignedReading,
 } from '../../oracles/message/index.ts'
-import { createHarness, harnessVerdict, type HarnessVerdict } from './support.ts'
-
-const keys: OracleKey[] = [
-  { curve: 'p256', privateKey: '0xc9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721' },
-  { curve: 'secp256k1', privateKey: '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' },
-]
+import { createHarness, deployHarness, harnessKeys, harnessVerdict, type HarnessVerdict } from './support.ts'
 
 /** Extracts the revert data viem attaches to a failed eth_call. */
 function revertDataOf(e: unknown): Hex | undefined {
@@ -50,22 +36,9 @@ describe('OracleMessages on anvil (osaka: the P-256 precompile at 0x100) and in 
 
   before(async function () {
     anvil = await startAnvil()
-    const chain = {
-      id: anvil.chainId,
-      name: 'anvil',
-      nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 },
-      rpcUrls: { default: { http: [anvil.rpcUrl] } },
-    } as const
-    const account = privateKeyToAccount((anvil.accounts[0] as { privateKey: Hex }).privateKey)
-    const wallet = createWalletClient({ account, chain, transport: http(anvil.rpcUrl) })
-    const client = createPublicClient({ chain, transport: http(anvil.rpcUrl) })
-    const hash = await wallet.deployContract({
-      abi: OracleMessagesHarness.abi,
-      bytecode: OracleMessagesHarness.bytecode,
-    })
-    const receipt = await client.waitForTransactionReceipt({ hash })
-    assert.ok(receipt.contractAddress)
-    harnessAddress = receipt.contractAddress
+    const deployed = await deployHarness(anvil)
+    const client = deployed.client
+    harnessAddress = deployed.address
     call = async (data) => {
       try {
         const r = await client.call({ to: harnessAddress, data })
@@ -95,7 +68,7 @@ describe('OracleMessages on anvil (osaka: the P-256 precompile at 0x100) and in 
     }
   }
 
-  for (const key of keys) {
+  for (const key of harnessKeys) {
     describe(`${key.curve} reading`, () => {
       const make = (chainId: bigint, value = -18_250n) =>
         signReading({

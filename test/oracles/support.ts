@@ -1,6 +1,19 @@
-import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, type Address, type Hex } from 'viem'
+import { strict as assert } from 'node:assert'
+import {
+  createPublicClient,
+  createWalletClient,
+  decodeErrorResult,
+  decodeFunctionResult,
+  encodeFunctionData,
+  http,
+  type Address,
+  type Hex,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { OracleMessagesHarness } from '../../contracts/generated/OracleMessagesHarness.ts'
+import type { Anvil } from '../../engine/chain/startAnvil.ts'
 import { createSandbox, type Sandbox } from '../../engine/sandbox/createSandbox.ts'
+import type { OracleKey } from '../../oracles/message/index.ts'
 import type { QuorumRejection } from '../../oracles/message/types.ts'
 
 export const harnessAbi = OracleMessagesHarness.abi
@@ -74,6 +87,32 @@ export async function createHarness(): Promise<{
       return harnessVerdict(fn, { ok: false, revertData: r.revertData, message: r.message })
     },
   }
+}
+
+/** A P-256 and a secp256k1 signing key for readings checked against the harness. */
+export const harnessKeys: OracleKey[] = [
+  { curve: 'p256', privateKey: '0xc9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721' },
+  { curve: 'secp256k1', privateKey: '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' },
+]
+
+/** Deploys the OracleMessages harness on `anvil` from its first account: its address and a client of the chain. */
+export async function deployHarness(anvil: Anvil) {
+  const chain = {
+    id: anvil.chainId,
+    name: 'anvil',
+    nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [anvil.rpcUrl] } },
+  } as const
+  const account = privateKeyToAccount(anvil.accounts[0]!.privateKey)
+  const wallet = createWalletClient({ account, chain, transport: http(anvil.rpcUrl) })
+  const client = createPublicClient({ chain, transport: http(anvil.rpcUrl) })
+  const hash = await wallet.deployContract({
+    abi: OracleMessagesHarness.abi,
+    bytecode: OracleMessagesHarness.bytecode,
+  })
+  const receipt = await client.waitForTransactionReceipt({ hash })
+  assert.ok(receipt.contractAddress)
+  return { address: receipt.contractAddress, client }
 }
 
 /** The address of a Mosquitto to test against, or a reason there is none (see test/oracles/mosquitto.ts). */
