@@ -22,9 +22,10 @@ type ChannelRuntime = {
   outbox: Promise<boolean> | undefined
   /** While something is held: the latest co-signed state known durable. */
   shown: SignedState | undefined
-  /** Rejects with the store's error once a co-signed state held never becomes durable. */
-  failure: Promise<never>
-  fail: (e: unknown) => void
+  /** The store's error once a co-signed state held never becomes durable. */
+  failed: { error: unknown } | undefined
+  /** Who hears of that error (each removed once it heard, or stopped listening). */
+  onFailed: Set<(e: unknown) => void>
 }
 
 type Kind = 'verdict' | 'result' | 'open' | 'local'
@@ -68,9 +69,6 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
   const of = (ch: ChannelMachine): ChannelRuntime => {
     let r = runtimes.get(ch.key)
     if (r === undefined) {
-      let fail: (e: unknown) => void = () => undefined
-      const failure = new Promise<never>((_, reject) => (fail = reject))
-      failure.catch(() => undefined) // nobody waiting for it is fine
       r = {
         queue: Promise.resolve(),
         waiters: new Set(),
@@ -79,8 +77,8 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
         durable: Promise.resolve(),
         outbox: undefined,
         shown: undefined,
-        failure,
-        fail,
+        failed: undefined,
+        onFailed: new Set(),
       }
       runtimes.set(ch.key, r)
     }
@@ -96,6 +94,21 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
     void next.then((ok) => {
       if (ok && r.outbox === next) r.outbox = undefined
     })
+  }
+  /**
+   * Calls `f` with the store's error once a co-signed state the channel held never becomes
+   * durable (at once if one did already); returns the function that stops it. After a failed
+   * sync the outbox hands nothing over: what waits for it listens here too.
+   */
+  const onFailure = (ch: ChannelMachine, f: (e: unknown) => void): (() => void) => {
+    const r = of(ch)
+    if (r.failed !== undefined) {
+      const { error } = r.failed
+      queueMicrotask(() => f(error))
+      return () => undefined
+    }
+    r.onFailed.add(f)
+    return () => void r.onFailed.delete(f)
   }
   const waiting = new Map<string, ((v: Resolution) => void)[]>()
   const keyOf = (id: string, kind: Kind) => `${kind}:${lower(id)}`
@@ -117,8 +130,8 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
      * co-signed state was written) resolves: every later {@link outside} call of the channel waits
      * for it, and {@link shownLatest} shows `before` until then, `after` once it resolved. If it
      * rejects (the store failed), nothing held or asked for later is done, `shownLatest` stays at
-     * the last durable state, and the channel's {@link durableOf} and `failureOf` reject with the
-     * store's error.
+     * the last durable state, and the channel's {@link durableOf} and {@link raceFailure} reject with
+     * the store's error, and {@link onFailure} hears of it.
      */
     hold(
       ch: ChannelMachine,
@@ -137,7 +150,12 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
             return ok
           },
           (e: unknown) => {
-            r.fail(e)
+            if (r.failed === undefined) {
+              r.failed = { error: e }
+              const heard = [...r.onFailed]
+              r.onFailed.clear()
+              for (const f of heard) f(e)
+            }
             return false
           },
         ),
@@ -161,12 +179,14 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
       const durable = r.durable
       return r.outbox === undefined ? durable : r.outbox.then(() => durable)
     },
-    /**
-     * Rejects with the store's error once a co-signed state the channel held never becomes durable
-     * (and from then on); pending until then. What waits for something the outbox would hand over
-     * races it: after a failed sync the outbox hands nothing over.
-     */
-    failureOf: (ch: ChannelMachine): Promise<never> => of(ch).failure,
+    onFailure,
+    /** `p`, or the store's error once {@link onFailure} hears of one; listens only until `p` settles. */
+    raceFailure<T>(ch: ChannelMachine, p: Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const stop = onFailure(ch, reject)
+        p.then(resolve, reject).finally(stop)
+      })
+    },
     /** The channel's latest co-signed state as the world may see it: durable. */
     shownLatest(ch: ChannelMachine): SignedState | undefined {
       const r = of(ch)

@@ -76,7 +76,7 @@ export async function openChannel(
   const result = io.rt
     .serial(c, () => io.handle(c, startOpen, initial))
     // The end waits in the outbox for the initial state's sync: a failed sync never hands it over.
-    .then(() => Promise.race([ended, io.rt.failureOf(c)]))
+    .then(() => io.rt.raceFailure(c, ended))
     .then((r): SignedState => {
       if ('opened' in r) return r.opened
       throw new ChanvmError('CONFLICTING_SIGNATURE', 'this party signed a different initial state', {

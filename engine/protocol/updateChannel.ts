@@ -44,7 +44,8 @@ export async function updateChannel(
 
 /**
  * `Party.waitForVersion`: resolves with the latest co-signed state once its version is at least
- * `version`; rejects with `PEER_TIMEOUT` after `ms`.
+ * `version`; rejects with `PEER_TIMEOUT` after `ms`, and with the store's error once a co-signed
+ * state's sync failed.
  *
  * @example
  * ```ts
@@ -67,7 +68,17 @@ export function waitForVersion(
         resolve(latest)
       }
     }
-    const stop = ctx.io.rt.watchLatest(ch, check)
+    const unwatch = ctx.io.rt.watchLatest(ch, check)
+    // After a failed sync no newer state is ever shown: the store's error, not a time-out.
+    const unfail = ctx.io.rt.onFailure(ch, (e) => {
+      stop()
+      clearTimeout(timer)
+      reject(e)
+    })
+    const stop = () => {
+      unwatch()
+      unfail()
+    }
     const timer = setTimeout(() => {
       stop()
       reject(

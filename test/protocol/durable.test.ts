@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
+import { decodeEscrowData, escrowActions, escrowApp, signRuling } from '../../apps/escrow/escrowClient.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
+import { ChanvmError } from '../../engine/errors.ts'
 import { createParty, type PartyEvent } from '../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
@@ -41,6 +42,8 @@ const settled = (p: Promise<unknown>) => {
   )
   return s
 }
+
+const isStoreError = (e: Error & { code?: string }) => e.code === 'STORE_ERROR'
 
 describe('protocol: a co-signed state is written before it is durable', function () {
   this.timeout(30_000)
@@ -157,6 +160,69 @@ describe('protocol: a co-signed state is written before it is durable', function
     await payee.close().catch(() => undefined)
   })
 
+  it('after a failed sync, waitForVersion ends with the store error at once, not a time-out', async () => {
+    const { channelId, payer, payee, syncs, commitAck } = await start('failed-waits', '1')
+    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
+    while (commitAck() === undefined || syncs.waiting() === 0) await sleep(5)
+    const waited = payee.waitForVersion(channelId, 1n, 10_000)
+    const waitedEnd = settled(waited)
+    await sleep(50)
+    assert.equal(waitedEnd.done, false, 'version 1 is not shown before its sync')
+    const failedAt = Date.now()
+    syncs.fail(Object.assign(new Error('disk I/O error'), { code: 'EIO' }))
+    await assert.rejects(waited, isStoreError)
+    assert.ok(Date.now() - failedAt < 3_000, 'it ends at once, not after its time limit (10 s)')
+    await assert.rejects(payee.waitForVersion(channelId, 1n, 5_000), isStoreError)
+    assert.equal(
+      (await payee.waitForVersion(channelId, 0n, 100)).state.version,
+      0n,
+      'a durable state is still shown',
+    )
+    await payer.close()
+    await payee.close().catch(() => undefined)
+  })
+
+  it('an update whose verdict waits behind a sync that fails ends with the store error at once, not after its time limit', async () => {
+    // The payee's store answers whenDurable late (held by the test); its reads do not wait, so
+    // the payee proposes on the written, not yet durable, version 1.
+    let holding = false
+    const held: { release: () => void; fail: (e: unknown) => void }[] = []
+    const memory = createMemoryStore()
+    const store: typeof memory = {
+      ...memory,
+      whenDurable: () =>
+        holding ? new Promise<void>((release, fail) => held.push({ release, fail })) : memory.whenDurable(),
+    }
+    const { channelId, params, payer, payee, events } = await twoEscrowParties({
+      stores: [createMemoryStore(), store],
+      partyOptions: { responseTimeoutMs: 20_000 },
+    })
+    holding = true
+    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
+    while (held.length === 0) await sleep(5)
+    // The payee proposes the arbiter's refund ruling on version 1.
+    const funded = (await payer.latest(channelId))!.state
+    const escrowId = decodeEscrowData(funded.appData).escrowId
+    const ruling = escrowActions.ruling(false, signRuling(params, channelId, escrowId, false, testKeys[2]!))
+    const update = payee.update(channelId, ruling)
+    const updateEnd = settled(update)
+    // The payer signs the payee's proposal; its verdict waits in the payee's outbox.
+    while (!events[0].some((e) => e.type === 'signed' && e.version === 2n)) await sleep(5)
+    await sleep(50)
+    assert.equal(updateEnd.done, false, 'the verdict waits for the sync before it')
+    const failedAt = Date.now()
+    for (const h of held.splice(0)) h.fail(new ChanvmError('STORE_ERROR', 'disk I/O error'))
+    await assert.rejects(update, isStoreError)
+    assert.ok(Date.now() - failedAt < 3_000, 'the update ends at once, not after its time limit (20 s)')
+    assert.equal(
+      events[1].some((e) => e.type === 'signed' && e.version === 2n),
+      false,
+      'the payee does not sign last',
+    )
+    await payer.close()
+    await payee.close().catch(() => undefined)
+  })
+
   /**
    * The payee opens first; the payer's open then completes the payee's open, and the payee's
    * syncs are held from the moment that open arrives: the co-signed initial state is written, not
@@ -210,7 +276,6 @@ describe('protocol: a co-signed state is written before it is durable', function
     while (!openArrived || syncs.waiting() === 0) await sleep(5)
     return { ...ch, payer, payee, syncs, first, firstEnd }
   }
-  const isStoreError = (e: Error & { code?: string }) => e.code === 'STORE_ERROR'
 
   it('open hands out the co-signed initial state only once durable; a failed sync ends every open with the store error at once', async () => {
     const { params, initial, payer, payee, syncs, first, firstEnd } = await startOpen('open-failed')
