@@ -1,13 +1,12 @@
 // A burst larger than Mosquitto's default queue (1,000 QoS 1 messages per client) on the settings a
 // site ships (oracles/mqtt/mosquitto/mosquitto.conf): nothing valid is lost in the broker.
 import { strict as assert } from 'node:assert'
-import mqtt from 'mqtt'
 import type { Hex } from 'viem'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
-import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { brokerOrSkip, startSiteMosquitto, type TestBroker } from './brokers.ts'
-import { CHAIN, NOW_MS, knownDevices, validReading, forgedSignature } from './hostile.ts'
+import { validReading, forgedSignature } from './hostile.ts'
+import { connectClient, knownDeviceSource } from './knownDeviceSource.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -24,16 +23,12 @@ describe('burst on Mosquitto with the shipped site settings', function () {
   })
 
   it('2,000 forged and 40 valid readings in 0.2 s at QoS 1: all 40 delivered, no forgery', async () => {
-    const source = await createMqttInputSource({
-      url: broker.url,
+    const source = await knownDeviceSource(broker.url, {
+      clean: false,
       clientId: `chanvm-burst-${process.pid}`,
-      chainId: CHAIN,
-      devices: knownDevices,
-      now: () => NOW_MS,
-      log: false,
     })
-    const forger = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
-    const device = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    const forger = await connectClient(broker.url)
+    const device = await connectClient(broker.url)
     try {
       const delivered: VerifiedInput[] = []
       let onDelivered = () => {}

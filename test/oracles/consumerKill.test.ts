@@ -13,13 +13,13 @@ import fc from 'fast-check'
 import type { Hex } from 'viem'
 import { ChanvmError } from '../../engine/errors.ts'
 import { connectMqtt } from '../../oracles/mqtt/connectMqtt.ts'
-import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { createInputValidator } from '../../oracles/mqtt/createInputValidator.ts'
 import { createSqliteReplayStore } from '../../oracles/mqtt/createSqliteReplayStore.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { replayEntryOf, type ReplayStore } from '../../oracles/mqtt/replayStore.ts'
 import { brokerOrSkip, startAedes, startRestartableMosquitto, type RestartableMosquitto } from './brokers.ts'
 import { CHAIN, NOW_MS, deviceKeys, knownDevices, validReading } from './hostile.ts'
+import { knownDeviceSource } from './knownDeviceSource.ts'
 import { bundleChildScript, seeded } from '../support/childScripts.ts'
 
 const script = fileURLToPath(new URL('./support/consumerProcess.ts', import.meta.url))
@@ -215,16 +215,7 @@ describe('The input source with a replay file', function () {
     const replayFile = join(dir, 'inputs', 'replay.sqlite')
     const device = await connectMqtt({ url: broker.url })
     const make = (clientId: string) =>
-      createMqttInputSource({
-        url: broker.url,
-        clientId,
-        chainId: CHAIN,
-        devices: knownDevices,
-        now: () => NOW_MS,
-        log: false,
-        replayFile,
-        redeliverAfterMs: 0,
-      })
+      knownDeviceSource(broker.url, { clean: false, clientId, replayFile, redeliverAfterMs: 0 })
     const a = payload('p256', 40n)
     const b = payload('p256', 41n)
     try {
@@ -274,13 +265,9 @@ describe('The input source with a replay store that fails', function () {
       holds: (entry) => recorded.get(`${entry.stream}#${entry.sequence}`) === entry.digest,
       close: () => undefined,
     }
-    const source = await createMqttInputSource({
-      url: broker.url,
+    const source = await knownDeviceSource(broker.url, {
+      clean: false,
       clientId: `chanvm-replay-fails-${process.pid}`,
-      chainId: CHAIN,
-      devices: knownDevices,
-      now: () => NOW_MS,
-      log: false,
       replayStore,
       redeliverAfterMs: 50,
     })

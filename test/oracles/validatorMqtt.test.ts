@@ -1,12 +1,11 @@
 import { strict as assert } from 'node:assert'
-import mqtt from 'mqtt'
 import type { Hex } from 'viem'
 import type { InputRejectionEvent, VerifiedInput } from '../../engine/inputs/types.ts'
 import type { Equivocation } from '../../oracles/mqtt/createInputValidator.ts'
-import { createMqttInputSource } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { startAedes, type TestBroker } from './brokers.ts'
-import { CHAIN, knownDevices, NOW_MS, validReading } from './hostile.ts'
+import { validReading } from './hostile.ts'
+import { connectClient, knownDeviceSource } from './knownDeviceSource.ts'
 
 describe('input source: the replay verdicts through a real broker', function () {
   this.timeout(30_000)
@@ -20,16 +19,8 @@ describe('input source: the replay verdicts through a real broker', function () 
 
   it('a copy is counted duplicate, an equivocation replay with both digests in its detail and onEquivocation, a duplicate-key payload schema', async () => {
     const equivocations: Equivocation[] = []
-    const src = await createMqttInputSource({
-      clean: true,
-      url: broker.url,
-      chainId: CHAIN,
-      devices: knownDevices,
-      now: () => NOW_MS,
-      log: false,
-      onEquivocation: (e) => equivocations.push(e),
-    })
-    const publisher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    const src = await knownDeviceSource(broker.url, { onEquivocation: (e) => equivocations.push(e) })
+    const publisher = await connectClient(broker.url)
     try {
       const inputs: VerifiedInput[] = []
       const rejections: InputRejectionEvent[] = []
