@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert'
 import { randomBytes } from 'node:crypto'
-import mqtt from 'mqtt'
 import { bytesToHex, keccak256, toHex, type Hex } from 'viem'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { getSignerId, type OracleKey } from '../../oracles/message/index.ts'
@@ -8,6 +7,7 @@ import { createMqttInputSource, type MqttInputSource } from '../../oracles/mqtt/
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { brokerOrSkip, startAedes, startMosquitto, type TestBroker } from './brokers.ts'
 import { CHAIN, NOW_MS, validReading, forgedSignature } from './hostile.ts'
+import { connectClient } from './knownDeviceSource.ts'
 
 const devices: OracleKey[] = [0, 1, 2, 3].map((i) => ({
   curve: i % 2 === 0 ? 'p256' : 'secp256k1',
@@ -84,8 +84,8 @@ for (const verifyThreads of [1, 2])
         return { topic: readingTopic(getSignerId(key)), payload: JSON.stringify({ ...env, signature: bad }) }
       })
 
-      const flooder = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
-      const device = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+      const flooder = await connectClient(broker.url)
+      const device = await connectClient(broker.url)
       const publishedValid: Promise<unknown>[] = []
       const chunk = Math.ceil(forged.length / valid.length)
       for (let v = 0; v < valid.length; v++) {
@@ -168,7 +168,7 @@ describe('rate limits in the input source (embedded broker)', function () {
       log: false,
       rateLimit: { perSignerPerSec: 0.001, perSignerBurst: 20, totalPerSec: 1_000, totalBurst: 2_000 },
     })
-    const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    const pub = await connectClient(broker.url)
     try {
       const delivered: VerifiedInput[] = []
       source.onInput((i) => void delivered.push(i))

@@ -9,29 +9,14 @@ import { createMqttInputSource, type MqttInputSource } from '../../oracles/mqtt/
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { startEmbeddedBroker } from '../../oracles/mqtt/startEmbeddedBroker.ts'
 import { brokerOrSkip, mosquittoPub, startAedes, startMosquitto, type TestBroker } from './brokers.ts'
-import {
-  CHAIN,
-  hostileCaseArb,
-  knownDevices,
-  knownOracles,
-  NOW_MS,
-  validAnswer,
-  validReading,
-} from './hostile.ts'
+import { CHAIN, hostileCaseArb, knownOracles, NOW_MS, validAnswer, validReading } from './hostile.ts'
+import { connectClient, knownDeviceSource } from './knownDeviceSource.ts'
 import { waitFor } from './waitFor.ts'
 
 const run = promisify(execFile)
 
 async function source(url: string): Promise<MqttInputSource> {
-  return createMqttInputSource({
-    clean: true,
-    url,
-    chainId: CHAIN,
-    devices: knownDevices,
-    oracles: knownOracles,
-    now: () => NOW_MS,
-    log: false,
-  })
+  return knownDeviceSource(url, { oracles: knownOracles })
 }
 const nextInput = (s: MqttInputSource, pred: (i: VerifiedInput) => boolean = () => true) =>
   waitFor<VerifiedInput>((cb) => s.onInput(cb), pred, 30_000, 'an accepted input')
@@ -55,7 +40,7 @@ function inputSourceSuite(name: string, start: () => Promise<TestBroker | { skip
 
     before(async function () {
       broker = await brokerOrSkip(this, start())
-      publisher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+      publisher = await connectClient(broker.url)
     })
     after(async () => {
       await publisher?.endAsync()
@@ -122,15 +107,7 @@ function inputSourceSuite(name: string, start: () => Promise<TestBroker | { skip
       const topic = readingTopic(e.device as Hex)
       await publisher.publishAsync(topic, JSON.stringify(e), { qos: 1, retain: true })
       try {
-        const s = await createMqttInputSource({
-          clean: true,
-          url: broker.url,
-          chainId: CHAIN,
-          devices: knownDevices,
-          now: () => NOW_MS,
-          log: false,
-          topics: [topic],
-        })
+        const s = await knownDeviceSource(broker.url, { topics: [topic] })
         src = s
         // The retained copy arrives on subscribe; it may already be counted by the time we look.
         if (s.stats().rejected.retained === 0) await nextRejection(s, 'retained')
@@ -214,7 +191,7 @@ describe('MQTT input source: embedded default and reconnection', function () {
     })
     try {
       assert.match(s.url, /^mqtt:\/\/127\.0\.0\.1:\d+$/)
-      const pub = await mqtt.connectAsync(s.url, { reconnectPeriod: 0 })
+      const pub = await connectClient(s.url)
       const e = validReading('secp256k1')
       const got = nextInput(s)
       await pub.publishAsync(readingTopic(e.device as Hex), JSON.stringify(e), { qos: 1 })
@@ -256,7 +233,7 @@ describe('MQTT input source: embedded default and reconnection', function () {
       )
       broker = await startEmbeddedBroker({ port })
       await back
-      const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+      const pub = await connectClient(broker.url)
       const e = validReading('p256')
       const got = nextInput(s)
       await pub.publishAsync(readingTopic(e.device as Hex), JSON.stringify(e), { qos: 1 })
@@ -280,7 +257,7 @@ describe('MQTT input source: embedded default and reconnection', function () {
       s.onInput(() => {
         throw new Error('boom')
       })
-      const pub = await mqtt.connectAsync(s.url, { reconnectPeriod: 0 })
+      const pub = await connectClient(s.url)
       for (let i = 0; i < 2; i++) {
         const e = validReading('secp256k1')
         const got = nextInput(s)

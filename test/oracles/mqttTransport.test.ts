@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import mqtt from 'mqtt'
 import type { Address, Hex } from 'viem'
 import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { paramsToWire, stateToWire } from '../../engine/channel/wire.ts'
@@ -18,6 +17,7 @@ import type { PeerMessage } from '../../engine/transport/types.ts'
 import { createMqttTransport, type MqttTransport } from '../../oracles/mqtt/createMqttTransport.ts'
 import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
 import { brokerOrSkip, startAedes, startMosquitto, type TestBroker } from './brokers.ts'
+import { connectClient } from './knownDeviceSource.ts'
 import { waitFor } from './waitFor.ts'
 
 const [alice, bob, carol] = testAddresses as [Address, Address, Address]
@@ -113,7 +113,7 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
 
     it('drops what is not a peer message for the channel of its topic, and keeps delivering', async () => {
       const b = await connect(bob)
-      const raw = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+      const raw = await connectClient(broker.url)
       try {
         const topic = `chanvm/v1/channels/${channelId}/to/${bob.toLowerCase()}`
         const got = waitFor<PeerMessage>(
@@ -163,7 +163,7 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
       try {
         await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
         for (const p of parties) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
-        const raw = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+        const raw = await connectClient(broker.url)
         try {
           for (let i = 0; i < 40; i++) {
             const unknown = `0x${i.toString(16).padStart(64, 'e')}` as Hex
