@@ -106,6 +106,9 @@ export function createExecutor(o: {
         ? await store.recordSignature(record)
         : await store.recordSignatureAndState(record, signed)
     if (!r.ok) return r
+    // A dispute marked while signing or recording: the record stays (it only binds this party),
+    // the signature is not handed on.
+    if (ch.disputed && record.version > 0n) throw disputedError(ch)
     return signed === undefined ? { ok: true, sig } : { ok: true, sig, signed }
   }
 

@@ -6,7 +6,7 @@ import { createParty } from '../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
-import { fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
+import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
 import { twoEscrowParties } from '../support/parties.ts'
 
 const deadline = fixedEnv.timestamp + 3_600n
@@ -65,6 +65,59 @@ describe('protocol: a channel in dispute', function () {
     assert.equal(events[0].filter((e) => e.type === 'signed' && e.version === 1n).length, 0)
     assert.equal((await payer.latest(channelId))?.state.version, 0n)
     assert.equal((await payee.latest(channelId))?.state.version, 0n)
+  })
+
+  it("a dispute marked while the signer signs a peer's proposal: the signature is recorded, never handed on", async () => {
+    // The payee's signer holds its next signature until the test lets it go.
+    const key = createKeySigner(testKeys[1]!)
+    let holdNext = false
+    let letGo: (() => void) | undefined
+    const signer = {
+      address: key.address,
+      signDigest: async (digest: `0x${string}`) => {
+        if (holdNext) {
+          holdNext = false
+          await new Promise<void>((res) => (letGo = res))
+        }
+        return key.signDigest(digest)
+      },
+    }
+    const stores = [createMemoryStore(), createMemoryStore()] as const
+    const hub = createMemoryHub()
+    const ch = escrowChannel()
+    const make = async (i: 0 | 1) =>
+      createParty({
+        signer: i === 0 ? createKeySigner(testKeys[0]!) : signer,
+        transport: hub.connect(testAddresses[i]!),
+        store: stores[i],
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+        clock: () => fixedEnv,
+        responseTimeoutMs: 1_000,
+      })
+    const payer = await make(0)
+    const payee = await make(1)
+    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+    for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
+    holdNext = true
+    const inFlight = payer.update(ch.channelId, escrowActions.fund(300n, deadline))
+    while (letGo === undefined) await new Promise((r) => setTimeout(r, 5))
+    // The payee passed its dispute check and is signing version 1 when the dispute is marked.
+    const marked = payee.markDisputed(ch.channelId)
+    letGo()
+    await marked
+    const r = await inFlight
+    assert.equal(r.ok, false, "the payer never gets the payee's signature, so it cannot finish version 1")
+    assert.equal((await payer.latest(ch.channelId))?.state.version, 0n)
+    assert.equal(
+      (await stores[1].getSignatureRecord(ch.channelId, 1n))?.version,
+      1n,
+      "the payee's record of its signature stays",
+    )
+    await hub.settled()
+    assert.equal((await payer.latest(ch.channelId))?.state.version, 0n)
+    await payer.close()
+    await payee.close()
   })
 
   it('a party in dispute still answers a sync for a state it co-signed before', async () => {
