@@ -2,11 +2,10 @@
 // site ships (oracles/mqtt/mosquitto/mosquitto.conf): nothing valid is lost in the broker.
 import { strict as assert } from 'node:assert'
 import type { Hex } from 'viem'
-import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { brokerOrSkip, startSiteMosquitto, type TestBroker } from './brokers.ts'
 import { validReading, forgedSignature } from './hostile.ts'
-import { connectClient, knownDeviceSource } from './knownDeviceSource.ts'
+import { collectInputs, connectClient, knownDeviceSource } from './knownDeviceSource.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -30,12 +29,7 @@ describe('burst on Mosquitto with the shipped site settings', function () {
     const forger = await connectClient(broker.url)
     const device = await connectClient(broker.url)
     try {
-      const delivered: VerifiedInput[] = []
-      let onDelivered = () => {}
-      source.onInput((i) => {
-        delivered.push(i)
-        onDelivered()
-      })
+      const { delivered, until } = collectInputs(source)
       const curves = ['secp256k1', 'p256'] as const
       const templates = curves.map((c) => validReading(c, { sequence: 1n }))
       const valid: string[] = []
@@ -71,23 +65,11 @@ describe('burst on Mosquitto with the shipped site settings', function () {
       }
       const publishMs = performance.now() - start
       await Promise.all(published)
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `${delivered.length} of ${valid.length} delivered: ${JSON.stringify(source.stats())}`,
-              ),
-            ),
-          60_000,
-        )
-        onDelivered = () => {
-          if (delivered.length < valid.length) return
-          clearTimeout(timer)
-          resolve()
-        }
-        onDelivered()
-      })
+      await until(
+        valid.length,
+        60_000,
+        () => `${delivered.length} of ${valid.length} delivered: ${JSON.stringify(source.stats())}`,
+      )
       // Every forgery is judged too (nothing was dropped in the broker): the counts reach 2,040.
       const judged = () => {
         const s = source.stats()

@@ -7,7 +7,7 @@ import { createMqttInputSource, type MqttInputSource } from '../../oracles/mqtt/
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { brokerOrSkip, startAedes, startMosquitto, type TestBroker } from './brokers.ts'
 import { CHAIN, NOW_MS, validReading, forgedSignature } from './hostile.ts'
-import { connectClient } from './knownDeviceSource.ts'
+import { collectInputs, connectClient } from './knownDeviceSource.ts'
 
 const devices: OracleKey[] = [0, 1, 2, 3].map((i) => ({
   curve: i % 2 === 0 ? 'p256' : 'secp256k1',
@@ -44,12 +44,7 @@ for (const verifyThreads of [1, 2])
         log: false,
         rateLimit: { perSignerPerSec: 20, perSignerBurst: 100, totalPerSec: 2_000, totalBurst: 4_000 },
       })
-      const delivered: VerifiedInput[] = []
-      const deliveredListeners = new Set<() => void>()
-      source.onInput((input) => {
-        delivered.push(input)
-        for (const l of deliveredListeners) l()
-      })
+      const { delivered, until } = collectInputs(source)
 
       // The valid readings: 25 per device, signed by the device.
       const perDevice = 25
@@ -101,25 +96,12 @@ for (const verifyThreads of [1, 2])
       }
       await Promise.all(publishedValid)
 
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `only ${delivered.length} of ${valid.length} valid readings delivered: ${JSON.stringify(source.stats())}`,
-              ),
-            ),
-          60_000,
-        )
-        const check = () => {
-          if (delivered.length < valid.length) return
-          clearTimeout(timer)
-          deliveredListeners.delete(check)
-          resolve()
-        }
-        deliveredListeners.add(check)
-        check()
-      })
+      await until(
+        valid.length,
+        60_000,
+        () =>
+          `only ${delivered.length} of ${valid.length} valid readings delivered: ${JSON.stringify(source.stats())}`,
+      )
       // Let the rest of the flood drain (the counts stop moving).
       let last = -1
       for (;;) {

@@ -2,10 +2,9 @@
 // signatures) are charged to its topic, never to the device, so its own readings all get through.
 import { strict as assert } from 'node:assert'
 import type { Hex } from 'viem'
-import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { validReading, forgedSignature } from './hostile.ts'
-import { connectClient, startKnownDeviceSource } from './knownDeviceSource.ts'
+import { collectInputs, connectClient, startKnownDeviceSource } from './knownDeviceSource.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -17,12 +16,7 @@ describe('impersonation flood: 1,000 forged readings a second claim an allowed d
     const forger = await connectClient(broker.url)
     const device = await connectClient(broker.url)
     try {
-      const delivered: VerifiedInput[] = []
-      let onDelivered = () => {}
-      source.onInput((i) => {
-        delivered.push(i)
-        onDelivered()
-      })
+      const { delivered, until } = collectInputs(source)
       const template = validReading('p256', { sequence: 1n })
       const topic = readingTopic(template.device as Hex)
       let forgedCount = 0
@@ -49,23 +43,12 @@ describe('impersonation flood: 1,000 forged readings a second claim an allowed d
         if (wait > 0) await sleep(wait)
       }
       await Promise.all(publishedValid)
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `${delivered.length} of ${valid.length} valid readings delivered: ${JSON.stringify(source.stats())}`,
-              ),
-            ),
-          30_000,
-        )
-        onDelivered = () => {
-          if (delivered.length < valid.length) return
-          clearTimeout(timer)
-          resolve()
-        }
-        onDelivered()
-      })
+      await until(
+        valid.length,
+        30_000,
+        () =>
+          `${delivered.length} of ${valid.length} valid readings delivered: ${JSON.stringify(source.stats())}`,
+      )
       const stats = source.stats()
       console.log(
         `      ${forgedCount} forged in ${((performance.now() - start) / 1000).toFixed(1)} s, ${valid.length} valid: ${JSON.stringify(stats.verdicts)}, accepted ${stats.accepted}`,

@@ -1,4 +1,5 @@
 import mqtt from 'mqtt'
+import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import {
   createMqttInputSource,
   type MqttInputSource,
@@ -42,4 +43,36 @@ export async function startKnownDeviceSource(
 /** A plain MQTT client of `url` that does not reconnect (a publisher or subscriber of a test). */
 export function connectClient(url: string): Promise<mqtt.MqttClient> {
   return mqtt.connectAsync(url, { reconnectPeriod: 0 })
+}
+
+/** What `source` hands over, in order, and a wait until it has handed over enough. */
+export function collectInputs(source: Pick<MqttInputSource, 'onInput'>): {
+  delivered: VerifiedInput[]
+  /** Resolves once `n` inputs were handed over; rejects after `timeoutMs` with `describe()` as the message. */
+  until(n: number, timeoutMs: number, describe: () => string): Promise<void>
+} {
+  const delivered: VerifiedInput[] = []
+  const listeners = new Set<() => void>()
+  source.onInput((input) => {
+    delivered.push(input)
+    for (const l of listeners) l()
+  })
+  return {
+    delivered,
+    until: (n, timeoutMs, describe) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (delivered.length < n) return
+          clearTimeout(timer)
+          listeners.delete(check)
+          resolve()
+        }
+        const timer = setTimeout(() => {
+          listeners.delete(check)
+          reject(new Error(describe()))
+        }, timeoutMs)
+        listeners.add(check)
+        check()
+      }),
+  }
 }
