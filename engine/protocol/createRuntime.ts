@@ -87,12 +87,16 @@ export function createRuntime(onEvent?: ((e: PartyEvent) => void) | undefined) {
   /**
    * Appends `f` to the channel's outbox; the outbox is empty again once the last entry ran, unless
    * a hold failed: then it stays, and nothing more is done outside the party for the channel.
+   * Emptied, it shows the machine's latest state, which may be newer than the last one held (one
+   * taken through a durable write while the outbox was full): whoever watches hears of it then.
    */
   const append = (r: ChannelRuntime, f: (ok: boolean) => boolean | Promise<boolean>) => {
     const next = (r.outbox ?? Promise.resolve(true)).then(f)
     r.outbox = next
     void next.then((ok) => {
-      if (ok && r.outbox === next) r.outbox = undefined
+      if (!ok || r.outbox !== next) return
+      r.outbox = undefined
+      for (const w of [...r.waiters]) w()
     })
   }
   /**
