@@ -76,3 +76,11 @@ export function collectInputs(source: Pick<MqttInputSource, 'onInput'>): {
       }),
   }
 }
+
+/**
+ * An input source on the test chain that admits any device, with its clock held at NOW_MS and no
+ * log lines; `options` add to or replace these (with no `url` it runs its own embedded broker).
+ */
+export function anyDeviceSource(options: Partial<MqttInputSourceOptions> = {}): Promise<MqttInputSource> {
+  return createMqttInputSource({ chainId: CHAIN, devices: 'any', now: () => NOW_MS, log: false, ...options })
+}

@@ -7,7 +7,7 @@ import type { Address, Hex } from 'viem'
 import type { PeerMessage } from '../../engine/transport/types.ts'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { connectMqtt } from '../../oracles/mqtt/connectMqtt.ts'
-import { createMqttInputSource, defaultInputClientId } from '../../oracles/mqtt/createMqttInputSource.ts'
+import { defaultInputClientId } from '../../oracles/mqtt/createMqttInputSource.ts'
 import { createMqttTransport, type MqttTransport } from '../../oracles/mqtt/createMqttTransport.ts'
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { testAddresses } from '../support/channel.ts'
@@ -19,7 +19,8 @@ import {
   type RestartableMosquitto,
   type TestBroker,
 } from './brokers.ts'
-import { CHAIN, NOW_MS, validReading } from './hostile.ts'
+import { CHAIN, validReading } from './hostile.ts'
+import { anyDeviceSource } from './knownDeviceSource.ts'
 
 const [alice, bob] = testAddresses as [Address, Address]
 const channelId = `0x${'ab'.repeat(32)}` as Hex
@@ -144,13 +145,9 @@ function deliverySuite(name: string, start: () => Promise<TestBroker | { skip: s
     })
 
     it('a reading whose input handler failed comes again and is accepted, not dropped as a duplicate', async () => {
-      const source = await createMqttInputSource({
+      const source = await anyDeviceSource({
         url: broker.url,
         clientId: uniqueId('inputs'),
-        chainId: CHAIN,
-        devices: 'any',
-        now: () => NOW_MS,
-        log: false,
         minBackoffMs: 50,
         maxBackoffMs: 400,
       })
@@ -278,13 +275,9 @@ describe('MQTT across a Mosquitto restart and SIGKILL', function () {
         minBackoffMs: 50,
         maxBackoffMs: 400,
       })
-      const source = await createMqttInputSource({
+      const source = await anyDeviceSource({
         url: broker.url,
         clientId: uniqueId('inputs'),
-        chainId: CHAIN,
-        devices: 'any',
-        now: () => NOW_MS,
-        log: false,
         minBackoffMs: 50,
         maxBackoffMs: 400,
       })
@@ -338,13 +331,9 @@ describe('MQTT across a Mosquitto restart and SIGKILL', function () {
     const readings = Array.from({ length: 3 }, () => validReading('secp256k1'))
     const topic = readingTopic(readings[0]!.device as Hex)
     const make = () =>
-      createMqttInputSource({
+      anyDeviceSource({
         url: broker.url,
         topics: [topic],
-        chainId: CHAIN,
-        devices: 'any',
-        now: () => NOW_MS,
-        log: false,
       })
     const first = await make()
     await first.close()
@@ -370,13 +359,9 @@ describe('MQTT across a Mosquitto restart and SIGKILL', function () {
   it('a restarted input source with a persistent session delivers the backlog published while it was away', async () => {
     const clientId = uniqueId('inputs')
     const make = () =>
-      createMqttInputSource({
+      anyDeviceSource({
         url: broker.url,
         clientId,
-        chainId: CHAIN,
-        devices: 'any',
-        now: () => NOW_MS,
-        log: false,
       })
     const first = await make()
     await first.close()

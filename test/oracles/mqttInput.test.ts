@@ -10,7 +10,7 @@ import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { startEmbeddedBroker } from '../../oracles/mqtt/startEmbeddedBroker.ts'
 import { brokerOrSkip, mosquittoPub, startAedes, startMosquitto, type TestBroker } from './brokers.ts'
 import { CHAIN, hostileCaseArb, knownOracles, NOW_MS, validAnswer, validReading } from './hostile.ts'
-import { connectClient, knownDeviceSource } from './knownDeviceSource.ts'
+import { anyDeviceSource, connectClient, knownDeviceSource } from './knownDeviceSource.ts'
 import { waitFor } from './waitFor.ts'
 
 const run = promisify(execFile)
@@ -182,12 +182,8 @@ inputSourceSuite('Mosquitto', startMosquitto)
 
 describe('MQTT input source: embedded default and reconnection', function () {
   it('with no URL it runs its own broker, and closes it with itself', async () => {
-    const s = await createMqttInputSource({
+    const s = await anyDeviceSource({
       clean: true,
-      chainId: CHAIN,
-      devices: 'any',
-      now: () => NOW_MS,
-      log: false,
     })
     try {
       assert.match(s.url, /^mqtt:\/\/127\.0\.0\.1:\d+$/)
@@ -206,13 +202,9 @@ describe('MQTT input source: embedded default and reconnection', function () {
   it('reconnects with backoff after the broker goes away and resubscribes, then accepts again', async () => {
     let broker = await startEmbeddedBroker()
     const port = broker.port
-    const s = await createMqttInputSource({
+    const s = await anyDeviceSource({
       clean: true,
       url: broker.url,
-      chainId: CHAIN,
-      devices: 'any',
-      now: () => NOW_MS,
-      log: false,
       minBackoffMs: 50,
       maxBackoffMs: 400,
     })
@@ -246,12 +238,8 @@ describe('MQTT input source: embedded default and reconnection', function () {
   })
 
   it('a handler that throws does not stop the source', async () => {
-    const s = await createMqttInputSource({
+    const s = await anyDeviceSource({
       clean: true,
-      chainId: CHAIN,
-      devices: 'any',
-      now: () => NOW_MS,
-      log: false,
     })
     try {
       s.onInput(() => {
