@@ -211,6 +211,10 @@ export function createExecutor(o: {
       case 'askSync':
         return askSync(ch, e.version, e.show, e.to)
       case 'resolve':
+        // A verdict is heard only by the update on this party's queue, whose result waits for
+        // durability: it need not wait (a sync slower than the time limit would end an accepted
+        // update as a time-out). Every other resolution is seen outside the party.
+        if ('verdict' in e.value) return rt.resolve(e.id, e.value)
         return rt.outside(ch, () => rt.resolve(e.id, e.value))
       case 'emit':
         return rt.outside(ch, () => emit(e.event))
@@ -231,9 +235,10 @@ export function createExecutor(o: {
    * ({@link onSigned}).
    *
    * A co-signed state is written, not yet durable, when the queue goes on: what is seen outside
-   * the party (events, resolutions, wake-ups) waits in the runtime's outbox (`rt.hold`) for the
-   * store's `whenDurable`, and so does the message's acknowledgement (`rt.durableOf`). Messages to
-   * peers leave at once: a signature after its own record is durable (so is every write before it).
+   * the party (events, resolutions but verdicts, wake-ups) waits in the runtime's outbox
+   * (`rt.hold`) for the store's `whenDurable`, and so does the message's acknowledgement
+   * (`rt.durableOf`). Messages to peers leave at once: a signature after its own record is durable
+   * (so is every write before it).
    */
   const run = async (ch: ChannelMachine, s: Step): Promise<void> => {
     for (const e of s.effects) if (e.kind === 'save') await save(ch, e.fact)

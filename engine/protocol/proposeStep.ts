@@ -41,17 +41,10 @@ export async function proposeStep(
     // No proposal went out: the result is resolved already.
     if (pending !== undefined) {
       let timer: NodeJS.Timeout | undefined
-      const outcome = await io.rt
-        .raceFailure(
-          ch,
-          Promise.race([
-            verdict.then((v) => ('verdict' in v ? v.verdict : ('timeout' as const))),
-            new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), ctx.timeoutMs))),
-          ]),
-        )
-        // The verdict waits in the outbox: after a failed sync it never comes, and the proposal
-        // ends now, not signed last by this party; the store's error follows below.
-        .catch(() => 'timeout' as const)
+      const outcome = await Promise.race([
+        verdict.then((v) => ('verdict' in v ? v.verdict : ('timeout' as const))),
+        new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), ctx.timeoutMs))),
+      ])
       clearTimeout(timer)
       await io.rt.serial(ch, () => io.handle(ch, onVerdict, { pending, outcome }))
     }

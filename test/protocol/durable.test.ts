@@ -182,7 +182,7 @@ describe('protocol: a co-signed state is written before it is durable', function
     await payee.close().catch(() => undefined)
   })
 
-  it('an update whose verdict waits behind a sync that fails ends with the store error at once, not after its time limit', async () => {
+  it('an update accepted while the commit before it waits for a sync that fails ends with the store error at once, not after its time limit', async () => {
     // The payee's store answers whenDurable late (held by the test); its reads do not wait, so
     // the payee proposes on the written, not yet durable, version 1.
     let holding = false
@@ -206,21 +206,51 @@ describe('protocol: a co-signed state is written before it is durable', function
     const ruling = escrowActions.ruling(false, signRuling(params, channelId, escrowId, false, testKeys[2]!))
     const update = payee.update(channelId, ruling)
     const updateEnd = settled(update)
-    // The payer signs the payee's proposal; its verdict waits in the payee's outbox.
+    // The payer signs the payee's proposal; the update's result waits for the held sync.
     while (!events[0].some((e) => e.type === 'signed' && e.version === 2n)) await sleep(5)
     await sleep(50)
-    assert.equal(updateEnd.done, false, 'the verdict waits for the sync before it')
+    assert.equal(updateEnd.done, false, 'the result waits for the sync before it')
     const failedAt = Date.now()
     for (const h of held.splice(0)) h.fail(new ChanvmError('STORE_ERROR', 'disk I/O error'))
     await assert.rejects(update, isStoreError)
     assert.ok(Date.now() - failedAt < 3_000, 'the update ends at once, not after its time limit (20 s)')
-    assert.equal(
-      events[1].some((e) => e.type === 'signed' && e.version === 2n),
-      false,
-      'the payee does not sign last',
-    )
+    assert.equal((await payee.latest(channelId))?.state.version, 0n, 'nothing whose sync failed is shown')
     await payer.close()
     await payee.close().catch(() => undefined)
+  })
+
+  it('an update accepted while the commit before it waits for a sync longer than the time limit succeeds once both are durable', async () => {
+    let holding = false
+    const held: (() => void)[] = []
+    const memory = createMemoryStore()
+    const store: typeof memory = {
+      ...memory,
+      whenDurable: () =>
+        holding ? new Promise<void>((release) => held.push(release)) : memory.whenDurable(),
+    }
+    const { channelId, params, payer, payee, events } = await twoEscrowParties({
+      stores: [createMemoryStore(), store],
+      partyOptions: { responseTimeoutMs: 500 },
+    })
+    holding = true
+    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
+    while (held.length === 0) await sleep(5)
+    const funded = (await payer.latest(channelId))!.state
+    const escrowId = decodeEscrowData(funded.appData).escrowId
+    const ruling = escrowActions.ruling(false, signRuling(params, channelId, escrowId, false, testKeys[2]!))
+    const update = payee.update(channelId, ruling)
+    const updateEnd = settled(update)
+    while (!events[0].some((e) => e.type === 'signed' && e.version === 2n)) await sleep(5)
+    await sleep(800) // longer than the time limit
+    assert.equal(updateEnd.done, false, 'the result waits until what came before it is durable')
+    assert.equal((await payee.latest(channelId))?.state.version, 0n)
+    holding = false
+    for (const release of held.splice(0)) release()
+    const r = await update
+    assert.equal(r.ok ? r.signed.state.version : r.reason, 2n, 'accepted by the payer: it is co-signed')
+    assert.equal((await payee.latest(channelId))?.state.version, 2n)
+    await payer.close()
+    await payee.close()
   })
 
   /**
