@@ -14,6 +14,7 @@ import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts
 import type { PeerMessage } from '../../engine/transport/types.ts'
 import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
 import { heldSyncs } from '../support/heldSyncs.ts'
+import { interceptArrivals } from '../support/interceptArrivals.ts'
 import { twoEscrowParties } from '../support/parties.ts'
 
 const deadline = fixedEnv.timestamp + 3_600n
@@ -61,24 +62,12 @@ describe('protocol: a co-signed state is written before it is durable', function
     const syncs = heldSyncs()
     const hub = createMemoryHub()
     const acks: { m: PeerMessage; ack: ReturnType<typeof settled>; p: Promise<void> }[] = []
-    const payeeAddress = testAddresses[1]!.toLowerCase()
-    const connect = hub.connect.bind(hub)
-    hub.connect = (self) => {
-      const t = connect(self)
-      if (self.toLowerCase() !== payeeAddress) return t
-      return {
-        ...t,
-        send: t.send.bind(t),
-        close: t.close.bind(t),
-        onMessage: (h) =>
-          t.onMessage(async (m) => {
-            if (m.type === 'commit' && m.version === holdAt) syncs.hold()
-            const p = Promise.resolve(h(m))
-            acks.push({ m, ack: settled(p), p })
-            return p
-          }),
-      }
-    }
+    interceptArrivals(hub, testAddresses[1]!, (m, handle) => {
+      if (m.type === 'commit' && m.version === holdAt) syncs.hold()
+      const p = handle()
+      acks.push({ m, ack: settled(p), p })
+      return p
+    })
     const parties = await twoEscrowParties({
       hub,
       stores: [createMemoryStore(), createSqliteStore({ path, syncFile: syncs.syncFile })],
@@ -263,26 +252,14 @@ describe('protocol: a co-signed state is written before it is durable', function
     const syncs = heldSyncs()
     const hub = createMemoryHub()
     const ch = escrowChannel()
-    const payeeAddress = testAddresses[1]!.toLowerCase()
-    const connect = hub.connect.bind(hub)
     let openArrived = false
-    hub.connect = (self) => {
-      const t = connect(self)
-      if (self.toLowerCase() !== payeeAddress) return t
-      return {
-        ...t,
-        send: t.send.bind(t),
-        close: t.close.bind(t),
-        onMessage: (h) =>
-          t.onMessage(async (m) => {
-            if (m.type === 'open') {
-              syncs.hold()
-              openArrived = true
-            }
-            return h(m)
-          }),
+    interceptArrivals(hub, testAddresses[1]!, (m, handle) => {
+      if (m.type === 'open') {
+        syncs.hold()
+        openArrived = true
       }
-    }
+      return handle()
+    })
     const make = async (i: 0 | 1) =>
       createParty({
         signer: createKeySigner(testKeys[i]!),

@@ -9,6 +9,7 @@ import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
 import { fixedEnv, testAddresses } from '../support/channel.ts'
 import { heldSyncs } from '../support/heldSyncs.ts'
+import { interceptArrivals } from '../support/interceptArrivals.ts'
 import { twoEscrowParties } from '../support/parties.ts'
 
 const deadline = fixedEnv.timestamp + 3_600n
@@ -28,26 +29,14 @@ describe('protocol: a local action behind a commit that is not durable yet', fun
   const start = async (name: string) => {
     const syncs = heldSyncs()
     const hub = createMemoryHub()
-    const payeeAddress = testAddresses[1]!.toLowerCase()
-    const connect = hub.connect.bind(hub)
     let commitSeen = false
-    hub.connect = (self) => {
-      const t = connect(self)
-      if (self.toLowerCase() !== payeeAddress) return t
-      return {
-        ...t,
-        send: t.send.bind(t),
-        close: t.close.bind(t),
-        onMessage: (h) =>
-          t.onMessage(async (m) => {
-            if (m.type === 'commit' && m.version === '1') {
-              syncs.hold()
-              commitSeen = true
-            }
-            return h(m)
-          }),
+    interceptArrivals(hub, testAddresses[1]!, (m, handle) => {
+      if (m.type === 'commit' && m.version === '1') {
+        syncs.hold()
+        commitSeen = true
       }
-    }
+      return handle()
+    })
     const parties = await twoEscrowParties({
       hub,
       stores: [
