@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
@@ -13,7 +13,7 @@ import { runNodeCommand } from '../../cli/commands/node.ts'
 import type { Signer } from '../../engine/crypto/types.ts'
 import { createKeystore } from '../../node/keystore.ts'
 import { runNodeDaemon, type NodeDaemonDeps } from '../../node/runNodeDaemon.ts'
-import type { NodeConfig } from '../../node/types.ts'
+import type { NodeConfig, NodeEvent } from '../../node/types.ts'
 import { startAedes, type TestBroker } from '../oracles/brokers.ts'
 import { startChainFixture, type ChainFixture } from '../support/anvilFixture.ts'
 import { createFakeNode, KNOWN_CHANNEL, NODE_ADDRESS, type FakeNode } from './httpFakeNode.ts'
@@ -103,6 +103,100 @@ describe('node daemon', function () {
       for (const m of ['starting', 'ready', 'stopped'])
         assert.ok(messages.includes(m), `${m} in ${messages.join(', ')}`)
       assert.ok(!messages.includes('requests still in flight were cut off'))
+    })
+
+    it('logs an event as one exact JSON line and streams the same bytes', async () => {
+      const node = createFakeNode()
+      const logs = new PassThrough()
+      let logText = ''
+      logs.on('data', (c: Buffer) => (logText += c.toString('utf8')))
+      const controller = new AbortController()
+      let ready: { address: string; url: string } | undefined
+      const exit = runNodeDaemon({
+        configPath: 'node.json',
+        env: {},
+        io: { out: () => undefined, err: () => undefined },
+        logStream: logs,
+        signal: controller.signal,
+        deps: fakeDeps(node, { host: '127.0.0.1', port: 0 }),
+        onReady: (r) => (ready = r),
+      })
+      for (const end = Date.now() + 30_000; ready === undefined && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 10))
+      assert.ok(ready !== undefined)
+      const res = await fetch(`${ready.url}/v1/events`)
+      const reader = res.body!.getReader()
+      let streamed = ''
+      const decoder = new TextDecoder()
+      const readUntil = async (text: string) => {
+        for (const end = Date.now() + 10_000; !streamed.includes(text) && Date.now() < end;) {
+          const { value, done } = await reader.read()
+          if (done) break
+          streamed += decoder.decode(value, { stream: true })
+        }
+      }
+      await readUntil('retry: 3000')
+      for (const end = Date.now() + 10_000; node.listeners < 2 && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 10))
+      const event = {
+        source: 'chain',
+        channelId: KNOWN_CHANNEL,
+        step: 'quote "é"\n\u2028',
+        gasUsed: 12345678901234567890n,
+        hash: `0x${'ab'.repeat(32)}`,
+        extra: { bytes: new Uint8Array([1, 2, 255]), n: undefined, list: [1n, null] },
+      } as unknown as NodeEvent
+      const data =
+        `{"source":"chain","channelId":"${KNOWN_CHANNEL}","step":"quote \\"é\\"\\n\u2028",` +
+        `"gasUsed":"12345678901234567890","hash":"0x${'ab'.repeat(32)}",` +
+        `"extra":{"bytes":"0x0102ff","list":["1",null]}}`
+      const sse = `id: 1\nevent: chain\ndata: ${data}\n\nid: 2\nevent: chain\ndata: ${data}\n\n`
+      node.emit(event)
+      node.emit(event)
+      await readUntil(sse)
+      controller.abort()
+      assert.equal(await exit, 0)
+      await reader.cancel().catch(() => undefined)
+      assert.equal(streamed, `: chanvm events\nretry: 3000\n\n${sse}`)
+      const lines = logText.split('\n').filter((l) => l.includes('"msg":"node event"'))
+      assert.equal(lines.length, 2)
+      for (const line of lines) {
+        const time = (JSON.parse(line) as { time: number }).time
+        assert.equal(
+          line,
+          `{"level":30,"time":${time},"pid":${process.pid},"hostname":${JSON.stringify(hostname())},` +
+            `"event":${data},"msg":"node event"}`,
+        )
+      }
+    })
+
+    it('at logLevel warn logs no event', async () => {
+      const node = createFakeNode()
+      const logs = new PassThrough()
+      let logText = ''
+      logs.on('data', (c: Buffer) => (logText += c.toString('utf8')))
+      const controller = new AbortController()
+      let ready = false
+      const exit = runNodeDaemon({
+        configPath: 'node.json',
+        env: {},
+        io: { out: () => undefined, err: () => undefined },
+        logStream: logs,
+        signal: controller.signal,
+        deps: {
+          ...fakeDeps(node, { host: '127.0.0.1', port: 0 }),
+          loadNodeConfig: async () => ({ ...baseConfig({ host: '127.0.0.1', port: 0 }), logLevel: 'warn' }),
+        },
+        onReady: () => (ready = true),
+      })
+      for (const end = Date.now() + 30_000; !ready && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 10))
+      assert.ok(ready)
+      node.emit({ source: 'node', message: 'not logged' })
+      controller.abort()
+      assert.equal(await exit, 0)
+      assert.ok(!logText.includes('node event'), logText)
+      assert.ok(!logText.includes('"level":30'), logText)
     })
 
     it('refuses to start on a non-loopback host without a token (exit 3) before reading the key or creating the node', async () => {
