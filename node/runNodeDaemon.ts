@@ -5,7 +5,7 @@ import type { Address } from 'viem'
 import { ChanvmError } from '../engine/errors.ts'
 import type { Signer } from '../engine/crypto/types.ts'
 import { checkApiAccess, createApiServer, type ApiServer } from './http/createApiServer.ts'
-import { toWireJson } from './http/wire.ts'
+import { nodeEventJson, toWireJson } from './http/wire.ts'
 import { loadNodeConfig } from './config.ts'
 import { createNode, type NodeLog } from './createNode.ts'
 import { followParent } from './followParent.ts'
@@ -173,7 +173,17 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
       logger: { level: config.logLevel ?? 'info', stream: logStream },
     })
     const logger = server.log
-    node.onEvent((event) => logger.info({ event: JSON.parse(toWireJson(event)) as unknown }, 'node event'))
+    // The line pino writes for logger.info({ event }, 'node event'), with the event's JSON made once
+    // and shared with the event streams instead of made, parsed and made again.
+    // The level is read once: pino's level getter costs more than the rest of the line.
+    const logsEvents = ['trace', 'debug', 'info'].includes(logger.level)
+    const hostJson = JSON.stringify(hostname())
+    node.onEvent((event) => {
+      if (!logsEvents) return
+      logStream.write(
+        `{"level":30,"time":${Date.now()},"pid":${process.pid},"hostname":${hostJson},"event":${nodeEventJson(event)},"msg":"node event"}\n`,
+      )
+    })
     const url = await server.start()
     io.out(`chanvm node ready: address ${node.address} api ${url}`)
     logger.info({ address: node.address, url }, 'ready')

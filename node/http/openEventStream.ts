@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http'
 import type { Hex } from 'viem'
 import type { ChanvmNode, NodeEvent } from '../types.ts'
-import { toWireJson } from './wire.ts'
+import { nodeEventJson } from './wire.ts'
 
 /** What a turn's events may add up to before they are written without waiting for the turn's end. */
 const FLUSH_AT = 64 * 1024
@@ -89,7 +89,7 @@ export function openEventStream(
       sent = id
     }
     if (wanted !== undefined && nodeEventChannel(e)?.toLowerCase() !== wanted) return
-    send(`${id > 0 ? `id: ${id}\n` : ''}event: ${e.source}\ndata: ${toWireJson(e)}\n\n`)
+    send(`${id > 0 ? `id: ${id}\n` : ''}event: ${e.source}\ndata: ${nodeEventJson(e)}\n\n`)
   }
   // Started before the replay, so that a replay that overflows the limit can stop it.
   const heartbeat = setInterval(() => send(': heartbeat\n\n'), heartbeatMs)

@@ -2,7 +2,7 @@
 // Bodies reach these functions already validated against node/http/schemas.ts.
 import type { Hex } from 'viem'
 import { ChanvmError } from '../../engine/errors.ts'
-import type { AppAction, OpenRequest } from '../types.ts'
+import type { AppAction, NodeEvent, OpenRequest } from '../types.ts'
 
 const MAX_UINT256 = (1n << 256n) - 1n
 
@@ -53,4 +53,20 @@ export function wireReplacer(_key: string, value: unknown): unknown {
 /** `value` as JSON text with bigints as decimal strings. */
 export function toWireJson(value: unknown): string {
   return JSON.stringify(value, wireReplacer)
+}
+
+/** Each event's wire JSON, kept while the event is held (the log, the event streams and replays share it). */
+const eventJson = new WeakMap<NodeEvent, string>()
+
+/**
+ * `toWireJson(event)`, computed once per event: an event is written to the log and to every event
+ * stream, and replayed from the held ones. Events are not changed once emitted.
+ */
+export function nodeEventJson(event: NodeEvent): string {
+  let json = eventJson.get(event)
+  if (json === undefined) {
+    json = toWireJson(event)
+    eventJson.set(event, json)
+  }
+  return json
 }

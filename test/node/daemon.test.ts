@@ -154,13 +154,27 @@ describe('node daemon', function () {
       node.emit(event)
       node.emit(event)
       await readUntil(sse)
+      // The log and the stream share one serialization of each event: a getter reads the event.
+      let reads = 0
+      const counted = {
+        source: 'node',
+        get message() {
+          reads++
+          return 'counted'
+        },
+      } as NodeEvent
+      const countedSse = `id: 3\nevent: node\ndata: {"source":"node","message":"counted"}\n\n`
+      node.emit(counted)
+      await readUntil(countedSse)
+      assert.equal(reads, 1)
       controller.abort()
       assert.equal(await exit, 0)
       await reader.cancel().catch(() => undefined)
-      assert.equal(streamed, `: chanvm events\nretry: 3000\n\n${sse}`)
+      assert.equal(streamed, `: chanvm events\nretry: 3000\n\n${sse}${countedSse}`)
       const lines = logText.split('\n').filter((l) => l.includes('"msg":"node event"'))
-      assert.equal(lines.length, 2)
-      for (const line of lines) {
+      assert.equal(lines.length, 3)
+      assert.ok(lines[2]?.includes('"event":{"source":"node","message":"counted"},"msg"'), lines[2])
+      for (const line of lines.slice(0, 2)) {
         const time = (JSON.parse(line) as { time: number }).time
         assert.equal(
           line,
