@@ -7,7 +7,7 @@ import type { Sandbox } from '../sandbox/createSandbox.ts'
 import type { ChannelStore, SignatureRecord } from '../store/types.ts'
 import type { PeerMessage, PeerTransport, WireProposal } from '../transport/types.ts'
 import type { Answer, Ask, Effect, Handler, SignOutcome, Step, StoreErrorReply } from './effects.ts'
-import { lower, others, type ChannelMachine, type Msg } from './machine.ts'
+import { lower, others, withheld, type ChannelMachine, type Msg } from './machine.ts'
 import { acceptOf, commitOf, envToWire, rejectOf } from './messageChecks.ts'
 import { hashProposal, hashReject } from './messageDigests.ts'
 import { createFacts } from './createFacts.ts'
@@ -90,7 +90,7 @@ export function createExecutor(o: {
     e: Extract<Effect, { kind: 'recordAndSign' }>,
   ): Promise<SignOutcome> => {
     const { record, peerSigs } = e
-    if (ch.disputed && record.version > 0n) throw disputedError(ch)
+    if (withheld(ch, record.version)) throw disputedError(ch)
     const sig = await signer.signDigest(record.digest)
     let signed: SignedState | undefined
     if (peerSigs !== undefined) {
@@ -106,14 +106,14 @@ export function createExecutor(o: {
         ? await store.recordSignature(record)
         : await store.recordSignatureAndState(record, signed)
     if (!r.ok) return r
-    // A dispute marked while signing or recording: the record stays (it only binds this party),
-    // the signature is not handed on.
-    if (ch.disputed && record.version > 0n) throw disputedError(ch)
+    // A dispute marked while signing or recording: the record stays (it binds only this party).
+    if (withheld(ch, record.version)) throw disputedError(ch)
     return signed === undefined ? { ok: true, sig } : { ok: true, sig, signed }
   }
 
-  /** What this party signed (a record with the proposal it came from), as a refusal or a sync request shows it: signed again, recorded before. */
-  const showSigned = async (rec: SignatureRecord): Promise<NonNullable<Msg<'sync'>['signed']>> => {
+  /** What this party signed (a record with the proposal it came from), as a refusal or a sync request shows it: signed again, recorded before; nothing on a channel in dispute. */
+  const showSigned = async (ch: ChannelMachine, rec: SignatureRecord): Promise<Msg<'sync'>['signed']> => {
+    if (withheld(ch, rec.version)) return undefined
     const p = rec.proposal
     const proposal: WireProposal | undefined =
       p === undefined ? undefined : { mover: p.mover, action: p.action, env: envToWire(p.env), sig: p.sig }
@@ -132,13 +132,13 @@ export function createExecutor(o: {
     const sig = await signer.signDigest(
       hashReject(ch.params, { channelId: ch.id, version, stateHash: digest, reason, message }),
     )
-    const signed = e.show === undefined ? undefined : await showSigned(e.show)
+    const signed = e.show === undefined ? undefined : await showSigned(ch, e.show)
     send(to, rejectOf(ch, address, { version, digest, reason, message, sig }, signed))
   }
 
   /** Asks `to` (default: every other participant) for the co-signed state at `version`, showing what this party signed there. */
   const askSync = async (ch: ChannelMachine, version: bigint, signedHere?: SignatureRecord, to?: Address) => {
-    const signed = signedHere === undefined ? undefined : await showSigned(signedHere)
+    const signed = signedHere === undefined ? undefined : await showSigned(ch, signedHere)
     for (const peer of to === undefined ? others(ch) : [to]) {
       emit({ type: 'sync', channelId: ch.id, version, direction: 'asked', peer })
       const m: PeerMessage = { type: 'sync', channelId: ch.id, from: address, version: version.toString() }
@@ -198,9 +198,10 @@ export function createExecutor(o: {
   const carryOut = async (ch: ChannelMachine, e: Effect): Promise<void> => {
     switch (e.kind) {
       case 'signAgain': {
-        // Only a digest the store holds is signed again: nothing new leaves.
+        // Only a digest the store holds is signed again, and never in dispute: nothing new leaves.
         const rec = await store.getSignatureRecord(ch.id, e.record.version)
-        if (rec === undefined || lower(rec.digest) !== lower(e.record.digest)) return
+        if (rec === undefined || lower(rec.digest) !== lower(e.record.digest) || withheld(ch, rec.version))
+          return
         const sig = await signer.signDigest(rec.digest)
         return send(e.to, acceptOf(ch, address, rec, sig))
       }

@@ -41,7 +41,7 @@ export type ProposalFacts = {
 export type ProposalDecision =
   /** Not from the mover it names: counted and ignored, no answer (nothing proves who sent it). */
   | { type: 'drop'; reason: 'bad-signature'; message: string }
-  /** This party signed this very state before (a duplicate, or the accept was lost): accept again. */
+  /** This party signed this very state before (a duplicate, or the accept was lost): accept again (not in dispute). */
   | { type: 'answer-again' }
   /** One more fact is needed before deciding. */
   | { type: 'need'; fact: 'env' | 'step' | 'approval' }
@@ -85,14 +85,14 @@ export function decideProposal(f: ProposalFacts): ProposalDecision {
       message: `proposal for version ${f.version} is not signed by participant ${f.mover}`,
     }
   }
-  if (f.signedDigest !== undefined && f.signedDigest.toLowerCase() === f.digest.toLowerCase())
-    return { type: 'answer-again' }
   if (f.disputed === true)
     return {
       type: 'refuse',
       reason: 'disputed',
       message: 'a dispute is registered on chain for this channel: no new step is signed',
     }
+  if (f.signedDigest !== undefined && f.signedDigest.toLowerCase() === f.digest.toLowerCase())
+    return { type: 'answer-again' }
   if (!f.funded)
     return {
       type: 'refuse',

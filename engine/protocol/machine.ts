@@ -67,6 +67,13 @@ export const indexOf = (ch: ChannelMachine, a: string): number =>
 export const isPeer = (ch: ChannelMachine, a: unknown): boolean =>
   typeof a === 'string' && indexOf(ch, a) >= 0 && indexOf(ch, a) !== ch.myIndex
 
+/**
+ * Whether this party's state signature at `version` stays in: a dispute is registered (version 0,
+ * the opening, excepted), even for a signature made again from a record (docs/protocol.md, "A
+ * channel in dispute").
+ */
+export const withheld = (ch: ChannelMachine, version: bigint): boolean => ch.disputed && version > 0n
+
 /** This party's address in the channel. */
 export const selfOf = (ch: ChannelMachine): Address => ch.params.participants[ch.myIndex] as Address
 

@@ -60,9 +60,9 @@ describe('decideProposal: the rules for a peer’s proposal', () => {
       'refuse:disputed',
     ],
     [
-      'a channel in dispute, the state signed before it (lost accept)',
+      'a channel in dispute, the state signed before it (a lost or withheld accept): no signature leaves',
       { disputed: true, signedDigest: D },
-      'answer-again',
+      'refuse:disputed',
     ],
     ['a channel not open yet (no base)', { base: undefined, latestVersion: undefined }, 'refuse:version-gap'],
     ['a version above base + 1', { version: 4n }, 'refuse:version-gap'],

@@ -6,6 +6,7 @@ import { createParty } from '../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
+import type { PeerMessage } from '../../engine/transport/types.ts'
 import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
 import { twoEscrowParties } from '../support/parties.ts'
 
@@ -118,6 +119,73 @@ describe('protocol: a channel in dispute', function () {
     assert.equal((await payer.latest(ch.channelId))?.state.version, 0n)
     await payer.close()
     await payee.close()
+  })
+
+  it('a signature withheld in a dispute stays withheld: neither the proposal delivered again nor a restart hands it out', async () => {
+    // The payee's signer holds its next signature until the test lets it go.
+    const key = createKeySigner(testKeys[1]!)
+    let holdNext = false
+    let letGo: (() => void) | undefined
+    const signer = {
+      address: key.address,
+      signDigest: async (digest: `0x${string}`) => {
+        if (holdNext) {
+          holdNext = false
+          await new Promise<void>((res) => (letGo = res))
+        }
+        return key.signDigest(digest)
+      },
+    }
+    const stores = [createMemoryStore(), createMemoryStore()] as const
+    const hub = createMemoryHub()
+    // Every message to the payer that carries the payee's state signature on version 1.
+    const leaked: string[] = []
+    const proposals: PeerMessage[] = []
+    hub.setFilter((to, m) => {
+      if (to === testAddresses[1] && m.type === 'propose') proposals.push(m)
+      if (to !== testAddresses[0]) return false
+      if (m.type === 'accept' && m.version === '1') leaked.push('accept')
+      if (m.type === 'sync' && m.signed !== undefined) leaked.push('sync showing its signature')
+      if (m.type === 'reject' && m.signed !== undefined) leaked.push('reject showing its signature')
+      return false
+    })
+    const ch = escrowChannel()
+    const make = async (i: 0 | 1) =>
+      createParty({
+        signer: i === 0 ? createKeySigner(testKeys[0]!) : signer,
+        transport: hub.connect(testAddresses[i]!),
+        store: stores[i],
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+        clock: () => fixedEnv,
+        responseTimeoutMs: 300,
+      })
+    const payer = await make(0)
+    const payee = await make(1)
+    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+    for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
+    holdNext = true
+    const inFlight = payer.update(ch.channelId, escrowActions.fund(300n, deadline))
+    while (letGo === undefined) await new Promise((r) => setTimeout(r, 5))
+    const marked = payee.markDisputed(ch.channelId)
+    letGo()
+    await marked
+    assert.equal((await inFlight).ok, false)
+    await hub.settled()
+    assert.equal((await stores[1].getSignatureRecord(ch.channelId, 1n))?.version, 1n, 'the payee recorded it')
+    // The proposal reaches the payee again (redelivered by a broker, or sent again by the payer).
+    assert.equal(proposals.length, 1)
+    await hub.connect(testAddresses[0]!).send(testAddresses[1]!, proposals[0]!)
+    await hub.settled()
+    // The payee starts again on its store: it asks for version 1, above its latest.
+    await payee.close()
+    const again = await make(1)
+    await new Promise((r) => setTimeout(r, 700)) // the re-sync timer asks again too
+    await hub.settled()
+    assert.deepEqual(leaked, [], "the payee's signature on version 1 reached the payer")
+    assert.equal((await payer.latest(ch.channelId))?.state.version, 0n, 'the payer cannot finish version 1')
+    await payer.close()
+    await again.close()
   })
 
   it('a party in dispute still answers a sync for a state it co-signed before', async () => {
