@@ -73,10 +73,14 @@ export async function openChannel(
   // a `resolve` effect under the initial state's digest, when every participant signed it.
   const digest = digestOf(c, initial)
   const ended = io.rt.expect(digest, 'open')
+  // Given up, the open stops waiting for its end, and so for a failed sync (raceFailure's listener).
+  let giveUp: () => void = () => undefined
+  const givenUp = new Promise<never>((_, reject) => (giveUp = () => reject(late())))
+  givenUp.catch(() => undefined)
   const result = io.rt
     .serial(c, () => io.handle(c, startOpen, initial))
     // The end waits in the outbox for the initial state's sync: a failed sync never hands it over.
-    .then(() => io.rt.raceFailure(c, ended))
+    .then(() => io.rt.raceFailure(c, Promise.race([ended, givenUp])))
     .then((r): SignedState => {
       if ('opened' in r) return r.opened
       throw new ChanvmError('CONFLICTING_SIGNATURE', 'this party signed a different initial state', {
@@ -91,6 +95,7 @@ export async function openChannel(
   return withTimeout(result, ctx.timeoutMs * 3, () => {
     // Given up: nobody waits for this open any more (its end, should it come, finds no one), and
     // the next `open` starts it again, sending this party's open once more.
+    giveUp()
     if (io.rt.of(c).openResult === result) {
       io.rt.of(c).openResult = undefined
       io.rt.forget(digest)
