@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Hex } from 'viem'
 import { ChanvmError } from '../errors.ts'
+import { createGroupCommit, storeFailure as failure } from './createGroupCommit.ts'
 import { createLogSync, type LogSync } from './createLogSync.ts'
 import { paramsToWire, stateToWire, wireToParams, wireToState } from '../channel/wire.ts'
 import type { SignedState } from '../channel/types.ts'
@@ -204,128 +205,16 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     return res
   })
 
-  const failure = (what: string, e: unknown) =>
-    e instanceof ChanvmError ? e : new ChanvmError('STORE_ERROR', `store: ${what} failed`, { cause: e })
-
-  // Group commit: the writes asked for in one turn of the event loop, from any channel, run in
-  // one transaction, in the order they were asked. Each write runs in a savepoint of its own (one
-  // that fails takes back only itself). The log is then synced on the thread pool while the event
-  // loop goes on; commits made meanwhile wait for the next sync, which serves them all. A write's
-  // promise settles once a sync that started after its commit has finished, so nothing is
-  // reported durable before it is; a write asked for as written only (`writeSignedState`) settles
-  // at its commit, and `whenDurable` waits for the sync. A read first commits what is queued: it
-  // sees every write asked for before it, and resolves once what it read is durable. A failed sync
-  // fails the store: every later call rejects, since what the disk holds is no longer known.
-  type Write = {
-    what: string
-    run: () => unknown
-    /** The key of what it writes (see `scopeOf`), if a channel's. */
-    scope: string | undefined
-    /** Settles at its commit, before the sync (`writeSignedState`). */
-    writtenOnly: boolean
-    resolve: (v: unknown) => void
-    reject: (e: unknown) => void
-  }
-  let queued: Write[] = []
-  const lastCommitOf = new Map<string, number>() // scope -> the last commit that wrote it
-  /**
-   * What a read waits for: a channel's durable writes under its id, its co-signed states written
-   * by `writeSignedState` under `written:` and its id, which only reads of co-signed states wait for.
-   */
-  const scopeOf = (channelId: Hex, writtenOnly = false) => `${writtenOnly ? 'written:' : ''}${key(channelId)}`
-  const flush = () => {
-    if (queued.length === 0) return
-    const writes = queued
-    queued = []
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
-    try {
-      if (log?.failure() !== undefined) throw log.failure()
-      db.transaction(() => {
-        for (const w of writes) {
-          try {
-            outcomes.push({ ok: true, value: db.transaction(w.run)() })
-          } catch (error) {
-            outcomes.push({ ok: false, error })
-          }
-        }
-      }).immediate()
-    } catch (e) {
-      for (const w of writes) w.reject(failure(w.what, e))
-      return
-    }
-    const settle = (writtenOnly: boolean) =>
-      writes.forEach((w, i) => {
-        if (w.writtenOnly !== writtenOnly) return
-        const o = outcomes[i]
-        if (o?.ok === true) w.resolve(o.value)
-        else w.reject(failure(w.what, o?.error))
-      })
-    if (log === undefined) {
-      options.onCommit?.(writes.length)
-      settle(true)
-      settle(false)
-      return
-    }
-    const seq = log.commit(writes.length)
-    if (lastCommitOf.size > 4096)
-      for (const [c, at] of lastCommitOf) if (log.isDurable(at)) lastCommitOf.delete(c)
-    for (const w of writes) if (w.scope !== undefined) lastCommitOf.set(w.scope, seq)
-    settle(true)
-    log.whenDurable(seq).then(
-      () => settle(false),
-      (e: unknown) => {
-        for (const w of writes) if (!w.writtenOnly) w.reject(failure(w.what, e))
-      },
-    )
-  }
-  const write = <T>(
-    what: string,
-    run: () => T,
-    channelId?: Hex,
-    opts: { writtenOnly?: boolean } = {},
-  ): Promise<T> => {
-    if (!db.open) return Promise.reject(failure(what, new Error('the store is closed')))
-    if (queued.length === 0) setImmediate(flush)
-    const writtenOnly = opts.writtenOnly === true
-    const scope = channelId === undefined ? undefined : scopeOf(channelId, writtenOnly)
-    return new Promise<T>((resolve, reject) => {
-      queued.push({ what, run, scope, writtenOnly, resolve: resolve as (v: unknown) => void, reject })
-    })
-  }
-  /**
-   * A read. Of one channel (`channelId`), it waits only for the commits that wrote that channel,
-   * since it reads nothing else (and for its co-signed states written by `writeSignedState` only
-   * when it reads co-signed states, `states`); otherwise for every commit made so far.
-   */
-  const wrap = <T>(what: string, f: () => T, channelId?: Hex, states = false): Promise<T> => {
-    let value: T
-    try {
-      if (log?.failure() !== undefined) throw log.failure()
-      flush()
-      value = f()
-    } catch (e) {
-      return Promise.reject(failure(what, e))
-    }
-    if (log === undefined) return Promise.resolve(value)
-    const needed =
-      channelId === undefined
-        ? log.last()
-        : Math.max(
-            lastCommitOf.get(scopeOf(channelId)) ?? 0,
-            states ? (lastCommitOf.get(scopeOf(channelId, true)) ?? 0) : 0,
-          )
-    return log.isDurable(needed) ? Promise.resolve(value) : log.whenDurable(needed).then(() => value)
-  }
-  const whenDurable = (): Promise<void> => {
-    try {
-      if (log?.failure() !== undefined) throw log.failure()
-      flush()
-    } catch (e) {
-      return Promise.reject(failure('whenDurable', e))
-    }
-    if (log === undefined || log.isDurable(log.last())) return Promise.resolve()
-    return log.whenDurable(log.last()).catch((e: unknown) => Promise.reject(failure('whenDurable', e)))
-  }
+  const {
+    write,
+    read: wrap,
+    whenDurable,
+    flush,
+  } = createGroupCommit({
+    db,
+    log,
+    ...(options.onCommit === undefined ? {} : { onCommit: options.onCommit }),
+  })
   const close = async () => {
     flush()
     await log?.close()
