@@ -7,6 +7,7 @@ import { secp256k1Backend } from '../crypto/secp256k1Backend.ts'
 import type { Env } from '../channel/types.ts'
 import { cacheJumpAnalysis } from './cacheJumpAnalysis.ts'
 import { installInlineOpcodes, runOpcodesInline } from './runOpcodesInline.ts'
+import { wordOpcodes } from './wordOpcodes.ts'
 
 /** Limits applied to every call the sandbox runs. */
 export type SandboxLimits = {
@@ -99,73 +100,6 @@ function sandboxEcrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint
   return pub.subarray(1)
 }
 
-type WordMemory = { extend(offset: number, size: number): void; _store: Uint8Array }
-type WordStack = { pop(): bigint; popN(n: number): bigint[]; push(value: bigint): void }
-
-/** A DataView over `bytes`, the last one made kept (memory and calldata keep their arrays for a call). */
-function viewCache(): (bytes: Uint8Array) => DataView {
-  let of: Uint8Array | undefined
-  let view: DataView | undefined
-  return (bytes) => {
-    if (of !== bytes || view === undefined) {
-      view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-      of = bytes
-    }
-    return view
-  }
-}
-const memoryView = viewCache()
-const callDataView = viewCache()
-
-/** The 32 bytes at `at` of `view` as a big-endian word (`at + 32` must not pass the end). */
-function readWord(view: DataView, at: number): bigint {
-  return (
-    (view.getBigUint64(at) << 192n) |
-    (view.getBigUint64(at + 8) << 128n) |
-    (view.getBigUint64(at + 16) << 64n) |
-    view.getBigUint64(at + 24)
-  )
-}
-
-/** MSTORE: pops an offset and a word and writes the word big-endian at the offset (memory grows). */
-function storeWord(runState: { stack: WordStack; memory: unknown }): void {
-  const [offset, word] = runState.stack.popN(2) as [bigint, bigint]
-  const at = Number(offset)
-  const memory = runState.memory as WordMemory
-  memory.extend(at, 32)
-  const view = memoryView(memory._store)
-  view.setBigUint64(at, word >> 192n)
-  view.setBigUint64(at + 8, word >> 128n)
-  view.setBigUint64(at + 16, word >> 64n)
-  view.setBigUint64(at + 24, word)
-}
-
-/** MLOAD: pops an offset and pushes the big-endian word at it (memory grows). */
-function loadWord(runState: { stack: WordStack; memory: unknown }): void {
-  const at = Number(runState.stack.pop())
-  const memory = runState.memory as WordMemory
-  memory.extend(at, 32)
-  runState.stack.push(readWord(memoryView(memory._store), at))
-}
-
-/** CALLDATALOAD: pops an offset and pushes the calldata word at it, zero past the end. */
-function loadCallData(runState: { stack: WordStack; interpreter: unknown }): void {
-  const offset = runState.stack.pop()
-  const data = (runState.interpreter as { getCallData(): Uint8Array }).getCallData()
-  if (offset >= BigInt(data.length)) {
-    runState.stack.push(0n)
-    return
-  }
-  const at = Number(offset)
-  if (at + 32 <= data.length) {
-    runState.stack.push(readWord(callDataView(data), at))
-    return
-  }
-  const word = new Uint8Array(32)
-  word.set(data.subarray(at))
-  runState.stack.push(readWord(new DataView(word.buffer), 0))
-}
-
 /**
  * Creates a sandbox. One sandbox runs one call at a time; create one per worker for parallelism.
  *
@@ -225,26 +159,7 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
       },
     }
   }
-  // MSTORE as the interpreter has it pads the word through two spread arrays per store; MLOAD and
-  // CALLDATALOAD read their word through a hex string. These move the 32 bytes straight between
-  // memory (or calldata) and the stack, with the interpreter's own fees and gas functions.
-  const word = (op: number, name: string, logic: (runState: never) => void) => {
-    const gasFunction = forks.dynamicGasHandlers.get(op)
-    return {
-      opcode: op,
-      opcodeName: name,
-      baseFee: Number(common.param(`${name.toLowerCase()}Gas`)),
-      ...(gasFunction === undefined ? {} : { gasFunction }),
-      logicFunction: logic,
-    }
-  }
-  if (forks.dynamicGasHandlers.get(0x51) === undefined || forks.dynamicGasHandlers.get(0x52) === undefined)
-    throw new Error('no gas function for MLOAD or MSTORE')
-  const words = [
-    word(0x35, 'CALLDATALOAD', loadCallData),
-    word(0x51, 'MLOAD', loadWord),
-    word(0x52, 'MSTORE', storeWord),
-  ]
+  const words = wordOpcodes(common, forks)
   // Opcodes given as custom are awaited by the interpreter; these are synchronous.
   const syncCustom = [0x35, 0x51, 0x52, 0x56, 0x57]
 
