@@ -3,10 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { Common, Hardfork, Mainnet } from '@ethereumjs/common'
-import { createEVM, paramsEVM } from '@ethereumjs/evm'
-import { Account, createAddressFromString, createZeroAddress } from '@ethereumjs/util'
-import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem'
+import { bytesToHex, type Address, type Hex } from 'viem'
 import { createSandbox, type Sandbox, type StaticCallResult } from '../../engine/sandbox/createSandbox.ts'
 import { encodeTransitionCall } from '../../engine/sandbox/encodeTransitionCall.ts'
 import { runTransition } from '../../engine/sandbox/runTransition.ts'
@@ -15,46 +12,12 @@ import type { State } from '../../engine/channel/types.ts'
 import { appCodeOf, benchChannel } from '../../bench/benchChannel.ts'
 import { loopApp } from '../../bench/loopApp.ts'
 import { fixedEnv, testAddresses } from '../support/channel.ts'
+import { stockCall } from '../support/stockEvm.ts'
 
 const ADDRESS: Address = '0x00000000000000000000000000000000000a4400'
-const GAS = 5_000_000n
 
-/** The same call on the interpreter as the package ships it (awaited step by step). */
-async function reference(code: Hex, data: Hex) {
-  const common = new Common({ chain: Mainnet, hardfork: Hardfork.Osaka, params: paramsEVM })
-  const evm = await createEVM({ common })
-  const to = createAddressFromString(ADDRESS)
-  await evm.stateManager.putAccount(to, new Account())
-  await evm.stateManager.putCode(to, hexToBytes(code))
-  const r = await evm.runCall({
-    caller: createAddressFromString('0x000000000000000000000000000000000000c0de'),
-    to,
-    data: hexToBytes(data),
-    gasLimit: GAS,
-    isStatic: true,
-    skipNonceIncrement: true,
-    skipBalance: true,
-    block: {
-      header: {
-        number: fixedEnv.blockNumber,
-        coinbase: createZeroAddress(),
-        timestamp: fixedEnv.timestamp,
-        difficulty: 0n,
-        prevRandao: new Uint8Array(32),
-        gasLimit: GAS,
-        baseFeePerGas: 0n,
-        slotNumber: 0n,
-        getBlobGasPrice: () => 0n,
-      },
-    } as never,
-  })
-  const e = r.execResult
-  return {
-    error: e.exceptionError?.error,
-    returnData: bytesToHex(e.returnValue),
-    gasUsed: e.executionGasUsed,
-  }
-}
+/** The same call on the interpreter as the package ships it. */
+const reference = (code: Hex, data: Hex) => stockCall(ADDRESS, code, data)
 
 /** The sandbox's result must be the stock interpreter's: same outcome, same bytes, same gas. */
 function assertSame(got: StaticCallResult, want: Awaited<ReturnType<typeof reference>>) {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { Common, Hardfork, Mainnet } from '@ethereumjs/common'
-import { createEVM, paramsEVM } from '@ethereumjs/evm'
-import { Account, createAddressFromString, createZeroAddress } from '@ethereumjs/util'
-import { bytesToHex, type Address, type Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import { createSandbox, type Sandbox } from '../../engine/sandbox/createSandbox.ts'
 import { fixedEnv } from '../support/channel.ts'
+import { stockCall } from '../support/stockEvm.ts'
 
 const ADDRESS: Address = '0x00000000000000000000000000000000000a4400'
 const hex = (n: bigint, bytes: number) => n.toString(16).padStart(bytes * 2, '0')
@@ -19,42 +17,8 @@ function program(stores: { word: bigint; offset: bigint }[]): Hex {
   return `0x${code}`
 }
 
-/** The same call on the interpreter as the package ships it: no custom opcodes. */
-async function reference(code: Hex) {
-  const common = new Common({ chain: Mainnet, hardfork: Hardfork.Osaka, params: paramsEVM })
-  const evm = await createEVM({ common })
-  const to = createAddressFromString(ADDRESS)
-  await evm.stateManager.putAccount(to, new Account())
-  await evm.stateManager.putCode(to, Uint8Array.from(Buffer.from(code.slice(2), 'hex')))
-  const r = await evm.runCall({
-    caller: createAddressFromString('0x000000000000000000000000000000000000c0de'),
-    to,
-    data: new Uint8Array(0),
-    gasLimit: 5_000_000n,
-    isStatic: true,
-    skipNonceIncrement: true,
-    skipBalance: true,
-    block: {
-      header: {
-        number: fixedEnv.blockNumber,
-        coinbase: createZeroAddress(),
-        timestamp: fixedEnv.timestamp,
-        difficulty: 0n,
-        prevRandao: new Uint8Array(32),
-        gasLimit: 5_000_000n,
-        baseFeePerGas: 0n,
-        slotNumber: 0n,
-        getBlobGasPrice: () => 0n,
-      },
-    } as never,
-  })
-  const e = r.execResult
-  return {
-    error: e.exceptionError?.error,
-    returnData: bytesToHex(e.returnValue),
-    gasUsed: e.executionGasUsed,
-  }
-}
+/** The same call on the interpreter as the package ships it. */
+const reference = (code: Hex) => stockCall(ADDRESS, code)
 
 describe('sandbox: its MSTORE is the interpreter’s', () => {
   let sandbox: Sandbox

@@ -1,0 +1,48 @@
+import { Common, Hardfork, Mainnet } from '@ethereumjs/common'
+import { createEVM, paramsEVM } from '@ethereumjs/evm'
+import { Account, createAddressFromString, createZeroAddress } from '@ethereumjs/util'
+import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem'
+import { fixedEnv } from './channel.ts'
+
+const GAS = 5_000_000n
+
+/**
+ * A static call of `code` (held at `address`) with `data`, on the interpreter as the package ships
+ * it (no custom opcodes, every step awaited), at {@link fixedEnv}'s block with 5,000,000 gas: what
+ * the sandbox's own opcodes are compared with.
+ */
+export async function stockCall(address: Address, code: Hex, data: Hex = '0x') {
+  const common = new Common({ chain: Mainnet, hardfork: Hardfork.Osaka, params: paramsEVM })
+  const evm = await createEVM({ common })
+  const to = createAddressFromString(address)
+  await evm.stateManager.putAccount(to, new Account())
+  await evm.stateManager.putCode(to, hexToBytes(code))
+  const r = await evm.runCall({
+    caller: createAddressFromString('0x000000000000000000000000000000000000c0de'),
+    to,
+    data: hexToBytes(data),
+    gasLimit: GAS,
+    isStatic: true,
+    skipNonceIncrement: true,
+    skipBalance: true,
+    block: {
+      header: {
+        number: fixedEnv.blockNumber,
+        coinbase: createZeroAddress(),
+        timestamp: fixedEnv.timestamp,
+        difficulty: 0n,
+        prevRandao: new Uint8Array(32),
+        gasLimit: GAS,
+        baseFeePerGas: 0n,
+        slotNumber: 0n,
+        getBlobGasPrice: () => 0n,
+      },
+    } as never,
+  })
+  const e = r.execResult
+  return {
+    error: e.exceptionError?.error,
+    returnData: bytesToHex(e.returnValue),
+    gasUsed: e.executionGasUsed,
+  }
+}
