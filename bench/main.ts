@@ -2,8 +2,8 @@
  * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps,node,channels,deals]`: speed and gas figures
  * (`--help` prints the parts and options; an unknown part or option exits 2 before anything runs).
  * `node` takes `--node-steps N` (default 200), `--node-channels N` (default 1000),
- * `--node-parallel N` (channels driven at once, default 8) and `--broker aedes|mosquitto` (default
- * aedes). `channels` takes `--many-channels N` (default 10000): two nodes holding N open channels.
+ * `--node-parallel N` (channels driven at once, default 8) and `--broker aedes|mosquitto` (default:
+ * Mosquitto when installed, as a site runs it, else the embedded aedes). `channels` takes `--many-channels N` (default 10000): two nodes holding N open channels.
  * Progress goes to stderr; with --json, stdout gets exactly one JSON object.
  */
 import { cpus, loadavg } from 'node:os'
@@ -90,9 +90,8 @@ for (const part of parts) {
 if (want('node')) {
   log('bench: two nodes through their HTTP API (co-signed steps per second, RSS with many channels) ...')
   const { benchNode } = await import('./node.ts')
-  const broker = values.broker === 'mosquitto' ? 'mosquitto' : 'aedes'
+  const broker = values.broker === 'mosquitto' || values.broker === 'aedes' ? values.broker : 'auto'
   result.nodeApi = {
-    broker,
     ...(await benchNode({
       steps: Number(values['node-steps'] ?? 200),
       parallel: Number(values['node-parallel'] ?? 8),

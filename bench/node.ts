@@ -18,6 +18,8 @@ import { startEmbeddedBroker } from '../oracles/mqtt/startEmbeddedBroker.ts'
 import { startMosquitto } from '../test/oracles/brokers.ts'
 
 export type NodeBench = {
+  /** The broker between the nodes: the embedded aedes (in this process) or a Mosquitto process. */
+  broker: 'aedes' | 'mosquitto'
   /** Co-signed steps of the loop app (its loop's actions in turn: the escrow's fund, release) per second on one channel, each a POST /v1/channels/:id/actions. */
   stepsPerSec: number
   /** The same with `parallelChannels` channels driven at once (all steps of all channels per second). */
@@ -36,28 +38,43 @@ export type NodeBench = {
   /** The same for the payee's node. */
   peerRssMiB: { idle: number; withChannels: number }
   /**
-   * CPU time (user + system, ms) per co-signed step of each node process (payer / payee) and of
-   * this process (the broker and the HTTP client), one channel at a time and over
-   * `parallelChannels` channels at once: the work a step costs, whatever else the machine runs.
+   * CPU time (user + system, ms) per co-signed step of each node process (payer / payee), of
+   * this process (the HTTP client, and the broker when it is aedes) and of a Mosquitto process
+   * (`broker`, 0 for aedes), one channel at a time and over `parallelChannels` channels at once:
+   * the work a step costs, whatever else the machine runs.
    */
   cpuMsPerStep: {
-    one: { payer: number; payee: number; bench: number }
-    parallel: { payer: number; payee: number; bench: number }
+    one: CpuMark
+    parallel: CpuMark
   }
   /** Channels opened per second through both APIs (deposits made beforehand), `openConcurrency` at once. */
   opensPerSec: number
   openConcurrency: number
 }
 
-/** A broker for the nodes, with its URL and how to stop it. */
-async function startBroker(kind: 'aedes' | 'mosquitto'): Promise<{ url: string; stop(): Promise<void> }> {
-  if (kind === 'aedes') {
-    const b = await startEmbeddedBroker()
-    return { url: b.url, stop: () => b.close() }
+/** The broker between the nodes: aedes in this process, a Mosquitto process, or Mosquitto when installed. */
+export type NodeBenchBroker = 'aedes' | 'mosquitto' | 'auto'
+
+/**
+ * A broker for the nodes, with its URL, how to stop it and, for a process of its own, its pid.
+ * `auto` is a Mosquitto when one is installed (what a site runs), else the embedded aedes.
+ */
+async function startBroker(
+  kind: NodeBenchBroker,
+): Promise<{ kind: 'aedes' | 'mosquitto'; url: string; pid?: number; stop(): Promise<void> }> {
+  if (kind !== 'aedes') {
+    const m = await startMosquitto()
+    if (!('skip' in m))
+      return {
+        kind: 'mosquitto',
+        url: m.url,
+        ...(m.pid === undefined ? {} : { pid: m.pid }),
+        stop: () => m.stop(),
+      }
+    if (kind === 'mosquitto') throw new Error(`no Mosquitto: ${m.skip}`)
   }
-  const m = await startMosquitto()
-  if ('skip' in m) throw new Error(`no Mosquitto: ${m.skip}`)
-  return { url: m.url, stop: () => m.stop() }
+  const b = await startEmbeddedBroker()
+  return { kind: 'aedes', url: b.url, stop: () => b.close() }
 }
 
 /** Resident set size of process `pid` in MiB (Linux /proc). */
@@ -78,11 +95,11 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SEC
 }
 
-/** CPU ms of the payer, the payee and this process since `from` (a `cpuNow()`), per step. */
-type CpuMark = { payer: number; payee: number; bench: number }
+/** CPU ms of the payer, the payee, this process and a broker process since `from` (a `cpuNow()`), per step. */
+type CpuMark = { payer: number; payee: number; bench: number; broker: number }
 const perStep = (from: CpuMark, to: CpuMark, steps: number): CpuMark => {
   const r = (k: keyof CpuMark) => Math.round(((to[k] - from[k]) / steps) * 10) / 10
-  return { payer: r('payer'), payee: r('payee'), bench: r('bench') }
+  return { payer: r('payer'), payee: r('payee'), bench: r('bench'), broker: r('broker') }
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -116,8 +133,8 @@ export async function benchNode(
     steps?: number
     parallel?: number
     channels?: number
-    /** The broker between the nodes: aedes in this process (default) or a Mosquitto process. */
-    broker?: 'aedes' | 'mosquitto'
+    /** The broker between the nodes (default `auto`: a Mosquitto process when installed, else aedes here). */
+    broker?: NodeBenchBroker
     log?: (s: string) => void
   } = {},
 ): Promise<NodeBench> {
@@ -126,7 +143,7 @@ export async function benchNode(
   const channels = opts.channels ?? 1000
   const log = opts.log ?? (() => undefined)
   const anvil = await startAnvil()
-  const broker = await startBroker(opts.broker ?? 'aedes')
+  const broker = await startBroker(opts.broker ?? 'auto')
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-bench-node-'))
   const nodes: DemoNodeHandle[] = []
   try {
@@ -163,11 +180,12 @@ export async function benchNode(
         const u = process.cpuUsage()
         return (u.user + u.system) / 1000
       })(),
+      broker: broker.pid === undefined ? 0 : cpuMs(broker.pid),
     })
     const apis = [payer.api, payee.api].map((x) => createApiClient({ url: x.url, timeoutMs: 600_000 }))
     const [payerApi, payeeApi] = apis as [ApiClient, ApiClient]
     const idle = [rssMiB(payer.pid), rssMiB(payee.pid)]
-    log(`  node: two nodes up, RSS ${idle[0]} / ${idle[1]} MiB`)
+    log(`  node: two nodes up over ${broker.kind}, RSS ${idle[0]} / ${idle[1]} MiB`)
 
     const funderClient = await createAdjudicatorClient({
       rpcUrl: anvil.rpcUrl,
@@ -233,7 +251,7 @@ export async function benchNode(
     times.sort((x, y) => x - y)
     log(`  node: ${stepsPerSec} co-signed steps/s through the API, one channel`)
     log(
-      `  node: CPU ms per step: payer ${cpuOne.payer}, payee ${cpuOne.payee}, broker and client ${cpuOne.bench}`,
+      `  node: CPU ms per step: payer ${cpuOne.payer}, payee ${cpuOne.payee}, client${broker.kind === 'aedes' ? ' and broker' : ''} ${cpuOne.bench}, broker process ${cpuOne.broker}`,
     )
 
     // The HTTP part alone: a malformed action, refused by the API's schema before the node sees it.
@@ -275,6 +293,7 @@ export async function benchNode(
     const full = [rssMiB(payer.pid), rssMiB(payee.pid)]
     log(`  node: ${listed} channels open, RSS ${full[0]} / ${full[1]} MiB (payer / payee)`)
     return {
+      broker: broker.kind,
       stepsPerSec,
       parallelStepsPerSec,
       parallelChannels: parallel,

@@ -13,6 +13,8 @@ export type TestBroker = {
   port: number
   stop(): Promise<void>
   restartable: boolean
+  /** The broker's process id when this process started it (its CPU time can be read). */
+  pid?: number
 }
 
 export const MOSQUITTO_PATHS = ['mosquitto', '/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto']
@@ -106,6 +108,7 @@ async function runMosquitto(o: {
     host: '127.0.0.1',
     port: o.port,
     restartable: false,
+    ...(child.pid === undefined ? {} : { pid: child.pid }),
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise<void>((r) => child.once('exit', () => r()))
