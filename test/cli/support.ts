@@ -22,6 +22,8 @@ export type CannedNode = {
   requests: RecordedRequest[]
   /** `METHOD /path` of each request, in order. */
   calls(): string[]
+  /** TCP connections accepted so far. */
+  connections(): number
   close(): Promise<void>
 }
 
@@ -63,6 +65,8 @@ export async function startCannedNode(routes: Routes): Promise<CannedNode> {
       else setTimeout(send, answer.delayMs).unref()
     })
   })
+  let connections = 0
+  server.on('connection', () => connections++)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
   if (typeof address !== 'object' || address === null) throw new Error('no address')
@@ -70,6 +74,7 @@ export async function startCannedNode(routes: Routes): Promise<CannedNode> {
     url: `http://127.0.0.1:${address.port}`,
     requests,
     calls: () => requests.map((r) => `${r.method} ${r.path}`),
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
