@@ -2,7 +2,6 @@ import { verify } from 'node:crypto'
 import type { Hex } from 'viem'
 import { recoverDigestSigner } from '../../engine/crypto/recoverDigestSigner.ts'
 import { strictHexToBytes } from '../../engine/crypto/strictHexToBytes.ts'
-import { addressToSignerId } from './addressToSignerId.ts'
 import { p256KeyObject } from './p256KeyCache.ts'
 import { p256PublicKeyToSignerId } from './p256PublicKeyToSignerId.ts'
 import type { OracleSignature, OracleSignatureVerdict } from './types.ts'
@@ -10,6 +9,9 @@ import type { OracleSignature, OracleSignatureVerdict } from './types.ts'
 /** The P-256 group order n and n / 2 (a signature's s must not exceed it). */
 export const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
 export const P256_HALF_N = P256_N >> 1n
+
+/** `0x` and the 12 zero bytes an address is padded with to make its signer id (`addressToSignerId`). */
+const ID_PAD = `0x${'00'.repeat(12)}`
 
 /**
  * Verifies a signature over a 32-byte digest under the rules of Solidity
@@ -36,7 +38,8 @@ export function verifyOracleSignature(digest: Hex, sig: OracleSignature): Oracle
       return { ok: false, reason: 'public-key' }
     const v = recoverDigestSigner(d, typeof sig.signature === 'string' ? sig.signature : ('' as Hex))
     if (!v.ok) return v
-    return { ok: true, signer: addressToSignerId(v.signer) }
+    // The recovered address is 20 bytes in lower-case hex: its id is it left-padded to 32 bytes.
+    return { ok: true, signer: `${ID_PAD}${v.signer.slice(2)}` as Hex }
   }
   if (sig.curve === 'p256') {
     if (typeof sig.publicKey !== 'string') return { ok: false, reason: 'public-key' }

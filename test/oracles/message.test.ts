@@ -107,6 +107,10 @@ describe('oracle messages: TypeScript and the Solidity library agree', function 
     assert.throws(() => textToBytes32(''), /ASCII/)
     assert.throws(() => textToBytes32('a b'), /ASCII/)
     assert.throws(() => textToBytes32('x'.repeat(33)), /ASCII/)
+    // Encodings are kept: the same text again gives the same bytes, and a refusal stays one.
+    assert.equal(textToBytes32('mC'), textToBytes32('mC'))
+    assert.equal(textToBytes32('mC'), `0x6d43${'00'.repeat(30)}`)
+    assert.throws(() => textToBytes32('a b'), /ASCII/)
     assert.equal(bytes32ToText(`0x00${'61'.repeat(31)}`), undefined)
   })
 
