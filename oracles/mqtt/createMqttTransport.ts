@@ -2,6 +2,7 @@ import type { Address } from 'viem'
 import { ChanvmError } from '../../engine/errors.ts'
 import type { PeerMessage, PeerTransport } from '../../engine/transport/types.ts'
 import { connectMqtt, type ConnectMqttOptions, type MqttStatus } from './connectMqtt.ts'
+import { corkWritesPerTurn } from './corkWritesPerTurn.ts'
 import { createHandlerLatch } from './createHandlerLatch.ts'
 
 /** Largest peer message accepted, in bytes (an action is capped at 128 KiB by the sandbox; hex doubles it). */
@@ -123,6 +124,10 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
     subscriptions: [`chanvm/v1/channels/+/to/${self}`],
     onMessage,
   })
+  // A turn's publishes and PUBACKs (a node's several channels) leave in one write.
+  const cork = () => corkWritesPerTurn(link.client.stream)
+  cork()
+  link.client.on('connect', cork)
 
   return {
     self: options.self,

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { fork, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -247,6 +248,45 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
         releaseSlow()
         for (const p of parties) await p.close()
       }
+    })
+
+    it('what several callbacks of one event-loop turn send leaves in one write to the broker', async () => {
+      const a = await connect(alice)
+      const b = await connect(bob)
+      const got: string[] = []
+      const both = waitFor<PeerMessage>(
+        (cb) => b.onMessage(cb),
+        (m) => got.push((m as { version: string }).version) === 2,
+        30_000,
+        'both messages',
+      )
+      // Socket writes towards the broker (client side: its remote port is the broker's) while
+      // two timers of the same turn each send one message.
+      const port = Number(new URL(broker.url).port)
+      const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>
+      const original = { _write: proto._write, _writev: proto._writev }
+      let writes = 0
+      for (const key of ['_write', '_writev'] as const)
+        proto[key] = function (this: Socket, ...args: unknown[]) {
+          if (this.remotePort === port) writes++
+          return original[key].apply(this, args)
+        }
+      try {
+        await new Promise<void>((resolve, reject) => {
+          let sent = 0
+          for (const v of ['1', '2'])
+            setTimeout(() => {
+              a.send(bob, accept(alice, v)).then(() => ++sent === 2 && resolve(), reject)
+            }, 0)
+        })
+        await new Promise((r) => setImmediate(r))
+        await new Promise((r) => setImmediate(r))
+      } finally {
+        Object.assign(proto, original)
+      }
+      assert.equal(writes, 1)
+      await both
+      assert.deepEqual(got, ['1', '2'])
     })
 
     it('send after close throws TRANSPORT_CLOSED', async () => {
