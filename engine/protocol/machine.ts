@@ -39,6 +39,7 @@ export function createChannelMachine(f: {
     offers: new Map(),
     own: new Map(),
     withdrawn: new Map(),
+    signedLast: undefined,
   }
 }
 

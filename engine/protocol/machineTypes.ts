@@ -54,4 +54,10 @@ export type ChannelMachine = {
    * finished, so a refused step does not come back to life when a refuser signs it late.
    */
   withdrawn: Map<string, bigint>
+  /**
+   * This party's last state signature as it handed it out, once recorded (digest and signature in
+   * lower case): a co-signed state that carries these bytes at this party's index over this digest
+   * needs no recovery of them; other bytes there are recovered like any signature.
+   */
+  signedLast: { digest: string; sig: string } | undefined
 }

@@ -49,7 +49,8 @@ export function onSigned(
   const own = new Map(
     [...ch.own].filter(([k, o]) => o.version !== record.version || k === lower(record.digest)),
   )
-  const s = decided({ ...ch, own }, [
+  const signedLast = { digest: lower(record.digest), sig: lower(r.sig) }
+  const s = decided({ ...ch, own, signedLast }, [
     {
       kind: 'emit',
       event: { type: 'signed', channelId: ch.id, version: record.version, digest: record.digest },

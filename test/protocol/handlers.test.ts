@@ -5,6 +5,7 @@ import { hashState } from '../../engine/channel/hashState.ts'
 import type { SignedState, State } from '../../engine/channel/types.ts'
 import { stateToWire } from '../../engine/channel/wire.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
+import { secp256k1Backend } from '../../engine/crypto/secp256k1Backend.ts'
 import type { Effect, Handled, Handler, Step } from '../../engine/protocol/effects.ts'
 import { createChannelMachine, type ChannelMachine, type Msg } from '../../engine/protocol/machine.ts'
 import { envToWire, recovers } from '../../engine/protocol/messageChecks.ts'
@@ -270,6 +271,49 @@ describe('handlers as pure functions: accept, reject, commit, the mover', () => 
     assert.deepEqual(kinds(forged), ['drop'])
     assert.equal(forged.machine.latest?.state.version, 0n)
     assert.deepEqual(kinds(decide(onCommit, s.machine, m, {})), [], 'a replayed commit changes nothing')
+  })
+
+  it('a commit carrying the signature this party handed out is taken without recovering it; other bytes there are recovered', async () => {
+    const mine = await sign(1, D1)
+    const effect = {
+      kind: 'recordAndSign' as const,
+      record: accepted,
+      then: { for: 'accept' as const, to: PAYER },
+    }
+    const signedHere = onSigned(payee, effect, { ok: true, sig: mine }).machine
+    const m: Msg<'commit'> = {
+      type: 'commit',
+      channelId,
+      from: PAYER,
+      version: '1',
+      digest: D1,
+      sigs: [await sign(0, D1), `0x${mine.slice(2).toUpperCase()}` as Hex],
+      state: stateToWire(next),
+    }
+    const backend = secp256k1Backend as { recover: typeof secp256k1Backend.recover }
+    const recover = backend.recover
+    let recoveries = 0
+    backend.recover = (...a) => (recoveries++, recover(...a))
+    try {
+      const s = decide(onCommit, signedHere, m, {})
+      assert.deepEqual(kinds(s), ['persist', 'emit'])
+      assert.equal(recoveries, 1, 'only the payer’s signature is recovered')
+      recoveries = 0
+      decide(onCommit, payee, m, {})
+      assert.equal(recoveries, 2, 'without a signature handed out, both are recovered')
+      // A valid signature of another key at this party's index: not the bytes it made, so recovered and refused.
+      recoveries = 0
+      const forged = decide(onCommit, signedHere, { ...m, sigs: [m.sigs[0]!, await sign(2, D1)] }, {})
+      assert.deepEqual(kinds(forged), ['drop'])
+      assert.equal(recoveries, 2)
+      // Its own bytes over another digest are recovered too (and fail there).
+      const other: State = { ...next, balances: [800n, 200n] }
+      const D2 = digestOf(other)
+      const elsewhere = { ...m, digest: D2, sigs: [await sign(0, D2), mine], state: stateToWire(other) }
+      assert.deepEqual(kinds(decide(onCommit, signedHere, elsewhere, {})), ['drop'])
+    } finally {
+      backend.recover = recover
+    }
   })
 
   it('the mover proposes without signing the state; an unfunded channel resolves at once', () => {
