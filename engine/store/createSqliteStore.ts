@@ -6,7 +6,7 @@ import { ChanvmError } from '../errors.ts'
 import { createGroupCommit, storeFailure as failure } from './createGroupCommit.ts'
 import { createLogSync, type LogSync } from './createLogSync.ts'
 import { paramsToWire, stateToWire, wireToParams, wireToState } from '../channel/wire.ts'
-import type { SignedState } from '../channel/types.ts'
+import type { SignedState, State } from '../channel/types.ts'
 import type { WireParams, WireProposal, WireState } from '../transport/types.ts'
 import type { ChannelStore, ProposalRecord, SignatureRecord } from './types.ts'
 
@@ -177,33 +177,33 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     signatures: JSON.parse(r.sigs) as Hex[],
   })
 
-  const record = db.transaction((r: SignatureRecord) => {
+  const stateText = (s: State) => JSON.stringify(stateToWire(s))
+  // Every write below runs in a savepoint of its own (createGroupCommit), so a write of several
+  // rows needs none here: one that throws takes all of its rows back.
+  const record = (r: SignatureRecord, state = stateText(r.state)) => {
     const info = q.insertSig.run(
       key(r.channelId),
       v2t(r.version),
       r.digest.toLowerCase(),
-      JSON.stringify(stateToWire(r.state)),
+      state,
       proposalToText(r.proposal),
     )
     if (info.changes === 1) return { ok: true as const }
     const row = q.getSig.get(key(r.channelId), v2t(r.version)) as SigRow
     if (row.digest === r.digest.toLowerCase()) return { ok: true as const }
     return { ok: false as const, existing: toRecord(r.channelId, r.version, row) }
-  })
+  }
 
-  const putState = (id: Hex, s: SignedState) =>
-    void q.putState.run(
-      key(id),
-      v2t(s.state.version),
-      JSON.stringify(stateToWire(s.state)),
-      JSON.stringify(s.signatures),
-    )
+  const putState = (id: Hex, s: SignedState, state = stateText(s.state)) =>
+    void q.putState.run(key(id), v2t(s.state.version), state, JSON.stringify(s.signatures))
 
-  const recordAndPut = db.transaction((r: SignatureRecord, signed: SignedState) => {
-    const res = record(r)
-    if (res.ok) putState(r.channelId, signed)
+  /** A signature record and its co-signed state; the state's text is made once when both rows hold the same state. */
+  const recordAndPut = (r: SignatureRecord, signed: SignedState) => {
+    const text = stateText(r.state)
+    const res = record(r, text)
+    if (res.ok) putState(r.channelId, signed, signed.state === r.state ? text : stateText(signed.state))
     return res
-  })
+  }
 
   const {
     write,

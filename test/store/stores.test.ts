@@ -104,6 +104,23 @@ describe('sqlite store', () => {
     await reader.close()
   })
 
+  it('a write of two rows that fails at its second takes its first back; the writes beside it in the commit stand', async () => {
+    const path = join(dir, 'halfway.db')
+    const store = createSqliteStore({ path })
+    const { channelId, initial } = escrowChannel()
+    const other = `0x${'0b'.repeat(32)}` as Hex
+    const record = { channelId, version: 4n, digest: `0x${'04'.repeat(32)}` as Hex, state: initial }
+    // The co-signed state cannot be written (no version): the signature record before it must go too.
+    const broken = { state: { ...initial, version: undefined as unknown as bigint }, signatures: [] }
+    const beside = store.recordSignature({ ...record, channelId: other })
+    const failed = store.recordSignatureAndState(record, broken)
+    await assert.rejects(failed, (e: unknown) => e instanceof ChanvmError && e.code === 'STORE_ERROR')
+    assert.equal((await beside).ok, true)
+    assert.equal(await store.getSignatureRecord(channelId, 4n), undefined, 'the record was taken back')
+    assert.equal((await store.getSignatureRecord(other, 4n))?.digest, record.digest)
+    await store.close()
+  })
+
   it('opens a schema-1 file (no proposals, no funding) and upgrades it in place', async () => {
     const path = join(dir, 'schema1.db')
     const { channelId, initial } = escrowChannel()
