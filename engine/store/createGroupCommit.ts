@@ -54,22 +54,26 @@ export function createGroupCommit(o: {
    * by `writeSignedState` under `written:` and its id, which only reads of co-signed states wait for.
    */
   const scopeOf = (channelId: Hex, writtenOnly = false) => `${writtenOnly ? 'written:' : ''}${key(channelId)}`
+  type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown }
+  // The transaction functions are made once: better-sqlite3 builds four wrappers for each one.
+  const inSavepoint = db.transaction((run: () => unknown) => run())
+  const commitTurn = db.transaction((writes: Write[], outcomes: Outcome[]) => {
+    for (const w of writes) {
+      try {
+        outcomes.push({ ok: true, value: inSavepoint(w.run) })
+      } catch (error) {
+        outcomes.push({ ok: false, error })
+      }
+    }
+  })
   const flush = () => {
     if (queued.length === 0) return
     const writes = queued
     queued = []
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = []
+    const outcomes: Outcome[] = []
     try {
       if (log?.failure() !== undefined) throw log.failure()
-      db.transaction(() => {
-        for (const w of writes) {
-          try {
-            outcomes.push({ ok: true, value: db.transaction(w.run)() })
-          } catch (error) {
-            outcomes.push({ ok: false, error })
-          }
-        }
-      }).immediate()
+      commitTurn.immediate(writes, outcomes)
     } catch (e) {
       for (const w of writes) w.reject(storeFailure(w.what, e))
       return
