@@ -119,13 +119,23 @@ export function createReplayMemory(options: ReplayMemoryOptions = {}): ReplayMem
   const remembered = new Map<string, Hex>()
   const streams = new Map<string, Stream>()
   const keyOf = (stream: string, sequence: bigint) => `${stream}#${sequence}`
+  // The least recently used key is found by one iterator that lives as long as the memory: every
+  // key it passed was evicted, so each eviction steps over the holes of earlier deletions once. A
+  // fresh `keys()` per eviction would scan them all from the start each time, until the map
+  // compacts (with 100,000 remembered, tens of microseconds per message once the memory is full).
+  let oldestFirst = remembered.keys()
+  const evictOldest = () => {
+    let oldest = oldestFirst.next()
+    if (oldest.done === true) {
+      oldestFirst = remembered.keys()
+      oldest = oldestFirst.next()
+    }
+    if (oldest.done !== true) remembered.delete(oldest.value)
+  }
   const remember = (key: string, digest: Hex) => {
     remembered.delete(key)
     remembered.set(key, digest)
-    if (remembered.size > maxRemembered) {
-      const oldest = remembered.keys().next()
-      if (oldest.done !== true) remembered.delete(oldest.value)
-    }
+    if (remembered.size > maxRemembered) evictOldest()
   }
 
   return {

@@ -123,6 +123,44 @@ describe('replay memory: a (stream, sequence) is never accepted twice', function
     assert.deepEqual(memory.size(), { remembered: 3, streams: 501 })
   })
 
+  it('a full memory evicts in constant time: a take costs about as much after 150,000 evictions as while it filled', function () {
+    this.timeout(120_000)
+    const max = 50_000
+    const memory = createReplayMemory({ maxRemembered: max })
+    const streams = Array.from({ length: 200 }, (_, i) => `s${i}`)
+    const message = (i: number) =>
+      [streams[i % 200] as string, BigInt(Math.floor(i / 200) + 1), digestHex(i)] as const
+    let n = 0
+    // CPU time per take, in microseconds.
+    const takes = (count: number): number => {
+      const start = process.cpuUsage()
+      for (let k = 0; k < count; k++, n++) {
+        const verdict = memory.take(...message(n)).verdict
+        if (verdict !== 'accepted') assert.fail(`message ${n}: ${verdict}`)
+      }
+      const used = process.cpuUsage(start)
+      return (used.user + used.system) / count
+    }
+    takes(max - 20_000)
+    const filling = takes(20_000)
+    takes(130_000)
+    const full = takes(20_000)
+    assert.deepEqual(memory.size(), { remembered: max, streams: 200 })
+    assert.ok(
+      full < 5 * filling,
+      `${full.toFixed(2)} us per take when full, ${filling.toFixed(2)} while filling`,
+    )
+    // Still least recently used first: the oldest message kept and the newest are remembered, the
+    // one before the oldest is not (inside its stream's window: a stale sequence, taken).
+    assert.equal(memory.take(...message(n - max)).verdict, 'duplicate')
+    assert.equal(memory.take(...message(n - 1)).verdict, 'duplicate')
+    assert.deepEqual(memory.take(...message(n - max - 1)), {
+      verdict: 'stale-sequence',
+      mark: BigInt(Math.floor((n - 1) / 200) + 1),
+      taken: true,
+    })
+  })
+
   it('misuse throws: bounds below 1 or not integers', () => {
     assert.throws(() => createReplayMemory({ maxRemembered: 0 }), /maxRemembered/)
     assert.throws(() => createReplayMemory({ maxStreams: 1.5 }), /maxStreams/)
