@@ -4,6 +4,7 @@ import type { Hex } from 'viem'
 import { getChannelRecord } from '../engine/adjudicator/getChannelRecord.ts'
 import { getWithdrawable } from '../engine/adjudicator/getWithdrawable.ts'
 import { ChanvmError } from '../engine/errors.ts'
+import type { ChannelRecord } from '../engine/store/types.ts'
 import { channelStatus } from './channelStatus.ts'
 import type { NodeContext } from './nodeContext.ts'
 import type { ChannelSummary, ChanvmNode, NodeMetrics } from './types.ts'
@@ -44,11 +45,18 @@ export function createNodeQueries(ctx: NodeQueriesContext) {
     if (typeof channelId !== 'string' || !HEX32.test(channelId))
       throw new ChanvmError('INVALID_ARGUMENT', `not a channel id (32 bytes of hex): ${String(channelId)}`)
   }
+  // A channel's record (its id, params and this node's index) never changes once stored, so it is
+  // read from the store once: a read per step would commit the turn's queued writes early (a
+  // store read commits what is queued) and parse the params again.
+  const records = new Map<string, ChannelRecord>()
   const recordOf = async (channelId: Hex) => {
     checkId(channelId)
+    const known = records.get(channelId.toLowerCase())
+    if (known !== undefined) return known
     const rec = await store.getChannel(channelId)
     if (rec === undefined)
       throw new ChanvmError('CHANNEL_NOT_FOUND', 'this node holds no such channel', { channelId })
+    records.set(channelId.toLowerCase(), rec)
     return rec
   }
   /**
