@@ -1,9 +1,11 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
+import { createOldestEvictor } from './createOldestEvictor.ts'
 
 /** Most P-256 public keys kept as OpenSSL key objects; the oldest is dropped beyond. */
 const MAX_KEYS = 10_000
 
 const keys = new Map<string, KeyObject | null>()
+const evictOldest = createOldestEvictor(keys)
 
 /**
  * The OpenSSL public key object of a 64-byte uncompressed P-256 point `x || y`, built once per
@@ -33,10 +35,7 @@ export function p256KeyObject(id: string, point: Uint8Array): KeyObject | undefi
   } catch {
     key = null
   }
-  if (keys.size >= MAX_KEYS) {
-    const oldest = keys.keys().next()
-    if (oldest.done !== true) keys.delete(oldest.value)
-  }
+  if (keys.size >= MAX_KEYS) evictOldest()
   keys.set(id, key)
   return key ?? undefined
 }

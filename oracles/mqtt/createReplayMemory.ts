@@ -1,5 +1,6 @@
 import type { Hex } from 'viem'
 import { ChanvmError } from '../../engine/errors.ts'
+import { createOldestEvictor } from '../message/createOldestEvictor.ts'
 import { MAX_REPLAY_WINDOW, slideReplayWindow, type ReplayWindow } from './slideReplayWindow.ts'
 
 /** Options of {@link createReplayMemory}. */
@@ -119,19 +120,7 @@ export function createReplayMemory(options: ReplayMemoryOptions = {}): ReplayMem
   const remembered = new Map<string, Hex>()
   const streams = new Map<string, Stream>()
   const keyOf = (stream: string, sequence: bigint) => `${stream}#${sequence}`
-  // The least recently used key is found by one iterator that lives as long as the memory: every
-  // key it passed was evicted, so each eviction steps over the holes of earlier deletions once. A
-  // fresh `keys()` per eviction would scan them all from the start each time, until the map
-  // compacts (with 100,000 remembered, tens of microseconds per message once the memory is full).
-  let oldestFirst = remembered.keys()
-  const evictOldest = () => {
-    let oldest = oldestFirst.next()
-    if (oldest.done === true) {
-      oldestFirst = remembered.keys()
-      oldest = oldestFirst.next()
-    }
-    if (oldest.done !== true) remembered.delete(oldest.value)
-  }
+  const evictOldest = createOldestEvictor(remembered)
   const remember = (key: string, digest: Hex) => {
     remembered.delete(key)
     remembered.set(key, digest)

@@ -1,4 +1,5 @@
 import { ChanvmError } from '../../engine/errors.ts'
+import { createOldestEvictor } from '../message/createOldestEvictor.ts'
 
 /** Options of {@link createSignerRateLimiter}. Rates are messages per second, bursts messages. */
 export type RateLimitOptions = {
@@ -126,6 +127,7 @@ export function createSignerRateLimiter(options: RateLimitOptions = {}): SignerR
       throw new ChanvmError('INVALID_ARGUMENT', `rate limit ${name} must be a positive number, got ${v}`)
   }
   const signers = new Map<string, Signer>()
+  const evictOldest = createOldestEvictor(signers)
   const total: Bucket = { tokens: totalBurst, at: -Infinity }
   const refill = (b: Bucket, now: number, rate: number, burst: number) => {
     if (now > b.at) {
@@ -136,10 +138,7 @@ export function createSignerRateLimiter(options: RateLimitOptions = {}): SignerR
   const signerOf = (signer: string, now: number): Signer => {
     let s = signers.get(signer)
     if (s === undefined) {
-      if (signers.size >= maxSigners) {
-        const oldest = signers.keys().next()
-        if (oldest.done !== true) signers.delete(oldest.value)
-      }
+      if (signers.size >= maxSigners) evictOldest()
       s = {
         own: { tokens: perBurst / 2, at: now },
         unverified: { tokens: topicBurst / 2, at: now },
