@@ -47,6 +47,11 @@ export type ConnectMqttOptions = {
    * what it holds, Mosquitto even QoS 1 messages it counts as in flight).
    */
   maxInFlight?: number
+  /**
+   * With `maxInFlight` above 1: writes the PUBACKs (whole packets, in order) to the connection's
+   * stream, for a caller that sends them along with its next packet. Default: at once.
+   */
+  writeAcks?: (stream: NodeJS.WritableStream, bytes: Buffer) => void
   /** How long `close()` waits for the broker to acknowledge messages in flight. Default 2,000 ms. */
   closeTimeoutMs?: number
   /**
@@ -159,7 +164,11 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
   })
   const maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? 1))
   if (onMessage !== undefined && maxInFlight > 1)
-    handleMessagesInOrder(client, onMessage, maxInFlight, { log, redelivery })
+    handleMessagesInOrder(client, onMessage, maxInFlight, {
+      log,
+      redelivery,
+      ...(options.writeAcks === undefined ? {} : { writeAcks: options.writeAcks }),
+    })
   else if (onMessage !== undefined) handleMessagesOneByOne(client, onMessage, { log, redelivery })
   // Takeover: connections the broker closed soon after their CONNACK, in a row.
   const takeoverLimit = options.takeoverLimit ?? 3

@@ -1,6 +1,16 @@
 import type { Writable } from 'node:stream'
 
-const held = new WeakSet<Writable>()
+/** What {@link corkWritesPerTurn} gives for a stream. */
+export type TurnCork = {
+  /**
+   * Writes `bytes` (whole packets, such as PUBACKs) together with the stream's next write, or
+   * after `maxMs` when nothing else is written before, whichever comes first; in the order held.
+   * Dropped when the stream is destroyed first, as a write to it would be.
+   */
+  hold(bytes: Buffer, maxMs: number): void
+}
+
+const corks = new WeakMap<Writable, TurnCork>()
 
 /**
  * Makes `stream` hold what is written to it until the end of the event-loop turn (the next
@@ -8,28 +18,58 @@ const held = new WeakSet<Writable>()
  * own once the microtasks of the callback that made it have run, so the publishes and PUBACKs of
  * the callbacks one turn runs (several disk syncs completed, several messages read) would each be
  * a system call, a wake-up of the broker and a TCP segment. Nothing waits longer than the turn it
- * was written in. Idempotent per stream; a new connection's stream needs its own call.
+ * was written in, except what is given to `hold`. Idempotent per stream (the same cork each
+ * time); a new connection's stream needs its own call.
  *
  * @example
  * ```ts
  * client.on('connect', () => corkWritesPerTurn(client.stream))
+ * corkWritesPerTurn(client.stream).hold(puback, 10)
  * ```
  */
-export function corkWritesPerTurn(stream: Writable): void {
-  if (held.has(stream)) return
-  held.add(stream)
+export function corkWritesPerTurn(stream: Writable): TurnCork {
+  const known = corks.get(stream)
+  if (known !== undefined) return known
   let corked = false
   const uncork = () => {
     corked = false
     stream.uncork()
   }
   const write = stream.write
-  stream.write = function (this: Writable, ...args: Parameters<Writable['write']>): boolean {
+  let held: Buffer[] = []
+  let timer: NodeJS.Timeout | undefined
+  const writeHeld = () => {
+    clearTimeout(timer)
+    timer = undefined
+    const bytes = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held)
+    held = []
+    if (!stream.destroyed && !stream.writableEnded) (write as (chunk: Buffer) => boolean).call(stream, bytes)
+  }
+  const corkTurn = () => {
     if (!corked && !stream.destroyed && !stream.writableEnded) {
       corked = true
       stream.cork()
       setImmediate(uncork)
     }
+  }
+  stream.write = function (this: Writable, ...args: Parameters<Writable['write']>): boolean {
+    corkTurn()
+    if (held.length > 0) writeHeld()
     return write.apply(this, args)
   } as Writable['write']
+  // An end (MQTT.js's DISCONNECT is written before it) takes what is held along.
+  stream.once('finish', () => clearTimeout(timer))
+  stream.once('close', () => clearTimeout(timer))
+  const cork: TurnCork = {
+    hold(bytes, maxMs) {
+      held.push(bytes)
+      if (timer === undefined)
+        timer = setTimeout(() => {
+          corkTurn()
+          writeHeld()
+        }, maxMs)
+    },
+  }
+  corks.set(stream, cork)
+  return cork
 }

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream'
 import type { Address } from 'viem'
 import { ChanvmError } from '../../engine/errors.ts'
 import type { PeerMessage, PeerTransport } from '../../engine/transport/types.ts'
@@ -13,6 +14,14 @@ export const MAX_PEER_MESSAGE_BYTES = 1024 * 1024
  * at once. Above the broker's own in-flight window (Mosquitto: 20) it changes nothing.
  */
 export const PEER_MAX_IN_FLIGHT = 64
+
+/**
+ * How long a PUBACK may wait for the connection's next packet to go along with it (a proposer's
+ * commit follows the PUBACK of the accept once the co-signed state is durable; a peer's accept
+ * follows that of the next proposal). Acknowledging later never loses a message: the broker keeps
+ * it until then, and sends it again after a crash.
+ */
+export const PEER_ACK_HOLD_MS = 10
 
 const PEER_TYPES = new Set(['open', 'propose', 'accept', 'reject', 'commit', 'sync'])
 const TOPIC_RE = /^chanvm\/v1\/channels\/(0x[0-9a-f]{64})\/to\/(0x[0-9a-f]{40})$/
@@ -123,8 +132,10 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
     maxInFlight: rest.maxInFlight ?? PEER_MAX_IN_FLIGHT,
     subscriptions: [`chanvm/v1/channels/+/to/${self}`],
     onMessage,
+    writeAcks: (stream, bytes) => corkWritesPerTurn(stream as Writable).hold(bytes, PEER_ACK_HOLD_MS),
   })
-  // A turn's publishes and PUBACKs (a node's several channels) leave in one write.
+  // A turn's publishes and PUBACKs (a node's several channels) leave in one write, and a PUBACK
+  // waits for the next packet.
   const cork = () => corkWritesPerTurn(link.client.stream)
   cork()
   link.client.on('connect', cork)

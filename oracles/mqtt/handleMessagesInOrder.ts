@@ -26,9 +26,15 @@ export function handleMessagesInOrder(
   client: MqttClient,
   onMessage: MqttMessageHandler,
   maxInFlight: number,
-  ctx: { log: (line: string) => void; redelivery: Redelivery },
+  ctx: {
+    log: (line: string) => void
+    redelivery: Redelivery
+    /** Writes PUBACKs (whole packets) to the connection's stream. Default: at once. */
+    writeAcks?: (stream: NodeJS.WritableStream, bytes: Buffer) => void
+  },
 ): void {
   const { log, redelivery } = ctx
+  const writeAcks = ctx.writeAcks ?? ((stream, bytes) => void stream.write(bytes))
   type Entry = {
     stream: unknown
     qos: number
@@ -48,7 +54,7 @@ export function handleMessagesInOrder(
       const bytes = Buffer.alloc(acks.length * 4)
       // PUBACK (MQTT 3.1.1): 0x40, remaining length 2, packet identifier.
       acks.forEach((id, i) => bytes.set([0x40, 0x02, id >> 8, id & 0xff], i * 4))
-      ;(ackStream as NodeJS.WritableStream).write(bytes)
+      writeAcks(ackStream as NodeJS.WritableStream, bytes)
       acks = []
     }
     while (queue.length > 0 && (queue[0] as Entry).state !== 'pending') {

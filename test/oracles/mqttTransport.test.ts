@@ -15,7 +15,11 @@ import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../../engine/store/createSqliteStore.ts'
 import type { PeerMessage } from '../../engine/transport/types.ts'
-import { createMqttTransport, type MqttTransport } from '../../oracles/mqtt/createMqttTransport.ts'
+import {
+  createMqttTransport,
+  PEER_ACK_HOLD_MS,
+  type MqttTransport,
+} from '../../oracles/mqtt/createMqttTransport.ts'
 import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
 import { brokerOrSkip, startAedes, startMosquitto, type TestBroker } from './brokers.ts'
 import { connectClient } from './knownDeviceSource.ts'
@@ -287,6 +291,80 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
       assert.equal(writes, 1)
       await both
       assert.deepEqual(got, ['1', '2'])
+    })
+
+    it('the PUBACK of a message goes along with the next message sent, in one write', async () => {
+      const a = await connect(alice)
+      const b = await connect(bob)
+      const port = Number(new URL(broker.url).port)
+      const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>
+      const original = { _write: proto._write, _writev: proto._writev }
+      let writes = 0
+      let counting = false
+      for (const key of ['_write', '_writev'] as const)
+        proto[key] = function (this: Socket, ...args: unknown[]) {
+          if (counting && this.remotePort === port) writes++
+          return original[key].apply(this, args)
+        }
+      const replied = waitFor<PeerMessage>(
+        (cb) => b.onMessage(cb),
+        () => true,
+        30_000,
+        "alice's reply",
+      )
+      try {
+        // Alice's handler resolves at once (its PUBACK is due); she answers 3 ms later.
+        const answered = new Promise<void>((resolve, reject) => {
+          a.onMessage(() => {
+            counting = true
+            setTimeout(() => {
+              a.send(bob, accept(alice, '2'))
+                .then(() => new Promise((r) => setImmediate(r)))
+                .then(() => new Promise((r) => setImmediate(r)))
+                .then(() => resolve(), reject)
+            }, 3)
+          })
+        })
+        await b.send(alice, accept(bob, '1'))
+        await answered
+      } finally {
+        Object.assign(proto, original)
+      }
+      assert.equal(writes, 1)
+      assert.equal(((await replied) as { version: string }).version, '2')
+    })
+
+    it('a PUBACK with no message sent after it leaves on its own within PEER_ACK_HOLD_MS', async () => {
+      const a = await connect(alice)
+      const b = await connect(bob)
+      const port = Number(new URL(broker.url).port)
+      const proto = Socket.prototype as unknown as Record<'_write', (...a: unknown[]) => unknown>
+      const original = proto._write
+      const written: { at: number; bytes: Buffer }[] = []
+      let handledAt = 0
+      proto._write = function (this: Socket, ...args: unknown[]) {
+        if (handledAt > 0 && this.remotePort === port)
+          written.push({ at: performance.now(), bytes: Buffer.from(args[0] as Buffer) })
+        return original.apply(this, args)
+      }
+      try {
+        const handled = new Promise<void>((resolve) =>
+          a.onMessage(() => {
+            handledAt = performance.now()
+            resolve()
+          }),
+        )
+        await b.send(alice, accept(bob, '1'))
+        await handled
+        await new Promise((r) => setTimeout(r, PEER_ACK_HOLD_MS * 20))
+      } finally {
+        proto._write = original
+      }
+      assert.equal(written.length, 1)
+      const [ack] = written as [{ at: number; bytes: Buffer }]
+      // PUBACK (0x40, remaining length 2, packet id), alone.
+      assert.deepEqual([ack.bytes.length, ack.bytes[0], ack.bytes[1]], [4, 0x40, 2])
+      assert.ok(ack.at - handledAt < PEER_ACK_HOLD_MS * 15, `the PUBACK left ${ack.at - handledAt} ms after`)
     })
 
     it('send after close throws TRANSPORT_CLOSED', async () => {
