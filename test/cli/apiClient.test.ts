@@ -2,6 +2,8 @@
 // (node:http, keep-alive) and a given fetch. Both send the same requests and give the same typed
 // answers and errors.
 import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { ApiError, createApiClient, type ApiClientOptions } from '../../cli/apiClient.ts'
 import { startCannedNode, type CannedNode } from './support.ts'
 
@@ -104,6 +106,29 @@ for (const transport of ['node:http', 'fetch'] as const) {
       await node.close()
       node = undefined
       await rejectsWith(client(url).health(), 0, 'UNREACHABLE', /ECONNREFUSED/)
+    })
+
+    it('an answer cut off halfway is UNREACHABLE at once, naming the reset', async () => {
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+        res.write('{"status":')
+        setTimeout(() => res.socket?.destroy(), 20)
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      try {
+        const { port } = server.address() as AddressInfo
+        const started = Date.now()
+        await rejectsWith(
+          client(`http://127.0.0.1:${port}`, { timeoutMs: 5_000 }).health(),
+          0,
+          'UNREACHABLE',
+          transport === 'fetch' ? /UND_ERR_SOCKET/ : /ECONNRESET/,
+        )
+        assert.ok(Date.now() - started < 2_000)
+      } finally {
+        server.closeAllConnections()
+        await new Promise((resolve) => server.close(resolve))
+      }
     })
 
     it('a node that does not answer in time is TIMEOUT, at the time limit', async () => {
