@@ -4,10 +4,11 @@ import type { Writable } from 'node:stream'
 export type TurnCork = {
   /**
    * Writes `bytes` (whole packets, such as PUBACKs) together with the stream's next write, or
-   * after `maxMs` when nothing else is written before, whichever comes first; in the order held.
-   * Dropped when the stream is destroyed first, as a write to it would be.
+   * after `maxMs` when nothing else is written before, or at the end of this turn once `maxBytes`
+   * or more are held, whichever comes first; in the order held. Dropped when the stream is
+   * destroyed first, as a write to it would be.
    */
-  hold(bytes: Buffer, maxMs: number): void
+  hold(bytes: Buffer, maxMs: number, maxBytes: number): void
 }
 
 const corks = new WeakMap<Writable, TurnCork>()
@@ -37,12 +38,14 @@ export function corkWritesPerTurn(stream: Writable): TurnCork {
   }
   const write = stream.write
   let held: Buffer[] = []
+  let heldBytes = 0
   let timer: NodeJS.Timeout | undefined
   const writeHeld = () => {
     clearTimeout(timer)
     timer = undefined
     const bytes = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held)
     held = []
+    heldBytes = 0
     if (!stream.destroyed && !stream.writableEnded) (write as (chunk: Buffer) => boolean).call(stream, bytes)
   }
   const corkTurn = () => {
@@ -57,13 +60,24 @@ export function corkWritesPerTurn(stream: Writable): TurnCork {
     if (held.length > 0) writeHeld()
     return write.apply(this, args)
   } as Writable['write']
-  // An end (MQTT.js's DISCONNECT is written before it) takes what is held along.
-  stream.once('finish', () => clearTimeout(timer))
+  // An end takes what is held along.
+  const end = stream.end
+  stream.end = function (this: Writable, ...args: unknown[]): Writable {
+    if (held.length > 0) {
+      corkTurn()
+      writeHeld()
+    }
+    return (end as (...a: unknown[]) => Writable).apply(this, args)
+  } as Writable['end']
   stream.once('close', () => clearTimeout(timer))
   const cork: TurnCork = {
-    hold(bytes, maxMs) {
+    hold(bytes, maxMs, maxBytes) {
       held.push(bytes)
-      if (timer === undefined)
+      heldBytes += bytes.length
+      if (heldBytes >= maxBytes) {
+        corkTurn()
+        writeHeld()
+      } else if (timer === undefined)
         timer = setTimeout(() => {
           corkTurn()
           writeHeld()

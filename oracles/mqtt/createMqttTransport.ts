@@ -23,6 +23,12 @@ export const PEER_MAX_IN_FLIGHT = 64
  */
 export const PEER_ACK_HOLD_MS = 10
 
+/**
+ * PUBACKs held at most: more leave at once, so that held acknowledgements never fill the
+ * broker's window of messages in flight to this client (Mosquitto: 20).
+ */
+export const PEER_ACKS_HELD_MAX = 8
+
 const PEER_TYPES = new Set(['open', 'propose', 'accept', 'reject', 'commit', 'sync'])
 const TOPIC_RE = /^chanvm\/v1\/channels\/(0x[0-9a-f]{64})\/to\/(0x[0-9a-f]{40})$/
 
@@ -132,7 +138,8 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
     maxInFlight: rest.maxInFlight ?? PEER_MAX_IN_FLIGHT,
     subscriptions: [`chanvm/v1/channels/+/to/${self}`],
     onMessage,
-    writeAcks: (stream, bytes) => corkWritesPerTurn(stream as Writable).hold(bytes, PEER_ACK_HOLD_MS),
+    writeAcks: (stream, bytes) =>
+      corkWritesPerTurn(stream as Writable).hold(bytes, PEER_ACK_HOLD_MS, PEER_ACKS_HELD_MAX * 4),
   })
   // A turn's publishes and PUBACKs (a node's several channels) leave in one write, and a PUBACK
   // waits for the next packet.
