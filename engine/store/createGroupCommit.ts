@@ -62,6 +62,10 @@ export function createGroupCommit(o: {
       try {
         outcomes.push({ ok: true, value: inSavepoint(w.run) })
       } catch (error) {
+        // Some errors (a full disk, an I/O error, no memory) make SQLite take back the whole
+        // transaction, not only the write's savepoint: the turn fails with that error, and the
+        // writes after it do not run outside the turn's transaction.
+        if (!db.inTransaction) throw error
         outcomes.push({ ok: false, error })
       }
     }
