@@ -83,7 +83,17 @@ export async function createParty(options: PartyOptions): Promise<Party> {
 
   // Fail at start on a store that cannot write, not at the first signature.
   await io.probeWrite()
-  for (const ch of await io.loadChannels(apps, requireFunding)) channels.set(ch.key, ch)
+  for (const ch of await io.loadChannels(apps, requireFunding)) {
+    // Signing as someone else would have every accept refused and leave the channel unguarded.
+    const me = ch.params.participants[ch.myIndex]
+    if (me === undefined || lower(me) !== lower(signer.address))
+      throw new ChanvmError(
+        'NOT_PARTICIPANT',
+        `the store holds channel ${ch.id} as participant ${ch.myIndex} (${me ?? 'none'}), not as the signer ${signer.address}`,
+        { channelId: ch.id },
+      )
+    channels.set(ch.key, ch)
+  }
 
   const { dispatch, releaseHeld, dropHeld } = createDispatcher(ctx)
   const unsubscribe = io.listen(dispatch)
