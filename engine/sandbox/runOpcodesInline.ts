@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Common } from '@ethereumjs/common'
 import { Account, createZeroAddress } from '@ethereumjs/util'
+import { leanExecuteCall } from './leanExecuteCall.ts'
 
 type OpcodeInfo = {
   code: number
@@ -165,11 +166,14 @@ export function installInlineOpcodes(): Promise<boolean> {
  * true), and gives `evm` a `runInterpreter` that is the stock one but for how it puts together the
  * `runState` it returns: the stock one spreads three objects into one literal (`{ ...a, ...b,
  * ...c }`), which V8 runs on a slow path, about 0.1 ms per call; this one copies the same
- * properties in the same order with `Object.assign`.
+ * properties in the same order with `Object.assign`. Its `_executeCall` hands the message on the
+ * same way ({@link leanExecuteCall}).
  */
 export function runOpcodesInline(evm: object): void {
   inline.add(evm)
-  if (modules !== undefined) leanRunInterpreter(evm as LeanEvm, modules)
+  if (modules === undefined) return
+  leanRunInterpreter(evm as LeanEvm, modules)
+  leanExecuteCall(evm)
 }
 
 type Message = {

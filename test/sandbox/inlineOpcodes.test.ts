@@ -112,6 +112,51 @@ describe('sandbox: opcodes run inline, with the stock interpreter’s results', 
     )
   })
 
+  it('calls to precompiles, to itself and to empty addresses give the stock interpreter’s results', async () => {
+    // STATICCALL, CALL, CALLCODE and DELEGATECALL with bounded gas (so that calls of the code into
+    // itself end), into ecrecover, sha256, identity, the code itself and an address without code;
+    // their return data lands in the memory that the code returns.
+    const small = (max: number) => fc.integer({ min: 0, max }).map((n) => `61${hex(BigInt(n), 2)}`) // PUSH2
+    const target = fc.constantFrom('6001', '6002', '6004', '30', '61dead') // 1, 2, 4, ADDRESS, 0xdead
+    const withValue = fc.constantFrom('f1', 'f2') // CALL, CALLCODE: value, then the target
+    const noValue = fc.constantFrom('fa', 'f4') // STATICCALL, DELEGATECALL
+    const call = fc.oneof(
+      fc
+        .tuple(small(0x40), small(0x40), small(0x60), small(0x40), target, small(20_000), noValue)
+        .map(([retSize, retOffset, argsSize, argsOffset, to, gas, op]) =>
+          [retSize, retOffset, argsSize, argsOffset, to, gas, op].join(''),
+        ),
+      fc
+        .tuple(small(0x40), small(0x40), small(0x60), small(0x40), small(1), target, small(20_000), withValue)
+        .map(([retSize, retOffset, argsSize, argsOffset, value, to, gas, op]) =>
+          [retSize, retOffset, argsSize, argsOffset, value, to, gas, op].join(''),
+        ),
+    )
+    const afterCall = fc.constantFrom('', '3d', '3d600060003e', '60206000603e') // RETURNDATASIZE, RETURNDATACOPY
+    const calls = fc
+      .tuple(
+        fc.array(push, { minLength: 6, maxLength: 6 }),
+        fc.array(
+          fc.oneof(
+            piece,
+            fc.tuple(call, afterCall).map(([c, a]) => c + a),
+          ),
+          { maxLength: 12 },
+        ),
+        fc.constantFrom('f3', 'fd'),
+      )
+      .map(([stack, pieces, end]) => `0x${stack.join('')}${pieces.join('')}60606000${end}` as Hex)
+    await fc.assert(
+      fc.asyncProperty(calls, fc.uint8Array({ maxLength: 80 }), async (code, calldata) => {
+        const data = bytesToHex(calldata)
+        const want = await reference(code, data)
+        const got = await sandbox.staticCall({ address: ADDRESS, code, data, env: fixedEnv })
+        assertSame(got, want)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
   it('a loop with jumps and memory, and an offset too big to pay for, match the stock interpreter', async () => {
     // i = 200; do { mstore(i * 32 & 0xfff, i); i-- } while (i); return memory [0, 0x1000)
     const loop: Hex = '0x60c85b80602002610fff168181525060019003806002576110006000f3'
