@@ -50,6 +50,38 @@ const fromLine = (line: string): VerifiedInput =>
     return v
   }) as VerifiedInput
 
+/** Adds `v` to the binary min-heap `h`. */
+function heapPush(h: bigint[], v: bigint): void {
+  let i = h.length
+  h.push(v)
+  while (i > 0) {
+    const parent = (i - 1) >> 1
+    if ((h[parent] as bigint) <= v) break
+    h[i] = h[parent] as bigint
+    i = parent
+  }
+  h[i] = v
+}
+
+/** Takes the least value out of the binary min-heap `h` (undefined when it is empty). */
+function heapPop(h: bigint[]): bigint | undefined {
+  const top = h[0]
+  const last = h.pop()
+  if (h.length === 0 || last === undefined) return top
+  let i = 0
+  for (;;) {
+    const l = 2 * i + 1
+    if (l >= h.length) break
+    const r = l + 1
+    const c = r < h.length && (h[r] as bigint) < (h[l] as bigint) ? r : l
+    if ((h[c] as bigint) >= last) break
+    h[i] = h[c] as bigint
+    i = c
+  }
+  h[i] = last
+  return top
+}
+
 /**
  * A bounded book of verified inputs: the newest answer of each oracle per question, and the
  * readings of each device by sequence (the oldest dropped beyond `maxPerDevice`). With `path` it
@@ -67,7 +99,10 @@ export function createInputBook(options: InputBookOptions = {}): InputBook {
   const maxQuestions = options.maxQuestions ?? 10_000
   type Kept<T> = { input: VerifiedInput; signed: T }
   const answers = new Map<string, Map<string, Kept<SignedAnswer>>>()
+  // Each device's readings by sequence, and its sequences in a min-heap: the oldest to drop is
+  // found in log time, not by a scan of up to `maxPerDevice` keys on every reading once full.
   const readings = new Map<string, Map<bigint, Kept<SignedReading>>>()
+  const lowest = new Map<string, bigint[]>()
   let count = 0
 
   const keep = (input: VerifiedInput): void => {
@@ -98,18 +133,23 @@ export function createInputBook(options: InputBookOptions = {}): InputBook {
     }
     const reading = input.message as Reading
     let bySeq = readings.get(signer)
-    if (bySeq === undefined) {
+    let heap = lowest.get(signer)
+    if (bySeq === undefined || heap === undefined) {
       bySeq = new Map()
+      heap = []
       readings.set(signer, bySeq)
+      lowest.set(signer, heap)
     }
-    if (!bySeq.has(reading.sequence)) count++
+    if (!bySeq.has(reading.sequence)) {
+      count++
+      heapPush(heap, reading.sequence)
+    }
     bySeq.set(reading.sequence, {
       input,
       signed: { chainId: input.chainId, reading, signature: signatureOf(input) },
     })
     if (bySeq.size > maxPerDevice) {
-      const oldest = [...bySeq.keys()].reduce((a, b) => (b < a ? b : a))
-      bySeq.delete(oldest)
+      bySeq.delete(heapPop(heap) as bigint)
       count--
     }
   }
