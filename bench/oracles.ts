@@ -288,6 +288,14 @@ export async function benchOracles(
   readingsCryptoBoundPerSec: number
   /** `readingsPerSec / readingsCryptoBoundPerSec`. */
   cryptoRatio: number
+  /**
+   * Readings per second checked from a backlog the devices published into the input source's
+   * persistent session beforehand (the publisher does not run while the clock does; it is on the
+   * devices' machines at a site), after a warm-up as above.
+   */
+  readingsFromBacklogPerSec: number
+  /** `readingsFromBacklogPerSec / readingsCryptoBoundPerSec`. */
+  backlogCryptoRatio: number
   /** Signatures alone (no parsing or hashing) verified per second on all cores (`cryptoBoundPerSec`). */
   signaturesPerSec: number
   /** `readingsPerSec / signaturesPerSec`. */
@@ -372,6 +380,37 @@ export async function benchOracles(
     const readingsPerSec = checkedRun.perSec
     const stats = source.stats()
     await source.close()
+
+    // 2b. The same checks on a backlog: the devices publish every reading into the input source's
+    // persistent session while it is away, then it comes back and drains them. The publisher (the
+    // devices, other machines at a site) and the broker's intake no longer share the cores while
+    // the clock runs; the first `warmUp` readings warm the new threads, the next `count` are timed.
+    const backlogOptions = {
+      url: broker.url,
+      clientId: `chanvm-bench-backlog-${process.pid}`,
+      chainId: CHAIN,
+      devices: keys.map(getSignerId),
+      now: () => NOW_MS,
+      log: false as const,
+      verifyThreads,
+      rateLimit: { perSignerPerSec: 100, perSignerBurst: 2_000, totalPerSec: 20_000, totalBurst: 40_000 },
+    }
+    await (await createMqttInputSource(backlogOptions)).close()
+    await publishAll(broker.url, [...warmUpPayloads, ...payloads])
+    const backlogWarmUp = stopwatch(warmUp)
+    const backlogWatch = stopwatch(count)
+    let drained = 0
+    const drainTick = () => (drained++ < warmUp ? backlogWarmUp.tick() : backlogWatch.tick())
+    const drainer = await createMqttInputSource(backlogOptions)
+    drainer.onInput(drainTick)
+    drainer.onRejection(drainTick)
+    const backlogRun = await backlogWatch.done
+    const backlogStats = drainer.stats()
+    await drainer.close()
+    if (backlogStats.accepted !== warmUp + count)
+      throw new Error(
+        `bench: only ${backlogStats.accepted} of ${warmUp + count} backlog readings accepted: ${JSON.stringify(backlogStats)}`,
+      )
     // 3. The same payloads through the same pool on all cores, no MQTT; and the signatures alone.
     const readingsCryptoBoundPerSec = await poolBoundPerSec(payloads)
     const signaturesPerSec = await cryptoBoundPerSec(payloads)
@@ -385,6 +424,8 @@ export async function benchOracles(
       ratio: Math.round((readingsPerSec / brokerMsgsPerSec) * 100) / 100,
       readingsCryptoBoundPerSec: Math.round(readingsCryptoBoundPerSec),
       cryptoRatio: Math.round((readingsPerSec / readingsCryptoBoundPerSec) * 100) / 100,
+      readingsFromBacklogPerSec: Math.round(backlogRun.perSec),
+      backlogCryptoRatio: Math.round((backlogRun.perSec / readingsCryptoBoundPerSec) * 100) / 100,
       signaturesPerSec: Math.round(signaturesPerSec),
       signatureRatio: Math.round((readingsPerSec / signaturesPerSec) * 100) / 100,
       verifyThreads,
