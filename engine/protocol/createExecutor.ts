@@ -8,7 +8,7 @@ import type { ChannelStore, SignatureRecord } from '../store/types.ts'
 import type { PeerMessage, PeerTransport, WireProposal } from '../transport/types.ts'
 import type { Answer, Ask, Effect, Handler, SignOutcome, Step, StoreErrorReply } from './effects.ts'
 import { lower, others, withheld, type ChannelMachine, type Msg } from './machine.ts'
-import { acceptOf, commitOf, envToWire, rejectOf } from './messageChecks.ts'
+import { acceptOf, envToWire, rejectOf } from './messageChecks.ts'
 import { hashProposal, hashReject } from './messageDigests.ts'
 import { createFacts } from './createFacts.ts'
 import { createRuntime } from './createRuntime.ts'
@@ -72,7 +72,6 @@ export function createExecutor(o: {
       failed(e)
     }
   }
-  const sendCommit = (ch: ChannelMachine, to: Address, s: SignedState) => send(to, commitOf(ch, address, s))
 
   /** Takes `next` as the channel's machine (a dispute, marked outside the queue, stays). */
   const commit = (ch: ChannelMachine, next: ChannelMachine) => {
@@ -301,8 +300,5 @@ export function createExecutor(o: {
     count,
     drop,
     stats: rt.stats,
-    sendCommit,
-    askSync,
-    watchCommit,
   }
 }

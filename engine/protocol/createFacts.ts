@@ -105,7 +105,5 @@ export function createFacts(o: {
   return {
     answer,
     loadChannels,
-    /** This party's signature record at `version`, if it signed there. */
-    signedAt: (ch: ChannelMachine, version: bigint) => store.getSignatureRecord(ch.id, version),
   }
 }

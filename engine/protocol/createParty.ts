@@ -3,10 +3,11 @@ import { ChanvmError } from '../errors.ts'
 import { createDispatcher } from './createDispatcher.ts'
 import { createExecutor } from './createExecutor.ts'
 import { guardStore } from './guardStore.ts'
-import { baseOf, lower, machinePhase, others, type ChannelMachine } from './machine.ts'
+import { baseOf, lower, machinePhase, type ChannelMachine } from './machine.ts'
 import { onDisputed } from './onDisputed.ts'
 import { onForcedChain } from './onForcedChain.ts'
 import { onFunding } from './onFunding.ts'
+import { onResync } from './onResync.ts'
 import { openChannel } from './openChannel.ts'
 import { channelOf, type PartyContext } from './partyContext.ts'
 import { runLocal } from './runLocal.ts'
@@ -30,15 +31,15 @@ export type {
  *
  * Each channel is plain data ({@link ChannelMachine}, its phase from `machinePhase`); one handler
  * per message (`onOpen`, `onPropose`, `onAccept`, `onReject`, `onCommit`, `onSync`) and per local
- * action (`onNewChannel`, `startOpen`, `onMove`/`onVerdict`, `onFunding`, `onForcedChain`, `onDisputed`) asks the
+ * action (`onNewChannel`, `startOpen`, `onMove`/`onVerdict`, `onFunding`, `onForcedChain`, `onDisputed`, `onResync` at start-up) asks the
  * pure rules (`decide*`) and has the executor ({@link createExecutor}) carry out what they decide;
  * the executor alone holds the signer, the store and the transport. Every message and local
  * action of a channel runs through one queue, one at a time; channels do not wait on each other.
  * A signature leaves the party only through a `recordAndSign` effect, after it is durably
  * recorded. The transport handler
  * resolves once whatever a message made the party store is on disk. Channels already in `store`
- * are loaded at start: the party re-sends its latest co-signed state to the others and asks for a
- * commit it lacks.
+ * are loaded at start: `onResync` re-sends each one's latest co-signed state to the others and asks
+ * for a commit it lacks.
  *
  * @example
  * ```ts
@@ -98,17 +99,9 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   const { dispatch, releaseHeld, dropHeld } = createDispatcher(ctx)
   const unsubscribe = io.listen(dispatch)
 
-  // Re-sync at start-up: the others get the latest co-signed state again (a commit may have been
-  // lost with this process), and a signature held above it asks for the commit that never came.
-  for (const ch of channels.values()) {
-    if (ch.latest !== undefined) for (const to of others(ch)) io.sendCommit(ch, to, ch.latest)
-    const next = (ch.latest?.state.version ?? -1n) + 1n
-    const signedNext = await io.signedAt(ch, next)
-    if (signedNext !== undefined) {
-      await io.askSync(ch, next, signedNext)
-      io.watchCommit(ch, next)
-    }
-  }
+  // Re-sync at start-up, on each channel's queue (docs/protocol.md, "Re-sync"): the latest
+  // co-signed state to the others again, and a request for a commit this party signed but lacks.
+  for (const ch of channels.values()) await io.rt.serial(ch, () => io.handle(ch, onResync, {}))
 
   const confirmFunding = async (channelId: Hex, deposited: readonly bigint[]): Promise<FundingResult> =>
     runLocal(ctx, channelOf(ctx, channelId), 'funding', onFunding, { deposited })

@@ -52,6 +52,23 @@ describe('engine/protocol: a core a reader can follow', () => {
     )
   })
 
+  it('the re-sync at start-up sends through effects: the executor hands out no send, and the party calls none', () => {
+    const executor = codeOf('createExecutor.ts')
+    const handedOut = executor.slice(executor.lastIndexOf('return {'))
+    assert.doesNotMatch(
+      handedOut,
+      /\b(send\w*|askSync|watchCommit|signedAt)\b/,
+      'no send, sync request or timer in what the executor returns',
+    )
+    const callers = files.filter((f) => /\bio\.(send\w*|askSync|watchCommit|signedAt)\(/.test(codeOf(f)))
+    assert.deepEqual(callers, [], 'start-up asks onResync for the commits and the sync request')
+    assert.match(
+      codeOf('createParty.ts'),
+      /io\.rt\.serial\(ch, \(\) => io\.handle\(ch, onResync, /,
+      "the re-sync runs on each channel's queue through the executor",
+    )
+  })
+
   it('handlers are pure: no await, no I/O handle, they return a machine and effects', () => {
     const handlers = files.filter((f) => /^on[A-Z]\w*\.ts$/.test(f) || f === 'finishOwn.ts')
     assert.ok(handlers.length >= 9, handlers.join(', '))

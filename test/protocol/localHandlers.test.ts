@@ -4,12 +4,15 @@ import { escrowApp } from '../../apps/escrow/escrowClient.ts'
 import type { ForcedChain, ForcedMove, SignedState, State } from '../../engine/channel/types.ts'
 import type { Answer, Ask, Handled, Handler, Step } from '../../engine/protocol/effects.ts'
 import { createChannelMachine, machinePhase, type ChannelMachine } from '../../engine/protocol/machine.ts'
+import { commitOf } from '../../engine/protocol/messageChecks.ts'
 import { onDisputed } from '../../engine/protocol/onDisputed.ts'
 import { onForcedChain } from '../../engine/protocol/onForcedChain.ts'
 import { onFunding } from '../../engine/protocol/onFunding.ts'
 import { onNewChannel } from '../../engine/protocol/onNewChannel.ts'
+import { onResync } from '../../engine/protocol/onResync.ts'
+import type { SignatureRecord } from '../../engine/store/types.ts'
 import type { StepResult } from '../../engine/sandbox/runTransition.ts'
-import { escrowChannel, fixedEnv } from '../support/channel.ts'
+import { escrowChannel, fixedEnv, testAddresses } from '../support/channel.ts'
 
 // The local actions' handlers as pure functions: machine + input + facts in, next machine +
 // effects out. No store, no sandbox, no signer: every fact a handler asks for is given by the
@@ -340,6 +343,140 @@ describe('local handlers as pure functions: a channel opened for the first time 
       assert.deepEqual(step.machine, { ...m, funded: row.funded })
       assert.equal(machinePhase(step.machine), 'opening')
       assert.deepEqual(step.effects, [{ kind: 'save', fact: { channel: { channelId, params, myIndex: 1 } } }])
+    })
+  }
+})
+
+describe('local handlers as pure functions: a channel loaded at start-up (onResync)', () => {
+  /** This party's record of a signature at `version`, without the co-signed state. */
+  const record = (version: bigint): SignatureRecord => ({
+    channelId,
+    version,
+    digest: `0x${'ab'.repeat(32)}`,
+    state: { ...initial, version },
+  })
+  /** The same channel with a third participant: the commit goes to each other one. */
+  const threeParty = (): ChannelMachine => {
+    const p3 = { ...params, participants: [...params.participants, testAddresses[2]!] }
+    const ch = createChannelMachine({ id: channelId, params: p3, myIndex: 1, app: escrowApp, funded: true })
+    ch.latest = {
+      state: { ...initial, version: 5n, balances: [1n, 2n, 3n] },
+      signatures: ['0x01', '0x02', '0x03'],
+    }
+    return ch
+  }
+  const disputed = (): ChannelMachine => ({ ...machine('open'), disputed: true })
+  const table: {
+    name: string
+    m: () => ChannelMachine
+    /** The version asked for (latest + 1) and whether a signature is held there. */
+    next: bigint
+    held: boolean
+    /** Who gets the latest co-signed state again. */
+    commitTo: number[]
+    /** The sync request: none, showing the record, or showing nothing (in dispute). */
+    ask: 'none' | 'show' | 'bare'
+  }[] = [
+    {
+      name: 'opening, nothing signed',
+      m: () => machine('opening'),
+      next: 0n,
+      held: false,
+      commitTo: [],
+      ask: 'none',
+    },
+    {
+      name: 'opening, the initial state signed',
+      m: () => machine('opening'),
+      next: 0n,
+      held: true,
+      commitTo: [],
+      ask: 'show',
+    },
+    {
+      name: 'funding, nothing above',
+      m: () => machine('funding'),
+      next: 1n,
+      held: false,
+      commitTo: [1],
+      ask: 'none',
+    },
+    {
+      name: 'open, nothing above',
+      m: () => machine('open'),
+      next: 4n,
+      held: false,
+      commitTo: [1],
+      ask: 'none',
+    },
+    {
+      name: 'open, a signature held at latest + 1',
+      m: () => machine('open'),
+      next: 4n,
+      held: true,
+      commitTo: [1],
+      ask: 'show',
+    },
+    {
+      name: 'three participants, a signature held',
+      m: threeParty,
+      next: 6n,
+      held: true,
+      commitTo: [0, 2],
+      ask: 'show',
+    },
+    { name: 'disputed, nothing above', m: disputed, next: 4n, held: false, commitTo: [1], ask: 'none' },
+    {
+      name: 'disputed, a signature held at latest + 1',
+      m: disputed,
+      next: 4n,
+      held: true,
+      commitTo: [1],
+      ask: 'bare',
+    },
+  ]
+  for (const row of table) {
+    it(`${row.name}: commit to ${row.commitTo.length}, sync ${row.ask}; nothing written`, () => {
+      const m = row.m()
+      const held = row.held ? record(row.next) : null
+      const { step, asked } = decide(
+        onResync,
+        m,
+        {},
+        {
+          signedAt: (a) => {
+            assert.equal(a.version, row.next, 'its record at latest + 1')
+            return held
+          },
+        },
+      )
+      assert.deepEqual(asked, [{ kind: 'signedAt', version: row.next }])
+      assert.equal(step.machine, m, 'the machine stays as it was')
+      const self = m.params.participants[m.myIndex]!
+      const commit = m.latest === undefined ? undefined : commitOf(m, self, m.latest)
+      const expected = [
+        ...row.commitTo.map((i) => ({ kind: 'send', to: m.params.participants[i], message: commit })),
+        ...(row.ask === 'none'
+          ? []
+          : [
+              row.ask === 'show'
+                ? { kind: 'askSync', version: row.next, show: held }
+                : { kind: 'askSync', version: row.next },
+              { kind: 'schedule', timer: 'sync', version: row.next },
+            ]),
+      ]
+      assert.deepEqual(step.effects, expected)
+      // A commit carries the latest co-signed state, every signature on it, and comes from this party.
+      for (const e of step.effects)
+        if (e.kind === 'send') {
+          assert.equal(e.message.type, 'commit')
+          assert.equal(e.message.from, self)
+          assert.notEqual(e.to, self, 'not to itself')
+          assert.equal(e.message.type === 'commit' && e.message.version, m.latest!.state.version.toString())
+        }
+      // In dispute: the co-signed state still goes out (docs/protocol.md, "A channel in dispute":
+      // every participant signed it), no signature of this party above it does.
+      if (m.disputed) assert.ok(step.effects.every((e) => e.kind !== 'askSync' || e.show === undefined))
     })
   }
 })
