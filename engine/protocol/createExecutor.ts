@@ -7,16 +7,15 @@ import type { Sandbox } from '../sandbox/createSandbox.ts'
 import type { ChannelStore, SignatureRecord } from '../store/types.ts'
 import type { PeerMessage, PeerTransport, WireProposal } from '../transport/types.ts'
 import type { Answer, Ask, Effect, Handler, SignOutcome, Step, StoreErrorReply } from './effects.ts'
-import { lower, others, withheld, type ChannelMachine, type Msg } from './machine.ts'
+import { lower, withheld, type ChannelMachine, type Msg } from './machine.ts'
 import { acceptOf, envToWire, rejectOf } from './messageChecks.ts'
 import { hashProposal, hashReject } from './messageDigests.ts'
 import { createFacts } from './createFacts.ts'
 import { createRuntime } from './createRuntime.ts'
+import { createSyncRequests } from './createSyncRequests.ts'
 import { onSigned } from './onSigned.ts'
 import { describe, disputedError, isStoreError } from './partyErrors.ts'
 import type { PartyEvent, PartyOptions } from './types.ts'
-
-const SYNC_BACKOFF_STEPS = 5 // the interval between sync requests doubles this many times, then stays
 
 /** What {@link createExecutor} returns: the handlers' only way to the world. */
 export type Executor = ReturnType<typeof createExecutor>
@@ -135,38 +134,15 @@ export function createExecutor(o: {
     send(to, rejectOf(ch, address, { version, digest, reason, message, sig }, signed))
   }
 
-  /** Asks `to` (default: every other participant) for the co-signed state at `version`, showing what this party signed there. */
-  const askSync = async (ch: ChannelMachine, version: bigint, signedHere?: SignatureRecord, to?: Address) => {
-    const signed = signedHere === undefined ? undefined : await showSigned(ch, signedHere)
-    for (const peer of to === undefined ? others(ch) : [to]) {
-      emit({ type: 'sync', channelId: ch.id, version, direction: 'asked', peer })
-      const m: PeerMessage = { type: 'sync', channelId: ch.id, from: address, version: version.toString() }
-      send(peer, signed === undefined ? m : { ...m, signed })
-    }
-  }
-
-  /**
-   * While this party holds its signature at `version` without the co-signed state, asks for it
-   * again: after `timeoutMs`, then twice, four times … as long (at most 32 times), until it
-   * arrives or the party closes.
-   */
-  const watchCommit = (ch: ChannelMachine, version: bigint, tries = 0) => {
-    const r = rt.of(ch)
-    clearTimeout(r.syncTimer)
-    if (o.isClosed()) return
-    r.syncTimer = setTimeout(
-      () => {
-        if (o.isClosed() || (ch.latest !== undefined && ch.latest.state.version >= version)) return
-        void store
-          .getSignatureRecord(ch.id, version)
-          .then((rec) => askSync(ch, version, rec))
-          .catch(() => undefined)
-        watchCommit(ch, version, tries + 1)
-      },
-      o.timeoutMs * 2 ** Math.min(tries, SYNC_BACKOFF_STEPS),
-    )
-    r.syncTimer.unref()
-  }
+  const { askSync, watchCommit } = createSyncRequests({
+    address,
+    rt,
+    send,
+    show: showSigned,
+    recordAt: (ch, version) => store.getSignatureRecord(ch.id, version),
+    timeoutMs: o.timeoutMs,
+    isClosed: o.isClosed,
+  })
 
   /** Durably records what a local action learnt of the chain (a `save` effect). */
   const save = (ch: ChannelMachine, fact: Extract<Effect, { kind: 'save' }>['fact']): Promise<void> =>
