@@ -99,8 +99,10 @@ export function createExecutor(o: {
         throw new ChanvmError('INVALID_ARGUMENT', 'a signature is missing', { channelId: ch.id })
       signed = { state: record.state, signatures: signatures as Hex[] }
     }
+    // A dispute marked while signing: the signature alone is recorded, not the state it completes;
+    // stored co-signed, that state would be the latest after a restart and go out (re-sync, sync).
     const r =
-      signed === undefined
+      signed === undefined || withheld(ch, record.version)
         ? await store.recordSignature(record)
         : await store.recordSignatureAndState(record, signed)
     if (!r.ok) return r

@@ -188,6 +188,71 @@ describe('protocol: a channel in dispute', function () {
     await again.close()
   })
 
+  it('a dispute marked while the mover signs last: the state is not stored co-signed, and a restart sends no commit of it', async () => {
+    // The payer's signer holds its second signature of the update (the Proposal's, then the last
+    // state signature) until the test lets it go.
+    const key = createKeySigner(testKeys[0]!)
+    let holdAt = 0
+    let letGo: (() => void) | undefined
+    const signer = {
+      address: key.address,
+      signDigest: async (digest: `0x${string}`) => {
+        if (holdAt > 0 && --holdAt === 0) await new Promise<void>((res) => (letGo = res))
+        return key.signDigest(digest)
+      },
+    }
+    const stores = [createMemoryStore(), createMemoryStore()] as const
+    const hub = createMemoryHub()
+    const commits: string[] = []
+    hub.setFilter((to, m) => {
+      if (to === testAddresses[1] && m.type === 'commit') commits.push(m.version)
+      return false
+    })
+    const ch = escrowChannel()
+    const make = async (i: 0 | 1) =>
+      createParty({
+        signer: i === 0 ? signer : createKeySigner(testKeys[1]!),
+        transport: hub.connect(testAddresses[i]!),
+        store: stores[i],
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+        clock: () => fixedEnv,
+        responseTimeoutMs: 300,
+      })
+    const payer = await make(0)
+    const payee = await make(1)
+    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+    for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
+    await hub.settled()
+    holdAt = 2
+    const inFlight = payer.update(ch.channelId, escrowActions.fund(300n, deadline))
+    while (letGo === undefined) await new Promise((r) => setTimeout(r, 5))
+    const marked = payer.markDisputed(ch.channelId)
+    letGo()
+    await marked
+    await assert.rejects(inFlight, disputedFor(ch.channelId))
+    await hub.settled()
+    assert.equal((await stores[0].getSignatureRecord(ch.channelId, 1n))?.version, 1n, 'the payer recorded it')
+    assert.equal(await stores[0].getSignedState(ch.channelId, 1n), undefined, 'not as a co-signed state')
+    // The payer starts again on its store: its re-sync sends its latest co-signed state, and the
+    // payee, which signed version 1, asks for it.
+    commits.length = 0
+    await payer.close()
+    const again = await make(0)
+    await new Promise((r) => setTimeout(r, 700))
+    await hub.settled()
+    assert.ok(commits.length > 0, 'the restarted payer sent its latest co-signed state')
+    assert.deepEqual(
+      commits.filter((v) => v !== '0'),
+      [],
+      "no commit carries the payer's last signature on version 1",
+    )
+    assert.equal((await payee.latest(ch.channelId))?.state.version, 0n)
+    assert.equal((await again.latest(ch.channelId))?.state.version, 0n)
+    await again.close()
+    await payee.close()
+  })
+
   it('a party in dispute still answers a sync for a state it co-signed before', async () => {
     const { channelId, payer, payee, hub } = await twoEscrowParties()
     // The payee signs version 1 but never gets its commit.
