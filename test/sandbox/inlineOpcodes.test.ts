@@ -157,6 +157,37 @@ describe('sandbox: opcodes run inline, with the stock interpreter’s results', 
     )
   })
 
+  it('calldata in either case or of odd length reaches the code as viem reads it; other text is refused', async () => {
+    const echo: Hex = '0x365f5f37365ff3' // CALLDATACOPY all of the calldata to memory and RETURN it
+    const upper = (s: string) => `0x${s.slice(2).toUpperCase()}` as Hex
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.constantFrom(
+          upper,
+          (s: string) => s as Hex,
+          (s: string) => `0x${s.slice(3)}` as Hex,
+        ),
+        async (bytes, spell) => {
+          const data = spell(bytesToHex(bytes))
+          const want = await reference(echo, data)
+          const got = await sandbox.staticCall({ address: ADDRESS, code: echo, data, env: fixedEnv })
+          assertSame(got, want)
+        },
+      ),
+      { numRuns: 200 },
+    )
+    const unprefixed = 'ab00' as Hex // viem drops the first two characters, whatever they are
+    assertSame(
+      await sandbox.staticCall({ address: ADDRESS, code: echo, data: unprefixed, env: fixedEnv }),
+      await reference(echo, unprefixed),
+    )
+    for (const data of ['0xzz', '0x00g0', '0x0g', '0x 1', '0x00zz00'] as Hex[]) {
+      await assert.rejects(reference(echo, data))
+      await assert.rejects(sandbox.staticCall({ address: ADDRESS, code: echo, data, env: fixedEnv }))
+    }
+  })
+
   it('a loop with jumps and memory, and an offset too big to pay for, match the stock interpreter', async () => {
     // i = 200; do { mstore(i * 32 & 0xfff, i); i-- } while (i); return memory [0, 0x1000)
     const loop: Hex = '0x60c85b80602002610fff168181525060019003806002576110006000f3'
