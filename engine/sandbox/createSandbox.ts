@@ -1,6 +1,11 @@
 import { Common, Hardfork, Mainnet } from '@ethereumjs/common'
 import { createEVM, getOpcodesForHF, paramsEVM, type EVM } from '@ethereumjs/evm'
-import { Account, createAddressFromString, createZeroAddress } from '@ethereumjs/util'
+import {
+  Account,
+  createAddressFromString,
+  createZeroAddress,
+  type Address as EvmAddress,
+} from '@ethereumjs/util'
 import { hexToBytes, keccak256, type Address, type Hex } from 'viem'
 import { ChanvmError } from '../errors.ts'
 import { secp256k1Backend } from '../crypto/secp256k1Backend.ts'
@@ -78,7 +83,19 @@ export type Sandbox = {
   staticCall(request: StaticCallRequest): Promise<StaticCallResult>
 }
 
-const CALLER = createAddressFromString('0x000000000000000000000000000000000000c0de' as `0x${string}`)
+/**
+ * An EVM address whose hex is made once: the state manager keys accounts by `toString()` on every
+ * read and write, about ten times per call for the caller and the callee. The EVM never changes an
+ * address's bytes, so the hex stays what the stock `toString` would give.
+ */
+function fixedAddress(hex: string): EvmAddress {
+  const address = createAddressFromString(hex as `0x${string}`)
+  const text = address.toString()
+  address.toString = () => text
+  return address
+}
+
+const CALLER = fixedAddress('0x000000000000000000000000000000000000c0de')
 
 class TimeCapExceeded extends Error {}
 
@@ -195,14 +212,15 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
           ),
         }
     }
-    evm.events.on('beforeMessage', (msg, resolve) => {
+    // One parameter: the EVM calls it and goes on, where a listener that takes `resolve` costs a
+    // promise awaited per message.
+    evm.events.on('beforeMessage', (msg) => {
       if (msg.depth > 0 && msg.to !== undefined) {
         const to = msg.to.toString().toLowerCase()
         const n = BigInt(to)
         // precompiles 0x01..0x11 and 0x100 exist in the sandbox; everything else has no code
         if (to !== currentAddress && !(n >= 1n && n <= 0x11n) && n !== 0x100n) externalCall ??= to as Address
       }
-      resolve?.()
     })
   }
   await build()
@@ -210,6 +228,20 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
   let queue: Promise<unknown> = Promise.resolve()
   const loaded = new Map<string, string>() // address -> code hash currently installed
   const codeCache = new Map<Hex, { bytes: Uint8Array; hash: Hex }>()
+  let target: { key: string; address: EvmAddress } | undefined
+  // The block every call runs in: its number and time are the request's env, the rest is fixed.
+  const header = {
+    number: 0n,
+    coinbase: createZeroAddress(),
+    timestamp: 0n,
+    difficulty: 0n,
+    prevRandao: new Uint8Array(32),
+    gasLimit: lim.gasCap,
+    baseFeePerGas: 0n,
+    slotNumber: 0n,
+    getBlobGasPrice: () => 0n,
+  }
+  const block = { header }
 
   const run = async (req: StaticCallRequest): Promise<StaticCallResult> => {
     const data = toBytes(req.data)
@@ -239,8 +271,9 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
         gasUsed: 0n,
       }
     }
-    const to = createAddressFromString(req.address.toLowerCase() as `0x${string}`)
     const key = req.address.toLowerCase()
+    if (target?.key !== key) target = { key, address: fixedAddress(key) }
+    const to = target.address
     if (loaded.get(key) !== codeHash) {
       // The world holds exactly one contract: clear whatever was there before.
       for (const addr of loaded.keys()) {
@@ -255,6 +288,8 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
     currentAddress = key
     jumps = 0
     deadline = performance.now() + lim.timeCapMs
+    header.number = req.env.blockNumber
+    header.timestamp = req.env.timestamp
     let result
     try {
       result = await evm.runCall({
@@ -265,19 +300,7 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
         isStatic: true,
         skipNonceIncrement: true,
         skipBalance: true,
-        block: {
-          header: {
-            number: req.env.blockNumber,
-            coinbase: createZeroAddress(),
-            timestamp: req.env.timestamp,
-            difficulty: 0n,
-            prevRandao: new Uint8Array(32),
-            gasLimit: lim.gasCap,
-            baseFeePerGas: 0n,
-            slotNumber: 0n,
-            getBlobGasPrice: () => 0n,
-          },
-        } as never,
+        block: block as never,
       })
     } catch (e) {
       // An aborted call can leave the journal mid-checkpoint: start from a fresh EVM.

@@ -115,6 +115,29 @@ describe('sandbox: caps and failures are rejected steps, never crashes', () => {
     assert.equal(bn, fixedEnv.blockNumber)
   })
 
+  it('each call runs at its own env: a later call with another block and time sees those', async () => {
+    const read = async (env: typeof fixedEnv) => {
+      const r = await runTransition(sandbox, {
+        params,
+        from,
+        mover: 0n,
+        action: '0x07',
+        env,
+        appCode: SandboxProbe.deployedBytecode,
+      })
+      assert.equal(r.ok, true)
+      if (!r.ok) return []
+      return decodeAbiParameters(
+        [{ type: 'uint256' }, { type: 'uint256' }, { type: 'uint256' }],
+        r.state.appData as Hex,
+      ).slice(0, 2)
+    }
+    const later = { blockNumber: fixedEnv.blockNumber + 5n, timestamp: fixedEnv.timestamp + 777n }
+    assert.deepEqual(await read(fixedEnv), [fixedEnv.timestamp, fixedEnv.blockNumber])
+    assert.deepEqual(await read(later), [later.timestamp, later.blockNumber])
+    assert.deepEqual(await read(fixedEnv), [fixedEnv.timestamp, fixedEnv.blockNumber])
+  })
+
   it('the same step twice gives the same post-state, byte for byte', async () => {
     const a = await step(9)
     const b = await step(9)
