@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import type { Hex } from 'viem'
 import type { VerifiedInput } from '../../engine/inputs/types.ts'
 import { createInputBook } from '../../node/createInputBook.ts'
+import { countMapIterators } from '../support/countMapIterators.ts'
 
 const device = `0x${'00'.repeat(12)}${'ab'.repeat(20)}` as Hex
 
@@ -60,17 +61,9 @@ describe('input book: readings kept per device', () => {
     for (let s = 1n; s <= BigInt(max); s++) book.add(reading(s))
     // Spreading a full device's keys to find its least sequence costs a walk over 10,000 keys on
     // every reading: count the iterators made over the book's maps while 1,000 more arrive.
-    const keys = Map.prototype.keys
-    let iterators = 0
-    Map.prototype.keys = function (this: Map<unknown, unknown>) {
-      iterators++
-      return keys.call(this)
-    }
-    try {
+    const iterators = countMapIterators(() => {
       for (let s = BigInt(max) + 1n; s <= BigInt(max) + 1_000n; s++) book.add(reading(s))
-    } finally {
-      Map.prototype.keys = keys
-    }
+    })
     assert.equal(iterators, 0)
     const seqs = book.readings(device, -1n).map((r) => r.reading.sequence)
     assert.equal(seqs.length, max)

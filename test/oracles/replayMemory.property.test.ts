@@ -6,6 +6,7 @@ import { createReplayMemory, type ReplayVerdict } from '../../oracles/mqtt/creat
 import { readingTopic } from '../../oracles/mqtt/readingTopic.ts'
 import { getSignerId, type OracleKey, type ReadingEnvelope } from '../../oracles/message/index.ts'
 import { CHAIN, NOW_MS, validReading } from './hostile.ts'
+import { countMapIterators } from '../support/countMapIterators.ts'
 
 type Op =
   { op: 'take'; stream: number; sequence: number; digest: number } | { op: 'forget-latest'; stream: number }
@@ -140,17 +141,7 @@ describe('replay memory: a (stream, sequence) is never accepted twice', function
     take(max + 100_000)
     // A fresh keys() per eviction steps over every hole the earlier deletions left at the front of
     // the map (tens of microseconds each once full): count the iterators made while evicting.
-    const keys = Map.prototype.keys
-    let iterators = 0
-    Map.prototype.keys = function (this: Map<unknown, unknown>) {
-      iterators++
-      return keys.call(this)
-    }
-    try {
-      take(20_000)
-    } finally {
-      Map.prototype.keys = keys
-    }
+    const iterators = countMapIterators(() => take(20_000))
     assert.deepEqual(memory.size(), { remembered: max, streams: 200 })
     assert.ok(iterators <= 1, `${iterators} iterators over the map for 20,000 evictions`)
     // Still least recently used first: the oldest message kept and the newest are remembered, the
