@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
+import type { Signer } from '../../engine/crypto/types.ts'
 import { ChanvmError } from '../../engine/errors.ts'
 import { createParty } from '../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
@@ -13,6 +14,58 @@ import { twoEscrowParties } from '../support/parties.ts'
 const deadline = fixedEnv.timestamp + 3_600n
 const disputedFor = (channelId: string) => (e: unknown) =>
   e instanceof ChanvmError && e.code === 'DISPUTED' && e.channelId?.toLowerCase() === channelId.toLowerCase()
+
+/**
+ * A signer for `privateKey` that can hold one signature: `hold(n)` makes the n-th signature from
+ * then wait, `waiting()` resolves once one waits, `letGo()` lets it through.
+ */
+function holdingSigner(privateKey: `0x${string}`) {
+  const key = createKeySigner(privateKey)
+  let holdAt = 0
+  let release: (() => void) | undefined
+  return {
+    signer: {
+      address: key.address,
+      signDigest: async (digest: `0x${string}`) => {
+        if (holdAt > 0 && --holdAt === 0) await new Promise<void>((res) => (release = res))
+        return key.signDigest(digest)
+      },
+    },
+    hold: (n: number) => void (holdAt = n),
+    waiting: async () => {
+      while (release === undefined) await new Promise((r) => setTimeout(r, 5))
+    },
+    letGo: () => release?.(),
+  }
+}
+
+/**
+ * Payer and payee of an escrow channel on `hub`, each on a memory store of its own (kept, so a
+ * party can start again on it with `make`), `signers[i]` signing for party i, opened and funded.
+ */
+async function fundedOnHub(
+  hub: ReturnType<typeof createMemoryHub>,
+  signers: readonly [Signer, Signer],
+  responseTimeoutMs: number,
+) {
+  const stores = [createMemoryStore(), createMemoryStore()] as const
+  const ch = escrowChannel()
+  const make = async (i: 0 | 1) =>
+    createParty({
+      signer: signers[i],
+      transport: hub.connect(testAddresses[i]!),
+      store: stores[i],
+      sandbox: await createSandbox(),
+      apps: [escrowApp],
+      clock: () => fixedEnv,
+      responseTimeoutMs,
+    })
+  const payer = await make(0)
+  const payee = await make(1)
+  await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+  for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
+  return { ch, stores, make, payer, payee }
+}
 
 describe('protocol: a channel in dispute', function () {
   this.timeout(20_000)
@@ -70,42 +123,19 @@ describe('protocol: a channel in dispute', function () {
 
   it("a dispute marked while the signer signs a peer's proposal: the signature is recorded, never handed on", async () => {
     // The payee's signer holds its next signature until the test lets it go.
-    const key = createKeySigner(testKeys[1]!)
-    let holdNext = false
-    let letGo: (() => void) | undefined
-    const signer = {
-      address: key.address,
-      signDigest: async (digest: `0x${string}`) => {
-        if (holdNext) {
-          holdNext = false
-          await new Promise<void>((res) => (letGo = res))
-        }
-        return key.signDigest(digest)
-      },
-    }
-    const stores = [createMemoryStore(), createMemoryStore()] as const
+    const held = holdingSigner(testKeys[1]!)
     const hub = createMemoryHub()
-    const ch = escrowChannel()
-    const make = async (i: 0 | 1) =>
-      createParty({
-        signer: i === 0 ? createKeySigner(testKeys[0]!) : signer,
-        transport: hub.connect(testAddresses[i]!),
-        store: stores[i],
-        sandbox: await createSandbox(),
-        apps: [escrowApp],
-        clock: () => fixedEnv,
-        responseTimeoutMs: 1_000,
-      })
-    const payer = await make(0)
-    const payee = await make(1)
-    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
-    for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
-    holdNext = true
+    const { ch, stores, payer, payee } = await fundedOnHub(
+      hub,
+      [createKeySigner(testKeys[0]!), held.signer],
+      1_000,
+    )
+    held.hold(1)
     const inFlight = payer.update(ch.channelId, escrowActions.fund(300n, deadline))
-    while (letGo === undefined) await new Promise((r) => setTimeout(r, 5))
+    await held.waiting()
     // The payee passed its dispute check and is signing version 1 when the dispute is marked.
     const marked = payee.markDisputed(ch.channelId)
-    letGo()
+    held.letGo()
     await marked
     const r = await inFlight
     assert.equal(r.ok, false, "the payer never gets the payee's signature, so it cannot finish version 1")
@@ -123,20 +153,7 @@ describe('protocol: a channel in dispute', function () {
 
   it('a signature withheld in a dispute stays withheld: neither the proposal delivered again nor a restart hands it out', async () => {
     // The payee's signer holds its next signature until the test lets it go.
-    const key = createKeySigner(testKeys[1]!)
-    let holdNext = false
-    let letGo: (() => void) | undefined
-    const signer = {
-      address: key.address,
-      signDigest: async (digest: `0x${string}`) => {
-        if (holdNext) {
-          holdNext = false
-          await new Promise<void>((res) => (letGo = res))
-        }
-        return key.signDigest(digest)
-      },
-    }
-    const stores = [createMemoryStore(), createMemoryStore()] as const
+    const held = holdingSigner(testKeys[1]!)
     const hub = createMemoryHub()
     // Every message to the payer that carries the payee's state signature on version 1.
     const leaked: string[] = []
@@ -149,26 +166,16 @@ describe('protocol: a channel in dispute', function () {
       if (m.type === 'reject' && m.signed !== undefined) leaked.push('reject showing its signature')
       return false
     })
-    const ch = escrowChannel()
-    const make = async (i: 0 | 1) =>
-      createParty({
-        signer: i === 0 ? createKeySigner(testKeys[0]!) : signer,
-        transport: hub.connect(testAddresses[i]!),
-        store: stores[i],
-        sandbox: await createSandbox(),
-        apps: [escrowApp],
-        clock: () => fixedEnv,
-        responseTimeoutMs: 300,
-      })
-    const payer = await make(0)
-    const payee = await make(1)
-    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
-    for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
-    holdNext = true
+    const { ch, stores, make, payer, payee } = await fundedOnHub(
+      hub,
+      [createKeySigner(testKeys[0]!), held.signer],
+      300,
+    )
+    held.hold(1)
     const inFlight = payer.update(ch.channelId, escrowActions.fund(300n, deadline))
-    while (letGo === undefined) await new Promise((r) => setTimeout(r, 5))
+    await held.waiting()
     const marked = payee.markDisputed(ch.channelId)
-    letGo()
+    held.letGo()
     await marked
     assert.equal((await inFlight).ok, false)
     await hub.settled()
@@ -191,44 +198,24 @@ describe('protocol: a channel in dispute', function () {
   it('a dispute marked while the mover signs last: the state is not stored co-signed, and a restart sends no commit of it', async () => {
     // The payer's signer holds its second signature of the update (the Proposal's, then the last
     // state signature) until the test lets it go.
-    const key = createKeySigner(testKeys[0]!)
-    let holdAt = 0
-    let letGo: (() => void) | undefined
-    const signer = {
-      address: key.address,
-      signDigest: async (digest: `0x${string}`) => {
-        if (holdAt > 0 && --holdAt === 0) await new Promise<void>((res) => (letGo = res))
-        return key.signDigest(digest)
-      },
-    }
-    const stores = [createMemoryStore(), createMemoryStore()] as const
+    const held = holdingSigner(testKeys[0]!)
     const hub = createMemoryHub()
     const commits: string[] = []
     hub.setFilter((to, m) => {
       if (to === testAddresses[1] && m.type === 'commit') commits.push(m.version)
       return false
     })
-    const ch = escrowChannel()
-    const make = async (i: 0 | 1) =>
-      createParty({
-        signer: i === 0 ? signer : createKeySigner(testKeys[1]!),
-        transport: hub.connect(testAddresses[i]!),
-        store: stores[i],
-        sandbox: await createSandbox(),
-        apps: [escrowApp],
-        clock: () => fixedEnv,
-        responseTimeoutMs: 300,
-      })
-    const payer = await make(0)
-    const payee = await make(1)
-    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
-    for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
+    const { ch, stores, make, payer, payee } = await fundedOnHub(
+      hub,
+      [held.signer, createKeySigner(testKeys[1]!)],
+      300,
+    )
     await hub.settled()
-    holdAt = 2
+    held.hold(2)
     const inFlight = payer.update(ch.channelId, escrowActions.fund(300n, deadline))
-    while (letGo === undefined) await new Promise((r) => setTimeout(r, 5))
+    await held.waiting()
     const marked = payer.markDisputed(ch.channelId)
-    letGo()
+    held.letGo()
     await marked
     await assert.rejects(inFlight, disputedFor(ch.channelId))
     await hub.settled()
