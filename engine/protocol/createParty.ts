@@ -97,11 +97,24 @@ export async function createParty(options: PartyOptions): Promise<Party> {
   }
 
   const { dispatch, releaseHeld, dropHeld } = createDispatcher(ctx)
-  const unsubscribe = io.listen(dispatch)
-
   // Re-sync at start-up, on each channel's queue (docs/protocol.md, "Re-sync"): the latest
   // co-signed state to the others again, and a request for a commit this party signed but lacks.
-  for (const ch of channels.values()) await io.rt.serial(ch, () => io.handle(ch, onResync, {}))
+  // Queued before the party listens, so that it comes first on every queue: a message delivered at
+  // once (a persistent session's backlog) whose handler waits (an `approve` asking someone) holds
+  // up neither the start nor the other channels' re-sync.
+  const resyncs = [...channels.values()].map((ch) => io.rt.serial(ch, () => io.handle(ch, onResync, {})))
+  const unsubscribe = io.listen(dispatch)
+  try {
+    await Promise.all(resyncs)
+  } catch (e) {
+    // A party that failed to start neither handles messages nor keeps timers.
+    ctx.closed = true
+    unsubscribe()
+    dropHeld()
+    io.rt.stopTimers()
+    await Promise.allSettled(resyncs)
+    throw e
+  }
 
   const confirmFunding = async (channelId: Hex, deposited: readonly bigint[]): Promise<FundingResult> =>
     runLocal(ctx, channelOf(ctx, channelId), 'funding', onFunding, { deposited })
