@@ -99,19 +99,12 @@ const CALLER = fixedAddress('0x000000000000000000000000000000000000c0de')
 
 class TimeCapExceeded extends Error {}
 
-/**
- * viem's `hexToBytes`, through Buffer's hex decoder when the string is plain even-length hex.
- * The decoder stops at the first pair that is not hex, so all of the string was hex exactly when
- * it wrote half as many bytes as there are digits; it writes straight into the returned array.
- */
-const toBytes = (hex: Hex): Uint8Array => {
-  const digits = hex.length - 2
-  if (digits % 2 === 0 && hex.startsWith('0x')) {
-    const bytes = new Uint8Array(digits / 2)
-    if (Buffer.from(bytes.buffer).write(hex.slice(2), 'hex') * 2 === digits) return bytes
-  }
-  return hexToBytes(hex)
-}
+// Buffer's hex decoder reads only the low byte of each character ('\u0131' as '1'): every
+// character is checked first, so text that is not hex is refused as viem's `hexToBytes` refuses it.
+const EVEN_HEX = /^0x(?:[0-9a-fA-F]{2})*$/
+/** viem's `hexToBytes`, through Buffer's hex decoder when the string is plain even-length hex. */
+const toBytes = (hex: Hex): Uint8Array =>
+  EVEN_HEX.test(hex) ? new Uint8Array(Buffer.from(hex.slice(2), 'hex')) : hexToBytes(hex)
 /** viem's `bytesToHex` (lowercase), through Buffer's hex encoder. */
 const toHex = (bytes: Uint8Array): Hex =>
   `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`
