@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { ChanvmError } from '../engine/errors.ts'
 import { loadNodeConfig } from './config.ts'
-import { checkApiAccess } from './http/createApiServer.ts'
+import { checkApiAccess } from './http/authorizeRequest.ts'
 import { PASSPHRASE_ENV, readKeystore } from './keystore.ts'
 
 /**

@@ -1,6 +1,9 @@
 // Who may call the API: with a token, whoever sends it (Authorization: Bearer); without one (only
 // allowed on a loopback host), only loopback callers naming a loopback host.
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { ChanvmError } from '../../engine/errors.ts'
+
+const MIN_TOKEN_LENGTH = 16
 
 /** True for an address or name that stays on this machine (127.0.0.0/8, ::1, localhost). */
 export function isLoopback(hostOrAddress: string): boolean {
@@ -52,4 +55,19 @@ export function authorizeRequest(
     return { ok: false, status: 403, code: 'FORBIDDEN', message: 'without a token the Host must be loopback' }
   }
   return { ok: true }
+}
+
+/**
+ * Throws `CONFIG` for a token shorter than 16 characters and for a non-loopback host without a
+ * token: the rules {@link createApiServer} enforces, for callers that check before they start.
+ */
+export function checkApiAccess(host: string, token: string | undefined): void {
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+    throw new ChanvmError('CONFIG', `the API token must have at least ${MIN_TOKEN_LENGTH} characters`)
+  }
+  if (token === undefined && !isLoopback(host)) {
+    throw new ChanvmError('CONFIG', `the API listens on ${host}, not loopback: set a token`, {
+      details: ['put it in CHANVM_API_TOKEN or in the variable the config names in http.tokenEnv'],
+    })
+  }
 }

@@ -1,23 +1,17 @@
 // The node's HTTP API: JSON over fastify, every input validated by the schemas in schemas.ts, an
 // OpenAPI 3 document built from the same schemas, server-sent events and Prometheus metrics.
 import swagger from '@fastify/swagger'
-import Fastify, {
-  LogController,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type FastifyServerOptions,
-} from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Hex } from 'viem'
 import { ChanvmError } from '../../engine/errors.ts'
-import type { UpdateResult } from '../../engine/protocol/types.ts'
 import type { ChanvmNode, OpenRequest } from '../types.ts'
-import { authorizeRequest, isLoopback } from './authorizeRequest.ts'
+import { authorizeRequest, checkApiAccess } from './authorizeRequest.ts'
+import { DebugRequestLog } from './debugRequestLog.ts'
 import { createMetricsRegistry } from './createMetricsRegistry.ts'
 import { createValidatorCompiler } from './createValidatorCompiler.ts'
 import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
 import { isDashboardAsset, serveDashboard } from './serveDashboard.ts'
-import { errorToReply } from './errorToReply.ts'
+import { errorToReply, refusedAction } from './errorToReply.ts'
 import { openEventStream } from './openEventStream.ts'
 import { registerDashboardRoutes } from './registerDashboardRoutes.ts'
 import { healthToReady, readySchema } from './readySchema.ts'
@@ -61,59 +55,9 @@ export type ApiServer = FastifyInstance & {
   start(): Promise<string>
 }
 
-const MIN_TOKEN_LENGTH = 16
-
-/**
- * fastify's line for each request and each answer at debug, not info: at info a busy node wrote
- * two lines per co-signed step (each one a write to the log), as much CPU as the rest of the HTTP
- * answer. A request that ends in an error is still logged at error.
- */
-class DebugRequestLog extends LogController {
-  override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ req: request }, 'incoming request')
-  }
-  override requestCompleted(
-    error: Error | null | undefined,
-    request: FastifyRequest,
-    reply: FastifyReply,
-  ): void {
-    if (error) super.requestCompleted(error, request, reply)
-    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed')
-  }
-}
-
 const channelErrors = {
   404: error('Unknown channel'),
   409: error('The channel refuses the request'),
-}
-
-/** Status and error code of an action the channel did not co-sign. */
-function refusedAction(result: Extract<UpdateResult, { ok: false }>): { status: number; message: string } {
-  switch (result.reason) {
-    case 'peer-timeout':
-      return { status: 504, message: `no answer from ${result.missing.join(', ')}` }
-    case 'peer-rejected':
-      return { status: 409, message: `${result.from} refused: ${result.message}` }
-    case 'step-rejected':
-      return { status: 409, message: `the app rejected the step: ${result.step.message}` }
-    default:
-      return { status: 409, message: result.message }
-  }
-}
-
-/**
- * Throws `CONFIG` for a token shorter than 16 characters and for a non-loopback host without a
- * token: the rules {@link createApiServer} enforces, for callers that check before they start.
- */
-export function checkApiAccess(host: string, token: string | undefined): void {
-  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
-    throw new ChanvmError('CONFIG', `the API token must have at least ${MIN_TOKEN_LENGTH} characters`)
-  }
-  if (token === undefined && !isLoopback(host)) {
-    throw new ChanvmError('CONFIG', `the API listens on ${host}, not loopback: set a token`, {
-      details: ['put it in CHANVM_API_TOKEN or in the variable the config names in http.tokenEnv'],
-    })
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
 // Every error the API answers has one shape, `{ error: { code, message } }`, and never a stack trace.
 import { ChanvmError } from '../../engine/errors.ts'
+import type { UpdateResult } from '../../engine/protocol/types.ts'
 
 export type ErrorReply = {
   status: number
@@ -136,4 +137,21 @@ export function errorToReply(error: unknown): ErrorReply & { internal: boolean }
     }
   }
   return reply(500, 'INTERNAL', 'internal error', true)
+}
+
+/** Status and error code of an action the channel did not co-sign. */
+export function refusedAction(result: Extract<UpdateResult, { ok: false }>): {
+  status: number
+  message: string
+} {
+  switch (result.reason) {
+    case 'peer-timeout':
+      return { status: 504, message: `no answer from ${result.missing.join(', ')}` }
+    case 'peer-rejected':
+      return { status: 409, message: `${result.from} refused: ${result.message}` }
+    case 'step-rejected':
+      return { status: 409, message: `the app rejected the step: ${result.step.message}` }
+    default:
+      return { status: 409, message: result.message }
+  }
 }
