@@ -3,9 +3,6 @@ import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import {
   bytesToHex,
-  createPublicClient,
-  createWalletClient,
-  http,
   decodeErrorResult,
   decodeFunctionResult,
   encodeFunctionData,
@@ -19,6 +16,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { startAnvil, type Anvil } from '../../engine/chain/startAnvil.ts'
+import { deployContract } from '../../engine/chain/deployContract.ts'
 import { Adjudicator } from '../../contracts/generated/Adjudicator.ts'
 import { OracleMessagesHarness } from '../../contracts/generated/OracleMessagesHarness.ts'
 import { StateDigestHarness } from '../../contracts/generated/StateDigestHarness.ts'
@@ -452,20 +450,14 @@ describe('channel: the one EIP-712 path', () => {
     let adjudicatorCodeHash: Hex
     before(async function () {
       anvil = await startAnvil()
-      const chain = {
-        id: anvil.chainId,
-        name: 'anvil',
-        nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 },
-        rpcUrls: { default: { http: [anvil.rpcUrl] } },
-      } as const
-      const account = privateKeyToAccount(anvil.accounts[0]!.privateKey)
-      const wallet = createWalletClient({ account, chain, transport: http(anvil.rpcUrl) })
-      const client = createPublicClient({ chain, transport: http(anvil.rpcUrl) })
-      const hash = await wallet.deployContract({ abi: Adjudicator.abi, bytecode: Adjudicator.bytecode })
-      const receipt = await client.waitForTransactionReceipt({ hash })
-      assert.ok(receipt.contractAddress)
-      adjudicator = receipt.contractAddress
-      adjudicatorCodeHash = keccak256((await client.getCode({ address: adjudicator }))!)
+      const deployer = anvil.accounts[0]!.privateKey
+      const deployed = await deployContract({
+        rpcUrl: anvil.rpcUrl,
+        privateKey: deployer,
+        artifact: Adjudicator,
+      })
+      adjudicator = deployed.address
+      adjudicatorCodeHash = deployed.codeHash
     })
     after(async () => {
       await anvil?.stop()

@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import {
-  bytesToHex,
-  createPublicClient,
-  createWalletClient,
-  decodeErrorResult,
-  encodeFunctionData,
-  hexToBytes,
-  http,
-  type Address,
-  type Hex,
-} from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { bytesToHex, decodeErrorResult, encodeFunctionData, hexToBytes, type Address, type Hex } from 'viem'
 import { StateDigestHarness } from '../../contracts/generated/StateDigestHarness.ts'
+import { deployContract } from '../../engine/chain/deployContract.ts'
 import { startAnvil, type Anvil } from '../../engine/chain/startAnvil.ts'
 import { verifyStateSignature, wireToSignature } from '../../engine/channel/index.ts'
 import { canonicalSignature } from '../../engine/crypto/canonicalSignature.ts'
@@ -164,22 +154,10 @@ describe('crypto: canonical signature encodings', () => {
 
     before(async function () {
       anvil = await startAnvil()
-      const chain = {
-        id: anvil.chainId,
-        name: 'anvil',
-        nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 },
-        rpcUrls: { default: { http: [anvil.rpcUrl] } },
-      } as const
-      const account = privateKeyToAccount(anvil.accounts[0]!.privateKey)
-      const wallet = createWalletClient({ account, chain, transport: http(anvil.rpcUrl) })
-      const client = createPublicClient({ chain, transport: http(anvil.rpcUrl) })
-      const hash = await wallet.deployContract({
-        abi: StateDigestHarness.abi,
-        bytecode: StateDigestHarness.bytecode,
-      })
-      const receipt = await client.waitForTransactionReceipt({ hash })
-      assert.ok(receipt.contractAddress)
-      harness = receipt.contractAddress
+      const deployer = anvil.accounts[0]!.privateKey
+      harness = (
+        await deployContract({ rpcUrl: anvil.rpcUrl, privateKey: deployer, artifact: StateDigestHarness })
+      ).address
     })
     after(async () => {
       await anvil?.stop()

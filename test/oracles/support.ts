@@ -1,16 +1,14 @@
-import { strict as assert } from 'node:assert'
 import {
   createPublicClient,
-  createWalletClient,
   decodeErrorResult,
   decodeFunctionResult,
   encodeFunctionData,
-  http,
   type Address,
   type Hex,
 } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
 import { OracleMessagesHarness } from '../../contracts/generated/OracleMessagesHarness.ts'
+import { connectRpc } from '../../engine/chain/connectRpc.ts'
+import { deployContract } from '../../engine/chain/deployContract.ts'
 import type { Anvil } from '../../engine/chain/startAnvil.ts'
 import { createSandbox, type Sandbox } from '../../engine/sandbox/createSandbox.ts'
 import type { OracleKey } from '../../oracles/message/index.ts'
@@ -97,22 +95,14 @@ export const harnessKeys: OracleKey[] = [
 
 /** Deploys the OracleMessages harness on `anvil` from its first account: its address and a client of the chain. */
 export async function deployHarness(anvil: Anvil) {
-  const chain = {
-    id: anvil.chainId,
-    name: 'anvil',
-    nativeCurrency: { name: 'ETH', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [anvil.rpcUrl] } },
-  } as const
-  const account = privateKeyToAccount(anvil.accounts[0]!.privateKey)
-  const wallet = createWalletClient({ account, chain, transport: http(anvil.rpcUrl) })
-  const client = createPublicClient({ chain, transport: http(anvil.rpcUrl) })
-  const hash = await wallet.deployContract({
-    abi: OracleMessagesHarness.abi,
-    bytecode: OracleMessagesHarness.bytecode,
+  const deployer = anvil.accounts[0]!.privateKey
+  const { address } = await deployContract({
+    rpcUrl: anvil.rpcUrl,
+    privateKey: deployer,
+    artifact: OracleMessagesHarness,
   })
-  const receipt = await client.waitForTransactionReceipt({ hash })
-  assert.ok(receipt.contractAddress)
-  return { address: receipt.contractAddress, client }
+  const client = createPublicClient(await connectRpc(anvil.rpcUrl))
+  return { address, client }
 }
 
 /** The address of a Mosquitto to test against, or a reason there is none (see test/oracles/mosquitto.ts). */
