@@ -46,6 +46,39 @@ const settled = (p: Promise<unknown>) => {
 
 const isStoreError = (e: Error & { code?: string }) => e.code === 'STORE_ERROR'
 
+/**
+ * The payer and a payee whose store answers whenDurable late while `hold.on` (each held sync in
+ * `held`; its reads do not wait, so the payee proposes on the written, not yet durable, version
+ * 1): the payer funds (version 1), the payee proposes the arbiter's refund ruling on version 1, and
+ * this returns once the payer has signed it (version 2), with the payee's update still running.
+ */
+async function rulingBehindHeldSync(responseTimeoutMs: number) {
+  const hold = { on: false }
+  const held: { release: () => void; fail: (e: unknown) => void }[] = []
+  const memory = createMemoryStore()
+  const store: typeof memory = {
+    ...memory,
+    whenDurable: () =>
+      hold.on ? new Promise<void>((release, fail) => held.push({ release, fail })) : memory.whenDurable(),
+  }
+  const parties = await twoEscrowParties({
+    stores: [createMemoryStore(), store],
+    partyOptions: { responseTimeoutMs },
+  })
+  const { channelId, params, payer, payee, events } = parties
+  hold.on = true
+  assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
+  while (held.length === 0) await sleep(5)
+  const funded = (await payer.latest(channelId))!.state
+  const escrowId = decodeEscrowData(funded.appData).escrowId
+  const ruling = escrowActions.ruling(false, signRuling(params, channelId, escrowId, false, testKeys[2]!))
+  const update = payee.update(channelId, ruling)
+  const updateEnd = settled(update)
+  // The payer signs the payee's proposal; the update's result waits for the held sync.
+  while (!events[0].some((e) => e.type === 'signed' && e.version === 2n)) await sleep(5)
+  return { ...parties, hold, held, update, updateEnd }
+}
+
 describe('protocol: a co-signed state is written before it is durable', function () {
   this.timeout(30_000)
   const dir = mkdtempSync(join(tmpdir(), 'chanvm-durable-'))
@@ -172,31 +205,7 @@ describe('protocol: a co-signed state is written before it is durable', function
   })
 
   it('an update accepted while the commit before it waits for a sync that fails ends with the store error at once, not after its time limit', async () => {
-    // The payee's store answers whenDurable late (held by the test); its reads do not wait, so
-    // the payee proposes on the written, not yet durable, version 1.
-    let holding = false
-    const held: { release: () => void; fail: (e: unknown) => void }[] = []
-    const memory = createMemoryStore()
-    const store: typeof memory = {
-      ...memory,
-      whenDurable: () =>
-        holding ? new Promise<void>((release, fail) => held.push({ release, fail })) : memory.whenDurable(),
-    }
-    const { channelId, params, payer, payee, events } = await twoEscrowParties({
-      stores: [createMemoryStore(), store],
-      partyOptions: { responseTimeoutMs: 20_000 },
-    })
-    holding = true
-    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
-    while (held.length === 0) await sleep(5)
-    // The payee proposes the arbiter's refund ruling on version 1.
-    const funded = (await payer.latest(channelId))!.state
-    const escrowId = decodeEscrowData(funded.appData).escrowId
-    const ruling = escrowActions.ruling(false, signRuling(params, channelId, escrowId, false, testKeys[2]!))
-    const update = payee.update(channelId, ruling)
-    const updateEnd = settled(update)
-    // The payer signs the payee's proposal; the update's result waits for the held sync.
-    while (!events[0].some((e) => e.type === 'signed' && e.version === 2n)) await sleep(5)
+    const { channelId, payer, payee, held, update, updateEnd } = await rulingBehindHeldSync(20_000)
     await sleep(50)
     assert.equal(updateEnd.done, false, 'the result waits for the sync before it')
     const failedAt = Date.now()
@@ -209,32 +218,12 @@ describe('protocol: a co-signed state is written before it is durable', function
   })
 
   it('an update accepted while the commit before it waits for a sync longer than the time limit succeeds once both are durable', async () => {
-    let holding = false
-    const held: (() => void)[] = []
-    const memory = createMemoryStore()
-    const store: typeof memory = {
-      ...memory,
-      whenDurable: () =>
-        holding ? new Promise<void>((release) => held.push(release)) : memory.whenDurable(),
-    }
-    const { channelId, params, payer, payee, events } = await twoEscrowParties({
-      stores: [createMemoryStore(), store],
-      partyOptions: { responseTimeoutMs: 500 },
-    })
-    holding = true
-    assert.ok((await payer.update(channelId, escrowActions.fund(10n, deadline))).ok)
-    while (held.length === 0) await sleep(5)
-    const funded = (await payer.latest(channelId))!.state
-    const escrowId = decodeEscrowData(funded.appData).escrowId
-    const ruling = escrowActions.ruling(false, signRuling(params, channelId, escrowId, false, testKeys[2]!))
-    const update = payee.update(channelId, ruling)
-    const updateEnd = settled(update)
-    while (!events[0].some((e) => e.type === 'signed' && e.version === 2n)) await sleep(5)
+    const { channelId, payer, payee, hold, held, update, updateEnd } = await rulingBehindHeldSync(500)
     await sleep(800) // longer than the time limit
     assert.equal(updateEnd.done, false, 'the result waits until what came before it is durable')
     assert.equal((await payee.latest(channelId))?.state.version, 0n)
-    holding = false
-    for (const release of held.splice(0)) release()
+    hold.on = false
+    for (const h of held.splice(0)) h.release()
     const r = await update
     assert.equal(r.ok ? r.signed.state.version : r.reason, 2n, 'accepted by the payer: it is co-signed')
     assert.equal((await payee.latest(channelId))?.state.version, 2n)
