@@ -101,14 +101,17 @@ export function createExecutor(o: {
     }
     // A dispute marked while signing: the signature alone is recorded, not the state it completes;
     // stored co-signed, that state would be the latest after a restart and go out (re-sync, sync).
-    const r =
-      signed === undefined || withheld(ch, record.version)
-        ? await store.recordSignature(record)
-        : await store.recordSignatureAndState(record, signed)
-    if (!r.ok) return r
-    // A dispute marked while signing or recording: the record stays (it binds only this party).
-    if (withheld(ch, record.version)) throw disputedError(ch)
-    return signed === undefined ? { ok: true, sig } : { ok: true, sig, signed }
+    if (signed === undefined || withheld(ch, record.version)) {
+      const r = await store.recordSignature(record)
+      if (!r.ok) return r
+      // A dispute marked while signing or recording: the record stays (it binds only this party).
+      if (withheld(ch, record.version)) throw disputedError(ch)
+      return { ok: true, sig }
+    }
+    // Once the co-signed state is being written it is co-signed before any dispute marked while
+    // the write runs: the store holds it, so the step finishes as after a restart it would.
+    const r = await store.recordSignatureAndState(record, signed)
+    return r.ok ? { ok: true, sig, signed } : r
   }
 
   /** What this party signed (a record with the proposal it came from), as a refusal or a sync request shows it: signed again, recorded before; nothing on a channel in dispute. */

@@ -6,6 +6,7 @@ import { ChanvmError } from '../../engine/errors.ts'
 import { createParty } from '../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
+import type { ChannelStore } from '../../engine/store/types.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
 import type { PeerMessage } from '../../engine/transport/types.ts'
 import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
@@ -47,8 +48,8 @@ async function fundedOnHub(
   hub: ReturnType<typeof createMemoryHub>,
   signers: readonly [Signer, Signer],
   responseTimeoutMs: number,
+  stores: readonly [ChannelStore, ChannelStore] = [createMemoryStore(), createMemoryStore()],
 ) {
-  const stores = [createMemoryStore(), createMemoryStore()] as const
   const ch = escrowChannel()
   const make = async (i: 0 | 1) =>
     createParty({
@@ -236,6 +237,64 @@ describe('protocol: a channel in dispute', function () {
     )
     assert.equal((await payee.latest(ch.channelId))?.state.version, 0n)
     assert.equal((await again.latest(ch.channelId))?.state.version, 0n)
+    await again.close()
+    await payee.close()
+  })
+
+  it('a dispute marked while the mover writes the co-signed state: the step finishes, as the store and a restart have it', async () => {
+    // The payer's store writes the co-signed state of version 1, then holds the write's answer
+    // (as while its disk sync runs) until the test lets it go.
+    const kept = createMemoryStore()
+    let holding = false
+    let held: (() => void) | undefined
+    const payerStore: ChannelStore = {
+      ...kept,
+      recordSignatureAndState: async (record, signed) => {
+        const r = await kept.recordSignatureAndState(record, signed)
+        if (holding) await new Promise<void>((res) => (held = res))
+        return r
+      },
+    }
+    const hub = createMemoryHub()
+    const commits: string[] = []
+    hub.setFilter((to, m) => {
+      if (to === testAddresses[1] && m.type === 'commit') commits.push(m.version)
+      return false
+    })
+    const { ch, stores, make, payer, payee } = await fundedOnHub(
+      hub,
+      [createKeySigner(testKeys[0]!), createKeySigner(testKeys[1]!)],
+      300,
+      [payerStore, createMemoryStore()],
+    )
+    await hub.settled()
+    commits.length = 0
+    holding = true
+    const inFlight = payer.update(ch.channelId, escrowActions.fund(300n, deadline))
+    while (held === undefined) await new Promise((r) => setTimeout(r, 5))
+    const marked = payer.markDisputed(ch.channelId)
+    held()
+    await marked
+    // The state was stored co-signed before the mark took effect: the update reports it, the
+    // payer's latest is it, the payee gets its commit, and nothing newer is proposed.
+    const r = await inFlight
+    assert.ok(r.ok, 'the update finished')
+    assert.equal(r.signed.state.version, 1n)
+    assert.equal((await stores[0].getSignedState(ch.channelId, 1n))?.state.version, 1n)
+    assert.equal((await payer.latest(ch.channelId))?.state.version, 1n)
+    await hub.settled()
+    assert.deepEqual(commits, ['1'])
+    assert.equal((await payee.latest(ch.channelId))?.state.version, 1n)
+    await assert.rejects(
+      payer.update(ch.channelId, escrowActions.fund(1n, deadline)),
+      disputedFor(ch.channelId),
+    )
+    // Started again on its store, the payer is in dispute at the same latest state.
+    holding = false
+    await payer.close()
+    const again = await make(0)
+    assert.equal((await again.latest(ch.channelId))?.state.version, 1n)
+    assert.equal(again.phase(ch.channelId), 'disputed')
     await again.close()
     await payee.close()
   })
