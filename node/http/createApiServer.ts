@@ -7,6 +7,7 @@ import { ChanvmError } from '../../engine/errors.ts'
 import type { ChanvmNode, OpenRequest } from '../types.ts'
 import { authorizeRequest, checkApiAccess } from './authorizeRequest.ts'
 import { DebugRequestLog } from './debugRequestLog.ts'
+import { requestLoggerFactory } from './requestLogger.ts'
 import { createMetricsRegistry } from './createMetricsRegistry.ts'
 import { createValidatorCompiler } from './createValidatorCompiler.ts'
 import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
@@ -77,6 +78,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const app = Fastify({
     logger: options.logger ?? false,
     logController: new DebugRequestLog(),
+    ...(options.logger ? { childLoggerFactory: requestLoggerFactory } : {}),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -104,8 +106,10 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     },
   })
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (isDashboardAsset(request.method, request.url)) return
+  // The hooks take a callback rather than return a promise: each promise put the request's next
+  // step behind a microtask.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (isDashboardAsset(request.method, request.url)) return done()
     const verdict = authorizeRequest(
       {
         authorization: request.headers.authorization,
@@ -114,10 +118,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
       },
       token,
     )
-    if (!verdict.ok) {
-      if (verdict.status === 401) void reply.header('www-authenticate', 'Bearer')
-      return reply.status(verdict.status).send({ error: { code: verdict.code, message: verdict.message } })
-    }
+    if (verdict.ok) return done()
+    if (verdict.status === 401) void reply.header('www-authenticate', 'Bearer')
+    void reply.status(verdict.status).send({ error: { code: verdict.code, message: verdict.message } })
   })
   app.setErrorHandler((error, request, reply) => {
     const { status, body, internal } = errorToReply(error)
@@ -138,8 +141,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   })
   // While closing, a connection that finishes its request is closed too, so close() need not wait
   // for keep-alive connections to time out.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, _payload, done) => {
     if (closing) void reply.header('connection', 'close')
+    done()
   })
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())

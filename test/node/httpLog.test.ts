@@ -9,6 +9,7 @@ import { createFakeNode, KNOWN_CHANNEL } from './httpFakeNode.ts'
 type Line = {
   level: number
   msg: string
+  reqId?: string
   req?: { method: string; url: string }
   res?: { statusCode: number }
 }
@@ -44,6 +45,32 @@ describe('HTTP API log', () => {
       assert.deepEqual(
         lines.map((l) => l.msg),
         [],
+      )
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('at info, an answered request makes no child logger; a failing one logs with its request id', async () => {
+    const { node, app, lines } = await logged('info')
+    try {
+      await app.ready()
+      const child = app.log.child.bind(app.log)
+      let children = 0
+      app.log.child = (...args: Parameters<typeof child>) => {
+        children++
+        return child(...args)
+      }
+      const url = `/v1/channels/${KNOWN_CHANNEL}/actions`
+      assert.equal((await app.inject({ method: 'POST', url, payload: action })).statusCode, 200)
+      assert.equal((await app.inject({ method: 'POST', url, payload: { nope: 1 } })).statusCode, 400)
+      assert.equal(children, 0)
+      node.failNext = new Error('disk on fire')
+      assert.equal((await app.inject({ url: '/v1/channels' })).statusCode, 500)
+      assert.equal(children, 1)
+      assert.deepEqual(
+        lines.map((l) => [l.level, l.msg, l.reqId]),
+        [[50, 'request failed', 'req-3']],
       )
     } finally {
       await app.close()
