@@ -8,10 +8,11 @@ const GAS = 5_000_000n
 
 /**
  * A static call of `code` (held at `address`) with `data`, on the interpreter as the package ships
- * it (no custom opcodes, every step awaited), at {@link fixedEnv}'s block with 5,000,000 gas: what
- * the sandbox's own opcodes are compared with.
+ * it (no custom opcodes, every step awaited), at {@link fixedEnv}'s block with 5,000,000 gas unless told: what
+ * the sandbox's own opcodes are compared with. `gas` is both the call's gas and the block's gas
+ * limit, as the sandbox's `gasCap` is.
  */
-export async function stockCall(address: Address, code: Hex, data: Hex = '0x') {
+export async function stockCall(address: Address, code: Hex, data: Hex = '0x', gas: bigint = GAS) {
   const common = new Common({ chain: Mainnet, hardfork: Hardfork.Osaka, params: paramsEVM })
   const evm = await createEVM({ common })
   const to = createAddressFromString(address)
@@ -21,7 +22,7 @@ export async function stockCall(address: Address, code: Hex, data: Hex = '0x') {
     caller: createAddressFromString('0x000000000000000000000000000000000000c0de'),
     to,
     data: hexToBytes(data),
-    gasLimit: GAS,
+    gasLimit: gas,
     isStatic: true,
     skipNonceIncrement: true,
     skipBalance: true,
@@ -32,7 +33,7 @@ export async function stockCall(address: Address, code: Hex, data: Hex = '0x') {
         timestamp: fixedEnv.timestamp,
         difficulty: 0n,
         prevRandao: new Uint8Array(32),
-        gasLimit: GAS,
+        gasLimit: gas,
         baseFeePerGas: 0n,
         slotNumber: 0n,
         getBlobGasPrice: () => 0n,
