@@ -5,7 +5,7 @@ import type { Env, SignedState, State } from '../channel/types.ts'
 import { canonicalSignature } from '../crypto/canonicalSignature.ts'
 import { recoverDigestSigner } from '../crypto/recoverDigestSigner.ts'
 import type { SignatureRecord } from '../store/types.ts'
-import type { PeerMessage } from '../transport/types.ts'
+import type { PeerMessage, WireState } from '../transport/types.ts'
 import { lower, type ChannelMachine, type Msg } from './machine.ts'
 import { hashProposal } from './messageDigests.ts'
 
@@ -30,16 +30,70 @@ export const isEnvWithin = (env: Env, mine: Env, tolerance: { blocks: bigint; se
   return db <= tolerance.blocks && dt <= tolerance.seconds
 }
 
+/**
+ * Whether `b` still holds every field `a` held (the same values, compared with `===`): a memo
+ * below is used only then, so a state or wire state changed after it was read is read again.
+ */
+const sameState = <
+  T extends {
+    channelId: unknown
+    version: unknown
+    appData: unknown
+    isFinal: unknown
+    balances: readonly unknown[]
+  },
+>(
+  a: T,
+  b: T,
+): boolean =>
+  a.channelId === b.channelId &&
+  a.version === b.version &&
+  a.appData === b.appData &&
+  a.isFinal === b.isFinal &&
+  Array.isArray(b.balances) &&
+  a.balances.length === b.balances.length &&
+  a.balances.every((x, i) => x === b.balances[i])
+
+/** A copy of a state's fields (its balances array copied) to compare a memo's source against. */
+const snapshot = <T extends { balances: readonly unknown[] }>(s: T): T => ({
+  ...s,
+  balances: [...s.balances],
+})
+
+/** Wire states read by {@link stateOf}, by the object they were read from. */
+const readStates = new WeakMap<WireState, { from: WireState; state: State }>()
+
+/**
+ * The state a message carries ({@link wireToState}), read once per message: a handler runs again
+ * after each fact it asked for and reads the same message again. A wire state whose fields
+ * changed since is read again. Throws `INVALID_ARGUMENT` on a malformed one.
+ */
+export const stateOf = (w: WireState): State => {
+  const hit = typeof w === 'object' && w !== null ? readStates.get(w) : undefined
+  if (hit !== undefined && sameState(hit.from, w)) return hit.state
+  const state = wireToState(w)
+  readStates.set(w, { from: snapshot(w), state })
+  return state
+}
+
 /** Recent state digests by the full content they were taken of (see {@link digestOf}). */
 const recentDigests = new Map<string, Hex>()
 const RECENT_DIGESTS = 1024
 
+/** Digests by the state object they were taken of, with what they depend on (see {@link digestOf}). */
+const stateDigests = new WeakMap<
+  State,
+  { chainId: bigint; adjudicator: string; myIndex: number; from: State; digest: Hex }
+>()
+
 /**
  * The EIP-712 digest of a state of the channel. A handler runs again after each fact it asked
  * for and reads the state from the message again, so a step takes the digest of the same content
- * several times: recent digests are kept by every field they depend on (chain, Adjudicator and
- * the whole state), and content not seen recently is hashed. They are kept per participant index,
- * so two parties in one process (tests, benches) each hash a state as they would apart.
+ * several times: a digest is kept by the state object it was taken of (used while the object
+ * holds the same fields, for the same chain and Adjudicator), and recent digests by every field
+ * they depend on (chain, Adjudicator and the whole state); content not seen recently is hashed.
+ * They are kept per participant index, so two parties in one process (tests, benches) each hash a
+ * state as they would apart.
  */
 export const digestOf = (ch: ChannelMachine, s: State): Hex => {
   const plain =
@@ -52,12 +106,24 @@ export const digestOf = (ch: ChannelMachine, s: State): Hex => {
     typeof s.appData === 'string' &&
     typeof s.isFinal === 'boolean'
   if (!plain) return hashState(ch.params.chainId, ch.params.adjudicator, s)
-  const key = `${ch.myIndex}|${ch.params.chainId}|${lower(ch.params.adjudicator)}|${lower(s.channelId)}|${s.version}|${s.balances.join(',')}|${lower(s.appData)}|${s.isFinal}`
-  const hit = recentDigests.get(key)
-  if (hit !== undefined) return hit
-  const digest = hashState(ch.params.chainId, ch.params.adjudicator, s)
-  if (recentDigests.size >= RECENT_DIGESTS) recentDigests.clear()
-  recentDigests.set(key, digest)
+  const { chainId, adjudicator } = ch.params
+  const kept = stateDigests.get(s)
+  if (
+    kept !== undefined &&
+    kept.chainId === chainId &&
+    kept.adjudicator === adjudicator &&
+    kept.myIndex === ch.myIndex &&
+    sameState(kept.from, s)
+  )
+    return kept.digest
+  const key = `${ch.myIndex}|${chainId}|${lower(adjudicator)}|${lower(s.channelId)}|${s.version}|${s.balances.join(',')}|${lower(s.appData)}|${s.isFinal}`
+  let digest = recentDigests.get(key)
+  if (digest === undefined) {
+    digest = hashState(chainId, adjudicator, s)
+    if (recentDigests.size >= RECENT_DIGESTS) recentDigests.clear()
+    recentDigests.set(key, digest)
+  }
+  stateDigests.set(s, { chainId, adjudicator, myIndex: ch.myIndex, from: snapshot(s), digest })
   return digest
 }
 
@@ -111,7 +177,7 @@ export const readShown = (
   shown: NonNullable<Msg<'sync'>['signed']>,
   from: Address,
 ) => {
-  const state = wireToState(shown.state)
+  const state = stateOf(shown.state)
   const digest = digestOf(ch, state)
   const sp = shown.proposal
   const ownProposal =

@@ -1,11 +1,10 @@
 import type { Hex } from 'viem'
-import { wireToState } from '../channel/wire.ts'
 import { canonicalSignature } from '../crypto/canonicalSignature.ts'
 import { decideAccept } from './decideAccept.ts'
 import { decided, type Handled } from './effects.ts'
 import { finishOffered } from './finishOwn.ts'
 import { indexOf, lower, offer, type ChannelMachine, type Msg } from './machine.ts'
-import { recovers } from './messageChecks.ts'
+import { recovers, stateOf } from './messageChecks.ts'
 
 /**
  * A peer's `accept` of this party's proposal: counted for the proposal in flight (once every
@@ -35,7 +34,7 @@ export function onAccept(ch: ChannelMachine, m: Msg<'accept'>, _f: object): Hand
   const sig = canonicalSignature(m.sig) as Hex
   if (d.type === 'offer' && unsettled !== undefined) {
     // A late accept of an own proposal whose update ended: finish it once every peer signed.
-    const state = wireToState(unsettled.msg.state)
+    const state = stateOf(unsettled.msg.state)
     const o = offer(ch, state, m.digest, m.from, sig)
     return o.sigs === undefined ? decided(o.machine) : finishOffered(o.machine, state, m.digest, o.sigs)
   }

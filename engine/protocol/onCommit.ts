@@ -1,11 +1,10 @@
 import type { Hex } from 'viem'
 import type { State } from '../channel/types.ts'
-import { wireToState } from '../channel/wire.ts'
 import type { SignatureRecord } from '../store/types.ts'
 import { decideCommit } from './decideCommit.ts'
 import { andThen, decided, need, type Handled } from './effects.ts'
 import { lower, takeLatest, type ChannelMachine, type Msg } from './machine.ts'
-import { digestOf, verifyAll } from './messageChecks.ts'
+import { digestOf, stateOf, verifyAll } from './messageChecks.ts'
 
 /** What {@link onCommit} needs from the store: this party's record at the commit's version, when the commit carries no state. */
 export type CommitInputFacts = { recorded?: SignatureRecord | null }
@@ -29,7 +28,7 @@ export function onCommit(
   const facts = { version, latestVersion: ch.latest?.state.version }
   if (decideCommit({ ...facts, stateKnown: true }).type === 'ignore') return decided(ch)
   let state: State | undefined
-  if (m.state !== undefined) state = wireToState(m.state)
+  if (m.state !== undefined) state = stateOf(m.state)
   else {
     if (f.recorded === undefined) return need('recorded', { kind: 'signedAt', version })
     if (f.recorded !== null && lower(f.recorded.digest) === lower(m.digest)) state = f.recorded.state

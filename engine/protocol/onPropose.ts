@@ -1,14 +1,13 @@
 import type { Address } from 'viem'
 import { encodeState } from '../channel/encodeState.ts'
 import type { State } from '../channel/types.ts'
-import { wireToState } from '../channel/wire.ts'
 import type { StepResult } from '../sandbox/runTransition.ts'
 import type { SignatureRecord } from '../store/types.ts'
 import { decideCommit } from './decideCommit.ts'
 import { decideProposal, type ProposalFacts } from './decideProposal.ts'
 import { andThen, decided, type Effect, type Handled, type Step } from './effects.ts'
 import { baseOf, lower, selfOf, takeLatest, type ChannelMachine, type Msg } from './machine.ts'
-import { commitOf, digestOf, verifyAll, wireToEnv } from './messageChecks.ts'
+import { commitOf, digestOf, stateOf, verifyAll, wireToEnv } from './messageChecks.ts'
 import { hashProposal } from './messageDigests.ts'
 
 /**
@@ -41,7 +40,7 @@ export function onPropose(
   m: Msg<'propose'>,
   f: ProposeInputFacts,
 ): Handled<ProposeInputFacts> {
-  const state = wireToState(m.state)
+  const state = stateOf(m.state)
   if (lower(state.channelId) !== ch.key)
     return decided(ch, [
       { kind: 'drop', reason: 'malformed', message: `proposal names channel ${state.channelId}` },

@@ -4,7 +4,9 @@ import { bytesToHex, type Address, type Hex } from 'viem'
 import { hashState } from '../../engine/channel/hashState.ts'
 import type { State } from '../../engine/channel/types.ts'
 import { createChannelMachine } from '../../engine/protocol/machine.ts'
-import { digestOf } from '../../engine/protocol/messageChecks.ts'
+import { stateToWire } from '../../engine/channel/wire.ts'
+import { ChanvmError } from '../../engine/errors.ts'
+import { digestOf, stateOf } from '../../engine/protocol/messageChecks.ts'
 import { escrowChannel } from '../support/channel.ts'
 
 const bytes = (min: number, max: number) =>
@@ -35,7 +37,7 @@ const changed = (s: State, which: number): State => {
   }
 }
 
-describe('protocol: digestOf keeps recent digests by content', () => {
+describe('protocol: digestOf keeps recent digests by content and by state object', () => {
   const { params, channelId } = escrowChannel()
   const machine = (over: Partial<typeof params> = {}, myIndex = 0) =>
     createChannelMachine({
@@ -69,6 +71,45 @@ describe('protocol: digestOf keeps recent digests by content', () => {
           d,
           'another participant index hashes the same content alike',
         )
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('any field of a state object changed in place (a balance inside its array too) gets the digest of its new content', () => {
+    const ch = machine()
+    fc.assert(
+      fc.property(state, fc.nat(), (s0, which) => {
+        const s = { ...s0, balances: [...s0.balances] } as { -readonly [K in keyof State]: State[K] }
+        const before = digestOf(ch, s)
+        assert.equal(digestOf(ch, s), before, 'asked again unchanged')
+        const t = changed(s0, which)
+        if (which % 5 === 1) (s.balances as bigint[])[0] = t.balances[0]!
+        else Object.assign(s, t)
+        assert.equal(digestOf(ch, s), fresh(ch, t))
+        assert.notEqual(digestOf(ch, s), before)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('stateOf reads a wire state once, and again once any of its fields changed; a malformed one throws every time', () => {
+    fc.assert(
+      fc.property(state, fc.nat(), (s0, which) => {
+        const w = stateToWire(s0) as { -readonly [K in keyof ReturnType<typeof stateToWire>]: unknown }
+        const a = stateOf(w as never)
+        assert.deepEqual(a, { ...s0 })
+        assert.equal(stateOf(w as never), a, 'the same message read again')
+        const t = changed(s0, which)
+        if (which % 5 === 1) (w.balances as string[])[0] = String(t.balances[0])
+        else Object.assign(w, stateToWire(t))
+        assert.deepEqual(stateOf(w as never), { ...t })
+        w.version = 'not a number'
+        for (let i = 0; i < 2; i++)
+          assert.throws(
+            () => stateOf(w as never),
+            (e: unknown) => e instanceof ChanvmError && e.code === 'INVALID_ARGUMENT',
+          )
       }),
       { numRuns: 300 },
     )
