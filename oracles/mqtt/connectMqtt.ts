@@ -6,6 +6,8 @@ import { endMqttClient } from './endMqttClient.ts'
 import { handleMessagesInOrder, type MqttMessageHandler } from './handleMessagesInOrder.ts'
 import { handleMessagesOneByOne } from './handleMessagesOneByOne.ts'
 
+const noLog = () => {}
+
 /** Options of {@link connectMqtt}. */
 export type ConnectMqttOptions = {
   url: string
@@ -129,6 +131,12 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<ManagedM
       reconnectPeriod: jitter(minBackoff),
       connectTimeout: 5_000,
       resubscribe: false,
+      // MQTT.js logs each step of every packet through `debug`, a dozen calls per message that each
+      // ask whether the namespace is on: left to it only when DEBUG asks for some namespace.
+      ...(process.env.DEBUG ? {} : { log: noLog }),
+      // A ping every keepalive period even while packets flow, instead of a timer cleared and set
+      // again on each acknowledgement received (two per message sent).
+      reschedulePings: false,
       ...(options.username !== undefined ? { username: options.username } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
     })
