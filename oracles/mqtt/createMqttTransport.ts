@@ -94,18 +94,23 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
   // has registered its handler: such a message waits here, unacknowledged, until one is.
   const latch = createHandlerLatch()
 
-  const deliver = async (message: PeerMessage) => {
-    if (handlers.size === 0) await latch.wait()
+  // Each handler gets its own copy, as from the memory transport. A handler that throws or
+  // rejects leaves the message unacknowledged. One handler (a party) is called directly: its
+  // promise is the message's.
+  const handOver = (message: PeerMessage): void | Promise<unknown> => {
+    if (handlers.size === 1) for (const h of handlers) return h(message)
     const list = [...handlers]
-    // Each handler gets its own copy, as from the memory transport. A handler that throws or
-    // rejects leaves the message unacknowledged.
-    await Promise.all(
+    return Promise.all(
       list.map(async (h) =>
         h(list.length === 1 ? message : (JSON.parse(JSON.stringify(message)) as PeerMessage)),
       ),
     )
   }
-  const onMessage = async (topic: string, payload: Buffer, packet: { retain: boolean }) => {
+  const deliver = (message: PeerMessage): void | Promise<unknown> =>
+    handlers.size === 0 ? latch.wait().then(() => handOver(message)) : handOver(message)
+  // Not async: a message dropped here is acknowledged in the same turn, and a delivered one
+  // settles with its handler's promise (connectMqtt takes a throw as a rejection).
+  const onMessage = (topic: string, payload: Buffer, packet: { retain: boolean }) => {
     const m = TOPIC_RE.exec(topic)
     if (packet.retain || m === null || m[2] !== self || payload.byteLength > MAX_PEER_MESSAGE_BYTES) {
       dropped++
@@ -129,7 +134,7 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
       dropped++
       return
     }
-    await deliver(message as PeerMessage)
+    return deliver(message as PeerMessage)
   }
   const link = await connectMqtt({
     ...rest,
@@ -149,15 +154,17 @@ export async function createMqttTransport(options: MqttTransportOptions): Promis
 
   return {
     self: options.self,
-    async send(to, message) {
+    send(to, message) {
       if (closed)
-        throw new ChanvmError('TRANSPORT_CLOSED', 'MQTT transport is closed', {
-          channelId: message.channelId,
-        })
-      const topic = `chanvm/v1/channels/${message.channelId.toLowerCase()}/to/${to.toLowerCase()}`
+        return Promise.reject(
+          new ChanvmError('TRANSPORT_CLOSED', 'MQTT transport is closed', {
+            channelId: message.channelId,
+          }),
+        )
       // Resolves once the message is in the client's outgoing store, not at the PUBACK: a handler
       // that sends must not wait for a packet that its own connection reads only after it returns.
-      await new Promise<void>((resolve, reject) => {
+      return new Promise<void>((resolve, reject) => {
+        const topic = `chanvm/v1/channels/${message.channelId.toLowerCase()}/to/${to.toLowerCase()}`
         const failed = (cause: unknown) =>
           reject(
             new ChanvmError('TRANSPORT_CLOSED', 'MQTT publish failed', {

@@ -6,7 +6,7 @@ export type MqttMessageHandler = (
   topic: string,
   payload: Buffer,
   packet: { retain: boolean },
-) => void | Promise<void>
+) => void | Promise<unknown>
 
 /**
  * Hands `client`'s messages to `onMessage` as they arrive, up to `maxInFlight` unsettled or
@@ -51,9 +51,15 @@ export function handleMessagesInOrder(
     let ackStream: unknown
     const write = () => {
       if (acks.length === 0) return
-      const bytes = Buffer.alloc(acks.length * 4)
+      const bytes = Buffer.allocUnsafe(acks.length * 4)
       // PUBACK (MQTT 3.1.1): 0x40, remaining length 2, packet identifier.
-      acks.forEach((id, i) => bytes.set([0x40, 0x02, id >> 8, id & 0xff], i * 4))
+      for (let i = 0; i < acks.length; i++) {
+        const id = acks[i] as number
+        bytes[i * 4] = 0x40
+        bytes[i * 4 + 1] = 0x02
+        bytes[i * 4 + 2] = id >> 8
+        bytes[i * 4 + 3] = id & 0xff
+      }
       writeAcks(ackStream as NodeJS.WritableStream, bytes)
       acks = []
     }
@@ -105,7 +111,7 @@ export function handleMessagesInOrder(
     if (packet.qos === 0) unsettledQos0++
     else queue.push(entry)
     const done = (ok: boolean) => (packet.qos === 0 ? settleQos0(ok) : settle(entry, ok))
-    let result: void | Promise<void>
+    let result: void | Promise<unknown>
     try {
       result = onMessage(packet.topic, packet.payload as Buffer, packet)
     } catch (e) {

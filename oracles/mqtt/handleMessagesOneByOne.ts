@@ -35,7 +35,7 @@ export function handleMessagesOneByOne(
   }
   client.handleMessage = (packet, callback) => {
     const stream = client.stream
-    let result: void | Promise<void>
+    let result: void | Promise<unknown>
     try {
       result = onMessage(packet.topic, packet.payload as Buffer, packet)
     } catch (e) {
