@@ -9,7 +9,7 @@ import { authorizeRequest, checkApiAccess } from './authorizeRequest.ts'
 import { DebugRequestLog } from './debugRequestLog.ts'
 import { requestLoggerFactory } from './requestLogger.ts'
 import { createMetricsRegistry } from './createMetricsRegistry.ts'
-import { createValidatorCompiler } from './createValidatorCompiler.ts'
+import { createValidatorCompiler, formatSchemaErrors } from './createValidatorCompiler.ts'
 import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
 import { isDashboardAsset, serveDashboard } from './serveDashboard.ts'
 import { errorToReply, refusedAction } from './errorToReply.ts'
@@ -78,6 +78,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   const app = Fastify({
     logger: options.logger ?? false,
     logController: new DebugRequestLog(),
+    schemaErrorFormatter: formatSchemaErrors,
     ...(options.logger ? { childLoggerFactory: requestLoggerFactory } : {}),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     return503OnClosing: true,

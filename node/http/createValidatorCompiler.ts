@@ -18,3 +18,23 @@ export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
   })
   return ({ schema }) => ajv.compile(schema as object)
 }
+
+/**
+ * fastify's `schemaErrorFormatter`: the message fastify's own formatter makes (`body must have
+ * required property 'action', ...`), on an error without a stack trace. The reply never shows a
+ * stack (errorToReply), and capturing one cost about 10 us of each refused request.
+ */
+export function formatSchemaErrors(
+  errors: readonly { instancePath?: string; message?: string }[],
+  dataVar: string,
+): Error {
+  let text = ''
+  for (const e of errors) text += `${text === '' ? '' : ', '}${dataVar}${e.instancePath ?? ''} ${e.message}`
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new Error(text)
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}

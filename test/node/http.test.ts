@@ -283,6 +283,24 @@ describe('HTTP API', function () {
       assert.deepEqual(node.calls, [])
     })
 
+    it("a schema refusal's message names each failed rule in fastify's words", async () => {
+      for (const [method, url, payload, message] of [
+        ['GET', '/v1/channels/0x1234', undefined, 'params/id must match pattern "^0x[0-9a-fA-F]{64}$"'],
+        ['POST', `/v1/channels/${KNOWN_CHANNEL}/dispute`, { force: 'yes' }, 'body/force must be boolean'],
+        [
+          'POST',
+          `/v1/channels/${KNOWN_CHANNEL}/actions`,
+          { nope: 1 },
+          "body must have required property 'action', body must have required property 'type', body must match a schema in anyOf",
+        ],
+      ] as const) {
+        const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload }) })
+        assert.equal(res.statusCode, 400)
+        assert.deepEqual(res.json(), { error: { code: 'VALIDATION', message } })
+      }
+      assert.deepEqual(node.calls, [])
+    })
+
     it('malformed JSON is 400, another content type 415', async () => {
       const url = `/v1/channels/${KNOWN_CHANNEL}/actions`
       const broken = await app.inject({
