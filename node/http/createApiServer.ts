@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Hex } from 'viem'
 import { ChanvmError } from '../../engine/errors.ts'
 import type { ChanvmNode, OpenRequest } from '../types.ts'
-import { authorizeRequest, checkApiAccess } from './authorizeRequest.ts'
+import { checkApiAccess, createAuthorizer } from './authorizeRequest.ts'
 import { DebugRequestLog } from './debugRequestLog.ts'
 import { requestLoggerFactory } from './requestLogger.ts'
 import { createMetricsRegistry } from './createMetricsRegistry.ts'
@@ -109,16 +109,14 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
 
   // The hooks take a callback rather than return a promise: each promise put the request's next
   // step behind a microtask.
+  const authorize = createAuthorizer(token)
   app.addHook('onRequest', (request, reply, done) => {
     if (isDashboardAsset(request.method, request.url)) return done()
-    const verdict = authorizeRequest(
-      {
-        authorization: request.headers.authorization,
-        remoteAddress: request.socket.remoteAddress,
-        host: request.headers.host,
-      },
-      token,
-    )
+    const verdict = authorize({
+      authorization: request.headers.authorization,
+      remoteAddress: request.socket.remoteAddress,
+      host: request.headers.host,
+    })
     if (verdict.ok) return done()
     if (verdict.status === 401) void reply.header('www-authenticate', 'Bearer')
     void reply.status(verdict.status).send({ error: { code: verdict.code, message: verdict.message } })

@@ -517,6 +517,20 @@ describe('HTTP API', function () {
         const ok = await app.inject({ url: '/v1/health', remoteAddress, headers: { host } })
         assert.equal(ok.statusCode, 200, `${remoteAddress} ${host}`)
       }
+      // Right after a caller was let in, another that shares its address or its Host is not.
+      for (const [remoteAddress, host] of [
+        ['10.1.2.3', '127.0.0.1'],
+        ['::ffff:127.0.0.1', 'evil.example'],
+      ] as const) {
+        const ok = await app.inject({
+          url: '/v1/health',
+          remoteAddress: '::ffff:127.0.0.1',
+          headers: { host: '127.0.0.1' },
+        })
+        assert.equal(ok.statusCode, 200)
+        const refused = await app.inject({ url: '/v1/health', remoteAddress, headers: { host } })
+        assert.equal(refused.statusCode, 403, `${remoteAddress} ${host}`)
+      }
       assert.deepEqual(node.calls, [])
     })
 
