@@ -151,7 +151,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     const book = createInputBook({ path: join(config.dataDir, INPUTS_FILE) })
     const cancelledPath = join(config.dataDir, CANCELLED_OPENS_FILE)
     const cancelled = readCancelledOpens(cancelledPath)
-    const store = createSqliteStore({ path: join(config.dataDir, 'node.db') })
+    const store = createSqliteStore({ path: join(config.dataDir, 'node.db'), exclusive: true })
     closers.push(() => store.close())
     const sandbox = options.sandbox ?? (await createSandbox())
     const transport =

@@ -25,13 +25,19 @@ export type LogSync = {
  *
  * @example
  * ```ts
- * const log = createLogSync({ path, failed: (e) => e })
+ * const log = createLogSync({ path, shared: false, failed: (e) => e })
  * db.transaction(...)()
  * await log.whenDurable(log.commit(1))
  * ```
  */
 export function createLogSync(opts: {
   path: string
+  /**
+   * Whether other connections may have the database open: one of them may then replace the log
+   * file (the last to close deletes it), so each sync first checks that the handle is still the
+   * log's. Alone (SQLite's exclusive locking mode) nothing but this connection touches the file.
+   */
+  shared: boolean
   /** Syncs an open file to disk; default `fs.fsync` on the thread pool (a seam for tests). */
   syncFile?: (fd: number) => Promise<void>
   /** Called after each sync with the number of writes it made durable. */
@@ -68,7 +74,7 @@ export function createLogSync(opts: {
     syncing = Promise.resolve().then(async () => {
       try {
         if (wal === undefined) throw new Error('the write log is not open')
-        wal = reopenIfReplaced(opts.path, wal)
+        if (opts.shared) wal = reopenIfReplaced(opts.path, wal)
         await syncFile(wal.fd)
         durable = target
         opts.onSynced?.(writes)

@@ -29,6 +29,16 @@ export type SqliteStoreOptions = {
    * that hold or fail a sync; production code leaves it out.
    */
   syncFile?: (fd: number) => Promise<void>
+  /**
+   * Holds the file alone for the store's whole life (SQLite's exclusive locking mode, the write
+   * log's index in memory instead of a shared-memory file): a commit then takes and lets go of no
+   * file lock, and no other connection (a second store, a reader, in this process or another)
+   * opens the file until this store closes; one that tries fails at once. For a process that owns
+   * its file, like a node, which holds its data folder alone anyway (`lockDataDir`). Default
+   * `false`: every transaction takes SQLite's file locks, and other connections may read and write
+   * the file in between (a version is still recorded atomically).
+   */
+  exclusive?: boolean
 }
 
 const SCHEMA_VERSION = '2'
@@ -63,7 +73,8 @@ const v2t = (v: bigint) => v.toString().padStart(20, '0')
  * sync of the write log runs on the thread pool, not on the event loop, and one sync serves every
  * commit made before it started (group commit). A read sees every write asked for before it and
  * resolves only once what it read is durable.
- * Several processes may open the same file; a version is recorded atomically.
+ * Several connections may open the same file, and a version is recorded atomically; opened
+ * `exclusive`, the store holds its file alone and its commits take no file lock.
  * Opening writes a probe: a file that cannot be written (read-only, full disk) is a `STORE_ERROR`
  * at once, not at the first signature.
  *
@@ -75,16 +86,21 @@ const v2t = (v: bigint) => v.toString().padStart(20, '0')
 export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
   let db: Database.Database
   let log: LogSync | undefined
+  let opened: Database.Database | undefined // closed again when opening fails
   try {
     mkdirSync(dirname(options.path), { recursive: true })
-    db = new Database(options.path)
+    const exclusive = options.exclusive === true
+    // A store that holds its file alone waits for no lock: another holder keeps it until it closes.
+    db = opened = new Database(options.path, { timeout: exclusive ? 0 : 5000 })
+    // Set before the first access in WAL mode: SQLite then keeps the write log's index in memory,
+    // not in a shared-memory file, and takes the file's lock once, at the probe below, for good.
+    if (exclusive) db.pragma('locking_mode = EXCLUSIVE')
     const mode = db.pragma('journal_mode = WAL', { simple: true })
     // In WAL mode the log is synced here, off the event loop (see `createLogSync`); SQLite itself
     // syncs only at checkpoints and when the log restarts (synchronous=NORMAL). Without WAL
     // (a file system that refuses it), SQLite syncs every commit itself.
     const ownSync = mode === 'wal' && (options.synchronous ?? 'FULL') === 'FULL'
     db.pragma(`synchronous = ${ownSync ? 'NORMAL' : (options.synchronous ?? 'FULL')}`)
-    db.pragma('busy_timeout = 5000')
     db.exec(`
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS channels (
@@ -117,12 +133,15 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
     if (ownSync)
       log = createLogSync({
         path: options.path,
+        shared: !exclusive,
         ...(options.syncFile === undefined ? {} : { syncFile: options.syncFile }),
         ...(options.onCommit === undefined ? {} : { onSynced: options.onCommit }),
         failed: (e) => failure('sync', e),
       })
   } catch (e) {
-    throw new ChanvmError('STORE_ERROR', `cannot open the store at ${options.path}`, { cause: e })
+    if (opened?.open === true) opened.close()
+    const held = (e as { code?: unknown }).code === 'SQLITE_BUSY' ? ': another connection holds it' : ''
+    throw new ChanvmError('STORE_ERROR', `cannot open the store at ${options.path}${held}`, { cause: e })
   }
 
   const q = {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { fstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, fstatSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -33,6 +33,21 @@ channelStoreConformance(
   },
 )
 
+channelStoreConformance(
+  'sqlite, exclusive',
+  async () => {
+    const path = join(dir, `s${n++}.db`)
+    const s = createSqliteStore({ path, exclusive: true })
+    paths.set(s, path)
+    return s
+  },
+  async (s) => {
+    const path = paths.get(s) as string
+    await s.close()
+    return createSqliteStore({ path, exclusive: true })
+  },
+)
+
 describe('sqlite store', () => {
   it('two connections to one file cannot record different digests for one version', async () => {
     const path = join(dir, 'shared.db')
@@ -54,6 +69,29 @@ describe('sqlite store', () => {
     assert.equal(ra.ok, true)
     assert.equal(rb.ok, false)
     await a.close()
+    await b.close()
+  })
+
+  it('exclusive, holds its file alone: no other connection opens it until the store closes; then the file holds every write', async () => {
+    const path = join(dir, 'alone.db')
+    const a = createSqliteStore({ path, exclusive: true })
+    const { channelId, initial } = escrowChannel()
+    const digest = `0x${'01'.repeat(32)}` as Hex
+    assert.deepEqual(await a.recordSignature({ channelId, version: 3n, digest, state: initial }), {
+      ok: true,
+    })
+    const isHeld = (e: unknown) =>
+      e instanceof ChanvmError && e.code === 'STORE_ERROR' && /another connection holds it/.test(e.message)
+    assert.throws(() => createSqliteStore({ path }), isHeld)
+    assert.throws(() =>
+      new Database(path, { readonly: true, timeout: 0 }).prepare('SELECT 1 FROM meta').get(),
+    )
+    // The store goes on after the refused opens; its log's index is in memory, not in a -shm file.
+    assert.equal((await a.getSignatureRecord(channelId, 3n))?.digest, digest)
+    assert.equal(existsSync(`${path}-shm`), false)
+    await a.close()
+    const b = createSqliteStore({ path, exclusive: true })
+    assert.equal((await b.getSignatureRecord(channelId, 3n))?.digest, digest)
     await b.close()
   })
 

@@ -64,7 +64,8 @@ const deadline = fixedEnv.timestamp + 3_600n
 async function start(s: Start): Promise<void> {
   index = s.index
   params = wireToParams(s.params)
-  store.setInner(createSqliteStore({ path: s.db }))
+  // As a node opens its store: the file held alone (the kill tests read it only while this is dead).
+  store.setInner(createSqliteStore({ path: s.db, exclusive: true }))
   const transport = await createMqttTransport({
     url: s.url,
     self: testAddresses[index] as Address,

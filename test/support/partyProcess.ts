@@ -46,7 +46,7 @@ const party = await createParty({
   signer: createKeySigner(testKeys[index]!),
   transport,
   store: faultyStore(
-    crashingStore(createSqliteStore({ path: process.env.CHANVM_DB as string }), {
+    crashingStore(createSqliteStore({ path: process.env.CHANVM_DB as string, exclusive: true }), {
       versions: crashAt,
       crash: () => process.kill(process.pid, 'SIGKILL'),
     }),
