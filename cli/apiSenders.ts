@@ -2,7 +2,8 @@
 // keep-alive connections (cli/apiClient.ts chooses). Each answers with the status and body text,
 // or with why there is none; the client turns that into its typed errors.
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest } from 'node:http'
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https'
+import { urlToHttpOptions } from 'node:url'
 
 /** One request as a sender makes it. */
 export type Outgoing = {
@@ -42,6 +43,18 @@ export function nodeHttpSender(base: string): Sender {
     ? new HttpsAgent({ keepAlive: true, timeout: 4_000 })
     : new HttpAgent({ keepAlive: true, timeout: 4_000 })
   const call = secure ? httpsRequest : httpRequest
+  // What node:http makes of each URL (a URL parse, then its options), kept per URL: a client
+  // calls the same few paths again and again.
+  const targets = new Map<string, RequestOptions>()
+  const target = (url: string): RequestOptions => {
+    let options = targets.get(url)
+    if (options === undefined) {
+      if (targets.size >= 256) targets.clear()
+      options = urlToHttpOptions(new URL(url))
+      targets.set(url, options)
+    }
+    return options
+  }
   return ({ method, url, headers, body, timeoutMs, signal }) =>
     new Promise<Answer>((resolve) => {
       let settled = false
@@ -55,7 +68,7 @@ export function nodeHttpSender(base: string): Sender {
       if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body))
       let req: ClientRequest
       try {
-        req = call(url, { method, headers, agent })
+        req = call({ ...target(url), method, headers, agent })
       } catch (cause) {
         resolve({ failure: 'unreachable', cause })
         return

@@ -55,6 +55,23 @@ for (const transport of ['node:http', 'fetch'] as const) {
       assert.equal(req?.headers['accept'], 'application/json')
     })
 
+    it('sends bigints as decimal strings wherever JSON.stringify meets them: deep, in lists, from toJSON', async () => {
+      node = await startCannedNode({ [`POST /v1/channels/${ID}/actions`]: { body: signed } })
+      const api = client(node.url)
+      let deep: unknown = { bottom: 5n }
+      for (let i = 0; i < 20; i++) deep = { down: deep }
+      const args = { deep, list: ['1', [2n]], when: { toJSON: () => 3n }, plain: 'x', n: 4 }
+      await api.act(ID, { action: 'note', args } as never)
+      await api.act(ID, { action: 'note', args: { plain: 'x', list: ['1', ['2']] } })
+      const [withBigints, without] = node.requests.map((r) => JSON.stringify(r.body))
+      assert.equal(
+        withBigints,
+        JSON.stringify({ action: 'note', args }, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+      )
+      assert.ok(withBigints?.includes('{"bottom":"5"}') && withBigints.includes('"when":"3"'), withBigints)
+      assert.equal(without, '{"action":"note","args":{"plain":"x","list":["1",["2"]]}}')
+    })
+
     it('a GET carries no body and no content type', async () => {
       node = await startCannedNode({
         'GET /v1/health': { body: { status: 'ok', address: '0xa1', channels: 3 } },
