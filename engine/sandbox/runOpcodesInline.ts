@@ -28,6 +28,7 @@ type RunState = {
   validJumps: Uint8Array
   cachedPushes: Record<number, bigint>
   shouldDoJumpAnalysis: boolean
+  memoryWordCount: bigint
   stack: { peek(n?: number): bigint[] }
   env: { accessWitness?: { commit(): void; revert(): void }; chargeCodeAccesses?: boolean }
   eip8037BurnLeftoverAfterCreateHaltOntoAlive?: boolean
@@ -71,6 +72,8 @@ const STOP = 'stop'
 const REVERT = 'revert'
 const INVALID_EOF_FORMAT = 'invalid EOF format'
 const EVM_ERROR = 'EVMError'
+/** Memory offsets up to which the loop reckons memory growth in numbers. */
+const SMALL_OFFSET = 1n << 32n
 
 /**
  * The `@ethereumjs/evm` release whose interpreter step the inline loop follows. Another release
@@ -304,9 +307,19 @@ function patch({
   /** Synchronous twins of the stock gas functions that only charge memory growth (the same code). */
   const syncGas = new Map<GasHandler, GasHandler>()
   const memoryGas = (op: number, length: bigint) => {
+    const len = Number(length)
     const stock = gasHandlers.get(op)
     if (stock !== undefined)
-      syncGas.set(stock, (rs, gas, common) => gas + subMemUsage(rs, rs.stack.peek()[0]!, length, common))
+      syncGas.set(stock, (rs, gas, common) => {
+        const stack = rs.stack as unknown as { _store: bigint[]; _len: number }
+        // Memory that already holds [offset, offset + length) costs nothing more: what
+        // `subMemUsage` returns then, changing nothing (its words rounded up are within the count).
+        if (stack._len > 0) {
+          const offset = stack._store[stack._len - 1]!
+          if (offset <= SMALL_OFFSET && Number(offset) + len <= Number(rs.memoryWordCount) * 32) return gas
+        }
+        return gas + subMemUsage(rs, rs.stack.peek()[0]!, length, common)
+      })
   }
   memoryGas(0x51, 32n) // MLOAD
   memoryGas(0x52, 32n) // MSTORE
@@ -369,9 +382,9 @@ function patch({
       throw new Error('Internal error: program counter not in range')
     let err: { error: string } | undefined
     let cachedOpcodes: OpEntry[] | undefined
-    // The stack opcodes run in the loop once the code's jump analysis is there (PUSH reads its
-    // words), unless a step of the interpreter has more to do than charge the fee (an access
-    // witness to commit, a call's deferred out-of-gas).
+    // Once the code's jump analysis is there (PUSH reads its words), an opcode of a fixed fee runs
+    // in the loop, the stack opcodes without their handlers, unless a step of the interpreter has
+    // more to do than charge the fee (an access witness to commit, a call's deferred out-of-gas).
     let pushes: (bigint | undefined)[] | undefined
     const plain = rs.env.accessWitness === undefined
     while (rs.programCounter < rs.code.length) {
@@ -394,12 +407,7 @@ function patch({
       }
       rs.opCode = opCode
       try {
-        if (
-          pushes !== undefined &&
-          entry !== undefined &&
-          stackHandlers[opCode] === entry.opHandler &&
-          rs.eip7928PostTargetCallOog === undefined
-        ) {
+        if (pushes !== undefined && entry !== undefined && rs.eip7928PostTargetCallOog === undefined) {
           const info = entry.opcodeInfo
           if (!info.dynamicGas && !info.isInvalid) {
             // The interpreter's step for a fixed fee: charge it, move past the opcode, run it.
@@ -409,7 +417,12 @@ function patch({
               throw new EVMError(OUT_OF_GAS)
             }
             rs.programCounter++
-            runStackOpcode(rs as never, opCode, pushes)
+            const handler = entry.opHandler
+            if (stackHandlers[opCode] === handler) runStackOpcode(rs as never, opCode, pushes)
+            else {
+              const done = handler(rs, this.common)
+              if (info.isAsync && done instanceof Promise) await done
+            }
             continue
           }
         }

@@ -19,8 +19,25 @@ function viewCache(): (bytes: Uint8Array) => DataView {
 const memoryView = viewCache()
 const callDataView = viewCache()
 
+/** 2^32, and the largest word a number holds exactly. */
+const TWO_POW32 = 4294967296
+const MAX_SAFE_WORD = BigInt(Number.MAX_SAFE_INTEGER)
+
 /** The 32 bytes at `at` of `view` as a big-endian word (`at + 32` must not pass the end). */
 function readWord(view: DataView, at: number): bigint {
+  // A word below 2^53 (lengths, offsets, counts, most amounts) is made from one number.
+  if (
+    (view.getUint32(at) |
+      view.getUint32(at + 4) |
+      view.getUint32(at + 8) |
+      view.getUint32(at + 12) |
+      view.getUint32(at + 16) |
+      view.getUint32(at + 20)) ===
+    0
+  ) {
+    const high = view.getUint32(at + 24)
+    if (high < 0x200000) return BigInt(high * TWO_POW32 + view.getUint32(at + 28))
+  }
   return (
     (view.getBigUint64(at) << 192n) |
     (view.getBigUint64(at + 8) << 128n) |
@@ -36,6 +53,19 @@ function storeWord(runState: { stack: WordStack; memory: unknown }): void {
   const memory = runState.memory as WordMemory
   memory.extend(at, 32)
   const view = memoryView(memory._store)
+  if (word <= MAX_SAFE_WORD) {
+    // A word below 2^53: 24 zero bytes, then its number in two halves.
+    const n = Number(word)
+    view.setUint32(at, 0)
+    view.setUint32(at + 4, 0)
+    view.setUint32(at + 8, 0)
+    view.setUint32(at + 12, 0)
+    view.setUint32(at + 16, 0)
+    view.setUint32(at + 20, 0)
+    view.setUint32(at + 24, Math.floor(n / TWO_POW32))
+    view.setUint32(at + 28, n >>> 0)
+    return
+  }
   view.setBigUint64(at, word >> 192n)
   view.setBigUint64(at + 8, word >> 128n)
   view.setBigUint64(at + 16, word >> 64n)

@@ -156,6 +156,32 @@ describe('sandbox: stack opcodes run in the loop, with the stock interpreter’s
     }
   })
 
+  it('words either side of 2^53 and 2^256 - 1 go through memory and calldata as in the stock interpreter', async () => {
+    const edges = [0n, 1n, (1n << 32n) - 1n, 1n << 32n, (1n << 53n) - 1n, 1n << 53n, (1n << 53n) + 1n]
+    const words = [...edges, ...edges.map((w) => (1n << 256n) - 1n - w), 1n << 192n, 1n << 200n]
+    const data = `0x${words.map((w) => hex(w, 32)).join('')}` as Hex
+    // Each word: CALLDATALOAD at its offset, and at its offset + 7 (across two words), MSTORE
+    // both at growing, unaligned offsets; MLOAD at offsets across the stored words, each stored
+    // again; then all of memory returned.
+    let body = ''
+    let at = 0
+    for (let i = 0; i < words.length; i++) {
+      for (const shift of [0, 7]) {
+        body += `61${hex(i * 32 + shift, 2)}3561${hex(at, 2)}52`
+        at += 32 + 5
+      }
+    }
+    const stored = at
+    for (let from = 0; from < stored; from += 13) {
+      body += `61${hex(from, 2)}5161${hex(at, 2)}52`
+      at += 32
+    }
+    const code = `0x${JUMP_FIRST}${body}61${hex(at, 2)}5ff3` as Hex
+    const got = await sandbox.staticCall({ address: ADDRESS, code, data, env: fixedEnv })
+    assert.equal(got.ok, true)
+    assertSame(got, await stockCall(ADDRESS, code, data))
+  })
+
   it('runs out of gas at the same opcode as the stock interpreter, with little gas', async () => {
     await fc.assert(
       fc.asyncProperty(program, fc.integer({ min: 0, max: 4 }), async (code, which) => {
