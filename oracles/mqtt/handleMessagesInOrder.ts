@@ -118,7 +118,8 @@ export function handleMessagesInOrder(
       log(`mqtt: message handler threw: ${(e as Error).message}`)
       result = Promise.reject(e)
     }
-    if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') done(true)
+    if (result === undefined || result === null || typeof (result as { then?: unknown }).then !== 'function')
+      done(true)
     else
       result.then(
         () => done(true),

@@ -44,7 +44,11 @@ export function handleMessagesOneByOne(
       callback(e as Error)
       return
     }
-    if (result === undefined || typeof (result as { then?: unknown }).then !== 'function') {
+    if (
+      result === undefined ||
+      result === null ||
+      typeof (result as { then?: unknown }).then !== 'function'
+    ) {
       redelivery.handled()
       ack(callback)
       return

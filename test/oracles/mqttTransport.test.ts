@@ -367,6 +367,22 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
       assert.ok(ack.at - handledAt < PEER_ACK_HOLD_MS * 15, `the PUBACK left ${ack.at - handledAt} ms after`)
     })
 
+    it('a handler that returns null, not a promise, has its message acknowledged; delivery goes on', async () => {
+      const a = await connect(alice)
+      const b = await connect(bob)
+      const versions: string[] = []
+      const both = new Promise<void>((resolve) =>
+        b.onMessage(((m: PeerMessage) => {
+          if (versions.push((m as { version: string }).version) === 2) resolve()
+          return null
+        }) as unknown as (m: PeerMessage) => void),
+      )
+      await a.send(bob, accept(alice, '1'))
+      await a.send(bob, accept(alice, '2'))
+      await both
+      assert.deepEqual(versions, ['1', '2'])
+    })
+
     it('send after close throws TRANSPORT_CLOSED', async () => {
       const a = await connect(alice)
       await a.close()
