@@ -29,8 +29,8 @@ export function createGroupCommit(o: {
   const { db, log } = o
   const key = (id: Hex) => id.toLowerCase()
   // Group commit: the writes asked for in one turn of the event loop, from any channel, run in
-  // one transaction, in the order they were asked. Each write runs in a savepoint of its own (one
-  // that fails takes back only itself). The log is then synced on the thread pool while the event
+  // one transaction, in the order they were asked; a write that fails takes back only itself
+  // (`commitTogether` below). The log is then synced on the thread pool while the event
   // loop goes on; commits made meanwhile wait for the next sync, which serves them all. A write's
   // promise settles once a sync that started after its commit has finished, so nothing is
   // reported durable before it is; a write asked for as written only (`writeSignedState`) settles
@@ -55,7 +55,22 @@ export function createGroupCommit(o: {
    */
   const scopeOf = (channelId: Hex, writtenOnly = false) => `${writtenOnly ? 'written:' : ''}${key(channelId)}`
   type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown }
+  // A turn's writes first run side by side in its transaction, without a savepoint each (two
+  // statements fewer per write); only when one of them throws is the turn taken back and run again
+  // by `commitTurn`, each write in a savepoint of its own, so that the failed one takes back only
+  // itself. A write only runs statements, so running it again after a rollback is safe.
   // The transaction functions are made once: better-sqlite3 builds four wrappers for each one.
+  let writeThrew = false
+  const commitTogether = db.transaction((writes: Write[], outcomes: Outcome[]) => {
+    for (const w of writes) {
+      try {
+        outcomes.push({ ok: true, value: w.run() })
+      } catch (error) {
+        writeThrew = true
+        throw error
+      }
+    }
+  })
   const inSavepoint = db.transaction((run: () => unknown) => run())
   const commitTurn = db.transaction((writes: Write[], outcomes: Outcome[]) => {
     for (const w of writes) {
@@ -77,7 +92,15 @@ export function createGroupCommit(o: {
     const outcomes: Outcome[] = []
     try {
       if (log?.failure() !== undefined) throw log.failure()
-      commitTurn.immediate(writes, outcomes)
+      writeThrew = false
+      try {
+        commitTogether.immediate(writes, outcomes)
+      } catch (e) {
+        // Neither a write's: the transaction could not begin or commit, and the turn fails.
+        if (!writeThrew) throw e
+        outcomes.length = 0
+        commitTurn.immediate(writes, outcomes)
+      }
     } catch (e) {
       for (const w of writes) w.reject(storeFailure(w.what, e))
       return

@@ -197,8 +197,8 @@ export function createSqliteStore(options: SqliteStoreOptions): ChannelStore {
   })
 
   const stateText = (s: State) => JSON.stringify(stateToWire(s))
-  // Every write below runs in a savepoint of its own (createGroupCommit), so a write of several
-  // rows needs none here: one that throws takes all of its rows back.
+  // A write below that throws takes all of its rows back, and only its own (createGroupCommit):
+  // a write of several rows needs no savepoint here.
   const record = (r: SignatureRecord, state = stateText(r.state)) => {
     const info = q.insertSig.run(
       key(r.channelId),
