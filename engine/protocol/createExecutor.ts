@@ -174,17 +174,23 @@ export function createExecutor(o: {
     return signer.signDigest(pd)
   }
 
-  /** Carries out one effect that writes nothing. */
-  const carryOut = async (ch: ChannelMachine, e: Effect): Promise<void> => {
+  /** Signs again what this party signed (a `signAgain` effect) and sends it in an `accept`. */
+  const signAgain = async (ch: ChannelMachine, e: Extract<Effect, { kind: 'signAgain' }>) => {
+    // Only a digest the store holds is signed again, and never in dispute: nothing new leaves.
+    const rec = await store.getSignatureRecord(ch.id, e.record.version)
+    if (rec === undefined || lower(rec.digest) !== lower(e.record.digest) || withheld(ch, rec.version)) return
+    const sig = await signer.signDigest(rec.digest)
+    send(e.to, acceptOf(ch, address, rec, sig))
+  }
+
+  /**
+   * Carries out one effect that writes nothing; what it starts and must finish first (a signature,
+   * a refusal, a sync request) is the promise it returns, the rest is done when it returns.
+   */
+  const carryOut = (ch: ChannelMachine, e: Effect): Promise<void> | void => {
     switch (e.kind) {
-      case 'signAgain': {
-        // Only a digest the store holds is signed again, and never in dispute: nothing new leaves.
-        const rec = await store.getSignatureRecord(ch.id, e.record.version)
-        if (rec === undefined || lower(rec.digest) !== lower(e.record.digest) || withheld(ch, rec.version))
-          return
-        const sig = await signer.signDigest(rec.digest)
-        return send(e.to, acceptOf(ch, address, rec, sig))
-      }
+      case 'signAgain':
+        return signAgain(ch, e)
       case 'send':
         return send(e.to, e.message)
       case 'refuse':
@@ -230,7 +236,10 @@ export function createExecutor(o: {
     if (persist.length > 0) rt.hold(ch, store.whenDurable(), { before, after: ch.latest })
     const signed: [Extract<Effect, { kind: 'recordAndSign' }>, SignOutcome][] = []
     for (const e of s.effects) if (e.kind === 'recordAndSign') signed.push([e, await recordAndSign(ch, e)])
-    for (const e of s.effects) await carryOut(ch, e)
+    for (const e of s.effects) {
+      const started = carryOut(ch, e)
+      if (started !== undefined) await started
+    }
     // Whoever waits for a newer state hears of it once its events are out.
     if (ch.latest !== before) rt.outside(ch, () => rt.wake(ch))
     for (const [e, r] of signed) await run(ch, onSigned(ch, e, r))
