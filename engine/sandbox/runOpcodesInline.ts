@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url'
 import type { Common } from '@ethereumjs/common'
 import { Account, createZeroAddress } from '@ethereumjs/util'
 import { leanExecuteCall } from './leanExecuteCall.ts'
-import { stackOpcodes, stockStackHandlers } from './stackOpcodes.ts'
+import { stackRun, stockStackHandlers } from './stackOpcodes.ts'
 
 type OpcodeInfo = {
   code: number
@@ -345,11 +345,10 @@ function patch({
     return undefined
   }
 
-  /** The stock handler of each opcode {@link stackOpcodes} runs, by opcode. */
-  const stackHandlers = stockStackHandlers(opHandlers)
-  const runStackOpcode = stackOpcodes((message) => {
+  /** Runs the stack opcodes from the program counter on ({@link stackRun}). */
+  const runStack = stackRun((message) => {
     throw new EVMError(message)
-  })
+  }, stockStackHandlers(opHandlers))
   /** The pushed words of a jump analysis by position, in an array (the analysis keeps them in an object). */
   const pushArrays = new WeakMap<object, (bigint | undefined)[]>()
   const pushArray = (pushes: Record<number, bigint>, size: number) => {
@@ -383,30 +382,34 @@ function patch({
     let err: { error: string } | undefined
     let cachedOpcodes: OpEntry[] | undefined
     // Once the code's jump analysis is there (PUSH reads its words), an opcode of a fixed fee runs
-    // in the loop, the stack opcodes without their handlers, unless a step of the interpreter has
-    // more to do than charge the fee (an access witness to commit, a call's deferred out-of-gas).
+    // in the loop, runs of stack opcodes without their handlers, unless a step of the interpreter
+    // has more to do than charge the fee (an access witness to commit, a call's deferred
+    // out-of-gas).
     let pushes: (bigint | undefined)[] | undefined
     const plain = rs.env.accessWitness === undefined
     while (rs.programCounter < rs.code.length) {
-      const pc = rs.programCounter
-      let opCode: number
-      let entry: OpEntry | undefined
-      if (cachedOpcodes === undefined) {
-        opCode = rs.code[pc]!
-        if (opCode === 0x56 || opCode === 0x57 || opCode === 0x5e) {
-          const { jumps, pushes: words, opcodesCached } = this._getValidJumpDestinations(rs.code)
-          rs.validJumps = jumps
-          rs.cachedPushes = words
-          rs.shouldDoJumpAnalysis = false
-          cachedOpcodes = opcodesCached
-          if (plain) pushes = pushArray(words, rs.code.length)
-        }
-      } else {
-        entry = cachedOpcodes[pc]!
-        opCode = entry.opcodeInfo.code
-      }
-      rs.opCode = opCode
       try {
+        let opCode: number
+        let entry: OpEntry | undefined
+        if (cachedOpcodes === undefined) {
+          opCode = rs.code[rs.programCounter]!
+          if (opCode === 0x56 || opCode === 0x57 || opCode === 0x5e) {
+            const { jumps, pushes: words, opcodesCached } = this._getValidJumpDestinations(rs.code)
+            rs.validJumps = jumps
+            rs.cachedPushes = words
+            rs.shouldDoJumpAnalysis = false
+            cachedOpcodes = opcodesCached
+            if (plain) pushes = pushArray(words, rs.code.length)
+          }
+        } else {
+          if (pushes !== undefined && rs.eip7928PostTargetCallOog === undefined) {
+            runStack(rs as never, cachedOpcodes as never, pushes)
+            if (rs.programCounter >= rs.code.length) break
+          }
+          entry = cachedOpcodes[rs.programCounter]!
+          opCode = entry.opcodeInfo.code
+        }
+        rs.opCode = opCode
         if (pushes !== undefined && entry !== undefined && rs.eip7928PostTargetCallOog === undefined) {
           const info = entry.opcodeInfo
           if (!info.dynamicGas && !info.isInvalid) {
@@ -417,12 +420,8 @@ function patch({
               throw new EVMError(OUT_OF_GAS)
             }
             rs.programCounter++
-            const handler = entry.opHandler
-            if (stackHandlers[opCode] === handler) runStackOpcode(rs as never, opCode, pushes)
-            else {
-              const done = handler(rs, this.common)
-              if (info.isAsync && done instanceof Promise) await done
-            }
+            const done = entry.opHandler(rs, this.common)
+            if (info.isAsync && done instanceof Promise) await done
             continue
           }
         }

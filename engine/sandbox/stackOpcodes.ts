@@ -43,120 +43,154 @@ export function stockStackHandlers(handlers: Map<number, unknown>): unknown[] {
   return byOp
 }
 
+type Entry = {
+  opcodeInfo: { code: number; feeBigInt: bigint; dynamicGas: boolean; isInvalid: boolean }
+  opHandler: unknown
+}
+type RunState = StackState & { code: Uint8Array; gasLeft: bigint; opCode: number }
+
 /**
- * What the stock handlers of {@link STACK_OPCODES} do, on the stack's array directly: no array per
- * `popN`, no call per push, no `mod` through `%` (`BigInt.asUintN(256, x)` is `x` modulo 2^256 for
- * every integer, as `mod` is), no EIP lookups per PUSH. Values, stack heights and errors (stack
- * underflow, then overflow, in the stock order) are the stock handlers'. The caller has charged
- * the fee and moved the program counter past the opcode, as the interpreter's step does, and
- * runs PUSH only after the jump analysis (`pushes` is its table of pushed words by position).
+ * Runs the opcodes from the program counter on while they are {@link STACK_OPCODES} with their
+ * stock handler (`handlers`, by opcode), each as the interpreter's step and the stock handler
+ * would: the fee charged (out of gas: no gas left), the program counter moved past the opcode,
+ * then the handler's work, on the stack's array directly: no array per `popN`, no call per push,
+ * no `mod` through `%` (`BigInt.asUintN(256, x)` is `x` modulo 2^256 for every integer, as `mod`
+ * is), no EIP lookups per PUSH. Values, stack heights and errors (stack underflow, then
+ * overflow, in the stock order) are the stock ones. Stops before the first other opcode or at the
+ * end of the code; the program counter, gas, opcode and stack are in `rs` when it returns or
+ * throws. `entries` is the jump analysis's opcode table by position, `pushes` its pushed words by
+ * position.
  */
-export function stackOpcodes(fail: (message: string) => never) {
+export function stackRun(fail: (message: string) => never, handlers: readonly unknown[]) {
   const underflow = () => fail('stack underflow')
   const overflow = () => fail('stack overflow')
-  return (rs: StackState, op: number, pushes: readonly (bigint | undefined)[]): void => {
+  return (rs: RunState, entries: readonly Entry[], pushes: readonly (bigint | undefined)[]): void => {
     const stack = rs.stack
     const store = stack._store
-    const len = stack._len
-    if (op >= 0x60) {
-      if (op < 0x80) {
-        if (len >= stack._maxHeight) overflow()
-        store[len] = pushes[rs.programCounter] as bigint
-        stack._len = len + 1
-        rs.programCounter += op - 0x5f
-        return
+    const max = stack._maxHeight
+    const end = rs.code.length
+    let pc = rs.programCounter
+    let gas = rs.gasLeft
+    let len = stack._len
+    let op = rs.opCode
+    try {
+      while (pc < end) {
+        const entry = entries[pc]!
+        const info = entry.opcodeInfo
+        const code = info.code
+        if (handlers[code] !== entry.opHandler || info.dynamicGas || info.isInvalid) return
+        op = code
+        gas -= info.feeBigInt
+        if (gas < 0n) {
+          gas = 0n
+          fail('out of gas')
+        }
+        pc++
+        if (op >= 0x60) {
+          if (op < 0x80) {
+            // PUSH1-PUSH32
+            if (len >= max) overflow()
+            store[len++] = pushes[pc] as bigint
+            pc += op - 0x5f
+          } else if (op < 0x90) {
+            // DUP1-DUP16
+            const position = op - 0x7f
+            if (len < position) underflow()
+            if (len >= max) overflow()
+            store[len] = store[len - position]!
+            len++
+          } else {
+            // SWAP1-SWAP16
+            const position = op - 0x8f
+            if (len <= position) underflow()
+            const head = len - 1
+            const tmp = store[head]!
+            store[head] = store[head - position]!
+            store[head - position] = tmp
+          }
+          continue
+        }
+        switch (op) {
+          case 0x5b: // JUMPDEST
+            continue
+          case 0x5f: // PUSH0
+            if (len >= max) overflow()
+            store[len++] = 0n
+            continue
+          case 0x50: // POP
+            if (len < 1) underflow()
+            len--
+            continue
+          case 0x15: // ISZERO
+            if (len < 1) underflow()
+            store[len - 1] = store[len - 1] === 0n ? 1n : 0n
+            continue
+          case 0x19: // NOT
+            if (len < 1) underflow()
+            store[len - 1] = BigInt.asUintN(256, ~store[len - 1]!)
+            continue
+        }
+        // Two words in (a the top one), one out.
+        if (len < 2) underflow()
+        const a = store[len - 1]!
+        const b = store[len - 2]!
+        let r: bigint
+        switch (op) {
+          case 0x01: // ADD
+            r = a + b
+            if (r < 0n || r >= TWO_POW256) r = BigInt.asUintN(256, r)
+            break
+          case 0x02: // MUL
+            r = BigInt.asUintN(256, a * b)
+            break
+          case 0x03: // SUB
+            r = a - b
+            if (r < 0n || r >= TWO_POW256) r = BigInt.asUintN(256, r)
+            break
+          case 0x04: // DIV
+            r = b === 0n ? 0n : BigInt.asUintN(256, a / b)
+            break
+          case 0x10: // LT
+            r = a < b ? 1n : 0n
+            break
+          case 0x11: // GT
+            r = a > b ? 1n : 0n
+            break
+          case 0x12: // SLT
+            r = BigInt.asIntN(256, a) < BigInt.asIntN(256, b) ? 1n : 0n
+            break
+          case 0x13: // SGT
+            r = BigInt.asIntN(256, a) > BigInt.asIntN(256, b) ? 1n : 0n
+            break
+          case 0x14: // EQ
+            r = a === b ? 1n : 0n
+            break
+          case 0x16: // AND
+            r = a & b
+            break
+          case 0x17: // OR
+            r = a | b
+            break
+          case 0x18: // XOR
+            r = a ^ b
+            break
+          case 0x1b: // SHL: a is the shift
+            r = a > 256n ? 0n : (b << a) & MAX_WORD
+            break
+          case 0x1c: // SHR: a is the shift
+            r = a > 256n ? 0n : b >> a
+            break
+          default:
+            throw new Error(`opcode ${op} is not a stack opcode`)
+        }
+        store[len - 2] = r
+        len--
       }
-      if (op < 0x90) {
-        const position = op - 0x7f
-        if (len < position) underflow()
-        if (len >= stack._maxHeight) overflow()
-        store[len] = store[len - position]!
-        stack._len = len + 1
-        return
-      }
-      const position = op - 0x8f
-      if (len <= position) underflow()
-      const head = len - 1
-      const tmp = store[head]!
-      store[head] = store[head - position]!
-      store[head - position] = tmp
-      return
+    } finally {
+      rs.programCounter = pc
+      rs.gasLeft = gas
+      rs.opCode = op
+      stack._len = len
     }
-    switch (op) {
-      case 0x5b: // JUMPDEST
-        return
-      case 0x5f: // PUSH0
-        if (len >= stack._maxHeight) overflow()
-        store[len] = 0n
-        stack._len = len + 1
-        return
-      case 0x50: // POP
-        if (len < 1) underflow()
-        stack._len = len - 1
-        return
-      case 0x15: // ISZERO
-        if (len < 1) underflow()
-        store[len - 1] = store[len - 1] === 0n ? 1n : 0n
-        return
-      case 0x19: // NOT
-        if (len < 1) underflow()
-        store[len - 1] = BigInt.asUintN(256, ~store[len - 1]!)
-        return
-    }
-    // Two words in (a the top one), one out.
-    if (len < 2) underflow()
-    const a = store[len - 1]!
-    const b = store[len - 2]!
-    let r: bigint
-    switch (op) {
-      case 0x01: // ADD
-        r = a + b
-        if (r < 0n || r >= TWO_POW256) r = BigInt.asUintN(256, r)
-        break
-      case 0x02: // MUL
-        r = BigInt.asUintN(256, a * b)
-        break
-      case 0x03: // SUB
-        r = a - b
-        if (r < 0n || r >= TWO_POW256) r = BigInt.asUintN(256, r)
-        break
-      case 0x04: // DIV
-        r = b === 0n ? 0n : BigInt.asUintN(256, a / b)
-        break
-      case 0x10: // LT
-        r = a < b ? 1n : 0n
-        break
-      case 0x11: // GT
-        r = a > b ? 1n : 0n
-        break
-      case 0x12: // SLT
-        r = BigInt.asIntN(256, a) < BigInt.asIntN(256, b) ? 1n : 0n
-        break
-      case 0x13: // SGT
-        r = BigInt.asIntN(256, a) > BigInt.asIntN(256, b) ? 1n : 0n
-        break
-      case 0x14: // EQ
-        r = a === b ? 1n : 0n
-        break
-      case 0x16: // AND
-        r = a & b
-        break
-      case 0x17: // OR
-        r = a | b
-        break
-      case 0x18: // XOR
-        r = a ^ b
-        break
-      case 0x1b: // SHL: a is the shift
-        r = a > 256n ? 0n : (b << a) & MAX_WORD
-        break
-      case 0x1c: // SHR: a is the shift
-        r = a > 256n ? 0n : b >> a
-        break
-      default:
-        throw new Error(`opcode ${op} is not a stack opcode`)
-    }
-    store[len - 2] = r
-    stack._len = len - 1
   }
 }
