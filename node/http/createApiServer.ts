@@ -28,7 +28,7 @@ import {
   namedResponse as named,
   openRequestSchema,
 } from './schemas.ts'
-import { toWireJson, wireToAppAction, wireToOpenRequest } from './wire.ts'
+import { toWireJson, updateResultJson, wireToAppAction, wireToOpenRequest } from './wire.ts'
 
 export type ApiServerOptions = {
   node: ChanvmNode
@@ -55,6 +55,9 @@ export type ApiServer = FastifyInstance & {
   /** Listens on the configured host and port; resolves with the base URL (`http://127.0.0.1:7311`). */
   start(): Promise<string>
 }
+
+/** The content type fastify gives a JSON answer. */
+const JSON_TYPE = 'application/json; charset=utf-8'
 
 const channelErrors = {
   404: error('Unknown channel'),
@@ -291,7 +294,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         module.checkAction(String(name ?? type), args ?? fields)
       }
       const result = await node.act(request.params.id.toLowerCase() as Hex, action)
-      if (result.ok) return result
+      // The co-signed answer, the hot one, by the serializer compiled from its schema.
+      if (result.ok) return reply.header('content-type', JSON_TYPE).send(updateResultJson(result))
       const { status, message } = refusedAction(result)
       const code = result.reason.toUpperCase().replaceAll('-', '_')
       return reply.status(status).send({ error: { code, message, details: result } })

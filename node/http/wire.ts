@@ -1,8 +1,10 @@
 // Conversions between the API's JSON (amounts as decimal strings) and the node's types (bigints).
 // Bodies reach these functions already validated against node/http/schemas.ts.
+import fastJsonStringify from 'fast-json-stringify'
 import type { Hex } from 'viem'
 import { ChanvmError } from '../../engine/errors.ts'
 import type { AppAction, NodeEvent, OpenRequest } from '../types.ts'
+import { stateSchema, updateResultSchema } from './schemas.ts'
 
 const MAX_UINT256 = (1n << 256n) - 1n
 
@@ -54,6 +56,18 @@ export function wireReplacer(_key: string, value: unknown): unknown {
 export function toWireJson(value: unknown): string {
   return JSON.stringify(value, wireReplacer)
 }
+
+/**
+ * The JSON of a co-signed action's answer (`UpdateResult`), by a serializer fast-json-stringify
+ * compiles from its schema: the text toWireJson writes (bigints as decimal strings), in about half
+ * the time, since it calls no replacer for every key. A field the schema does not name is left
+ * out; a required one that is missing throws.
+ */
+type FjsSchema = Parameters<typeof fastJsonStringify>[0]
+export const updateResultJson: (result: unknown) => string = fastJsonStringify(
+  updateResultSchema as unknown as FjsSchema,
+  { schema: { [stateSchema.$id]: stateSchema as unknown as FjsSchema } },
+)
 
 /** Each event's wire JSON, kept while the event is held (the log, the event streams and replays share it). */
 const eventJson = new WeakMap<NodeEvent, string>()

@@ -107,7 +107,10 @@ describe('cli commands against the node HTTP server', () => {
         action: { app: 'escrow', type: 'fund', amount: (5n * 10n ** 17n).toString(), deadline: '1900000000' },
       },
     ])
-    assert.match(r.io.stdout[0] ?? '', /^fund: co-signed version 8: 51234 gas in the sandbox$/)
+    assert.match(
+      r.io.stdout[0] ?? '',
+      /^fund: co-signed version 8: payer 5 wei, payee 0 ETH: 51234 gas in the sandbox$/,
+    )
     const sig = `0x${'cd'.repeat(65)}` as Hex
     r = await run(runActCommand, [
       KNOWN_CHANNEL,

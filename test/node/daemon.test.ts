@@ -46,7 +46,20 @@ describe('node daemon', function () {
       node.actResult = () =>
         new Promise((resolve) => {
           releaseAct = () =>
-            resolve({ ok: true, signed: { state: {} as never, signatures: [] }, gasUsed: 1n })
+            resolve({
+              ok: true,
+              signed: {
+                state: {
+                  channelId: KNOWN_CHANNEL,
+                  version: 1n,
+                  balances: [1n, 0n],
+                  appData: '0x',
+                  isFinal: false,
+                },
+                signatures: [],
+              },
+              gasUsed: 1n,
+            })
         })
       const out: string[] = []
       const logs = new PassThrough()

@@ -133,6 +133,40 @@ describe('HTTP API', function () {
       }
     })
 
+    it("a co-signed action's answer is its UpdateResult JSON, bigints as decimal strings, nothing the schema does not name", async () => {
+      const state = {
+        channelId: KNOWN_CHANNEL,
+        version: 2n ** 70n,
+        balances: [2n ** 200n, 0n],
+        appData: '0x00ff' as const,
+        isFinal: true,
+      }
+      const signatures = [`0x${'11'.repeat(65)}`, `0x${'22'.repeat(65)}`] as const
+      node.actResult = { ok: true, signed: { state, signatures }, gasUsed: 51_234n }
+      const url = `/v1/channels/${KNOWN_CHANNEL}/actions`
+      const res = await app.inject({ method: 'POST', url, payload: { app: 'escrow', type: 'release' } })
+      assert.equal(res.statusCode, 200)
+      assert.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+      const expected = {
+        ok: true,
+        signed: {
+          state: { ...state, version: (2n ** 70n).toString(), balances: [(2n ** 200n).toString(), '0'] },
+          signatures,
+        },
+        gasUsed: '51234',
+      }
+      assert.equal(res.body, JSON.stringify(expected))
+      const ajv = namedAjv()
+      assert.ok(ajv.validate('UpdateResult', res.json()), ajv.errorsText())
+      node.actResult = {
+        ok: true,
+        signed: { state: { ...state, extra: 1 } as never, signatures },
+        gasUsed: 51_234n,
+      }
+      const more = await app.inject({ method: 'POST', url, payload: { app: 'escrow', type: 'release' } })
+      assert.equal(more.body, JSON.stringify(expected))
+    })
+
     it('dispute: GET plans, POST takes the step, with force only when asked', async () => {
       const got = await app.inject({ url: `/v1/channels/${KNOWN_CHANNEL}/dispute` })
       assert.equal(got.statusCode, 200)

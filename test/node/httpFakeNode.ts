@@ -76,7 +76,10 @@ export function createFakeNode(): FakeNode {
     failNext: undefined,
     actResult: {
       ok: true,
-      signed: { state: { version: 8n } as never, signatures: [`0x${'11'.repeat(65)}`] },
+      signed: {
+        state: { channelId: KNOWN_CHANNEL, version: 8n, balances: [5n, 0n], appData: '0x', isFinal: false },
+        signatures: [`0x${'11'.repeat(65)}`],
+      },
       gasUsed: 51_234n,
     },
     healthValue: {
