@@ -147,7 +147,9 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     const lock = lockDataDir(config.dataDir)
     closers.push(async () => lock.release())
     // Event ids are reserved in the data folder before any event is emitted.
-    eventLog = openEventLog({ dataDir: config.dataDir })
+    const events = openEventLog({ dataDir: config.dataDir })
+    eventLog = events
+    closers.push(() => events.close())
     const book = createInputBook({ path: join(config.dataDir, INPUTS_FILE) })
     const cancelledPath = join(config.dataDir, CANCELLED_OPENS_FILE)
     const cancelled = readCancelledOpens(cancelledPath)
@@ -336,6 +338,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
           for (const s of sources) await bounded(s.close(), CLOSE_STEP_MS, late('an input source'))
           await bounded(transport.close(), CLOSE_STEP_MS, late('the transport'))
           await store.close()
+          await events.close()
           lock.release()
           for (const set of depositWaiters.values()) for (const wake of set) wake()
           listeners.clear()

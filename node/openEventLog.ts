@@ -1,8 +1,12 @@
 // Event ids that stay monotonic across restarts, and the last events held in memory for replay.
 // Ids are reserved in blocks: the first id not reserved yet is written to `dataDir/events.next`
 // (temporary file, fsync, rename, fsync of the folder) before any id of the block is used, so a
-// node that crashes never issues an id twice; a restart starts at the next block.
+// node that crashes never issues an id twice; a restart starts at the next block. The next block
+// is reserved ahead, off the event loop, once half of the current one is used: a node does not
+// stop for two disk syncs every block. Only when the block runs out before that write is durable
+// is the next one written at once, as at the start.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ChanvmError } from '../engine/errors.ts'
 import { eventReplay } from './eventReplay.ts'
@@ -19,6 +23,8 @@ export type EventLog = {
   since(lastId: number): EventReplay
   /** The last id issued, 0 before the first in this run's block. */
   readonly latest: number
+  /** Resolves once no reservation is being written ahead; none starts after. Ids are still issued. */
+  close(): Promise<void>
 }
 
 export type EventLogOptions = {
@@ -27,6 +33,15 @@ export type EventLogOptions = {
   blockSize?: number
   /** Events held for replay (default 1,000). */
   capacity?: number
+}
+
+function syncFolder(dir: string): void {
+  const dirFd = openSync(dir, 'r')
+  try {
+    fsyncSync(dirFd)
+  } finally {
+    closeSync(dirFd)
+  }
 }
 
 function writeDurably(dir: string, path: string, text: string): void {
@@ -39,11 +54,27 @@ function writeDurably(dir: string, path: string, text: string): void {
     closeSync(fd)
   }
   renameSync(tmp, path)
-  const dirFd = openSync(dir, 'r')
+  syncFolder(dir)
+}
+
+/** Writes `text` to `tmp` and syncs it, on the thread pool. */
+async function writeSynced(tmp: string, text: string): Promise<void> {
+  const file = await open(tmp, 'w')
   try {
-    fsyncSync(dirFd)
+    await file.writeFile(text)
+    await file.sync()
   } finally {
-    closeSync(dirFd)
+    await file.close()
+  }
+}
+
+/** Syncs folder `dir` on the thread pool. */
+async function syncFolderAsync(dir: string): Promise<void> {
+  const folder = await open(dir, 'r')
+  try {
+    await folder.sync()
+  } finally {
+    await folder.close()
   }
 }
 
@@ -70,10 +101,46 @@ export function openEventLog(options: EventLogOptions): EventLog {
     start = Number(text.trim())
   }
   let next = start
+  /** The first id not reserved on disk: ids below it may be issued. */
   let limit = start
+  /**
+   * The next block's reservation while it is written ahead: its limit, and whether a reservation
+   * made at once since took its place (its file is then not renamed into place).
+   */
+  let ahead: { limit: number; replaced: boolean } | undefined
+  /** A reservation ahead failed (or the log is closed): the next blocks are reserved at once, where a failure is thrown. */
+  let aheadFailed = false
+  /** The write ahead in flight (one at a time: they share the temporary file), if any. */
+  let writing: Promise<void> | undefined
   const reserve = (): void => {
-    limit = next + blockSize
-    writeDurably(options.dataDir, path, `${limit}\n`)
+    // At least past the block being written ahead: the file never goes back to a smaller limit.
+    const target = Math.max(next + blockSize, ahead?.limit ?? 0)
+    writeDurably(options.dataDir, path, `${target}\n`)
+    limit = target
+    if (ahead !== undefined) ahead.replaced = true
+    ahead = undefined
+  }
+  const reserveAhead = (): void => {
+    const mine = { limit: limit + blockSize, replaced: false }
+    ahead = mine
+    const tmp = `${path}.ahead`
+    writing = writeSynced(tmp, `${mine.limit}\n`)
+      .then(() => {
+        if (mine.replaced) return undefined
+        // Renamed on this thread, where a reservation at once renames too: the file's last
+        // rename is the larger limit.
+        renameSync(tmp, path)
+        return syncFolderAsync(options.dataDir).then(() => {
+          limit = Math.max(limit, mine.limit)
+        })
+      })
+      .catch(() => {
+        aheadFailed = true
+      })
+      .finally(() => {
+        if (ahead === mine) ahead = undefined
+        writing = undefined
+      })
   }
   reserve()
   const held: HeldEvent[] = []
@@ -82,6 +149,7 @@ export function openEventLog(options: EventLogOptions): EventLog {
     append(event) {
       if (next >= limit) reserve()
       const id = next++
+      if (writing === undefined && !aheadFailed && limit - next <= blockSize / 2) reserveAhead()
       held.push({ id, event })
       if (held.length > capacity) {
         held.shift()
@@ -95,6 +163,10 @@ export function openEventLog(options: EventLogOptions): EventLog {
     },
     get latest() {
       return next - 1
+    },
+    close() {
+      aheadFailed = true
+      return writing ?? Promise.resolve()
     },
   }
 }

@@ -2,6 +2,7 @@
 // that stops without a word (no close) starts at the next block, and replay is exact while the
 // events are held and a gap once they are not.
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,6 +27,71 @@ describe('openEventLog', () => {
     const reopened = openEventLog({ dataDir: dir, blockSize: 3 })
     assert.equal(reopened.append(event('after')), 7)
     assert.equal(readFileSync(join(dir, EVENT_IDS_FILE), 'utf8'), '10\n')
+  })
+
+  const onDisk = () => Number(readFileSync(join(dir, EVENT_IDS_FILE), 'utf8'))
+  const until = async (what: string, ok: () => boolean) => {
+    for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 5))
+    assert.ok(ok(), what)
+  }
+
+  it('reserves the next block ahead, off the event loop, once half of the block is used', async () => {
+    const log = openEventLog({ dataDir: dir, blockSize: 10 })
+    assert.equal(onDisk(), 11)
+    for (let i = 1; i <= 4; i++) log.append(event(`e${i}`))
+    await new Promise((r) => setTimeout(r, 50))
+    assert.equal(onDisk(), 11, 'not before half the block is used')
+    log.append(event('e5'))
+    assert.equal(onDisk(), 11, 'written ahead, not at once')
+    await until('the next block is on disk before the current one runs out', () => onDisk() === 21)
+    for (let i = 6; i <= 15; i++) assert.equal(log.append(event(`e${i}`)), i)
+    assert.equal(onDisk(), 21, 'ids 11 to 15 came from the block written ahead')
+    await log.close()
+    assert.equal(openEventLog({ dataDir: dir, blockSize: 10 }).append(event('after')), 31)
+  })
+
+  it('a block that runs out while the next is written ahead is reserved at once; the file never goes back', async () => {
+    const log = openEventLog({ dataDir: dir, blockSize: 10 })
+    // No turn of the event loop between the appends: the write ahead cannot finish first.
+    const ids = Array.from({ length: 25 }, (_, i) => log.append(event(`e${i}`)))
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 25 }, (_, i) => i + 1),
+    )
+    const atOnce = onDisk()
+    assert.ok(atOnce > 25, `the file holds ${atOnce}, past every id issued`)
+    await log.close()
+    assert.equal(onDisk(), atOnce, 'the write ahead did not put a smaller limit back')
+    assert.ok(openEventLog({ dataDir: dir, blockSize: 10 }).append(event('after')) >= atOnce)
+  })
+
+  it('whatever the pace of appends, every id issued is below the limit on disk, and a reopen starts past them all', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 12 }), fc.constant(0)), { minLength: 1, maxLength: 30 }),
+        async (blockSize, plan) => {
+          const sub = mkdtempSync(join(dir, 'run-'))
+          const log = openEventLog({ dataDir: sub, blockSize })
+          const file = () => Number(readFileSync(join(sub, EVENT_IDS_FILE), 'utf8'))
+          let last = 0
+          for (const n of plan) {
+            // 0: a pause in which a write ahead may finish; n: n appends in one turn.
+            if (n === 0) await new Promise((r) => setTimeout(r, 3))
+            for (let i = 0; i < n; i++) {
+              const id = log.append(event('x'))
+              assert.equal(id, last + 1)
+              last = id
+              assert.ok(id < file(), `id ${id} issued with ${file()} on disk`)
+            }
+          }
+          await log.close()
+          assert.ok(last < file())
+          assert.ok(openEventLog({ dataDir: sub, blockSize }).append(event('after')) > last)
+        },
+      ),
+      { numRuns: 60 },
+    )
   })
 
   it('replays exactly what follows a held id, and answers a gap for an older, a dropped or a never-issued one', () => {
