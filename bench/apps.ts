@@ -82,7 +82,7 @@ export async function benchApps(
     run++
     const hub = createMemoryHub()
     const mk = async (i: 0 | 1) => {
-      const store = createSqliteStore({ path: join(dir, `${run}-p${i}.db`) })
+      const store = createSqliteStore({ path: join(dir, `${run}-p${i}.db`), exclusive: true })
       stores.push(store)
       return createParty({
         signer: createKeySigner(testKeys[i]!),

@@ -70,7 +70,7 @@ export type ProtocolBench = Record<`${string}StepsPerSec` | `${string}StepsPerSe
 /**
  * One channel of the loop app (the first built-in app whose benchmark inputs have a `loop`: the
  * escrow's FUND and RELEASE) between two parties in this process (in-memory hub, a SQLite file
- * each, WAL, synchronous=FULL): `steps` co-signed steps, the loop's actions by participant 0 in
+ * each, WAL, synchronous=FULL, held exclusively as a node holds its store): `steps` co-signed steps, the loop's actions by participant 0 in
  * turn, after a warm-up of 50. Returns the rate and the parties, closed.
  */
 export async function runLoopChannel(opts: {
@@ -88,7 +88,7 @@ export async function runLoopChannel(opts: {
     createParty({
       signer: createKeySigner(testKeys[i]!),
       transport: hub.connect(testAddresses[i]!),
-      store: createSqliteStore({ path: join(dir, `p${i}.db`) }),
+      store: createSqliteStore({ path: join(dir, `p${i}.db`), exclusive: true }),
       sandbox: await createSandbox(),
       apps: [code],
       clock: () => fixedEnv,
@@ -114,7 +114,7 @@ export async function runLoopChannel(opts: {
 
 /**
  * `channels` channels of the loop app between the same two parties in this process (in-memory
- * hub, one SQLite file each, synchronous=FULL), all driven at once: `steps` co-signed steps in all,
+ * hub, one SQLite file each, synchronous=FULL, held exclusively), all driven at once: `steps` co-signed steps in all,
  * the loop's actions by participant 0 in turn on each channel, after a warm-up of 4 steps a channel.
  */
 export async function runLoopChannels(opts: {
@@ -138,7 +138,7 @@ export async function runLoopChannels(opts: {
     createParty({
       signer: createKeySigner(testKeys[i]!),
       transport: hub.connect(testAddresses[i]!),
-      store: createSqliteStore({ path: join(opts.dir, `p${i}.db`), onCommit }),
+      store: createSqliteStore({ path: join(opts.dir, `p${i}.db`), exclusive: true, onCommit }),
       sandbox: await createSandbox(),
       apps: [code],
       clock: () => fixedEnv,
@@ -179,7 +179,7 @@ export async function runLoopChannels(opts: {
 
 /**
  * Co-signed steps of the loop app (see {@link runLoopChannel}) through the whole protocol: two parties in this process, an in-memory
- * hub, each with its own SQLite file (WAL, synchronous=FULL). Then the same signature work alone (3 signatures, 4 recoveries, 2 state digests and 2
+ * hub, each with its own SQLite file (WAL, synchronous=FULL, held exclusively). Then the same signature work alone (3 signatures, 3 recoveries, 2 state digests and 2
  * proposal digests per step), so the two figures show where the time goes.
  */
 export async function benchProtocol(
@@ -257,7 +257,7 @@ export async function benchProtocol(
     const sandboxMs = ((performance.now() - t2) / runs) * 2
 
     // The store alone: per step one record on the peer, one record + state on the mover, one state on the peer.
-    const store = createSqliteStore({ path: join(dir, 'writes.db') })
+    const store = createSqliteStore({ path: join(dir, 'writes.db'), exclusive: true })
     const signed = (await payer.latest(ch.channelId))!
     const writes = 300
     const cpu3 = process.cpuUsage()
