@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps,node,channels,deals]`: speed and gas figures
  * (`--help` prints the parts and options; an unknown part or option exits 2 before anything runs).
- * `node` takes `--node-steps N` (default 200), `--node-channels N` (default 1000),
+ * `node` takes `--node-steps N` (default 1000), `--node-channels N` (default 1000),
  * `--node-parallel N` (channels driven at once, default 8) and `--broker aedes|mosquitto` (default:
  * Mosquitto when installed, as a site runs it, else the embedded aedes). `channels` takes `--many-channels N` (default 10000): two nodes holding N open channels.
  * Progress goes to stderr; with --json, stdout gets exactly one JSON object.
@@ -93,7 +93,7 @@ if (want('node')) {
   const broker = values.broker === 'mosquitto' || values.broker === 'aedes' ? values.broker : 'auto'
   result.nodeApi = {
     ...(await benchNode({
-      steps: Number(values['node-steps'] ?? 200),
+      steps: Number(values['node-steps'] ?? 1000),
       parallel: Number(values['node-parallel'] ?? 8),
       channels: Number(values['node-channels'] ?? 1000),
       broker,
