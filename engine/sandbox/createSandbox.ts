@@ -60,6 +60,10 @@ export type StaticCallResult =
       externalCall?: Address
     }
 
+/** {@link StaticCallResult} with the return data as bytes. */
+export type StaticCallBytesResult =
+  { ok: true; returnBytes: Uint8Array; gasUsed: bigint } | Extract<StaticCallResult, { ok: false }>
+
 export type StaticCallRequest = {
   /** Where the code lives; the call goes there. */
   address: Address
@@ -81,7 +85,16 @@ export type Sandbox = {
   readonly limits: SandboxLimits
   /** Runs one static call. Calls are serialized: the EVM is single-threaded. */
   staticCall(request: StaticCallRequest): Promise<StaticCallResult>
+  /**
+   * {@link Sandbox.staticCall} with the calldata and the return data as bytes, for a caller that
+   * has them as bytes or wants them so (no hex in between). `data` must not change until the call
+   * resolves. A sandbox without it is called through `staticCall`.
+   */
+  staticCallBytes?(request: StaticCallBytesRequest): Promise<StaticCallBytesResult>
 }
+
+/** {@link StaticCallRequest} with the calldata as bytes. */
+export type StaticCallBytesRequest = Omit<StaticCallRequest, 'data'> & { data: Uint8Array }
 
 /**
  * An EVM address whose hex is made once: the state manager keys accounts by `toString()` on every
@@ -237,7 +250,14 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
   const block = { header }
 
   const run = async (req: StaticCallRequest): Promise<StaticCallResult> => {
-    const data = toBytes(req.data)
+    const r = await runBytes(req, toBytes(req.data))
+    return r.ok ? { ok: true, returnData: toHex(r.returnBytes), gasUsed: r.gasUsed } : r
+  }
+
+  const runBytes = async (
+    req: Omit<StaticCallRequest, 'data'>,
+    data: Uint8Array,
+  ): Promise<StaticCallBytesResult> => {
     if (data.length > lim.maxCalldataBytes) {
       return {
         ok: false,
@@ -360,13 +380,18 @@ export async function createSandbox(limits: Partial<SandboxLimits> = {}): Promis
         ...extra,
       }
     }
-    return { ok: true, returnData: toHex(ret), gasUsed }
+    return { ok: true, returnBytes: ret, gasUsed }
   }
 
   return {
     limits: lim,
     staticCall(request) {
       const p = queue.then(() => run(request))
+      queue = p.catch(() => undefined)
+      return p
+    },
+    staticCallBytes(request) {
+      const p = queue.then(() => runBytes(request, request.data))
       queue = p.catch(() => undefined)
       return p
     },

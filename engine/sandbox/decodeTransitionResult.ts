@@ -1,4 +1,4 @@
-import { decodeFunctionResult, type Hex } from 'viem'
+import { bytesToHex, decodeFunctionResult, type Hex } from 'viem'
 import { IApp } from '../../contracts/generated/IApp.ts'
 
 const HEX = /^0x(?:[0-9a-fA-F]{2})*$/
@@ -40,4 +40,48 @@ function read(data: Hex): readonly [Hex, readonly bigint[], boolean] | undefined
   const balances: bigint[] = []
   for (let i = 0; i < count; i++) balances.push(at(balancesAt + 32 + i * 32))
   return [appData, balances, flag === 1n]
+}
+
+/**
+ * {@link decodeTransitionResult} of the return data as bytes: the same values and the same errors
+ * (data not laid out plainly goes to viem as hex), without the data as hex in between.
+ */
+export function decodeTransitionResultBytes(data: Uint8Array): readonly [Hex, readonly bigint[], boolean] {
+  const fast = readBytes(data)
+  if (fast !== undefined) return fast
+  return decodeFunctionResult({ abi: IApp.abi, functionName: 'transition', data: bytesToHex(data) })
+}
+
+const TWO_POW32 = 4294967296
+
+/** {@link read} of bytes. */
+function readBytes(data: Uint8Array): readonly [Hex, readonly bigint[], boolean] | undefined {
+  const size = data.length
+  if (size < 96) return undefined
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+  /** The word at `at` as a number when it is at most `max` (below 2^53), else undefined. */
+  const small = (at: number, max: number) => {
+    for (let i = at; i < at + 24; i++) if (data[i] !== 0) return undefined
+    const high = view.getUint32(at + 24)
+    if (high >= 0x200000) return undefined
+    const v = high * TWO_POW32 + view.getUint32(at + 28)
+    return v <= max ? v : undefined
+  }
+  const word = (at: number) =>
+    (view.getBigUint64(at) << 192n) |
+    (view.getBigUint64(at + 8) << 128n) |
+    (view.getBigUint64(at + 16) << 64n) |
+    view.getBigUint64(at + 24)
+  const appDataAt = small(0, size - 32)
+  const balancesAt = small(32, size - 32)
+  const flag = small(64, 1)
+  if (appDataAt === undefined || balancesAt === undefined || flag === undefined) return undefined
+  const appDataLength = small(appDataAt, size - appDataAt - 32)
+  const count = small(balancesAt, Math.floor((size - balancesAt - 32) / 32))
+  if (appDataLength === undefined || count === undefined) return undefined
+  const start = data.byteOffset + appDataAt + 32
+  const appData = `0x${Buffer.from(data.buffer, start, appDataLength).toString('hex')}` as Hex
+  const balances: bigint[] = []
+  for (let i = 0; i < count; i++) balances.push(word(balancesAt + 32 + i * 32))
+  return [appData, balances, flag === 1]
 }

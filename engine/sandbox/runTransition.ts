@@ -1,8 +1,8 @@
 import type { Abi, Hex } from 'viem'
 import type { ChannelParams, Env, State } from '../channel/types.ts'
 import { decodeRevert } from './decodeRevert.ts'
-import { decodeTransitionResult } from './decodeTransitionResult.ts'
-import { encodeTransitionCall } from './encodeTransitionCall.ts'
+import { decodeTransitionResult, decodeTransitionResultBytes } from './decodeTransitionResult.ts'
+import { encodeTransitionCall, encodeTransitionCallBytes } from './encodeTransitionCall.ts'
 import type { Sandbox, SandboxFailure } from './createSandbox.ts'
 
 /** Why a step was rejected: a sandbox failure, or an app output the engine does not accept. */
@@ -61,9 +61,13 @@ export async function runTransition(sandbox: Sandbox, req: RunTransitionRequest)
       gasUsed: 0n,
     }
   }
-  let data: Hex
+  let data: Hex | Uint8Array
   try {
-    data = encodeTransitionCall(params, from, req.mover, req.action, req.env)
+    data =
+      (sandbox.staticCallBytes === undefined
+        ? undefined
+        : encodeTransitionCallBytes(params, from, req.mover, req.action, req.env)) ??
+      encodeTransitionCall(params, from, req.mover, req.action, req.env)
   } catch (e) {
     return {
       ok: false,
@@ -72,13 +76,12 @@ export async function runTransition(sandbox: Sandbox, req: RunTransitionRequest)
       gasUsed: 0n,
     }
   }
-  const r = await sandbox.staticCall({
-    address: params.app,
-    code: req.appCode,
-    codeHash: params.appCodeHash,
-    data,
-    env: req.env,
-  })
+  const call = { address: params.app, code: req.appCode, codeHash: params.appCodeHash, env: req.env }
+  // Calldata as bytes goes to the sandbox as bytes and its return data comes back so.
+  const r =
+    typeof data === 'string' || sandbox.staticCallBytes === undefined
+      ? await sandbox.staticCall({ ...call, data: data as Hex })
+      : await sandbox.staticCallBytes({ ...call, data })
   if (!r.ok) {
     const decoded = r.failure === 'revert' ? decodeRevert(req.appAbi, r.revertData) : undefined
     const base = { ok: false as const, reason: r.failure, gasUsed: r.gasUsed }
@@ -88,7 +91,8 @@ export async function runTransition(sandbox: Sandbox, req: RunTransitionRequest)
   }
   let out: readonly [Hex, readonly bigint[], boolean]
   try {
-    out = decodeTransitionResult(r.returnData)
+    out =
+      'returnBytes' in r ? decodeTransitionResultBytes(r.returnBytes) : decodeTransitionResult(r.returnData)
   } catch (e) {
     return {
       ok: false,

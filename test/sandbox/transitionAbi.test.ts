@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import {
   bytesToHex,
   decodeFunctionResult,
+  hexToBytes,
   encodeFunctionData,
   encodeFunctionResult,
   type Address,
@@ -10,7 +11,10 @@ import {
 } from 'viem'
 import { IApp } from '../../contracts/generated/IApp.ts'
 import type { ChannelParams, Env, State } from '../../engine/channel/types.ts'
-import { decodeTransitionResult } from '../../engine/sandbox/decodeTransitionResult.ts'
+import {
+  decodeTransitionResult,
+  decodeTransitionResultBytes,
+} from '../../engine/sandbox/decodeTransitionResult.ts'
 import { encodeTransitionCall } from '../../engine/sandbox/encodeTransitionCall.ts'
 
 const bytes = (min: number, max: number) =>
@@ -139,6 +143,7 @@ describe('sandbox: the transition call encoded and its result decoded without vi
         assert.ok('value' in want)
         assert.deepEqual(decodeTransitionResult(data), want.value)
         assert.deepEqual(decodeTransitionResult(data), [r[0].toLowerCase(), r[1], r[2]])
+        assert.deepEqual(decodeTransitionResultBytes(hexToBytes(data)), want.value)
       }),
       { numRuns: 300 },
     )
@@ -147,7 +152,11 @@ describe('sandbox: the transition call encoded and its result decoded without vi
       .tuple(
         result,
         fc.nat({ max: 20 }),
-        fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
+        fc.oneof(
+          fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
+          fc.bigInt({ min: 0n, max: 600n }),
+          fc.constantFrom(2n, (1n << 53n) - 1n, 1n << 53n, 1n << 64n),
+        ),
         fc.integer({ min: -70, max: 70 }),
       )
       .map(([r, at, w, cut]) => {
@@ -163,10 +172,16 @@ describe('sandbox: the transition call encoded and its result decoded without vi
       fc.property(garbled, (data) => {
         const want = decode(data)
         const got = outcome(() => decodeTransitionResult(data))
-        if ('error' in want) assert.ok('error' in got, `viem refused ${data}: ${want.error}`)
-        else assert.deepEqual(got, want)
+        const fromBytes = outcome(() => decodeTransitionResultBytes(hexToBytes(data)))
+        if ('error' in want) {
+          assert.ok('error' in got, `viem refused ${data}: ${want.error}`)
+          assert.ok('error' in fromBytes, `viem refused ${data}: ${want.error}`)
+        } else {
+          assert.deepEqual(got, want)
+          assert.deepEqual(fromBytes, want)
+        }
       }),
-      { numRuns: 500 },
+      { numRuns: 2000 },
     )
   })
 })
