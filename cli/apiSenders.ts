@@ -57,14 +57,6 @@ export function nodeHttpSender(base: string): Sender {
   }
   return ({ method, url, headers, body, timeoutMs, signal }) =>
     new Promise<Answer>((resolve) => {
-      let settled = false
-      const finish = (answer: Answer) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-        resolve(answer)
-      }
       if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body))
       let req: ClientRequest
       try {
@@ -73,30 +65,72 @@ export function nodeHttpSender(base: string): Sender {
         resolve({ failure: 'unreachable', cause })
         return
       }
-      const timer = setTimeout(() => {
-        const cause = new Error(`no answer within ${timeoutMs} ms`)
-        finish({ failure: 'timeout', cause })
-        req.destroy(cause)
-      }, timeoutMs)
-      const onAbort = () => {
-        const cause = signal?.reason ?? new Error('aborted')
-        finish({ failure: 'unreachable', cause })
-        req.destroy(cause instanceof Error ? cause : new Error(String(cause)))
-      }
-      if (signal !== undefined) {
-        if (signal.aborted) onAbort()
-        else signal.addEventListener('abort', onAbort, { once: true })
-      }
-      req.on('error', (cause) => finish({ failure: 'unreachable', cause }))
+      const exchange = new Exchange(req, resolve, timeoutMs, signal)
+      req.on('error', (cause) => exchange.finish({ failure: 'unreachable', cause }))
       req.on('response', (res) => {
         res.setEncoding('utf8')
         let text = ''
         res.on('data', (chunk: string) => {
           text += chunk
         })
-        res.on('end', () => finish({ status: res.statusCode ?? 0, text }))
-        res.on('error', (cause) => finish({ failure: 'unreachable', cause }))
+        res.on('end', () => exchange.finish({ status: res.statusCode ?? 0, text }))
+        res.on('error', (cause) => exchange.finish({ failure: 'unreachable', cause }))
       })
       req.end(body)
     })
+}
+
+/**
+ * One request in flight: it answers once, then clears its timer and its abort listener. Its
+ * timer and abort listener are this object's methods, not closures made per request: a bundle
+ * built with keepNames names each closure kept in a variable, a property definition per request.
+ */
+class Exchange {
+  #settled = false
+  readonly #req: ClientRequest
+  readonly #resolve: (answer: Answer) => void
+  readonly #signal: AbortSignal | undefined
+  readonly #timer: NodeJS.Timeout
+
+  constructor(
+    req: ClientRequest,
+    resolve: (answer: Answer) => void,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ) {
+    this.#req = req
+    this.#resolve = resolve
+    this.#signal = signal
+    this.#timer = setTimeout(timeOut, timeoutMs, this, timeoutMs)
+    if (signal !== undefined) {
+      if (signal.aborted) this.handleEvent()
+      else signal.addEventListener('abort', this, { once: true })
+    }
+  }
+
+  finish(answer: Answer): void {
+    if (this.#settled) return
+    this.#settled = true
+    clearTimeout(this.#timer)
+    this.#signal?.removeEventListener('abort', this)
+    this.#resolve(answer)
+  }
+
+  /** No answer in time: a timeout, and the request is dropped. */
+  timeOut(timeoutMs: number): void {
+    const cause = new Error(`no answer within ${timeoutMs} ms`)
+    this.finish({ failure: 'timeout', cause })
+    this.#req.destroy(cause)
+  }
+
+  /** The caller's signal aborted (the signal calls this as its listener). */
+  handleEvent(): void {
+    const cause: unknown = this.#signal?.reason ?? new Error('aborted')
+    this.finish({ failure: 'unreachable', cause })
+    this.#req.destroy(cause instanceof Error ? cause : new Error(String(cause)))
+  }
+}
+
+function timeOut(exchange: Exchange, timeoutMs: number): void {
+  exchange.timeOut(timeoutMs)
 }

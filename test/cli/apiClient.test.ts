@@ -2,6 +2,7 @@
 // (node:http, keep-alive) and a given fetch. Both send the same requests and give the same typed
 // answers and errors.
 import assert from 'node:assert/strict'
+import { getEventListeners } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApiError, createApiClient, type ApiClientOptions } from '../../cli/apiClient.ts'
@@ -165,6 +166,18 @@ for (const transport of ['node:http', 'fetch'] as const) {
       await rejectsWith(pending, 0, 'UNREACHABLE')
       assert.ok(Date.now() - started < 2_000)
       await rejectsWith(client(node.url, { signal: controller.signal }).health(), 0, 'UNREACHABLE')
+    })
+
+    it("a request that ends, answered or timed out, leaves no listener on the caller's signal", async () => {
+      node = await startCannedNode({
+        'GET /v1/health': { body: { status: 'ok', address: '0xa1', channels: 3 } },
+        'GET /v1/channels': { body: { channels: [] }, delayMs: 5_000 },
+      })
+      const { signal } = new AbortController()
+      const api = client(node.url, { signal, timeoutMs: 200 })
+      for (let i = 0; i < 3; i++) assert.equal((await api.health()).channels, 3)
+      await rejectsWith(api.listChannels(), 0, 'TIMEOUT')
+      assert.equal(getEventListeners(signal, 'abort').length, 0)
     })
   })
 }
