@@ -1,4 +1,4 @@
-import type { Hex } from 'viem'
+import { hexToBytes, type Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { signDigest } from './signDigest.ts'
 import type { Signer } from './types.ts'
@@ -14,5 +14,7 @@ import type { Signer } from './types.ts'
  */
 export function createKeySigner(privateKey: Hex): Signer {
   const address = privateKeyToAddress(privateKey)
-  return { address, signDigest: (digest) => signDigest(digest, privateKey) }
+  // Read once: each signature would read the key's hex again.
+  const key = hexToBytes(privateKey)
+  return { address, signDigest: (digest) => signDigest(digest, key) }
 }

@@ -1,4 +1,4 @@
-import { bytesToHex, type Address, type Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import { keccak256Bytes } from './keccak256Bytes.ts'
 import { secp256k1Backend } from './secp256k1Backend.ts'
 import { strictHexToBytes } from './strictHexToBytes.ts'
@@ -11,6 +11,13 @@ export const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a450
  * transaction could carry as these bytes); the others are the Solidity `Sig` library's errors:
  * `length` BadSignatureLength, `v` BadSignatureV, `high-s` HighS, `invalid` InvalidSignature.
  */
+/** {@link SECP256K1_HALF_N} as 32 big-endian bytes. */
+const HALF_N_BYTES = Buffer.from(SECP256K1_HALF_N.toString(16).padStart(64, '0'), 'hex')
+
+/** Whether the s of a 65-byte signature (bytes 32 to 63, big-endian) is above half the curve order. */
+const isHighS = (sig: Uint8Array): boolean =>
+  Buffer.compare(Buffer.from(sig.buffer, sig.byteOffset + 32, 32), HALF_N_BYTES) > 0
+
 export type SignatureRejection = 'encoding' | 'length' | 'v' | 'high-s' | 'invalid'
 
 export type SignatureVerdict = { ok: true; signer: Address } | { ok: false; reason: SignatureRejection }
@@ -35,14 +42,12 @@ export function recoverDigestSigner(digest: Hex | Uint8Array, signature: Hex | U
   if (sig.length !== 65) return { ok: false, reason: 'length' }
   const v = sig[64] ?? 0
   if (v !== 27 && v !== 28) return { ok: false, reason: 'v' }
-  let s = 0n
-  for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i] ?? 0)
-  if (s > SECP256K1_HALF_N) return { ok: false, reason: 'high-s' }
+  if (isHighS(sig)) return { ok: false, reason: 'high-s' }
   const d = digest instanceof Uint8Array ? digest : strictHexToBytes(digest, 32)
   if (d === undefined || d.length !== 32) return { ok: false, reason: 'invalid' }
   const pub = secp256k1Backend.recover(d, sig.subarray(0, 64), v - 27)
   if (pub === undefined) return { ok: false, reason: 'invalid' }
   const addr = keccak256Bytes(pub.subarray(1)).subarray(12)
   if (addr.every((b) => b === 0)) return { ok: false, reason: 'invalid' }
-  return { ok: true, signer: bytesToHex(addr) as Address }
+  return { ok: true, signer: `0x${Buffer.from(addr.buffer, addr.byteOffset, 20).toString('hex')}` }
 }

@@ -1,5 +1,10 @@
-import { bytesToHex, hexToBytes, type Hex } from 'viem'
+import { hexToBytes, type Hex } from 'viem'
 import { secp256k1Backend } from './secp256k1Backend.ts'
+import { strictHexToBytes } from './strictHexToBytes.ts'
+
+/** `value` as bytes: a 0x string of hex digits read directly, anything else as viem reads it. */
+const bytesOf = (value: Hex | Uint8Array, length: number): Uint8Array =>
+  typeof value !== 'string' ? value : (strictHexToBytes(value, length) ?? hexToBytes(value))
 
 /**
  * Signs a 32-byte digest with a secp256k1 private key: 65 bytes `r || s || v`, low s, v in {27, 28}.
@@ -11,11 +16,9 @@ import { secp256k1Backend } from './secp256k1Backend.ts'
  * ```
  */
 export function signDigest(digest: Hex | Uint8Array, privateKey: Hex | Uint8Array): Hex {
-  const d = typeof digest === 'string' ? hexToBytes(digest) : digest
-  const k = typeof privateKey === 'string' ? hexToBytes(privateKey) : privateKey
-  const { compact, recid } = secp256k1Backend.sign(d, k)
-  const out = new Uint8Array(65)
+  const { compact, recid } = secp256k1Backend.sign(bytesOf(digest, 32), bytesOf(privateKey, 32))
+  const out = Buffer.allocUnsafe(65)
   out.set(compact, 0)
   out[64] = 27 + recid
-  return bytesToHex(out)
+  return `0x${out.toString('hex')}`
 }

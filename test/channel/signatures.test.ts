@@ -151,6 +151,33 @@ describe('channel: state signatures', () => {
     assert.ok(SECP256K1_HALF_N * 2n + 1n === N)
   })
 
+  it('high-s is refused exactly when s is above half the curve order, at the boundary too', () => {
+    const word = (n: bigint) => n.toString(16).padStart(64, '0')
+    const verdictFor = (sHex: string) =>
+      recoverDigestSigner(`0x${'42'.repeat(32)}`, `0x${'11'.repeat(32)}${sHex}1b` as Hex)
+    const around = [
+      0n,
+      1n,
+      SECP256K1_HALF_N - 1n,
+      SECP256K1_HALF_N,
+      SECP256K1_HALF_N + 1n,
+      N - 1n,
+      (1n << 256n) - 1n,
+    ]
+    const sArb = fc.oneof(
+      fc.constantFrom(...around),
+      fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
+      fc.bigInt({ min: SECP256K1_HALF_N - 1000n, max: SECP256K1_HALF_N + 1000n }),
+    )
+    fc.assert(
+      fc.property(sArb, (sv) => {
+        const v = verdictFor(word(sv))
+        assert.equal(!v.ok && v.reason === 'high-s', sv > SECP256K1_HALF_N, `s = ${sv}`)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
   it('the fast digest equals viem hashTypedData', async () => {
     await fc.assert(
       fc.asyncProperty(paramsArb, stateArb, async (p, s) => {
