@@ -68,6 +68,16 @@ async function fundedOnHub(
   return { ch, stores, make, payer, payee }
 }
 
+/** The versions of the commits `hub` carries to `to`, as they go (every message still goes). */
+function commitsTo(hub: ReturnType<typeof createMemoryHub>, to: string): string[] {
+  const versions: string[] = []
+  hub.setFilter((dest, m) => {
+    if (dest === to && m.type === 'commit') versions.push(m.version)
+    return false
+  })
+  return versions
+}
+
 describe('protocol: a channel in dispute', function () {
   this.timeout(20_000)
 
@@ -201,11 +211,7 @@ describe('protocol: a channel in dispute', function () {
     // state signature) until the test lets it go.
     const held = holdingSigner(testKeys[0]!)
     const hub = createMemoryHub()
-    const commits: string[] = []
-    hub.setFilter((to, m) => {
-      if (to === testAddresses[1] && m.type === 'commit') commits.push(m.version)
-      return false
-    })
+    const commits = commitsTo(hub, testAddresses[1]!)
     const { ch, stores, make, payer, payee } = await fundedOnHub(
       hub,
       [held.signer, createKeySigner(testKeys[1]!)],
@@ -256,11 +262,7 @@ describe('protocol: a channel in dispute', function () {
       },
     }
     const hub = createMemoryHub()
-    const commits: string[] = []
-    hub.setFilter((to, m) => {
-      if (to === testAddresses[1] && m.type === 'commit') commits.push(m.version)
-      return false
-    })
+    const commits = commitsTo(hub, testAddresses[1]!)
     const { ch, stores, make, payer, payee } = await fundedOnHub(
       hub,
       [createKeySigner(testKeys[0]!), createKeySigner(testKeys[1]!)],

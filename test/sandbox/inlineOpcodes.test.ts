@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { bytesToHex, type Address, type Hex } from 'viem'
-import { createSandbox, type Sandbox, type StaticCallResult } from '../../engine/sandbox/createSandbox.ts'
+import { createSandbox, type Sandbox } from '../../engine/sandbox/createSandbox.ts'
 import { encodeTransitionCall } from '../../engine/sandbox/encodeTransitionCall.ts'
 import { runTransition } from '../../engine/sandbox/runTransition.ts'
 import { INLINE_EVM_VERSION, installInlineOpcodes } from '../../engine/sandbox/runOpcodesInline.ts'
@@ -12,37 +12,12 @@ import type { State } from '../../engine/channel/types.ts'
 import { appCodeOf, benchChannel } from '../../bench/benchChannel.ts'
 import { loopApp } from '../../bench/loopApp.ts'
 import { fixedEnv, testAddresses } from '../support/channel.ts'
-import { stockCall } from '../support/stockEvm.ts'
+import { assertSame, stockCall } from '../support/stockEvm.ts'
 
 const ADDRESS: Address = '0x00000000000000000000000000000000000a4400'
 
 /** The same call on the interpreter as the package ships it. */
 const reference = (code: Hex, data: Hex) => stockCall(ADDRESS, code, data)
-
-/** The sandbox's result must be the stock interpreter's: same outcome, same bytes, same gas. */
-function assertSame(got: StaticCallResult, want: Awaited<ReturnType<typeof reference>>) {
-  assert.equal(got.gasUsed, want.gasUsed)
-  if (want.error === undefined) {
-    assert.equal(got.ok, true, got.ok ? '' : got.message)
-    if (got.ok) assert.equal(got.returnData, want.returnData)
-    return
-  }
-  assert.equal(got.ok, false, `want ${want.error}`)
-  if (got.ok) return
-  const failure =
-    want.error === 'revert'
-      ? 'revert'
-      : want.error === 'out of gas'
-        ? 'out-of-gas'
-        : want.error === 'invalid opcode'
-          ? 'invalid-opcode'
-          : want.error === 'static state change'
-            ? 'state-write'
-            : 'evm-error'
-  assert.equal(got.failure, failure, got.message)
-  if (failure === 'revert') assert.equal(got.revertData, want.returnData)
-  if (failure === 'evm-error') assert.match(got.message, new RegExp(want.error))
-}
 
 const hex = (n: bigint, bytes: number) => n.toString(16).padStart(bytes * 2, '0')
 const word = fc.oneof(

@@ -6,30 +6,9 @@ import fc from 'fast-check'
 import { bytesToHex, type Address, type Hex } from 'viem'
 import { createSandbox, type Sandbox, type StaticCallResult } from '../../engine/sandbox/createSandbox.ts'
 import { fixedEnv } from '../support/channel.ts'
-import { stockCall } from '../support/stockEvm.ts'
+import { assertSame, stockCall } from '../support/stockEvm.ts'
 
 const ADDRESS: Address = '0x00000000000000000000000000000000000a4400'
-
-/** The sandbox's result must be the stock interpreter's: same outcome, same bytes, same gas. */
-function assertSame(got: StaticCallResult, want: Awaited<ReturnType<typeof stockCall>>) {
-  assert.equal(got.gasUsed, want.gasUsed)
-  if (want.error === undefined) {
-    assert.equal(got.ok, true, got.ok ? '' : got.message)
-    if (got.ok) assert.equal(got.returnData, want.returnData)
-    return
-  }
-  assert.equal(got.ok, false, `want ${want.error}`)
-  if (got.ok) return
-  if (want.error === 'revert') {
-    assert.equal(got.failure, 'revert')
-    assert.equal(got.revertData, want.returnData)
-  } else if (want.error === 'out of gas') assert.equal(got.failure, 'out-of-gas', got.message)
-  else if (want.error === 'invalid opcode') assert.equal(got.failure, 'invalid-opcode', got.message)
-  else {
-    assert.equal(got.failure, 'evm-error', got.message)
-    assert.match(got.message, new RegExp(want.error))
-  }
-}
 
 const hex = (n: bigint | number, bytes: number) =>
   BigInt(n)

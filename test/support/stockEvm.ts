@@ -2,6 +2,8 @@ import { Common, Hardfork, Mainnet } from '@ethereumjs/common'
 import { createEVM, paramsEVM } from '@ethereumjs/evm'
 import { Account, createAddressFromString, createZeroAddress } from '@ethereumjs/util'
 import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem'
+import assert from 'node:assert/strict'
+import type { StaticCallResult } from '../../engine/sandbox/createSandbox.ts'
 import { fixedEnv } from './channel.ts'
 
 const GAS = 5_000_000n
@@ -46,4 +48,29 @@ export async function stockCall(address: Address, code: Hex, data: Hex = '0x', g
     returnData: bytesToHex(e.returnValue),
     gasUsed: e.executionGasUsed,
   }
+}
+
+/** The sandbox's result must be the stock interpreter's: same outcome, same bytes, same gas. */
+export function assertSame(got: StaticCallResult, want: Awaited<ReturnType<typeof stockCall>>) {
+  assert.equal(got.gasUsed, want.gasUsed)
+  if (want.error === undefined) {
+    assert.equal(got.ok, true, got.ok ? '' : got.message)
+    if (got.ok) assert.equal(got.returnData, want.returnData)
+    return
+  }
+  assert.equal(got.ok, false, `want ${want.error}`)
+  if (got.ok) return
+  const failure =
+    want.error === 'revert'
+      ? 'revert'
+      : want.error === 'out of gas'
+        ? 'out-of-gas'
+        : want.error === 'invalid opcode'
+          ? 'invalid-opcode'
+          : want.error === 'static state change'
+            ? 'state-write'
+            : 'evm-error'
+  assert.equal(got.failure, failure, got.message)
+  if (failure === 'revert') assert.equal(got.revertData, want.returnData)
+  if (failure === 'evm-error') assert.match(got.message, new RegExp(want.error))
 }
