@@ -338,7 +338,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
           for (const s of sources) await bounded(s.close(), CLOSE_STEP_MS, late('an input source'))
           await bounded(transport.close(), CLOSE_STEP_MS, late('the transport'))
           await store.close()
-          await events.close()
+          await bounded(events.close(), CLOSE_STEP_MS, late('the event log'))
           lock.release()
           for (const set of depositWaiters.values()) for (const wake of set) wake()
           listeners.clear()

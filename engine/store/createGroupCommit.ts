@@ -130,6 +130,11 @@ export function createGroupCommit(o: {
       },
     )
   }
+  /**
+   * Queues `run` for this turn's transaction. `run` must only run SQL on its own inputs: when a
+   * write of the turn fails, the turn is rolled back and every write runs again (each in a
+   * savepoint), so anything else it did (a cache, a counter) would happen twice.
+   */
   const write = <T>(
     what: string,
     run: () => T,
