@@ -5,6 +5,7 @@
 import fc from 'fast-check'
 import type { Hex } from 'viem'
 import { createSandbox, type Sandbox } from '../../engine/sandbox/createSandbox.ts'
+import { STACK_OPCODES } from '../../engine/sandbox/stackOpcodes.ts'
 import { fixedEnv } from '../support/channel.ts'
 import { assertSame, stockCall } from '../support/stockEvm.ts'
 
@@ -33,25 +34,8 @@ function program(seed: number): { code: Hex; data: Hex; cap: number } {
     const n = r < 0.7 ? 1 : 1 + ri(32)
     return hx(0x5f + n, 1) + hx(word() & ((1n << BigInt(8 * n)) - 1n), n)
   }
-  const stack = [
-    '01',
-    '02',
-    '03',
-    '04',
-    '10',
-    '11',
-    '12',
-    '13',
-    '14',
-    '15',
-    '16',
-    '17',
-    '18',
-    '19',
-    '1b',
-    '1c',
-  ]
-  stack.push('50', '5b', ...Array.from({ length: 32 }, (_, i) => hx(0x80 + i, 1)))
+  // The word operations, POP, JUMPDEST, DUP and SWAP (PUSH comes from `push`).
+  const stack = STACK_OPCODES.filter((op) => op < 0x5f || op >= 0x80).map((op) => hx(op, 1))
   const other = [
     '58',
     '5a',
