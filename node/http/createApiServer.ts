@@ -64,15 +64,6 @@ const channelErrors = {
   409: error('The channel refuses the request'),
 }
 
-/** A co-signed action's answer: by its compiled serializer, or whole by {@link toWireJson} if it does not fit. */
-const answerOf = (result: unknown): string => {
-  try {
-    return updateResultJson(result)
-  } catch {
-    return toWireJson(result)
-  }
-}
-
 /**
  * Builds the API of `node` (not listening yet: call `start()`). Refuses, with a `CONFIG` error, a
  * non-loopback host without a token and a token shorter than 16 characters.
@@ -303,10 +294,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
         module.checkAction(String(name ?? type), args ?? fields)
       }
       const result = await node.act(request.params.id.toLowerCase() as Hex, action)
-      // The co-signed answer, the hot one, by the serializer compiled from its schema; a result
-      // that does not fit the schema still goes out whole: the step is co-signed, and an error
-      // here could make a client act again.
-      if (result.ok) return reply.header('content-type', JSON_TYPE).send(answerOf(result))
+      // The co-signed answer, the hot one, by the serializer compiled from its schema.
+      if (result.ok) return reply.header('content-type', JSON_TYPE).send(updateResultJson(result))
       const { status, message } = refusedAction(result)
       const code = result.reason.toUpperCase().replaceAll('-', '_')
       return reply.status(status).send({ error: { code, message, details: result } })

@@ -57,17 +57,27 @@ export function toWireJson(value: unknown): string {
   return JSON.stringify(value, wireReplacer)
 }
 
-/**
- * The JSON of a co-signed action's answer (`UpdateResult`), by a serializer fast-json-stringify
- * compiles from its schema: the text toWireJson writes (bigints as decimal strings), in about half
- * the time, since it calls no replacer for every key. A field the schema does not name is left
- * out; a required one that is missing throws.
- */
 type FjsSchema = Parameters<typeof fastJsonStringify>[0]
-export const updateResultJson: (result: unknown) => string = fastJsonStringify(
+/** The `UpdateResult` serializer fast-json-stringify compiles from its schema. */
+const compiledUpdateResult: (result: unknown) => string = fastJsonStringify(
   updateResultSchema as unknown as FjsSchema,
   { schema: { [stateSchema.$id]: stateSchema as unknown as FjsSchema } },
 )
+
+/**
+ * The JSON of a co-signed action's answer (`UpdateResult`), by the serializer compiled from its
+ * schema: the text toWireJson writes (bigints as decimal strings), in about half the time, since
+ * it calls no replacer for every key. A field the schema does not name is left out. A result the
+ * compiled serializer cannot write (a required field missing) goes out whole by {@link toWireJson}:
+ * the step is co-signed, and an error here could make a client act again.
+ */
+export function updateResultJson(result: unknown): string {
+  try {
+    return compiledUpdateResult(result)
+  } catch {
+    return toWireJson(result)
+  }
+}
 
 /** Each event's wire JSON, kept while the event is held (the log, the event streams and replays share it). */
 const eventJson = new WeakMap<NodeEvent, string>()
