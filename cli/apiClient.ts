@@ -119,7 +119,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       method,
       url: `${base}${path}`,
       headers,
-      body: body === undefined ? undefined : bodyJson(body),
+      body: body === undefined ? undefined : JSON.stringify(body, bigintReplacer),
       timeoutMs,
       signal: options.signal,
     })
@@ -194,27 +194,6 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 }
 
 const bigintReplacer = (_k: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v)
-
-/**
- * Whether JSON.stringify may meet a bigint in `v`: one is there, or an object has its own
- * toJSON, or the nesting is deeper than 16.
- */
-function mayHoldBigint(v: unknown, depth: number): boolean {
-  if (typeof v === 'bigint') return true
-  if (typeof v !== 'object' || v === null) return false
-  if (depth > 16 || typeof (v as { toJSON?: unknown }).toJSON === 'function') return true
-  for (const k in v)
-    if (Object.hasOwn(v, k) && mayHoldBigint((v as Record<string, unknown>)[k], depth + 1)) return true
-  return false
-}
-
-/**
- * A request body as JSON text, bigints as decimal strings. The replacer (a call from JSON.stringify
- * for every key and value) only when a bigint may be there; without one the text is the same.
- */
-function bodyJson(body: unknown): string {
-  return mayHoldBigint(body, 0) ? JSON.stringify(body, bigintReplacer) : JSON.stringify(body)
-}
 
 function causeText(cause: unknown): string {
   const own = (cause as { code?: unknown } | undefined)?.code
