@@ -1,9 +1,10 @@
-// The API client against a real HTTP server on loopback, through both of its transports: its own
-// (node:http, keep-alive) and a given fetch. Both send the same requests and give the same typed
-// answers and errors.
+// The API client against a real HTTP server on loopback, through each of its transports: node:http
+// (keep-alive), undici's Pool and a given fetch. All send the same requests and give the same
+// typed answers and errors.
 import assert from 'node:assert/strict'
-import { getEventListeners } from 'node:events'
-import { createServer } from 'node:http'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { getEventListeners, once } from 'node:events'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApiError, createApiClient, type ApiClientOptions } from '../../cli/apiClient.ts'
 import { startCannedNode, type CannedNode } from './support.ts'
@@ -25,11 +26,26 @@ const rejectsWith = async (p: Promise<unknown>, status: number, code: string, me
     return true
   })
 
-for (const transport of ['node:http', 'fetch'] as const) {
+const listen = async (server: Server): Promise<string> => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+const stop = async (server: Server): Promise<void> => {
+  server.closeAllConnections()
+  await new Promise((resolve) => server.close(resolve))
+}
+
+const TRANSPORTS = {
+  'node:http': { undiciAfter: Infinity },
+  undici: { undiciAfter: 0 },
+  fetch: { fetch: globalThis.fetch },
+} as const
+
+for (const transport of ['node:http', 'undici', 'fetch'] as const) {
   describe(`API client through ${transport}`, () => {
     let node: CannedNode | undefined
     const client = (url: string, more: Partial<ApiClientOptions> = {}) =>
-      createApiClient({ url, ...(transport === 'fetch' ? { fetch: globalThis.fetch } : {}), ...more })
+      createApiClient({ url, ...TRANSPORTS[transport], ...more })
     afterEach(async () => {
       await node?.close()
       node = undefined
@@ -140,7 +156,7 @@ for (const transport of ['node:http', 'fetch'] as const) {
           client(`http://127.0.0.1:${port}`, { timeoutMs: 5_000 }).health(),
           0,
           'UNREACHABLE',
-          transport === 'fetch' ? /UND_ERR_SOCKET/ : /ECONNRESET/,
+          transport === 'node:http' ? /ECONNRESET/ : /UND_ERR_SOCKET/,
         )
         assert.ok(Date.now() - started < 2_000)
       } finally {
@@ -179,6 +195,67 @@ for (const transport of ['node:http', 'fetch'] as const) {
       await rejectsWith(api.listChannels(), 0, 'TIMEOUT')
       assert.equal(getEventListeners(signal, 'abort').length, 0)
     })
+
+    it('reads an answer whose characters are split across its chunks', async () => {
+      const text = JSON.stringify({ status: 'ünïcødé €✓', address: '0xa1', channels: 3 })
+      const bytes = Buffer.from(text, 'utf8')
+      const cut = bytes.indexOf(Buffer.from('€')) + 1
+      const server = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(bytes.length) })
+        res.write(bytes.subarray(0, cut))
+        setTimeout(() => res.end(bytes.subarray(cut)), 20)
+      })
+      try {
+        assert.equal((await client(await listen(server)).health()).status, 'ünïcødé €✓')
+      } finally {
+        await stop(server)
+      }
+    })
+
+    if (transport !== 'fetch') {
+      it('does not follow a redirect: the 3xx is the answer', async () => {
+        node = await startCannedNode({
+          'GET /v1/health': { status: 302, body: {} },
+          'GET /elsewhere': { body: { status: 'ok', address: '0xa1', channels: 3 } },
+        })
+        await rejectsWith(client(node.url).health(), 302, 'HTTP_302')
+        assert.deepEqual(node.calls(), ['GET /v1/health'])
+      })
+
+      it("closes an idle connection before the server's announced keep-alive timeout", async () => {
+        const server = createServer((_req, res) => res.end('{"status":"ok","address":"0xa1","channels":1}'))
+        server.keepAliveTimeout = 2_000 // announced as `Keep-Alive: timeout=2`
+        const url = await listen(server)
+        try {
+          const connected = once(server, 'connection') as Promise<[import('node:net').Socket]>
+          assert.equal((await client(url).health()).channels, 1)
+          const [socket] = await connected
+          const answered = Date.now()
+          await once(socket, 'end') // the client's FIN
+          const idle = Date.now() - answered
+          assert.ok(idle < 1_800, `closed by the client after ${idle} ms`)
+        } finally {
+          await stop(server)
+        }
+      })
+
+      it('closes a connection idle for 4 s when the server announces no timeout', async () => {
+        const server = createServer((_req, res) => res.end('{"status":"ok","address":"0xa1","channels":1}'))
+        server.keepAliveTimeout = 0 // no Keep-Alive header, no closing by the server
+        const url = await listen(server)
+        try {
+          const connected = once(server, 'connection') as Promise<[import('node:net').Socket]>
+          assert.equal((await client(url).health()).channels, 1)
+          const [socket] = await connected
+          const answered = Date.now()
+          await once(socket, 'end')
+          const idle = Date.now() - answered
+          assert.ok(idle >= 3_500 && idle < 6_000, `closed by the client after ${idle} ms`)
+        } finally {
+          await stop(server)
+        }
+      })
+    }
   })
 }
 
@@ -192,6 +269,29 @@ describe('API client without a given fetch', () => {
       assert.equal(node.requests.length, 5)
       assert.equal(node.connections(), 1)
     } finally {
+      await node.close()
+    }
+  })
+
+  it('makes its first 16 requests through node:http, the later ones through undici', async () => {
+    const node = await startCannedNode({ [`POST /v1/channels/${ID}/actions`]: { body: signed } })
+    let throughUndici = 0
+    const count = () => throughUndici++
+    subscribe('undici:request:create', count)
+    try {
+      const api = createApiClient({ url: node.url })
+      const seen: number[] = []
+      for (let i = 0; i < 20; i++) {
+        assert.equal((await api.act(ID, { action: 'release', args: {} })).version, 8n)
+        seen.push(throughUndici)
+      }
+      assert.deepEqual(seen, [...Array(16).fill(0), 1, 2, 3, 4])
+      assert.equal(node.requests.length, 20)
+      // One of node:http, and undici's two: it reuses a connection an event-loop turn after its
+      // answer, so a request sent right after the answer before it takes the other one.
+      assert.equal(node.connections(), 3)
+    } finally {
+      unsubscribe('undici:request:create', count)
       await node.close()
     }
   })
