@@ -160,7 +160,7 @@ export function createExecutor(o: {
           : store.putDisputed(ch.id)
 
   /** The answer to a handler's question: the signer's for its own proposal, the rest from the facts. */
-  const answer = async (ch: ChannelMachine, a: Ask): Promise<Answer[Ask['kind']]> => {
+  const answer = (ch: ChannelMachine, a: Ask): Answer[Ask['kind']] | Promise<Answer[Ask['kind']]> => {
     if (a.kind !== 'signProposal') return reader.answer(ch, a)
     const { state, digest, action, env } = a
     const pd = hashProposal(ch.params, {

@@ -38,38 +38,45 @@ export function createFacts(o: {
       ...(ch.app.abi ? { appAbi: ch.app.abi } : {}),
     })
 
-  /** The answer to a handler's question (all but the signer's own, {@link createExecutor}'s). */
-  const answer = async (
+  const orNull = <T>(v: T | undefined): T | null => v ?? null
+  /** Whether a proposal's env is within tolerance (a held head may lag the mover's: one ahead of it is checked again at a fresh read). */
+  const envWithin = async (env: Env): Promise<boolean> => {
+    const mine = await o.clock()
+    const fresh = env.blockNumber > mine.blockNumber ? o.freshClock : undefined
+    return isEnvWithin(env, mine, o.tolerance) || (!!fresh && isEnvWithin(env, await fresh(), o.tolerance))
+  }
+  const rerunMoves = async (ch: ChannelMachine, a: Extract<Ask, { kind: 'rerunMoves' }>) => {
+    const out: StepResult[] = []
+    for (const [i, m] of a.moves.entries()) {
+      const from = i === 0 ? a.base : (a.moves[i - 1] as (typeof a.moves)[number]).state
+      out.push(await rerun(ch, { from, mover: m.mover, action: m.action, env: m.env }))
+    }
+    return out
+  }
+
+  /**
+   * The answer to a handler's question (all but the signer's own, {@link createExecutor}'s): a
+   * promise when it takes one (the store, the sandbox), else the value itself.
+   */
+  const answer = (
     ch: ChannelMachine,
     a: Exclude<Ask, { kind: 'signProposal' }>,
-  ): Promise<Answer[Ask['kind']]> => {
+  ): Answer[Ask['kind']] | Promise<Answer[Ask['kind']]> => {
     switch (a.kind) {
       case 'signedAt':
-        return (await store.getSignatureRecord(ch.id, a.version)) ?? null
+        return store.getSignatureRecord(ch.id, a.version).then(orNull)
       case 'coSignedAt':
-        return (await store.getSignedState(ch.id, a.version)) ?? null
+        return store.getSignedState(ch.id, a.version).then(orNull)
       case 'funding':
-        return (await store.getFunding(ch.id)) ?? null
+        return store.getFunding(ch.id).then(orNull)
       case 'clock':
         return o.clock()
-      case 'envWithin': {
-        // A held head may lag the mover's: a proposal ahead of it is checked again at a fresh read.
-        const mine = await o.clock()
-        const fresh = a.env.blockNumber > mine.blockNumber ? o.freshClock : undefined
-        return (
-          isEnvWithin(a.env, mine, o.tolerance) || (!!fresh && isEnvWithin(a.env, await fresh(), o.tolerance))
-        )
-      }
+      case 'envWithin':
+        return envWithin(a.env)
       case 'rerun':
         return rerun(ch, a)
-      case 'rerunMoves': {
-        const out: StepResult[] = []
-        for (const [i, m] of a.moves.entries()) {
-          const from = i === 0 ? a.base : (a.moves[i - 1] as (typeof a.moves)[number]).state
-          out.push(await rerun(ch, { from, mover: m.mover, action: m.action, env: m.env }))
-        }
-        return out
-      }
+      case 'rerunMoves':
+        return rerunMoves(ch, a)
       case 'approve':
         return o.approve === undefined ? true : o.approve(a.step)
       case 'recover':
