@@ -34,8 +34,9 @@ let modules: Modules | undefined
  * opcode, most of a sandbox call's time. For the EVMs given to {@link runOpcodesInline} this runs
  * legacy code's opcodes in a plain loop instead: an opcode whose handler the interpreter marks
  * async is awaited when it returns a promise, and one whose gas function is async (storage,
- * calls, copies) takes the interpreter's own step, awaited. The memory gas of MLOAD, MSTORE and
- * MSTORE8 is the interpreter's own `subMemUsage`, called synchronously. Once the code's jumps are
+ * calls, external code) takes the interpreter's own step, awaited. The gas of MLOAD, MSTORE,
+ * MSTORE8, KECCAK256, CALLDATACOPY, MCOPY, RETURN and REVERT is computed as the stock functions
+ * compute it, with the interpreter's own `subMemUsage`, synchronously. Once the code's jumps are
  * analysed, the opcodes that only work the stack (arithmetic, comparisons, PUSH, DUP, SWAP...) run
  * in the loop itself, on the stack's array ({@link stackOpcodes}), about four in five opcodes of a
  * compiled app. Every check, charge and state change is the interpreter's, in its order; only the
@@ -179,6 +180,7 @@ function leanRunInterpreter(evm: LeanEvm, { Interpreter }: Modules): void {
 function patch({
   proto,
   subMemUsage,
+  divCeil,
   consumePostTargetCallOog,
   gasHandlers,
   opHandlers,
@@ -206,6 +208,39 @@ function patch({
   memoryGas(0x51, 32n) // MLOAD
   memoryGas(0x52, 32n) // MSTORE
   memoryGas(0x53, 1n) // MSTORE8
+  /** A synchronous twin of the stock gas function of `op` (the same code, not awaited). */
+  const twin = (op: number, gas: GasHandler) => {
+    const stock = gasHandlers.get(op)
+    if (stock !== undefined) syncGas.set(stock, gas)
+  }
+  // KECCAK256, CALLDATACOPY, MCOPY, RETURN and REVERT: memory growth and a charge per word, as
+  // the stock functions of 10.1.3 compute them; an app's every call runs some of them.
+  twin(0x20, (rs, gas, common) => {
+    const [offset, length] = rs.stack.peek(2) as [bigint, bigint]
+    gas += subMemUsage(rs, offset, length, common)
+    gas += common.param('keccak256WordGas') * divCeil(length, 32n)
+    return gas
+  })
+  twin(0x37, (rs, gas, common) => {
+    const [memOffset, , dataLength] = rs.stack.peek(3) as [bigint, bigint, bigint]
+    gas += subMemUsage(rs, memOffset, dataLength, common)
+    if (dataLength !== 0n) gas += common.param('copyGas') * divCeil(dataLength, 32n)
+    return gas
+  })
+  twin(0x5e, (rs, gas, common) => {
+    const [dst, src, length] = rs.stack.peek(3) as [bigint, bigint, bigint]
+    const wordsCopied = (length + 31n) / 32n
+    gas += 3n * wordsCopied
+    gas += subMemUsage(rs, src, length, common)
+    gas += subMemUsage(rs, dst, length, common)
+    return gas
+  })
+  const returnGas: GasHandler = (rs, gas, common) => {
+    const [offset, length] = rs.stack.peek(2) as [bigint, bigint]
+    return gas + subMemUsage(rs, offset, length, common)
+  }
+  twin(0xf3, returnGas)
+  twin(0xfd, returnGas)
 
   /** One opcode: undefined when it ran to the end synchronously, else the promise of its end. */
   const step = (self: Interpreter, rs: RunState, entry: OpEntry | undefined): Promise<void> | undefined => {
