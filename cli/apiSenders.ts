@@ -113,10 +113,11 @@ export function undiciSender(base: string, PoolClass: typeof Pool): Sender {
 export const UNDICI_AFTER = 16
 
 /**
- * `node:http` for a client's first `after` requests, then {@link undiciSender} for `http:` URLs. Loading undici's Pool and compiling its HTTP parser (WebAssembly) costs a process
- * about 0.1 s of CPU, and node waits for that compilation before it exits: a command that makes a
- * few requests would start and end later. A client that makes many requests pays it once and then
- * half the CPU per request. `https:` stays with `node:https`.
+ * `node:http` for a client's first `after` requests, then {@link undiciSender} for `http:` URLs.
+ * Loading undici's Pool and compiling its HTTP parser (WebAssembly) costs a process about 0.1 s of
+ * CPU, and node waits for that compilation before it exits: a program that makes a few requests
+ * would start and end later. A client that makes many requests (the demo's, the benchmark's) pays
+ * it once and then half the CPU per request. `https:` stays with `node:https`.
  */
 export function autoSender(base: string, after = UNDICI_AFTER): Sender {
   const slow = nodeHttpSender(base)
