@@ -4,6 +4,7 @@ type StackState = { stack: Stack; programCounter: number }
 
 const TWO_POW256 = 1n << 256n
 const MAX_WORD = TWO_POW256 - 1n
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER)
 
 /**
  * The opcodes {@link stackOpcodes} runs: arithmetic, comparison and bit operations on words,
@@ -44,7 +45,8 @@ export function stockStackHandlers(handlers: Map<number, unknown>): unknown[] {
 }
 
 type Entry = {
-  opcodeInfo: { code: number; feeBigInt: bigint; dynamicGas: boolean; isInvalid: boolean }
+  /** `fee` and `feeBigInt` are the same fee (the interpreter's `Opcode` makes one of the other). */
+  opcodeInfo: { code: number; fee: number; feeBigInt: bigint; dynamicGas: boolean; isInvalid: boolean }
   opHandler: unknown
 }
 type RunState = StackState & { code: Uint8Array; gasLeft: bigint; opCode: number }
@@ -58,7 +60,8 @@ type RunState = StackState & { code: Uint8Array; gasLeft: bigint; opCode: number
  * is), no EIP lookups per PUSH. Values, stack heights and errors (stack underflow, then
  * overflow, in the stock order) are the stock ones. Stops before the first other opcode or at the
  * end of the code; the program counter, gas, opcode and stack are in `rs` when it returns or
- * throws. `entries` is the jump analysis's opcode table by position, `pushes` its pushed words by
+ * throws. The gas left is counted in a number, exact below 2^53 (a bigint subtracted per opcode
+ * made a bigint per opcode); with more gas than that (a cap no chain has) it runs nothing. `entries` is the jump analysis's opcode table by position, `pushes` its pushed words by
  * position.
  */
 export function stackRun(fail: (message: string) => never, handlers: readonly unknown[]) {
@@ -68,9 +71,11 @@ export function stackRun(fail: (message: string) => never, handlers: readonly un
     const stack = rs.stack
     const store = stack._store
     const max = stack._maxHeight
+    if (rs.gasLeft > MAX_EXACT) return
     const end = rs.code.length
     let pc = rs.programCounter
-    let gas = rs.gasLeft
+    const gasBefore = Number(rs.gasLeft)
+    let gas = gasBefore
     let len = stack._len
     let op = rs.opCode
     try {
@@ -80,9 +85,9 @@ export function stackRun(fail: (message: string) => never, handlers: readonly un
         const code = info.code
         if (handlers[code] !== entry.opHandler || info.dynamicGas || info.isInvalid) return
         op = code
-        gas -= info.feeBigInt
-        if (gas < 0n) {
-          gas = 0n
+        gas -= info.fee
+        if (gas < 0) {
+          gas = 0
           fail('out of gas')
         }
         pc++
@@ -188,7 +193,7 @@ export function stackRun(fail: (message: string) => never, handlers: readonly un
       }
     } finally {
       rs.programCounter = pc
-      rs.gasLeft = gas
+      if (gas !== gasBefore) rs.gasLeft = BigInt(gas)
       rs.opCode = op
       stack._len = len
     }

@@ -84,6 +84,21 @@ describe('sandbox: stack opcodes run in the loop, with the stock interpreter’s
     )
   })
 
+  it('with more gas than 2^53 (counted in bigints) random stack code gives the stock results', async () => {
+    const huge = (1n << 60n) + 7n
+    const big = await createSandbox({ gasCap: huge, timeCapMs: 60_000 })
+    await fc.assert(
+      fc.asyncProperty(program, fc.uint8Array({ maxLength: 40 }), async (code, calldata) => {
+        const data = bytesToHex(calldata)
+        assertSame(
+          await big.staticCall({ address: ADDRESS, code, data, env: fixedEnv }),
+          await stockCall(ADDRESS, code, data, huge),
+        )
+      }),
+      { numRuns: 100 },
+    )
+  })
+
   it('each word operation gives the stock result on every pair of edge words', async () => {
     const edges = [
       0n,
