@@ -28,19 +28,26 @@ export function actionToCalldata(
   inputs: Pick<InputBook, 'answers' | 'readings'>,
   channelId: Hex = base.channelId,
 ): Hex {
-  const bad = (why: string) => new ChanvmError('INVALID_ARGUMENT', why, { channelId })
   if (typeof action !== 'object' || action === null || Array.isArray(action))
-    throw bad('an action is an object with its type (or action) and arguments')
+    throw bad('an action is an object with its type (or action) and arguments', channelId)
   const { app: named, type, action: actionName, args, ...fields } = action
   if (named !== undefined && named !== app.name)
-    throw bad(`the channel runs ${app.name}, the action is for ${String(named)}`)
+    throw bad(`the channel runs ${app.name}, the action is for ${String(named)}`, channelId)
   const name = actionName ?? type
-  if (typeof name !== 'string') throw bad('an action names its type (or action)')
+  if (typeof name !== 'string') throw bad('an action names its type (or action)', channelId)
   if (actionName !== undefined && type !== undefined && actionName !== type)
-    throw bad(`the action is named twice: type ${String(type)}, action ${String(actionName)}`)
+    throw bad(`the action is named twice: type ${String(type)}, action ${String(actionName)}`, channelId)
   if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args)))
-    throw bad('args must be an object of named arguments')
+    throw bad('args must be an object of named arguments', channelId)
   if (args !== undefined && Object.keys(fields).length > 0)
-    throw bad(`arguments come in args or beside type, not both (${Object.keys(fields).join(', ')})`)
+    throw bad(
+      `arguments come in args or beside type, not both (${Object.keys(fields).join(', ')})`,
+      channelId,
+    )
   return app.encodeAction(name, args ?? fields, { base, channelId, inputs })
+}
+
+/** A bad action's error (a function, not a closure made for every action). */
+function bad(why: string, channelId: Hex): ChanvmError {
+  return new ChanvmError('INVALID_ARGUMENT', why, { channelId })
 }
