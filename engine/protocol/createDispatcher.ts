@@ -1,3 +1,4 @@
+import { prefetchRecoveries } from '../crypto/recoveryMemo.ts'
 import { ChanvmError } from '../errors.ts'
 import type { PeerMessage } from '../transport/types.ts'
 import { lower, type Msg } from './machine.ts'
@@ -14,6 +15,19 @@ import { describe, isStoreError } from './partyErrors.ts'
 type Held = { m: Msg<'open'>; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 
 const MESSAGE_TYPES = new Set(['open', 'propose', 'accept', 'reject', 'commit', 'sync'])
+
+/**
+ * The (digest, signature) pairs a message names that its handler recovers: an `accept`'s, a
+ * `commit`'s but this party's own (at `myIndex`, which it compares with what it handed out). The
+ * handler still takes the digest of what the message carries and recovers over that: a verdict
+ * over a digest the message misnames is never asked for.
+ */
+export const signedPairs = (m: PeerMessage, myIndex: number): (readonly [unknown, unknown])[] =>
+  m.type === 'accept'
+    ? [[m.digest, m.sig]]
+    : m.type === 'commit' && Array.isArray(m.sigs)
+      ? (m.sigs as unknown[]).flatMap((sig, i) => (i === myIndex ? [] : [[m.digest, sig] as const]))
+      : []
 const MAX_HELD_PER_CHANNEL = 16
 const MAX_HELD = 256
 
@@ -138,8 +152,15 @@ export function createDispatcher(ctx: PartyContext) {
       if (!io.refusedForStore(e as object)) io.count('store-error') // a refusal counted it already
       io.emit({ type: 'store-error', channelId: ch.id, message: describe(e) })
     }
+    // With a crypto pool: the message counts as work in flight until handled, and the recoveries
+    // of the signatures it carries start now, on a thread when others are in flight; its handler
+    // waits for them on the channel's queue, in its turn, and finds their verdicts remembered.
+    const pool = ctx.options.cryptoPool
+    const done = pool?.busy(ch.key)
+    const prefetched = pool === undefined ? undefined : prefetchRecoveries(pool, signedPairs(m, ch.myIndex))
     const handled = await io.rt.serial(ch, async () => {
       try {
+        if (prefetched !== undefined) await prefetched
         await run()
       } catch (e) {
         if (isStoreError(e)) {
@@ -147,6 +168,8 @@ export function createDispatcher(ctx: PartyContext) {
           throw e
         }
         io.drop('malformed', (e as Error).message)
+      } finally {
+        done?.()
       }
       // The channel's queue goes on once the message's co-signed state is written; its
       // acknowledgement waits until it (and whatever the channel wrote before) is durable.

@@ -2,6 +2,7 @@ import type { Address, Hex } from 'viem'
 import { stateToWire } from '../channel/wire.ts'
 import type { Env, SignedState } from '../channel/types.ts'
 import { ChanvmError } from '../errors.ts'
+import type { CryptoPool } from '../crypto/createCryptoPool.ts'
 import type { Signer } from '../crypto/types.ts'
 import type { Sandbox } from '../sandbox/createSandbox.ts'
 import type { ChannelStore, SignatureRecord } from '../store/types.ts'
@@ -46,6 +47,7 @@ export function createExecutor(o: {
   onEvent?: ((e: PartyEvent) => void) | undefined
   approve?: PartyOptions['approve']
   isClosed: () => boolean
+  cryptoPool?: CryptoPool | undefined
 }) {
   const { signer, store, transport } = o
   const address = signer.address

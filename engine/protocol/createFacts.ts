@@ -1,10 +1,11 @@
 import type { Env } from '../channel/types.ts'
+import type { CryptoPool } from '../crypto/createCryptoPool.ts'
 import type { Sandbox } from '../sandbox/createSandbox.ts'
 import { runTransition, type StepResult } from '../sandbox/runTransition.ts'
 import type { ChannelStore } from '../store/types.ts'
 import type { Answer, Ask } from './effects.ts'
 import { createChannelMachine, lower, type ChannelMachine } from './machine.ts'
-import { isEnvWithin, recovers } from './messageChecks.ts'
+import { isEnvWithin, recovers, recoversVia } from './messageChecks.ts'
 import type { AppCode, PartyOptions } from './types.ts'
 
 /**
@@ -25,6 +26,7 @@ export function createFacts(o: {
   freshClock?: (() => Promise<Env>) | undefined
   tolerance: { blocks: bigint; seconds: bigint }
   approve?: PartyOptions['approve']
+  cryptoPool?: CryptoPool | undefined
 }) {
   const { store } = o
   const rerun = (ch: ChannelMachine, a: Omit<Extract<Ask, { kind: 'rerun' }>, 'kind'>) =>
@@ -80,7 +82,9 @@ export function createFacts(o: {
       case 'approve':
         return o.approve === undefined ? true : o.approve(a.step)
       case 'recover':
-        return recovers(a.digest, a.sig, a.who)
+        return o.cryptoPool === undefined
+          ? recovers(a.digest, a.sig, a.who)
+          : recoversVia(o.cryptoPool, a.digest, a.sig, a.who)
     }
   }
 

@@ -1,4 +1,5 @@
 import { keccak256, type Hex } from 'viem'
+import { signerOnPool } from '../crypto/createKeySigner.ts'
 import { ChanvmError } from '../errors.ts'
 import { createDispatcher } from './createDispatcher.ts'
 import { createExecutor } from './createExecutor.ts'
@@ -50,7 +51,18 @@ export type {
  * ```
  */
 export async function createParty(options: PartyOptions): Promise<Party> {
-  const { transport, signer } = options
+  try {
+    return await startParty(options)
+  } catch (e) {
+    // A party that failed to start ends its crypto pool as its close would.
+    await options.cryptoPool?.close()
+    throw e
+  }
+}
+
+async function startParty(options: PartyOptions): Promise<Party> {
+  const { transport, cryptoPool } = options
+  const signer = cryptoPool === undefined ? options.signer : signerOnPool(options.signer, cryptoPool)
   const store = guardStore(options.store)
   if (lower(transport.self) !== lower(signer.address)) {
     throw new ChanvmError('CONFIG', `transport is for ${transport.self}, the signer is ${signer.address}`)
@@ -72,6 +84,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
       onEvent: options.onEvent,
       approve: options.approve,
       isClosed: () => ctx.closed,
+      cryptoPool,
     }),
     options,
     channels: new Map<string, ChannelMachine>(),
@@ -137,7 +150,12 @@ export async function createParty(options: PartyOptions): Promise<Party> {
     address: signer.address,
     open: (params, initial) => openChannel(ctx, params, initial, releaseHeld),
     confirmFunding,
-    update: (channelId, action, opts = {}) => updateChannel(ctx, channelId, action, opts),
+    update: (channelId, action, opts = {}) => {
+      // Counted as the channel's work in flight: a crypto pool offloads while several channels work.
+      const done = cryptoPool?.busy(lower(channelId))
+      const r = updateChannel(ctx, channelId, action, opts)
+      return done === undefined ? r : r.finally(done)
+    },
     waitForVersion: (channelId, version, ms = timeoutMs) => waitForVersion(ctx, channelId, version, ms),
     adoptForcedChain: (chain) =>
       runLocal(ctx, channelOf(ctx, chain.channelId), 'adoption', onForcedChain, { chain }),
@@ -161,6 +179,7 @@ export async function createParty(options: PartyOptions): Promise<Party> {
         new Promise((res) => (timer = setTimeout(res, timeoutMs))),
       ])
       clearTimeout(timer)
+      await cryptoPool?.close()
     },
   }
 }

@@ -3,7 +3,9 @@ import { hashState } from '../channel/hashState.ts'
 import { stateToWire, wireToState } from '../channel/wire.ts'
 import type { Env, SignedState, State } from '../channel/types.ts'
 import { canonicalSignature } from '../crypto/canonicalSignature.ts'
+import type { CryptoPool } from '../crypto/createCryptoPool.ts'
 import { recoverDigestSigner } from '../crypto/recoverDigestSigner.ts'
+import { takeRecovered } from '../crypto/recoveryMemo.ts'
 import type { SignatureRecord } from '../store/types.ts'
 import type { PeerMessage, WireState } from '../transport/types.ts'
 import { lower, type ChannelMachine, type Msg } from './machine.ts'
@@ -127,10 +129,22 @@ export const digestOf = (ch: ChannelMachine, s: State): Hex => {
   return digest
 }
 
-/** Whether `sig` over `digest` recovers to `who`. */
+/** Whether `sig` over `digest` recovers to `who` (a verdict prefetched on a crypto pool first). */
 export const recovers = (digest: Hex, sig: unknown, who: string | undefined): boolean => {
   if (typeof sig !== 'string' || who === undefined) return false
-  const v = recoverDigestSigner(digest, sig as Hex)
+  const v = takeRecovered(digest, sig) ?? recoverDigestSigner(digest, sig as Hex)
+  return v.ok && lower(v.signer) === lower(who)
+}
+
+/** {@link recovers}, the recovery made by `pool` (on its thread when it is busy). */
+export const recoversVia = async (
+  pool: CryptoPool,
+  digest: Hex,
+  sig: unknown,
+  who: string | undefined,
+): Promise<boolean> => {
+  if (typeof sig !== 'string' || who === undefined) return false
+  const v = takeRecovered(digest, sig) ?? (await pool.recover(digest, sig as Hex))
   return v.ok && lower(v.signer) === lower(who)
 }
 

@@ -1,5 +1,6 @@
 import type { Abi, Address, Hex } from 'viem'
 import type { ChannelParams, Env, ForcedChain, SignedState, State } from '../channel/types.ts'
+import type { CryptoPool } from '../crypto/createCryptoPool.ts'
 import type { Signer } from '../crypto/types.ts'
 import type { Sandbox } from '../sandbox/createSandbox.ts'
 import type { StepResult } from '../sandbox/runTransition.ts'
@@ -51,6 +52,14 @@ export type PartyOptions = {
    * with a signed `reject` (`refused`). Default: sign every valid step.
    */
   approve?: (step: ProposedStep) => boolean | string | Promise<boolean | string>
+  /**
+   * Threads that sign and recover signatures while this party handles other messages
+   * ({@link createCryptoPool}): a key signer ({@link createKeySigner}) signs through it, and the
+   * signatures a message carries are recovered on it. The party ends it when it closes (or fails
+   * to start).
+   * Default: none, all on the calling thread.
+   */
+  cryptoPool?: CryptoPool
 }
 
 export type PartyEvent =

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict'
+import type { Hex } from 'viem'
+import { privateKeyToAddress } from 'viem/accounts'
+import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
+import { verifyStateSignature } from '../../engine/channel/index.ts'
+import { createCryptoPool, type CryptoPool } from '../../engine/crypto/createCryptoPool.ts'
+import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
+import { prefetchRecoveries, takeRecovered } from '../../engine/crypto/recoveryMemo.ts'
+import { signDigest } from '../../engine/crypto/signDigest.ts'
+import { signedPairs } from '../../engine/protocol/createDispatcher.ts'
+import { recovers } from '../../engine/protocol/messageChecks.ts'
+import type { PeerMessage } from '../../engine/transport/types.ts'
+import { createParty, type Party } from '../../engine/protocol/createParty.ts'
+import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
+import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
+import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
+import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
+
+const deadline = fixedEnv.timestamp + 3_600n
+
+/**
+ * Payer and payee sharing `pool`, with `channels` funded escrow channels opened (nonces from
+ * `firstNonce`: another test's channels would find their recoveries remembered).
+ */
+async function partiesOnPool(pool: CryptoPool, channels: number, firstNonce: bigint) {
+  const hub = createMemoryHub()
+  const make = async (i: 0 | 1): Promise<Party> =>
+    createParty({
+      signer: createKeySigner(testKeys[i]!),
+      transport: hub.connect(testAddresses[i]!),
+      store: createMemoryStore(),
+      sandbox: await createSandbox(),
+      apps: [escrowApp],
+      clock: () => fixedEnv,
+      responseTimeoutMs: 5_000,
+      cryptoPool: pool,
+    })
+  const payer = await make(0)
+  const payee = await make(1)
+  const chs = Array.from({ length: channels }, (_, i) => escrowChannel({ nonce: firstNonce + BigInt(i) }))
+  for (const ch of chs) {
+    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+    for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
+  }
+  return { payer, payee, chs }
+}
+
+describe('crypto pool in a party', function () {
+  this.timeout(120_000)
+
+  it('co-signs steps on many channels at once with signatures and recoveries on the thread', async () => {
+    const pool = createCryptoPool({ threads: 1 })
+    await pool.ready()
+    const { payer, payee, chs } = await partiesOnPool(pool, 6, 1n)
+    const before = pool.stats().offloaded
+    await Promise.all(
+      chs.map(async (ch) => {
+        for (let i = 0; i < 3; i++) {
+          assert.ok((await payer.update(ch.channelId, escrowActions.fund(100n, deadline))).ok)
+          assert.ok((await payer.update(ch.channelId, escrowActions.release())).ok)
+        }
+      }),
+    )
+    for (const ch of chs) {
+      const a = await payer.latest(ch.channelId)
+      const b = await payee.waitForVersion(ch.channelId, 6n)
+      assert.deepEqual(a, b)
+      assert.deepEqual(a?.state.balances, [700n, 300n])
+      ch.params.participants.forEach((p, i) =>
+        assert.ok(verifyStateSignature(ch.params, a!.state, a!.signatures[i]!, p).ok),
+      )
+    }
+    // 36 steps, each three signatures and three recoveries: most of them on the thread.
+    assert.ok(pool.stats().offloaded - before >= 100, JSON.stringify(pool.stats()))
+    assert.equal(pool.stats().failures, 0)
+    await payer.close()
+    // The party ends the pool when it closes; the other party goes on without it.
+    assert.equal(pool.workers().length, 0)
+    await payee.close()
+  })
+
+  it('runs the crypto of one channel alone on the calling thread', async () => {
+    const pool = createCryptoPool({ threads: 1 })
+    await pool.ready()
+    const { payer, payee, chs } = await partiesOnPool(pool, 1, 100n)
+    const ch = chs[0]!
+    const before = pool.stats()
+    for (let i = 0; i < 3; i++) {
+      assert.ok((await payer.update(ch.channelId, escrowActions.fund(100n, deadline))).ok)
+      assert.ok((await payer.update(ch.channelId, escrowActions.release())).ok)
+    }
+    assert.deepEqual((await payee.waitForVersion(ch.channelId, 6n))?.state.balances, [700n, 300n])
+    const after = pool.stats()
+    assert.equal(after.offloaded, before.offloaded)
+    assert.ok(after.inline - before.inline >= 6 * 5, JSON.stringify(after))
+    await payer.close()
+    await payee.close()
+  })
+
+  it('a prefetched recovery serves only the digest and signature it was made of, once', async () => {
+    const pool = createCryptoPool({ threads: 1, offload: 'always' })
+    await pool.ready()
+    const k = `0x${'99'.repeat(32)}` as Hex
+    const who = privateKeyToAddress(k)
+    const d = `0x${'aa'.repeat(32)}` as Hex
+    const other = `0x${'ab'.repeat(32)}` as Hex
+    const sig = signDigest(d, k)
+    const accept: PeerMessage = { type: 'accept', channelId: d, from: who, version: '1', digest: d, sig }
+    const pending = prefetchRecoveries(pool, signedPairs(accept, 0))
+    assert.notEqual(pending, undefined)
+    await pending
+    assert.equal(pool.stats().offloaded, 1)
+    assert.equal(recovers(other, sig, who), false, 'another digest is recovered, and refused')
+    assert.deepEqual(takeRecovered(d, sig.toUpperCase().replace('0X', '0x')), {
+      ok: true,
+      signer: who.toLowerCase(),
+    })
+    assert.equal(takeRecovered(d, sig), undefined, 'taken once')
+    // A bad signature's verdict is kept as it is: the check refuses it.
+    const forged = `0x${sig.slice(2, 130)}1d` as Hex
+    await prefetchRecoveries(pool, [[d, forged]])
+    assert.equal(recovers(d, forged, who), false)
+    // A commit's signature at this party's index is left to the handler; not strings, nothing.
+    const mine = signDigest(other, k)
+    const commit: PeerMessage = {
+      type: 'commit',
+      channelId: d,
+      from: who,
+      version: '1',
+      digest: other,
+      sigs: [mine],
+    }
+    assert.deepEqual(signedPairs(commit, 0), [])
+    assert.deepEqual(signedPairs(commit, 1), [[other, mine]])
+    assert.equal(prefetchRecoveries(pool, [[other, 7]]), undefined)
+    await pool.close()
+  })
+})
