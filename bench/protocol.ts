@@ -10,6 +10,7 @@ import { secp256k1Backend } from '../engine/crypto/secp256k1Backend.ts'
 import { hashProposal } from '../engine/protocol/messageDigests.ts'
 import { createParty } from '../engine/protocol/createParty.ts'
 import { createKeySigner } from '../engine/crypto/createKeySigner.ts'
+import { createCryptoPool, type CryptoOffload, type CryptoPool } from '../engine/crypto/createCryptoPool.ts'
 import { createSandbox } from '../engine/sandbox/createSandbox.ts'
 import { runTransition } from '../engine/sandbox/runTransition.ts'
 import { createSqliteStore } from '../engine/store/createSqliteStore.ts'
@@ -21,6 +22,25 @@ import { appCodeOf, benchChannel } from './benchChannel.ts'
 import { loopApp } from './loopApp.ts'
 
 const CTX: BenchContext = { chainId: 31337n, env: fixedEnv, third: testAddresses[2] as Address }
+
+/**
+ * Crypto threads of the in-process runs: `CHANVM_CRYPTO_THREADS` (default 1; 0 signs and recovers
+ * on the main thread) and `CHANVM_CRYPTO_OFFLOAD` (`busy`, `always`, `never`; default `busy`).
+ */
+const CRYPTO_THREADS = Number(process.env.CHANVM_CRYPTO_THREADS ?? '1')
+const CRYPTO_OFFLOAD = (process.env.CHANVM_CRYPTO_OFFLOAD ?? 'busy') as CryptoOffload
+
+/** The crypto pool both parties of a run share (each party ends it when it closes), or none. */
+async function benchPool(threads: number): Promise<CryptoPool | undefined> {
+  if (threads <= 0) return undefined
+  const pool = createCryptoPool({
+    threads,
+    offload: CRYPTO_OFFLOAD,
+    onFailure: (m) => process.stderr.write(`${m}\n`),
+  })
+  await pool.ready()
+  return pool
+}
 
 /** Milliseconds of CPU in a `process.cpuUsage` difference. */
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000
@@ -70,6 +90,8 @@ export type ProtocolBench = Record<`${string}StepsPerSec` | `${string}StepsPerSe
    * from other processes changes the rates more than these.
    */
   cpuMsPerStep: { one: number; parallel: number }
+  /** Crypto threads both parties share in the runs (0: signatures and recoveries on the main thread). */
+  cryptoThreads: number
   steps: number
   secp256k1: string
   sqliteSynchronous: string
@@ -86,8 +108,11 @@ export async function runLoopChannel(opts: {
   steps: number
   log?: (s: string) => void
   nonce?: bigint
+  /** Crypto threads the two parties share. Default 1 (`CHANVM_CRYPTO_THREADS`). */
+  cryptoThreads?: number
 }) {
   const { dir, steps } = opts
+  const cryptoPool = await benchPool(opts.cryptoThreads ?? CRYPTO_THREADS)
   const log = opts.log ?? (() => undefined)
   const hub = createMemoryHub()
   const { ch, actions, code } = await loopChannel(opts.nonce ?? 1n)
@@ -101,6 +126,7 @@ export async function runLoopChannel(opts: {
       apps: [code],
       clock: () => fixedEnv,
       requireFunding: false, // no chain here: nothing to confirm deposits against
+      ...(cryptoPool === undefined ? {} : { cryptoPool }),
     })
   const payer = await mk(0)
   const payee = await mk(1)
@@ -130,8 +156,11 @@ export async function runLoopChannels(opts: {
   channels: number
   steps: number
   log?: (s: string) => void
+  /** Crypto threads the two parties share. Default 1 (`CHANVM_CRYPTO_THREADS`). */
+  cryptoThreads?: number
 }): Promise<{ stepsPerSec: number; writesPerSync: number; cpuMsPerStep: number }> {
   const hub = createMemoryHub()
+  const cryptoPool = await benchPool(opts.cryptoThreads ?? CRYPTO_THREADS)
   let syncs = 0
   let writes = 0
   const onCommit = (n: number) => {
@@ -151,6 +180,7 @@ export async function runLoopChannels(opts: {
       apps: [code],
       clock: () => fixedEnv,
       requireFunding: false,
+      ...(cryptoPool === undefined ? {} : { cryptoPool }),
     })
   const payer = await mk(0)
   const payee = await mk(1)
@@ -312,6 +342,7 @@ export async function benchProtocol(
         storeCpu: storeCpuMs,
       },
       cpuMsPerStep: { one: cpuMsPerStep, parallel: par.cpuMsPerStep },
+      cryptoThreads: Math.max(0, CRYPTO_THREADS),
       steps,
       secp256k1: secp256k1Backend.name,
       sqliteSynchronous: 'FULL',

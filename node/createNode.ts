@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import type { ChannelParams } from '../engine/channel/types.ts'
+import { createCryptoPool } from '../engine/crypto/createCryptoPool.ts'
 import { ChanvmError } from '../engine/errors.ts'
 import { createParty } from '../engine/protocol/createParty.ts'
 import type { PartyEvent } from '../engine/protocol/types.ts'
@@ -41,6 +42,8 @@ export type { CreateNodeOptions, NodeLog } from './nodeContext.ts'
 export { redactUrl } from './nodeUrls.ts'
 
 const CLOSE_STEP_MS = 10_000
+/** Crypto threads of a node unless `CHANVM_CRYPTO_THREADS` says otherwise. */
+const DEFAULT_CRYPTO_THREADS = 1
 
 /** Resolves with `p`, or after `ms` with undefined (reported through `onLate`). */
 async function bounded<T>(p: Promise<T>, ms: number, onLate: () => void): Promise<T | undefined> {
@@ -217,6 +220,17 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       else if (e.type === 'peer-refused') bump(counters.refusals, `peer-${e.reason}`)
       emit({ source: 'party', ...('channelId' in e ? { channelId: e.channelId } : {}), event: e })
     }
+    // Signatures and recoveries on a thread while the node's thread handles other channels
+    // (engine/crypto/createCryptoPool.ts); CHANVM_CRYPTO_THREADS=0: all on the node's thread.
+    const cryptoThreads = Number(env.CHANVM_CRYPTO_THREADS ?? DEFAULT_CRYPTO_THREADS)
+    const cryptoPool =
+      Number.isInteger(cryptoThreads) && cryptoThreads > 0
+        ? createCryptoPool({
+            threads: cryptoThreads,
+            onFailure: (message) => note(`crypto pool: ${message}`),
+          })
+        : undefined
+    if (cryptoPool !== undefined) closers.push(() => cryptoPool.close())
     const party = await createParty({
       signer,
       transport,
@@ -228,6 +242,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       responseTimeoutMs: config.responseTimeoutMs ?? 15_000,
       onEvent: onPartyEvent,
       ...(options.approve === undefined ? {} : { approve: options.approve }),
+      ...(cryptoPool === undefined ? {} : { cryptoPool }),
     })
     closers.push(() => party.close())
 
