@@ -48,7 +48,7 @@ export type CryptoPool = {
    * thread while work of more than one channel is in flight.
    */
   busy(of: string): () => void
-  /** Resolves once every thread started has loaded or failed. */
+  /** Starts the threads if they have not started; resolves once each has loaded or failed. */
   ready(): Promise<void>
   /** The threads now running. */
   workers(): readonly Worker[]
@@ -92,7 +92,7 @@ const answerOf = <T>(a: CryptoAnswer): T => {
 }
 
 /**
- * Starts a pool of crypto threads. Jobs queued in one turn of the event loop go to a thread as one
+ * A pool of crypto threads, started at the first job it hands over (or `ready`). Jobs queued in one turn of the event loop go to a thread as one
  * message (`setImmediate`), spread over the threads that have loaded; until a thread has loaded,
  * and whenever none is running, jobs run on the calling thread.
  *
@@ -192,7 +192,16 @@ export function createCryptoPool(options: CryptoPoolOptions = {}): CryptoPool {
     worker.on('exit', (code) => fail(`exited (code ${code})`))
     return slot
   }
-  for (let i = 0; i < threads; i++) slots.push(spawn(i))
+  /**
+   * Starts the threads, once: at the first job the policy would hand over, or at `ready`. A party
+   * whose channels work one at a time never starts one (a thread costs memory and its start CPU).
+   */
+  let started = false
+  const start = () => {
+    if (started || closed) return
+    started = true
+    for (let i = 0; i < threads; i++) slots.push(spawn(i))
+  }
 
   const flush = () => {
     flushing = false
@@ -221,8 +230,10 @@ export function createCryptoPool(options: CryptoPoolOptions = {}): CryptoPool {
   }
 
   const offload = (): boolean => {
-    if (closed || mode === 'never' || !slots.some((s) => s.ready)) return false
-    return mode === 'always' || busy.size > 1 || queue.length > 0 || inFlight > 0
+    if (closed || mode === 'never') return false
+    const wanted = mode === 'always' || busy.size > 1 || queue.length > 0 || inFlight > 0
+    if (wanted && !started) start()
+    return wanted && slots.some((s) => s.ready)
   }
 
   const submit = <T>(job: CryptoJob): Promise<T> =>
@@ -261,7 +272,10 @@ export function createCryptoPool(options: CryptoPoolOptions = {}): CryptoPool {
         else busy.set(of, n)
       }
     },
-    ready: () => Promise.all(slots.map((s) => s.loaded)).then(() => undefined),
+    ready: () => {
+      start()
+      return Promise.all(slots.map((s) => s.loaded)).then(() => undefined)
+    },
     workers: () => slots.map((s) => s.worker),
     stats: () => ({ ...counts, inFlight }),
     close() {

@@ -144,6 +144,25 @@ describe('crypto pool', function () {
     one()
   })
 
+  it('starts its thread only when a job would go there', async () => {
+    const pool = createCryptoPool({ threads: 1 })
+    pools.push(pool)
+    const k = `0x${'34'.repeat(32)}` as Hex
+    const d = `0x${'45'.repeat(32)}` as Hex
+    const done = pool.busy('a')
+    assert.equal(await pool.sign(d, k), signDigest(d, k))
+    assert.equal(pool.workers().length, 0, 'one channel at work: no thread')
+    const other = pool.busy('b')
+    assert.equal(await pool.sign(d, k), signDigest(d, k))
+    assert.equal(pool.workers().length, 1, 'two: the thread starts, the job runs here meanwhile')
+    assert.deepEqual([pool.stats().inline, pool.stats().offloaded], [2, 0])
+    await pool.ready()
+    assert.equal(await pool.sign(d, k), signDigest(d, k))
+    assert.equal(pool.stats().offloaded, 1)
+    other()
+    done()
+  })
+
   it('runs the jobs of a thread that fails on the calling thread, and reports it', async () => {
     const failures: string[] = []
     const pool = await open({ threads: 1, offload: 'always', onFailure: (m) => failures.push(m) })
