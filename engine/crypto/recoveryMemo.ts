@@ -4,16 +4,16 @@ import type { SignatureVerdict } from './recoverDigestSigner.ts'
 
 /**
  * Verdicts of recoveries started ahead of their use ({@link prefetchRecoveries}), by digest and
- * signature in lower case (a recovery is a function of the two alone, and either case of the hex
- * is the same bytes), each taken once ({@link takeRecovered}); the oldest go first when full.
+ * signature exactly as given (a recovery is a function of the two strings alone; another spelling
+ * of the same bytes, `0X…` or upper-case hex, finds nothing and is recovered by whoever needs it,
+ * so a verdict never answers for a string the recovery would judge differently), each taken once
+ * ({@link takeRecovered}); the oldest go first when full.
  */
 const recovered = new Map<string, SignatureVerdict>()
 const RECOVERED = 4096
 
 const keyOf = (digest: unknown, sig: unknown): string | undefined =>
-  typeof digest === 'string' && typeof sig === 'string'
-    ? `${digest.toLowerCase()}|${sig.toLowerCase()}`
-    : undefined
+  typeof digest === 'string' && typeof sig === 'string' ? `${digest}|${sig}` : undefined
 
 /**
  * The verdict a prefetch left for `sig` over `digest`, taken (a second call finds nothing), or

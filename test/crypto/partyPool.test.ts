@@ -111,10 +111,8 @@ describe('crypto pool in a party', function () {
     await pending
     assert.equal(pool.stats().offloaded, 1)
     assert.equal(recovers(other, sig, who), false, 'another digest is recovered, and refused')
-    assert.deepEqual(takeRecovered(d, sig.toUpperCase().replace('0X', '0x')), {
-      ok: true,
-      signer: who.toLowerCase(),
-    })
+    assert.equal(takeRecovered(d, sig.toUpperCase().replace('0X', '0x')), undefined, 'another spelling')
+    assert.deepEqual(takeRecovered(d, sig), { ok: true, signer: who.toLowerCase() })
     assert.equal(takeRecovered(d, sig), undefined, 'taken once')
     // A bad signature's verdict is kept as it is: the check refuses it.
     const forged = `0x${sig.slice(2, 130)}1d` as Hex
@@ -133,6 +131,67 @@ describe('crypto pool in a party', function () {
     assert.deepEqual(signedPairs(commit, 0), [])
     assert.deepEqual(signedPairs(commit, 1), [[other, mine]])
     assert.equal(prefetchRecoveries(pool, [[other, 7]]), undefined)
+    await pool.close()
+  })
+
+  it('a verdict never answers for another spelling of the signature, which recovery refuses', async () => {
+    const pool = createCryptoPool({ threads: 1, offload: 'always' })
+    await pool.ready()
+    const k = `0x${'77'.repeat(32)}` as Hex
+    const who = privateKeyToAddress(k)
+    const d = `0x${'cc'.repeat(32)}` as Hex
+    const sig = signDigest(d, k)
+    const shouted = `0X${sig.slice(2)}`
+    assert.equal(recovers(d, shouted, who), false, 'recovery refuses a 0X prefix')
+    // A 0X accept and then the 0x one, both recovered ahead of their turn: the later verdict is
+    // the good one, and it must not serve the first.
+    await Promise.all([prefetchRecoveries(pool, [[d, shouted]]), prefetchRecoveries(pool, [[d, sig]])])
+    assert.equal(recovers(d, shouted, who), false)
+    assert.equal(recovers(d, sig, who), true)
+    await pool.close()
+  })
+
+  it('a 0X accept just before the good one leaves the step co-signed with canonical signatures', async () => {
+    const pool = createCryptoPool({ threads: 1, offload: 'always' })
+    await pool.ready()
+    const hub = createMemoryHub()
+    const make = async (i: 0 | 1, cryptoPool?: CryptoPool): Promise<Party> =>
+      createParty({
+        signer: createKeySigner(testKeys[i]!),
+        transport: hub.connect(testAddresses[i]!),
+        store: createMemoryStore(),
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+        clock: () => fixedEnv,
+        responseTimeoutMs: 5_000,
+        ...(cryptoPool === undefined ? {} : { cryptoPool }),
+      })
+    const payer = await make(0, pool)
+    const payee = await make(1)
+    const ch = escrowChannel({ nonce: 9_777n })
+    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+    for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
+    // The payee's accept reaches the payer twice: first with its signature spelled 0X…, then as sent.
+    const forger = hub.connect(testAddresses[1]!)
+    let forging = false
+    hub.setFilter((to, m) => {
+      if (forging || m.type !== 'accept' || to.toLowerCase() !== testAddresses[0]!.toLowerCase()) return false
+      const a = m as Extract<PeerMessage, { type: 'accept' }>
+      forging = true
+      void forger.send(to, { ...a, sig: `0X${a.sig.slice(2)}` as Hex })
+      void forger.send(to, a)
+      forging = false
+      return true
+    })
+    const r = await payer.update(ch.channelId, escrowActions.fund(100n, deadline))
+    hub.setFilter(undefined)
+    assert.ok(r.ok, 'the step is co-signed')
+    const latest = await payer.latest(ch.channelId)
+    assert.equal(latest?.state.version, 1n)
+    for (const s of latest!.signatures) assert.match(String(s), /^0x[0-9a-f]{130}$/)
+    await hub.settled()
+    await payer.close()
+    await payee.close()
     await pool.close()
   })
 })
