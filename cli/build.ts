@@ -30,11 +30,12 @@ const manifestPath = join(outDir, 'build.json')
 /** Files that shape the bundle without being in it (the lock file: the packages bundled in). */
 const BUILD_FILES = ['cli/build.ts', 'cli/bundleEntry.mjs', 'package-lock.json']
 /**
- * The bundle's entries: the command, the node process a demo starts for each party, and the
- * input source's verifier thread (oracles/mqtt/createVerifierPool.ts starts it by URL, which the
- * build defines for the bundled pool as `CHANVM_BUNDLED_VERIFIER_ENTRY`).
+ * The bundle's entries: the command, the node process a demo starts for each party, the input
+ * source's verifier thread (oracles/mqtt/createVerifierPool.ts starts it by URL, which the build
+ * defines for the bundled pool as `CHANVM_BUNDLED_VERIFIER_ENTRY`) and the party's crypto thread
+ * (engine/crypto/createCryptoPool.ts, `CHANVM_BUNDLED_CRYPTO_ENTRY`).
  */
-const ENTRIES = ['chanvm', 'demoNode', 'checkEnvelopesInWorker'] as const
+const ENTRIES = ['chanvm', 'demoNode', 'checkEnvelopesInWorker', 'cryptoWorker'] as const
 /** Where `loadDemos` looks for demos (cli/demo/loadDemos.ts). */
 const DEMO_ROOTS = ['apps', 'examples']
 
@@ -137,11 +138,13 @@ if (previousBuildHolds()) {
       chanvm: join(repo, 'cli', 'main.ts'),
       demoNode: join(repo, 'cli', 'demo', 'demoNodeMain.ts'),
       checkEnvelopesInWorker: join(repo, 'oracles', 'mqtt', 'checkEnvelopesInWorker.ts'),
+      cryptoWorker: join(repo, 'engine', 'crypto', 'cryptoWorker.ts'),
     },
     define: {
       CHANVM_BUNDLED_VERIFIER_ENTRY: JSON.stringify(
         pathToFileURL(join(outDir, 'checkEnvelopesInWorker.mjs')).href,
       ),
+      CHANVM_BUNDLED_CRYPTO_ENTRY: JSON.stringify(pathToFileURL(join(outDir, 'cryptoWorker.mjs')).href),
     },
     bundle: true,
     splitting: true,
@@ -173,6 +176,7 @@ if (previousBuildHolds()) {
       chanvm: 'chanvm.mjs',
       demoNode: 'demoNode.mjs',
       checkEnvelopesInWorker: 'checkEnvelopesInWorker.mjs',
+      cryptoWorker: 'cryptoWorker.mjs',
     },
     files,
     dirs,

@@ -10,7 +10,7 @@ import {
   type CryptoClose,
   type CryptoJob,
   type CryptoThreadReady,
-} from './cryptoWorker.ts'
+} from './cryptoJobs.ts'
 import type { SignatureVerdict } from './recoverDigestSigner.ts'
 
 /**
@@ -67,16 +67,29 @@ type Slot = {
   loaded: Promise<void>
 }
 
-/** How a thread starts: the TypeScript entry after registering tsx, or a built `.mjs` beside this file. */
-const ENTRY = [
-  new URL('./cryptoWorker.ts', import.meta.url),
-  new URL('./cryptoWorker.mjs', import.meta.url),
-].find((u) => u.protocol !== 'file:' || existsSync(fileURLToPath(u)))
+/**
+ * The thread's entry the `chanvm` bundle emits beside itself (cli/build.ts defines it as the URL
+ * of `dist/chanvm/cryptoWorker.mjs`); not defined when running from the sources.
+ */
+declare const CHANVM_BUNDLED_CRYPTO_ENTRY: string | undefined
+
+// A thread runs the TypeScript sources as this process does, through tsx registered in the thread
+// (about a second of CPU to start); the `chanvm` bundle runs its own built entry, plain JavaScript
+// (tens of milliseconds), and so does a bundle that ships `cryptoWorker.mjs` beside this file.
+const ENTRY =
+  typeof CHANVM_BUNDLED_CRYPTO_ENTRY === 'string'
+    ? CHANVM_BUNDLED_CRYPTO_ENTRY
+    : (
+        [new URL('./cryptoWorker.ts', import.meta.url), new URL('./cryptoWorker.mjs', import.meta.url)].find(
+          (u) => u.protocol !== 'file:' || existsSync(fileURLToPath(u)),
+        ) ?? new URL('./cryptoWorker.ts', import.meta.url)
+      ).href
+/** How a thread starts: the built entry as it is, a TypeScript one after registering tsx. */
 const workerSource = (): { source: string | URL; eval: boolean } =>
-  ENTRY !== undefined && ENTRY.href.endsWith('.mjs')
-    ? { source: ENTRY, eval: false }
+  ENTRY.endsWith('.mjs')
+    ? { source: new URL(ENTRY), eval: false }
     : {
-        source: `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify((ENTRY ?? new URL('./cryptoWorker.ts', import.meta.url)).href)}) })`,
+        source: `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY)}) })`,
         eval: true,
       }
 
