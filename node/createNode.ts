@@ -134,6 +134,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
   const appOf = (params: ChannelParams) => registry.byCodeHash(params.appCodeHash)
   try {
     const password = passwordOf(config, env)
+    const cryptoThreads = cryptoThreadsOf(env)
     const broker = {
       ...(config.broker.username === undefined ? {} : { username: config.broker.username }),
       ...(password === undefined ? {} : { password }),
@@ -222,9 +223,8 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     }
     // Signatures and recoveries on a thread while the node's thread handles other channels
     // (engine/crypto/createCryptoPool.ts); CHANVM_CRYPTO_THREADS=0: all on the node's thread.
-    const cryptoThreads = Number(env.CHANVM_CRYPTO_THREADS ?? DEFAULT_CRYPTO_THREADS)
     const cryptoPool =
-      Number.isInteger(cryptoThreads) && cryptoThreads > 0
+      cryptoThreads > 0
         ? createCryptoPool({
             threads: cryptoThreads,
             onFailure: (message) => note(`crypto pool: ${message}`),
@@ -368,6 +368,19 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     await abort()
     throw e
   }
+}
+
+/** The crypto threads `CHANVM_CRYPTO_THREADS` asks for (a whole number, 0 to 64), else the default; anything else is `CONFIG`. */
+function cryptoThreadsOf(env: NodeJS.ProcessEnv): number {
+  const raw = env.CHANVM_CRYPTO_THREADS
+  if (raw === undefined || raw.trim() === '') return DEFAULT_CRYPTO_THREADS
+  const n = Number(raw)
+  if (!/^\s*\d+\s*$/.test(raw) || n > 64)
+    throw new ChanvmError(
+      'CONFIG',
+      `CHANVM_CRYPTO_THREADS is ${JSON.stringify(raw)}: it takes a whole number from 0 to 64`,
+    )
+  return n
 }
 
 /** The broker password from the variable `broker.passwordEnv` names; a named variable that is unset is `CONFIG`. */

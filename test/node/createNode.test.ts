@@ -413,6 +413,20 @@ describe('createNode: verified readings and answers from the broker feed reports
       (await rejectsWith(createNode({ config, signer, env: {} }), 'CONFIG')).message,
       /NO_SUCH_PASSWORD/,
     )
+    for (const threads of ['abc', '1.5', '-1', '65'])
+      assert.match(
+        (
+          await rejectsWith(
+            createNode({
+              config: { ...config, broker: { url: broker.url } },
+              signer,
+              env: { CHANVM_CRYPTO_THREADS: threads },
+            }),
+            'CONFIG',
+          )
+        ).message,
+        /CHANVM_CRYPTO_THREADS .*whole number from 0 to 64/,
+      )
     const file = join(dir, 'a-file')
     writeFileSync(file, '')
     const notAFolder = { ...config, broker: { url: broker.url }, dataDir: join(file, 'data') }
