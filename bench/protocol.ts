@@ -24,10 +24,10 @@ import { loopApp } from './loopApp.ts'
 const CTX: BenchContext = { chainId: 31337n, env: fixedEnv, third: testAddresses[2] as Address }
 
 /**
- * Crypto threads of the in-process runs: `CHANVM_CRYPTO_THREADS` (default 1; 0 signs and recovers
- * on the main thread) and `CHANVM_CRYPTO_OFFLOAD` (`busy`, `always`, `never`; default `busy`).
+ * Crypto threads of the in-process runs: `CHANVM_CRYPTO_THREADS` (default 0, as a node: signs and
+ * recovers on the main thread) and `CHANVM_CRYPTO_OFFLOAD` (`busy`, `always`, `never`; default `busy`).
  */
-const CRYPTO_THREADS = Number(process.env.CHANVM_CRYPTO_THREADS ?? '1')
+const CRYPTO_THREADS = Number(process.env.CHANVM_CRYPTO_THREADS ?? '0')
 const CRYPTO_OFFLOAD = (process.env.CHANVM_CRYPTO_OFFLOAD ?? 'busy') as CryptoOffload
 
 /** The crypto pool both parties of a run share (each party ends it when it closes), or none. */
@@ -108,7 +108,7 @@ export async function runLoopChannel(opts: {
   steps: number
   log?: (s: string) => void
   nonce?: bigint
-  /** Crypto threads the two parties share. Default 1 (`CHANVM_CRYPTO_THREADS`). */
+  /** Crypto threads the two parties share. Default 0 (`CHANVM_CRYPTO_THREADS`). */
   cryptoThreads?: number
 }) {
   const { dir, steps } = opts
@@ -156,7 +156,7 @@ export async function runLoopChannels(opts: {
   channels: number
   steps: number
   log?: (s: string) => void
-  /** Crypto threads the two parties share. Default 1 (`CHANVM_CRYPTO_THREADS`). */
+  /** Crypto threads the two parties share. Default 0 (`CHANVM_CRYPTO_THREADS`). */
   cryptoThreads?: number
 }): Promise<{ stepsPerSec: number; writesPerSync: number; cpuMsPerStep: number }> {
   const hub = createMemoryHub()

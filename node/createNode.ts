@@ -42,8 +42,11 @@ export type { CreateNodeOptions, NodeLog } from './nodeContext.ts'
 export { redactUrl } from './nodeUrls.ts'
 
 const CLOSE_STEP_MS = 10_000
-/** Crypto threads of a node unless `CHANVM_CRYPTO_THREADS` says otherwise. */
-const DEFAULT_CRYPTO_THREADS = 1
+/**
+ * Crypto threads of a node unless `CHANVM_CRYPTO_THREADS` says otherwise: none. On 2 cores shared by
+ * two nodes, a broker and a client, one thread per node made steps dearer (the hops) and fewer.
+ */
+const DEFAULT_CRYPTO_THREADS = 0
 
 /** Resolves with `p`, or after `ms` with undefined (reported through `onLate`). */
 async function bounded<T>(p: Promise<T>, ms: number, onLate: () => void): Promise<T | undefined> {
@@ -222,7 +225,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       emit({ source: 'party', ...('channelId' in e ? { channelId: e.channelId } : {}), event: e })
     }
     // Signatures and recoveries on a thread while the node's thread handles other channels
-    // (engine/crypto/createCryptoPool.ts); CHANVM_CRYPTO_THREADS=0: all on the node's thread.
+    // (engine/crypto/createCryptoPool.ts), when CHANVM_CRYPTO_THREADS asks for some.
     const cryptoPool =
       cryptoThreads > 0
         ? createCryptoPool({
