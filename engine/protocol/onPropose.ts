@@ -102,7 +102,7 @@ export function onPropose(
       ? {}
       : {
           step: f.step.ok
-            ? { ok: true as const, sameState: sameEncoding(f.step.state, state) }
+            ? { ok: true as const, sameState: encodeState(f.step.state) === encodeState(state) }
             : { ok: false as const, message: `${f.step.reason}: ${f.step.message}` },
         }),
     ...(f.approval === undefined ? {} : { approval: f.approval }),
@@ -167,22 +167,6 @@ export function onPropose(
   }
   const sign: Effect = { kind: 'recordAndSign', record, then: { for: 'accept', to: m.from } }
   return { ...andThen(s, (x) => decided(x, [sign])), onStoreError }
-}
-
-/** Whether two states encode alike, by the pair of objects compared (see {@link sameEncoding}). */
-const compared = new WeakMap<State, { other: State; same: boolean }>()
-
-/**
- * Whether the re-run's post-state `ran` encodes as the proposed `state` does: compared once per
- * pair of state objects, since the handler runs again after each fact it asked for and sees the
- * same two objects (a state is never changed once made).
- */
-function sameEncoding(ran: State, state: State): boolean {
-  const hit = compared.get(ran)
-  if (hit !== undefined && hit.other === state) return hit.same
-  const same = encodeState(ran) === encodeState(state)
-  compared.set(ran, { other: state, same })
-  return same
 }
 
 /** Stores the base the proposal carries when this party signed it and every signature verifies. */
