@@ -202,6 +202,23 @@ describe('protocol: co-signed updates between two parties', () => {
     assert.equal((await payee.latest(channelId))?.state.version, 1n)
   })
 
+  it('a policy that changes the state it is shown gets nothing signed that the app did not produce', async () => {
+    const { channelId, payer, payee, events } = await twoEscrowParties({
+      partyOptions: {
+        responseTimeoutMs: 1_000,
+        approve: (step) => {
+          // A faulty policy "normalises" the proposed state it is handed.
+          step.to.balances = [...step.to.balances].reverse()
+          return true
+        },
+      },
+    })
+    const r = await payer.update(channelId, escrowActions.fund(10n, deadline))
+    assert.equal(r.ok, false)
+    assert.equal(events[1].filter((e) => e.type === 'signed' && e.version === 1n).length, 0)
+    assert.equal((await payee.latest(channelId))?.state.version, 0n)
+  })
+
   it('a silent peer is a timeout verdict naming it', async () => {
     const { channelId, payer, hub } = await twoEscrowParties({ partyOptions: { responseTimeoutMs: 300 } })
     hub.setFilter((to) => to === testAddresses[1])
