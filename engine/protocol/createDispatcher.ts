@@ -18,14 +18,20 @@ const MESSAGE_TYPES = new Set(['open', 'propose', 'accept', 'reject', 'commit', 
 
 /**
  * The (digest, signature) pairs a message names that its handler recovers: an `accept`'s, a
- * `commit`'s but this party's own (at `myIndex`, which it compares with what it handed out). The
- * handler still takes the digest of what the message carries and recovers over that: a verdict
- * over a digest the message misnames is never asked for.
+ * `commit`'s but this party's own (at `myIndex`, which it compares with what it handed out), and
+ * none of a commit whose signatures are not one per participant (`participants`): its handler
+ * refuses it before recovering any, so a commit with thousands of signatures costs nothing here.
+ * The handler still takes the digest of what the message carries and recovers over that: a
+ * verdict over a digest the message misnames is never asked for.
  */
-export const signedPairs = (m: PeerMessage, myIndex: number): (readonly [unknown, unknown])[] =>
+export const signedPairs = (
+  m: PeerMessage,
+  myIndex: number,
+  participants: number,
+): (readonly [unknown, unknown])[] =>
   m.type === 'accept'
     ? [[m.digest, m.sig]]
-    : m.type === 'commit' && Array.isArray(m.sigs)
+    : m.type === 'commit' && Array.isArray(m.sigs) && m.sigs.length === participants
       ? (m.sigs as unknown[]).flatMap((sig, i) => (i === myIndex ? [] : [[m.digest, sig] as const]))
       : []
 const MAX_HELD_PER_CHANNEL = 16
@@ -157,7 +163,10 @@ export function createDispatcher(ctx: PartyContext) {
     // waits for them on the channel's queue, in its turn, and finds their verdicts remembered.
     const pool = ctx.options.cryptoPool
     const done = pool?.busy(ch.key)
-    const prefetched = pool === undefined ? undefined : prefetchRecoveries(pool, signedPairs(m, ch.myIndex))
+    const prefetched =
+      pool === undefined
+        ? undefined
+        : prefetchRecoveries(pool, signedPairs(m, ch.myIndex, ch.params.participants.length))
     const handled = await io.rt.serial(ch, async () => {
       try {
         if (prefetched !== undefined) await prefetched

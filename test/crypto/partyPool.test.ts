@@ -106,7 +106,7 @@ describe('crypto pool in a party', function () {
     const other = `0x${'ab'.repeat(32)}` as Hex
     const sig = signDigest(d, k)
     const accept: PeerMessage = { type: 'accept', channelId: d, from: who, version: '1', digest: d, sig }
-    const pending = prefetchRecoveries(pool, signedPairs(accept, 0))
+    const pending = prefetchRecoveries(pool, signedPairs(accept, 0, 2))
     assert.notEqual(pending, undefined)
     await pending
     assert.equal(pool.stats().offloaded, 1)
@@ -128,8 +128,11 @@ describe('crypto pool in a party', function () {
       digest: other,
       sigs: [mine],
     }
-    assert.deepEqual(signedPairs(commit, 0), [])
-    assert.deepEqual(signedPairs(commit, 1), [[other, mine]])
+    assert.deepEqual(signedPairs({ ...commit, sigs: [mine, mine] }, 0, 2), [[other, mine]])
+    assert.deepEqual(signedPairs({ ...commit, sigs: [mine, mine] }, 1, 2), [[other, mine]])
+    // Not one signature per participant: the handler refuses it unrecovered, so nothing starts.
+    assert.deepEqual(signedPairs(commit, 1, 2), [])
+    assert.deepEqual(signedPairs({ ...commit, sigs: Array.from({ length: 3_000 }, () => mine) }, 1, 2), [])
     assert.equal(prefetchRecoveries(pool, [[other, 7]]), undefined)
     await pool.close()
   })
