@@ -152,7 +152,7 @@ async function startParty(options: PartyOptions): Promise<Party> {
     confirmFunding,
     update: (channelId, action, opts = {}) => {
       // Counted as the channel's work in flight: a crypto pool offloads while several channels work.
-      const done = cryptoPool?.busy(lower(channelId))
+      const done = typeof channelId === 'string' ? cryptoPool?.busy(lower(channelId)) : undefined
       const r = updateChannel(ctx, channelId, action, opts)
       return done === undefined ? r : r.finally(done)
     },
