@@ -93,6 +93,10 @@ describe('crypto pool in a party', function () {
     const after = pool.stats()
     assert.equal(after.offloaded, before.offloaded)
     assert.ok(after.inline - before.inline >= 6 * 5, JSON.stringify(after))
+    // A channel id that is not a string is the update's own rejection, not a throw.
+    const bad = payer.update(7 as unknown as Hex, escrowActions.release())
+    assert.ok(bad instanceof Promise)
+    await assert.rejects(bad)
     await payer.close()
     await payee.close()
   })
