@@ -41,7 +41,10 @@ export function createFacts(o: {
     })
 
   const orNull = <T>(v: T | undefined): T | null => v ?? null
-  /** Whether a proposal's env is within tolerance (a held head may lag the mover's: one ahead of it is checked again at a fresh read). */
+  /**
+   * Whether a proposal's env is within tolerance (a held head may lag the mover's: one ahead of it
+   * is checked again at a fresh read).
+   */
   const envWithin = async (env: Env): Promise<boolean> => {
     const mine = await o.clock()
     const fresh = env.blockNumber > mine.blockNumber ? o.freshClock : undefined

@@ -61,8 +61,8 @@ type RunState = StackState & { code: Uint8Array; gasLeft: bigint; opCode: number
  * overflow, in the stock order) are the stock ones. Stops before the first other opcode or at the
  * end of the code; the program counter, gas, opcode and stack are in `rs` when it returns or
  * throws. The gas left is counted in a number, exact below 2^53 (a bigint subtracted per opcode
- * made a bigint per opcode); with more gas than that (a cap no chain has) it runs nothing. `entries` is the jump analysis's opcode table by position, `pushes` its pushed words by
- * position.
+ * made a bigint per opcode); with more gas than that (a cap no chain has) it runs nothing.
+ * `entries` is the jump analysis's opcode table by position, `pushes` its pushed words by position.
  */
 export function stackRun(fail: (message: string) => never, handlers: readonly unknown[]) {
   const underflow = () => fail('stack underflow')
