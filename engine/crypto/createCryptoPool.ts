@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { threadSource } from '../threadEntry.ts'
 import type { Hex } from 'viem'
 import {
   runCryptoJob,
@@ -73,25 +72,13 @@ type Slot = {
  */
 declare const CHANVM_BUNDLED_CRYPTO_ENTRY: string | undefined
 
-// A thread runs the TypeScript sources as this process does, through tsx registered in the thread
-// (about a second of CPU to start); the `chanvm` bundle runs its own built entry, plain JavaScript
-// (tens of milliseconds), and so does a bundle that ships `cryptoWorker.mjs` beside this file.
-const ENTRY =
-  typeof CHANVM_BUNDLED_CRYPTO_ENTRY === 'string'
-    ? CHANVM_BUNDLED_CRYPTO_ENTRY
-    : (
-        [new URL('./cryptoWorker.ts', import.meta.url), new URL('./cryptoWorker.mjs', import.meta.url)].find(
-          (u) => u.protocol !== 'file:' || existsSync(fileURLToPath(u)),
-        ) ?? new URL('./cryptoWorker.ts', import.meta.url)
-      ).href
-/** How a thread starts: the built entry as it is, a TypeScript one after registering tsx. */
-const workerSource = (): { source: string | URL; eval: boolean } =>
-  ENTRY.endsWith('.mjs')
-    ? { source: new URL(ENTRY), eval: false }
-    : {
-        source: `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY)}) })`,
-        eval: true,
-      }
+/** How a thread starts (engine/threadEntry.ts): the bundle's built entry, else the sources. */
+const workerSource = () =>
+  threadSource(
+    typeof CHANVM_BUNDLED_CRYPTO_ENTRY === 'string' ? CHANVM_BUNDLED_CRYPTO_ENTRY : undefined,
+    import.meta.url,
+    'cryptoWorker',
+  )
 
 /** How long `close` waits for a thread to end once asked. */
 const CLOSE_MS = 5_000

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { ChanvmError } from '../../engine/errors.ts'
+import { threadSource } from '../../engine/threadEntry.ts'
 import {
   checkEnvelope,
   type CheckedEnvelope,
@@ -71,28 +70,17 @@ type Slot = { worker: Worker; pending: Map<number, Batch>; load: number; ready: 
  */
 declare const CHANVM_BUNDLED_VERIFIER_ENTRY: string | undefined
 
-// A thread runs the TypeScript sources as this process does: through tsx, registered in the
-// thread. The `chanvm` bundle (cli/build.ts) runs its own built entry, and so does a bundle that
-// inlines this file and ships the entry beside it, built to `checkEnvelopesInWorker.mjs` (see
-// test/support/childScripts.ts): plain JavaScript, loaded without tsx.
-const ENTRY =
-  typeof CHANVM_BUNDLED_VERIFIER_ENTRY === 'string'
-    ? CHANVM_BUNDLED_VERIFIER_ENTRY
-    : (
-        [
-          new URL('./checkEnvelopesInWorker.ts', import.meta.url),
-          new URL('./checkEnvelopesInWorker.mjs', import.meta.url),
-        ].find((u) => u.protocol !== 'file:' || existsSync(fileURLToPath(u))) ??
-        new URL('./checkEnvelopesInWorker.ts', import.meta.url)
-      ).href
-/** How a thread starts: the built entry as it is, a TypeScript one after registering tsx. */
-const workerSource = (): { source: string | URL; eval: boolean } =>
-  ENTRY.endsWith('.mjs')
-    ? { source: new URL(ENTRY), eval: false }
-    : {
-        source: `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY)}) })`,
-        eval: true,
-      }
+/**
+ * How a thread starts (engine/threadEntry.ts): the bundle's built entry, else the sources, or a
+ * `checkEnvelopesInWorker.mjs` a bundle that inlines this file ships beside it (see
+ * test/support/childScripts.ts).
+ */
+const workerSource = () =>
+  threadSource(
+    typeof CHANVM_BUNDLED_VERIFIER_ENTRY === 'string' ? CHANVM_BUNDLED_VERIFIER_ENTRY : undefined,
+    import.meta.url,
+    'checkEnvelopesInWorker',
+  )
 
 /** A batch as one message whose buffers are transferred (see {@link CheckBatch}). */
 function pack(batch: Batch): CheckBatch {
