@@ -44,8 +44,10 @@ describe('openEventLog', () => {
     log.append(event('e5'))
     assert.equal(onDisk(), 11, 'written ahead, not at once')
     await until('the next block is on disk before the current one runs out', () => onDisk() === 21)
-    for (let i = 6; i <= 15; i++) assert.equal(log.append(event(`e${i}`)), i)
-    assert.equal(onDisk(), 21, 'ids 11 to 15 came from the block written ahead')
+    for (let i = 6; i <= 14; i++) assert.equal(log.append(event(`e${i}`)), i)
+    assert.equal(onDisk(), 21, 'ids 11 to 14 came from the block written ahead')
+    // The 15th is half of the second block: the third is written ahead, and may land at once.
+    assert.equal(log.append(event('e15')), 15)
     await log.close()
     assert.equal(openEventLog({ dataDir: dir, blockSize: 10 }).append(event('after')), 31)
   })
