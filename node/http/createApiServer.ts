@@ -13,14 +13,13 @@ import { createValidatorCompiler, formatSchemaErrors } from './createValidatorCo
 import { BUILT_IN_REGISTRY } from '../../apps/builtInRegistry.ts'
 import { isDashboardAsset, serveDashboard } from './serveDashboard.ts'
 import { errorToReply, refusedAction } from './errorToReply.ts'
-import { openEventStream } from './openEventStream.ts'
+import { registerEventStreamRoute } from './registerEventStreamRoute.ts'
 import { registerDashboardRoutes } from './registerDashboardRoutes.ts'
 import { healthToReady, readySchema } from './readySchema.ts'
 import {
   appActionSchema,
   channelIdParamsSchema,
   disputeBodySchema,
-  eventsQuerySchema,
   bodyErrorResponses as bodyErrors,
   errorResponse as error,
   errorResponses,
@@ -136,10 +135,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
   )
 
   let closing = false
-  const streams = new Set<() => void>()
   app.addHook('preClose', async () => {
     closing = true
-    for (const close of streams) close()
   })
   // While closing, a connection that finishes its request is closed too, so close() need not wait
   // for keep-alive connections to time out.
@@ -339,41 +336,10 @@ export async function createApiServer(options: ApiServerOptions): Promise<ApiSer
     },
   )
 
-  app.get<{ Querystring: { channelId?: string } }>(
-    '/v1/events',
-    {
-      schema: {
-        summary: 'Server-sent events: every NodeEvent as JSON (bigints as strings), with heartbeats',
-        querystring: eventsQuerySchema,
-        response: {
-          200: {
-            description: 'text/event-stream',
-            content: { 'text/event-stream': { schema: { type: 'string' } } },
-          },
-          ...errorResponses,
-        },
-      },
-    },
-    async (request, reply) => {
-      if (streams.size >= (options.maxEventStreams ?? 32)) {
-        return reply
-          .status(503)
-          .send({ error: { code: 'TOO_MANY_STREAMS', message: 'too many event streams are open' } })
-      }
-      reply.hijack()
-      const channelId = request.query.channelId as Hex | undefined
-      const header = request.headers['last-event-id']
-      const lastEventId =
-        typeof header === 'string' && /^[0-9]{1,15}$/.test(header) ? Number(header) : undefined
-      const close = openEventStream(reply.raw, node, {
-        ...(channelId === undefined ? {} : { channelId }),
-        ...(lastEventId === undefined ? {} : { lastEventId }),
-        ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
-      })
-      streams.add(close)
-      reply.raw.on('close', () => streams.delete(close))
-    },
-  )
+  registerEventStreamRoute(app, node, {
+    maxStreams: options.maxEventStreams ?? 32,
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+  })
 
   serveDashboard(app, { tokenRequired: token !== undefined })
   registerDashboardRoutes(app, node)
