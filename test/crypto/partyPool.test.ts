@@ -42,7 +42,7 @@ async function partiesOnPool(pool: CryptoPool, channels: number, firstNonce: big
     await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
     for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
   }
-  return { payer, payee, chs }
+  return { payer, payee, chs, hub }
 }
 
 describe('crypto pool in a party', function () {
@@ -161,23 +161,8 @@ describe('crypto pool in a party', function () {
   it('a 0X accept just before the good one leaves the step co-signed with canonical signatures', async () => {
     const pool = createCryptoPool({ threads: 1, offload: 'always' })
     await pool.ready()
-    const hub = createMemoryHub()
-    const make = async (i: 0 | 1, cryptoPool?: CryptoPool): Promise<Party> =>
-      createParty({
-        signer: createKeySigner(testKeys[i]!),
-        transport: hub.connect(testAddresses[i]!),
-        store: createMemoryStore(),
-        sandbox: await createSandbox(),
-        apps: [escrowApp],
-        clock: () => fixedEnv,
-        responseTimeoutMs: 5_000,
-        ...(cryptoPool === undefined ? {} : { cryptoPool }),
-      })
-    const payer = await make(0, pool)
-    const payee = await make(1)
-    const ch = escrowChannel({ nonce: 9_777n })
-    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
-    for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
+    const { payer, payee, chs, hub } = await partiesOnPool(pool, 1, 9_777n)
+    const ch = chs[0]!
     // The payee's accept reaches the payer twice: first with its signature spelled 0X…, then as sent.
     const forger = hub.connect(testAddresses[1]!)
     let forging = false
