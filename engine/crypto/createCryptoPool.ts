@@ -93,8 +93,9 @@ const answerOf = <T>(a: CryptoAnswer): T => {
 
 /**
  * A pool of crypto threads, started at the first job it hands over (or `ready`). Jobs queued in
- * one turn of the event loop go to a thread as one message (`setImmediate`), spread over the threads that have loaded; until a thread has loaded,
- * and whenever none is running, jobs run on the calling thread.
+ * one turn of the event loop go to a thread as one message (`setImmediate`), spread over the
+ * threads that have loaded; until a thread has loaded, and whenever none is running, jobs run on
+ * the calling thread.
  *
  * Policy (`offload: 'busy'`): a job goes to a thread only while work of more than one channel is
  * in flight (or jobs are already queued or on a thread); alone, it runs on the calling thread.

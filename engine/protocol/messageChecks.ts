@@ -4,7 +4,7 @@ import { stateToWire, wireToState } from '../channel/wire.ts'
 import type { Env, SignedState, State } from '../channel/types.ts'
 import { canonicalSignature } from '../crypto/canonicalSignature.ts'
 import type { CryptoPool } from '../crypto/createCryptoPool.ts'
-import { recoverDigestSigner } from '../crypto/recoverDigestSigner.ts'
+import { recoverDigestSigner, type SignatureVerdict } from '../crypto/recoverDigestSigner.ts'
 import { takeRecovered } from '../crypto/recoveryMemo.ts'
 import type { SignatureRecord } from '../store/types.ts'
 import type { PeerMessage, WireState } from '../transport/types.ts'
@@ -129,12 +129,14 @@ export const digestOf = (ch: ChannelMachine, s: State): Hex => {
   return digest
 }
 
+/** Whether a recovery's verdict names `who`. */
+const names = (v: SignatureVerdict, who: string): boolean => v.ok && lower(v.signer) === lower(who)
+
 /** Whether `sig` over `digest` recovers to `who` (a verdict prefetched on a crypto pool first). */
-export const recovers = (digest: Hex, sig: unknown, who: string | undefined): boolean => {
-  if (typeof sig !== 'string' || who === undefined) return false
-  const v = takeRecovered(digest, sig) ?? recoverDigestSigner(digest, sig as Hex)
-  return v.ok && lower(v.signer) === lower(who)
-}
+export const recovers = (digest: Hex, sig: unknown, who: string | undefined): boolean =>
+  typeof sig === 'string' &&
+  who !== undefined &&
+  names(takeRecovered(digest, sig) ?? recoverDigestSigner(digest, sig as Hex), who)
 
 /** {@link recovers}, the recovery made by `pool` (on its thread when it is busy). */
 export const recoversVia = async (
@@ -144,8 +146,7 @@ export const recoversVia = async (
   who: string | undefined,
 ): Promise<boolean> => {
   if (typeof sig !== 'string' || who === undefined) return false
-  const v = takeRecovered(digest, sig) ?? (await pool.recover(digest, sig as Hex))
-  return v.ok && lower(v.signer) === lower(who)
+  return names(takeRecovered(digest, sig) ?? (await pool.recover(digest, sig as Hex)), who)
 }
 
 /**
