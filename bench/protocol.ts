@@ -27,8 +27,16 @@ const CTX: BenchContext = { chainId: 31337n, env: fixedEnv, third: testAddresses
  * Crypto threads of the in-process runs: `CHANVM_CRYPTO_THREADS` (default 0, as a node: signs and
  * recovers on the main thread) and `CHANVM_CRYPTO_OFFLOAD` (`busy`, `always`, `never`; default `busy`).
  */
-const CRYPTO_THREADS = Number(process.env.CHANVM_CRYPTO_THREADS ?? '0')
-const CRYPTO_OFFLOAD = (process.env.CHANVM_CRYPTO_OFFLOAD ?? 'busy') as CryptoOffload
+const CRYPTO_THREADS = ((raw = process.env.CHANVM_CRYPTO_THREADS ?? '0') => {
+  if (!/^\d{1,2}$/.test(raw.trim()))
+    throw new Error(`CHANVM_CRYPTO_THREADS is ${JSON.stringify(raw)}: a whole number from 0 to 99`)
+  return Number(raw)
+})()
+const CRYPTO_OFFLOAD = ((raw = process.env.CHANVM_CRYPTO_OFFLOAD ?? 'busy'): CryptoOffload => {
+  if (raw !== 'busy' && raw !== 'always' && raw !== 'never')
+    throw new Error(`CHANVM_CRYPTO_OFFLOAD is ${JSON.stringify(raw)}: busy, always or never`)
+  return raw
+})()
 
 /** The crypto pool both parties of a run share (each party ends it when it closes), or none. */
 async function benchPool(threads: number): Promise<CryptoPool | undefined> {
@@ -342,7 +350,7 @@ export async function benchProtocol(
         storeCpu: storeCpuMs,
       },
       cpuMsPerStep: { one: cpuMsPerStep, parallel: par.cpuMsPerStep },
-      cryptoThreads: Math.max(0, CRYPTO_THREADS),
+      cryptoThreads: CRYPTO_THREADS,
       steps,
       secp256k1: secp256k1Backend.name,
       sqliteSynchronous: 'FULL',
