@@ -18,6 +18,9 @@ import { onSigned } from './onSigned.ts'
 import { describe, disputedError, isStoreError } from './partyErrors.ts'
 import type { PartyEvent, PartyOptions } from './types.ts'
 
+/** How long a peer's co-signed state may wait for its sync: the next record's sync often serves both. */
+export const PEER_STATE_LINGER_MS = 5
+
 /** What {@link createExecutor} returns: the handlers' only way to the world. */
 export type Executor = ReturnType<typeof createExecutor>
 
@@ -226,8 +229,8 @@ export function createExecutor(o: {
    * A co-signed state is written, not yet durable, when the queue goes on: what is seen outside
    * the party (events, resolutions but verdicts, wake-ups) waits in the runtime's outbox
    * (`rt.hold`) for the store's `whenDurable`, and so does the message's acknowledgement
-   * (`rt.durableOf`). Messages to peers leave at once: a signature after its own record is durable
-   * (so is every write before it).
+   * (`rt.durableOf`), which may linger {@link PEER_STATE_LINGER_MS}. Messages to peers leave at
+   * once: a signature after its own record is durable (so is every write before it).
    */
   const run = async (ch: ChannelMachine, s: Step): Promise<void> => {
     for (const e of s.effects) if (e.kind === 'save') await save(ch, e.fact)
@@ -235,7 +238,7 @@ export function createExecutor(o: {
     for (const signed of persist) await store.writeSignedState(ch.id, signed)
     const before = ch.latest
     commit(ch, s.machine)
-    if (persist.length > 0) rt.hold(ch, store.whenDurable(), { before, after: ch.latest })
+    if (persist.length > 0) rt.hold(ch, store.whenDurable(PEER_STATE_LINGER_MS), { before, after: ch.latest })
     const signed: [Extract<Effect, { kind: 'recordAndSign' }>, SignOutcome][] = []
     for (const e of s.effects) if (e.kind === 'recordAndSign') signed.push([e, await recordAndSign(ch, e)])
     for (const e of s.effects) {

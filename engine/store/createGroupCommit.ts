@@ -31,10 +31,11 @@ export function createGroupCommit(o: {
   // Group commit: the writes asked for in one turn of the event loop, from any channel, run in
   // one transaction, in the order they were asked; a write that fails takes back only itself
   // (`commitTogether` below). The log is then synced on the thread pool while the event
-  // loop goes on; commits made meanwhile wait for the next sync, which serves them all. A write's
+  // loop goes on (unless the turn wrote only co-signed states, below); commits made meanwhile wait for the next sync, which serves them all. A write's
   // promise settles once a sync that started after its commit has finished, so nothing is
   // reported durable before it is; a write asked for as written only (`writeSignedState`) settles
-  // at its commit, and `whenDurable` waits for the sync. A read first commits what is queued: it
+  // at its commit and starts no sync, and `whenDurable` asks for the sync (at once, or after the
+  // time it may linger, unless another write's sync covers it first). A read first commits what is queued: it
   // sees every write asked for before it, and resolves once what it read is durable. A failed sync
   // fails the store: every later call rejects, since what the disk holds is no longer known.
   type Write = {
@@ -123,6 +124,8 @@ export function createGroupCommit(o: {
       for (const [c, at] of lastCommitOf) if (log.isDurable(at)) lastCommitOf.delete(c)
     for (const w of writes) if (w.scope !== undefined) lastCommitOf.set(w.scope, seq)
     settle(true)
+    // Co-signed states written only (`writeSignedState`) start no sync: `whenDurable` asks for it.
+    if (writes.every((w) => w.writtenOnly)) return
     log.whenDurable(seq).then(
       () => settle(false),
       (e: unknown) => {
@@ -173,7 +176,8 @@ export function createGroupCommit(o: {
           )
     return log.isDurable(needed) ? Promise.resolve(value) : log.whenDurable(needed).then(() => value)
   }
-  const whenDurable = (): Promise<void> => {
+  /** Resolves once every write asked for so far is durable; see `LogSync.whenDurable` for `lingerMs`. */
+  const whenDurable = (lingerMs?: number): Promise<void> => {
     try {
       if (log?.failure() !== undefined) throw log.failure()
       flush()
@@ -181,7 +185,9 @@ export function createGroupCommit(o: {
       return Promise.reject(storeFailure('whenDurable', e))
     }
     if (log === undefined || log.isDurable(log.last())) return Promise.resolve()
-    return log.whenDurable(log.last()).catch((e: unknown) => Promise.reject(storeFailure('whenDurable', e)))
+    return log
+      .whenDurable(log.last(), lingerMs)
+      .catch((e: unknown) => Promise.reject(storeFailure('whenDurable', e)))
   }
   return { write, read, whenDurable, flush }
 }

@@ -9,19 +9,28 @@ export type LogSync = {
   last(): number
   /** Whether a finished sync covers commit `seq`. */
   isDurable(seq: number): boolean
-  /** Resolves once commits up to `seq` (default: all made so far) are durable; rejects once a sync failed. */
-  whenDurable(seq?: number): Promise<void>
+  /**
+   * Resolves once commits up to `seq` (default: all made so far) are durable; rejects once a sync
+   * failed. With `lingerMs`, starts no sync for them before that many milliseconds have passed: a
+   * sync that another wait starts meanwhile covers them, and its disk sync serves both.
+   */
+  whenDurable(seq?: number, lingerMs?: number): Promise<void>
   /** The failure of a sync, once one failed: what the disk holds is then no longer known. */
   failure(): unknown
-  /** Waits for a running sync and closes the log's handle. */
+  /** Syncs what is committed (after a running sync), then closes the log's handle. */
   close(): Promise<void>
 }
 
+/** The longest a wait may linger before its sync (a larger `lingerMs` counts as this). */
+export const MAX_LINGER_MS = 60_000
+
 /**
  * Syncs the write log `${path}-wal` of a SQLite database in WAL mode on Node's thread pool, off
- * the event loop. A commit counts as durable once a sync that began after it has finished; the
- * commits made while a sync runs share the next one (group commit). A failed sync fails every
- * later wait with `failed(e)`. Opening syncs the log and its folder once.
+ * the event loop. A commit counts as durable once a sync that began after it has finished. A sync
+ * starts only when a wait needs it: at once, or once a lingering wait's time is up; one sync
+ * serves every commit made before it started, and the commits made while it runs share the next
+ * one (group commit). A failed sync fails every later wait with `failed(e)`. Opening syncs the log
+ * and its folder once.
  *
  * @example
  * ```ts
@@ -51,7 +60,9 @@ export function createLogSync(opts: {
   let pendingWrites = 0 // writes committed since the last sync started
   let syncing: Promise<void> | undefined
   let broken: unknown
-  let waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = []
+  /** Who waits for which commit, and from when (`performance.now()`) a sync may start for it. */
+  let waiters: { seq: number; due: number; resolve: () => void; reject: (e: unknown) => void }[] = []
+  let lingering: { timer: NodeJS.Timeout; due: number } | undefined
   const syncFile =
     opts.syncFile ??
     ((fd: number) => new Promise<void>((res, rej) => fsync(fd, (e) => (e === null ? res() : rej(e)))))
@@ -67,6 +78,8 @@ export function createLogSync(opts: {
     }
   }
   const startSync = () => {
+    if (lingering !== undefined) clearTimeout(lingering.timer)
+    lingering = undefined
     if (syncing !== undefined || broken !== undefined || durable >= committed) return
     const target = committed
     const writes = pendingWrites
@@ -83,14 +96,29 @@ export function createLogSync(opts: {
       }
       syncing = undefined
       settleWaiters()
-      startSync()
+      syncWhenDue()
     })
   }
-  const whenDurable = (seq = committed): Promise<void> => {
+  /** Starts a sync if a wait needs one now, or times the first lingering wait's. */
+  const syncWhenDue = () => {
+    if (syncing !== undefined || broken !== undefined) return
+    let due = Infinity
+    for (const w of waiters) if (w.seq > durable && w.due < due) due = w.due
+    if (due === Infinity) return
+    const wait = due - performance.now()
+    if (wait <= 0) return startSync()
+    if (lingering !== undefined && lingering.due <= due) return
+    if (lingering !== undefined) clearTimeout(lingering.timer)
+    lingering = { timer: setTimeout(startSync, wait), due }
+  }
+  const whenDurable = (seq = committed, lingerMs = 0): Promise<void> => {
     if (broken !== undefined) return Promise.reject(broken)
     if (durable >= seq) return Promise.resolve()
-    const p = new Promise<void>((resolve, reject) => waiters.push({ seq, resolve, reject }))
-    startSync()
+    const linger = Math.min(lingerMs, MAX_LINGER_MS)
+    const due = linger > 0 ? performance.now() + linger : 0
+    const p = new Promise<void>((resolve, reject) => waiters.push({ seq, due, resolve, reject }))
+    if (due === 0) startSync()
+    else syncWhenDue()
     return p
   }
   return {
@@ -103,7 +131,12 @@ export function createLogSync(opts: {
     whenDurable,
     failure: () => broken,
     close: async () => {
-      while (syncing !== undefined) await syncing
+      // What is committed is synced now, a lingering wait's too: nothing waits past the close.
+      for (;;) {
+        startSync()
+        if (syncing === undefined) break
+        await syncing
+      }
       if (wal !== undefined) closeSync(wal.fd)
       wal = undefined
     },

@@ -68,7 +68,8 @@ const v2t = (v: bigint) => v.toString().padStart(20, '0')
 
 /**
  * A ChannelStore in a SQLite file (WAL). Writes are durable when the promise resolves, but for
- * `writeSignedState`, which resolves at its commit (then `whenDurable` waits for the sync). Writes
+ * `writeSignedState`, which resolves at its commit and starts no sync (`whenDurable` asks for it,
+ * at once or after its linger, and waits for it). Writes
  * asked for in the same turn of the event loop (from any channel) share one transaction; the disk
  * sync of the write log runs on the thread pool, not on the event loop, and one sync serves every
  * commit made before it started (group commit). A read sees every write asked for before it and

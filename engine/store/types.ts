@@ -79,8 +79,10 @@ export interface ChannelStore {
   /**
    * Resolves once every write asked for before this call is durable; rejects with `STORE_ERROR`
    * once a disk sync failed (what the disk holds is then unknown, and the store stays failed).
+   * With `lingerMs`, the store may wait that long before it starts a disk sync for them, so that
+   * the sync a later write needs serves both (a store that is always durable ignores it).
    */
-  whenDurable(): Promise<void>
+  whenDurable(lingerMs?: number): Promise<void>
   /**
    * `recordSignature` and `putSignedState` in one atomic write: the last signer of a state records
    * its signature and stores the co-signed state with one disk sync. Stores nothing if a different

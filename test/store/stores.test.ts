@@ -306,15 +306,17 @@ describe('sqlite store', () => {
       await assert.rejects(s.close(), isStoreError)
     })
 
-    it('writeSignedState settles at its commit; whenDurable and reads of co-signed states wait for the sync, other reads do not', async () => {
-      const { syncFile, next } = heldSyncs()
+    it('writeSignedState settles at its commit and starts no sync; whenDurable and reads of co-signed states wait for the sync, other reads do not', async () => {
+      const { syncFile, next, pending } = heldSyncs()
       const s = createSqliteStore({ path: join(dir, 'written.db'), syncFile })
       const { channelId, initial } = escrowChannel()
       await Promise.all([s.recordSignature(rec(channelId, 1n, '01')), next().then((h) => h.release())])
       const signed = { state: { ...initial, version: 1n }, signatures: [] }
-      await s.writeSignedState(channelId, signed) // settles with its sync held
-      const sync = await next()
+      await s.writeSignedState(channelId, signed) // settles at its commit, before any sync
+      for (let i = 0; i < 5; i++) await turn()
+      assert.equal(pending.length, 0, 'a co-signed state written only must not start a sync by itself')
       const durable = s.whenDurable()
+      const sync = await next()
       const durableDone = settled(durable)
       const readState = s.getLatestSignedState(channelId)
       const readStateDone = settled(readState)
@@ -334,6 +336,48 @@ describe('sqlite store', () => {
       assert.deepEqual(await w2, { ok: true })
       await s.whenDurable()
       await s.close()
+    })
+
+    it("whenDurable with a linger starts no sync before its time; a write's sync meanwhile serves it, alone it syncs once the time is up", async () => {
+      const { syncFile, next, pending } = heldSyncs()
+      const commits: number[] = []
+      const s = createSqliteStore({
+        path: join(dir, 'linger.db'),
+        syncFile,
+        onCommit: (n) => commits.push(n),
+      })
+      const { channelId, initial } = escrowChannel()
+      const other = escrowChannel({ nonce: 2n }).channelId
+      await s.writeSignedState(channelId, { state: { ...initial, version: 1n }, signatures: [] })
+      const lingering = s.whenDurable(60_000)
+      const lingeringDone = settled(lingering)
+      for (let i = 0; i < 5; i++) await turn()
+      assert.equal(pending.length, 0, 'a lingering wait must not start a sync before its time')
+      // A record of another channel needs a sync now: the one sync serves both.
+      const w = s.recordSignature(rec(other, 1n, '03'))
+      const sync = await next()
+      assert.equal(lingeringDone(), false)
+      sync.release()
+      await Promise.all([lingering, w])
+      assert.deepEqual(commits, [2], 'one sync for the co-signed state and the record')
+      // Alone, a lingering wait is served once its time is up.
+      await s.writeSignedState(channelId, { state: { ...initial, version: 2n }, signatures: [] })
+      const started = performance.now()
+      const alone = s.whenDurable(30)
+      ;(await next()).release()
+      await alone
+      assert.ok(performance.now() - started >= 29, 'the sync waited for the linger')
+      assert.deepEqual(commits, [2, 1])
+      // Closing serves a lingering wait at once, also one that came while a sync was running.
+      const w4 = s.recordSignature(rec(other, 2n, '04'))
+      const running = await next()
+      await s.writeSignedState(channelId, { state: { ...initial, version: 3n }, signatures: [] })
+      const atClose = s.whenDurable(60_000)
+      const closed = s.close()
+      running.release()
+      ;(await next()).release()
+      await Promise.all([atClose, closed, w4])
+      assert.deepEqual(commits, [2, 1, 1, 1])
     })
 
     it('a failed sync after writeSignedState rejects whenDurable with STORE_ERROR', async () => {
