@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --json] [-- --only protocol,gas,oracles,apps,node,channels,deals]`: speed and gas figures
  * (`--help` prints the parts and options; an unknown part or option exits 2 before anything runs).
- * `node` takes `--node-steps N` (default 1000), `--node-channels N` (default 1000),
+ * `node` takes `--node-steps N` (default 1000), `--node-warmup N` (steps before each measure, default
+ * 2000), `--node-channels N` (default 1000),
  * `--node-parallel N` (channels driven at once, default 8) and `--broker aedes|mosquitto` (default:
  * Mosquitto when installed, as a site runs it, else the embedded aedes). `channels` takes `--many-channels N` (default 10000): two nodes holding N open channels.
  * Progress goes to stderr; with --json, stdout gets exactly one JSON object.
@@ -12,7 +13,8 @@ import { parseArgs } from 'node:util'
 const knownParts = ['protocol', 'gas', 'oracles', 'apps', 'node', 'channels', 'deals']
 const usage = `usage: npm run bench [-- --json] [-- --only PART,...] [-- options]
 parts: ${knownParts.join(', ')} (all when --only is absent)
-options: --steps N (protocol), --node-steps N, --node-channels N, --node-parallel N, --broker aedes|mosquitto (node),
+options: --steps N (protocol), --node-steps N, --node-warmup N, --node-channels N, --node-parallel N,
+         --broker aedes|mosquitto (node),
          --many-channels N (channels)`
 
 let parsed: ReturnType<typeof parseOptions>
@@ -28,6 +30,15 @@ if (parsed.values.help) {
 }
 const { values } = parsed
 const unknownParts = (values.only?.split(',') ?? []).filter((p) => !knownParts.includes(p))
+const badCount = (
+  ['steps', 'node-steps', 'node-warmup', 'node-channels', 'node-parallel', 'many-channels'] as const
+).filter((k) => values[k] !== undefined && !/^\d+$/.test(values[k]))
+if (badCount.length > 0) {
+  process.stderr.write(
+    `bench: not a whole number: ${badCount.map((k) => `--${k} ${values[k]}`).join(', ')}\n${usage}\n`,
+  )
+  process.exit(2)
+}
 if (unknownParts.length > 0) {
   process.stderr.write(`bench: no such part: ${unknownParts.join(', ')}\n${usage}\n`)
   process.exit(2)
@@ -41,6 +52,7 @@ function parseOptions() {
       only: { type: 'string' },
       steps: { type: 'string' },
       'node-steps': { type: 'string' },
+      'node-warmup': { type: 'string' },
       'node-channels': { type: 'string' },
       'node-parallel': { type: 'string' },
       'many-channels': { type: 'string' },
@@ -94,6 +106,7 @@ if (want('node')) {
   result.nodeApi = {
     ...(await benchNode({
       steps: Number(values['node-steps'] ?? 1000),
+      warmup: Number(values['node-warmup'] ?? 2000),
       parallel: Number(values['node-parallel'] ?? 8),
       channels: Number(values['node-channels'] ?? 1000),
       broker,

@@ -31,6 +31,8 @@ export type NodeBench = {
    */
   stepMs: { p50: number; p95: number; p99: number }
   steps: number
+  /** Steps run before each measure (one channel, then spread over the channels at once). */
+  warmupSteps: number
   /**
    * Milliseconds of a POST the API refuses at once (a malformed action, 400), median: the HTTP
    * part of a step's time.
@@ -134,6 +136,11 @@ async function pool(n: number, width: number, task: (i: number) => Promise<void>
 export async function benchNode(
   opts: {
     steps?: number
+    /**
+     * Steps before each measure (default 2,000): a node's JIT compiler still optimizes the step's
+     * functions for its first 10 to 15 seconds under load, on the cores the measure shares.
+     */
+    warmup?: number
     parallel?: number
     channels?: number
     /** The broker between the nodes (default `auto`: a Mosquitto process when installed, else aedes here). */
@@ -142,6 +149,7 @@ export async function benchNode(
   } = {},
 ): Promise<NodeBench> {
   const steps = opts.steps ?? 1_000
+  const warmup = opts.warmup ?? 2_000
   const parallel = opts.parallel ?? 8
   const channels = opts.channels ?? 1000
   const log = opts.log ?? (() => undefined)
@@ -233,6 +241,8 @@ export async function benchNode(
     }
 
     const loop: AppAction[] = bench.loop(ctx).map((a) => ({ app: app.name, action: a.action, args: a.args }))
+    /** `n` rounded up to whole rounds of the loop, so that a channel's next drive starts it again. */
+    const whole = (n: number) => Math.ceil(n / loop.length) * loop.length
     const drive = async (channelId: Hex, count: number, times?: number[]) => {
       for (let i = 0; i < count; i++) {
         const t0 = performance.now()
@@ -242,11 +252,14 @@ export async function benchNode(
       }
     }
 
-    // One channel, one step after the other, after 200 warm-up steps: the percentiles of a node
-    // that runs, not of the first steps of a fresh process, which its JIT compiler is still
-    // optimizing (with 10, most of the slowest steps of 1,000 were among the first hundreds).
+    // One channel, one step after the other, after `warmup` steps: the figures of a node that
+    // runs, not of a fresh process, whose JIT compiler is still optimizing. With 200 warm-up steps,
+    // V8's log showed each node's optimizing compiler finishing 18 to 56 functions a second all
+    // through the measure, on the cores the nodes share (a sixth of the CPU samples); about 15 s
+    // into the load it falls to 2 to 4 a second, and the steps over many channels bring a new
+    // burst of about 5 s.
     const one = await open(deposits)
-    await drive(one, 200)
+    await drive(one, whole(warmup))
     const times: number[] = []
     let cpu = cpuNow()
     let t = performance.now()
@@ -272,7 +285,9 @@ export async function benchNode(
 
     // `parallel` channels at once, the same number of steps in all.
     const many = await Promise.all(Array.from({ length: parallel }, () => open(deposits)))
-    await Promise.all(many.map((id) => drive(id, 24)))
+    const warmEach = whole(Math.max(24, Math.ceil(warmup / parallel)))
+    await Promise.all(many.map((id) => drive(id, warmEach)))
+    log(`  node: ${warmEach * parallel} warm-up steps over ${parallel} channels done, measuring`)
     const each = Math.max(2, Math.round(steps / parallel / 2) * 2)
     cpu = cpuNow()
     t = performance.now()
@@ -308,6 +323,7 @@ export async function benchNode(
         p99: Math.round(pct(times, 99) * 10) / 10,
       },
       steps,
+      warmupSteps: warmup,
       refusedPostMs,
       rssMiB: { idle: idle[0] ?? NaN, withChannels: full[0] ?? NaN, channels: listed },
       peerRssMiB: { idle: idle[1] ?? NaN, withChannels: full[1] ?? NaN },

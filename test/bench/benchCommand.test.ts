@@ -23,4 +23,17 @@ describe('npm run bench: its command line', function () {
     assert.equal(option.code, 2)
     assert.match(option.stderr, /Unknown option '--stpes'/)
   })
+
+  it('refuses a count that is not a whole number with exit code 2 before running anything', async () => {
+    const r = await runNode(
+      ['--import', 'tsx', 'bench/main.ts', '--json', '--only', 'node', '--node-warmup', '2k'],
+      {
+        cwd: root,
+      },
+    )
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /not a whole number: --node-warmup 2k\n/)
+    assert.doesNotMatch(r.stderr, /two nodes/, 'nothing ran')
+    assert.equal(r.stdout, '')
+  })
 })
