@@ -30,14 +30,15 @@ export function createGroupCommit(o: {
   const key = (id: Hex) => id.toLowerCase()
   // Group commit: the writes asked for in one turn of the event loop, from any channel, run in
   // one transaction, in the order they were asked; a write that fails takes back only itself
-  // (`commitTogether` below). The log is then synced on the thread pool while the event
-  // loop goes on (unless the turn wrote only co-signed states, below); commits made meanwhile wait for the next sync, which serves them all. A write's
-  // promise settles once a sync that started after its commit has finished, so nothing is
-  // reported durable before it is; a write asked for as written only (`writeSignedState`) settles
-  // at its commit and starts no sync, and `whenDurable` asks for the sync (at once, or after the
-  // time it may linger, unless another write's sync covers it first). A read first commits what is queued: it
-  // sees every write asked for before it, and resolves once what it read is durable. A failed sync
-  // fails the store: every later call rejects, since what the disk holds is no longer known.
+  // (`commitTogether` below). The log is then synced on the thread pool while the event loop goes
+  // on (unless the turn wrote only co-signed states, below); commits made meanwhile wait for the
+  // next sync, which serves them all. A write's promise settles once a sync that started after its
+  // commit has finished, so nothing is reported durable before it is; a write asked for as written
+  // only (`writeSignedState`) settles at its commit and starts no sync, and `whenDurable` asks for
+  // the sync (at once, or after the time it may linger, unless another write's sync covers it
+  // first). A read first commits what is queued: it sees every write asked for before it, and
+  // resolves once what it read is durable. A failed sync fails the store: every later call
+  // rejects, since what the disk holds is no longer known.
   type Write = {
     what: string
     run: () => unknown
