@@ -227,15 +227,9 @@ describe('sandbox: opcodes run inline, with the stock interpreter’s results', 
     const piece = '604060002050' + '60046000604037' + '6020600060605e'
     const code = `0x${piece.repeat(200)}60806000f3` as Hex
     const data = '0x01020304' as Hex
-    let turns = 0
-    let running = true
-    const tick = () => {
-      turns++
-      if (running) queueMicrotask(tick)
-    }
-    queueMicrotask(tick)
-    const r = await sandbox.staticCall({ address: ADDRESS, code, data, env: fixedEnv })
-    running = false
+    const { r, turns } = await countTurns(() =>
+      sandbox.staticCall({ address: ADDRESS, code, data, env: fixedEnv }),
+    )
     assertSame(r, await reference(code, data))
     assert.equal(r.ok, true)
     assert.ok(turns < 100, `${turns} microtask turns during a call of 600 copies and hashes`)
@@ -244,17 +238,25 @@ describe('sandbox: opcodes run inline, with the stock interpreter’s results', 
   it('a call runs its opcodes without a turn of the microtask queue for each', async () => {
     // 3,000 opcodes: PUSH1 1, POP, 1,500 times, then STOP
     const code = `0x${'600150'.repeat(1500)}00` as Hex
-    let turns = 0
-    let running = true
-    const tick = () => {
-      turns++
-      if (running) queueMicrotask(tick)
-    }
-    queueMicrotask(tick)
-    const r = await sandbox.staticCall({ address: ADDRESS, code, data: '0x', env: fixedEnv })
-    running = false
+    const { r, turns } = await countTurns(() =>
+      sandbox.staticCall({ address: ADDRESS, code, data: '0x', env: fixedEnv }),
+    )
     assert.equal(r.ok, true)
     assert.equal(r.gasUsed, 1500n * 5n)
     assert.ok(turns < 200, `${turns} microtask turns during a call of 3,000 opcodes`)
   })
 })
+
+/** `run`'s result and the turns of the microtask queue taken while it ran. */
+async function countTurns<T>(run: () => Promise<T>): Promise<{ r: T; turns: number }> {
+  let turns = 0
+  let running = true
+  const tick = () => {
+    turns++
+    if (running) queueMicrotask(tick)
+  }
+  queueMicrotask(tick)
+  const r = await run()
+  running = false
+  return { r, turns }
+}
