@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict'
 import type { Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
-import { escrowActions, escrowApp } from '../../apps/escrow/escrowClient.ts'
+import { escrowActions } from '../../apps/escrow/escrowClient.ts'
 import { verifyStateSignature } from '../../engine/channel/index.ts'
 import { createCryptoPool, type CryptoPool } from '../../engine/crypto/createCryptoPool.ts'
-import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { prefetchRecoveries, takeRecovered } from '../../engine/crypto/recoveryMemo.ts'
 import { signDigest } from '../../engine/crypto/signDigest.ts'
 import { signedPairs } from '../../engine/protocol/createDispatcher.ts'
 import { recovers } from '../../engine/protocol/messageChecks.ts'
 import type { PeerMessage } from '../../engine/transport/types.ts'
-import { createParty, type Party } from '../../engine/protocol/createParty.ts'
-import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
-import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
-import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
+import { escrowChannel, fixedEnv, testAddresses } from '../support/channel.ts'
+import { escrowParty } from '../support/parties.ts'
 
 const deadline = fixedEnv.timestamp + 3_600n
 
@@ -24,19 +21,9 @@ const deadline = fixedEnv.timestamp + 3_600n
  */
 async function partiesOnPool(pool: CryptoPool, channels: number, firstNonce: bigint) {
   const hub = createMemoryHub()
-  const make = async (i: 0 | 1): Promise<Party> =>
-    createParty({
-      signer: createKeySigner(testKeys[i]!),
-      transport: hub.connect(testAddresses[i]!),
-      store: createMemoryStore(),
-      sandbox: await createSandbox(),
-      apps: [escrowApp],
-      clock: () => fixedEnv,
-      responseTimeoutMs: 5_000,
-      cryptoPool: pool,
-    })
-  const payer = await make(0)
-  const payee = await make(1)
+  const partyOptions = { responseTimeoutMs: 5_000, cryptoPool: pool }
+  const payer = await escrowParty(0, hub, { partyOptions })
+  const payee = await escrowParty(1, hub, { partyOptions })
   const chs = Array.from({ length: channels }, (_, i) => escrowChannel({ nonce: firstNonce + BigInt(i) }))
   for (const ch of chs) {
     await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])

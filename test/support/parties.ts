@@ -13,6 +13,27 @@ import { escrowApp } from '../../apps/escrow/escrowClient.ts'
 import { escrowChannel, fixedEnv, testAddresses, testKeys } from './channel.ts'
 
 /**
+ * Party `i` of the test keys (0 pays, 1 is paid) on `hub`, with the Escrow app, a fresh sandbox,
+ * the fixed clock and a memory store unless `store` is given; `partyOptions` override the rest.
+ */
+export async function escrowParty(
+  i: 0 | 1,
+  hub: MemoryHub,
+  opts: { store?: ChannelStore; partyOptions?: Partial<PartyOptions> } = {},
+): Promise<Party> {
+  return createParty({
+    signer: createKeySigner(testKeys[i]!),
+    transport: hub.connect(testAddresses[i]!),
+    store: opts.store ?? createMemoryStore(),
+    sandbox: await createSandbox(),
+    apps: [escrowApp],
+    clock: () => fixedEnv,
+    responseTimeoutMs: 2_000,
+    ...opts.partyOptions,
+  })
+}
+
+/**
  * Two parties (payer 0, payee 1) on an Escrow channel over an in-memory hub, channel opened and,
  * unless `funded: false`, confirmed funded by both (as if each read the deposits on chain).
  */
@@ -27,17 +48,10 @@ export async function twoEscrowParties(
   const hub = opts.hub ?? createMemoryHub()
   const ch = escrowChannel()
   const events: [PartyEvent[], PartyEvent[]] = [[], []]
-  const make = async (i: 0 | 1): Promise<Party> =>
-    createParty({
-      signer: createKeySigner(testKeys[i]!),
-      transport: hub.connect(testAddresses[i]!),
-      store: opts.stores?.[i] ?? createMemoryStore(),
-      sandbox: await createSandbox(),
-      apps: [escrowApp],
-      clock: () => fixedEnv,
-      responseTimeoutMs: 2_000,
-      onEvent: (e) => events[i].push(e),
-      ...opts.partyOptions,
+  const make = (i: 0 | 1): Promise<Party> =>
+    escrowParty(i, hub, {
+      ...(opts.stores === undefined ? {} : { store: opts.stores[i] }),
+      partyOptions: { onEvent: (e) => events[i].push(e), ...opts.partyOptions },
     })
   const payer = await make(0)
   const payee = await make(1)
