@@ -164,7 +164,7 @@ export function createExecutor(o: {
           ? store.putForcedState(ch.id, fact.forced)
           : store.putDisputed(ch.id)
 
-  /** The answer to a handler's question: the signer's for its own proposal, the rest from the facts. */
+  /** The answer to a handler's question (its own proposal's signature, else a fact), in hand if it can be. */
   const answer = (ch: ChannelMachine, a: Ask): Answer[Ask['kind']] | Promise<Answer[Ask['kind']]> => {
     if (a.kind !== 'signProposal') return reader.answer(ch, a)
     const { state, digest, action, env } = a
@@ -226,11 +226,10 @@ export function createExecutor(o: {
    * waits for a newer latest state hears of it); then, for each signature, what follows it
    * ({@link onSigned}).
    *
-   * A co-signed state is written, not yet durable, when the queue goes on: what is seen outside
-   * the party (events, resolutions but verdicts, wake-ups) waits in the runtime's outbox
-   * (`rt.hold`) for the store's `whenDurable`, and so does the message's acknowledgement
-   * (`rt.durableOf`), which may linger {@link PEER_STATE_LINGER_MS}. Messages to peers leave at
-   * once: a signature after its own record is durable (so is every write before it).
+   * A co-signed state is written, not yet durable, when the queue goes on: what is seen outside the
+   * party (events, resolutions but verdicts, wake-ups, the acknowledgement) waits for the store's
+   * `whenDurable` (`rt.hold`, `rt.durableOf`), which may linger {@link PEER_STATE_LINGER_MS}. Messages
+   * to peers leave at once: a signature after its own record is durable (so is every write before).
    */
   const run = async (ch: ChannelMachine, s: Step): Promise<void> => {
     for (const e of s.effects) if (e.kind === 'save') await save(ch, e.fact)
@@ -267,7 +266,8 @@ export function createExecutor(o: {
         const h = handler(ch, input, facts)
         reply = h.onStoreError ?? reply
         if (!('need' in h)) return await run(ch, h)
-        ;(facts as Record<string, unknown>)[h.need.key] = await answer(ch, h.need.ask)
+        const v = answer(ch, h.need.ask)
+        ;(facts as Record<string, unknown>)[h.need.key] = v instanceof Promise ? await v : v
       }
     } catch (e) {
       if (!isStoreError(e) || reply === undefined) throw e
