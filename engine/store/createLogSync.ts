@@ -103,7 +103,7 @@ export function createLogSync(opts: {
   const syncWhenDue = () => {
     if (syncing !== undefined || broken !== undefined) return
     let due = Infinity
-    for (const w of waiters) if (w.seq > durable && w.due < due) due = w.due
+    for (const w of waiters) if (w.due < due) due = w.due // each still waits: settled ones are gone
     if (due === Infinity) return
     const wait = due - performance.now()
     if (wait <= 0) return startSync()
@@ -118,7 +118,10 @@ export function createLogSync(opts: {
     const due = linger > 0 ? performance.now() + linger : 0
     const p = new Promise<void>((resolve, reject) => waiters.push({ seq, due, resolve, reject }))
     if (due === 0) startSync()
-    else syncWhenDue()
+    else if (syncing === undefined && (lingering === undefined || due < lingering.due)) {
+      if (lingering !== undefined) clearTimeout(lingering.timer)
+      lingering = { timer: setTimeout(startSync, linger), due }
+    }
     return p
   }
   return {
