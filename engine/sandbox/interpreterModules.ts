@@ -52,7 +52,6 @@ export type Interpreter = {
 export type Modules = {
   proto: Interpreter
   subMemUsage: (runState: RunState, offset: bigint, length: bigint, common: Common) => bigint
-  divCeil: (a: bigint, b: bigint) => bigint
   consumePostTargetCallOog: (runState: RunState) => void
   gasHandlers: Map<number, GasHandler>
   /** The stock opcode handlers, by opcode. */
@@ -101,7 +100,6 @@ export async function loadInterpreterModules(): Promise<Modules | undefined> {
   ])
   const proto = (interp.Interpreter as { prototype?: Interpreter } | undefined)?.prototype
   const subMemUsage = util.subMemUsage as Modules['subMemUsage'] | undefined
-  const divCeil = util.divCeil as Modules['divCeil'] | undefined
   const consumePostTargetCallOog = eip7928.consumeEip7928PostTargetCallOog as
     Modules['consumePostTargetCallOog'] | undefined
   const gasHandlers = gas.dynamicGasHandlers as Map<number, GasHandler> | undefined
@@ -111,7 +109,6 @@ export async function loadInterpreterModules(): Promise<Modules | undefined> {
     typeof proto?.run !== 'function' ||
     typeof proto.runStep !== 'function' ||
     typeof subMemUsage !== 'function' ||
-    typeof divCeil !== 'function' ||
     typeof consumePostTargetCallOog !== 'function' ||
     !(gasHandlers instanceof Map) ||
     !(opHandlers instanceof Map) ||
@@ -134,7 +131,6 @@ export async function loadInterpreterModules(): Promise<Modules | undefined> {
   return {
     proto,
     subMemUsage,
-    divCeil,
     consumePostTargetCallOog,
     gasHandlers,
     opHandlers,

@@ -180,7 +180,6 @@ function leanRunInterpreter(evm: LeanEvm, { Interpreter }: Modules): void {
 function patch({
   proto,
   subMemUsage,
-  divCeil,
   consumePostTargetCallOog,
   gasHandlers,
   opHandlers,
@@ -218,13 +217,13 @@ function patch({
   twin(0x20, (rs, gas, common) => {
     const [offset, length] = rs.stack.peek(2) as [bigint, bigint]
     gas += subMemUsage(rs, offset, length, common)
-    gas += common.param('keccak256WordGas') * divCeil(length, 32n)
+    gas += common.param('keccak256WordGas') * ((length + 31n) / 32n)
     return gas
   })
   twin(0x37, (rs, gas, common) => {
     const [memOffset, , dataLength] = rs.stack.peek(3) as [bigint, bigint, bigint]
     gas += subMemUsage(rs, memOffset, dataLength, common)
-    if (dataLength !== 0n) gas += common.param('copyGas') * divCeil(dataLength, 32n)
+    if (dataLength !== 0n) gas += common.param('copyGas') * ((dataLength + 31n) / 32n)
     return gas
   })
   twin(0x5e, (rs, gas, common) => {
