@@ -20,6 +20,7 @@ import type { Address, Hex } from 'viem'
 import type { BenchContext } from '../apps/types.ts'
 import { appCodeOf, benchChannel } from './benchChannel.ts'
 import { loopApp } from './loopApp.ts'
+import { cryptoThreadsOf } from '../node/cryptoThreadsOf.ts'
 
 const CTX: BenchContext = { chainId: 31337n, env: fixedEnv, third: testAddresses[2] as Address }
 
@@ -27,11 +28,7 @@ const CTX: BenchContext = { chainId: 31337n, env: fixedEnv, third: testAddresses
  * Crypto threads of the in-process runs: `CHANVM_CRYPTO_THREADS` (default 0, as a node: signs and
  * recovers on the main thread) and `CHANVM_CRYPTO_OFFLOAD` (`busy`, `always`, `never`; default `busy`).
  */
-const CRYPTO_THREADS = ((raw = process.env.CHANVM_CRYPTO_THREADS ?? '0') => {
-  if (!/^\d{1,2}$/.test(raw.trim()))
-    throw new Error(`CHANVM_CRYPTO_THREADS is ${JSON.stringify(raw)}: a whole number from 0 to 99`)
-  return Number(raw)
-})()
+const CRYPTO_THREADS = cryptoThreadsOf(process.env)
 const CRYPTO_OFFLOAD = ((raw = process.env.CHANVM_CRYPTO_OFFLOAD ?? 'busy'): CryptoOffload => {
   if (raw !== 'busy' && raw !== 'always' && raw !== 'never')
     throw new Error(`CHANVM_CRYPTO_OFFLOAD is ${JSON.stringify(raw)}: busy, always or never`)

@@ -7,6 +7,7 @@ import type { Hex } from 'viem'
 import type { ChannelParams } from '../engine/channel/types.ts'
 import { createCryptoPool } from '../engine/crypto/createCryptoPool.ts'
 import { ChanvmError } from '../engine/errors.ts'
+import { cryptoThreadsOf } from './cryptoThreadsOf.ts'
 import { createParty } from '../engine/protocol/createParty.ts'
 import type { PartyEvent } from '../engine/protocol/types.ts'
 import { createSandbox } from '../engine/sandbox/createSandbox.ts'
@@ -42,12 +43,6 @@ export type { CreateNodeOptions, NodeLog } from './nodeContext.ts'
 export { redactUrl } from './nodeUrls.ts'
 
 const CLOSE_STEP_MS = 10_000
-/**
- * Crypto threads of a node unless `CHANVM_CRYPTO_THREADS` says otherwise: none. On 2 cores shared by
- * two nodes, a broker and a client, one thread per node made steps dearer (the hops) and fewer.
- */
-const DEFAULT_CRYPTO_THREADS = 0
-
 /** Resolves with `p`, or after `ms` with undefined (reported through `onLate`). */
 async function bounded<T>(p: Promise<T>, ms: number, onLate: () => void): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined
@@ -371,19 +366,6 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
     await abort()
     throw e
   }
-}
-
-/** The crypto threads `CHANVM_CRYPTO_THREADS` asks for (a whole number, 0 to 64), else the default; anything else is `CONFIG`. */
-function cryptoThreadsOf(env: NodeJS.ProcessEnv): number {
-  const raw = env.CHANVM_CRYPTO_THREADS
-  if (raw === undefined || raw.trim() === '') return DEFAULT_CRYPTO_THREADS
-  const n = Number(raw)
-  if (!/^\s*\d+\s*$/.test(raw) || n > 64)
-    throw new ChanvmError(
-      'CONFIG',
-      `CHANVM_CRYPTO_THREADS is ${JSON.stringify(raw)}: it takes a whole number from 0 to 64`,
-    )
-  return n
 }
 
 /** The broker password from the variable `broker.passwordEnv` names; a named variable that is unset is `CONFIG`. */
