@@ -31,8 +31,8 @@ export type NodeBench = {
    */
   stepMs: { p50: number; p95: number; p99: number }
   steps: number
-  /** Steps run before each measure (one channel, then spread over the channels at once). */
-  warmupSteps: number
+  /** Steps run before each measure: on the one channel, then in all over the channels at once. */
+  warmupSteps: { one: number; parallel: number }
   /**
    * Milliseconds of a POST the API refuses at once (a malformed action, 400), median: the HTTP
    * part of a step's time.
@@ -259,7 +259,8 @@ export async function benchNode(
     // into the load it falls to 2 to 4 a second, and the steps over many channels bring a new
     // burst of about 5 s.
     const one = await open(deposits)
-    await drive(one, whole(warmup))
+    const warmOne = whole(warmup)
+    await drive(one, warmOne)
     const times: number[] = []
     let cpu = cpuNow()
     let t = performance.now()
@@ -323,7 +324,7 @@ export async function benchNode(
         p99: Math.round(pct(times, 99) * 10) / 10,
       },
       steps,
-      warmupSteps: warmup,
+      warmupSteps: { one: warmOne, parallel: warmEach * parallel },
       refusedPostMs,
       rssMiB: { idle: idle[0] ?? NaN, withChannels: full[0] ?? NaN, channels: listed },
       peerRssMiB: { idle: idle[1] ?? NaN, withChannels: full[1] ?? NaN },
