@@ -23,6 +23,8 @@ export type EventLog = {
   since(lastId: number): EventReplay
   /** The last id issued, 0 before the first in this run's block. */
   readonly latest: number
+  /** The first id not reserved on disk: every id below it is durably reserved (a write ahead counts once its folder is synced). */
+  readonly reserved: number
   /** Resolves once no reservation is being written ahead; none starts after. Ids are still issued. */
   close(): Promise<void>
 }
@@ -163,6 +165,9 @@ export function openEventLog(options: EventLogOptions): EventLog {
     },
     get latest() {
       return next - 1
+    },
+    get reserved() {
+      return limit
     },
     close() {
       aheadFailed = true

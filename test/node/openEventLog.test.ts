@@ -24,6 +24,7 @@ describe('openEventLog', () => {
     const ids = [1, 2, 3, 4].map((i) => log.append(event(`e${i}`)))
     assert.deepEqual(ids, [1, 2, 3, 4])
     assert.equal(readFileSync(join(dir, EVENT_IDS_FILE), 'utf8'), '7\n', 'the second block was reserved')
+    assert.equal(log.reserved, 7)
     const reopened = openEventLog({ dataDir: dir, blockSize: 3 })
     assert.equal(reopened.append(event('after')), 7)
     assert.equal(readFileSync(join(dir, EVENT_IDS_FILE), 'utf8'), '10\n')
@@ -43,7 +44,9 @@ describe('openEventLog', () => {
     assert.equal(onDisk(), 11, 'not before half the block is used')
     log.append(event('e5'))
     assert.equal(onDisk(), 11, 'written ahead, not at once')
+    // The file shows the new limit at its rename; the block counts once the folder is synced too.
     await until('the next block is on disk before the current one runs out', () => onDisk() === 21)
+    await until('the write ahead is durable, its block reserved', () => log.reserved === 21)
     for (let i = 6; i <= 14; i++) assert.equal(log.append(event(`e${i}`)), i)
     assert.equal(onDisk(), 21, 'ids 11 to 14 came from the block written ahead')
     // The 15th is half of the second block: the third is written ahead, and may land at once.
