@@ -17,12 +17,10 @@ import { createSqliteStore } from '../engine/store/createSqliteStore.ts'
 import { createMemoryHub } from '../engine/transport/createMemoryTransport.ts'
 import { fixedEnv, testAddresses, testKeys } from '../test/support/channel.ts'
 import type { Address, Hex } from 'viem'
-import type { BenchContext } from '../apps/types.ts'
-import { appCodeOf, benchChannel } from './benchChannel.ts'
 import { loopApp } from './loopApp.ts'
+import { loopChannel } from './loopChannel.ts'
+import { runLoopChannelsTwoThreads } from './twoThreads.ts'
 import { cryptoThreadsOf } from '../node/cryptoThreadsOf.ts'
-
-const CTX: BenchContext = { chainId: 31337n, env: fixedEnv, third: testAddresses[2] as Address }
 
 /**
  * Crypto threads of the in-process runs: `CHANVM_CRYPTO_THREADS` (default 0, as a node: signs and
@@ -50,29 +48,33 @@ async function benchPool(threads: number): Promise<CryptoPool | undefined> {
 /** Milliseconds of CPU in a `process.cpuUsage` difference. */
 const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000
 
-/** The loop app's channel number `nonce` between the two test parties, and its loop's actions encoded. */
-async function loopChannel(nonce: bigint) {
-  const { app, bench, key } = await loopApp()
-  const ch = benchChannel(app, bench, CTX, [testAddresses[0] as Address, testAddresses[1] as Address], nonce)
-  const base = {
-    base: ch.initial,
-    channelId: ch.channelId,
-    inputs: { answers: () => [], readings: () => [] },
-  }
-  const actions: Hex[] = bench.loop(CTX).map((a) => app.encodeAction(a.action, a.args, base))
-  return { app, key, ch, actions, code: appCodeOf(app) }
-}
-
 /**
  * The protocol's figures. `stepsPerSec` and `stepsPerSecParallel` appear in the JSON as
  * `<app>StepsPerSec` and `<app>StepsPerSecParallel`, `<app>` the loop app's key (`escrowStepsPerSec`).
  */
-export type ProtocolBench = Record<`${string}StepsPerSec` | `${string}StepsPerSecParallel`, number> & {
+export type ProtocolBench = Record<
+  `${string}StepsPerSec` | `${string}StepsPerSecParallel` | `${string}StepsPerSecTwoThreads`,
+  number
+> & {
   parallelChannels: number
   /** Writes per disk sync in the parallel run (both stores), on average. */
   writesPerSync: number
   /** `<app>StepsPerSecParallel` over `cryptoBoundPerSec`, same run. */
   parallelOfCryptoBound: number
+  /**
+   * The many-channel run again with the two parties on two threads of this process (the payee on
+   * a worker thread, see bench/twoThreads.ts), as two programs would run: `stepsPerSec` (the JSON's
+   * `<app>StepsPerSecTwoThreads` too), writes per disk sync, process CPU per step (both threads),
+   * and the rate over `cryptoBoundPerSec`, a one-core figure, so up to 2 on two cores.
+   */
+  twoThreads: {
+    stepsPerSec: number
+    writesPerSync: number
+    cpuMsPerStep: number
+    /** The share of the measure each party's thread was busy (its event loop's utilization). */
+    busy: { payer: number; payee: number }
+    ofCryptoBound: number
+  }
   /** Co-signed steps per second if a step cost only its hashing, three signatures and three recoveries, on one core. */
   cryptoBoundPerSec: number
   /**
@@ -245,6 +247,12 @@ export async function benchProtocol(
       steps,
       log,
     })
+    const two = await runLoopChannelsTwoThreads({
+      dir: join(dir, 'two-threads'),
+      channels: parallelChannels,
+      steps,
+      log,
+    })
 
     // The signature work of one step, alone: the state and proposal digests each party makes, the
     // mover's proposal signature and its check, the peer's state signature and the mover's check of
@@ -332,11 +340,13 @@ export async function benchProtocol(
     const keyed: Record<string, number> = {
       [`${key}StepsPerSec`]: stepsPerSec,
       [`${key}StepsPerSecParallel`]: par.stepsPerSec,
+      [`${key}StepsPerSecTwoThreads`]: two.stepsPerSec,
     }
     return Object.assign(keyed, {
       parallelChannels,
       writesPerSync: par.writesPerSync,
       parallelOfCryptoBound: par.stepsPerSec / cryptoBoundPerSec,
+      twoThreads: { ...two, ofCryptoBound: two.stepsPerSec / cryptoBoundPerSec },
       cryptoBoundPerSec,
       perStepMs: {
         total: 1000 / stepsPerSec,

@@ -1,0 +1,60 @@
+/**
+ * A worker thread of `runLoopChannelsTwoThreads`: the payee of the loop channels, a party of its
+ * own (SQLite file, sandbox, key) that talks to the payer on the main thread through the port.
+ * It counts its store's commits and the writes in them into the shared `counts` (syncs, writes).
+ *
+ * Frames from the main thread: `open` (opens every channel, answers `opened`), `close` (closes
+ * the party, answers `closed`). It posts `ready` once its party listens.
+ */
+import { join } from 'node:path'
+import { parentPort, workerData } from 'node:worker_threads'
+import { createKeySigner } from '../engine/crypto/createKeySigner.ts'
+import { createParty } from '../engine/protocol/createParty.ts'
+import { createSandbox } from '../engine/sandbox/createSandbox.ts'
+import { createSqliteStore } from '../engine/store/createSqliteStore.ts'
+import { fixedEnv, testAddresses, testKeys } from '../test/support/channel.ts'
+import { loopChannel } from './loopChannel.ts'
+import { createPortTransport } from './portTransport.ts'
+
+/** What the main thread hands the payee's thread. */
+export type PayeeThreadData = { dir: string; nonces: string[]; counts: SharedArrayBuffer }
+
+const port = parentPort
+if (port !== null) {
+  const data = workerData as PayeeThreadData
+  const counts = new Float64Array(data.counts)
+  const chs = await Promise.all(data.nonces.map((n) => loopChannel(BigInt(n))))
+  const store = createSqliteStore({
+    path: join(data.dir, 'p1.db'),
+    exclusive: true,
+    onCommit: (n) => {
+      counts[0]! += 1
+      counts[1]! += n
+    },
+  })
+  const payee = await createParty({
+    signer: createKeySigner(testKeys[1]!),
+    transport: createPortTransport(testAddresses[1]!, port, (e) =>
+      port.postMessage({ kind: 'error', message: String(e) }),
+    ),
+    store,
+    sandbox: await createSandbox(),
+    apps: [chs[0]!.code],
+    clock: () => fixedEnv,
+    requireFunding: false,
+  })
+  port.on('message', (frame: { kind: string }) => {
+    if (frame.kind === 'open') {
+      void Promise.all(chs.map(({ ch }) => payee.open(ch.params, ch.initial))).then(
+        () => port.postMessage({ kind: 'opened' }),
+        (e: unknown) => port.postMessage({ kind: 'error', message: String(e) }),
+      )
+    } else if (frame.kind === 'close') {
+      void payee
+        .close()
+        .then(() => store.close())
+        .then(() => port.postMessage({ kind: 'closed' }))
+    }
+  })
+  port.postMessage({ kind: 'ready' })
+}
