@@ -4,7 +4,8 @@
  * It counts its store's commits and the writes in them into the shared `counts` (syncs, writes).
  *
  * Frames from the main thread: `open` (opens every channel, answers `opened`), `close` (closes
- * the party, answers `closed`). It posts `ready` once its party listens.
+ * the party and its store, answers `closed`). It posts `ready` once its party listens, and
+ * `error` with a message when an open, a close or the handling of a peer message fails.
  */
 import { join } from 'node:path'
 import { parentPort, workerData } from 'node:worker_threads'
@@ -22,14 +23,14 @@ export type PayeeThreadData = { dir: string; nonces: string[]; counts: SharedArr
 const port = parentPort
 if (port !== null) {
   const data = workerData as PayeeThreadData
-  const counts = new Float64Array(data.counts)
+  const counts = new Int32Array(data.counts)
   const chs = await Promise.all(data.nonces.map((n) => loopChannel(BigInt(n))))
   const store = createSqliteStore({
     path: join(data.dir, 'p1.db'),
     exclusive: true,
     onCommit: (n) => {
-      counts[0]! += 1
-      counts[1]! += n
+      Atomics.add(counts, 0, 1)
+      Atomics.add(counts, 1, n)
     },
   })
   const payee = await createParty({
@@ -53,7 +54,10 @@ if (port !== null) {
       void payee
         .close()
         .then(() => store.close())
-        .then(() => port.postMessage({ kind: 'closed' }))
+        .then(
+          () => port.postMessage({ kind: 'closed' }),
+          (e: unknown) => port.postMessage({ kind: 'error', message: String(e) }),
+        )
     }
   })
   port.postMessage({ kind: 'ready' })

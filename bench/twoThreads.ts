@@ -1,6 +1,8 @@
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { Hex } from 'viem'
+import type { Party } from '../engine/protocol/types.ts'
+import type { ChannelStore } from '../engine/store/types.ts'
 import { createKeySigner } from '../engine/crypto/createKeySigner.ts'
 import { createParty } from '../engine/protocol/createParty.ts'
 import { createSandbox } from '../engine/sandbox/createSandbox.ts'
@@ -37,60 +39,77 @@ export async function runLoopChannelsTwoThreads(opts: {
 }> {
   const nonces = Array.from({ length: opts.channels }, (_, i) => 2_000n + BigInt(i))
   const chs = await Promise.all(nonces.map((n) => loopChannel(n)))
-  const shared = new SharedArrayBuffer(2 * Float64Array.BYTES_PER_ELEMENT)
-  const payeeCounts = new Float64Array(shared)
+  const shared = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)
+  const payeeCounts = new Int32Array(shared)
   const boot = threadSource(undefined, import.meta.url, 'payeeThread')
   const workerData: PayeeThreadData = { dir: opts.dir, nonces: nonces.map(String), counts: shared }
   const worker = new Worker(boot.source, { eval: boot.eval, workerData })
+  // The control frames the payee's thread posted (peer messages go to the transport), and the
+  // first failure: an error frame, the thread's error or its exit.
   let failure: Error | undefined
-  const frames: { kind: string; message?: string }[] = []
+  const frames = new Set<string>()
   const waiters = new Set<() => void>()
-  worker.on('message', (f: { kind: string; message?: string }) => {
-    if (f.kind === 'error') failure ??= new Error(`payee thread: ${f.message}`)
-    frames.push(f)
+  const wake = () => {
     for (const w of waiters) w()
-  })
-  worker.on('error', (e) => {
+    waiters.clear()
+  }
+  const fail = (e: Error) => {
     failure ??= e
-    for (const w of waiters) w()
+    wake()
+  }
+  worker.on('message', (f: { kind: string; message?: string }) => {
+    if (f.kind === 'peer') return
+    if (f.kind === 'error') failure ??= new Error(`payee thread: ${f.message}`)
+    frames.add(f.kind)
+    wake()
   })
+  worker.on('error', fail)
+  worker.on('exit', (code) => fail(new Error(`payee thread exited (${code})`)))
   const frame = async (kind: string): Promise<void> => {
-    while (!frames.some((f) => f.kind === kind)) {
+    while (!frames.has(kind)) {
       if (failure !== undefined) throw failure
-      await new Promise<void>((resolve) => waiters.add(resolve)).finally(() => waiters.clear())
+      await new Promise<void>((resolve) => waiters.add(resolve))
     }
+  }
+  const check = () => {
+    if (failure !== undefined) throw failure
   }
   let syncs = 0
   let writes = 0
-  const store = createSqliteStore({
-    path: join(opts.dir, 'p0.db'),
-    exclusive: true,
-    onCommit: (n) => {
-      syncs++
-      writes += n
-    },
-  })
-  const payer = await createParty({
-    signer: createKeySigner(testKeys[0]!),
-    transport: createPortTransport(testAddresses[0]!, worker, (e) => (failure ??= e as Error)),
-    store,
-    sandbox: await createSandbox(),
-    apps: [chs[0]!.code],
-    clock: () => fixedEnv,
-    requireFunding: false,
-  })
+  let store: ChannelStore | undefined
+  let payer: Party | undefined
   try {
+    store = createSqliteStore({
+      path: join(opts.dir, 'p0.db'),
+      exclusive: true,
+      onCommit: (n) => {
+        syncs++
+        writes += n
+      },
+    })
+    payer = await createParty({
+      signer: createKeySigner(testKeys[0]!),
+      transport: createPortTransport(testAddresses[0]!, worker, (e) =>
+        fail(e instanceof Error ? e : new Error(String(e))),
+      ),
+      store,
+      sandbox: await createSandbox(),
+      apps: [chs[0]!.code],
+      clock: () => fixedEnv,
+      requireFunding: false,
+    })
+    const party = payer
     await frame('ready')
     worker.postMessage({ kind: 'open' })
-    await Promise.all(chs.map(({ ch }) => payer.open(ch.params, ch.initial)))
+    await Promise.all(chs.map(({ ch }) => party.open(ch.params, ch.initial)))
     await frame('opened')
     const drive = (count: number) =>
       Promise.all(
         chs.map(async ({ ch, actions }) => {
           for (let i = 0; i < count; i++) {
-            const r = await payer.update(ch.channelId, actions[i % actions.length] as Hex)
+            const r = await party.update(ch.channelId, actions[i % actions.length] as Hex)
+            check() // the payee's own error, before the timeout it causes here
             if (!r.ok) throw new Error(`bench step ${i} failed: ${r.reason}`)
-            if (failure !== undefined) throw failure
           }
         }),
       )
@@ -98,7 +117,8 @@ export async function runLoopChannelsTwoThreads(opts: {
     const each = Math.max(2, Math.round(opts.steps / opts.channels / 2) * 2)
     syncs = 0
     writes = 0
-    const [payeeSyncs0, payeeWrites0] = [payeeCounts[0]!, payeeCounts[1]!]
+    const payeeSyncs0 = Atomics.load(payeeCounts, 0)
+    const payeeWrites0 = Atomics.load(payeeCounts, 1)
     const elu0 = {
       payer: performance.eventLoopUtilization(),
       payee: worker.performance.eventLoopUtilization(),
@@ -112,17 +132,21 @@ export async function runLoopChannelsTwoThreads(opts: {
     }
     const stepsPerSec = (each * opts.channels) / ((performance.now() - t0) / 1000)
     const cpuMsPerStep = cpuMs(process.cpuUsage(cpu0)) / (each * opts.channels)
-    const allSyncs = syncs + payeeCounts[0]! - payeeSyncs0
-    const allWrites = writes + payeeCounts[1]! - payeeWrites0
+    check()
+    const allSyncs = syncs + Atomics.load(payeeCounts, 0) - payeeSyncs0
+    const allWrites = writes + Atomics.load(payeeCounts, 1) - payeeWrites0
     opts.log?.(
       `  protocol: ${Math.round(stepsPerSec)} co-signed steps/s over ${opts.channels} channels, parties on two threads`,
     )
     return { stepsPerSec, writesPerSync: allSyncs === 0 ? 0 : allWrites / allSyncs, cpuMsPerStep, busy }
   } finally {
-    await payer.close()
-    await store.close()
-    worker.postMessage({ kind: 'close' })
-    await frame('closed').catch(() => undefined)
+    await payer?.close()
+    await store?.close()
+    // The payee closes its party and store, then says so; a thread that failed is ended as it is.
+    if (failure === undefined) {
+      worker.postMessage({ kind: 'close' })
+      await frame('closed').catch(() => undefined)
+    }
     await worker.terminate()
   }
 }
