@@ -32,7 +32,9 @@ describe('openEventLog', () => {
 
   const onDisk = () => Number(readFileSync(join(dir, EVENT_IDS_FILE), 'utf8'))
   const until = async (what: string, ok: () => boolean) => {
-    for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 5))
+    // A folder sync on a loaded disk can take seconds: a deadline, not a count of polls.
+    const deadline = Date.now() + 30_000
+    while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
     assert.ok(ok(), what)
   }
 

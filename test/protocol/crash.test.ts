@@ -169,10 +169,11 @@ describe('protocol: crash safety (a party killed with SIGKILL)', function () {
     const next = await payer.update(channelId, escrowActions.fund(100n, deadline))
     assert.ok(next.ok)
     if (next.ok) assert.equal(next.signed.state.version, 3n)
-    for (
-      let i = 0;
-      i < 50 && !child.events.some((e) => e.type === 'committed' && e.state?.version === '3');
-      i++
+    // The commit reaches the child over IPC and its disk: a deadline, not a count of polls.
+    const until = Date.now() + 30_000
+    while (
+      Date.now() < until &&
+      !child.events.some((e) => e.type === 'committed' && e.state?.version === '3')
     )
       await new Promise((res) => setTimeout(res, 20))
     assert.ok(

@@ -97,7 +97,7 @@ describe('protocol: random fault orders (fast-check)', function () {
               funded?.ok === true,
               `the first step was co-signed (${funded === undefined ? 'no step' : funded.ok ? 'ok' : funded.reason})`,
             )
-            await payee.waitForVersion(channelId, 1n)
+            await payee.waitForVersion(channelId, 1n, 10_000) // not the 150 ms response time
             faulty = true
             for (const [n, o] of ops.entries()) {
               if (o === 'both') await Promise.all([step(0, n), step(1, n)])

@@ -136,7 +136,7 @@ describe('protocol: continuing off chain on top of a forced state (on anvil)', f
       [parseEther('4'), parseEther('6')],
       'the release forced on chain stands',
     )
-    await bob.party.waitForVersion(channelId, 3n)
+    await bob.party.waitForVersion(channelId, 3n, 30_000) // its 1 s response time is short for a loaded machine
 
     // ... and a watcher puts it on chain over the forced version 2.
     await refuted

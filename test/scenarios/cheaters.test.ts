@@ -70,7 +70,7 @@ describe('scenarios: a cheating counterparty against an honest party with its wa
     assert.ok(v1.ok, v1.ok ? '' : v1.reason)
     const v2 = await alice.party.update(channelId, escrowActions.release())
     assert.ok(v2.ok, v2.ok ? '' : v2.reason)
-    await bob.party.waitForVersion(channelId, 2n)
+    await bob.party.waitForVersion(channelId, 2n, 60_000) // a commit may outlast the response time under load
     const v0 = await alice.store.getSignedState(channelId, 0n)
     assert(v0)
     return { params, channelId, alice, bob, v0, v2: v2.signed }
