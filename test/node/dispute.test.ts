@@ -496,8 +496,17 @@ describe('node dispute: planDispute / takeDisputeStep on anvil', function () {
     assert.equal(await count(), n0)
     const seen: DisputeProgress[] = []
     const waiting = waitOutChallenge(w.deps, w.id, (p) => seen.push(p), { pollMs: 30 })
-    for (let i = 0; i < 4; i++) {
-      await new Promise((res) => setTimeout(res, 80))
+    // Each third of the challenge passes only after the waiter reported once more (it polls the
+    // chain, which takes a few RPCs on a loaded machine): so it reports a shrinking time left.
+    let returned = false
+    const end = () => (returned = true)
+    void waiting.then(end, end) // a failure is thrown below, where the waiter is awaited
+    for (let i = 0; i < 4 && !returned; i++) {
+      const n = seen.length
+      const deadline = Date.now() + 30_000
+      while (seen.length === n && !returned && Date.now() < deadline)
+        await new Promise((res) => setTimeout(res, 10))
+      assert.ok(seen.length > n || returned, `a report before the increase ${i + 1}`)
       await f.increaseTime(CHALLENGE / 3n)
     }
     const rec = await waiting
