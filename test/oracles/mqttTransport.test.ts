@@ -356,6 +356,10 @@ function transportSuite(name: string, start: () => Promise<TestBroker | { skip: 
         )
         await b.send(alice, accept(bob, '1'))
         await handled
+        // The acknowledgement, then as long again for any other write to follow it.
+        const deadline = performance.now() + 10_000
+        while (written.length === 0 && performance.now() < deadline)
+          await new Promise((r) => setTimeout(r, 5))
         await new Promise((r) => setTimeout(r, PEER_ACK_HOLD_MS * 20))
       } finally {
         proto._write = original
