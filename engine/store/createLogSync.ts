@@ -99,17 +99,20 @@ export function createLogSync(opts: {
       syncWhenDue()
     })
   }
-  /** Starts a sync if a wait needs one now, or times the first lingering wait's. */
-  const syncWhenDue = () => {
-    if (syncing !== undefined || broken !== undefined) return
-    let due = Infinity
-    for (const w of waiters) if (w.due < due) due = w.due // each still waits: settled ones are gone
-    if (due === Infinity) return
+  /** Starts the sync at `due` (a `performance.now()` time), unless a sync is timed sooner. */
+  const syncAt = (due: number) => {
     const wait = due - performance.now()
     if (wait <= 0) return startSync()
     if (lingering !== undefined && lingering.due <= due) return
     if (lingering !== undefined) clearTimeout(lingering.timer)
     lingering = { timer: setTimeout(startSync, wait), due }
+  }
+  /** After a sync: starts the next if a wait needs one now, or times the first lingering wait's. */
+  const syncWhenDue = () => {
+    if (syncing !== undefined || broken !== undefined) return
+    let due = Infinity
+    for (const w of waiters) if (w.due < due) due = w.due // each still waits: settled ones are gone
+    if (due !== Infinity) syncAt(due)
   }
   const whenDurable = (seq = committed, lingerMs = 0): Promise<void> => {
     if (broken !== undefined) return Promise.reject(broken)
@@ -117,11 +120,9 @@ export function createLogSync(opts: {
     const linger = Math.min(lingerMs, MAX_LINGER_MS)
     const due = linger > 0 ? performance.now() + linger : 0
     const p = new Promise<void>((resolve, reject) => waiters.push({ seq, due, resolve, reject }))
+    // A running sync's end looks at every wait (`syncWhenDue`); meanwhile nothing is timed.
     if (due === 0) startSync()
-    else if (syncing === undefined && (lingering === undefined || due < lingering.due)) {
-      if (lingering !== undefined) clearTimeout(lingering.timer)
-      lingering = { timer: setTimeout(startSync, linger), due }
-    }
+    else if (syncing === undefined) syncAt(due)
     return p
   }
   return {
