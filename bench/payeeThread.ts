@@ -9,12 +9,9 @@
  */
 import { join } from 'node:path'
 import { parentPort, workerData } from 'node:worker_threads'
-import { createKeySigner } from '../engine/crypto/createKeySigner.ts'
-import { createParty } from '../engine/protocol/createParty.ts'
-import { createSandbox } from '../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../engine/store/createSqliteStore.ts'
-import { fixedEnv, testAddresses, testKeys } from '../test/support/channel.ts'
-import { loopChannel } from './loopChannel.ts'
+import { testAddresses } from '../test/support/channel.ts'
+import { loopChannel, loopParty } from './loopChannel.ts'
 import { createPortTransport } from './portTransport.ts'
 
 /** What the main thread hands the payee's thread. */
@@ -33,16 +30,12 @@ if (port !== null) {
       Atomics.add(counts, 1, n)
     },
   })
-  const payee = await createParty({
-    signer: createKeySigner(testKeys[1]!),
+  const payee = await loopParty(1, {
     transport: createPortTransport(testAddresses[1]!, port, (e) =>
       port.postMessage({ kind: 'error', message: String(e) }),
     ),
     store,
-    sandbox: await createSandbox(),
-    apps: [chs[0]!.code],
-    clock: () => fixedEnv,
-    requireFunding: false,
+    code: chs[0]!.code,
   })
   port.on('message', (frame: { kind: string }) => {
     if (frame.kind === 'open') {

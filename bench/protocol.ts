@@ -8,8 +8,6 @@ import { signDigest } from '../engine/crypto/signDigest.ts'
 import { recoverDigestSigner } from '../engine/crypto/recoverDigestSigner.ts'
 import { secp256k1Backend } from '../engine/crypto/secp256k1Backend.ts'
 import { hashProposal } from '../engine/protocol/messageDigests.ts'
-import { createParty } from '../engine/protocol/createParty.ts'
-import { createKeySigner } from '../engine/crypto/createKeySigner.ts'
 import { createCryptoPool, type CryptoOffload, type CryptoPool } from '../engine/crypto/createCryptoPool.ts'
 import { createSandbox } from '../engine/sandbox/createSandbox.ts'
 import { runTransition } from '../engine/sandbox/runTransition.ts'
@@ -18,7 +16,7 @@ import { createMemoryHub } from '../engine/transport/createMemoryTransport.ts'
 import { fixedEnv, testAddresses, testKeys } from '../test/support/channel.ts'
 import type { Hex } from 'viem'
 import { loopApp } from './loopApp.ts'
-import { loopChannel } from './loopChannel.ts'
+import { driveLoops, loopChannel, loopParty } from './loopChannel.ts'
 import { runLoopChannelsTwoThreads } from './twoThreads.ts'
 import { cryptoThreadsOf } from '../node/cryptoThreadsOf.ts'
 
@@ -124,16 +122,12 @@ export async function runLoopChannel(opts: {
   const hub = createMemoryHub()
   const { ch, actions, code } = await loopChannel(opts.nonce ?? 1n)
   const action = (i: number) => actions[i % actions.length] as Hex
-  const mk = async (i: 0 | 1) =>
-    createParty({
-      signer: createKeySigner(testKeys[i]!),
+  const mk = (i: 0 | 1) =>
+    loopParty(i, {
       transport: hub.connect(testAddresses[i]!),
       store: createSqliteStore({ path: join(dir, `p${i}.db`), exclusive: true }),
-      sandbox: await createSandbox(),
-      apps: [code],
-      clock: () => fixedEnv,
-      requireFunding: false, // no chain here: nothing to confirm deposits against
-      ...(cryptoPool === undefined ? {} : { cryptoPool }),
+      code,
+      cryptoPool,
     })
   const payer = await mk(0)
   const payee = await mk(1)
@@ -178,16 +172,12 @@ export async function runLoopChannels(opts: {
     Array.from({ length: opts.channels }, (_, i) => loopChannel(1_000n + BigInt(i))),
   )
   const code = chs[0]!.code
-  const mk = async (i: 0 | 1) =>
-    createParty({
-      signer: createKeySigner(testKeys[i]!),
+  const mk = (i: 0 | 1) =>
+    loopParty(i, {
       transport: hub.connect(testAddresses[i]!),
       store: createSqliteStore({ path: join(opts.dir, `p${i}.db`), exclusive: true, onCommit }),
-      sandbox: await createSandbox(),
-      apps: [code],
-      clock: () => fixedEnv,
-      requireFunding: false,
-      ...(cryptoPool === undefined ? {} : { cryptoPool }),
+      code,
+      cryptoPool,
     })
   const payer = await mk(0)
   const payee = await mk(1)
@@ -196,15 +186,7 @@ export async function runLoopChannels(opts: {
       .map(({ ch }) => ch)
       .flatMap((ch) => [payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)]),
   )
-  const drive = (count: number) =>
-    Promise.all(
-      chs.map(async ({ ch, actions }) => {
-        for (let i = 0; i < count; i++) {
-          const r = await payer.update(ch.channelId, actions[i % actions.length] as Hex)
-          if (!r.ok) throw new Error(`bench step ${i} failed: ${r.reason}`)
-        }
-      }),
-    )
+  const drive = (count: number) => driveLoops(payer, chs, count)
   await drive(4)
   const each = Math.max(2, Math.round(opts.steps / opts.channels / 2) * 2)
   syncs = 0

@@ -1,15 +1,11 @@
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import type { Hex } from 'viem'
 import type { Party } from '../engine/protocol/types.ts'
 import type { ChannelStore } from '../engine/store/types.ts'
-import { createKeySigner } from '../engine/crypto/createKeySigner.ts'
-import { createParty } from '../engine/protocol/createParty.ts'
-import { createSandbox } from '../engine/sandbox/createSandbox.ts'
 import { createSqliteStore } from '../engine/store/createSqliteStore.ts'
 import { threadSource } from '../engine/threadEntry.ts'
-import { fixedEnv, testAddresses, testKeys } from '../test/support/channel.ts'
-import { loopChannel } from './loopChannel.ts'
+import { testAddresses } from '../test/support/channel.ts'
+import { driveLoops, loopChannel, loopParty } from './loopChannel.ts'
 import type { PayeeThreadData } from './payeeThread.ts'
 import { createPortTransport } from './portTransport.ts'
 
@@ -87,32 +83,20 @@ export async function runLoopChannelsTwoThreads(opts: {
         writes += n
       },
     })
-    payer = await createParty({
-      signer: createKeySigner(testKeys[0]!),
+    payer = await loopParty(0, {
       transport: createPortTransport(testAddresses[0]!, worker, (e) =>
         fail(e instanceof Error ? e : new Error(String(e))),
       ),
       store,
-      sandbox: await createSandbox(),
-      apps: [chs[0]!.code],
-      clock: () => fixedEnv,
-      requireFunding: false,
+      code: chs[0]!.code,
     })
     const party = payer
     await frame('ready')
     worker.postMessage({ kind: 'open' })
     await Promise.all(chs.map(({ ch }) => party.open(ch.params, ch.initial)))
     await frame('opened')
-    const drive = (count: number) =>
-      Promise.all(
-        chs.map(async ({ ch, actions }) => {
-          for (let i = 0; i < count; i++) {
-            const r = await party.update(ch.channelId, actions[i % actions.length] as Hex)
-            check() // the payee's own error, before the timeout it causes here
-            if (!r.ok) throw new Error(`bench step ${i} failed: ${r.reason}`)
-          }
-        }),
-      )
+    // After each step, the payee's own error first, before the timeout it causes here.
+    const drive = (count: number) => driveLoops(party, chs, count, check)
     await drive(Math.max(2, Math.round((opts.warmup ?? 100) / 2) * 2))
     const each = Math.max(2, Math.round(opts.steps / opts.channels / 2) * 2)
     syncs = 0
