@@ -191,7 +191,7 @@ for (const transport of ['node:http', 'undici', 'fetch'] as const) {
       })
       const { signal } = new AbortController()
       // Long enough for an answer on a loaded machine, short beside the 5 s the slow route takes.
-      const api = client(node.url, { signal, timeoutMs: 2_000 })
+      const api = client(node.url, { signal, timeoutMs: 1_000 })
       for (let i = 0; i < 3; i++) assert.equal((await api.health()).channels, 3)
       await rejectsWith(api.listChannels(), 0, 'TIMEOUT')
       assert.equal(getEventListeners(signal, 'abort').length, 0)
