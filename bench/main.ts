@@ -3,7 +3,7 @@
  * (`--help` prints the parts and options; an unknown part or option exits 2 before anything runs).
  * `node` takes `--node-steps N` (default 1000), `--node-warmup N` (steps before each measure, default
  * 2000), `--node-channels N` (default 1000),
- * `--node-parallel N` (channels driven at once, default 8) and `--broker aedes|mosquitto` (default:
+ * `--node-parallel N[,N...]` (channels driven at once, each width measured in turn, default 8,32) and `--broker aedes|mosquitto` (default:
  * Mosquitto when installed, as a site runs it, else the embedded aedes). `channels` takes `--many-channels N` (default 10000): two nodes holding N open channels.
  * Progress goes to stderr; with --json, stdout gets exactly one JSON object.
  */
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util'
 const knownParts = ['protocol', 'gas', 'oracles', 'apps', 'node', 'channels', 'deals']
 const usage = `usage: npm run bench [-- --json] [-- --only PART,...] [-- options]
 parts: ${knownParts.join(', ')} (all when --only is absent)
-options: --steps N (protocol), --node-steps N, --node-warmup N, --node-channels N, --node-parallel N,
+options: --steps N (protocol), --node-steps N, --node-warmup N, --node-channels N, --node-parallel N[,N...],
          --broker aedes|mosquitto (node),
          --many-channels N (channels)`
 
@@ -32,7 +32,9 @@ const { values } = parsed
 const unknownParts = (values.only?.split(',') ?? []).filter((p) => !knownParts.includes(p))
 const badCount = (
   ['steps', 'node-steps', 'node-warmup', 'node-channels', 'node-parallel', 'many-channels'] as const
-).filter((k) => values[k] !== undefined && !/^\d+$/.test(values[k]))
+).filter(
+  (k) => values[k] !== undefined && !(k === 'node-parallel' ? /^\d+(,\d+)*$/ : /^\d+$/).test(values[k]),
+)
 if (badCount.length > 0) {
   process.stderr.write(
     `bench: not a whole number: ${badCount.map((k) => `--${k} ${values[k]}`).join(', ')}\n${usage}\n`,
@@ -107,7 +109,7 @@ if (want('node')) {
     ...(await benchNode({
       steps: Number(values['node-steps'] ?? 1000),
       warmup: Number(values['node-warmup'] ?? 2000),
-      parallel: Number(values['node-parallel'] ?? 8),
+      parallel: (values['node-parallel'] ?? '8,32').split(',').map(Number),
       channels: Number(values['node-channels'] ?? 1000),
       broker,
       log,

@@ -24,7 +24,13 @@ export type NodeBench = {
   stepsPerSec: number
   /** The same with `parallelChannels` channels driven at once (all steps of all channels per second). */
   parallelStepsPerSec: number
+  /** The first of the widths measured (`--node-parallel`, default 8 and 32). */
   parallelChannels: number
+  /**
+   * Every width measured: channels driven at once, co-signed steps per second over all of them,
+   * and CPU ms per step of each process (as `cpuMsPerStep`), each after its own warm-up.
+   */
+  widths: { channels: number; stepsPerSec: number; cpuMsPerStep: CpuMark }[]
   /**
    * Milliseconds from request to co-signed answer, median, 95th and 99th percentile, one channel at
    * a time, over `steps` steps (default 1,000: of 200, the 99th percentile is the third slowest).
@@ -141,7 +147,8 @@ export async function benchNode(
      * functions for its first 10 to 15 seconds under load, on the cores the measure shares.
      */
     warmup?: number
-    parallel?: number
+    /** Channels driven at once: one width, or several measured in turn (default 8, then 32). */
+    parallel?: number | readonly number[]
     channels?: number
     /** The broker between the nodes (default `auto`: a Mosquitto process when installed, else aedes here). */
     broker?: NodeBenchBroker
@@ -150,7 +157,10 @@ export async function benchNode(
 ): Promise<NodeBench> {
   const steps = opts.steps ?? 1_000
   const warmup = opts.warmup ?? 2_000
-  const parallel = opts.parallel ?? 8
+  const widthsAsked = [opts.parallel ?? [8, 32]].flat()
+  if (widthsAsked.length === 0 || widthsAsked.some((w) => !Number.isInteger(w) || w < 1))
+    throw new Error(`channels at once: whole numbers of at least 1, not ${widthsAsked.join(',')}`)
+  const parallel = Math.max(...widthsAsked)
   const channels = opts.channels ?? 1000
   const log = opts.log ?? (() => undefined)
   const anvil = await startAnvil()
@@ -284,18 +294,25 @@ export async function benchNode(
     const refusedPostMs = Math.round(pct(posts, 50) * 10) / 10
     log(`  node: a refused POST takes ${refusedPostMs} ms (median)`)
 
-    // `parallel` channels at once, the same number of steps in all.
+    // Each width's channels at once, the same number of steps in all: the first `width` of the
+    // widest width's channels, each width after a warm-up of its own.
     const many = await Promise.all(Array.from({ length: parallel }, () => open(deposits)))
-    const warmEach = whole(Math.max(24, Math.ceil(warmup / parallel)))
-    await Promise.all(many.map((id) => drive(id, warmEach)))
-    log(`  node: ${warmEach * parallel} warm-up steps over ${parallel} channels done, measuring`)
-    const each = Math.max(2, Math.round(steps / parallel / 2) * 2)
-    cpu = cpuNow()
-    t = performance.now()
-    await Promise.all(many.map((id) => drive(id, each)))
-    const parallelStepsPerSec = Math.round((each * parallel) / ((performance.now() - t) / 1000))
-    const cpuParallel = perStep(cpu, cpuNow(), each * parallel)
-    log(`  node: ${parallelStepsPerSec} co-signed steps/s through the API, ${parallel} channels at once`)
+    const widths: NodeBench['widths'] = []
+    for (const width of widthsAsked) {
+      const ids = many.slice(0, width)
+      const warmEach = whole(Math.max(24, Math.ceil(warmup / width)))
+      await Promise.all(ids.map((id) => drive(id, warmEach)))
+      log(`  node: ${warmEach * width} warm-up steps over ${width} channels done, measuring`)
+      const each = Math.max(2, Math.round(steps / width / 2) * 2)
+      cpu = cpuNow()
+      t = performance.now()
+      await Promise.all(ids.map((id) => drive(id, each)))
+      const rate = Math.round((each * width) / ((performance.now() - t) / 1000))
+      widths.push({ channels: width, stepsPerSec: rate, cpuMsPerStep: perStep(cpu, cpuNow(), each * width) })
+      log(`  node: ${rate} co-signed steps/s through the API, ${width} channels at once`)
+    }
+    const first = widths[0] as NodeBench['widths'][number]
+    const warmParallel = whole(Math.max(24, Math.ceil(warmup / first.channels))) * first.channels
 
     // Up to `channels` open channels, then the node processes' resident memory.
     const have = 1 + parallel
@@ -316,19 +333,20 @@ export async function benchNode(
     return {
       broker: broker.kind,
       stepsPerSec,
-      parallelStepsPerSec,
-      parallelChannels: parallel,
+      parallelStepsPerSec: first.stepsPerSec,
+      parallelChannels: first.channels,
+      widths,
       stepMs: {
         p50: Math.round(pct(times, 50) * 10) / 10,
         p95: Math.round(pct(times, 95) * 10) / 10,
         p99: Math.round(pct(times, 99) * 10) / 10,
       },
       steps,
-      warmupSteps: { one: warmOne, parallel: warmEach * parallel },
+      warmupSteps: { one: warmOne, parallel: warmParallel },
       refusedPostMs,
       rssMiB: { idle: idle[0] ?? NaN, withChannels: full[0] ?? NaN, channels: listed },
       peerRssMiB: { idle: idle[1] ?? NaN, withChannels: full[1] ?? NaN },
-      cpuMsPerStep: { one: cpuOne, parallel: cpuParallel },
+      cpuMsPerStep: { one: cpuOne, parallel: first.cpuMsPerStep },
       opensPerSec,
       openConcurrency,
     }

@@ -7,7 +7,6 @@ import type { StepResult } from '../sandbox/runTransition.ts'
 import type { ChannelStore } from '../store/types.ts'
 import type { PeerTransport } from '../transport/types.ts'
 import type { ChannelPhase } from './channelPhase.ts'
-import type { createTurnGate } from './createTurnGate.ts'
 
 /** An app the party can run: runtime code (its keccak256 is the channel's `appCodeHash`) and ABI. */
 export type AppCode = { code: Hex; abi?: Abi }
@@ -41,7 +40,7 @@ export type PartyOptions = {
   /**
    * How many peer messages start in one turn of the event loop; the rest wait for later turns, so
    * that the replies to a burst leave while the burst is still being handled (see
-   * {@link createTurnGate}). Default 8; `Infinity` handles a whole burst at once.
+   * `createTurnGate`). Default 8; `Infinity` handles a whole burst at once.
    */
   messagesPerTurn?: number
   /** How often an update that lost a simultaneous proposal is retried on the new state. Default 3. */
