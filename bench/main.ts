@@ -33,11 +33,12 @@ const unknownParts = (values.only?.split(',') ?? []).filter((p) => !knownParts.i
 const badCount = (
   ['steps', 'node-steps', 'node-warmup', 'node-channels', 'node-parallel', 'many-channels'] as const
 ).filter(
-  (k) => values[k] !== undefined && !(k === 'node-parallel' ? /^\d+(,\d+)*$/ : /^\d+$/).test(values[k]),
+  (k) =>
+    values[k] !== undefined && !(k === 'node-parallel' ? /^[1-9]\d*(,[1-9]\d*)*$/ : /^\d+$/).test(values[k]),
 )
 if (badCount.length > 0) {
   process.stderr.write(
-    `bench: not a whole number: ${badCount.map((k) => `--${k} ${values[k]}`).join(', ')}\n${usage}\n`,
+    `bench: not a whole number: ${badCount.map((k) => `--${k} ${values[k]}${k === 'node-parallel' ? ' (whole numbers of at least 1, comma-separated)' : ''}`).join(', ')}\n${usage}\n`,
   )
   process.exit(2)
 }

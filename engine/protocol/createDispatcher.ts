@@ -8,7 +8,7 @@ import { onOpen } from './onOpen.ts'
 import { onPropose } from './onPropose.ts'
 import { onReject } from './onReject.ts'
 import { onSync } from './onSync.ts'
-import { createTurnGate } from './createTurnGate.ts'
+import type { TurnGate } from './createTurnGate.ts'
 import type { PartyContext } from './partyContext.ts'
 import { describe, isStoreError } from './partyErrors.ts'
 
@@ -49,9 +49,8 @@ const MAX_HELD = 256
  * const unsubscribe = io.listen(dispatch)
  * ```
  */
-export function createDispatcher(ctx: PartyContext) {
+export function createDispatcher(ctx: PartyContext, gate: TurnGate = () => undefined) {
   const { io } = ctx
-  const gate = createTurnGate(ctx.options.messagesPerTurn ?? 8)
   const held = new Map<string, Held[]>()
   let heldCount = 0
 
@@ -115,8 +114,8 @@ export function createDispatcher(ctx: PartyContext) {
    * (malformed and forged messages resolve: there is nothing to redeliver, and so do messages for
    * a channel this party does not hold); rejects on a store error, a failed disk sync too, so that
    * the transport does not acknowledge it. The channel's next message does not wait for the sync
-   * of a co-signed state, only for its write (see `run` in `createExecutor`). At most
-   * `messagesPerTurn` messages start in a turn; the others wait their turn, in order.
+   * of a co-signed state, only for its write (see `run` in `createExecutor`). `gate` lets a
+   * window of messages start (`messagesPerTurn`, see `createTurnGate`); the others wait, in order.
    */
   const dispatch = async (m: PeerMessage): Promise<void> => {
     const turn = gate()

@@ -2,6 +2,7 @@ import { keccak256, type Hex } from 'viem'
 import { signerOnPool } from '../crypto/createKeySigner.ts'
 import { ChanvmError } from '../errors.ts'
 import { createDispatcher } from './createDispatcher.ts'
+import { createTurnGate } from './createTurnGate.ts'
 import { createExecutor } from './createExecutor.ts'
 import { guardStore } from './guardStore.ts'
 import { baseOf, lower, machinePhase, type ChannelMachine } from './machine.ts'
@@ -67,6 +68,7 @@ async function startParty(options: PartyOptions): Promise<Party> {
   if (lower(transport.self) !== lower(signer.address)) {
     throw new ChanvmError('CONFIG', `transport is for ${transport.self}, the signer is ${signer.address}`)
   }
+  const gate = createTurnGate(options.messagesPerTurn ?? 8)
   const timeoutMs = options.responseTimeoutMs ?? 10_000
   const requireFunding = options.requireFunding ?? true
   const apps = new Map<string, AppCode>()
@@ -109,7 +111,7 @@ async function startParty(options: PartyOptions): Promise<Party> {
     channels.set(ch.key, ch)
   }
 
-  const { dispatch, releaseHeld, dropHeld } = createDispatcher(ctx)
+  const { dispatch, releaseHeld, dropHeld } = createDispatcher(ctx, gate)
   // Re-sync at start-up, on each channel's queue (docs/protocol.md, "Re-sync"): the latest
   // co-signed state to the others again, and a request for a commit this party signed but lacks.
   // Queued before the party listens, so that it comes first on every queue: a message delivered at

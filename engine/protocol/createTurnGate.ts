@@ -13,8 +13,10 @@ export const afterTwoTurns = (f: () => void): void => void setImmediate(() => se
  * replies of the first leave as soon as their sync is done: a pipeline.
  *
  * A window opens with its first message and ends with `endWindow` (default two turns of the event
- * loop later): the store's group commit runs in the turn's `setImmediate` queue, after which the
- * next window's messages start, so their writes do not join the commit they were held back from.
+ * loop later): the store's group commit runs in the turn's `setImmediate` queue, so the writes a
+ * window's messages make in its first turn commit before the next window's messages start. It is
+ * a pacing rule, not a promise about commits: a message that waits for a crypto thread, or starts
+ * in a window's second turn, writes later and may share a commit with the next window.
  *
  * `perTurn` of `Infinity` lets every message through at once; anything else but a whole number
  * of at least 1 is a `CONFIG` error.
@@ -23,15 +25,19 @@ export const afterTwoTurns = (f: () => void): void => void setImmediate(() => se
  * ```ts
  * const gate = createTurnGate(8)
  * const dispatch = async (m: PeerMessage) => {
- *   await gate()
+ *   const wait = gate() // undefined: start now, without a turn of the microtask queue
+ *   if (wait !== undefined) await wait
  *   ...
  * }
  * ```
  */
+/** Undefined when a message may start now, else a promise that resolves when it may. */
+export type TurnGate = () => Promise<void> | undefined
+
 export function createTurnGate(
   perTurn: number,
   endWindow: (f: () => void) => void = afterTwoTurns,
-): () => Promise<void> | undefined {
+): TurnGate {
   if (perTurn === Infinity) return () => undefined
   if (!Number.isInteger(perTurn) || perTurn < 1)
     throw new ChanvmError(

@@ -38,9 +38,10 @@ export type PartyOptions = {
    */
   responseTimeoutMs?: number
   /**
-   * How many peer messages start in one turn of the event loop; the rest wait for later turns, so
-   * that the replies to a burst leave while the burst is still being handled (see
-   * `createTurnGate`). Default 8; `Infinity` handles a whole burst at once.
+   * How many peer messages start in one window (about two turns of the event loop); the rest wait
+   * for later windows, in order, so that the replies to a burst leave while the burst is still
+   * being handled (see `createTurnGate`). Default 8; `Infinity` handles a whole burst at once;
+   * anything but a whole number of at least 1 or `Infinity` is a `CONFIG` error.
    */
   messagesPerTurn?: number
   /** How often an update that lost a simultaneous proposal is retried on the new state. Default 3. */

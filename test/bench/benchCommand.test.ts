@@ -36,4 +36,17 @@ describe('npm run bench: its command line', function () {
     assert.doesNotMatch(r.stderr, /two nodes/, 'nothing ran')
     assert.equal(r.stdout, '')
   })
+
+  it('refuses a width of channels at once that is 0 or an empty item, before running anything', async () => {
+    for (const widths of ['0', '8,,32', '8,0']) {
+      const r = await runNode(
+        ['--import', 'tsx', 'bench/main.ts', '--json', '--only', 'protocol,node', '--node-parallel', widths],
+        { cwd: root },
+      )
+      assert.equal(r.code, 2, widths)
+      assert.match(r.stderr, new RegExp(`--node-parallel ${widths} \\(whole numbers of at least 1`))
+      assert.doesNotMatch(r.stderr, /^bench: (?!not a whole number)/m, 'nothing ran')
+      assert.equal(r.stdout, '')
+    }
+  })
 })
