@@ -116,6 +116,26 @@ const perStep = (from: CpuMark, to: CpuMark, steps: number): CpuMark => {
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
 
+/**
+ * Resolves once every node at `urls` shows a chain view at block `head` or later (its channel
+ * `channelId`'s `chainView`, read through the API); throws after 15 s, naming the laggard.
+ */
+async function headsCaughtUp(urls: readonly string[], channelId: Hex, head: bigint): Promise<void> {
+  const deadline = performance.now() + 15_000
+  for (const url of urls) {
+    for (;;) {
+      const res = await fetch(`${url}/v1/channels/${channelId}`)
+      const view = ((await res.json()) as { chainView?: { blockNumber?: string } }).chainView
+      if (view?.blockNumber !== undefined && BigInt(view.blockNumber) >= head) break
+      if (performance.now() > deadline)
+        throw new Error(
+          `the node at ${url} still sees block ${view?.blockNumber} after 15 s, the chain is at ${head}`,
+        )
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+}
+
 /** Runs `n` tasks, at most `width` at once. */
 async function pool(n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0
@@ -297,6 +317,13 @@ export async function benchNode(
     // Each width's channels at once, the same number of steps in all: the first `width` of the
     // widest width's channels, each width after a warm-up of its own.
     const many = await Promise.all(Array.from({ length: parallel }, () => open(deposits)))
+    // Each deposit mined a block: a node proposes at the head it follows (polled every second),
+    // and a peer refuses an env more than 10 blocks from its own view, so both views catch up first.
+    await headsCaughtUp(
+      [payer.api.url, payee.api.url],
+      many[0] as Hex,
+      await funderClient.publicClient.getBlockNumber(),
+    )
     const widths: NodeBench['widths'] = []
     for (const width of widthsAsked) {
       const ids = many.slice(0, width)
