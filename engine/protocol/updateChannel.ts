@@ -10,6 +10,10 @@ import type { UpdateResult } from './types.ts'
 /**
  * `Party.update`: the mover's step ({@link proposeStep}), tried again on the newer state when a
  * peer's proposal at the same version won or the refuser was behind, at most `maxRetries` times.
+ * A peer that refuses the env (`env`: outside its tolerance of its own view of the chain) is asked
+ * once more with the head read fresh (`freshClock`), when the env came from this party's clock: a
+ * head held in memory lags the chain by up to a polling interval, more than the tolerance's
+ * blocks on a chain that mines fast. A second such refusal is the result.
  *
  * @example
  * ```ts
@@ -23,13 +27,23 @@ export async function updateChannel(
   opts: { env?: Env },
 ): Promise<UpdateResult> {
   const ch = channelOf(ctx, channelId)
+  let env = opts.env
+  let refreshed = opts.env !== undefined || ctx.options.freshClock === undefined
   for (let attempt = 0; ; attempt++) {
     const before = baseOf(ch)?.state.version ?? -1n
-    const r = await proposeStep(ctx, ch, action, opts.env).catch((e: unknown) => {
+    const r = await proposeStep(ctx, ch, action, env).catch((e: unknown) => {
       if (isStoreError(e)) ctx.io.emit({ type: 'store-error', channelId: ch.id, message: describe(e) })
       throw e
     })
-    if (r !== 'lost' && r !== 'retry') return r
+    if (r !== 'lost' && r !== 'retry') {
+      if (refreshed || r.ok || r.reason !== 'peer-rejected' || r.peerReason !== 'env') return r
+      refreshed = true
+      const fresh = await ctx.options.freshClock?.().catch(() => undefined)
+      if (fresh === undefined) return r // the chain cannot be read: the peer's refusal stands
+      env = fresh
+      attempt-- // not a lost race: it does not count against maxRetries
+      continue
+    }
     if (attempt >= ctx.maxRetries) {
       return {
         ok: false,

@@ -8,7 +8,7 @@ import {
   signRuling,
 } from '../../apps/escrow/escrowClient.ts'
 import { getChannelId } from '../../engine/channel/getChannelId.ts'
-import type { ChannelParams, State } from '../../engine/channel/types.ts'
+import type { ChannelParams, Env, State } from '../../engine/channel/types.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
 import { createParty, type Party } from '../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
@@ -20,7 +20,7 @@ import { signDigest } from '../../engine/crypto/signDigest.ts'
 import { hashProposal } from '../../engine/protocol/messageDigests.ts'
 import type { PeerMessage } from '../../engine/transport/types.ts'
 import { escrowChannel, fixedEnv, testAddresses, testKeys } from '../support/channel.ts'
-import { twoEscrowParties } from '../support/parties.ts'
+import { escrowParty, twoEscrowParties } from '../support/parties.ts'
 
 const deadline = fixedEnv.timestamp + 3_600n
 
@@ -176,6 +176,63 @@ describe('protocol: co-signed updates between two parties', () => {
     })
     assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'env')
     assert.equal(reads, 1)
+  })
+
+  /**
+   * Payer and payee on an Escrow channel, opened and funded; the payer's held head lags the
+   * payee's by 20 blocks (the tolerance is 10), and its fresh read answers `fresh` (none: no
+   * `freshClock`). Returns the parties, the payer's fresh reads and the `env` refusals it saw.
+   */
+  async function laggingMover(fresh: (() => Env) | undefined) {
+    const hub = createMemoryHub()
+    const ch = escrowChannel()
+    const refusals: string[] = []
+    let reads = 0
+    const payer = await escrowParty(0, hub, {
+      partyOptions: {
+        clock: () => ({ ...fixedEnv, blockNumber: fixedEnv.blockNumber - 20n }),
+        ...(fresh === undefined ? {} : { freshClock: async () => (reads++, fresh()) }),
+        onEvent: (e) => void (e.type === 'peer-refused' && refusals.push(e.reason)),
+      },
+    })
+    const payee = await escrowParty(1, hub)
+    await Promise.all([payer.open(ch.params, ch.initial), payee.open(ch.params, ch.initial)])
+    for (const p of [payer, payee]) assert.ok((await p.confirmFunding(ch.channelId, ch.initial.balances)).ok)
+    return { ...ch, payer, payee, refusals, reads: () => reads }
+  }
+
+  it('a mover whose held head lags past the tolerance is refused once (env), reads the head fresh and is co-signed', async () => {
+    const m = await laggingMover(() => fixedEnv)
+    const r = await m.payer.update(m.channelId, escrowActions.fund(5n, deadline))
+    assert.ok(
+      r.ok,
+      JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? String(v) : v)),
+    )
+    assert.equal(m.reads(), 1)
+    assert.deepEqual(m.refusals, ['env'])
+    assert.equal((await m.payee.waitForVersion(m.channelId, 1n, 5_000)).state.version, 1n)
+  })
+
+  it('a second env refusal after the fresh read is the result: one read, no loop', async () => {
+    const m = await laggingMover(() => ({ ...fixedEnv, blockNumber: fixedEnv.blockNumber - 30n }))
+    const r = await m.payer.update(m.channelId, escrowActions.fund(5n, deadline))
+    assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'env')
+    assert.equal(m.reads(), 1)
+    assert.deepEqual(m.refusals, ['env', 'env'])
+    assert.equal((await m.payer.latest(m.channelId))?.state.version, 0n, 'nothing co-signed')
+  })
+
+  it('without a fresh read, or with an env the caller named, the env refusal is the result at once', async () => {
+    const m = await laggingMover(undefined)
+    const r = await m.payer.update(m.channelId, escrowActions.fund(5n, deadline))
+    assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'env')
+    assert.deepEqual(m.refusals, ['env'])
+    const named = await laggingMover(() => fixedEnv)
+    const lagging = { ...fixedEnv, blockNumber: fixedEnv.blockNumber - 20n }
+    const r2 = await named.payer.update(named.channelId, escrowActions.fund(5n, deadline), { env: lagging })
+    assert.equal(!r2.ok && r2.reason === 'peer-rejected' ? r2.peerReason : undefined, 'env')
+    assert.equal(named.reads(), 0, "the caller's env is not replaced")
+    assert.deepEqual(named.refusals, ['env'])
   })
 
   it("a party's policy may refuse a valid step: the mover gets the reason, nothing is signed", async () => {
