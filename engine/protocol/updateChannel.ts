@@ -13,7 +13,8 @@ import type { UpdateResult } from './types.ts'
  * A peer that refuses the env (`env`: outside its tolerance of its own view of the chain) is asked
  * once more with the head read fresh (`freshClock`), when the env came from this party's clock: a
  * head held in memory lags the chain by up to a polling interval, more than the tolerance's
- * blocks on a chain that mines fast. A second such refusal is the result.
+ * blocks on a chain that mines fast. A second such refusal is the result; so is the first on a
+ * channel of more than two participants, where another may have accepted the refused proposal.
  *
  * @example
  * ```ts
@@ -27,10 +28,15 @@ export async function updateChannel(
   opts: { env?: Env },
 ): Promise<UpdateResult> {
   const ch = channelOf(ctx, channelId)
-  let env = opts.env
-  let refreshed = opts.env !== undefined || ctx.options.freshClock === undefined
+  // With more participants another may have accepted the refused proposal: it would refuse a
+  // second state at the version, so the refusal stands.
+  let refreshed =
+    opts.env !== undefined || ctx.options.freshClock === undefined || ch.params.participants.length !== 2
+  let fresh: Env | undefined // the head read fresh, for the one proposal after an env refusal
   for (let attempt = 0; ; attempt++) {
     const before = baseOf(ch)?.state.version ?? -1n
+    const env = fresh ?? opts.env
+    fresh = undefined
     const r = await proposeStep(ctx, ch, action, env).catch((e: unknown) => {
       if (isStoreError(e)) ctx.io.emit({ type: 'store-error', channelId: ch.id, message: describe(e) })
       throw e
@@ -38,9 +44,8 @@ export async function updateChannel(
     if (r !== 'lost' && r !== 'retry') {
       if (refreshed || r.ok || r.reason !== 'peer-rejected' || r.peerReason !== 'env') return r
       refreshed = true
-      const fresh = await ctx.options.freshClock?.().catch(() => undefined)
+      fresh = await ctx.options.freshClock?.().catch(() => undefined)
       if (fresh === undefined) return r // the chain cannot be read: the peer's refusal stands
-      env = fresh
       attempt-- // not a lost race: it does not count against maxRetries
       continue
     }

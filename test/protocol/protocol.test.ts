@@ -235,6 +235,16 @@ describe('protocol: co-signed updates between two parties', () => {
     assert.deepEqual(named.refusals, ['env'])
   })
 
+  it('a fresh read that fails leaves the env refusal as the result', async () => {
+    const m = await laggingMover(() => {
+      throw new Error('the chain is down')
+    })
+    const r = await m.payer.update(m.channelId, escrowActions.fund(5n, deadline))
+    assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'env')
+    assert.equal(m.reads(), 1)
+    assert.deepEqual(m.refusals, ['env'])
+  })
+
   it("a party's policy may refuse a valid step: the mover gets the reason, nothing is signed", async () => {
     const asked: bigint[] = []
     const { channelId, payer, payee, events } = await twoEscrowParties({
@@ -342,6 +352,45 @@ describe('protocol: co-signed updates between two parties', () => {
 })
 
 describe('protocol: three participants', () => {
+  it('a lagging mover of three is not asked again after an env refusal: another may have accepted', async () => {
+    const hub = createMemoryHub()
+    const params: ChannelParams = {
+      ...escrowChannel().params,
+      participants: [testAddresses[0]!, testAddresses[1]!, testAddresses[3]!],
+      nonce: 34n,
+    }
+    const channelId = getChannelId(params)
+    const initial: State = {
+      channelId,
+      version: 0n,
+      balances: [900n, 0n, 100n],
+      appData: initialEscrowData({ payer: 0, payee: 1, arbiter: testAddresses[2]! }),
+      isFinal: false,
+    }
+    let reads = 0
+    const keys = [testKeys[0]!, testKeys[1]!, testKeys[3]!]
+    const parties = await Promise.all(
+      keys.map(async (k, i) =>
+        createParty({
+          signer: createKeySigner(k),
+          transport: hub.connect(params.participants[i]!),
+          store: createMemoryStore(),
+          sandbox: await createSandbox(),
+          apps: [escrowApp],
+          clock: () => (i === 0 ? { ...fixedEnv, blockNumber: fixedEnv.blockNumber - 20n } : fixedEnv),
+          ...(i === 0 ? { freshClock: async () => (reads++, fixedEnv) } : {}),
+          responseTimeoutMs: 2_000,
+        }),
+      ),
+    )
+    await Promise.all(parties.map((p) => p.open(params, initial)))
+    for (const p of parties) assert.ok((await p.confirmFunding(channelId, initial.balances)).ok)
+    const r = await parties[0]!.update(channelId, escrowActions.fund(50n, deadline))
+    assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'env')
+    assert.equal(reads, 0)
+    for (const p of parties) await p.close()
+  })
+
   it('every step needs all three signatures; movers take turns; a silent third party blocks the step', async () => {
     const hub = createMemoryHub()
     const params: ChannelParams = {
