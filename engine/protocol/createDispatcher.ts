@@ -45,11 +45,11 @@ const MAX_HELD = 256
  *
  * @example
  * ```ts
- * const { dispatch, releaseHeld } = createDispatcher(ctx)
+ * const { dispatch, releaseHeld } = createDispatcher(ctx, createTurnGate(8))
  * const unsubscribe = io.listen(dispatch)
  * ```
  */
-export function createDispatcher(ctx: PartyContext, gate: TurnGate = () => undefined) {
+export function createDispatcher(ctx: PartyContext, gate: TurnGate) {
   const { io } = ctx
   const held = new Map<string, Held[]>()
   let heldCount = 0

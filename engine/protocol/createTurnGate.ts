@@ -3,6 +3,9 @@ import { ChanvmError } from '../errors.ts'
 /** Calls `f` two turns of the event loop from now: after the `setImmediate` callbacks queued so far. */
 export const afterTwoTurns = (f: () => void): void => void setImmediate(() => setImmediate(f))
 
+/** Undefined when a message may start now, else a promise that resolves when it may. */
+export type TurnGate = () => Promise<void> | undefined
+
 /**
  * Lets messages start in windows of at most `perTurn`; the others wait, in the order they came,
  * for later windows. Without it a party that receives a burst (a socket read of many channels'
@@ -31,9 +34,6 @@ export const afterTwoTurns = (f: () => void): void => void setImmediate(() => se
  * }
  * ```
  */
-/** Undefined when a message may start now, else a promise that resolves when it may. */
-export type TurnGate = () => Promise<void> | undefined
-
 export function createTurnGate(
   perTurn: number,
   endWindow: (f: () => void) => void = afterTwoTurns,

@@ -10,7 +10,7 @@ import {
 import { getChannelId } from '../../engine/channel/getChannelId.ts'
 import type { ChannelParams, Env, State } from '../../engine/channel/types.ts'
 import { createKeySigner } from '../../engine/crypto/createKeySigner.ts'
-import { createParty, type Party } from '../../engine/protocol/createParty.ts'
+import { createParty, type Party, type PartyOptions } from '../../engine/protocol/createParty.ts'
 import { createSandbox } from '../../engine/sandbox/createSandbox.ts'
 import { createMemoryStore } from '../../engine/store/createMemoryStore.ts'
 import { createMemoryHub } from '../../engine/transport/createMemoryTransport.ts'
@@ -351,40 +351,61 @@ describe('protocol: co-signed updates between two parties', () => {
   })
 })
 
+/**
+ * An Escrow channel number `nonce` of three participants (test keys 0, 1 and 3; key 2 arbitrates),
+ * its three parties on one hub with memory stores, opened and confirmed funded. `options(i)` adds
+ * to party `i`'s options (its clock is the fixed one unless given).
+ */
+async function threeParties(
+  nonce: bigint,
+  responseTimeoutMs: number,
+  options: (i: number) => Partial<PartyOptions> = () => ({}),
+) {
+  const hub = createMemoryHub()
+  const params: ChannelParams = {
+    ...escrowChannel().params,
+    participants: [testAddresses[0]!, testAddresses[1]!, testAddresses[3]!],
+    nonce,
+  }
+  const channelId = getChannelId(params)
+  const initial: State = {
+    channelId,
+    version: 0n,
+    balances: [900n, 0n, 100n],
+    appData: initialEscrowData({ payer: 0, payee: 1, arbiter: testAddresses[2]! }),
+    isFinal: false,
+  }
+  const keys = [testKeys[0]!, testKeys[1]!, testKeys[3]!]
+  const parties = await Promise.all(
+    keys.map(async (k, i) =>
+      createParty({
+        signer: createKeySigner(k),
+        transport: hub.connect(params.participants[i]!),
+        store: createMemoryStore(),
+        sandbox: await createSandbox(),
+        apps: [escrowApp],
+        clock: () => fixedEnv,
+        responseTimeoutMs,
+        ...options(i),
+      }),
+    ),
+  )
+  await Promise.all(parties.map((p) => p.open(params, initial)))
+  for (const p of parties) assert.ok((await p.confirmFunding(channelId, initial.balances)).ok)
+  return { hub, params, channelId, parties }
+}
+
 describe('protocol: three participants', () => {
   it('a lagging mover of three is not asked again after an env refusal: another may have accepted', async () => {
-    const hub = createMemoryHub()
-    const params: ChannelParams = {
-      ...escrowChannel().params,
-      participants: [testAddresses[0]!, testAddresses[1]!, testAddresses[3]!],
-      nonce: 34n,
-    }
-    const channelId = getChannelId(params)
-    const initial: State = {
-      channelId,
-      version: 0n,
-      balances: [900n, 0n, 100n],
-      appData: initialEscrowData({ payer: 0, payee: 1, arbiter: testAddresses[2]! }),
-      isFinal: false,
-    }
     let reads = 0
-    const keys = [testKeys[0]!, testKeys[1]!, testKeys[3]!]
-    const parties = await Promise.all(
-      keys.map(async (k, i) =>
-        createParty({
-          signer: createKeySigner(k),
-          transport: hub.connect(params.participants[i]!),
-          store: createMemoryStore(),
-          sandbox: await createSandbox(),
-          apps: [escrowApp],
-          clock: () => (i === 0 ? { ...fixedEnv, blockNumber: fixedEnv.blockNumber - 20n } : fixedEnv),
-          ...(i === 0 ? { freshClock: async () => (reads++, fixedEnv) } : {}),
-          responseTimeoutMs: 2_000,
-        }),
-      ),
+    const { channelId, parties } = await threeParties(34n, 2_000, (i) =>
+      i === 0
+        ? {
+            clock: () => ({ ...fixedEnv, blockNumber: fixedEnv.blockNumber - 20n }),
+            freshClock: async () => (reads++, fixedEnv),
+          }
+        : {},
     )
-    await Promise.all(parties.map((p) => p.open(params, initial)))
-    for (const p of parties) assert.ok((await p.confirmFunding(channelId, initial.balances)).ok)
     const r = await parties[0]!.update(channelId, escrowActions.fund(50n, deadline))
     assert.equal(!r.ok && r.reason === 'peer-rejected' ? r.peerReason : undefined, 'env')
     assert.equal(reads, 0)
@@ -392,36 +413,7 @@ describe('protocol: three participants', () => {
   })
 
   it('every step needs all three signatures; movers take turns; a silent third party blocks the step', async () => {
-    const hub = createMemoryHub()
-    const params: ChannelParams = {
-      ...escrowChannel().params,
-      participants: [testAddresses[0]!, testAddresses[1]!, testAddresses[3]!],
-      nonce: 33n,
-    }
-    const channelId = getChannelId(params)
-    const initial: State = {
-      channelId,
-      version: 0n,
-      balances: [900n, 0n, 100n],
-      appData: initialEscrowData({ payer: 0, payee: 1, arbiter: testAddresses[2]! }),
-      isFinal: false,
-    }
-    const keys = [testKeys[0]!, testKeys[1]!, testKeys[3]!]
-    const parties = await Promise.all(
-      keys.map(async (k, i) =>
-        createParty({
-          signer: createKeySigner(k),
-          transport: hub.connect(params.participants[i]!),
-          store: createMemoryStore(),
-          sandbox: await createSandbox(),
-          apps: [escrowApp],
-          clock: () => fixedEnv,
-          responseTimeoutMs: 500,
-        }),
-      ),
-    )
-    await Promise.all(parties.map((p) => p.open(params, initial)))
-    for (const p of parties) assert.ok((await p.confirmFunding(channelId, initial.balances)).ok)
+    const { hub, params, channelId, parties } = await threeParties(33n, 500)
     const [p0, p1, p2] = parties as [Party, Party, Party]
     assert.ok((await p0.update(channelId, escrowActions.fund(50n, deadline))).ok)
     await Promise.all(parties.map((p) => p.waitForVersion(channelId, 1n)))
