@@ -76,6 +76,7 @@ export const nodeConfigSchema = {
       },
     },
     responseTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+    messagesPerTurn: { type: 'integer', minimum: 1, maximum: 4096 },
     logLevel: { type: 'string', enum: ['debug', 'info', 'warn', 'error'] },
   },
 } as const
@@ -103,6 +104,7 @@ function fieldOf(e: ErrorObject): string {
 function describe(e: ErrorObject): string {
   if (e.keyword === 'additionalProperties') return 'is not a known field'
   if (e.instancePath.endsWith('/verifyThreads')) return 'must be a whole number of threads from 1 to 64'
+  if (e.instancePath === '/messagesPerTurn') return 'must be a whole number of messages from 1 to 4096'
   if (e.keyword === 'required') return 'is missing'
   if (e.keyword === 'pattern') {
     const p = (e.params as { pattern: string }).pattern

@@ -238,6 +238,7 @@ export async function createNode(options: CreateNodeOptions): Promise<ChanvmNode
       clock,
       freshClock: () => head.refresh(),
       responseTimeoutMs: config.responseTimeoutMs ?? 15_000,
+      ...(config.messagesPerTurn === undefined ? {} : { messagesPerTurn: config.messagesPerTurn }),
       onEvent: onPartyEvent,
       ...(options.approve === undefined ? {} : { approve: options.approve }),
       ...(cryptoPool === undefined ? {} : { cryptoPool }),

@@ -64,6 +64,11 @@ export type NodeConfig = {
   }[]
   /** Wait for a peer's answer this long before a step is a `peer-timeout` (default 15,000 ms). */
   responseTimeoutMs?: number
+  /**
+   * How many peer messages may start in one window of about two event-loop turns (default 8): the
+   * replies of one window leave while the next is handled (`PartyOptions.messagesPerTurn`).
+   */
+  messagesPerTurn?: number
   /** The least severe log line `chanvm node` writes: `debug`, `info` (default), `warn` or `error`. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error'
 }

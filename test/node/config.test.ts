@@ -21,6 +21,7 @@ const good = {
   http: { host: '127.0.0.1', port: 0 },
   inputs: [{ topic: 'chanvm/v1/devices/+/readings', signers: [`0x${'ab'.repeat(32)}`] }],
   responseTimeoutMs: 5000,
+  messagesPerTurn: 4,
 }
 
 /** The CONFIG error `f` throws. */
@@ -55,6 +56,7 @@ describe('node config', () => {
     assert.equal(c.keystore, join(dir, 'alice', 'keys', 'alice.json'))
     assert.deepEqual(c.chain, good.chain)
     assert.deepEqual(c.inputs, good.inputs)
+    assert.equal(c.messagesPerTurn, 4)
   })
 
   it('absolute paths stay as they are; the optional sections may be left out', async () => {
@@ -115,6 +117,21 @@ describe('node config', () => {
       /broker\.passwordEnv must be an environment variable name/,
     ],
     ['not an object', [1, 2], /\(top level\) must be object/],
+    [
+      'no messages per turn',
+      { ...good, messagesPerTurn: 0 },
+      /messagesPerTurn must be a whole number of messages from 1 to 4096/,
+    ],
+    [
+      'a fraction of a message per turn',
+      { ...good, messagesPerTurn: 2.5 },
+      /messagesPerTurn must be a whole number/,
+    ],
+    [
+      'messages per turn as text',
+      { ...good, messagesPerTurn: '8' },
+      /messagesPerTurn must be a whole number/,
+    ],
   ]
   for (const [what, body, message] of cases) {
     it(`${what} is a CONFIG error that names the field`, async () => {

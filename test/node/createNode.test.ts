@@ -127,6 +127,8 @@ for (const [brokerName, startBroker] of brokers)
           },
           broker: { url: broker.url },
           responseTimeoutMs: 3_000,
+          // Every step below also runs with peer messages started one per window.
+          messagesPerTurn: 1,
         }
       }
       alice = await start('alice')
