@@ -150,4 +150,59 @@ describe('turn gate: at most N messages start in a window, in order', () => {
     await payer.close()
     await payee.close()
   })
+  /**
+   * Six channels step at once; the payer's six proposals reach the payee in one burst. Returns, per
+   * event-loop turn that sent any, how many of the payee's accepts left in it.
+   */
+  async function acceptsPerTurn(messagesPerTurn: number): Promise<number[]> {
+    const hub = createMemoryHub()
+    const connect = hub.connect.bind(hub)
+    let turn = 0
+    let ticking = true
+    const tick = () => {
+      turn++
+      if (ticking) setImmediate(tick)
+    }
+    setImmediate(tick)
+    const sentIn = new Map<number, number>()
+    hub.connect = (self) => {
+      const t = connect(self)
+      const send = t.send.bind(t)
+      t.send = (to, m) => {
+        if (m.type === 'accept') sentIn.set(turn, (sentIn.get(turn) ?? 0) + 1)
+        return send(to, m)
+      }
+      return t
+    }
+    const partyOptions = { messagesPerTurn, requireFunding: false }
+    const payer = await escrowParty(0, hub, { partyOptions })
+    const payee = await escrowParty(1, hub, { partyOptions })
+    try {
+      const chs = Array.from({ length: 6 }, (_, i) => escrowChannel({ nonce: 600n + BigInt(i) }))
+      await Promise.all(
+        chs.flatMap((c) => [payer.open(c.params, c.initial), payee.open(c.params, c.initial)]),
+      )
+      sentIn.clear()
+      const fund = escrowActions.fund(1n, 10n ** 12n)
+      const results = await Promise.all(chs.map((c) => payer.update(c.channelId, fund)))
+      for (const r of results) assert.ok(r.ok, r.ok ? '' : r.reason)
+      return [...sentIn.values()]
+    } finally {
+      ticking = false
+      await payer.close()
+      await payee.close()
+    }
+  }
+
+  it('a burst of six proposals is answered in one turn without a limit, and in turns of at most N with one', async () => {
+    assert.deepEqual(await acceptsPerTurn(Infinity), [6])
+    const one = await acceptsPerTurn(1)
+    assert.deepEqual(one, [1, 1, 1, 1, 1, 1])
+    const two = await acceptsPerTurn(2)
+    assert.equal(
+      two.reduce((a, b) => a + b, 0),
+      6,
+    )
+    assert.ok(two.every((n) => n <= 2) && two.length >= 3, `accepts per turn: ${two.join(', ')}`)
+  })
 })
