@@ -11,7 +11,28 @@ import { loadNodeConfig } from './config.ts'
 import { createNode, type NodeLog } from './createNode.ts'
 import { followParent } from './followParent.ts'
 import { passphraseFromEnvOrPrompt, readKeystore } from './keystore.ts'
-import type { ChanvmNode, NodeConfig } from './types.ts'
+import type { ChanvmNode, NodeConfig, NodeEvent } from './types.ts'
+
+/**
+ * The pino level a node event is logged at: a party's `proposed` and `signed`, the moves inside one
+ * co-signed step, at `debug` (20); every other event, `committed` included, at `info` (30). A node
+ * stepping a thousand times a second then writes one line a step at `info`, not three.
+ */
+export function eventLogLevel(event: NodeEvent): 20 | 30 {
+  return event.source === 'party' && (event.event.type === 'proposed' || event.event.type === 'signed')
+    ? 20
+    : 30
+}
+
+const PINO_LEVELS: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Infinity,
+}
 
 /** The parts the daemon wires together; tests replace some. */
 export type NodeDaemonDeps = {
@@ -177,12 +198,13 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
     // The line pino writes for logger.info({ event }, 'node event'), with the event's JSON made once
     // and shared with the event streams instead of made, parsed and made again.
     // The level is read once: pino's level getter costs more than the rest of the line.
-    const logsEvents = ['trace', 'debug', 'info'].includes(logger.level)
+    const least = PINO_LEVELS[logger.level] ?? 30
     const hostJson = JSON.stringify(hostname())
     node.onEvent((event) => {
-      if (!logsEvents) return
+      const level = eventLogLevel(event)
+      if (level < least) return
       logStream.write(
-        `{"level":30,"time":${Date.now()},"pid":${process.pid},"hostname":${hostJson},"event":${nodeEventJson(event)},"msg":"node event"}\n`,
+        `{"level":${level},"time":${Date.now()},"pid":${process.pid},"hostname":${hostJson},"event":${nodeEventJson(event)},"msg":"node event"}\n`,
       )
     })
     const url = await server.start()

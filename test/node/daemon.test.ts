@@ -226,6 +226,65 @@ describe('node daemon', function () {
       assert.ok(!logText.includes('"level":30'), logText)
     })
 
+    /** The node events a daemon at `logLevel` logs, as [level, party event type or source]. */
+    const loggedAt = async (logLevel: 'debug' | 'info'): Promise<[number, string][]> => {
+      const node = createFakeNode()
+      const logs = new PassThrough()
+      let logText = ''
+      logs.on('data', (c: Buffer) => (logText += c.toString('utf8')))
+      const controller = new AbortController()
+      let ready = false
+      const exit = runNodeDaemon({
+        configPath: 'node.json',
+        env: {},
+        io: { out: () => undefined, err: () => undefined },
+        logStream: logs,
+        signal: controller.signal,
+        deps: {
+          ...fakeDeps(node, { host: '127.0.0.1', port: 0 }),
+          loadNodeConfig: async () => ({ ...baseConfig({ host: '127.0.0.1', port: 0 }), logLevel }),
+        },
+        onReady: () => (ready = true),
+      })
+      for (const end = Date.now() + 30_000; !ready && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 10))
+      assert.ok(ready)
+      const channelId = KNOWN_CHANNEL
+      const state = { channelId, version: 2n, appData: '0x' as const, balances: [1n, 2n], isFinal: false }
+      node.emit({ source: 'party', channelId, event: { type: 'proposed', channelId, version: 2n, mover: 0 } })
+      node.emit({
+        source: 'party',
+        channelId,
+        event: { type: 'signed', channelId, version: 2n, digest: `0x${'11'.repeat(32)}` },
+      })
+      node.emit({
+        source: 'party',
+        channelId,
+        event: { type: 'committed', channelId, state, signatures: [] },
+      })
+      node.emit({ source: 'node', message: 'a node note' })
+      controller.abort()
+      assert.equal(await exit, 0)
+      return logText
+        .split('\n')
+        .filter((l) => l.includes('"msg":"node event"'))
+        .map((l) => JSON.parse(l) as { level: number; event: { source: string; event?: { type: string } } })
+        .map((l) => [l.level, l.event.event?.type ?? l.event.source])
+    }
+
+    it('at info a step logs one line, its commit; debug adds the proposal and the signature at level 20', async () => {
+      assert.deepEqual(await loggedAt('info'), [
+        [30, 'committed'],
+        [30, 'node'],
+      ])
+      assert.deepEqual(await loggedAt('debug'), [
+        [20, 'proposed'],
+        [20, 'signed'],
+        [30, 'committed'],
+        [30, 'node'],
+      ])
+    })
+
     it('refuses to start on a non-loopback host without a token (exit 3) before reading the key or creating the node', async () => {
       const node = createFakeNode()
       const err: string[] = []
