@@ -195,7 +195,7 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
       logger: { level: config.logLevel ?? 'info', stream: logStream },
     })
     const logger = server.log
-    // The line pino writes for logger.info({ event }, 'node event'), with the event's JSON made once
+    // The line pino writes at eventLogLevel(event) for { event }, 'node event', with the event's JSON made once
     // and shared with the event streams instead of made, parsed and made again.
     // The level is read once: pino's level getter costs more than the rest of the line.
     const least = PINO_LEVELS[logger.level] ?? 30

@@ -127,6 +127,7 @@ describe('node config', () => {
       { ...good, messagesPerTurn: 2.5 },
       /messagesPerTurn must be a whole number/,
     ],
+    ['too many messages per turn', { ...good, messagesPerTurn: 4097 }, /from 1 to 4096/],
     [
       'messages per turn as text',
       { ...good, messagesPerTurn: '8' },

@@ -429,6 +429,17 @@ describe('createNode: verified readings and answers from the broker feed reports
         ).message,
         /CHANVM_CRYPTO_THREADS .*whole number from 0 to 64/,
       )
+    // A config object that skipped the file's schema: the party refuses the window at its start.
+    for (const messagesPerTurn of [0, 1.5])
+      assert.match(
+        (
+          await rejectsWith(
+            createNode({ config: { ...config, broker: { url: broker.url }, messagesPerTurn }, signer }),
+            'CONFIG',
+          )
+        ).message,
+        /messagesPerTurn is/,
+      )
     const file = join(dir, 'a-file')
     writeFileSync(file, '')
     const notAFolder = { ...config, broker: { url: broker.url }, dataDir: join(file, 'data') }
