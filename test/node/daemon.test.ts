@@ -197,37 +197,11 @@ describe('node daemon', function () {
       }
     })
 
-    it('at logLevel warn logs no event', async () => {
-      const node = createFakeNode()
-      const logs = new PassThrough()
-      let logText = ''
-      logs.on('data', (c: Buffer) => (logText += c.toString('utf8')))
-      const controller = new AbortController()
-      let ready = false
-      const exit = runNodeDaemon({
-        configPath: 'node.json',
-        env: {},
-        io: { out: () => undefined, err: () => undefined },
-        logStream: logs,
-        signal: controller.signal,
-        deps: {
-          ...fakeDeps(node, { host: '127.0.0.1', port: 0 }),
-          loadNodeConfig: async () => ({ ...baseConfig({ host: '127.0.0.1', port: 0 }), logLevel: 'warn' }),
-        },
-        onReady: () => (ready = true),
-      })
-      for (const end = Date.now() + 30_000; !ready && Date.now() < end;)
-        await new Promise((r) => setTimeout(r, 10))
-      assert.ok(ready)
-      node.emit({ source: 'node', message: 'not logged' })
-      controller.abort()
-      assert.equal(await exit, 0)
-      assert.ok(!logText.includes('node event'), logText)
-      assert.ok(!logText.includes('"level":30'), logText)
-    })
-
-    /** The node events a daemon at `logLevel` logs, as [level, party event type or source]. */
-    const loggedAt = async (logLevel: 'debug' | 'info'): Promise<[number, string][]> => {
+    /** What a daemon at `logLevel` writes to its log while its node emits what `emit` emits. */
+    const logOf = async (
+      logLevel: NonNullable<NodeConfig['logLevel']>,
+      emit: (node: FakeNode) => void,
+    ): Promise<string> => {
       const node = createFakeNode()
       const logs = new PassThrough()
       let logText = ''
@@ -249,22 +223,40 @@ describe('node daemon', function () {
       for (const end = Date.now() + 30_000; !ready && Date.now() < end;)
         await new Promise((r) => setTimeout(r, 10))
       assert.ok(ready)
-      const channelId = KNOWN_CHANNEL
-      const state = { channelId, version: 2n, appData: '0x' as const, balances: [1n, 2n], isFinal: false }
-      node.emit({ source: 'party', channelId, event: { type: 'proposed', channelId, version: 2n, mover: 0 } })
-      node.emit({
-        source: 'party',
-        channelId,
-        event: { type: 'signed', channelId, version: 2n, digest: `0x${'11'.repeat(32)}` },
-      })
-      node.emit({
-        source: 'party',
-        channelId,
-        event: { type: 'committed', channelId, state, signatures: [] },
-      })
-      node.emit({ source: 'node', message: 'a node note' })
+      emit(node)
       controller.abort()
       assert.equal(await exit, 0)
+      return logText
+    }
+
+    it('at logLevel warn logs no event', async () => {
+      const logText = await logOf('warn', (node) => node.emit({ source: 'node', message: 'not logged' }))
+      assert.ok(!logText.includes('node event'), logText)
+      assert.ok(!logText.includes('"level":30'), logText)
+    })
+
+    /** The node events a daemon at `logLevel` logs of one step and a note, as [level, party event type or source]. */
+    const loggedAt = async (logLevel: 'debug' | 'info'): Promise<[number, string][]> => {
+      const channelId = KNOWN_CHANNEL
+      const state = { channelId, version: 2n, appData: '0x' as const, balances: [1n, 2n], isFinal: false }
+      const logText = await logOf(logLevel, (node) => {
+        node.emit({
+          source: 'party',
+          channelId,
+          event: { type: 'proposed', channelId, version: 2n, mover: 0 },
+        })
+        node.emit({
+          source: 'party',
+          channelId,
+          event: { type: 'signed', channelId, version: 2n, digest: `0x${'11'.repeat(32)}` },
+        })
+        node.emit({
+          source: 'party',
+          channelId,
+          event: { type: 'committed', channelId, state, signatures: [] },
+        })
+        node.emit({ source: 'node', message: 'a node note' })
+      })
       return logText
         .split('\n')
         .filter((l) => l.includes('"msg":"node event"'))
