@@ -24,16 +24,6 @@ export function eventLogLevel(event: NodeEvent): 20 | 30 {
     : 30
 }
 
-const PINO_LEVELS: Record<string, number> = {
-  trace: 10,
-  debug: 20,
-  info: 30,
-  warn: 40,
-  error: 50,
-  fatal: 60,
-  silent: Infinity,
-}
-
 /** The parts the daemon wires together; tests replace some. */
 export type NodeDaemonDeps = {
   loadNodeConfig: (path: string) => Promise<NodeConfig>
@@ -195,14 +185,14 @@ export async function runNodeDaemon(options: RunNodeDaemonOptions): Promise<numb
       logger: { level: config.logLevel ?? 'info', stream: logStream },
     })
     const logger = server.log
-    // The line pino writes at eventLogLevel(event) for { event }, 'node event', with the event's JSON made once
-    // and shared with the event streams instead of made, parsed and made again.
-    // The level is read once: pino's level getter costs more than the rest of the line.
-    const least = PINO_LEVELS[logger.level] ?? 30
+    // The line pino writes at eventLogLevel(event) for { event }, 'node event', with the event's JSON
+    // made once and shared with the event streams instead of made, parsed and made again. The
+    // configured level is `minLevel`, the one the daemon's own lines use: pino's level getter costs
+    // more than the rest of the line.
     const hostJson = JSON.stringify(hostname())
     node.onEvent((event) => {
       const level = eventLogLevel(event)
-      if (level < least) return
+      if (level < minLevel) return
       logStream.write(
         `{"level":${level},"time":${Date.now()},"pid":${process.pid},"hostname":${hostJson},"event":${nodeEventJson(event)},"msg":"node event"}\n`,
       )

@@ -28,10 +28,10 @@ export async function updateChannel(
   opts: { env?: Env },
 ): Promise<UpdateResult> {
   const ch = channelOf(ctx, channelId)
-  // With more participants another may have accepted the refused proposal: it would refuse a
-  // second state at the version, so the refusal stands.
-  let refreshed =
-    opts.env !== undefined || ctx.options.freshClock === undefined || ch.params.participants.length !== 2
+  // Once, for an env from this party's clock. With more participants another may have accepted
+  // the refused proposal: it would refuse a second state at the version, so the refusal stands.
+  let mayRefresh =
+    opts.env === undefined && ctx.options.freshClock !== undefined && ch.params.participants.length === 2
   let fresh: Env | undefined // the head read fresh, for the one proposal after an env refusal
   for (let attempt = 0; ; attempt++) {
     const before = baseOf(ch)?.state.version ?? -1n
@@ -42,8 +42,8 @@ export async function updateChannel(
       throw e
     })
     if (r !== 'lost' && r !== 'retry') {
-      if (refreshed || r.ok || r.reason !== 'peer-rejected' || r.peerReason !== 'env') return r
-      refreshed = true
+      if (!mayRefresh || r.ok || r.reason !== 'peer-rejected' || r.peerReason !== 'env') return r
+      mayRefresh = false
       fresh = await ctx.options.freshClock?.().catch(() => undefined)
       if (fresh === undefined) return r // the chain cannot be read: the peer's refusal stands
       attempt-- // not a lost race: it does not count against maxRetries
